@@ -1,0 +1,147 @@
+"""Security profiles: the limits a run must stay within and the tool classes it may use.
+
+A profile bounds what one run may cost (time, steps, loop iterations, call depth,
+parallel branches, tool calls, size of produced values) and which tool classes it may
+call. Templates and expressions read the limits of the run they belong to through
+:func:`current_limits`, so a run's profile applies inside the sandbox too.
+
+>>> Profile.STRICT.limits.max_steps
+1000
+>>> with active_limits(Profile.SANDBOX.limits):
+...     current_limits().allowed_classes == frozenset({ToolClass.READ_ONLY})
+True
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from engine.catalog import ToolClass
+
+UNLIMITED = sys.maxsize
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Every bound a run is held to. Sizes count characters (strings) or items."""
+
+    run_timeout: float | None = 300.0
+    step_timeout: float | None = 60.0
+    max_steps: int = 10_000
+    max_loop_iterations: int = 1_000
+    max_call_depth: int = 8
+    max_parallel_branches: int = 16
+    max_tool_calls: int = 1_000
+    max_string_length: int = 1_000_000
+    max_collection_size: int = 10_000
+    max_template_output: int = 1_000_000
+    max_wait: float = 300.0
+    max_hook_depth: int = 4
+    allowed_classes: frozenset[ToolClass] = frozenset(ToolClass)
+    # Destructive tools need an explicit grant (the tool named in the plugin's grant,
+    # not only covered by a group) unless this is False.
+    destructive_needs_explicit_grant: bool = True
+
+    def with_overrides(self, **overrides: Any) -> Limits:
+        """A copy with some limits changed (unknown names raise ``TypeError``)."""
+        return replace(self, **overrides)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-friendly view for docs and ``stats``."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, frozenset):
+                value = sorted(c.value for c in value)
+            elif value == UNLIMITED:
+                value = None
+            out[f.name] = value
+        return out
+
+
+class Profile(enum.Enum):
+    """The named security profiles a user or MCP caller can choose."""
+
+    NONE = "none"
+    STANDARD = "standard"
+    STRICT = "strict"
+    SANDBOX = "sandbox"
+
+    @property
+    def limits(self) -> Limits:
+        return PROFILE_LIMITS[self]
+
+
+PROFILE_LIMITS: dict[Profile, Limits] = {
+    Profile.NONE: Limits(
+        run_timeout=None,
+        step_timeout=None,
+        max_steps=UNLIMITED,
+        max_loop_iterations=UNLIMITED,
+        max_call_depth=64,
+        max_parallel_branches=256,
+        max_tool_calls=UNLIMITED,
+        max_string_length=100_000_000,
+        max_collection_size=10_000_000,
+        max_template_output=100_000_000,
+        max_wait=86_400.0,
+        max_hook_depth=16,
+        destructive_needs_explicit_grant=False,
+    ),
+    Profile.STANDARD: Limits(),
+    Profile.STRICT: Limits(
+        run_timeout=60.0,
+        step_timeout=30.0,
+        max_steps=1_000,
+        max_loop_iterations=200,
+        max_call_depth=4,
+        max_parallel_branches=8,
+        max_tool_calls=200,
+        max_string_length=100_000,
+        max_collection_size=2_000,
+        max_template_output=100_000,
+        max_wait=30.0,
+        max_hook_depth=2,
+        allowed_classes=frozenset({ToolClass.READ_ONLY, ToolClass.WRITE}),
+    ),
+    Profile.SANDBOX: Limits(
+        run_timeout=30.0,
+        step_timeout=10.0,
+        max_steps=500,
+        max_loop_iterations=100,
+        max_call_depth=4,
+        max_parallel_branches=4,
+        max_tool_calls=100,
+        max_string_length=100_000,
+        max_collection_size=1_000,
+        max_template_output=100_000,
+        max_wait=5.0,
+        max_hook_depth=1,
+        allowed_classes=frozenset({ToolClass.READ_ONLY}),
+    ),
+}
+
+DEFAULT_PROFILE = Profile.STANDARD
+
+_current: ContextVar[Limits] = ContextVar("km_actions_limits", default=PROFILE_LIMITS[DEFAULT_PROFILE])
+
+
+def current_limits() -> Limits:
+    """The limits of the run this code is part of (the standard profile outside a run)."""
+    return _current.get()
+
+
+@contextmanager
+def active_limits(limits: Limits) -> Iterator[Limits]:
+    """Make ``limits`` the current limits for the enclosed code (and tasks it starts)."""
+    token = _current.set(limits)
+    try:
+        yield limits
+    finally:
+        _current.reset(token)
