@@ -1,0 +1,237 @@
+"""A JSON parser that records the span of every value and key.
+
+The standard library's parser gives no positions, accepts ``NaN`` and silently keeps
+the last of two duplicate keys. This one is iterative (no recursion limit to hit),
+refuses duplicates, non-finite numbers and nesting past a limit, and reuses the C string
+scanner from :mod:`json.decoder` for speed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json.decoder
+import re
+from collections.abc import Callable
+from typing import Any
+
+from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
+
+_WS = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_scanstring: Any = json.decoder.scanstring
+_LITERALS = {"true": True, "false": False, "null": None}
+
+
+class _Parser:
+    def __init__(self, text: str, file: str | None, max_depth: int) -> None:
+        self.text = text
+        self.file = file
+        self.max_depth = max_depth
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.values: dict[Path, tuple[int, int]] = {}
+        self.keys: dict[Path, tuple[int, int]] = {}
+
+    def pos(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
+
+    def span(self, raw: tuple[int, int]) -> Span:
+        return Span(*self.pos(raw[0]), *self.pos(raw[1]))
+
+    def fail(
+        self, code: str, message: str, offset: int, hint: str | None = None
+    ) -> ManifestSyntaxError:
+        line, column = self.pos(min(offset, len(self.text)))
+        diagnostic = Diagnostic(
+            code, message, span=Span(line, column, line, column + 1), file=self.file, hint=hint
+        )
+        return ManifestSyntaxError(message, code=code, hint=hint, diagnostics=[diagnostic])
+
+    def skip(self, i: int) -> int:
+        return _WS.match(self.text, i).end()  # type: ignore[union-attr]
+
+    def scalar(self, i: int) -> tuple[Any, int]:
+        text = self.text
+        ch = text[i : i + 1]
+        if ch == '"':
+            try:
+                return _scanstring(text, i + 1, True)  # type: ignore[no-any-return]
+            except json.JSONDecodeError as exc:
+                raise self.fail(
+                    "syntax",
+                    f"not valid JSON: {exc.msg}",
+                    exc.pos,
+                    "check for an unclosed quote or a bad '\\' escape",
+                ) from None
+        m = _NUMBER.match(text, i)
+        if m and m.end() > i:
+            number = m.group()
+            value: Any = float(number) if m.group(1) or m.group(2) else int(number)
+            if isinstance(value, float) and value in (float("inf"), float("-inf")):
+                raise self.fail("invalid-number", f"the number {number} is too large", i)
+            return value, m.end()
+        for word, value in _LITERALS.items():
+            if text.startswith(word, i):
+                return value, i + len(word)
+        for word in ("NaN", "Infinity", "-Infinity"):
+            if text.startswith(word, i):
+                raise self.fail(
+                    "invalid-number",
+                    f"{word} is not valid JSON: manifests hold only finite numbers",
+                    i,
+                    f'write it as text ("{word}") or use a number',
+                )
+        if not ch:
+            raise self.fail(
+                "syntax",
+                "not valid JSON: the text ends too early",
+                i,
+                "a bracket or brace is opened but never closed",
+            )
+        raise self.fail(
+            "syntax",
+            f"not valid JSON: unexpected character {ch!r}",
+            i,
+            "JSON needs double quotes around text and keys",
+        )
+
+    def parse(self) -> Any:
+        text = self.text
+        # Each frame: [container, path, start offset, pending key, expecting-more flag]
+        stack: list[list[Any]] = []
+        i = self.skip(0)
+        if i >= len(text):
+            raise self.fail(
+                "empty-document",
+                "the file is empty",
+                0,
+                'start with {"api_version": "1.0", "kind": "action", ...}',
+            )
+        root: Any = None
+        while True:
+            path: Path = self._next_path(stack)
+            ch = text[i : i + 1]
+            if ch in ("{", "["):
+                if len(stack) >= self.max_depth:
+                    raise self.fail(
+                        "too-deep",
+                        f"the document nests more than {self.max_depth} levels deep",
+                        i,
+                        "flatten the structure, or split the action",
+                    )
+                stack.append([{} if ch == "{" else [], path, i, None])
+                i = self.skip(i + 1)
+                closing = "}" if ch == "{" else "]"
+                if text[i : i + 1] == closing:
+                    frame = stack.pop()
+                    value, i = frame[0], i + 1
+                    self.values[path] = (frame[2], i)
+                    done, i, root = self._attach(stack, value, i, root)
+                    if done:
+                        break
+                    continue
+                if ch == "{":
+                    i = self._key(stack, i)
+                continue
+            start = i
+            value, i = self.scalar(i)
+            self.values[path] = (start, i)
+            done, i, root = self._attach(stack, value, i, root)
+            if done:
+                break
+        i = self.skip(i)
+        if i < len(text):
+            raise self.fail(
+                "syntax",
+                "not valid JSON: extra text after the document",
+                i,
+                "a JSON file holds exactly one value",
+            )
+        return root
+
+    def _next_path(self, stack: list[list[Any]]) -> Path:
+        if not stack:
+            return ()
+        frame = stack[-1]
+        if isinstance(frame[0], list):
+            return (*frame[1], len(frame[0]))
+        return (*frame[1], frame[3])
+
+    def _key(self, stack: list[list[Any]], i: int) -> int:
+        text = self.text
+        frame = stack[-1]
+        if text[i : i + 1] != '"':
+            raise self.fail(
+                "syntax",
+                "not valid JSON: expected a key in double quotes",
+                i,
+                "JSON keys must be text in double quotes; check for a trailing comma",
+            )
+        start = i
+        key, i = self.scalar(i)
+        path = (*frame[1], key)
+        if key in frame[0]:
+            first_line = self.pos(self.keys[path][0])[0]
+            raise self.fail(
+                "duplicate-key",
+                f"the key '{key}' appears twice in the same object (first at line {first_line})",
+                start,
+                "remove one of them; a later value would silently replace the first",
+            )
+        self.keys[path] = (start, i)
+        i = self.skip(i)
+        if text[i : i + 1] != ":":
+            raise self.fail("syntax", "not valid JSON: expected ':' after the key", i)
+        frame[3] = key
+        return self.skip(i + 1)
+
+    def _attach(
+        self, stack: list[list[Any]], value: Any, i: int, root: Any
+    ) -> tuple[bool, int, Any]:
+        """Store ``value`` in its parent; close finished containers. Returns (done, i, root)."""
+        text = self.text
+        while True:
+            if not stack:
+                return True, i, value
+            frame = stack[-1]
+            container = frame[0]
+            if isinstance(container, list):
+                container.append(value)
+                closing = "]"
+            else:
+                container[frame[3]] = value
+                closing = "}"
+            i = self.skip(i)
+            ch = text[i : i + 1]
+            if ch == ",":
+                i = self.skip(i + 1)
+                if isinstance(container, dict):
+                    i = self._key(stack, i)
+                elif text[i : i + 1] == "]":
+                    raise self.fail(
+                        "syntax",
+                        "not valid JSON: a trailing comma before ']'",
+                        i,
+                        "remove the comma after the last item",
+                    )
+                return False, i, root
+            if ch != closing:
+                raise self.fail(
+                    "syntax",
+                    f"not valid JSON: expected ',' or '{closing}'",
+                    i,
+                    "check for a missing comma between items",
+                )
+            stack.pop()
+            i += 1
+            self.values[frame[1]] = (frame[2], i)
+            value = container
+
+
+def parse_json(
+    text: str, *, file: str | None, max_depth: int
+) -> tuple[Any, dict[Path, Any], dict[Path, Any], Callable[[Any], Span]]:
+    """Parse JSON text into data, raw value and key positions, and their converter."""
+    parser = _Parser(text, file, max_depth)
+    data = parser.parse()
+    return data, dict(parser.values), dict(parser.keys), parser.span
