@@ -1,0 +1,1 @@
+"""Plugins: packages of actions, their archives, versions and dependencies."""

@@ -1,0 +1,340 @@
+"""Tests for engine.plugins.versions: semver versions, PEP 440 and npm ranges, pre-releases."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from engine.plugins.versions import (
+    RangeError,
+    VersionError,
+    format_range,
+    format_version,
+    matching_versions,
+    names_prerelease,
+    parse_range,
+    parse_version,
+    satisfies,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("1.2.3", "1.2.3", id="plain"),
+        pytest.param("0.0.0", "0.0.0", id="zeros"),
+        pytest.param("10.20.30", "10.20.30", id="multi-digit"),
+        pytest.param("1.2.3-beta.1", "1.2.3-beta.1", id="beta"),
+        pytest.param("1.2.3-alpha", "1.2.3-alpha.0", id="alpha-unnumbered"),
+        pytest.param("2.0.0-rc.2", "2.0.0-rc.2", id="rc"),
+        pytest.param("2.0.0-rc2", "2.0.0-rc.2", id="rc-without-dot"),
+        pytest.param(" 1.2.3 ", "1.2.3", id="surrounding-space"),
+    ],
+)
+def test_parse_version_accepts_semver(text: str, expected: str) -> None:
+    assert format_version(parse_version(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        pytest.param(
+            "1.2",
+            "'1.2' is not a valid version: expected three numbers MAJOR.MINOR.PATCH, found 2",
+            "write '1.2.0'",
+            id="two-numbers",
+        ),
+        pytest.param(
+            "v1.0.0",
+            "'v1.0.0' is not a valid version: it starts with 'v'",
+            "leave out the 'v': write '1.0.0'",
+            id="v-prefix",
+        ),
+        pytest.param(
+            "01.2.3",
+            "'01.2.3' is not a valid version: a number has a leading zero",
+            "write '1.2.3'",
+            id="leading-zero",
+        ),
+        pytest.param(
+            "1.2.3-foo",
+            "'1.2.3-foo' is not a valid version: the pre-release tag 'foo' is not one of "
+            "alpha, beta or rc",
+            "write e.g. '-alpha.1', '-beta.2' or '-rc.1' after the three numbers",
+            id="unknown-pre-release",
+        ),
+        pytest.param(
+            "1.2.3+build.5",
+            "'1.2.3+build.5' is not a valid version: build metadata ('+build.5') is not supported",
+            "remove it: write '1.2.3'",
+            id="build-metadata",
+        ),
+        pytest.param(
+            "latest",
+            "'latest' is not a valid version: expected MAJOR.MINOR.PATCH made of digits, "
+            "such as '1.2.0'",
+            "write three numbers MAJOR.MINOR.PATCH, e.g. '1.2.0' or '2.0.0-beta.1'",
+            id="word",
+        ),
+        pytest.param(
+            "",
+            "'' is not a valid version: it is empty",
+            "write three numbers MAJOR.MINOR.PATCH, e.g. '1.2.0' or '2.0.0-beta.1'",
+            id="empty",
+        ),
+    ],
+)
+def test_parse_version_explains_what_is_wrong(text: str, message: str, hint: str) -> None:
+    with pytest.raises(VersionError) as caught:
+        parse_version(text)
+    assert caught.value.code == "invalid-version"
+    assert caught.value.message == message
+    assert caught.value.hint == hint
+
+
+def test_parse_version_rejects_non_text_and_huge_text() -> None:
+    with pytest.raises(VersionError) as caught:
+        parse_version(1.0)  # type: ignore[arg-type]  # YAML `version: 1.0` is a float
+    assert caught.value.message == "a version must be text, not float (1.0)"
+    with pytest.raises(VersionError):
+        parse_version("1" * 5000 + ".0.0")
+
+
+def test_versions_compare_as_semver() -> None:
+    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.2", "1.0.0-rc.1", "1.0.0", "1.10.0"]
+    versions = [parse_version(t) for t in ordered]
+    assert versions == sorted(versions)
+
+
+RANGES = [
+    pytest.param("*", "*", id="any"),
+    pytest.param("x", "*", id="any-x"),
+    pytest.param("1.2.3", "==1.2.3", id="bare-exact"),
+    pytest.param("=1.2.3", "==1.2.3", id="npm-exact"),
+    pytest.param("==1.2", "==1.2.0", id="pep440-exact-short"),
+    pytest.param("1", ">=1.0.0,<2.0.0", id="bare-major"),
+    pytest.param("1.x", ">=1.0.0,<2.0.0", id="x-range-major"),
+    pytest.param("1.2", ">=1.2.0,<1.3.0", id="bare-minor"),
+    pytest.param("1.2.*", ">=1.2.0,<1.3.0", id="star-minor"),
+    pytest.param("==1.2.*", ">=1.2.0,<1.3.0", id="pep440-wildcard"),
+    pytest.param("1.2.X", ">=1.2.0,<1.3.0", id="capital-x"),
+    pytest.param("^1.2.3", ">=1.2.3,<2.0.0", id="caret"),
+    pytest.param("^1.2", ">=1.2.0,<2.0.0", id="caret-short"),
+    pytest.param("^0.2.3", ">=0.2.3,<0.3.0", id="caret-zero-major"),
+    pytest.param("^0.0.3", ">=0.0.3,<0.0.4", id="caret-zero-minor"),
+    pytest.param("^0", ">=0.0.0,<1.0.0", id="caret-zero"),
+    pytest.param("^1.x", ">=1.0.0,<2.0.0", id="caret-x"),
+    pytest.param("~1.2.3", ">=1.2.3,<1.3.0", id="tilde"),
+    pytest.param("~1", ">=1.0.0,<2.0.0", id="tilde-major"),
+    pytest.param("~=1.2", "~=1.2", id="pep440-compatible"),
+    pytest.param(">=1.0,<2", ">=1.0.0,<2.0.0", id="pep440-comma"),
+    pytest.param(">=1.0 <2.0", ">=1.0.0,<2.0.0", id="npm-space"),
+    pytest.param(">= 1.0 , < 2", ">=1.0.0,<2.0.0", id="spaces-after-operators"),
+    pytest.param(">=1.0 <2 !=1.5.0", ">=1.0.0,<2.0.0,!=1.5.0", id="exclusion"),
+    pytest.param("!=1.2.*", "!=1.2.*", id="exclude-wildcard"),
+    pytest.param(">1.x", ">=2.0.0", id="greater-than-x-range"),
+    pytest.param("<=1.2.x", "<1.3.0", id="at-most-x-range"),
+    pytest.param("^2.0.0-beta.1", ">=2.0.0b1,<3.0.0", id="caret-pre-release"),
+    pytest.param(">=2.0.0-rc.1", ">=2.0.0rc1", id="pre-release-bound"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), RANGES)
+def test_parse_range_forms(text: str, expected: str) -> None:
+    assert format_range(parse_range(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        pytest.param(
+            "", "the version range is empty", "write '*' to accept any version", id="empty"
+        ),
+        pytest.param(
+            "^1 || ^2",
+            "the range '^1 || ^2' uses '||' (either-or), which is not supported",
+            "choose one range, e.g. '^1.2.0', or widen it: '>=1.2 <3'",
+            id="either-or",
+        ),
+        pytest.param(
+            "1.2.3 - 2.0.0",
+            "the range '1.2.3 - 2.0.0' uses a hyphen range, which is not supported",
+            "write both bounds, e.g. '>=1.2.0 <=2.3.0'",
+            id="hyphen",
+        ),
+        pytest.param(
+            ">=2 <1",
+            "the range '>=2 <1' matches no version: no version is >=2.0.0,<1.0.0",
+            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0 <2.0'",
+            id="swapped-bounds",
+        ),
+        pytest.param(
+            ">2 <=2",
+            "the range '>2 <=2' matches no version: no version is >2.0.0,<=2.0.0",
+            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0 <2.0'",
+            id="touching-bounds",
+        ),
+        pytest.param(
+            "1.0.0 2.0.0",
+            "the range '1.0.0 2.0.0' matches no version: no version is ==1.0.0,==2.0.0",
+            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0 <2.0'",
+            id="two-exact-versions",
+        ),
+        pytest.param(
+            "latest",
+            "in the range 'latest', 'latest' is not a version constraint",
+            "write a version range such as '^1.2.0', '~1.2.0', '1.x', '>=1.0 <2.0', "
+            "'>=1.0,<2' or '*' for any version",
+            id="word",
+        ),
+        pytest.param(
+            "^v1.2",
+            "in the range '^v1.2', '^v1.2' is not a version constraint",
+            "leave out the leading 'v': write '^1.2'",
+            id="v-prefix",
+        ),
+        pytest.param(
+            ">=",
+            "in the range '>=', the operator '>=' has no version after it",
+            "write a version range such as '^1.2.0', '~1.2.0', '1.x', '>=1.0 <2.0', "
+            "'>=1.0,<2' or '*' for any version",
+            id="dangling-operator",
+        ),
+        pytest.param(
+            "1.x.3",
+            "in the range '1.x.3', '1.x.3' has a number after a wildcard",
+            "put wildcards last, e.g. '1.x' or '1.2.*'",
+            id="number-after-wildcard",
+        ),
+        pytest.param(
+            "~=1",
+            "in the range '~=1', '~=1' needs at least two numbers and no wildcard",
+            "write e.g. '~=1.2' (any 1.x from 1.2) or '~=1.2.3' (any 1.2.x from 1.2.3)",
+            id="compatible-one-number",
+        ),
+        pytest.param(
+            "!=*",
+            "in the range '!=*', '!=*' excludes every version",
+            "remove it, or exclude one version: '!=1.2.3'",
+            id="exclude-everything",
+        ),
+        pytest.param(
+            ">*",
+            "in the range '>*', '>*' matches no version",
+            "compare with a version, e.g. '>=1.0'",
+            id="above-everything",
+        ),
+        pytest.param(
+            "1.2-beta",
+            "in the range '1.2-beta', '1.2-beta' has a pre-release tag without all three numbers",
+            "write the full version, e.g. '>=2.0.0-beta.1'",
+            id="short-pre-release",
+        ),
+        pytest.param(
+            "===1.0",
+            "in the range '===1.0', '===' (arbitrary equality) is not supported",
+            "write '==' for an exact version",
+            id="arbitrary-equality",
+        ),
+    ],
+)
+def test_parse_range_explains_nonsense(text: str, message: str, hint: str) -> None:
+    with pytest.raises(RangeError) as caught:
+        parse_range(text)
+    assert caught.value.code == "invalid-range"
+    assert caught.value.message == message
+    assert caught.value.hint == hint
+
+
+def test_parse_range_bounds_its_input() -> None:
+    with pytest.raises(RangeError) as caught:
+        parse_range(">=1.0 " * 100)
+    assert "characters long (at most 256)" in caught.value.message
+    with pytest.raises(RangeError) as caught:
+        parse_range("9" * 20)
+    assert "more than 15 digits" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "inside", "outside"),
+    [
+        pytest.param("^1.2.3", ["1.2.3", "1.9.0"], ["1.2.2", "2.0.0", "2.0.0-beta.1"], id="caret"),
+        pytest.param("~1.2.3", ["1.2.3", "1.2.9"], ["1.3.0", "1.2.2"], id="tilde"),
+        pytest.param("1.x", ["1.0.0", "1.99.0"], ["0.9.0", "2.0.0"], id="x-range"),
+        pytest.param(">=1.0 <2.0", ["1.0.0", "1.5.0"], ["2.0.0", "0.1.0"], id="space-separated"),
+    ],
+)
+def test_ranges_match_what_they_say(text: str, inside: list[str], outside: list[str]) -> None:
+    spec = parse_range(text)
+    assert all(satisfies(parse_version(v), spec) for v in inside)
+    assert not any(satisfies(parse_version(v), spec) for v in outside)
+
+
+VERSIONS = [Version(v) for v in ("1.0.0", "1.5.0", "2.0.0b1", "2.0.0b2", "3.0.0a1")]
+
+PRE_RELEASE_POLICY = [
+    pytest.param(["*"], ["1.5.0", "1.0.0"], id="finals-preferred"),
+    pytest.param([">=2.0.0-beta.1"], ["3.0.0a1", "2.0.0b2", "2.0.0b1"], id="range-names-one"),
+    pytest.param([">=1.6"], ["3.0.0a1", "2.0.0b2", "2.0.0b1"], id="nothing-else-fits"),
+    pytest.param(["<2"], ["1.5.0", "1.0.0"], id="upper-bound-excludes-its-pre-releases"),
+    pytest.param(["^1", ">=1.2"], ["1.5.0"], id="several-ranges"),
+    pytest.param([">=4"], [], id="nothing-fits"),
+]
+
+
+@pytest.mark.parametrize(("ranges", "expected"), PRE_RELEASE_POLICY)
+def test_pre_releases_only_when_named_or_nothing_else_fits(
+    ranges: list[str], expected: list[str]
+) -> None:
+    chosen = matching_versions(VERSIONS, [parse_range(r) for r in ranges])
+    assert [str(v) for v in chosen] == expected
+
+
+def test_names_prerelease() -> None:
+    assert names_prerelease(parse_range("^2.0.0-rc.1"))
+    assert not names_prerelease(parse_range("^2.0.0"))
+    assert not names_prerelease(SpecifierSet("!=1.2.*"))
+
+
+def test_format_version_falls_back_for_non_semver_versions() -> None:
+    assert format_version(Version("1.2")) == "1.2"
+    assert format_version(Version("1.2.3.post1")) == "1.2.3.post1"
+
+
+SEMVER = st.builds(
+    "{}.{}.{}{}".format,
+    st.integers(0, 999),
+    st.integers(0, 999),
+    st.integers(0, 999),
+    st.sampled_from(["", "-alpha", "-beta.1", "-rc.12"]),
+)
+
+
+@given(SEMVER)
+def test_semver_text_round_trips(text: str) -> None:
+    version = parse_version(text)
+    assert parse_version(format_version(version)) == version
+    assert satisfies(version, parse_range(format_version(version)))
+
+
+@given(st.text(max_size=40))
+def test_any_text_parses_or_raises_range_error(text: str) -> None:
+    try:
+        spec = parse_range(text)
+    except RangeError as error:
+        assert error.hint
+    else:
+        assert isinstance(spec, SpecifierSet)
+
+
+@given(st.text(max_size=40))
+def test_any_text_parses_or_raises_version_error(text: str) -> None:
+    try:
+        version = parse_version(text)
+    except VersionError as error:
+        assert error.hint
+    else:
+        assert len(version.release) == 3
