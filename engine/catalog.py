@@ -19,9 +19,10 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
+
+from engine._resources import data_text
 
 
 class ToolClass(enum.Enum):
@@ -86,7 +87,12 @@ DOMAIN_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "km_trigger_manager",
             "km_create_trigger_advanced",
         ),
-        "sync": ("km_start_realtime_sync", "km_stop_realtime_sync", "km_sync_status", "km_force_sync"),
+        "sync": (
+            "km_start_realtime_sync",
+            "km_stop_realtime_sync",
+            "km_sync_status",
+            "km_force_sync",
+        ),
         "analytics": (
             "km_analytics_engine",
             "km_analyze_workflow_intelligence",
@@ -226,5 +232,5 @@ def load_catalog_json(text: str, *, origin: str) -> ToolCatalog:
 
 @cache
 def _builtin_catalog() -> ToolCatalog:
-    text = resources.files("engine").joinpath("data/km_tools.json").read_text("utf-8")
+    text = data_text("km_tools.json")
     return load_catalog_json(text, origin="builtin")

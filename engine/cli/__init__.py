@@ -1,0 +1,43 @@
+"""The ``km-actions`` command line: thin adapters over the engine.
+
+Exit status: 0 success, 1 a failure the command reports (invalid manifest, failed run,
+failed test), 2 a usage error (unknown option, missing file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from engine import __version__
+from engine.cli import _validate
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="km-actions",
+        description="Custom actions for the Keyboard Maestro MCP server.",
+    )
+    parser.add_argument("--version", action="version", version=f"km-actions {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _validate.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Finding manifests on disk: files, folders, plugin folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import EngineError
+from engine.loader import load_bytes
+from engine.sourcemap import Document
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".hypothesis"})
+
+
+@dataclass
+class LoadedFile:
+    """One manifest file: its document, or the error that stopped it loading."""
+
+    path: Path
+    display: str
+    document: Document | None = None
+    error: EngineError | None = None
+    text: str = ""
+
+
+@dataclass
+class FileSet:
+    """Manifests found from the command line, in order, with plugin folders noted."""
+
+    files: list[LoadedFile] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def iter_manifest_paths(folder: Path) -> Iterator[Path]:
+    """Every manifest file under ``folder`` (hidden and tool folders skipped), sorted."""
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).parts
+        if any(part in _SKIP_DIRS or part.startswith(".") for part in relative[:-1]):
+            continue
+        if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
+            yield path
+
+
+def load_file(path: Path, display: str | None = None) -> LoadedFile:
+    """Read and load one manifest file, keeping the error instead of raising it."""
+    shown = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return LoadedFile(
+            path,
+            shown,
+            error=EngineError(f"cannot read {shown}: {exc.strerror}", code="io-error", file=shown),
+        )
+    try:
+        document = load_bytes(raw, file=shown)
+    except EngineError as exc:
+        return LoadedFile(path, shown, error=exc, text=raw.decode("utf-8", "replace"))
+    return LoadedFile(path, shown, document=document, text=document.text)
+
+
+def collect(arguments: list[str]) -> FileSet:
+    """Load every manifest named by ``arguments`` (files or folders)."""
+    found = FileSet()
+    seen: set[Path] = set()
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            paths = list(iter_manifest_paths(path))
+        elif path.is_file():
+            paths = [path]
+        else:
+            found.missing.append(argument)
+            continue
+        for item in paths:
+            resolved = item.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            found.files.append(load_file(item))
+    return found

@@ -1,0 +1,122 @@
+"""Every diagnostic code km-actions reports, with what it means.
+
+Codes are stable: scripts and AI callers may rely on them. ``docs/diagnostics.md`` is
+checked against this table by the tests.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+_LOADER = {
+    "syntax": "The text is not well-formed YAML or JSON.",
+    "encoding": "The file is not UTF-8 text.",
+    "empty-document": "The file holds nothing.",
+    "multiple-documents": "A YAML file holds more than one document ('---').",
+    "duplicate-key": "The same key appears twice in one mapping.",
+    "merge-key": "A YAML merge key ('<<') is used; they are not supported.",
+    "non-string-key": "A key is not a name (YAML read it as a number, true/false, null, …).",
+    "unquoted-template": "A '{{ … }}' template is not in quotes, so YAML read it as a mapping.",
+    "unsupported-tag": "A YAML tag (!!python/…, !!binary, !custom) is used.",
+    "invalid-tag-value": "A value does not fit the YAML tag written before it.",
+    "invalid-number": "A number is not finite (NaN, Infinity, .inf).",
+    "too-large": "The document is larger than the loader accepts.",
+    "too-deep": "The document nests deeper than the loader accepts.",
+    "too-many-aliases": "The document uses more YAML aliases (*name) than allowed.",
+}
+
+_SCHEMA = {
+    "not-a-mapping": "The document is not a mapping of keys to values.",
+    "unsupported-api-version": "The manifest needs a newer km-actions than this one.",
+    "unknown-key": "A key the manifest language does not have (often a misspelling).",
+    "misplaced-key": "A key that exists, but not in this kind of step.",
+    "missing-key": "A required key is missing.",
+    "wrong-type": "A value has the wrong type (text where a number is wanted, …).",
+    "unquoted-value": "An unquoted YAML value became true/false, a number or a date where "
+    "text is wanted; quote it.",
+    "invalid-value": "A value is not one of the allowed values.",
+    "invalid-name": "A name does not follow the naming rule (lower-case letters, digits, - _).",
+    "invalid-version": "A version is not a semantic version (1.2.3).",
+    "invalid-format": "A value does not have the required form.",
+    "out-of-range": "A number is too small or too large.",
+    "too-short": "A text or list is shorter than allowed.",
+    "too-long": "A text or list is longer than allowed.",
+    "empty": "A list or mapping that needs at least one entry is empty.",
+    "duplicate-item": "The same item appears twice in a list that must not repeat.",
+    "step-kind-missing": "A step says neither what it does (tool, action, set, …).",
+    "step-kind-conflict": "A step has two kinds (e.g. both `tool` and `set`).",
+    "invalid-mock": "A test's mocked answers are neither a list nor `match` rules.",
+}
+
+_SEMANTIC = {
+    "unknown-tool": "A `tool:` names no tool the Keyboard Maestro server offers.",
+    "unknown-argument": "A tool argument the tool does not take.",
+    "missing-argument": "A tool argument the tool requires is missing.",
+    "argument-type": "A literal tool argument has the wrong type for the tool.",
+    "argument-value": "A literal tool argument is not one of the values the tool accepts.",
+    "template-syntax": "A `{{ }}` template does not parse.",
+    "template-statement": "A template uses a `{% %}` statement; templates are expressions only.",
+    "unknown-filter": "A template uses a filter that does not exist.",
+    "unknown-test": "A template uses an `is` test that does not exist.",
+    "expression-syntax": "An expression (if, when, until, while, foreach) does not parse.",
+    "expression-jinja": "An expression uses template syntax (`| filter`, `is none`, `~`).",
+    "unknown-function": "An expression calls a function that does not exist.",
+    "forbidden-name": "A template or expression reaches for something not allowed (`_…`).",
+    "unknown-name": "A template or expression uses a name that is not in scope.",
+    "unknown-input": "A reference to `inputs.x` where no input x is declared.",
+    "unknown-variable": "A reference to `vars.x` where no step sets x.",
+    "variable-not-set-yet": "A reference to `vars.x` before any step sets x.",
+    "unknown-step": "A reference to `steps.x` where no step has id x.",
+    "step-not-run-yet": "A reference to a step that runs later (or inside another branch).",
+    "unknown-step-field": "A reference to `steps.x.y` where y is not result, status or error.",
+    "unknown-config": "A reference to `config.x` where the plugin declares no setting x.",
+    "unknown-output": "An output name that `outputs:` does not declare.",
+    "duplicate-step-id": "Two steps have the same id.",
+    "reserved-name": "A name that km-actions reserves (inputs, vars, steps, …).",
+    "unknown-action": "An `action:` step names an action that cannot be found.",
+    "action-cycle": "Actions call each other in a circle.",
+    "unknown-permission": "A permission names no tool or tool group.",
+    "permission-missing": "A tool is used that the declared permissions do not cover.",
+    "invalid-default": "An input's default does not fit its own type and rules.",
+    "parallel-conflict": "Two parallel branches set the same variable.",
+    "missing-description": "A description is missing (required by strict validation).",
+    "unsupported-feature": "A feature of the language that this km-actions cannot run.",
+    "unused-input": "An input is declared but never used (warning).",
+    "unused-result": "A step has an id but nothing reads its result (warning).",
+    "unreachable-step": "A step comes after `return` or `fail` and never runs (warning).",
+    "ambiguous-boolean": "An unquoted yes/no/on/off became true/false (warning).",
+    "required-with-default": "An input is required but has a default that is never used (warning).",
+}
+
+_RUNTIME = {
+    "tool_failed": "A tool answered with success: false.",
+    "timeout": "A step or run took longer than allowed.",
+    "invalid_arguments": "Rendered arguments do not fit the tool's input schema.",
+    "permission_denied": "A tool call outside the granted permissions or profile.",
+    "limit_exceeded": "A run went past a limit of its security profile.",
+    "tool_unavailable": "The tool could not be reached (no server, server died, unknown).",
+    "template_error": "A template failed while rendering (e.g. an undefined name).",
+    "expression_error": "An expression failed while evaluating.",
+    "invalid_input": "An input given to the action does not fit its declaration.",
+    "failed": "A `fail` step stopped the action, or a called action failed.",
+    "cancelled": "The run was cancelled.",
+    "not_found": "The action or plugin asked for does not exist.",
+}
+
+CODES = MappingProxyType({**_LOADER, **_SCHEMA, **_SEMANTIC, **_RUNTIME})
+
+
+def tier(code: str) -> int:
+    """How fundamental a problem is: 0 the text, 1 the structure, 2 the meaning, 3 run time.
+
+    Diagnostics are ranked by tier first, so the fix that unblocks the others comes first.
+    """
+    for rank, table in enumerate((_LOADER, _SCHEMA, _SEMANTIC, _RUNTIME)):
+        if code in table:
+            return rank
+    return 2
+
+
+def describe(code: str) -> str:
+    """One sentence on what ``code`` means (empty if unknown)."""
+    return CODES.get(code, "")

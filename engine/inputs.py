@@ -1,0 +1,248 @@
+"""Action inputs: their declarations, their JSON Schema, and checking given values.
+
+One :class:`InputSpec` per declared input. The same spec gives the MCP tool's
+``inputSchema``, checks values a caller passes (with the engine's own words for what
+is wrong), and turns command-line text (``--input count=3``) into typed values.
+
+>>> spec = InputSpec.from_manifest("count", {"type": "integer", "minimum": 1, "default": 2})
+>>> spec.required, spec.problems(0), spec.from_text("7")
+(False, ['must be at least 1 (got 0)'], 7)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+_MISSING: Any = object()
+
+TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping (key: value pairs)",
+    "null": "nothing (null)",
+    "any": "any value",
+}
+
+_TRUE_TEXT = frozenset({"true", "yes", "on", "1"})
+_FALSE_TEXT = frozenset({"false", "no", "off", "0"})
+
+
+def type_word(value: Any) -> str:
+    """How a value's type is named to users ("text", "a number", …)."""
+    return TYPE_WORDS[json_type(value)]
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a value (``integer`` for whole numbers, never bool)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def fits_type(value: Any, expected: str) -> bool:
+    """Whether ``value`` has JSON type ``expected`` (an integer fits ``number``)."""
+    if expected == "any":
+        return True
+    actual = json_type(value)
+    return (
+        actual == expected
+        or (expected == "number" and actual == "integer")
+        or (expected == "integer" and actual == "number" and float(value).is_integer())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """One declared input of an action."""
+
+    name: str
+    type: str = "string"
+    description: str = ""
+    title: str | None = None
+    default: Any = _MISSING
+    required: bool = True
+    enum: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    item_type: str | None = None
+    secret: bool = False
+
+    @classmethod
+    def from_manifest(cls, name: str, spec: Mapping[str, Any]) -> InputSpec:
+        """Build from a validated manifest entry."""
+        has_default = "default" in spec
+        return cls(
+            name=name,
+            type=spec.get("type", "string"),
+            description=spec.get("description", ""),
+            title=spec.get("title"),
+            default=spec["default"] if has_default else _MISSING,
+            required=spec.get("required", not has_default),
+            enum=tuple(spec["enum"]) if "enum" in spec else None,
+            minimum=spec.get("minimum"),
+            maximum=spec.get("maximum"),
+            min_length=spec.get("min_length"),
+            max_length=spec.get("max_length"),
+            pattern=spec.get("pattern"),
+            item_type=(spec.get("items") or {}).get("type"),
+            secret=bool(spec.get("secret", False)),
+        )
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _MISSING
+
+    def json_schema(self) -> dict[str, Any]:
+        """This input as a JSON Schema property (for MCP ``inputSchema``)."""
+        schema: dict[str, Any] = {}
+        if self.type != "any":
+            schema["type"] = self.type
+        if self.title:
+            schema["title"] = self.title
+        if self.description:
+            schema["description"] = self.description
+        if self.has_default:
+            schema["default"] = self.default
+        if self.enum is not None:
+            schema["enum"] = list(self.enum)
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        length_keys = (
+            ("minItems", "maxItems") if self.type == "array" else ("minLength", "maxLength")
+        )
+        if self.min_length is not None:
+            schema[length_keys[0]] = self.min_length
+        if self.max_length is not None:
+            schema[length_keys[1]] = self.max_length
+        if self.pattern is not None:
+            schema["pattern"] = self.pattern
+        if self.item_type and self.item_type != "any":
+            schema["items"] = {"type": self.item_type}
+        if self.secret:
+            schema["writeOnly"] = True
+        return schema
+
+    def problems(self, value: Any) -> list[str]:
+        """What is wrong with ``value`` for this input (empty when it fits)."""
+        if not fits_type(value, self.type):
+            return [f"must be {TYPE_WORDS[self.type]}, not {type_word(value)} ({_show(value)})"]
+        out: list[str] = []
+        if self.enum is not None and value not in self.enum:
+            allowed = ", ".join(_show(v) for v in self.enum)
+            out.append(f"must be one of {allowed} (got {_show(value)})")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                out.append(f"must be at least {_number(self.minimum)} (got {_show(value)})")
+            if self.maximum is not None and value > self.maximum:
+                out.append(f"must be at most {_number(self.maximum)} (got {_show(value)})")
+        if isinstance(value, str | list):
+            unit = "characters" if isinstance(value, str) else "items"
+            if self.min_length is not None and len(value) < self.min_length:
+                out.append(f"must have at least {self.min_length} {unit} (has {len(value)})")
+            if self.max_length is not None and len(value) > self.max_length:
+                out.append(f"must have at most {self.max_length} {unit} (has {len(value)})")
+        if isinstance(value, str) and self.pattern is not None:
+            try:
+                matched = regex.search(self.pattern, value, timeout=0.1) is not None
+            except (regex.error, TimeoutError):
+                matched = False
+            if not matched:
+                out.append(f"must match the pattern {self.pattern!r} (got {_show(value)})")
+        if isinstance(value, list) and self.item_type:
+            for index, item in enumerate(value):
+                if not fits_type(item, self.item_type):
+                    word = TYPE_WORDS[self.item_type]
+                    out.append(f"item {index + 1} must be {word}, not {type_word(item)}")
+                    break
+        return out
+
+    def normalize(self, value: Any) -> Any:
+        """``value`` with a whole-number float turned into an int for integer inputs."""
+        if self.type == "integer" and isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
+    def from_text(self, text: str) -> Any:
+        """Turn command-line text into a value of this input's type.
+
+        Raises ``ValueError`` with a message for the user when it cannot.
+        """
+        kind = self.type
+        if kind == "string":
+            return text
+        if kind == "boolean":
+            lowered = text.strip().lower()
+            if lowered in _TRUE_TEXT:
+                return True
+            if lowered in _FALSE_TEXT:
+                return False
+            raise ValueError(f"expected true or false, got {text!r}")
+        if kind == "integer":
+            try:
+                return int(text.strip())
+            except ValueError:
+                raise ValueError(f"expected a whole number, got {text!r}") from None
+        if kind == "number":
+            try:
+                number = float(text.strip())
+            except ValueError:
+                raise ValueError(f"expected a number, got {text!r}") from None
+            return int(number) if number.is_integer() and "." not in text else number
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            if kind == "any":
+                return text
+            raise ValueError(
+                f"expected {TYPE_WORDS[kind]} written as JSON, e.g. "
+                + ('["a", "b"]' if kind == "array" else '{"key": "value"}')
+            ) from None
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def parse_inputs(spec: Mapping[str, Any] | None) -> dict[str, InputSpec]:
+    """All input specs of a manifest's ``inputs:`` mapping."""
+    return {name: InputSpec.from_manifest(name, entry) for name, entry in (spec or {}).items()}
+
+
+def inputs_json_schema(specs: Mapping[str, InputSpec]) -> dict[str, Any]:
+    """The whole ``inputSchema`` of an action (an object with its inputs)."""
+    return {
+        "type": "object",
+        "properties": {name: spec.json_schema() for name, spec in specs.items()},
+        "required": [name for name, spec in specs.items() if spec.required],
+        "additionalProperties": False,
+    }

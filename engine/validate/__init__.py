@@ -1,0 +1,295 @@
+"""Validation: every problem in a manifest, ranked, each with its location and a fix.
+
+>>> from engine.loader import load_text
+>>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: demo\\nsteps:\\n'
+...                 '  - tool: km_calculator\\n    wiht: {expression: "1+1"}\\n', file="demo.yaml")
+>>> [str(d) for d in validate(doc) if d.is_error]
+['demo.yaml:6:5: error[unknown-key]: unknown key `wiht` in a `tool` step']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from engine.codes import tier
+from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
+from engine.expressions import ExpressionEngine
+from engine.inputs import parse_inputs
+from engine.schema import ManifestSchemas
+from engine.sourcemap import Document
+from engine.suggest import did_you_mean
+from engine.templates import TemplateEngine
+from engine.validate._context import ActionSignature, ValidationContext, ValidationLevel
+from engine.validate._extra import check_inputs, check_tests, unused_warnings
+from engine.validate._plugin import validate_plugin
+from engine.validate._refs import Flow, ReferenceChecker, Scope
+from engine.validate._schema_pass import SchemaChecker
+from engine.validate._steps import StepWalker, collect_ids_and_vars
+
+SUPPORTED_API_VERSIONS = ("1.0",)
+
+__all__ = [
+    "SUPPORTED_API_VERSIONS",
+    "ActionSignature",
+    "ValidationContext",
+    "ValidationLevel",
+    "validate",
+    "validate_plugin",
+]
+
+_TEMPLATES = TemplateEngine()
+_EXPRESSIONS = ExpressionEngine()
+_ANALYSIS_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def validate(document: Document, context: ValidationContext | None = None) -> list[Diagnostic]:
+    """All problems with an action manifest (or a plugin manifest), best first."""
+    context = context or ValidationContext()
+    if context.level is ValidationLevel.NONE:
+        return []
+    data = document.data
+    if not isinstance(data, Mapping):
+        return [
+            document.diagnostic(
+                "not-a-mapping",
+                "a manifest is a mapping of keys to values (api_version, kind, name, steps, …)",
+                (),
+                hint='start the file with `api_version: "1.0"` on its own line',
+            )
+        ]
+    if data.get("kind") == "plugin":
+        return validate_plugin(document, context)
+    api = data.get("api_version")
+    schemas = ManifestSchemas.load()
+    checker = SchemaChecker(document, schemas)
+    if isinstance(api, str) and api not in SUPPORTED_API_VERSIONS:
+        return [checker._api_version(api, ("api_version",))]
+    found = list(checker.check_top())
+    found.extend(_dates(document, data))
+    if context.level is ValidationLevel.BASIC:
+        found.extend(_step_schemas(checker, schemas, data.get("steps")))
+    else:
+        found.extend(_semantic(document, data, context, schemas, checker))
+    return _rank(found)
+
+
+def _semantic(
+    document: Document,
+    data: Mapping[str, Any],
+    context: ValidationContext,
+    schemas: ManifestSchemas,
+    checker: SchemaChecker,
+) -> Iterator[Diagnostic]:
+    steps = data.get("steps")
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
+    outputs = data.get("outputs") if isinstance(data.get("outputs"), Mapping) else {}
+    ids, all_vars, duplicates = collect_ids_and_vars(document, steps)
+    yield from duplicates
+    refs = ReferenceChecker(
+        document,
+        inputs=inputs,
+        step_ids=ids,
+        all_vars=all_vars,
+        config_names=context.config_names(),
+        templates=_TEMPLATES,
+        expressions=_EXPRESSIONS,
+        cache=_ANALYSIS_CACHE,
+    )
+    own = data.get("permissions")
+    declared = _declared_permissions(own, context)
+    walker = StepWalker(document, context, schemas, checker, refs, list(outputs), declared)
+    flow = Flow()
+    yield from walker.walk(steps, ("steps",), flow, Scope())
+    yield from refs.value(outputs, ("outputs",), flow, Scope())
+    yield from _permissions(document, context, own, walker)
+    yield from _cycles(document, data, context)
+    yield from check_inputs(document, checker, inputs)
+    yield from check_tests(document, data, context)
+    yield from unused_warnings(document, data, refs, ids, context)
+    if context.level is ValidationLevel.STRICT:
+        yield from _descriptions(document, data, inputs)
+
+
+def _step_schemas(
+    checker: SchemaChecker, schemas: ManifestSchemas, steps: Any
+) -> Iterator[Diagnostic]:
+    from engine.validate._steps import iter_steps
+
+    for step, path in iter_steps(steps, ("steps",)):
+        kinds = schemas.kinds_of(step)
+        if len(kinds) == 1:
+            yield from checker.check_step(kinds[0], step, path)
+
+
+def _declared_permissions(own: Any, context: ValidationContext) -> tuple[str, ...] | None:
+    entries: list[str] = []
+    if isinstance(own, list):
+        entries.extend(p for p in own if isinstance(p, str))
+    if context.permissions is not None:
+        entries.extend(context.permissions)
+        return tuple(entries)
+    return tuple(entries) if isinstance(own, list) else None
+
+
+def _permissions(
+    document: Document, context: ValidationContext, own: Any, walker: StepWalker
+) -> Iterator[Diagnostic]:
+    catalog = context.catalog
+    if isinstance(own, list):
+        for index, entry in enumerate(own):
+            if isinstance(entry, str) and not catalog.is_permission(entry):
+                yield document.diagnostic(
+                    "unknown-permission",
+                    f"`{entry}` is not a tool or a tool group",
+                    ("permissions", index),
+                    hint=did_you_mean(entry, catalog.permission_names(), listing=False)
+                    or "list tool names (km_…) or groups such as clipboard, read-only",
+                )
+    covered = walker.covered
+    severity = Severity.ERROR if context.in_plugin else Severity.WARNING
+    if covered is None and walker.tools_used:
+        names = list(walker.tools_used)
+        yield document.diagnostic(
+            "permission-missing",
+            f"the action declares no permissions, but uses {', '.join(names)}",
+            ("name",) if "name" in (document.data or {}) else (),
+            at_key=True,
+            severity=severity,
+            hint=f"add `permissions: [{', '.join(names)}]`, so whoever installs it sees "
+            "what it may do",
+        )
+        return
+    for tool, path in walker.tools_used.items():
+        if covered is not None and tool in covered:
+            continue
+        where = "the plugin's" if context.in_plugin else "the action's"
+        yield document.diagnostic(
+            "permission-missing",
+            f"`{tool}` is used, but {where} permissions do not include it",
+            path,
+            severity=severity,
+            hint=f"add {tool} (or its group) to `permissions:`",
+        )
+
+
+def _cycles(
+    document: Document, data: Mapping[str, Any], context: ValidationContext
+) -> Iterator[Diagnostic]:
+    name = data.get("name")
+    if not isinstance(name, str):
+        return
+    me = ActionSignature.from_manifest(data, plugin=context.plugin)
+    from engine.validate._steps import iter_steps
+
+    for step, path in iter_steps(data.get("steps"), ("steps",)):
+        target = step.get("action")
+        if not isinstance(target, str):
+            continue
+        chain = _find_cycle(me, target, context)
+        if chain is not None:
+            yield document.diagnostic(
+                "action-cycle",
+                "actions call each other in a circle: " + " → ".join(chain),
+                (*path, "action"),
+                hint="an action cannot call itself, even through others; use `repeat` or "
+                "`foreach` to do something several times",
+            )
+
+
+def _find_cycle(me: ActionSignature, first: str, context: ValidationContext) -> list[str] | None:
+    start = me.qualified
+    stack: list[tuple[ActionSignature, str, list[str]]] = [(me, first, [start])]
+    seen: set[str] = set()
+    while stack:
+        caller, target, chain = stack.pop()
+        callee = _resolve(caller, target, context, me)
+        if callee is None:
+            continue
+        if callee.qualified == start or callee is me:
+            return [*chain, start]
+        if callee.qualified in seen:
+            continue
+        seen.add(callee.qualified)
+        for nxt in callee.calls:
+            stack.append((callee, nxt, [*chain, callee.qualified]))
+    return None
+
+
+def _resolve(
+    caller: ActionSignature, target: str, context: ValidationContext, me: ActionSignature
+) -> ActionSignature | None:
+    if target in (me.name, me.qualified) and (caller.plugin == me.plugin or "/" in target):
+        return me
+    found = context.actions.get(target)
+    if found is None and caller.plugin and "/" not in target:
+        found = context.actions.get(f"{caller.plugin}/{target}")
+    return found
+
+
+def _dates(document: Document, data: Any) -> Iterator[Diagnostic]:
+    for path, text in document.source_map.plain.items():
+        value = _at(data, path)
+        if isinstance(value, dt.date | dt.datetime):
+            yield document.diagnostic(
+                "unquoted-value",
+                f"YAML read the unquoted `{text}` as a date, and manifests hold no dates",
+                path,
+                hint=f'put it in quotes: "{text}"',
+            )
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _descriptions(
+    document: Document, data: Mapping[str, Any], inputs: Mapping[str, Any]
+) -> Iterator[Diagnostic]:
+    if not data.get("description"):
+        yield document.diagnostic(
+            "missing-description",
+            "the action has no `description`",
+            (),
+            at_key=True,
+            hint="say in one sentence what the action does; AI models read it to decide "
+            "when to use the action",
+        )
+    for name, spec in parse_inputs(
+        {k: v for k, v in inputs.items() if isinstance(v, Mapping)}
+    ).items():
+        if not spec.description:
+            yield document.diagnostic(
+                "missing-description",
+                f"the input `{name}` has no `description`",
+                ("inputs", name),
+                at_key=True,
+                hint="say what the caller should give",
+            )
+
+
+def _rank(found: list[Diagnostic]) -> list[Diagnostic]:
+    unique: dict[tuple[str, Path, str], Diagnostic] = {}
+    for diagnostic in found:
+        unique.setdefault((diagnostic.code, diagnostic.path, diagnostic.message), diagnostic)
+    by_path: dict[Path, Diagnostic] = {}
+    out = []
+    ordered = sorted(sort_diagnostics(unique.values()),
+                     key=lambda d: (d.severity.rank, tier(d.code)))
+    for diagnostic in ordered:
+        prior = by_path.get(diagnostic.path)
+        # One message per value: a date that is also a wrong type, or a warning about a
+        # value that already has an error.
+        if prior is not None and prior.is_error and (
+            not diagnostic.is_error or prior.code == diagnostic.code == "unquoted-value"
+        ):
+            continue
+        by_path.setdefault(diagnostic.path, diagnostic)
+        out.append(diagnostic)
+    return out

@@ -1,0 +1,195 @@
+"""Checks around the steps: input defaults, tests, and warnings for unused things."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from engine.errors import Diagnostic, Path, Severity
+from engine.inputs import InputSpec
+from engine.sourcemap import Document
+from engine.suggest import did_you_mean
+from engine.validate._context import ValidationContext
+from engine.validate._refs import ReferenceChecker
+from engine.validate._schema_pass import SchemaChecker
+
+_AMBIGUOUS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_BOOLEAN_FIELDS = frozenset({"continue_on_error", "required", "secret"})
+
+
+def check_inputs(
+    document: Document, checker: SchemaChecker, inputs: Mapping[str, Any]
+) -> Iterator[Diagnostic]:
+    """Each input's default fits the input's own rules."""
+    for name, raw in inputs.items():
+        if not isinstance(raw, Mapping):
+            continue
+        try:
+            spec = InputSpec.from_manifest(str(name), raw)
+        except (TypeError, ValueError):
+            continue
+        if spec.has_default:
+            default_path = ("inputs", name, "default")
+            original = document.source_map.plain_text(default_path)
+            if spec.type == "string" and original is not None:
+                yield checker.type_problem(default_path, spec.default, "text", wants_text=True)
+                continue
+            for problem in spec.problems(spec.default):
+                yield document.diagnostic(
+                    "invalid-default",
+                    f"the default of input `{name}` {problem}",
+                    ("inputs", name, "default"),
+                    hint="change the default, or the input's type/rules",
+                )
+            if raw.get("required") is True:
+                yield document.diagnostic(
+                    "required-with-default",
+                    f"input `{name}` is required, so its default is never used",
+                    ("inputs", name, "required"),
+                    severity=Severity.WARNING,
+                    hint="remove `required: true` (an input with a default is optional), "
+                    "or remove the default",
+                )
+
+
+def check_tests(
+    document: Document, data: Mapping[str, Any], context: ValidationContext
+) -> Iterator[Diagnostic]:
+    """Tests name real tools, declared inputs and declared outputs."""
+    tests = data.get("tests")
+    if not isinstance(tests, list):
+        return
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
+    outputs = data.get("outputs") if isinstance(data.get("outputs"), Mapping) else {}
+    catalog = context.catalog
+    for index, test in enumerate(tests):
+        if not isinstance(test, Mapping):
+            continue
+        base: Path = ("tests", index)
+        given = test.get("inputs")
+        if isinstance(given, Mapping):
+            for name in given:
+                if name not in inputs:
+                    yield document.diagnostic(
+                        "unknown-input",
+                        f"the test gives `{name}`, which is not an input",
+                        (*base, "inputs", name),
+                        at_key=True,
+                        hint=did_you_mean(str(name), inputs)
+                        if inputs
+                        else "declare it under `inputs:`",
+                    )
+        mocks = test.get("mocks")
+        if isinstance(mocks, Mapping):
+            for tool in mocks:
+                if tool not in catalog:
+                    yield document.diagnostic(
+                        "unknown-tool",
+                        f"the test mocks `{tool}`, which is not a tool",
+                        (*base, "mocks", tool),
+                        at_key=True,
+                        hint=did_you_mean(str(tool), catalog, listing=False),
+                    )
+        expect = test.get("expect")
+        if not isinstance(expect, Mapping):
+            continue
+        expected = expect.get("outputs")
+        if isinstance(expected, Mapping):
+            for name in expected:
+                if name not in outputs:
+                    yield document.diagnostic(
+                        "unknown-output",
+                        f"the test expects `{name}`, which is not an output",
+                        (*base, "expect", "outputs", name),
+                        at_key=True,
+                        hint=did_you_mean(str(name), outputs)
+                        if outputs
+                        else "declare it under `outputs:`",
+                    )
+        calls = expect.get("calls")
+        if isinstance(calls, list):
+            for c, call in enumerate(calls):
+                tool = call.get("tool") if isinstance(call, Mapping) else None
+                if isinstance(tool, str) and tool not in catalog:
+                    yield document.diagnostic(
+                        "unknown-tool",
+                        f"the test expects a call to `{tool}`, which is not a tool",
+                        (*base, "expect", "calls", c, "tool"),
+                        hint=did_you_mean(tool, catalog, listing=False),
+                    )
+
+
+def unused_warnings(
+    document: Document,
+    data: Mapping[str, Any],
+    refs: ReferenceChecker,
+    ids: Mapping[str, Path],
+    context: ValidationContext,
+) -> Iterator[Diagnostic]:
+    """Inputs nobody reads, step results nobody reads, and yes/no that became true/false."""
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
+    if not refs.whole_inputs_used:
+        for name in inputs:
+            if name not in refs.used_inputs:
+                yield document.diagnostic(
+                    "unused-input",
+                    f"the input `{name}` is never used",
+                    ("inputs", name),
+                    at_key=True,
+                    severity=Severity.WARNING,
+                    hint=f"use it as {{{{ inputs.{name} }}}}, or remove it",
+                )
+    for step_id, path in ids.items():
+        if step_id not in refs.used_steps:
+            yield document.diagnostic(
+                "unused-result",
+                f"nothing reads the result of step `{step_id}`",
+                path,
+                severity=Severity.WARNING,
+                hint=f"read it as steps.{step_id}.result, or remove the `id:`",
+            )
+    yield from _ambiguous_booleans(document, data, context)
+
+
+def _ambiguous_booleans(
+    document: Document, data: Mapping[str, Any], context: ValidationContext
+) -> Iterator[Diagnostic]:
+    for path, text in document.source_map.plain.items():
+        if text.lower() not in _AMBIGUOUS or not path:
+            continue
+        last = path[-1]
+        if (
+            last in _BOOLEAN_FIELDS
+            or _is_boolean_default(data, path)
+            or _is_boolean_argument(data, path, context)
+        ):
+            continue
+        yield document.diagnostic(
+            "ambiguous-boolean",
+            f"YAML read the unquoted `{text}` as {str(text.lower() in ('yes', 'on', 'y')).lower()}",
+            path,
+            severity=Severity.WARNING,
+            hint=f'write true or false if you mean that, or "{text}" in quotes for the word',
+        )
+
+
+def _is_boolean_default(data: Mapping[str, Any], path: Path) -> bool:
+    if len(path) == 3 and path[0] == "inputs" and path[2] == "default":
+        spec = (data.get("inputs") or {}).get(path[1])
+        return isinstance(spec, Mapping) and spec.get("type") == "boolean"
+    return False
+
+
+def _is_boolean_argument(data: Mapping[str, Any], path: Path, context: ValidationContext) -> bool:
+    if "with" not in path:
+        return False
+    at = path.index("with")
+    step: Any = data
+    for part in path[:at]:
+        step = step[part] if isinstance(step, Mapping | list) else None
+    tool = context.catalog.get(step.get("tool")) if isinstance(step, Mapping) else None
+    if tool is None or at + 1 >= len(path):
+        return False
+    prop = tool.properties.get(str(path[at + 1]), {})
+    options = [prop, *(prop.get("anyOf") or ())]
+    return any(isinstance(o, Mapping) and o.get("type") == "boolean" for o in options)

@@ -1,0 +1,303 @@
+"""Templates and expressions: do they parse, and does every name they use exist here?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import Diagnostic, Path, Severity, Span
+from engine.expressions import ExpressionEngine
+from engine.sourcemap import Document
+from engine.suggest import did_you_mean
+from engine.templates import TemplateEngine, is_template
+
+ROOT_NAMES = ("inputs", "vars", "steps", "config")
+STEP_FIELDS = ("result", "status", "error")
+_LITERAL_NAMES = frozenset({"true", "false", "null", "none", "True", "False", "None"})
+
+
+@dataclass
+class Flow:
+    """What has happened before a point in the action: steps run, variables set."""
+
+    ran: set[str] = field(default_factory=set)
+    vars: set[str] = field(default_factory=set)
+
+    def copy(self) -> Flow:
+        return Flow(set(self.ran), set(self.vars))
+
+    def merge(self, *others: Flow) -> Flow:
+        merged = self.copy()
+        for other in others:
+            merged.ran |= other.ran
+            merged.vars |= other.vars
+        return merged
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Names that exist only in some places: loop variables, `loop`, `error`, `event`."""
+
+    locals: frozenset[str] = frozenset()
+
+    def with_names(self, *names: str) -> Scope:
+        return Scope(self.locals | frozenset(names))
+
+
+_ONLY_IN = {
+    "item": "inside a `foreach` step (or the name its `as:` gives)",
+    "loop": "inside a `foreach` or `repeat` step",
+    "error": "inside a `catch`",
+    "event": "in a plugin hook",
+}
+
+
+class ReferenceChecker:
+    """Analyzes template/expression text (cached) and checks every reference in it."""
+
+    def __init__(
+        self,
+        document: Document,
+        *,
+        inputs: Mapping[str, Any],
+        step_ids: Mapping[str, Path],
+        all_vars: set[str],
+        config_names: list[str] | None,
+        templates: TemplateEngine,
+        expressions: ExpressionEngine,
+        cache: dict[tuple[str, str], Any],
+    ) -> None:
+        self.document = document
+        self.inputs = inputs
+        self.step_ids = step_ids
+        self.all_vars = all_vars
+        self.config_names = config_names
+        self.templates = templates
+        self.expressions = expressions
+        self.cache = cache
+        self.used_inputs: set[str] = set()
+        self.used_steps: set[str] = set()
+        self.whole_inputs_used = False
+
+    # -- entry points ----------------------------------------------------------------
+
+    def value(self, value: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        """Check every template string inside a (possibly nested) value."""
+        stack: list[tuple[Any, Path]] = [(value, path)]
+        while stack:
+            node, where = stack.pop()
+            if isinstance(node, str):
+                if is_template(node):
+                    yield from self.text(node, where, flow, scope, expression=False)
+            elif isinstance(node, dict):
+                stack.extend((v, (*where, k)) for k, v in node.items())
+            elif isinstance(node, list):
+                stack.extend((v, (*where, i)) for i, v in enumerate(node))
+
+    def expression(self, value: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        """Check an expression field (``if``, ``when``, ``until``, ``while``, ``foreach``)."""
+        if isinstance(value, str):
+            yield from self.text(value, path, flow, scope, expression=True)
+
+    def text(
+        self, text: str, path: Path, flow: Flow, scope: Scope, *, expression: bool
+    ) -> Iterator[Diagnostic]:
+        info = self._analyze(text, expression)
+        for problem in info.problems:
+            yield Diagnostic(
+                problem.code,
+                problem.message,
+                path=path,
+                span=self._inner_span(path, text, problem.line, problem.column),
+                file=self.document.file,
+                hint=problem.hint,
+            )
+        if info.problems:
+            return
+        for ref in info.references:
+            yield from self._reference(ref, path, flow, scope)
+
+    # -- analysis ----------------------------------------------------------------------
+
+    def _analyze(self, text: str, expression: bool) -> Any:
+        key = ("e" if expression else "t", text)
+        info = self.cache.get(key)
+        if info is None:
+            engine = self.expressions if expression else self.templates
+            info = engine.analyze(text)
+            if len(self.cache) > 20_000:
+                self.cache.clear()
+            self.cache[key] = info
+        return info
+
+    def _inner_span(
+        self, path: Path, text: str, line: int | None, column: int | None
+    ) -> Span | None:
+        span = self.document.span(path)
+        if span is None or line is None or column is None or "\n" in text or line != 1:
+            return span
+        source = self.document.line_text(span.line) or ""
+        start = span.column - 1
+        quote = 1 if source[start : start + 1] in ("'", '"') else 0
+        if source[start + quote : start + quote + len(text)] != text:
+            return span
+        col = span.column + quote + column - 1
+        return Span(span.line, col, span.line, col + 1)
+
+    # -- references --------------------------------------------------------------------
+
+    def _reference(self, ref: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        root: str = ref.root
+        rest: tuple[Any, ...] = tuple(ref.path)
+        if root in scope.locals or root in _LITERAL_NAMES:
+            return
+        check = _ROOT_CHECKS.get(root)
+        if check is not None:
+            yield from check(self, ref, rest, path, flow)
+            return
+        if root in _ONLY_IN:
+            yield self._diag(
+                "unknown-name",
+                f"`{root}` is only available {_ONLY_IN[root]}",
+                path,
+                hint=f"in `{ref.text}`",
+            )
+            return
+        names = [*ROOT_NAMES, *sorted(scope.locals)]
+        yield self._diag(
+            "unknown-name",
+            f"`{root}` is not a name known here (in `{ref.text}`)",
+            path,
+            hint=(did_you_mean(root, names, listing=False) or "")
+            + (" " if did_you_mean(root, names, listing=False) else "")
+            + f"names in scope: {', '.join(names)}",
+        )
+
+    def _inputs(
+        self, ref: Any, rest: tuple[Any, ...], path: Path, flow: Flow
+    ) -> Iterator[Diagnostic]:
+        if not rest:
+            self.whole_inputs_used = True
+            return
+        name = rest[0]
+        if name in self.inputs:
+            self.used_inputs.add(name)
+            return
+        if ref.guarded:
+            return
+        declared = list(self.inputs)
+        hint = did_you_mean(str(name), declared) if declared else "declare it under `inputs:`"
+        yield self._diag(
+            "unknown-input", f"`inputs.{name}` is not a declared input", path, hint=hint
+        )
+
+    def _vars(
+        self, ref: Any, rest: tuple[Any, ...], path: Path, flow: Flow
+    ) -> Iterator[Diagnostic]:
+        if not rest or ref.guarded:
+            return
+        name = rest[0]
+        if name in flow.vars:
+            return
+        if name in self.all_vars:
+            yield self._diag(
+                "variable-not-set-yet",
+                f"`vars.{name}` is read here before any step sets it",
+                path,
+                hint=f"move the `set` of {name} before this step, or write "
+                f"`default(vars.{name}, …)` / `vars.{name} | default(…)`",
+            )
+            return
+        known = sorted(self.all_vars)
+        hint = did_you_mean(str(name), known, listing=False) if known else None
+        yield self._diag(
+            "unknown-variable",
+            f"`vars.{name}` is never set",
+            path,
+            hint=hint or f"set it first with a step like `set: {{{name}: …}}`",
+        )
+
+    def _steps(
+        self, ref: Any, rest: tuple[Any, ...], path: Path, flow: Flow
+    ) -> Iterator[Diagnostic]:
+        if not rest:
+            return
+        step_id = rest[0]
+        if step_id in self.step_ids:
+            self.used_steps.add(step_id)
+        if ref.guarded:
+            return
+        if step_id not in self.step_ids:
+            known = list(self.step_ids)
+            yield self._diag(
+                "unknown-step",
+                f"no step has the id `{step_id}` (in `{ref.text}`)",
+                path,
+                hint=did_you_mean(str(step_id), known) if known else "give the step an `id:`",
+            )
+            return
+        if step_id not in flow.ran:
+            where = self.step_ids[step_id]
+            span = self.document.span(where)
+            line = f" (line {span.line})" if span else ""
+            yield self._diag(
+                "step-not-run-yet",
+                f"step `{step_id}`{line} has not run at this point, so `{ref.text}` has no value",
+                path,
+                hint="a step can only read the steps before it; move this after "
+                f"`{step_id}`, or give the value through `vars`",
+            )
+            return
+        if len(rest) > 1 and rest[1] not in STEP_FIELDS:
+            yield self._diag(
+                "unknown-step-field",
+                f"`steps.{step_id}.{rest[1]}` does not exist; a step has result, status and error",
+                path,
+                hint=did_you_mean(str(rest[1]), STEP_FIELDS)
+                + f" (a tool's answer is in `steps.{step_id}.result`)",
+            )
+
+    def _config(
+        self, ref: Any, rest: tuple[Any, ...], path: Path, flow: Flow
+    ) -> Iterator[Diagnostic]:
+        if not rest or ref.guarded:
+            return
+        name = rest[0]
+        names = self.config_names
+        if names is None:
+            yield self._diag(
+                "unknown-config",
+                f"`config.{name}` is used, but this action has no configuration",
+                path,
+                hint="settings come from a plugin's `configuration_schema`; use an input "
+                "instead, or put the action in a plugin that declares the setting",
+            )
+        elif name not in names:
+            yield self._diag(
+                "unknown-config",
+                f"`config.{name}` is not a setting of this plugin",
+                path,
+                hint=did_you_mean(str(name), names)
+                if names
+                else "declare it in the plugin's configuration_schema",
+            )
+
+    def _diag(
+        self,
+        code: str,
+        message: str,
+        path: Path,
+        *,
+        hint: str | None = None,
+        severity: Severity = Severity.ERROR,
+    ) -> Diagnostic:
+        return self.document.diagnostic(code, message, path, hint=hint, severity=severity)
+
+
+_ROOT_CHECKS: dict[str, Any] = {
+    "inputs": ReferenceChecker._inputs,
+    "vars": ReferenceChecker._vars,
+    "steps": ReferenceChecker._steps,
+    "config": ReferenceChecker._config,
+}

@@ -1,0 +1,160 @@
+"""Literal tool arguments checked against the tool's inputSchema, before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from engine.catalog import ToolSpec
+from engine.errors import Diagnostic, Path
+from engine.inputs import TYPE_WORDS, fits_type
+from engine.sourcemap import Document
+from engine.suggest import did_you_mean
+from engine.templates import is_template
+from engine.validate._schema_pass import SchemaChecker, _show
+
+
+@lru_cache(maxsize=2048)
+def _property_validator(schema_json: str) -> Any:
+    return jsonschema.Draft202012Validator(json.loads(schema_json))
+
+
+def _validator_for(schema: Mapping[str, Any]) -> Any:
+    return _property_validator(json.dumps(schema, sort_keys=True))
+
+
+def _has_template(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if is_template(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+_ALTERNATION = re.compile(r"\^\(([A-Za-z0-9_ .-]+(?:\|[A-Za-z0-9_ .-]+)+)\)\$")
+
+
+def _enum_of(schema: Mapping[str, Any]) -> list[Any] | None:
+    """The allowed values, from `enum` or from a pattern like ``^(a|b|c)$``."""
+    for option in (schema, *(schema.get("anyOf", ()) or ())):
+        if not isinstance(option, Mapping):
+            continue
+        if "enum" in option:
+            return list(option["enum"])
+        match = _ALTERNATION.fullmatch(str(option.get("pattern", "")))
+        if match:
+            return match.group(1).split("|")
+    return None
+
+
+def _types_of(schema: Mapping[str, Any]) -> list[str]:
+    types: list[str] = []
+    candidates = [schema, *(schema.get("anyOf", ()) or ()), *(schema.get("oneOf", ()) or ())]
+    for option in candidates:
+        if not isinstance(option, Mapping):
+            continue
+        t = option.get("type")
+        if isinstance(t, str):
+            types.append(t)
+        elif isinstance(t, list):
+            types.extend(str(x) for x in t)
+    return types
+
+
+def check_tool_arguments(
+    document: Document, checker: SchemaChecker, tool: ToolSpec, args: Any, path: Path
+) -> Iterator[Diagnostic]:
+    """Unknown, missing, mistyped and out-of-enum arguments of one tool step."""
+    if not isinstance(args, Mapping):
+        args = {}
+    props = tool.properties
+    closed = tool.input_schema.get("additionalProperties") is False
+    for name, value in args.items():
+        arg_path = (*path, name)
+        schema = props.get(name)
+        if schema is None:
+            if closed:
+                yield document.diagnostic(
+                    "unknown-argument",
+                    f"{tool.name} has no argument `{name}`",
+                    arg_path,
+                    at_key=True,
+                    hint=did_you_mean(str(name), props),
+                )
+            continue
+        if _has_template(value):
+            continue
+        yield from _check_value(document, checker, tool, name, schema, value, arg_path)
+    for name in tool.required:
+        if name not in args:
+            described = props.get(name, {}).get("description", "")
+            yield document.diagnostic(
+                "missing-argument",
+                f"{tool.name} needs the argument `{name}`",
+                path if args else path[:-1],
+                at_key=True,
+                hint=f"add `{name}: …` under `with:`" + (f" ({described})" if described else ""),
+            )
+
+
+def _check_value(
+    document: Document,
+    checker: SchemaChecker,
+    tool: ToolSpec,
+    name: str,
+    schema: Mapping[str, Any],
+    value: Any,
+    path: Path,
+) -> Iterator[Diagnostic]:
+    validator = _validator_for(schema)
+    if validator.is_valid(value):
+        return
+    allowed = _enum_of(schema)
+    if allowed is not None and isinstance(value, str) and value not in allowed:
+        yield document.diagnostic(
+            "argument-value",
+            f"{tool.name} does not accept {_show(value)} for `{name}`",
+            path,
+            hint=did_you_mean(value, [str(a) for a in allowed]),
+        )
+        return
+    types = _types_of(schema)
+    if types and not any(_fits(value, t) for t in types):
+        words = " or ".join(dict.fromkeys(_word(t) for t in types if t != "null"))
+        yield checker.type_problem(
+            path,
+            value,
+            words or "a different value",
+            wants_text="string" in types,
+            code="argument-type",
+        )
+        return
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    detail = error.message if error is not None else "it does not fit the tool's schema"
+    yield document.diagnostic(
+        "argument-type",
+        f"{_show(value)} is not a valid `{name}` for {tool.name}: {detail}",
+        path,
+        hint=schema.get("description"),
+    )
+
+
+def _fits(value: Any, json_type: str) -> bool:
+    if json_type == "null":
+        return value is None
+    return fits_type(value, json_type)
+
+
+def _word(json_type: str) -> str:
+    return TYPE_WORDS.get(json_type, json_type)
