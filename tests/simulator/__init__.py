@@ -1,0 +1,1 @@
+"""Tests of engine.simulator, the stateful stand-in for the km_* tools."""

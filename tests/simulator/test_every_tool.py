@@ -1,0 +1,170 @@
+"""Every catalog tool answers minimal arguments; unmodelled tools give the generic answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from engine.catalog import ToolCatalog, ToolSpec
+from engine.simulator import Simulator
+
+from .conftest import KM, FakeClock
+
+CATALOG = ToolCatalog.builtin()
+
+
+# Arguments that make the modelled tools succeed on the example state.
+SEMANTIC_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "km_variable_manager": {"operation": "list"},
+    "km_execute_macro": {"identifier": "Hello World"},
+    "km_move_macro_to_group": {
+        "macro_identifier": "Hello World",
+        "target_group": "Global Macro Group",
+    },
+    "km_analyze_macro_metadata": {"macro_id": "Hello World"},
+    "km_create_hotkey_trigger": {"macro_id": "Hello World", "key": "k"},
+    "km_set_macro_triggers": {"macro_id": "Hello World"},
+    "km_add_system_trigger": {"macro_id": "Hello World"},
+    "km_trigger_crud": {"macro_id": "Hello World"},
+    "km_trigger_manager": {"macro_id": "Hello World"},
+    "km_calculator": {"expression": "1 + 2"},
+    "km_macro_editor": {"group_id": "Examples", "new_name": "New macro"},
+    "km_application_control": {"app_identifier": "Safari"},
+}
+
+
+def example_value(schema: dict[str, Any]) -> Any:
+    """A value valid against a (sub)schema: enum or pattern alternatives first, then guesses."""
+    validator = Draft202012Validator(schema)
+    branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"] or [schema]
+    for branch in branches:
+        if "enum" in branch:
+            return branch["enum"][0]
+        if match := re.match(r"^\^\(([\w|]+)\)\$$", branch.get("pattern", "")):
+            return match.group(1).split("|")[0]
+    guesses: list[Any] = ["a", "Example description", 1, 1.0, True, [], {}]
+    return next(g for g in guesses if validator.is_valid(g))
+
+
+def minimal_arguments(spec: ToolSpec) -> dict[str, Any]:
+    """Required arguments only, each with an example value, plus SEMANTIC_ARGUMENTS."""
+    arguments = {name: example_value(dict(spec.properties[name])) for name in spec.required}
+    arguments.update(SEMANTIC_ARGUMENTS.get(spec.name, {}))
+    return arguments
+
+
+@pytest.mark.parametrize("spec", [pytest.param(s, id=s.name) for s in CATALOG.values()])
+def test_every_tool_answers_success_to_minimal_arguments(km: KM, spec: ToolSpec) -> None:
+    arguments = minimal_arguments(spec)
+    assert Draft202012Validator(dict(spec.input_schema)).is_valid(arguments)
+    answer = km(spec.name, **arguments)
+    assert answer["success"] is True, answer
+    assert answer["simulated"] is True
+    assert answer["metadata"]["tool"] == spec.name
+    assert isinstance(answer["data"], dict)
+
+
+GENERIC_TOOLS = sorted(set(CATALOG) - set(Simulator(clock=FakeClock())._handlers))
+
+
+@pytest.mark.parametrize("name", GENERIC_TOOLS)
+def test_generic_answers_echo_the_arguments_with_defaults(km: KM, name: str) -> None:
+    spec = CATALOG[name]
+    arguments = minimal_arguments(spec)
+    data = km.ok(name, **arguments)
+    assert data["tool"] == name
+    assert data["operation"] == arguments.get("operation")
+    assert data["simulated_effect"] == "none: the simulator accepted this call and changed nothing"
+    expected = {k: v["default"] for k, v in spec.properties.items() if "default" in v}
+    assert data["arguments"] == {**expected, **arguments}
+
+
+def test_generic_tools_are_the_unmodelled_ones() -> None:
+    assert GENERIC_TOOLS == [
+        "km_action_builder",
+        "km_add_condition",
+        "km_analytics_engine",
+        "km_analyze_workflow_intelligence",
+        "km_app_control",
+        "km_application_control",
+        "km_audit_system",
+        "km_control_flow",
+        "km_create_plugin_action",
+        "km_create_trigger_advanced",
+        "km_create_workflow_from_description",
+        "km_file_operations",
+        "km_force_sync",
+        "km_list_action_types",
+        "km_refresh_action_templates",
+        "km_search_actions",
+        "km_start_realtime_sync",
+        "km_stop_realtime_sync",
+        "km_sync_status",
+        "km_window_manager",
+        "km_window_manager_advanced",
+    ]
+
+
+def test_generic_answers_change_no_state(sim: Simulator, km: KM) -> None:
+    before = sim.snapshot()
+    km.ok("km_file_operations", operation="delete", source_path="/tmp/x")
+    assert sim.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("arguments", "extra"),
+    [
+        pytest.param(
+            {"operation": "get_screens"},
+            {
+                "screens": [
+                    {
+                        "index": 0,
+                        "name": "Simulated Display",
+                        "width": 1920,
+                        "height": 1080,
+                        "main": True,
+                    }
+                ]
+            },
+            id="screens",
+        ),
+        pytest.param(
+            {"operation": "maximize"},
+            {
+                "window": {
+                    "window_identifier": "Safari",
+                    "position": {"x": 0, "y": 25},
+                    "size": {"width": 1280, "height": 800},
+                    "state": "maximized",
+                    "screen": "main",
+                }
+            },
+            id="maximize",
+        ),
+    ],
+)
+def test_window_manager_answers_sensible_fields(
+    km: KM, arguments: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    data = km.ok("km_window_manager", window_identifier="Safari", **arguments)
+    for key, value in extra.items():
+        assert data[key] == value
+
+
+def test_application_control_needs_an_app_except_to_list(km: KM) -> None:
+    error = km.fails("km_application_control", "VALIDATION_ERROR", operation="quit")
+    assert error["message"] == "'app_identifier' is required for operation 'quit'"
+    running = km.ok("km_application_control", operation="list_running")
+    assert running["applications"] == ["Finder", "Keyboard Maestro Engine"]
+    assert km.ok("km_app_control", operation="launch", app_identifier="Mail")["state"] == "running"
+
+
+def test_action_types_and_action_search(km: KM) -> None:
+    types = km.ok("km_list_action_types", category="text")
+    assert [t["identifier"] for t in types["action_types"]] == ["type_text", "paste"]
+    found = km.ok("km_search_actions", query="set a variable")
+    assert found["results"][0]["identifier"] == "set_variable"

@@ -1,0 +1,105 @@
+"""Random arguments for random tools only ever give an answer envelope or a StepError."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.catalog import ToolCatalog
+from engine.errors import ErrorKind, StepError
+from engine.simulator import Simulator
+
+from .conftest import FakeClock
+
+CATALOG = ToolCatalog.builtin()
+NAMES = sorted(CATALOG)
+WORDS = [
+    "Hello World",
+    "Examples",
+    "Global Macro Group",
+    "a",
+    "",
+    " ",
+    "%Variable%x%",
+    "1 + 2",
+    "$..name",
+    "users.0",
+    "<dict/>",
+    "0053494D-0000-4000-8000-000000000003",
+]
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(WORDS),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def plausible(schema: Any) -> st.SearchStrategy[Any]:
+    """Values a schema's author had in mind (enums, pattern alternatives), plus anything."""
+    choices: list[Any] = []
+    for branch in [schema, *schema.get("anyOf", [])] if isinstance(schema, dict) else []:
+        choices.extend(branch.get("enum", []))
+        if match := re.match(r"^\^\(([\w|]+)\)\$$", branch.get("pattern", "")):
+            choices.extend(match.group(1).split("|"))
+    known = st.sampled_from(choices) if choices else st.nothing()
+    return known | st.sampled_from(WORDS) | json_values
+
+
+@st.composite
+def tool_calls(draw: st.DrawFn) -> tuple[str, Any]:
+    name = draw(st.sampled_from(NAMES) | st.text(max_size=10))
+    if name not in CATALOG:
+        return name, draw(st.dictionaries(st.text(max_size=6), json_values, max_size=3))
+    properties = dict(CATALOG[name].properties)
+    arguments: dict[str, Any] = {}
+    for key in (
+        draw(st.lists(st.sampled_from(sorted(properties)), max_size=6)) if properties else []
+    ):
+        arguments[key] = draw(plausible(properties[key]))
+    for key in CATALOG[name].required:
+        if key not in arguments and draw(st.booleans()):
+            arguments[key] = draw(plausible(properties.get(key, {})))
+    if draw(st.integers(0, 9)) == 0:
+        arguments[draw(st.text(max_size=6))] = draw(json_values)
+    return name, arguments
+
+
+def check(sim: Simulator, name: str, arguments: Any) -> None:
+    try:
+        answer = sim.call(name, arguments)
+    except StepError as error:
+        assert error.kind is ErrorKind.TOOL_UNAVAILABLE, error
+        assert name not in CATALOG
+        return
+    assert isinstance(answer, dict)
+    assert answer["simulated"] is True
+    assert isinstance(answer["success"], bool)
+    if answer["success"]:
+        assert isinstance(answer["data"], dict)
+    else:
+        assert set(answer["error"]) >= {"code", "message", "recovery_suggestion"}
+
+
+@given(st.lists(tool_calls(), min_size=1, max_size=8))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_calls_answer_or_raise_step_error(calls: list[tuple[str, Any]]) -> None:
+    sim = Simulator(clock=FakeClock())
+    for name, arguments in calls:
+        check(sim, name, arguments)
+
+
+@given(st.sampled_from(NAMES), json_values)
+@settings(max_examples=200, deadline=None)
+def test_arguments_of_any_shape(name: str, arguments: Any) -> None:
+    check(Simulator(clock=FakeClock()), name, arguments)
