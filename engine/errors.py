@@ -240,9 +240,17 @@ class StepError(EngineError):
         self.kind = kind
         self.step = step
         self.details: dict[str, Any] = details or {}
-        super().__init__(
-            message, code=kind.value, hint=hint, path=path, span=span, file=file
-        )
+        super().__init__(message, code=kind.value, hint=hint, path=path, span=span, file=file)
+
+    def at(self, *, step: str | None, path: Path, span: Span | None, file: str | None) -> StepError:
+        """Fill in where the error happened, unless an inner step already did."""
+        first = self.diagnostics[0]
+        if first.span is None and not first.path:
+            self.step = self.step or step
+            self.diagnostics[0] = replace(first, path=path, span=span, file=file)
+        elif self.step is None:
+            self.step = step
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()

@@ -18,7 +18,7 @@ import enum
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -129,12 +129,24 @@ PROFILE_LIMITS: dict[Profile, Limits] = {
 
 DEFAULT_PROFILE = Profile.STANDARD
 
-_current: ContextVar[Limits] = ContextVar("km_actions_limits", default=PROFILE_LIMITS[DEFAULT_PROFILE])
+_current: ContextVar[Limits] = ContextVar(
+    "km_actions_limits", default=PROFILE_LIMITS[DEFAULT_PROFILE]
+)
 
 
 def current_limits() -> Limits:
     """The limits of the run this code is part of (the standard profile outside a run)."""
     return _current.get()
+
+
+def set_limits(limits: Limits) -> Token[Limits]:
+    """Make ``limits`` current; undo with :func:`reset_limits` (cheaper than the
+    context manager on the hot path of a run)."""
+    return _current.set(limits)
+
+
+def reset_limits(token: Token[Limits]) -> None:
+    _current.reset(token)
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from typing import Any
 
 import jsonschema
 
+from engine._fastschema import Check, Unsupported, compile_schema
 from engine._resources import load_schema
 
 Validator = jsonschema.Draft202012Validator
@@ -57,6 +58,15 @@ def _step_kinds(step: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     return kinds
 
 
+def _step_required(step: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Keys a kind needs besides its own (a `foreach` needs `steps`)."""
+    return {
+        rule["if"]["required"][0]: list(rule["then"]["required"])
+        for rule in step.get("allOf", ())
+        if "if" in rule and "required" in rule["then"]
+    }
+
+
 @dataclass(frozen=True)
 class ManifestSchemas:
     """Published schemas plus the fast validators derived from them."""
@@ -69,6 +79,12 @@ class ManifestSchemas:
     step_properties: Mapping[str, Any]
     plugin_validator: Validator
     input_validator: Validator
+    fast: Mapping[int, Check]
+
+    def quick_check(self, validator: Validator, instance: Any) -> bool:
+        """True when ``instance`` is certainly valid (no need to collect errors)."""
+        check = self.fast.get(id(validator))
+        return check is not None and check(instance)
 
     @classmethod
     def load(cls) -> ManifestSchemas:
@@ -97,23 +113,34 @@ def _load() -> ManifestSchemas:
     step = defs["step"]
     kinds = _step_kinds(step)
     props = _inline(step["properties"], defs, opaque)
+    required = _step_required(step)
     step_validators = {}
     for kind, allowed in kinds.items():
         schema = {
             "title": f"{kind} step",
             "type": "object",
             "properties": {key: copy.deepcopy(props[key]) for key in allowed},
+            "required": required.get(kind, []),
             "additionalProperties": False,
         }
         step_validators[kind] = Validator(schema)
     plugin_schema = _inline({k: v for k, v in plugin.items() if k != "$defs"}, plugin["$defs"], {})
+    top = Validator(top_schema)
+    plugin_validator = Validator(plugin_schema)
+    fast: dict[int, Check] = {}
+    for validator in (top, plugin_validator, *step_validators.values()):
+        try:
+            fast[id(validator)] = compile_schema(validator.schema)
+        except Unsupported:
+            continue
     return ManifestSchemas(
         action=action,
         plugin=plugin,
-        top=Validator(top_schema),
+        top=top,
         steps=step_validators,
         step_kinds=kinds,
         step_properties=props,
-        plugin_validator=Validator(plugin_schema),
+        plugin_validator=plugin_validator,
         input_validator=Validator(_inline(defs["input"], defs, opaque)),
+        fast=fast,
     )

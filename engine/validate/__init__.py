@@ -16,12 +16,17 @@ from typing import Any
 from engine.codes import tier
 from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
 from engine.expressions import ExpressionEngine
-from engine.inputs import parse_inputs
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.templates import TemplateEngine
-from engine.validate._context import ActionSignature, ValidationContext, ValidationLevel
+from engine.validate._context import (
+    ActionSignature,
+    ValidationContext,
+    ValidationLevel,
+    readable_inputs,
+    section,
+)
 from engine.validate._extra import check_inputs, check_tests, unused_warnings
 from engine.validate._plugin import validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
@@ -83,8 +88,8 @@ def _semantic(
     checker: SchemaChecker,
 ) -> Iterator[Diagnostic]:
     steps = data.get("steps")
-    inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
-    outputs = data.get("outputs") if isinstance(data.get("outputs"), Mapping) else {}
+    inputs = section(data, "inputs")
+    outputs = section(data, "outputs")
     ids, all_vars, duplicates = collect_ids_and_vars(document, steps)
     yield from duplicates
     refs = ReferenceChecker(
@@ -104,7 +109,7 @@ def _semantic(
     yield from walker.walk(steps, ("steps",), flow, Scope())
     yield from refs.value(outputs, ("outputs",), flow, Scope())
     yield from _permissions(document, context, own, walker)
-    yield from _cycles(document, data, context)
+    yield from _cycles(document, data, context, walker.calls)
     yield from check_inputs(document, checker, inputs)
     yield from check_tests(document, data, context)
     yield from unused_warnings(document, data, refs, ids, context)
@@ -175,24 +180,22 @@ def _permissions(
 
 
 def _cycles(
-    document: Document, data: Mapping[str, Any], context: ValidationContext
+    document: Document,
+    data: Mapping[str, Any],
+    context: ValidationContext,
+    calls: list[tuple[str, Path]],
 ) -> Iterator[Diagnostic]:
     name = data.get("name")
-    if not isinstance(name, str):
+    if not isinstance(name, str) or not calls:
         return
     me = ActionSignature.from_manifest(data, plugin=context.plugin)
-    from engine.validate._steps import iter_steps
-
-    for step, path in iter_steps(data.get("steps"), ("steps",)):
-        target = step.get("action")
-        if not isinstance(target, str):
-            continue
+    for target, path in calls:
         chain = _find_cycle(me, target, context)
         if chain is not None:
             yield document.diagnostic(
                 "action-cycle",
                 "actions call each other in a circle: " + " → ".join(chain),
-                (*path, "action"),
+                path,
                 hint="an action cannot call itself, even through others; use `repeat` or "
                 "`foreach` to do something several times",
             )
@@ -261,9 +264,7 @@ def _descriptions(
             hint="say in one sentence what the action does; AI models read it to decide "
             "when to use the action",
         )
-    for name, spec in parse_inputs(
-        {k: v for k, v in inputs.items() if isinstance(v, Mapping)}
-    ).items():
+    for name, spec in readable_inputs(inputs).items():
         if not spec.description:
             yield document.diagnostic(
                 "missing-description",
@@ -280,14 +281,22 @@ def _rank(found: list[Diagnostic]) -> list[Diagnostic]:
         unique.setdefault((diagnostic.code, diagnostic.path, diagnostic.message), diagnostic)
     by_path: dict[Path, Diagnostic] = {}
     out = []
-    ordered = sorted(sort_diagnostics(unique.values()),
-                     key=lambda d: (d.severity.rank, tier(d.code)))
+    ordered = sorted(
+        sort_diagnostics(unique.values()), key=lambda d: (d.severity.rank, tier(d.code))
+    )
     for diagnostic in ordered:
         prior = by_path.get(diagnostic.path)
-        # One message per value: a date that is also a wrong type, or a warning about a
-        # value that already has an error.
-        if prior is not None and prior.is_error and (
-            not diagnostic.is_error or prior.code == diagnostic.code == "unquoted-value"
+        # One message per value: a date that is also a wrong type, a warning about a
+        # value that already has an error, or what follows from a structural error
+        # (a misspelt action name is not also reported as an unknown action).
+        if (
+            prior is not None
+            and prior.is_error
+            and (
+                not diagnostic.is_error
+                or prior.code == diagnostic.code == "unquoted-value"
+                or tier(diagnostic.code) > tier(prior.code)
+            )
         ):
             continue
         by_path.setdefault(diagnostic.path, diagnostic)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.catalog import ToolCatalog
-from engine.inputs import InputSpec, parse_inputs
+from engine.inputs import InputSpec
 
 
 class ValidationLevel(enum.Enum):
@@ -42,12 +42,41 @@ class ActionSignature:
         return cls(
             name=str(data.get("name", "")),
             plugin=plugin,
-            inputs=parse_inputs(data.get("inputs") if isinstance(data.get("inputs"), dict) else {}),
+            inputs=readable_inputs(data.get("inputs")),
             outputs=tuple(data.get("outputs") or ())
             if isinstance(data.get("outputs"), dict)
             else (),
             calls=tuple(_called_actions(data.get("steps"))),
         )
+
+
+def section(data: Any, key: str) -> Mapping[str, Any]:
+    """The mapping under ``key`` of a manifest (empty when it is missing or not a mapping).
+
+    >>> section({"inputs": {"a": {}}}, "inputs"), section({"inputs": [1]}, "inputs")
+    ({'a': {}}, {})
+    """
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def readable_inputs(raw: Any) -> dict[str, InputSpec]:
+    """The input declarations that can be read, skipping broken ones (reported elsewhere).
+
+    >>> sorted(readable_inputs({"a": {"type": "integer"}, "b": "integer", "c": {"items": 1}}))
+    ['a']
+    """
+    if not isinstance(raw, Mapping):
+        return {}
+    out: dict[str, InputSpec] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("items", {}), Mapping):
+            continue
+        try:
+            out[str(name)] = InputSpec.from_manifest(str(name), entry)
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def _called_actions(steps: Any) -> list[str]:

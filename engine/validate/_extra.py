@@ -6,10 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.errors import Diagnostic, Path, Severity
-from engine.inputs import InputSpec
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
-from engine.validate._context import ValidationContext
+from engine.validate._context import ValidationContext, readable_inputs, section
 from engine.validate._refs import ReferenceChecker
 from engine.validate._schema_pass import SchemaChecker
 
@@ -21,13 +20,8 @@ def check_inputs(
     document: Document, checker: SchemaChecker, inputs: Mapping[str, Any]
 ) -> Iterator[Diagnostic]:
     """Each input's default fits the input's own rules."""
-    for name, raw in inputs.items():
-        if not isinstance(raw, Mapping):
-            continue
-        try:
-            spec = InputSpec.from_manifest(str(name), raw)
-        except (TypeError, ValueError):
-            continue
+    for name, spec in readable_inputs(inputs).items():
+        raw = inputs[name]
         if spec.has_default:
             default_path = ("inputs", name, "default")
             original = document.source_map.plain_text(default_path)
@@ -59,8 +53,8 @@ def check_tests(
     tests = data.get("tests")
     if not isinstance(tests, list):
         return
-    inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
-    outputs = data.get("outputs") if isinstance(data.get("outputs"), Mapping) else {}
+    inputs = section(data, "inputs")
+    outputs = section(data, "outputs")
     catalog = context.catalog
     for index, test in enumerate(tests):
         if not isinstance(test, Mapping):
@@ -127,8 +121,8 @@ def unused_warnings(
     context: ValidationContext,
 ) -> Iterator[Diagnostic]:
     """Inputs nobody reads, step results nobody reads, and yes/no that became true/false."""
-    inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
-    if not refs.whole_inputs_used:
+    inputs = section(data, "inputs")
+    if not refs.whole_inputs_used and not refs.incomplete:
         for name in inputs:
             if name not in refs.used_inputs:
                 yield document.diagnostic(
@@ -140,7 +134,7 @@ def unused_warnings(
                     hint=f"use it as {{{{ inputs.{name} }}}}, or remove it",
                 )
     for step_id, path in ids.items():
-        if step_id not in refs.used_steps:
+        if step_id not in refs.used_steps and not refs.incomplete:
             yield document.diagnostic(
                 "unused-result",
                 f"nothing reads the result of step `{step_id}`",
@@ -186,8 +180,14 @@ def _is_boolean_argument(data: Mapping[str, Any], path: Path, context: Validatio
     at = path.index("with")
     step: Any = data
     for part in path[:at]:
-        step = step[part] if isinstance(step, Mapping | list) else None
-    tool = context.catalog.get(step.get("tool")) if isinstance(step, Mapping) else None
+        if isinstance(step, Mapping):
+            step = step.get(part)
+        elif isinstance(step, list) and isinstance(part, int) and part < len(step):
+            step = step[part]
+        else:
+            step = None
+    name = step.get("tool") if isinstance(step, Mapping) else None
+    tool = context.catalog.get(name) if isinstance(name, str) else None
     if tool is None or at + 1 >= len(path):
         return False
     prop = tool.properties.get(str(path[at + 1]), {})

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.errors import Diagnostic, Path, Severity, Span
+from engine.errors import Diagnostic, Path, Severity
 from engine.expressions import ExpressionEngine
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.templates import TemplateEngine, is_template
+from engine.validate._spans import find_reference, position, span_within
 
 ROOT_NAMES = ("inputs", "vars", "steps", "config")
 STEP_FIELDS = ("result", "status", "error")
@@ -46,10 +47,22 @@ class Scope:
 
 
 _ONLY_IN = {
-    "item": "inside a `foreach` step (or the name its `as:` gives)",
-    "loop": "inside a `foreach` or `repeat` step",
-    "error": "inside a `catch`",
-    "event": "in a plugin hook",
+    "item": (
+        "inside the steps of a `foreach`",
+        "to use an item after the loop, keep it with `set` inside the loop and read `vars.<name>`",
+    ),
+    "loop": (
+        "inside the steps of a `foreach` or `repeat`",
+        "count rounds yourself with `set` if you need the number after the loop",
+    ),
+    "error": (
+        "inside a step's `catch:` steps",
+        "after the step, read `steps.<id>.error` (give the step an `id:`)",
+    ),
+    "event": (
+        "in an action run by a plugin hook",
+        "give the data to this action as an input instead",
+    ),
 }
 
 
@@ -79,6 +92,7 @@ class ReferenceChecker:
         self.used_inputs: set[str] = set()
         self.used_steps: set[str] = set()
         self.whole_inputs_used = False
+        self.incomplete = False
 
     # -- entry points ----------------------------------------------------------------
 
@@ -109,14 +123,20 @@ class ReferenceChecker:
                 problem.code,
                 problem.message,
                 path=path,
-                span=self._inner_span(path, text, problem.line, problem.column),
+                span=span_within(self.document, path, text, problem.line, problem.column),
                 file=self.document.file,
                 hint=problem.hint,
             )
         if info.problems:
+            # What a broken template reads is unknown, so "unused" warnings would guess.
+            self.incomplete = True
             return
         for ref in info.references:
-            yield from self._reference(ref, path, flow, scope)
+            for diagnostic in self._reference(ref, path, flow, scope):
+                offset = find_reference(text, ref.text, expression)
+                line, column = position(text, offset)
+                span = span_within(self.document, path, text, line, column, len(ref.text))
+                yield replace(diagnostic, span=span)
 
     # -- analysis ----------------------------------------------------------------------
 
@@ -131,20 +151,6 @@ class ReferenceChecker:
             self.cache[key] = info
         return info
 
-    def _inner_span(
-        self, path: Path, text: str, line: int | None, column: int | None
-    ) -> Span | None:
-        span = self.document.span(path)
-        if span is None or line is None or column is None or "\n" in text or line != 1:
-            return span
-        source = self.document.line_text(span.line) or ""
-        start = span.column - 1
-        quote = 1 if source[start : start + 1] in ("'", '"') else 0
-        if source[start + quote : start + quote + len(text)] != text:
-            return span
-        col = span.column + quote + column - 1
-        return Span(span.line, col, span.line, col + 1)
-
     # -- references --------------------------------------------------------------------
 
     def _reference(self, ref: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
@@ -156,22 +162,29 @@ class ReferenceChecker:
         if check is not None:
             yield from check(self, ref, rest, path, flow)
             return
-        if root in _ONLY_IN:
+        items = sorted(scope.locals - _ONLY_IN.keys())
+        if root == "item" and "loop" in scope.locals and items:
             yield self._diag(
                 "unknown-name",
-                f"`{root}` is only available {_ONLY_IN[root]}",
+                f"this loop calls its item `{items[-1]}` (its `as:`), not `item`",
                 path,
-                hint=f"in `{ref.text}`",
+                hint=f"write `{ref.text.replace('item', items[-1], 1)}`",
+            )
+            return
+        if root in _ONLY_IN:
+            where, hint = _ONLY_IN[root]
+            yield self._diag(
+                "unknown-name", f"`{root}` (in `{ref.text}`) exists only {where}", path, hint=hint
             )
             return
         names = [*ROOT_NAMES, *sorted(scope.locals)]
+        guess = did_you_mean(root, names, listing=False)
         yield self._diag(
             "unknown-name",
-            f"`{root}` is not a name known here (in `{ref.text}`)",
+            f"`{root}` is not a name known here"
+            + (f" (in `{ref.text}`)" if ref.text != root else ""),
             path,
-            hint=(did_you_mean(root, names, listing=False) or "")
-            + (" " if did_you_mean(root, names, listing=False) else "")
-            + f"names in scope: {', '.join(names)}",
+            hint=(f"{guess} " if guess else "") + f"names in scope: {', '.join(names)}",
         )
 
     def _inputs(
@@ -254,7 +267,7 @@ class ReferenceChecker:
                 "unknown-step-field",
                 f"`steps.{step_id}.{rest[1]}` does not exist; a step has result, status and error",
                 path,
-                hint=did_you_mean(str(rest[1]), STEP_FIELDS)
+                hint=(did_you_mean(str(rest[1]), STEP_FIELDS) or "")
                 + f" (a tool's answer is in `steps.{step_id}.result`)",
             )
 

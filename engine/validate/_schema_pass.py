@@ -2,50 +2,44 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
 
 from engine.errors import Diagnostic, Path
-from engine.inputs import TYPE_WORDS, type_word
-from engine.schema import NESTED_STEP_KEYS, ManifestSchemas
+from engine.inputs import fits_type
+from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
+from engine.validate._schema_bounds import (
+    bad_mock,
+    one_of_keys_missing,
+    out_of_range,
+    repeated_item,
+    wrong_size,
+)
+from engine.validate._words import (
+    SYNONYMS,
+    context_words,
+    expected_words,
+    field_name,
+    read_as,
+    show,
+    slug,
+    type_hint,
+    type_name,
+)
 
-_IDENTIFIER_PATTERNS = ("^[a-z][a-z0-9_-]{0,63}$", "^[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)*$")
+_IDENTIFIER_PATTERNS = {
+    "^[a-z][a-z0-9_-]{0,63}$": "name",
+    "^[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)*$": "plugin identifier",
+    "^[a-z][a-z0-9_.-]{0,63}$": "event name",
+    "^[a-z][a-z0-9_.-]*(/[a-z][a-z0-9_-]*)?$": "action name",
+}
+# Parts of the schema that hold a list of steps under `steps:` (by their title).
+_STEP_HOLDERS = frozenset({"Branch", "Case", "Repeat"})
 _SEMVER_HINT = 'write a version as MAJOR.MINOR.PATCH in quotes, e.g. "1.0.0"'
-
-
-def _field(path: Path) -> str:
-    """How a value is named in a message: `max_attempts`, `step 3`, `item 2 of permissions`."""
-    if not path:
-        return "the document"
-    last = path[-1]
-    if isinstance(last, str):
-        return f"`{last}`"
-    parent = path[-2] if len(path) > 1 else None
-    if parent in ("steps", "catch", "otherwise"):
-        return f"step {last + 1}" + (
-            f" of `{parent}`" if parent != "steps" or len(path) > 2 else ""
-        )
-    return f"item {last + 1}" + (f" of `{parent}`" if isinstance(parent, str) else "")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 50 else text[:47] + "…"
-
-
-def _expected(schema: Mapping[str, Any]) -> str:
-    types = schema.get("type")
-    names = types if isinstance(types, list) else [types]
-    words = [TYPE_WORDS.get(str(t), str(t)) for t in names if t]
-    return " or ".join(words) if words else "a different value"
 
 
 class SchemaChecker:
@@ -67,27 +61,42 @@ class SchemaChecker:
     def _run(
         self, validator: Any, instance: Any, base: Path, kind: str | None = None
     ) -> list[Diagnostic]:
+        if self.schemas.quick_check(validator, instance):
+            return []
         out: list[Diagnostic] = []
         for error in validator.iter_errors(instance):
-            out.extend(self._diagnose(error, base, kind))
+            out.extend(self.diagnose(error, base, kind))
         return out
 
-    def _diagnose(
+    def diagnose(
         self, error: jsonschema.ValidationError, base: Path, kind: str | None
     ) -> Iterator[Diagnostic]:
         path: Path = (*base, *error.absolute_path)
         keyword = str(error.validator)
         schema = error.schema if isinstance(error.schema, Mapping) else {}
         if "propertyNames" in error.absolute_schema_path:
-            yield self._bad_name(path, error.instance)
+            yield self._bad_name((*path, str(error.instance)), error.instance, at_key=True)
             return
+        # The kind names the step only for the step's own keys, not for nested parts.
+        here = kind if not error.absolute_path else None
         handler = _HANDLERS.get(keyword)
         if handler is not None:
-            yield from handler(self, error, path, schema, kind)
+            yield from handler(self, error, path, schema, here)
             return
         yield self.document.diagnostic(
-            "invalid-format", f"{_field(path)} is not valid: {error.message}", path
+            "invalid-format",
+            f"{field_name(path)} is not valid: {error.message}",
+            path,
+            hint=schema.get("description") or "see `km-actions schema` for the form",
         )
+
+    def _holds_step(self, schema: Mapping[str, Any], instance: Any) -> str | None:
+        """The step kind written straight into a branch/case/repeat that lacks `steps:`."""
+        if schema.get("title") not in _STEP_HOLDERS or not isinstance(instance, Mapping):
+            return None
+        if "steps" in instance:
+            return None
+        return next((k for k in self.schemas.step_kinds if k in instance), None)
 
     # -- keyword handlers --------------------------------------------------------------
 
@@ -100,8 +109,9 @@ class SchemaChecker:
     ) -> Iterator[Diagnostic]:
         allowed = list(schema.get("properties", {}))
         instance = error.instance if isinstance(error.instance, Mapping) else {}
+        stray_step = self._holds_step(schema, instance)
         for key in instance:
-            if key in allowed:
+            if key in allowed or (stray_step and key in self.schemas.step_kinds):
                 continue
             key_path = (*path, key)
             if kind is not None and key in self.schemas.step_properties:
@@ -115,13 +125,16 @@ class SchemaChecker:
                     f"a `{kind}` step takes: {', '.join(sorted(allowed))}",
                 )
                 continue
-            where = f"a `{kind}` step" if kind else _context(schema, path)
+            where = f"a `{kind}` step" if kind else context_words(schema, path)
+            synonym = SYNONYMS.get(str(key))
             yield self.document.diagnostic(
                 "unknown-key",
                 f"unknown key `{key}` in {where}",
                 key_path,
                 at_key=True,
-                hint=did_you_mean(str(key), allowed),
+                hint=f"did you mean '{synonym}'?"
+                if synonym in allowed
+                else did_you_mean(str(key), allowed),
             )
 
     def _required(
@@ -132,21 +145,28 @@ class SchemaChecker:
         kind: str | None,
     ) -> Iterator[Diagnostic]:
         instance = error.instance if isinstance(error.instance, Mapping) else {}
-        for key in error.validator_value:
+        stray_step = self._holds_step(schema, instance)
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        for key in required:
             if key in instance:
                 continue
-            prop = schema.get("properties", {}).get(key, {})
-            hint = prop.get("description") or None
-            if key == "api_version":
-                hint = 'add `api_version: "1.0"` at the top of the file'
-            elif key == "kind" and not path:
-                hint = "add `kind: action` near the top of the file"
+            where = context_words(schema, path)
+            if key == "steps" and stray_step:
+                yield self.document.diagnostic(
+                    "missing-key",
+                    f"{where} has a `{stray_step}` step but no `steps:` list to hold it",
+                    path,
+                    at_key=True,
+                    hint="write `steps:` on its own line, then the step under it, indented "
+                    f"and starting with '- ' (`- {stray_step}: …`)",
+                )
+                continue
             yield self.document.diagnostic(
                 "missing-key",
-                f"{_context(schema, path)} is missing `{key}`",
+                f"{where} is missing `{key}`",
                 path,
                 at_key=True,
-                hint=hint,
+                hint=_missing_hint(schema, path, key),
             )
 
     def _type(
@@ -157,29 +177,46 @@ class SchemaChecker:
         kind: str | None,
     ) -> Iterator[Diagnostic]:
         value = error.instance
-        expected = _expected(schema)
+        allowed = schema.get("enum", ())
+        if isinstance(value, int | float) and str(value) in allowed:
+            yield self.type_problem(path, value, "text", wants_text=True, quote=str(value))
+            return
         yield self.type_problem(
-            path, value, expected, wants_text="string" in str(schema.get("type"))
+            path, value, expected_words(schema), wants_text="string" in str(schema.get("type"))
         )
 
     def type_problem(
-        self, path: Path, value: Any, expected: str, *, wants_text: bool, code: str = "wrong-type"
+        self,
+        path: Path,
+        value: Any,
+        expected: str,
+        *,
+        wants_text: bool,
+        code: str = "wrong-type",
+        quote: str | None = None,
     ) -> Diagnostic:
         """A wrong-type diagnostic, or ``unquoted-value`` when YAML changed the text."""
         original = self.document.source_map.plain_text(path)
-        if wants_text and original is not None:
+        if wants_text and original:
             return self.document.diagnostic(
                 "unquoted-value",
-                f"{_field(path)} must be text, but YAML read the unquoted `{original}` as "
-                f"{_read_as(value)}",
+                f"{field_name(path)} must be text, but YAML read the unquoted `{original}` as "
+                f"{read_as(value)}",
                 path,
                 hint=f'put it in quotes: "{original}"',
             )
+        if value is None:
+            return self.document.diagnostic(
+                code,
+                f"{field_name(path)} has no value; it must be {expected}",
+                path,
+                hint=type_hint(expected, value, path),
+            )
         return self.document.diagnostic(
             code,
-            f"{_field(path)} must be {expected}, not {_type_name(value)} ({_show(value)})",
+            f"{field_name(path)} must be {expected}, not {type_name(value)} ({show(value)})",
             path,
-            hint=_type_hint(expected, value),
+            hint=f'write it in quotes: "{quote}"' if quote else type_hint(expected, value, path),
         )
 
     def _enum(
@@ -191,10 +228,10 @@ class SchemaChecker:
     ) -> Iterator[Diagnostic]:
         allowed = schema.get("enum", [schema.get("const")])
         value = error.instance
-        if isinstance(value, str):
-            hint = did_you_mean(value, [str(a) for a in allowed])
-        else:
-            hint = "expected one of: " + ", ".join(_show(a) for a in allowed)
+        types = schema.get("type")
+        wanted = types if isinstance(types, list) else [types] if types else []
+        if wanted and not any(fits_type(value, str(t)) for t in wanted):
+            return  # the `type` error says it better
         original = self.document.source_map.plain_text(path)
         if original is not None and any(isinstance(a, str) for a in allowed):
             yield self.type_problem(path, value, "text", wants_text=True)
@@ -202,9 +239,13 @@ class SchemaChecker:
         if path == ("api_version",) and isinstance(value, str):
             yield self._api_version(value, path)
             return
+        if isinstance(value, str):
+            hint = did_you_mean(value, [str(a) for a in allowed])
+        else:
+            hint = "expected one of: " + ", ".join(show(a) for a in allowed)
         yield self.document.diagnostic(
             "invalid-value",
-            f"{_field(path)} cannot be {_show(value)}",
+            f"{field_name(path)} cannot be {show(value)}",
             path,
             hint=hint,
         )
@@ -228,179 +269,50 @@ class SchemaChecker:
         pattern = str(error.validator_value)
         value = error.instance
         if pattern in _IDENTIFIER_PATTERNS:
-            yield self._bad_name(path, value)
+            yield self._bad_name(path, value, what=_IDENTIFIER_PATTERNS[pattern])
         elif pattern.startswith("^(0|[1-9]"):
             yield self.document.diagnostic(
                 "invalid-version",
-                f"{_field(path)} {_show(value)} is not a version like 1.0.0",
+                f"{field_name(path)} {show(value)} is not a version like 1.0.0",
                 path,
                 hint=_SEMVER_HINT,
             )
         else:
             yield self.document.diagnostic(
                 "invalid-format",
-                f"{_field(path)} {_show(value)} does not have the expected form",
+                f"{field_name(path)} {show(value)} does not have the expected form",
                 path,
-                hint=schema.get("description"),
+                hint=schema.get("description") or f"it must match {pattern}",
             )
 
-    def _bad_name(self, path: Path, value: Any) -> Diagnostic:
-        suggestion = _slug(str(value))
+    def _bad_name(
+        self, path: Path, value: Any, *, at_key: bool = False, what: str = "name"
+    ) -> Diagnostic:
+        suggestion = slug(str(value))
         hint = "use lower-case letters, digits, - and _, starting with a letter"
+        if what == "plugin identifier":
+            hint = "use lower-case letters, digits and -, starting with a letter (dots allowed)"
         if suggestion and suggestion != value:
             hint += f", e.g. {suggestion!r}"
         return self.document.diagnostic(
             "invalid-name",
-            f"{_show(value)} is not a valid name",
+            f"{show(value)} is not a valid {what}",
             path,
-            at_key=True,
+            at_key=at_key,
             hint=hint,
         )
 
-    def _range(
-        self,
-        error: jsonschema.ValidationError,
-        path: Path,
-        schema: Mapping[str, Any],
-        kind: str | None,
-    ) -> Iterator[Diagnostic]:
-        bound = error.validator_value
-        words = {
-            "minimum": f"at least {bound}",
-            "maximum": f"at most {bound}",
-            "exclusiveMinimum": f"more than {bound}",
-            "exclusiveMaximum": f"less than {bound}",
-        }[str(error.validator)]
-        yield self.document.diagnostic(
-            "out-of-range",
-            f"{_field(path)} must be {words}, not {_show(error.instance)}",
-            path,
-            hint=schema.get("description"),
-        )
 
-    def _size(
-        self,
-        error: jsonschema.ValidationError,
-        path: Path,
-        schema: Mapping[str, Any],
-        kind: str | None,
-    ) -> Iterator[Diagnostic]:
-        keyword = str(error.validator)
-        bound = error.validator_value
-        unit = {
-            "minItems": "item",
-            "maxItems": "item",
-            "minLength": "character",
-            "maxLength": "character",
-            "minProperties": "entry",
-            "maxProperties": "entry",
-        }[keyword]
-        if keyword.startswith("min") and bound == 1:
-            what = "step" if path and path[-1] in NESTED_STEP_KEYS else unit
-            yield self.document.diagnostic(
-                "empty",
-                f"{_field(path)} is empty; it needs at least one {what}",
-                path,
-                hint=schema.get("description"),
-            )
-            return
-        code = "too-short" if keyword.startswith("min") else "too-long"
-        word = "at least" if keyword.startswith("min") else "at most"
-        yield self.document.diagnostic(
-            code,
-            f"{_field(path)} must have {word} {bound} {unit}s",
-            path,
-            hint=schema.get("description"),
-        )
-
-    def _unique(
-        self,
-        error: jsonschema.ValidationError,
-        path: Path,
-        schema: Mapping[str, Any],
-        kind: str | None,
-    ) -> Iterator[Diagnostic]:
-        seen: list[Any] = []
-        items = error.instance if isinstance(error.instance, list) else []
-        for index, item in enumerate(items):
-            if item in seen:
-                yield self.document.diagnostic(
-                    "duplicate-item",
-                    f"{_show(item)} appears twice in {_field(path)}",
-                    (*path, index),
-                    hint="remove the repeated item",
-                )
-                return
-            seen.append(item)
-
-    def _one_of(
-        self,
-        error: jsonschema.ValidationError,
-        path: Path,
-        schema: Mapping[str, Any],
-        kind: str | None,
-    ) -> Iterator[Diagnostic]:
-        yield self.document.diagnostic(
-            "invalid-mock",
-            f"the mock for {_field(path)} must be a list of answers or a mapping with `match`",
-            path,
-            hint="write answers in call order as a list ([{success: true, data: …}]), or "
-            "`match: [{with: {…}, result: {…}}]` to answer by arguments",
-        )
-
-
-def _read_as(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value is None:
-        return "null (nothing)"
-    if isinstance(value, dt.date | dt.datetime):
-        return "a date"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    return type_word(value)
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, dt.date | dt.datetime):
-        return "a date"
-    return type_word(value)
-
-
-def _type_hint(expected: str, value: Any) -> str | None:
-    if expected.startswith("a list") and isinstance(value, str | dict):
-        return "write a list with one '- ' line per item, or [a, b] on one line"
-    if expected.startswith("a mapping") and isinstance(value, str):
-        return "write `key: value` lines indented under this key"
-    if "number" in expected and isinstance(value, str):
-        return "write the number without quotes"
-    if expected == "true or false" and isinstance(value, str):
-        return "write true or false without quotes"
-    return None
-
-
-def _context(schema: Mapping[str, Any], path: Path) -> str:
-    if not path:
-        return "the action" if "steps" in schema.get("properties", {}) else "the plugin"
-    title = schema.get("title")
-    if isinstance(title, str) and title:
-        last = path[-1]
-        if isinstance(last, str) and title.lower() in ("input", "hook"):
-            return f"{title.lower()} `{last}`"
-        return f"`{last}`" if isinstance(last, str) else title.lower()
-    return _field(path)
-
-
-def _slug(text: str) -> str:
-    out = []
-    for ch in text.strip().lower():
-        out.append(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-")
-    slug = "".join(out).strip("-_")
-    while "--" in slug:
-        slug = slug.replace("--", "-")
-    if slug and not slug[0].isalpha():
-        slug = "a-" + slug
-    return slug[:64]
+def _missing_hint(schema: Mapping[str, Any], path: Path, key: str) -> str:
+    if key == "api_version":
+        return 'add `api_version: "1.0"` at the top of the file'
+    if key == "kind" and not path:
+        return "add `kind: action` near the top of the file"
+    if key == "steps":
+        return "add `steps:` and, under it, the steps to run, each starting with '- '"
+    prop = schema.get("properties", {}).get(key, {})
+    description = prop.get("description") if isinstance(prop, Mapping) else None
+    return f"add `{key}:` ({description})" if description else f"add `{key}:`"
 
 
 _HANDLERS: dict[str, Any] = {
@@ -410,16 +322,17 @@ _HANDLERS: dict[str, Any] = {
     "enum": SchemaChecker._enum,
     "const": SchemaChecker._enum,
     "pattern": SchemaChecker._pattern,
-    "minimum": SchemaChecker._range,
-    "maximum": SchemaChecker._range,
-    "exclusiveMinimum": SchemaChecker._range,
-    "exclusiveMaximum": SchemaChecker._range,
-    "minItems": SchemaChecker._size,
-    "maxItems": SchemaChecker._size,
-    "minLength": SchemaChecker._size,
-    "maxLength": SchemaChecker._size,
-    "minProperties": SchemaChecker._size,
-    "maxProperties": SchemaChecker._size,
-    "uniqueItems": SchemaChecker._unique,
-    "oneOf": SchemaChecker._one_of,
+    "minimum": out_of_range,
+    "maximum": out_of_range,
+    "exclusiveMinimum": out_of_range,
+    "exclusiveMaximum": out_of_range,
+    "minItems": wrong_size,
+    "maxItems": wrong_size,
+    "minLength": wrong_size,
+    "maxLength": wrong_size,
+    "minProperties": wrong_size,
+    "maxProperties": wrong_size,
+    "uniqueItems": repeated_item,
+    "oneOf": bad_mock,
+    "anyOf": one_of_keys_missing,
 }

@@ -9,6 +9,7 @@ from engine.errors import Diagnostic, Path, Severity
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.suggest import closest, did_you_mean
+from engine.templates import is_template
 from engine.validate._context import ValidationContext
 from engine.validate._refs import ROOT_NAMES, Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
@@ -96,6 +97,7 @@ class StepWalker:
             context.catalog.expand_permissions(permissions) if permissions is not None else None
         )
         self.tools_used: dict[str, Path] = {}
+        self.calls: list[tuple[str, Path]] = []  # every `action:` target, where it is
 
     def walk(self, steps: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
         """Check a list of steps; ``flow`` is updated in place to what holds after it."""
@@ -191,8 +193,10 @@ class StepWalker:
             )
             return
         self.tools_used.setdefault(name, (*path, "tool"))
-        if "with" not in step and any(k not in self.schemas.step_properties for k in step):
-            return  # a misspelt `with:` is already reported; its arguments are unknown
+        if not isinstance(args, Mapping) or (
+            "with" not in step and any(k not in self.schemas.step_properties for k in step)
+        ):
+            return  # a misspelt or mistyped `with:` is already reported
         yield from check_tool_arguments(self.document, self.checker, tool, args, (*path, "with"))
 
     def _action(
@@ -203,6 +207,9 @@ class StepWalker:
         yield from self.refs.value(args, (*path, "with"), flow, scope)
         if not isinstance(target, str):
             return
+        self.calls.append((target, (*path, "action")))
+        if self._is_self(target):
+            return  # calling itself is reported as a cycle
         signature = self.context.resolve_action(target)
         if signature is None:
             known = list(self.context.actions)
@@ -235,6 +242,12 @@ class StepWalker:
                     hint=f"add `{name}: …` under `with:`",
                 )
 
+    def _is_self(self, target: str) -> bool:
+        data = self.document.data
+        name = data.get("name") if isinstance(data, Mapping) else None
+        plugin = self.context.plugin
+        return isinstance(name, str) and target in (name, f"{plugin}/{name}" if plugin else name)
+
     def _set(
         self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
     ) -> Iterator[Diagnostic]:
@@ -243,8 +256,6 @@ class StepWalker:
             return
         for name, value in assigned.items():
             yield from self.refs.value(value, (*path, "set", name), flow, scope)
-            if name in RESERVED_NAMES:
-                continue
             if isinstance(name, str):
                 flow.vars.add(name)
 
@@ -353,8 +364,15 @@ class StepWalker:
                 (*path, "wait"),
                 hint="write the number of seconds to pause, e.g. `wait: 0.5`",
             )
-        elif isinstance(seconds, str):
+        elif isinstance(seconds, str) and is_template(seconds):
             yield from self.refs.value(seconds, (*path, "wait"), flow, scope)
+        elif isinstance(seconds, str) and not _is_number(seconds):
+            yield self.document.diagnostic(
+                "wrong-type",
+                f"`wait` must be a number of seconds (or a template giving one), not {seconds!r}",
+                (*path, "wait"),
+                hint='write e.g. `wait: 2` for two seconds, or `wait: "{{ inputs.delay }}"`',
+            )
 
     def _emit(
         self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
@@ -392,6 +410,14 @@ class StepWalker:
     def _merge(flow: Flow, *others: Flow) -> None:
         merged = flow.merge(*others)
         flow.ran, flow.vars = merged.ran, merged.vars
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 _KIND_CHECKS: dict[str, StepHandler] = {

@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 import json
 import re
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
 import jsonschema
 
+from engine._fastschema import Unsupported, compile_schema
 from engine.catalog import ToolSpec
 from engine.errors import Diagnostic, Path
 from engine.inputs import TYPE_WORDS, fits_type
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.templates import is_template
-from engine.validate._schema_pass import SchemaChecker, _show
+from engine.validate._schema_pass import SchemaChecker
+from engine.validate._words import show as _show
 
 
 @lru_cache(maxsize=2048)
-def _property_validator(schema_json: str) -> Any:
-    return jsonschema.Draft202012Validator(json.loads(schema_json))
+def _property_validator(schema_json: str) -> tuple[Any, Any]:
+    schema = json.loads(schema_json)
+    try:
+        fast = compile_schema(schema)
+    except Unsupported:
+        fast = None
+    return jsonschema.Draft202012Validator(schema), fast
 
 
-def _validator_for(schema: Mapping[str, Any]) -> Any:
-    return _property_validator(json.dumps(schema, sort_keys=True))
+_BY_ID: dict[int, tuple[Mapping[str, Any], tuple[Any, Any]]] = {}
+
+
+def _validator_for(schema: Mapping[str, Any]) -> tuple[Any, Any]:
+    """Validators for a property schema; catalogs are long-lived, so look up by identity
+    first and fall back to the schema's content."""
+    found = _BY_ID.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    pair = _property_validator(json.dumps(schema, sort_keys=True))
+    if len(_BY_ID) > 4096:
+        _BY_ID.clear()
+    _BY_ID[id(schema)] = (schema, pair)
+    return pair
 
 
 def _has_template(value: Any) -> bool:
@@ -69,6 +88,8 @@ def _types_of(schema: Mapping[str, Any]) -> list[str]:
             types.append(t)
         elif isinstance(t, list):
             types.extend(str(x) for x in t)
+        else:
+            return []  # an option that allows any type: nothing to check here
     return types
 
 
@@ -117,8 +138,8 @@ def _check_value(
     value: Any,
     path: Path,
 ) -> Iterator[Diagnostic]:
-    validator = _validator_for(schema)
-    if validator.is_valid(value):
+    validator, fast = _validator_for(schema)
+    if fast(value) if fast is not None else validator.is_valid(value):
         return
     allowed = _enum_of(schema)
     if allowed is not None and isinstance(value, str) and value not in allowed:
