@@ -31,6 +31,14 @@ TYPE_WORDS = {
     "any": "any value",
 }
 
+_PLAIN_PYTHON_TYPES: dict[str, frozenset[type]] = {
+    "string": frozenset({str}),
+    "integer": frozenset({int}),
+    "number": frozenset({int, float}),
+    "boolean": frozenset({bool}),
+    "any": frozenset({str, int, float, bool, list, dict, type(None)}),
+}
+
 _TRUE_TEXT = frozenset({"true", "yes", "on", "1"})
 _FALSE_TEXT = frozenset({"false", "no", "off", "0"})
 
@@ -89,6 +97,22 @@ class InputSpec:
     pattern: str | None = None
     item_type: str | None = None
     secret: bool = False
+    plain_types: frozenset[type] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Exact Python types a value may have to pass with no further check: only when
+        # the type is the whole rule (no enum, bounds, lengths, pattern or item type).
+        unconstrained = (
+            self.enum is None
+            and self.minimum is None
+            and self.maximum is None
+            and self.min_length is None
+            and self.max_length is None
+            and self.pattern is None
+            and self.item_type is None
+        )
+        types = _PLAIN_PYTHON_TYPES.get(self.type, frozenset()) if unconstrained else frozenset()
+        object.__setattr__(self, "plain_types", types)
 
     @classmethod
     def from_manifest(cls, name: str, spec: Mapping[str, Any]) -> InputSpec:

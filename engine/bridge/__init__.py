@@ -7,6 +7,7 @@ other way, so permission checks and argument checks happen in one place.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Protocol, runtime_checkable
 
 from engine.catalog import ToolCatalog
@@ -35,6 +36,12 @@ class ToolBridge(Protocol):
         """The tools this backend offers, with their input schemas."""
         ...
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
-        """Call one tool and return its answer."""
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> Awaitable[Any]:
+        """Call one tool; the awaitable gives its answer.
+
+        An ``async def`` satisfies this. A plain ``def`` that returns the inner
+        backend's awaitable saves a coroutine frame on the hot path (the guard and the
+        in-process backend do that). Exceptions other than ``StepError`` are turned into
+        step errors by the runtime.
+        """
         ...

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.cli import _validate
+from engine.cli import _run, _validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _validate.add_parsers(sub)
+    _run.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,262 @@
+"""``km-actions run`` and ``km-actions test``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.bridge import ToolBridge
+from engine.bridge.dryrun import DryRunBridge
+from engine.cli._files import collect
+from engine.engine import Engine
+from engine.errors import EngineError
+from engine.library import ActionLibrary
+from engine.limits import Profile
+from engine.model import Pipeline, RunResult
+from engine.paths import simulator_state_path
+from engine.report import format_text
+from engine.simulator import Simulator
+from engine.testing import TestOutcome, run_tests
+
+
+def add_parsers(sub: Any) -> None:
+    r = sub.add_parser(
+        "run",
+        help="run an action",
+        description="Run an action from a file (on the built-in simulator unless a Keyboard "
+        "Maestro server is configured). Exit status: 0 success, 1 failure, 2 usage error.",
+    )
+    r.add_argument("action", metavar="FILE", help="an action file")
+    r.add_argument(
+        "--input",
+        "-i",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an input value (repeatable); text is converted to the input's type",
+    )
+    r.add_argument("--inputs-json", metavar="JSON", help="all inputs as a JSON object")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="render and check everything; send nothing to Keyboard Maestro",
+    )
+    r.add_argument("--trace", action="store_true", help="show every step that ran")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+    r.add_argument(
+        "--profile",
+        choices=[p.value for p in Profile],
+        default="standard",
+        help="security profile (default: standard)",
+    )
+    r.add_argument(
+        "--state",
+        metavar="FILE",
+        type=Path,
+        help="simulator state file (default: in the km-actions data folder)",
+    )
+    r.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start the simulator from an empty state and do not save it",
+    )
+    r.set_defaults(handler=cmd_run)
+
+    t = sub.add_parser(
+        "test",
+        help="run the tests written in actions",
+        description="Run the `tests:` of action files (mocked tools; nothing is sent "
+        "anywhere). Exit status: 0 all passed, 1 a test failed, 2 usage error.",
+    )
+    t.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    t.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    t.set_defaults(handler=cmd_test)
+
+
+def parse_inputs(pipeline: Pipeline, pairs: list[str], raw_json: str | None) -> dict[str, Any]:
+    """Inputs from ``--inputs-json`` and ``--input NAME=VALUE`` (typed by the action)."""
+    values: dict[str, Any] = {}
+    if raw_json:
+        try:
+            loaded = json.loads(raw_json)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--inputs-json is not valid JSON: {exc.msg}") from None
+        if not isinstance(loaded, Mapping):
+            raise ValueError('--inputs-json must be a JSON object, e.g. \'{"name": "x"}\'')
+        values.update(loaded)
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--input {pair!r} needs the form NAME=VALUE")
+        spec = pipeline.inputs.get(name)
+        if spec is None:
+            values[name] = text  # reported by the run with a did-you-mean
+            continue
+        try:
+            values[name] = spec.from_text(text)
+        except ValueError as exc:
+            raise ValueError(f"--input {name}: {exc}") from None
+    return values
+
+
+def _library(engine: Engine, path: Path) -> ActionLibrary:
+    library = ActionLibrary(engine)
+    library.add_folder(path.parent)
+    return library
+
+
+def _bridge(args: argparse.Namespace) -> tuple[ToolBridge, Simulator | None, str]:
+    if args.dry_run:
+        bridge = DryRunBridge()
+        return bridge, None, "a dry run on the simulator (nothing is sent anywhere)"
+    state = None if args.fresh else (args.state or simulator_state_path())
+    simulator = Simulator(state_path=state)
+    note = "the built-in simulator (no Keyboard Maestro server is configured); " + (
+        f"its state is kept in {state}" if state else "its state is not kept"
+    )
+    return simulator, simulator, note
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    engine = Engine()
+    path = Path(args.action)
+    if not path.is_file():
+        print(f"km-actions run: no such file: {args.action}", file=sys.stderr)
+        return 2
+    try:
+        document = engine.load_file(path)
+        library = _library(engine, path)
+        library.add(document)
+        pipeline = engine.compile(document, context=library.context())
+    except EngineError as error:
+        print(
+            format_text(error.diagnostics, sources={str(path): path.read_text("utf-8", "replace")}),
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        inputs = parse_inputs(pipeline, args.input, args.inputs_json)
+    except ValueError as exc:
+        print(f"km-actions run: {exc}", file=sys.stderr)
+        return 2
+    bridge, simulator, note = _bridge(args)
+    if not args.json:
+        print(f"Running {pipeline.name} on {note}.", file=sys.stderr)
+    result = asyncio.run(
+        engine.run(
+            pipeline,
+            inputs,
+            bridge=bridge,
+            limits=Profile(args.profile).limits,
+            trace=args.trace,
+            resolver=library,
+            dry_run=args.dry_run,
+        )
+    )
+    if simulator is not None and simulator.state_path is not None:
+        simulator.save()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        _print_result(result, path)
+    return 0 if result.ok else 1
+
+
+def _print_result(result: RunResult, path: Path) -> None:
+    if result.trace is not None:
+        for entry in result.trace:
+            label = entry.get("step") or entry.get("tool") or entry["kind"]
+            print(
+                f"  {entry['status']:<9} {label:<28} line {entry.get('line')}  "
+                f"{entry['duration_ms']:.2f} ms",
+                file=sys.stderr,
+            )
+    if result.dry_run and result.recorded_calls is not None:
+        for call in result.recorded_calls:
+            print(f"  {call['tool']}: {call['note']}", file=sys.stderr)
+    if result.error is not None:
+        print(
+            format_text(
+                result.error.diagnostics, sources={str(path): path.read_text("utf-8", "replace")}
+            ),
+            file=sys.stderr,
+        )
+        print(f"failed ({result.error.kind.value}) after {result.steps_run} steps", file=sys.stderr)
+        return
+    print(json.dumps(result.outputs, indent=2, ensure_ascii=False, default=str))
+    print(
+        f"succeeded: {result.steps_run} steps, {result.tool_calls} tool calls, "
+        f"{result.duration * 1000:.1f} ms ({result.bridge})",
+        file=sys.stderr,
+    )
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    found = collect(args.paths)
+    if found.missing:
+        for name in found.missing:
+            print(f"km-actions test: no such file or folder: {name}", file=sys.stderr)
+        return 2
+    engine = Engine()
+    outcomes: list[TestOutcome] = []
+    broken: list[str] = []
+    libraries: dict[Path, ActionLibrary] = {}
+    for loaded in found.files:
+        if loaded.document is None:
+            if loaded.error is not None:
+                broken.append(
+                    format_text(loaded.error.diagnostics, sources={loaded.display: loaded.text})
+                )
+            continue
+        data = loaded.document.data
+        if not isinstance(data, Mapping) or data.get("kind") != "action":
+            continue
+        folder = loaded.path.parent
+        library = libraries.get(folder)
+        if library is None:
+            library = libraries[folder] = _library(engine, loaded.path)
+        try:
+            pipeline = engine.compile(loaded.document, context=library.context())
+        except EngineError as error:
+            broken.append(format_text(error.diagnostics, sources={loaded.display: loaded.text}))
+            continue
+        outcomes.extend(asyncio.run(run_tests(pipeline, catalog=engine.catalog, resolver=library)))
+    return _report_tests(outcomes, broken, as_json=args.json)
+
+
+def _report_tests(outcomes: list[TestOutcome], broken: list[str], *, as_json: bool) -> int:
+    passed = sum(1 for o in outcomes if o.passed)
+    failed = len(outcomes) - passed
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "passed": passed,
+                    "failed": failed,
+                    "errors": len(broken),
+                    "tests": [o.to_dict() for o in outcomes],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for outcome in outcomes:
+            mark = "PASSED" if outcome.passed else "FAILED"
+            print(f"{outcome.file}::{outcome.action}::{outcome.name} {mark}")
+        for outcome in outcomes:
+            if not outcome.passed:
+                print(f"\n___ {outcome.action}: {outcome.name} ___")
+                for failure in outcome.failures:
+                    print(f"  {failure}")
+        for text in broken:
+            print(f"\n{text}")
+        parts = [f"{passed} passed", f"{failed} failed"]
+        if broken:
+            parts.append(f"{len(broken)} error{'s' if len(broken) != 1 else ''}")
+        print("\n" + ", ".join(parts))
+    return 0 if failed == 0 and not broken and outcomes else (1 if outcomes or broken else 2)

@@ -1,0 +1,357 @@
+"""The action factory: a validated manifest becomes a frozen, runnable :class:`Pipeline`.
+
+Templates are compiled once, expressions parsed once, tool argument checkers built once,
+and each step bound to the function that runs it, wrapped only by what its fields ask
+for. Handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
+
+>>> from engine.loader import load_text
+>>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: add\\nsteps:\\n'
+...                 '  - set: {total: "{{ 1 + 2 }}"}\\noutputs: {total: "{{ vars.total }}"}\\n')
+>>> pipeline = Compiler().compile(doc)
+>>> pipeline.name, [s.kind.value for s in pipeline.steps]
+('add', ['set'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.catalog import ToolCatalog
+from engine.errors import CompileError, ErrorKind, Path, StepError
+from engine.expressions import ExpressionEngine
+from engine.inputs import parse_inputs
+from engine.model import DEFAULT_RETRY_ON, Pipeline, RetryPolicy, Site, Step, StepKind
+from engine.runtime import _kinds
+from engine.runtime._args import compile_checker, fast_types
+from engine.runtime._wrap import Body, Common, wrap
+from engine.sourcemap import Document
+from engine.templates import TemplateEngine
+
+Render = Callable[[Mapping[str, Any]], Any]
+StepCompiler = Callable[["Compiler", Mapping[str, Any], Path, Document], Any]
+
+
+def content_hash(document: Document) -> str:
+    """sha256 of the manifest text (or of its canonical JSON when it has no text)."""
+    text = document.text or json.dumps(document.data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Compiler:
+    """Compiles manifests against one tool catalog with one template/expression engine."""
+
+    def __init__(
+        self,
+        *,
+        catalog: ToolCatalog | None = None,
+        templates: TemplateEngine | None = None,
+        expressions: ExpressionEngine | None = None,
+    ) -> None:
+        self.catalog = catalog or ToolCatalog.builtin()
+        self.templates = templates or TemplateEngine()
+        self.expressions = expressions or ExpressionEngine()
+
+    # -- entry point ---------------------------------------------------------------------
+
+    def compile(self, document: Document, *, plugin: str | None = None) -> Pipeline:
+        """Compile a validated manifest. Raises :class:`CompileError` on what cannot be."""
+        data = document.data
+        if not isinstance(data, Mapping) or not isinstance(data.get("steps"), list):
+            raise CompileError(
+                "only a valid action manifest can be compiled",
+                hint="run `km-actions validate` on it first",
+                file=document.file,
+            )
+        steps = self.steps(data["steps"], ("steps",), document)
+        outputs = data.get("outputs")
+        output_render = (
+            self.value(outputs, ("outputs",), document) if isinstance(outputs, Mapping) else None
+        )
+        permissions = data.get("permissions")
+        return Pipeline(
+            name=str(data.get("name", "")),
+            description=str(data.get("description", "")),
+            version=data.get("version"),
+            file=document.file,
+            inputs=parse_inputs(data.get("inputs")),
+            steps=steps,
+            outputs=output_render,
+            output_names=tuple(outputs) if isinstance(outputs, Mapping) else (),
+            permissions=tuple(permissions) if isinstance(permissions, list) else None,
+            tools=frozenset(_walk_values(data["steps"], "tool")),
+            calls=tuple(_walk_values(data["steps"], "action")),
+            timeout=data.get("timeout"),
+            content_hash=content_hash(document),
+            plugin=plugin,
+            manifest=data,
+        )
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def steps(self, items: Any, path: Path, document: Document) -> tuple[Step, ...]:
+        if not isinstance(items, list):
+            return ()
+        return tuple(self.step(item, (*path, index), document) for index, item in enumerate(items))
+
+    def step(self, data: Mapping[str, Any], path: Path, document: Document) -> Step:
+        kinds = [k for k in STEP_COMPILERS if k in data]
+        if len(kinds) != 1:
+            raise CompileError(
+                f"a step must have exactly one kind, found {kinds or 'none'}",
+                path=path,
+                span=document.span(path),
+                file=document.file,
+            )
+        kind = kinds[0]
+        site = Site(document.file, path, document.span(path))
+        body = STEP_COMPILERS[kind](self, data, path, document)
+        common = Common(
+            kind=StepKind(kind),
+            id=data.get("id"),
+            name=data.get("name"),
+            site=site,
+            condition=self.condition(data["if"], (*path, "if"), document) if "if" in data else None,
+            timeout=data.get("timeout"),
+            retry=_retry(data.get("retry")),
+            catch=self.steps(data["catch"], (*path, "catch"), document)
+            if "catch" in data
+            else None,
+            continue_on_error=bool(data.get("continue_on_error", False)),
+            tool=data.get("tool"),
+        )
+        start = finish = None
+        if isinstance(body, _kinds.ToolParts):
+            parts, body = body, body.body
+            plain = (
+                common.condition is None
+                and common.timeout is None
+                and common.retry is None
+                and common.catch is None
+                and not common.continue_on_error
+            )
+            if plain:
+                start, finish = parts.start, parts.finish
+        return Step(
+            kind=common.kind,
+            id=common.id,
+            name=common.name,
+            site=site,
+            run=wrap(common, body),
+            tool=common.tool,
+            start=start,
+            finish=finish,
+        )
+
+    def value(self, value: Any, path: Path, document: Document) -> Render:
+        """A renderer for a (possibly templated) value that locates its own errors."""
+        try:
+            renderer = self.templates.compile(value)
+        except CompileError as error:
+            raise _located(error, path, document) from None
+        if getattr(renderer, "constant", False):
+            return renderer  # type: ignore[no-any-return]
+        site = Site(document.file, path, document.span(path))
+
+        def render(scope: Mapping[str, Any]) -> Any:
+            try:
+                return renderer(scope)
+            except StepError as error:
+                raise site.locate(error, None) from None
+
+        return render
+
+    def condition(self, value: Any, path: Path, document: Document) -> Any:
+        """A compiled expression (``if``/``when``/``until``/``while``) with ``.test``."""
+        if isinstance(value, bool):
+            return _Constant(value)
+        try:
+            return self.expressions.compile(str(value))
+        except CompileError as error:
+            raise _located(error, path, document) from None
+
+    def source(self, value: Any, path: Path, document: Document) -> Render:
+        """A `foreach` source: an expression, or a literal list (possibly templated)."""
+        if isinstance(value, list):
+            return self.value(value, path, document)
+        expression = self.condition(value, path, document)
+        return expression.evaluate  # type: ignore[no-any-return]
+
+    def arguments(
+        self, tool: str, args: Mapping[str, Any], path: Path, document: Document
+    ) -> tuple[dict[str, Any], list[tuple[str, Render, Any]]]:
+        spec = self.catalog.get(tool)
+        constants: dict[str, Any] = {}
+        dynamic: list[tuple[str, Render, Any]] = []
+        for name, value in args.items():
+            render = self.value(value, (*path, name), document)
+            if getattr(render, "constant", False):
+                constants[name] = value
+                continue
+            schema = spec.properties.get(name) if spec is not None else None
+            if isinstance(schema, Mapping):
+                dynamic.append(
+                    (name, render, fast_types(schema), compile_checker(tool, name, schema))
+                )
+            else:
+                dynamic.append((name, render, None, None))
+        return constants, dynamic
+
+
+class _Constant:
+    """A condition written as a literal true/false."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def test(self, scope: Mapping[str, Any]) -> bool:
+        return self.value
+
+    def evaluate(self, scope: Mapping[str, Any]) -> bool:
+        return self.value
+
+
+def _located(error: CompileError, path: Path, document: Document) -> CompileError:
+    return CompileError(
+        error.message,
+        code=error.code,
+        hint=error.hint,
+        path=path,
+        span=document.span(path),
+        file=document.file,
+    )
+
+
+def _retry(spec: Any) -> RetryPolicy | None:
+    if not isinstance(spec, Mapping):
+        return None
+    on = spec.get("on")
+    return RetryPolicy(
+        max_attempts=int(spec.get("max_attempts", 1)),
+        interval=float(spec.get("interval", 1.0)),
+        backoff_rate=float(spec.get("backoff_rate", 2.0)),
+        max_delay=float(spec.get("max_delay", 60.0)),
+        jitter=float(spec.get("jitter", 0.0)),
+        on=frozenset(ErrorKind(k) for k in on) if isinstance(on, list) else DEFAULT_RETRY_ON,
+    )
+
+
+def _walk_values(steps: Any, key: str) -> list[str]:
+    out: list[str] = []
+    stack = [steps]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, Mapping):
+            value = node.get(key)
+            if isinstance(value, str) and value not in out:
+                out.append(value)
+            stack.extend(
+                v
+                for k, v in node.items()
+                if k in ("steps", "catch", "otherwise", "parallel", "choose", "repeat")
+            )
+    return out
+
+
+# -- one compiler per step kind ----------------------------------------------------------
+
+
+def _compile_tool(
+    c: Compiler, data: Mapping[str, Any], path: Path, doc: Document
+) -> _kinds.ToolParts:
+    tool = str(data["tool"])
+    args = data.get("with") or {}
+    constants, dynamic = c.arguments(tool, args, (*path, "with"), doc)
+    return _kinds.ToolParts(*_kinds.tool_parts(tool, constants, dynamic, path))
+
+
+def _compile_action(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    args = data.get("with") or {}
+    renderers = [(name, c.value(v, (*path, "with", name), doc)) for name, v in args.items()]
+    return _kinds.action_body(str(data["action"]), renderers)
+
+
+def _compile_set(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return _kinds.set_body(
+        [(name, c.value(v, (*path, "set", name), doc)) for name, v in data["set"].items()]
+    )
+
+
+def _compile_foreach(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    source = c.source(data["foreach"], (*path, "foreach"), doc)
+    steps = c.steps(data.get("steps"), (*path, "steps"), doc)
+    return _kinds.foreach_body(source, str(data.get("as", "item")), steps)
+
+
+def _compile_parallel(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    branches = [
+        c.steps(b.get("steps"), (*path, "parallel", i, "steps"), doc)
+        for i, b in enumerate(data["parallel"])
+    ]
+    return _kinds.parallel_body(branches)
+
+
+def _compile_choose(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    cases = []
+    for i, case in enumerate(data["choose"]):
+        here = (*path, "choose", i)
+        cases.append(
+            (
+                c.condition(case["when"], (*here, "when"), doc),
+                c.steps(case.get("steps"), (*here, "steps"), doc),
+            )
+        )
+    otherwise = (
+        c.steps(data["otherwise"], (*path, "otherwise"), doc) if "otherwise" in data else None
+    )
+    return _kinds.choose_body(cases, otherwise)
+
+
+def _compile_repeat(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    spec = data["repeat"]
+    here = (*path, "repeat")
+    until = c.condition(spec["until"], (*here, "until"), doc) if "until" in spec else None
+    while_ = c.condition(spec["while"], (*here, "while"), doc) if "while" in spec else None
+    steps = c.steps(spec.get("steps"), (*here, "steps"), doc)
+    return _kinds.repeat_body(steps, until, while_, spec.get("max"))
+
+
+def _compile_wait(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return _kinds.wait_body(c.value(data["wait"], (*path, "wait"), doc))
+
+
+def _compile_emit(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return _kinds.emit_body(
+        str(data["emit"]), c.value(data.get("with") or {}, (*path, "with"), doc)
+    )
+
+
+def _compile_fail(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return _kinds.fail_body(c.value(data["fail"], (*path, "fail"), doc))
+
+
+def _compile_return(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return _kinds.return_body(
+        [(name, c.value(v, (*path, "return", name), doc)) for name, v in data["return"].items()]
+    )
+
+
+STEP_COMPILERS: dict[str, StepCompiler] = {
+    "tool": _compile_tool,
+    "action": _compile_action,
+    "set": _compile_set,
+    "foreach": _compile_foreach,
+    "parallel": _compile_parallel,
+    "choose": _compile_choose,
+    "repeat": _compile_repeat,
+    "wait": _compile_wait,
+    "emit": _compile_emit,
+    "fail": _compile_fail,
+    "return": _compile_return,
+}

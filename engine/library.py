@@ -1,0 +1,130 @@
+"""A set of actions that can call each other: by name within a folder or plugin, or as
+``plugin/action`` across plugins. It resolves `action:` steps at run time and gives the
+validator the signatures it checks calls against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.bridge.guard import Grant
+from engine.catalog import ToolCatalog
+from engine.errors import EngineError, ErrorKind, StepError
+from engine.model import Pipeline
+from engine.runtime import default_grant
+from engine.sourcemap import Document
+from engine.suggest import did_you_mean
+from engine.validate import ActionSignature, ValidationContext
+
+
+@dataclass
+class _Entry:
+    document: Document
+    plugin: str | None
+    grant: Grant | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    pipeline: Pipeline | None = None
+
+
+class ActionLibrary:
+    """Actions by name, compiled on first use (an ``ActionResolver`` for the runtime)."""
+
+    def __init__(self, engine: Any, *, catalog: ToolCatalog | None = None) -> None:
+        self.engine = engine
+        self.catalog = catalog or engine.catalog
+        self._entries: dict[str, _Entry] = {}
+
+    def add(
+        self,
+        document: Document,
+        *,
+        plugin: str | None = None,
+        grant: Grant | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> str | None:
+        """Add a loaded manifest; returns its qualified name (None if it has no name)."""
+        data = document.data
+        name = data.get("name") if isinstance(data, Mapping) else None
+        if not isinstance(name, str) or data.get("kind") == "plugin":
+            return None
+        qualified = f"{plugin}/{name}" if plugin else name
+        self._entries[qualified] = _Entry(document, plugin, grant, dict(config or {}))
+        return qualified
+
+    def add_folder(self, folder: Path, *, plugin: str | None = None) -> list[EngineError]:
+        """Add every action manifest in ``folder`` (not recursive); returns load errors."""
+        errors: list[EngineError] = []
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in (".yaml", ".yml", ".json") or not path.is_file():
+                continue
+            try:
+                self.add(self.engine.load_file(path), plugin=plugin)
+            except EngineError as error:
+                errors.append(error)
+            except OSError:
+                continue
+        return errors
+
+    def signatures(self) -> dict[str, ActionSignature]:
+        out: dict[str, ActionSignature] = {}
+        for qualified, entry in self._entries.items():
+            data = entry.document.data
+            if isinstance(data, Mapping):
+                out[qualified] = ActionSignature.from_manifest(data, plugin=entry.plugin)
+        return out
+
+    def context(
+        self,
+        *,
+        plugin: str | None = None,
+        permissions: tuple[str, ...] | None = None,
+        config_schema: Mapping[str, Any] | None = None,
+    ) -> ValidationContext:
+        """A validation context that knows every action of this library."""
+        return ValidationContext(
+            catalog=self.catalog,
+            actions=self.signatures(),
+            plugin=plugin,
+            permissions=permissions,
+            config_schema=config_schema,
+        )
+
+    def pipeline(self, qualified: str) -> Pipeline:
+        """The compiled pipeline of an action of this library."""
+        entry = self._entries[qualified]
+        if entry.pipeline is None:
+            entry.pipeline = self.engine.compile(
+                entry.document,
+                plugin=entry.plugin,
+                catalog=self.catalog,
+                context=self.context(plugin=entry.plugin),
+            )
+        return entry.pipeline
+
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, Mapping[str, Any]]:
+        """What an `action:` step in ``caller`` runs: pipeline, grant and settings."""
+        qualified = target
+        if "/" not in target and caller.plugin:
+            qualified = f"{caller.plugin}/{target}"
+        entry = self._entries.get(qualified) or self._entries.get(target)
+        if entry is None:
+            raise StepError(
+                ErrorKind.NOT_FOUND,
+                f"no action named `{target}` is available",
+                hint=did_you_mean(target, self._entries, listing=False),
+                details={"action": target},
+            )
+        key = qualified if qualified in self._entries else target
+        try:
+            pipeline = self.pipeline(key)
+        except EngineError as error:
+            raise StepError(
+                ErrorKind.NOT_FOUND,
+                f"the action `{target}` cannot run: {error.message}",
+                hint=error.hint,
+            ) from error
+        grant = entry.grant or default_grant(pipeline, self.catalog)
+        return pipeline, grant, entry.config

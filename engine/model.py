@@ -1,0 +1,193 @@
+"""The compiled model: frozen pipelines and steps, and what a run gives back.
+
+A :class:`Pipeline` is what the action factory (:mod:`engine.compiler`) makes of a
+validated manifest: every template compiled, every expression parsed, every step
+bound to the function that runs it, every node keeping the place in the file it came
+from so run-time errors point at ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ErrorKind, Path, Span, StepError
+from engine.inputs import InputSpec
+
+if TYPE_CHECKING:
+    from engine.runtime._state import Frame
+
+
+class StepKind(enum.Enum):
+    """What a step does (exactly one per step)."""
+
+    TOOL = "tool"
+    ACTION = "action"
+    SET = "set"
+    FOREACH = "foreach"
+    PARALLEL = "parallel"
+    CHOOSE = "choose"
+    REPEAT = "repeat"
+    WAIT = "wait"
+    EMIT = "emit"
+    FAIL = "fail"
+    RETURN = "return"
+
+
+class StepStatus(enum.Enum):
+    """How a step ended; ``steps.<id>.status`` holds the value."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class RunStatus(enum.Enum):
+    """How a run ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where a compiled node came from."""
+
+    file: str | None
+    path: Path
+    span: Span | None
+
+    def locate(self, error: StepError, step: str | None) -> StepError:
+        return error.at(step=step, path=self.path, span=self.span, file=self.file)
+
+
+DEFAULT_RETRY_ON = frozenset({ErrorKind.TOOL_FAILED, ErrorKind.TIMEOUT, ErrorKind.TOOL_UNAVAILABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how often a failed step is tried again."""
+
+    max_attempts: int
+    interval: float = 1.0
+    backoff_rate: float = 2.0
+    max_delay: float = 60.0
+    jitter: float = 0.0
+    on: frozenset[ErrorKind] = DEFAULT_RETRY_ON
+
+    def delay(self, attempt: int, random: float) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (from 1)."""
+        base = min(self.interval * self.backoff_rate ** (attempt - 1), self.max_delay)
+        if self.jitter:
+            base *= 1 - self.jitter + 2 * self.jitter * random
+        return max(base, 0.0)
+
+
+StepRunner = Callable[["Frame", dict[str, Any]], Awaitable[None]]
+StepStart = Callable[["Frame", dict[str, Any]], Awaitable[Any]]
+StepFinish = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One compiled step. ``run`` executes it, wrappers (if, retry, catch…) included.
+
+    A plain tool step (no if, timeout, retry, catch or continue_on_error) also has
+    ``start`` (render arguments, return the tool call's awaitable) and ``finish``
+    (check the answer): the step loop then runs it inline, without a coroutine of its
+    own, which is most of the engine's cost per step.
+    """
+
+    kind: StepKind
+    id: str | None
+    name: str | None
+    site: Site
+    run: StepRunner
+    tool: str | None = None
+    start: StepStart | None = None
+    finish: StepFinish | None = None
+
+    @property
+    def label(self) -> str:
+        """How the step is named in messages: its id, name, or kind and position."""
+        if self.id:
+            return self.id
+        if self.name:
+            return self.name
+        return f"{self.kind.value} step at {self.site.span or self.site.path}"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A compiled action: compiled once, run many times.
+
+    Run it with :func:`engine.runtime.run` (or ``Engine.run``).
+    """
+
+    name: str
+    description: str
+    version: str | None
+    file: str | None
+    inputs: Mapping[str, InputSpec]
+    steps: tuple[Step, ...]
+    outputs: Callable[[Mapping[str, Any]], Any] | None
+    output_names: tuple[str, ...]
+    permissions: tuple[str, ...] | None
+    tools: frozenset[str]
+    calls: tuple[str, ...]
+    timeout: float | None
+    content_hash: str
+    plugin: str | None = None
+    manifest: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.plugin}/{self.name}" if self.plugin else self.name
+
+    @property
+    def secret_inputs(self) -> tuple[str, ...]:
+        return tuple(name for name, spec in self.inputs.items() if spec.secret)
+
+
+@dataclass
+class RunResult:
+    """What a run gives back: outputs (a projection), or the error; the trace if asked."""
+
+    status: RunStatus
+    outputs: dict[str, Any]
+    error: StepError | None = None
+    trace: list[dict[str, Any]] | None = None
+    duration: float = 0.0
+    steps_run: int = 0
+    tool_calls: int = 0
+    bridge: str = ""
+    simulated: bool = False
+    dry_run: bool = False
+    recorded_calls: list[dict[str, Any]] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is RunStatus.SUCCEEDED
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form shared by the CLI (``--json``) and the MCP server."""
+        out: dict[str, Any] = {
+            "status": self.status.value,
+            "outputs": self.outputs,
+            "duration_ms": round(self.duration * 1000, 3),
+            "steps_run": self.steps_run,
+            "tool_calls": self.tool_calls,
+            "backend": self.bridge,
+            "simulated": self.simulated,
+        }
+        if self.dry_run:
+            out["dry_run"] = True
+            out["recorded_calls"] = self.recorded_calls or []
+        if self.error is not None:
+            out["error"] = self.error.to_dict()
+        if self.trace is not None:
+            out["trace"] = self.trace
+        return out

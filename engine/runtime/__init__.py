@@ -1,0 +1,148 @@
+"""Running compiled pipelines: limits, permissions, the trace, and the result.
+
+>>> import asyncio
+>>> from engine.bridge.inprocess import InProcessBridge
+>>> from engine.compiler import Compiler
+>>> from engine.loader import load_text
+>>> bridge = InProcessBridge()
+>>> bridge.register("km_echo", lambda text: {"success": True, "data": {"text": text}},
+...                 {"type": "object", "properties": {"text": {"type": "string"}}})
+>>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: echo\\n'
+...                 'inputs: {name: {type: string}}\\nsteps:\\n  - id: e\\n    tool: km_echo\\n'
+...                 '    with: {text: "hi {{ inputs.name }}"}\\n'
+...                 'outputs: {said: "{{ steps.e.result.data.text }}"}\\n')
+>>> pipeline = Compiler(catalog=bridge.catalog()).compile(doc)
+>>> asyncio.run(run(pipeline, {"name": "Ann"}, bridge=bridge)).outputs
+{'said': 'hi Ann'}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from engine.bridge import ToolBridge
+from engine.bridge.guard import Grant
+from engine.errors import ErrorKind, StepError
+from engine.limits import Limits, Profile, reset_limits, set_limits
+from engine.model import Pipeline, RunResult, RunStatus
+from engine.runtime._exec import invoke
+from engine.runtime._guards import Guards, default_grant
+from engine.runtime._masking import Masker
+from engine.runtime._state import ActionResolver, Clock, EventSink, FakeClock, RunState, SystemClock
+from engine.runtime._watchdog import Watchdog
+
+__all__ = [
+    "ActionResolver",
+    "Clock",
+    "EventSink",
+    "FakeClock",
+    "SystemClock",
+    "default_grant",
+    "run",
+]
+
+_SYSTEM_CLOCK = SystemClock()
+_STANDARD = Profile.STANDARD.limits
+
+
+async def run(
+    pipeline: Pipeline,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    bridge: ToolBridge,
+    limits: Limits | None = None,
+    grant: Grant | None = None,
+    config: Mapping[str, Any] | None = None,
+    secrets: tuple[str, ...] = (),
+    trace: bool = False,
+    clock: Clock | None = None,
+    events: EventSink | None = None,
+    resolver: ActionResolver | None = None,
+    dry_run: bool = False,
+) -> RunResult:
+    """Run a pipeline once and return its outputs (or its error) and, if asked, a trace.
+
+    Failures never raise: they come back in ``RunResult.error``. Cancelling the task
+    that awaits this cancels the run (``asyncio.CancelledError`` propagates). The run
+    timeout (the action's ``timeout``, capped by the profile) stops it with ``timeout``.
+    """
+    limits = limits or _STANDARD
+    catalog = bridge.catalog()
+    state = RunState(limits=limits, clock=clock or _SYSTEM_CLOCK, trace=trace,
+                     make_bridge=Guards.of(bridge, limits, catalog), resolver=resolver,
+                     events=events, config=dict(config) if config else {}, dry_run=dry_run,
+                     backend=bridge.label)
+    if secrets:
+        state.secrets.update(s for s in secrets if s)
+    started = time.perf_counter()
+    error: StepError | None = None
+    outputs: dict[str, Any] = {}
+    token = set_limits(limits)
+    timeout = _timeout(pipeline, limits)
+    watch = _watch(timeout, state) if timeout is not None else None
+    try:
+        outputs = await invoke(pipeline, inputs, state,
+                               grant or default_grant(pipeline, catalog), 0, state.config)
+    except StepError as failure:
+        error = failure
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not state.timed_out or task is None:
+            raise
+        task.uncancel()
+        error = StepError(
+            ErrorKind.TIMEOUT,
+            f"the action took longer than {timeout:g} s and was stopped",
+            hint="raise the action's `timeout:`, or use a profile with a longer run timeout",
+            details={"limit": "run_timeout", "value": timeout},
+        )
+    finally:
+        reset_limits(token)
+        if watch is not None:
+            watch[0].unwatch(watch[1])
+    result = RunResult(
+        status=RunStatus.SUCCEEDED if error is None else RunStatus.FAILED,
+        outputs=outputs,
+        error=error,
+        trace=state.trace,
+        duration=time.perf_counter() - started,
+        steps_run=state.steps_used(),
+        tool_calls=state.tool_calls,
+        bridge=state.backend,
+        simulated=bridge.simulated,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        result.recorded_calls = list(getattr(bridge, "recorded", ()))
+    if state.secrets:
+        _mask(result, Masker(state.secrets))
+    return result
+
+
+def _mask(result: RunResult, masker: Masker) -> None:
+    result.outputs = masker.mask(result.outputs)
+    if result.error is not None:
+        result.error = masker.mask_error(result.error)
+    if result.trace is not None:
+        result.trace = masker.mask(result.trace)
+    if result.recorded_calls is not None:
+        result.recorded_calls = masker.mask(result.recorded_calls)
+
+
+def _watch(timeout: float, state: RunState) -> tuple[Watchdog, int] | None:
+    task = asyncio.current_task()
+    if task is None:
+        return None
+    dog = Watchdog.for_running_loop()
+    return dog, dog.watch(task, timeout, state)
+
+
+def _timeout(pipeline: Pipeline, limits: Limits) -> float | None:
+    own = pipeline.timeout
+    cap = limits.run_timeout
+    if own is None:
+        return cap
+    return own if cap is None else min(own, cap)

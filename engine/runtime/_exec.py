@@ -1,0 +1,134 @@
+"""Invoking a pipeline: inputs checked, a frame set up, steps run, outputs projected."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.errors import ErrorKind, StepError
+from engine.model import Pipeline, Step
+from engine.runtime._state import Frame, ReturnSignal, RunState
+from engine.suggest import did_you_mean
+
+
+def prepare_inputs(
+    pipeline: Pipeline, given: Mapping[str, Any] | None, state: RunState
+) -> dict[str, Any]:
+    """The inputs a run sees: given values checked, defaults applied, secrets noted."""
+    given = given or {}
+    specs = pipeline.inputs
+    for name in given:
+        if name not in specs:
+            hint = did_you_mean(str(name), specs) if specs else "this action takes no inputs"
+            raise StepError(
+                ErrorKind.INVALID_INPUT,
+                f"{pipeline.qualified_name} has no input `{name}`",
+                hint=hint,
+                details={"input": name},
+            )
+    values: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if name in given:
+            value = given[name]
+            if type(value) in spec.plain_types:
+                values[name] = value
+                if spec.secret and value:
+                    state.secrets.add(value)
+                continue
+            problems = spec.problems(value)
+            if problems:
+                raise StepError(
+                    ErrorKind.INVALID_INPUT,
+                    f"input `{name}` of {pipeline.qualified_name} {problems[0]}",
+                    hint=spec.description or None,
+                    details={"input": name},
+                )
+            value = spec.normalize(value)
+        elif spec.has_default:
+            value = (
+                copy.deepcopy(spec.default)
+                if isinstance(spec.default, list | dict)
+                else spec.default
+            )
+        elif spec.required:
+            raise StepError(
+                ErrorKind.INVALID_INPUT,
+                f"{pipeline.qualified_name} needs the input `{name}`",
+                hint=spec.description or f"give it with --input {name}=…",
+                details={"input": name},
+            )
+        else:
+            value = None
+        if spec.secret and isinstance(value, str) and value:
+            state.secrets.add(value)
+        values[name] = value
+    return values
+
+
+async def run_steps(frame: Frame, steps: Sequence[Step], scope: dict[str, Any]) -> None:
+    """Run steps in order. Plain tool steps run inline (see :class:`Step`)."""
+    state = frame.state
+    for step in steps:
+        start = step.start
+        if start is None or state.trace is not None:
+            await step.run(frame, scope)
+            continue
+        state.steps_left -= 1
+        if state.steps_left < 0:
+            raise step.site.locate(state.step_limit(), step.id)
+        try:
+            result = step.finish(await start(frame, scope))  # type: ignore[misc]
+        except StepError as error:
+            raise step.site.locate(error, step.id) from None
+        except Exception as exc:
+            raise step.site.locate(bridge_failure(step.tool or "", exc), step.id) from exc
+        if step.id is not None:
+            frame.steps[step.id] = {"result": result, "status": "succeeded", "error": None}
+
+
+def bridge_failure(tool: str, exc: Exception) -> StepError:
+    """What a backend raised (a bug or a broken tool), as a step error."""
+    if isinstance(exc, TypeError):
+        return StepError(
+            ErrorKind.INVALID_ARGUMENTS,
+            f"{tool} rejected its arguments: {exc}",
+            details={"tool": tool},
+        )
+    return StepError(
+        ErrorKind.TOOL_FAILED,
+        f"{tool} raised {type(exc).__name__}: {exc}",
+        hint="this is a fault in the tool or its server, not in the action",
+        details={"tool": tool},
+    )
+
+
+async def invoke(
+    pipeline: Pipeline,
+    given: Mapping[str, Any] | None,
+    state: RunState,
+    grant: Any,
+    depth: int,
+    config: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Run ``pipeline`` as one action invocation and return its outputs."""
+    inputs = prepare_inputs(pipeline, given, state)
+    frame = Frame(state, pipeline, state.make_bridge(pipeline, grant), depth)
+    scope: dict[str, Any] = {
+        "inputs": inputs,
+        "vars": frame.vars,
+        "steps": frame.steps,
+        "config": config,
+    }
+    try:
+        await run_steps(frame, pipeline.steps, scope)
+    except ReturnSignal as signal:
+        return (
+            {name: signal.outputs.get(name) for name in pipeline.output_names}
+            if pipeline.output_names
+            else dict(signal.outputs)
+        )
+    if pipeline.outputs is None:
+        return {}
+    outputs: dict[str, Any] = pipeline.outputs(scope)
+    return outputs

@@ -1,0 +1,72 @@
+"""Grants and guarded bridges, reused across runs (building them is not free)."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from engine.bridge import ToolBridge
+from engine.bridge.guard import Grant, GuardedBridge
+from engine.catalog import ToolCatalog
+from engine.limits import Limits
+from engine.model import Pipeline
+
+_GRANTS: dict[tuple[Any, ...], tuple[ToolCatalog, Grant]] = {}
+
+
+def default_grant(pipeline: Pipeline, catalog: ToolCatalog) -> Grant:
+    """The grant of an action run directly from its file: what it declares, else what it
+    uses (the person running a file grants it; installed plugins have recorded grants)."""
+    key = (pipeline.permissions, pipeline.tools, id(catalog))
+    cached = _GRANTS.get(key)
+    if cached is not None and cached[0] is catalog:
+        return cached[1]
+    if pipeline.permissions is not None:
+        grant = Grant.from_permissions(pipeline.permissions, catalog)
+    else:
+        grant = Grant(frozenset(pipeline.tools), frozenset(pipeline.tools))
+    if len(_GRANTS) > 4096:
+        _GRANTS.clear()
+    _GRANTS[key] = (catalog, grant)
+    return grant
+
+
+class Guards:
+    """The guarded bridges of one (bridge, limits, catalog), one per grant. A guard's
+    checks depend on nothing else, so runs share them instead of rebuilding them."""
+
+    __slots__ = ("_bridge", "_by_grant", "_catalog", "_limits")
+
+    def __init__(self, bridge: ToolBridge, limits: Limits, catalog: ToolCatalog) -> None:
+        self._bridge = bridge
+        self._limits = limits
+        self._catalog = catalog
+        self._by_grant: dict[Grant, GuardedBridge] = {}
+
+    def __call__(self, pipeline: Pipeline, grant: Grant) -> GuardedBridge:
+        guard = self._by_grant.get(grant)
+        if guard is None:
+            if len(self._by_grant) > 1024:
+                self._by_grant.clear()
+            guard = GuardedBridge(self._bridge, grant, self._limits, self._catalog)
+            self._by_grant[grant] = guard
+        return guard
+
+    @classmethod
+    def of(cls, bridge: ToolBridge, limits: Limits, catalog: ToolCatalog) -> Guards:
+        """The shared guards for these three (new ones if the bridge is not weakref-able)."""
+        try:
+            per_bridge = _GUARDS.get(bridge)
+            if per_bridge is None:
+                per_bridge = _GUARDS[bridge] = {}
+        except TypeError:
+            return cls(bridge, limits, catalog)
+        found = per_bridge.get(id(limits))
+        if found is None or found._limits is not limits or found._catalog is not catalog:
+            if len(per_bridge) > 16:
+                per_bridge.clear()
+            found = per_bridge[id(limits)] = cls(bridge, limits, catalog)
+        return found
+
+
+_GUARDS: weakref.WeakKeyDictionary[Any, dict[int, Guards]] = weakref.WeakKeyDictionary()

@@ -1,0 +1,340 @@
+"""What each kind of step does at run time. Bodies are built once, at compile time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from engine.errors import ErrorKind, LimitExceeded, StepError
+from engine.runtime._args import Checker
+from engine.runtime._exec import bridge_failure, invoke, run_steps
+from engine.runtime._state import Frame, ReturnSignal
+from engine.runtime._wrap import Body
+
+Render = Callable[[Mapping[str, Any]], Any]
+
+
+Start = Callable[[Frame, dict[str, Any]], Awaitable[Any]]
+Finish = Callable[[Any], Any]
+Dynamic = tuple[str, Render, "frozenset[type] | None", "Checker | None"]
+
+
+class ToolParts(NamedTuple):
+    """What the compiler gets for a tool step (see :func:`tool_parts`)."""
+
+    start: Start
+    finish: Finish
+    body: Body
+
+
+def tool_parts(
+    tool: str, constants: Mapping[str, Any], dynamic: Sequence[Dynamic], trace_key: Any
+) -> tuple[Start, Finish, Body]:
+    """The three ways to run a tool step: ``start`` renders the arguments and returns the
+    call's awaitable, ``finish`` checks the answer, ``body`` does both (for wrappers)."""
+    base = dict(constants)
+    items = tuple(dynamic)
+
+    def start(frame: Frame, scope: dict[str, Any]) -> Awaitable[Any]:
+        args = base.copy()
+        for name, render, exact, check in items:
+            value = render(scope)
+            if check is not None and (exact is None or type(value) not in exact):
+                value = check(value)
+            args[name] = value
+        state = frame.state
+        state.tool_calls += 1
+        if state.tool_calls > state.limits.max_tool_calls:
+            raise state.tool_limit()
+        if state.trace is not None:
+            frame.traced_args[trace_key] = dict(args)
+        return frame.bridge.call_tool(tool, args)
+
+    def finish(result: Any) -> Any:
+        if type(result) is dict and result.get("success") is False:
+            raise tool_failed(tool, result)
+        return result
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        try:
+            result = await start(frame, scope)
+        except StepError:
+            raise
+        except Exception as exc:
+            raise bridge_failure(tool, exc) from exc
+        return finish(result)
+
+    return start, finish, body
+
+
+def tool_failed(tool: str, result: Mapping[str, Any]) -> StepError:
+    """The error for a tool that answered ``{"success": false, "error": …}``."""
+    error = result.get("error")
+    code = suggestion = None
+    if isinstance(error, Mapping):
+        message = str(error.get("message") or "no message")
+        code = error.get("code")
+        suggestion = error.get("recovery_suggestion") or error.get("suggestion")
+    else:
+        message = str(error) if error else "it answered success: false"
+    text = f"{tool} failed: {message}" + (f" ({code})" if code else "")
+    return StepError(
+        ErrorKind.TOOL_FAILED,
+        text,
+        hint=str(suggestion) if suggestion else None,
+        details={
+            "tool": tool,
+            "code": code,
+            "recovery_suggestion": suggestion,
+            "result": dict(result),
+        },
+    )
+
+
+def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
+    """Run another action; its outputs are this step's result."""
+    items = tuple(renderers)
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        state = frame.state
+        if state.resolver is None:
+            raise StepError(
+                ErrorKind.NOT_FOUND,
+                f"cannot run the action `{target}`: no other actions are available",
+                hint="install the plugin that has it, or run from its folder",
+            )
+        callee, grant, config = state.resolver.resolve(target, frame.pipeline)
+        depth = frame.depth + 1
+        if depth > state.limits.max_call_depth:
+            raise LimitExceeded(
+                "max_call_depth",
+                state.limits.max_call_depth,
+                f"actions call each other more than "
+                f"{state.limits.max_call_depth} deep (limit max_call_depth)",
+            )
+        given = {name: render(scope) for name, render in items}
+        return await invoke(callee, given, state, grant, depth, config)
+
+    return body
+
+
+def set_body(items: Sequence[tuple[str, Render]]) -> Body:
+    """Set variables in order (each one visible to the next)."""
+    pairs = tuple(items)
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        limits = frame.state.limits
+        values = {}
+        for name, render in pairs:
+            value = render(scope)
+            check_size(value, limits.max_string_length, limits.max_collection_size)
+            frame.vars[name] = value
+            values[name] = value
+        return values
+
+    return body
+
+
+def check_size(value: Any, max_string: int, max_items: int) -> None:
+    """Raise ``limit_exceeded`` when a produced string or collection is too big."""
+    if isinstance(value, str):
+        if len(value) > max_string:
+            raise LimitExceeded(
+                "max_string_length",
+                max_string,
+                f"a value of {len(value):,} characters was produced "
+                f"(limit max_string_length: {max_string:,})",
+            )
+    elif isinstance(value, list | dict) and len(value) > max_items:
+        raise LimitExceeded(
+            "max_collection_size",
+            max_items,
+            f"a collection of {len(value):,} items was produced "
+            f"(limit max_collection_size: {max_items:,})",
+        )
+
+
+def foreach_body(source: Render, name: str, steps: Sequence[Any]) -> Body:
+    """Run the steps once per item, with the item and `loop` in scope."""
+    body_steps = tuple(steps)
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        items = source(scope)
+        if isinstance(items, Mapping):
+            items = [{"key": k, "value": v} for k, v in items.items()]
+        elif not isinstance(items, list | tuple):
+            raise StepError(
+                ErrorKind.EXPRESSION_ERROR,
+                f"`foreach` needs a list, but got {type(items).__name__}",
+                hint="give a list (e.g. inputs.files), or split text first: "
+                "split(inputs.text, ',')",
+            )
+        count = len(items)
+        limit = frame.state.limits.max_loop_iterations
+        if count > limit:
+            raise LimitExceeded(
+                "max_loop_iterations",
+                limit,
+                f"the foreach has {count:,} items (limit max_loop_iterations: {limit:,})",
+            )
+        for index, item in enumerate(items):
+            loop = {
+                "index": index + 1,
+                "index0": index,
+                "first": index == 0,
+                "last": index == count - 1,
+                "length": count,
+            }
+            await run_steps(frame, body_steps, {**scope, name: item, "loop": loop})
+        return None
+
+    return body
+
+
+def parallel_body(branches: Sequence[Sequence[Any]]) -> Body:
+    """Run branches at the same time; the first failure cancels the others."""
+    groups = tuple(tuple(b) for b in branches)
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        limit = frame.state.limits.max_parallel_branches
+        if len(groups) > limit:
+            raise LimitExceeded(
+                "max_parallel_branches",
+                limit,
+                f"the parallel step has {len(groups)} branches "
+                f"(limit max_parallel_branches: {limit})",
+            )
+        try:
+            async with asyncio.TaskGroup() as group:
+                for steps in groups:
+                    group.create_task(run_steps(frame, steps, scope))
+        except BaseExceptionGroup as failures:
+            raise _first(failures) from None
+        return None
+
+    return body
+
+
+def _first(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The error to report from a failed parallel step (a return wins, then step errors)."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, BaseExceptionGroup):
+            stack.extend(item.exceptions)
+        else:
+            leaves.append(item)
+    for wanted in (ReturnSignal, StepError):
+        for leaf in leaves:
+            if isinstance(leaf, wanted):
+                return leaf
+    return leaves[0]
+
+
+def choose_body(
+    cases: Sequence[tuple[Any, Sequence[Any]]], otherwise: Sequence[Any] | None
+) -> Body:
+    """Run the steps of the first case whose `when` is true, else `otherwise`."""
+    options = tuple((when, tuple(steps)) for when, steps in cases)
+    fallback = tuple(otherwise) if otherwise is not None else None
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        for when, steps in options:
+            if when.test(scope):
+                await run_steps(frame, steps, scope)
+                return None
+        if fallback is not None:
+            await run_steps(frame, fallback, scope)
+        return None
+
+    return body
+
+
+def repeat_body(steps: Sequence[Any], until: Any, while_: Any, rounds: int | None) -> Body:
+    """Run steps in rounds until/while a condition holds, at most ``rounds`` times."""
+    body_steps = tuple(steps)
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        limit = frame.state.limits.max_loop_iterations
+        done = 0
+        while True:
+            loop = {"index": done + 1, "index0": done, "first": done == 0}
+            inner = {**scope, "loop": loop}
+            if while_ is not None and not while_.test(inner):
+                return None
+            if rounds is not None and done >= rounds:
+                return None
+            if done >= limit:
+                raise LimitExceeded(
+                    "max_loop_iterations",
+                    limit,
+                    f"the repeat ran {limit:,} rounds without ending (limit max_loop_iterations)",
+                    hint="check the `until`/`while` condition, or set `max:`",
+                )
+            done += 1
+            await run_steps(frame, body_steps, inner)
+            if until is not None and until.test(inner):
+                return None
+
+    return body
+
+
+def wait_body(seconds: Render) -> Body:
+    """Pause for a number of seconds (bounded by the profile's max_wait)."""
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        value = seconds(scope)
+        try:
+            delay = float(value)
+        except (TypeError, ValueError):
+            raise StepError(
+                ErrorKind.TEMPLATE_ERROR, f"`wait` needs a number of seconds, got {value!r}"
+            ) from None
+        if not delay > 0:
+            raise StepError(
+                ErrorKind.INVALID_ARGUMENTS, f"`wait` needs more than 0 seconds, got {value!r}"
+            )
+        limit = frame.state.limits.max_wait
+        if delay > limit:
+            raise LimitExceeded(
+                "max_wait", limit, f"the step waits {delay:g} s (limit max_wait: {limit:g} s)"
+            )
+        await frame.state.clock.sleep(delay)
+        return None
+
+    return body
+
+
+def emit_body(event: str, data: Render) -> Body:
+    """Send an event to the hooks that listen for it."""
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        payload = data(scope)
+        state = frame.state
+        if state.events is not None:
+            await state.events.emit(event, payload, source=frame.pipeline, state=state)
+        return {"event": event, "data": payload}
+
+    return body
+
+
+def fail_body(message: Render) -> Body:
+    """Stop the action with an error of kind `failed`."""
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        text = message(scope)
+        raise StepError(ErrorKind.FAILED, str(text))
+
+    return body
+
+
+def return_body(items: Sequence[tuple[str, Render]]) -> Body:
+    """Stop the action now with these outputs."""
+    pairs = tuple(items)
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        raise ReturnSignal({name: render(scope) for name, render in pairs})
+
+    return body

@@ -1,0 +1,185 @@
+"""Run state: what one run carries (limits, counters, trace, clock) and each frame."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from engine.errors import ErrorKind, LimitExceeded, StepError
+from engine.limits import Limits
+
+if TYPE_CHECKING:
+    from engine.bridge.guard import GuardedBridge
+    from engine.model import Pipeline
+
+
+class Clock(Protocol):
+    """Time as the runtime sees it; tests pass a :class:`FakeClock`."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def random(self) -> float: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def random(self) -> float:
+        return random.random()
+
+
+class FakeClock:
+    """A clock that never waits: ``sleep`` advances virtual time and is recorded.
+
+    >>> clock = FakeClock()
+    >>> asyncio.run(clock.sleep(1.5)); clock.monotonic(), clock.sleeps
+    (1.5, [1.5])
+    """
+
+    def __init__(self, *, start: float = 0.0, randoms: list[float] | None = None) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._randoms = list(randoms or [])
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+    def random(self) -> float:
+        return self._randoms.pop(0) if self._randoms else 0.5
+
+
+class EventSink(Protocol):
+    """Where `emit` steps send events (the plugin hooks, in a store)."""
+
+    async def emit(self, name: str, data: Any, *, source: Pipeline, state: RunState) -> None: ...
+
+
+class ActionResolver(Protocol):
+    """Finds the pipeline an `action:` step calls, and the grant it runs with."""
+
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any]: ...
+
+
+class RunState:
+    """Everything shared by one run, nested action calls included."""
+
+    __slots__ = (
+        "backend",
+        "clock",
+        "config",
+        "dry_run",
+        "events",
+        "limits",
+        "make_bridge",
+        "resolver",
+        "secrets",
+        "steps_left",
+        "timed_out",
+        "tool_calls",
+        "trace",
+    )
+
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        clock: Clock,
+        trace: bool,
+        make_bridge: Callable[[Pipeline, Any], GuardedBridge],
+        resolver: ActionResolver | None,
+        events: EventSink | None,
+        config: dict[str, Any],
+        dry_run: bool,
+        backend: str,
+    ) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.steps_left = limits.max_steps
+        self.tool_calls = 0
+        self.timed_out = False
+        self.trace: list[dict[str, Any]] | None = [] if trace else None
+        self.make_bridge = make_bridge
+        self.resolver = resolver
+        self.events = events
+        self.config = config
+        self.secrets: set[str] = set()
+        self.dry_run = dry_run
+        self.backend = backend
+
+    def steps_used(self) -> int:
+        return self.limits.max_steps - self.steps_left
+
+    def step_limit(self) -> LimitExceeded:
+        return LimitExceeded(
+            "max_steps",
+            self.limits.max_steps,
+            f"the run executed more than {self.limits.max_steps} steps (limit max_steps)",
+        )
+
+    def count_tool_call(self) -> None:
+        self.tool_calls += 1
+        self.tool_calls_left -= 1
+        if self.tool_calls_left < 0:
+            raise LimitExceeded(
+                "max_tool_calls",
+                self.limits.max_tool_calls,
+                f"the run made more than {self.limits.max_tool_calls} tool calls "
+                f"(limit max_tool_calls)",
+            )
+
+
+class Frame:
+    """One action invocation inside a run: its own vars and step results."""
+
+    __slots__ = ("bridge", "depth", "pipeline", "state", "steps", "traced_args", "vars")
+
+    def __init__(
+        self, state: RunState, pipeline: Pipeline, bridge: GuardedBridge, depth: int
+    ) -> None:
+        self.state = state
+        self.pipeline = pipeline
+        self.bridge = bridge
+        self.depth = depth
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.vars: dict[str, Any] = {}
+        self.traced_args: dict[Any, Any] = {}  # rendered tool arguments, when tracing
+
+
+class ReturnSignal(Exception):
+    """Raised by a `return` step; caught where its action ends."""
+
+    def __init__(self, outputs: dict[str, Any]) -> None:
+        super().__init__("return")
+        self.outputs = outputs
+
+
+def error_scope(error: StepError) -> dict[str, Any]:
+    """What `error` holds inside a catch: kind, message, step, and the tool's code."""
+    details = error.details
+    return {
+        "kind": error.kind.value,
+        "message": error.message,
+        "step": error.step,
+        "code": details.get("code"),
+        "suggestion": details.get("recovery_suggestion"),
+    }
+
+
+def cancelled_error(message: str = "the run was cancelled") -> StepError:
+    return StepError(ErrorKind.CANCELLED, message)

@@ -1,0 +1,200 @@
+"""The common step fields around every step body: if, timeout, retry, catch, records."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import ErrorKind, StepError, format_path
+from engine.model import RetryPolicy, Site, StepKind, StepRunner, StepStatus
+from engine.runtime._exec import run_steps
+from engine.runtime._state import Frame, error_scope
+
+Body = Callable[[Frame, dict[str, Any]], Awaitable[Any]]
+
+_SUCCEEDED = StepStatus.SUCCEEDED.value
+_FAILED = StepStatus.FAILED.value
+_SKIPPED = StepStatus.SKIPPED.value
+
+
+@dataclass(frozen=True, slots=True)
+class Common:
+    """A step's common fields, compiled."""
+
+    kind: StepKind
+    id: str | None
+    name: str | None
+    site: Site
+    condition: Any = None  # an Expression with .test(scope)
+    timeout: float | None = None
+    retry: RetryPolicy | None = None
+    catch: tuple[Any, ...] | None = None  # tuple[Step, ...]
+    continue_on_error: bool = False
+    tool: str | None = None
+
+
+def wrap(common: Common, body: Body) -> StepRunner:
+    """The runner for a step: its body with exactly the wrappers its fields ask for."""
+    attempt = _with_timeout(common, body) if common.timeout is not None else body
+    plain = (
+        common.condition is None
+        and common.catch is None
+        and common.retry is None
+        and not common.continue_on_error
+    )
+    return _plain_runner(common, attempt) if plain else _full_runner(common, attempt)
+
+
+def _trace_entry(
+    frame: Frame,
+    common: Common,
+    status: str,
+    started: float,
+    *,
+    result: Any = None,
+    error: StepError | None = None,
+    attempts: int = 1,
+) -> None:
+    trace = frame.state.trace
+    if trace is None:
+        return
+    entry: dict[str, Any] = {
+        "action": frame.pipeline.qualified_name,
+        "step": common.id,
+        "name": common.name,
+        "kind": common.kind.value,
+        "path": format_path(common.site.path),
+        "line": common.site.span.line if common.site.span else None,
+        "status": status,
+        "attempts": attempts,
+        "duration_ms": round((frame.state.clock.monotonic() - started) * 1000, 3),
+    }
+    if common.tool is not None:
+        entry["tool"] = common.tool
+    arguments = frame.traced_args.pop(common.site.path, None)
+    if arguments is not None:
+        entry["arguments"] = arguments
+    if status == _SUCCEEDED and common.kind in (StepKind.TOOL, StepKind.ACTION):
+        entry["result"] = result
+    if error is not None:
+        entry["error"] = {"kind": error.kind.value, "message": error.message}
+    trace.append(entry)
+
+
+def _plain_runner(common: Common, attempt: Body) -> StepRunner:
+    step_id = common.id
+    site = common.site
+
+    async def run(frame: Frame, scope: dict[str, Any]) -> None:
+        state = frame.state
+        state.steps_left -= 1
+        if state.steps_left < 0:
+            raise site.locate(state.step_limit(), step_id)
+        started = state.clock.monotonic() if state.trace is not None else 0.0
+        try:
+            result = await attempt(frame, scope)
+        except StepError as error:
+            site.locate(error, step_id)
+            if state.trace is not None:
+                _trace_entry(frame, common, _FAILED, started, error=error)
+            raise
+        if step_id is not None:
+            frame.steps[step_id] = {"result": result, "status": _SUCCEEDED, "error": None}
+        if state.trace is not None:
+            _trace_entry(frame, common, _SUCCEEDED, started, result=result)
+
+    return run
+
+
+def _full_runner(common: Common, attempt: Body) -> StepRunner:
+    step_id = common.id
+    site = common.site
+    condition = common.condition
+    catch = common.catch
+    keep_going = common.continue_on_error
+    retry = common.retry
+
+    async def run(frame: Frame, scope: dict[str, Any]) -> None:
+        state = frame.state
+        state.steps_left -= 1
+        if state.steps_left < 0:
+            raise site.locate(state.step_limit(), step_id)
+        started = state.clock.monotonic() if state.trace is not None else 0.0
+        if condition is not None:
+            try:
+                go = condition.test(scope)
+            except StepError as error:
+                raise site.locate(error, step_id) from None
+            if not go:
+                if step_id is not None:
+                    frame.steps[step_id] = {"result": None, "status": _SKIPPED, "error": None}
+                _trace_entry(frame, common, _SKIPPED, started)
+                return
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                result = await attempt(frame, scope)
+                break
+            except StepError as error:
+                site.locate(error, step_id)
+                if retry is not None and tries < retry.max_attempts and error.kind in retry.on:
+                    _trace_entry(frame, common, "retrying", started, error=error, attempts=tries)
+                    await state.clock.sleep(retry.delay(tries, state.clock.random()))
+                    continue
+                if tries > 1:
+                    error.details["attempts"] = tries
+                _trace_entry(frame, common, _FAILED, started, error=error, attempts=tries)
+                if catch is None and not keep_going:
+                    raise
+                await _recover(frame, scope, error, step_id, catch, keep_going)
+                return
+        if step_id is not None:
+            frame.steps[step_id] = {"result": result, "status": _SUCCEEDED, "error": None}
+        _trace_entry(frame, common, _SUCCEEDED, started, result=result, attempts=tries)
+
+    return run
+
+
+async def _recover(
+    frame: Frame,
+    scope: dict[str, Any],
+    error: StepError,
+    step_id: str | None,
+    catch: tuple[Any, ...] | None,
+    keep_going: bool,
+) -> None:
+    """After a failure: record it, and run the catch steps with `error` in scope."""
+    described = error_scope(error)
+    if step_id is not None:
+        frame.steps[step_id] = {"result": None, "status": _FAILED, "error": described}
+    if catch is None:
+        return
+    inner = {**scope, "error": described}
+    try:
+        await run_steps(frame, catch, inner)
+    except StepError:
+        if not keep_going:
+            raise
+
+
+def _with_timeout(common: Common, body: Body) -> Body:
+    requested = common.timeout or 0.0
+
+    async def attempt(frame: Frame, scope: dict[str, Any]) -> Any:
+        limit = frame.state.limits.step_timeout
+        seconds = min(requested, limit) if limit is not None else requested
+        try:
+            async with asyncio.timeout(seconds):
+                return await body(frame, scope)
+        except TimeoutError:
+            raise StepError(
+                ErrorKind.TIMEOUT,
+                f"the step took longer than its timeout of {seconds:g} s",
+                hint="raise `timeout:` on the step, or find out why the tool is slow",
+                details={"timeout": seconds},
+            ) from None
+
+    return attempt
