@@ -1,0 +1,174 @@
+"""Runtime overhead: a 10-step action vs hand-written Python making the same calls.
+
+Both sides call the same in-process no-op tools with the same argument values, in the
+same event loop, interleaved in one run. Also prints the per-step overhead of a plain
+reference, a mixed template, and an expression condition.
+
+    python benchmarks/bench_runtime.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from typing import Any
+
+from engine.bridge.inprocess import InProcessBridge
+from engine.compiler import Compiler
+from engine.limits import Profile
+from engine.loader import load_text
+from engine.runtime import run
+
+TEN_STEPS = """
+api_version: "1.0"
+kind: action
+name: ten-steps
+inputs:
+  name: {type: string}
+  count: {type: integer, default: 3}
+  loud: {type: boolean, default: false}
+steps:
+  - id: a
+    tool: km_text
+    with: {text: "{{ inputs.name }}", count: "{{ inputs.count }}"}
+  - id: b
+    tool: km_text
+    with: {text: "Hello {{ inputs.name }}!", count: 1}
+  - tool: km_text
+    with: {text: "{{ steps.a.result.data.text }}", count: "{{ inputs.count }}"}
+  - tool: km_flag
+    with: {flag: "{{ inputs.loud }}", label: "static label"}
+  - tool: km_text
+    with: {text: "{{ inputs.name }} / {{ inputs.count }}", count: 2}
+  - tool: km_text
+    with: {text: "{{ steps.b.result.data.text }}", count: "{{ inputs.count }}"}
+  - tool: km_flag
+    with: {flag: true, label: "{{ inputs.name }}"}
+  - tool: km_text
+    with: {text: "Bye {{ inputs.name }}", count: "{{ inputs.count }}"}
+  - tool: km_text
+    with: {text: "{{ inputs.name }}", count: 4}
+  - tool: km_flag
+    with: {flag: "{{ inputs.loud }}", label: "{{ steps.a.result.data.text }}"}
+outputs:
+  first: "{{ steps.a.result.data.text }}"
+"""
+
+TEXT_SCHEMA = {"type": "object", "properties": {"text": {"type": "string"},
+                                                 "count": {"type": "integer"}},
+               "required": ["text"], "additionalProperties": False}
+FLAG_SCHEMA = {"type": "object", "properties": {"flag": {"type": "boolean"},
+                                                 "label": {"type": "string"}},
+               "additionalProperties": False}
+
+
+async def km_text(text: str, count: int = 1) -> dict[str, Any]:
+    return {"success": True, "data": {"text": text}}
+
+
+async def km_flag(flag: bool, label: str = "") -> dict[str, Any]:
+    return {"success": True, "data": {"flag": flag}}
+
+
+async def hand_written(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The same ten calls with the same argument values, written by hand."""
+    name, count, loud = inputs["name"], inputs.get("count", 3), inputs.get("loud", False)
+    a = await km_text(text=name, count=count)
+    b = await km_text(text=f"Hello {name}!", count=1)
+    await km_text(text=a["data"]["text"], count=count)
+    await km_flag(flag=loud, label="static label")
+    await km_text(text=f"{name} / {count}", count=2)
+    await km_text(text=b["data"]["text"], count=count)
+    await km_flag(flag=True, label=name)
+    await km_text(text=f"Bye {name}", count=count)
+    await km_text(text=name, count=4)
+    await km_flag(flag=loud, label=a["data"]["text"])
+    return {"first": a["data"]["text"]}
+
+
+def one_step(with_text: str, condition: str | None = None) -> str:
+    cond = f"\n    if: {condition}" if condition else ""
+    return f"""
+api_version: "1.0"
+kind: action
+name: one
+inputs:
+  name: {{type: string}}
+  count: {{type: integer, default: 3}}
+steps:
+  - tool: km_text{cond}
+    with: {{text: {with_text}}}
+"""
+
+
+async def timed(function: Any, rounds: int) -> list[float]:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter_ns()
+        for _ in range(100):
+            await function()
+        samples.append((time.perf_counter_ns() - started) / 100 / 1000)
+    return samples
+
+
+async def main(rounds: int) -> None:
+    bridge = InProcessBridge()
+    bridge.register("km_text", km_text, TEXT_SCHEMA)
+    bridge.register("km_flag", km_flag, FLAG_SCHEMA)
+    compiler = Compiler(catalog=bridge.catalog())
+    limits = Profile.STANDARD.limits
+    pipeline = compiler.compile(load_text(TEN_STEPS))
+    inputs = {"name": "Ann", "count": 3, "loud": False}
+
+    async def engine_run() -> None:
+        result = await run(pipeline, inputs, bridge=bridge, limits=limits)
+        if result.error is not None:
+            raise result.error
+
+    async def python_run() -> None:
+        await hand_written(inputs)
+
+    for _ in range(200):  # warm up both
+        await engine_run()
+        await python_run()
+    engine_samples: list[float] = []
+    python_samples: list[float] = []
+    for _ in range(rounds):  # interleave, so both see the same machine state
+        engine_samples += await timed(engine_run, 1)
+        python_samples += await timed(python_run, 1)
+    e, p = statistics.median(engine_samples), statistics.median(python_samples)
+    print(f"10-step action, median per run: engine {e:.1f} µs, hand-written {p:.1f} µs, "
+          f"ratio {e / p:.2f}x (target <= 3x)")
+
+    variants = {
+        "constant argument": one_step('"plain text"'),
+        "plain reference": one_step('"{{ inputs.name }}"'),
+        "mixed template": one_step('"Hello {{ inputs.name }}, {{ inputs.count }} times"'),
+        "filtered template": one_step('"{{ inputs.name | upper }}"'),
+        "expression (if)": one_step('"plain text"', "inputs.count > 2 and inputs.name != ''"),
+    }
+    baseline = None
+    print("per-step cost, median of one-step runs:")
+    for label, text in variants.items():
+        p1 = compiler.compile(load_text(text))
+
+        async def one(p1: Any = p1) -> None:
+            await run(p1, {"name": "Ann"}, bridge=bridge, limits=limits)
+
+        for _ in range(200):
+            await one()
+        samples = await timed(one, rounds)
+        median = statistics.median(samples)
+        if baseline is None:
+            baseline = median
+            print(f"  {label:<20} {median:7.2f} µs per run (baseline)")
+        else:
+            print(f"  {label:<20} {median:7.2f} µs per run, +{median - baseline:.2f} µs")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=60)
+    asyncio.run(main(parser.parse_args().rounds))
