@@ -23,6 +23,7 @@ import base64
 import binascii
 import datetime
 import difflib
+import functools
 import inspect
 import io
 import json
@@ -1795,10 +1796,17 @@ class _Source:
         return " ".join(text.split()) if text else "the value"
 
 
-def _signature_error(function: Callable[..., Any], node: ast.Call) -> str | None:
+@functools.lru_cache(maxsize=512)
+def _signature(function: Callable[..., Any]) -> inspect.Signature | None:
     try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError):
+        return inspect.signature(function)
+    except (TypeError, ValueError):  # builtins such as max have none
+        return None
+
+
+def _signature_error(function: Callable[..., Any], node: ast.Call) -> str | None:
+    signature = _signature(function)
+    if signature is None:
         return None
     try:
         signature.bind(*node.args, **{k.arg: k.value for k in node.keywords if k.arg})
@@ -2178,10 +2186,10 @@ def _parse(text: str) -> tuple[_Source, ast.expr | None, list[Problem]]:
             column = (source.column + exc.offset - 1) if exc.lineno == 2 else exc.offset
         message = f"expression syntax error: {exc.msg}"
         return source, None, [Problem(_SYNTAX, message, _SYNTAX_HINT, line, column)]
-    except (ValueError, RecursionError, MemoryError) as exc:
-        message = "the expression is nested too deeply" if not isinstance(exc, ValueError) else (
-            f"expression syntax error: {exc}"
-        )  # fmt: skip
+    except ValueError as exc:  # a null byte, say
+        return source, None, [Problem(_SYNTAX, f"expression syntax error: {exc}", _SYNTAX_HINT)]
+    except (RecursionError, MemoryError):
+        message = "the expression is nested too deeply"
         return source, None, [Problem(_SYNTAX, message, _SYNTAX_HINT)]
     return source, tree.body, []
 

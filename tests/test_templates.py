@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import CompileError, ErrorKind, LimitExceeded, StepError
@@ -958,3 +958,35 @@ def test_a_chain_too_long_for_python_to_compile_is_a_compile_error() -> None:
     # The fast path reads such a chain directly.
     with pytest.raises(StepError, match=r"`a\.b` is undefined"):
         ENGINE.compile("{{ a" + ".b" * 3000 + " }}")({"a": {}})
+
+
+PLAIN_LINK = st.sampled_from(
+    [".a", ".b_2", ".if", ".true", ".0", ".12", "[0]", "[-1]", "[ 3 ]", "['a b']", '["x"]',
+     "['']", ".01", "[01]", "[- 1]", "._x", "['}}']", ". a"]
+)  # fmt: skip
+PLAIN_PIECE = st.one_of(
+    st.builds(
+        lambda root, links, left, right: "{{" + left + root + "".join(links) + right + "}}",
+        st.sampled_from(["x", "inputs", "true", "range", "self", "_x", "if", "loop"]),
+        st.lists(PLAIN_LINK, max_size=3),
+        st.sampled_from(["", " ", "  ", "- ", "\n"]),
+        st.sampled_from(["", " ", " -", "\t"]),
+    ),
+    st.sampled_from(["text", " ", "}}", "{", "}", "\n", "\r\n", "{#c#}", "{%"]),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(PLAIN_PIECE, min_size=1, max_size=4).map("".join))
+@example("{{{x}}")  # Jinja's block starts at the first brace pair
+@example("a }} {{ x['}}'] }}")
+def test_the_quick_analysis_agrees_with_jinja(text: str) -> None:
+    from engine.templates import _quick_analysis, _TemplateAnalyzer
+
+    quick = _quick_analysis(text, ENGINE.globals)
+    if quick is None:
+        return
+    full = _TemplateAnalyzer(ENGINE, text).run()
+    assert quick.info == full.info
+    scope = {"x": {"a": {"b_2": [1, 2]}, "if": "kw"}, "inputs": ["p", "q"], "loop": {}}
+    assert _outcome(ENGINE, text, scope) == _outcome(JINJA_ONLY, text, scope)
