@@ -21,9 +21,23 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment",
-                          "$schema", "$id", "deprecated", "readOnly", "writeOnly", "format",
-                          "secret", "$defs"})
+_ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "default",
+        "examples",
+        "$comment",
+        "$schema",
+        "$id",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+        "secret",
+        "$defs",
+    }
+)
 
 
 class Unsupported(Exception):
@@ -128,8 +142,8 @@ def _additional(spec: Any, schema: Mapping[str, Any]) -> Check:
     if spec is False:
         return lambda value: not isinstance(value, dict) or value.keys() <= known
     sub = compile_schema(spec)
-    return lambda value: not isinstance(value, dict) or all(
-        sub(v) for k, v in value.items() if k not in known
+    return lambda value: (
+        not isinstance(value, dict) or all(sub(v) for k, v in value.items() if k not in known)
     )
 
 

@@ -18,7 +18,7 @@ from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
 
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-_scanstring: Any = json.decoder.scanstring
+_scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
 _LITERALS = {"true": True, "false": False, "null": None}
 
 
@@ -39,18 +39,23 @@ class _Parser:
         return Span(*self.pos(raw[0]), *self.pos(raw[1]))
 
     def fail(
-        self, code: str, message: str, offset: int, hint: str | None = None
+        self, code: str, message: str, offset: int, hint: str | None = None, path: Path = ()
     ) -> ManifestSyntaxError:
         line, column = self.pos(min(offset, len(self.text)))
         diagnostic = Diagnostic(
-            code, message, span=Span(line, column, line, column + 1), file=self.file, hint=hint
+            code,
+            message,
+            path=path,
+            span=Span(line, column, line, column + 1),
+            file=self.file,
+            hint=hint,
         )
         return ManifestSyntaxError(message, code=code, hint=hint, diagnostics=[diagnostic])
 
     def skip(self, i: int) -> int:
         return _WS.match(self.text, i).end()  # type: ignore[union-attr]
 
-    def scalar(self, i: int) -> tuple[Any, int]:
+    def scalar(self, i: int, path: Path = ()) -> tuple[Any, int]:
         text = self.text
         ch = text[i : i + 1]
         if ch == '"':
@@ -68,7 +73,13 @@ class _Parser:
             number = m.group()
             value: Any = float(number) if m.group(1) or m.group(2) else int(number)
             if isinstance(value, float) and value in (float("inf"), float("-inf")):
-                raise self.fail("invalid-number", f"the number {number} is too large", i)
+                raise self.fail(
+                    "invalid-number",
+                    f"the number {number} is too large",
+                    i,
+                    "write a smaller number, or put it in quotes to keep it as text",
+                    path,
+                )
             return value, m.end()
         for word, value in _LITERALS.items():
             if text.startswith(word, i):
@@ -80,6 +91,7 @@ class _Parser:
                     f"{word} is not valid JSON: manifests hold only finite numbers",
                     i,
                     f'write it as text ("{word}") or use a number',
+                    path,
                 )
         if not ch:
             raise self.fail(
@@ -118,6 +130,7 @@ class _Parser:
                         f"the document nests more than {self.max_depth} levels deep",
                         i,
                         "flatten the structure, or split the action",
+                        path,
                     )
                 stack.append([{} if ch == "{" else [], path, i, None])
                 i = self.skip(i + 1)
@@ -134,7 +147,7 @@ class _Parser:
                     i = self._key(stack, i)
                 continue
             start = i
-            value, i = self.scalar(i)
+            value, i = self.scalar(i, path)
             self.values[path] = (start, i)
             done, i, root = self._attach(stack, value, i, root)
             if done:
@@ -177,11 +190,17 @@ class _Parser:
                 f"the key '{key}' appears twice in the same object (first at line {first_line})",
                 start,
                 "remove one of them; a later value would silently replace the first",
+                path,
             )
         self.keys[path] = (start, i)
         i = self.skip(i)
         if text[i : i + 1] != ":":
-            raise self.fail("syntax", "not valid JSON: expected ':' after the key", i)
+            raise self.fail(
+                "syntax",
+                "not valid JSON: expected ':' after the key",
+                i,
+                'write "key": value',
+            )
         frame[3] = key
         return self.skip(i + 1)
 
@@ -204,16 +223,17 @@ class _Parser:
             i = self.skip(i)
             ch = text[i : i + 1]
             if ch == ",":
+                comma = i
                 i = self.skip(i + 1)
-                if isinstance(container, dict):
-                    i = self._key(stack, i)
-                elif text[i : i + 1] == "]":
+                if text[i : i + 1] == closing:
                     raise self.fail(
                         "syntax",
-                        "not valid JSON: a trailing comma before ']'",
-                        i,
+                        f"not valid JSON: a trailing comma before '{closing}'",
+                        comma,
                         "remove the comma after the last item",
                     )
+                if isinstance(container, dict):
+                    i = self._key(stack, i)
                 return False, i, root
             if ch != closing:
                 raise self.fail(

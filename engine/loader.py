@@ -45,6 +45,10 @@ DEFAULT_LIMITS = LoaderLimits()
 _NULL = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})
 _FALSE = frozenset({"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"})
+# As keys these stay words: `on:` (retry.on, hook on) must not become true.
+_WORD_KEYS = frozenset(
+    {"yes", "Yes", "YES", "on", "On", "ON", "no", "No", "NO", "off", "Off", "OFF"}
+)
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9_]*)(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?")
 _SPECIAL_FLOAT = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
@@ -65,8 +69,8 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "could not find expected ':'",
-        "each line of a mapping must be 'key: value'; check the line above for a missing"
-        " ':' or an unclosed quote",
+        "each line of a mapping is 'key: value', with a space after the ':'; add the ':'"
+        " (if this line goes on with the text above, put that text in quotes)",
     ),
     (
         "did not find expected key",
@@ -74,7 +78,8 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "did not find expected '-' indicator",
-        "check the indentation: items of one list must start with '-' in the same column",
+        "this line is inside a list but does not start with '- ': if it belongs to the item"
+        " above, indent it to line up with that item's first key",
     ),
     (
         "expected <block end>",
@@ -93,7 +98,16 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
         "expected ',' or '}'",
         "a '{' opened a flow mapping here; if you meant a template, quote it: \"{{ ... }}\"",
     ),
+    (
+        "expected ',' or ']'",
+        "a '[' opened a list that is not closed with ']' before this point",
+    ),
 )
+_INDENT_HINT = (
+    "this line is indented differently from the key above it: keys of one mapping must "
+    "start in the same column"
+)
+_ANY_HINT = "check this line and the one above it; quote text that contains : # { } [ ] , & * !"
 
 
 def load_text(
@@ -165,9 +179,14 @@ def load_bytes(
 
 
 def _error(
-    code: str, message: str, span: Span | None, file: str | None, hint: str | None = None
+    code: str,
+    message: str,
+    span: Span | None,
+    file: str | None,
+    hint: str | None = None,
+    path: Path = (),
 ) -> ManifestSyntaxError:
-    diagnostic = Diagnostic(code, message, span=span, file=file, hint=hint)
+    diagnostic = Diagnostic(code, message, path=path, span=span, file=file, hint=hint)
     return ManifestSyntaxError(message, code=code, hint=hint, diagnostics=[diagnostic])
 
 
@@ -205,6 +224,7 @@ class _YamlBuilder:
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.aliases = 0
         self.root: Any = None
+        self.frame: _Frame | None = None  # the container being built, for error paths
 
     def build(self) -> Any:
         events = yaml.parse(self.text, Loader=_YamlLoader)
@@ -213,7 +233,13 @@ class _YamlBuilder:
         except yaml.MarkedYAMLError as exc:
             raise self._syntax_error(exc) from None
         except yaml.YAMLError as exc:  # unmarked reader errors (e.g. control characters)
-            raise _error("syntax", f"not valid YAML: {exc}", Span(1, 1, 1, 1), self.file) from None
+            raise _error(
+                "syntax",
+                f"not valid YAML: {exc}",
+                Span(1, 1, 1, 1),
+                self.file,
+                "save the file as plain UTF-8 text, without control characters",
+            ) from None
 
     def _consume(self, events: Any) -> Any:
         values, plain = self.values, self.plain
@@ -225,7 +251,7 @@ class _YamlBuilder:
             kind = type(event)
             if kind is _Scalar:
                 if frame is not None and frame.is_map and frame.key is None:
-                    self._key(frame, self._scalar_value(event), event)
+                    self._key(frame, self._key_value(event), event)
                     continue
                 value = self._scalar_value(event)
                 path = _child_path(frame)
@@ -248,6 +274,7 @@ class _YamlBuilder:
                     event.anchor,
                 )
                 stack.append(frame)
+                self.frame = frame
                 continue
             elif kind is _MapEnd or kind is _SeqEnd:
                 done = stack.pop()
@@ -255,7 +282,7 @@ class _YamlBuilder:
                 values[done.path] = (done.start, event.end_mark)
                 if done.anchor:
                     self.anchors[done.anchor] = (value, size)
-                frame = stack[-1] if stack else None
+                frame = self.frame = stack[-1] if stack else None
             elif kind is _Alias:
                 value, size = self._alias(event)
                 if frame is not None and frame.is_map and frame.key is None:
@@ -293,6 +320,18 @@ class _YamlBuilder:
 
     # -- keys ----------------------------------------------------------------------
 
+    def _key_value(self, event: Any) -> Any:
+        if event.tag is None and not event.style and event.value in _WORD_KEYS:
+            return event.value
+        return self._scalar_value(event)
+
+    def _path(self) -> Path:
+        """Where the event being read goes: the value's path, or the mapping's for a key."""
+        frame = self.frame
+        if frame is not None and frame.is_map and frame.key is None:
+            return frame.path
+        return _child_path(frame)
+
     def _key(self, frame: _Frame, key: Any, event: Any) -> None:
         raw = (event.start_mark, event.end_mark)
         if type(key) is not str:
@@ -304,6 +343,7 @@ class _YamlBuilder:
                 _mark_span(raw),
                 self.file,
                 f'quote the key: "{shown}":',
+                frame.path,
             )
         if key == "<<" and type(event) is _Scalar and not event.style:
             raise _error(
@@ -312,6 +352,7 @@ class _YamlBuilder:
                 _mark_span(raw),
                 self.file,
                 "write the keys out in full; merged keys hide where a value comes from",
+                frame.path,
             )
         if key in frame.container:
             first = self.keys.get((*frame.path, key))
@@ -322,6 +363,7 @@ class _YamlBuilder:
                 _mark_span(raw),
                 self.file,
                 "remove one of them; a later value would silently replace the first",
+                (*frame.path, key),
             )
         frame.key = key
         frame.key_path = path = (*frame.path, key)
@@ -332,13 +374,16 @@ class _YamlBuilder:
         line = self.text.splitlines()[span.line - 1] if self.text else ""
         at = span.column - 1
         if line[at : at + 2] == "{{" or line[max(at - 1, 0) : at + 1] == "{{":
-            snippet = line[line.index("{{", max(at - 1, 0)) :].strip()
+            start = line.index("{{", max(at - 1, 0))
+            end = line.find("}}", start)
+            snippet = line[start : end + 2] if end >= 0 else line[start:].strip()
             return _error(
                 "unquoted-template",
                 "a template must be quoted in YAML; unquoted, '{{' starts a mapping",
-                span,
+                Span(span.line, start + 1, span.line, start + 3),
                 self.file,
                 f'put the value in quotes: "{snippet}"',
+                self._path(),
             )
         return _error(
             "non-string-key",
@@ -346,6 +391,7 @@ class _YamlBuilder:
             span,
             self.file,
             "keys are names; check for a stray '{', '[' or '?'",
+            self._path(),
         )
 
     # -- scalars -------------------------------------------------------------------
@@ -379,6 +425,7 @@ class _YamlBuilder:
                     _mark_span((event.start_mark, event.end_mark)),
                     self.file,
                     f'quote it to mean text: "{text}"',
+                    self._path(),
                 )
             if _DATE.fullmatch(text) or _DATETIME.fullmatch(text):
                 return _to_datetime(text)
@@ -409,6 +456,7 @@ class _YamlBuilder:
                 span,
                 self.file,
                 "remove the tag, or fix the value",
+                self._path(),
             )
         shown = f"!!{name}" if name is not None else tag
         raise _error(
@@ -418,6 +466,7 @@ class _YamlBuilder:
             self.file,
             "remove the tag; manifests hold only text, numbers, true/false, null, lists"
             " and mappings (quote a value to make it text)",
+            self._path(),
         )
 
     def _check_tag(self, event: Any) -> None:
@@ -436,6 +485,7 @@ class _YamlBuilder:
                 span,
                 self.file,
                 "write the values out, or move repeated steps into their own action",
+                self._path(),
             )
         anchored = self.anchors.get(event.anchor)
         if anchored is None:
@@ -445,6 +495,7 @@ class _YamlBuilder:
                 span,
                 self.file,
                 "define the anchor (&name) before using it (*name)",
+                self._path(),
             )
         return anchored
 
@@ -455,6 +506,7 @@ class _YamlBuilder:
             _mark_span((event.start_mark, event.end_mark)),
             self.file,
             "flatten the structure, or split the action into smaller ones",
+            self._path(),
         )
 
     def _too_many_nodes(self, event: Any) -> ManifestSyntaxError:
@@ -476,24 +528,57 @@ class _YamlBuilder:
         )
 
     def _syntax_error(self, exc: yaml.MarkedYAMLError) -> ManifestSyntaxError:
-        mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "not valid YAML"
+        opener = _OPENERS.get(str(exc.context)) if "end of stream" in problem else None
+        # An unclosed quote or bracket, or a key without ':', is best shown where it
+        # starts, not where libyaml gave up.
+        use_context = opener is not None or "could not find expected ':'" in problem
+        mark = (exc.context_mark if use_context else None) or exc.problem_mark or exc.context_mark
         span = (
             Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
         )
         code = "syntax"
+        hint = next((h for needle, h in _SYNTAX_HINTS if needle in problem), None)
         if mark and self.text[mark.index : mark.index + 1] == "\t":
             message = "a tab character is used for indentation"
-            problem = "\t"
+            hint = next(h for needle, h in _SYNTAX_HINTS if needle == "\t")
         elif "nesting depth" in problem:
             code = "too-deep"
             message = "the document nests too deeply"
+            hint = "flatten the structure, or split the action into smaller ones"
+        elif opener is not None:
+            message = f"not valid YAML: the {opener} opened here is never closed"
+        elif use_context:
+            message = "not valid YAML: this line has no ':' after its key"
         else:
-            message = f"not valid YAML: {problem}"
-            if exc.context:
-                message += f" ({exc.context})"
-        hint = next((h for needle, h in _SYNTAX_HINTS if needle in problem), None)
-        return _error(code, message, span, self.file, hint)
+            message = f"not valid YAML: {problem}" + (f" ({exc.context})" if exc.context else "")
+            key_at = self._key_start(mark) if "mapping values are not allowed" in problem else None
+            if key_at is not None:
+                message = "not valid YAML: this key is not lined up with the keys above it"
+                span = Span(span.line, key_at, span.line, key_at + 1) if span else None
+                hint = _INDENT_HINT
+        return _error(code, message, span, self.file, hint or _ANY_HINT)
+
+    def _key_start(self, mark: Any) -> int | None:
+        """The column of the key before ``mark`` when the line holds only that key (so
+        the ':' is wrong only because the key is indented wrongly)."""
+        if mark is None:
+            return None
+        lines = self.text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        before = line[: mark.column]
+        if re.fullmatch(r"\s*(- )?[A-Za-z_][\w-]*", before) is None:
+            return None
+        return len(before) - len(before.lstrip()) + 1
+
+
+_OPENERS = {
+    "while scanning a quoted scalar": "quote",
+    "while parsing a flow sequence": "'['",
+    "while parsing a flow mapping": "'{'",
+    "while scanning a flow sequence": "'['",
+    "while scanning a flow mapping": "'{'",
+}
 
 
 def _child_path(frame: _Frame | None) -> Path:

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from engine.catalog import ToolClass
 from engine.codes import tier
 from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
 from engine.expressions import ExpressionEngine
@@ -31,9 +32,11 @@ from engine.validate._extra import check_inputs, check_tests, unused_warnings
 from engine.validate._plugin import validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
-from engine.validate._steps import StepWalker, collect_ids_and_vars
+from engine.validate._steps import StepWalker
+from engine.validate._tree import collect_ids_and_vars, iter_steps
 
 SUPPORTED_API_VERSIONS = ("1.0",)
+PLUGIN_FILES = ("plugin.yaml", "plugin.yml", "plugin.json")
 
 __all__ = [
     "SUPPORTED_API_VERSIONS",
@@ -64,7 +67,7 @@ def validate(document: Document, context: ValidationContext | None = None) -> li
                 hint='start the file with `api_version: "1.0"` on its own line',
             )
         ]
-    if data.get("kind") == "plugin":
+    if _is_plugin(document, data):
         return validate_plugin(document, context)
     api = data.get("api_version")
     schemas = ManifestSchemas.load()
@@ -76,8 +79,19 @@ def validate(document: Document, context: ValidationContext | None = None) -> li
     if context.level is ValidationLevel.BASIC:
         found.extend(_step_schemas(checker, schemas, data.get("steps")))
     else:
-        found.extend(_semantic(document, data, context, schemas, checker))
+        broken = {d.path[1] for d in found if len(d.path) > 1 and d.path[0] == "inputs"}
+        found.extend(_semantic(document, data, context, schemas, checker, broken))
     return _rank(found)
+
+
+def _is_plugin(document: Document, data: Mapping[str, Any]) -> bool:
+    """A plugin manifest says `kind: plugin`, or (kind being optional there) is named
+    plugin.yaml, or has an `identifier` and no `steps`."""
+    kind = data.get("kind")
+    if kind is not None:
+        return bool(kind == "plugin")
+    name = (document.file or "").replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return name in PLUGIN_FILES or ("identifier" in data and "steps" not in data)
 
 
 def _semantic(
@@ -86,7 +100,10 @@ def _semantic(
     context: ValidationContext,
     schemas: ManifestSchemas,
     checker: SchemaChecker,
+    broken: set[Any],
 ) -> Iterator[Diagnostic]:
+    """Everything beyond the schema; ``broken`` inputs (with schema errors) are not used
+    to check their own defaults."""
     steps = data.get("steps")
     inputs = section(data, "inputs")
     outputs = section(data, "outputs")
@@ -110,7 +127,7 @@ def _semantic(
     yield from refs.value(outputs, ("outputs",), flow, Scope())
     yield from _permissions(document, context, own, walker)
     yield from _cycles(document, data, context, walker.calls)
-    yield from check_inputs(document, checker, inputs)
+    yield from check_inputs(document, checker, {k: v for k, v in inputs.items() if k not in broken})
     yield from check_tests(document, data, context)
     yield from unused_warnings(document, data, refs, ids, context)
     if context.level is ValidationLevel.STRICT:
@@ -120,8 +137,6 @@ def _semantic(
 def _step_schemas(
     checker: SchemaChecker, schemas: ManifestSchemas, steps: Any
 ) -> Iterator[Diagnostic]:
-    from engine.validate._steps import iter_steps
-
     for step, path in iter_steps(steps, ("steps",)):
         kinds = schemas.kinds_of(step)
         if len(kinds) == 1:
@@ -153,30 +168,38 @@ def _permissions(
                     or "list tool names (km_…) or groups such as clipboard, read-only",
                 )
     covered = walker.covered
-    severity = Severity.ERROR if context.in_plugin else Severity.WARNING
-    if covered is None and walker.tools_used:
-        names = list(walker.tools_used)
-        yield document.diagnostic(
-            "permission-missing",
-            f"the action declares no permissions, but uses {', '.join(names)}",
-            ("name",) if "name" in (document.data or {}) else (),
-            at_key=True,
-            severity=severity,
-            hint=f"add `permissions: [{', '.join(names)}]`, so whoever installs it sees "
-            "what it may do",
-        )
+    if covered is None:
+        if walker.tools_used:
+            names = list(walker.tools_used)
+            yield document.diagnostic(
+                "permission-missing",
+                f"the action declares no permissions, but uses {', '.join(names)}",
+                ("name",) if "name" in (document.data or {}) else (),
+                at_key=True,
+                severity=Severity.WARNING,
+                hint=f"add `permissions: [{', '.join(names)}]`, so whoever installs it sees "
+                "what it may do",
+            )
         return
+    # Declared permissions are enforced: a call outside them is refused at run time.
+    named = {p for p in walker.permissions or () if p in catalog or p.startswith("km_")}
+    where = "the plugin's" if context.in_plugin else "the action's"
     for tool, path in walker.tools_used.items():
-        if covered is not None and tool in covered:
-            continue
-        where = "the plugin's" if context.in_plugin else "the action's"
-        yield document.diagnostic(
-            "permission-missing",
-            f"`{tool}` is used, but {where} permissions do not include it",
-            path,
-            severity=severity,
-            hint=f"add {tool} (or its group) to `permissions:`",
-        )
+        if tool not in covered:
+            yield document.diagnostic(
+                "permission-missing",
+                f"`{tool}` is used, but {where} permissions do not include it",
+                path,
+                hint=f"add {tool} (or its group) to `permissions:`",
+            )
+        elif tool not in named and catalog[tool].tool_class is ToolClass.DESTRUCTIVE:
+            yield document.diagnostic(
+                "permission-missing",
+                f"`{tool}` can change or delete things, so {where} permissions must name it; "
+                "a group is not enough",
+                path,
+                hint=f"add {tool} itself to `permissions:`",
+            )
 
 
 def _cycles(

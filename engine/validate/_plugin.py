@@ -1,17 +1,26 @@
-"""Plugin manifests (plugin.yaml): schema, permissions, settings schema and hooks."""
+"""Plugin manifests (plugin.yaml): schema, permissions, settings schema and hooks.
+
+Hooks are checked for their event name, their action (in the plugin, or an installed
+plugin), the inputs they give it, and their templates and condition, where only
+`event` is in scope.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import Any
 
 import jsonschema
 
-from engine.errors import Diagnostic, sort_diagnostics
+from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
+from engine.expressions import ExpressionEngine
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
-from engine.suggest import did_you_mean
+from engine.suggest import closest, did_you_mean
+from engine.templates import TemplateEngine, is_template
 from engine.validate._context import ValidationContext
+from engine.validate._refs import Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
 
 BUILTIN_EVENTS = (
@@ -87,16 +96,109 @@ def _hooks(
     document: Document, data: Mapping[str, Any], context: ValidationContext
 ) -> Iterator[Diagnostic]:
     hooks = data.get("hooks")
-    if not isinstance(hooks, list) or not context.actions:
+    if not isinstance(hooks, list):
         return
+    identifier = data.get("identifier")
+    plugin = context.plugin or (identifier if isinstance(identifier, str) else None)
+    refs = _hook_references(document)
+    scope = Scope().with_names("event")
     for index, hook in enumerate(hooks):
         if not isinstance(hook, Mapping):
             continue
+        path: Path = ("hooks", index)
+        yield from _hook_event(document, hook.get("on"), (*path, "on"))
+        if "with" in hook:
+            yield from refs.value(hook["with"], (*path, "with"), Flow(), scope)
+        if isinstance(hook.get("if"), str):
+            yield from refs.expression(hook["if"], (*path, "if"), Flow(), scope)
         target = hook.get("action")
-        if isinstance(target, str) and context.resolve_action(target) is None:
+        if isinstance(target, str) and context.actions:
+            yield from _hook_action(document, hook, target, plugin, path, context)
+
+
+def _hook_event(document: Document, name: Any, path: Path) -> Iterator[Diagnostic]:
+    if not isinstance(name, str) or name in BUILTIN_EVENTS:
+        return
+    guess = closest(name, BUILTIN_EVENTS, cutoff=0.8)
+    if guess is not None:
+        # Any other name is an `emit` event; one this close to a built-in is a typo.
+        yield document.diagnostic(
+            "unknown-event",
+            f"`{name}` is not an event km-actions sends, and looks like `{guess}`",
+            path,
+            severity=Severity.WARNING,
+            hint=f"did you mean '{guess}'? (custom events are the names `emit` steps send)",
+        )
+
+
+def _hook_action(
+    document: Document,
+    hook: Mapping[str, Any],
+    target: str,
+    plugin: str | None,
+    path: Path,
+    context: ValidationContext,
+) -> Iterator[Diagnostic]:
+    qualified = target if "/" in target or plugin is None else f"{plugin}/{target}"
+    signature = context.actions.get(qualified) or context.actions.get(target)
+    if signature is None:
+        yield document.diagnostic(
+            "unknown-action",
+            f"the hook runs `{target}`, which is not an action of this plugin or of an "
+            "installed plugin",
+            (*path, "action"),
+            hint=did_you_mean(target, list(context.actions), listing=False)
+            or "name an action of this plugin, or `plugin/action` of an installed plugin",
+        )
+        return
+    given = hook.get("with")
+    args: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    for name, value in args.items():
+        spec = signature.inputs.get(name)
+        if spec is None:
             yield document.diagnostic(
-                "unknown-action",
-                f"the hook runs `{target}`, which is not an action here",
-                ("hooks", index, "action"),
-                hint=did_you_mean(target, list(context.actions), listing=False),
+                "unknown-argument",
+                f"the action `{target}` has no input `{name}`",
+                (*path, "with", name),
+                at_key=True,
+                hint=did_you_mean(str(name), signature.inputs)
+                if signature.inputs
+                else "this action takes no inputs: remove `with:`",
             )
+        elif not (isinstance(value, str) and is_template(value)):
+            for problem in spec.problems(value)[:1]:
+                yield document.diagnostic(
+                    "argument-type",
+                    f"the input `{name}` of `{target}` {problem}",
+                    (*path, "with", name),
+                    hint=spec.description or None,
+                )
+    for name, spec in signature.inputs.items():
+        if spec.required and name not in args:
+            yield document.diagnostic(
+                "missing-argument",
+                f"the action `{target}` needs the input `{name}`",
+                (*path, "with") if "with" in hook else path,
+                at_key=True,
+                hint=f"add `{name}: …` under the hook's `with:` (e.g. from `event.data`)",
+            )
+
+
+@cache
+def _engines() -> tuple[TemplateEngine, ExpressionEngine]:
+    return TemplateEngine(), ExpressionEngine()
+
+
+def _hook_references(document: Document) -> ReferenceChecker:
+    templates, expressions = _engines()
+    return ReferenceChecker(
+        document,
+        inputs={},
+        step_ids={},
+        all_vars=set(),
+        config_names=None,
+        templates=templates,
+        expressions=expressions,
+        cache={},
+        roots=(),
+    )

@@ -60,10 +60,12 @@ _ONLY_IN = {
         "after the step, read `steps.<id>.error` (give the step an `id:`)",
     ),
     "event": (
-        "in an action run by a plugin hook",
-        "give the data to this action as an input instead",
+        "in the `with:` and `if:` of a plugin's hooks (in plugin.yaml)",
+        "an action run by a hook gets the event through its inputs: declare an input and "
+        'pass it from the hook, e.g. `with: {text: "{{ event.data.text }}"}`',
     ),
 }
+EVENT_FIELDS = ("name", "plugin", "action", "data")
 
 
 class ReferenceChecker:
@@ -80,8 +82,10 @@ class ReferenceChecker:
         templates: TemplateEngine,
         expressions: ExpressionEngine,
         cache: dict[tuple[str, str], Any],
+        roots: tuple[str, ...] = ROOT_NAMES,
     ) -> None:
         self.document = document
+        self.roots = roots  # hooks see only `event`: no inputs, vars, steps or config
         self.inputs = inputs
         self.step_ids = step_ids
         self.all_vars = all_vars
@@ -156,9 +160,12 @@ class ReferenceChecker:
     def _reference(self, ref: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
         root: str = ref.root
         rest: tuple[Any, ...] = tuple(ref.path)
+        if root == "event" and "event" in scope.locals:
+            yield from self._event(ref, rest, path)
+            return
         if root in scope.locals or root in _LITERAL_NAMES:
             return
-        check = _ROOT_CHECKS.get(root)
+        check = _ROOT_CHECKS.get(root) if root in self.roots else None
         if check is not None:
             yield from check(self, ref, rest, path, flow)
             return
@@ -173,11 +180,21 @@ class ReferenceChecker:
             return
         if root in _ONLY_IN:
             where, hint = _ONLY_IN[root]
+            shown = f"`{root}`" + (f" (in `{ref.text}`)" if ref.text != root else "")
+            yield self._diag("unknown-name", f"{shown} exists only {where}", path, hint=hint)
+            return
+        names = [*self.roots, *sorted(scope.locals)]
+        if root in ROOT_NAMES:  # a root this place does not have (hooks see only `event`)
             yield self._diag(
-                "unknown-name", f"`{root}` (in `{ref.text}`) exists only {where}", path, hint=hint
+                "unknown-name",
+                f"`{root}` (in `{ref.text}`) is not in scope here; only "
+                + ", ".join(f"`{n}`" for n in names)
+                + (" is" if len(names) == 1 else " are"),
+                path,
+                hint="a hook's `with:` and `if:` read the event; its action reads its own "
+                "inputs and settings",
             )
             return
-        names = [*ROOT_NAMES, *sorted(scope.locals)]
         guess = did_you_mean(root, names, listing=False)
         yield self._diag(
             "unknown-name",
@@ -186,6 +203,16 @@ class ReferenceChecker:
             path,
             hint=(f"{guess} " if guess else "") + f"names in scope: {', '.join(names)}",
         )
+
+    def _event(self, ref: Any, rest: tuple[Any, ...], path: Path) -> Iterator[Diagnostic]:
+        if rest and rest[0] not in EVENT_FIELDS and not ref.guarded:
+            yield self._diag(
+                "unknown-event-field",
+                f"`event.{rest[0]}` does not exist; an event has name, plugin, action and data",
+                path,
+                hint=(did_you_mean(str(rest[0]), EVENT_FIELDS, listing=False) or "")
+                + f" (what the event carries is in `event.data`, e.g. `event.data.{rest[0]}`)",
+            )
 
     def _inputs(
         self, ref: Any, rest: tuple[Any, ...], path: Path, flow: Flow
@@ -216,7 +243,7 @@ class ReferenceChecker:
         if name in self.all_vars:
             yield self._diag(
                 "variable-not-set-yet",
-                f"`vars.{name}` is read here before any step sets it",
+                f"`vars.{name}` is read here, but no step before this one sets it",
                 path,
                 hint=f"move the `set` of {name} before this step, or write "
                 f"`default(vars.{name}, …)` / `vars.{name} | default(…)`",

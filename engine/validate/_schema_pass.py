@@ -21,6 +21,8 @@ from engine.validate._schema_bounds import (
 )
 from engine.validate._words import (
     SYNONYMS,
+    VALUE_SYNONYMS,
+    a_step,
     context_words,
     expected_words,
     field_name,
@@ -39,6 +41,9 @@ _IDENTIFIER_PATTERNS = {
 }
 # Parts of the schema that hold a list of steps under `steps:` (by their title).
 _STEP_HOLDERS = frozenset({"Branch", "Case", "Repeat"})
+_PATTERN_HINTS = {
+    "^https?://": "write the whole address, starting with https:// (e.g. https://example.com)",
+}
 _SEMVER_HINT = 'write a version as MAJOR.MINOR.PATCH in quotes, e.g. "1.0.0"'
 
 
@@ -118,14 +123,14 @@ class SchemaChecker:
                 owners = [k for k, keys in self.schemas.step_kinds.items() if key in keys]
                 yield self.document.diagnostic(
                     "misplaced-key",
-                    f"`{key}` does not belong in a `{kind}` step",
+                    f"`{key}` does not belong in {a_step(kind)}",
                     key_path,
                     at_key=True,
                     hint=f"`{key}` is used with: {', '.join(owners)}; "
-                    f"a `{kind}` step takes: {', '.join(sorted(allowed))}",
+                    f"{a_step(kind)} takes: {', '.join(sorted(allowed))}",
                 )
                 continue
-            where = f"a `{kind}` step" if kind else context_words(schema, path)
+            where = a_step(kind) if kind else context_words(schema, path)
             synonym = SYNONYMS.get(str(key))
             yield self.document.diagnostic(
                 "unknown-key",
@@ -181,8 +186,19 @@ class SchemaChecker:
         if isinstance(value, int | float) and str(value) in allowed:
             yield self.type_problem(path, value, "text", wants_text=True, quote=str(value))
             return
+        semver = str(schema.get("pattern", "")).startswith("^(0|[1-9]")
+        if semver and isinstance(value, int | float) and not isinstance(value, bool):
+            text = self.document.source_map.plain_text(path) or str(value)
+            full = ".".join([*text.split("."), "0", "0"][:3])
+            about = "a version has three numbers: MAJOR.MINOR.PATCH"
+            yield self.type_problem(path, value, "text", wants_text=True, quote=full, about=about)
+            return
         yield self.type_problem(
-            path, value, expected_words(schema), wants_text="string" in str(schema.get("type"))
+            path,
+            value,
+            expected_words(schema),
+            wants_text="string" in str(schema.get("type")),
+            about=schema.get("description"),
         )
 
     def type_problem(
@@ -194,6 +210,7 @@ class SchemaChecker:
         wants_text: bool,
         code: str = "wrong-type",
         quote: str | None = None,
+        about: str | None = None,
     ) -> Diagnostic:
         """A wrong-type diagnostic, or ``unquoted-value`` when YAML changed the text."""
         original = self.document.source_map.plain_text(path)
@@ -203,7 +220,8 @@ class SchemaChecker:
                 f"{field_name(path)} must be text, but YAML read the unquoted `{original}` as "
                 f"{read_as(value)}",
                 path,
-                hint=f'put it in quotes: "{original}"',
+                hint=f'put it in quotes: "{quote or original}"'
+                + (f" ({about})" if quote and about else ""),
             )
         if value is None:
             return self.document.diagnostic(
@@ -216,7 +234,9 @@ class SchemaChecker:
             code,
             f"{field_name(path)} must be {expected}, not {type_name(value)} ({show(value)})",
             path,
-            hint=f'write it in quotes: "{quote}"' if quote else type_hint(expected, value, path),
+            hint=f'write it in quotes: "{quote}"'
+            if quote
+            else type_hint(expected, value, path, about),
         )
 
     def _enum(
@@ -239,7 +259,10 @@ class SchemaChecker:
         if path == ("api_version",) and isinstance(value, str):
             yield self._api_version(value, path)
             return
-        if isinstance(value, str):
+        hint: str | None
+        if isinstance(value, str) and VALUE_SYNONYMS.get(value) in allowed:
+            hint = f"did you mean '{VALUE_SYNONYMS[value]}'?"
+        elif isinstance(value, str):
             hint = did_you_mean(value, [str(a) for a in allowed])
         else:
             hint = "expected one of: " + ", ".join(show(a) for a in allowed)
@@ -282,7 +305,9 @@ class SchemaChecker:
                 "invalid-format",
                 f"{field_name(path)} {show(value)} does not have the expected form",
                 path,
-                hint=schema.get("description") or f"it must match {pattern}",
+                hint=_PATTERN_HINTS.get(pattern)
+                or schema.get("description")
+                or f"it must match {pattern}",
             )
 
     def _bad_name(

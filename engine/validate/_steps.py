@@ -14,63 +14,14 @@ from engine.validate._context import ValidationContext
 from engine.validate._refs import ROOT_NAMES, Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
 from engine.validate._tool_args import check_tool_arguments
+from engine.validate._tree import setter_path
+from engine.validate._words import SYNONYMS
 
 RESERVED_NAMES = frozenset(
     {*ROOT_NAMES, "item", "loop", "error", "event", "true", "false", "null", "none"}
 )
 
 StepHandler = Callable[["StepWalker", Mapping[str, Any], Path, Flow, Scope], Iterator[Diagnostic]]
-
-
-def collect_ids_and_vars(
-    document: Document, steps: Any
-) -> tuple[dict[str, Path], set[str], list[Diagnostic]]:
-    """Every step id (first occurrence) and every variable name set anywhere."""
-    ids: dict[str, Path] = {}
-    names: set[str] = set()
-    problems: list[Diagnostic] = []
-    for step, path in iter_steps(steps, ("steps",)):
-        step_id = step.get("id")
-        if isinstance(step_id, str):
-            if step_id in ids:
-                first = document.span(ids[step_id])
-                where = f" (first at line {first.line})" if first else ""
-                problems.append(
-                    document.diagnostic(
-                        "duplicate-step-id",
-                        f"two steps have the id `{step_id}`{where}",
-                        (*path, "id"),
-                        hint="give each step its own id",
-                    )
-                )
-            else:
-                ids[step_id] = (*path, "id")
-        assigned = step.get("set")
-        if isinstance(assigned, Mapping):
-            names.update(k for k in assigned if isinstance(k, str))
-    return ids, names, problems
-
-
-def iter_steps(steps: Any, path: Path) -> Iterator[tuple[Mapping[str, Any], Path]]:
-    """Every step mapping in a step list, nested ones included, in document order."""
-    if not isinstance(steps, list):
-        return
-    for index, step in enumerate(steps):
-        if not isinstance(step, Mapping):
-            continue
-        here = (*path, index)
-        yield step, here
-        for key in ("steps", "catch", "otherwise"):
-            yield from iter_steps(step.get(key), (*here, key))
-        repeat = step.get("repeat")
-        if isinstance(repeat, Mapping):
-            yield from iter_steps(repeat.get("steps"), (*here, "repeat", "steps"))
-        for group in ("parallel", "choose"):
-            branches = step.get(group)
-            if isinstance(branches, list):
-                for b, branch in enumerate(branches):
-                    if isinstance(branch, Mapping):
-                        yield from iter_steps(branch.get("steps"), (*here, group, b, "steps"))
 
 
 class StepWalker:
@@ -159,7 +110,9 @@ class StepWalker:
                 hint="split it into one step per thing it does",
             )
         guesses = [
-            closest(str(k), all_kinds) for k in step if k not in self.schemas.step_properties
+            SYNONYMS[k] if SYNONYMS.get(k) in all_kinds else closest(str(k), all_kinds)
+            for k in step
+            if k not in self.schemas.step_properties
         ]
         guess = next((g for g in guesses if g), None)
         hint = f"did you mean `{guess}`?" if guess else "add one of: " + ", ".join(all_kinds)
@@ -301,7 +254,8 @@ class StepWalker:
                         "parallel-conflict",
                         f"branches {setters[name] + 1} and {index + 1} both set `vars.{name}`, "
                         "so which value wins would depend on timing",
-                        bpath,
+                        setter_path(branch.get("steps"), bpath, name),
+                        at_key=True,
                         hint="give each branch its own variable name",
                     )
                 else:

@@ -18,6 +18,7 @@ _ITEM_WORDS = {
     "choose": "case",
     "parallel": "branch",
     "tests": "test",
+    "hooks": "hook",
 }
 
 # Words people write for a key the language spells differently.
@@ -51,6 +52,24 @@ SYNONYMS = {
     "input_schema": "inputs",
     "params_schema": "inputs",
 }
+
+# Words people write for a value the language spells differently (input types).
+VALUE_SYNONYMS = {
+    "text": "string",
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "list": "array",
+    "dict": "object",
+    "map": "object",
+    "mapping": "object",
+}
+
+
+def a_step(kind: str) -> str:
+    """A step kind with its article: "a `tool` step", "an `action` step"."""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} `{kind}` step"
 
 
 def field_name(path: Path) -> str:
@@ -107,8 +126,9 @@ def type_name(value: Any) -> str:
     return type_word(value)
 
 
-def type_hint(expected: str, value: Any, path: Path) -> str:
-    """How to write a value of the expected type, given what was written instead."""
+def type_hint(expected: str, value: Any, path: Path, about: str | None = None) -> str:
+    """How to write a value of the expected type, given what was written instead
+    (``about``, the field's own description, when there is nothing more specific)."""
     in_steps = len(path) > 1 and path[-2] in ("steps", "catch", "otherwise")
     if in_steps and isinstance(path[-1], int):
         return "a step is `key: value` lines after its '- ', e.g. `- tool: km_calculator`"
@@ -126,7 +146,7 @@ def type_hint(expected: str, value: Any, path: Path) -> str:
         return "write the number without quotes"
     if expected == "true or false" and isinstance(value, str):
         return "write true or false without quotes"
-    return f"write {expected} here"
+    return about or f"write {expected} here"
 
 
 def slug(text: str) -> str:

@@ -1,0 +1,106 @@
+"""The user documentation stays true: every code is documented, every example is valid.
+
+``docs/diagnostics.md`` must list exactly the codes of :mod:`engine.codes`, grouped as
+there: its n-th ``## `` section holds the codes of the n-th table of codes.py (loading,
+structure, meaning, run time, …), so a new code or group cannot be added without its
+documentation. Every complete action (a ```yaml block with
+``kind: action``) in the guide and the reference must validate without errors, and the
+tests written in it must pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import engine.codes
+from engine.codes import CODES
+from engine.engine import Engine
+from engine.loader import load_text
+from engine.testing import run_tests
+from engine.validate import validate
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+EXAMPLE_DOCS = ("writing-actions.md", "reference.md")
+_FENCE = re.compile(r"^```yaml\n(.*?)^```", re.DOTALL | re.MULTILINE)
+_CODE_HEADING = re.compile(r"^### `([a-z_-]+)`\s*$", re.MULTILINE)
+
+
+# The code tables of codes.py, in the order they are defined (`_LOADER`, `_SCHEMA`, …).
+GROUPS = [
+    table
+    for name, table in vars(engine.codes).items()
+    if name.startswith("_") and isinstance(table, dict) and table and set(table) <= set(CODES)
+]
+GROUP_OF = {code: index for index, table in enumerate(GROUPS) for code in table}
+
+
+def _sections(text: str) -> list[str]:
+    """The text of each `## ` section, in order (the introduction before them dropped)."""
+    return re.split(r"^## ", text, flags=re.MULTILINE)[1:]
+
+
+def _documented_codes() -> list[tuple[str, int]]:
+    text = (DOCS / "diagnostics.md").read_text("utf-8")
+    return [
+        (code, index)
+        for index, section in enumerate(_sections(text))
+        for code in _CODE_HEADING.findall(section)
+    ]
+
+
+def test_diagnostics_lists_exactly_the_codes() -> None:
+    documented = [code for code, _ in _documented_codes()]
+    assert sorted(set(documented)) == sorted(documented), "a code is documented twice"
+    missing = sorted(set(CODES) - set(documented))
+    extra = sorted(set(documented) - set(CODES))
+    assert (missing, extra) == ([], []), (
+        f"docs/diagnostics.md lacks {missing} and has codes engine/codes.py lacks: {extra}"
+    )
+
+
+def test_diagnostics_groups_codes_as_codes_py() -> None:
+    misplaced = [
+        f"{code} is in section {index + 1}, but in group {GROUP_OF[code] + 1} of codes.py"
+        for code, index in _documented_codes()
+        if code in GROUP_OF and index != GROUP_OF[code]
+    ]
+    assert misplaced == []
+
+
+def _examples() -> Iterator[tuple[str, int, str]]:
+    """Each complete action in a ```yaml block: the doc, the block's first line, the text."""
+    for name in EXAMPLE_DOCS:
+        text = (DOCS / name).read_text("utf-8")
+        for match in _FENCE.finditer(text):
+            block = match.group(1)
+            if re.search(r"^kind: action\s*$", block, re.MULTILINE):
+                yield name, text.count("\n", 0, match.start()) + 2, block
+
+
+FOUND = list(_examples())
+EXAMPLES = [pytest.param(*found, id=f"{found[0]}:{found[1]}") for found in FOUND]
+
+
+def test_docs_have_examples() -> None:
+    assert {doc for doc, _, _ in FOUND} == set(EXAMPLE_DOCS)
+
+
+@pytest.mark.parametrize(("doc", "line", "block"), EXAMPLES)
+def test_example_is_valid(doc: str, line: int, block: str) -> None:
+    document = load_text(block, file=f"{doc}:{line}")
+    errors = [str(d) for d in validate(document) if d.is_error]
+    assert errors == []
+
+
+@pytest.mark.parametrize(("doc", "line", "block"), EXAMPLES)
+def test_example_tests_pass(doc: str, line: int, block: str) -> None:
+    engine = Engine()
+    pipeline = engine.compile(load_text(block, file=f"{doc}:{line}"))
+    outcomes = asyncio.run(run_tests(pipeline, catalog=engine.catalog))
+    failures = [f"{o.name}: {f}" for o in outcomes for f in o.failures]
+    assert failures == []
