@@ -17,6 +17,7 @@ run those tests (the same harness as ``km-actions test``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,10 @@ import pytest
 import yaml
 
 from engine.codes import CODES
+from engine.engine import Engine
 from engine.errors import Diagnostic, EngineError
 from engine.loader import load_text
+from engine.testing import run_tests
 from engine.validate import ValidationContext, ValidationLevel, validate
 
 CASES = Path(__file__).parent / "cases"
@@ -79,3 +82,18 @@ def test_enough_cases() -> None:
     valid = [c for c in ALL if not c.values[0]["errors"]]
     assert len(invalid) >= 60
     assert len(valid) >= 15
+
+
+VALID_WITH_TESTS = [c for c in ALL if not c.values[0]["errors"] and "tests:" in
+                    c.values[0]["manifest"]]
+
+
+@pytest.mark.parametrize("case", VALID_WITH_TESTS)
+def test_valid_case_tests_pass(case: Mapping[str, Any]) -> None:
+    document = load_text(case["manifest"], file=case.get("file", "case.yaml"))
+    engine = Engine()
+    pipeline = engine.compile(document)
+    outcomes = asyncio.run(run_tests(pipeline, catalog=engine.catalog))
+    assert outcomes, "a manifest with tests: ran none"
+    failed = {o.name: o.failures for o in outcomes if not o.passed}
+    assert not failed
