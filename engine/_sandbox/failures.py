@@ -1,0 +1,96 @@
+"""Failures inside the sandbox, and values described in a manifest author's words.
+
+The engines turn a :class:`SandboxFailure` or :class:`MissingValue` into a StepError.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import ItemsView, Iterable, KeysView, Mapping, ValuesView
+from typing import Any
+
+
+class SandboxFailure(Exception):
+    """A value-level failure (a bad argument, a forbidden method): message and hint.
+
+    >>> SandboxFailure("division by zero", "check the divisor").hint
+    'check the divisor'
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class MissingValue(Exception):
+    """A name, key or item that is not there.
+
+    ``parent_text`` is None for a root name (then ``parent`` is the scope), and ``""``
+    when the parent has no name the user wrote (the item of a filtered list, say).
+
+    >>> MissingValue("inputs", {"a": 1}, "b").key
+    'b'
+    """
+
+    def __init__(self, parent_text: str | None, parent: Any, key: Any) -> None:
+        super().__init__(key)
+        self.parent_text = parent_text
+        self.parent = parent
+        self.key = key
+
+
+def describe_value(value: Any) -> str:
+    """A value's kind in the words of a manifest author.
+
+    >>> describe_value({"a": 1}), describe_value(None), describe_value(3.5)
+    ('an object', 'null', 'a number')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple | range | KeysView | ValuesView | ItemsView):
+        return "a list"
+    if callable(value):
+        return "a function"
+    return f"a {type(value).__name__} value"
+
+
+def listing(names: Iterable[Any], limit: int = 20) -> str:
+    """Up to ``limit`` names, sorted and comma-separated, with a count of the rest."""
+    ordered = sorted({str(name) for name in names})
+    shown = ", ".join(ordered[:limit])
+    if len(ordered) > limit:
+        shown += f", … ({len(ordered) - limit} more)"
+    return shown
+
+
+def close_match(word: Any, candidates: Iterable[Any]) -> str | None:
+    """The candidate closest to ``word``, for a did-you-mean hint; None when none is close."""
+    matches = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1)
+    return matches[0] if matches else None
+
+
+def division_by_zero() -> SandboxFailure:
+    """The failure for dividing by zero, with a hint to check the divisor first."""
+    return SandboxFailure("division by zero", "check the divisor first, e.g. `a / b if b else 0`")
+
+
+def preview(value: Any) -> str:
+    """Text, or the repr of any other value, shortened to 40 characters for a message."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def text_argument(value: Any, what: str) -> str:
+    """``value`` as a plain string; a :class:`SandboxFailure` naming ``what`` if it is not."""
+    if isinstance(value, str):
+        return str(value)
+    raise SandboxFailure(f"{what} must be a string, not {describe_value(value)}")
