@@ -14,6 +14,7 @@ for. Handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -68,7 +69,7 @@ class Compiler:
         steps = self.steps(data["steps"], ("steps",), document)
         outputs = data.get("outputs")
         output_render = (
-            self.value(outputs, ("outputs",), document) if isinstance(outputs, Mapping) else None
+            self.fields(outputs, ("outputs",), document) if isinstance(outputs, Mapping) else None
         )
         permissions = data.get("permissions")
         return Pipeline(
@@ -152,7 +153,9 @@ class Compiler:
         except CompileError as error:
             raise _located(error, path, document) from None
         if getattr(renderer, "constant", False):
-            return renderer  # type: ignore[no-any-return]
+            if isinstance(value, list | dict):
+                return _FreshCopy(value)
+            return renderer
         site = Site(document.file, path, document.span(path))
 
         def render(scope: Mapping[str, Any]) -> Any:
@@ -160,6 +163,24 @@ class Compiler:
                 return renderer(scope)
             except StepError as error:
                 raise site.locate(error, None) from None
+
+        return render
+
+    def fields(self, values: Mapping[str, Any], path: Path, document: Document) -> Render:
+        """A renderer for a mapping of named values (outputs, event data), each compiled on
+        its own so that a failing value is reported at its own key.
+
+        >>> from engine.loader import load_text
+        >>> doc = load_text("outputs: {a: 1, b: '{{ x + 1 }}'}\\n")
+        >>> Compiler().fields(doc.data["outputs"], ("outputs",), doc)({"x": 1})
+        {'a': 1, 'b': 2}
+        """
+        items = tuple(
+            (name, self.value(value, (*path, name), document)) for name, value in values.items()
+        )
+
+        def render(scope: Mapping[str, Any]) -> dict[str, Any]:
+            return {name: item(scope) for name, item in items}
 
         return render
 
@@ -181,10 +202,10 @@ class Compiler:
 
     def arguments(
         self, tool: str, args: Mapping[str, Any], path: Path, document: Document
-    ) -> tuple[dict[str, Any], list[tuple[str, Render, Any]]]:
+    ) -> tuple[dict[str, Any], list[_kinds.Dynamic]]:
         spec = self.catalog.get(tool)
         constants: dict[str, Any] = {}
-        dynamic: list[tuple[str, Render, Any]] = []
+        dynamic: list[_kinds.Dynamic] = []
         for name, value in args.items():
             render = self.value(value, (*path, name), document)
             if getattr(render, "constant", False):
@@ -198,6 +219,21 @@ class Compiler:
             else:
                 dynamic.append((name, render, None, None))
         return constants, dynamic
+
+
+class _FreshCopy:
+    """A literal list or mapping: each run gets its own copy, so that a caller changing
+    its outputs, or an in-process tool changing its arguments, cannot change the
+    compiled pipeline (and every later run)."""
+
+    __slots__ = ("value",)
+    constant = True
+
+    def __init__(self, value: list[Any] | dict[str, Any]) -> None:
+        self.value = value
+
+    def __call__(self, scope: Mapping[str, Any]) -> Any:
+        return copy.deepcopy(self.value)
 
 
 class _Constant:
@@ -328,7 +364,7 @@ def _compile_wait(c: Compiler, data: Mapping[str, Any], path: Path, doc: Documen
 
 def _compile_emit(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
     return _kinds.emit_body(
-        str(data["emit"]), c.value(data.get("with") or {}, (*path, "with"), doc)
+        str(data["emit"]), c.fields(data.get("with") or {}, (*path, "with"), doc)
     )
 
 

@@ -114,7 +114,9 @@ class ActionLibrary:
             raise StepError(
                 ErrorKind.NOT_FOUND,
                 f"no action named `{target}` is available",
-                hint=did_you_mean(target, self._entries, listing=False),
+                hint=did_you_mean(target, self._entries, listing=False)
+                or "put the action's file in the same folder (or install its plugin), "
+                "and check its `name:`",
                 details={"action": target},
             )
         key = qualified if qualified in self._entries else target

@@ -79,11 +79,19 @@ class RetryPolicy:
     on: frozenset[ErrorKind] = DEFAULT_RETRY_ON
 
     def delay(self, attempt: int, random: float) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (from 1)."""
+        """Seconds to wait after failed attempt number ``attempt`` (from 1): ``interval``
+        times ``backoff_rate`` per earlier retry, at most ``max_delay``, moved by up to
+        ``jitter`` of itself (``random`` in [0, 1) picks where), and never past ``max_delay``.
+
+        >>> policy = RetryPolicy(max_attempts=5, interval=1, backoff_rate=3, max_delay=5,
+        ...                      jitter=0.5)
+        >>> [policy.delay(n, 0.5) for n in (1, 2, 3)], policy.delay(2, 0.75), policy.delay(3, 0)
+        ([1.0, 3.0, 5.0], 3.75, 2.5)
+        """
         base = min(self.interval * self.backoff_rate ** (attempt - 1), self.max_delay)
         if self.jitter:
             base *= 1 - self.jitter + 2 * self.jitter * random
-        return max(base, 0.0)
+        return max(min(base, self.max_delay), 0.0)
 
 
 StepRunner = Callable[["Frame", dict[str, Any]], Awaitable[None]]

@@ -23,6 +23,8 @@ from engine.runtime import ActionResolver, FakeClock, run
 class TestOutcome:
     """One test of one action: passed, or the reasons it failed."""
 
+    __test__ = False  # not a pytest test class, though its name starts with "Test"
+
     action: str
     name: str
     file: str | None

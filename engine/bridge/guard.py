@@ -10,6 +10,7 @@ from engine.bridge import ToolBridge
 from engine.catalog import ToolCatalog, ToolClass
 from engine.errors import ErrorKind, StepError
 from engine.limits import Limits
+from engine.suggest import did_you_mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,15 @@ class GuardedBridge:
         tool_class = self._classes.get(name)
         if tool_class is None:
             spec = self._catalog.get(name)
-            tool_class = spec.tool_class if spec is not None else ToolClass.DESTRUCTIVE
+            if spec is None:
+                raise StepError(
+                    ErrorKind.TOOL_UNAVAILABLE,
+                    f"no tool named {name} is offered by {self._inner.label}",
+                    hint=did_you_mean(name, self._catalog, listing=False)
+                    or "`km-actions schema --tools` lists the tools there are",
+                    details={"tool": name},
+                )
+            tool_class = spec.tool_class
             self._classes[name] = tool_class
         limits = self._limits
         if tool_class not in limits.allowed_classes:

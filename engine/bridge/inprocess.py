@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.catalog import ToolCatalog, ToolSpec
@@ -70,7 +70,8 @@ class InProcessBridge:
             raise StepError(
                 ErrorKind.TOOL_UNAVAILABLE,
                 f"no tool named {name} is registered",
-                hint=did_you_mean(name, self._tools, listing=False),
+                hint=did_you_mean(name, self._tools, listing=False)
+                or "register the tool on this bridge before running actions that call it",
                 details={"tool": name},
             )
         function, is_async = entry

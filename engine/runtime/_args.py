@@ -1,9 +1,12 @@
-"""Rendered tool arguments, checked and coerced against the tool's inputSchema.
+"""Rendered values checked and coerced: tool arguments, action inputs, wait seconds.
 
-Each argument gets a checker compiled once from its property schema. A value of an
-allowed type passes (further keywords checked by jsonschema only when the schema has
-them); otherwise the checker coerces where the schema is clear ("3" → 3 only where it
-says integer, 3 → "3" where it says string) or raises ``invalid_arguments``.
+Tool arguments are checked against the tool's inputSchema: each argument gets a checker
+compiled once from its property schema. A value of an allowed type passes (further
+keywords checked by jsonschema only when the schema has them); otherwise the checker
+coerces where the schema is clear ("3" → 3 only where it says integer, 3 → "3" where it
+says string) or raises ``invalid_arguments``. The inputs an `action:` step passes are
+coerced the same way (:func:`coerce_to`), and a `wait` value must be a number of seconds
+(:func:`wait_seconds`).
 
 >>> check = compile_checker("km_x", "count", {"type": "integer"})
 >>> check("3"), check(4)
@@ -108,6 +111,22 @@ def _coerce(value: Any, json_type: str) -> Any:
     raise ValueError(json_type)
 
 
+def coerce_to(json_type: str, value: Any) -> Any:
+    """``value`` as ``json_type`` when it is not one yet and the conversion is the same
+    as for tool arguments ("3" → 3 for integer, 3 → "3" for string, "true" → True);
+    otherwise ``value`` unchanged, for the caller's own check to report.
+
+    >>> coerce_to("integer", "3"), coerce_to("string", 3), coerce_to("integer", "x")
+    (3, '3', 'x')
+    """
+    if json_type not in _PYTHON_TYPES or _has_type(value, json_type):
+        return value
+    try:
+        return _coerce(value, json_type)
+    except (ValueError, TypeError):
+        return value
+
+
 def fast_types(schema: Mapping[str, Any]) -> frozenset[type] | None:
     """Exact Python types that pass the schema with no further check (None: always check).
 
@@ -171,4 +190,40 @@ def compile_checker(tool: str, name: str, schema: Mapping[str, Any]) -> Checker:
 
 def _short(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def wait_seconds(value: Any) -> float:
+    """The seconds a `wait` value asks for: a number (or text holding one) above 0.
+
+    >>> wait_seconds("1.5"), wait_seconds(2)
+    (1.5, 2.0)
+    """
+    hint = 'give a number of seconds above 0, e.g. `wait: 1.5` or `wait: "{{ inputs.delay }}"`'
+    # bool is an int subclass: `wait: "{{ true }}"` must not mean one second.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise StepError(
+            ErrorKind.INVALID_ARGUMENTS,
+            f"`wait` needs a number of seconds, got {_describe(value)}",
+            hint=hint,
+        )
+    try:
+        delay = float(value)
+    except (ValueError, OverflowError):
+        raise StepError(
+            ErrorKind.INVALID_ARGUMENTS,
+            f"`wait` needs a number of seconds, got {value!r}",
+            hint=hint,
+        ) from None
+    if not delay > 0:  # also refuses NaN
+        raise StepError(
+            ErrorKind.INVALID_ARGUMENTS,
+            f"`wait` needs more than 0 seconds, got {value!r}",
+            hint=hint,
+        )
+    return delay
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
     return text if len(text) <= 60 else text[:57] + "…"

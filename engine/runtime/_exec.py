@@ -11,6 +11,8 @@ from engine.model import Pipeline, Step
 from engine.runtime._state import Frame, ReturnSignal, RunState
 from engine.suggest import did_you_mean
 
+_ABSENT: Any = object()
+
 
 def prepare_inputs(
     pipeline: Pipeline, given: Mapping[str, Any] | None, state: RunState
@@ -29,19 +31,25 @@ def prepare_inputs(
             )
     values: dict[str, Any] = {}
     for name, spec in specs.items():
-        if name in given:
-            value = given[name]
+        value = given.get(name, _ABSENT)
+        if value is None and not spec.required:
+            # null for an optional input means "not given" (as JSON callers mean it, and
+            # as `with: {x: "{{ inputs.x }}"}` passes on an optional input left out).
+            value = _ABSENT
+        if value is not _ABSENT:
             if type(value) in spec.plain_types:
                 values[name] = value
-                if spec.secret and value:
-                    state.secrets.add(value)
+                if spec.secret:
+                    note_secret(state.secrets, value)
                 continue
             problems = spec.problems(value)
             if problems:
                 raise StepError(
                     ErrorKind.INVALID_INPUT,
                     f"input `{name}` of {pipeline.qualified_name} {problems[0]}",
-                    hint=spec.description or None,
+                    hint=spec.description
+                    or f"see `inputs:` in {pipeline.file or pipeline.qualified_name} "
+                    f"for what `{name}` takes",
                     details={"input": name},
                 )
             value = spec.normalize(value)
@@ -55,15 +63,39 @@ def prepare_inputs(
             raise StepError(
                 ErrorKind.INVALID_INPUT,
                 f"{pipeline.qualified_name} needs the input `{name}`",
-                hint=spec.description or f"give it with --input {name}=…",
+                hint=spec.description
+                or f"give `{name}` a value (on the command line: --input {name}=…)",
                 details={"input": name},
             )
         else:
             value = None
-        if spec.secret and isinstance(value, str) and value:
-            state.secrets.add(value)
+        if spec.secret:
+            note_secret(state.secrets, value)
         values[name] = value
     return values
+
+
+def note_secret(secrets: set[str], value: Any) -> None:
+    """Add the text of a secret value to ``secrets``: a string, a number's digits, or
+    every such leaf of a list or mapping (a secret of any type is masked, and an
+    unhashable one must not break the run).
+
+    >>> found: set[str] = set()
+    >>> note_secret(found, {"user": "ann", "pin": 4321, "ok": True}); sorted(found)
+    ['4321', 'ann']
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item:
+                secrets.add(item)
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            secrets.add(str(item))
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 async def run_steps(frame: Frame, steps: Sequence[Step], scope: dict[str, Any]) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from engine.errors import ErrorKind, LimitExceeded, StepError
-from engine.runtime._args import Checker
+from engine.runtime._args import Checker, coerce_to, wait_seconds
 from engine.runtime._exec import bridge_failure, invoke, run_steps
 from engine.runtime._state import Frame, ReturnSignal
 from engine.runtime._wrap import Body
@@ -35,9 +36,14 @@ def tool_parts(
     call's awaitable, ``finish`` checks the answer, ``body`` does both (for wrappers)."""
     base = dict(constants)
     items = tuple(dynamic)
+    # Literal lists and mappings are copied for every call: a tool that changes its
+    # arguments must not change the compiled step.
+    mutable = tuple(name for name, value in base.items() if isinstance(value, list | dict))
 
     def start(frame: Frame, scope: dict[str, Any]) -> Awaitable[Any]:
         args = base.copy()
+        for name in mutable:
+            args[name] = copy.deepcopy(base[name])
         for name, render, exact, check in items:
             value = render(scope)
             if check is not None and (exact is None or type(value) not in exact):
@@ -46,7 +52,7 @@ def tool_parts(
         state = frame.state
         state.tool_calls += 1
         if state.tool_calls > state.limits.max_tool_calls:
-            raise state.tool_limit()
+            raise tool_call_limit(state.limits.max_tool_calls)
         if state.trace is not None:
             frame.traced_args[trace_key] = dict(args)
         return frame.bridge.call_tool(tool, args)
@@ -66,6 +72,20 @@ def tool_parts(
         return finish(result)
 
     return start, finish, body
+
+
+def tool_call_limit(limit: int) -> LimitExceeded:
+    """The error for the tool call that goes past the profile's ``max_tool_calls``.
+
+    >>> tool_call_limit(200).message
+    'the run made more than 200 tool calls (limit max_tool_calls)'
+    """
+    return LimitExceeded(
+        "max_tool_calls",
+        limit,
+        f"the run made more than {limit:,} tool calls (limit max_tool_calls)",
+        hint="call tools fewer times (e.g. fewer loop rounds), or use a less strict profile",
+    )
 
 
 def tool_failed(tool: str, result: Mapping[str, Any]) -> StepError:
@@ -104,7 +124,10 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
                 f"cannot run the action `{target}`: no other actions are available",
                 hint="install the plugin that has it, or run from its folder",
             )
-        callee, grant, config = state.resolver.resolve(target, frame.pipeline)
+        # ActionLibrary.resolve gives (pipeline, grant, settings); the ActionResolver
+        # protocol in _state.py still says two values.
+        resolved: tuple[Any, ...] = state.resolver.resolve(target, frame.pipeline)
+        callee, grant, config = resolved
         depth = frame.depth + 1
         if depth > state.limits.max_call_depth:
             raise LimitExceeded(
@@ -113,7 +136,13 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
                 f"actions call each other more than "
                 f"{state.limits.max_call_depth} deep (limit max_call_depth)",
             )
-        given = {name: render(scope) for name, render in items}
+        given = {}
+        specs = callee.inputs
+        for name, render in items:
+            value = render(scope)
+            spec = specs.get(name)
+            # Coerced as tool arguments are: "3" → 3 only where the input is an integer.
+            given[name] = coerce_to(spec.type, value) if spec is not None else value
         return await invoke(callee, given, state, grant, depth, config)
 
     return body
@@ -285,17 +314,7 @@ def wait_body(seconds: Render) -> Body:
     """Pause for a number of seconds (bounded by the profile's max_wait)."""
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        value = seconds(scope)
-        try:
-            delay = float(value)
-        except (TypeError, ValueError):
-            raise StepError(
-                ErrorKind.TEMPLATE_ERROR, f"`wait` needs a number of seconds, got {value!r}"
-            ) from None
-        if not delay > 0:
-            raise StepError(
-                ErrorKind.INVALID_ARGUMENTS, f"`wait` needs more than 0 seconds, got {value!r}"
-            )
+        delay = wait_seconds(seconds(scope))
         limit = frame.state.limits.max_wait
         if delay > limit:
             raise LimitExceeded(
@@ -314,7 +333,17 @@ def emit_body(event: str, data: Render) -> Body:
         payload = data(scope)
         state = frame.state
         if state.events is not None:
-            await state.events.emit(event, payload, source=frame.pipeline, state=state)
+            try:
+                await state.events.emit(event, payload, source=frame.pipeline, state=state)
+            except StepError:
+                raise
+            except Exception as exc:  # a broken sink must not escape the run as a crash
+                raise StepError(
+                    ErrorKind.FAILED,
+                    f"the event `{event}` could not be delivered: {type(exc).__name__}: {exc}",
+                    hint="this is a fault in the hooks that listen for it, not in this action",
+                    details={"event": event},
+                ) from exc
         return {"event": event, "data": payload}
 
     return body

@@ -16,6 +16,8 @@ class Masker:
 
     >>> Masker(["hunter2"]).mask({"note": "pw is hunter2", "n": [1, "hunter2"]})
     {'note': 'pw is ••••••', 'n': [1, '••••••']}
+    >>> Masker(["4321"]).mask({"pin": 4321, "other": 12})
+    {'pin': '••••••', 'other': 12}
     """
 
     def __init__(self, secrets: Iterable[str]) -> None:
@@ -42,6 +44,12 @@ class Masker:
             return {self.mask(k): self.mask(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return type(value)(self.mask(v) for v in value)
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and str(value) in self.secrets
+        ):
+            return MASK  # a secret number kept its type through a template
         return value
 
     def mask_error(self, error: StepError) -> StepError:

@@ -1,0 +1,1 @@
+"""Tests of engine.runtime: compiled pipelines running on in-process tools."""

@@ -1,0 +1,153 @@
+"""The trace: only when asked, one entry per step run, with status, attempts, duration
+(on the run's clock) and rendered arguments (engine/runtime/_wrap.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.runtime import FakeClock
+
+from .conftest import FAILURE, Tools
+
+TRACED = """
+inputs: {who: {type: string}}
+steps:
+  - id: greet
+    name: Say hello
+    tool: km_echo
+    with: {text: "hi {{ inputs.who }}"}
+  - id: skip
+    if: false
+    set: {x: 1}
+  - foreach: [1, 2]
+    steps:
+      - set: {last: "{{ item }}"}
+  - id: nap
+    wait: 1.5
+  - id: flaky
+    tool: km_flaky
+    retry: {max_attempts: 2, interval: 0.5}
+  - id: risky
+    fail: "bad {{ inputs.who }}"
+    continue_on_error: true
+  - id: call
+    action: inner
+"""
+
+INNER = """
+steps:
+  - id: e
+    tool: km_echo
+    with: {text: inner}
+outputs: {v: "{{ steps.e.result.data.text }}"}
+"""
+
+
+def _entry(step: str | None, kind: str, path: str, line: int, **more: Any) -> dict[str, Any]:
+    entry = {
+        "action": "t",
+        "step": step,
+        "name": None,
+        "kind": kind,
+        "path": path,
+        "line": line,
+        "status": "succeeded",
+        "attempts": 1,
+        "duration_ms": 0.0,
+    }
+    entry.update(more)
+    return entry
+
+
+def test_the_trace_has_an_entry_for_every_step_run(tools: Tools, clock: FakeClock) -> None:
+    tools.flaky_failures = 1
+    library = tools.library(inner=INNER)
+    pipeline = tools.compile(TRACED, library=library)
+    result = tools.run(pipeline, {"who": "Ann"}, trace=True, clock=clock, resolver=library)
+    flaky_error = {
+        "kind": "tool_failed",
+        "message": "km_flaky failed: Keyboard Maestro Engine is not running (KM_CONNECTION_FAILED)",
+    }
+    inner_result = {"success": True, "data": {"text": "inner"}}
+    assert result.trace == [
+        _entry(
+            "greet",
+            "tool",
+            "$.steps[0]",
+            7,
+            name="Say hello",
+            tool="km_echo",
+            arguments={"text": "hi Ann"},
+            result={"success": True, "data": {"text": "hi Ann"}},
+        ),
+        _entry("skip", "set", "$.steps[1]", 11, status="skipped"),
+        _entry(None, "set", "$.steps[2].steps[0]", 16),
+        _entry(None, "set", "$.steps[2].steps[0]", 16),
+        _entry(None, "foreach", "$.steps[2]", 14),
+        _entry("nap", "wait", "$.steps[3]", 17, duration_ms=1500.0),
+        _entry(
+            "flaky",
+            "tool",
+            "$.steps[4]",
+            19,
+            status="retrying",
+            tool="km_flaky",
+            arguments={},
+            error=flaky_error,
+        ),
+        _entry(
+            "flaky",
+            "tool",
+            "$.steps[4]",
+            19,
+            attempts=2,
+            duration_ms=500.0,
+            tool="km_flaky",
+            arguments={},
+            result={"success": True, "data": {"ok": True}},
+        ),
+        _entry(
+            "risky",
+            "fail",
+            "$.steps[5]",
+            22,
+            status="failed",
+            error={"kind": "failed", "message": "bad Ann"},
+        ),
+        _entry(
+            "e",
+            "tool",
+            "$.steps[0]",
+            6,
+            action="inner",
+            tool="km_echo",
+            arguments={"text": "inner"},
+            result=inner_result,
+        ),
+        _entry("call", "action", "$.steps[6]", 25, result={"v": "inner"}),
+    ]
+    assert result.to_dict()["trace"] == result.trace
+
+
+def test_no_trace_unless_asked(tools: Tools) -> None:
+    result = tools.run("steps:\n  - tool: km_echo\n    with: {text: x}\n")
+    assert result.trace is None
+    assert "trace" not in result.to_dict()
+
+
+def test_a_failing_plain_tool_step_is_traced_with_its_arguments(tools: Tools) -> None:
+    result = tools.run(
+        "steps:\n  - id: add\n    tool: km_add\n    with: {a: '{{ 1 }}', b: 2}\n"
+        "  - tool: km_fail\n",
+        trace=True,
+        clock=FakeClock(),
+    )
+    assert result.trace is not None
+    assert [(e["step"], e["status"], e.get("arguments")) for e in result.trace] == [
+        ("add", "succeeded", {"a": 1, "b": 2}),
+        (None, "failed", {}),
+    ]
+    assert result.trace[1]["error"] == {
+        "kind": "tool_failed",
+        "message": f"km_fail failed: {FAILURE['message']} ({FAILURE['code']})",
+    }
