@@ -71,10 +71,17 @@ async def run(
     """
     limits = limits or _STANDARD
     catalog = bridge.catalog()
-    state = RunState(limits=limits, clock=clock or _SYSTEM_CLOCK, trace=trace,
-                     make_bridge=Guards.of(bridge, limits, catalog), resolver=resolver,
-                     events=events, config=dict(config) if config else {}, dry_run=dry_run,
-                     backend=bridge.label)
+    state = RunState(
+        limits=limits,
+        clock=clock or _SYSTEM_CLOCK,
+        trace=trace,
+        make_bridge=Guards.of(bridge, limits, catalog),
+        resolver=resolver,
+        events=events,
+        config=dict(config) if config else {},
+        dry_run=dry_run,
+        backend=bridge.label,
+    )
     if secrets:
         state.secrets.update(s for s in secrets if s)
     started = time.perf_counter()
@@ -82,23 +89,20 @@ async def run(
     outputs: dict[str, Any] = {}
     token = set_limits(limits)
     timeout = _timeout(pipeline, limits)
-    watch = _watch(timeout, state) if timeout is not None else None
+    step_timeout = limits.step_timeout
+    watch = _watch(timeout, step_timeout, state) if timeout or step_timeout else None
     try:
-        outputs = await invoke(pipeline, inputs, state,
-                               grant or default_grant(pipeline, catalog), 0, state.config)
+        outputs = await invoke(
+            pipeline, inputs, state, grant or default_grant(pipeline, catalog), 0, state.config
+        )
     except StepError as failure:
         error = failure
     except asyncio.CancelledError:
         task = asyncio.current_task()
-        if not state.timed_out or task is None:
+        if state.timed_out is None or task is None:
             raise
         task.uncancel()
-        error = StepError(
-            ErrorKind.TIMEOUT,
-            f"the action took longer than {timeout:g} s and was stopped",
-            hint="raise the action's `timeout:`, or use a profile with a longer run timeout",
-            details={"limit": "run_timeout", "value": timeout},
-        )
+        error = _timeout_error(state, timeout, step_timeout)
     finally:
         reset_limits(token)
         if watch is not None:
@@ -132,12 +136,39 @@ def _mask(result: RunResult, masker: Masker) -> None:
         result.recorded_calls = masker.mask(result.recorded_calls)
 
 
-def _watch(timeout: float, state: RunState) -> tuple[Watchdog, int] | None:
+def _watch(timeout: float | None, step_timeout: float | None, state: RunState
+           ) -> tuple[Watchdog, int] | None:
     task = asyncio.current_task()
     if task is None:
         return None
     dog = Watchdog.for_running_loop()
-    return dog, dog.watch(task, timeout, state)
+    # The step backstop fires a little after step_timeout, so a step's own `timeout:`
+    # (capped at step_timeout, catchable and retryable) always gets to fire first.
+    backstop = step_timeout * 1.05 + 0.05 if step_timeout is not None else None
+    return dog, dog.watch(task, timeout, state, backstop)
+
+
+def _timeout_error(state: RunState, timeout: float | None, step_timeout: float | None
+                   ) -> StepError:
+    if state.timed_out == "step":
+        site = state.step_site
+        error = StepError(
+            ErrorKind.TIMEOUT,
+            f"a step ran longer than the profile's step timeout of {step_timeout:g} s, so the "
+            "action was stopped",
+            hint="give the step its own `timeout:` (with retry or catch), or use a profile "
+            "with a longer step_timeout",
+            details={"limit": "step_timeout", "value": step_timeout},
+        )
+        if site is not None:
+            site.locate(error, None)
+        return error
+    return StepError(
+        ErrorKind.TIMEOUT,
+        f"the action took longer than {timeout:g} s and was stopped",
+        hint="raise the action's `timeout:`, or use a profile with a longer run timeout",
+        details={"limit": "run_timeout", "value": timeout},
+    )
 
 
 def _timeout(pipeline: Pipeline, limits: Limits) -> float | None:

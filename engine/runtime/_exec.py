@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,9 @@ from engine.runtime._state import Frame, ReturnSignal, RunState
 from engine.suggest import did_you_mean
 
 _ABSENT: Any = object()
+
+
+_monotonic = time.monotonic
 
 
 def prepare_inputs(
@@ -107,6 +111,8 @@ async def run_steps(frame: Frame, steps: Sequence[Step], scope: dict[str, Any]) 
             await step.run(frame, scope)
             continue
         state.steps_left -= 1
+        state.step_started = _monotonic()
+        state.step_site = step.site
         if state.steps_left < 0:
             raise step.site.locate(state.step_limit(), step.id)
         try:

@@ -54,19 +54,25 @@ class Guards:
 
     @classmethod
     def of(cls, bridge: ToolBridge, limits: Limits, catalog: ToolCatalog) -> Guards:
-        """The shared guards for these three (new ones if the bridge is not weakref-able)."""
-        try:
-            per_bridge = _GUARDS.get(bridge)
-            if per_bridge is None:
-                per_bridge = _GUARDS[bridge] = {}
-        except TypeError:
-            return cls(bridge, limits, catalog)
-        found = per_bridge.get(id(limits))
+        """The shared guards for these three. Looked up by the bridge's id (a weak
+        reference confirms it is the same bridge): cheaper than a WeakKeyDictionary on
+        the path every run takes."""
+        entry = _GUARDS.get(id(bridge))
+        if entry is None or entry[0]() is not bridge:
+            try:
+                ref = weakref.ref(bridge)
+            except TypeError:  # cannot be weakly referenced: no reuse
+                return cls(bridge, limits, catalog)
+            if len(_GUARDS) > 64:
+                _GUARDS.clear()
+            entry = _GUARDS[id(bridge)] = (ref, {})
+        per_limits = entry[1]
+        found = per_limits.get(id(limits))
         if found is None or found._limits is not limits or found._catalog is not catalog:
-            if len(per_bridge) > 16:
-                per_bridge.clear()
-            found = per_bridge[id(limits)] = cls(bridge, limits, catalog)
+            if len(per_limits) > 16:
+                per_limits.clear()
+            found = per_limits[id(limits)] = cls(bridge, limits, catalog)
         return found
 
 
-_GUARDS: weakref.WeakKeyDictionary[Any, dict[int, Guards]] = weakref.WeakKeyDictionary()
+_GUARDS: dict[int, tuple[weakref.ref[Any], dict[int, Guards]]] = {}

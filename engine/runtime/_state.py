@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import ErrorKind, LimitExceeded, StepError
 from engine.limits import Limits
 
 if TYPE_CHECKING:
-    from engine.bridge.guard import GuardedBridge
+    from engine.bridge.guard import Grant, GuardedBridge
     from engine.model import Pipeline
 
 
@@ -73,7 +73,9 @@ class EventSink(Protocol):
 class ActionResolver(Protocol):
     """Finds the pipeline an `action:` step calls, and the grant it runs with."""
 
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any]: ...
+    def resolve(
+        self, target: str, caller: Pipeline
+    ) -> tuple[Pipeline, Grant, Mapping[str, Any]]: ...
 
 
 class RunState:
@@ -89,6 +91,8 @@ class RunState:
         "make_bridge",
         "resolver",
         "secrets",
+        "step_site",
+        "step_started",
         "steps_left",
         "timed_out",
         "tool_calls",
@@ -112,7 +116,9 @@ class RunState:
         self.clock = clock
         self.steps_left = limits.max_steps
         self.tool_calls = 0
-        self.timed_out = False
+        self.timed_out: str | None = None  # "run" or "step" once the watchdog stopped it
+        self.step_started = time.monotonic()  # when the latest step began (step_timeout)
+        self.step_site: Any = None  # where that step is, for the timeout message
         self.trace: list[dict[str, Any]] | None = [] if trace else None
         self.make_bridge = make_bridge
         self.resolver = resolver
@@ -131,17 +137,6 @@ class RunState:
             self.limits.max_steps,
             f"the run executed more than {self.limits.max_steps} steps (limit max_steps)",
         )
-
-    def count_tool_call(self) -> None:
-        self.tool_calls += 1
-        self.tool_calls_left -= 1
-        if self.tool_calls_left < 0:
-            raise LimitExceeded(
-                "max_tool_calls",
-                self.limits.max_tool_calls,
-                f"the run made more than {self.limits.max_tool_calls} tool calls "
-                f"(limit max_tool_calls)",
-            )
 
 
 class Frame:

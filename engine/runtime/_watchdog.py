@@ -1,9 +1,11 @@
-"""Run timeouts without a timer per run.
+"""Run and step timeouts without a timer per run or per step.
 
 ``asyncio.timeout()`` costs about 9 µs per use on a small machine, more than a whole
 10-step action should. One watchdog per event loop keeps a single timer armed for the
 earliest deadline; a run registers its task (a dict insert) and the watchdog cancels the
-task if the deadline passes, marking the run as timed out.
+task if the run's deadline passes, or if no new step has started for longer than the
+profile's ``step_timeout`` (each step records when it began: an attribute write). The
+run then reports why (``state.timed_out`` is ``"run"`` or ``"step"``).
 """
 
 from __future__ import annotations
@@ -18,31 +20,43 @@ _WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = (
 )
 
 
+_LAST: Watchdog | None = None  # the last loop's watchdog: one loop is the common case
+
+
 class Watchdog:
     """Cancels registered tasks whose deadline has passed."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._runs: dict[int, tuple[asyncio.Task[Any], float, Any]] = {}
+        self._runs: dict[int, tuple[asyncio.Task[Any], float, float | None, Any]] = {}
         self._tokens = itertools.count()
         self._handle: asyncio.TimerHandle | None = None
         self._armed_for = float("inf")
 
     @classmethod
     def for_running_loop(cls) -> Watchdog:
+        global _LAST
         loop = asyncio.get_running_loop()
+        last = _LAST
+        if last is not None and last._loop is loop:
+            return last
         dog = _WATCHDOGS.get(loop)
         if dog is None:
             dog = _WATCHDOGS[loop] = cls(loop)
+        _LAST = dog
         return dog
 
-    def watch(self, task: asyncio.Task[Any], seconds: float, state: Any) -> int:
-        """Cancel ``task`` in ``seconds``, setting ``state.timed_out``."""
-        deadline = self._loop.time() + seconds
+    def watch(self, task: asyncio.Task[Any], seconds: float | None, state: Any,
+              step_seconds: float | None = None) -> int:
+        """Cancel ``task`` in ``seconds`` (run timeout), or when ``state.step_started``
+        is older than ``step_seconds``; ``state.timed_out`` then says which."""
+        now = self._loop.time()
+        deadline = now + seconds if seconds is not None else float("inf")
         token = next(self._tokens)
-        self._runs[token] = (task, deadline, state)
-        if deadline < self._armed_for:
-            self._arm(deadline)
+        self._runs[token] = (task, deadline, step_seconds, state)
+        first = min(deadline, now + step_seconds if step_seconds is not None else deadline)
+        if first < self._armed_for:
+            self._arm(first)
         return token
 
     def unwatch(self, token: int) -> None:
@@ -61,12 +75,14 @@ class Watchdog:
         self._armed_for = float("inf")
         now = self._loop.time()
         earliest = float("inf")
-        for token, (task, deadline, state) in list(self._runs.items()):
-            if deadline <= now:
+        for token, (task, deadline, step_seconds, state) in list(self._runs.items()):
+            step_deadline = (state.step_started + step_seconds if step_seconds is not None
+                             else float("inf"))
+            if deadline <= now or step_deadline <= now:
                 del self._runs[token]
-                state.timed_out = True
-                task.cancel("km-actions run timeout")
+                state.timed_out = "run" if deadline <= now else "step"
+                task.cancel("km-actions timeout")
             else:
-                earliest = min(earliest, deadline)
+                earliest = min(earliest, deadline, step_deadline)
         if earliest != float("inf"):
             self._arm(earliest)

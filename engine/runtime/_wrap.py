@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,9 @@ class Common:
     catch: tuple[Any, ...] | None = None  # tuple[Step, ...]
     continue_on_error: bool = False
     tool: str | None = None
+
+
+_monotonic = time.monotonic
 
 
 def wrap(common: Common, body: Body) -> StepRunner:
@@ -90,6 +94,8 @@ def _plain_runner(common: Common, attempt: Body) -> StepRunner:
     async def run(frame: Frame, scope: dict[str, Any]) -> None:
         state = frame.state
         state.steps_left -= 1
+        state.step_started = _monotonic()
+        state.step_site = site
         if state.steps_left < 0:
             raise site.locate(state.step_limit(), step_id)
         started = state.clock.monotonic() if state.trace is not None else 0.0
@@ -119,6 +125,8 @@ def _full_runner(common: Common, attempt: Body) -> StepRunner:
     async def run(frame: Frame, scope: dict[str, Any]) -> None:
         state = frame.state
         state.steps_left -= 1
+        state.step_started = _monotonic()
+        state.step_site = site
         if state.steps_left < 0:
             raise site.locate(state.step_limit(), step_id)
         started = state.clock.monotonic() if state.trace is not None else 0.0

@@ -10,7 +10,7 @@ import pytest
 from engine.limits import UNLIMITED, Limits, Profile
 from engine.runtime import FakeClock
 
-from .conftest import Tools, failure
+from .conftest import Tools, failure, where
 
 PROFILES = [pytest.param(profile, id=profile.value) for profile in Profile]
 
@@ -230,3 +230,32 @@ def test_the_step_past_max_steps_is_refused_before_it_runs(tools: Tools, third: 
         "the run executed more than 2 steps (limit max_steps)",
     )
     assert tools.calls == [("km_echo", {"text": "a"})]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_step_without_a_timeout_is_stopped_by_the_profile_step_timeout(
+    tools: Tools, profile: Profile
+) -> None:
+    limits = profile.limits.with_overrides(step_timeout=0.05, run_timeout=None)
+    caught = SLOW + "    catch:\n      - set: {caught: true}\n"
+    error = failure(tools.run(caught, limits=limits))
+    assert (error.kind.value, error.details) == (
+        "timeout",
+        {"limit": "step_timeout", "value": 0.05},
+    )
+    assert error.message == (
+        "a step ran longer than the profile's step timeout of 0.05 s, so the action was "
+        "stopped"
+    )
+    assert where(error)[2].endswith(":5:5")  # the slow step, not the whole action
+    assert tools.cancelled == ["km_slow"]
+
+
+def test_steady_progress_is_not_a_step_timeout(tools: Tools) -> None:
+    limits = Profile.STANDARD.limits.with_overrides(step_timeout=0.2, run_timeout=None)
+    body = (
+        "steps:\n  - repeat:\n      max: 6\n      steps:\n"
+        "        - tool: km_slow\n          with: {seconds: 0.1}\n"
+    )
+    result = tools.run(body, limits=limits)
+    assert result.error is None
