@@ -82,7 +82,8 @@ def check_tests(
                         f"the test mocks `{tool}`, which is not a tool",
                         (*base, "mocks", tool),
                         at_key=True,
-                        hint=did_you_mean(str(tool), catalog, listing=False),
+                        hint=did_you_mean(str(tool), catalog, listing=False)
+                        or "mock tools by their km_* names (`km-actions schema --tools`)",
                     )
         expect = test.get("expect")
         if not isinstance(expect, Mapping):
@@ -109,7 +110,8 @@ def check_tests(
                         "unknown-tool",
                         f"the test expects a call to `{tool}`, which is not a tool",
                         (*base, "expect", "calls", c, "tool"),
-                        hint=did_you_mean(tool, catalog, listing=False),
+                        hint=did_you_mean(tool, catalog, listing=False)
+                        or "name the km_* tool the action calls (`km-actions schema --tools`)",
                     )
 
 
