@@ -26,6 +26,7 @@ from engine.expressions import ExpressionEngine
 from engine.inputs import parse_inputs
 from engine.model import DEFAULT_RETRY_ON, Pipeline, RetryPolicy, Site, Step, StepKind
 from engine.runtime import _kinds
+from engine.runtime._codegen import ToolPlan, make_block, make_fields
 from engine.runtime._args import compile_checker, fast_types
 from engine.runtime._wrap import Body, Common, wrap
 from engine.sourcemap import Document
@@ -86,6 +87,7 @@ class Compiler:
             calls=tuple(_walk_values(data["steps"], "action")),
             timeout=data.get("timeout"),
             content_hash=content_hash(document),
+            block=make_block(steps),
             plugin=plugin,
             manifest=data,
         )
@@ -123,28 +125,14 @@ class Compiler:
             continue_on_error=bool(data.get("continue_on_error", False)),
             tool=data.get("tool"),
         )
-        start = finish = None
-        if isinstance(body, _kinds.ToolParts):
-            parts, body = body, body.body
-            plain = (
-                common.condition is None
-                and common.timeout is None
-                and common.retry is None
-                and common.catch is None
-                and not common.continue_on_error
-            )
-            if plain:
-                start, finish = parts.start, parts.finish
-        return Step(
-            kind=common.kind,
-            id=common.id,
-            name=common.name,
-            site=site,
-            run=wrap(common, body),
-            tool=common.tool,
-            start=start,
-            finish=finish,
-        )
+        plan = None
+        if isinstance(body, tuple):  # a tool step: (body, plan)
+            body, tool_plan = body
+            plain = (common.condition is None and common.timeout is None and common.retry is None
+                     and common.catch is None and not common.continue_on_error)
+            plan = tool_plan if plain else None
+        return Step(kind=common.kind, id=common.id, name=common.name, site=site,
+                    run=wrap(common, body), tool=common.tool, plan=plan)
 
     def value(self, value: Any, path: Path, document: Document) -> Render:
         """A renderer for a (possibly templated) value that locates its own errors."""
@@ -156,15 +144,7 @@ class Compiler:
             if isinstance(value, list | dict):
                 return _FreshCopy(value)
             return renderer
-        site = Site(document.file, path, document.span(path))
-
-        def render(scope: Mapping[str, Any]) -> Any:
-            try:
-                return renderer(scope)
-            except StepError as error:
-                raise site.locate(error, None) from None
-
-        return render
+        return _Located(renderer, Site(document.file, path, document.span(path)))
 
     def fields(self, values: Mapping[str, Any], path: Path, document: Document) -> Render:
         """A renderer for a mapping of named values (outputs, event data), each compiled on
@@ -178,11 +158,7 @@ class Compiler:
         items = tuple(
             (name, self.value(value, (*path, name), document)) for name, value in values.items()
         )
-
-        def render(scope: Mapping[str, Any]) -> dict[str, Any]:
-            return {name: item(scope) for name, item in items}
-
-        return render
+        return make_fields(items)
 
     def condition(self, value: Any, path: Path, document: Document) -> Any:
         """A compiled expression (``if``/``when``/``until``/``while``) with ``.test``."""
@@ -219,6 +195,23 @@ class Compiler:
             else:
                 dynamic.append((name, render, None, None))
         return constants, dynamic
+
+
+class _Located:
+    """A renderer whose errors point at the value it renders (``file:line:col``)."""
+
+    __slots__ = ("renderer", "site")
+    constant = False
+
+    def __init__(self, renderer: Any, site: Site) -> None:
+        self.renderer = renderer
+        self.site = site
+
+    def __call__(self, scope: Mapping[str, Any]) -> Any:
+        try:
+            return self.renderer(scope)
+        except StepError as error:
+            raise self.site.locate(error, None) from None
 
 
 class _FreshCopy:
@@ -300,11 +293,11 @@ def _walk_values(steps: Any, key: str) -> list[str]:
 
 def _compile_tool(
     c: Compiler, data: Mapping[str, Any], path: Path, doc: Document
-) -> _kinds.ToolParts:
+) -> tuple[Body, ToolPlan]:
     tool = str(data["tool"])
     args = data.get("with") or {}
     constants, dynamic = c.arguments(tool, args, (*path, "with"), doc)
-    return _kinds.ToolParts(*_kinds.tool_parts(tool, constants, dynamic, path))
+    return _kinds.tool_parts(tool, constants, dynamic, path)
 
 
 def _compile_action(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:

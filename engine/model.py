@@ -95,18 +95,15 @@ class RetryPolicy:
 
 
 StepRunner = Callable[["Frame", dict[str, Any]], Awaitable[None]]
-StepStart = Callable[["Frame", dict[str, Any]], Awaitable[Any]]
-StepFinish = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     """One compiled step. ``run`` executes it, wrappers (if, retry, catch…) included.
 
-    A plain tool step (no if, timeout, retry, catch or continue_on_error) also has
-    ``start`` (render arguments, return the tool call's awaitable) and ``finish``
-    (check the answer): the step loop then runs it inline, without a coroutine of its
-    own, which is most of the engine's cost per step.
+    A plain tool step (no if, timeout, retry, catch or continue_on_error) also has a
+    ``plan``: what it does, as data the code generator (:mod:`engine.runtime._codegen`)
+    writes out inline, which is most of the engine's speed.
     """
 
     kind: StepKind
@@ -115,8 +112,7 @@ class Step:
     site: Site
     run: StepRunner
     tool: str | None = None
-    start: StepStart | None = None
-    finish: StepFinish | None = None
+    plan: Any = None
 
     @property
     def label(self) -> str:
@@ -150,6 +146,7 @@ class Pipeline:
     content_hash: str
     plugin: str | None = None
     manifest: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    block: StepRunner | None = field(default=None, repr=False, compare=False)
 
     @property
     def qualified_name(self) -> str:

@@ -32,7 +32,7 @@ from jinja2.runtime import Context
 from engine._sandbox.failures import MissingValue, SandboxFailure
 from engine._sandbox.lookups import Lookup
 from engine._sandbox.messages import to_step_error
-from engine._sandbox.references import Problem, Scope, compile_error
+from engine._sandbox.references import PathPart, Problem, Scope, compile_error
 from engine._sandbox.sizes import PLAIN_SCALARS, PLAIN_TYPES, check_size, to_plain
 from engine._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo, chain_links
 
@@ -117,6 +117,12 @@ class _ReferenceRenderer:
 
     def __init__(self, lookup: Lookup) -> None:
         self.lookup = lookup
+
+    @property
+    def keys(self) -> tuple[PathPart, ...]:
+        """The key path read from the scope (root first): lets the runtime's code
+        generator inline the lookup as subscripts, with this renderer as fallback."""
+        return (self.lookup.root, *(key for key, _ in self.lookup.links))
 
     def __call__(self, scope: Scope) -> Any:
         try:

@@ -158,6 +158,11 @@ class Lookup:
         self._keys = (root, *(key for key, _ in self.links))
         self.text = format_reference(root, self._keys[1:])
 
+    @property
+    def keys(self) -> tuple[PathPart, ...]:
+        """The keys read from the scope, root first."""
+        return self._keys
+
     def __call__(self, scope: Scope) -> Any:
         value: Any = scope
         try:

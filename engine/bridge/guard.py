@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Callable, Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ class GuardedBridge:
         "_inner",
         "_limits",
         "call_tool_unchecked",
+        "direct",
     )
 
     def __init__(
@@ -64,6 +65,9 @@ class GuardedBridge:
         self._classes: dict[str, ToolClass] = {}
         self._allowed: set[str] = set()  # names already checked: grant and limits are fixed
         self.call_tool_unchecked = inner.call_tool
+        # Tools that passed the check and that the backend lets callers reach directly
+        # (in-process async functions): the runtime's fast path calls these itself.
+        self.direct: dict[str, Callable[..., Awaitable[Any]]] = {}
 
     @property
     def inner(self) -> ToolBridge:
@@ -122,4 +126,8 @@ class GuardedBridge:
         if name not in self._allowed:
             self.check(name)
             self._allowed.add(name)
+            reach = getattr(self._inner, "direct", None)
+            function = reach(name) if reach is not None else None
+            if function is not None:
+                self.direct[name] = function
         return self.call_tool_unchecked(name, arguments)

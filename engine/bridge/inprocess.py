@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from engine.catalog import ToolCatalog, ToolSpec
@@ -63,6 +63,13 @@ class InProcessBridge:
         if self._catalog is None:
             self._catalog = ToolCatalog(self._specs.values(), origin=self._label)
         return self._catalog
+
+    def direct(self, name: str) -> Callable[..., Awaitable[Any]] | None:
+        """The tool's own async function, for callers that pass keyword arguments and
+        turn what it raises into step errors themselves (the runtime's generated code
+        does); None for synchronous or unknown tools."""
+        entry = self._tools.get(name)
+        return entry[0] if entry is not None and entry[1] else None
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         entry = self._tools.get(name)

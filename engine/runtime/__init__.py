@@ -70,31 +70,23 @@ async def run(
     timeout (the action's ``timeout``, capped by the profile) stops it with ``timeout``.
     """
     limits = limits or _STANDARD
-    catalog = bridge.catalog()
-    state = RunState(
-        limits=limits,
-        clock=clock or _SYSTEM_CLOCK,
-        trace=trace,
-        make_bridge=Guards.of(bridge, limits, catalog),
-        resolver=resolver,
-        events=events,
-        config=dict(config) if config else {},
-        dry_run=dry_run,
-        backend=bridge.label,
-    )
+    ready = _prepare(pipeline, bridge, limits)
+    state = RunState(limits, clock or _SYSTEM_CLOCK, trace, ready.guards, resolver, events,
+                     dict(config) if config else {}, dry_run, ready.label)
     if secrets:
         state.secrets.update(s for s in secrets if s)
     started = time.perf_counter()
     error: StepError | None = None
     outputs: dict[str, Any] = {}
     token = set_limits(limits)
-    timeout = _timeout(pipeline, limits)
-    step_timeout = limits.step_timeout
-    watch = _watch(timeout, step_timeout, state) if timeout or step_timeout else None
+    timeout, step_timeout = ready.timeout, limits.step_timeout
+    watch = _watch(timeout, ready.backstop, state) if timeout or step_timeout else None
     try:
-        outputs = await invoke(
-            pipeline, inputs, state, grant or default_grant(pipeline, catalog), 0, state.config
-        )
+        if grant is None:
+            outputs = await invoke(pipeline, inputs, state, ready.grant, 0, state.config,
+                                   ready.guard)
+        else:
+            outputs = await invoke(pipeline, inputs, state, grant, 0, state.config)
     except StepError as failure:
         error = failure
     except asyncio.CancelledError:
@@ -116,7 +108,7 @@ async def run(
         steps_run=state.steps_used(),
         tool_calls=state.tool_calls,
         bridge=state.backend,
-        simulated=bridge.simulated,
+        simulated=ready.simulated,
         dry_run=dry_run,
     )
     if dry_run:
@@ -136,16 +128,51 @@ def _mask(result: RunResult, masker: Masker) -> None:
         result.recorded_calls = masker.mask(result.recorded_calls)
 
 
-def _watch(timeout: float | None, step_timeout: float | None, state: RunState
+def _watch(timeout: float | None, backstop: float | None, state: RunState
            ) -> tuple[Watchdog, int] | None:
     task = asyncio.current_task()
     if task is None:
         return None
     dog = Watchdog.for_running_loop()
-    # The step backstop fires a little after step_timeout, so a step's own `timeout:`
-    # (capped at step_timeout, catchable and retryable) always gets to fire first.
-    backstop = step_timeout * 1.05 + 0.05 if step_timeout is not None else None
     return dog, dog.watch(task, timeout, state, backstop)
+
+
+class _Ready:
+    """What a run needs that depends only on (pipeline, bridge, limits): computed once."""
+
+    __slots__ = ("backstop", "catalog", "grant", "guard", "guards", "key", "label", "simulated",
+                 "timeout")
+
+    def __init__(self, pipeline: Pipeline, bridge: ToolBridge, limits: Limits) -> None:
+        self.catalog = catalog = bridge.catalog()
+        self.key = (pipeline, bridge, limits)
+        self.guards = Guards.of(bridge, limits, catalog)
+        self.grant = default_grant(pipeline, catalog)
+        self.guard = self.guards(pipeline, self.grant)
+        self.timeout = _timeout(pipeline, limits)
+        step_timeout = limits.step_timeout
+        # The step backstop fires a little after step_timeout, so a step's own `timeout:`
+        # (capped at step_timeout, catchable and retryable) always gets to fire first.
+        self.backstop = step_timeout * 1.05 + 0.05 if step_timeout is not None else None
+        self.label = bridge.label
+        self.simulated = bridge.simulated
+
+
+_READY: dict[tuple[int, int, int], _Ready] = {}
+
+
+def _prepare(pipeline: Pipeline, bridge: ToolBridge, limits: Limits) -> _Ready:
+    key = (id(pipeline), id(bridge), id(limits))
+    ready = _READY.get(key)
+    if ready is not None:
+        p, b, lim = ready.key
+        # A bridge may offer new tools later (its catalog changes): then prepare again.
+        if p is pipeline and b is bridge and lim is limits and ready.catalog is bridge.catalog():
+            return ready
+    if len(_READY) > 256:
+        _READY.clear()
+    ready = _READY[key] = _Ready(pipeline, bridge, limits)
+    return ready
 
 
 def _timeout_error(state: RunState, timeout: float | None, step_timeout: float | None

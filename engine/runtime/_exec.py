@@ -15,8 +15,6 @@ from engine.suggest import did_you_mean
 _ABSENT: Any = object()
 
 
-_monotonic = time.monotonic
-
 
 def prepare_inputs(
     pipeline: Pipeline, given: Mapping[str, Any] | None, state: RunState
@@ -103,26 +101,11 @@ def note_secret(secrets: set[str], value: Any) -> None:
 
 
 async def run_steps(frame: Frame, steps: Sequence[Step], scope: dict[str, Any]) -> None:
-    """Run steps in order. Plain tool steps run inline (see :class:`Step`)."""
-    state = frame.state
+    """Run steps in order, one runner each (the generated blocks of
+    :mod:`engine.runtime._codegen` do the same, faster; this is also their fallback
+    while a trace is recorded)."""
     for step in steps:
-        start = step.start
-        if start is None or state.trace is not None:
-            await step.run(frame, scope)
-            continue
-        state.steps_left -= 1
-        state.step_started = _monotonic()
-        state.step_site = step.site
-        if state.steps_left < 0:
-            raise step.site.locate(state.step_limit(), step.id)
-        try:
-            result = step.finish(await start(frame, scope))  # type: ignore[misc]
-        except StepError as error:
-            raise step.site.locate(error, step.id) from None
-        except Exception as exc:
-            raise step.site.locate(bridge_failure(step.tool or "", exc), step.id) from exc
-        if step.id is not None:
-            frame.steps[step.id] = {"result": result, "status": "succeeded", "error": None}
+        await step.run(frame, scope)
 
 
 def bridge_failure(tool: str, exc: Exception) -> StepError:
@@ -148,10 +131,12 @@ async def invoke(
     grant: Any,
     depth: int,
     config: Mapping[str, Any],
+    bridge: Any = None,
 ) -> dict[str, Any]:
-    """Run ``pipeline`` as one action invocation and return its outputs."""
+    """Run ``pipeline`` as one action invocation and return its outputs (``bridge``: the
+    guarded bridge for ``grant``, when the caller already has it)."""
     inputs = prepare_inputs(pipeline, given, state)
-    frame = Frame(state, pipeline, state.make_bridge(pipeline, grant), depth)
+    frame = Frame(state, pipeline, bridge or state.make_bridge(pipeline, grant), depth)
     scope: dict[str, Any] = {
         "inputs": inputs,
         "vars": frame.vars,
@@ -159,7 +144,10 @@ async def invoke(
         "config": config,
     }
     try:
-        await run_steps(frame, pipeline.steps, scope)
+        if pipeline.block is not None:
+            await pipeline.block(frame, scope)
+        else:
+            await run_steps(frame, pipeline.steps, scope)
     except ReturnSignal as signal:
         return (
             {name: signal.outputs.get(name) for name in pipeline.output_names}

@@ -4,43 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from engine.errors import ErrorKind, LimitExceeded, StepError
 from engine.runtime._args import Checker, coerce_to, wait_seconds
-from engine.runtime._exec import bridge_failure, invoke, run_steps
+from engine.runtime._codegen import ToolPlan, make_block
+from engine.runtime._exec import bridge_failure, invoke
 from engine.runtime._state import Frame, ReturnSignal
 from engine.runtime._wrap import Body
 
 Render = Callable[[Mapping[str, Any]], Any]
 
 
-Start = Callable[[Frame, dict[str, Any]], Awaitable[Any]]
-Finish = Callable[[Any], Any]
 Dynamic = tuple[str, Render, "frozenset[type] | None", "Checker | None"]
-
-
-class ToolParts(NamedTuple):
-    """What the compiler gets for a tool step (see :func:`tool_parts`)."""
-
-    start: Start
-    finish: Finish
-    body: Body
 
 
 def tool_parts(
     tool: str, constants: Mapping[str, Any], dynamic: Sequence[Dynamic], trace_key: Any
-) -> tuple[Start, Finish, Body]:
-    """The three ways to run a tool step: ``start`` renders the arguments and returns the
-    call's awaitable, ``finish`` checks the answer, ``body`` does both (for wrappers)."""
+) -> tuple[Body, ToolPlan]:
+    """A tool step's body (for wrappers and traced runs) and its plan (for the code
+    generator, which writes the same logic out inline)."""
     base = dict(constants)
     items = tuple(dynamic)
     # Literal lists and mappings are copied for every call: a tool that changes its
     # arguments must not change the compiled step.
     mutable = tuple(name for name, value in base.items() if isinstance(value, list | dict))
 
-    def start(frame: Frame, scope: dict[str, Any]) -> Awaitable[Any]:
+    def arguments(frame: Frame, scope: dict[str, Any]) -> dict[str, Any]:
         args = base.copy()
         for name in mutable:
             args[name] = copy.deepcopy(base[name])
@@ -49,29 +40,27 @@ def tool_parts(
             if check is not None and (exact is None or type(value) not in exact):
                 value = check(value)
             args[name] = value
+        return args
+
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
+        args = arguments(frame, scope)
         state = frame.state
         state.tool_calls += 1
         if state.tool_calls > state.limits.max_tool_calls:
             raise tool_call_limit(state.limits.max_tool_calls)
         if state.trace is not None:
             frame.traced_args[trace_key] = dict(args)
-        return frame.bridge.call_tool(tool, args)
-
-    def finish(result: Any) -> Any:
-        if type(result) is dict and result.get("success") is False:
-            raise tool_failed(tool, result)
-        return result
-
-    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
         try:
-            result = await start(frame, scope)
+            result = await frame.bridge.call_tool(tool, args)
         except StepError:
             raise
         except Exception as exc:
             raise bridge_failure(tool, exc) from exc
-        return finish(result)
+        if type(result) is dict and result.get("success") is False:
+            raise tool_failed(tool, result)
+        return result
 
-    return start, finish, body
+    return body, ToolPlan(tool, base, items)
 
 
 def tool_call_limit(limit: int) -> LimitExceeded:
@@ -186,7 +175,7 @@ def check_size(value: Any, max_string: int, max_items: int) -> None:
 
 def foreach_body(source: Render, name: str, steps: Sequence[Any]) -> Body:
     """Run the steps once per item, with the item and `loop` in scope."""
-    body_steps = tuple(steps)
+    run_body = make_block(steps)
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
         items = source(scope)
@@ -215,7 +204,7 @@ def foreach_body(source: Render, name: str, steps: Sequence[Any]) -> Body:
                 "last": index == count - 1,
                 "length": count,
             }
-            await run_steps(frame, body_steps, {**scope, name: item, "loop": loop})
+            await run_body(frame, {**scope, name: item, "loop": loop})
         return None
 
     return body
@@ -223,7 +212,7 @@ def foreach_body(source: Render, name: str, steps: Sequence[Any]) -> Body:
 
 def parallel_body(branches: Sequence[Sequence[Any]]) -> Body:
     """Run branches at the same time; the first failure cancels the others."""
-    groups = tuple(tuple(b) for b in branches)
+    groups = tuple(make_block(b) for b in branches)
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
         limit = frame.state.limits.max_parallel_branches
@@ -236,8 +225,8 @@ def parallel_body(branches: Sequence[Sequence[Any]]) -> Body:
             )
         try:
             async with asyncio.TaskGroup() as group:
-                for steps in groups:
-                    group.create_task(run_steps(frame, steps, scope))
+                for branch in groups:
+                    group.create_task(branch(frame, scope))
         except BaseExceptionGroup as failures:
             raise _first(failures) from None
         return None
@@ -266,16 +255,16 @@ def choose_body(
     cases: Sequence[tuple[Any, Sequence[Any]]], otherwise: Sequence[Any] | None
 ) -> Body:
     """Run the steps of the first case whose `when` is true, else `otherwise`."""
-    options = tuple((when, tuple(steps)) for when, steps in cases)
-    fallback = tuple(otherwise) if otherwise is not None else None
+    options = tuple((when, make_block(steps)) for when, steps in cases)
+    fallback = make_block(otherwise) if otherwise is not None else None
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        for when, steps in options:
+        for when, run_case in options:
             if when.test(scope):
-                await run_steps(frame, steps, scope)
+                await run_case(frame, scope)
                 return None
         if fallback is not None:
-            await run_steps(frame, fallback, scope)
+            await fallback(frame, scope)
         return None
 
     return body
@@ -283,7 +272,7 @@ def choose_body(
 
 def repeat_body(steps: Sequence[Any], until: Any, while_: Any, rounds: int | None) -> Body:
     """Run steps in rounds until/while a condition holds, at most ``rounds`` times."""
-    body_steps = tuple(steps)
+    run_round = make_block(steps)
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
         limit = frame.state.limits.max_loop_iterations
@@ -303,7 +292,7 @@ def repeat_body(steps: Sequence[Any], until: Any, while_: Any, rounds: int | Non
                     hint="check the `until`/`while` condition, or set `max:`",
                 )
             done += 1
-            await run_steps(frame, body_steps, inner)
+            await run_round(frame, inner)
             if until is not None and until.test(inner):
                 return None
 

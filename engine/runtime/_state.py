@@ -101,7 +101,6 @@ class RunState:
 
     def __init__(
         self,
-        *,
         limits: Limits,
         clock: Clock,
         trace: bool,

@@ -11,6 +11,7 @@ run then reports why (``state.timed_out`` is ``"run"`` or ``"step"``).
 from __future__ import annotations
 
 import asyncio
+import time
 import itertools
 import weakref
 from typing import Any
@@ -20,6 +21,7 @@ _WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = (
 )
 
 
+_monotonic = time.monotonic
 _LAST: Watchdog | None = None  # the last loop's watchdog: one loop is the common case
 
 
@@ -50,7 +52,7 @@ class Watchdog:
               step_seconds: float | None = None) -> int:
         """Cancel ``task`` in ``seconds`` (run timeout), or when ``state.step_started``
         is older than ``step_seconds``; ``state.timed_out`` then says which."""
-        now = self._loop.time()
+        now = _monotonic()  # the event loop's clock, without a method call
         deadline = now + seconds if seconds is not None else float("inf")
         token = next(self._tokens)
         self._runs[token] = (task, deadline, step_seconds, state)

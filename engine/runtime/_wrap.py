@@ -182,7 +182,7 @@ async def _recover(
         return
     inner = {**scope, "error": described}
     try:
-        await run_steps(frame, catch, inner)
+        await run_steps(frame, catch, inner)  # rarely run: interpreted
     except StepError:
         if not keep_going:
             raise

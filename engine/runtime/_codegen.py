@@ -1,0 +1,256 @@
+"""Step lists compiled to Python functions: the engine's fast path.
+
+Interpreting a step costs a dozen Python calls (the step, its renderers, checkers, the
+guard, the bridge); a 10-step action then costs many times the same calls written by
+hand. So, like Jinja compiling a template, the action factory turns each list of steps
+into one generated ``async def``: plain tool steps (no if/retry/catch/timeout) are
+written out inline (plain ``{{ inputs.x }}`` references become subscripts, argument
+type checks become ``type(v) in T``), and every other step is a call to its runner.
+
+Nothing from a manifest is ever written into the generated source: names, keys, tool
+names and values are passed in the function's namespace (``K3``, ``T0``, …) and the
+source only refers to them. The generated code does exactly what the interpreter
+(:func:`engine.runtime._exec.run_steps`) does; while a trace is recorded, the block
+falls back to it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, NamedTuple
+
+from engine._sandbox.sizes import PLAIN_TYPES, to_plain
+from engine.errors import StepError
+from engine.limits import current_limits
+from engine.model import Step
+from engine.runtime._exec import bridge_failure, run_steps
+from engine.runtime._state import Frame, ReturnSignal
+
+Block = Callable[[Frame, dict[str, Any]], Coroutine[Any, Any, None]]
+_COUNTER = itertools.count()
+
+
+class ToolPlan(NamedTuple):
+    """What a plain tool step does, in a form code can be generated from."""
+
+    tool: str
+    constants: dict[str, Any]
+    dynamic: tuple[tuple[str, Any, frozenset[type] | None, Any], ...]
+
+
+def plain_path(render: Any) -> tuple[Any, ...] | None:
+    """The key path of a renderer that is a plain reference (``{{ inputs.name }}``)."""
+    inner = getattr(render, "renderer", render)
+    keys = getattr(inner, "keys", None)
+    return tuple(keys) if isinstance(keys, tuple) and keys else None
+
+
+def plain_text_parts(render: Any) -> tuple[Any, ...] | None:
+    """Literal text and key paths of a renderer that joins plain references
+    (``Hello {{ inputs.name }}!``), or None for any other renderer."""
+    inner = getattr(render, "renderer", render)
+    parts = getattr(inner, "parts", None)
+    if not isinstance(parts, tuple) or type(inner).__name__ != "_PlainText":
+        return None
+    out: list[Any] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        else:
+            keys = getattr(part, "keys", None)
+            if not isinstance(keys, tuple):
+                return None
+            out.append(keys)
+    return tuple(out)
+
+
+class _Source:
+    """Generated lines plus the namespace they refer to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {
+            "StepError": StepError,
+            "ReturnSignal": ReturnSignal,
+            "_PLAIN": PLAIN_TYPES,
+            "_to_plain": to_plain,
+            "_mono": time.monotonic,
+            "_bridge_failure": bridge_failure,
+            "_deepcopy": copy.deepcopy,
+            "_run_steps": run_steps,
+            "_show": _show,
+        }
+
+    def name(self, prefix: str, value: Any) -> str:
+        key = f"{prefix}{len(self.namespace)}"
+        self.namespace[key] = value
+        return key
+
+    def add(self, indent: int, text: str) -> None:
+        self.lines.append("    " * indent + text)
+
+
+def _show(value: Any) -> str:
+    """How a non-text value appears in text (as the template renderer shows it)."""
+    from engine._template_sandbox import finalize_output
+
+    return str(finalize_output(value))
+
+
+def make_block(steps: Sequence[Step]) -> Block:
+    """One function that runs ``steps`` in order (see the module docstring)."""
+    steps = tuple(steps)
+    if not any(step.plan is not None for step in steps):
+        return _interpreted(steps)
+    src = _Source()
+    all_steps = src.name("STEPS", steps)
+    src.add(0, "async def block(frame, scope):")
+    src.add(1, "state = frame.state")
+    src.add(1, "if state.trace is not None:")
+    src.add(2, f"return await _run_steps(frame, {all_steps}, scope)")
+    src.add(1, "direct = frame.bridge.direct")
+    for step in steps:
+        if step.plan is None:
+            src.add(1, f"await {src.name('RUN', step.run)}(frame, scope)")
+        else:
+            _tool_step(src, step, step.plan)
+    block: Block = _build(src, "block")
+    return block
+
+
+def _interpreted(steps: tuple[Step, ...]) -> Block:
+    async def block(frame: Frame, scope: dict[str, Any]) -> None:
+        await run_steps(frame, steps, scope)
+
+    return block
+
+
+def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
+    site = src.name("SITE", step.site)
+    sid = src.name("ID", step.id)
+    tool = src.name("T", plan.tool)
+    src.add(1, "state.steps_left -= 1")
+    src.add(1, "state.step_started = _mono()")
+    src.add(1, f"state.step_site = {site}")
+    src.add(1, "if state.steps_left < 0:")
+    src.add(2, f"raise {site}.locate(state.step_limit(), {sid})")
+    src.add(1, "try:")
+    _arguments(src, plan)
+    src.add(2, "state.tool_calls += 1")
+    src.add(2, "if state.tool_calls > state.limits.max_tool_calls:")
+    src.add(3, f"raise {src.name('LIMIT', _tool_limit)}(state)")
+    src.add(2, f"function = direct.get({tool})")
+    src.add(2, "if function is None:")
+    src.add(3, f"result = await frame.bridge.call_tool({tool}, args)")
+    src.add(2, "else:")
+    src.add(3, "result = await function(**args)")
+    src.add(2, "if type(result) is dict and result.get('success') is False:")
+    src.add(3, f"raise {src.name('FAILED', _tool_failed)}({tool}, result)")
+    src.add(1, "except StepError as error:")
+    src.add(2, f"raise {site}.locate(error, {sid}) from None")
+    src.add(1, "except ReturnSignal:")
+    src.add(2, "raise")
+    src.add(1, "except Exception as exc:")
+    src.add(2, f"raise {site}.locate(_bridge_failure({tool}, exc), {sid}) from exc")
+    if step.id is not None:
+        src.add(1, f"frame.steps[{sid}] = {{'result': result, 'status': 'succeeded', "
+                   "'error': None}")
+
+
+def _arguments(src: _Source, plan: ToolPlan) -> None:
+    items = []
+    for name, value in plan.constants.items():
+        items.append(f"{src.name('N', name)}: {_literal(src, value)}")
+    src.add(2, "args = {" + ", ".join(items) + "}")
+    for name, render, exact, check in plan.dynamic:
+        _value(src, 2, render, "state.limits.max_template_output")
+        if check is not None:
+            checker = src.name("C", check)
+            if exact is None:
+                src.add(2, f"value = {checker}(value)")
+            else:
+                src.add(2, f"if type(value) not in {src.name('E', exact)}:")
+                src.add(3, f"value = {checker}(value)")
+        src.add(2, f"args[{src.name('N', name)}] = value")
+
+
+def _literal(src: _Source, value: Any) -> str:
+    literal = src.name("K", value)
+    return f"_deepcopy({literal})" if isinstance(value, list | dict) else literal
+
+
+def _value(src: _Source, indent: int, render: Any, cap: str) -> None:
+    """Code that sets ``value`` to what ``render`` gives: a subscript chain for a plain
+    reference, a join for text of plain references, else a call of the renderer. Any
+    surprise on the fast paths re-renders with the renderer, which raises the proper,
+    located error; ``cap`` is the expression of the template output limit."""
+    renderer = src.name("R", render)
+    path = plain_path(render)
+    text = plain_text_parts(render) if path is None else None
+    if path is not None:
+        src.add(indent, "try:")
+        src.add(indent + 1, f"value = {_lookup(src, path)}")
+        src.add(indent, "except Exception:")
+        src.add(indent + 1, f"value = {renderer}(scope)")
+        src.add(indent, "else:")
+        src.add(indent + 1, "if type(value) not in _PLAIN:")
+        src.add(indent + 2, "value = _to_plain(value)")
+    elif text is not None:
+        pieces = []
+        src.add(indent, "try:")
+        for index, part in enumerate(text):
+            if isinstance(part, str):
+                pieces.append(src.name("L", part))
+                continue
+            src.add(indent + 1, f"v{index} = {_lookup(src, part)}")
+            pieces.append(f"(v{index} if type(v{index}) is str else _show(v{index}))")
+        src.add(indent + 1, "value = ''.join((" + ", ".join(pieces) + ",))")
+        src.add(indent, "except Exception:")
+        src.add(indent + 1, f"value = {renderer}(scope)")
+        src.add(indent, "else:")
+        src.add(indent + 1, f"if len(value) > {cap}:")
+        src.add(indent + 2, f"value = {renderer}(scope)")
+    else:
+        src.add(indent, f"value = {renderer}(scope)")
+
+
+def _lookup(src: _Source, path: tuple[Any, ...]) -> str:
+    return "scope" + "".join(f"[{src.name('P', key)}]" for key in path)
+
+
+def make_fields(items: Sequence[tuple[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """One function rendering named values (an action's outputs) into a new mapping."""
+    src = _Source()
+    src.add(0, "def fields(scope):")
+    src.add(1, "out = {}")
+    for name, render in items:
+        _value(src, 1, render, "_template_cap()")
+        src.add(1, f"out[{src.name('N', name)}] = value")
+    src.add(1, "return out")
+    src.namespace["_template_cap"] = _template_cap
+    return _build(src, "fields")  # type: ignore[no-any-return]
+
+
+def _template_cap() -> int:
+    return current_limits().max_template_output
+
+
+def _build(src: _Source, name: str) -> Any:
+    code = compile("\n".join(src.lines), f"<km-actions {name} {next(_COUNTER)}>", "exec")
+    exec(code, src.namespace)  # our own generated source; see the module docstring
+    return src.namespace[name]
+
+
+def _tool_limit(state: Any) -> StepError:
+    from engine.runtime._kinds import tool_call_limit
+
+    return tool_call_limit(state.limits.max_tool_calls)
+
+
+def _tool_failed(tool: str, result: Any) -> StepError:
+    from engine.runtime._kinds import tool_failed
+
+    return tool_failed(tool, result)
