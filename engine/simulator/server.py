@@ -1,0 +1,238 @@
+"""The simulator served over MCP: every catalog tool answered by a Simulator, on stdio or HTTP.
+
+A stand-in for the Keyboard Maestro MCP server that speaks real MCP, so the upstream
+bridge, the km-actions server and MCP clients can be exercised end to end without a
+Mac. It answers the way that server does: a tool's envelope comes back as
+``structured_content`` (and as JSON text) with ``is_error`` false, even when the
+envelope says ``"success": false``. Only a call to a tool it does not have, or a
+defect in the simulator, answers ``is_error`` true.
+
+>>> import anyio
+>>> from mcp import Client
+>>> async def demo() -> tuple[int, object]:
+...     async with Client(create_server(Simulator()), mode="legacy") as client:
+...         listing = await client.list_tools()
+...         answer = await client.call_tool("km_calculator", {"expression": "6 * 7"})
+...         return len(listing.tools), answer.structured_content["data"]["result"]
+>>> anyio.run(demo)
+(47, 42)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+import mcp.types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.stdio import stdio_server
+
+from engine import __version__
+from engine.bridge.upstream import SIMULATOR_SERVER_NAME
+from engine.catalog import ToolCatalog
+from engine.errors import StepError
+from engine.simulator._core import Simulator
+from engine.suggest import did_you_mean
+
+__all__ = [
+    "LOOPBACK",
+    "SIMULATOR_SERVER_NAME",
+    "answer_call",
+    "create_server",
+    "serve",
+    "serve_http",
+    "serve_stdio",
+    "tools_for",
+]
+
+LOOPBACK = "127.0.0.1"
+HTTP_PATH = "/mcp"
+
+logger = logging.getLogger(__name__)
+
+_INSTRUCTIONS = (
+    "A simulator of the Keyboard Maestro MCP server's km_* tools, run by km-actions. "
+    "Nothing reaches Keyboard Maestro: every answer is simulated and says so "
+    '("simulated": true).'
+)
+
+
+def tools_for(catalog: ToolCatalog) -> list[types.Tool]:
+    """The MCP tool entries for a catalog: name, description, inputSchema and annotations as-is.
+
+    >>> tools = tools_for(ToolCatalog.builtin())
+    >>> len(tools), tools[0].name, tools[0].input_schema["properties"]["operation"]["enum"]
+    (47, 'km_action_builder', ['list', 'append', 'delete', 'clear'])
+    """
+    return [
+        types.Tool.model_validate(
+            {
+                "name": spec.name,
+                "description": spec.description,
+                "inputSchema": dict(spec.input_schema),
+                **({"annotations": dict(spec.annotations)} if spec.annotations else {}),
+            }
+        )
+        for spec in catalog.values()
+    ]
+
+
+def answer_call(
+    simulator: Simulator, name: str, arguments: Mapping[str, Any] | None
+) -> types.CallToolResult:
+    """Answer one ``tools/call`` with the simulator; never raises.
+
+    >>> result = answer_call(Simulator(), "km_calculator", {"expression": "2 +"})
+    >>> result.is_error, result.structured_content["success"]
+    (False, False)
+    >>> answer_call(Simulator(), "km_calculater", {}).is_error
+    True
+    """
+    if name not in simulator.catalog():
+        hint = did_you_mean(name, simulator.catalog()) or "call tools/list for the tool names"
+        return _error_result(f"the km-actions simulator has no tool '{name}'; {hint}")
+    try:
+        envelope = simulator.call(name, {} if arguments is None else arguments)
+    except StepError as problem:
+        hint = f" ({problem.hint})" if problem.hint else ""
+        return _error_result(f"{problem.message}{hint}")
+    except Exception as bug:  # a defect must not take the server down with it
+        logger.exception("the simulator failed while answering %s", name)
+        return _error_result(
+            f"the km-actions simulator failed while answering {name}: "
+            f"{type(bug).__name__}: {bug} (this is a bug in km-actions; please report it)"
+        )
+    text = json.dumps(envelope, ensure_ascii=False)
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)],
+        structured_content=envelope,
+        is_error=False,
+    )
+
+
+def _error_result(message: str) -> types.CallToolResult:
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=message)], is_error=True
+    )
+
+
+def create_server(simulator: Simulator | None = None) -> Server[Any]:
+    """A low-level MCP server (named :data:`SIMULATOR_SERVER_NAME`) that serves ``simulator``.
+
+    The low-level server keeps each tool's JSON Schema exactly as the catalog has it
+    (``MCPServer`` would rebuild schemas from Python signatures).
+
+    >>> create_server().name
+    'km-actions-simulator'
+    """
+    sim = simulator if simulator is not None else Simulator()
+    catalog = sim.catalog()
+    tools = tools_for(catalog)
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools)
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        return answer_call(sim, params.name, params.arguments)
+
+    def input_schema(name: str) -> Mapping[str, Any] | None:
+        spec = catalog.get(name)
+        return spec.input_schema if spec is not None else None
+
+    return Server(
+        SIMULATOR_SERVER_NAME,
+        version=__version__,
+        title="km-actions simulator (not Keyboard Maestro)",
+        instructions=_INSTRUCTIONS,
+        get_tool_input_schema=input_schema,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+async def serve_stdio(simulator: Simulator) -> None:
+    """Serve ``simulator`` on stdin/stdout until stdin closes. Nothing else goes to stdout.
+
+    Example: an MCP client configured with the command ``km-actions simulator`` starts
+    this; ``UpstreamBridge(["km-actions", "simulator"])`` does the same for km-actions.
+    """
+    server = create_server(simulator)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+async def serve_http(
+    simulator: Simulator,
+    port: int,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``simulator`` over streamable HTTP on ``127.0.0.1:port`` (0 picks a free port).
+
+    ``on_ready`` gets the URL (``http://127.0.0.1:PORT/mcp``) once the port is listening.
+    Only loopback is ever bound: the simulator has no authentication.
+
+    Example: ``km-actions simulator --http 8765`` serves ``http://127.0.0.1:8765/mcp``,
+    which ``UpstreamBridge(url="http://127.0.0.1:8765/mcp")`` connects to.
+    """
+    import uvicorn  # only HTTP mode pays for it
+
+    server = create_server(simulator)
+    app = server.streamable_http_app(streamable_http_path=HTTP_PATH, host=LOOPBACK)
+    listener = _listen(port)
+    url = f"http://{LOOPBACK}:{listener.getsockname()[1]}{HTTP_PATH}"
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    if on_ready is not None:
+        on_ready(url)
+    try:
+        await uvicorn.Server(config).serve(sockets=[listener])
+    finally:
+        listener.close()
+
+
+def _listen(port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((LOOPBACK, port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def serve(simulator: Simulator, *, http_port: int | None = None) -> None:
+    """Serve until stdin closes (stdio) or the process is interrupted (HTTP); blocking.
+
+    Announcements go to stderr, e.g. ``km-actions simulator: serving MCP at
+    http://127.0.0.1:8765/mcp``; stdout carries nothing but the protocol.
+
+    Example: ``serve(Simulator(state_path=Path("state.json")), http_port=8765)`` is what
+    ``km-actions simulator --http 8765 --state state.json`` runs.
+    """
+    if http_port is None:
+        _announce("serving MCP on stdin/stdout (not Keyboard Maestro: answers are simulated)")
+        anyio.run(serve_stdio, simulator, backend="asyncio")
+        return
+
+    def ready(url: str) -> None:
+        _announce(f"serving MCP at {url} (loopback only; Ctrl-C stops it)")
+
+    async def main() -> None:
+        await serve_http(simulator, http_port, on_ready=ready)
+
+    anyio.run(main, backend="asyncio")
+
+
+def _announce(text: str) -> None:
+    print(f"km-actions simulator: {text}", file=sys.stderr, flush=True)

@@ -1,0 +1,330 @@
+"""The simulator served over MCP: in-process, over stdio and over loopback HTTP, and its CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from engine.bridge.upstream import UpstreamBridge
+from engine.catalog import ToolCatalog
+from engine.cli import main
+from engine.errors import ErrorKind, StepError
+from engine.simulator import Simulator
+from engine.simulator.server import SIMULATOR_SERVER_NAME, answer_call, create_server
+
+SIMULATOR = [sys.executable, "-m", "engine.simulator"]
+
+
+@pytest.fixture(autouse=True)
+def no_asyncio_complaints(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test after which asyncio complained (a task left pending, an error unseen)."""
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    yield
+    gc.collect()
+    complaints = [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+    assert complaints == []
+
+
+# -- what the server answers (in-process) ------------------------------------------------
+
+
+async def check_answers(client: Client) -> None:
+    """The checks every transport must pass: listing, calls, failures, unknown tools."""
+    assert client.server_info is not None
+    assert client.server_info.name == SIMULATOR_SERVER_NAME
+
+    listing = await client.list_tools()
+    shipped = ToolCatalog.builtin()
+    assert [tool.name for tool in listing.tools] == list(shipped)
+    for tool in listing.tools:
+        spec = shipped[tool.name]
+        assert tool.input_schema == spec.input_schema, tool.name
+        assert tool.description == spec.description, tool.name
+        assert tool.annotations is not None
+        assert tool.annotations.model_dump(by_alias=True, exclude_none=True) == dict(
+            spec.annotations
+        ), tool.name
+
+    answer = await client.call_tool("km_calculator", {"expression": "6 * 7"})
+    assert answer.is_error is False
+    assert answer.structured_content is not None
+    assert answer.structured_content["data"]["result"] == 42
+    assert answer.structured_content["simulated"] is True
+    text = answer.content[0]
+    assert text.type == "text"
+    assert json.loads(text.text) == answer.structured_content
+
+    refused = await client.call_tool("km_calculator", {"expresion": "1"})
+    assert refused.is_error is False
+    assert refused.structured_content is not None
+    assert refused.structured_content["success"] is False
+    assert refused.structured_content["error"]["code"] == "VALIDATION_ERROR"
+
+    unknown = await client.call_tool("km_calculater", {"expression": "1"})
+    assert unknown.is_error is True
+    assert unknown.content[0].type == "text"
+    assert unknown.content[0].text == (
+        "the km-actions simulator has no tool 'km_calculater'; did you mean 'km_calculator'?"
+    )
+
+
+def test_the_server_lists_the_catalog_and_answers_in_process() -> None:
+    async def scenario() -> None:
+        async with Client(create_server(Simulator()), mode="legacy") as client:
+            await check_answers(client)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "is_error", "code"),
+    [
+        pytest.param("km_calculator", {"expression": "2 ^ 10"}, False, None, id="success"),
+        pytest.param("km_calculator", None, False, "VALIDATION_ERROR", id="no-arguments"),
+        pytest.param(
+            "km_calculator", {"expression": 7}, False, "VALIDATION_ERROR", id="wrong-type"
+        ),
+        pytest.param(
+            "km_variable_manager",
+            {"operation": "get", "name": "Nope"},
+            False,
+            "NOT_FOUND",
+            id="tool-failure-is-not-an-mcp-error",
+        ),
+        pytest.param("km_nothing", {}, True, None, id="unknown-tool"),
+    ],
+)
+def test_answer_call(
+    name: str, arguments: dict[str, Any] | None, is_error: bool, code: str | None
+) -> None:
+    result = answer_call(Simulator(), name, arguments)
+    assert result.is_error is is_error
+    if is_error:
+        assert result.structured_content is None
+        return
+    envelope = result.structured_content
+    assert envelope is not None
+    assert envelope["success"] is (code is None)
+    if code is not None:
+        assert envelope["error"]["code"] == code
+        assert envelope["error"]["recovery_suggestion"]
+
+
+class BrokenSimulator(Simulator):
+    """A simulator with a defect (or a failing state file), to check the server survives it."""
+
+    def __init__(self, problem: Exception) -> None:
+        super().__init__()
+        self.problem = problem
+
+    def call(self, name: str, arguments: Any) -> dict[str, Any]:
+        raise self.problem
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        pytest.param(
+            StepError(ErrorKind.TOOL_UNAVAILABLE, "km_calculator ran, but disk full", hint="free"),
+            "km_calculator ran, but disk full (free)",
+            id="step-error",
+        ),
+        pytest.param(
+            KeyError("x"),
+            "the km-actions simulator failed while answering km_calculator: KeyError: 'x' "
+            "(this is a bug in km-actions; please report it)",
+            id="defect",
+        ),
+    ],
+)
+def test_a_simulator_failure_is_an_error_result_not_a_crash(
+    problem: Exception, message: str
+) -> None:
+    result = answer_call(BrokenSimulator(problem), "km_calculator", {"expression": "1"})
+    assert result.is_error is True
+    assert result.content[0].type == "text"
+    assert result.content[0].text == message
+
+
+# -- over stdio and HTTP (real processes) ------------------------------------------------
+
+
+@dataclass
+class Served:
+    """A simulator process serving HTTP; ``url`` is its MCP endpoint."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    port: int
+    stderr: Path
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                return self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
+
+
+@contextmanager
+def served_http(folder: Path, port: int = 0, *extra: str) -> Iterator[Served]:
+    """Start ``python -m engine.simulator --http PORT`` and wait for it to announce its URL."""
+    log = folder / f"stderr-{time.monotonic_ns()}.txt"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*SIMULATOR, "--http", str(port), *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    served: Served | None = None
+    try:
+        deadline = time.monotonic() + 30
+        while served is None:
+            text = log.read_text("utf-8", "replace")
+            if "serving MCP at " in text:
+                url = text.split("serving MCP at ", 1)[1].split()[0]
+                served = Served(process, url, int(url.rsplit(":", 1)[1].split("/")[0]), log)
+            elif process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the simulator did not start serving HTTP: {text}")
+            else:
+                time.sleep(0.02)
+        yield served
+    finally:
+        if served is not None:
+            served.stop()
+        else:
+            process.kill()
+            process.wait()
+
+
+def test_the_server_answers_over_stdio_and_keeps_its_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+
+    async def scenario() -> None:
+        params = StdioServerParameters(
+            command=SIMULATOR[0], args=[*SIMULATOR[1:], "--state", str(state)]
+        )
+        async with Client(params) as client:
+            await check_answers(client)
+            answer = await client.call_tool(
+                "km_variable_manager", {"operation": "set", "name": "Kept", "value": "yes"}
+            )
+            assert answer.structured_content is not None
+            assert answer.structured_content["success"] is True
+
+    asyncio.run(scenario())
+    reopened = Simulator(state_path=state)
+    assert (
+        reopened.call("km_variable_manager", {"operation": "get", "name": "Kept"})["data"]["value"]
+        == "yes"
+    )
+
+
+def test_the_server_answers_over_http_and_the_bridge_outlives_a_restart(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        with served_http(tmp_path) as served:
+            assert served.url == f"http://127.0.0.1:{served.port}/mcp"
+            async with Client(served.url) as client:
+                await check_answers(client)
+
+            bridge = UpstreamBridge(url=served.url)
+            await bridge.start()
+            try:
+                assert bridge.simulated is True
+                assert bridge.label == f"km-actions simulator over MCP at {served.url}"
+                answer = await bridge.call_tool("km_calculator", {"expression": "1 + 2"})
+                assert answer["data"]["result"] == 3
+                assert served.stop() == 0  # Ctrl-C stops it normally
+                with pytest.raises(StepError) as caught:
+                    await bridge.call_tool("km_calculator", {"expression": "1 + 2"})
+                assert caught.value.kind is ErrorKind.TOOL_UNAVAILABLE
+                with served_http(tmp_path, served.port):
+                    answer = await bridge.call_tool("km_calculator", {"expression": "2 + 2"})
+                    assert answer["data"]["result"] == 4
+            finally:
+                await bridge.close()
+
+    asyncio.run(scenario())
+
+
+def test_stdio_mode_writes_nothing_but_protocol_to_stdout(tmp_path: Path) -> None:
+    corrupt = tmp_path / "state.json"
+    corrupt.write_text("{not json", "utf-8")
+    done = subprocess.run(
+        [*SIMULATOR, "--state", str(corrupt)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"km-actions simulator: warning: the simulator state file {corrupt} is corrupt "
+        "(not valid JSON); it was moved to state.json.corrupt and the simulator starts "
+        "from its example state",
+        "km-actions simulator: serving MCP on stdin/stdout "
+        "(not Keyboard Maestro: answers are simulated)",
+    ]
+
+
+# -- the CLI's own errors (in-process) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("port", "message"),
+    [
+        pytest.param("70000", "70000 is not a port number (0 to 65535)", id="too-big"),
+        pytest.param("http", "'http' is not a port number", id="not-a-number"),
+    ],
+)
+def test_a_bad_port_is_a_usage_error(
+    port: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["simulator", "--http", port])
+    assert caught.value.code == 2
+    assert f"argument --http: {message}" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["simulator", "--http", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"km-actions simulator: error: cannot serve on 127.0.0.1:{port}: " in err
+    assert "  hint: choose another port, or --http 0 for a free one" in err
+
+
+def test_a_state_file_from_a_newer_version_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"format": "km-actions-simulator-state", "version": 999}', "utf-8")
+    assert main(["simulator", "--state", str(state)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"km-actions simulator: error: the simulator state file {state} was written by a "
+        "newer km-actions (state version 999; this one reads up to 1)",
+        "  hint: upgrade km-actions, or use another state file",
+    ]
