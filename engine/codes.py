@@ -70,6 +70,8 @@ _SEMANTIC = {
     "step-not-run-yet": "A reference to a step that runs later (or inside another branch).",
     "unknown-step-field": "A reference to `steps.x.y` where y is not result, status or error.",
     "unknown-config": "A reference to `config.x` where the plugin declares no setting x.",
+    "unknown-event-field": "A hook reads `event.x` where x is not name, plugin, action or data.",
+    "unknown-event": "A hook's `on:` looks like a misspelt built-in event (warning).",
     "unknown-output": "An output name that `outputs:` does not declare.",
     "duplicate-step-id": "Two steps have the same id.",
     "reserved-name": "A name that km-actions reserves (inputs, vars, steps, …).",
@@ -103,7 +105,74 @@ _RUNTIME = {
     "not_found": "The action or plugin asked for does not exist.",
 }
 
-CODES = MappingProxyType({**_LOADER, **_SCHEMA, **_SEMANTIC, **_RUNTIME})
+# Plugins and the store (install, upgrade, uninstall, configure, load). Ranked with the
+# meaning of a manifest (tier 2): they say why a plugin cannot be used as it is.
+_PLUGINS = {
+    "invalid-plugin": "A plugin's plugin.yaml or one of its actions is not valid; it was not "
+    "installed (every problem is listed).",
+    "plugin-manifest-missing": "A folder or archive has no plugin.yaml at its top.",
+    "plugin-unreadable": "A file of a plugin cannot be read.",
+    "plugin-unsafe-file": "A plugin folder holds a link or a special file.",
+    "plugin-no-actions": "A plugin's `actions:` match no action file.",
+    "duplicate-action": "Two action files of one plugin have the same name.",
+    "dependency-undeclared": "An action calls another plugin's action, but the plugin does not "
+    "list that plugin under `dependencies`.",
+    "invalid-range": "A dependency's version range cannot be read.",
+    "dependency-conflict": "No versions of the plugins satisfy every dependency range.",
+    "dependency-missing": "A plugin needs another plugin that no source offers.",
+    "dependency-no-version": "No version of a needed plugin matches the range asked for.",
+    "dependency-too-complex": "Dependency resolution gave up after trying too many versions.",
+    "dependency-unavailable": "A needed plugin is not installed and cannot be downloaded here.",
+    "dependent-broken": "An upgrade would remove an action that an installed plugin calls.",
+    "source-not-found": "The folder, archive or file to install does not exist.",
+    "source-mismatch": "A downloaded archive holds another plugin or version than promised.",
+    "archive-unsupported": "The file is not a .zip, .tar or .tar.gz archive.",
+    "archive-corrupt": "The archive is damaged or truncated.",
+    "archive-unsafe-path": "An archive member's name is absolute, has '..', or is otherwise "
+    "unsafe.",
+    "archive-link": "An archive holds a symbolic or hard link.",
+    "archive-special-file": "An archive holds a device, pipe or other special file.",
+    "archive-duplicate": "An archive holds the same name twice (or names that clash).",
+    "archive-too-many-files": "An archive (or plugin folder) holds too many files.",
+    "archive-too-large": "An archive (or a file in it) unpacks to more than allowed.",
+    "archive-ratio": "An archive compresses suspiciously well (a zip bomb).",
+    "archive-unreadable": "The archive file cannot be read.",
+    "archive-destination": "An archive cannot be written or unpacked where asked.",
+    "permission-not-allowed": "A plugin asks for a tool the security profile does not allow.",
+    "permission-not-granted": "A plugin asks for a tool the grant given does not include.",
+    "install-declined": "The permissions a plugin asks for were not granted.",
+    "plugin-has-dependents": "A plugin cannot be uninstalled while others depend on it.",
+    "plugin-tampered": "An installed plugin's files changed since it was installed.",
+    "unknown-setting": "A setting the plugin does not declare.",
+    "invalid-config": "A setting's value does not fit the plugin's configuration_schema.",
+    "store-unavailable": "The plugin store's folder or database cannot be opened.",
+    "store-too-new": "The plugin store was written by a newer km-actions.",
+    "store-busy": "Other processes kept changing the plugins during an install.",
+    "store-damaged": "A file of the plugin store (a secrets file) is damaged.",
+}
+
+# Marketplace indexes and downloads (install id@range, search, update).
+_MARKETPLACE = {
+    "index-invalid": "A marketplace index is not valid JSON or breaks the index format "
+    "(every problem is listed, located); nothing was installed.",
+    "index-unsupported": "A marketplace index has a newer format than this km-actions reads.",
+    "index-unreadable": "A marketplace index file (or the list of marketplaces) cannot be read.",
+    "not-in-index": "No marketplace index lists the plugin asked for.",
+    "no-marketplace": "No marketplace is configured and none was given with --index.",
+    "marketplace-unknown": "A marketplace to remove is not in the list of marketplaces.",
+    "integrity-mismatch": "A downloaded archive's sha256 differs from the index's; it was "
+    "deleted before anything was unpacked.",
+    "download-failed": "A download failed: the server could not be reached or answered an error.",
+    "download-timeout": "A server did not answer in time.",
+    "download-too-large": "A download was larger than the index says (or than allowed); it was "
+    "stopped.",
+    "download-insecure": "A download over plain http from another machine, an unverifiable "
+    "certificate, or an address that is not http(s), was refused.",
+}
+
+CODES = MappingProxyType(
+    {**_LOADER, **_SCHEMA, **_SEMANTIC, **_RUNTIME, **_PLUGINS, **_MARKETPLACE}
+)
 
 
 def tier(code: str) -> int:
@@ -114,7 +183,7 @@ def tier(code: str) -> int:
     for rank, table in enumerate((_LOADER, _SCHEMA, _SEMANTIC, _RUNTIME)):
         if code in table:
             return rank
-    return 2
+    return 2  # plugin and store codes (_PLUGINS), and any other
 
 
 def describe(code: str) -> str:

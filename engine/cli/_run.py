@@ -6,19 +6,24 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from engine.bridge import ToolBridge
 from engine.bridge.dryrun import DryRunBridge
 from engine.cli._files import collect
+from engine.cli._hooks import print_hook_warnings
 from engine.engine import Engine
 from engine.errors import EngineError
 from engine.library import ActionLibrary
 from engine.limits import Profile
 from engine.model import Pipeline, RunResult
 from engine.paths import simulator_state_path
+from engine.plugins.hooked import run_installed
+from engine.plugins.local import LocalPlugin, enclosing_plugin
+from engine.plugins.runtime import PluginRuntime
+from engine.plugins.store import Store
 from engine.report import format_text
 from engine.simulator import Simulator
 from engine.testing import TestOutcome, run_tests
@@ -31,7 +36,9 @@ def add_parsers(sub: Any) -> None:
         description="Run an action from a file (on the built-in simulator unless a Keyboard "
         "Maestro server is configured). Exit status: 0 success, 1 failure, 2 usage error.",
     )
-    r.add_argument("action", metavar="FILE", help="an action file")
+    r.add_argument(
+        "action", metavar="FILE_OR_NAME", help="an action file, or an installed plugin/action"
+    )
     r.add_argument(
         "--input",
         "-i",
@@ -73,7 +80,12 @@ def add_parsers(sub: Any) -> None:
         description="Run the `tests:` of action files (mocked tools; nothing is sent "
         "anywhere). Exit status: 0 all passed, 1 a test failed, 2 usage error.",
     )
-    t.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    t.add_argument(
+        "paths",
+        nargs="+",
+        metavar="FILE_OR_DIR",
+        help="action files, folders (plugin folders too), or installed plugin/action names",
+    )
     t.add_argument("--json", action="store_true", help="print the outcomes as JSON")
     t.set_defaults(handler=cmd_test)
 
@@ -126,8 +138,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine = Engine()
     path = Path(args.action)
     if not path.is_file():
+        if is_installed_name(args.action):
+            return _run_installed(args, engine)
         print(f"km-actions run: no such file: {args.action}", file=sys.stderr)
         return 2
+    if enclosing_plugin(path) is not None:
+        return _run_in_plugin(args, engine, path)
     try:
         document = engine.load_file(path)
         library = _library(engine, path)
@@ -167,7 +183,136 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def _print_result(result: RunResult, path: Path) -> None:
+def is_installed_name(text: str) -> bool:
+    """``plugin/action``: a name, not a path (no suffix, exactly one ``/``)."""
+    plugin, sep, action = text.partition("/")
+    return bool(sep and plugin and action and "/" not in action and "." not in action)
+
+
+def _finish_run(
+    args: argparse.Namespace,
+    result: RunResult,
+    simulator: Simulator | None,
+    sources: Callable[[str], str | None],
+) -> int:
+    if simulator is not None and simulator.state_path is not None:
+        simulator.save()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        _print_result(result, sources)
+    return 0 if result.ok else 1
+
+
+def _run_installed(args: argparse.Namespace, engine: Engine) -> int:
+    """``km-actions run plugin/action``: an installed action, with its plugin's grant and
+    settings; the run is recorded in the store's history."""
+    try:
+        store = Store.open()
+    except EngineError as error:
+        print(format_text(error.diagnostics), file=sys.stderr)
+        return 1
+    with store:
+        runtime = PluginRuntime.load(store, engine=engine, compile=False)
+        try:
+            pipeline = runtime.pipeline(args.action)
+            inputs = parse_inputs(pipeline, args.input, args.inputs_json)
+        except EngineError as error:
+            print(f"km-actions run: {error.message}", file=sys.stderr)
+            if error.hint:
+                print(f"     = hint: {error.hint}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"km-actions run: {exc}", file=sys.stderr)
+            return 2
+        bridge, simulator, note = _bridge(args)
+        if not args.json:
+            print(f"Running {args.action} on {note}.", file=sys.stderr)
+        hooked = asyncio.run(
+            run_installed(
+                runtime,
+                args.action,
+                inputs,
+                bridge=bridge,
+                limits=Profile(args.profile).limits,
+                trace=args.trace,
+                dry_run=args.dry_run,
+            )
+        )
+        runtime.close()
+        print_hook_warnings(hooked)
+        return _finish_run(args, hooked.result, simulator, _installed_sources(store))
+
+
+def _installed_sources(store: Store) -> Callable[[str], str | None]:
+    """Source text of an installed file named ``plugin/relative/path`` in a diagnostic."""
+
+    def lookup(name: str) -> str | None:
+        plugin, _, relative = name.partition("/")
+        found = store.get(plugin)
+        if found is None:
+            return None
+        try:
+            return (store.folder(found) / relative).read_text("utf-8", "replace")
+        except OSError:
+            return None
+
+    return lookup
+
+
+def _run_in_plugin(args: argparse.Namespace, engine: Engine, path: Path) -> int:
+    """An action file inside a plugin folder: checked and run in the plugin's context,
+    with the settings' defaults as ``config``."""
+    folder = enclosing_plugin(path)
+    assert folder is not None  # checked by the caller
+    try:
+        plugin = LocalPlugin.read(folder, engine=engine)
+        name = plugin.name_of(path)
+        if name is None:
+            raise EngineError(
+                f"{path} is not one of the actions of the plugin in {folder}",
+                code="not_found",
+                hint="list it under `actions:` in plugin.yaml",
+            )
+        pipeline = plugin.pipeline(name)
+        inputs = parse_inputs(pipeline, args.input, args.inputs_json)
+    except EngineError as error:
+        print(format_text(error.diagnostics, sources=_folder_sources(folder)), file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"km-actions run: {exc}", file=sys.stderr)
+        return 2
+    bridge, simulator, note = _bridge(args)
+    if not args.json:
+        print(f"Running {pipeline.qualified_name} on {note}.", file=sys.stderr)
+    config = plugin.config()
+    result = asyncio.run(
+        engine.run(
+            pipeline,
+            inputs,
+            bridge=bridge,
+            limits=Profile(args.profile).limits,
+            trace=args.trace,
+            grant=plugin.grant,
+            config=config,
+            resolver=plugin.resolver(config),
+            dry_run=args.dry_run,
+        )
+    )
+    return _finish_run(args, result, simulator, _folder_sources(folder))
+
+
+def _folder_sources(folder: Path) -> Callable[[str], str | None]:
+    def lookup(name: str) -> str | None:
+        try:
+            return Path(name).read_text("utf-8", "replace")
+        except OSError:
+            return None
+
+    return lookup
+
+
+def _print_result(result: RunResult, path: Path | Callable[[str], str | None]) -> None:
     if result.trace is not None:
         for entry in result.trace:
             label = entry.get("step") or entry.get("tool") or entry["kind"]
@@ -180,12 +325,8 @@ def _print_result(result: RunResult, path: Path) -> None:
         for call in result.recorded_calls:
             print(f"  {call['tool']}: {call['note']}", file=sys.stderr)
     if result.error is not None:
-        print(
-            format_text(
-                result.error.diagnostics, sources={str(path): path.read_text("utf-8", "replace")}
-            ),
-            file=sys.stderr,
-        )
+        sources = path if callable(path) else {str(path): path.read_text("utf-8", "replace")}
+        print(format_text(result.error.diagnostics, sources=sources), file=sys.stderr)
         print(f"failed ({result.error.kind.value}) after {result.steps_run} steps", file=sys.stderr)
         return
     print(json.dumps(result.outputs, indent=2, ensure_ascii=False, default=str))
@@ -197,7 +338,8 @@ def _print_result(result: RunResult, path: Path) -> None:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    found = collect(args.paths)
+    names = [p for p in args.paths if not Path(p).exists() and is_installed_name(p)]
+    found = collect([p for p in args.paths if p not in names])
     if found.missing:
         for name in found.missing:
             print(f"km-actions test: no such file or folder: {name}", file=sys.stderr)
@@ -205,7 +347,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     engine = Engine()
     outcomes: list[TestOutcome] = []
     broken: list[str] = []
+    if names:
+        _test_installed(engine, names, outcomes, broken)
     libraries: dict[Path, ActionLibrary] = {}
+    plugins: dict[Path, LocalPlugin | None] = {}
     for loaded in found.files:
         if loaded.document is None:
             if loaded.error is not None:
@@ -215,6 +360,10 @@ def cmd_test(args: argparse.Namespace) -> int:
             continue
         data = loaded.document.data
         if not isinstance(data, Mapping) or data.get("kind") != "action":
+            continue
+        folder = enclosing_plugin(loaded.path)
+        if folder is not None:
+            _test_in_plugin(engine, folder, loaded.path, plugins, outcomes, broken)
             continue
         folder = loaded.path.parent
         library = libraries.get(folder)
@@ -227,6 +376,39 @@ def cmd_test(args: argparse.Namespace) -> int:
             continue
         outcomes.extend(asyncio.run(run_tests(pipeline, catalog=engine.catalog, resolver=library)))
     return _report_tests(outcomes, broken, as_json=args.json)
+
+
+def _test_installed(
+    engine: Engine, names: list[str], outcomes: list[TestOutcome], broken: list[str]
+) -> None:
+    """The ``tests:`` of installed actions (mocked tools; the user's settings unused)."""
+    with Store.open() as store:
+        runtime = PluginRuntime.load(store, engine=engine, compile=False)
+        for name in names:
+            try:
+                outcomes.extend(asyncio.run(runtime.run_tests(name)))
+            except EngineError as error:
+                broken.append(f"{name}: {error.message}")
+
+
+def _test_in_plugin(
+    engine: Engine,
+    folder: Path,
+    path: Path,
+    plugins: dict[Path, LocalPlugin | None],
+    outcomes: list[TestOutcome],
+    broken: list[str],
+) -> None:
+    if folder not in plugins:
+        try:
+            plugins[folder] = LocalPlugin.read(folder, engine=engine)
+        except EngineError as error:
+            plugins[folder] = None
+            broken.append(format_text(error.diagnostics, sources=_folder_sources(folder)))
+    plugin = plugins[folder]
+    name = plugin.name_of(path) if plugin is not None else None
+    if plugin is not None and name is not None:
+        outcomes.extend(asyncio.run(plugin.run_tests(name)))
 
 
 def _report_tests(outcomes: list[TestOutcome], broken: list[str], *, as_json: bool) -> int:

@@ -1,0 +1,445 @@
+"""``km-actions install, uninstall, list, describe, configure, enable, disable, verify, pack``.
+
+Exit status: 0 success, 1 a refusal or failure the command reports (invalid plugin,
+permission not granted, tampered files, …), 2 a usage error (no such file, bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.cli._hooks import finish_hooks, store_hooks
+from engine.errors import EngineError
+from engine.limits import Profile
+from engine.plugins._plan import installed_signatures
+from engine.plugins.archives import create_archive
+from engine.plugins.installer import InstallResult, InstallSource, install
+from engine.plugins.inventory import describe, list_plugins
+from engine.plugins.lifecycle import configure, current_settings, set_enabled, uninstall, verify
+from engine.plugins.local import LocalPlugin
+from engine.plugins.manifest import PluginType
+from engine.plugins.permissions import PermissionRequest
+from engine.plugins.progress import ProgressBar
+from engine.plugins.settings import masked, parse_assignment
+from engine.plugins.store import Store
+from engine.report import format_text
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_parsers(sub: Any) -> None:
+    """Add install, uninstall, list, describe, configure, enable, disable, verify, pack."""
+    _add_install(sub)
+    _add_inventory(sub)
+    _add_changes(sub)
+
+
+def _add_install(sub: Any) -> None:
+    p = sub.add_parser(
+        "install",
+        help="install or upgrade a plugin",
+        description="Install a plugin from a folder, a .zip or .tar.gz archive, or a single "
+        "action file. Everything is checked first; the permissions it asks for are shown "
+        "and must be granted. Installing another version of an installed plugin upgrades it.",
+    )
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="plugin folder, archive or action file (or ID[@RANGE] from a marketplace)",
+    )
+    p.add_argument("--yes", "-y", action="store_true", help="grant what the plugin asks for")
+    p.add_argument(
+        "--grant",
+        action="append",
+        metavar="PERMISSION",
+        help="grant a tool or tool group (repeatable); the plugin must ask for no more",
+    )
+    _profile(p, "the security profile that caps what may be granted (default: standard)")
+    _json(p)
+    p.set_defaults(handler=_guard(cmd_install))
+    p = sub.add_parser(
+        "pack",
+        help="check a plugin folder and pack it into an archive",
+        description="Validate a plugin folder, then write a deterministic archive of it.",
+    )
+    p.add_argument("folder", metavar="FOLDER", type=Path)
+    p.add_argument("-o", "--output", type=Path, help="the archive (default: ID-VERSION.zip)")
+    p.add_argument("--format", choices=["zip", "tar.gz"], default="zip")
+    p.set_defaults(handler=_guard(cmd_pack))
+
+
+def _add_changes(sub: Any) -> None:
+    p = sub.add_parser("uninstall", help="remove an installed plugin")
+    p.add_argument("identifier", metavar="ID")
+    p.add_argument(
+        "--with-dependents",
+        action="store_true",
+        help="also remove the installed plugins that depend on it",
+    )
+    _json(p)
+    p.set_defaults(handler=_guard(cmd_uninstall))
+    p = sub.add_parser(
+        "configure",
+        help="show or change a plugin's settings",
+        description="Without KEY=VALUE, show the settings (secrets masked). KEY=- reads the "
+        "value from the terminal without echoing it (for secrets).",
+    )
+    p.add_argument("identifier", metavar="ID")
+    p.add_argument("assignments", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--unset", action="append", default=[], metavar="KEY", help="back to default")
+    _json(p)
+    p.set_defaults(handler=_guard(cmd_configure))
+    for name, enabled in (("enable", True), ("disable", False)):
+        p = sub.add_parser(name, help=f"{name} an installed plugin's actions")
+        p.add_argument("identifier", metavar="ID")
+        p.set_defaults(handler=_guard(_toggle(enabled)))
+
+
+def _add_inventory(sub: Any) -> None:
+    p = sub.add_parser("list", help="list installed plugins")
+    p.add_argument("--type", choices=[t.value for t in PluginType], help="only this type")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--enabled", action="store_const", const=True, dest="enabled")
+    state.add_argument("--disabled", action="store_const", const=False, dest="enabled")
+    p.add_argument("--search", metavar="TEXT", help="words in the id, name, description or actions")
+    _json(p)
+    p.set_defaults(handler=_guard(cmd_list))
+
+    p = sub.add_parser("describe", help="everything about an installed plugin")
+    p.add_argument("identifier", metavar="ID")
+    _json(p)
+    p.set_defaults(handler=_guard(cmd_describe))
+    p = sub.add_parser("verify", help="check installed files against the lock")
+    p.add_argument("identifier", metavar="ID", nargs="?")
+    _json(p)
+    p.set_defaults(handler=_guard(cmd_verify))
+
+
+def _profile(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--profile", choices=[x.value for x in Profile], default="standard", help=help)
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def report_error(error: EngineError, *, as_json: bool = False, sources: Any = None) -> int:
+    """Print an error (located diagnostics with their source line); exit status 1."""
+    if as_json:
+        _print_json({"ok": False, "error": error.to_dict()})
+        return 1
+    located = [d for d in error.diagnostics if d.file or d.span]
+    if located:
+        print(format_text(located, sources=sources, color=sys.stderr.isatty()), file=sys.stderr)
+    else:
+        print(f"error[{error.code}]: {error.message}", file=sys.stderr)
+        hint = error.hint or error.first.hint
+        if hint:
+            print(f"     = hint: {hint}", file=sys.stderr)
+    return 1
+
+
+def _guard(handler: Handler) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except EngineError as error:
+            return report_error(error, as_json=getattr(args, "json", False))
+
+    return run
+
+
+def _sources(source: Path) -> Callable[[str], str | None]:
+    """Source text of a file named in a diagnostic (``label/relative`` or the file)."""
+
+    def lookup(name: str) -> str | None:
+        base = source if source.is_dir() else source.parent
+        relative = name.split("/", 1)[1] if "/" in name else name
+        for candidate in (base / relative, Path(name)):
+            try:
+                return candidate.read_text("utf-8", "replace")
+            except OSError:
+                continue
+        return None
+
+    return lookup
+
+
+def _confirm(args: argparse.Namespace) -> Callable[[PermissionRequest], bool] | None:
+    if args.yes or args.grant:
+        return None
+
+    def ask(request: PermissionRequest) -> bool:
+        from engine.catalog import ToolCatalog
+
+        lines = request.describe(ToolCatalog.builtin())
+        if not sys.stdin.isatty():
+            raise EngineError(
+                f"'{request.plugin}' {request.version} asks for: {'; '.join(lines)}; "
+                "nothing was installed",
+                code="install-declined",
+                hint="grant them with --yes (or name them with --grant), since there is no "
+                "terminal to ask",
+            )
+        print(f"'{request.plugin}' {request.version} asks to call:", file=sys.stderr)
+        for line in lines:
+            new = " (new)" if any(line.startswith(a) for a in request.added) else ""
+            print(f"  {line}{new}", file=sys.stderr)
+        print("Grant these permissions? [y/N] ", end="", file=sys.stderr, flush=True)
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+    return ask
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    path = Path(args.source)
+    if not path.exists():
+        print(f"km-actions install: no such file or folder: {args.source}", file=sys.stderr)
+        return 2
+    bar = ProgressBar(f"checking {path.name}", unit="actions")
+    try:
+        with Store.open() as store:
+            hooks, simulator = store_hooks(store, args.profile)
+            result = install(
+                store,
+                InstallSource.of(path),
+                grant=args.grant,
+                confirm=_confirm(args),
+                profile=Profile(args.profile),
+                progress=bar,
+                events=hooks,
+            )
+    except EngineError as error:
+        bar.finish()
+        return report_error(error, as_json=args.json, sources=_sources(path))
+    bar.finish()
+    finish_hooks(hooks, simulator)
+    if args.json:
+        _print_json(_install_json(result))
+    else:
+        _print_install(result)
+    return 0
+
+
+def _install_json(result: InstallResult) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "plugin": result.identifier,
+        "unchanged": result.unchanged,
+        "installed": [{"identifier": p.identifier, "version": p.version} for p in result.installed],
+        "upgraded": dict(result.upgraded),
+        "dropped_settings": {
+            k: [{"name": d.name, "reason": d.reason} for d in v]
+            for k, v in result.dropped_settings.items()
+        },
+        "needs_configuration": {k: list(v) for k, v in result.needs_configuration.items()},
+        "warnings": [d.to_dict() for d in result.warnings] + list(result.event_warnings),
+    }
+
+
+def _print_install(result: InstallResult) -> None:
+    plugin = result.plugin
+    if result.unchanged:
+        print(f"{plugin.identifier} {plugin.version} is already installed (same files).")
+        return
+    for item in result.installed:
+        before = result.upgraded.get(item.identifier)
+        verb = (
+            f"Upgraded {item.identifier} {before} → {item.version}"
+            if before
+            else (f"Installed {item.identifier} {item.version}")
+        )
+        extra = "" if item.identifier == result.identifier else " (a dependency)"
+        print(f"{verb}{extra}.")
+    for identifier, dropped in result.dropped_settings.items():
+        for setting in dropped:
+            print(f"  {identifier}: the setting {setting} was not kept", file=sys.stderr)
+    for identifier, names in result.needs_configuration.items():
+        print(
+            f"  {identifier} needs settings before some actions work: {', '.join(names)} "
+            f"(km-actions configure {identifier} {names[0]}=…)",
+            file=sys.stderr,
+        )
+    for warning in result.warnings:
+        print(f"  warning: {warning}", file=sys.stderr)
+    for text in result.event_warnings:
+        print(f"  warning: {text}", file=sys.stderr)
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    with Store.open() as store:
+        hooks, simulator = store_hooks(store)
+        result = uninstall(
+            store, args.identifier, remove_dependents=args.with_dependents, events=hooks
+        )
+    finish_hooks(hooks, simulator)
+    if args.json:
+        _print_json({"ok": True, "removed": list(result.removed)})
+    else:
+        print(f"Removed {', '.join(result.removed)}.")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with Store.open() as store:
+        found = list_plugins(store, plugin_type=args.type, enabled=args.enabled, search=args.search)
+    if args.json:
+        _print_json([p.to_dict() for p in found])
+        return 0
+    if not found:
+        print("No plugins match." if (args.type or args.search or args.enabled is not None)
+              else "No plugins are installed.")  # fmt: skip
+        return 0
+    for p in found:
+        state = "" if p.enabled else "  (disabled)"
+        print(f"{p.identifier} {p.version}  [{p.plugin_type}]{state}  {p.description}")
+        print(f"    actions: {', '.join(p.actions)}")
+    return 0
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    with Store.open() as store:
+        info = describe(store, args.identifier)
+    if args.json:
+        _print_json(info)
+        return 0
+    print(f"{info['identifier']} {info['version']}: {info['name']}")
+    if info["description"]:
+        print(f"  {info['description']}")
+    state = "enabled" if info["enabled"] else "disabled"
+    source = info["source"]
+    print(f"  {state}; {info['plugin_type']}; from {source['kind']} {source['ref']}"
+          f" ({source['origin']}); installed {info['installed_at']}")  # fmt: skip
+    print("  actions:")
+    for action in info["actions"]:
+        print(f"    {action['qualified']}: {action['description']}")
+        for name, spec in action["inputs"].items():
+            need = "required" if spec.get("required") else f"default {spec.get('default')!r}"
+            print(
+                f"      - {name} ({spec.get('type', 'any')}, {need}) {spec.get('description', '')}"
+            )
+        if action["outputs"]:
+            print(f"      outputs: {', '.join(action['outputs'])}")
+    print("  permissions granted:")
+    for entry in info["permissions"]["granted"]:
+        tools = ", ".join(f"{t['name']} ({t['class']})" for t in entry["tools"])
+        print(f"    {entry['entry']}: {tools}")
+    settings = info["settings"]
+    if settings["declared"]:
+        print("  settings:")
+        for item in settings["declared"]:
+            value = settings["values"].get(item["name"], "(not set)")
+            print(f"    {item['name']} = {value!r}  {item['description']}")
+    for dep, entry in info["dependencies"].items():
+        print(f"  needs {dep} {entry['range']} (installed: {entry['installed'] or 'no'})")
+    if info["dependents"]:
+        print(f"  needed by: {', '.join(info['dependents'])}")
+    print(f"  files: {len(info['files'])}, " + ("all match the lock" if info["intact"]
+          else "CHANGED since install: run `km-actions verify`"))  # fmt: skip
+    return 0
+
+
+def _read_assignment(schema: Any, text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if sep and raw == "-":
+        value = getpass.getpass(f"{name}: ") if sys.stdin.isatty() else sys.stdin.readline()
+        return parse_assignment(schema, f"{name}={value.rstrip(chr(10))}")
+    return parse_assignment(schema, text)
+
+
+def cmd_configure(args: argparse.Namespace) -> int:
+    with Store.open() as store:
+        plugin = store.require(args.identifier)
+        schema = plugin.configuration_schema
+        if not args.assignments and not args.unset:
+            view = masked(schema, current_settings(store, args.identifier))
+            if args.json:
+                _print_json(view)
+            else:
+                _print_settings(view)
+            return 0
+        values = dict(_read_assignment(schema, a) for a in args.assignments)
+        hooks, simulator = store_hooks(store)
+        result = configure(store, args.identifier, values, unset=args.unset, events=hooks)
+    finish_hooks(hooks, simulator)
+    if args.json:
+        _print_json({"ok": True, "settings": result.settings, "missing": list(result.missing)})
+        return 0
+    _print_settings(result.settings)
+    if result.missing:
+        print(f"  still to set: {', '.join(result.missing)}", file=sys.stderr)
+    return 0
+
+
+def _print_settings(settings: Mapping[str, Any]) -> None:
+    if not settings:
+        print("(no settings)")
+    for name, value in settings.items():
+        print(f"{name} = {json.dumps(value, ensure_ascii=False)}")
+
+
+def _toggle(enabled: bool) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        with Store.open() as store:
+            changed = set_enabled(store, args.identifier, enabled)
+        word = "enabled" if enabled else "disabled"
+        print(f"{args.identifier} is {word}" + ("." if changed else " (it already was)."))
+        return 0
+
+    return handler
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with Store.open() as store:
+        reports = verify(store, args.identifier)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "identifier": r.identifier,
+                    "version": r.version,
+                    "ok": r.ok,
+                    "problems": [{"path": p.path, "problem": p.problem.value} for p in r.problems],
+                }
+                for r in reports
+            ]
+        )
+    else:
+        for report in reports:
+            if report.ok:
+                print(f"{report.identifier} {report.version}: ok")
+            for problem in report.problems:
+                print(f"{report.identifier} {report.version}: {problem}")
+        if not reports:
+            print("No plugins are installed.")
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    folder: Path = args.folder
+    if not folder.is_dir():
+        print(f"km-actions pack: no such folder: {folder}", file=sys.stderr)
+        return 2
+    try:
+        with Store.open() as store:
+            others = installed_signatures(store)
+        plugin = LocalPlugin.read(folder, others=others)
+    except EngineError as error:
+        return report_error(error, sources=_sources(folder))
+    manifest = plugin.manifest
+    suffix = "zip" if args.format == "zip" else "tar.gz"
+    out = args.output or Path(f"{manifest.identifier}-{manifest.version}.{suffix}")
+    digest = create_archive(folder, out, fmt=args.format)
+    print(f"Packed {manifest.identifier} {manifest.version} ({len(manifest.actions)} actions) "
+          f"into {out}\nsha256 {digest}")  # fmt: skip
+    return 0

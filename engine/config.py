@@ -1,0 +1,209 @@
+"""The configuration file (TOML): upstream server, MCP permission ceiling, profiles.
+
+It lives in the data folder (``config.toml``); ``KM_ACTIONS_CONFIG`` or ``--config``
+point elsewhere. A missing file means the defaults: the built-in simulator, the
+``standard`` profile, and MCP callers limited to read-only and writing tools.
+
+>>> settings = Settings.from_data({"security": {"ceiling": ["read-only"]}})
+>>> settings.ceiling, settings.default_profile.value, settings.upstream
+(('read-only',), 'standard', None)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from engine.errors import ConfigError
+from engine.limits import Limits, Profile
+from engine.paths import home
+from engine.suggest import did_you_mean
+
+ENV_CONFIG = "KM_ACTIONS_CONFIG"
+DEFAULT_CEILING = ("read-only", "write")
+_LIMIT_NAMES = frozenset(f.name for f in fields(Limits)) - {"allowed_classes", "destructive_needs_explicit_grant"}
+
+_SECTIONS: dict[str, frozenset[str]] = {
+    "upstream": frozenset({"command", "url", "env", "cwd", "timeout"}),
+    "security": frozenset({"default_profile", "ceiling", "allow_mcp_overwrite"}),
+    "tools": frozenset({"per_action", "disabled"}),
+    "limits": frozenset(p.value for p in Profile),
+}
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    """How to reach the Keyboard Maestro MCP server: a command (stdio) or a URL."""
+
+    command: tuple[str, ...] | None = None
+    url: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    timeout: float = 30.0
+
+    def describe(self) -> str:
+        return self.url or " ".join(self.command or ())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the configuration file can say, with defaults filled in."""
+
+    path: Path | None = None
+    upstream: UpstreamConfig | None = None
+    default_profile: Profile = Profile.STANDARD
+    ceiling: tuple[str, ...] = DEFAULT_CEILING
+    allow_mcp_overwrite: bool = False
+    action_tools: bool = True
+    disabled_action_tools: frozenset[str] = frozenset()
+    limit_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], *, path: Path | None = None) -> Settings:
+        """Build from parsed TOML, refusing unknown sections and keys."""
+        where = str(path) if path else "the configuration"
+        for section, value in data.items():
+            if section not in _SECTIONS:
+                raise _error(where, section, f"unknown section [{section}]",
+                             did_you_mean(section, _SECTIONS))
+            if not isinstance(value, Mapping):
+                raise _error(where, section, f"[{section}] must be a table")
+            for key in value:
+                if key not in _SECTIONS[section]:
+                    raise _error(where, f"{section}.{key}", f"unknown key {section}.{key}",
+                                 did_you_mean(str(key), _SECTIONS[section]))
+        security = data.get("security", {})
+        tools = data.get("tools", {})
+        return cls(
+            path=path,
+            upstream=_upstream(data.get("upstream"), where),
+            default_profile=_profile(security.get("default_profile", "standard"), where),
+            ceiling=_strings(security.get("ceiling", list(DEFAULT_CEILING)), where,
+                             "security.ceiling"),
+            allow_mcp_overwrite=_bool(security.get("allow_mcp_overwrite", False), where,
+                                      "security.allow_mcp_overwrite"),
+            action_tools=_bool(tools.get("per_action", True), where, "tools.per_action"),
+            disabled_action_tools=frozenset(_strings(tools.get("disabled", []), where,
+                                                     "tools.disabled")),
+            limit_overrides=_limits(data.get("limits", {}), where),
+        )
+
+    def limits_for(self, profile: Profile) -> Limits:
+        """A profile's limits with this file's overrides applied."""
+        overrides = self.limit_overrides.get(profile.value)
+        return profile.limits.with_overrides(**overrides) if overrides else profile.limits
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """Which configuration file is used: the argument, ``KM_ACTIONS_CONFIG``, or the default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    configured = os.environ.get(ENV_CONFIG)
+    return Path(configured).expanduser() if configured else home() / "config.toml"
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read the configuration file (the defaults when it does not exist)."""
+    target = config_path(path)
+    try:
+        raw = target.read_bytes()
+    except FileNotFoundError:
+        return Settings(path=target)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {target}: {exc.strerror}", file=str(target)) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{target} is not valid TOML: {exc}", file=str(target),
+                          hint="see docs/mcp.md for the format") from None
+    return Settings.from_data(data, path=target)
+
+
+def set_value(path: str | Path | None, key: str, value: Any) -> Path:
+    """Set ``section.key`` (validated with the rest of the file) and write the file."""
+    target = config_path(path)
+    data: dict[str, Any] = {}
+    if target.exists():
+        data = tomllib.loads(target.read_text("utf-8"))
+    section, _, name = key.partition(".")
+    if not name:
+        raise ConfigError(f"{key!r} is not a setting name", hint="write section.key, e.g. "
+                          "security.ceiling")
+    data.setdefault(section, {})[name] = value
+    Settings.from_data(data, path=target)  # refuse anything invalid before writing
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".toml.tmp")
+    temporary.write_text(tomli_w.dumps(data), "utf-8")
+    os.replace(temporary, target)
+    return target
+
+
+def _error(where: str, key: str, message: str, hint: str | None = None) -> ConfigError:
+    return ConfigError(f"{where}: {message}", hint=hint or "see docs/mcp.md for every setting")
+
+
+def _upstream(value: Any, where: str) -> UpstreamConfig | None:
+    if not value:
+        return None
+    command, url = value.get("command"), value.get("url")
+    if (command is None) == (url is None):
+        raise _error(where, "upstream", "[upstream] needs exactly one of `command` or `url`")
+    if command is not None:
+        if isinstance(command, str):
+            command = [command]
+        command = tuple(_strings(command, where, "upstream.command"))
+        if not command:
+            raise _error(where, "upstream.command", "upstream.command is empty")
+    if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise _error(where, "upstream.url", "upstream.url must be an http:// or https:// URL")
+    env = value.get("env", {})
+    if not isinstance(env, Mapping) or not all(isinstance(v, str) for v in env.values()):
+        raise _error(where, "upstream.env", "upstream.env must be a table of text values")
+    timeout = value.get("timeout", 30.0)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise _error(where, "upstream.timeout", "upstream.timeout must be a number of seconds")
+    return UpstreamConfig(command=command, url=url, env=dict(env), cwd=value.get("cwd"),
+                          timeout=float(timeout))
+
+
+def _profile(value: Any, where: str) -> Profile:
+    try:
+        return Profile(value)
+    except ValueError:
+        raise _error(where, "security.default_profile",
+                     f"unknown profile {value!r}",
+                     did_you_mean(str(value), [p.value for p in Profile])) from None
+
+
+def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _error(where, key, f"{key} must be a list of text values")
+    return tuple(value)
+
+
+def _bool(value: Any, where: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _error(where, key, f"{key} must be true or false")
+    return value
+
+
+def _limits(value: Any, where: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for profile, overrides in value.items():
+        if not isinstance(overrides, Mapping):
+            raise _error(where, f"limits.{profile}", f"[limits.{profile}] must be a table")
+        for name, number in overrides.items():
+            if name not in _LIMIT_NAMES:
+                raise _error(where, f"limits.{profile}.{name}", f"unknown limit {name}",
+                             did_you_mean(str(name), _LIMIT_NAMES))
+            if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
+                raise _error(where, f"limits.{profile}.{name}",
+                             f"limits.{profile}.{name} must be a positive number")
+        out[profile] = dict(overrides)
+    return out

@@ -1,0 +1,90 @@
+"""The manifest cache: an installed version's loaded documents, so start-up parses no YAML.
+
+At install, every action document of a version is stored in one file under
+``cache/``, named by the version's content digest, in a compact form: the data, the
+text, and the span of every value as four integers. Loading it is several times
+faster than parsing the YAML again. The file's sha256 is recorded in the database and
+checked before it is read, and it is unpickled with every class refused (the data is
+plain JSON types, tuples and dicts), so a damaged or planted file can neither run code
+nor change what runs: it is simply rebuilt from the (lock-checked) YAML.
+
+>>> from engine.loader import load_text
+>>> doc = load_text("name: demo\\nsteps: []\\n", file="demo/a.yaml")
+>>> blob = dump_documents({"a.yaml": doc})
+>>> again = load_documents(blob)["a.yaml"]
+>>> again.data == doc.data, again.span(("steps",)) == doc.span(("steps",))
+(True, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+from engine import __version__
+from engine.errors import Span
+from engine.sourcemap import Document, SourceMap
+
+FORMAT = 1
+# Parts of a manifest that running it never points into (a test's mocks can be long).
+_NOT_RUN = frozenset({"tests", "description", "author"})
+_HEADER = ("km-actions manifest cache", FORMAT, __version__)
+
+
+def _tuple_span(raw: tuple[int, int, int, int]) -> Span:
+    return Span(*raw)
+
+
+def _compact(document: Document) -> tuple[Any, ...]:
+    source_map = document.source_map
+    to_span = source_map.to_span
+    values = {}
+    for path, raw in source_map.values.items():
+        if path and path[0] in _NOT_RUN:
+            continue
+        span = to_span(raw)
+        values[path] = (span.line, span.column, span.end_line, span.end_column)
+    return (document.data, values, document.text, document.file, document.format)
+
+
+def _restore(item: tuple[Any, ...]) -> Document:
+    data, values, text, file, fmt = item
+    return Document(data, SourceMap(values, {}, {}, _tuple_span), text, file, fmt)
+
+
+def dump_documents(documents: Mapping[str, Document]) -> bytes:
+    """The cache file's bytes for a version's documents (by relative path)."""
+    body = {path: _compact(doc) for path, doc in documents.items()}
+    return pickle.dumps((_HEADER, body), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"the manifest cache may not hold {module}.{name}")
+
+
+def load_documents(blob: bytes) -> dict[str, Document] | None:
+    """The documents of a cache file; None when it is from another format or damaged.
+
+    Key spans, the original text of plain scalars and the spans inside ``tests`` are
+    not kept: they only serve validation messages, and installed documents were
+    validated at install.
+    """
+    try:
+        header, body = _PlainUnpickler(io.BytesIO(blob)).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    if header != _HEADER or not isinstance(body, dict):
+        return None
+    try:
+        return {path: _restore(item) for path, item in body.items()}
+    except (TypeError, ValueError):
+        return None
+
+
+def digest(blob: bytes) -> str:
+    """The sha256 the database records for a cache file."""
+    return hashlib.sha256(blob).hexdigest()

@@ -1,0 +1,248 @@
+"""The store's database: connecting with the right settings, and versioned migrations.
+
+Every change to the schema is a new function appended to :data:`MIGRATIONS`; a
+database records the migrations it has had in ``schema_migrations``, so opening an
+old store brings it up to date, and a store written by a newer km-actions is refused
+rather than misread. Migrations never change once released.
+
+>>> import sqlite3
+>>> conn = connect(":memory:")
+>>> migrate(conn)
+2
+>>> schema_version(conn)
+2
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.errors import PluginError
+
+BUSY_TIMEOUT_MS = 30_000
+_LOCKED_RETRIES = 50
+
+
+def now() -> str:
+    """The current time as stored: ISO 8601, UTC, to the millisecond.
+
+    >>> now().endswith("Z")
+    True
+    """
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def connect(path: Path | str, *, durable: bool = True) -> sqlite3.Connection:
+    """Open ``path`` in autocommit mode (transactions are explicit), WAL, foreign keys on.
+
+    ``durable`` commits wait for the disk (``synchronous=FULL``): installs need it, so a
+    power cut after commit cannot lose a commit whose old folder is already gone.
+    """
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+    return conn
+
+
+def _retry_locked(operation: Callable[[], object]) -> None:
+    # Switching to WAL needs a moment of exclusive access; a second process opening the
+    # store at that instant sees "database is locked" even with a busy timeout.
+    for attempt in range(_LOCKED_RETRIES):
+        try:
+            operation()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _LOCKED_RETRIES - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception).
+
+    IMMEDIATE takes sqlite's write lock at once, so two processes changing the store
+    run one after the other instead of failing half-way.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript: it commits any open transaction first, and migrations run in one.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1_plugins(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE versions (
+            identifier TEXT NOT NULL,
+            version TEXT NOT NULL,
+            folder TEXT NOT NULL UNIQUE,
+            digest TEXT NOT NULL,
+            api_version TEXT NOT NULL,
+            plugin_type TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            cache TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (identifier, version)
+        );
+        CREATE TABLE plugins (
+            identifier TEXT PRIMARY KEY,
+            version TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            source_kind TEXT NOT NULL,
+            source_ref TEXT NOT NULL,
+            source_detail TEXT NOT NULL DEFAULT '{}',
+            origin TEXT NOT NULL,
+            auto_update INTEGER NOT NULL DEFAULT 0,
+            profile TEXT NOT NULL,
+            installed_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            FOREIGN KEY (identifier, version) REFERENCES versions (identifier, version)
+                DEFERRABLE INITIALLY DEFERRED
+        );
+        CREATE TABLE files (
+            identifier TEXT NOT NULL,
+            version TEXT NOT NULL,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (identifier, version, path),
+            FOREIGN KEY (identifier, version) REFERENCES versions (identifier, version)
+                ON DELETE CASCADE
+        );
+        CREATE TABLE dependencies (
+            identifier TEXT NOT NULL,
+            version TEXT NOT NULL,
+            dependency TEXT NOT NULL,
+            range TEXT NOT NULL,
+            PRIMARY KEY (identifier, version, dependency),
+            FOREIGN KEY (identifier, version) REFERENCES versions (identifier, version)
+                ON DELETE CASCADE
+        );
+        CREATE INDEX dependencies_by_target ON dependencies (dependency);
+        CREATE TABLE actions (
+            identifier TEXT NOT NULL,
+            version TEXT NOT NULL,
+            name TEXT NOT NULL,
+            path TEXT NOT NULL,
+            description TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            PRIMARY KEY (identifier, version, name),
+            FOREIGN KEY (identifier, version) REFERENCES versions (identifier, version)
+                ON DELETE CASCADE
+        );
+        CREATE TABLE permissions (
+            identifier TEXT NOT NULL REFERENCES plugins (identifier) ON DELETE CASCADE,
+            entry TEXT NOT NULL,
+            explicit INTEGER NOT NULL,
+            PRIMARY KEY (identifier, entry)
+        );
+        CREATE TABLE configuration (
+            identifier TEXT PRIMARY KEY REFERENCES plugins (identifier) ON DELETE CASCADE,
+            settings TEXT NOT NULL,
+            secrets_digest TEXT
+        );
+        """,
+    )
+
+
+def _v2_history(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            plugin TEXT NOT NULL,
+            action TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            duration_ms REAL NOT NULL,
+            status TEXT NOT NULL,
+            error_kind TEXT
+        );
+        CREATE INDEX history_by_action ON history (plugin, action);
+        CREATE TABLE metrics (
+            plugin TEXT NOT NULL,
+            action TEXT NOT NULL,
+            runs INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            total_ms REAL NOT NULL,
+            max_ms REAL NOT NULL,
+            last_run TEXT NOT NULL,
+            last_status TEXT NOT NULL,
+            PRIMARY KEY (plugin, action)
+        );
+        """,
+    )
+
+
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+
+# Append only: the position (from 1) is the schema version a migration brings a store to.
+MIGRATIONS: tuple[Migration, ...] = (
+    ("plugins, versions, lock, dependencies, actions, permissions, configuration", _v1_plugins),
+    ("execution history and metrics", _v2_history),
+)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The highest migration applied (0 for a new database)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Apply every migration the database has not had, in one transaction; the version.
+
+    Raises :class:`PluginError` (``store-too-new``) for a database from a newer km-actions.
+    """
+    with write_transaction(conn):
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        current = schema_version(conn)
+        if current > len(migrations):
+            raise PluginError(
+                f"the plugin store was written by a newer km-actions (store schema "
+                f"{current}; this km-actions knows up to {len(migrations)})",
+                code="store-too-new",
+                hint="upgrade km-actions (pip install -U km-actions), or point "
+                "KM_ACTIONS_HOME at another folder",
+            )
+        for version, (description, apply) in enumerate(migrations, start=1):
+            if version > current:
+                apply(conn)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (?, ?, ?)",
+                    (version, description, now()),
+                )
+    return max(current, len(migrations))

@@ -1,0 +1,226 @@
+"""Uninstall, enable, disable, configure and verify installed plugins.
+
+Every change takes the store's write lock (``BEGIN IMMEDIATE``) and commits before any
+file is removed, so a crash leaves the old state or the new one; events
+(``uninstalled``, ``configured``) are sent after the commit.
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> from engine.plugins.installer import install
+>>> from engine.plugins.store import Store
+>>> with Store.open(Path(tempfile.mkdtemp())) as store:
+...     _ = install(store, "actions/clipboard-tools")
+...     result = configure(store, "clipboard-tools", {"share_token": "tok-12345678"})
+...     print(result.settings["share_token"], result.missing, disable(store, "clipboard-tools"))
+...     [r.ok for r in verify(store)], uninstall(store, "clipboard-tools").removed
+•••••• () True
+([True], ('clipboard-tools',))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import PluginError
+from engine.plugins import _records as records
+from engine.plugins._events import EventCallback, StoreEvent, notify
+from engine.plugins._secrets import SecretChange, remove_secrets
+from engine.plugins.faults import crash_point
+from engine.plugins.lock import IntegrityProblem, check_files
+from engine.plugins.settings import (
+    check_names,
+    config_error,
+    effective,
+    masked,
+    missing,
+    problems,
+    split,
+)
+from engine.plugins.store import Store, cache_name, remove_tree
+
+
+@dataclass(frozen=True)
+class UninstallResult:
+    """The plugins removed (dependents first, the one asked for last)."""
+
+    removed: tuple[str, ...]
+    event_warnings: tuple[str, ...] = ()
+
+
+def dependents_order(store: Store, identifier: str) -> list[str]:
+    """Every installed plugin depending on ``identifier``, directly or not, each listed
+    before the plugins it depends on (the order to remove them in)."""
+    order: list[str] = []
+    seen = {identifier}
+
+    def visit(target: str) -> None:
+        for dependent in store.dependents(target):
+            if dependent not in seen:
+                seen.add(dependent)
+                visit(dependent)
+                order.append(dependent)
+
+    visit(identifier)
+    return order
+
+
+def uninstall(
+    store: Store,
+    identifier: str,
+    *,
+    remove_dependents: bool = False,
+    events: EventCallback | None = None,
+) -> UninstallResult:
+    """Remove a plugin; refused while installed plugins depend on it, unless
+    ``remove_dependents`` (then they are removed first)."""
+    store.require(identifier)
+    with store.transaction():  # decided under the write lock: no dependent can appear meanwhile
+        dependents = dependents_order(store, identifier)
+        if dependents and not remove_dependents:
+            raise PluginError(
+                f"cannot uninstall '{identifier}': {_listing(dependents)} depend"
+                f"{'s' if len(dependents) == 1 else ''} on it",
+                code="plugin-has-dependents",
+                hint="uninstall those first, or remove them too (--with-dependents)",
+            )
+        doomed = [*dependents, identifier]
+        records_of = {p.identifier: p for p in store.plugins() if p.identifier in doomed}
+        for name in doomed:
+            records.delete_plugin(store.conn, name)
+        crash_point("uninstall-before-commit")
+    crash_point("uninstall-after-commit")
+    for name in doomed:
+        gone = records_of[name]
+        remove_tree(store.root / gone.folder)
+        (store.cache_dir / cache_name(gone.digest)).unlink(missing_ok=True)
+        remove_secrets(store.secrets_dir, name)
+        _remove_empty(store, name)
+    warnings = notify(
+        events, *(StoreEvent("uninstalled", n, records_of[n].version) for n in doomed)
+    )
+    return UninstallResult(tuple(doomed), tuple(warnings))
+
+
+def _listing(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _remove_empty(store: Store, identifier: str) -> None:
+    folder = store.plugins_dir / identifier
+    try:
+        folder.rmdir()
+    except OSError:
+        return
+
+
+def set_enabled(store: Store, identifier: str, enabled: bool) -> bool:
+    """Enable or disable a plugin; True when that changed anything."""
+    store.require(identifier)
+    with store.transaction() as conn:
+        return records.set_enabled(conn, identifier, enabled)
+
+
+def enable(store: Store, identifier: str) -> bool:
+    """Make a plugin's actions available again; True if it was disabled."""
+    return set_enabled(store, identifier, True)
+
+
+def disable(store: Store, identifier: str) -> bool:
+    """Keep a plugin installed but its actions unavailable; True if it was enabled."""
+    return set_enabled(store, identifier, False)
+
+
+@dataclass(frozen=True)
+class ConfigureResult:
+    """A plugin's settings after a change (secrets masked), and required ones still unset."""
+
+    identifier: str
+    settings: Mapping[str, Any]
+    missing: tuple[str, ...]
+    changed: bool
+    event_warnings: tuple[str, ...] = ()
+
+
+def current_settings(store: Store, identifier: str) -> dict[str, Any]:
+    """What a plugin's actions see as ``config`` (defaults applied, secrets included)."""
+    plugin = store.require(identifier)
+    schema = plugin.configuration_schema
+    return effective(schema, store.settings(identifier), store.secrets(identifier))
+
+
+def configure(
+    store: Store,
+    identifier: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    unset: Iterable[str] = (),
+    events: EventCallback | None = None,
+) -> ConfigureResult:
+    """Set (``values``) or clear (``unset``) settings, checked against the plugin's
+    ``configuration_schema`` with its defaults; secrets go to the secrets file only.
+
+    Raises :class:`~engine.errors.ConfigError` (secrets masked in every message).
+    """
+    plugin = store.require(identifier)
+    schema = plugin.configuration_schema
+    values = dict(values or {})
+    cleared = list(unset)
+    check_names(identifier, schema, [*values, *cleared])
+    with store.transaction() as conn:
+        plain, digest = records.read_settings(conn, identifier)
+        old_secrets = store.secrets(identifier)
+        merged = {**plain, **old_secrets, **values}
+        for name in cleared:
+            merged.pop(name, None)
+        found = problems(schema, effective(schema, {}, merged))
+        if found:
+            raise config_error(identifier, found)
+        new_plain, new_secrets = split(schema, merged)
+        changed = new_plain != plain or new_secrets != old_secrets
+        change = None
+        if new_secrets != old_secrets:
+            change = SecretChange.write(store.secrets_dir, identifier, new_secrets)
+            digest = change.digest
+        try:
+            records.write_settings(conn, identifier, new_plain, digest)
+            crash_point("configure-before-commit")
+        except BaseException:
+            if change is not None:
+                change.undo()
+            raise
+    crash_point("configure-after-commit")
+    if change is not None:
+        change.finish()
+    view = effective(schema, new_plain, new_secrets)
+    warnings = (
+        notify(events, StoreEvent("configured", identifier, plugin.version)) if changed else []
+    )
+    return ConfigureResult(
+        identifier, masked(schema, view), tuple(missing(schema, view)), changed, tuple(warnings)
+    )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Whether one installed plugin's files still match its lock."""
+
+    identifier: str
+    version: str
+    problems: tuple[IntegrityProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(store: Store, identifier: str | None = None) -> list[VerifyReport]:
+    """Check every file of every installed plugin (or of one) against its lock."""
+    plugins = [store.require(identifier)] if identifier else store.plugins()
+    reports = []
+    for plugin in plugins:
+        found = check_files(store.folder(plugin), store.lock(plugin), extras=True)
+        reports.append(VerifyReport(plugin.identifier, plugin.version, tuple(found)))
+    return reports

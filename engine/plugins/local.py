@@ -1,0 +1,141 @@
+"""A plugin folder on disk, not installed: validated, compiled and runnable as it is.
+
+``km-actions test`` and ``km-actions run`` use it for action files that sit in a plugin
+folder (next to a ``plugin.yaml``): their ``config.x`` references, ``action:`` calls to
+sibling actions and permissions are checked and run in the plugin's context, with the
+settings' defaults (and a test's own ``config:``) as ``config``.
+
+>>> import asyncio
+>>> from pathlib import Path
+>>> plugin = LocalPlugin.read(Path("actions/clipboard-tools"))
+>>> [o.passed for o in asyncio.run(plugin.run_tests("sign-clipboard"))]
+[True]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.bridge.guard import Grant
+from engine.engine import Engine
+from engine.errors import ErrorKind, StepError
+from engine.model import Pipeline
+from engine.plugins.manifest import PLUGIN_FILES, PluginManifest, read_plugin
+from engine.plugins.settings import defaults
+from engine.suggest import did_you_mean
+from engine.testing import TestOutcome, run_test
+from engine.validate import ActionSignature
+
+
+def enclosing_plugin(path: Path, *, levels: int = 4) -> Path | None:
+    """The plugin folder a file belongs to (a folder above it with a plugin manifest)."""
+    folder = path.resolve().parent
+    for _ in range(levels):
+        if any((folder / name).is_file() for name in PLUGIN_FILES):
+            return folder
+        if folder.parent == folder:
+            return None
+        folder = folder.parent
+    return None
+
+
+class LocalPlugin:
+    """A plugin read from its folder, its actions compiled in its context."""
+
+    def __init__(self, manifest: PluginManifest, engine: Engine) -> None:
+        self.manifest = manifest
+        self.engine = engine
+        self.grant = Grant.from_permissions(manifest.permissions, engine.catalog)
+        self.defaults = defaults(manifest.configuration_schema)
+        self._pipelines: dict[str, Pipeline] = {}
+
+    @classmethod
+    def read(
+        cls,
+        folder: Path,
+        *,
+        engine: Engine | None = None,
+        others: Mapping[str, ActionSignature] | None = None,
+    ) -> LocalPlugin:
+        """Read and validate the plugin at ``folder`` (raises ``PluginError``)."""
+        engine = engine or Engine()
+        manifest = read_plugin(folder, label=str(folder), catalog=engine.catalog, others=others)
+        return cls(manifest, engine)
+
+    @property
+    def identifier(self) -> str:
+        return self.manifest.identifier
+
+    def names(self) -> list[str]:
+        return [a.name for a in self.manifest.actions]
+
+    def name_of(self, path: Path) -> str | None:
+        """The action defined in the file ``path`` (None if it is not one of the plugin's)."""
+        wanted = path.resolve()
+        for action in self.manifest.actions:
+            if (self.manifest.root / action.path).resolve() == wanted:
+                return action.name
+        return None
+
+    def pipeline(self, name: str) -> Pipeline:
+        """The compiled action ``name`` of this plugin (validated when the plugin was read)."""
+        found = self._pipelines.get(name)
+        if found is None:
+            action = next((a for a in self.manifest.actions if a.name == name), None)
+            if action is None:
+                raise StepError(
+                    ErrorKind.NOT_FOUND,
+                    f"the plugin '{self.identifier}' has no action `{name}`",
+                    hint=did_you_mean(name, self.names()),
+                )
+            found = self.engine.compile(action.document, plugin=self.identifier, check=False)
+            self._pipelines[name] = found
+        return found
+
+    def config(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The settings' defaults, with ``given`` values over them."""
+        return {**self.defaults, **(given or {})}
+
+    def resolver(self, config: Mapping[str, Any]) -> _Resolver:
+        """Resolves `action:` steps to this plugin's actions, run with ``config``."""
+        return _Resolver(self, dict(config))
+
+    async def run_tests(self, name: str) -> list[TestOutcome]:
+        """Run the ``tests:`` of one action, each with the defaults plus its ``config:``."""
+        pipeline = self.pipeline(name)
+        outcomes = []
+        for case in pipeline.manifest.get("tests") or []:
+            if not isinstance(case, Mapping):
+                continue
+            config = self.config(case.get("config"))
+            outcomes.append(
+                await run_test(
+                    pipeline,
+                    {**case, "config": config},
+                    catalog=self.engine.catalog,
+                    resolver=self.resolver(config),
+                )
+            )
+        return outcomes
+
+
+class _Resolver:
+    """An ``ActionResolver`` over one local plugin's actions (and nothing else)."""
+
+    def __init__(self, plugin: LocalPlugin, config: dict[str, Any]) -> None:
+        self.plugin = plugin
+        self.config = config
+
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, Mapping[str, Any]]:
+        owner, _, name = target.rpartition("/")
+        if owner and owner != self.plugin.identifier:
+            raise StepError(
+                ErrorKind.NOT_FOUND,
+                f"`{target}` belongs to another plugin, which is not available here",
+                hint="install both plugins, then run the installed action "
+                f"(km-actions run {self.plugin.identifier}/{caller.name})",
+                details={"action": target},
+            )
+        return self.plugin.pipeline(name), self.plugin.grant, self.config

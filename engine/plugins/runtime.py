@@ -1,0 +1,389 @@
+"""Running installed actions: every enabled plugin's actions, loaded, checked, compiled.
+
+:meth:`PluginRuntime.load` reads what the store recorded, checks every file of every
+enabled plugin against its lock (a plugin whose files changed is refused, naming the
+file, and the others still load), takes the parsed manifests from the cache (no YAML
+is parsed at start-up; a missing or stale cache is rebuilt, after validating again),
+and compiles every action. ``plugin/action`` names then run with the plugin's recorded
+grant, its settings as ``config`` (secrets masked in everything a run gives back), and
+other plugins' actions callable; each run is recorded in the history and metrics.
+
+>>> import asyncio, tempfile
+>>> from pathlib import Path
+>>> from engine.bridge.mock import MockBridge
+>>> from engine.catalog import ToolCatalog
+>>> from engine.plugins.installer import install
+>>> from engine.plugins.store import Store
+>>> with Store.open(Path(tempfile.mkdtemp())) as store:
+...     _ = install(store, "actions/clipboard-tools")
+...     plugins = PluginRuntime.load(store)
+...     bridge = MockBridge({"km_clipboard_manager": [
+...         {"success": True, "data": {"content": " a  b ", "is_empty": False}},
+...         {"success": True}]}, ToolCatalog.builtin())
+...     result = asyncio.run(plugins.run("clipboard-tools/clean-clipboard", bridge=bridge))
+...     result.outputs["text"], plugins.stats()[0]["runs"]
+('a b', 1)
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.bridge import ToolBridge
+from engine.bridge.guard import Grant
+from engine.catalog import ToolCatalog
+from engine.engine import Engine
+from engine.errors import EngineError, ErrorKind, PluginError, StepError
+from engine.limits import Limits
+from engine.loader import load_bytes
+from engine.model import Pipeline, RunResult
+from engine.plugins import _records as records
+from engine.plugins._cache import digest as cache_digest
+from engine.plugins._cache import dump_documents, load_documents
+from engine.plugins._db import now
+from engine.plugins._plan import signature_of
+from engine.plugins._records import InstalledPlugin
+from engine.plugins.history import RunHistory
+from engine.plugins.lock import LockEntry, check_files, integrity_error
+from engine.plugins.permissions import grant_from
+from engine.plugins.settings import defaults, effective, missing, secret_texts
+from engine.plugins.store import Store, cache_name
+from engine.runtime import Clock, EventSink, run
+from engine.sourcemap import Document
+from engine.suggest import did_you_mean
+from engine.testing import TestOutcome, run_test
+from engine.validate import ActionSignature, ValidationContext, validate
+
+
+@dataclass
+class _Plugin:
+    record: InstalledPlugin
+    grant: Grant
+    config: dict[str, Any]
+    secrets: tuple[str, ...]
+    missing: tuple[str, ...]
+    actions: dict[str, Pipeline | Document] = field(default_factory=dict)
+
+
+class PluginRuntime:
+    """The enabled plugins' actions, by ``plugin/action`` (an ``ActionResolver`` too)."""
+
+    def __init__(self, store: Store, *, engine: Engine | None = None) -> None:
+        self.store = store
+        self.engine = engine or Engine()
+        self.catalog: ToolCatalog = self.engine.catalog
+        self.plugins: dict[str, _Plugin] = {}
+        self.refused: dict[str, EngineError] = {}
+        self.runs = RunHistory(store)
+
+    @classmethod
+    def load(
+        cls, store: Store, *, engine: Engine | None = None, compile: bool = True
+    ) -> PluginRuntime:
+        """Load every enabled plugin (see the module docs); ``compile=False`` leaves
+        compiling each action to its first use."""
+        runtime = cls(store, engine=engine)
+        with _gc_paused():
+            conn = store.conn
+            locks = records.read_all_files(conn)
+            paths = records.read_action_paths(conn)
+            grants = _all_grants(conn)
+            for plugin in store.plugins():
+                if not plugin.enabled:
+                    continue
+                try:
+                    runtime._load_plugin(plugin, locks, paths.get(plugin.identifier, []), grants)
+                except EngineError as error:
+                    runtime.refused[plugin.identifier] = error
+            if compile:
+                for name in runtime.names():
+                    runtime.pipeline(name)
+        return runtime
+
+    def _load_plugin(
+        self,
+        plugin: InstalledPlugin,
+        locks: Mapping[tuple[str, str], list[LockEntry]],
+        own: list[tuple[str, str]],
+        grants: Mapping[str, list[str]],
+    ) -> None:
+        store = self.store
+        lock = locks.get((plugin.identifier, plugin.version), [])
+        problems = check_files(store.folder(plugin), lock, extras=False)
+        if problems:
+            raise integrity_error(plugin.identifier, plugin.version, problems, plugin.source_ref)
+        documents = self._documents(plugin, [path for _, path in own])
+        schema = plugin.configuration_schema
+        secrets = store.secrets(plugin.identifier)
+        config = effective(schema, store.settings(plugin.identifier), secrets)
+        entries = grants.get(plugin.identifier, [])
+        self.plugins[plugin.identifier] = _Plugin(
+            record=plugin,
+            grant=grant_from((records.GrantEntry(e, False) for e in entries), self.catalog),
+            config=config,
+            secrets=secret_texts(schema, config),
+            missing=tuple(missing(schema, config)),
+            actions={name: documents[path] for name, path in own},
+        )
+
+    def _documents(self, plugin: InstalledPlugin, paths: list[str]) -> dict[str, Document]:
+        cache = self.store.cache_dir / cache_name(plugin.digest)
+        try:
+            blob = cache.read_bytes()
+        except OSError:
+            blob = b""
+        if blob and cache_digest(blob) == plugin.cache:
+            found = load_documents(blob)
+            if found is not None and all(path in found for path in paths):
+                return found
+        return self._rebuild(plugin, paths)
+
+    def _rebuild(self, plugin: InstalledPlugin, paths: list[str]) -> dict[str, Document]:
+        """Parse and validate the YAML again (the cache is missing, damaged or from
+        another km-actions), then write a new cache."""
+        folder = self.store.folder(plugin)
+        documents = {
+            path: load_bytes((folder / path).read_bytes(), file=f"{plugin.identifier}/{path}")
+            for path in paths
+        }
+        signatures: dict[str, ActionSignature] = {}
+        for ident, items in records.read_all_actions(self.store.conn).items():
+            for record in items:
+                sig = signature_of(ident, record)
+                signatures[sig.qualified] = sig
+                if ident == plugin.identifier:
+                    signatures[sig.name] = sig
+        context = ValidationContext(
+            catalog=self.catalog,
+            actions=signatures,
+            plugin=plugin.identifier,
+            permissions=plugin.permissions,
+            config_schema=plugin.configuration_schema,
+        )
+        errors = [d for doc in documents.values() for d in validate(doc, context) if d.is_error]
+        if errors:
+            raise PluginError(
+                f"'{plugin.identifier}' {plugin.version} is not valid for this km-actions: "
+                f"{errors[0]}",
+                code="invalid-plugin",
+                hint="install a version of it written for this km-actions",
+                diagnostics=errors,
+            )
+        self._write_cache(plugin, dump_documents(documents))
+        return documents
+
+    def _write_cache(self, plugin: InstalledPlugin, blob: bytes) -> None:
+        target = self.store.cache_dir / cache_name(plugin.digest)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+        try:
+            partial.write_bytes(blob)
+            os.replace(partial, target)
+        except OSError:  # the cache only saves time: without it, the YAML is read again
+            partial.unlink(missing_ok=True)
+            return
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE versions SET cache = ? WHERE identifier = ? AND version = ?",
+                (cache_digest(blob), plugin.identifier, plugin.version),
+            )
+
+    # -- names and pipelines -------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Every runnable action, as ``plugin/action``."""
+        return [f"{p}/{a}" for p, loaded in self.plugins.items() for a in loaded.actions]
+
+    def _split(self, name: str) -> tuple[_Plugin, str]:
+        plugin, _, action = name.partition("/")
+        loaded = self.plugins.get(plugin)
+        if loaded is not None and action in loaded.actions:
+            return loaded, action
+        refused = self.refused.get(plugin)
+        if refused is not None:
+            raise refused
+        installed = self.store.get(plugin)
+        if installed is not None and not installed.enabled:
+            raise StepError(
+                ErrorKind.NOT_FOUND,
+                f"the plugin '{plugin}' is disabled",
+                hint=f"enable it with `km-actions enable {plugin}`",
+                details={"action": name},
+            )
+        raise StepError(
+            ErrorKind.NOT_FOUND,
+            f"no installed action is named `{name}`",
+            hint=did_you_mean(name, self.names(), listing=False)
+            or "see the installed actions with `km-actions list`",
+            details={"action": name},
+        )
+
+    def pipeline(self, name: str) -> Pipeline:
+        """The compiled action ``plugin/action`` (compiled on first use)."""
+        loaded, action = self._split(name)
+        found = loaded.actions[action]
+        if isinstance(found, Pipeline):
+            return found
+        pipeline = self.engine.compile(
+            found, plugin=loaded.record.identifier, catalog=self.catalog, check=False
+        )
+        loaded.actions[action] = pipeline
+        return pipeline
+
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, Mapping[str, Any]]:
+        """What an `action:` step runs: its pipeline, its plugin's grant and settings."""
+        name = target if "/" in target or caller.plugin is None else f"{caller.plugin}/{target}"
+        try:
+            pipeline = self.pipeline(name)
+        except EngineError as error:
+            if isinstance(error, StepError):
+                raise
+            raise StepError(
+                ErrorKind.NOT_FOUND, f"`{target}` cannot run: {error.message}", hint=error.hint
+            ) from error
+        loaded = self.plugins[name.partition("/")[0]]
+        return pipeline, loaded.grant, loaded.config
+
+    # -- running -------------------------------------------------------------------------
+
+    def _secrets_for(self, plugin: str) -> tuple[str, ...]:
+        """Secrets of the plugin and of every plugin it may call (its dependencies)."""
+        out: list[str] = []
+        seen: set[str] = set()
+        pending = [plugin]
+        while pending:
+            current = pending.pop()
+            loaded = self.plugins.get(current)
+            if current in seen or loaded is None:
+                continue
+            seen.add(current)
+            out.extend(loaded.secrets)
+            pending.extend(loaded.record.dependencies)
+        return tuple(out)
+
+    async def run(
+        self,
+        name: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        bridge: ToolBridge,
+        limits: Limits | None = None,
+        trace: bool = False,
+        dry_run: bool = False,
+        clock: Clock | None = None,
+        events: EventSink | None = None,
+    ) -> RunResult:
+        """Run an installed action and record it in the history and metrics."""
+        pipeline = self.pipeline(name)
+        loaded, action = self._split(name)
+        started = now()
+        result = await run(
+            pipeline,
+            inputs,
+            bridge=bridge,
+            limits=limits,
+            grant=loaded.grant,
+            config=loaded.config,
+            secrets=self._secrets_for(loaded.record.identifier),
+            trace=trace,
+            dry_run=dry_run,
+            clock=clock,
+            events=events,
+            resolver=self,
+        )
+        if result.error is not None and loaded.missing:
+            _hint_missing(result.error, loaded)
+        self.record(loaded.record.identifier, action, started, result)
+        return result
+
+    async def run_tests(self, name: str) -> list[TestOutcome]:
+        """Run the ``tests:`` written in an installed action. Each test sees the settings'
+        defaults and its own ``config:``, never the user's settings; nothing is recorded."""
+        pipeline = self.pipeline(name)
+        loaded, _ = self._split(name)
+        outcomes = []
+        for case in pipeline.manifest.get("tests") or []:
+            if not isinstance(case, Mapping):
+                continue
+            config = {**defaults(loaded.record.configuration_schema), **(case.get("config") or {})}
+            outcomes.append(
+                await run_test(
+                    pipeline,
+                    {**case, "config": config},
+                    catalog=self.catalog,
+                    resolver=_TestResolver(self, loaded, config),
+                )
+            )
+        return outcomes
+
+    def record(self, plugin: str, action: str, started: str, result: RunResult) -> None:
+        """Add a run to the store's history and metrics (see :class:`RunHistory`)."""
+        self.runs.record(plugin, action, started, result)
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Runs, failures and timings per action (for the MCP ``stats`` operation)."""
+        return self.runs.stats()
+
+    def history(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The most recent runs, newest first."""
+        return self.runs.history(limit)
+
+    def close(self) -> None:
+        self.runs.close()
+
+
+class _TestResolver:
+    """Resolves `action:` steps of a test: the tested plugin's own actions see the test's
+    settings, other plugins' actions their defaults."""
+
+    def __init__(self, runtime: PluginRuntime, tested: _Plugin, config: dict[str, Any]) -> None:
+        self.runtime = runtime
+        self.tested = tested
+        self.config = config
+
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, Mapping[str, Any]]:
+        pipeline, grant, _ = self.runtime.resolve(target, caller)
+        if pipeline.plugin == self.tested.record.identifier:
+            return pipeline, grant, self.config
+        owner = self.runtime.plugins[str(pipeline.plugin)].record
+        return pipeline, grant, defaults(owner.configuration_schema)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Loading and compiling make hundreds of thousands of small objects that all stay
+    # alive; the cyclic collector would scan them again and again for nothing (it more
+    # than doubles start-up). It is switched back on afterwards.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _all_grants(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for identifier, entry in conn.execute("SELECT identifier, entry FROM permissions"):
+        out.setdefault(identifier, []).append(entry)
+    return out
+
+
+def _hint_missing(error: StepError, loaded: _Plugin) -> None:
+    """Point at the settings not set yet when the failure is reading one of them."""
+    if error.kind not in (ErrorKind.TEMPLATE_ERROR, ErrorKind.EXPRESSION_ERROR) or not any(
+        name in error.message for name in loaded.missing
+    ):
+        return
+    names = ", ".join(loaded.missing)
+    ident = loaded.record.identifier
+    error.hint = (
+        f"'{ident}' has settings that are not set yet ({names}): set them with "
+        f"`km-actions configure {ident} {loaded.missing[0]}=…`"
+    )

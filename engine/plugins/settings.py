@@ -1,0 +1,229 @@
+"""Plugin settings: checked against ``configuration_schema``, defaults, secrets, masking.
+
+A plugin's settings are a mapping checked against its ``configuration_schema`` (JSON
+Schema). Properties marked ``secret: true`` are kept apart (in the secrets file, not the
+database) and shown as ``••••••`` everywhere. Actions read the settings as ``config.x``.
+
+>>> schema = {"type": "object", "properties": {
+...     "greeting": {"type": "string", "default": "Hello"},
+...     "token": {"type": "string", "secret": True, "minLength": 4}}}
+>>> effective(schema, {}, {"token": "abcd"})
+{'greeting': 'Hello', 'token': 'abcd'}
+>>> masked(schema, {"greeting": "Hi", "token": "abcd"})
+{'greeting': 'Hi', 'token': '••••••'}
+>>> problems(schema, {"token": "abc"})
+["`token`: '••••••' is too short"]
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from engine.errors import ConfigError, Diagnostic
+from engine.suggest import did_you_mean
+
+MASK = "••••••"
+
+
+@dataclass(frozen=True)
+class DroppedSetting:
+    """A setting an upgrade could not keep: the new schema no longer accepts it."""
+
+    name: str
+    reason: str
+    secret: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.reason}"
+
+
+def properties(schema: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """The declared settings, by name."""
+    props = (schema or {}).get("properties")
+    if not isinstance(props, Mapping):
+        return {}
+    return {str(k): v for k, v in props.items() if isinstance(v, Mapping)}
+
+
+def secret_names(schema: Mapping[str, Any] | None) -> frozenset[str]:
+    """The settings marked ``secret: true``.
+
+    >>> sorted(secret_names({"properties": {"a": {"secret": True}, "b": {}}}))
+    ['a']
+    """
+    return frozenset(k for k, v in properties(schema).items() if v.get("secret") is True)
+
+
+def defaults(schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The default of every setting that has one."""
+    return {k: copy.deepcopy(v["default"]) for k, v in properties(schema).items() if "default" in v}
+
+
+def effective(
+    schema: Mapping[str, Any] | None, values: Mapping[str, Any], secrets: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What actions see as ``config``: defaults, then stored values, then secrets."""
+    out = defaults(schema)
+    out.update(values)
+    out.update(secrets)
+    return out
+
+
+def masked(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` with every secret shown as the mask."""
+    hidden = secret_names(schema)
+    return {k: (MASK if k in hidden else v) for k, v in settings.items()}
+
+
+def secret_texts(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The secret values as the texts to mask in run results, traces and errors."""
+    out = []
+    for name in secret_names(schema):
+        value = settings.get(name)
+        if value is None or isinstance(value, bool):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        if text:
+            out.append(text)
+    return tuple(out)
+
+
+def mask_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by the mask (longest first).
+
+    >>> mask_text("token is s3cr3t", ["s3cr3t"])
+    'token is ••••••'
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def problems(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> list[str]:
+    """Why ``settings`` do not fit the schema (secrets masked); missing required ones are
+    left to :func:`missing`, so settings can be given one at a time."""
+    if not schema:
+        return []
+    secret_keys = secret_names(schema)
+    out = []
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in sorted(validator.iter_errors(dict(settings)), key=lambda e: list(e.path)):
+        if error.validator == "required" and not error.path:
+            continue
+        name = str(error.path[0]) if error.path else ""
+        message = error.message
+        if name in secret_keys:
+            # jsonschema shows the value with repr(); a secret's value is never shown.
+            message = message.replace(repr(error.instance), repr(MASK))
+        out.append(f"`{name}`: {message}" if name else message)
+    return out
+
+
+def missing(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> list[str]:
+    """Required settings that have neither a value nor a default."""
+    required = (schema or {}).get("required")
+    if not isinstance(required, list):
+        return []
+    return [str(name) for name in required if name not in settings]
+
+
+def split(
+    schema: Mapping[str, Any] | None, settings: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(non-secret values for the database, secret values for the secrets file)."""
+    hidden = secret_names(schema)
+    plain = {k: v for k, v in settings.items() if k not in hidden}
+    secret = {k: v for k, v in settings.items() if k in hidden}
+    return plain, secret
+
+
+def keep_valid(
+    schema: Mapping[str, Any] | None, settings: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[DroppedSetting]]:
+    """The settings a new schema still accepts, and those it does not (with why).
+
+    >>> new = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    >>> kept, dropped = keep_valid(new, {"n": "three", "gone": 1})
+    >>> kept, [str(d) for d in dropped]
+    ({}, ['gone: the new version has no such setting', "n: 'three' is not of type 'integer'"])
+    """
+    props = properties(schema)
+    hidden = secret_names(schema)
+    kept: dict[str, Any] = {}
+    dropped: list[DroppedSetting] = []
+    for name, value in sorted(settings.items()):
+        spec = props.get(name)
+        if spec is None:
+            dropped.append(DroppedSetting(name, "the new version has no such setting"))
+            continue
+        errors = list(jsonschema.Draft202012Validator(spec).iter_errors(value))
+        if errors:
+            secret = name in hidden
+            reason = "the new version does not accept its value" if secret else errors[0].message
+            dropped.append(DroppedSetting(name, reason, secret=secret))
+            continue
+        kept[name] = value
+    return kept, dropped
+
+
+def check_names(identifier: str, schema: Mapping[str, Any] | None, names: Iterable[str]) -> None:
+    """Refuse settings the plugin does not declare (``unknown-setting``), with a did-you-mean."""
+    props = properties(schema)
+    for name in names:
+        if name not in props:
+            if not props:
+                raise ConfigError(
+                    f"'{identifier}' has no settings",
+                    code="unknown-setting",
+                    hint="only plugins with a configuration_schema can be configured",
+                )
+            raise ConfigError(
+                f"'{identifier}' has no setting `{name}`",
+                code="unknown-setting",
+                hint=did_you_mean(name, props) or f"its settings: {', '.join(sorted(props))}",
+            )
+
+
+def parse_assignment(schema: Mapping[str, Any] | None, text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` from the command line, typed by the setting's schema.
+
+    >>> schema = {"properties": {"n": {"type": "integer"}, "s": {"type": "string"}}}
+    >>> parse_assignment(schema, "n=3"), parse_assignment(schema, "s=3")
+    (('n', 3), ('s', '3'))
+    """
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise ConfigError(
+            f"{text!r} is not KEY=VALUE",
+            code="invalid-config",
+            hint="write e.g. greeting=Hello (quote values with spaces in your shell)",
+        )
+    spec = properties(schema).get(name, {})
+    kinds = spec.get("type")
+    types = set(kinds) if isinstance(kinds, list) else {kinds}
+    if types <= {"string", None} and kinds is not None:
+        return name, raw
+    try:
+        return name, json.loads(raw)
+    except ValueError:
+        if raw.lower() in ("yes", "on", "no", "off") and "boolean" in types:
+            return name, raw.lower() in ("yes", "on")
+        return name, raw
+
+
+def config_error(identifier: str, found: list[str]) -> ConfigError:
+    """The error for settings that do not fit (every problem as a diagnostic)."""
+    hint = "change the value to fit (see `km-actions describe " + identifier + "`)"
+    return ConfigError(
+        f"the settings of '{identifier}' are not valid: {found[0]}"
+        + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""),
+        code="invalid-config",
+        hint=hint,
+        diagnostics=[Diagnostic("invalid-config", p, hint=hint) for p in found],
+    )

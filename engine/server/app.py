@@ -1,0 +1,210 @@
+"""The km-actions MCP server: `km_plugin_ecosystem`, one tool per action, resources and a
+prompt, with tools/list_changed announced to new (subscriptions) and older clients.
+
+Built on the low-level ``mcp.server.Server`` because action tools carry raw JSON
+Schemas. Every answer is structured (``structured_content``) in one envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import mcp_types as types
+from mcp.server import Server
+from mcp.server.lowlevel import NotificationOptions
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
+
+from engine import __version__
+from engine.errors import EngineError, ErrorKind, StepError
+from engine.server import ecosystem, resources
+from engine.server.host import ActionEntry, Host, Progress
+
+logger = logging.getLogger("km_actions.server")
+
+INSTRUCTIONS = (
+    "km-actions runs custom actions for Keyboard Maestro. Each installed action is a tool; "
+    "km_plugin_ecosystem installs, creates, configures, tests and runs them. To write a new "
+    "action, read the prompt `write-action` or the resource km-actions://schemas/action, then "
+    "call km_plugin_ecosystem with operation `create`."
+)
+
+
+def _result(envelope: dict[str, Any]) -> types.CallToolResult:
+    text = json.dumps(envelope, ensure_ascii=False, default=str)
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)],
+        structured_content=envelope,
+        is_error=not envelope.get("success", False),
+    )
+
+
+class KmActionsServer:
+    """One server instance: its host (store, engine, bridge) and its MCP handlers."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.bus = InMemorySubscriptionBus()
+        self._connections: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._tools_cache: tuple[int, list[types.Tool], dict[str, ActionEntry]] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self.server: Server[Any] = Server(
+            "km-actions",
+            version=__version__,
+            title="km-actions",
+            description="Custom actions for Keyboard Maestro, as MCP tools.",
+            instructions=INSTRUCTIONS,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+            on_list_resources=self._list_resources,
+            on_read_resource=self._read_resource,
+            on_list_prompts=self._list_prompts,
+            on_get_prompt=self._get_prompt,
+            on_subscriptions_listen=ListenHandler(self.bus),
+        )
+        host.on_tools_changed(self.notify_tools_changed)
+
+    def initialization_options(self) -> Any:
+        return self.server.create_initialization_options(NotificationOptions(tools_changed=True))
+
+    # -- tools -----------------------------------------------------------------------
+
+    def _tools(self) -> tuple[list[types.Tool], dict[str, ActionEntry]]:
+        generation = self.host.generation()
+        cached = self._tools_cache
+        if cached is not None and cached[0] == generation:
+            return cached[1], cached[2]
+        tools = [types.Tool(name=ecosystem.TOOL_NAME, description=ecosystem.DESCRIPTION,
+                            input_schema=ecosystem.INPUT_SCHEMA,
+                            annotations=types.ToolAnnotations(title="km-actions plugins"))]
+        by_name: dict[str, ActionEntry] = {}
+        for entry in self.host.action_tools():
+            by_name[entry.tool_name] = entry
+            tools.append(types.Tool(
+                name=entry.tool_name,
+                title=entry.title,
+                description=entry.description,
+                input_schema=entry.input_schema,
+                annotations=types.ToolAnnotations(title=entry.title,
+                                                  read_only_hint=entry.read_only,
+                                                  destructive_hint=entry.destructive),
+            ))
+        self._tools_cache = (generation, tools, by_name)
+        return tools, by_name
+
+    async def _list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
+        self._remember(ctx)
+        return types.ListToolsResult(tools=self._tools()[0])
+
+    async def _call_tool(self, ctx: Any, params: types.CallToolRequestParams
+                         ) -> types.CallToolResult:
+        self._remember(ctx)
+        arguments = dict(params.arguments or {})
+        progress = _progress_reporter(ctx)
+        if params.name == ecosystem.TOOL_NAME:
+            return _result(await self.ecosystem(arguments, progress))
+        entry = self._tools()[1].get(params.name)
+        if entry is None:
+            error = EngineError(f"no tool named {params.name}", code="not_found",
+                                hint="call tools/list; actions appear as <plugin>__<action>")
+            return _result(ecosystem.failure(None, error))
+        envelope = await self.host.execute(entry.qualified, arguments, timeout=None,
+                                           profile=None, progress=progress)
+        return _result(envelope)
+
+    async def ecosystem(self, arguments: dict[str, Any], progress: Progress | None
+                        ) -> dict[str, Any]:
+        """Run one `km_plugin_ecosystem` call and return its envelope."""
+        try:
+            operation, args = ecosystem.check_arguments(arguments)
+        except EngineError as error:
+            return ecosystem.failure(arguments.get("operation"), error)
+        timeout = args.get("timeout")
+        try:
+            if timeout is None or operation in ("execute",):
+                return await self.host.operation(operation, args, progress)
+            async with asyncio.timeout(timeout):
+                return await self.host.operation(operation, args, progress)
+        except TimeoutError:
+            return ecosystem.failure(operation, StepError(
+                ErrorKind.TIMEOUT, f"`{operation}` took longer than {timeout:g} s and was stopped",
+                hint="raise `timeout`, or try again"))
+        except EngineError as error:
+            return ecosystem.failure(operation, error)
+
+    # -- change notifications --------------------------------------------------------
+
+    def _remember(self, ctx: Any) -> None:
+        session = ctx.session
+        connection = getattr(session, "_connection", session)
+        try:
+            self._connections[connection] = session
+        except TypeError:
+            return
+
+    async def notify_tools_changed(self) -> None:
+        """Tell every client the tool list changed: subscribers on the 2026-07-28 protocol
+        through the bus, older clients with notifications/tools/list_changed."""
+        self._tools_cache = None
+        await self.bus.publish(ToolsListChanged())
+        for connection, session in list(self._connections.items()):
+            version = getattr(session, "protocol_version", "")
+            if version and version >= "2026-07-28":
+                continue
+            try:
+                await session.send_tool_list_changed()
+            except Exception as exc:  # a client that went away must not break the others
+                logger.debug("could not notify %r: %s", connection, exc)
+                self._connections.pop(connection, None)
+
+    # -- resources and prompts ---------------------------------------------------------
+
+    async def _list_resources(self, ctx: Any, params: Any) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=[
+            types.Resource(uri=item.uri, name=item.name, description=item.description,
+                           mime_type=item.mime_type)
+            for item in resources.list_resources(self.host)
+        ])
+
+    async def _read_resource(self, ctx: Any, params: types.ReadResourceRequestParams
+                             ) -> types.ReadResourceResult:
+        uri = str(params.uri)
+        text, mime = resources.read_resource(self.host, uri)
+        return types.ReadResourceResult(contents=[
+            types.TextResourceContents(uri=uri, mime_type=mime, text=text)])
+
+    async def _list_prompts(self, ctx: Any, params: Any) -> types.ListPromptsResult:
+        return types.ListPromptsResult(prompts=[types.Prompt(
+            name=resources.PROMPT_NAME, title="Write a km-actions action",
+            description=resources.PROMPT_DESCRIPTION,
+            arguments=[types.PromptArgument(name="goal", description="What the action should "
+                                            "do, in plain words.", required=False)],
+        )])
+
+    async def _get_prompt(self, ctx: Any, params: types.GetPromptRequestParams
+                          ) -> types.GetPromptResult:
+        goal = (params.arguments or {}).get("goal", "")
+        return types.GetPromptResult(
+            description=resources.PROMPT_DESCRIPTION,
+            messages=[types.PromptMessage(role="user", content=types.TextContent(
+                type="text", text=resources.authoring_prompt(self.host, goal)))],
+        )
+
+
+def _progress_reporter(ctx: Any) -> Progress | None:
+    session = getattr(ctx, "session", None)
+    if session is None:
+        return None
+    report: Callable[..., Awaitable[None]] = session.report_progress
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        try:
+            await report(done, total, message)
+        except Exception as exc:  # progress is best effort: never fail the work for it
+            logger.debug("progress not delivered: %s", exc)
+
+    return progress

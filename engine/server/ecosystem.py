@@ -1,0 +1,212 @@
+"""The `km_plugin_ecosystem` tool: its parameters, which apply to which operation, and
+the envelope every answer comes in.
+
+>>> spec = OPERATIONS["execute"]
+>>> sorted(spec.required), "auto_update" in spec.allowed
+(['action_name'], False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import EngineError
+from engine.limits import Profile
+from engine.suggest import did_you_mean
+from engine.validate import ValidationLevel
+
+TOOL_NAME = "km_plugin_ecosystem"
+
+DEPENDENCY_MODES = ("auto", "installed", "upgrade")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation: what it does, the parameters it requires and those it accepts."""
+
+    summary: str
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    one_of: frozenset[str] = frozenset()
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return self.required | self.optional | self.one_of | {"operation"}
+
+
+def _op(summary: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (),
+        one_of: tuple[str, ...] = ()) -> Operation:
+    return Operation(summary, frozenset(required), frozenset(optional), frozenset(one_of))
+
+
+OPERATIONS: dict[str, Operation] = {
+    "install": _op(
+        "Install a plugin from a folder, an archive (.zip/.tar.gz), an action file, a URL, or "
+        "the marketplace (id or id@range).",
+        required=("plugin_source",),
+        optional=("security_profile", "api_version", "auto_update", "dependency_resolution",
+                  "validation_level", "timeout", "plugin_config"),
+    ),
+    "uninstall": _op("Remove an installed plugin (refused while others depend on it, unless "
+                     "parameters.remove_dependents is true).",
+                     required=("plugin_identifier",), optional=("parameters",)),
+    "list": _op("List installed plugins and their actions (parameters: plugin_type, enabled, "
+                "search).", optional=("parameters",)),
+    "create": _op(
+        "Create an action from a manifest (an object in `parameters`, or YAML/JSON text in "
+        "`plugin_source`) and install it. On failure every problem is returned.",
+        one_of=("parameters", "plugin_source"),
+        optional=("plugin_identifier", "security_profile", "api_version", "validation_level",
+                  "timeout"),
+    ),
+    "execute": _op("Run an installed action with `parameters` as its inputs.",
+                   required=("action_name",),
+                   optional=("plugin_identifier", "parameters", "security_profile", "timeout")),
+    "configure": _op("Change a plugin's settings (validated against its configuration_schema).",
+                     required=("plugin_identifier", "plugin_config")),
+    "validate": _op("Check a manifest without installing it; returns every problem.",
+                    one_of=("parameters", "plugin_source"),
+                    optional=("api_version", "validation_level")),
+    "describe": _op("Describe a plugin (or one of its actions): metadata, inputs, "
+                    "permissions, settings, dependencies.",
+                    required=("plugin_identifier",), optional=("action_name",)),
+    "test": _op("Run the tests written in a plugin's actions (mocked tools).",
+                required=("plugin_identifier",), optional=("action_name", "timeout")),
+    "search": _op("Search the marketplace (parameters: query, plugin_type).",
+                  optional=("parameters",)),
+    "update": _op("Update one plugin, or every plugin with auto_update on, to the highest "
+                  "version its dependents allow.",
+                  optional=("plugin_identifier", "dependency_resolution", "security_profile",
+                            "timeout", "auto_update")),
+    "stats": _op("Execution history and metrics (of a plugin or action, or of everything).",
+                 optional=("plugin_identifier", "action_name")),
+}
+
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "operation": {"type": "string", "enum": list(OPERATIONS),
+                  "description": "What to do: " + "; ".join(
+                      f"{name}: {op.summary}" for name, op in OPERATIONS.items())},
+    "plugin_identifier": {"type": "string",
+                          "description": "The plugin to act on (e.g. clipboard-tools)."},
+    "plugin_source": {"type": "string",
+                      "description": "install: a folder, archive, action file, URL or "
+                      "marketplace id[@range]; create/validate: manifest text (YAML or JSON)."},
+    "action_name": {"type": "string",
+                    "description": "An action: its name (with plugin_identifier) or "
+                    "plugin/action."},
+    "parameters": {"type": "object",
+                   "description": "execute: the action's inputs; create/validate: the manifest "
+                   "as an object; list/search: filters; uninstall: {remove_dependents}."},
+    "plugin_config": {"type": "object",
+                      "description": "configure/install: settings, by name."},
+    "security_profile": {"type": "string", "enum": [p.value for p in Profile],
+                         "description": "Limits and allowed tool classes for this operation "
+                         "(sandbox: read-only tools only). Cannot exceed the server's ceiling."},
+    "api_version": {"type": "string",
+                    "description": "The manifest language version the caller writes "
+                    "(\"1.0\"); refused if this km-actions does not read it."},
+    "auto_update": {"type": "boolean",
+                    "description": "install: keep the plugin updated by `update`; update: "
+                    "only plugins with auto_update on (default)."},
+    "dependency_resolution": {"type": "string", "enum": list(DEPENDENCY_MODES),
+                              "description": "auto: install missing dependencies; installed: "
+                              "use only installed plugins; upgrade: also upgrade dependencies."},
+    "validation_level": {"type": "string", "enum": [v.value for v in ValidationLevel],
+                         "description": "How much to check: strict also runs the manifest's "
+                         "tests and requires descriptions."},
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600,
+                "description": "Seconds the operation may take."},
+}
+
+INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": PARAMETERS,
+    "required": ["operation"],
+    "additionalProperties": False,
+}
+
+DESCRIPTION = (
+    "Manage and run km-actions custom actions: declarative YAML/JSON manifests that compose "
+    "km_* Keyboard Maestro tools. Operations: " + ", ".join(OPERATIONS) + ". Use `create` "
+    "to add an action (read the resource km-actions://schemas/action or the prompt "
+    "write-action first); failures list every problem with its JSON path and a hint."
+)
+
+
+class ParameterError(EngineError):
+    """A parameter is missing, not allowed for the operation, or of the wrong kind."""
+
+    code = "invalid-parameter"
+
+
+def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The operation and its arguments, or :class:`ParameterError` saying what is wrong."""
+    operation = arguments.get("operation")
+    if not isinstance(operation, str) or operation not in OPERATIONS:
+        raise ParameterError(
+            f"`operation` must be one of: {', '.join(OPERATIONS)}",
+            hint=did_you_mean(str(operation), OPERATIONS) if operation else
+            "pass operation, e.g. {\"operation\": \"list\"}",
+        )
+    spec = OPERATIONS[operation]
+    given = {k: v for k, v in arguments.items() if v is not None}
+    unknown = [k for k in given if k not in PARAMETERS]
+    if unknown:
+        raise ParameterError(f"unknown parameter `{unknown[0]}`",
+                             hint=did_you_mean(unknown[0], PARAMETERS))
+    extra = sorted(k for k in given if k not in spec.allowed)
+    if extra:
+        accepted = ", ".join(sorted(spec.allowed - {"operation"})) or "no other parameters"
+        raise ParameterError(
+            f"{', '.join(f'`{k}`' for k in extra)} does not apply to `{operation}`",
+            hint=f"`{operation}` takes: {accepted}",
+        )
+    missing = sorted(k for k in spec.required if k not in given)
+    if missing:
+        raise ParameterError(f"`{operation}` needs `{missing[0]}`",
+                             hint=PARAMETERS[missing[0]]["description"])
+    if spec.one_of and not any(k in given for k in spec.one_of):
+        names = " or ".join(f"`{k}`" for k in sorted(spec.one_of))
+        raise ParameterError(f"`{operation}` needs {names}",
+                             hint=PARAMETERS[sorted(spec.one_of)[0]]["description"])
+    for name, value in given.items():
+        _check_type(name, value)
+    return operation, given
+
+
+_PYTHON = {"string": str, "object": dict, "boolean": bool, "number": (int, float)}
+
+
+def _check_type(name: str, value: Any) -> None:
+    schema = PARAMETERS[name]
+    expected = schema["type"]
+    if not isinstance(value, _PYTHON[expected]) or (expected == "number"
+                                                    and isinstance(value, bool)):
+        raise ParameterError(f"`{name}` must be {_WORDS[expected]}",
+                             hint=schema["description"])
+    if "enum" in schema and value not in schema["enum"]:
+        raise ParameterError(f"`{name}` cannot be {value!r}",
+                             hint=did_you_mean(str(value), schema["enum"]))
+    if expected == "number" and not 0 < value <= 3600:
+        raise ParameterError("`timeout` must be more than 0 and at most 3600 seconds",
+                             hint=schema["description"])
+
+
+_WORDS = {"string": "text", "object": "an object", "boolean": "true or false",
+          "number": "a number"}
+
+
+def success(operation: str, data: Any, *, warnings: list[Any] | None = None,
+            **extra: Any) -> dict[str, Any]:
+    """The envelope of a successful operation."""
+    return {"success": True, "operation": operation, "data": data,
+            "warnings": warnings or [], **extra}
+
+
+def failure(operation: str | None, error: EngineError, *, warnings: list[Any] | None = None,
+            **extra: Any) -> dict[str, Any]:
+    """The envelope of a failed operation: code, message, location and hint."""
+    return {"success": False, "operation": operation, "error": error.to_dict(),
+            "warnings": warnings or [], **extra}

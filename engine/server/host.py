@@ -1,0 +1,72 @@
+"""What the MCP server needs from the rest of km-actions: the `Host` seam.
+
+The server is a thin adapter: it lists tools, turns calls into host operations and
+answers with the host's envelopes. :class:`engine.server.store_host.StoreHost` is the
+host over the plugin store; tests may use others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.catalog import ToolCatalog
+
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    """One enabled action as an MCP tool."""
+
+    plugin: str
+    name: str
+    tool_name: str
+    title: str
+    description: str
+    input_schema: Mapping[str, Any]
+    read_only: bool
+    destructive: bool
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.plugin}/{self.name}"
+
+
+class Host(Protocol):
+    """The operations behind the server's tools, resources and prompt."""
+
+    def generation(self) -> int:
+        """A number that changes whenever the set of action tools may have changed."""
+        ...
+
+    def action_tools(self) -> list[ActionEntry]:
+        """The actions offered as tools (empty when per-action tools are switched off)."""
+        ...
+
+    def on_tools_changed(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Register what to call after the tool set changed."""
+        ...
+
+    def catalog(self) -> ToolCatalog:
+        """The km_* tools actions can call (the upstream's, or the shipped catalog)."""
+        ...
+
+    def plugin_ids(self) -> list[str]:
+        ...
+
+    def plugin_docs(self, plugin: str) -> str:
+        """Generated Markdown documentation of an installed plugin."""
+        ...
+
+    async def execute(self, qualified: str, inputs: Mapping[str, Any], *,
+                      timeout: float | None, profile: str | None,
+                      progress: Progress | None) -> dict[str, Any]:
+        """Run an installed action; the envelope of its result."""
+        ...
+
+    async def operation(self, operation: str, args: Mapping[str, Any],
+                        progress: Progress | None) -> dict[str, Any]:
+        """Run one checked `km_plugin_ecosystem` operation; its envelope."""
+        ...

@@ -1,0 +1,139 @@
+"""MCP resources (schemas, the km_* catalog, plugin docs) and the action-writing prompt."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from engine._resources import load_schema
+from engine.errors import EngineError
+
+PROMPT_NAME = "write-action"
+PROMPT_DESCRIPTION = (
+    "How to write a correct km-actions action: the manifest language in brief, a complete "
+    "example, the tools available, and how to submit it with km_plugin_ecosystem create."
+)
+
+
+@dataclass(frozen=True)
+class ResourceItem:
+    uri: str
+    name: str
+    description: str
+    mime_type: str
+
+
+def list_resources(host: Any) -> list[ResourceItem]:
+    """Every resource the server offers: the two schemas, the catalog, each plugin's docs."""
+    items = [
+        ResourceItem("km-actions://schemas/action", "action.schema.json",
+                     "JSON Schema of action manifests (api_version 1.0).", "application/json"),
+        ResourceItem("km-actions://schemas/plugin", "plugin.schema.json",
+                     "JSON Schema of plugin.yaml.", "application/json"),
+        ResourceItem("km-actions://catalog", "km_* tools",
+                     "The Keyboard Maestro tools actions can call, with their input schemas "
+                     "and classes (read-only, write, destructive).", "application/json"),
+    ]
+    for plugin in host.plugin_ids():
+        items.append(ResourceItem(f"km-actions://plugins/{plugin}/docs", f"{plugin} docs",
+                                  f"Generated documentation of the plugin {plugin}.",
+                                  "text/markdown"))
+    return items
+
+
+def read_resource(host: Any, uri: str) -> tuple[str, str]:
+    """The text and MIME type of a resource."""
+    if uri == "km-actions://schemas/action":
+        return json.dumps(load_schema("action"), indent=1), "application/json"
+    if uri == "km-actions://schemas/plugin":
+        return json.dumps(load_schema("plugin"), indent=1), "application/json"
+    if uri == "km-actions://catalog":
+        return json.dumps(catalog_listing(host.catalog()), indent=1), "application/json"
+    prefix, suffix = "km-actions://plugins/", "/docs"
+    if uri.startswith(prefix) and uri.endswith(suffix):
+        plugin = uri[len(prefix) : -len(suffix)]
+        return host.plugin_docs(plugin), "text/markdown"
+    raise EngineError(f"no resource {uri}", code="not_found",
+                      hint="list the resources with resources/list")
+
+
+def catalog_listing(catalog: Any) -> list[dict[str, Any]]:
+    return [
+        {"name": tool.name, "class": tool.tool_class.value, "description": tool.description,
+         "inputSchema": tool.input_schema}
+        for tool in catalog.values()
+    ]
+
+
+EXAMPLE = """\
+api_version: "1.0"
+kind: action
+name: title-case-clipboard
+description: Title-case the text on the clipboard and put it back.
+permissions: [km_clipboard_manager, km_notifications]
+inputs:
+  notify: {type: boolean, default: true, description: Show a notification when done}
+steps:
+  - id: read
+    tool: km_clipboard_manager
+    with: {operation: get}
+  - if: steps.read.result.data.is_empty
+    fail: The clipboard is empty
+  - set:
+      text: "{{ steps.read.result.data.content | title }}"
+  - tool: km_clipboard_manager
+    with: {operation: set, content: "{{ vars.text }}"}
+    retry: {max_attempts: 3, interval: 0.5}
+  - if: inputs.notify
+    tool: km_notifications
+    with: {notification_type: notification, title: Done, message: "{{ vars.text | truncate(60) }}"}
+outputs:
+  text: "{{ vars.text }}"
+tests:
+  - name: title-cases the clipboard
+    inputs: {notify: false}
+    mocks:
+      km_clipboard_manager: [{success: true, data: {content: "hello world"}}, {success: true}]
+    expect: {outputs: {text: Hello World}}
+"""
+
+RULES = """\
+Rules of the manifest language (api_version "1.0"):
+- Top level: api_version ("1.0", quoted), kind: action, name (lower-case, digits, - _),
+  description, permissions (the km_* tools it calls), inputs, steps, outputs, tests.
+- Each step does exactly ONE thing: tool (+ with), action (+ with), set, foreach (+ as,
+  steps), parallel (list of {steps}), choose (list of {when, steps} + otherwise), repeat
+  ({steps, until|while, max}), wait (seconds), emit (+ with), fail (message), return (outputs).
+- Any step may have: id, name, if, timeout, retry {max_attempts, interval, backoff_rate,
+  max_delay, jitter, on}, catch (steps; `error.kind/message/step` inside), continue_on_error.
+- Templates (in with/set/outputs/messages): "{{ inputs.x }}", "{{ vars.y | upper }}",
+  "{{ steps.ID.result.data.field }}". Quote them in YAML. A value that is exactly one
+  {{ }} keeps its type. No {% %} statements: use steps instead.
+- Expressions (if, when, until, while, foreach): plain Python-like expressions such as
+  `inputs.count > 3 and len(vars.items) > 0`, with functions len, lower, upper, str, int,
+  float, round, min, max, abs, contains, startswith, endswith, matches, default, now.
+  Not Jinja: write len(x), not x | length; x == null, not x is none.
+- Names: inputs.NAME, vars.NAME (set by `set` steps earlier), steps.ID.result|status|error
+  (only steps that ran before), config.NAME (plugin settings), item/loop in foreach,
+  error in catch. A step can read only steps before it.
+- A km_* tool answers {success, data, error}; success: false fails the step.
+- Write `tests:` with mocks so the action can be checked without Keyboard Maestro.
+"""
+
+
+def authoring_prompt(host: Any, goal: str) -> str:
+    """The prompt text: rules, an example, the available tools, and how to submit."""
+    tools = "\n".join(
+        f"- {tool.name} ({tool.tool_class.value}): {tool.summary}"
+        for tool in host.catalog().values()
+    )
+    ask = f"Write an action that does this: {goal}\n\n" if goal else ""
+    return (
+        f"{ask}{RULES}\nA complete, valid example:\n```yaml\n{EXAMPLE}```\n\n"
+        f"Tools you can call (read km-actions://catalog for their argument schemas):\n{tools}\n\n"
+        "Submit with km_plugin_ecosystem: {\"operation\": \"create\", \"plugin_source\": "
+        "\"<the YAML>\"} (or the manifest as an object in `parameters`). If it fails, the "
+        "answer lists every problem with its JSON path, line, column and a hint: fix them all "
+        "and send it again."
+    )

@@ -1,0 +1,1 @@
+"""Tests of the plugin store and the plugin lifecycle."""

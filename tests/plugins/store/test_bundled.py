@@ -1,0 +1,49 @@
+"""The bundled plugin (actions/clipboard-tools): valid, tested, and runnable installed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from engine.plugins.installer import install
+from engine.plugins.lifecycle import configure
+from engine.plugins.local import LocalPlugin
+from engine.plugins.runtime import PluginRuntime
+from engine.plugins.store import Store
+from engine.simulator import Simulator
+from tests.plugins.store.conftest import CLIPBOARD_TOOLS
+
+PLUGIN = LocalPlugin.read(CLIPBOARD_TOOLS)
+
+
+@pytest.mark.parametrize("name", PLUGIN.names())
+def test_its_tests_pass(name: str) -> None:
+    outcomes = asyncio.run(PLUGIN.run_tests(name))
+    assert outcomes, f"{name} has no tests"
+    assert [o.failures for o in outcomes] == [[] for _ in outcomes]
+
+
+def test_one_action_calls_another() -> None:
+    assert PLUGIN.pipeline("sign-clipboard").calls == ("clean-clipboard",)
+
+
+def test_it_runs_installed_on_the_simulator(store: Store) -> None:
+    install(store, CLIPBOARD_TOOLS)
+    configure(store, "clipboard-tools", {"signature": "-- Ann", "share_token": "tok-12345678"})
+    runtime = PluginRuntime.load(store)
+    simulator = Simulator()
+
+    async def prepare() -> None:
+        text = {"operation": "set", "content": "  hello   there "}
+        macro = {"name": "Share Clipboard", "template": "custom"}
+        for tool, arguments in (("km_clipboard_manager", text), ("km_create_macro", macro)):
+            assert (await simulator.call_tool(tool, arguments))["success"]
+
+    asyncio.run(prepare())
+    signed = asyncio.run(runtime.run("clipboard-tools/sign-clipboard", bridge=simulator))
+    assert signed.outputs == {"text": "hello there\n-- Ann"}, signed.error
+    shared = asyncio.run(runtime.run("clipboard-tools/share-clipboard", bridge=simulator))
+    assert shared.ok, shared.error
+    assert shared.outputs == {"macro": "Share Clipboard", "shared": 18}
+    runtime.close()

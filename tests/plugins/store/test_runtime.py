@@ -1,0 +1,232 @@
+"""Running installed actions: grants, settings, calls, integrity, cache, history, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from typing import Any
+
+import pytest
+
+from engine.bridge.mock import MockBridge
+from engine.catalog import ToolCatalog
+from engine.errors import EngineError, StepError
+from engine.model import RunResult
+from engine.plugins import history as history_module
+from engine.plugins import runtime as runtime_module
+from engine.plugins.installer import install
+from engine.plugins.lifecycle import configure, disable
+from engine.plugins.runtime import PluginRuntime
+from engine.plugins.store import Store, cache_name
+from tests.plugins.store.conftest import CLIPBOARD_TOOLS, MakePlugin, call
+
+CALC = {"success": True, "data": {"result": 42}}
+GREET = {
+    "inputs": {"name": {"type": "string", "default": "you"}},
+    "steps": [
+        {"if": "config.loud", "set": {"text": "{{ config.greeting | upper }} {{ inputs.name }}"}},
+        {"if": "not config.loud", "set": {"text": "{{ config.greeting }} {{ inputs.name }}"}},
+    ],
+    "outputs": {"text": "{{ vars.text }}"},
+}
+SETTINGS = {
+    "type": "object",
+    "properties": {
+        "greeting": {"type": "string", "default": "Hello"},
+        "loud": {"type": "boolean", "default": False},
+    },
+}
+
+
+def _run(
+    runtime: PluginRuntime, name: str, mocks: dict[str, Any] | None = None, **kw: Any
+) -> RunResult:
+    bridge = MockBridge(mocks or {}, ToolCatalog.builtin())
+    return asyncio.run(runtime.run(name, bridge=bridge, **kw))
+
+
+def test_settings_reach_templates_and_expressions(store: Store, make_plugin: MakePlugin) -> None:
+    install(store, make_plugin("greeter", configuration_schema=SETTINGS, actions={"greet": GREET}))
+    runtime = PluginRuntime.load(store)
+    assert _run(runtime, "greeter/greet").outputs == {"text": "Hello you"}
+    configure(store, "greeter", {"greeting": "hi", "loud": True})
+    runtime = PluginRuntime.load(store)
+    result = asyncio.run(
+        runtime.run("greeter/greet", {"name": "Ann"}, bridge=MockBridge({}, ToolCatalog.builtin()))
+    )
+    assert result.outputs == {"text": "HI Ann"}
+
+
+def test_calls_across_plugins_use_the_callee_settings(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    install(store, make_plugin("greeter", configuration_schema=SETTINGS, actions={"greet": GREET}))
+    caller = {
+        "steps": [{"id": "g", **call("greeter/greet", name="Bob")}],
+        "outputs": {"said": "{{ steps.g.result.text }}"},
+    }
+    install(store, make_plugin("app", dependencies={"greeter": "*"}, actions={"use": caller}))
+    configure(store, "greeter", {"greeting": "Howdy"})
+    runtime = PluginRuntime.load(store)
+    assert _run(runtime, "app/use").outputs == {"said": "Howdy Bob"}
+
+
+def test_a_call_outside_the_grant_is_refused(store: Store, make_plugin: MakePlugin) -> None:
+    calc = {"steps": [{"id": "c", "tool": "km_calculator", "with": {"expression": "6*7"}}],
+            "outputs": {"r": "{{ steps.c.result.data.result }}"}}  # fmt: skip
+    install(store, make_plugin("calc", permissions=["km_calculator"], actions={"c": calc}))
+    runtime = PluginRuntime.load(store)
+    assert _run(runtime, "calc/c", {"km_calculator": [CALC]}).outputs == {"r": 42}
+    with store.transaction() as conn:  # as if the user had granted less
+        conn.execute("DELETE FROM permissions WHERE identifier = 'calc'")
+    result = _run(PluginRuntime.load(store), "calc/c", {"km_calculator": [CALC]})
+    assert result.error is not None
+    assert result.error.kind.value == "permission_denied"
+    assert result.error.message == (
+        "the action is not allowed to call km_calculator: it is not in its granted permissions"
+    )
+
+
+def test_a_tampered_plugin_is_refused_and_the_others_load(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    install(store, make_plugin("good"))
+    install(store, make_plugin("bad"))
+    edited = store.folder(store.require("bad")) / "actions" / "hello.yaml"
+    edited.chmod(0o644)
+    edited.write_text(edited.read_text().replace("x: 1", "x: 2"))
+    runtime = PluginRuntime.load(store)
+    assert runtime.names() == ["good/hello"]
+    refused = runtime.refused["bad"]
+    assert refused.code == "plugin-tampered"
+    assert (
+        refused.message
+        == "'bad' 1.0.0 is refused: actions/hello.yaml: changed since it was installed"
+    )
+    assert [d.file for d in refused.diagnostics] == ["actions/hello.yaml"]
+    with pytest.raises(EngineError) as caught:
+        runtime.pipeline("bad/hello")
+    assert caught.value is refused
+
+
+def test_unknown_and_disabled_actions(store: Store, make_plugin: MakePlugin) -> None:
+    install(store, make_plugin("demo"))
+    install(store, make_plugin("off"))
+    disable(store, "off")
+    runtime = PluginRuntime.load(store)
+    with pytest.raises(StepError) as caught:
+        runtime.pipeline("demo/helo")
+    assert caught.value.hint == "did you mean 'demo/hello'?"
+    with pytest.raises(StepError) as caught:
+        runtime.pipeline("off/hello")
+    assert (caught.value.message, caught.value.hint) == (
+        "the plugin 'off' is disabled",
+        "enable it with `km-actions enable off`",
+    )
+
+
+def test_start_up_parses_no_yaml(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    install(store, CLIPBOARD_TOOLS)
+
+    def no_yaml(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the manifest cache should have been used")
+
+    monkeypatch.setattr(runtime_module, "load_bytes", no_yaml)
+    runtime = PluginRuntime.load(store)
+    assert len(runtime.names()) == 4
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda path: path.unlink(), id="missing"),
+        pytest.param(lambda path: path.write_bytes(b"garbage"), id="damaged"),
+        pytest.param(lambda path: path.write_bytes(pickle.dumps(print)), id="planted-global"),
+    ],
+)
+def test_a_bad_manifest_cache_is_rebuilt(store: Store, damage: Any) -> None:
+    plugin = install(store, CLIPBOARD_TOOLS).plugin
+    cache = store.cache_dir / cache_name(plugin.digest)
+    damage(cache)
+    runtime = PluginRuntime.load(store)
+    assert runtime.refused == {} and len(runtime.names()) == 4
+    assert cache.exists()
+    assert store.require("clipboard-tools").cache is not None
+    again = PluginRuntime.load(store)  # the rebuilt cache is used as it is
+    assert len(again.names()) == 4
+
+
+def test_a_planted_pickle_never_runs(store: Store) -> None:
+    class Boom:
+        def __reduce__(self) -> tuple[Any, tuple[str]]:
+            return (exec, ("raise SystemExit('the cache ran code')",))
+
+    plugin = install(store, CLIPBOARD_TOOLS).plugin
+    cache = store.cache_dir / cache_name(plugin.digest)
+    cache.write_bytes(pickle.dumps(Boom()))
+    with store.transaction() as conn:  # even if its digest were recorded
+        from engine.plugins._cache import digest
+
+        conn.execute("UPDATE versions SET cache = ?", (digest(cache.read_bytes()),))
+    assert len(PluginRuntime.load(store).names()) == 4
+
+
+def test_history_and_metrics(
+    store: Store, make_plugin: MakePlugin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_module, "HISTORY_LIMIT", 3)
+    monkeypatch.setattr(history_module, "_TRIM_EVERY", 1)
+    fail = {"steps": [{"fail": "no"}]}
+    install(store, make_plugin("demo", actions={"ok": GREET | {"steps": [{"set": {"text": "x"}}]},
+                                                "bad": fail}))  # fmt: skip
+    runtime = PluginRuntime.load(store)
+    for name in ("demo/ok", "demo/ok", "demo/bad", "demo/ok", "demo/bad"):
+        _run(runtime, name)
+    stats = {s["action"]: s for s in runtime.stats()}
+    assert (stats["demo/ok"]["runs"], stats["demo/ok"]["failures"]) == (3, 0)
+    assert (
+        stats["demo/bad"]["runs"],
+        stats["demo/bad"]["failures"],
+        stats["demo/bad"]["last_status"],
+    ) == (2, 2, "failed")
+    history = runtime.history()
+    assert [(h["action"], h["status"], h["error_kind"]) for h in history] == [
+        ("bad", "failed", "failed"),
+        ("ok", "succeeded", None),
+        ("bad", "failed", "failed"),
+    ]
+    runtime.close()
+
+
+def test_installed_tests_run_with_their_own_settings(store: Store) -> None:
+    install(store, CLIPBOARD_TOOLS)
+    configure(store, "clipboard-tools", {"share_token": "the-users-token", "signature": "-- Me"})
+    runtime = PluginRuntime.load(store, compile=False)
+    for name in runtime.names():
+        outcomes = asyncio.run(runtime.run_tests(name))
+        assert outcomes and all(o.passed for o in outcomes), [o.failures for o in outcomes]
+    assert runtime.stats() == []  # tests are not runs
+
+
+def test_a_missing_setting_is_pointed_at(store: Store) -> None:
+    install(store, CLIPBOARD_TOOLS)
+    runtime = PluginRuntime.load(store)
+    mocks = {
+        "km_clipboard_manager": [{"success": True, "data": {"content": "a", "is_empty": False}}]
+    }
+    result = _run(runtime, "clipboard-tools/share-clipboard", mocks)
+    assert result.error is not None
+    assert result.error.hint == (
+        "'clipboard-tools' has settings that are not set yet (share_token): set them with "
+        "`km-actions configure clipboard-tools share_token=…`"
+    )
+
+
+def test_lazy_loading_compiles_on_first_use(store: Store) -> None:
+    install(store, CLIPBOARD_TOOLS)
+    runtime = PluginRuntime.load(store, compile=False)
+    loaded = runtime.plugins["clipboard-tools"]
+    assert not any(type(a).__name__ == "Pipeline" for a in loaded.actions.values())
+    pipeline = runtime.pipeline("clipboard-tools/sign-clipboard")
+    assert runtime.pipeline("clipboard-tools/sign-clipboard") is pipeline
+    assert pipeline.file == "clipboard-tools/actions/sign-clipboard.yaml"
