@@ -24,7 +24,10 @@ STEP = """  - id: read{n}
     retry: {{max_attempts: 3, interval: 0.2, backoff_rate: 2}}
   - if: inputs.notify and len(vars.text{n}) > 0
     tool: km_notifications
-    with: {{notification_type: notification, title: Done, message: "Set {{{{ vars.text{n} | truncate(60) }}}}"}}
+    with:
+      notification_type: notification
+      title: Done
+      message: "Set {{{{ vars.text{n} | truncate(60) }}}}"
   - foreach: inputs.items
     steps:
       - tool: km_variable_manager

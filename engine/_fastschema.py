@@ -89,8 +89,8 @@ def compile_schema(schema: Any) -> Check:
     unknown = set(schema) - set(_KEYWORDS) - _ANNOTATIONS
     if unknown:
         raise Unsupported(", ".join(sorted(unknown)))
-    checks = [_KEYWORDS[k](schema[k], schema) for k in schema if k in _KEYWORDS]
-    checks = [c for c in checks if c is not None]
+    made = [_KEYWORDS[k](schema[k], schema) for k in schema if k in _KEYWORDS]
+    checks: list[Check] = [c for c in made if c is not None]
     if not checks:
         return lambda value: True
     if len(checks) == 1:
@@ -127,10 +127,7 @@ def _properties(spec: Any, schema: Mapping[str, Any]) -> Check:
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return True
-        for name, sub in props.items():
-            if name in value and not sub(value[name]):
-                return False
-        return True
+        return all(sub(value[name]) for name, sub in props.items() if name in value)
 
     return check
 

@@ -26,8 +26,8 @@ from engine.expressions import ExpressionEngine
 from engine.inputs import parse_inputs
 from engine.model import DEFAULT_RETRY_ON, Pipeline, RetryPolicy, Site, Step, StepKind
 from engine.runtime import _kinds
-from engine.runtime._codegen import ToolPlan, make_block, make_fields
 from engine.runtime._args import compile_checker, fast_types
+from engine.runtime._codegen import ToolPlan, make_block, make_fields
 from engine.runtime._wrap import Body, Common, wrap
 from engine.sourcemap import Document
 from engine.templates import TemplateEngine

@@ -27,7 +27,8 @@ from engine.suggest import did_you_mean
 
 ENV_CONFIG = "KM_ACTIONS_CONFIG"
 DEFAULT_CEILING = ("read-only", "write")
-_LIMIT_NAMES = frozenset(f.name for f in fields(Limits)) - {"allowed_classes", "destructive_needs_explicit_grant"}
+_LIMIT_NAMES = frozenset(f.name for f in fields(Limits)) - {
+    "allowed_classes", "destructive_needs_explicit_grant"}
 
 _SECTIONS: dict[str, frozenset[str]] = {
     "upstream": frozenset({"command", "url", "env", "cwd", "timeout"}),

@@ -11,6 +11,7 @@ is wrong), and turns command-line text (``--input count=3``) into typed values.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class InputSpec:
     pattern: str | None = None
     item_type: str | None = None
     secret: bool = False
-    plain_types: frozenset[type] = frozenset()
+    plain_types: frozenset[builtins.type] = frozenset()
 
     def __post_init__(self) -> None:
         # Exact Python types a value may have to pass with no further check: only when

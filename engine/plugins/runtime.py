@@ -277,8 +277,10 @@ class PluginRuntime:
         dry_run: bool = False,
         clock: Clock | None = None,
         events: EventSink | None = None,
+        progress: Any = None,
     ) -> RunResult:
-        """Run an installed action and record it in the history and metrics."""
+        """Run an installed action and record it in the history and metrics (``progress``:
+        as for :func:`engine.runtime.run`)."""
         pipeline = self.pipeline(name)
         loaded, action = self._split(name)
         started = now()
@@ -295,6 +297,7 @@ class PluginRuntime:
             clock=clock,
             events=events,
             resolver=self,
+            progress=progress,
         )
         if result.error is not None and loaded.missing:
             _hint_missing(result.error, loaded)

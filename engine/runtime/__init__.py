@@ -62,6 +62,7 @@ async def run(
     events: EventSink | None = None,
     resolver: ActionResolver | None = None,
     dry_run: bool = False,
+    progress: Any = None,
 ) -> RunResult:
     """Run a pipeline once and return its outputs (or its error) and, if asked, a trace.
 
@@ -84,9 +85,10 @@ async def run(
     try:
         if grant is None:
             outputs = await invoke(pipeline, inputs, state, ready.grant, 0, state.config,
-                                   ready.guard)
+                                   ready.guard, progress)
         else:
-            outputs = await invoke(pipeline, inputs, state, grant, 0, state.config)
+            outputs = await invoke(pipeline, inputs, state, grant, 0, state.config,
+                                   progress=progress)
     except StepError as failure:
         error = failure
     except asyncio.CancelledError:

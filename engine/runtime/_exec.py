@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -108,6 +107,14 @@ async def run_steps(frame: Frame, steps: Sequence[Step], scope: dict[str, Any]) 
         await step.run(frame, scope)
 
 
+async def _with_progress(frame: Frame, pipeline: Pipeline, scope: dict[str, Any],
+                         progress: Any) -> None:
+    total = len(pipeline.steps)
+    for index, step in enumerate(pipeline.steps):
+        await step.run(frame, scope)
+        await progress(index + 1, total, f"step {index + 1} of {total} done ({step.label})")
+
+
 def bridge_failure(tool: str, exc: Exception) -> StepError:
     """What a backend raised (a bug or a broken tool), as a step error."""
     if isinstance(exc, TypeError):
@@ -132,9 +139,11 @@ async def invoke(
     depth: int,
     config: Mapping[str, Any],
     bridge: Any = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Run ``pipeline`` as one action invocation and return its outputs (``bridge``: the
-    guarded bridge for ``grant``, when the caller already has it)."""
+    guarded bridge for ``grant``, when the caller already has it; ``progress``: an async
+    callback ``(done, total, message)`` after each top-level step)."""
     inputs = prepare_inputs(pipeline, given, state)
     frame = Frame(state, pipeline, bridge or state.make_bridge(pipeline, grant), depth)
     scope: dict[str, Any] = {
@@ -144,7 +153,9 @@ async def invoke(
         "config": config,
     }
     try:
-        if pipeline.block is not None:
+        if progress is not None:
+            await _with_progress(frame, pipeline, scope, progress)
+        elif pipeline.block is not None:
             await pipeline.block(frame, scope)
         else:
             await run_steps(frame, pipeline.steps, scope)

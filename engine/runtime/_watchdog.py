@@ -11,8 +11,8 @@ run then reports why (``state.timed_out`` is ``"run"`` or ``"step"``).
 from __future__ import annotations
 
 import asyncio
-import time
 import itertools
+import time
 import weakref
 from typing import Any
 

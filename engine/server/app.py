@@ -88,7 +88,7 @@ class KmActionsServer:
                 name=entry.tool_name,
                 title=entry.title,
                 description=entry.description,
-                input_schema=entry.input_schema,
+                input_schema=dict(entry.input_schema),
                 annotations=types.ToolAnnotations(title=entry.title,
                                                   read_only_hint=entry.read_only,
                                                   destructive_hint=entry.destructive),
@@ -196,8 +196,12 @@ class KmActionsServer:
 
 
 def _progress_reporter(ctx: Any) -> Progress | None:
+    """A progress callback, when the client asked for progress (a progress token)."""
     session = getattr(ctx, "session", None)
-    if session is None:
+    meta = getattr(ctx, "meta", None) or {}
+    token = meta.get("progress_token", meta.get("progressToken")) if isinstance(meta, dict) \
+        else getattr(meta, "progress_token", None)
+    if session is None or token is None:
         return None
     report: Callable[..., Awaitable[None]] = session.report_progress
 

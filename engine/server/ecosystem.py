@@ -176,7 +176,8 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return operation, given
 
 
-_PYTHON = {"string": str, "object": dict, "boolean": bool, "number": (int, float)}
+_PYTHON: dict[str, type | tuple[type, ...]] = {
+    "string": str, "object": dict, "boolean": bool, "number": (int, float)}
 
 
 def _check_type(name: str, value: Any) -> None:
@@ -189,7 +190,7 @@ def _check_type(name: str, value: Any) -> None:
     if "enum" in schema and value not in schema["enum"]:
         raise ParameterError(f"`{name}` cannot be {value!r}",
                              hint=did_you_mean(str(value), schema["enum"]))
-    if expected == "number" and not 0 < value <= 3600:
+    if expected == "number" and isinstance(value, int | float) and not 0 < value <= 3600:
         raise ParameterError("`timeout` must be more than 0 and at most 3600 seconds",
                              hint=schema["description"])
 

@@ -7,13 +7,13 @@ host over the plugin store; tests may use others.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.catalog import ToolCatalog
 
-Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+Progress = Callable[[float, float | None, str | None], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)

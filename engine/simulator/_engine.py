@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import regex  # type: ignore[import-untyped]  # no stubs published; used for its timeout
+import regex  # used for its timeout
 
 from engine.simulator._calculator import calculate, format_number
 from engine.simulator._context import Call, ToolFailure, dispatch

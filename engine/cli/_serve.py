@@ -1,0 +1,91 @@
+"""``km-actions serve`` and ``km-actions config``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from engine.config import config_path, load_settings, set_value
+from engine.errors import EngineError
+
+
+def add_parsers(sub: Any) -> None:
+    s = sub.add_parser(
+        "serve", help="serve km-actions to MCP clients",
+        description="Serve the km_plugin_ecosystem tool and one tool per installed action "
+        "over MCP: stdio by default, or streamable HTTP on 127.0.0.1 with --http PORT. "
+        "Tools run on the Keyboard Maestro MCP server named in the configuration file, or "
+        "on the built-in simulator.")
+    s.add_argument("--http", type=int, metavar="PORT", help="serve HTTP on 127.0.0.1:PORT")
+    s.add_argument("--config", metavar="FILE", help="configuration file (default: "
+                   "config.toml in the data folder, or KM_ACTIONS_CONFIG)")
+    s.set_defaults(handler=cmd_serve)
+
+    c = sub.add_parser("config", help="show or change the configuration file",
+                       description="Show the configuration (`show`), where it is (`path`), "
+                       "or set one value (`set section.key VALUE`, VALUE as JSON or text).")
+    c.add_argument("action", choices=["show", "path", "set"])
+    c.add_argument("key", nargs="?", help="section.key, e.g. security.ceiling")
+    c.add_argument("value", nargs="?", help='e.g. \'["read-only", "write"]\' or true')
+    c.add_argument("--config", metavar="FILE", help="configuration file to use")
+    c.set_defaults(handler=cmd_config)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+    except EngineError as error:
+        print(f"km-actions serve: {error.message}", file=sys.stderr)
+        return 2
+    from engine.server import serve
+
+    try:
+        serve(settings, http_port=args.http)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as error:
+        print(f"km-actions serve: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "path":
+            print(config_path(args.config))
+            return 0
+        if args.action == "show":
+            settings = load_settings(args.config)
+            print(json.dumps(_describe(settings), indent=2))
+            return 0
+        if not args.key or args.value is None:
+            print("km-actions config set: needs KEY and VALUE", file=sys.stderr)
+            return 2
+        try:
+            value = json.loads(args.value)
+        except json.JSONDecodeError:
+            value = args.value
+        written = set_value(args.config, args.key, value)
+        print(f"set {args.key} in {written}")
+        return 0
+    except EngineError as error:
+        print(f"km-actions config: {error.message}", file=sys.stderr)
+        if error.hint:
+            print(f"  hint: {error.hint}", file=sys.stderr)
+        return 1
+
+
+def _describe(settings: Any) -> dict[str, Any]:
+    upstream = settings.upstream
+    return {
+        "file": str(settings.path),
+        "upstream": upstream.describe() if upstream else "built-in simulator",
+        "security": {"default_profile": settings.default_profile.value,
+                     "ceiling": list(settings.ceiling),
+                     "allow_mcp_overwrite": settings.allow_mcp_overwrite},
+        "tools": {"per_action": settings.action_tools,
+                  "disabled": sorted(settings.disabled_action_tools)},
+        "limits": settings.limit_overrides,
+    }

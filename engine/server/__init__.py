@@ -1,0 +1,110 @@
+"""The km-actions MCP server (``km-actions serve``) and embedding in another server.
+
+Importing this package imports the ``mcp`` SDK (about a second): the CLI imports it
+only for ``serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from engine.bridge import ToolBridge
+from engine.config import Settings
+from engine.paths import simulator_state_path
+from engine.plugins.store import Store
+
+logger = logging.getLogger("km_actions.server")
+LOOPBACK = "127.0.0.1"
+HTTP_PATH = "/mcp"
+
+
+async def open_bridge(settings: Settings) -> ToolBridge:
+    """The upstream Keyboard Maestro MCP server the configuration names (connected), or
+    the simulator when there is none."""
+    upstream = settings.upstream
+    if upstream is None:
+        from engine.simulator import Simulator
+
+        return Simulator(state_path=simulator_state_path())
+    from engine.bridge.upstream import UpstreamBridge
+
+    bridge = UpstreamBridge(
+        upstream.command, url=upstream.url,
+        env=dict(upstream.env) if upstream.command else None,
+        cwd=upstream.cwd if upstream.command else None,
+        call_timeout=upstream.timeout,
+    )
+    await bridge.start()
+    return bridge
+
+
+async def run_server(settings: Settings, *, http_port: int | None = None,
+                     store_root: Path | None = None,
+                     on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve MCP on stdio (or streamable HTTP on loopback) until the client goes away."""
+    from engine.server.app import KmActionsServer
+    from engine.server.store_host import StoreHost
+
+    bridge = await open_bridge(settings)
+    store = Store.open(store_root)
+    host = StoreHost(store, bridge, settings)
+    app = KmActionsServer(host)
+    watcher = asyncio.create_task(host.watch_store())
+    _announce(f"serving km-actions over MCP; tools from {bridge.label}"
+              + (" (simulated: no Keyboard Maestro server is configured)"
+                 if bridge.simulated else ""))
+    try:
+        if http_port is None:
+            from mcp.server.stdio import stdio_server
+
+            async with stdio_server() as (read_stream, write_stream):
+                await app.server.run(read_stream, write_stream, app.initialization_options())
+        else:
+            await _serve_http(app, http_port, on_ready)
+    finally:
+        watcher.cancel()
+        host.close()
+        store.close()
+        close = getattr(bridge, "close", None)
+        if close is not None:
+            await close()
+        save = getattr(bridge, "save", None)
+        if save is not None and getattr(bridge, "state_path", None) is not None:
+            save()
+
+
+async def _serve_http(app: Any, port: int, on_ready: Callable[[str], None] | None) -> None:
+    import socket
+
+    import uvicorn
+
+    starlette = app.server.streamable_http_app(streamable_http_path=HTTP_PATH, host=LOOPBACK)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((LOOPBACK, port))
+    listener.listen(128)
+    url = f"http://{LOOPBACK}:{listener.getsockname()[1]}{HTTP_PATH}"
+    _announce(f"listening at {url} (loopback only)")
+    if on_ready is not None:
+        on_ready(url)
+    config = uvicorn.Config(starlette, log_level="warning", lifespan="on", access_log=False)
+    try:
+        await uvicorn.Server(config).serve(sockets=[listener])
+    finally:
+        listener.close()
+
+
+def serve(settings: Settings, *, http_port: int | None = None) -> None:
+    """Blocking entry point of ``km-actions serve``."""
+    anyio.run(lambda: run_server(settings, http_port=http_port), backend="asyncio")
+
+
+def _announce(text: str) -> None:
+    print(f"km-actions serve: {text}", file=sys.stderr, flush=True)

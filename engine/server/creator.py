@@ -1,0 +1,222 @@
+"""`create` and `validate` for AI callers: every problem at once, then an installed tool.
+
+A created action goes into a plugin of actions created over MCP (``mcp-created`` unless
+the caller names another): the plugin's installed files are copied, the action added
+or replaced, its version bumped and its permissions widened to what its actions use
+(within the server's ceiling), and the result installed atomically with origin
+``mcp-create``. Actions the user installed from files are never replaced unless the
+configuration allows it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import Diagnostic, EngineError, ManifestValidationError, PluginError
+from engine.loader import load_text
+from engine.plugins._plan import installed_signatures
+from engine.plugins.installer import InstallSource, install
+from engine.report import summary
+from engine.server import ecosystem
+from engine.server.host import Progress
+from engine.server.naming import action_tool_name
+from engine.server.store_host import StoreHost, _input_schema
+from engine.sourcemap import Document
+from engine.testing import run_tests
+from engine.validate import ValidationContext, ValidationLevel, validate
+
+DEFAULT_PLUGIN = "mcp-created"
+ORIGIN = "mcp-create"
+
+
+def read_manifest(args: Mapping[str, Any]) -> Document:
+    """The manifest given as an object (``parameters``) or as text (``plugin_source``)."""
+    if "parameters" in args and "plugin_source" in args:
+        raise EngineError("give the manifest once: as `parameters` or as `plugin_source`",
+                          code="invalid-parameter", hint="remove one of them")
+    if "parameters" in args:
+        return Document.from_data(dict(args["parameters"]), file="manifest")
+    text = str(args["plugin_source"])
+    form = "json" if text.lstrip().startswith("{") else "yaml"
+    return load_text(text, file=f"manifest.{form}", format=form)
+
+
+def _context(host: StoreHost, plugin: str, level: ValidationLevel) -> ValidationContext:
+    others = installed_signatures(host.store)
+    return ValidationContext(catalog=host.catalog(), actions=others, plugin=plugin, level=level)
+
+
+def _diagnose(host: StoreHost, args: Mapping[str, Any], plugin: str
+              ) -> tuple[Document | None, list[Diagnostic]]:
+    level = ValidationLevel(args.get("validation_level", "standard"))
+    try:
+        document = read_manifest(args)
+    except EngineError as error:
+        return None, list(error.diagnostics)
+    data = document.data
+    if isinstance(data, Mapping) and data.get("kind") == "plugin":
+        problem = document.diagnostic(
+            "invalid-value", "`create` takes one action, not a plugin manifest", ("kind",),
+            hint="send the action itself (kind: action); install plugins with `install`")
+        return document, [problem]
+    return document, validate(document, _context(host, plugin, level))
+
+
+def _problems(operation: str, diagnostics: list[Diagnostic]) -> dict[str, Any]:
+    errors = [d for d in diagnostics if d.is_error]
+    first = errors[0]
+    error = ManifestValidationError(
+        f"the manifest has {summary(diagnostics)}: fix every one and send it again",
+        code=first.code, hint=first.hint, diagnostics=errors,
+    )
+    warnings = [d.to_dict() for d in diagnostics if not d.is_error]
+    return ecosystem.failure(operation, error, warnings=warnings)
+
+
+def validate_only(host: StoreHost, args: Mapping[str, Any]) -> dict[str, Any]:
+    """`validate`: every problem, nothing installed."""
+    _, diagnostics = _diagnose(host, args, DEFAULT_PLUGIN)
+    if any(d.is_error for d in diagnostics):
+        return _problems("validate", diagnostics)
+    return ecosystem.success("validate", {"valid": True},
+                             warnings=[d.to_dict() for d in diagnostics])
+
+
+async def create(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+                 ) -> dict[str, Any]:
+    """`create`: validate (strict: also tests and descriptions), then install."""
+    plugin = str(args.get("plugin_identifier") or DEFAULT_PLUGIN)
+    document, diagnostics = _diagnose(host, args, plugin)
+    if document is None or any(d.is_error for d in diagnostics):
+        return _problems("create", diagnostics)
+    data = document.data
+    name = str(data["name"])
+    if ValidationLevel(args.get("validation_level", "standard")) is ValidationLevel.STRICT:
+        failed = await _run_own_tests(host, document, plugin)
+        if failed is not None:
+            return failed
+    _check_overwrite(host, plugin, name)
+    if progress is not None:
+        await progress(1, 3, "validated")
+    profile = host.profile(args.get("security_profile"))
+    confirm = host.ceiling_confirm()
+    result = await host.in_worker(_install, host, plugin, name, document, profile, confirm)
+    if progress is not None:
+        await progress(2, 3, "installed")
+    await host.reload()
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
+    return ecosystem.success(
+        "create",
+        {"action": f"{plugin}/{name}", "tool": action_tool_name(plugin, name),
+         "input_schema": _input_schema(inputs), "plugin": plugin,
+         "version": result.plugin.version, "created_over_mcp": True},
+        warnings=[d.to_dict() for d in diagnostics],
+    )
+
+
+async def _run_own_tests(host: StoreHost, document: Document, plugin: str
+                         ) -> dict[str, Any] | None:
+    """Strict level: the manifest must have tests, and they must pass."""
+    tests = document.data.get("tests")
+    if not tests:
+        return _problems("create", [document.diagnostic(
+            "missing-key", "strict validation needs `tests:` that show the action works",
+            (), at_key=True, hint="add a test with mocked tool answers and expected outputs")])
+    pipeline = host.engine.compile(document, plugin=plugin, catalog=host.catalog(),
+                                   check=False)
+    outcomes = await run_tests(pipeline, catalog=host.catalog(),
+                               resolver=host.loaded.runtime)
+    failed = [o for o in outcomes if not o.passed]
+    if not failed:
+        return None
+    error = EngineError(
+        f"{len(failed)} of {len(outcomes)} of the manifest's tests failed",
+        code="tests-failed", hint="; ".join(f"{o.name}: {o.failures[0]}" for o in failed),
+    )
+    envelope = ecosystem.failure("create", error)
+    envelope["data"] = {"tests": [o.to_dict() for o in outcomes]}
+    return envelope
+
+
+def _check_overwrite(host: StoreHost, plugin: str, name: str) -> None:
+    installed = host.store.get(plugin)
+    if installed is None or installed.origin == ORIGIN or host.settings.allow_mcp_overwrite:
+        return
+    raise PluginError(
+        f"the plugin `{plugin}` was installed by the user ({installed.origin}); actions "
+        "created over MCP may not change it",
+        code="overwrite-refused",
+        hint=f"create the action in another plugin (the default is {DEFAULT_PLUGIN}), or "
+        "the user can allow it with `km-actions config set security.allow_mcp_overwrite "
+        "true`",
+    )
+
+
+def _install(host: StoreHost, plugin: str, name: str, document: Document, profile: Any,
+             confirm: Any) -> Any:
+    installed = host.store.get(plugin)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / plugin
+        if installed is not None:
+            shutil.copytree(host.store.folder(installed), folder)
+            for path in folder.rglob("*"):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        (folder / "actions").mkdir(parents=True, exist_ok=True)
+        for old in (folder / "actions").glob(f"{name}.*"):
+            old.unlink()
+        text = document.text or yaml.safe_dump(dict(document.data), sort_keys=False,
+                                                allow_unicode=True)
+        suffix = ".json" if document.format == "json" else ".yaml"
+        (folder / "actions" / f"{name}{suffix}").write_text(text, "utf-8")
+        _write_plugin_yaml(folder, plugin, installed)
+        return install(host.store, InstallSource.of(folder, origin=ORIGIN), confirm=confirm,
+                       profile=profile, catalog=host.catalog())
+
+
+def _write_plugin_yaml(folder: Path, plugin: str, installed: Any) -> None:
+    manifest_path = folder / "plugin.yaml"
+    previous = installed.metadata if installed is not None else {}
+    version = _bump(str(previous.get("version", "0.0.0")))
+    permissions = set(previous.get("permissions") or ())
+    for path in sorted((folder / "actions").iterdir()):
+        data = load_text(path.read_text("utf-8"), file=str(path)).data
+        declared = data.get("permissions") if isinstance(data, Mapping) else None
+        permissions.update(declared or _tools(data))
+    manifest = {
+        "api_version": "1.0",
+        "kind": "plugin",
+        "identifier": plugin,
+        "name": previous.get("name") or "Actions created over MCP",
+        "version": version,
+        "description": previous.get("description")
+        or "Actions created by AI assistants through km_plugin_ecosystem.",
+        "plugin_type": previous.get("plugin_type") or "action",
+        "permissions": sorted(permissions),
+        "actions": sorted({f"actions/*{p.suffix}" for p in (folder / "actions").iterdir()}),
+    }
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False), "utf-8")
+
+
+def _bump(version: str) -> str:
+    major, minor, patch = [*version.split("-")[0].split("."), "0", "0", "0"][:3]
+    return f"{major}.{minor}.{int(patch) + 1}"
+
+
+def _tools(data: Any) -> set[str]:
+    out: set[str] = set()
+    stack = [data.get("steps") if isinstance(data, Mapping) else None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, Mapping):
+            if isinstance(node.get("tool"), str):
+                out.add(node["tool"])
+            stack.extend(node.values())
+    return out

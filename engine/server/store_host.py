@@ -1,0 +1,266 @@
+"""The server's host over the plugin store: installed actions as tools, runs, operations.
+
+Everything that touches the store's database (installs, settings, reloading) runs on
+one worker thread, so a long install never blocks the server's other requests and the
+database is never used from two threads at once. Runs stay on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from engine.bridge import ToolBridge
+from engine.catalog import ToolCatalog, ToolClass
+from engine.config import Settings
+from engine.docs import plugin_markdown
+from engine.engine import Engine
+from engine.errors import EngineError, ErrorKind, PluginError, StepError
+from engine.limits import Limits, Profile
+from engine.plugins.hooked import bus_for
+from engine.plugins.hooks import HookBus
+from engine.plugins.runtime import PluginRuntime
+from engine.plugins.store import Store
+from engine.server import ecosystem
+from engine.server.host import ActionEntry, Progress
+from engine.server.naming import action_tool_name
+
+logger = logging.getLogger("km_actions.server")
+T = TypeVar("T")
+
+# Profiles from loosest to strictest: a caller may pick the server's or a stricter one.
+STRICTNESS = (Profile.NONE, Profile.STANDARD, Profile.STRICT, Profile.SANDBOX)
+
+
+@dataclass
+class Loaded:
+    """One consistent view of the installed actions (replaced whole on every change)."""
+
+    runtime: PluginRuntime
+    bus: HookBus
+    tools: list[ActionEntry]
+    by_qualified: dict[str, ActionEntry]
+
+
+class StoreHost:
+    """Installed actions as MCP tools, and the `km_plugin_ecosystem` operations."""
+
+    def __init__(self, store: Store, bridge: ToolBridge, settings: Settings) -> None:
+        self.store = store
+        self.bridge = bridge
+        self.settings = settings
+        self.engine = Engine(catalog=bridge.catalog())
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-actions-store")
+        self._generation = 0
+        self._listeners: list[Callable[[], Awaitable[None]]] = []
+        self._data_version: int | None = None
+        self.loaded = self._load()
+
+    # -- loading ---------------------------------------------------------------------
+
+    def _load(self) -> Loaded:
+        runtime = PluginRuntime.load(self.store, engine=self.engine, compile=False)
+        bus = bus_for(runtime, bridge=self.bridge, limits=self.limits(None))
+        tools: list[ActionEntry] = []
+        if self.settings.action_tools:
+            tools = self._entries(runtime)
+        self._data_version = self._current_data_version()
+        return Loaded(runtime, bus, tools, {t.qualified: t for t in tools})
+
+    def _entries(self, runtime: PluginRuntime) -> list[ActionEntry]:
+        catalog = self.catalog()
+        disabled = self.settings.disabled_action_tools
+        out: list[ActionEntry] = []
+        for plugin in self.store.plugins():
+            if not plugin.enabled or plugin.identifier not in runtime.plugins:
+                continue
+            for action in self.store.actions(plugin):
+                qualified = f"{plugin.identifier}/{action.name}"
+                if qualified in disabled or plugin.identifier in disabled:
+                    continue
+                classes = {catalog[t].tool_class for t in _tools_of(runtime, qualified)
+                           if t in catalog}
+                out.append(ActionEntry(
+                    plugin=plugin.identifier,
+                    name=action.name,
+                    tool_name=action_tool_name(plugin.identifier, action.name),
+                    title=f"{plugin.name}: {action.name}",
+                    description=action.description or f"The action {qualified}.",
+                    input_schema=_input_schema(action.inputs),
+                    read_only=bool(classes) and classes <= {ToolClass.READ_ONLY},
+                    destructive=ToolClass.DESTRUCTIVE in classes,
+                ))
+        return out
+
+    def _current_data_version(self) -> int | None:
+        try:
+            row = self.store.conn.execute("PRAGMA data_version").fetchone()
+        except Exception:  # a closed or busy database: treat as unknown
+            return None
+        return int(row[0]) if row else None
+
+    async def reload(self, *, notify: bool = True) -> None:
+        """Read the store again (after a change) and tell clients if the tools changed."""
+        before = [(t.tool_name, t.description, t.input_schema) for t in self.loaded.tools]
+        self.loaded = await self.in_worker(self._load)
+        self._generation += 1
+        after = [(t.tool_name, t.description, t.input_schema) for t in self.loaded.tools]
+        if notify and before != after:
+            for listener in list(self._listeners):
+                await listener()
+
+    async def watch_store(self, interval: float = 2.0) -> None:
+        """Notice changes other processes make (the CLI installing while the server
+        runs) and reload; runs until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            version = await self.in_worker(self._current_data_version)
+            if version is not None and version != self._data_version:
+                try:
+                    await self.reload()
+                except EngineError as error:
+                    logger.warning("reloading the installed plugins failed: %s", error)
+
+    async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
+        """Run store work on the store's own thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, function, *args)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+        self.loaded.runtime.close()
+
+    # -- the Host protocol -----------------------------------------------------------
+
+    def generation(self) -> int:
+        return self._generation
+
+    def action_tools(self) -> list[ActionEntry]:
+        return self.loaded.tools
+
+    def on_tools_changed(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._listeners.append(callback)
+
+    def catalog(self) -> ToolCatalog:
+        return self.engine.catalog
+
+    def plugin_ids(self) -> list[str]:
+        return [p.identifier for p in self.store.plugins()]
+
+    def plugin_docs(self, plugin: str) -> str:
+        return plugin_markdown(self.store, plugin, catalog=self.catalog())
+
+    def limits(self, profile: str | None) -> Limits:
+        """The limits of ``profile`` (the server's default when None), from the config."""
+        chosen = self.profile(profile)
+        return self.settings.limits_for(chosen)
+
+    def profile(self, requested: str | None) -> Profile:
+        """The profile to use: the caller's, if it is not looser than the server's."""
+        default = self.settings.default_profile
+        if requested is None:
+            return default
+        chosen = Profile(requested)
+        if STRICTNESS.index(chosen) < STRICTNESS.index(default):
+            raise StepError(
+                ErrorKind.PERMISSION_DENIED,
+                f"the security profile `{chosen.value}` is looser than this server allows "
+                f"(`{default.value}`)",
+                hint="choose the server's profile or a stricter one; the server's own is "
+                "set with `km-actions config set security.default_profile …`",
+            )
+        return chosen
+
+    def ceiling_confirm(self) -> Callable[[Any], bool]:
+        """An install ``confirm`` that refuses permissions beyond the server's ceiling
+        (what MCP callers may grant; raising it takes the CLI or the config file)."""
+        allowed = self.catalog().expand_permissions(self.settings.ceiling)
+        ceiling = ", ".join(self.settings.ceiling)
+
+        def confirm(request: Any) -> bool:
+            beyond = sorted(tool for tool, _ in request.tools if tool not in allowed)
+            if beyond:
+                raise PluginError(
+                    f"{request.plugin} asks for {', '.join(beyond)}, beyond what MCP callers "
+                    f"may grant on this server ({ceiling})",
+                    code="permission-not-allowed",
+                    hint="the user can install it with `km-actions install`, or raise the "
+                    "ceiling with `km-actions config set security.ceiling …`",
+                )
+            return True
+
+        return confirm
+
+    async def execute(self, qualified: str, inputs: Mapping[str, Any], *,
+                      timeout: float | None, profile: str | None,
+                      progress: Progress | None) -> dict[str, Any]:
+        """Run an installed action (with its plugin's grant, settings and hooks)."""
+        try:
+            limits = self.limits(profile)
+            loaded = self.loaded
+            pipeline = loaded.runtime.pipeline(qualified)
+
+            def runner(events: Any) -> Awaitable[Any]:
+                return loaded.runtime.run(qualified, inputs, bridge=self.bridge,
+                                          limits=limits, events=events, progress=progress)
+
+            if timeout is None:
+                outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
+            else:
+                async with asyncio.timeout(timeout):
+                    outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
+        except TimeoutError:
+            return ecosystem.failure("execute", StepError(
+                ErrorKind.TIMEOUT, f"{qualified} took longer than {timeout:g} s and was stopped",
+                hint="raise `timeout`, or make the action do less"))
+        except EngineError as error:
+            return ecosystem.failure("execute", error)
+        result = outcome.result
+        extra = {"backend": result.bridge, "simulated": result.simulated}
+        warnings = list(getattr(outcome, "warnings", []) or [])
+        data = {"action": qualified, "outputs": result.outputs, "status": result.status.value,
+                "duration_ms": round(result.duration * 1000, 3), "steps_run": result.steps_run,
+                "tool_calls": result.tool_calls}
+        if result.error is not None:
+            envelope = ecosystem.failure("execute", result.error, warnings=warnings, **extra)
+            envelope["data"] = data
+            return envelope
+        return ecosystem.success("execute", data, warnings=warnings, **extra)
+
+    async def operation(self, operation: str, args: Mapping[str, Any],
+                        progress: Progress | None) -> dict[str, Any]:
+        from engine.server.operations import OPERATION_HANDLERS
+
+        return await OPERATION_HANDLERS[operation](self, args, progress)
+
+
+def _tools_of(runtime: PluginRuntime, qualified: str) -> set[str]:
+    """The km_* tools an installed action calls, from its manifest (no compile)."""
+    plugin, _, action = qualified.partition("/")
+    loaded = runtime.plugins.get(plugin)
+    if loaded is None:
+        return set()
+    found = loaded.actions.get(action)
+    data = getattr(found, "manifest", None) or getattr(found, "data", None) or {}
+    tools: set[str] = set()
+    stack: list[Any] = [data.get("steps")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, Mapping):
+            tool = node.get("tool")
+            if isinstance(tool, str):
+                tools.add(tool)
+            stack.extend(node.values())
+    return tools
+
+
+def _input_schema(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    from engine.inputs import inputs_json_schema, parse_inputs
+
+    return inputs_json_schema(parse_inputs(
+        {name: spec for name, spec in inputs.items() if isinstance(spec, Mapping)}))
