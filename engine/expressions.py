@@ -284,6 +284,9 @@ class ExpressionEngine:
         self.functions.update(functions or {})
         self.fast_paths = fast_paths
         self._local = threading.local()
+        # Compiled expressions by text: they are immutable, and installed actions repeat
+        # the same conditions (``inputs.notify``) many times.
+        self._compiled: dict[str, Expression] = {}
 
     def evaluator(self) -> Evaluator:
         """This thread's evaluator."""
@@ -312,10 +315,17 @@ class ExpressionEngine:
         """
         if not isinstance(text, str):
             return Expression(repr(text), (), _constant_reader(text))
+        compiled = self._compiled.get(text)
+        if compiled is not None:
+            return compiled
         info, source, tree = self._analyze(text)
         if info.problems or tree is None:
             raise compile_error(info.problems)
         run = _compile_fast(tree) if self.fast_paths else None
         if run is None:
             run = _evaluator_runner(self, tree, source)
-        return Expression(text, info.references, run)
+        compiled = Expression(text, info.references, run)
+        if len(self._compiled) >= 4096:
+            self._compiled.clear()
+        self._compiled[text] = compiled
+        return compiled

@@ -23,7 +23,7 @@ from __future__ import annotations
 import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from jinja2 import nodes
 from jinja2.environment import Template
@@ -53,7 +53,7 @@ from engine._template_sandbox import (
     json_like,
     template_error,
 )
-from engine.errors import ErrorKind, StepError
+from engine.errors import CompileError, ErrorKind, StepError
 from engine.limits import current_limits
 
 __all__ = [
@@ -160,22 +160,40 @@ class _PlainText:
 
 
 class _CompiledTemplate:
-    """A pre-compiled Jinja template and what is needed to run it cheaply."""
+    """A Jinja template and what is needed to run it cheaply. Jinja's code generation
+    costs about a millisecond per template, so it happens on the first render (once):
+    compiling many installed actions at start-up stays fast. The text was analysed when
+    the renderer was made, so it is known to compile."""
 
-    __slots__ = ("_globals", "chains", "render_function", "template")
+    __slots__ = ("_globals", "chains", "engine", "native", "render_function", "template",
+                 "text")
     constant = False
 
-    def __init__(self, template: Template, chains: Sequence[Lookup]) -> None:
-        self.template = template
+    def __init__(self, engine: TemplateEngine, text: str, native: bool,
+                 chains: Sequence[Lookup]) -> None:
+        self.engine = engine
+        self.text = text
+        self.native = native
         self.chains = chains
+        self.template: Template | None = None
+
+    def _compile(self) -> None:
+        template = self.template = self.engine._jinja(self.text, native=self.native)
         self.render_function = template.root_render_func
         # Flattened once: Jinja's new_context re-reads a ChainMap of globals per render.
         self._globals = dict(template.globals)
 
     def new_context(self, scope: Scope) -> Context:
+        if self.template is None:
+            try:
+                self._compile()
+            except CompileError as error:  # analysed fine, yet Python could not compile it
+                raise StepError(ErrorKind.TEMPLATE_ERROR, error.message, hint=error.hint
+                                ) from error
+        template = self.template
+        assert template is not None  # set by _compile (not user input)
         parent = dict(self._globals)
         parent.update(scope)
-        template = self.template
         return template.environment.context_class(
             template.environment, parent, template.name, template.blocks
         )
@@ -262,6 +280,8 @@ class _ListRenderer:
 # The engine
 
 _CACHE_SIZE: Final = 4096
+_EAGER_LENGTH: Final = 1_000
+_T = TypeVar("_T", bound="_CompiledTemplate")
 
 
 class TemplateEngine:
@@ -332,11 +352,18 @@ class TemplateEngine:
             lookup = self._plain(parts[0])
             if lookup is not None:
                 return _ReferenceRenderer(lookup)
-            return _NativeRenderer(self._jinja(text, native=True), analysis.chains)
+            return self._eager_if_large(_NativeRenderer(self, text, True, analysis.chains))
         plain = [part if isinstance(part, str) else self._plain(part) for part in parts]
         if all(part is not None for part in plain):
             return _PlainText([part for part in plain if part is not None])
-        return _JinjaText(self._jinja(text, native=False), analysis.chains)
+        return self._eager_if_large(_JinjaText(self, text, False, analysis.chains))
+
+    def _eager_if_large(self, renderer: _T) -> _T:
+        """Long templates are compiled now: a pathological one (say, a 3,000-link chain
+        Python cannot compile) must fail at compile time, not on its first render."""
+        if len(renderer.text) > _EAGER_LENGTH:
+            renderer._compile()
+        return renderer
 
     def _plain(self, node: str | nodes.Expr | Lookup) -> Lookup | None:
         if not self.fast_paths or isinstance(node, str):

@@ -100,11 +100,34 @@ def _show(value: Any) -> str:
     return str(finalize_output(value))
 
 
+class _Lazy:
+    """Generates its function on first use: compiling an action stays cheap (start-up
+    with many installed actions), and only actions that run pay for code generation."""
+
+    __slots__ = ("function", "generate", "items")
+
+    def __init__(self, generate: Callable[[Any], Any], items: Any) -> None:
+        self.generate = generate
+        self.items = items
+        self.function: Any = None
+
+    def __call__(self, *args: Any) -> Any:
+        function = self.function
+        if function is None:
+            function = self.function = self.generate(self.items)
+        return function(*args)
+
+
 def make_block(steps: Sequence[Step]) -> Block:
-    """One function that runs ``steps`` in order (see the module docstring)."""
+    """One function that runs ``steps`` in order (see the module docstring), generated
+    when it first runs."""
     steps = tuple(steps)
     if not any(step.plan is not None for step in steps):
         return _interpreted(steps)
+    return _Lazy(_generate_block, steps)
+
+
+def _generate_block(steps: tuple[Step, ...]) -> Block:
     src = _Source()
     all_steps = src.name("STEPS", steps)
     src.add(0, "async def block(frame, scope):")
@@ -222,7 +245,12 @@ def _lookup(src: _Source, path: tuple[Any, ...]) -> str:
 
 
 def make_fields(items: Sequence[tuple[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    """One function rendering named values (an action's outputs) into a new mapping."""
+    """One function rendering named values (an action's outputs) into a new mapping,
+    generated when it first runs."""
+    return _Lazy(_generate_fields, tuple(items))
+
+
+def _generate_fields(items: tuple[tuple[str, Any], ...]) -> Callable[[Any], dict[str, Any]]:
     src = _Source()
     src.add(0, "def fields(scope):")
     src.add(1, "out = {}")
@@ -238,8 +266,19 @@ def _template_cap() -> int:
     return current_limits().max_template_output
 
 
+_CODE: dict[str, Any] = {}
+
+
 def _build(src: _Source, name: str) -> Any:
-    code = compile("\n".join(src.lines), f"<km-actions {name} {next(_COUNTER)}>", "exec")
+    """Compile (once per distinct source: actions alike in shape share it) and bind to
+    this block's namespace."""
+    source = "\n".join(src.lines)
+    code = _CODE.get(source)
+    if code is None:
+        code = compile(source, f"<km-actions {name} {next(_COUNTER)}>", "exec")
+        if len(_CODE) > 4096:
+            _CODE.clear()
+        _CODE[source] = code
     exec(code, src.namespace)  # our own generated source; see the module docstring
     return src.namespace[name]
 
