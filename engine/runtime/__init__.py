@@ -102,16 +102,9 @@ async def run(
         if watch is not None:
             watch[0].unwatch(watch[1])
     result = RunResult(
-        status=RunStatus.SUCCEEDED if error is None else RunStatus.FAILED,
-        outputs=outputs,
-        error=error,
-        trace=state.trace,
-        duration=time.perf_counter() - started,
-        steps_run=state.steps_used(),
-        tool_calls=state.tool_calls,
-        bridge=state.backend,
-        simulated=ready.simulated,
-        dry_run=dry_run,
+        RunStatus.SUCCEEDED if error is None else RunStatus.FAILED, outputs, error,
+        state.trace, time.perf_counter() - started, state.steps_used(), state.tool_calls,
+        state.backend, ready.simulated, dry_run,
     )
     if dry_run:
         result.recorded_calls = list(getattr(bridge, "recorded", ()))

@@ -135,6 +135,9 @@ def _generate_block(steps: tuple[Step, ...]) -> Block:
     src.add(1, "if state.trace is not None:")
     src.add(2, f"return await _run_steps(frame, {all_steps}, scope)")
     src.add(1, "direct = frame.bridge.direct")
+    src.add(1, "limits = state.limits")
+    src.add(1, "max_calls = limits.max_tool_calls")
+    src.add(1, "max_text = limits.max_template_output")
     for step in steps:
         if step.plan is None:
             src.add(1, f"await {src.name('RUN', step.run)}(frame, scope)")
@@ -163,7 +166,7 @@ def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
     src.add(1, "try:")
     _arguments(src, plan)
     src.add(2, "state.tool_calls += 1")
-    src.add(2, "if state.tool_calls > state.limits.max_tool_calls:")
+    src.add(2, "if state.tool_calls > max_calls:")
     src.add(3, f"raise {src.name('LIMIT', _tool_limit)}(state)")
     src.add(2, f"function = direct.get({tool})")
     src.add(2, "if function is None:")
@@ -189,7 +192,7 @@ def _arguments(src: _Source, plan: ToolPlan) -> None:
         items.append(f"{src.name('N', name)}: {_literal(src, value)}")
     src.add(2, "args = {" + ", ".join(items) + "}")
     for name, render, exact, check in plan.dynamic:
-        _value(src, 2, render, "state.limits.max_template_output")
+        _value(src, 2, render, "max_text")
         if check is not None:
             checker = src.name("C", check)
             if exact is None:
