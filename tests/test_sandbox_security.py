@@ -364,3 +364,22 @@ def test_step_errors_carry_no_step_and_no_location() -> None:
 def test_compile_errors_are_compile_errors() -> None:
     assert isinstance(template_error("{% set x = 1 %}"), CompileError)
     assert isinstance(expression_error("__import__('os')"), CompileError)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("{{ range | string }}", id="string-filter"),
+        pytest.param('{{ range ~ "" }}', id="tilde"),
+        pytest.param("{{ [range] | join }}", id="join"),
+        pytest.param("{{ (range,) | list | string }}", id="inside-a-list"),
+        pytest.param("{{ dict | lower }}", id="text-filter"),
+        pytest.param("{{ range | e }}", id="escape"),
+        pytest.param('{{ "%s" % range }}', id="percent"),
+        pytest.param("x {{ {'a': range} | string }}", id="inside-a-mapping"),
+    ],
+)
+def test_functions_are_never_shown_as_text(text: str) -> None:
+    # Found by the runtime fuzz test: str() of a global gave "<function … at 0x…>".
+    with pytest.raises(StepError, match="a function or filter cannot be shown as text"):
+        TemplateEngine().compile(text)({})

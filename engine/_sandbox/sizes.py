@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import types
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from itertools import islice
 from typing import Any, Final
@@ -37,6 +39,13 @@ def check_size(size: int, limit_name: str) -> None:
         raise LimitExceeded(limit_name, limit, message)
 
 
+# What may never be shown as text (an undefined value is callable too, but reports
+# itself as undefined when shown).
+_CODE_TYPES: Final = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                      types.BuiltinMethodType, types.MethodWrapperType, type,
+                      functools.partial)
+
+
 def estimate_text_size(value: Any, budget: int, indent: int = 0) -> int:
     """About how many characters ``str(value)`` or JSON of it would take; stops early
     once past ``budget`` (so a list that holds itself many times costs little to measure).
@@ -63,6 +72,13 @@ def estimate_text_size(value: Any, budget: int, indent: int = 0) -> int:
                 stack.extend((part, depth + 1) for pair in item.items() for part in pair)
             else:
                 stack.extend((part, depth + 1) for part in item)
+        elif isinstance(item, _CODE_TYPES):
+            # Shown as text, a function gives its name and memory address: internals
+            # a template has no business with, and never what the author meant.
+            raise SandboxFailure(
+                "a function or filter cannot be shown as text",
+                "call it with parentheses, e.g. `range(3)`, or use a value instead",
+            )
         else:
             total += 64
         if total > budget:
