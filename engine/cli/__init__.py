@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.cli import _marketplace, _plugins, _run, _serve, _simulator, _validate
+from engine.cli import _extras, _marketplace, _plugins, _run, _serve, _simulator, _validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     _validate.add_parsers(sub)
     _run.add_parsers(sub)
     _serve.add_parsers(sub)
+    _extras.add_parsers(sub)
     _simulator.add_parsers(sub)
     _plugins.add_parsers(sub)
     _marketplace.add_parsers(sub)  # extends `install`, so after it
