@@ -197,7 +197,41 @@ async def main(rounds: int) -> None:
             print(f"  {label:<20} {median:7.2f} µs per run, +{median - baseline:.2f} µs")
 
 
+async def scale(pipeline: Any, bridge: Any, inputs: dict[str, Any]) -> None:
+    """Memory across 100,000 executions, and 1,000 executions at once."""
+    import gc
+    import tracemalloc
+
+    for _ in range(2_000):
+        await run(pipeline, inputs, bridge=bridge)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(100_000):
+        await run(pipeline, inputs, bridge=bridge)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(f"memory retained after 100,000 more executions (tracemalloc, after warm-up): "
+          f"{(after - before) / 1024:+.1f} KiB")
+    started = time.perf_counter()
+    results = await asyncio.gather(*(run(pipeline, inputs, bridge=bridge)
+                                     for _ in range(1_000)))
+    ok = sum(1 for r in results if r.error is None)
+    print(f"1,000 concurrent executions: {ok} succeeded in "
+          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=60)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--scale", action="store_true",
+                        help="also measure memory over 100,000 runs and 1,000 at once")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.rounds))
+    if arguments.scale:
+        scale_bridge = InProcessBridge()
+        scale_bridge.register("km_text", km_text, TEXT_SCHEMA)
+        scale_bridge.register("km_flag", km_flag, FLAG_SCHEMA)
+        scale_pipeline = Compiler(catalog=scale_bridge.catalog()).compile(load_text(TEN_STEPS))
+        asyncio.run(scale(scale_pipeline, scale_bridge, {"name": "Ann", "count": 3}))
