@@ -181,16 +181,21 @@ def _permissions(
                 "what it may do",
             )
         return
-    # Declared permissions are enforced: a call outside them is refused at run time.
+    # Declared permissions are enforced: a call outside them is refused at run time. In a
+    # plugin that is an error; a lone action file gets a warning (issue 2), whose hint
+    # says the run will refuse the call.
     named = {p for p in walker.permissions or () if p in catalog or p.startswith("km_")}
     where = "the plugin's" if context.in_plugin else "the action's"
+    severity = Severity.ERROR if context.in_plugin else Severity.WARNING
+    refused = "" if context.in_plugin else "; until then a run refuses the call"
     for tool, path in walker.tools_used.items():
         if tool not in covered:
             yield document.diagnostic(
                 "permission-missing",
                 f"`{tool}` is used, but {where} permissions do not include it",
                 path,
-                hint=f"add {tool} (or its group) to `permissions:`",
+                severity=severity,
+                hint=f"add {tool} (or its group) to `permissions:`{refused}",
             )
         elif tool not in named and catalog[tool].tool_class is ToolClass.DESTRUCTIVE:
             yield document.diagnostic(
@@ -198,7 +203,8 @@ def _permissions(
                 f"`{tool}` can change or delete things, so {where} permissions must name it; "
                 "a group is not enough",
                 path,
-                hint=f"add {tool} itself to `permissions:`",
+                severity=severity,
+                hint=f"add {tool} itself to `permissions:`{refused}",
             )
 
 
