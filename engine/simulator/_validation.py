@@ -51,6 +51,14 @@ class ToolValidator:
         if first is not None:
             raise self._failure(best_match([first, *errors]), arguments)
         args = dict(arguments)
+        for name, value in arguments.items():
+            # JSON Schema lets 1.0 be an integer; handlers slice and count with it.
+            if (
+                isinstance(value, float)
+                and value.is_integer()
+                and _is_integer(self.properties, name)
+            ):
+                args[name] = int(value)
         for name, default in self.defaults.items():
             if name not in args:
                 args[name] = copy_json(default)
@@ -112,6 +120,17 @@ def _types(expected: Any) -> str:
     if isinstance(expected, list):
         return " or ".join(str(t) for t in expected)
     return str(expected)
+
+
+def _is_integer(properties: Mapping[str, Any], name: str) -> bool:
+    """Whether the argument is an integer (directly, or as an ``anyOf`` option)."""
+    sub = properties.get(name)
+    if not isinstance(sub, Mapping):
+        return False
+    options = [sub, *(o for o in sub.get("anyOf", ()) if isinstance(o, Mapping))]
+    kinds = [o.get("type") for o in options]
+    flat = [k for kind in kinds for k in (kind if isinstance(kind, list) else [kind])]
+    return "integer" in flat and "number" not in flat
 
 
 def _display(path: tuple[str | int, ...]) -> str:
