@@ -20,6 +20,7 @@ from typing import Any
 
 import tomli_w
 
+from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, ToolClass
 from engine.errors import ConfigError
 from engine.limits import Limits, Profile
 from engine.paths import home
@@ -85,8 +86,7 @@ class Settings:
             path=path,
             upstream=_upstream(data.get("upstream"), where),
             default_profile=_profile(security.get("default_profile", "standard"), where),
-            ceiling=_strings(security.get("ceiling", list(DEFAULT_CEILING)), where,
-                             "security.ceiling"),
+            ceiling=_ceiling(security.get("ceiling", list(DEFAULT_CEILING)), where),
             allow_mcp_overwrite=_bool(security.get("allow_mcp_overwrite", False), where,
                                       "security.allow_mcp_overwrite"),
             action_tools=_bool(tools.get("per_action", True), where, "tools.per_action"),
@@ -186,6 +186,19 @@ def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _error(where, key, f"{key} must be a list of text values")
     return tuple(value)
+
+
+def _ceiling(value: Any, where: str) -> tuple[str, ...]:
+    """Tool groups (classes like ``write``, domains like ``clipboard``, or ``all``) and
+    tool names (``km_…``: the upstream may offer tools the shipped catalog lacks)."""
+    entries = _strings(value, where, "security.ceiling")
+    groups = [ALL_GROUP, *(c.value for c in ToolClass), *DOMAIN_GROUPS]
+    for entry in entries:
+        if entry not in groups and not entry.startswith("km_"):
+            raise _error(where, "security.ceiling",
+                         f"security.ceiling: {entry!r} is neither a tool group nor a km_* tool",
+                         did_you_mean(entry, groups))
+    return entries
 
 
 def _bool(value: Any, where: str, key: str) -> bool:

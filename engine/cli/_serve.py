@@ -38,6 +38,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = load_settings(args.config)
     except EngineError as error:
         print(f"km-actions serve: {error.message}", file=sys.stderr)
+        if error.hint:
+            print(f"  hint: {error.hint}", file=sys.stderr)
         return 2
     from engine.server import serve
 
@@ -45,6 +47,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve(settings, http_port=args.http)
     except KeyboardInterrupt:
         return 0
+    except EngineError as error:  # the upstream could not be reached, for one
+        print(f"km-actions serve: {error.message}", file=sys.stderr)
+        if error.hint:
+            print(f"  hint: {error.hint}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"km-actions serve: {error}", file=sys.stderr)
         return 1

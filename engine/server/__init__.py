@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 
@@ -19,6 +20,7 @@ from engine.bridge import ToolBridge
 from engine.config import Settings
 from engine.paths import simulator_state_path
 from engine.plugins.store import Store
+from engine.server._stop import Stop
 
 logger = logging.getLogger("km_actions.server")
 LOOPBACK = "127.0.0.1"
@@ -57,17 +59,16 @@ async def run_server(settings: Settings, *, http_port: int | None = None,
     host = StoreHost(store, bridge, settings)
     app = KmActionsServer(host)
     watcher = asyncio.create_task(host.watch_store())
-    _announce(f"serving km-actions over MCP; tools from {bridge.label}"
-              + (" (simulated: no Keyboard Maestro server is configured)"
-                 if bridge.simulated else ""))
+    stop = Stop()
     try:
-        if http_port is None:
-            from mcp.server.stdio import stdio_server
-
-            async with stdio_server() as (read_stream, write_stream):
-                await app.server.run(read_stream, write_stream, app.initialization_options())
-        else:
-            await _serve_http(app, http_port, on_ready)
+        with stop.signals(), stop.scope:
+            _announce(f"serving km-actions over MCP; tools from {bridge.label}"
+                      + (" (simulated: no Keyboard Maestro server is configured)"
+                         if bridge.simulated else ""))
+            if http_port is None:
+                await _serve_stdio(app)
+            else:
+                await _serve_http(app, http_port, on_ready, stop)
     finally:
         watcher.cancel()
         host.close()
@@ -80,10 +81,33 @@ async def run_server(settings: Settings, *, http_port: int | None = None,
             save()
 
 
-async def _serve_http(app: Any, port: int, on_ready: Callable[[str], None] | None) -> None:
+async def _serve_stdio(app: Any) -> None:
+    from mcp.server.stdio import stdio_server
+
+    from engine.server._stdio import StdinLines
+
+    stdin = StdinLines()
+    try:
+        async with stdio_server(stdin=cast(Any, stdin)) as (read_stream, write_stream):
+            await app.server.run(read_stream, write_stream, app.initialization_options())
+    finally:
+        stdin.close()
+
+
+async def _serve_http(app: Any, port: int, on_ready: Callable[[str], None] | None,
+                      stop: Stop) -> None:
     import socket
 
     import uvicorn
+
+    class Uvicorn(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # the signals go to `stop`, which shuts uvicorn down gracefully
+
+        def shut_down(self) -> None:
+            self.force_exit = self.should_exit  # a second signal: do not wait any more
+            self.should_exit = True
 
     starlette = app.server.streamable_http_app(streamable_http_path=HTTP_PATH, host=LOOPBACK)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -95,14 +119,17 @@ async def _serve_http(app: Any, port: int, on_ready: Callable[[str], None] | Non
     if on_ready is not None:
         on_ready(url)
     config = uvicorn.Config(starlette, log_level="warning", lifespan="on", access_log=False)
+    server = Uvicorn(config)
+    stop.graceful = server.shut_down
     try:
-        await uvicorn.Server(config).serve(sockets=[listener])
+        await server.serve(sockets=[listener])
     finally:
         listener.close()
 
 
 def serve(settings: Settings, *, http_port: int | None = None) -> None:
-    """Blocking entry point of ``km-actions serve``."""
+    """Blocking entry point of ``km-actions serve``: returns when the client goes away, or
+    after Ctrl-C or SIGTERM."""
     anyio.run(lambda: run_server(settings, http_port=http_port), backend="asyncio")
 
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mcp_types as types
+from mcp import MCPError
 from mcp.server import Server
 from mcp.server.lowlevel import NotificationOptions
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
@@ -32,6 +33,11 @@ INSTRUCTIONS = (
     "action, read the prompt `write-action` or the resource km-actions://schemas/action, then "
     "call km_plugin_ecosystem with operation `create`."
 )
+
+
+#: Operations whose store work runs on the store's thread, where a timeout or a
+#: cancellation cannot stop it: it completes, and the tool list is brought up to date.
+STORE_OPERATIONS = frozenset({"install", "uninstall", "create", "configure", "update"})
 
 
 def _result(envelope: dict[str, Any]) -> types.CallToolResult:
@@ -52,6 +58,7 @@ class KmActionsServer:
         self._connections: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._tools_cache: tuple[int, list[types.Tool], dict[str, ActionEntry]] | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.server: Server[Any] = Server(
             "km-actions",
             version=__version__,
@@ -130,11 +137,29 @@ class KmActionsServer:
             async with asyncio.timeout(timeout):
                 return await self.host.operation(operation, args, progress)
         except TimeoutError:
+            if operation not in STORE_OPERATIONS:
+                return ecosystem.failure(operation, StepError(
+                    ErrorKind.TIMEOUT, f"`{operation}` took longer than {timeout:g} s and was "
+                    "stopped", hint="raise `timeout`, or try again"))
+            self._settle_later()
             return ecosystem.failure(operation, StepError(
-                ErrorKind.TIMEOUT, f"`{operation}` took longer than {timeout:g} s and was stopped",
-                hint="raise `timeout`, or try again"))
+                ErrorKind.TIMEOUT, f"`{operation}` took longer than {timeout:g} s; the answer "
+                "stopped waiting, but the change it began in the store completes",
+                hint="call `list` to see the outcome (the tool list announces it), or raise "
+                "`timeout`"))
+        except asyncio.CancelledError:
+            if operation in STORE_OPERATIONS:
+                self._settle_later()
+            raise
         except EngineError as error:
             return ecosystem.failure(operation, error)
+
+    def _settle_later(self) -> None:
+        """After a timeout or a cancellation: once the store work in flight has finished,
+        bring the tool list up to date (and announce it), in the background."""
+        task = asyncio.create_task(self.host.settle())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- change notifications --------------------------------------------------------
 
@@ -173,7 +198,10 @@ class KmActionsServer:
     async def _read_resource(self, ctx: Any, params: types.ReadResourceRequestParams
                              ) -> types.ReadResourceResult:
         uri = str(params.uri)
-        text, mime = resources.read_resource(self.host, uri)
+        try:
+            text, mime = resources.read_resource(self.host, uri)
+        except EngineError as error:
+            raise _protocol_error(error) from None
         return types.ReadResourceResult(contents=[
             types.TextResourceContents(uri=uri, mime_type=mime, text=text)])
 
@@ -187,12 +215,23 @@ class KmActionsServer:
 
     async def _get_prompt(self, ctx: Any, params: types.GetPromptRequestParams
                           ) -> types.GetPromptResult:
+        if params.name != resources.PROMPT_NAME:
+            raise _protocol_error(EngineError(
+                f"no prompt named {params.name!r}", code="not_found",
+                hint=f"the prompt is {resources.PROMPT_NAME!r}; list them with prompts/list"))
         goal = (params.arguments or {}).get("goal", "")
         return types.GetPromptResult(
             description=resources.PROMPT_DESCRIPTION,
             messages=[types.PromptMessage(role="user", content=types.TextContent(
                 type="text", text=resources.authoring_prompt(self.host, goal)))],
         )
+
+
+def _protocol_error(error: EngineError) -> MCPError:
+    """A request km-actions cannot answer (an unknown resource or prompt), as the
+    JSON-RPC error the client sees: the message and the hint, not "Internal error"."""
+    message = f"{error.message}; {error.hint}" if error.hint else error.message
+    return MCPError(types.INVALID_PARAMS, message, data=error.to_dict())
 
 
 def _progress_reporter(ctx: Any) -> Progress | None:

@@ -110,6 +110,8 @@ async def create(host: StoreHost, args: Mapping[str, Any], progress: Progress | 
     if progress is not None:
         await progress(2, 3, "installed")
     await host.reload()
+    if progress is not None:
+        await progress(3, 3, "offered as a tool")
     inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
     return ecosystem.success(
         "create",
@@ -173,34 +175,54 @@ def _install(host: StoreHost, plugin: str, name: str, document: Document, profil
         text = document.text or yaml.safe_dump(dict(document.data), sort_keys=False,
                                                 allow_unicode=True)
         suffix = ".json" if document.format == "json" else ".yaml"
-        (folder / "actions" / f"{name}{suffix}").write_text(text, "utf-8")
-        _write_plugin_yaml(folder, plugin, installed)
+        written = folder / "actions" / f"{name}{suffix}"
+        written.write_text(text, "utf-8")
+        _write_plugin_yaml(folder, plugin, installed, written)
         return install(host.store, InstallSource.of(folder, origin=ORIGIN), confirm=confirm,
                        profile=profile, catalog=host.catalog())
 
 
-def _write_plugin_yaml(folder: Path, plugin: str, installed: Any) -> None:
+def _write_plugin_yaml(folder: Path, plugin: str, installed: Any, written: Path) -> None:
+    """The plugin manifest of the new version: the installed one's, every field kept
+    (settings schema, hooks, dependencies, …), with the version bumped, the permissions
+    widened to what the actions use, and the new action file among its actions."""
     manifest_path = folder / "plugin.yaml"
-    previous = installed.metadata if installed is not None else {}
-    version = _bump(str(previous.get("version", "0.0.0")))
+    previous = dict(installed.metadata) if installed is not None else {}
+    # Keep the patterns that still find files (a replaced action may have changed its
+    # suffix), and name the new file unless one of them finds it already.
+    patterns = [p for p in previous.get("actions") or () if _matches(folder, str(p))]
+    if not any(written in _matches(folder, pattern) for pattern in patterns):
+        patterns.append(written.relative_to(folder).as_posix())
     permissions = set(previous.get("permissions") or ())
-    for path in sorted((folder / "actions").iterdir()):
+    for path in sorted({path for pattern in patterns for path in _matches(folder, pattern)}):
         data = load_text(path.read_text("utf-8"), file=str(path)).data
         declared = data.get("permissions") if isinstance(data, Mapping) else None
         permissions.update(declared or _tools(data))
-    manifest = {
-        "api_version": "1.0",
+    manifest: dict[str, Any] = {
+        "api_version": previous.get("api_version") or "1.0",
         "kind": "plugin",
         "identifier": plugin,
         "name": previous.get("name") or "Actions created over MCP",
-        "version": version,
+        "version": _bump(str(previous.get("version", "0.0.0"))),
         "description": previous.get("description")
         or "Actions created by AI assistants through km_plugin_ecosystem.",
         "plugin_type": previous.get("plugin_type") or "action",
         "permissions": sorted(permissions),
-        "actions": sorted({f"actions/*{p.suffix}" for p in (folder / "actions").iterdir()}),
+        "actions": patterns,
     }
-    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False), "utf-8")
+    for key, value in previous.items():
+        if key not in manifest and value not in (None, {}, []):
+            manifest[key] = value
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True),
+                             "utf-8")
+
+
+def _matches(folder: Path, pattern: str) -> list[Path]:
+    """The files ``pattern`` (a path or glob inside the plugin folder) finds."""
+    try:
+        return [path for path in folder.glob(pattern) if path.is_file()]
+    except (ValueError, NotImplementedError):  # not a relative pattern: finds nothing here
+        return []
 
 
 def _bump(version: str) -> str:

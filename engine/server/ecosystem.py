@@ -15,7 +15,7 @@ from typing import Any
 from engine.errors import EngineError
 from engine.limits import Profile
 from engine.suggest import did_you_mean
-from engine.validate import ValidationLevel
+from engine.validate import SUPPORTED_API_VERSIONS, ValidationLevel
 
 TOOL_NAME = "km_plugin_ecosystem"
 
@@ -46,8 +46,9 @@ OPERATIONS: dict[str, Operation] = {
         "Install a plugin from a folder, an archive (.zip/.tar.gz), an action file, a URL, or "
         "the marketplace (id or id@range).",
         required=("plugin_source",),
+        # No validation_level: whatever is installed is checked in full, always.
         optional=("security_profile", "api_version", "auto_update", "dependency_resolution",
-                  "validation_level", "timeout", "plugin_config"),
+                  "timeout", "plugin_config"),
     ),
     "uninstall": _op("Remove an installed plugin (refused while others depend on it, unless "
                      "parameters.remove_dependents is true).",
@@ -114,8 +115,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
                               "description": "auto: install missing dependencies; installed: "
                               "use only installed plugins; upgrade: also upgrade dependencies."},
     "validation_level": {"type": "string", "enum": [v.value for v in ValidationLevel],
-                         "description": "How much to check: strict also runs the manifest's "
-                         "tests and requires descriptions."},
+                         "description": "create/validate: how much to check; strict also "
+                         "runs the manifest's tests and requires descriptions."},
     "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600,
                 "description": "Seconds the operation may take."},
 }
@@ -152,17 +153,7 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         )
     spec = OPERATIONS[operation]
     given = {k: v for k, v in arguments.items() if v is not None}
-    unknown = [k for k in given if k not in PARAMETERS]
-    if unknown:
-        raise ParameterError(f"unknown parameter `{unknown[0]}`",
-                             hint=did_you_mean(unknown[0], PARAMETERS))
-    extra = sorted(k for k in given if k not in spec.allowed)
-    if extra:
-        accepted = ", ".join(sorted(spec.allowed - {"operation"})) or "no other parameters"
-        raise ParameterError(
-            f"{', '.join(f'`{k}`' for k in extra)} does not apply to `{operation}`",
-            hint=f"`{operation}` takes: {accepted}",
-        )
+    _check_names(operation, given)
     missing = sorted(k for k in spec.required if k not in given)
     if missing:
         raise ParameterError(f"`{operation}` needs `{missing[0]}`",
@@ -173,7 +164,28 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
                              hint=PARAMETERS[sorted(spec.one_of)[0]]["description"])
     for name, value in given.items():
         _check_type(name, value)
+    if operation in OPTIONS and "parameters" in given:
+        _check_options(operation, given["parameters"])
     return operation, given
+
+
+def _check_names(operation: str, given: Mapping[str, Any]) -> None:
+    """Report every unknown parameter and every one that does not apply, all at once."""
+    unknown = [k for k in given if k not in PARAMETERS]
+    extra = sorted(k for k in given if k in PARAMETERS and k not in OPERATIONS[operation].allowed)
+    messages: list[str] = []
+    hints: list[str] = []
+    if unknown:
+        messages.append(f"unknown parameter{'s' if len(unknown) > 1 else ''} "
+                        + ", ".join(f"`{k}`" for k in unknown))
+        hints.append(_unknown_hint(unknown, PARAMETERS))
+    if extra:
+        messages.append(f"{', '.join(f'`{k}`' for k in extra)} "
+                        f"do{'es' if len(extra) == 1 else ''} not apply to `{operation}`")
+        accepted = ", ".join(sorted(OPERATIONS[operation].allowed - {"operation"}))
+        hints.append(f"`{operation}` takes: {accepted or 'no other parameters'}")
+    if messages:
+        raise ParameterError("; ".join(messages), hint="; ".join(hints))
 
 
 _PYTHON: dict[str, type | tuple[type, ...]] = {
@@ -197,6 +209,53 @@ def _check_type(name: str, value: Any) -> None:
 
 _WORDS = {"string": "text", "object": "an object", "boolean": "true or false",
           "number": "a number"}
+
+#: The keys `parameters` holds for the operations that take options (not a manifest or
+#: an action's inputs), with their types.
+OPTIONS: dict[str, dict[str, str]] = {
+    "list": {"plugin_type": "string", "enabled": "boolean", "search": "string"},
+    "search": {"query": "string", "plugin_type": "string"},
+    "uninstall": {"remove_dependents": "boolean"},
+}
+
+
+def _check_options(operation: str, options: Mapping[str, Any]) -> None:
+    """Refuse an option `operation` does not know, or one of the wrong kind."""
+    known = OPTIONS[operation]
+    unknown = [k for k in options if k not in known]
+    if unknown:
+        raise ParameterError(
+            f"`parameters` of `{operation}` cannot hold " + ", ".join(f"`{k}`" for k in unknown),
+            hint=_unknown_hint(unknown, known),
+        )
+    for key, value in options.items():
+        expected = known[key]
+        if value is not None and (not isinstance(value, _PYTHON[expected])
+                                  or (expected != "boolean" and isinstance(value, bool))):
+            raise ParameterError(f"`parameters.{key}` must be {_WORDS[expected]}",
+                                 hint=f"e.g. {{\"{key}\": "
+                                 + ("true}" if expected == "boolean" else "\"…\"}"))
+
+
+def _unknown_hint(unknown: list[str], known: Mapping[str, Any]) -> str:
+    """Did-you-mean for each unknown name that is close to a known one, else the list."""
+    guesses = [(name, did_you_mean(name, known, listing=False)) for name in unknown]
+    close = [f"`{name}`: {guess}" for name, guess in guesses if guess]
+    if len(unknown) == 1 and close:
+        return str(guesses[0][1])
+    listing = "expected one of: " + ", ".join(sorted(known))
+    return "; ".join([*close, listing])
+
+
+def check_api_version(args: Mapping[str, Any]) -> None:
+    """Refuse an ``api_version`` this km-actions does not read."""
+    wanted = args.get("api_version")
+    if wanted is not None and wanted not in SUPPORTED_API_VERSIONS:
+        raise EngineError(
+            f"this km-actions reads api_version {', '.join(SUPPORTED_API_VERSIONS)}, not "
+            f"{wanted!r}", code="unsupported-api-version",
+            hint="write the manifest for api_version \"1.0\", or upgrade km-actions",
+        )
 
 
 def success(operation: str, data: Any, *, warnings: list[Any] | None = None,

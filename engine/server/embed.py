@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import mcp_types as types
+from mcp.server.mcpserver.exceptions import (
+    ResourceError,
+    ToolError,
+    UnexpectedResourceError,
+    UnexpectedToolError,
+)
 
 from engine.bridge.upstream import answer_from_result
 from engine.catalog import ToolCatalog
@@ -58,7 +64,15 @@ class AppBridge:
             raise StepError(ErrorKind.TOOL_UNAVAILABLE, f"{self.label} has no tool {name}",
                             hint=did_you_mean(name, self._names, listing=False)
                             or "list the server's tools", details={"tool": name})
-        result = await self._call(name, arguments)
+        try:
+            result = await self._call(name, arguments)
+        except (ToolError, ResourceError) as error:
+            if isinstance(error, UnexpectedToolError | UnexpectedResourceError):
+                raise  # a crash in the tool: the run reports it as the tool's fault
+            # A failure the tool anticipated (bad arguments, a refusal): answered as the
+            # app answers it over MCP, so an action sees the same failure in-process.
+            result = types.CallToolResult(
+                content=[types.TextContent(type="text", text=str(error))], is_error=True)
         if isinstance(result, types.CallToolResult):
             return answer_from_result(result)
         return result
@@ -105,7 +119,7 @@ class Embedded:
         request = getattr(context, "request_context", None)
         if request is not None:
             server._remember(request)
-        tools, by_name = server._tools()
+        _, by_name = server._tools()
         if name == ecosystem.TOOL_NAME:
             return _result(await server.ecosystem(dict(arguments), None))
         entry = by_name.get(name)

@@ -7,6 +7,7 @@ host over the plugin store; tests may use others.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -70,3 +71,21 @@ class Host(Protocol):
                         progress: Progress | None) -> dict[str, Any]:
         """Run one checked `km_plugin_ecosystem` operation; its envelope."""
         ...
+
+    async def settle(self) -> None:
+        """Once the store work in flight has finished (an operation that timed out or was
+        cancelled does not stop it), reload the tools and announce any change."""
+        ...
+
+
+def thread_progress(progress: Progress | None, what: str) -> Any:
+    """A synchronous ``(done, total)`` callback for work on the store's thread that
+    reports to the MCP client from the event loop."""
+    if progress is None:
+        return None
+    loop = asyncio.get_running_loop()
+
+    def report(done: int, total: int | None) -> None:
+        asyncio.run_coroutine_threadsafe(progress(done, total, what), loop)
+
+    return report

@@ -125,6 +125,14 @@ class StoreHost:
                 except EngineError as error:
                     logger.warning("reloading the installed plugins failed: %s", error)
 
+    async def settle(self) -> None:
+        """Reload once the store work in flight has finished: the store's thread runs one
+        job at a time, so the reload queued now runs after it."""
+        try:
+            await self.reload()
+        except EngineError as error:
+            logger.warning("reloading the installed plugins failed: %s", error)
+
     async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
         """Run store work on the store's own thread."""
         return await asyncio.get_running_loop().run_in_executor(self._worker, function, *args)

@@ -1,0 +1,245 @@
+"""The `install` and `update` operations, with their `dependency_resolution` modes.
+
+- ``auto`` (the default): dependencies the plugin needs and the store lacks are
+  installed from the configured marketplaces (when there are any).
+- ``installed``: only plugins already installed may satisfy them; the install is refused
+  (``dependency-missing``) when one is lacking.
+- ``upgrade``: as ``auto``, then each of the plugin's dependencies is updated to the
+  highest version every installed plugin's range allows.
+
+`update` updates one plugin, or those with ``auto_update`` on (``auto_update: false``:
+every plugin a marketplace lists); it installs the dependencies a new version needs, so
+it takes ``auto`` and ``upgrade`` only.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.errors import EngineError
+from engine.plugins import lifecycle, updates
+from engine.plugins.download import DownloadPolicy, download_to
+from engine.plugins.installer import InstallResult, InstallSource, install
+from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
+from engine.plugins.marketplaces import Marketplaces
+from engine.plugins.store import Store
+from engine.server import ecosystem
+from engine.server.ecosystem import ParameterError
+from engine.server.host import Progress, thread_progress
+from engine.server.store_host import StoreHost
+
+_MAX_DOWNLOAD = 50 * 1024 * 1024
+
+
+def install_result(result: InstallResult) -> dict[str, Any]:
+    """The `data` of a successful install."""
+    plugin = result.plugin
+    return {
+        "identifier": result.identifier,
+        "version": plugin.version,
+        "unchanged": result.unchanged,
+        "installed": [f"{p.identifier}@{p.version}" for p in result.installed],
+        "upgraded": dict(result.upgraded),
+        "dropped_settings": {
+            plugin: [{"name": d.name, "reason": d.reason} for d in dropped]
+            for plugin, dropped in result.dropped_settings.items()
+        },
+        "needs_configuration": {k: list(v) for k, v in result.needs_configuration.items()},
+    }
+
+
+def configured_index(store: Store) -> MarketplaceIndex | None:
+    """The configured marketplaces as one index, or None when there are none."""
+    marketplaces = Marketplaces(store.root)
+    return marketplaces.load().index if marketplaces.entries() else None
+
+
+def required_index(store: Store) -> MarketplaceIndex:
+    """The configured marketplaces as one index (``no-marketplace`` without any)."""
+    return Marketplaces(store.root).load().index
+
+
+def _is_request(source: str) -> bool:
+    """A marketplace request (``id`` or ``id@range``), not a path or a URL."""
+    return (
+        not source.startswith(("http://", "https://"))
+        and not Path(source).exists()
+        and updates.looks_like_request(source)
+    )
+
+
+def _install_from(
+    host: StoreHost, source: str, args: Mapping[str, Any], options: updates.Options, scratch: Path
+) -> InstallResult:
+    """Install ``source`` (a URL, a path, or a marketplace ``id[@range]``)."""
+    mode = args.get("dependency_resolution", "auto")
+    auto_update = args.get("auto_update")
+    if _is_request(source):
+        index = required_index(host.store)
+        if mode != "installed":
+            return updates.install_request(
+                host.store, index, source, auto_update=auto_update, options=options
+            )
+        request = updates.parse_request(source)
+        index.listing(request.id)  # not-in-index, with a did-you-mean
+        chosen = updates.choose(host.store, index, request.id, request.spec)
+        if not isinstance(chosen, Release):
+            return InstallResult(request.id, (chosen,), {}, unchanged=True)
+        archive = fetch(chosen, scratch / "download", policy=options.download)
+        target: InstallSource | Path | str = updates.marketplace_source(archive, chosen)
+        provider = None
+    else:
+        if source.startswith(("http://", "https://")):
+            target = scratch / "download"
+            with target.open("wb") as out:
+                download_to(
+                    source, out, DownloadPolicy(), limit=_MAX_DOWNLOAD, what="the plugin archive"
+                )
+        else:
+            target = source
+        provider = configured_index(host.store) if mode != "installed" else None
+    fetch_dependency = (
+        functools.partial(updates.fetch_candidate, policy=options.download)
+        if provider is not None
+        else None
+    )
+    return install(
+        host.store,
+        target,
+        confirm=options.confirm,
+        profile=options.profile,
+        provider=provider,
+        fetch=fetch_dependency,
+        auto_update=auto_update,
+        catalog=options.catalog,
+        progress=options.progress,
+    )
+
+
+def _upgrade_dependencies(
+    store: Store, identifier: str, options: updates.Options
+) -> dict[str, Any]:
+    """`upgrade`: update each dependency of ``identifier`` as far as every range allows."""
+    index = required_index(store)
+    report = updates.UpdateReport()
+    for dependency in sorted(store.require(identifier).dependencies):
+        if dependency in index.plugins:
+            report = _merge(report, updates.update(store, index, dependency, options=options))
+        else:
+            report.skipped.append((dependency, "no marketplace index lists it"))
+    return report.to_dict()
+
+
+def _merge(into: updates.UpdateReport, more: updates.UpdateReport) -> updates.UpdateReport:
+    into.updated.extend(more.updated)
+    into.current.extend(more.current)
+    into.skipped.extend(more.skipped)
+    into.failed.extend(more.failed)
+    return into
+
+
+async def op_install(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
+    """Install a plugin (then apply `plugin_config`, and upgrade dependencies if asked)."""
+    ecosystem.check_api_version(args)
+    source = str(args["plugin_source"])
+    options = updates.Options(
+        confirm=host.ceiling_confirm(),
+        profile=host.profile(args.get("security_profile")),
+        catalog=host.catalog(),
+        progress=thread_progress(progress, "checking the plugin's actions"),
+    )
+
+    def work() -> tuple[InstallResult, dict[str, Any] | None]:
+        with tempfile.TemporaryDirectory() as scratch:
+            result = _install_from(host, source, args, options, Path(scratch))
+        upgraded = None
+        if args.get("dependency_resolution") == "upgrade":
+            upgraded = _upgrade_dependencies(host.store, result.identifier, options)
+        return result, upgraded
+
+    try:
+        result, upgraded = await host.in_worker(work)
+    finally:
+        await host.reload()  # whatever was installed before a failure is announced too
+    data = install_result(result)
+    if upgraded is not None:
+        data["dependencies_updated"] = upgraded
+    warnings = [d.to_dict() for d in result.warnings]
+    refused = await _configure(host, result.identifier, args, data)
+    if refused is not None:
+        envelope = ecosystem.failure("install", refused, warnings=warnings)
+        envelope["data"] = data
+        return envelope
+    return ecosystem.success("install", data, warnings=warnings)
+
+
+async def _configure(
+    host: StoreHost, identifier: str, args: Mapping[str, Any], data: dict[str, Any]
+) -> EngineError | None:
+    """Apply `plugin_config` to the installed plugin; the error when it is refused (the
+    plugin stays installed)."""
+    if not args.get("plugin_config"):
+        return None
+    try:
+        configured = await host.in_worker(
+            lifecycle.configure, host.store, identifier, dict(args["plugin_config"])
+        )
+    except EngineError as refused:
+        return EngineError(
+            f"{identifier} was installed, but its settings were refused: {refused.message}",
+            code=refused.code,
+            hint=f"{refused.hint or 'fix the values'}; then call `configure` with "
+            "plugin_config (the plugin is installed already)",
+        )
+    needs = data["needs_configuration"]
+    needs.pop(identifier, None)
+    if configured.missing:
+        needs[identifier] = list(configured.missing)
+    return None
+
+
+async def op_update(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
+    """Update one plugin, or many (see the module docs)."""
+    if args.get("dependency_resolution") == "installed":
+        raise ParameterError(
+            "`dependency_resolution` cannot be `installed` for `update`: a newer version "
+            "gets the dependencies it needs",
+            hint="use auto (the default), or upgrade to update the dependencies too",
+        )
+    options = updates.Options(
+        confirm=host.ceiling_confirm(),
+        profile=host.profile(args.get("security_profile")),
+        catalog=host.catalog(),
+    )
+    identifier = args.get("plugin_identifier")
+
+    def work() -> dict[str, Any]:
+        if identifier and "auto_update" in args:
+            updates.set_auto_update(host.store, str(identifier), bool(args["auto_update"]))
+        index = required_index(host.store)
+        everything = identifier is None and args.get("auto_update") is False
+        report = updates.update(
+            host.store, index, identifier, everything=everything, options=options
+        )
+        if args.get("dependency_resolution") == "upgrade":
+            for result in list(report.updated):
+                for dependency in sorted(result.plugin.dependencies):
+                    if dependency in index.plugins:
+                        _merge(
+                            report, updates.update(host.store, index, dependency, options=options)
+                        )
+        return report.to_dict()
+
+    try:
+        data = await host.in_worker(work)
+    finally:
+        await host.reload()
+    return ecosystem.success("update", data)

@@ -1,0 +1,1067 @@
+"""Every `km_plugin_ecosystem` operation through a real MCP client over stdio.
+
+One ``km-actions serve`` for the module (protocol 2026-07-28), its configuration file at
+the default place (``config.toml`` in the data folder), its upstream another process:
+``km-actions simulator`` over stdio. The ceiling is ``all``, so installing and creating
+are not refused for their permissions here (``test_http_and_defaults`` checks the
+default ceiling).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import MCPError
+from mcp_types import TextContent, TextResourceContents
+
+from engine.server.ecosystem import OPERATIONS, PARAMETERS
+
+from .conftest import (
+    CLIPBOARD_TOOLS,
+    SLOW_SUM,
+    ProgressLog,
+    Served,
+    action_yaml,
+    km_actions,
+    serve,
+    upstream_simulator,
+    write_config,
+    write_plugin,
+)
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "tok-never-shown-4242"
+
+SHOUT = action_yaml(
+    "shout",
+    """
+inputs:
+  name: {type: string, description: Who to greet}
+steps:
+  - tool: km_clipboard_manager
+    with: {operation: set, content: "Hello, {{ inputs.name }}!"}
+  - id: read
+    tool: km_clipboard_manager
+    with: {operation: get}
+  - set: {loud: "{{ steps.read.result.data.content | upper }}"}
+outputs:
+  text: "{{ vars.loud }}"
+""",
+    description="Put a greeting on the clipboard, read it back and shout it.",
+    permissions=("km_clipboard_manager",),
+)
+
+# The same action with four mistakes, on lines 3, 7, 10 and 12.
+SHOUT_WITH_MISTAKES = (
+    SHOUT.replace("name: shout", "name: Shout Out")
+    .replace("description: Who", "descripton: Who")
+    .replace(
+        "tool: km_clipboard_manager\n    with: {operation: get}",
+        "tool: km_clipbord_manager\n    with: {operation: get}",
+    )
+    .replace("{{ inputs.name }}!", "{{ inputs.nam }}!")
+)
+
+DIVIDE = action_yaml(
+    "divide",
+    """
+inputs:
+  a: {type: number, description: The dividend}
+  b: {type: number, description: The divisor}
+steps:
+  - if: inputs.b == 0
+    fail: "cannot divide {{ inputs.a }} by zero"
+  - id: calc
+    tool: km_calculator
+    with: {expression: "{{ inputs.a }} / {{ inputs.b }}"}
+outputs:
+  quotient: "{{ steps.calc.result.data.result }}"
+""",
+    description="Divide two numbers on the calculator.",
+    permissions=("km_calculator",),
+)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's data folder, with config.toml: the simulator upstream, ceiling all."""
+    path = tmp_path_factory.mktemp("operations-home")
+    write_config(
+        path / "config.toml", {"upstream": upstream_simulator(), "security": {"ceiling": ["all"]}}
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+async def server(home: Path) -> AsyncIterator[Served]:
+    """The module's server, started once."""
+    async with serve(home) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+async def clipboard_tools(server: Served) -> dict[str, Any]:
+    """actions/clipboard-tools installed from its folder (once); the install envelope and
+    the progress heard while installing."""
+    progress = ProgressLog()
+    envelope = await server.ecosystem(
+        "install", plugin_source=str(CLIPBOARD_TOOLS), progress=progress
+    )
+    return {"envelope": envelope, "progress": progress.heard}
+
+
+@pytest.fixture(scope="module")
+async def created(server: Served) -> dict[str, Any]:
+    """The actions `shout`, `divide` and `slow-sum` created over MCP (once)."""
+    answers = {}
+    for text in (SHOUT, DIVIDE, SLOW_SUM):
+        answers[text.split("name: ")[1].split()[0]] = await server.ecosystem(
+            "create", plugin_source=text
+        )
+    return answers
+
+
+# -- install -----------------------------------------------------------------------
+
+
+async def test_installing_a_folder_reports_progress_and_offers_its_actions_as_tools(
+    server: Served, clipboard_tools: dict[str, Any]
+) -> None:
+    envelope = clipboard_tools["envelope"]
+    assert envelope["success"] is True
+    assert envelope["operation"] == "install"
+    data = envelope["data"]
+    assert (data["identifier"], data["version"], data["installed"]) == (
+        "clipboard-tools",
+        "1.0.0",
+        ["clipboard-tools@1.0.0"],
+    )
+    assert data["needs_configuration"] == {"clipboard-tools": ["share_token"]}
+    heard = clipboard_tools["progress"]
+    assert [(done, total) for done, total, _ in heard] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+    tools = await server.tools()
+    assert {
+        "km_plugin_ecosystem",
+        "clipboard-tools__clean-clipboard",
+        "clipboard-tools__preview-clipboard",
+        "clipboard-tools__share-clipboard",
+        "clipboard-tools__sign-clipboard",
+    } <= set(tools)
+    preview = tools["clipboard-tools__preview-clipboard"]
+    assert preview.description == (
+        "Show the start of the clipboard text in a notification "
+        "(as many characters as the `preview_length` setting)."
+    )
+    assert preview.input_schema == {
+        "type": "object",
+        "properties": {
+            "title": {
+                "type": "string",
+                "description": "The notification's title.",
+                "default": "Clipboard",
+            }
+        },
+        "required": [],
+        "additionalProperties": False,
+    }
+    assert preview.annotations is not None
+    # It only reads the clipboard, but km_clipboard_manager as a whole is destructive.
+    assert preview.annotations.destructive_hint is True
+
+
+@pytest.mark.parametrize(
+    "archive_format", [pytest.param("zip", id="zip"), pytest.param("tar.gz", id="tar-gz")]
+)
+async def test_an_archive_made_with_pack_installs(
+    server: Served, tmp_path: Path, archive_format: str
+) -> None:
+    identifier = f"packed-{archive_format.replace('.', '-')}"
+    folder = write_plugin(
+        tmp_path / identifier,
+        identifier,
+        {
+            "double": action_yaml(
+                "double",
+                """
+inputs:
+  n: {type: integer, description: The number to double}
+steps:
+  - id: calc
+    tool: km_calculator
+    with: {expression: "{{ inputs.n }} * 2"}
+outputs:
+  doubled: "{{ steps.calc.result.data.result }}"
+""",
+                description="Double a number.",
+                permissions=("km_calculator",),
+            )
+        },
+        permissions=["km_calculator"],
+    )
+    archive = tmp_path / f"{identifier}.{archive_format}"
+    packed = km_actions(
+        "pack", str(folder), "-o", str(archive), "--format", archive_format, home=server.home
+    )
+    assert packed.returncode == 0, packed.stderr
+
+    envelope = await server.ecosystem("install", plugin_source=str(archive))
+    assert envelope["success"] is True, envelope
+    assert envelope["data"]["installed"] == [f"{identifier}@1.0.0"]
+    answer = await server.call(f"{identifier}__double", {"n": 21})
+    assert answer["data"]["outputs"] == {"doubled": 42}
+
+
+async def test_install_with_invalid_settings_installs_and_says_what_to_fix(
+    server: Served, tmp_path: Path
+) -> None:
+    folder = write_plugin(
+        tmp_path / "needs-token",
+        "needs-token",
+        {
+            "echo": action_yaml(
+                "echo",
+                "steps:\n  - set: {x: 1}\noutputs:\n  x: '{{ vars.x }}'\n",
+                description="Echo one.",
+            )
+        },
+        configuration_schema={
+            "type": "object",
+            "properties": {"token": {"type": "string", "minLength": 8, "secret": True}},
+            "required": ["token"],
+        },
+    )
+
+    refused = await server.ecosystem(
+        "install", plugin_source=str(folder), plugin_config={"token": "tiny-7"}
+    )
+    assert refused["success"] is False
+    assert refused["error"]["code"] == "invalid-config"
+    assert refused["error"]["message"].startswith(
+        "needs-token was installed, but its settings were refused:"
+    )
+    assert "call `configure`" in refused["error"]["hint"]
+    assert "tiny-7" not in json.dumps(refused)
+    assert "needs-token__echo" in await server.tools()  # installed, and announced
+
+    fixed = await server.ecosystem(
+        "install", plugin_source=str(folder), plugin_config={"token": "long-enough"}
+    )
+    assert fixed["success"] is True
+    assert fixed["data"]["unchanged"] is True
+    assert fixed["data"]["needs_configuration"] == {}
+
+
+def local_marketplace(server: Served, folder: Path, versions: list[str]) -> None:
+    """Pack `dep-base` at each of ``versions`` into ``folder``, list them in an index
+    there, and add that index to the server's marketplaces (with the CLI)."""
+    releases = []
+    for version in versions:
+        source = write_plugin(
+            folder / f"dep-base-{version}",
+            "dep-base",
+            {"base": action_yaml("base", "steps:\n  - set: {x: 1}\n", description="The base.")},
+            version=version,
+        )
+        archive = folder / f"dep-base-{version}.zip"
+        packed = km_actions("pack", str(source), "-o", str(archive), home=server.home)
+        assert packed.returncode == 0, packed.stderr
+        data = archive.read_bytes()
+        releases.append(
+            {
+                "version": version,
+                "api_version": "1.0",
+                "archive": archive.name,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size": len(data),
+            }
+        )
+    index = folder / "index.json"
+    index.write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "plugins": [
+                    {
+                        "id": "dep-base",
+                        "name": "Dependency base",
+                        "description": "A base plugin.",
+                        "plugin_type": "utility",
+                        "author": "Tests",
+                        "versions": releases,
+                    }
+                ],
+            }
+        ),
+        "utf-8",
+    )
+    added = km_actions("marketplace", "add", str(index), home=server.home)
+    assert added.returncode == 0, added.stderr
+
+
+async def test_dependency_resolution_does_what_it_says(server: Served, tmp_path: Path) -> None:
+    local_marketplace(server, tmp_path / "market", ["1.0.0", "1.1.0"])
+    app = write_plugin(
+        tmp_path / "dep-app",
+        "dep-app",
+        {"app": action_yaml("app", "steps:\n  - set: {x: 1}\n", description="The app.")},
+        dependencies={"dep-base": "^1.0"},
+    )
+
+    refused = await server.ecosystem(
+        "install", plugin_source=str(app), dependency_resolution="installed"
+    )
+    assert refused["success"] is False
+    assert (refused["error"]["code"], refused["error"]["message"]) == (
+        "dependency-missing",
+        "cannot install 'dep-app' 1.0.0: 'dep-app' 1.0.0 needs 'dep-base', which is not "
+        "available from any source",
+    )
+    assert "dep-app__app" not in await server.tools()
+
+    old = await server.ecosystem(
+        "install", plugin_source="dep-base@1.0.0", dependency_resolution="installed"
+    )
+    assert old["data"]["installed"] == ["dep-base@1.0.0"]
+    upgraded = await server.ecosystem(
+        "install", plugin_source=str(app), dependency_resolution="upgrade"
+    )
+    assert upgraded["data"]["installed"] == ["dep-app@1.0.0"]
+    (base,) = upgraded["data"]["dependencies_updated"]["updated"]
+    assert (base["identifier"], base["from"], base["to"]) == ("dep-base", "1.0.0", "1.1.0")
+
+    for identifier in ("dep-app", "dep-base"):
+        await server.ecosystem("uninstall", plugin_identifier=identifier)
+    automatic = await server.ecosystem("install", plugin_source=str(app))
+    assert automatic["data"]["installed"] == ["dep-base@1.1.0", "dep-app@1.0.0"]
+    assert {"dep-app__app", "dep-base__base"} <= set(await server.tools())
+
+    update = await server.ecosystem(
+        "update", plugin_identifier="dep-base", dependency_resolution="installed"
+    )
+    assert update["error"]["message"] == (
+        "`dependency_resolution` cannot be `installed` for `update`: a newer version gets "
+        "the dependencies it needs"
+    )
+    current = await server.ecosystem("update", plugin_identifier="dep-base")
+    assert current["data"]["current"] == [{"identifier": "dep-base", "version": "1.1.0"}]
+    only_auto = await server.ecosystem("update")
+    assert {"identifier": "dep-base", "reason": "auto_update is off"} in only_auto["data"][
+        "skipped"
+    ]
+    everything = await server.ecosystem("update", auto_update=False)
+    assert {"identifier": "dep-base", "version": "1.1.0"} in everything["data"]["current"]
+
+
+# -- list, describe ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        pytest.param({"plugin_type": "transformation"}, ["clipboard-tools"], id="plugin-type"),
+        pytest.param({"search": "SIGN clipboard"}, ["clipboard-tools"], id="search-every-word"),
+        pytest.param({"search": "nothing like this"}, [], id="search-no-match"),
+        pytest.param({"enabled": False}, [], id="disabled-only"),
+    ],
+)
+async def test_list_filters(
+    server: Served, clipboard_tools: dict[str, Any], parameters: dict[str, Any], expected: list[str]
+) -> None:
+    envelope = await server.ecosystem("list", parameters=parameters)
+    assert [p["identifier"] for p in envelope["data"]["plugins"]] == expected
+
+
+async def test_list_names_each_action_and_the_tool_that_runs_it(
+    server: Served, clipboard_tools: dict[str, Any]
+) -> None:
+    envelope = await server.ecosystem("list", parameters={"search": "clipboard"})
+    (plugin,) = envelope["data"]["plugins"]
+    assert plugin["origin"] == "file"
+    assert plugin["actions"] == [
+        {"name": name, "tool": f"clipboard-tools__{name}"}
+        for name in ("clean-clipboard", "preview-clipboard", "share-clipboard", "sign-clipboard")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message", "hint"),
+    [
+        pytest.param(
+            {"serch": "x"},
+            "`parameters` of `list` cannot hold `serch`",
+            "did you mean 'search'?",
+            id="unknown-filter",
+        ),
+        pytest.param(
+            {"enabled": "yes"},
+            "`parameters.enabled` must be true or false",
+            'e.g. {"enabled": true}',
+            id="wrong-type",
+        ),
+        pytest.param(
+            {"plugin_type": "transformer"},
+            "there is no plugin type 'transformer'",
+            "did you mean 'transformation'?",
+            id="unknown-type",
+        ),
+    ],
+)
+async def test_list_refuses_filters_it_does_not_know(
+    server: Served, parameters: dict[str, Any], message: str, hint: str
+) -> None:
+    envelope = await server.ecosystem("list", parameters=parameters)
+    assert (envelope["error"]["message"], envelope["error"]["hint"]) == (message, hint)
+
+
+async def test_describe_a_plugin_and_one_of_its_actions(
+    server: Served, clipboard_tools: dict[str, Any]
+) -> None:
+    plugin = (await server.ecosystem("describe", plugin_identifier="clipboard-tools"))["data"]
+    assert (plugin["identifier"], plugin["plugin_type"], plugin["source"]["kind"]) == (
+        "clipboard-tools",
+        "transformation",
+        "folder",
+    )
+    assert [a["name"] for a in plugin["actions"]] == [
+        "clean-clipboard",
+        "preview-clipboard",
+        "share-clipboard",
+        "sign-clipboard",
+    ]
+    assert plugin["permissions"]["requested"] == [
+        "km_clipboard_manager",
+        "km_notifications",
+        "km_variable_manager",
+        "km_execute_macro",
+    ]
+
+    action = (
+        await server.ecosystem(
+            "describe",
+            plugin_identifier="clipboard-tools",
+            action_name="clipboard-tools/sign-clipboard",
+        )
+    )["data"]
+    assert (action["qualified"], action["calls"], action["outputs"]) == (
+        "clipboard-tools/sign-clipboard",
+        ["clean-clipboard"],
+        ["text"],
+    )
+
+    missing = await server.ecosystem(
+        "describe", plugin_identifier="clipboard-tools", action_name="nothing"
+    )
+    assert missing["error"] == {
+        **missing["error"],
+        "code": "not_found",
+        "message": "clipboard-tools has no action `nothing`",
+        "hint": "describe the plugin to see its actions",
+    }
+
+
+# -- create --------------------------------------------------------------------------
+
+
+async def test_create_returns_every_mistake_with_its_place_and_a_hint(server: Served) -> None:
+    envelope = await server.ecosystem("create", plugin_source=SHOUT_WITH_MISTAKES)
+    assert envelope["success"] is False
+    error = envelope["error"]
+    assert error["message"] == (
+        "the manifest has 4 errors, 1 warning: fix every one and send it again"
+    )
+    found = [
+        (d["code"], d["message"], d["path"], d["line"], d["column"], d["hint"])
+        for d in error["diagnostics"]
+    ]
+    assert found == [
+        (
+            "invalid-name",
+            '"Shout Out" is not a valid name',
+            "$.name",
+            3,
+            7,
+            "use lower-case letters, digits, - and _, starting with a letter, e.g. 'shout-out'",
+        ),
+        (
+            "unknown-key",
+            "unknown key `descripton` in input `name`",
+            "$.inputs.name.descripton",
+            7,
+            24,
+            "did you mean 'description'?",
+        ),
+        (
+            "unknown-input",
+            "`inputs.nam` is not a declared input",
+            "$.steps[0].with.content",
+            10,
+            48,
+            "did you mean 'name'?",
+        ),
+        (
+            "unknown-tool",
+            "there is no tool named `km_clipbord_manager` in the connected server",
+            "$.steps[1].tool",
+            12,
+            11,
+            "did you mean 'km_clipboard_manager'?",
+        ),
+    ]
+    assert all(d["file"] == "manifest.yaml" for d in error["diagnostics"])
+    (warning,) = envelope["warnings"]
+    assert (warning["code"], warning["line"], warning["column"]) == ("unused-input", 7, 3)
+    assert (error["location"], error["path"], error["code"]) == (
+        "manifest.yaml:3:7",
+        "$.name",
+        "invalid-name",
+    )
+    assert "shout-out__shout" not in await server.tools()
+
+
+async def test_the_fixed_manifest_is_created_and_offered_as_a_tool(server: Served) -> None:
+    progress = ProgressLog()
+    envelope = await server.ecosystem("create", plugin_source=SHOUT, progress=progress)
+    assert envelope["success"] is True, envelope
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string", "description": "Who to greet"}},
+        "required": ["name"],
+        "additionalProperties": False,
+    }
+    assert envelope["data"] == {
+        **envelope["data"],
+        "action": "mcp-created/shout",
+        "tool": "mcp-created__shout",
+        "input_schema": schema,
+        "plugin": "mcp-created",
+        "created_over_mcp": True,
+    }
+    assert progress.heard == [
+        (1, 3, "validated"),
+        (2, 3, "installed"),
+        (3, 3, "offered as a tool"),
+    ]
+    tool = (await server.tools())["mcp-created__shout"]
+    assert tool.input_schema == schema
+    assert tool.description == "Put a greeting on the clipboard, read it back and shout it."
+    listed = await server.ecosystem("list", parameters={"search": "mcp-created"})
+    assert listed["data"]["plugins"][0]["origin"] == "mcp-create"
+
+
+async def test_a_manifest_given_as_an_object_is_created_too(server: Served) -> None:
+    manifest = {
+        "api_version": "1.0",
+        "kind": "action",
+        "name": "answer",
+        "description": "The answer.",
+        "steps": [{"set": {"x": 42}}],
+        "outputs": {"answer": "{{ vars.x }}"},
+    }
+    envelope = await server.ecosystem(
+        "create", parameters=manifest, plugin_identifier="object-made"
+    )
+    assert envelope["data"]["tool"] == "object-made__answer"
+    answer = await server.call("object-made__answer", {})
+    assert answer["data"]["outputs"] == {"answer": 42}
+
+    manifest["nmae"] = manifest.pop("name")
+    refused = await server.ecosystem("create", parameters=manifest)
+    codes = [(d["code"], d["path"], d["hint"]) for d in refused["error"]["diagnostics"]]
+    assert ("unknown-key", "$.nmae", "did you mean 'name'?") in codes
+
+
+STRICT_BASE = action_yaml(
+    "strict-sum",
+    """
+steps:
+  - id: calc
+    tool: km_calculator
+    with: {expression: "1 + 1"}
+outputs:
+  sum: "{{ steps.calc.result.data.result }}"
+""",
+    permissions=("km_calculator",),
+)
+STRICT_TESTS = """tests:
+  - name: adds
+    mocks: {km_calculator: [{success: true, data: {result: EXPECTED}}]}
+    expect: {outputs: {sum: 2}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "message"),
+    [
+        pytest.param(
+            STRICT_BASE,
+            "missing-description",
+            "the action has no `description`",
+            id="needs-a-description",
+        ),
+        pytest.param(
+            STRICT_BASE.replace("kind: action", "kind: action\ndescription: Adds."),
+            "missing-key",
+            "strict validation needs `tests:` that show the action works",
+            id="needs-tests",
+        ),
+        pytest.param(
+            STRICT_BASE.replace("kind: action", "kind: action\ndescription: Adds.")
+            + STRICT_TESTS.replace("EXPECTED", "3"),
+            "tests-failed",
+            "1 of 1 of the manifest's tests failed",
+            id="tests-must-pass",
+        ),
+    ],
+)
+async def test_strict_validation_requires_descriptions_and_passing_tests(
+    server: Served, text: str, code: str, message: str
+) -> None:
+    envelope = await server.ecosystem("create", plugin_source=text, validation_level="strict")
+    assert envelope["success"] is False
+    assert envelope["error"]["code"] == code
+    assert envelope["error"]["diagnostics"][0]["message"] == message
+    assert "mcp-created__strict-sum" not in await server.tools()
+
+
+async def test_strict_validation_runs_the_tests_and_then_creates(server: Served) -> None:
+    text = STRICT_BASE.replace(
+        "kind: action", "kind: action\ndescription: Adds."
+    ) + STRICT_TESTS.replace("EXPECTED", "2")
+    envelope = await server.ecosystem(
+        "create", plugin_source=text, validation_level="strict", plugin_identifier="strict-made"
+    )
+    assert envelope["success"] is True, envelope
+    answer = await server.call("strict-made__strict-sum", {})
+    assert answer["data"]["outputs"] == {"sum": 2}
+
+
+async def test_a_create_that_times_out_completes_in_the_store_and_is_announced(
+    server: Served,
+) -> None:
+    mark = server.changes.count
+    late = SHOUT.replace("name: shout", "name: late")
+    envelope = await server.ecosystem("create", plugin_source=late, timeout=0.001)
+    assert envelope["error"] == {
+        **envelope["error"],
+        "code": "timeout",
+        "message": "`create` took longer than 0.001 s; the answer stopped waiting, but the "
+        "change it began in the store completes",
+    }
+    await server.tools_after_change(mark, lambda names: "mcp-created__late" in names)
+
+
+async def test_create_cannot_change_a_plugin_the_user_installed(
+    server: Served, clipboard_tools: dict[str, Any]
+) -> None:
+    envelope = await server.ecosystem(
+        "create", plugin_source=SHOUT, plugin_identifier="clipboard-tools"
+    )
+    assert envelope["error"]["code"] == "overwrite-refused"
+    assert envelope["error"]["message"] == (
+        "the plugin `clipboard-tools` was installed by the user (file); actions created over "
+        "MCP may not change it"
+    )
+    assert "security.allow_mcp_overwrite" in envelope["error"]["hint"]
+    assert "clipboard-tools__shout" not in await server.tools()
+
+
+async def test_create_refuses_an_api_version_it_does_not_read(server: Served) -> None:
+    envelope = await server.ecosystem("create", plugin_source=SHOUT, api_version="2.0")
+    assert envelope["error"] == {
+        **envelope["error"],
+        "code": "unsupported-api-version",
+        "message": "this km-actions reads api_version 1.0, not '2.0'",
+    }
+
+
+# -- execute -------------------------------------------------------------------------
+
+
+async def test_execute_through_the_ecosystem_and_through_the_action_tool(
+    server: Served, created: dict[str, Any]
+) -> None:
+    progress = ProgressLog()
+    by_name = await server.ecosystem(
+        "execute", action_name="mcp-created/shout", parameters={"name": "Ann"}, progress=progress
+    )
+    by_tool = await server.call("mcp-created__shout", {"name": "Bob"})
+    by_plugin = await server.ecosystem(
+        "execute", action_name="shout", plugin_identifier="mcp-created", parameters={"name": "Cy"}
+    )
+    for envelope, text in (
+        (by_name, "HELLO, ANN!"),
+        (by_tool, "HELLO, BOB!"),
+        (by_plugin, "HELLO, CY!"),
+    ):
+        assert envelope["success"] is True, envelope
+        assert envelope["data"] == {
+            **envelope["data"],
+            "action": "mcp-created/shout",
+            "outputs": {"text": text},
+            "status": "succeeded",
+            "steps_run": 3,
+            "tool_calls": 2,
+        }
+        assert envelope["simulated"] is True
+        assert envelope["backend"].startswith("km-actions simulator over MCP at ")
+    assert [(done, total) for done, total, _ in progress.heard] == [(1, 3), (2, 3), (3, 3)]
+    assert progress.heard[0][2] == "step 1 of 3 done (tool step at 9:5)"
+
+
+async def test_a_failing_action_answers_with_where_it_failed(
+    server: Served, created: dict[str, Any]
+) -> None:
+    stopped = await server.ecosystem(
+        "execute", action_name="mcp-created/divide", parameters={"a": 6, "b": 0}
+    )
+    assert stopped["error"] == {
+        **stopped["error"],
+        "code": "failed",
+        "kind": "failed",
+        "message": "cannot divide 6 by zero",
+        "location": "mcp-created/actions/divide.yaml:10:5",
+        "path": "$.steps[0]",
+    }
+    assert stopped["data"] == {
+        **stopped["data"],
+        "status": "failed",
+        "steps_run": 1,
+        "tool_calls": 0,
+        "outputs": {},
+    }
+
+    refused = await server.call("mcp-created__divide", {"a": 6})
+    assert refused["error"]["code"] == "invalid_input"
+    assert refused["error"]["message"] == "mcp-created/divide needs the input `b`"
+
+    divided = await server.call("mcp-created__divide", {"a": 6, "b": 4})
+    assert divided["data"]["outputs"] == {"quotient": 1.5}
+
+
+async def test_a_looser_security_profile_than_the_servers_is_refused(
+    server: Served, created: dict[str, Any]
+) -> None:
+    for operation, arguments in (
+        ("execute", {"action_name": "mcp-created/divide", "parameters": {"a": 1, "b": 1}}),
+        ("create", {"plugin_source": SHOUT}),
+        ("install", {"plugin_source": str(CLIPBOARD_TOOLS)}),
+    ):
+        envelope = await server.ecosystem(operation, security_profile="none", **arguments)
+        assert envelope["error"] == {
+            **envelope["error"],
+            "code": "permission_denied",
+            "message": "the security profile `none` is looser than this server allows (`standard`)",
+        }, operation
+
+
+async def test_a_stricter_profile_applies_to_the_run(
+    server: Served, created: dict[str, Any]
+) -> None:
+    strict = await server.ecosystem(
+        "execute",
+        action_name="mcp-created/divide",
+        parameters={"a": 9, "b": 3},
+        security_profile="strict",
+    )
+    assert strict["data"]["outputs"] == {"quotient": 3}
+    sandboxed = await server.ecosystem(
+        "execute",
+        action_name="mcp-created/shout",
+        parameters={"name": "Di"},
+        security_profile="sandbox",
+    )
+    assert sandboxed["error"]["code"] == "permission_denied"
+    assert sandboxed["error"]["path"] == "$.steps[0]"
+
+
+async def test_timeout_stops_a_long_action(server: Served, created: dict[str, Any]) -> None:
+    envelope = await server.ecosystem(
+        "execute", action_name="mcp-created/slow-sum", parameters={"seconds": 30}, timeout=0.5
+    )
+    assert envelope["error"] == {
+        **envelope["error"],
+        "code": "timeout",
+        "kind": "timeout",
+        "message": "mcp-created/slow-sum took longer than 0.5 s and was stopped",
+    }
+    quick = await server.ecosystem("execute", action_name="mcp-created/slow-sum")
+    assert quick["data"]["outputs"] == {"sum": 42}
+
+
+# -- configure, test, stats, validate, uninstall ------------------------------------
+
+
+async def test_a_secret_setting_never_appears_in_any_answer(
+    server: Served, clipboard_tools: dict[str, Any]
+) -> None:
+    answers = [
+        await server.ecosystem(
+            "configure",
+            plugin_identifier="clipboard-tools",
+            plugin_config={"share_token": SECRET, "preview_length": 20},
+        ),
+        await server.ecosystem(
+            "configure",
+            plugin_identifier="clipboard-tools",
+            plugin_config={"share_token": SECRET[:5]},
+        ),
+        await server.ecosystem("describe", plugin_identifier="clipboard-tools"),
+        await server.ecosystem("list"),
+        await server.call("clipboard-tools__share-clipboard", {}),
+        await server.ecosystem("stats", plugin_identifier="clipboard-tools"),
+        await server.ecosystem("test", plugin_identifier="clipboard-tools"),
+    ]
+    configured, too_short = answers[0], answers[1]
+    assert configured["data"]["settings"]["values"] == {
+        "preview_length": 20,
+        "share_macro": "Share Clipboard",
+        "signature": "-- sent from my Mac",
+        "share_token": "••••••",
+    }
+    assert configured["data"]["settings"]["missing"] == []
+    assert too_short["error"]["message"] == (
+        "the settings of 'clipboard-tools' are not valid: `share_token`: '••••••' is too short"
+    )
+    docs = await server.client.read_resource("km-actions://plugins/clipboard-tools/docs")
+    for text in [json.dumps(answer) for answer in answers] + [str(docs)]:
+        assert SECRET not in text and SECRET[:5] not in text
+
+
+async def test_the_test_operation_runs_a_plugins_tests(
+    server: Served, clipboard_tools: dict[str, Any]
+) -> None:
+    passed = await server.ecosystem("test", plugin_identifier="clipboard-tools")
+    assert (passed["data"]["passed"], passed["data"]["failed"]) == (7, 0)
+    one = await server.ecosystem(
+        "test", plugin_identifier="clipboard-tools", action_name="sign-clipboard"
+    )
+    assert [t["name"] for t in one["data"]["tests"]] == [
+        "cleans, then signs with the configured signature"
+    ]
+
+    failing = STRICT_BASE.replace(
+        "kind: action", "kind: action\ndescription: Adds."
+    ) + STRICT_TESTS.replace("EXPECTED", "5")
+    created = await server.ecosystem("create", plugin_source=failing, plugin_identifier="untested")
+    assert created["success"] is True  # the standard level does not run tests
+    failed = await server.ecosystem("test", plugin_identifier="untested")
+    assert failed["error"] == {
+        **failed["error"],
+        "code": "tests-failed",
+        "message": "1 of 1 tests failed",
+        "hint": "output `sum` is 5, expected 2",
+    }
+    assert failed["data"]["failed"] == 1
+
+
+async def test_stats_count_the_runs_of_an_action(server: Served, created: dict[str, Any]) -> None:
+    before = await server.ecosystem("stats", action_name="mcp-created/divide")
+    runs = before["data"]["actions"][0]["runs"] if before["data"]["actions"] else 0
+    await server.call("mcp-created__divide", {"a": 1, "b": 2})
+    await server.call("mcp-created__divide", {"a": 1, "b": 0})
+    after = await server.ecosystem("stats", plugin_identifier="mcp-created", action_name="divide")
+    (divide,) = after["data"]["actions"]
+    assert (divide["action"], divide["runs"]) == ("mcp-created/divide", runs + 2)
+    assert divide["failures"] >= 1
+    recent = after["data"]["recent"]
+    assert recent and {(r["plugin"], r["action"]) for r in recent} == {("mcp-created", "divide")}
+    assert [r["status"] for r in recent[:2]] == ["failed", "succeeded"]
+
+
+async def test_validate_checks_without_installing(server: Served) -> None:
+    valid = await server.ecosystem(
+        "validate", plugin_source=SHOUT.replace("name: shout", "name: only-checked")
+    )
+    assert valid["data"] == {"valid": True}
+    invalid = await server.ecosystem("validate", plugin_source='{"api_version": "1.0"}')
+    assert [(d["code"], d["message"]) for d in invalid["error"]["diagnostics"]] == [
+        ("missing-key", "the action is missing `kind`"),
+        ("missing-key", "the action is missing `name`"),
+        ("missing-key", "the action is missing `steps`"),
+    ]
+    assert invalid["error"]["location"] == "manifest.json:1:1"
+    assert not [name for name in await server.tools() if "only-checked" in name]
+
+
+async def test_uninstall_removes_a_plugin_and_its_tools(server: Served, tmp_path: Path) -> None:
+    folder = write_plugin(
+        tmp_path / "short-lived",
+        "short-lived",
+        {"noop": action_yaml("noop", "steps:\n  - set: {x: 1}\n", description="Nothing.")},
+    )
+    await server.ecosystem("install", plugin_source=str(folder))
+    assert "short-lived__noop" in await server.tools()
+
+    removed = await server.ecosystem("uninstall", plugin_identifier="short-lived")
+    assert removed["data"] == {"removed": ["short-lived"]}
+    assert "short-lived__noop" not in await server.tools()
+    again = await server.ecosystem("uninstall", plugin_identifier="short-lived")
+    assert again["success"] is False
+    assert again["error"]["hint"]
+
+
+# -- parameters --------------------------------------------------------------------
+
+
+def _not_applying(operation: str) -> list[str]:
+    return sorted(set(PARAMETERS) - OPERATIONS[operation].allowed)
+
+
+@pytest.mark.parametrize(
+    "operation", [pytest.param(op, id=op) for op in OPERATIONS if _not_applying(op)]
+)
+async def test_every_parameter_that_does_not_apply_is_reported(
+    server: Served, operation: str
+) -> None:
+    values: dict[str, Any] = {
+        "plugin_identifier": "x",
+        "plugin_source": "x",
+        "action_name": "x",
+        "parameters": {},
+        "plugin_config": {},
+        "security_profile": "strict",
+        "api_version": "1.0",
+        "auto_update": True,
+        "dependency_resolution": "auto",
+        "validation_level": "basic",
+        "timeout": 5,
+    }
+    extra = _not_applying(operation)
+    envelope = await server.ecosystem(operation, **{k: values[k] for k in extra})
+    error = envelope["error"]
+    assert error["code"] == "invalid-parameter"
+    names = ", ".join(f"`{k}`" for k in extra)
+    verb = "does" if len(extra) == 1 else "do"
+    assert error["message"] == f"{names} {verb} not apply to `{operation}`"
+    assert error["hint"].startswith(f"`{operation}` takes: ")
+
+
+async def test_unknown_parameters_are_all_reported_with_what_was_meant(server: Served) -> None:
+    envelope = await server.ecosystem(
+        "execute", action_name="mcp-created/shout", timeot=3, paramters={}, auto_update=True
+    )
+    assert envelope["error"]["message"] == (
+        "unknown parameters `timeot`, `paramters`; `auto_update` does not apply to `execute`"
+    )
+    assert envelope["error"]["hint"] == (
+        "`timeot`: did you mean 'timeout'?; `paramters`: did you mean 'parameters'?; "
+        "expected one of: action_name, api_version, auto_update, dependency_resolution, "
+        "operation, parameters, plugin_config, plugin_identifier, plugin_source, "
+        "security_profile, timeout, validation_level; `execute` takes: action_name, "
+        "parameters, plugin_identifier, security_profile, timeout"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(
+            {"operation": "frobnicate"},
+            "`operation` must be one of: install, "
+            "uninstall, list, create, execute, configure, validate, describe, test, "
+            "search, update, stats",
+            id="unknown-operation",
+        ),
+        pytest.param({"operation": "execute"}, "`execute` needs `action_name`", id="missing"),
+        pytest.param(
+            {"operation": "create"},
+            "`create` needs `parameters` or `plugin_source`",
+            id="missing-one-of",
+        ),
+        pytest.param(
+            {"operation": "execute", "action_name": "a/b", "timeout": 0},
+            "`timeout` must be more than 0 and at most 3600 seconds",
+            id="timeout-range",
+        ),
+        pytest.param(
+            {"operation": "list", "parameters": []},
+            "`parameters` must be an object",
+            id="wrong-type",
+        ),
+    ],
+)
+async def test_malformed_calls_get_a_clear_error(
+    server: Served, arguments: dict[str, Any], message: str
+) -> None:
+    envelope = await server.call("km_plugin_ecosystem", arguments)
+    assert envelope["error"]["code"] == "invalid-parameter"
+    assert envelope["error"]["message"] == message
+    assert envelope["error"]["hint"]
+
+
+async def test_an_unknown_tool_gets_an_error_envelope(server: Served) -> None:
+    envelope = await server.call("mcp-created__nothing", {})
+    assert envelope["error"] == {
+        **envelope["error"],
+        "code": "not_found",
+        "message": "no tool named mcp-created__nothing",
+    }
+
+
+# -- resources and the prompt --------------------------------------------------------
+
+
+async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
+    server: Served, clipboard_tools: dict[str, Any]
+) -> None:
+    listing = await server.client.list_resources()
+    uris = [str(r.uri) for r in listing.resources]
+    assert uris[:3] == [
+        "km-actions://schemas/action",
+        "km-actions://schemas/plugin",
+        "km-actions://catalog",
+    ]
+    assert "km-actions://plugins/clipboard-tools/docs" in uris
+
+    async def text(uri: str) -> str:
+        contents = (await server.client.read_resource(uri)).contents
+        assert len(contents) == 1
+        content = contents[0]
+        assert isinstance(content, TextResourceContents)
+        return content.text
+
+    action_schema = json.loads(await text("km-actions://schemas/action"))
+    assert "steps" in action_schema["properties"]
+    plugin_schema = json.loads(await text("km-actions://schemas/plugin"))
+    assert "identifier" in plugin_schema["properties"]
+    catalog = {tool["name"]: tool for tool in json.loads(await text("km-actions://catalog"))}
+    assert catalog["km_calculator"]["class"] == "read-only"
+    assert catalog["km_clipboard_manager"]["class"] == "destructive"
+    docs = await text("km-actions://plugins/clipboard-tools/docs")
+    assert docs.startswith("# Clipboard tools\n")
+    assert "sign-clipboard" in docs
+
+    with pytest.raises(MCPError) as unknown:
+        await server.client.read_resource("km-actions://nothing")
+    assert unknown.value.message == (
+        "no resource km-actions://nothing; list the resources with resources/list"
+    )
+    with pytest.raises(MCPError) as uninstalled:
+        await server.client.read_resource("km-actions://plugins/not-installed/docs")
+    assert uninstalled.value.message.startswith("no plugin 'not-installed' is installed")
+
+
+async def test_the_write_action_prompt_teaches_the_language(server: Served) -> None:
+    prompts = (await server.client.list_prompts()).prompts
+    assert [p.name for p in prompts] == ["write-action"]
+    result = await server.client.get_prompt(
+        "write-action", {"goal": "copy the front window's title"}
+    )
+    (message,) = result.messages
+    assert isinstance(message.content, TextContent)
+    text = message.content.text
+    assert text.startswith("Write an action that does this: copy the front window's title")
+    for part in ("api_version", "steps:", "- km_calculator (read-only)", '"operation": "create"'):
+        assert part in text
+    with pytest.raises(MCPError) as unknown:
+        await server.client.get_prompt("write-macro")
+    assert unknown.value.message == (
+        "no prompt named 'write-macro'; the prompt is 'write-action'; list them with prompts/list"
+    )
