@@ -189,17 +189,19 @@ class KmActionsServer:
     # -- resources and prompts ---------------------------------------------------------
 
     async def _list_resources(self, ctx: Any, params: Any) -> types.ListResourcesResult:
+        # Plugin docs read the store: on the store's thread, like every store access.
+        items = await self.host.in_worker(resources.list_resources, self.host)
         return types.ListResourcesResult(resources=[
             types.Resource(uri=item.uri, name=item.name, description=item.description,
                            mime_type=item.mime_type)
-            for item in resources.list_resources(self.host)
+            for item in items
         ])
 
     async def _read_resource(self, ctx: Any, params: types.ReadResourceRequestParams
                              ) -> types.ReadResourceResult:
         uri = str(params.uri)
         try:
-            text, mime = resources.read_resource(self.host, uri)
+            text, mime = await self.host.in_worker(resources.read_resource, self.host, uri)
         except EngineError as error:
             raise _protocol_error(error) from None
         return types.ReadResourceResult(contents=[

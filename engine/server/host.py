@@ -57,6 +57,10 @@ class Host(Protocol):
     def plugin_ids(self) -> list[str]:
         ...
 
+    async def in_worker(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function(*args)`` where the host's store may be used (its own thread)."""
+        ...
+
     def plugin_docs(self, plugin: str) -> str:
         """Generated Markdown documentation of an installed plugin."""
         ...
