@@ -134,8 +134,15 @@ class StoreHost:
             logger.warning("reloading the installed plugins failed: %s", error)
 
     async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
-        """Run store work on the store's own thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._worker, function, *args)
+        """Run store work on the store's own thread.
+
+        Work once queued always runs to its end: a caller that times out or is
+        cancelled stops waiting, but the job is not taken off the queue (a pending
+        executor job would otherwise be dropped, and a change the answer promised
+        would never happen)."""
+        job = asyncio.get_running_loop().run_in_executor(self._worker, function, *args)
+        job.add_done_callback(_retrieve)
+        return await asyncio.shield(job)
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)
@@ -243,6 +250,13 @@ class StoreHost:
         from engine.server.operations import OPERATION_HANDLERS
 
         return await OPERATION_HANDLERS[operation](self, args, progress)
+
+
+def _retrieve(job: asyncio.Future[Any]) -> None:
+    """Mark the outcome of a job nobody waits for any more as seen (its failure is
+    logged rather than reported as never retrieved)."""
+    if not job.cancelled() and job.exception() is not None:
+        logger.debug("store work whose caller stopped waiting failed: %s", job.exception())
 
 
 def _tools_of(runtime: PluginRuntime, qualified: str) -> set[str]:

@@ -1,0 +1,77 @@
+"""The store host's worker: store work once queued always runs to its end, even when
+the caller that queued it times out or is cancelled before the worker reaches it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.bridge.mock import MockBridge
+from engine.catalog import ToolCatalog
+from engine.config import Settings
+from engine.plugins.store import Store
+from engine.server.store_host import StoreHost
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[StoreHost]:
+    bridge = MockBridge({}, ToolCatalog.builtin())
+    opened = StoreHost(Store.open(tmp_path / "home"), bridge, Settings())
+    yield opened
+    opened.close()
+    opened.store.close()
+
+
+async def _queued_behind_busy_worker(host: StoreHost, stop: object) -> list[str]:
+    """Queue a job while the worker is busy, stop waiting for it by ``stop``, then
+    free the worker; what the worker did."""
+    release = threading.Event()
+    done: list[str] = []
+    busy = asyncio.ensure_future(host.in_worker(release.wait))
+    waiting = asyncio.ensure_future(host.in_worker(done.append, "queued job"))
+    await asyncio.sleep(0.01)  # the job is queued, the worker still busy
+    if stop == "timeout":
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0):
+                await waiting
+    else:
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    release.set()
+    await busy
+    await host.in_worker(lambda: None)  # runs after the queued job
+    return done
+
+
+@pytest.mark.parametrize("stop", ["timeout", "cancel"])
+async def test_a_queued_job_runs_though_its_caller_stopped_waiting(
+    host: StoreHost, stop: str
+) -> None:
+    assert await _queued_behind_busy_worker(host, stop) == ["queued job"]
+
+
+async def test_a_job_failing_after_its_caller_left_is_logged_not_lost(
+    host: StoreHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    release = threading.Event()
+
+    def fail() -> None:
+        raise ValueError("disk full")
+
+    busy = asyncio.ensure_future(host.in_worker(release.wait))
+    waiting = asyncio.ensure_future(host.in_worker(fail))
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    caplog.set_level("DEBUG", logger="km_actions.server")
+    release.set()
+    await busy
+    await host.in_worker(lambda: None)
+    await asyncio.sleep(0)  # the job's done callback runs on the loop
+    assert "disk full" in caplog.text
