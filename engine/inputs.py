@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -237,16 +238,32 @@ class InputSpec:
                 number = float(text.strip())
             except ValueError:
                 raise ValueError(f"expected a number, got {text!r}") from None
+            if not math.isfinite(number):  # "nan", "inf": not numbers JSON can carry
+                raise ValueError(f"expected a number, got {text!r}")
             return int(number) if number.is_integer() and "." not in text else number
         try:
-            return json.loads(text)
+            value = json.loads(text, parse_constant=reject_constant)
         except json.JSONDecodeError:
             if kind == "any":
                 return text
-            raise ValueError(
-                f"expected {TYPE_WORDS[kind]} written as JSON, e.g. "
-                + ('["a", "b"]' if kind == "array" else '{"key": "value"}')
-            ) from None
+            value = _MISSING
+        if kind == "any" or (value is not _MISSING and fits_type(value, kind)):
+            return value
+        raise ValueError(
+            f"expected {TYPE_WORDS[kind]} written as JSON, e.g. "
+            + ('["a", "b"]' if kind == "array" else '{"key": "value"}')
+        )
+
+
+def reject_constant(name: str) -> Any:
+    """``parse_constant`` for :func:`json.loads`: NaN and Infinity are not JSON values.
+
+    >>> json.loads("[1, NaN]", parse_constant=reject_constant)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    json.decoder.JSONDecodeError: NaN is not a JSON value: line 1 column 1 (char 0)
+    """
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
 def _show(value: Any) -> str:

@@ -18,18 +18,37 @@ km-actions folder), and failed hooks are printed as warnings.
 from __future__ import annotations
 
 import sys
+import warnings
+from pathlib import Path
 
 from engine.limits import Profile
 from engine.paths import simulator_state_path
 from engine.plugins.hooked import StoreHooks
 from engine.plugins.hooks import HookedRun
 from engine.plugins.store import Store
-from engine.simulator import Simulator
+from engine.simulator import Simulator, SimulatorStateWarning
+
+
+def open_simulator(state: Path | None) -> Simulator:
+    """The simulator CLI commands run on; a corrupt state file (moved aside, the simulator
+    starting afresh) is one ``warning:`` line, not a Python warning. A state file it cannot
+    read raises :class:`~engine.simulator.SimulatorStateError` (an ``EngineError``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SimulatorStateWarning)
+        simulator = Simulator(state_path=state)
+    for warning in caught:
+        if issubclass(warning.category, SimulatorStateWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
+        else:  # not ours to turn into text: pass it on as it came
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return simulator
 
 
 def store_hooks(store: Store, profile: str = "standard") -> tuple[StoreHooks, Simulator]:
     """The ``events`` callback for a store change, and the simulator its hooks use."""
-    simulator = Simulator(state_path=simulator_state_path())
+    simulator = open_simulator(simulator_state_path())
     return StoreHooks(store, bridge=simulator, limits=Profile(profile).limits), simulator
 
 

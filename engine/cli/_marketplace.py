@@ -218,7 +218,7 @@ def _print_update(report: UpdateReport, args: argparse.Namespace) -> None:
         _plugins._print_install(result)
     for identifier, version in report.current:
         print(f"{identifier} {version} is up to date.")
-    if args.identifier is None and not report.updated and not report.current:
+    if args.identifier is None and not (report.updated or report.current or report.failed):
         print("Nothing to update" + ("." if args.all else " (no plugin has auto_update on; "
               "use --all, or `km-actions update ID --auto-update on`)."))  # fmt: skip
     for identifier, error in report.failed:

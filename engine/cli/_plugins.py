@@ -322,24 +322,27 @@ def cmd_describe(args: argparse.Namespace) -> int:
           f" ({source['origin']}); installed {info['installed_at']}")  # fmt: skip
     print("  actions:")
     for action in info["actions"]:
-        print(f"    {action['qualified']}: {action['description']}")
+        print(f"    {action['qualified']}: {action['description']}".rstrip())
         for name, spec in action["inputs"].items():
-            need = "required" if spec.get("required") else f"default {spec.get('default')!r}"
-            print(
+            need = "required" if spec.get("required") else f"default {_shown(spec.get('default'))}"
+            line = (
                 f"      - {name} ({spec.get('type', 'any')}, {need}) {spec.get('description', '')}"
             )
+            print(line.rstrip())
         if action["outputs"]:
             print(f"      outputs: {', '.join(action['outputs'])}")
-    print("  permissions granted:")
-    for entry in info["permissions"]["granted"]:
+    granted = info["permissions"]["granted"]
+    print("  permissions granted:" + ("" if granted else " none"))
+    for entry in granted:
         tools = ", ".join(f"{t['name']} ({t['class']})" for t in entry["tools"])
         print(f"    {entry['entry']}: {tools}")
     settings = info["settings"]
     if settings["declared"]:
         print("  settings:")
         for item in settings["declared"]:
-            value = settings["values"].get(item["name"], "(not set)")
-            print(f"    {item['name']} = {value!r}  {item['description']}")
+            values = settings["values"]
+            value = _shown(values[item["name"]]) if item["name"] in values else "(not set)"
+            print(f"    {item['name']} = {value}  {item['description']}".rstrip())
     for dep, entry in info["dependencies"].items():
         print(f"  needs {dep} {entry['range']} (installed: {entry['installed'] or 'no'})")
     if info["dependents"]:
@@ -347,6 +350,11 @@ def cmd_describe(args: argparse.Namespace) -> int:
     print(f"  files: {len(info['files'])}, " + ("all match the lock" if info["intact"]
           else "CHANGED since install: run `km-actions verify`"))  # fmt: skip
     return 0
+
+
+def _shown(value: Any) -> str:
+    """A value as the user writes it (JSON: ``true``, ``"text"``), not as Python shows it."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _read_assignment(schema: Any, text: str) -> tuple[str, Any]:

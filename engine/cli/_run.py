@@ -7,15 +7,17 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.bridge import ToolBridge
 from engine.bridge.dryrun import DryRunBridge
 from engine.cli._files import collect
-from engine.cli._hooks import print_hook_warnings
+from engine.cli._hooks import open_simulator, print_hook_warnings
 from engine.engine import Engine
 from engine.errors import EngineError
+from engine.inputs import reject_constant
 from engine.library import ActionLibrary
 from engine.limits import Profile
 from engine.model import Pipeline, RunResult
@@ -24,8 +26,8 @@ from engine.plugins.hooked import run_installed
 from engine.plugins.local import LocalPlugin, enclosing_plugin
 from engine.plugins.runtime import PluginRuntime
 from engine.plugins.store import Store
-from engine.report import format_text
-from engine.simulator import Simulator
+from engine.report import SourceLookup, format_text
+from engine.simulator import Simulator, SimulatorStateError
 from engine.testing import TestOutcome, run_tests
 
 
@@ -95,7 +97,7 @@ def parse_inputs(pipeline: Pipeline, pairs: list[str], raw_json: str | None) -> 
     values: dict[str, Any] = {}
     if raw_json:
         try:
-            loaded = json.loads(raw_json)
+            loaded = json.loads(raw_json, parse_constant=reject_constant)
         except json.JSONDecodeError as exc:
             raise ValueError(f"--inputs-json is not valid JSON: {exc.msg}") from None
         if not isinstance(loaded, Mapping):
@@ -127,7 +129,7 @@ def _bridge(args: argparse.Namespace) -> tuple[ToolBridge, Simulator | None, str
         bridge = DryRunBridge()
         return bridge, None, "a dry run on the simulator (nothing is sent anywhere)"
     state = None if args.fresh else (args.state or simulator_state_path())
-    simulator = Simulator(state_path=state)
+    simulator = open_simulator(state)
     note = "the built-in simulator (no Keyboard Maestro server is configured); " + (
         f"its state is kept in {state}" if state else "its state is not kept"
     )
@@ -135,6 +137,16 @@ def _bridge(args: argparse.Namespace) -> tuple[ToolBridge, Simulator | None, str
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except SimulatorStateError as problem:
+        print(f"km-actions run: {problem.message}", file=sys.stderr)
+        if problem.hint:
+            print(f"     = hint: {problem.hint}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     engine = Engine()
     path = Path(args.action)
     if not path.is_file():
@@ -337,6 +349,18 @@ def _print_result(result: RunResult, path: Path | Callable[[str], str | None]) -
     )
 
 
+@dataclass(frozen=True)
+class Broken:
+    """An action or plugin whose tests could not run: the error, and how it is shown."""
+
+    text: str
+    error: EngineError
+
+    @classmethod
+    def of(cls, error: EngineError, *, sources: SourceLookup = None) -> Broken:
+        return cls(format_text(error.diagnostics, sources=sources), error)
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     names = [p for p in args.paths if not Path(p).exists() and is_installed_name(p)]
     found = collect([p for p in args.paths if p not in names])
@@ -346,7 +370,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         return 2
     engine = Engine()
     outcomes: list[TestOutcome] = []
-    broken: list[str] = []
+    broken: list[Broken] = []
     if names:
         _test_installed(engine, names, outcomes, broken)
     libraries: dict[Path, ActionLibrary] = {}
@@ -354,9 +378,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     for loaded in found.files:
         if loaded.document is None:
             if loaded.error is not None:
-                broken.append(
-                    format_text(loaded.error.diagnostics, sources={loaded.display: loaded.text})
-                )
+                sources = {loaded.display: loaded.text}
+                broken.append(Broken.of(loaded.error, sources=sources))
             continue
         data = loaded.document.data
         if not isinstance(data, Mapping) or data.get("kind") != "action":
@@ -372,23 +395,28 @@ def cmd_test(args: argparse.Namespace) -> int:
         try:
             pipeline = engine.compile(loaded.document, context=library.context())
         except EngineError as error:
-            broken.append(format_text(error.diagnostics, sources={loaded.display: loaded.text}))
+            broken.append(Broken.of(error, sources={loaded.display: loaded.text}))
             continue
         outcomes.extend(asyncio.run(run_tests(pipeline, catalog=engine.catalog, resolver=library)))
     return _report_tests(outcomes, broken, as_json=args.json)
 
 
 def _test_installed(
-    engine: Engine, names: list[str], outcomes: list[TestOutcome], broken: list[str]
+    engine: Engine, names: list[str], outcomes: list[TestOutcome], broken: list[Broken]
 ) -> None:
     """The ``tests:`` of installed actions (mocked tools; the user's settings unused)."""
-    with Store.open() as store:
+    try:
+        store = Store.open()
+    except EngineError as error:
+        broken.append(Broken.of(error))
+        return
+    with store:
         runtime = PluginRuntime.load(store, engine=engine, compile=False)
         for name in names:
             try:
                 outcomes.extend(asyncio.run(runtime.run_tests(name)))
             except EngineError as error:
-                broken.append(f"{name}: {error.message}")
+                broken.append(Broken(f"{name}: {error.message}", error))
 
 
 def _test_in_plugin(
@@ -397,23 +425,29 @@ def _test_in_plugin(
     path: Path,
     plugins: dict[Path, LocalPlugin | None],
     outcomes: list[TestOutcome],
-    broken: list[str],
+    broken: list[Broken],
 ) -> None:
     if folder not in plugins:
         try:
             plugins[folder] = LocalPlugin.read(folder, engine=engine)
         except EngineError as error:
             plugins[folder] = None
-            broken.append(format_text(error.diagnostics, sources=_folder_sources(folder)))
+            broken.append(Broken.of(error, sources=_folder_sources(folder)))
     plugin = plugins[folder]
     name = plugin.name_of(path) if plugin is not None else None
     if plugin is not None and name is not None:
         outcomes.extend(asyncio.run(plugin.run_tests(name)))
 
 
-def _report_tests(outcomes: list[TestOutcome], broken: list[str], *, as_json: bool) -> int:
+def _report_tests(outcomes: list[TestOutcome], broken: list[Broken], *, as_json: bool) -> int:
     passed = sum(1 for o in outcomes if o.passed)
     failed = len(outcomes) - passed
+    if not outcomes and not broken:
+        print(
+            "km-actions test: no tests found (an action's tests go under `tests:`; "
+            "`km-actions new` writes an action with one)",
+            file=sys.stderr,
+        )
     if as_json:
         print(
             json.dumps(
@@ -422,6 +456,7 @@ def _report_tests(outcomes: list[TestOutcome], broken: list[str], *, as_json: bo
                     "failed": failed,
                     "errors": len(broken),
                     "tests": [o.to_dict() for o in outcomes],
+                    "problems": [b.error.to_dict() for b in broken],
                 },
                 indent=2,
             )
@@ -435,10 +470,11 @@ def _report_tests(outcomes: list[TestOutcome], broken: list[str], *, as_json: bo
                 print(f"\n___ {outcome.action}: {outcome.name} ___")
                 for failure in outcome.failures:
                     print(f"  {failure}")
-        for text in broken:
-            print(f"\n{text}")
+        for item in broken:
+            print(f"\n{item.text}")
         parts = [f"{passed} passed", f"{failed} failed"]
         if broken:
             parts.append(f"{len(broken)} error{'s' if len(broken) != 1 else ''}")
-        print("\n" + ", ".join(parts))
+        if outcomes or broken:
+            print("\n" + ", ".join(parts))
     return 0 if failed == 0 and not broken and outcomes else (1 if outcomes or broken else 2)

@@ -11,7 +11,14 @@ from typing import Any
 
 from engine._resources import load_schema
 from engine.catalog import ToolCatalog
-from engine.cli._files import FileSet, LoadedFile, collect, load_file
+from engine.cli._files import (
+    MANIFEST_SUFFIXES,
+    FileSet,
+    LoadedFile,
+    collect,
+    iter_manifest_paths,
+    load_file,
+)
 from engine.errors import Diagnostic, sort_diagnostics
 from engine.report import format_json, format_text, summary
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
@@ -87,11 +94,8 @@ def validate_files(
             continue
         owner = _enclosing_plugin(loaded.path, plugins)
         owners[loaded.path] = owner
-        ident = _identifier(owner)
-        data = loaded.document.data
-        if isinstance(data, Mapping) and isinstance(data.get("name"), str):
-            sig = ActionSignature.from_manifest(data, plugin=ident)
-            signatures.setdefault(ident, {})[sig.name] = sig
+        _add_signature(signatures, _identifier(owner), loaded)
+    _add_neighbours(found, owners, signatures)
     everything: dict[str, ActionSignature] = {}
     for ident, group in signatures.items():
         for name, sig in group.items():
@@ -123,6 +127,55 @@ def validate_files(
             )
         diagnostics.extend(validate(loaded.document, context))
     return diagnostics
+
+
+def _add_signature(
+    signatures: dict[str | None, dict[str, ActionSignature]],
+    ident: str | None,
+    loaded: LoadedFile,
+    *,
+    replace: bool = True,
+) -> None:
+    data = loaded.document.data if loaded.document else None
+    if isinstance(data, Mapping) and isinstance(data.get("name"), str):
+        sig = ActionSignature.from_manifest(data, plugin=ident)
+        group = signatures.setdefault(ident, {})
+        if replace or sig.name not in group:
+            group[sig.name] = sig
+
+
+def _add_neighbours(
+    found: FileSet,
+    owners: Mapping[Path, LoadedFile | None],
+    signatures: dict[str | None, dict[str, ActionSignature]],
+) -> None:
+    """The actions a checked file may call without being checked themselves: those next
+    to a lone action file (as `km-actions run` finds them), and every action of the plugin
+    a checked file belongs to."""
+    given = {f.path.resolve() for f in found.files}
+    folders: dict[Path, LoadedFile | None] = {}
+    for loaded in found.files:
+        if is_plugin_file(loaded):
+            folders.setdefault(loaded.path.resolve().parent, loaded)
+        elif loaded.document is not None:
+            owner = owners.get(loaded.path)
+            folder = owner.path.resolve().parent if owner else loaded.path.resolve().parent
+            folders.setdefault(folder, owner)
+    for folder, owner in folders.items():
+        paths = iter_manifest_paths(folder) if owner else _siblings(folder)
+        for path in paths:
+            if path.resolve() in given:
+                continue
+            neighbour = load_file(path)
+            data = neighbour.document.data if neighbour.document else None
+            if isinstance(data, Mapping) and data.get("kind") == "action":
+                _add_signature(signatures, _identifier(owner), neighbour, replace=False)
+
+
+def _siblings(folder: Path) -> list[Path]:
+    return [
+        p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES
+    ]
 
 
 def _plugin_data(owner: LoadedFile | None) -> Mapping[str, Any]:

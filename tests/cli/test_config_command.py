@@ -1,0 +1,142 @@
+"""``km-actions config path | show | set``: where the file is, what it says, changing it."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from tests.cli.conftest import Cli
+
+DEFAULTS = {
+    "upstream": "built-in simulator",
+    "security": {
+        "default_profile": "standard",
+        "ceiling": ["read-only", "write"],
+        "allow_mcp_overwrite": False,
+    },
+    "tools": {"per_action": True, "disabled": []},
+    "limits": {},
+}
+
+
+def test_path(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli("config", "path").out == f"{cli.home / 'config.toml'}\n"
+    assert cli("config", "path", "--config", "mine.toml").out == "mine.toml\n"
+    monkeypatch.setenv("KM_ACTIONS_CONFIG", str(cli.folder / "env.toml"))
+    assert cli("config", "path").out == f"{cli.folder / 'env.toml'}\n"
+
+
+def test_show_the_defaults(cli: Cli) -> None:
+    outcome = cli("config", "show")
+    assert (outcome.code, outcome.json()) == (
+        0,
+        {"file": str(cli.home / "config.toml"), **DEFAULTS},
+    )
+
+
+def test_set_then_show(cli: Cli) -> None:
+    steps = [
+        ("upstream.url", "https://km.example/mcp"),
+        ("security.ceiling", '["read-only"]'),
+        ("security.allow_mcp_overwrite", "true"),
+        ("tools.disabled", '["demo/b", "demo/a"]'),
+        ("limits.strict", '{"max_steps": 50}'),
+    ]
+    target = cli.home / "config.toml"
+    for key, value in steps:
+        outcome = cli("config", "set", key, value)
+        assert (outcome.code, outcome.out) == (0, f"set {key} in {target}\n")
+    assert cli("config", "show").json() == {
+        "file": str(target),
+        "upstream": "https://km.example/mcp",
+        "security": {
+            "default_profile": "standard",
+            "ceiling": ["read-only"],
+            "allow_mcp_overwrite": True,
+        },
+        "tools": {"per_action": True, "disabled": ["demo/a", "demo/b"]},
+        "limits": {"strict": {"max_steps": 50}},
+    }
+
+
+def test_a_value_that_is_not_json_is_text(cli: Cli) -> None:
+    assert cli("config", "set", "security.default_profile", "strict").code == 0
+    assert cli("config", "set", "upstream.command", '["uvx", "km-mcp"]').code == 0
+    written = tomllib.loads((cli.home / "config.toml").read_text())
+    assert written == {
+        "security": {"default_profile": "strict"},
+        "upstream": {"command": ["uvx", "km-mcp"]},
+    }
+    assert cli("config", "show").json()["upstream"] == "uvx km-mcp"
+
+
+def test_a_file_of_its_own(cli: Cli) -> None:
+    outcome = cli("config", "set", "tools.per_action", "false", "--config", "k.toml")
+    assert outcome.out == "set tools.per_action in k.toml\n"
+    assert not (cli.home / "config.toml").exists()
+    shown = cli("config", "show", "--config", "k.toml").json()
+    assert (shown["file"], shown["tools"]["per_action"]) == ("k.toml", False)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["config", "set"], id="nothing"),
+        pytest.param(["config", "set", "security.ceiling"], id="no-value"),
+    ],
+)
+def test_set_needs_a_key_and_a_value(cli: Cli, argv: list[str]) -> None:
+    outcome = cli(*argv)
+    assert (outcome.code, outcome.out, outcome.err) == (
+        2,
+        "",
+        "km-actions config set: needs KEY and VALUE\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "err"),
+    [
+        pytest.param(
+            "security.ceiling", "read-only",
+            "km-actions config: {file}: security.ceiling must be a list of text values\n"
+            "  hint: see docs/mcp.md for every setting\n",
+            id="wrong-type",
+        ),
+        pytest.param(
+            "security.default_profil", "strict",
+            "km-actions config: {file}: unknown key security.default_profil\n"
+            "  hint: did you mean 'default_profile'?\n",
+            id="misspelt",
+        ),
+        pytest.param(
+            "ceiling", "[]",
+            "km-actions config: 'ceiling' is not a setting name\n"
+            "  hint: write section.key, e.g. security.ceiling\n",
+            id="no-section",
+        ),
+    ],
+)  # fmt: skip
+def test_set_refusals_write_nothing(cli: Cli, key: str, value: str, err: str) -> None:
+    outcome = cli("config", "set", key, value)
+    target = cli.home / "config.toml"
+    assert (outcome.code, outcome.out, outcome.err) == (1, "", err.format(file=target))
+    assert not target.exists()
+
+
+def test_show_an_invalid_file(cli: Cli) -> None:
+    cli.write("k.toml", "[security]\nceiling = 'all'\n")
+    outcome = cli("config", "show", "--config", "k.toml")
+    assert (outcome.code, outcome.out, outcome.err) == (
+        1,
+        "",
+        "km-actions config: k.toml: security.ceiling must be a list of text values\n"
+        "  hint: see docs/mcp.md for every setting\n",
+    )
+
+
+def test_an_action_that_does_not_exist(cli: Cli) -> None:
+    outcome = cli.usage_error("config", "get", "security.ceiling")
+    assert outcome.code == 2
+    assert "argument action: invalid choice: 'get' (choose from" in outcome.err

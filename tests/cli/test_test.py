@@ -1,0 +1,264 @@
+"""``km-actions test``: the ``tests:`` of files, folders, plugin folders and installed actions."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.conftest import Cli, action_text, plugin_text
+
+DOUBLE = action_text(
+    "double",
+    """\
+    inputs:
+      n: {type: integer, description: A number.}
+    steps:
+      - set: {d: "{{ inputs.n * 2 }}"}
+    outputs:
+      d: "{{ vars.d }}"
+    tests:
+      - name: doubles
+        inputs: {n: 2}
+        expect: {outputs: {d: 4}}
+      - name: wrong on purpose
+        inputs: {n: 3}
+        expect: {outputs: {d: 7}}
+    """,
+)
+PASSING = DOUBLE.replace("{d: 7}", "{d: 6}")
+NO_TESTS = action_text("plain", "steps:\n  - set: {x: 1}\noutputs:\n  x: '{{ vars.x }}'\n")
+NO_TESTS_MESSAGE = (
+    "km-actions test: no tests found (an action's tests go under `tests:`; "
+    "`km-actions new` writes an action with one)\n"
+)
+
+
+def test_passing_and_failing_tests(cli: Cli) -> None:
+    cli.write("double.yaml", DOUBLE)
+    outcome = cli("test", "double.yaml")
+    assert (outcome.code, outcome.err) == (1, "")
+    assert outcome.out == (
+        "double.yaml::double::doubles PASSED\n"
+        "double.yaml::double::wrong on purpose FAILED\n"
+        "\n"
+        "___ double: wrong on purpose ___\n"
+        "  output `d` is 6, expected 7\n"
+        "\n"
+        "1 passed, 1 failed\n"
+    )
+
+
+def test_json_outcomes(cli: Cli) -> None:
+    cli.write("double.yaml", DOUBLE)
+    outcome = cli("test", "double.yaml", "--json")
+    data = outcome.json()
+    assert outcome.code == 1
+    assert (data["passed"], data["failed"], data["errors"], data["problems"]) == (1, 1, 0, [])
+    assert [
+        {k: v for k, v in t.items() if k != "duration_ms"} for t in data["tests"]
+    ] == [
+        {"action": "double", "name": "doubles", "file": "double.yaml", "passed": True,
+         "failures": []},
+        {"action": "double", "name": "wrong on purpose", "file": "double.yaml", "passed": False,
+         "failures": ["output `d` is 6, expected 7"]},
+    ]  # fmt: skip
+    assert all(isinstance(t["duration_ms"], float) for t in data["tests"])
+
+
+def test_all_passing(cli: Cli) -> None:
+    cli.write("double.yaml", PASSING)
+    outcome = cli("test", "double.yaml")
+    assert (outcome.code, outcome.out.splitlines()[-1]) == (0, "2 passed, 0 failed")
+
+
+def test_no_tests_found(cli: Cli) -> None:
+    cli.write("plain.yaml", NO_TESTS)
+    outcome = cli("test", "plain.yaml")
+    assert (outcome.code, outcome.out, outcome.err) == (2, "", NO_TESTS_MESSAGE)
+    as_json = cli("test", "plain.yaml", "--json")
+    assert (as_json.code, as_json.json(), as_json.err) == (
+        2,
+        {"passed": 0, "failed": 0, "errors": 0, "tests": [], "problems": []},
+        NO_TESTS_MESSAGE,
+    )
+
+
+def test_a_folder_runs_every_action_and_skips_other_manifests(cli: Cli) -> None:
+    cli.write("lib/double.yaml", PASSING)
+    cli.write("lib/plain.yaml", NO_TESTS)
+    cli.write("lib/data.json", '{"kind": "data", "values": [1, 2]}')
+    cli.write("lib/list.yaml", "- just\n- a list\n")
+    outcome = cli("test", "lib")
+    assert (outcome.code, outcome.out) == (
+        0,
+        "lib/double.yaml::double::doubles PASSED\n"
+        "lib/double.yaml::double::wrong on purpose PASSED\n"
+        "\n"
+        "2 passed, 0 failed\n",
+    )
+
+
+def test_tests_may_call_actions_next_to_them(cli: Cli) -> None:
+    cli.write("lib/double.yaml", PASSING)
+    cli.write(
+        "lib/quad.yaml",
+        action_text(
+            "quad",
+            """\
+            steps:
+              - id: a
+                action: double
+                with: {n: 2}
+              - id: b
+                action: double
+                with: {n: "{{ steps.a.result.d }}"}
+            outputs:
+              q: "{{ steps.b.result.d }}"
+            tests:
+              - name: four times
+                expect: {outputs: {q: 8}}
+            """,
+        ),
+    )
+    outcome = cli("test", "lib/quad.yaml")
+    assert (outcome.code, outcome.out) == (
+        0,
+        "lib/quad.yaml::quad::four times PASSED\n\n1 passed, 0 failed\n",
+    )
+
+
+def test_files_that_do_not_load_or_validate_are_errors(cli: Cli) -> None:
+    cli.write("broken.yaml", "a: [1,\n")
+    cli.write("invalid.yaml", action_text("invalid", "steps:\n  - set: {x: '{{ vars.y }}'}\n"))
+    cli.write("double.yaml", PASSING)
+    outcome = cli("test", "broken.yaml", "invalid.yaml", "double.yaml")
+    assert outcome.code == 1
+    assert outcome.out.splitlines()[-1] == "2 passed, 0 failed, 2 errors"
+    assert "broken.yaml:2:1: error[syntax]: " in outcome.out
+    assert (
+        "invalid.yaml:6:18: error[unknown-variable]: `vars.y` is never set\n"
+        "   6 |   - set: {x: '{{ vars.y }}'}\n"
+    ) in outcome.out
+    data = cli("test", "broken.yaml", "invalid.yaml", "--json").json()
+    assert (data["errors"], [p["code"] for p in data["problems"]]) == (
+        2,
+        ["syntax", "unknown-variable"],
+    )
+    assert data["problems"][1]["location"] == "invalid.yaml:6:18"
+
+
+def test_a_missing_path_is_a_usage_error(cli: Cli) -> None:
+    outcome = cli("test", "nope.yaml", "gone/missing.yaml", "some-plugin/action")
+    assert (outcome.code, outcome.err) == (
+        2,
+        "km-actions test: no such file or folder: nope.yaml\n"
+        "km-actions test: no such file or folder: gone/missing.yaml\n",
+    )
+
+
+# -- plugins -------------------------------------------------------------------------------
+
+PLUGIN = plugin_text(
+    "demo",
+    """\
+    configuration_schema:
+      type: object
+      properties:
+        greeting: {type: string, default: Hello, description: How to greet.}
+    """,
+)
+HELLO = action_text(
+    "hello",
+    """\
+    inputs:
+      who: {type: string, description: Who.}
+    steps:
+      - set: {msg: "{{ config.greeting }} {{ inputs.who }}"}
+    outputs:
+      msg: "{{ vars.msg }}"
+    tests:
+      - name: greets with the default
+        inputs: {who: Ann}
+        expect: {outputs: {msg: Hello Ann}}
+      - name: greets with a setting
+        inputs: {who: Ann}
+        config: {greeting: Hi}
+        expect: {outputs: {msg: Hi Ann}}
+    """,
+)
+
+
+def _plugin(cli: Cli) -> None:
+    cli.write("demo/plugin.yaml", PLUGIN)
+    cli.write("demo/actions/hello.yaml", HELLO)
+
+
+def test_a_plugin_folder(cli: Cli) -> None:
+    _plugin(cli)
+    outcome = cli("test", "demo")
+    shown = cli.folder / "demo/actions/hello.yaml"
+    assert (outcome.code, outcome.out) == (
+        0,
+        f"{shown}::demo/hello::greets with the default PASSED\n"
+        f"{shown}::demo/hello::greets with a setting PASSED\n"
+        "\n"
+        "2 passed, 0 failed\n",
+    )
+
+
+def test_one_file_of_a_plugin_folder(cli: Cli) -> None:
+    _plugin(cli)
+    cli.write("demo/actions/other.yaml", NO_TESTS)
+    outcome = cli("test", "demo/actions/hello.yaml", "demo/actions/other.yaml")
+    assert (outcome.code, outcome.out.splitlines()[-1]) == (0, "2 passed, 0 failed")
+
+
+def test_an_invalid_plugin_folder_is_one_error(cli: Cli) -> None:
+    _plugin(cli)
+    cli.write(
+        "demo/actions/bad.yaml", action_text("bad", "steps:\n  - set: {x: '{{ config.no }}'}\n")
+    )
+    outcome = cli("test", "demo")
+    assert outcome.code == 1
+    assert outcome.out.splitlines()[-1] == "0 passed, 0 failed, 1 error"
+    assert "error[unknown-config]: `config.no` is not a setting of this plugin" in outcome.out
+
+
+def test_installed_actions_by_name(cli: Cli) -> None:
+    _plugin(cli)
+    assert cli("install", "demo", "--yes").code == 0
+    outcome = cli("test", "demo/hello", "demo/helo")
+    assert outcome.code == 1
+    assert outcome.out.endswith(
+        "::demo/hello::greets with a setting PASSED\n"
+        "\n"
+        "demo/helo: no installed action is named `demo/helo`\n"
+        "\n"
+        "2 passed, 0 failed, 1 error\n"
+    )
+
+
+def test_installed_names_need_a_usable_store(cli: Cli) -> None:
+    cli.home.write_text("a file where the data folder should be")
+    outcome = cli("test", "demo/hello", "--json")
+    data = outcome.json()
+    assert (outcome.code, data["errors"], data["problems"][0]["code"]) == (
+        1,
+        1,
+        "store-unavailable",
+    )
+    assert data["problems"][0]["message"].startswith(
+        f"cannot open the plugin store at {cli.home}: "
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param("demo/hello", id="name"), pytest.param("demo/hello.yaml", id="file-like")],
+)
+def test_an_existing_path_wins_over_an_installed_name(cli: Cli, name: str) -> None:
+    cli.write(name, PASSING)
+    outcome = cli("test", name)
+    assert (outcome.code, outcome.out.splitlines()[0]) == (
+        0,
+        f"{name}::double::doubles PASSED",
+    )

@@ -1,0 +1,436 @@
+"""``km-actions validate`` (files, folders, plugin folders, JSON) and ``km-actions schema``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.catalog import ToolCatalog
+from engine.cli._validate import _enclosing_plugin
+from tests.cli.conftest import Cli, action_text, plugin_text
+
+GOOD = action_text(
+    "greet",
+    """\
+    inputs:
+      who: {type: string, description: Who to greet.}
+    steps:
+      - set: {msg: "Hello {{ inputs.who }}"}
+    outputs:
+      msg: "{{ vars.msg }}"
+    """,
+)
+UNUSED_INPUT = action_text(
+    "greet",
+    """\
+    inputs:
+      who: {type: string, description: Who to greet.}
+      loud: {type: boolean, default: false}
+    steps:
+      - set: {msg: "Hello {{ inputs.who }}"}
+    outputs:
+      msg: "{{ vars.msg }}"
+    """,
+)
+MISSPELT = action_text(
+    "bad",
+    """\
+    permissions: [km_clipboard_manager]
+    steps:
+      - tool: km_clipboard_manager
+        wiht: {operation: get}
+    """,
+)
+MISSPELT_TEXT = (
+    "bad.yaml:8:5: error[unknown-key]: unknown key `wiht` in a `tool` step\n"
+    "   8 |     wiht: {operation: get}\n"
+    "     |     ^^^^\n"
+    "     = hint: did you mean 'with'?\n"
+)
+CALLER = action_text(
+    "caller",
+    """\
+    steps:
+      - id: c
+        action: callee
+        with: {n: 2}
+    outputs:
+      r: "{{ steps.c.result.d }}"
+    """,
+)
+CALLEE = action_text(
+    "callee",
+    """\
+    inputs:
+      n: {type: integer, description: A number.}
+    steps:
+      - set: {d: "{{ inputs.n * 2 }}"}
+    outputs:
+      d: "{{ vars.d }}"
+    """,
+)
+
+
+def test_a_valid_file(cli: Cli) -> None:
+    cli.write("greet.yaml", GOOD)
+    outcome = cli("validate", "greet.yaml")
+    assert (outcome.code, outcome.out, outcome.err) == (0, "no problems in 1 file; 1 valid\n", "")
+
+
+def test_warnings_are_shown_with_the_source_line_and_pass(cli: Cli) -> None:
+    cli.write("greet.yaml", UNUSED_INPUT)
+    outcome = cli("validate", "greet.yaml")
+    assert outcome.code == 0
+    assert outcome.out == (
+        "greet.yaml:7:3: warning[unused-input]: the input `loud` is never used\n"
+        "   7 |   loud: {type: boolean, default: false}\n"
+        "     |   ^^^^\n"
+        "     = hint: use it as {{ inputs.loud }}, or remove it\n"
+        "\n"
+        "1 warning in 1 file; 1 valid\n"
+    )
+
+
+def test_errors_fail_with_status_1(cli: Cli) -> None:
+    cli.write("bad.yaml", MISSPELT)
+    cli.write("greet.yaml", GOOD)
+    outcome = cli("validate", "bad.yaml", "greet.yaml")
+    assert outcome.code == 1
+    assert outcome.out == MISSPELT_TEXT + "\n1 error in 2 files; 1 valid\n"
+
+
+def test_json_lists_every_diagnostic(cli: Cli) -> None:
+    cli.write("bad.yaml", MISSPELT)
+    outcome = cli("validate", "bad.yaml", "--json")
+    assert outcome.code == 1
+    assert outcome.json() == [
+        {
+            "severity": "error",
+            "code": "unknown-key",
+            "message": "unknown key `wiht` in a `tool` step",
+            "path": "$.steps[0].wiht",
+            "file": "bad.yaml",
+            "line": 8,
+            "column": 5,
+            "end_line": 8,
+            "end_column": 9,
+            "hint": "did you mean 'with'?",
+        }
+    ]
+
+
+def test_json_of_a_valid_file_is_an_empty_list(cli: Cli) -> None:
+    cli.write("greet.yaml", GOOD)
+    outcome = cli("validate", "greet.yaml", "--json")
+    assert (outcome.code, outcome.json()) == (0, [])
+
+
+def test_quiet_leaves_out_warnings(cli: Cli) -> None:
+    cli.write("greet.yaml", UNUSED_INPUT)
+    outcome = cli("validate", "-q", "greet.yaml")
+    assert (outcome.code, outcome.out) == (0, "no problems in 1 file; 1 valid\n")
+
+
+@pytest.mark.parametrize(
+    ("level", "code", "last_line"),
+    [
+        pytest.param("basic", 0, "no problems in 1 file; 1 valid", id="basic"),
+        pytest.param("standard", 0, "1 warning in 1 file; 1 valid", id="standard"),
+        pytest.param("strict", 1, "1 error in 1 file; 0 valid", id="strict"),
+    ],
+)
+def test_levels(cli: Cli, level: str, code: int, last_line: str) -> None:
+    cli.write("greet.yaml", UNUSED_INPUT)
+    outcome = cli("validate", "greet.yaml", "--level", level)
+    assert (outcome.code, outcome.out.splitlines()[-1]) == (code, last_line)
+    if level == "strict":
+        assert (
+            "greet.yaml:7:3: error[missing-description]: the input `loud` has no `description`"
+            in outcome.out
+        )
+
+
+def test_a_level_that_does_not_exist(cli: Cli) -> None:
+    outcome = cli.usage_error("validate", "x.yaml", "--level", "none")
+    assert outcome.code == 2
+    assert "argument --level: invalid choice: 'none' (choose from" in outcome.err
+
+
+def test_missing_paths_are_usage_errors(cli: Cli) -> None:
+    cli.write("greet.yaml", GOOD)
+    outcome = cli("validate", "nope.yaml", "greet.yaml", "gone")
+    assert (outcome.code, outcome.out) == (2, "")
+    assert outcome.err == (
+        "km-actions validate: no such file or folder: nope.yaml\n"
+        "km-actions validate: no such file or folder: gone\n"
+    )
+
+
+def test_a_folder_without_manifests(cli: Cli) -> None:
+    cli.write("empty/notes.txt", "not a manifest")
+    outcome = cli("validate", "empty")
+    assert (outcome.code, outcome.err) == (
+        2,
+        "km-actions validate: no manifests (.yaml, .yml, .json) found\n",
+    )
+
+
+def test_a_folder_checks_every_manifest_and_skips_tool_folders(cli: Cli) -> None:
+    cli.write("lib/caller.yaml", CALLER)
+    cli.write("lib/sub/callee.yml", CALLEE)
+    cli.write("lib/notes.txt", "ignored")
+    for hidden in (".git", "node_modules", ".hidden", "__pycache__"):
+        cli.write(f"lib/{hidden}/bad.yaml", MISSPELT)
+    outcome = cli("validate", "lib")
+    assert (outcome.code, outcome.out) == (0, "no problems in 2 files; 2 valid\n")
+
+
+def test_a_file_given_twice_is_checked_once(cli: Cli) -> None:
+    cli.write("lib/greet.yaml", GOOD)
+    outcome = cli("validate", "lib", "lib/greet.yaml", "./lib/greet.yaml")
+    assert outcome.out == "no problems in 1 file; 1 valid\n"
+
+
+def test_a_file_that_does_not_load_is_reported_with_the_rest(cli: Cli) -> None:
+    cli.write("lib/broken.json", "not: [closed\n")
+    cli.write("lib/greet.yaml", GOOD)
+    outcome = cli("validate", "lib")
+    assert outcome.code == 1
+    assert outcome.out == (
+        "lib/broken.json:1:1: error[syntax]: not valid JSON: unexpected character 'n'\n"
+        "   1 | not: [closed\n"
+        "     | ^\n"
+        "     = hint: JSON needs double quotes around text and keys\n"
+        "\n"
+        "1 error in 2 files; 1 valid\n"
+    )
+
+
+def test_one_file_knows_the_actions_next_to_it(cli: Cli) -> None:
+    cli.write("lib/caller.yaml", CALLER)
+    cli.write("lib/callee.yaml", CALLEE)
+    outcome = cli("validate", "lib/caller.yaml")
+    assert (outcome.code, outcome.out) == (0, "no problems in 1 file; 1 valid\n")
+
+
+def test_a_call_to_a_missing_action_is_an_error(cli: Cli) -> None:
+    cli.write("caller.yaml", CALLER)
+    outcome = cli("validate", "caller.yaml")
+    assert outcome.code == 1
+    assert outcome.out.startswith(
+        "caller.yaml:7:13: error[unknown-action]: no action named `callee` is available here\n"
+    )
+
+
+def test_a_call_that_breaks_the_callee_signature(cli: Cli) -> None:
+    cli.write("lib/caller.yaml", CALLER.replace("{n: 2}", "{m: 2}"))
+    cli.write("lib/callee.yaml", CALLEE)
+    outcome = cli("validate", "lib")
+    assert outcome.code == 1
+    assert "lib/caller.yaml:8:" in outcome.out
+    assert "`callee`" in outcome.out
+
+
+# -- plugin folders ------------------------------------------------------------------------
+
+PLUGIN = plugin_text(
+    "demo",
+    """\
+    permissions: [km_variable_manager]
+    configuration_schema:
+      type: object
+      properties:
+        greeting: {type: string, default: Hello, description: How to greet.}
+    """,
+)
+HELLO = action_text(
+    "hello",
+    """\
+    inputs:
+      who: {type: string, description: Who.}
+    steps:
+      - set: {msg: "{{ config.greeting }} {{ inputs.who }}"}
+    outputs:
+      msg: "{{ vars.msg }}"
+    """,
+)
+TWICE = action_text(
+    "twice",
+    """\
+    steps:
+      - id: one
+        action: hello
+        with: {who: Bo}
+      - tool: km_clipboard_manager
+        with: {operation: get}
+      - set: {x: "{{ config.nope }}"}
+    outputs:
+      msg: "{{ steps.one.result.msg }}"
+    """,
+)
+TWICE_PROBLEMS = (
+    "demo/actions/twice.yaml:9:11: error[permission-missing]: `km_clipboard_manager` is used, "
+    "but the plugin's permissions do not include it\n"
+    "   9 |   - tool: km_clipboard_manager\n"
+    "     |           ^^^^^^^^^^^^^^^^^^^^\n"
+    "     = hint: add km_clipboard_manager (or its group) to `permissions:`\n"
+    "\n"
+    "demo/actions/twice.yaml:11:18: error[unknown-config]: `config.nope` is not a setting of "
+    "this plugin\n"
+    '  11 |   - set: {x: "{{ config.nope }}"}\n'
+    "     |                  ^^^^^^^^^^^\n"
+    "     = hint: expected one of: greeting\n"
+)
+
+
+def _plugin(cli: Cli, *, twice: bool = True) -> None:
+    cli.write("demo/plugin.yaml", PLUGIN)
+    cli.write("demo/actions/hello.yaml", HELLO)
+    if twice:
+        cli.write("demo/actions/twice.yaml", TWICE)
+
+
+def test_a_valid_plugin_folder(cli: Cli) -> None:
+    _plugin(cli, twice=False)
+    outcome = cli("validate", "demo")
+    assert (outcome.code, outcome.out) == (0, "no problems in 2 files; 2 valid\n")
+
+
+def test_a_plugin_folder_checks_permissions_and_settings(cli: Cli) -> None:
+    _plugin(cli)
+    outcome = cli("validate", "demo")
+    assert outcome.code == 1
+    assert outcome.out == TWICE_PROBLEMS + "\n2 errors in 3 files; 2 valid\n"
+
+
+def test_one_action_of_a_plugin_is_checked_in_the_plugin(cli: Cli) -> None:
+    _plugin(cli)
+    outcome = cli("validate", "demo/actions/twice.yaml")
+    assert outcome.code == 1
+    assert outcome.out == TWICE_PROBLEMS + "\n2 errors in 1 file; 0 valid\n"
+
+
+def test_plugin_yaml_alone(cli: Cli) -> None:
+    _plugin(cli)
+    outcome = cli("validate", "demo/plugin.yaml")
+    assert (outcome.code, outcome.out) == (0, "no problems in 1 file; 1 valid\n")
+
+
+def test_a_plugin_hook_must_name_one_of_its_actions(cli: Cli) -> None:
+    _plugin(cli, twice=False)
+    cli.write("demo/plugin.yaml", PLUGIN + "hooks:\n  - on: installed\n    action: helo\n")
+    outcome = cli("validate", "demo/plugin.yaml", "--json")
+    assert outcome.code == 1
+    [problem] = outcome.json()
+    assert (problem["code"], problem["file"], problem["line"], problem["hint"]) == (
+        "unknown-action",
+        "demo/plugin.yaml",
+        14,
+        "did you mean 'hello'?",
+    )
+
+
+def test_an_invalid_plugin_manifest(cli: Cli) -> None:
+    cli.write("demo/plugin.yaml", PLUGIN.replace("version: 1.0.0", "version: one"))
+    cli.write("demo/actions/hello.yaml", HELLO)
+    outcome = cli("validate", "demo", "--json")
+    assert outcome.code == 1
+    [problem] = outcome.json()
+    assert (problem["code"], problem["path"], problem["file"]) == (
+        "invalid-version",
+        "$.version",
+        "demo/plugin.yaml",
+    )
+
+
+def test_a_plugin_without_identifier_or_permissions_list(cli: Cli) -> None:
+    cli.write(
+        "odd/plugin.json",
+        '{"api_version": "1.0", "kind": "plugin", "name": "Odd", "version": "1.0.0",'
+        ' "permissions": "km_notifications"}',
+    )
+    cli.write(
+        "odd/actions/note.yaml",
+        action_text(
+            "note",
+            """\
+            steps:
+              - tool: km_notifications
+                with: {notification_type: notification, title: Hi, message: There}
+            """,
+        ),
+    )
+    outcome = cli("validate", "odd/actions/note.yaml", "--json")
+    assert outcome.code == 1
+    assert [(p["code"], p["message"]) for p in outcome.json()] == [
+        (
+            "permission-missing",
+            "`km_notifications` is used, but the plugin's permissions do not include it",
+        )
+    ]
+
+
+def test_a_file_of_kind_plugin_is_a_plugin_manifest(cli: Cli) -> None:
+    cli.write("extra-plugin.yaml", PLUGIN)
+    outcome = cli("validate", "extra-plugin.yaml")
+    assert (outcome.code, outcome.out) == (0, "no problems in 1 file; 1 valid\n")
+
+
+# -- schema --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "schema_id"),
+    [
+        pytest.param([], "https://km-actions.dev/schemas/1.0/action.schema.json", id="action"),
+        pytest.param(
+            ["--plugin"], "https://km-actions.dev/schemas/1.0/plugin.schema.json", id="plugin"
+        ),
+    ],
+)
+def test_schema(cli: Cli, argv: list[str], schema_id: str) -> None:
+    outcome = cli("schema", *argv)
+    data = outcome.json()
+    assert (outcome.code, data["$id"], data["$schema"]) == (
+        0,
+        schema_id,
+        "https://json-schema.org/draft/2020-12/schema",
+    )
+
+
+def test_schema_of_the_tools(cli: Cli) -> None:
+    outcome = cli("schema", "--tools")
+    tools = outcome.json()
+    catalog = ToolCatalog.builtin()
+    assert outcome.code == 0
+    assert [t["name"] for t in tools] == [t.name for t in catalog.values()]
+    clipboard = next(t for t in tools if t["name"] == "km_clipboard_manager")
+    assert sorted(clipboard) == ["class", "description", "inputSchema", "name"]
+    assert clipboard["class"] == catalog["km_clipboard_manager"].tool_class.value
+    assert clipboard["inputSchema"] == catalog["km_clipboard_manager"].input_schema
+
+
+def test_schema_options_exclude_each_other(cli: Cli) -> None:
+    outcome = cli.usage_error("schema", "--plugin", "--tools")
+    assert outcome.code == 2
+    assert "argument --tools: not allowed with argument --plugin" in outcome.err
+
+
+def test_a_manifest_that_is_not_a_mapping(cli: Cli) -> None:
+    cli.write("list.yaml", "- a\n- b\n")
+    outcome = cli("validate", "list.yaml", "--json")
+    assert outcome.code == 1
+    assert [(d["code"], d["path"]) for d in outcome.json()] == [("not-a-mapping", "$")]
+
+
+def test_the_files_given_win_over_their_neighbours(cli: Cli) -> None:
+    cli.write("lib/caller.yaml", CALLER)
+    cli.write("lib/callee.yaml", CALLEE)
+    cli.write("lib/old-callee.yaml", CALLEE.replace("  n: {type: integer", "  m: {type: integer"))
+    outcome = cli("validate", "lib/caller.yaml", "lib/callee.yaml")
+    assert (outcome.code, outcome.out) == (0, "no problems in 2 files; 2 valid\n")
+
+
+def test_no_enclosing_plugin_up_to_the_root() -> None:
+    assert _enclosing_plugin(Path("/km-actions-test-no-such.yaml"), {}) is None
