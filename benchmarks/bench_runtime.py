@@ -59,12 +59,17 @@ outputs:
   first: "{{ steps.a.result.data.text }}"
 """
 
-TEXT_SCHEMA = {"type": "object", "properties": {"text": {"type": "string"},
-                                                 "count": {"type": "integer"}},
-               "required": ["text"], "additionalProperties": False}
-FLAG_SCHEMA = {"type": "object", "properties": {"flag": {"type": "boolean"},
-                                                 "label": {"type": "string"}},
-               "additionalProperties": False}
+TEXT_SCHEMA = {
+    "type": "object",
+    "properties": {"text": {"type": "string"}, "count": {"type": "integer"}},
+    "required": ["text"],
+    "additionalProperties": False,
+}
+FLAG_SCHEMA = {
+    "type": "object",
+    "properties": {"flag": {"type": "boolean"}, "label": {"type": "string"}},
+    "additionalProperties": False,
+}
 
 
 async def km_text(text: str, count: int = 1) -> dict[str, Any]:
@@ -167,9 +172,11 @@ async def main(rounds: int) -> None:
     e = statistics.median(engine_samples)
     b = statistics.median(bridge_samples)
     p = statistics.median(python_samples)
-    print(f"10-step action, median per run: engine {e:.1f} µs; hand-written through the "
-          f"bridge {b:.1f} µs, ratio {e / b:.2f}x (target <= 3x); hand-written calling the "
-          f"functions directly {p:.1f} µs, ratio {e / p:.2f}x")
+    print(
+        f"10-step action, median per run: engine {e:.1f} µs; hand-written through the "
+        f"bridge {b:.1f} µs, ratio {e / b:.2f}x (target <= 3x); hand-written calling the "
+        f"functions directly {p:.1f} µs, ratio {e / p:.2f}x"
+    )
 
     variants = {
         "constant argument": one_step('"plain text"'),
@@ -212,21 +219,27 @@ async def scale(pipeline: Any, bridge: Any, inputs: dict[str, Any]) -> None:
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    print(f"memory retained after 100,000 more executions (tracemalloc, after warm-up): "
-          f"{(after - before) / 1024:+.1f} KiB")
+    print(
+        f"memory retained after 100,000 more executions (tracemalloc, after warm-up): "
+        f"{(after - before) / 1024:+.1f} KiB"
+    )
     started = time.perf_counter()
-    results = await asyncio.gather(*(run(pipeline, inputs, bridge=bridge)
-                                     for _ in range(1_000)))
+    results = await asyncio.gather(*(run(pipeline, inputs, bridge=bridge) for _ in range(1_000)))
     ok = sum(1 for r in results if r.error is None)
-    print(f"1,000 concurrent executions: {ok} succeeded in "
-          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    print(
+        f"1,000 concurrent executions: {ok} succeeded in "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=60)
-    parser.add_argument("--scale", action="store_true",
-                        help="also measure memory over 100,000 runs and 1,000 at once")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="also measure memory over 100,000 runs and 1,000 at once",
+    )
     arguments = parser.parse_args()
     asyncio.run(main(arguments.rounds))
     if arguments.scale:

@@ -82,8 +82,10 @@ def main(rounds: int) -> None:
         cold = measure(text, rounds, cold=True)
         warm = measure(text, rounds, cold=False)
         target = "  (target <= 2 ms)" if steps == 10 else ""
-        print(f"{steps:>3}-step manifest ({len(text.splitlines())} lines): load+validate median "
-              f"{cold:.2f} ms cold, {warm:.2f} ms with the analysis cache warm{target}")
+        print(
+            f"{steps:>3}-step manifest ({len(text.splitlines())} lines): load+validate median "
+            f"{cold:.2f} ms cold, {warm:.2f} ms with the analysis cache warm{target}"
+        )
 
 
 if __name__ == "__main__":

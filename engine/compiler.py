@@ -128,11 +128,23 @@ class Compiler:
         plan = None
         if isinstance(body, tuple):  # a tool step: (body, plan)
             body, tool_plan = body
-            plain = (common.condition is None and common.timeout is None and common.retry is None
-                     and common.catch is None and not common.continue_on_error)
+            plain = (
+                common.condition is None
+                and common.timeout is None
+                and common.retry is None
+                and common.catch is None
+                and not common.continue_on_error
+            )
             plan = tool_plan if plain else None
-        return Step(kind=common.kind, id=common.id, name=common.name, site=site,
-                    run=wrap(common, body), tool=common.tool, plan=plan)
+        return Step(
+            kind=common.kind,
+            id=common.id,
+            name=common.name,
+            site=site,
+            run=wrap(common, body),
+            tool=common.tool,
+            plan=plan,
+        )
 
     def value(self, value: Any, path: Path, document: Document) -> Render:
         """A renderer for a (possibly templated) value that locates its own errors."""

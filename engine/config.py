@@ -29,7 +29,9 @@ from engine.suggest import did_you_mean
 ENV_CONFIG = "KM_ACTIONS_CONFIG"
 DEFAULT_CEILING = ("read-only", "write")
 _LIMIT_NAMES = frozenset(f.name for f in fields(Limits)) - {
-    "allowed_classes", "destructive_needs_explicit_grant"}
+    "allowed_classes",
+    "destructive_needs_explicit_grant",
+}
 
 _SECTIONS: dict[str, frozenset[str]] = {
     "upstream": frozenset({"command", "url", "env", "cwd", "timeout"}),
@@ -72,14 +74,19 @@ class Settings:
         where = str(path) if path else "the configuration"
         for section, value in data.items():
             if section not in _SECTIONS:
-                raise _error(where, section, f"unknown section [{section}]",
-                             did_you_mean(section, _SECTIONS))
+                raise _error(
+                    where, section, f"unknown section [{section}]", did_you_mean(section, _SECTIONS)
+                )
             if not isinstance(value, Mapping):
                 raise _error(where, section, f"[{section}] must be a table")
             for key in value:
                 if key not in _SECTIONS[section]:
-                    raise _error(where, f"{section}.{key}", f"unknown key {section}.{key}",
-                                 did_you_mean(str(key), _SECTIONS[section]))
+                    raise _error(
+                        where,
+                        f"{section}.{key}",
+                        f"unknown key {section}.{key}",
+                        did_you_mean(str(key), _SECTIONS[section]),
+                    )
         security = data.get("security", {})
         tools = data.get("tools", {})
         return cls(
@@ -87,11 +94,13 @@ class Settings:
             upstream=_upstream(data.get("upstream"), where),
             default_profile=_profile(security.get("default_profile", "standard"), where),
             ceiling=_ceiling(security.get("ceiling", list(DEFAULT_CEILING)), where),
-            allow_mcp_overwrite=_bool(security.get("allow_mcp_overwrite", False), where,
-                                      "security.allow_mcp_overwrite"),
+            allow_mcp_overwrite=_bool(
+                security.get("allow_mcp_overwrite", False), where, "security.allow_mcp_overwrite"
+            ),
             action_tools=_bool(tools.get("per_action", True), where, "tools.per_action"),
-            disabled_action_tools=frozenset(_strings(tools.get("disabled", []), where,
-                                                     "tools.disabled")),
+            disabled_action_tools=frozenset(
+                _strings(tools.get("disabled", []), where, "tools.disabled")
+            ),
             limit_overrides=_limits(data.get("limits", {}), where),
         )
 
@@ -121,8 +130,11 @@ def load_settings(path: str | Path | None = None) -> Settings:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{target} is not valid TOML: {exc}", file=str(target),
-                          hint="see docs/mcp.md for the format") from None
+        raise ConfigError(
+            f"{target} is not valid TOML: {exc}",
+            file=str(target),
+            hint="see docs/mcp.md for the format",
+        ) from None
     return Settings.from_data(data, path=target)
 
 
@@ -134,8 +146,9 @@ def set_value(path: str | Path | None, key: str, value: Any) -> Path:
         data = tomllib.loads(target.read_text("utf-8"))
     section, _, name = key.partition(".")
     if not name:
-        raise ConfigError(f"{key!r} is not a setting name", hint="write section.key, e.g. "
-                          "security.ceiling")
+        raise ConfigError(
+            f"{key!r} is not a setting name", hint="write section.key, e.g. security.ceiling"
+        )
     data.setdefault(section, {})[name] = value
     Settings.from_data(data, path=target)  # refuse anything invalid before writing
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -169,17 +182,21 @@ def _upstream(value: Any, where: str) -> UpstreamConfig | None:
     timeout = value.get("timeout", 30.0)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise _error(where, "upstream.timeout", "upstream.timeout must be a number of seconds")
-    return UpstreamConfig(command=command, url=url, env=dict(env), cwd=value.get("cwd"),
-                          timeout=float(timeout))
+    return UpstreamConfig(
+        command=command, url=url, env=dict(env), cwd=value.get("cwd"), timeout=float(timeout)
+    )
 
 
 def _profile(value: Any, where: str) -> Profile:
     try:
         return Profile(value)
     except ValueError:
-        raise _error(where, "security.default_profile",
-                     f"unknown profile {value!r}",
-                     did_you_mean(str(value), [p.value for p in Profile])) from None
+        raise _error(
+            where,
+            "security.default_profile",
+            f"unknown profile {value!r}",
+            did_you_mean(str(value), [p.value for p in Profile]),
+        ) from None
 
 
 def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
@@ -195,9 +212,12 @@ def _ceiling(value: Any, where: str) -> tuple[str, ...]:
     groups = [ALL_GROUP, *(c.value for c in ToolClass), *DOMAIN_GROUPS]
     for entry in entries:
         if entry not in groups and not entry.startswith("km_"):
-            raise _error(where, "security.ceiling",
-                         f"security.ceiling: {entry!r} is neither a tool group nor a km_* tool",
-                         did_you_mean(entry, groups))
+            raise _error(
+                where,
+                "security.ceiling",
+                f"security.ceiling: {entry!r} is neither a tool group nor a km_* tool",
+                did_you_mean(entry, groups),
+            )
     return entries
 
 
@@ -214,10 +234,17 @@ def _limits(value: Any, where: str) -> dict[str, dict[str, Any]]:
             raise _error(where, f"limits.{profile}", f"[limits.{profile}] must be a table")
         for name, number in overrides.items():
             if name not in _LIMIT_NAMES:
-                raise _error(where, f"limits.{profile}.{name}", f"unknown limit {name}",
-                             did_you_mean(str(name), _LIMIT_NAMES))
+                raise _error(
+                    where,
+                    f"limits.{profile}.{name}",
+                    f"unknown limit {name}",
+                    did_you_mean(str(name), _LIMIT_NAMES),
+                )
             if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
-                raise _error(where, f"limits.{profile}.{name}",
-                             f"limits.{profile}.{name} must be a positive number")
+                raise _error(
+                    where,
+                    f"limits.{profile}.{name}",
+                    f"limits.{profile}.{name} must be a positive number",
+                )
         out[profile] = dict(overrides)
     return out

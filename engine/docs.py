@@ -41,8 +41,7 @@ def action_markdown(manifest: Mapping[str, Any], *, heading: str = "###") -> str
     inputs: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     specs = parse_inputs({k: v for k, v in inputs.items() if isinstance(v, Mapping)})
     if specs:
-        lines += ["| Input | Type | Required | Default | Description |",
-                  "|---|---|---|---|---|"]
+        lines += ["| Input | Type | Required | Default | Description |", "|---|---|---|---|---|"]
         for spec in specs.values():
             default = _code(spec.default) if spec.has_default else ""
             if spec.secret and spec.has_default:
@@ -51,13 +50,18 @@ def action_markdown(manifest: Mapping[str, Any], *, heading: str = "###") -> str
             if spec.enum is not None:
                 rules.append("one of " + ", ".join(_code(v) for v in spec.enum))
             if spec.minimum is not None or spec.maximum is not None:
-                rules.append(f"from {spec.minimum if spec.minimum is not None else '…'} to "
-                             f"{spec.maximum if spec.maximum is not None else '…'}")
-            described = "; ".join([spec.description, *rules]) if spec.description else \
-                "; ".join(rules)
-            lines.append(f"| `{spec.name}` | {TYPE_WORDS.get(spec.type, spec.type)} | "
-                         f"{'yes' if spec.required else 'no'} | {default} | "
-                         f"{_cell(described)} |")
+                rules.append(
+                    f"from {spec.minimum if spec.minimum is not None else '…'} to "
+                    f"{spec.maximum if spec.maximum is not None else '…'}"
+                )
+            described = (
+                "; ".join([spec.description, *rules]) if spec.description else "; ".join(rules)
+            )
+            lines.append(
+                f"| `{spec.name}` | {TYPE_WORDS.get(spec.type, spec.type)} | "
+                f"{'yes' if spec.required else 'no'} | {default} | "
+                f"{_cell(described)} |"
+            )
         lines.append("")
     else:
         lines += ["Takes no inputs.", ""]
@@ -67,15 +71,17 @@ def action_markdown(manifest: Mapping[str, Any], *, heading: str = "###") -> str
     tools = sorted(_tools(manifest.get("steps")))
     if tools:
         lines += ["Calls: " + ", ".join(f"`{t}`" for t in tools), ""]
-    examples = [t for t in manifest.get("tests") or [] if isinstance(t, Mapping)
-                and isinstance((t.get("expect") or {}).get("outputs"), Mapping)]
+    examples = [
+        t
+        for t in manifest.get("tests") or []
+        if isinstance(t, Mapping) and isinstance((t.get("expect") or {}).get("outputs"), Mapping)
+    ]
     if examples:
         lines += ["Examples (from its tests):", ""]
         for test in examples[:3]:
             given = test.get("inputs") or {}
             expected = test["expect"]["outputs"]
-            lines.append(f"- {test.get('name', '')}: inputs {_code(given)} give "
-                         f"{_code(expected)}")
+            lines.append(f"- {test.get('name', '')}: inputs {_code(given)} give {_code(expected)}")
         lines.append("")
     return "\n".join(lines)
 
@@ -94,9 +100,13 @@ def _tools(steps: Any) -> set[str]:
     return out
 
 
-def plugin_markdown_from(metadata: Mapping[str, Any], actions: Iterable[Mapping[str, Any]],
-                         *, version: str | None = None,
-                         settings: Mapping[str, Any] | None = None) -> str:
+def plugin_markdown_from(
+    metadata: Mapping[str, Any],
+    actions: Iterable[Mapping[str, Any]],
+    *,
+    version: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> str:
     """A whole plugin: metadata, permissions, settings, dependencies, every action."""
     ident = metadata.get("identifier", "?")
     title = metadata.get("name") or ident
@@ -107,22 +117,33 @@ def plugin_markdown_from(metadata: Mapping[str, Any], actions: Iterable[Mapping[
     if metadata.get("description"):
         lines += [str(metadata["description"]), ""]
     permissions = metadata.get("permissions") or []
-    lines += ["## Permissions", "",
-              ", ".join(f"`{p}`" for p in permissions) if permissions else "None.", ""]
+    lines += [
+        "## Permissions",
+        "",
+        ", ".join(f"`{p}`" for p in permissions) if permissions else "None.",
+        "",
+    ]
     schema = metadata.get("configuration_schema")
     if isinstance(schema, Mapping) and schema.get("properties"):
-        lines += ["## Settings", "", "| Setting | Type | Default | Description |",
-                  "|---|---|---|---|"]
+        lines += [
+            "## Settings",
+            "",
+            "| Setting | Type | Default | Description |",
+            "|---|---|---|---|",
+        ]
         for name, prop in schema["properties"].items():
             prop = prop if isinstance(prop, Mapping) else {}
             secret = bool(prop.get("secret"))
-            default = "(secret)" if secret else (_code(prop["default"]) if "default" in prop
-                                                 else "")
+            default = (
+                "(secret)" if secret else (_code(prop["default"]) if "default" in prop else "")
+            )
             current = ""
             if settings is not None and name in settings:
                 current = " (set)" if secret else f" (now {_code(settings[name])})"
-            lines.append(f"| `{name}` | {prop.get('type', 'any')} | {default}{current} | "
-                         f"{_cell(str(prop.get('description', '')))} |")
+            lines.append(
+                f"| `{name}` | {prop.get('type', 'any')} | {default}{current} | "
+                f"{_cell(str(prop.get('description', '')))} |"
+            )
         lines.append("")
     dependencies = metadata.get("dependencies") or {}
     if dependencies:
@@ -145,6 +166,6 @@ def plugin_markdown(store: Any, identifier: str, *, catalog: Any = None) -> str:
             manifests.append(load_bytes((folder / action.path).read_bytes()).data)
         except (OSError, EngineError) as error:
             manifests.append({"name": action.name, "description": f"(unreadable: {error})"})
-    return plugin_markdown_from(plugin.metadata, manifests, version=plugin.version,
-                                settings=store.settings(identifier))
-
+    return plugin_markdown_from(
+        plugin.metadata, manifests, version=plugin.version, settings=store.settings(identifier)
+    )

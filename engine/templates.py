@@ -165,12 +165,12 @@ class _CompiledTemplate:
     compiling many installed actions at start-up stays fast. The text was analysed when
     the renderer was made, so it is known to compile."""
 
-    __slots__ = ("_globals", "chains", "engine", "native", "render_function", "template",
-                 "text")
+    __slots__ = ("_globals", "chains", "engine", "native", "render_function", "template", "text")
     constant = False
 
-    def __init__(self, engine: TemplateEngine, text: str, native: bool,
-                 chains: Sequence[Lookup]) -> None:
+    def __init__(
+        self, engine: TemplateEngine, text: str, native: bool, chains: Sequence[Lookup]
+    ) -> None:
         self.engine = engine
         self.text = text
         self.native = native
@@ -188,8 +188,7 @@ class _CompiledTemplate:
             try:
                 self._compile()
             except CompileError as error:  # analysed fine, yet Python could not compile it
-                raise StepError(ErrorKind.TEMPLATE_ERROR, error.message, hint=error.hint
-                                ) from error
+                raise StepError(ErrorKind.TEMPLATE_ERROR, error.message, hint=error.hint) from error
         template = self.template
         assert template is not None  # set by _compile (not user input)
         parent = dict(self._globals)

@@ -84,8 +84,9 @@ def test_enough_cases() -> None:
     assert len(valid) >= 15
 
 
-VALID_WITH_TESTS = [c for c in ALL if not c.values[0]["errors"] and "tests:" in
-                    c.values[0]["manifest"]]
+VALID_WITH_TESTS = [
+    c for c in ALL if not c.values[0]["errors"] and "tests:" in c.values[0]["manifest"]
+]
 
 
 @pytest.mark.parametrize("case", VALID_WITH_TESTS)

@@ -13,23 +13,66 @@ from engine._fastschema import Unsupported, compile_schema, equal
 from engine.catalog import ToolCatalog
 from engine.schema import ManifestSchemas
 
-_scalars = (st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-5, 5, allow_nan=False)
-            | st.sampled_from(["", "a", "tool", "km_calculator", "1.0.0", "Ab", "x y", "1.0",
-                               "notification", "get", "with", "id", "steps", "true"]))
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(-5, 5, allow_nan=False)
+    | st.sampled_from(
+        [
+            "",
+            "a",
+            "tool",
+            "km_calculator",
+            "1.0.0",
+            "Ab",
+            "x y",
+            "1.0",
+            "notification",
+            "get",
+            "with",
+            "id",
+            "steps",
+            "true",
+        ]
+    )
+)
 _json = st.recursive(
     _scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["tool", "with", "id", "steps", "set", "name", "type",
-                                       "if", "as", "foreach", "retry", "max_attempts", "x"]),
-                      children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "tool",
+                    "with",
+                    "id",
+                    "steps",
+                    "set",
+                    "name",
+                    "type",
+                    "if",
+                    "as",
+                    "foreach",
+                    "retry",
+                    "max_attempts",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=25,
 )
 
 
 def _schemas() -> list[Any]:
     s = ManifestSchemas.load()
-    out = [pytest.param(s.top.schema, id="action-top"),
-           pytest.param(s.plugin_validator.schema, id="plugin")]
+    out = [
+        pytest.param(s.top.schema, id="action-top"),
+        pytest.param(s.plugin_validator.schema, id="plugin"),
+    ]
     out += [pytest.param(v.schema, id=f"step-{k}") for k, v in s.steps.items()]
     for tool in ToolCatalog.builtin().values():
         for name, prop in tool.properties.items():

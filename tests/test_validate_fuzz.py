@@ -24,22 +24,70 @@ from engine.validate import validate
 
 ROOT = Path(__file__).parent.parent
 SEEDS = [
-    yaml.safe_load(path.read_text("utf-8"))
-    for path in sorted((ROOT / "actions").glob("*.yaml"))
+    yaml.safe_load(path.read_text("utf-8")) for path in sorted((ROOT / "actions").glob("*.yaml"))
 ] + [
     yaml.safe_load(case["manifest"])
     for case in yaml.safe_load((ROOT / "tests/cases/valid.yaml").read_text("utf-8"))
 ]
 
-_KEYS = st.sampled_from(["tool", "with", "set", "steps", "id", "if", "foreach", "as", "retry",
-                         "catch", "name", "inputs", "outputs", "type", "default", "parallel",
-                         "choose", "when", "repeat", "until", "max", "wait", "fail", "return",
-                         "emit", "action", "timeout", "continue_on_error", "wiht", "stpes"])
-_SCALARS = (st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False,
-                                                                         allow_infinity=False)
-            | st.sampled_from(["", "x", "{{ inputs.x }}", "{{ vars.a | upper }}", "{% for %}",
-                               "inputs.x > 1", "steps.a.result", "{{ steps.zz.result }}",
-                               "km_calculator", "km_nope", "1.0", "yes", "len(x) |", "{{"]))
+_KEYS = st.sampled_from(
+    [
+        "tool",
+        "with",
+        "set",
+        "steps",
+        "id",
+        "if",
+        "foreach",
+        "as",
+        "retry",
+        "catch",
+        "name",
+        "inputs",
+        "outputs",
+        "type",
+        "default",
+        "parallel",
+        "choose",
+        "when",
+        "repeat",
+        "until",
+        "max",
+        "wait",
+        "fail",
+        "return",
+        "emit",
+        "action",
+        "timeout",
+        "continue_on_error",
+        "wiht",
+        "stpes",
+    ]
+)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(
+        [
+            "",
+            "x",
+            "{{ inputs.x }}",
+            "{{ vars.a | upper }}",
+            "{% for %}",
+            "inputs.x > 1",
+            "steps.a.result",
+            "{{ steps.zz.result }}",
+            "km_calculator",
+            "km_nope",
+            "1.0",
+            "yes",
+            "len(x) |",
+            "{{",
+        ]
+    )
+)
 _VALUES = st.recursive(
     _SCALARS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),

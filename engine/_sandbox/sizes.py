@@ -41,9 +41,15 @@ def check_size(size: int, limit_name: str) -> None:
 
 # What may never be shown as text (an undefined value is callable too, but reports
 # itself as undefined when shown).
-_CODE_TYPES: Final = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
-                      types.BuiltinMethodType, types.MethodWrapperType, type,
-                      functools.partial)
+_CODE_TYPES: Final = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.BuiltinMethodType,
+    types.MethodWrapperType,
+    type,
+    functools.partial,
+)
 
 
 def estimate_text_size(value: Any, budget: int, indent: int = 0) -> int:

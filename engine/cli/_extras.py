@@ -50,23 +50,31 @@ _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
 def add_parsers(sub: Any) -> None:
-    n = sub.add_parser("new", help="start a new action file",
-                       description="Write a small, valid action with a test, to edit from.")
+    n = sub.add_parser(
+        "new",
+        help="start a new action file",
+        description="Write a small, valid action with a test, to edit from.",
+    )
     n.add_argument("name", help="the action's name (lower-case letters, digits, - and _)")
     n.add_argument("--folder", type=Path, default=Path("."), help="where to write it")
     n.add_argument("--description", default="Describe what the action does, in one sentence.")
     n.set_defaults(handler=cmd_new)
 
-    d = sub.add_parser("docs", help="print the documentation of a plugin",
-                       description="Markdown for an installed plugin (by id) or a plugin "
-                       "folder: metadata, permissions, settings, and every action with its "
-                       "inputs, outputs and examples from its tests.")
+    d = sub.add_parser(
+        "docs",
+        help="print the documentation of a plugin",
+        description="Markdown for an installed plugin (by id) or a plugin "
+        "folder: metadata, permissions, settings, and every action with its "
+        "inputs, outputs and examples from its tests.",
+    )
     d.add_argument("plugin", metavar="ID_OR_FOLDER")
     d.set_defaults(handler=cmd_docs)
 
-    s = sub.add_parser("stats", help="runs, failures and timings of installed actions",
-                       description="The execution metrics and recent history kept by the "
-                       "store.")
+    s = sub.add_parser(
+        "stats",
+        help="runs, failures and timings of installed actions",
+        description="The execution metrics and recent history kept by the store.",
+    )
     s.add_argument("--json", action="store_true", help="print as JSON")
     s.add_argument("--recent", type=int, default=10, help="how many recent runs to list")
     s.set_defaults(handler=cmd_stats)
@@ -74,20 +82,25 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_new(args: argparse.Namespace) -> int:
     if not _NAME.match(args.name):
-        print(f"km-actions new: {args.name!r} is not a valid name: use lower-case letters, "
-              "digits, - and _, starting with a letter", file=sys.stderr)
+        print(
+            f"km-actions new: {args.name!r} is not a valid name: use lower-case letters, "
+            "digits, - and _, starting with a letter",
+            file=sys.stderr,
+        )
         return 2
     target = args.folder / f"{args.name}.yaml"
     if target.exists():
-        print(f"km-actions new: {target} already exists; choose another name",
-              file=sys.stderr)
+        print(f"km-actions new: {target} already exists; choose another name", file=sys.stderr)
         return 1
     schema = _schema_reference(args.folder)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(TEMPLATE.format(name=args.name, description=args.description,
-                                      schema=schema), "utf-8")
-    print(f"wrote {target}: edit it, then `km-actions validate {target}` and "
-          f"`km-actions test {target}`")
+    target.write_text(
+        TEMPLATE.format(name=args.name, description=args.description, schema=schema), "utf-8"
+    )
+    print(
+        f"wrote {target}: edit it, then `km-actions validate {target}` and "
+        f"`km-actions test {target}`"
+    )
     return 0
 
 
@@ -147,6 +160,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return 0
     print(f"{'action':<40} {'runs':>6} {'failed':>6} {'mean ms':>9} {'max ms':>9}  last run")
     for row in stats:
-        print(f"{row['action']:<40} {row['runs']:>6} {row['failures']:>6} "
-              f"{row['mean_ms']:>9.2f} {row['max_ms']:>9.2f}  {row['last_run']}")
+        print(
+            f"{row['action']:<40} {row['runs']:>6} {row['failures']:>6} "
+            f"{row['mean_ms']:>9.2f} {row['max_ms']:>9.2f}  {row['last_run']}"
+        )
     return 0

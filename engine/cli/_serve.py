@@ -13,19 +13,27 @@ from engine.errors import EngineError
 
 def add_parsers(sub: Any) -> None:
     s = sub.add_parser(
-        "serve", help="serve km-actions to MCP clients",
+        "serve",
+        help="serve km-actions to MCP clients",
         description="Serve the km_plugin_ecosystem tool and one tool per installed action "
         "over MCP: stdio by default, or streamable HTTP on 127.0.0.1 with --http PORT. "
         "Tools run on the Keyboard Maestro MCP server named in the configuration file, or "
-        "on the built-in simulator.")
+        "on the built-in simulator.",
+    )
     s.add_argument("--http", type=int, metavar="PORT", help="serve HTTP on 127.0.0.1:PORT")
-    s.add_argument("--config", metavar="FILE", help="configuration file (default: "
-                   "config.toml in the data folder, or KM_ACTIONS_CONFIG)")
+    s.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: config.toml in the data folder, or KM_ACTIONS_CONFIG)",
+    )
     s.set_defaults(handler=cmd_serve)
 
-    c = sub.add_parser("config", help="show or change the configuration file",
-                       description="Show the configuration (`show`), where it is (`path`), "
-                       "or set one value (`set section.key VALUE`, VALUE as JSON or text).")
+    c = sub.add_parser(
+        "config",
+        help="show or change the configuration file",
+        description="Show the configuration (`show`), where it is (`path`), "
+        "or set one value (`set section.key VALUE`, VALUE as JSON or text).",
+    )
     c.add_argument("action", choices=["show", "path", "set"])
     c.add_argument("key", nargs="?", help="section.key, e.g. security.ceiling")
     c.add_argument("value", nargs="?", help='e.g. \'["read-only", "write"]\' or true')
@@ -89,10 +97,14 @@ def _describe(settings: Any) -> dict[str, Any]:
     return {
         "file": str(settings.path),
         "upstream": upstream.describe() if upstream else "built-in simulator",
-        "security": {"default_profile": settings.default_profile.value,
-                     "ceiling": list(settings.ceiling),
-                     "allow_mcp_overwrite": settings.allow_mcp_overwrite},
-        "tools": {"per_action": settings.action_tools,
-                  "disabled": sorted(settings.disabled_action_tools)},
+        "security": {
+            "default_profile": settings.default_profile.value,
+            "ceiling": list(settings.ceiling),
+            "allow_mcp_overwrite": settings.allow_mcp_overwrite,
+        },
+        "tools": {
+            "per_action": settings.action_tools,
+            "disabled": sorted(settings.disabled_action_tools),
+        },
         "limits": settings.limit_overrides,
     }

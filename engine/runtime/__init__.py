@@ -72,8 +72,17 @@ async def run(
     """
     limits = limits or _STANDARD
     ready = _prepare(pipeline, bridge, limits)
-    state = RunState(limits, clock or _SYSTEM_CLOCK, trace, ready.guards, resolver, events,
-                     dict(config) if config else {}, dry_run, ready.label)
+    state = RunState(
+        limits,
+        clock or _SYSTEM_CLOCK,
+        trace,
+        ready.guards,
+        resolver,
+        events,
+        dict(config) if config else {},
+        dry_run,
+        ready.label,
+    )
     if secrets:
         state.secrets.update(s for s in secrets if s)
     started = time.perf_counter()
@@ -84,11 +93,13 @@ async def run(
     watch = _watch(timeout, ready.backstop, state) if timeout or step_timeout else None
     try:
         if grant is None:
-            outputs = await invoke(pipeline, inputs, state, ready.grant, 0, state.config,
-                                   ready.guard, progress)
+            outputs = await invoke(
+                pipeline, inputs, state, ready.grant, 0, state.config, ready.guard, progress
+            )
         else:
-            outputs = await invoke(pipeline, inputs, state, grant, 0, state.config,
-                                   progress=progress)
+            outputs = await invoke(
+                pipeline, inputs, state, grant, 0, state.config, progress=progress
+            )
     except StepError as failure:
         error = failure
     except asyncio.CancelledError:
@@ -102,9 +113,16 @@ async def run(
         if watch is not None:
             watch[0].unwatch(watch[1])
     result = RunResult(
-        RunStatus.SUCCEEDED if error is None else RunStatus.FAILED, outputs, error,
-        state.trace, time.perf_counter() - started, state.steps_used(), state.tool_calls,
-        state.backend, ready.simulated, dry_run,
+        RunStatus.SUCCEEDED if error is None else RunStatus.FAILED,
+        outputs,
+        error,
+        state.trace,
+        time.perf_counter() - started,
+        state.steps_used(),
+        state.tool_calls,
+        state.backend,
+        ready.simulated,
+        dry_run,
     )
     if dry_run:
         result.recorded_calls = list(getattr(bridge, "recorded", ()))
@@ -123,8 +141,9 @@ def _mask(result: RunResult, masker: Masker) -> None:
         result.recorded_calls = masker.mask(result.recorded_calls)
 
 
-def _watch(timeout: float | None, backstop: float | None, state: RunState
-           ) -> tuple[Watchdog, int] | None:
+def _watch(
+    timeout: float | None, backstop: float | None, state: RunState
+) -> tuple[Watchdog, int] | None:
     task = asyncio.current_task()
     if task is None:
         return None
@@ -135,8 +154,17 @@ def _watch(timeout: float | None, backstop: float | None, state: RunState
 class _Ready:
     """What a run needs that depends only on (pipeline, bridge, limits): computed once."""
 
-    __slots__ = ("backstop", "catalog", "grant", "guard", "guards", "key", "label", "simulated",
-                 "timeout")
+    __slots__ = (
+        "backstop",
+        "catalog",
+        "grant",
+        "guard",
+        "guards",
+        "key",
+        "label",
+        "simulated",
+        "timeout",
+    )
 
     def __init__(self, pipeline: Pipeline, bridge: ToolBridge, limits: Limits) -> None:
         self.catalog = catalog = bridge.catalog()
@@ -170,8 +198,7 @@ def _prepare(pipeline: Pipeline, bridge: ToolBridge, limits: Limits) -> _Ready:
     return ready
 
 
-def _timeout_error(state: RunState, timeout: float | None, step_timeout: float | None
-                   ) -> StepError:
+def _timeout_error(state: RunState, timeout: float | None, step_timeout: float | None) -> StepError:
     if state.timed_out == "step":
         site = state.step_site
         error = StepError(

@@ -182,8 +182,9 @@ def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
     src.add(1, "except Exception as exc:")
     src.add(2, f"raise {site}.locate(_bridge_failure({tool}, exc), {sid}) from exc")
     if step.id is not None:
-        src.add(1, f"frame.steps[{sid}] = {{'result': result, 'status': 'succeeded', "
-                   "'error': None}")
+        src.add(
+            1, f"frame.steps[{sid}] = {{'result': result, 'status': 'succeeded', 'error': None}}"
+        )
 
 
 def _arguments(src: _Source, plan: ToolPlan) -> None:

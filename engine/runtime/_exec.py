@@ -14,7 +14,6 @@ from engine.suggest import did_you_mean
 _ABSENT: Any = object()
 
 
-
 def prepare_inputs(
     pipeline: Pipeline, given: Mapping[str, Any] | None, state: RunState
 ) -> dict[str, Any]:
@@ -107,8 +106,9 @@ async def run_steps(frame: Frame, steps: Sequence[Step], scope: dict[str, Any]) 
         await step.run(frame, scope)
 
 
-async def _with_progress(frame: Frame, pipeline: Pipeline, scope: dict[str, Any],
-                         progress: Any) -> None:
+async def _with_progress(
+    frame: Frame, pipeline: Pipeline, scope: dict[str, Any], progress: Any
+) -> None:
     total = len(pipeline.steps)
     for index, step in enumerate(pipeline.steps):
         await step.run(frame, scope)

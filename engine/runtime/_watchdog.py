@@ -48,8 +48,13 @@ class Watchdog:
         _LAST = dog
         return dog
 
-    def watch(self, task: asyncio.Task[Any], seconds: float | None, state: Any,
-              step_seconds: float | None = None) -> int:
+    def watch(
+        self,
+        task: asyncio.Task[Any],
+        seconds: float | None,
+        state: Any,
+        step_seconds: float | None = None,
+    ) -> int:
         """Cancel ``task`` in ``seconds`` (run timeout), or when ``state.step_started``
         is older than ``step_seconds``; ``state.timed_out`` then says which."""
         now = _monotonic()  # the event loop's clock, without a method call
@@ -78,8 +83,9 @@ class Watchdog:
         now = self._loop.time()
         earliest = float("inf")
         for token, (task, deadline, step_seconds, state) in list(self._runs.items()):
-            step_deadline = (state.step_started + step_seconds if step_seconds is not None
-                             else float("inf"))
+            step_deadline = (
+                state.step_started + step_seconds if step_seconds is not None else float("inf")
+            )
             if deadline <= now or step_deadline <= now:
                 del self._runs[token]
                 state.timed_out = "run" if deadline <= now else "step"

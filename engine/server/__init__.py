@@ -38,7 +38,8 @@ async def open_bridge(settings: Settings) -> ToolBridge:
     from engine.bridge.upstream import UpstreamBridge
 
     bridge = UpstreamBridge(
-        upstream.command, url=upstream.url,
+        upstream.command,
+        url=upstream.url,
         env=dict(upstream.env) if upstream.command else None,
         cwd=upstream.cwd if upstream.command else None,
         call_timeout=upstream.timeout,
@@ -47,9 +48,13 @@ async def open_bridge(settings: Settings) -> ToolBridge:
     return bridge
 
 
-async def run_server(settings: Settings, *, http_port: int | None = None,
-                     store_root: Path | None = None,
-                     on_ready: Callable[[str], None] | None = None) -> None:
+async def run_server(
+    settings: Settings,
+    *,
+    http_port: int | None = None,
+    store_root: Path | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
     """Serve MCP on stdio (or streamable HTTP on loopback) until the client goes away."""
     from engine.server.app import KmActionsServer
     from engine.server.store_host import StoreHost
@@ -62,9 +67,14 @@ async def run_server(settings: Settings, *, http_port: int | None = None,
     stop = Stop()
     try:
         with stop.signals(), stop.scope:
-            _announce(f"serving km-actions over MCP; tools from {bridge.label}"
-                      + (" (simulated: no Keyboard Maestro server is configured)"
-                         if bridge.simulated else ""))
+            _announce(
+                f"serving km-actions over MCP; tools from {bridge.label}"
+                + (
+                    " (simulated: no Keyboard Maestro server is configured)"
+                    if bridge.simulated
+                    else ""
+                )
+            )
             if http_port is None:
                 await _serve_stdio(app)
             else:
@@ -94,8 +104,9 @@ async def _serve_stdio(app: Any) -> None:
         stdin.close()
 
 
-async def _serve_http(app: Any, port: int, on_ready: Callable[[str], None] | None,
-                      stop: Stop) -> None:
+async def _serve_http(
+    app: Any, port: int, on_ready: Callable[[str], None] | None, stop: Stop
+) -> None:
     import socket
 
     import uvicorn

@@ -85,21 +85,30 @@ class KmActionsServer:
         cached = self._tools_cache
         if cached is not None and cached[0] == generation:
             return cached[1], cached[2]
-        tools = [types.Tool(name=ecosystem.TOOL_NAME, description=ecosystem.DESCRIPTION,
-                            input_schema=ecosystem.INPUT_SCHEMA,
-                            annotations=types.ToolAnnotations(title="km-actions plugins"))]
+        tools = [
+            types.Tool(
+                name=ecosystem.TOOL_NAME,
+                description=ecosystem.DESCRIPTION,
+                input_schema=ecosystem.INPUT_SCHEMA,
+                annotations=types.ToolAnnotations(title="km-actions plugins"),
+            )
+        ]
         by_name: dict[str, ActionEntry] = {}
         for entry in self.host.action_tools():
             by_name[entry.tool_name] = entry
-            tools.append(types.Tool(
-                name=entry.tool_name,
-                title=entry.title,
-                description=entry.description,
-                input_schema=dict(entry.input_schema),
-                annotations=types.ToolAnnotations(title=entry.title,
-                                                  read_only_hint=entry.read_only,
-                                                  destructive_hint=entry.destructive),
-            ))
+            tools.append(
+                types.Tool(
+                    name=entry.tool_name,
+                    title=entry.title,
+                    description=entry.description,
+                    input_schema=dict(entry.input_schema),
+                    annotations=types.ToolAnnotations(
+                        title=entry.title,
+                        read_only_hint=entry.read_only,
+                        destructive_hint=entry.destructive,
+                    ),
+                )
+            )
         self._tools_cache = (generation, tools, by_name)
         return tools, by_name
 
@@ -107,8 +116,9 @@ class KmActionsServer:
         self._remember(ctx)
         return types.ListToolsResult(tools=self._tools()[0])
 
-    async def _call_tool(self, ctx: Any, params: types.CallToolRequestParams
-                         ) -> types.CallToolResult:
+    async def _call_tool(
+        self, ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         self._remember(ctx)
         arguments = dict(params.arguments or {})
         progress = _progress_reporter(ctx)
@@ -116,15 +126,20 @@ class KmActionsServer:
             return _result(await self.ecosystem(arguments, progress))
         entry = self._tools()[1].get(params.name)
         if entry is None:
-            error = EngineError(f"no tool named {params.name}", code="not_found",
-                                hint="call tools/list; actions appear as <plugin>__<action>")
+            error = EngineError(
+                f"no tool named {params.name}",
+                code="not_found",
+                hint="call tools/list; actions appear as <plugin>__<action>",
+            )
             return _result(ecosystem.failure(None, error))
-        envelope = await self.host.execute(entry.qualified, arguments, timeout=None,
-                                           profile=None, progress=progress)
+        envelope = await self.host.execute(
+            entry.qualified, arguments, timeout=None, profile=None, progress=progress
+        )
         return _result(envelope)
 
-    async def ecosystem(self, arguments: dict[str, Any], progress: Progress | None
-                        ) -> dict[str, Any]:
+    async def ecosystem(
+        self, arguments: dict[str, Any], progress: Progress | None
+    ) -> dict[str, Any]:
         """Run one `km_plugin_ecosystem` call and return its envelope."""
         try:
             operation, args = ecosystem.check_arguments(arguments)
@@ -138,15 +153,25 @@ class KmActionsServer:
                 return await self.host.operation(operation, args, progress)
         except TimeoutError:
             if operation not in STORE_OPERATIONS:
-                return ecosystem.failure(operation, StepError(
-                    ErrorKind.TIMEOUT, f"`{operation}` took longer than {timeout:g} s and was "
-                    "stopped", hint="raise `timeout`, or try again"))
+                return ecosystem.failure(
+                    operation,
+                    StepError(
+                        ErrorKind.TIMEOUT,
+                        f"`{operation}` took longer than {timeout:g} s and was stopped",
+                        hint="raise `timeout`, or try again",
+                    ),
+                )
             self._settle_later()
-            return ecosystem.failure(operation, StepError(
-                ErrorKind.TIMEOUT, f"`{operation}` took longer than {timeout:g} s; the answer "
-                "stopped waiting, but the change it began in the store completes",
-                hint="call `list` to see the outcome (the tool list announces it), or raise "
-                "`timeout`"))
+            return ecosystem.failure(
+                operation,
+                StepError(
+                    ErrorKind.TIMEOUT,
+                    f"`{operation}` took longer than {timeout:g} s; the answer "
+                    "stopped waiting, but the change it began in the store completes",
+                    hint="call `list` to see the outcome (the tool list announces it), or raise "
+                    "`timeout`",
+                ),
+            )
         except asyncio.CancelledError:
             if operation in STORE_OPERATIONS:
                 self._settle_later()
@@ -191,41 +216,70 @@ class KmActionsServer:
     async def _list_resources(self, ctx: Any, params: Any) -> types.ListResourcesResult:
         # Plugin docs read the store: on the store's thread, like every store access.
         items = await self.host.in_worker(resources.list_resources, self.host)
-        return types.ListResourcesResult(resources=[
-            types.Resource(uri=item.uri, name=item.name, description=item.description,
-                           mime_type=item.mime_type)
-            for item in items
-        ])
+        return types.ListResourcesResult(
+            resources=[
+                types.Resource(
+                    uri=item.uri,
+                    name=item.name,
+                    description=item.description,
+                    mime_type=item.mime_type,
+                )
+                for item in items
+            ]
+        )
 
-    async def _read_resource(self, ctx: Any, params: types.ReadResourceRequestParams
-                             ) -> types.ReadResourceResult:
+    async def _read_resource(
+        self, ctx: Any, params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
         uri = str(params.uri)
         try:
             text, mime = await self.host.in_worker(resources.read_resource, self.host, uri)
         except EngineError as error:
             raise _protocol_error(error) from None
-        return types.ReadResourceResult(contents=[
-            types.TextResourceContents(uri=uri, mime_type=mime, text=text)])
+        return types.ReadResourceResult(
+            contents=[types.TextResourceContents(uri=uri, mime_type=mime, text=text)]
+        )
 
     async def _list_prompts(self, ctx: Any, params: Any) -> types.ListPromptsResult:
-        return types.ListPromptsResult(prompts=[types.Prompt(
-            name=resources.PROMPT_NAME, title="Write a km-actions action",
-            description=resources.PROMPT_DESCRIPTION,
-            arguments=[types.PromptArgument(name="goal", description="What the action should "
-                                            "do, in plain words.", required=False)],
-        )])
+        return types.ListPromptsResult(
+            prompts=[
+                types.Prompt(
+                    name=resources.PROMPT_NAME,
+                    title="Write a km-actions action",
+                    description=resources.PROMPT_DESCRIPTION,
+                    arguments=[
+                        types.PromptArgument(
+                            name="goal",
+                            description="What the action should do, in plain words.",
+                            required=False,
+                        )
+                    ],
+                )
+            ]
+        )
 
-    async def _get_prompt(self, ctx: Any, params: types.GetPromptRequestParams
-                          ) -> types.GetPromptResult:
+    async def _get_prompt(
+        self, ctx: Any, params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
         if params.name != resources.PROMPT_NAME:
-            raise _protocol_error(EngineError(
-                f"no prompt named {params.name!r}", code="not_found",
-                hint=f"the prompt is {resources.PROMPT_NAME!r}; list them with prompts/list"))
+            raise _protocol_error(
+                EngineError(
+                    f"no prompt named {params.name!r}",
+                    code="not_found",
+                    hint=f"the prompt is {resources.PROMPT_NAME!r}; list them with prompts/list",
+                )
+            )
         goal = (params.arguments or {}).get("goal", "")
         return types.GetPromptResult(
             description=resources.PROMPT_DESCRIPTION,
-            messages=[types.PromptMessage(role="user", content=types.TextContent(
-                type="text", text=resources.authoring_prompt(self.host, goal)))],
+            messages=[
+                types.PromptMessage(
+                    role="user",
+                    content=types.TextContent(
+                        type="text", text=resources.authoring_prompt(self.host, goal)
+                    ),
+                )
+            ],
         )
 
 
@@ -240,8 +294,11 @@ def _progress_reporter(ctx: Any) -> Progress | None:
     """A progress callback, when the client asked for progress (a progress token)."""
     session = getattr(ctx, "session", None)
     meta = getattr(ctx, "meta", None) or {}
-    token = meta.get("progress_token", meta.get("progressToken")) if isinstance(meta, dict) \
+    token = (
+        meta.get("progress_token", meta.get("progressToken"))
+        if isinstance(meta, dict)
         else getattr(meta, "progress_token", None)
+    )
     if session is None or token is None:
         return None
     report: Callable[..., Awaitable[None]] = session.report_progress

@@ -38,8 +38,11 @@ ORIGIN = "mcp-create"
 def read_manifest(args: Mapping[str, Any]) -> Document:
     """The manifest given as an object (``parameters``) or as text (``plugin_source``)."""
     if "parameters" in args and "plugin_source" in args:
-        raise EngineError("give the manifest once: as `parameters` or as `plugin_source`",
-                          code="invalid-parameter", hint="remove one of them")
+        raise EngineError(
+            "give the manifest once: as `parameters` or as `plugin_source`",
+            code="invalid-parameter",
+            hint="remove one of them",
+        )
     if "parameters" in args:
         return Document.from_data(dict(args["parameters"]), file="manifest")
     text = str(args["plugin_source"])
@@ -52,8 +55,9 @@ def _context(host: StoreHost, plugin: str, level: ValidationLevel) -> Validation
     return ValidationContext(catalog=host.catalog(), actions=others, plugin=plugin, level=level)
 
 
-def _diagnose(host: StoreHost, args: Mapping[str, Any], plugin: str
-              ) -> tuple[Document | None, list[Diagnostic]]:
+def _diagnose(
+    host: StoreHost, args: Mapping[str, Any], plugin: str
+) -> tuple[Document | None, list[Diagnostic]]:
     level = ValidationLevel(args.get("validation_level", "standard"))
     try:
         document = read_manifest(args)
@@ -62,8 +66,11 @@ def _diagnose(host: StoreHost, args: Mapping[str, Any], plugin: str
     data = document.data
     if isinstance(data, Mapping) and data.get("kind") == "plugin":
         problem = document.diagnostic(
-            "invalid-value", "`create` takes one action, not a plugin manifest", ("kind",),
-            hint="send the action itself (kind: action); install plugins with `install`")
+            "invalid-value",
+            "`create` takes one action, not a plugin manifest",
+            ("kind",),
+            hint="send the action itself (kind: action); install plugins with `install`",
+        )
         return document, [problem]
     return document, validate(document, _context(host, plugin, level))
 
@@ -73,7 +80,9 @@ def _problems(operation: str, diagnostics: list[Diagnostic]) -> dict[str, Any]:
     first = errors[0]
     error = ManifestValidationError(
         f"the manifest has {summary(diagnostics)}: fix every one and send it again",
-        code=first.code, hint=first.hint, diagnostics=errors,
+        code=first.code,
+        hint=first.hint,
+        diagnostics=errors,
     )
     warnings = [d.to_dict() for d in diagnostics if not d.is_error]
     return ecosystem.failure(operation, error, warnings=warnings)
@@ -84,12 +93,14 @@ def validate_only(host: StoreHost, args: Mapping[str, Any]) -> dict[str, Any]:
     _, diagnostics = _diagnose(host, args, DEFAULT_PLUGIN)
     if any(d.is_error for d in diagnostics):
         return _problems("validate", diagnostics)
-    return ecosystem.success("validate", {"valid": True},
-                             warnings=[d.to_dict() for d in diagnostics])
+    return ecosystem.success(
+        "validate", {"valid": True}, warnings=[d.to_dict() for d in diagnostics]
+    )
 
 
-async def create(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                 ) -> dict[str, Any]:
+async def create(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     """`create`: validate (strict: also tests and descriptions), then install."""
     plugin = str(args.get("plugin_identifier") or DEFAULT_PLUGIN)
     document, diagnostics = _diagnose(host, args, plugin)
@@ -115,31 +126,43 @@ async def create(host: StoreHost, args: Mapping[str, Any], progress: Progress | 
     inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
     return ecosystem.success(
         "create",
-        {"action": f"{plugin}/{name}", "tool": action_tool_name(plugin, name),
-         "input_schema": _input_schema(inputs), "plugin": plugin,
-         "version": result.plugin.version, "created_over_mcp": True},
+        {
+            "action": f"{plugin}/{name}",
+            "tool": action_tool_name(plugin, name),
+            "input_schema": _input_schema(inputs),
+            "plugin": plugin,
+            "version": result.plugin.version,
+            "created_over_mcp": True,
+        },
         warnings=[d.to_dict() for d in diagnostics],
     )
 
 
-async def _run_own_tests(host: StoreHost, document: Document, plugin: str
-                         ) -> dict[str, Any] | None:
+async def _run_own_tests(host: StoreHost, document: Document, plugin: str) -> dict[str, Any] | None:
     """Strict level: the manifest must have tests, and they must pass."""
     tests = document.data.get("tests")
     if not tests:
-        return _problems("create", [document.diagnostic(
-            "missing-key", "strict validation needs `tests:` that show the action works",
-            (), at_key=True, hint="add a test with mocked tool answers and expected outputs")])
-    pipeline = host.engine.compile(document, plugin=plugin, catalog=host.catalog(),
-                                   check=False)
-    outcomes = await run_tests(pipeline, catalog=host.catalog(),
-                               resolver=host.loaded.runtime)
+        return _problems(
+            "create",
+            [
+                document.diagnostic(
+                    "missing-key",
+                    "strict validation needs `tests:` that show the action works",
+                    (),
+                    at_key=True,
+                    hint="add a test with mocked tool answers and expected outputs",
+                )
+            ],
+        )
+    pipeline = host.engine.compile(document, plugin=plugin, catalog=host.catalog(), check=False)
+    outcomes = await run_tests(pipeline, catalog=host.catalog(), resolver=host.loaded.runtime)
     failed = [o for o in outcomes if not o.passed]
     if not failed:
         return None
     error = EngineError(
         f"{len(failed)} of {len(outcomes)} of the manifest's tests failed",
-        code="tests-failed", hint="; ".join(f"{o.name}: {o.failures[0]}" for o in failed),
+        code="tests-failed",
+        hint="; ".join(f"{o.name}: {o.failures[0]}" for o in failed),
     )
     envelope = ecosystem.failure("create", error)
     envelope["data"] = {"tests": [o.to_dict() for o in outcomes]}
@@ -160,8 +183,9 @@ def _check_overwrite(host: StoreHost, plugin: str, name: str) -> None:
     )
 
 
-def _install(host: StoreHost, plugin: str, name: str, document: Document, profile: Any,
-             confirm: Any) -> Any:
+def _install(
+    host: StoreHost, plugin: str, name: str, document: Document, profile: Any, confirm: Any
+) -> Any:
     installed = host.store.get(plugin)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / plugin
@@ -172,14 +196,20 @@ def _install(host: StoreHost, plugin: str, name: str, document: Document, profil
         (folder / "actions").mkdir(parents=True, exist_ok=True)
         for old in (folder / "actions").glob(f"{name}.*"):
             old.unlink()
-        text = document.text or yaml.safe_dump(dict(document.data), sort_keys=False,
-                                                allow_unicode=True)
+        text = document.text or yaml.safe_dump(
+            dict(document.data), sort_keys=False, allow_unicode=True
+        )
         suffix = ".json" if document.format == "json" else ".yaml"
         written = folder / "actions" / f"{name}{suffix}"
         written.write_text(text, "utf-8")
         _write_plugin_yaml(folder, plugin, installed, written)
-        return install(host.store, InstallSource.of(folder, origin=ORIGIN), confirm=confirm,
-                       profile=profile, catalog=host.catalog())
+        return install(
+            host.store,
+            InstallSource.of(folder, origin=ORIGIN),
+            confirm=confirm,
+            profile=profile,
+            catalog=host.catalog(),
+        )
 
 
 def _write_plugin_yaml(folder: Path, plugin: str, installed: Any, written: Path) -> None:
@@ -213,8 +243,7 @@ def _write_plugin_yaml(folder: Path, plugin: str, installed: Any, written: Path)
     for key, value in previous.items():
         if key not in manifest and value not in (None, {}, []):
             manifest[key] = value
-    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True),
-                             "utf-8")
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), "utf-8")
 
 
 def _matches(folder: Path, pattern: str) -> list[Path]:

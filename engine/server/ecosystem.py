@@ -36,8 +36,12 @@ class Operation:
         return self.required | self.optional | self.one_of | {"operation"}
 
 
-def _op(summary: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (),
-        one_of: tuple[str, ...] = ()) -> Operation:
+def _op(
+    summary: str,
+    required: tuple[str, ...] = (),
+    optional: tuple[str, ...] = (),
+    one_of: tuple[str, ...] = (),
+) -> Operation:
     return Operation(summary, frozenset(required), frozenset(optional), frozenset(one_of))
 
 
@@ -47,78 +51,142 @@ OPERATIONS: dict[str, Operation] = {
         "the marketplace (id or id@range).",
         required=("plugin_source",),
         # No validation_level: whatever is installed is checked in full, always.
-        optional=("security_profile", "api_version", "auto_update", "dependency_resolution",
-                  "timeout", "plugin_config"),
+        optional=(
+            "security_profile",
+            "api_version",
+            "auto_update",
+            "dependency_resolution",
+            "timeout",
+            "plugin_config",
+        ),
     ),
-    "uninstall": _op("Remove an installed plugin (refused while others depend on it, unless "
-                     "parameters.remove_dependents is true).",
-                     required=("plugin_identifier",), optional=("parameters",)),
-    "list": _op("List installed plugins and their actions (parameters: plugin_type, enabled, "
-                "search).", optional=("parameters",)),
+    "uninstall": _op(
+        "Remove an installed plugin (refused while others depend on it, unless "
+        "parameters.remove_dependents is true).",
+        required=("plugin_identifier",),
+        optional=("parameters",),
+    ),
+    "list": _op(
+        "List installed plugins and their actions (parameters: plugin_type, enabled, search).",
+        optional=("parameters",),
+    ),
     "create": _op(
         "Create an action from a manifest (an object in `parameters`, or YAML/JSON text in "
         "`plugin_source`) and install it. On failure every problem is returned.",
         one_of=("parameters", "plugin_source"),
-        optional=("plugin_identifier", "security_profile", "api_version", "validation_level",
-                  "timeout"),
+        optional=(
+            "plugin_identifier",
+            "security_profile",
+            "api_version",
+            "validation_level",
+            "timeout",
+        ),
     ),
-    "execute": _op("Run an installed action with `parameters` as its inputs.",
-                   required=("action_name",),
-                   optional=("plugin_identifier", "parameters", "security_profile", "timeout")),
-    "configure": _op("Change a plugin's settings (validated against its configuration_schema).",
-                     required=("plugin_identifier", "plugin_config")),
-    "validate": _op("Check a manifest without installing it; returns every problem.",
-                    one_of=("parameters", "plugin_source"),
-                    optional=("api_version", "validation_level")),
-    "describe": _op("Describe a plugin (or one of its actions): metadata, inputs, "
-                    "permissions, settings, dependencies.",
-                    required=("plugin_identifier",), optional=("action_name",)),
-    "test": _op("Run the tests written in a plugin's actions (mocked tools).",
-                required=("plugin_identifier",), optional=("action_name", "timeout")),
-    "search": _op("Search the marketplace (parameters: query, plugin_type).",
-                  optional=("parameters",)),
-    "update": _op("Update one plugin, or every plugin with auto_update on, to the highest "
-                  "version its dependents allow.",
-                  optional=("plugin_identifier", "dependency_resolution", "security_profile",
-                            "timeout", "auto_update")),
-    "stats": _op("Execution history and metrics (of a plugin or action, or of everything).",
-                 optional=("plugin_identifier", "action_name")),
+    "execute": _op(
+        "Run an installed action with `parameters` as its inputs.",
+        required=("action_name",),
+        optional=("plugin_identifier", "parameters", "security_profile", "timeout"),
+    ),
+    "configure": _op(
+        "Change a plugin's settings (validated against its configuration_schema).",
+        required=("plugin_identifier", "plugin_config"),
+    ),
+    "validate": _op(
+        "Check a manifest without installing it; returns every problem.",
+        one_of=("parameters", "plugin_source"),
+        optional=("api_version", "validation_level"),
+    ),
+    "describe": _op(
+        "Describe a plugin (or one of its actions): metadata, inputs, "
+        "permissions, settings, dependencies.",
+        required=("plugin_identifier",),
+        optional=("action_name",),
+    ),
+    "test": _op(
+        "Run the tests written in a plugin's actions (mocked tools).",
+        required=("plugin_identifier",),
+        optional=("action_name", "timeout"),
+    ),
+    "search": _op(
+        "Search the marketplace (parameters: query, plugin_type).", optional=("parameters",)
+    ),
+    "update": _op(
+        "Update one plugin, or every plugin with auto_update on, to the highest "
+        "version its dependents allow.",
+        optional=(
+            "plugin_identifier",
+            "dependency_resolution",
+            "security_profile",
+            "timeout",
+            "auto_update",
+        ),
+    ),
+    "stats": _op(
+        "Execution history and metrics (of a plugin or action, or of everything).",
+        optional=("plugin_identifier", "action_name"),
+    ),
 }
 
 PARAMETERS: dict[str, dict[str, Any]] = {
-    "operation": {"type": "string", "enum": list(OPERATIONS),
-                  "description": "What to do: " + "; ".join(
-                      f"{name}: {op.summary}" for name, op in OPERATIONS.items())},
-    "plugin_identifier": {"type": "string",
-                          "description": "The plugin to act on (e.g. clipboard-tools)."},
-    "plugin_source": {"type": "string",
-                      "description": "install: a folder, archive, action file, URL or "
-                      "marketplace id[@range]; create/validate: manifest text (YAML or JSON)."},
-    "action_name": {"type": "string",
-                    "description": "An action: its name (with plugin_identifier) or "
-                    "plugin/action."},
-    "parameters": {"type": "object",
-                   "description": "execute: the action's inputs; create/validate: the manifest "
-                   "as an object; list/search: filters; uninstall: {remove_dependents}."},
-    "plugin_config": {"type": "object",
-                      "description": "configure/install: settings, by name."},
-    "security_profile": {"type": "string", "enum": [p.value for p in Profile],
-                         "description": "Limits and allowed tool classes for this operation "
-                         "(sandbox: read-only tools only). Cannot exceed the server's ceiling."},
-    "api_version": {"type": "string",
-                    "description": "The manifest language version the caller writes "
-                    "(\"1.0\"); refused if this km-actions does not read it."},
-    "auto_update": {"type": "boolean",
-                    "description": "install: keep the plugin updated by `update`; update: "
-                    "only plugins with auto_update on (default)."},
-    "dependency_resolution": {"type": "string", "enum": list(DEPENDENCY_MODES),
-                              "description": "auto: install missing dependencies; installed: "
-                              "use only installed plugins; upgrade: also upgrade dependencies."},
-    "validation_level": {"type": "string", "enum": [v.value for v in ValidationLevel],
-                         "description": "create/validate: how much to check; strict also "
-                         "runs the manifest's tests and requires descriptions."},
-    "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600,
-                "description": "Seconds the operation may take."},
+    "operation": {
+        "type": "string",
+        "enum": list(OPERATIONS),
+        "description": "What to do: "
+        + "; ".join(f"{name}: {op.summary}" for name, op in OPERATIONS.items()),
+    },
+    "plugin_identifier": {
+        "type": "string",
+        "description": "The plugin to act on (e.g. clipboard-tools).",
+    },
+    "plugin_source": {
+        "type": "string",
+        "description": "install: a folder, archive, action file, URL or "
+        "marketplace id[@range]; create/validate: manifest text (YAML or JSON).",
+    },
+    "action_name": {
+        "type": "string",
+        "description": "An action: its name (with plugin_identifier) or plugin/action.",
+    },
+    "parameters": {
+        "type": "object",
+        "description": "execute: the action's inputs; create/validate: the manifest "
+        "as an object; list/search: filters; uninstall: {remove_dependents}.",
+    },
+    "plugin_config": {"type": "object", "description": "configure/install: settings, by name."},
+    "security_profile": {
+        "type": "string",
+        "enum": [p.value for p in Profile],
+        "description": "Limits and allowed tool classes for this operation "
+        "(sandbox: read-only tools only). Cannot exceed the server's ceiling.",
+    },
+    "api_version": {
+        "type": "string",
+        "description": "The manifest language version the caller writes "
+        '("1.0"); refused if this km-actions does not read it.',
+    },
+    "auto_update": {
+        "type": "boolean",
+        "description": "install: keep the plugin updated by `update`; update: "
+        "only plugins with auto_update on (default).",
+    },
+    "dependency_resolution": {
+        "type": "string",
+        "enum": list(DEPENDENCY_MODES),
+        "description": "auto: install missing dependencies; installed: "
+        "use only installed plugins; upgrade: also upgrade dependencies.",
+    },
+    "validation_level": {
+        "type": "string",
+        "enum": [v.value for v in ValidationLevel],
+        "description": "create/validate: how much to check; strict also "
+        "runs the manifest's tests and requires descriptions.",
+    },
+    "timeout": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 3600,
+        "description": "Seconds the operation may take.",
+    },
 }
 
 INPUT_SCHEMA: dict[str, Any] = {
@@ -148,20 +216,23 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     if not isinstance(operation, str) or operation not in OPERATIONS:
         raise ParameterError(
             f"`operation` must be one of: {', '.join(OPERATIONS)}",
-            hint=did_you_mean(str(operation), OPERATIONS) if operation else
-            "pass operation, e.g. {\"operation\": \"list\"}",
+            hint=did_you_mean(str(operation), OPERATIONS)
+            if operation
+            else 'pass operation, e.g. {"operation": "list"}',
         )
     spec = OPERATIONS[operation]
     given = {k: v for k, v in arguments.items() if v is not None}
     _check_names(operation, given)
     missing = sorted(k for k in spec.required if k not in given)
     if missing:
-        raise ParameterError(f"`{operation}` needs `{missing[0]}`",
-                             hint=PARAMETERS[missing[0]]["description"])
+        raise ParameterError(
+            f"`{operation}` needs `{missing[0]}`", hint=PARAMETERS[missing[0]]["description"]
+        )
     if spec.one_of and not any(k in given for k in spec.one_of):
         names = " or ".join(f"`{k}`" for k in sorted(spec.one_of))
-        raise ParameterError(f"`{operation}` needs {names}",
-                             hint=PARAMETERS[sorted(spec.one_of)[0]]["description"])
+        raise ParameterError(
+            f"`{operation}` needs {names}", hint=PARAMETERS[sorted(spec.one_of)[0]]["description"]
+        )
     for name, value in given.items():
         _check_type(name, value)
     if operation in OPTIONS and "parameters" in given:
@@ -176,12 +247,16 @@ def _check_names(operation: str, given: Mapping[str, Any]) -> None:
     messages: list[str] = []
     hints: list[str] = []
     if unknown:
-        messages.append(f"unknown parameter{'s' if len(unknown) > 1 else ''} "
-                        + ", ".join(f"`{k}`" for k in unknown))
+        messages.append(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} "
+            + ", ".join(f"`{k}`" for k in unknown)
+        )
         hints.append(_unknown_hint(unknown, PARAMETERS))
     if extra:
-        messages.append(f"{', '.join(f'`{k}`' for k in extra)} "
-                        f"do{'es' if len(extra) == 1 else ''} not apply to `{operation}`")
+        messages.append(
+            f"{', '.join(f'`{k}`' for k in extra)} "
+            f"do{'es' if len(extra) == 1 else ''} not apply to `{operation}`"
+        )
         accepted = ", ".join(sorted(OPERATIONS[operation].allowed - {"operation"}))
         hints.append(f"`{operation}` takes: {accepted or 'no other parameters'}")
     if messages:
@@ -189,26 +264,31 @@ def _check_names(operation: str, given: Mapping[str, Any]) -> None:
 
 
 _PYTHON: dict[str, type | tuple[type, ...]] = {
-    "string": str, "object": dict, "boolean": bool, "number": (int, float)}
+    "string": str,
+    "object": dict,
+    "boolean": bool,
+    "number": (int, float),
+}
 
 
 def _check_type(name: str, value: Any) -> None:
     schema = PARAMETERS[name]
     expected = schema["type"]
-    if not isinstance(value, _PYTHON[expected]) or (expected == "number"
-                                                    and isinstance(value, bool)):
-        raise ParameterError(f"`{name}` must be {_WORDS[expected]}",
-                             hint=schema["description"])
+    if not isinstance(value, _PYTHON[expected]) or (
+        expected == "number" and isinstance(value, bool)
+    ):
+        raise ParameterError(f"`{name}` must be {_WORDS[expected]}", hint=schema["description"])
     if "enum" in schema and value not in schema["enum"]:
-        raise ParameterError(f"`{name}` cannot be {value!r}",
-                             hint=did_you_mean(str(value), schema["enum"]))
+        raise ParameterError(
+            f"`{name}` cannot be {value!r}", hint=did_you_mean(str(value), schema["enum"])
+        )
     if expected == "number" and isinstance(value, int | float) and not 0 < value <= 3600:
-        raise ParameterError("`timeout` must be more than 0 and at most 3600 seconds",
-                             hint=schema["description"])
+        raise ParameterError(
+            "`timeout` must be more than 0 and at most 3600 seconds", hint=schema["description"]
+        )
 
 
-_WORDS = {"string": "text", "object": "an object", "boolean": "true or false",
-          "number": "a number"}
+_WORDS = {"string": "text", "object": "an object", "boolean": "true or false", "number": "a number"}
 
 #: The keys `parameters` holds for the operations that take options (not a manifest or
 #: an action's inputs), with their types.
@@ -230,11 +310,14 @@ def _check_options(operation: str, options: Mapping[str, Any]) -> None:
         )
     for key, value in options.items():
         expected = known[key]
-        if value is not None and (not isinstance(value, _PYTHON[expected])
-                                  or (expected != "boolean" and isinstance(value, bool))):
-            raise ParameterError(f"`parameters.{key}` must be {_WORDS[expected]}",
-                                 hint=f"e.g. {{\"{key}\": "
-                                 + ("true}" if expected == "boolean" else "\"…\"}"))
+        if value is not None and (
+            not isinstance(value, _PYTHON[expected])
+            or (expected != "boolean" and isinstance(value, bool))
+        ):
+            raise ParameterError(
+                f"`parameters.{key}` must be {_WORDS[expected]}",
+                hint=f'e.g. {{"{key}": ' + ("true}" if expected == "boolean" else '"…"}'),
+            )
 
 
 def _unknown_hint(unknown: list[str], known: Mapping[str, Any]) -> str:
@@ -253,20 +336,33 @@ def check_api_version(args: Mapping[str, Any]) -> None:
     if wanted is not None and wanted not in SUPPORTED_API_VERSIONS:
         raise EngineError(
             f"this km-actions reads api_version {', '.join(SUPPORTED_API_VERSIONS)}, not "
-            f"{wanted!r}", code="unsupported-api-version",
-            hint="write the manifest for api_version \"1.0\", or upgrade km-actions",
+            f"{wanted!r}",
+            code="unsupported-api-version",
+            hint='write the manifest for api_version "1.0", or upgrade km-actions',
         )
 
 
-def success(operation: str, data: Any, *, warnings: list[Any] | None = None,
-            **extra: Any) -> dict[str, Any]:
+def success(
+    operation: str, data: Any, *, warnings: list[Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     """The envelope of a successful operation."""
-    return {"success": True, "operation": operation, "data": data,
-            "warnings": warnings or [], **extra}
+    return {
+        "success": True,
+        "operation": operation,
+        "data": data,
+        "warnings": warnings or [],
+        **extra,
+    }
 
 
-def failure(operation: str | None, error: EngineError, *, warnings: list[Any] | None = None,
-            **extra: Any) -> dict[str, Any]:
+def failure(
+    operation: str | None, error: EngineError, *, warnings: list[Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     """The envelope of a failed operation: code, message, location and hint."""
-    return {"success": False, "operation": operation, "error": error.to_dict(),
-            "warnings": warnings or [], **extra}
+    return {
+        "success": False,
+        "operation": operation,
+        "error": error.to_dict(),
+        "warnings": warnings or [],
+        **extra,
+    }

@@ -61,9 +61,12 @@ class AppBridge:
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         if name not in self._names:
-            raise StepError(ErrorKind.TOOL_UNAVAILABLE, f"{self.label} has no tool {name}",
-                            hint=did_you_mean(name, self._names, listing=False)
-                            or "list the server's tools", details={"tool": name})
+            raise StepError(
+                ErrorKind.TOOL_UNAVAILABLE,
+                f"{self.label} has no tool {name}",
+                hint=did_you_mean(name, self._names, listing=False) or "list the server's tools",
+                details={"tool": name},
+            )
         try:
             result = await self._call(name, arguments)
         except (ToolError, ResourceError) as error:
@@ -72,7 +75,8 @@ class AppBridge:
             # A failure the tool anticipated (bad arguments, a refusal): answered as the
             # app answers it over MCP, so an action sees the same failure in-process.
             result = types.CallToolResult(
-                content=[types.TextContent(type="text", text=str(error))], is_error=True)
+                content=[types.TextContent(type="text", text=str(error))], is_error=True
+            )
         if isinstance(result, types.CallToolResult):
             return answer_from_result(result)
         return result
@@ -113,8 +117,7 @@ class Embedded:
         server = await self.server()
         return [*own, *server._tools()[0]]
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None
-                        ) -> Any:
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         server = await self.server()
         request = getattr(context, "request_context", None)
         if request is not None:
@@ -125,12 +128,20 @@ class Embedded:
         entry = by_name.get(name)
         if entry is None:
             return await self._call(name, arguments, context)
-        return _result(await server.host.execute(entry.qualified, dict(arguments),
-                                                 timeout=None, profile=None, progress=None))
+        return _result(
+            await server.host.execute(
+                entry.qualified, dict(arguments), timeout=None, profile=None, progress=None
+            )
+        )
 
 
-def attach(app: Any, *, settings: Settings | None = None, config: str | Path | None = None,
-           store_root: Path | None = None) -> Embedded:
+def attach(
+    app: Any,
+    *,
+    settings: Settings | None = None,
+    config: str | Path | None = None,
+    store_root: Path | None = None,
+) -> Embedded:
     """Add km-actions to ``app`` (an ``mcp.server.mcpserver.MCPServer``): its
     ``list_tools`` and ``call_tool`` then include ``km_plugin_ecosystem`` and the
     installed actions, which call the app's own tools in-process."""

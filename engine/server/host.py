@@ -54,8 +54,7 @@ class Host(Protocol):
         """The km_* tools actions can call (the upstream's, or the shipped catalog)."""
         ...
 
-    def plugin_ids(self) -> list[str]:
-        ...
+    def plugin_ids(self) -> list[str]: ...
 
     async def in_worker(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function(*args)`` where the host's store may be used (its own thread)."""
@@ -65,14 +64,21 @@ class Host(Protocol):
         """Generated Markdown documentation of an installed plugin."""
         ...
 
-    async def execute(self, qualified: str, inputs: Mapping[str, Any], *,
-                      timeout: float | None, profile: str | None,
-                      progress: Progress | None) -> dict[str, Any]:
+    async def execute(
+        self,
+        qualified: str,
+        inputs: Mapping[str, Any],
+        *,
+        timeout: float | None,
+        profile: str | None,
+        progress: Progress | None,
+    ) -> dict[str, Any]:
         """Run an installed action; the envelope of its result."""
         ...
 
-    async def operation(self, operation: str, args: Mapping[str, Any],
-                        progress: Progress | None) -> dict[str, Any]:
+    async def operation(
+        self, operation: str, args: Mapping[str, Any], progress: Progress | None
+    ) -> dict[str, Any]:
         """Run one checked `km_plugin_ecosystem` operation; its envelope."""
         ...
 

@@ -22,116 +22,160 @@ from engine.server.store_host import StoreHost
 Handler = Callable[[StoreHost, Mapping[str, Any], Progress | None], Awaitable[dict[str, Any]]]
 
 
-async def op_uninstall(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                       ) -> dict[str, Any]:
+async def op_uninstall(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     params = args.get("parameters") or {}
     removed = await host.in_worker(
-        lambda: lifecycle.uninstall(host.store, str(args["plugin_identifier"]),
-                                    remove_dependents=bool(params.get("remove_dependents"))))
+        lambda: lifecycle.uninstall(
+            host.store,
+            str(args["plugin_identifier"]),
+            remove_dependents=bool(params.get("remove_dependents")),
+        )
+    )
     await host.reload()
     return ecosystem.success("uninstall", {"removed": list(getattr(removed, "removed", []))})
 
 
-async def op_list(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                  ) -> dict[str, Any]:
+async def op_list(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     params = args.get("parameters") or {}
-    found = await host.in_worker(lambda: inventory.list_plugins(
-        host.store, plugin_type=params.get("plugin_type"), enabled=params.get("enabled"),
-        search=params.get("search")))
+    found = await host.in_worker(
+        lambda: inventory.list_plugins(
+            host.store,
+            plugin_type=params.get("plugin_type"),
+            enabled=params.get("enabled"),
+            search=params.get("search"),
+        )
+    )
     tools = {t.qualified: t.tool_name for t in host.action_tools()}
     plugins = []
     for summary in found:
         item = summary.to_dict()
         # Each action with the MCP tool that runs it (None when it is not offered as one).
-        item["actions"] = [{"name": name, "tool": tools.get(f"{summary.identifier}/{name}")}
-                           for name in summary.actions]
+        item["actions"] = [
+            {"name": name, "tool": tools.get(f"{summary.identifier}/{name}")}
+            for name in summary.actions
+        ]
         plugins.append(item)
     return ecosystem.success("list", {"plugins": plugins})
 
 
-async def op_configure(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                       ) -> dict[str, Any]:
+async def op_configure(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
-    await host.in_worker(lifecycle.configure, host.store, identifier,
-                         dict(args["plugin_config"]))
+    await host.in_worker(lifecycle.configure, host.store, identifier, dict(args["plugin_config"]))
     await host.reload(notify=False)
     described = await host.in_worker(
-        lambda: inventory.describe(host.store, identifier, catalog=host.catalog()))
-    return ecosystem.success("configure", {"identifier": identifier,
-                                           "settings": described.get("settings")})
+        lambda: inventory.describe(host.store, identifier, catalog=host.catalog())
+    )
+    return ecosystem.success(
+        "configure", {"identifier": identifier, "settings": described.get("settings")}
+    )
 
 
-async def op_describe(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                      ) -> dict[str, Any]:
+async def op_describe(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
     described = await host.in_worker(
-        lambda: inventory.describe(host.store, identifier, catalog=host.catalog()))
+        lambda: inventory.describe(host.store, identifier, catalog=host.catalog())
+    )
     action = args.get("action_name")
     if action:
         name = str(action).rpartition("/")[2]
         matches = [a for a in described.get("actions", []) if a.get("name") == name]
         if not matches:
-            raise EngineError(f"{identifier} has no action `{name}`", code="not_found",
-                              hint="describe the plugin to see its actions")
+            raise EngineError(
+                f"{identifier} has no action `{name}`",
+                code="not_found",
+                hint="describe the plugin to see its actions",
+            )
         described = {**matches[0], "plugin": identifier}
     return ecosystem.success("describe", described)
 
 
-async def op_execute(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                     ) -> dict[str, Any]:
+async def op_execute(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     name = str(args["action_name"])
     if "/" not in name:
         plugin = args.get("plugin_identifier")
         if not plugin:
-            raise EngineError(f"`{name}` needs its plugin", code="invalid-parameter",
-                              hint="write plugin/action, or pass plugin_identifier")
+            raise EngineError(
+                f"`{name}` needs its plugin",
+                code="invalid-parameter",
+                hint="write plugin/action, or pass plugin_identifier",
+            )
         name = f"{plugin}/{name}"
-    return await host.execute(name, dict(args.get("parameters") or {}),
-                              timeout=args.get("timeout"),
-                              profile=args.get("security_profile"), progress=progress)
+    return await host.execute(
+        name,
+        dict(args.get("parameters") or {}),
+        timeout=args.get("timeout"),
+        profile=args.get("security_profile"),
+        progress=progress,
+    )
 
 
-async def op_test(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                  ) -> dict[str, Any]:
+async def op_test(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
     runtime = host.loaded.runtime
     wanted = args.get("action_name")
-    names = [n for n in runtime.names() if n.partition("/")[0] == identifier
-             and (not wanted or n.rpartition("/")[2] == str(wanted).rpartition("/")[2])]
+    names = [
+        n
+        for n in runtime.names()
+        if n.partition("/")[0] == identifier
+        and (not wanted or n.rpartition("/")[2] == str(wanted).rpartition("/")[2])
+    ]
     if not names:
-        raise EngineError(f"no enabled actions match {identifier}"
-                          + (f"/{wanted}" if wanted else ""), code="not_found",
-                          hint="check the name with the `list` operation")
+        raise EngineError(
+            f"no enabled actions match {identifier}" + (f"/{wanted}" if wanted else ""),
+            code="not_found",
+            hint="check the name with the `list` operation",
+        )
     outcomes = []
     for index, name in enumerate(names):
         if progress is not None:
             await progress(index, len(names), f"testing {name}")
         outcomes.extend(await runtime.run_tests(name))
     failed = [o for o in outcomes if not o.passed]
-    data = {"passed": len(outcomes) - len(failed), "failed": len(failed),
-            "tests": [o.to_dict() for o in outcomes]}
+    data = {
+        "passed": len(outcomes) - len(failed),
+        "failed": len(failed),
+        "tests": [o.to_dict() for o in outcomes],
+    }
     if failed:
-        error = EngineError(f"{len(failed)} of {len(outcomes)} tests failed",
-                            code="tests-failed", hint=failed[0].failures[0])
+        error = EngineError(
+            f"{len(failed)} of {len(outcomes)} tests failed",
+            code="tests-failed",
+            hint=failed[0].failures[0],
+        )
         envelope = ecosystem.failure("test", error)
         envelope["data"] = data
         return envelope
     return ecosystem.success("test", data)
 
 
-async def op_search(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                    ) -> dict[str, Any]:
+async def op_search(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     params = args.get("parameters") or {}
     loaded = await host.in_worker(lambda: Marketplaces(host.store.root).load())
-    hits = loaded.index.search(str(params.get("query", "")),
-                               plugin_type=params.get("plugin_type"))
-    return ecosystem.success("search", {"plugins": [h.to_dict() if hasattr(h, "to_dict")
-                                                    else str(h) for h in hits]},
-                             warnings=[str(p) for p in loaded.problems])
+    hits = loaded.index.search(str(params.get("query", "")), plugin_type=params.get("plugin_type"))
+    return ecosystem.success(
+        "search",
+        {"plugins": [h.to_dict() if hasattr(h, "to_dict") else str(h) for h in hits]},
+        warnings=[str(p) for p in loaded.problems],
+    )
 
 
-async def op_stats(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                   ) -> dict[str, Any]:
+async def op_stats(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     runtime = host.loaded.runtime
     named_plugin, _, action = str(args.get("action_name") or "").rpartition("/")
     plugin = args.get("plugin_identifier") or named_plugin
@@ -146,18 +190,22 @@ async def op_stats(host: StoreHost, args: Mapping[str, Any], progress: Progress 
             return False
         return not action or name == action
 
-    return ecosystem.success("stats", {"actions": [s for s in stats if keep(s)],
-                                       "recent": [h for h in history if keep(h)]})
+    return ecosystem.success(
+        "stats",
+        {"actions": [s for s in stats if keep(s)], "recent": [h for h in history if keep(h)]},
+    )
 
 
-async def op_validate(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                      ) -> dict[str, Any]:
+async def op_validate(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     ecosystem.check_api_version(args)
     return creator.validate_only(host, args)
 
 
-async def op_create(host: StoreHost, args: Mapping[str, Any], progress: Progress | None
-                    ) -> dict[str, Any]:
+async def op_create(
+    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+) -> dict[str, Any]:
     ecosystem.check_api_version(args)
     return await creator.create(host, args, progress)
 

@@ -27,18 +27,35 @@ class ResourceItem:
 def list_resources(host: Any) -> list[ResourceItem]:
     """Every resource the server offers: the two schemas, the catalog, each plugin's docs."""
     items = [
-        ResourceItem("km-actions://schemas/action", "action.schema.json",
-                     "JSON Schema of action manifests (api_version 1.0).", "application/json"),
-        ResourceItem("km-actions://schemas/plugin", "plugin.schema.json",
-                     "JSON Schema of plugin.yaml.", "application/json"),
-        ResourceItem("km-actions://catalog", "km_* tools",
-                     "The Keyboard Maestro tools actions can call, with their input schemas "
-                     "and classes (read-only, write, destructive).", "application/json"),
+        ResourceItem(
+            "km-actions://schemas/action",
+            "action.schema.json",
+            "JSON Schema of action manifests (api_version 1.0).",
+            "application/json",
+        ),
+        ResourceItem(
+            "km-actions://schemas/plugin",
+            "plugin.schema.json",
+            "JSON Schema of plugin.yaml.",
+            "application/json",
+        ),
+        ResourceItem(
+            "km-actions://catalog",
+            "km_* tools",
+            "The Keyboard Maestro tools actions can call, with their input schemas "
+            "and classes (read-only, write, destructive).",
+            "application/json",
+        ),
     ]
     for plugin in host.plugin_ids():
-        items.append(ResourceItem(f"km-actions://plugins/{plugin}/docs", f"{plugin} docs",
-                                  f"Generated documentation of the plugin {plugin}.",
-                                  "text/markdown"))
+        items.append(
+            ResourceItem(
+                f"km-actions://plugins/{plugin}/docs",
+                f"{plugin} docs",
+                f"Generated documentation of the plugin {plugin}.",
+                "text/markdown",
+            )
+        )
     return items
 
 
@@ -54,14 +71,19 @@ def read_resource(host: Any, uri: str) -> tuple[str, str]:
     if uri.startswith(prefix) and uri.endswith(suffix):
         plugin = uri[len(prefix) : -len(suffix)]
         return host.plugin_docs(plugin), "text/markdown"
-    raise EngineError(f"no resource {uri}", code="not_found",
-                      hint="list the resources with resources/list")
+    raise EngineError(
+        f"no resource {uri}", code="not_found", hint="list the resources with resources/list"
+    )
 
 
 def catalog_listing(catalog: Any) -> list[dict[str, Any]]:
     return [
-        {"name": tool.name, "class": tool.tool_class.value, "description": tool.description,
-         "inputSchema": tool.input_schema}
+        {
+            "name": tool.name,
+            "class": tool.tool_class.value,
+            "description": tool.description,
+            "inputSchema": tool.input_schema,
+        }
         for tool in catalog.values()
     ]
 
@@ -132,8 +154,8 @@ def authoring_prompt(host: Any, goal: str) -> str:
     return (
         f"{ask}{RULES}\nA complete, valid example:\n```yaml\n{EXAMPLE}```\n\n"
         f"Tools you can call (read km-actions://catalog for their argument schemas):\n{tools}\n\n"
-        "Submit with km_plugin_ecosystem: {\"operation\": \"create\", \"plugin_source\": "
-        "\"<the YAML>\"} (or the manifest as an object in `parameters`). If it fails, the "
+        'Submit with km_plugin_ecosystem: {"operation": "create", "plugin_source": '
+        '"<the YAML>"} (or the manifest as an object in `parameters`). If it fails, the '
         "answer lists every problem with its JSON path, line, column and a hint: fix them all "
         "and send it again."
     )

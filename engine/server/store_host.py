@@ -82,18 +82,21 @@ class StoreHost:
                 qualified = f"{plugin.identifier}/{action.name}"
                 if qualified in disabled or plugin.identifier in disabled:
                     continue
-                classes = {catalog[t].tool_class for t in _tools_of(runtime, qualified)
-                           if t in catalog}
-                out.append(ActionEntry(
-                    plugin=plugin.identifier,
-                    name=action.name,
-                    tool_name=action_tool_name(plugin.identifier, action.name),
-                    title=f"{plugin.name}: {action.name}",
-                    description=action.description or f"The action {qualified}.",
-                    input_schema=_input_schema(action.inputs),
-                    read_only=bool(classes) and classes <= {ToolClass.READ_ONLY},
-                    destructive=ToolClass.DESTRUCTIVE in classes,
-                ))
+                classes = {
+                    catalog[t].tool_class for t in _tools_of(runtime, qualified) if t in catalog
+                }
+                out.append(
+                    ActionEntry(
+                        plugin=plugin.identifier,
+                        name=action.name,
+                        tool_name=action_tool_name(plugin.identifier, action.name),
+                        title=f"{plugin.name}: {action.name}",
+                        description=action.description or f"The action {qualified}.",
+                        input_schema=_input_schema(action.inputs),
+                        read_only=bool(classes) and classes <= {ToolClass.READ_ONLY},
+                        destructive=ToolClass.DESTRUCTIVE in classes,
+                    )
+                )
         return out
 
     def _current_data_version(self) -> int | None:
@@ -209,9 +212,15 @@ class StoreHost:
 
         return confirm
 
-    async def execute(self, qualified: str, inputs: Mapping[str, Any], *,
-                      timeout: float | None, profile: str | None,
-                      progress: Progress | None) -> dict[str, Any]:
+    async def execute(
+        self,
+        qualified: str,
+        inputs: Mapping[str, Any],
+        *,
+        timeout: float | None,
+        profile: str | None,
+        progress: Progress | None,
+    ) -> dict[str, Any]:
         """Run an installed action (with its plugin's grant, settings and hooks)."""
         try:
             limits = self.limits(profile)
@@ -219,8 +228,14 @@ class StoreHost:
             pipeline = loaded.runtime.pipeline(qualified)
 
             def runner(events: Any) -> Awaitable[Any]:
-                return loaded.runtime.run(qualified, inputs, bridge=self.bridge,
-                                          limits=limits, events=events, progress=progress)
+                return loaded.runtime.run(
+                    qualified,
+                    inputs,
+                    bridge=self.bridge,
+                    limits=limits,
+                    events=events,
+                    progress=progress,
+                )
 
             if timeout is None:
                 outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
@@ -228,25 +243,36 @@ class StoreHost:
                 async with asyncio.timeout(timeout):
                     outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
         except TimeoutError:
-            return ecosystem.failure("execute", StepError(
-                ErrorKind.TIMEOUT, f"{qualified} took longer than {timeout:g} s and was stopped",
-                hint="raise `timeout`, or make the action do less"))
+            return ecosystem.failure(
+                "execute",
+                StepError(
+                    ErrorKind.TIMEOUT,
+                    f"{qualified} took longer than {timeout:g} s and was stopped",
+                    hint="raise `timeout`, or make the action do less",
+                ),
+            )
         except EngineError as error:
             return ecosystem.failure("execute", error)
         result = outcome.result
         extra = {"backend": result.bridge, "simulated": result.simulated}
         warnings = list(getattr(outcome, "warnings", []) or [])
-        data = {"action": qualified, "outputs": result.outputs, "status": result.status.value,
-                "duration_ms": round(result.duration * 1000, 3), "steps_run": result.steps_run,
-                "tool_calls": result.tool_calls}
+        data = {
+            "action": qualified,
+            "outputs": result.outputs,
+            "status": result.status.value,
+            "duration_ms": round(result.duration * 1000, 3),
+            "steps_run": result.steps_run,
+            "tool_calls": result.tool_calls,
+        }
         if result.error is not None:
             envelope = ecosystem.failure("execute", result.error, warnings=warnings, **extra)
             envelope["data"] = data
             return envelope
         return ecosystem.success("execute", data, warnings=warnings, **extra)
 
-    async def operation(self, operation: str, args: Mapping[str, Any],
-                        progress: Progress | None) -> dict[str, Any]:
+    async def operation(
+        self, operation: str, args: Mapping[str, Any], progress: Progress | None
+    ) -> dict[str, Any]:
         from engine.server.operations import OPERATION_HANDLERS
 
         return await OPERATION_HANDLERS[operation](self, args, progress)
@@ -284,5 +310,6 @@ def _tools_of(runtime: PluginRuntime, qualified: str) -> set[str]:
 def _input_schema(inputs: Mapping[str, Any]) -> dict[str, Any]:
     from engine.inputs import inputs_json_schema, parse_inputs
 
-    return inputs_json_schema(parse_inputs(
-        {name: spec for name, spec in inputs.items() if isinstance(spec, Mapping)}))
+    return inputs_json_schema(
+        parse_inputs({name: spec for name, spec in inputs.items() if isinstance(spec, Mapping)})
+    )

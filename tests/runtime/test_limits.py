@@ -244,8 +244,7 @@ def test_a_step_without_a_timeout_is_stopped_by_the_profile_step_timeout(
         {"limit": "step_timeout", "value": 0.05},
     )
     assert error.message == (
-        "a step ran longer than the profile's step timeout of 0.05 s, so the action was "
-        "stopped"
+        "a step ran longer than the profile's step timeout of 0.05 s, so the action was stopped"
     )
     assert where(error)[2].endswith(":5:5")  # the slow step, not the whole action
     assert tools.cancelled == ["km_slow"]
