@@ -94,13 +94,16 @@ async def run_server(
 async def _serve_stdio(app: Any) -> None:
     from mcp.server.stdio import stdio_server
 
-    from engine.server._stdio import StdinLines
+    from engine.server._stdio import StdinLines, StdoutWire
 
     stdin = StdinLines()
+    stdout = await StdoutWire.open()
     try:
-        async with stdio_server(stdin=cast(Any, stdin)) as (read_stream, write_stream):
-            await app.server.run(read_stream, write_stream, app.initialization_options())
+        async with stdio_server(stdin=cast(Any, stdin), stdout=cast(Any, stdout)) as streams:
+            await app.server.run(*streams, app.initialization_options())
     finally:
+        if stdout is not None:
+            stdout.close()
         stdin.close()
 
 

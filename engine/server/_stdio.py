@@ -1,4 +1,4 @@
-"""stdin for ``km-actions serve`` on stdio, read on a daemon thread, so a stop signal stops it.
+"""stdin and stdout for ``km-actions serve`` on stdio.
 
 The SDK's stdio transport reads stdin on anyio worker threads: a read blocks until the
 client sends a line or closes stdin, cancelling the server waits for that read to end,
@@ -6,15 +6,25 @@ and so does the interpreter's exit. :class:`StdinLines` reads on a daemon thread
 and hands each line to the event loop, so Ctrl-C or SIGTERM stop the server at once,
 cleanly. As the SDK does, it points fd 0 at the null device meanwhile, so nothing else in
 the process reads the client's messages.
+
+The SDK also writes every answer through a worker thread, twice (write, then flush): two
+thread hops per message, a good part of what the server adds to a call. When stdout is a
+pipe or a socket (as it is under an MCP client), :class:`StdoutWire` writes on the event
+loop instead, with the transport's flow control; fd 1 points at stderr meanwhile, so
+stray output cannot corrupt the wire.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import fcntl
 import os
+import stat
 import threading
 from collections.abc import AsyncIterator
+
+import anyio
 
 _BACKLOG = 16
 
@@ -62,3 +72,82 @@ class StdinLines:
         """Point fd 0 at the client's stream again. The descriptor the thread reads stays
         open: closing it under a blocked read could hand its number to another file."""
         os.dup2(self._wire, 0)
+
+
+class StdoutWire:
+    """The process's stdout as the async file ``stdio_server(stdout=…)`` writes to,
+    written on the event loop. :meth:`open` returns None when stdout is not a pipe or a
+    socket (a terminal, a file): the SDK's own writer serves those. :meth:`close` gives
+    fd 1 back."""
+
+    def __init__(self, transport: asyncio.WriteTransport, flow: _Flow, wire: int) -> None:
+        self._transport = transport
+        self._flow = flow
+        self._wire = wire
+
+    @classmethod
+    async def open(cls) -> StdoutWire | None:
+        try:
+            mode = os.fstat(1).st_mode
+        except OSError:
+            return None
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+            return None
+        wire = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
+        loop = asyncio.get_running_loop()
+        # The transport owns (and closes) its own duplicate; ``wire`` restores fd 1.
+        pipe = os.fdopen(fcntl.fcntl(wire, fcntl.F_DUPFD_CLOEXEC, 3), "wb", buffering=0)
+        try:
+            transport, flow = await loop.connect_write_pipe(_Flow, pipe)
+        except BaseException:
+            pipe.close()
+            os.close(wire)
+            raise
+        os.dup2(2, 1)
+        return cls(transport, flow, wire)
+
+    async def write(self, text: str) -> None:
+        if self._flow.lost is not None:
+            raise anyio.ClosedResourceError from self._flow.lost
+        self._transport.write(text.encode("utf-8"))
+
+    async def flush(self) -> None:
+        await self._flow.drain()
+
+    def close(self) -> None:
+        """Point fd 1 at the client's stream again, blocking as it was."""
+        self._transport.close()
+        os.dup2(self._wire, 1)
+        os.close(self._wire)
+        os.set_blocking(1, True)
+
+
+class _Flow(asyncio.Protocol):
+    """Flow control for :class:`StdoutWire`: ``drain`` waits while the client is slow to
+    read, and fails once the client has gone."""
+
+    def __init__(self) -> None:
+        self.lost: BaseException | None = None
+        self._resumed: asyncio.Future[None] | None = None
+
+    def pause_writing(self) -> None:
+        if self._resumed is None:
+            self._resumed = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc or BrokenPipeError("the client closed its end of stdout")
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter, self._resumed = self._resumed, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def drain(self) -> None:
+        if self._resumed is not None:
+            await asyncio.shield(self._resumed)
+        if self.lost is not None:
+            raise anyio.ClosedResourceError from self.lost
