@@ -74,21 +74,29 @@ class _Plugin:
 class PluginRuntime:
     """The enabled plugins' actions, by ``plugin/action`` (an ``ActionResolver`` too)."""
 
-    def __init__(self, store: Store, *, engine: Engine | None = None) -> None:
+    def __init__(
+        self, store: Store, *, engine: Engine | None = None, runs: RunHistory | None = None
+    ) -> None:
         self.store = store
         self.engine = engine or Engine()
         self.catalog: ToolCatalog = self.engine.catalog
         self.plugins: dict[str, _Plugin] = {}
         self.refused: dict[str, EngineError] = {}
-        self.runs = RunHistory(store)
+        self.runs = runs if runs is not None else RunHistory(store)
 
     @classmethod
     def load(
-        cls, store: Store, *, engine: Engine | None = None, compile: bool = True
+        cls,
+        store: Store,
+        *,
+        engine: Engine | None = None,
+        compile: bool = True,
+        runs: RunHistory | None = None,
     ) -> PluginRuntime:
         """Load every enabled plugin (see the module docs); ``compile=False`` leaves
-        compiling each action to its first use."""
-        runtime = cls(store, engine=engine)
+        compiling each action to its first use; ``runs``: where runs are recorded (by
+        default, a history of its own)."""
+        runtime = cls(store, engine=engine, runs=runs)
         with _gc_paused():
             conn = store.conn
             locks = records.read_all_files(conn)

@@ -21,6 +21,7 @@ from engine.docs import plugin_markdown
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
 from engine.limits import Limits, Profile
+from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
 from engine.plugins.hooks import HookBus
 from engine.plugins.runtime import PluginRuntime
@@ -55,6 +56,8 @@ class StoreHost:
         self.settings = settings
         self.engine = Engine(catalog=bridge.catalog())
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="km-actions-store")
+        # One history for every reload, written behind: an answer never waits for it.
+        self.runs = RunHistory(store, write_behind=True)
         self._generation = 0
         self._listeners: list[Callable[[], Awaitable[None]]] = []
         self._data_version: int | None = None
@@ -63,7 +66,7 @@ class StoreHost:
     # -- loading ---------------------------------------------------------------------
 
     def _load(self) -> Loaded:
-        runtime = PluginRuntime.load(self.store, engine=self.engine, compile=False)
+        runtime = PluginRuntime.load(self.store, engine=self.engine, compile=False, runs=self.runs)
         bus = bus_for(runtime, bridge=self.bridge, limits=self.limits(None))
         tools: list[ActionEntry] = []
         if self.settings.action_tools:

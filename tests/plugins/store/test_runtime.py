@@ -171,15 +171,17 @@ def test_a_planted_pickle_never_runs(store: Store) -> None:
     assert len(PluginRuntime.load(store).names()) == 4
 
 
+@pytest.mark.parametrize("write_behind", [False, True], ids=["in-line", "write-behind"])
 def test_history_and_metrics(
-    store: Store, make_plugin: MakePlugin, monkeypatch: pytest.MonkeyPatch
+    store: Store, make_plugin: MakePlugin, monkeypatch: pytest.MonkeyPatch, write_behind: bool
 ) -> None:
     monkeypatch.setattr(history_module, "HISTORY_LIMIT", 3)
     monkeypatch.setattr(history_module, "_TRIM_EVERY", 1)
     fail = {"steps": [{"fail": "no"}]}
     install(store, make_plugin("demo", actions={"ok": GREET | {"steps": [{"set": {"text": "x"}}]},
                                                 "bad": fail}))  # fmt: skip
-    runtime = PluginRuntime.load(store)
+    runs = history_module.RunHistory(store, write_behind=write_behind)
+    runtime = PluginRuntime.load(store, runs=runs)
     for name in ("demo/ok", "demo/ok", "demo/bad", "demo/ok", "demo/bad"):
         _run(runtime, name)
     stats = {s["action"]: s for s in runtime.stats()}
@@ -195,6 +197,30 @@ def test_history_and_metrics(
         ("ok", "succeeded", None),
         ("bad", "failed", "failed"),
     ]
+    runtime.close()
+
+
+@pytest.mark.parametrize("write_behind", [False, True], ids=["in-line", "write-behind"])
+def test_a_run_the_history_cannot_record_still_stands(
+    store: Store, make_plugin: MakePlugin, write_behind: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    install(store, make_plugin("demo", actions={"ok": {"steps": [{"set": {"x": 1}}]}}))
+    runs = history_module.RunHistory(store, write_behind=write_behind)
+    runtime = PluginRuntime.load(store, runs=runs)
+    locker = store.conn  # another writer holds the store's write lock
+    runs._history_conn().execute("PRAGMA busy_timeout = 0")
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        result = _run(runtime, "demo/ok")
+        runs.stats()  # with write-behind: waits for the queued write
+    finally:
+        locker.execute("ROLLBACK")
+    assert result.error is None
+    assert [r.getMessage().split(" at ")[0] for r in caplog.records] == [
+        "the run of demo/ok"
+    ]
+    assert "was not recorded in the history: database is locked" in caplog.text
+    assert runtime.stats() == []
     runtime.close()
 
 
