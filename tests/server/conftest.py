@@ -65,6 +65,14 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def child_env(**values: str) -> dict[str, str]:
+    """The variables for a server started by an MCP stdio client (which passes on only a
+    safe few of its own): ``values``, plus coverage's settings when the suite is measured,
+    so the child process is measured too."""
+    measured = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_CORE")
+    return {**{k: os.environ[k] for k in measured if k in os.environ}, **values}
+
+
 def write_config(path: Path, data: Mapping[str, Any]) -> Path:
     """Write a km-actions configuration file (TOML) and return its path."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,7 +247,9 @@ async def serve(
     on exit."""
     args = ["serve", *(["--config", str(config)] if config is not None else [])]
     params = StdioServerParameters(
-        command=KM_ACTIONS[0], args=[*KM_ACTIONS[1:], *args], env={"KM_ACTIONS_HOME": str(home)}
+        command=KM_ACTIONS[0],
+        args=[*KM_ACTIONS[1:], *args],
+        env=child_env(KM_ACTIONS_HOME=str(home)),
     )
     changes = Changes()
     before = {pid for pid, _ in children(os.getpid())}

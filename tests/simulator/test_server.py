@@ -6,6 +6,7 @@ import asyncio
 import gc
 import json
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -219,8 +220,11 @@ def test_the_server_answers_over_stdio_and_keeps_its_state_file(tmp_path: Path) 
     state = tmp_path / "state.json"
 
     async def scenario() -> None:
+        measured = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_CORE")  # measure the child too
         params = StdioServerParameters(
-            command=SIMULATOR[0], args=[*SIMULATOR[1:], "--state", str(state)]
+            command=SIMULATOR[0],
+            args=[*SIMULATOR[1:], "--state", str(state)],
+            env={k: os.environ[k] for k in measured if k in os.environ},
         )
         async with Client(params) as client:
             await check_answers(client)
