@@ -166,8 +166,9 @@ class KmActionsServer:
                 operation,
                 StepError(
                     ErrorKind.TIMEOUT,
-                    f"`{operation}` took longer than {timeout:g} s; the answer "
-                    "stopped waiting, but the change it began in the store completes",
+                    f"`{operation}` took longer than {timeout:g} s; the answer stopped "
+                    "waiting; a change it had begun in the store completes (never half-done), "
+                    "one not yet begun is not made",
                     hint="call `list` to see the outcome (the tool list announces it), or raise "
                     "`timeout`",
                 ),

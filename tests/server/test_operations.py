@@ -651,8 +651,8 @@ async def test_a_create_that_times_out_completes_in_the_store_and_is_announced(
     assert envelope["error"] == {
         **envelope["error"],
         "code": "timeout",
-        "message": "`create` took longer than 0.001 s; the answer stopped waiting, but the "
-        "change it began in the store completes",
+        "message": "`create` took longer than 0.001 s; the answer stopped waiting; a change "
+        "it had begun in the store completes (never half-done), one not yet begun is not made",
     }
     await server.tools_after_change(mark, lambda names: "mcp-created__late" in names)
 
