@@ -111,8 +111,10 @@ def plugin_markdown_from(
     ident = metadata.get("identifier", "?")
     title = metadata.get("name") or ident
     lines = [f"# {title}", "", f"`{ident}` version {version or metadata.get('version', '?')}"]
-    if metadata.get("plugin_type"):
-        lines[-1] += f", a {metadata['plugin_type']} plugin"
+    kind = str(metadata.get("plugin_type") or "")
+    if kind:
+        article = "an" if kind[0] in "aeio" else "a"  # not u: "a utility plugin"
+        lines[-1] += f", {article} {kind} plugin"
     lines.append("")
     if metadata.get("description"):
         lines += [str(metadata["description"]), ""]
@@ -156,7 +158,7 @@ def plugin_markdown_from(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def plugin_markdown(store: Any, identifier: str, *, catalog: Any = None) -> str:
+def plugin_markdown(store: Any, identifier: str) -> str:
     """The generated documentation of an installed plugin (settings' secrets masked)."""
     plugin = store.require(identifier)
     folder = store.folder(plugin)
@@ -166,6 +168,8 @@ def plugin_markdown(store: Any, identifier: str, *, catalog: Any = None) -> str:
             manifests.append(load_bytes((folder / action.path).read_bytes()).data)
         except (OSError, EngineError) as error:
             manifests.append({"name": action.name, "description": f"(unreadable: {error})"})
+    # Secrets live apart from the other settings: pass which are set, never their values.
+    settings = {**store.settings(identifier), **dict.fromkeys(store.secrets(identifier), "")}
     return plugin_markdown_from(
-        plugin.metadata, manifests, version=plugin.version, settings=store.settings(identifier)
+        plugin.metadata, manifests, version=plugin.version, settings=settings
     )

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from engine.docs import plugin_markdown, plugin_markdown_from
 from engine.errors import EngineError
 
@@ -24,7 +26,7 @@ permissions: [km_notifications]
 inputs:
   message:
     type: string
-    default: Hello from {name}
+    default: Hello from {plain_name}
     description: What the notification says.
 steps:
   - id: notify
@@ -81,7 +83,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    if not _NAME.match(args.name):
+    if not _NAME.fullmatch(args.name):  # match's $ would let a final newline through
         print(
             f"km-actions new: {args.name!r} is not a valid name: use lower-case letters, "
             "digits, - and _, starting with a letter",
@@ -93,15 +95,34 @@ def cmd_new(args: argparse.Namespace) -> int:
         print(f"km-actions new: {target} already exists; choose another name", file=sys.stderr)
         return 1
     schema = _schema_reference(args.folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        TEMPLATE.format(name=args.name, description=args.description, schema=schema), "utf-8"
+    text = TEMPLATE.format(
+        name=_yaml_text(args.name),
+        plain_name=args.name,
+        description=_yaml_text(args.description),
+        schema=schema,
     )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, "utf-8")
+    except OSError as exc:
+        print(f"km-actions new: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(
         f"wrote {target}: edit it, then `km-actions validate {target}` and "
         f"`km-actions test {target}`"
     )
     return 0
+
+
+def _yaml_text(text: str) -> str:
+    """``text`` as a YAML value that reads back as that text: plain when it does, else in
+    double quotes (names such as ``yes`` or ``null``, descriptions with ``: `` or ``#``)."""
+    try:
+        if yaml.safe_load(f"value: {text}\n") == {"value": text}:
+            return text
+    except yaml.YAMLError:
+        pass
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _schema_reference(folder: Path) -> str:
@@ -133,10 +154,14 @@ def cmd_docs(args: argparse.Namespace) -> int:
             print(plugin_markdown(store, args.plugin))
         return 0
     except EngineError as error:
-        print(f"km-actions docs: {error.message}", file=sys.stderr)
-        if error.hint:
-            print(f"  hint: {error.hint}", file=sys.stderr)
-        return 1
+        return _report("docs", error)
+
+
+def _report(command: str, error: EngineError) -> int:
+    print(f"km-actions {command}: {error.message}", file=sys.stderr)
+    if error.hint:
+        print(f"  hint: {error.hint}", file=sys.stderr)
+    return 1
 
 
 def _documents(plugin: Any) -> list[Any]:
@@ -149,9 +174,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from engine.plugins.history import RunHistory
     from engine.plugins.store import Store
 
-    with Store.open() as store:
+    try:
+        store = Store.open()
+    except EngineError as error:
+        return _report("stats", error)
+    with store:
         history = RunHistory(store)
-        stats, recent = history.stats(), history.history(args.recent)
+        try:
+            stats, recent = history.stats(), history.history(args.recent)
+        finally:
+            history.close()
     if args.json:
         print(json.dumps({"actions": stats, "recent": recent}, indent=2, default=str))
         return 0

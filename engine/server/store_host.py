@@ -172,7 +172,7 @@ class StoreHost:
         return [p.identifier for p in self.store.plugins()]
 
     def plugin_docs(self, plugin: str) -> str:
-        return plugin_markdown(self.store, plugin, catalog=self.catalog())
+        return plugin_markdown(self.store, plugin)
 
     def limits(self, profile: str | None) -> Limits:
         """The limits of ``profile`` (the server's default when None), from the config."""

@@ -216,9 +216,7 @@ def test_a_run_the_history_cannot_record_still_stands(
     finally:
         locker.execute("ROLLBACK")
     assert result.error is None
-    assert [r.getMessage().split(" at ")[0] for r in caplog.records] == [
-        "the run of demo/ok"
-    ]
+    assert [r.getMessage().split(" at ")[0] for r in caplog.records] == ["the run of demo/ok"]
     assert "was not recorded in the history: database is locked" in caplog.text
     assert runtime.stats() == []
     runtime.close()
