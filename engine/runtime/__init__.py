@@ -31,12 +31,21 @@ from engine.model import Pipeline, RunResult, RunStatus
 from engine.runtime._exec import invoke
 from engine.runtime._guards import Guards, default_grant
 from engine.runtime._masking import Masker
-from engine.runtime._state import ActionResolver, Clock, EventSink, FakeClock, RunState, SystemClock
+from engine.runtime._state import (
+    ActionResolver,
+    Clock,
+    DryRunClock,
+    EventSink,
+    FakeClock,
+    RunState,
+    SystemClock,
+)
 from engine.runtime._watchdog import Watchdog
 
 __all__ = [
     "ActionResolver",
     "Clock",
+    "DryRunClock",
     "EventSink",
     "FakeClock",
     "SystemClock",
@@ -66,6 +75,9 @@ async def run(
 ) -> RunResult:
     """Run a pipeline once and return its outputs (or its error) and, if asked, a trace.
 
+    A dry run (``dry_run``) does not wait: its waits pass at once (:class:`DryRunClock`)
+    unless ``clock`` says otherwise.
+
     Failures never raise: they come back in ``RunResult.error``. Cancelling the task
     that awaits this cancels the run (``asyncio.CancelledError`` propagates). The run
     timeout (the action's ``timeout``, capped by the profile) stops it with ``timeout``.
@@ -74,7 +86,7 @@ async def run(
     ready = _prepare(pipeline, bridge, limits)
     state = RunState(
         limits,
-        clock or _SYSTEM_CLOCK,
+        clock or (DryRunClock() if dry_run else _SYSTEM_CLOCK),
         trace,
         ready.guards,
         resolver,

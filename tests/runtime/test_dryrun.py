@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from engine.bridge.dryrun import DryRunBridge
 from engine.engine import Engine
 from engine.model import RunResult
@@ -105,3 +107,37 @@ def test_a_run_that_is_not_a_dry_run_records_nothing() -> None:
     result = asyncio.run(run(pipeline, bridge=Simulator()))
     assert (result.dry_run, result.recorded_calls) == (False, None)
     assert "recorded_calls" not in result.to_dict()
+
+
+WAITS = """api_version: "1.0"
+kind: action
+name: waits
+permissions: [km_calculator]
+steps:
+  - wait: 30
+  - id: calc
+    tool: km_calculator
+    with: {expression: "1 + 1"}
+outputs:
+  sum: "{{ steps.calc.result.data.result }}"
+"""
+
+
+def test_a_dry_run_does_not_wait_and_its_trace_shows_the_time_the_wait_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds: float, *args: object) -> None:
+        asked.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    engine = Engine()
+    pipeline = engine.compile(engine.load(WAITS, file="waits.yaml"))
+    result = asyncio.run(run(pipeline, bridge=DryRunBridge(), dry_run=True, trace=True))
+    assert result.outputs == {"sum": 2}
+    assert asked and set(asked) == {0}  # never asked the event loop to wait
+    assert result.trace is not None
+    assert result.trace[0]["duration_ms"] >= 30_000
