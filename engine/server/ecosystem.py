@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.errors import EngineError
 from engine.limits import Profile
+from engine.server import hints
 from engine.suggest import did_you_mean
 from engine.validate import SUPPORTED_API_VERSIONS, ValidationLevel
 
@@ -350,7 +351,7 @@ def success(
         "success": True,
         "operation": operation,
         "data": data,
-        "warnings": warnings or [],
+        "warnings": hints.rewrite(warnings or []),
         **extra,
     }
 
@@ -362,7 +363,7 @@ def failure(
     return {
         "success": False,
         "operation": operation,
-        "error": error.to_dict(),
-        "warnings": warnings or [],
+        "error": hints.rewrite(error.to_dict()),
+        "warnings": hints.rewrite(warnings or []),
         **extra,
     }
