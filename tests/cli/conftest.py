@@ -84,6 +84,39 @@ def plugin_text(identifier: str, extra: str = "", *, version: str = "1.0.0") -> 
     )
 
 
+#: A plugin with one setting, ``greeting``; and ``HELLO``, an action of it that uses the
+#: setting, with two tests (the setting's default, and a test's own ``config``).
+DEMO_PLUGIN = plugin_text(
+    "demo",
+    """\
+    permissions: [km_variable_manager]
+    configuration_schema:
+      type: object
+      properties:
+        greeting: {type: string, default: Hello, description: How to greet.}
+    """,
+)
+HELLO = action_text(
+    "hello",
+    """\
+    inputs:
+      who: {type: string, description: Who.}
+    steps:
+      - set: {msg: "{{ config.greeting }} {{ inputs.who }}"}
+    outputs:
+      msg: "{{ vars.msg }}"
+    tests:
+      - name: greets with the default
+        inputs: {who: Ann}
+        expect: {outputs: {msg: Hello Ann}}
+      - name: greets with a setting
+        inputs: {who: Ann}
+        config: {greeting: Hi}
+        expect: {outputs: {msg: Hi Ann}}
+    """,
+)
+
+
 @pytest.fixture
 def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     """``km-actions`` in ``tmp_path`` (the current folder), with a private data folder."""

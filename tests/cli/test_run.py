@@ -9,7 +9,7 @@ import pytest
 
 from engine.cli._run import _folder_sources, _installed_sources, is_installed_name
 from engine.plugins.store import Store
-from tests.cli.conftest import Cli, action_text, plugin_text
+from tests.cli.conftest import DEMO_PLUGIN, HELLO, Cli, action_text
 
 GREET = action_text(
     "greet",
@@ -334,35 +334,6 @@ def test_is_installed_name(text: str, expected: bool) -> None:
 
 # -- action files in a plugin folder -------------------------------------------------------
 
-PLUGIN = plugin_text(
-    "demo",
-    """\
-    permissions: [km_variable_manager]
-    configuration_schema:
-      type: object
-      properties:
-        greeting: {type: string, default: Hello, description: How to greet.}
-    """,
-)
-HELLO = action_text(
-    "hello",
-    """\
-    inputs:
-      who: {type: string, description: Who.}
-    steps:
-      - set: {msg: "{{ config.greeting }} {{ inputs.who }}"}
-    outputs:
-      msg: "{{ vars.msg }}"
-    tests:
-      - name: greets with the default
-        inputs: {who: Ann}
-        expect: {outputs: {msg: Hello Ann}}
-      - name: greets with a setting
-        inputs: {who: Ann}
-        config: {greeting: Hi}
-        expect: {outputs: {msg: Hi Ann}}
-    """,
-)
 CALLS_HELLO = action_text(
     "welcome",
     """\
@@ -383,7 +354,7 @@ CALLS_HELLO = action_text(
 
 
 def _plugin(cli: Cli) -> None:
-    cli.write("demo/plugin.yaml", PLUGIN)
+    cli.write("demo/plugin.yaml", DEMO_PLUGIN)
     cli.write("demo/actions/hello.yaml", HELLO)
     cli.write("demo/actions/welcome.yaml", CALLS_HELLO)
     cli.write("demo/actions/boom.yaml", BOOM)
@@ -419,7 +390,7 @@ def test_a_bad_input_in_a_plugin_folder(cli: Cli) -> None:
 
 
 def test_a_file_that_is_not_one_of_the_plugin_actions(cli: Cli) -> None:
-    cli.write("demo/plugin.yaml", PLUGIN + "actions: [actions/*.yaml]\n")
+    cli.write("demo/plugin.yaml", DEMO_PLUGIN + "actions: [actions/*.yaml]\n")
     cli.write("demo/actions/hello.yaml", HELLO)
     cli.write("demo/extra/other.yaml", BOOM)
     outcome = cli("run", "demo/extra/other.yaml")

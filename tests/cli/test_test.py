@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli.conftest import Cli, action_text, plugin_text
+from tests.cli.conftest import DEMO_PLUGIN, HELLO, Cli, action_text
 
 DOUBLE = action_text(
     "double",
@@ -157,38 +157,9 @@ def test_a_missing_path_is_a_usage_error(cli: Cli) -> None:
 
 # -- plugins -------------------------------------------------------------------------------
 
-PLUGIN = plugin_text(
-    "demo",
-    """\
-    configuration_schema:
-      type: object
-      properties:
-        greeting: {type: string, default: Hello, description: How to greet.}
-    """,
-)
-HELLO = action_text(
-    "hello",
-    """\
-    inputs:
-      who: {type: string, description: Who.}
-    steps:
-      - set: {msg: "{{ config.greeting }} {{ inputs.who }}"}
-    outputs:
-      msg: "{{ vars.msg }}"
-    tests:
-      - name: greets with the default
-        inputs: {who: Ann}
-        expect: {outputs: {msg: Hello Ann}}
-      - name: greets with a setting
-        inputs: {who: Ann}
-        config: {greeting: Hi}
-        expect: {outputs: {msg: Hi Ann}}
-    """,
-)
-
 
 def _plugin(cli: Cli) -> None:
-    cli.write("demo/plugin.yaml", PLUGIN)
+    cli.write("demo/plugin.yaml", DEMO_PLUGIN)
     cli.write("demo/actions/hello.yaml", HELLO)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from engine.catalog import ToolCatalog
 from engine.cli._validate import _enclosing_plugin
-from tests.cli.conftest import Cli, action_text, plugin_text
+from tests.cli.conftest import DEMO_PLUGIN, Cli, action_text
 
 GOOD = action_text(
     "greet",
@@ -234,16 +234,6 @@ def test_a_call_that_breaks_the_callee_signature(cli: Cli) -> None:
 
 # -- plugin folders ------------------------------------------------------------------------
 
-PLUGIN = plugin_text(
-    "demo",
-    """\
-    permissions: [km_variable_manager]
-    configuration_schema:
-      type: object
-      properties:
-        greeting: {type: string, default: Hello, description: How to greet.}
-    """,
-)
 HELLO = action_text(
     "hello",
     """\
@@ -285,7 +275,7 @@ TWICE_PROBLEMS = (
 
 
 def _plugin(cli: Cli, *, twice: bool = True) -> None:
-    cli.write("demo/plugin.yaml", PLUGIN)
+    cli.write("demo/plugin.yaml", DEMO_PLUGIN)
     cli.write("demo/actions/hello.yaml", HELLO)
     if twice:
         cli.write("demo/actions/twice.yaml", TWICE)
@@ -319,7 +309,7 @@ def test_plugin_yaml_alone(cli: Cli) -> None:
 
 def test_a_plugin_hook_must_name_one_of_its_actions(cli: Cli) -> None:
     _plugin(cli, twice=False)
-    cli.write("demo/plugin.yaml", PLUGIN + "hooks:\n  - on: installed\n    action: helo\n")
+    cli.write("demo/plugin.yaml", DEMO_PLUGIN + "hooks:\n  - on: installed\n    action: helo\n")
     outcome = cli("validate", "demo/plugin.yaml", "--json")
     assert outcome.code == 1
     [problem] = outcome.json()
@@ -332,7 +322,7 @@ def test_a_plugin_hook_must_name_one_of_its_actions(cli: Cli) -> None:
 
 
 def test_an_invalid_plugin_manifest(cli: Cli) -> None:
-    cli.write("demo/plugin.yaml", PLUGIN.replace("version: 1.0.0", "version: one"))
+    cli.write("demo/plugin.yaml", DEMO_PLUGIN.replace("version: 1.0.0", "version: one"))
     cli.write("demo/actions/hello.yaml", HELLO)
     outcome = cli("validate", "demo", "--json")
     assert outcome.code == 1
@@ -372,7 +362,7 @@ def test_a_plugin_without_identifier_or_permissions_list(cli: Cli) -> None:
 
 
 def test_a_file_of_kind_plugin_is_a_plugin_manifest(cli: Cli) -> None:
-    cli.write("extra-plugin.yaml", PLUGIN)
+    cli.write("extra-plugin.yaml", DEMO_PLUGIN)
     outcome = cli("validate", "extra-plugin.yaml")
     assert (outcome.code, outcome.out) == (0, "no problems in 1 file; 1 valid\n")
 
