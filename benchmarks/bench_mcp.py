@@ -11,6 +11,10 @@ how long it takes to answer tools/list with 1,000 installed actions.
    same action is also run on a ``km-actions serve`` without an upstream (the built-in
    simulator answers in-process): one stdio hop, like the direct call, which isolates
    what km-actions itself adds.
+   Also the deployment that avoids that hop: km-actions embedded in the Keyboard
+   Maestro server's own ``MCPServer`` app (``engine.server.embed.attach``; here a stand-in
+   app, benchmarks/_keyboard_maestro_app.py): the same action run by its tool on that
+   app, against calling the app's ``km_calculator`` directly, both over one stdio hop.
 2. Start-up: from starting ``km-actions serve`` (no upstream: the built-in simulator) to
    its first tools/list answer, with 1,000 installed actions (20 generated plugins of 50,
    as in bench_plugins.py) and with none, rounds interleaved. Target: <= 1.5x.
@@ -42,6 +46,7 @@ from bench_plugins import make_plugin
 
 KM_ACTIONS = str(Path(sys.executable).with_name("km-actions"))
 EXPRESSION = {"expression": "6 * 7"}
+EMBEDDED_APP = str(Path(__file__).resolve().with_name("_keyboard_maestro_app.py"))
 ONE_STEP = """api_version: "1.0"
 kind: action
 name: one-step
@@ -150,6 +155,47 @@ async def overhead(work: Path, calls: int) -> None:
     )
 
 
+async def embedded(work: Path, calls: int) -> None:
+    home = work / "embedded"
+    home.mkdir()
+    app = StdioServerParameters(
+        command=sys.executable, args=[EMBEDDED_APP], env={"KM_ACTIONS_HOME": str(home)}
+    )
+    source = ONE_STEP.replace('"6 * 7"', '"6 + 7"')
+    async with Client(app, cache=None) as client:
+        created = await client.call_tool(
+            "km_plugin_ecosystem", {"operation": "create", "plugin_source": source}
+        )
+        assert created.structured_content and created.structured_content["success"], created
+
+        async def directly() -> None:
+            result = await client.call_tool("km_calculator", {"expression": "6 + 7"})
+            assert result.structured_content and result.structured_content["success"]
+
+        async def action_tool() -> None:
+            result = await client.call_tool("mcp-created__one-step", {})
+            assert result.structured_content and result.structured_content["success"]
+
+        ways = {"the app's km_calculator, directly": directly, "the action's tool": action_tool}
+        for call in ways.values():
+            for _ in range(20):
+                await call()
+        times: dict[str, list[float]] = {name: [] for name in ways}
+        for _ in range(calls):
+            for name, call in ways.items():
+                times[name].append(await timed(call))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print("   embedded in the Keyboard Maestro server's app (one stdio hop each):")
+    for name, median in medians.items():
+        print(f"     {name:<34} {median * 1000:6.2f} ms")
+    direct, action = medians.values()
+    added = (action - direct) * 1000
+    print(
+        f"     the action adds {added:5.2f} ms ({action / direct:.2f}x): "
+        f"{'meets' if added <= 1.0 else 'MISSES'} the <= 1 ms target"
+    )
+
+
 async def first_tools_list(home: Path) -> tuple[float, int]:
     """Seconds from starting `km-actions serve` to its first tools/list answer; the tools."""
     started = time.perf_counter()
@@ -192,6 +238,7 @@ async def run(calls: int, rounds: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-mcp-"))
     try:
         await overhead(work, calls)
+        await embedded(work, calls)
         await startup(work, rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,29 @@
+"""A stand-in for the Keyboard Maestro MCP server with km-actions embedded (for
+bench_mcp.py): an ``MCPServer`` app with one tool, ``km_calculator`` (sums such as
+"6 + 7"), and :func:`engine.server.embed.attach`, served over stdio. The store is
+``KM_ACTIONS_HOME``.
+
+    python benchmarks/_keyboard_maestro_app.py
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from engine.config import Settings
+from engine.server.embed import attach
+
+app = MCPServer("keyboard-maestro")
+
+
+@app.tool()
+def km_calculator(expression: str) -> dict[str, Any]:
+    """Add the whole numbers of ``expression`` (e.g. "6 + 7")."""
+    return {"success": True, "data": {"result": sum(int(p) for p in expression.split("+"))}}
+
+
+if __name__ == "__main__":
+    attach(app, settings=Settings())
+    app.run()
