@@ -227,9 +227,11 @@ class _YamlBuilder:
         self.frame: _Frame | None = None  # the container being built, for error paths
 
     def build(self) -> Any:
-        events = yaml.parse(self.text, Loader=_YamlLoader)
+        parser = _YamlLoader(self.text)
         try:
-            return self._consume(events)
+            # The parser's events until it has none (``get_event`` then returns None):
+            # iterated in C, without yaml.parse's generator around every event.
+            return self._consume(iter(parser.get_event, None))
         except yaml.MarkedYAMLError as exc:
             raise self._syntax_error(exc) from None
         except yaml.YAMLError as exc:  # unmarked reader errors (e.g. control characters)
@@ -240,6 +242,8 @@ class _YamlBuilder:
                 self.file,
                 "save the file as plain UTF-8 text, without control characters",
             ) from None
+        finally:
+            parser.dispose()
 
     def _consume(self, events: Any) -> Any:
         values, plain = self.values, self.plain
