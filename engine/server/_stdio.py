@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import fcntl
 import os
 import stat
+import sys
 import threading
 from collections.abc import AsyncIterator
 
@@ -87,6 +87,10 @@ class StdoutWire:
 
     @classmethod
     async def open(cls) -> StdoutWire | None:
+        if sys.platform == "win32":  # no pipe transports on Windows' default event loop
+            return None
+        import fcntl
+
         try:
             mode = os.fstat(1).st_mode
         except OSError:
