@@ -151,6 +151,73 @@ def quick_analysis(text: str, globals_: Mapping[str, Any]) -> Analysis | None:
     return Analysis(TemplateInfo((), tuple(references), native), tuple(parts), chains)
 
 
+_ARG = r"(?:-?[0-9]+(?:\.[0-9]+)?|'[^'\\\r\n{}%#]*'|\"[^\"\\\r\n{}%#]*\"|true|false|none)"
+_FILTER = r" *\| *([A-Za-z][A-Za-z0-9_]*)(?:\( *(?:" + _ARG + r"(?: *, *" + _ARG + r")*)? *\))?"
+# `{{ root.key | name(literal, …) | … }}`: a reference, through filters with literal
+# arguments or none.
+_FILTERED_REFERENCE = re.compile(
+    r"\{\{ *(?P<root>[A-Za-z][A-Za-z0-9_]*)(?P<chain>(?:" + _LINK + r")*)"
+    r"(?P<filters>(?:" + _FILTER + r")*) *\}\}"
+)
+_FILTER_NAMES = re.compile(_FILTER)
+_GUARDING_FILTERS: Final = frozenset({"default", "d"})
+_QUICK_FILTERS: Final = 8
+
+
+def quick_info(
+    text: str, globals_: Mapping[str, Any], filters: Mapping[str, Any]
+) -> TemplateInfo | None:
+    """What :class:`TemplateAnalyzer` finds in text whose every ``{{ }}`` is a reference,
+    plain or through known filters with literal arguments (``{{ vars.text | truncate(60)
+    }}``), without Jinja's parser; None for anything else (any problem included: the
+    full analysis words those).
+
+    >>> from engine.templates import TemplateEngine
+    >>> engine = TemplateEngine()
+    >>> info = quick_info("Set {{ vars.text | truncate(60) }}", engine.globals, engine.filters)
+    >>> [r.text for r in info.references], info.is_native
+    (['vars.text'], False)
+    """
+    if "{%" in text or "{#" in text or "\r" in text:
+        return None
+    references: list[Reference] = []
+    last = 0
+    for match in _FILTERED_REFERENCE.finditer(text):
+        root = match.group("root")
+        if root in _NOT_ROOTS or root in globals_:
+            return None
+        for count, link in enumerate(_FILTER_NAMES.finditer(match.group("filters"))):
+            name = link.group(1)
+            if name not in filters or name == CONCAT or name in _GUARDING_FILTERS:
+                return None
+            if count >= _QUICK_FILTERS:  # deep chains: the full analysis bounds nesting
+                return None
+        if "{{" in text[last : match.start()] or (
+            match.start() > 0 and text[match.start() - 1] == "{"
+        ):
+            return None
+        references.append(_reference(root, match.group("chain")))
+        last = match.end()
+    if not references or "{{" in text[last:]:
+        return None
+    native = len(references) == 1 and last == len(text) and text.startswith("{{")
+    return TemplateInfo((), tuple(references), native)
+
+
+def _reference(root: str, chain: str) -> Reference:
+    links: list[tuple[PathPart, bool]] = []
+    for link in _LINKS.finditer(chain):
+        name, digits, integer, single, double = link.groups()
+        if name is not None:
+            links.append((name, True))
+        elif digits is not None or integer is not None:
+            links.append((int(digits if digits is not None else integer), False))
+        else:
+            links.append((single if single is not None else double, False))
+    lookup = Lookup(root, links)
+    return Reference(root, tuple(k for k, _ in links), False, lookup.text)
+
+
 def _constant_key(node: nodes.Node) -> PathPart | None:
     if isinstance(node, nodes.Const) and isinstance(node.value, str | int):
         return None if isinstance(node.value, bool) else node.value
@@ -210,8 +277,9 @@ class TemplateAnalyzer:
             with warnings.catch_warnings():
                 # "invalid escape sequence": '\d' in a pattern means what users expect.
                 warnings.simplefilter("ignore")
-                self.tokens = _tokens(environment, self.text)
-                self.check_statements()
+                if "{%" in self.text:  # a statement or raw block: only ever after `{%`
+                    self.tokens = _tokens(environment, self.text)
+                    self.check_statements()
                 tree = None if self.problems else environment.parse(self.text)
         except TemplateSyntaxError as exc:
             self.add(
@@ -248,8 +316,21 @@ class TemplateAnalyzer:
     ) -> None:
         column = None
         if line is not None and value is not None:
-            column = next((c for at, c, _, v in self.tokens if at == line and v == value), None)
+            column = next(
+                (c for at, c, _, v in self._all_tokens() if at == line and v == value), None
+            )
         self.problems.append(Problem(code, message, hint, line, column))
+
+    def _all_tokens(self) -> list[tuple[int, int, str, str]]:
+        """The tokens with their positions, read when first needed (to place a problem)."""
+        if not self.tokens:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self.tokens = _tokens(self.engine.environment, self.text)
+            except TemplateSyntaxError:
+                return []
+        return self.tokens
 
     def check_statements(self) -> None:
         for index, (line, column, kind, _) in enumerate(self.tokens):

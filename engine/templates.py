@@ -39,6 +39,7 @@ from engine._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo, chain
 # Private here as before the split (tests compare the quick analysis with the full one).
 from engine._template_analysis import TemplateAnalyzer as _TemplateAnalyzer
 from engine._template_analysis import quick_analysis as _quick_analysis
+from engine._template_analysis import quick_info as _quick_info
 from engine._template_filters import (
     CONCAT,
     DEFAULT_FILTERS,
@@ -320,6 +321,15 @@ class TemplateEngine:
 
     def analyze(self, text: str) -> TemplateInfo:
         """Every problem and every name use in ``text``, without rendering it."""
+        analysis = self._analyses.get(text)
+        if analysis is not None:
+            return analysis.info
+        if self.fast_paths and "|" in text:
+            # References through filters (`{{ x | title }}`) need no Jinja parse to be
+            # checked; compiling one still parses it.
+            info = _quick_info(text, self.globals, self.filters)
+            if info is not None:
+                return info
         return self._analysis(text).info
 
     def compile(self, value: Any) -> Renderer:
