@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from engine.cli._say import failed
 from engine.docs import plugin_markdown, plugin_markdown_from
 from engine.errors import EngineError
 
@@ -154,14 +155,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
             print(plugin_markdown(store, args.plugin))
         return 0
     except EngineError as error:
-        return _report("docs", error)
-
-
-def _report(command: str, error: EngineError) -> int:
-    print(f"km-actions {command}: {error.message}", file=sys.stderr)
-    if error.hint:
-        print(f"  hint: {error.hint}", file=sys.stderr)
-    return 1
+        return failed("docs", error)
 
 
 def _documents(plugin: Any) -> list[Any]:
@@ -177,7 +171,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     try:
         store = Store.open()
     except EngineError as error:
-        return _report("stats", error)
+        return failed("stats", error)
     with store:
         history = RunHistory(store)
         try:

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.cli import _plugins
 from engine.cli._hooks import finish_hooks, store_hooks
+from engine.cli._say import HINT
 from engine.limits import Profile
 from engine.plugins.download import DownloadPolicy
 from engine.plugins.hooked import StoreHooks
@@ -224,7 +225,7 @@ def _print_update(report: UpdateReport, args: argparse.Namespace) -> None:
     for identifier, error in report.failed:
         print(f"{identifier}: not updated: {error.message}", file=sys.stderr)
         if error.hint:
-            print(f"     = hint: {error.hint}", file=sys.stderr)
+            print(f"{HINT}{error.hint}", file=sys.stderr)
     if args.auto_update:
         print(f"auto_update of {args.identifier} is {args.auto_update}.")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli._hooks import finish_hooks, store_hooks
+from engine.cli._say import HINT
 from engine.errors import EngineError
 from engine.limits import Profile
 from engine.plugins._plan import installed_signatures
@@ -145,7 +146,7 @@ def report_error(error: EngineError, *, as_json: bool = False, sources: Any = No
         print(f"error[{error.code}]: {error.message}", file=sys.stderr)
         hint = error.hint or error.first.hint
         if hint:
-            print(f"     = hint: {hint}", file=sys.stderr)
+            print(f"{HINT}{hint}", file=sys.stderr)
     return 1
 
 

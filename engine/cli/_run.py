@@ -15,6 +15,7 @@ from engine.bridge import ToolBridge
 from engine.bridge.dryrun import DryRunBridge
 from engine.cli._files import collect
 from engine.cli._hooks import open_simulator, print_hook_warnings
+from engine.cli._say import failed
 from engine.engine import Engine
 from engine.errors import EngineError
 from engine.inputs import reject_constant
@@ -140,10 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except SimulatorStateError as problem:
-        print(f"km-actions run: {problem.message}", file=sys.stderr)
-        if problem.hint:
-            print(f"     = hint: {problem.hint}", file=sys.stderr)
-        return 1
+        return failed("run", problem)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -230,10 +228,7 @@ def _run_installed(args: argparse.Namespace, engine: Engine) -> int:
             pipeline = runtime.pipeline(args.action)
             inputs = parse_inputs(pipeline, args.input, args.inputs_json)
         except EngineError as error:
-            print(f"km-actions run: {error.message}", file=sys.stderr)
-            if error.hint:
-                print(f"     = hint: {error.hint}", file=sys.stderr)
-            return 1
+            return failed("run", error)
         except ValueError as exc:
             print(f"km-actions run: {exc}", file=sys.stderr)
             return 2

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from engine.cli._say import failed
 from engine.config import config_path, load_settings, set_value
 from engine.errors import EngineError
 
@@ -45,10 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
     except EngineError as error:
-        print(f"km-actions serve: {error.message}", file=sys.stderr)
-        if error.hint:
-            print(f"  hint: {error.hint}", file=sys.stderr)
-        return 2
+        return failed("serve", error, 2)
     from engine.server import serve
 
     try:
@@ -56,10 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except EngineError as error:  # the upstream could not be reached, for one
-        print(f"km-actions serve: {error.message}", file=sys.stderr)
-        if error.hint:
-            print(f"  hint: {error.hint}", file=sys.stderr)
-        return 1
+        return failed("serve", error)
     except OSError as error:
         print(f"km-actions serve: {error}", file=sys.stderr)
         return 1
@@ -86,10 +81,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         print(f"set {args.key} in {written}")
         return 0
     except EngineError as error:
-        print(f"km-actions config: {error.message}", file=sys.stderr)
-        if error.hint:
-            print(f"  hint: {error.hint}", file=sys.stderr)
-        return 1
+        return failed("config", error)
 
 
 def _describe(settings: Any) -> dict[str, Any]:

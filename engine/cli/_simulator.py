@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from engine.cli._say import say
 from engine.simulator import Simulator, SimulatorStateError, SimulatorStateWarning
 
 
@@ -81,6 +82,4 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
 
 def _say(message: str, hint: str | None = None) -> None:
-    print(f"km-actions simulator: {message}", file=sys.stderr)
-    if hint:
-        print(f"  hint: {hint}", file=sys.stderr)
+    say("simulator", message, hint)

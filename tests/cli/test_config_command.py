@@ -101,19 +101,19 @@ def test_set_needs_a_key_and_a_value(cli: Cli, argv: list[str]) -> None:
         pytest.param(
             "security.ceiling", "read-only",
             "km-actions config: {file}: security.ceiling must be a list of text values\n"
-            "  hint: see docs/mcp.md for every setting\n",
+            "     = hint: see docs/mcp.md for every setting\n",
             id="wrong-type",
         ),
         pytest.param(
             "security.default_profil", "strict",
             "km-actions config: {file}: unknown key security.default_profil\n"
-            "  hint: did you mean 'default_profile'?\n",
+            "     = hint: did you mean 'default_profile'?\n",
             id="misspelt",
         ),
         pytest.param(
             "ceiling", "[]",
             "km-actions config: 'ceiling' is not a setting name\n"
-            "  hint: write section.key, e.g. security.ceiling\n",
+            "     = hint: write section.key, e.g. security.ceiling\n",
             id="no-section",
         ),
     ],
@@ -132,7 +132,7 @@ def test_show_an_invalid_file(cli: Cli) -> None:
         1,
         "",
         "km-actions config: k.toml: security.ceiling must be a list of text values\n"
-        "  hint: see docs/mcp.md for every setting\n",
+        "     = hint: see docs/mcp.md for every setting\n",
     )
 
 

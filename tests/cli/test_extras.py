@@ -335,14 +335,14 @@ def test_docs_of_an_installed_plugin(cli: Cli) -> None:
             False,
             ["nope"],
             "km-actions docs: no plugin 'nope' is installed\n"
-            "  hint: see what is installed with `km-actions list`\n",
+            "     = hint: see what is installed with `km-actions list`\n",
             id="nothing-installed",
         ),
         pytest.param(
             True,
             ["clipboard-tool"],
             "km-actions docs: no plugin 'clipboard-tool' is installed\n"
-            "  hint: did you mean 'clipboard-tools'?\n",
+            "     = hint: did you mean 'clipboard-tools'?\n",
             id="misspelt",
         ),
         pytest.param(
@@ -350,7 +350,7 @@ def test_docs_of_an_installed_plugin(cli: Cli) -> None:
             ["empty"],
             "km-actions docs: empty: no plugin manifest (plugin.yaml, plugin.yml, plugin.json) "
             "at the top of the folder\n"
-            "  hint: add a plugin.yaml (see docs/plugins.md), or install a single action file\n",
+            "     = hint: add a plugin.yaml (see docs/plugins.md), or install a single action file\n",
             id="folder-without-plugin-yaml",
         ),
     ],
@@ -384,7 +384,7 @@ def test_docs_when_the_store_cannot_be_opened(cli: Cli) -> None:
     assert outcome.err.splitlines() == [
         f"km-actions docs: cannot open the plugin store at {cli.home}: [Errno 17] File "
         f"exists: '{cli.home}'",
-        f"  hint: check that {cli.home} is a folder you can write to, or set KM_ACTIONS_HOME "
+        f"     = hint: check that {cli.home} is a folder you can write to, or set KM_ACTIONS_HOME "
         "to another folder",
     ]
 

@@ -56,7 +56,7 @@ def test_an_invalid_configuration_is_a_usage_error(cli: Cli, server: FakeServer)
     assert (outcome.code, outcome.err) == (
         2,
         "km-actions serve: k.toml: security.ceiling must be a list of text values\n"
-        "  hint: see docs/mcp.md for every setting\n",
+        "     = hint: see docs/mcp.md for every setting\n",
     )
     assert server.calls == []
 
@@ -71,7 +71,7 @@ def test_ctrl_c_over_http_is_a_normal_stop(cli: Cli, server: FakeServer) -> None
     [
         pytest.param(
             BridgeError("cannot reach the upstream", hint="start it first"),
-            "km-actions serve: cannot reach the upstream\n  hint: start it first\n",
+            "km-actions serve: cannot reach the upstream\n     = hint: start it first\n",
             id="engine-error",
         ),
         pytest.param(

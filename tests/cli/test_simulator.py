@@ -73,7 +73,7 @@ def test_a_port_that_cannot_be_used(
     assert (outcome.code, outcome.err) == (
         1,
         f"km-actions simulator: error: cannot serve on 127.0.0.1:8080: {shown}\n"
-        "  hint: choose another port, or --http 0 for a free one\n",
+        "     = hint: choose another port, or --http 0 for a free one\n",
     )
 
 
@@ -111,6 +111,6 @@ def test_a_state_file_from_a_newer_version_is_an_error(cli: Cli, server: FakeSer
         1,
         "km-actions simulator: error: the simulator state file state.json was written by a "
         "newer km-actions (state version 999; this one reads up to 1)\n"
-        "  hint: upgrade km-actions, or use another state file\n",
+        "     = hint: upgrade km-actions, or use another state file\n",
     )
     assert server.calls == []

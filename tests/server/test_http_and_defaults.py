@@ -323,14 +323,14 @@ def test_sigterm_stops_a_stdio_server_cleanly_while_its_client_is_connected(
             {"security": {"ceiling": ["read_only"]}},
             2,
             "km-actions serve: {config}: security.ceiling: 'read_only' is neither a tool group "
-            "nor a km_* tool\n  hint: did you mean 'read-only'?\n",
+            "nor a km_* tool\n     = hint: did you mean 'read-only'?\n",
             id="invalid-configuration",
         ),
         pytest.param(
             {"upstream": {"command": ["{home}/no-such-server"]}},
             1,
             "km-actions serve: cannot start the Keyboard Maestro MCP server: no command "
-            "'{home}/no-such-server' was found\n  hint: check the upstream command; give its "
+            "'{home}/no-such-server' was found\n     = hint: check the upstream command; give its "
             "full path if it is not on PATH\n",
             id="unreachable-upstream",
         ),

@@ -318,7 +318,7 @@ def test_a_port_in_use_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["simulator", "--http", str(port)]) == 1
     err = capsys.readouterr().err
     assert f"km-actions simulator: error: cannot serve on 127.0.0.1:{port}: " in err
-    assert "  hint: choose another port, or --http 0 for a free one" in err
+    assert "     = hint: choose another port, or --http 0 for a free one" in err
 
 
 def test_a_state_file_from_a_newer_version_is_refused(
@@ -330,5 +330,5 @@ def test_a_state_file_from_a_newer_version_is_refused(
     assert capsys.readouterr().err.splitlines() == [
         f"km-actions simulator: error: the simulator state file {state} was written by a "
         "newer km-actions (state version 999; this one reads up to 1)",
-        "  hint: upgrade km-actions, or use another state file",
+        "     = hint: upgrade km-actions, or use another state file",
     ]
