@@ -350,7 +350,8 @@ def test_docs_of_an_installed_plugin(cli: Cli) -> None:
             ["empty"],
             "km-actions docs: empty: no plugin manifest (plugin.yaml, plugin.yml, plugin.json) "
             "at the top of the folder\n"
-            "     = hint: add a plugin.yaml (see docs/plugins.md), or install a single action file\n",
+            "     = hint: add a plugin.yaml (see docs/plugins.md), or install a single action "
+            "file\n",
             id="folder-without-plugin-yaml",
         ),
     ],
