@@ -225,6 +225,7 @@ class StoreHost:
         progress: Progress | None,
     ) -> dict[str, Any]:
         """Run an installed action (with its plugin's grant, settings and hooks)."""
+        await self.follow_catalog()
         try:
             limits = self.limits(profile)
             loaded = self.loaded
@@ -278,7 +279,21 @@ class StoreHost:
     ) -> dict[str, Any]:
         from engine.server.operations import OPERATION_HANDLERS
 
+        await self.follow_catalog()
         return await OPERATION_HANDLERS[operation](self, args, progress)
+
+    async def follow_catalog(self) -> None:
+        """If the bridge's tools changed (an upstream that reconnected lists its tools
+        again: a restarted, perhaps upgraded, Keyboard Maestro server), check and compile
+        against the new ones from now on, and offer the action tools again."""
+        catalog = self.bridge.catalog()
+        if catalog is self.engine.catalog:
+            return
+        self.engine = Engine(catalog=catalog)
+        try:
+            await self.reload()
+        except EngineError as error:
+            logger.warning("reloading the installed plugins failed: %s", error)
 
 
 def _retrieve(job: asyncio.Future[Any]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
+from engine.catalog import ToolCatalog, ToolSpec
 from engine.config import Settings
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
@@ -75,3 +75,37 @@ async def test_a_job_failing_after_its_caller_left_is_logged_not_lost(
     await host.in_worker(lambda: None)
     await asyncio.sleep(0)  # the job's done callback runs on the loop
     assert "disk full" in caplog.text
+
+
+async def test_new_tools_from_a_reconnected_upstream_are_followed(
+    host: StoreHost, tmp_path: Path
+) -> None:
+    """An upstream that reconnects lists its tools again (a restarted, upgraded server):
+    from the next operation, actions are checked against those, and the action tools are
+    offered again."""
+    action = tmp_path / "speak.yaml"
+    action.write_text(
+        'api_version: "1.0"\nkind: action\nname: speak\ndescription: Says it.\n'
+        "permissions: [km_speak]\nsteps:\n  - tool: km_speak\n    with: {text: hi}\n",
+        "utf-8",
+    )
+    before = await host.operation("validate", {"plugin_source": action.read_text()}, None)
+    assert {d["code"] for d in before["error"]["diagnostics"]} == {
+        "unknown-permission",
+        "unknown-tool",
+    }
+    speak = ToolSpec("km_speak", "Say a text.", SPEAK, {"readOnlyHint": True})
+    upgraded = ToolCatalog([*host.catalog().values(), speak], origin="the upgraded server")
+    host.bridge._catalog = upgraded  # type: ignore[attr-defined]  # what a reconnect does
+    after = await host.operation("validate", {"plugin_source": action.read_text()}, None)
+    assert after["success"] is True, after
+    assert host.catalog() is upgraded
+    assert host.loaded.runtime.catalog is upgraded  # installed actions: loaded again
+
+
+SPEAK = {
+    "type": "object",
+    "properties": {"text": {"type": "string"}},
+    "required": ["text"],
+    "additionalProperties": False,
+}
