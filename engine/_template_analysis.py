@@ -125,22 +125,13 @@ def quick_analysis(text: str, globals_: Mapping[str, Any]) -> Analysis | None:
         root = match.group(1)
         if root in _NOT_ROOTS or root in globals_:
             return None
-        links: list[tuple[PathPart, bool]] = []
-        for link in _LINKS.finditer(match.group(2)):
-            name, digits, integer, single, double = link.groups()
-            if name is not None:
-                links.append((name, True))
-            elif digits is not None or integer is not None:
-                links.append((int(digits if digits is not None else integer), False))
-            else:
-                links.append((single if single is not None else double, False))
-        lookup = Lookup(root, links)
+        lookup = _lookup(root, match.group(2))
         if match.start() > last:
             if text[match.start() - 1] == "{":  # `{{{x}}`: Jinja's block starts one earlier
                 return None
             parts.append(text[last : match.start()])
         parts.append(lookup)
-        references.append(Reference(root, tuple(k for k, _ in links), False, lookup.text))
+        references.append(_reference(lookup))
         last = match.end()
     if last < len(text):
         parts.append(text[last:])
@@ -196,7 +187,7 @@ def quick_info(
             match.start() > 0 and text[match.start() - 1] == "{"
         ):
             return None
-        references.append(_reference(root, match.group("chain")))
+        references.append(_reference(_lookup(root, match.group("chain"))))
         last = match.end()
     if not references or "{{" in text[last:]:
         return None
@@ -204,7 +195,9 @@ def quick_info(
     return TemplateInfo((), tuple(references), native)
 
 
-def _reference(root: str, chain: str) -> Reference:
+def _lookup(root: str, chain: str) -> Lookup:
+    """``root`` and the links of ``chain`` (matched by ``_LINKS``: ``.key``, ``[0]``,
+    ``['key']``) as a lookup."""
     links: list[tuple[PathPart, bool]] = []
     for link in _LINKS.finditer(chain):
         name, digits, integer, single, double = link.groups()
@@ -214,8 +207,12 @@ def _reference(root: str, chain: str) -> Reference:
             links.append((int(digits if digits is not None else integer), False))
         else:
             links.append((single if single is not None else double, False))
-    lookup = Lookup(root, links)
-    return Reference(root, tuple(k for k, _ in links), False, lookup.text)
+    return Lookup(root, links)
+
+
+def _reference(lookup: Lookup) -> Reference:
+    path = tuple(key for key, _ in lookup.links)
+    return Reference(lookup.root, path, False, lookup.text)
 
 
 def _constant_key(node: nodes.Node) -> PathPart | None:
