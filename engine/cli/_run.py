@@ -184,13 +184,7 @@ def _run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
         )
     )
-    if simulator is not None and simulator.state_path is not None:
-        simulator.save()
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
-    else:
-        _print_result(result, path)
-    return 0 if result.ok else 1
+    return _finish_run(args, result, simulator, path)
 
 
 def is_installed_name(text: str) -> bool:
@@ -203,7 +197,7 @@ def _finish_run(
     args: argparse.Namespace,
     result: RunResult,
     simulator: Simulator | None,
-    sources: Callable[[str], str | None],
+    sources: Path | Callable[[str], str | None],
 ) -> int:
     if simulator is not None and simulator.state_path is not None:
         simulator.save()
