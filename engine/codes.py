@@ -142,6 +142,8 @@ _PLUGINS = {
     "permission-not-granted": "A plugin asks for a tool the grant given does not include.",
     "install-declined": "The permissions a plugin asks for were not granted.",
     "plugin-has-dependents": "A plugin cannot be uninstalled while others depend on it.",
+    "overwrite-refused": "An MCP caller tried to replace, update, remove or configure a plugin "
+    "the user installed.",
     "plugin-tampered": "An installed plugin's files changed since it was installed.",
     "unknown-setting": "A setting the plugin does not declare.",
     "invalid-config": "A setting's value does not fit the plugin's configuration_schema.",

@@ -60,19 +60,23 @@ from engine.plugins.archives import ArchiveLimits
 from engine.plugins.faults import crash_point
 from engine.plugins.permissions import PermissionRequest, check_grant, check_profile
 from engine.plugins.resolver import CandidateProvider
-from engine.plugins.settings import DroppedSetting, effective, keep_valid, missing, split
+from engine.plugins.settings import DroppedSetting, carry_over, effective, missing
 from engine.plugins.store import FOLDER_MODE, Store, cache_name, remove_tree
 
 __all__ = [
     "Fetch",
     "InstallResult",
     "InstallSource",
+    "MayReplace",
     "SourceKind",
     "StoreEvent",
     "install",
 ]
 
 Confirm = Callable[[PermissionRequest], bool]
+MayReplace = Callable[[InstalledPlugin], None]
+"""Told each installed plugin an install would replace (upgrade, downgrade, other files);
+raises to refuse it (nothing is installed then)."""
 _ATTEMPTS = 5
 
 
@@ -129,6 +133,8 @@ def install(
     progress: Progress | None = None,
     catalog: ToolCatalog | None = None,
     limits: ArchiveLimits | None = None,
+    origin: str | None = None,
+    may_replace: MayReplace | None = None,
 ) -> InstallResult:
     """Install (or upgrade to) the plugin at ``source``; see the module docs for the steps.
 
@@ -137,6 +143,10 @@ def install(
     neither, the caller has the user's consent for what the plugin asks. The ``profile``
     caps what may be granted either way. Raises :class:`PluginError` (or a subclass) and
     changes nothing when anything is wrong.
+
+    ``origin`` (see :mod:`engine.plugins.origins`), when given, is recorded for every
+    plugin the install writes, dependencies included, instead of the source's own.
+    ``may_replace`` is asked about every installed plugin the install would replace.
     """
     if not isinstance(source, InstallSource):
         source = InstallSource.of(source)
@@ -147,7 +157,7 @@ def install(
         try:
             return _install_once(
                 store, source, given, confirm, profile, provider, fetch, events,
-                auto_update, progress, catalog, limits,
+                auto_update, progress, catalog, limits, origin, may_replace,
             )  # fmt: skip
         except _StoreChanged:
             if attempt == _ATTEMPTS - 1:
@@ -172,6 +182,8 @@ def _install_once(
     progress: Progress | None,
     catalog: ToolCatalog,
     limits: ArchiveLimits,
+    origin: str | None,
+    may_replace: MayReplace | None,
 ) -> InstallResult:
     target = stage_source(store, source, catalog=catalog, limits=limits)
     ordered = [target]
@@ -191,9 +203,11 @@ def _install_once(
         )  # fmt: skip
         for item in ordered:
             item.previous = installed.get(item.identifier)
+            if item.previous is not None and may_replace is not None:
+                may_replace(item.previous)
         warnings = validate_staged(store, ordered, catalog, progress)
         prepared = [_prepare(store, item, catalog, profile, grant, confirm) for item in ordered]
-        _commit(store, prepared, snapshot, source, profile, auto_update)
+        _commit(store, prepared, snapshot, source, profile, auto_update, origin)
     finally:
         for item in ordered:
             item.close()
@@ -259,8 +273,7 @@ def _prepare(
     seen = _settings_state(store.conn, item.identifier)
     if item.previous is not None:
         old_plain, old_secrets = store.settings(item.identifier), store.secrets(item.identifier)
-        kept, lost = keep_valid(schema, {**old_plain, **old_secrets})
-        plain, new_secrets = split(schema, kept)
+        plain, new_secrets, lost = carry_over(schema, old_plain, old_secrets)
         secrets = new_secrets if new_secrets != old_secrets else None
         dropped = tuple(lost)
     current_secrets = (
@@ -341,6 +354,7 @@ def _commit(
     source: InstallSource,
     profile: Profile,
     auto_update: bool | None,
+    origin: str | None,
 ) -> None:
     renamed: list[Path] = []
     caches: list[Path] = []
@@ -362,7 +376,7 @@ def _commit(
                 _sync_folder(target.parent)
             crash_point("after-rename")
             for p in prepared:
-                _write_rows(store, conn, p, source, profile, auto_update, caches, changes)
+                _write_rows(store, conn, p, source, profile, auto_update, origin, caches, changes)
             crash_point("before-commit")
     except BaseException:
         for path in renamed:
@@ -391,6 +405,7 @@ def _write_rows(
     source: InstallSource,
     profile: Profile,
     auto_update: bool | None,
+    origin: str | None,
     caches: list[Path],
     changes: list[SecretChange],
 ) -> None:
@@ -411,7 +426,8 @@ def _write_rows(
             source_kind=item.source.kind.value,
             source_ref=_ref(item.source),
             source_detail=item.source.detail,
-            origin=item.source.origin if is_target or item.source.expected else "dependency",
+            origin=origin
+            or (item.source.origin if is_target or item.source.expected else "dependency"),
             auto_update=bool(
                 auto_update
                 if auto_update is not None and is_target

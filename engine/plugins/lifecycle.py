@@ -19,13 +19,14 @@ file is removed, so a crash leaves the old state or the new one; events
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import PluginError
 from engine.plugins import _records as records
 from engine.plugins._events import EventCallback, StoreEvent, notify
+from engine.plugins._records import InstalledPlugin
 from engine.plugins._secrets import SecretChange, remove_secrets
 from engine.plugins.faults import crash_point
 from engine.plugins.lock import IntegrityProblem, check_files
@@ -72,9 +73,11 @@ def uninstall(
     *,
     remove_dependents: bool = False,
     events: EventCallback | None = None,
+    may_remove: Callable[[InstalledPlugin], None] | None = None,
 ) -> UninstallResult:
     """Remove a plugin; refused while installed plugins depend on it, unless
-    ``remove_dependents`` (then they are removed first)."""
+    ``remove_dependents`` (then they are removed first). ``may_remove`` is asked about
+    each plugin to remove, under the store's lock, and may refuse (raise)."""
     store.require(identifier)
     with store.transaction():  # decided under the write lock: no dependent can appear meanwhile
         dependents = dependents_order(store, identifier)
@@ -87,6 +90,9 @@ def uninstall(
             )
         doomed = [*dependents, identifier]
         records_of = {p.identifier: p for p in store.plugins() if p.identifier in doomed}
+        if may_remove is not None:
+            for name in doomed:
+                may_remove(records_of[name])
         for name in doomed:
             records.delete_plugin(store.conn, name)
         crash_point("uninstall-before-commit")

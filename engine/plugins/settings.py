@@ -172,6 +172,39 @@ def keep_valid(
     return kept, dropped
 
 
+def carry_over(
+    schema: Mapping[str, Any] | None, plain: Mapping[str, Any], secrets: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], list[DroppedSetting]]:
+    """What an upgrade keeps of the stored settings: (plain values, secret values, the
+    settings dropped with why).
+
+    A value stored as a secret stays a secret: when the new schema no longer marks it
+    ``secret``, it is dropped rather than kept in plain (where answers, descriptions and
+    actions' outputs would show it). Whoever wrote the new version cannot read the old
+    secret by declaring it a plain setting.
+
+    >>> new = {"properties": {"token": {"type": "string"}}}
+    >>> plain, secret, dropped = carry_over(new, {}, {"token": "s3cr3t"})
+    >>> plain, secret, [str(d) for d in dropped]  # doctest: +NORMALIZE_WHITESPACE
+    ({}, {}, ['token: it was a secret, and the new version no longer marks it secret:
+    it was dropped, not kept in plain'])
+    """
+    kept, dropped = keep_valid(schema, {**plain, **secrets})
+    hidden = secret_names(schema)
+    for name in sorted(set(kept) & set(secrets) - hidden):
+        del kept[name]
+        dropped.append(
+            DroppedSetting(
+                name,
+                "it was a secret, and the new version no longer marks it secret: it was "
+                "dropped, not kept in plain",
+                secret=True,
+            )
+        )
+    new_plain, new_secrets = split(schema, kept)
+    return new_plain, new_secrets, sorted(dropped, key=lambda d: d.name)
+
+
 def check_names(identifier: str, schema: Mapping[str, Any] | None, names: Iterable[str]) -> None:
     """Refuse settings the plugin does not declare (``unknown-setting``), with a did-you-mean."""
     props = properties(schema)

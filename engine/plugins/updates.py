@@ -36,7 +36,7 @@ from engine.plugins._plan import CandidatePool
 from engine.plugins._records import InstalledPlugin
 from engine.plugins._stage import Progress
 from engine.plugins.download import DownloadPolicy
-from engine.plugins.installer import Confirm, InstallResult, InstallSource, install
+from engine.plugins.installer import Confirm, InstallResult, InstallSource, MayReplace, install
 from engine.plugins.manifest import API_VERSIONS
 from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
 from engine.plugins.resolver import Candidate, DependencyError, resolve
@@ -116,7 +116,8 @@ def _updated(result: InstallResult) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Options:
-    """How to install: permissions (``grant``/``confirm``), profile, events, progress."""
+    """How to install: permissions (``grant``/``confirm``), profile, events, progress,
+    and who asks (``origin`` and ``may_replace``, as for :func:`install`)."""
 
     grant: Iterable[str] | None = None
     confirm: Confirm | None = None
@@ -125,6 +126,8 @@ class Options:
     progress: Progress | None = None
     download: DownloadPolicy = field(default_factory=DownloadPolicy)
     catalog: ToolCatalog | None = None
+    origin: str | None = None
+    may_replace: MayReplace | None = None
 
 
 def install_request(
@@ -199,6 +202,8 @@ def install_release(
             auto_update=auto_update,
             progress=options.progress,
             catalog=options.catalog,
+            origin=options.origin,
+            may_replace=options.may_replace,
         )
 
 
@@ -263,7 +268,10 @@ def update(
         except EngineError as error:
             if identifier is not None:
                 raise
-            report.failed.append((id, error))
+            if error.code == "overwrite-refused":  # not this caller's to update: no failure
+                report.skipped.append((id, error.message))
+            else:
+                report.failed.append((id, error))
     return report
 
 

@@ -18,21 +18,23 @@ from typing import Any
 
 import yaml
 
-from engine.errors import Diagnostic, EngineError, ManifestValidationError, PluginError
+from engine.errors import Diagnostic, EngineError, ManifestValidationError
 from engine.loader import load_text
 from engine.plugins._plan import installed_signatures
 from engine.plugins.installer import InstallSource, install
+from engine.plugins.origins import MCP_CREATE
 from engine.report import summary
 from engine.server import ecosystem
 from engine.server.host import Progress
 from engine.server.naming import action_tool_name
+from engine.server.ownership import Change
 from engine.server.store_host import StoreHost, _input_schema
 from engine.sourcemap import Document
 from engine.testing import run_tests
 from engine.validate import ValidationContext, ValidationLevel, validate
 
 DEFAULT_PLUGIN = "mcp-created"
-ORIGIN = "mcp-create"
+ORIGIN = MCP_CREATE
 
 
 def read_manifest(args: Mapping[str, Any]) -> Document:
@@ -170,17 +172,10 @@ async def _run_own_tests(host: StoreHost, document: Document, plugin: str) -> di
 
 
 def _check_overwrite(host: StoreHost, plugin: str, name: str) -> None:
+    """Refuse early (before tests run) what the install itself would refuse."""
     installed = host.store.get(plugin)
-    if installed is None or installed.origin == ORIGIN or host.settings.allow_mcp_overwrite:
-        return
-    raise PluginError(
-        f"the plugin `{plugin}` was installed by the user ({installed.origin}); actions "
-        "created over MCP may not change it",
-        code="overwrite-refused",
-        hint=f"create the action in another plugin (the default is {DEFAULT_PLUGIN}), or "
-        "the user can allow it with `km-actions config set security.allow_mcp_overwrite "
-        "true`",
-    )
+    if installed is not None:
+        host.may(Change.CREATE)(installed)
 
 
 def _install(
@@ -209,6 +204,8 @@ def _install(
             confirm=confirm,
             profile=profile,
             catalog=host.catalog(),
+            origin=ORIGIN,
+            may_replace=host.may(Change.CREATE),
         )
 
 

@@ -26,13 +26,24 @@ from engine.plugins.download import DownloadPolicy, download_to
 from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
 from engine.plugins.marketplaces import Marketplaces
+from engine.plugins.origins import MCP_INSTALL
 from engine.plugins.store import Store
-from engine.server import ecosystem
+from engine.server import ecosystem, ownership
 from engine.server.ecosystem import ParameterError
 from engine.server.host import Progress, thread_progress
+from engine.server.ownership import Change
 from engine.server.store_host import StoreHost
 
 _MAX_DOWNLOAD = 50 * 1024 * 1024
+
+
+def configure(
+    host: StoreHost, identifier: str, values: Mapping[str, Any]
+) -> lifecycle.ConfigureResult:
+    """Change a plugin's settings for an MCP caller: only a plugin MCP callers installed
+    (see :mod:`engine.server.ownership`). Runs on the store's thread."""
+    host.may_change(identifier, Change.CONFIGURE)
+    return lifecycle.configure(host.store, identifier, dict(values))
 
 
 def install_result(result: InstallResult) -> dict[str, Any]:
@@ -117,17 +128,28 @@ def _install_from(
         auto_update=auto_update,
         catalog=options.catalog,
         progress=options.progress,
+        origin=options.origin,
+        may_replace=options.may_replace,
     )
 
 
 def _upgrade_dependencies(
-    store: Store, identifier: str, options: updates.Options
+    host: StoreHost, identifier: str, options: updates.Options
 ) -> dict[str, Any]:
-    """`upgrade`: update each dependency of ``identifier`` as far as every range allows."""
+    """`upgrade`: update each dependency of ``identifier`` as far as every range allows
+    (those the user installed are not an MCP caller's to update: skipped)."""
+    store = host.store
     index = required_index(store)
     report = updates.UpdateReport()
     for dependency in sorted(store.require(identifier).dependencies):
-        if dependency in index.plugins:
+        installed = store.get(dependency)
+        if installed is not None and not ownership.allowed(
+            installed, allow=host.settings.allow_mcp_overwrite
+        ):
+            report.skipped.append(
+                (dependency, "the user installed it: MCP callers may not update it")
+            )
+        elif dependency in index.plugins:
             report = _merge(report, updates.update(store, index, dependency, options=options))
         else:
             report.skipped.append((dependency, "no marketplace index lists it"))
@@ -153,6 +175,8 @@ async def op_install(
         profile=host.profile(args.get("security_profile")),
         catalog=host.catalog(),
         progress=thread_progress(progress, "checking the plugin's actions"),
+        origin=MCP_INSTALL,
+        may_replace=host.may(Change.REPLACE),
     )
 
     def work() -> tuple[InstallResult, dict[str, Any] | None]:
@@ -160,7 +184,7 @@ async def op_install(
             result = _install_from(host, source, args, options, Path(scratch))
         upgraded = None
         if args.get("dependency_resolution") == "upgrade":
-            upgraded = _upgrade_dependencies(host.store, result.identifier, options)
+            upgraded = _upgrade_dependencies(host, result.identifier, options)
         return result, upgraded
 
     try:
@@ -187,9 +211,7 @@ async def _configure(
     if not args.get("plugin_config"):
         return None
     try:
-        configured = await host.in_worker(
-            lifecycle.configure, host.store, identifier, dict(args["plugin_config"])
-        )
+        configured = await host.in_worker(configure, host, identifier, args["plugin_config"])
     except EngineError as refused:
         return EngineError(
             f"{identifier} was installed, but its settings were refused: {refused.message}",
@@ -218,11 +240,14 @@ async def op_update(
         confirm=host.ceiling_confirm(),
         profile=host.profile(args.get("security_profile")),
         catalog=host.catalog(),
+        origin=MCP_INSTALL,
+        may_replace=host.may(Change.UPDATE),
     )
     identifier = args.get("plugin_identifier")
 
     def work() -> dict[str, Any]:
         if identifier and "auto_update" in args:
+            host.may_change(str(identifier), Change.AUTO_UPDATE)
             updates.set_auto_update(host.store, str(identifier), bool(args["auto_update"]))
         index = required_index(host.store)
         everything = identifier is None and args.get("auto_update") is False

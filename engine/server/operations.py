@@ -16,7 +16,8 @@ from engine.plugins import inventory, lifecycle
 from engine.plugins.marketplaces import Marketplaces
 from engine.server import creator, ecosystem
 from engine.server.host import Progress
-from engine.server.installing import op_install, op_update
+from engine.server.installing import configure, op_install, op_update
+from engine.server.ownership import Change
 from engine.server.store_host import StoreHost
 
 Handler = Callable[[StoreHost, Mapping[str, Any], Progress | None], Awaitable[dict[str, Any]]]
@@ -31,6 +32,7 @@ async def op_uninstall(
             host.store,
             str(args["plugin_identifier"]),
             remove_dependents=bool(params.get("remove_dependents")),
+            may_remove=host.may(Change.REMOVE),
         )
     )
     await host.reload()
@@ -66,7 +68,7 @@ async def op_configure(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
-    await host.in_worker(lifecycle.configure, host.store, identifier, dict(args["plugin_config"]))
+    await host.in_worker(configure, host, identifier, args["plugin_config"])
     await host.reload(notify=False)
     described = await host.in_worker(
         lambda: inventory.describe(host.store, identifier, catalog=host.catalog())

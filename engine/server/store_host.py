@@ -21,14 +21,16 @@ from engine.docs import plugin_markdown
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
 from engine.limits import Limits, Profile
+from engine.plugins._records import InstalledPlugin
 from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
 from engine.plugins.hooks import HookBus
 from engine.plugins.runtime import PluginRuntime
 from engine.plugins.store import Store
-from engine.server import ecosystem
+from engine.server import ecosystem, ownership
 from engine.server.host import ActionEntry, Progress
 from engine.server.naming import action_tool_name
+from engine.server.ownership import Change
 
 logger = logging.getLogger("km_actions.server")
 T = TypeVar("T")
@@ -194,6 +196,17 @@ class StoreHost:
                 "set with `km-actions config set security.default_profile …`",
             )
         return chosen
+
+    def may(self, change: Change) -> Callable[[InstalledPlugin], None]:
+        """The origin check of :mod:`engine.server.ownership` for ``change``, as a callback
+        (what MCP callers may do to the plugins the user installed)."""
+        return ownership.guard(change, allow=self.settings.allow_mcp_overwrite)
+
+    def may_change(self, identifier: str, change: Change) -> InstalledPlugin:
+        """The installed plugin ``identifier``, if an MCP caller may make ``change`` to it."""
+        plugin = self.store.require(identifier)
+        self.may(change)(plugin)
+        return plugin
 
     def ceiling_confirm(self) -> Callable[[Any], bool]:
         """An install ``confirm`` that refuses permissions beyond the server's ceiling

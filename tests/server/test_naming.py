@@ -36,7 +36,7 @@ def _plugin(folder: Path, identifier: str, action: str) -> Path:
     )
     (folder / "actions" / f"{action}.yaml").write_text(
         f'api_version: "1.0"\nkind: action\nname: {action}\ndescription: Echo.\n'
-        "steps:\n  - set: {said: hi}\noutputs: {said: \"{{ vars.said }}\"}\n",
+        'steps:\n  - set: {said: hi}\noutputs: {said: "{{ vars.said }}"}\n',
         "utf-8",
     )
     return folder
@@ -65,7 +65,9 @@ def test_an_action_cannot_take_the_name_a_dotted_plugin_s_action_has(
         host.close()
     assert names == {
         "com-example-tools__title-case_HEG45RHTQ4F477": "com.example.tools/title-case",
-        "com-example-tools__title-case_heg45rhtq4f477": "com-example-tools/title-case_heg45rhtq4f477",
+        "com-example-tools__title-case_heg45rhtq4f477": (
+            "com-example-tools/title-case_heg45rhtq4f477"
+        ),
     }
 
 
@@ -78,9 +80,7 @@ def test_an_action_cannot_take_the_name_a_dotted_plugin_s_action_has(
         pytest.param(("p" * 40, "x" * 30), ("p" * 40, "x" * 31), id="cut to 64"),
     ],
 )
-def test_names_that_read_alike_stay_apart(
-    first: tuple[str, str], second: tuple[str, str]
-) -> None:
+def test_names_that_read_alike_stay_apart(first: tuple[str, str], second: tuple[str, str]) -> None:
     assert action_tool_name(*first) != action_tool_name(*second)
 
 

@@ -383,7 +383,7 @@ async def test_list_names_each_action_and_the_tool_that_runs_it(
 ) -> None:
     envelope = await server.ecosystem("list", parameters={"search": "clipboard"})
     (plugin,) = envelope["data"]["plugins"]
-    assert plugin["origin"] == "file"
+    assert plugin["origin"] == "mcp-install"  # installed by the `clipboard_tools` fixture
     assert plugin["actions"] == [
         {"name": name, "tool": f"clipboard-tools__{name}"}
         for name in ("clean-clipboard", "preview-clipboard", "share-clipboard", "sign-clipboard")
@@ -658,18 +658,20 @@ async def test_a_create_that_times_out_completes_in_the_store_and_is_announced(
 
 
 async def test_create_cannot_change_a_plugin_the_user_installed(
-    server: Served, clipboard_tools: dict[str, Any]
+    server: Served, home: Path, tmp_path: Path
 ) -> None:
-    envelope = await server.ecosystem(
-        "create", plugin_source=SHOUT, plugin_identifier="clipboard-tools"
+    folder = write_plugin(
+        tmp_path / "users", "users-own", {"hello": action_yaml("hello", "steps: [{set: {a: 1}}]")}
     )
+    assert km_actions("install", str(folder), "--yes", home=home).returncode == 0
+    envelope = await server.ecosystem("create", plugin_source=SHOUT, plugin_identifier="users-own")
     assert envelope["error"]["code"] == "overwrite-refused"
     assert envelope["error"]["message"] == (
-        "the plugin `clipboard-tools` was installed by the user (file); actions created over "
-        "MCP may not change it"
+        "the plugin `users-own` was installed by the user (file); MCP callers may not "
+        "add actions to it"
     )
     assert "security.allow_mcp_overwrite" in envelope["error"]["hint"]
-    assert "clipboard-tools__shout" not in await server.tools()
+    assert "users-own__shout" not in await server.tools()
 
 
 async def test_create_refuses_an_api_version_it_does_not_read(server: Served) -> None:

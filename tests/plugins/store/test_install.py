@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import tarfile
@@ -18,6 +19,7 @@ from engine.errors import EngineError, PluginError
 from engine.limits import Profile
 from engine.plugins.archives import ArchiveLimits, create_archive
 from engine.plugins.installer import InstallSource, SourceKind, StoreEvent, install
+from engine.plugins.inventory import describe
 from engine.plugins.lifecycle import configure, verify
 from engine.plugins.lock import compute_lock, lock_digest
 from engine.plugins.permissions import PermissionRequest
@@ -285,6 +287,32 @@ def test_upgrade_drops_a_secret_that_no_longer_fits_without_showing_it(
     ]
     assert store.secrets("demo") == {}
     assert not (store.secrets_dir / "demo.json").exists()
+
+
+def test_an_upgrade_never_turns_a_secret_into_a_plain_setting(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    """Issue 8: a new version declaring the secret `token` a plain setting (from any
+    source) would have moved the secret into the database, where `describe` and actions'
+    outputs show it. The secret is dropped instead, and the upgrade says so."""
+    install(store, make_plugin("demo", configuration_schema=SCHEMA_V1))
+    configure(store, "demo", {"token": "s3cr3t-token", "style": "bold"})
+    plain = {**SCHEMA_V1["properties"], "token": {"type": "string"}}  # no longer secret
+    result = install(
+        store,
+        make_plugin("demo", "1.1.0", configuration_schema={"type": "object", "properties": plain}),
+    )
+    assert [(d.name, d.reason, d.secret) for d in result.dropped_settings["demo"]] == [
+        (
+            "token",
+            "it was a secret, and the new version no longer marks it secret: it was "
+            "dropped, not kept in plain",
+            True,
+        )
+    ]
+    assert store.settings("demo") == {"style": "bold"}
+    assert store.secrets("demo") == {}
+    assert "s3cr3t-token" not in json.dumps(describe(store, "demo"))
 
 
 def test_downgrade_is_an_upgrade_too(store: Store, make_plugin: MakePlugin) -> None:
