@@ -170,6 +170,8 @@ _MARKETPLACE = {
     "stopped.",
     "download-insecure": "A download over plain http from another machine, an unverifiable "
     "certificate, or an address that is not http(s), was refused.",
+    "download-refused": "A download an MCP caller asked for would go where the user did not "
+    "allow (or cannot reach its server: the two are not told apart).",
 }
 
 CODES = MappingProxyType(

@@ -12,6 +12,7 @@ point elsewhere. A missing file means the defaults: the built-in simulator, the
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -35,7 +36,7 @@ _LIMIT_NAMES = frozenset(f.name for f in fields(Limits)) - {
 
 _SECTIONS: dict[str, frozenset[str]] = {
     "upstream": frozenset({"command", "url", "env", "cwd", "timeout"}),
-    "security": frozenset({"default_profile", "ceiling", "allow_mcp_overwrite"}),
+    "security": frozenset({"default_profile", "ceiling", "allow_mcp_overwrite", "allowed_hosts"}),
     "tools": frozenset({"per_action", "disabled"}),
     "limits": frozenset(p.value for p in Profile),
 }
@@ -64,6 +65,7 @@ class Settings:
     default_profile: Profile = Profile.STANDARD
     ceiling: tuple[str, ...] = DEFAULT_CEILING
     allow_mcp_overwrite: bool = False
+    allowed_hosts: frozenset[str] = frozenset()
     action_tools: bool = True
     disabled_action_tools: frozenset[str] = frozenset()
     limit_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -97,6 +99,7 @@ class Settings:
             allow_mcp_overwrite=_bool(
                 security.get("allow_mcp_overwrite", False), where, "security.allow_mcp_overwrite"
             ),
+            allowed_hosts=_hosts(security.get("allowed_hosts", []), where),
             action_tools=_bool(tools.get("per_action", True), where, "tools.per_action"),
             disabled_action_tools=frozenset(
                 _strings(tools.get("disabled", []), where, "tools.disabled")
@@ -219,6 +222,25 @@ def _ceiling(value: Any, where: str) -> tuple[str, ...]:
                 did_you_mean(entry, groups),
             )
     return entries
+
+
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+def _hosts(value: Any, where: str) -> frozenset[str]:
+    """Host names MCP callers may install from by URL (lower case, no trailing dot)."""
+    out = set()
+    for entry in _strings(value, where, "security.allowed_hosts"):
+        host = entry.lower().rstrip(".")
+        if not _HOST.fullmatch(host):
+            raise _error(
+                where,
+                "security.allowed_hosts",
+                f"security.allowed_hosts: {entry!r} is not a host name",
+                'write the host alone, without scheme, port or path: "plugins.example.org"',
+            )
+        out.add(host)
+    return frozenset(out)
 
 
 def _bool(value: Any, where: str, key: str) -> bool:

@@ -93,6 +93,7 @@ def _describe(settings: Any) -> dict[str, Any]:
             "default_profile": settings.default_profile.value,
             "ceiling": list(settings.ceiling),
             "allow_mcp_overwrite": settings.allow_mcp_overwrite,
+            "allowed_hosts": sorted(settings.allowed_hosts),
         },
         "tools": {
             "per_action": settings.action_tools,

@@ -4,7 +4,9 @@ Only ``https`` is fetched from the network; plain ``http`` only from this machin
 (``localhost``, ``127.0.0.0/8``, ``::1``) unless the user allows it, and every
 redirect is held to the same rule. A download is streamed into a file (or memory, for
 an index) in chunks, hashed as it goes, and stopped as soon as it passes its size
-limit (announced by ``Content-Length`` or not) or its deadline.
+limit (announced by ``Content-Length`` or not) or its deadline. Downloads for an MCP
+caller also pass a :class:`~engine.plugins._gate.Gate`: only where the user allowed,
+never to this machine or the local network, checked on every hop and address.
 
 >>> check_url("https://plugins.example.org/index.json", DownloadPolicy())
 >>> check_url("http://plugins.example.org/index.json", DownloadPolicy())  # doctest: +ELLIPSIS
@@ -31,6 +33,22 @@ from typing import IO, Any
 
 from engine import __version__
 from engine.errors import PluginError
+from engine.plugins._gate import Gate, GatedHTTP, GatedHTTPS, Refused, place_of
+
+__all__ = [
+    "MB",
+    "DownloadError",
+    "DownloadPolicy",
+    "Gate",
+    "check_url",
+    "copy_file",
+    "download_to",
+    "is_loopback",
+    "place_of",
+    "read_url",
+    "too_large",
+    "unreachable",
+]
 from engine.plugins.progress import Progress, format_size
 
 MB = 1024 * 1024
@@ -43,8 +61,10 @@ class DownloadError(PluginError):
     """A download failed or was refused.
 
     Codes: ``download-failed`` (the server could not be reached, or answered with an
-    error), ``download-timeout``, ``download-too-large`` and ``download-insecure``
-    (plain http to another machine, or a scheme other than http/https).
+    error), ``download-timeout``, ``download-too-large``, ``download-insecure``
+    (plain http to another machine, or a scheme other than http/https) and
+    ``download-refused`` (a download for an MCP caller went where it may not, or could
+    not reach its server: the two are not told apart).
     """
 
     code = "download-failed"
@@ -56,7 +76,10 @@ class DownloadPolicy:
 
     ``timeout`` bounds each network wait (connecting, each read); ``deadline`` the whole
     download. ``allow_http`` permits plain http to other machines (never the default:
-    anyone on the path could change what is installed).
+    anyone on the path could change what is installed). ``gate``: for a download an MCP
+    caller asked for, where it may go (:class:`~engine.plugins._gate.Gate`); then a
+    refused place and an unreachable one fail alike (``download-refused``), so the
+    answers tell nothing about this machine's network.
 
     >>> DownloadPolicy().max_bytes // MB, DownloadPolicy(timeout=2).timeout
     (100, 2)
@@ -66,6 +89,7 @@ class DownloadPolicy:
     deadline: float = 600.0
     max_bytes: int = 100 * MB
     allow_http: bool = False
+    gate: Gate | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -185,7 +209,45 @@ def _stream(
     what: str,
     progress: Progress | None,
 ) -> int:
+    if policy.gate is not None:
+        try:
+            check_url(url, policy)
+            policy.gate.check_name(url)
+            return _fetch(url, policy, sink, limit=limit, what=what, progress=progress)
+        except Refused:
+            raise unreachable(url, what) from None
+        except DownloadError as error:
+            answered = isinstance(error, _StatusError)  # by a place the gate let through
+            if not answered and error.code in _UNREACHABLE:
+                raise unreachable(url, what) from None
+            raise
     check_url(url, policy)
+    return _fetch(url, policy, sink, limit=limit, what=what, progress=progress)
+
+
+def unreachable(url: str, what: str) -> DownloadError:
+    """The one error of a gated download that was refused or could not reach its server
+    (the same for both: see :class:`DownloadPolicy`)."""
+    return DownloadError(
+        f"cannot download {what} from {url}: it is not a place this server may download "
+        "from for MCP callers, or it cannot be reached",
+        code="download-refused",
+        hint="MCP callers may install over https from the marketplaces the user added "
+        "(`km-actions marketplace add URL`) and from the hosts in security.allowed_hosts "
+        "(`km-actions config set security.allowed_hosts '[\"plugins.example.org\"]'`), "
+        "never from this machine or the local network",
+    )
+
+
+def _fetch(
+    url: str,
+    policy: DownloadPolicy,
+    sink: Callable[[bytes], Any],
+    *,
+    limit: int,
+    what: str,
+    progress: Progress | None,
+) -> int:
     request = urllib.request.Request(
         url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
     )
@@ -211,21 +273,41 @@ def _stream(
     except DownloadError:
         raise
     except urllib.error.HTTPError as exc:
-        exc.close()  # it holds the error page's open connection
-        raise DownloadError(
-            f"cannot download {what}: {url} answered {exc.code} {exc.reason}",
-            hint=_status_hint(exc.code),
-        ) from None
+        raise _status_error(url, what, exc) from None
     except urllib.error.URLError as exc:
         raise _network_error(url, what, exc.reason, policy) from None
     except (OSError, http.client.HTTPException) as exc:
         raise _network_error(url, what, exc, policy) from None
 
 
+class _StatusError(DownloadError):
+    """A server answered with an error status."""
+
+
+_UNREACHABLE = frozenset({"download-failed", "download-timeout", "download-insecure"})
+
+
+def _status_error(url: str, what: str, exc: urllib.error.HTTPError) -> DownloadError:
+    exc.close()  # it holds the error page's open connection
+    return _StatusError(
+        f"cannot download {what}: {url} answered {exc.code} {exc.reason}",
+        hint=_status_hint(exc.code),
+    )
+
+
 def _opener(policy: DownloadPolicy) -> urllib.request.OpenerDirector:
     context = ssl.create_default_context()  # verifies certificates and host names
+    gate = policy.gate
+    if gate is None:
+        return urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=context), _CheckedRedirects(policy)
+        )
+    # No proxy: the connection must go to the address the gate checked.
     return urllib.request.build_opener(
-        urllib.request.HTTPSHandler(context=context), _CheckedRedirects(policy)
+        urllib.request.ProxyHandler({}),
+        GatedHTTP(gate),
+        GatedHTTPS(gate, context),
+        _CheckedRedirects(policy),
     )
 
 
@@ -249,7 +331,9 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     ) -> urllib.request.Request | None:
         try:
             check_url(newurl, self.policy)
-        except DownloadError:
+            if self.policy.gate is not None:
+                self.policy.gate.check_name(newurl)
+        except (DownloadError, Refused):
             fp.close()  # urllib closes the redirect's body only when it follows it
             raise
         return super().redirect_request(req, fp, code, msg, headers, newurl)

@@ -259,12 +259,7 @@ def _mismatch(release: Release, size: int, digest: str) -> MarketplaceError:
 def _read_index(location: str, policy: DownloadPolicy) -> bytes:
     url, remote = base_url(location)
     what = f"the index {location}"
-    index_policy = DownloadPolicy(
-        timeout=policy.timeout,
-        deadline=policy.deadline,
-        max_bytes=min(policy.max_bytes, MAX_INDEX_BYTES),
-        allow_http=policy.allow_http,
-    )
+    index_policy = replace(policy, max_bytes=min(policy.max_bytes, MAX_INDEX_BYTES))
     if remote:
         return read_url(url, index_policy, what=what)
     path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))

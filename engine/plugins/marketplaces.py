@@ -26,7 +26,7 @@ import json
 import os
 import tempfile
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from typing import Any
 from engine import paths
 from engine.errors import EngineError
 from engine.plugins._index import MarketplaceError
-from engine.plugins.download import DownloadPolicy
+from engine.plugins.download import DownloadPolicy, Gate, place_of
 from engine.plugins.marketplace import MarketplaceIndex
 from engine.suggest import did_you_mean
 
@@ -139,8 +139,10 @@ class Marketplaces:
         only_extra: bool = False,
         timeout: float = 30.0,
         allow_http: bool = False,
+        gate: Gate | None = None,
     ) -> Loaded:
-        """Load the configured indexes (plus ``extra`` locations, or only them) combined.
+        """Load the configured indexes (plus ``extra`` locations, or only them) combined
+        (``gate``: for an MCP caller, see :meth:`gate`).
 
         An index that cannot be loaded is skipped and its error kept in ``problems``;
         when none loads, the first error is raised. With no index at all:
@@ -155,7 +157,9 @@ class Marketplaces:
         indexes: list[MarketplaceIndex] = []
         problems: list[EngineError] = []
         for entry in wanted:
-            policy = DownloadPolicy(timeout=timeout, allow_http=entry.allow_http or allow_http)
+            policy = DownloadPolicy(
+                timeout=timeout, allow_http=entry.allow_http or allow_http, gate=gate
+            )
             try:
                 indexes.append(MarketplaceIndex.load(entry.location, policy=policy))
             except EngineError as error:
@@ -163,6 +167,18 @@ class Marketplaces:
         if not indexes:
             raise problems[0]
         return Loaded(MarketplaceIndex.combine(indexes), problems)
+
+    def gate(self, hosts: Iterable[str] | None = None) -> Gate:
+        """Where downloads for an MCP caller may go: with ``hosts`` (the user's
+        ``security.allowed_hosts``), URLs on those hosts or these marketplaces' hosts;
+        without, any host. Only these marketplaces' own places (scheme, host, port) are
+        reached at a loopback or private address."""
+        trusted = frozenset(
+            place for entry in self.entries() if (place := place_of(entry.location)) is not None
+        )
+        if hosts is None:
+            return Gate(trusted=trusted)
+        return Gate(hosts=frozenset(hosts) | {place[1] for place in trusted}, trusted=trusted)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -66,12 +66,20 @@ def install_result(result: InstallResult) -> dict[str, Any]:
 def configured_index(store: Store) -> MarketplaceIndex | None:
     """The configured marketplaces as one index, or None when there are none."""
     marketplaces = Marketplaces(store.root)
-    return marketplaces.load().index if marketplaces.entries() else None
+    return marketplaces.load(gate=marketplaces.gate()).index if marketplaces.entries() else None
 
 
 def required_index(store: Store) -> MarketplaceIndex:
     """The configured marketplaces as one index (``no-marketplace`` without any)."""
-    return Marketplaces(store.root).load().index
+    marketplaces = Marketplaces(store.root)
+    return marketplaces.load(gate=marketplaces.gate()).index
+
+
+def download_policy(host: StoreHost) -> DownloadPolicy:
+    """How downloads for an MCP caller go: what the marketplaces the user added list, on
+    any public host (a loopback or private address only at those marketplaces' own
+    places); see :class:`~engine.plugins.download.Gate`."""
+    return DownloadPolicy(gate=Marketplaces(host.store.root).gate())
 
 
 def _is_request(source: str) -> bool:
@@ -105,10 +113,16 @@ def _install_from(
         provider = None
     else:
         if source.startswith(("http://", "https://")):
+            # A URL the caller names: only on the hosts the user allowed.
+            gate = Marketplaces(host.store.root).gate(host.settings.allowed_hosts)
             target = scratch / "download"
             with target.open("wb") as out:
                 download_to(
-                    source, out, DownloadPolicy(), limit=_MAX_DOWNLOAD, what="the plugin archive"
+                    source,
+                    out,
+                    DownloadPolicy(gate=gate),
+                    limit=_MAX_DOWNLOAD,
+                    what="the plugin archive",
                 )
         else:
             target = source
@@ -175,6 +189,7 @@ async def op_install(
         profile=host.profile(args.get("security_profile")),
         catalog=host.catalog(),
         progress=thread_progress(progress, "checking the plugin's actions"),
+        download=download_policy(host),
         origin=MCP_INSTALL,
         may_replace=host.may(Change.REPLACE),
     )
@@ -240,6 +255,7 @@ async def op_update(
         confirm=host.ceiling_confirm(),
         profile=host.profile(args.get("security_profile")),
         catalog=host.catalog(),
+        download=download_policy(host),
         origin=MCP_INSTALL,
         may_replace=host.may(Change.UPDATE),
     )

@@ -166,7 +166,8 @@ async def op_search(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
-    loaded = await host.in_worker(lambda: Marketplaces(host.store.root).load())
+    marketplaces = Marketplaces(host.store.root)
+    loaded = await host.in_worker(lambda: marketplaces.load(gate=marketplaces.gate()))
     hits = loaded.index.search(str(params.get("query", "")), plugin_type=params.get("plugin_type"))
     return ecosystem.success(
         "search",

@@ -14,6 +14,7 @@ DEFAULTS = {
         "default_profile": "standard",
         "ceiling": ["read-only", "write"],
         "allow_mcp_overwrite": False,
+        "allowed_hosts": [],
     },
     "tools": {"per_action": True, "disabled": []},
     "limits": {},
@@ -40,6 +41,7 @@ def test_set_then_show(cli: Cli) -> None:
         ("upstream.url", "https://km.example/mcp"),
         ("security.ceiling", '["read-only"]'),
         ("security.allow_mcp_overwrite", "true"),
+        ("security.allowed_hosts", '["plugins.example.org"]'),
         ("tools.disabled", '["demo/b", "demo/a"]'),
         ("limits.strict", '{"max_steps": 50}'),
     ]
@@ -54,6 +56,7 @@ def test_set_then_show(cli: Cli) -> None:
             "default_profile": "standard",
             "ceiling": ["read-only"],
             "allow_mcp_overwrite": True,
+            "allowed_hosts": ["plugins.example.org"],
         },
         "tools": {"per_action": True, "disabled": ["demo/a", "demo/b"]},
         "limits": {"strict": {"max_steps": 50}},
