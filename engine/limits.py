@@ -129,6 +129,54 @@ PROFILE_LIMITS: dict[Profile, Limits] = {
 
 DEFAULT_PROFILE = Profile.STANDARD
 
+_STRICTER: dict[tuple[int, int], tuple[Limits, Limits, Limits]] = {}
+
+
+def stricter(first: Limits, second: Limits) -> Limits:
+    """The stricter of two sets of limits, limit by limit: the smaller bound (a timeout of
+    None is no bound), the tool classes both allow, and an explicit grant for destructive
+    tools if either needs one. The same two give the very same object (runs prepared
+    for a set of limits are reused).
+
+    >>> both = stricter(Profile.STANDARD.limits, Profile.SANDBOX.limits)
+    >>> both == Profile.SANDBOX.limits, stricter(Profile.NONE.limits, both) is both
+    (True, True)
+    >>> mixed = stricter(Limits(max_steps=5, run_timeout=None), Limits(max_tool_calls=3))
+    >>> mixed.max_steps, mixed.max_tool_calls, mixed.run_timeout
+    (5, 3, 300.0)
+    """
+    if first is second:
+        return first
+    key = (id(first), id(second))
+    found = _STRICTER.get(key)
+    if found is not None and found[0] is first and found[1] is second:
+        return found[2]
+    merged = _merge(first, second)
+    if merged == first:
+        merged = first
+    elif merged == second:
+        merged = second
+    if len(_STRICTER) > 256:
+        _STRICTER.clear()
+    _STRICTER[key] = (first, second, merged)
+    return merged
+
+
+def _merge(first: Limits, second: Limits) -> Limits:
+    values: dict[str, Any] = {}
+    for f in fields(Limits):
+        a, b = getattr(first, f.name), getattr(second, f.name)
+        if f.name == "allowed_classes":
+            values[f.name] = a & b
+        elif f.name == "destructive_needs_explicit_grant":
+            values[f.name] = a or b
+        elif a is None or b is None:  # a timeout: None is no bound
+            values[f.name] = b if a is None else a
+        else:
+            values[f.name] = min(a, b)
+    return Limits(**values)
+
+
 _current: ContextVar[Limits] = ContextVar(
     "km_actions_limits", default=PROFILE_LIMITS[DEFAULT_PROFILE]
 )

@@ -15,7 +15,9 @@ from engine.suggest import did_you_mean
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """The tools an action may call: every one covered, and those named explicitly.
+    """The tools an action may call: every one covered, and those named explicitly;
+    ``limits``: those of the security profile the plugin was installed under (a run with
+    this grant is held to the stricter of them and the caller's).
 
     >>> grant = Grant.from_permissions(["notifications", "km_clipboard_manager"],
     ...                                ToolCatalog.builtin())
@@ -25,13 +27,17 @@ class Grant:
 
     tools: frozenset[str]
     explicit: frozenset[str]
+    limits: Limits | None = None
 
     @classmethod
-    def from_permissions(cls, entries: Iterable[str], catalog: ToolCatalog) -> Grant:
+    def from_permissions(
+        cls, entries: Iterable[str], catalog: ToolCatalog, limits: Limits | None = None
+    ) -> Grant:
         items = list(entries)
         return cls(
             tools=catalog.expand_permissions(items),
             explicit=frozenset(e for e in items if e in catalog or e.startswith("km_")),
+            limits=limits,
         )
 
     @classmethod

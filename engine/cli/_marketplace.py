@@ -114,7 +114,7 @@ def _index_options(p: argparse.ArgumentParser) -> None:
 def _install_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="grant what the plugins ask for")
     p.add_argument("--grant", action="append", metavar="PERMISSION", help="grant a tool or group")
-    _plugins._profile(p, "the security profile that caps what may be granted")
+    _plugins._profile(p, "the security profile it is installed and runs under")
 
 
 def _indexes(args: argparse.Namespace, store: Store) -> MarketplaceIndex:

@@ -61,7 +61,7 @@ def _add_install(sub: Any) -> None:
         metavar="PERMISSION",
         help="grant a tool or tool group (repeatable); the plugin must ask for no more",
     )
-    _profile(p, "the security profile that caps what may be granted (default: standard)")
+    _profile(p, "the security profile it is installed and runs under (default: standard)")
     _json(p)
     p.set_defaults(handler=_guard(cmd_install))
     p = sub.add_parser(

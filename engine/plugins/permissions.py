@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from engine.bridge.guard import Grant
 from engine.catalog import ToolCatalog, ToolClass
 from engine.errors import Diagnostic, PluginError
-from engine.limits import Profile
+from engine.limits import Limits, Profile
 from engine.plugins._records import GrantEntry
 
 
@@ -163,10 +163,12 @@ def check_grant(request: PermissionRequest, grant: Iterable[str], catalog: ToolC
         )
 
 
-def grant_from(entries: Iterable[GrantEntry], catalog: ToolCatalog) -> Grant:
-    """The run-time grant of recorded entries.
+def grant_from(
+    entries: Iterable[GrantEntry], catalog: ToolCatalog, limits: Limits | None = None
+) -> Grant:
+    """The run-time grant of recorded entries (``limits``: the plugin's profile's).
 
     >>> grant_from([GrantEntry("km_calculator", True)], ToolCatalog.builtin()).tools
     frozenset({'km_calculator'})
     """
-    return Grant.from_permissions([e.entry for e in entries], catalog)
+    return Grant.from_permissions([e.entry for e in entries], catalog, limits)

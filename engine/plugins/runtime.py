@@ -30,7 +30,7 @@ from __future__ import annotations
 import gc
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +40,7 @@ from engine.bridge.guard import Grant
 from engine.catalog import ToolCatalog
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
-from engine.limits import Limits
+from engine.limits import Limits, Profile
 from engine.loader import load_bytes
 from engine.model import Pipeline, RunResult
 from engine.plugins import _records as records
@@ -60,6 +60,12 @@ from engine.suggest import did_you_mean
 from engine.testing import TestOutcome, run_test
 from engine.validate import ActionSignature, ValidationContext, validate
 
+ProfileLimits = Callable[[Profile], Limits]
+
+
+def _builtin_limits(profile: Profile) -> Limits:
+    return profile.limits
+
 
 @dataclass
 class _Plugin:
@@ -75,9 +81,15 @@ class PluginRuntime:
     """The enabled plugins' actions, by ``plugin/action`` (an ``ActionResolver`` too)."""
 
     def __init__(
-        self, store: Store, *, engine: Engine | None = None, runs: RunHistory | None = None
+        self,
+        store: Store,
+        *,
+        engine: Engine | None = None,
+        runs: RunHistory | None = None,
+        profiles: ProfileLimits | None = None,
     ) -> None:
         self.store = store
+        self.profiles: ProfileLimits = profiles or _builtin_limits
         self.engine = engine or Engine()
         self.catalog: ToolCatalog = self.engine.catalog
         self.plugins: dict[str, _Plugin] = {}
@@ -92,11 +104,13 @@ class PluginRuntime:
         engine: Engine | None = None,
         compile: bool = True,
         runs: RunHistory | None = None,
+        profiles: ProfileLimits | None = None,
     ) -> PluginRuntime:
         """Load every enabled plugin (see the module docs); ``compile=False`` leaves
         compiling each action to its first use; ``runs``: where runs are recorded (by
-        default, a history of its own)."""
-        runtime = cls(store, engine=engine, runs=runs)
+        default, a history of its own); ``profiles``: the limits of each profile (the
+        configuration file's overrides applied), the built-in ones by default."""
+        runtime = cls(store, engine=engine, runs=runs, profiles=profiles)
         with _gc_paused():
             conn = store.conn
             locks = records.read_all_files(conn)
@@ -133,7 +147,12 @@ class PluginRuntime:
         entries = grants.get(plugin.identifier, [])
         self.plugins[plugin.identifier] = _Plugin(
             record=plugin,
-            grant=grant_from((records.GrantEntry(e, False) for e in entries), self.catalog),
+            # A plugin runs under the profile it was installed under (and the caller's).
+            grant=grant_from(
+                (records.GrantEntry(e, False) for e in entries),
+                self.catalog,
+                self.profiles(Profile(plugin.profile)),
+            ),
             config=config,
             secrets=secret_texts(schema, config),
             missing=tuple(missing(schema, config)),

@@ -26,7 +26,7 @@ from typing import Any
 from engine.bridge import ToolBridge
 from engine.bridge.guard import Grant
 from engine.errors import ErrorKind, StepError
-from engine.limits import Limits, Profile, reset_limits, set_limits
+from engine.limits import Limits, Profile, reset_limits, set_limits, stricter
 from engine.model import Pipeline, RunResult, RunStatus
 from engine.runtime._exec import invoke
 from engine.runtime._guards import Guards, default_grant
@@ -81,8 +81,14 @@ async def run(
     Failures never raise: they come back in ``RunResult.error``. Cancelling the task
     that awaits this cancels the run (``asyncio.CancelledError`` propagates). The run
     timeout (the action's ``timeout``, capped by the profile) stops it with ``timeout``.
+
+    A ``grant`` with limits (those of the profile its plugin was installed under) holds
+    the run to the stricter of them and ``limits``; an `action:` step does the same for
+    the action it calls, with that action's grant.
     """
     limits = limits or _STANDARD
+    if grant is not None and grant.limits is not None:
+        limits = stricter(limits, grant.limits)
     ready = _prepare(pipeline, bridge, limits)
     state = RunState(
         limits,

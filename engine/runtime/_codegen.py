@@ -135,7 +135,8 @@ def _generate_block(steps: tuple[Step, ...]) -> Block:
     src.add(1, "if state.trace is not None:")
     src.add(2, f"return await _run_steps(frame, {all_steps}, scope)")
     src.add(1, "direct = frame.bridge.direct")
-    src.add(1, "limits = state.limits")
+    src.add(1, "limits = frame.limits")
+    src.add(1, "floor = frame.floor")
     src.add(1, "max_calls = limits.max_tool_calls")
     src.add(1, "max_text = limits.max_template_output")
     for step in steps:
@@ -161,13 +162,13 @@ def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
     src.add(1, "state.steps_left -= 1")
     src.add(1, "state.step_started = _mono()")
     src.add(1, f"state.step_site = {site}")
-    src.add(1, "if state.steps_left < 0:")
-    src.add(2, f"raise {site}.locate(state.step_limit(), {sid})")
+    src.add(1, "if state.steps_left < floor:")
+    src.add(2, f"raise {site}.locate(frame.step_limit(), {sid})")
     src.add(1, "try:")
     _arguments(src, plan)
     src.add(2, "state.tool_calls += 1")
     src.add(2, "if state.tool_calls > max_calls:")
-    src.add(3, f"raise {src.name('LIMIT', _tool_limit)}(state)")
+    src.add(3, f"raise {src.name('LIMIT', _tool_limit)}(max_calls)")
     src.add(2, f"function = direct.get({tool})")
     src.add(2, "if function is None:")
     src.add(3, f"result = await frame.bridge.call_tool({tool}, args)")
@@ -287,10 +288,10 @@ def _build(src: _Source, name: str) -> Any:
     return src.namespace[name]
 
 
-def _tool_limit(state: Any) -> StepError:
+def _tool_limit(max_calls: int) -> StepError:
     from engine.runtime._kinds import tool_call_limit
 
-    return tool_call_limit(state.limits.max_tool_calls)
+    return tool_call_limit(max_calls)
 
 
 def _tool_failed(tool: str, result: Any) -> StepError:

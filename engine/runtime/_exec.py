@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.errors import ErrorKind, StepError
+from engine.limits import Limits, reset_limits, set_limits
 from engine.model import Pipeline, Step
 from engine.runtime._state import Frame, ReturnSignal, RunState
 from engine.suggest import did_you_mean
@@ -140,18 +141,35 @@ async def invoke(
     config: Mapping[str, Any],
     bridge: Any = None,
     progress: Any = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
     """Run ``pipeline`` as one action invocation and return its outputs (``bridge``: the
     guarded bridge for ``grant``, when the caller already has it; ``progress``: an async
-    callback ``(done, total, message)`` after each top-level step)."""
+    callback ``(done, total, message)`` after each top-level step; ``limits``: stricter
+    ones than the run's, for an action of a plugin installed under a stricter profile)."""
     inputs = prepare_inputs(pipeline, given, state)
-    frame = Frame(state, pipeline, bridge or state.make_bridge(pipeline, grant), depth)
-    scope: dict[str, Any] = {
-        "inputs": inputs,
-        "vars": frame.vars,
-        "steps": frame.steps,
-        "config": config,
-    }
+    if limits is None or limits is state.limits:
+        frame = Frame(state, pipeline, bridge or state.make_bridge(pipeline, grant), depth)
+        return await _run_frame(frame, pipeline, scope_of(frame, inputs, config), progress)
+    # Its own guard (the tool classes its limits allow) and its limits inside templates
+    # and expressions too.
+    guard = state.make_bridge.with_limits(limits)(pipeline, grant)
+    frame = Frame(state, pipeline, guard, depth, limits)
+    token = set_limits(limits)
+    try:
+        return await _run_frame(frame, pipeline, scope_of(frame, inputs, config), progress)
+    finally:
+        reset_limits(token)
+
+
+def scope_of(frame: Frame, inputs: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The names an invocation's templates and expressions see."""
+    return {"inputs": inputs, "vars": frame.vars, "steps": frame.steps, "config": config}
+
+
+async def _run_frame(
+    frame: Frame, pipeline: Pipeline, scope: dict[str, Any], progress: Any
+) -> dict[str, Any]:
     try:
         if progress is not None:
             await _with_progress(frame, pipeline, scope, progress)

@@ -52,6 +52,10 @@ class Guards:
             self._by_grant[grant] = guard
         return guard
 
+    def with_limits(self, limits: Limits) -> Guards:
+        """The guards of the same bridge and catalog under other limits."""
+        return Guards.of(self._bridge, limits, self._catalog)
+
     @classmethod
     def of(cls, bridge: ToolBridge, limits: Limits, catalog: ToolCatalog) -> Guards:
         """The shared guards for these three. Looked up by the bridge's id (a weak

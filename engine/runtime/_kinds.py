@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.errors import ErrorKind, LimitExceeded, StepError
+from engine.limits import stricter
 from engine.runtime._args import Checker, coerce_to, wait_seconds
 from engine.runtime._codegen import ToolPlan, make_block
 from engine.runtime._exec import bridge_failure, invoke
@@ -46,8 +47,8 @@ def tool_parts(
         args = arguments(frame, scope)
         state = frame.state
         state.tool_calls += 1
-        if state.tool_calls > state.limits.max_tool_calls:
-            raise tool_call_limit(state.limits.max_tool_calls)
+        if state.tool_calls > frame.limits.max_tool_calls:
+            raise tool_call_limit(frame.limits.max_tool_calls)
         if state.trace is not None:
             frame.traced_args[trace_key] = dict(args)
         try:
@@ -117,13 +118,18 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
         # protocol in _state.py still says two values.
         resolved: tuple[Any, ...] = state.resolver.resolve(target, frame.pipeline)
         callee, grant, config = resolved
+        # The callee runs under the stricter of the caller's limits and the profile its
+        # own plugin was installed under.
+        limits = frame.limits
+        if grant.limits is not None:
+            limits = stricter(limits, grant.limits)
         depth = frame.depth + 1
-        if depth > state.limits.max_call_depth:
+        if depth > limits.max_call_depth:
             raise LimitExceeded(
                 "max_call_depth",
-                state.limits.max_call_depth,
+                limits.max_call_depth,
                 f"actions call each other more than "
-                f"{state.limits.max_call_depth} deep (limit max_call_depth)",
+                f"{limits.max_call_depth} deep (limit max_call_depth)",
             )
         given = {}
         specs = callee.inputs
@@ -132,9 +138,28 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
             spec = specs.get(name)
             # Coerced as tool arguments are: "3" → 3 only where the input is an integer.
             given[name] = coerce_to(spec.type, value) if spec is not None else value
-        return await invoke(callee, given, state, grant, depth, config)
+        seconds = limits.run_timeout
+        if seconds is None or not _sooner(seconds, frame.limits.run_timeout):
+            return await invoke(callee, given, state, grant, depth, config, limits=limits)
+        try:
+            async with asyncio.timeout(seconds):
+                return await invoke(callee, given, state, grant, depth, config, limits=limits)
+        except TimeoutError:
+            raise StepError(
+                ErrorKind.TIMEOUT,
+                f"`{target}` took longer than {seconds:g} s, the run timeout of the "
+                "profile its plugin was installed under",
+                hint="make the called action do less, or install its plugin under a less "
+                "strict profile if you trust it",
+                details={"limit": "run_timeout", "value": seconds},
+            ) from None
 
     return body
+
+
+def _sooner(limit: float, than: float | None) -> bool:
+    """True when ``limit`` is a bound tighter than ``than`` (None: no bound)."""
+    return than is None or limit < than
 
 
 def set_body(items: Sequence[tuple[str, Render]]) -> Body:
@@ -142,7 +167,7 @@ def set_body(items: Sequence[tuple[str, Render]]) -> Body:
     pairs = tuple(items)
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        limits = frame.state.limits
+        limits = frame.limits
         values = {}
         for name, render in pairs:
             value = render(scope)
@@ -189,7 +214,7 @@ def foreach_body(source: Render, name: str, steps: Sequence[Any]) -> Body:
                 "split(inputs.text, ',')",
             )
         count = len(items)
-        limit = frame.state.limits.max_loop_iterations
+        limit = frame.limits.max_loop_iterations
         if count > limit:
             raise LimitExceeded(
                 "max_loop_iterations",
@@ -215,7 +240,7 @@ def parallel_body(branches: Sequence[Sequence[Any]]) -> Body:
     groups = tuple(make_block(b) for b in branches)
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        limit = frame.state.limits.max_parallel_branches
+        limit = frame.limits.max_parallel_branches
         if len(groups) > limit:
             raise LimitExceeded(
                 "max_parallel_branches",
@@ -275,7 +300,7 @@ def repeat_body(steps: Sequence[Any], until: Any, while_: Any, rounds: int | Non
     run_round = make_block(steps)
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        limit = frame.state.limits.max_loop_iterations
+        limit = frame.limits.max_loop_iterations
         done = 0
         while True:
             loop = {"index": done + 1, "index0": done, "first": done == 0}
@@ -304,7 +329,7 @@ def wait_body(seconds: Render) -> Body:
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
         delay = wait_seconds(seconds(scope))
-        limit = frame.state.limits.max_wait
+        limit = frame.limits.max_wait
         if delay > limit:
             raise LimitExceeded(
                 "max_wait", limit, f"the step waits {delay:g} s (limit max_wait: {limit:g} s)"

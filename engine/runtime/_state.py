@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import ErrorKind, LimitExceeded, StepError
@@ -14,6 +14,7 @@ from engine.limits import Limits
 if TYPE_CHECKING:
     from engine.bridge.guard import Grant, GuardedBridge
     from engine.model import Pipeline
+    from engine.runtime._guards import Guards
 
 
 class Clock(Protocol):
@@ -125,7 +126,7 @@ class RunState:
         limits: Limits,
         clock: Clock,
         trace: bool,
-        make_bridge: Callable[[Pipeline, Any], GuardedBridge],
+        make_bridge: Guards,
         resolver: ActionResolver | None,
         events: EventSink | None,
         config: dict[str, Any],
@@ -151,29 +152,48 @@ class RunState:
     def steps_used(self) -> int:
         return self.limits.max_steps - self.steps_left
 
-    def step_limit(self) -> LimitExceeded:
-        return LimitExceeded(
-            "max_steps",
-            self.limits.max_steps,
-            f"the run executed more than {self.limits.max_steps} steps (limit max_steps)",
-        )
-
 
 class Frame:
-    """One action invocation inside a run: its own vars and step results."""
+    """One action invocation inside a run: its own vars and step results, and the limits
+    it is held to (the run's, or stricter for an action of a plugin installed under a
+    stricter profile). Counters (steps, tool calls) are the run's: ``floor`` is how many
+    of the run's steps must stay unused for this frame's ``max_steps`` to hold."""
 
-    __slots__ = ("bridge", "depth", "pipeline", "state", "steps", "traced_args", "vars")
+    __slots__ = (
+        "bridge",
+        "depth",
+        "floor",
+        "limits",
+        "pipeline",
+        "state",
+        "steps",
+        "traced_args",
+        "vars",
+    )
 
     def __init__(
-        self, state: RunState, pipeline: Pipeline, bridge: GuardedBridge, depth: int
+        self,
+        state: RunState,
+        pipeline: Pipeline,
+        bridge: GuardedBridge,
+        depth: int,
+        limits: Limits | None = None,
     ) -> None:
         self.state = state
         self.pipeline = pipeline
         self.bridge = bridge
         self.depth = depth
+        self.limits = limits = limits or state.limits
+        self.floor = state.limits.max_steps - limits.max_steps
         self.steps: dict[str, dict[str, Any]] = {}
         self.vars: dict[str, Any] = {}
         self.traced_args: dict[Any, Any] = {}  # rendered tool arguments, when tracing
+
+    def step_limit(self) -> LimitExceeded:
+        limit = self.limits.max_steps
+        return LimitExceeded(
+            "max_steps", limit, f"the run executed more than {limit} steps (limit max_steps)"
+        )
 
 
 class ReturnSignal(Exception):

@@ -96,8 +96,8 @@ def _plain_runner(common: Common, attempt: Body) -> StepRunner:
         state.steps_left -= 1
         state.step_started = _monotonic()
         state.step_site = site
-        if state.steps_left < 0:
-            raise site.locate(state.step_limit(), step_id)
+        if state.steps_left < frame.floor:
+            raise site.locate(frame.step_limit(), step_id)
         started = state.clock.monotonic() if state.trace is not None else 0.0
         try:
             result = await attempt(frame, scope)
@@ -127,8 +127,8 @@ def _full_runner(common: Common, attempt: Body) -> StepRunner:
         state.steps_left -= 1
         state.step_started = _monotonic()
         state.step_site = site
-        if state.steps_left < 0:
-            raise site.locate(state.step_limit(), step_id)
+        if state.steps_left < frame.floor:
+            raise site.locate(frame.step_limit(), step_id)
         started = state.clock.monotonic() if state.trace is not None else 0.0
         if condition is not None:
             try:
@@ -192,7 +192,7 @@ def _with_timeout(common: Common, body: Body) -> Body:
     requested = common.timeout or 0.0
 
     async def attempt(frame: Frame, scope: dict[str, Any]) -> Any:
-        limit = frame.state.limits.step_timeout
+        limit = frame.limits.step_timeout
         seconds = min(requested, limit) if limit is not None else requested
         try:
             async with asyncio.timeout(seconds):

@@ -68,7 +68,13 @@ class StoreHost:
     # -- loading ---------------------------------------------------------------------
 
     def _load(self) -> Loaded:
-        runtime = PluginRuntime.load(self.store, engine=self.engine, compile=False, runs=self.runs)
+        runtime = PluginRuntime.load(
+            self.store,
+            engine=self.engine,
+            compile=False,
+            runs=self.runs,
+            profiles=self.settings.limits_for,
+        )
         bus = bus_for(runtime, bridge=self.bridge, limits=self.limits(None))
         tools: list[ActionEntry] = []
         if self.settings.action_tools:

@@ -555,3 +555,36 @@ def test_folder_sources_read_what_exists(cli: Cli) -> None:
     lookup = _folder_sources(cli.folder / "demo")
     assert lookup(str(cli.folder / "demo/actions/hello.yaml")) == HELLO
     assert lookup("<input>") is None
+
+
+def test_an_installed_action_runs_under_the_profile_its_plugin_was_installed_under(
+    cli: Cli,
+) -> None:
+    """Issue 8: installed with --profile sandbox, a plugin's run made 150 tool calls (the
+    sandbox allows 100): the profile only capped what it was granted."""
+    cli.write(
+        "busy/plugin.yaml",
+        'api_version: "1.0"\nkind: plugin\nidentifier: busy\nname: Busy\nversion: 1.0.0\n'
+        "description: Busy.\npermissions: [km_list_macros]\n",
+    )
+    cli.write(
+        "busy/actions/loop.yaml",
+        action_text(
+            "loop",
+            """\
+            steps:
+              - foreach: range(15)
+                steps:
+                  - foreach: range(10)
+                    steps:
+                      - tool: km_list_macros
+                        with: {}
+            """,
+        ),
+    )
+    assert cli("install", "busy", "--yes", "--profile", "sandbox").code == 0
+    outcome = cli("run", "busy/loop", "--profile", "none", "--fresh", "--json")
+    assert outcome.code == 1
+    assert outcome.json()["error"]["message"] == (
+        "the run made more than 100 tool calls (limit max_tool_calls)"
+    )

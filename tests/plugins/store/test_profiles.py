@@ -1,0 +1,223 @@
+"""A plugin installed under a security profile runs under it: every run of its actions is
+held to the stricter of its profile and the caller's (every limit and the tool classes),
+from the command line, over MCP (`execute` and the action's own tool), when another
+action calls it, and in hooks (issue 8).
+
+`busy/loop` makes 150 read-only tool calls: the sandbox profile allows 100.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from engine.bridge.mock import MockBridge
+from engine.catalog import ToolCatalog
+from engine.config import Settings
+from engine.limits import Profile
+from engine.model import RunResult
+from engine.plugins.hooked import run_installed
+from engine.plugins.installer import install
+from engine.plugins.runtime import PluginRuntime
+from engine.plugins.store import Store
+from engine.server.store_host import StoreHost
+from tests.plugins.store.conftest import MakePlugin, call
+
+LOOP = {
+    "description": "Lists the macros 150 times.",
+    "permissions": ["km_list_macros"],
+    "steps": [  # 15 × 10: each loop within the sandbox's 100 iterations
+        {
+            "foreach": "range(15)",
+            "steps": [{"foreach": "range(10)", "steps": [{"tool": "km_list_macros", "with": {}}]}],
+        }
+    ],
+}
+NOTIFY = {
+    "description": "Shows a notification.",
+    "permissions": ["km_notifications"],
+    "steps": [
+        {
+            "tool": "km_notifications",
+            "with": {"notification_type": "notification", "title": "Hi", "message": "there"},
+        }
+    ],
+}
+TOO_MANY = (
+    "limit_exceeded",
+    "the run made more than 100 tool calls (limit max_tool_calls)",
+)
+
+
+def _bridge() -> MockBridge:
+    answer = {"success": True, "data": {}}
+    return MockBridge(
+        {"km_list_macros": [answer] * 1000, "km_notifications": [answer] * 10},
+        ToolCatalog.builtin(),
+    )
+
+
+def _failure(result: RunResult) -> tuple[str, str]:
+    assert result.error is not None, result.outputs
+    return result.error.kind.value, result.error.message
+
+
+@pytest.fixture
+def sandboxed(store: Store, make_plugin: MakePlugin) -> Store:
+    """`busy` installed under the sandbox profile; `caller` (standard) calls its action,
+    and `writer` (standard) shows a notification; `busy/write-through` calls that."""
+    install(
+        store, make_plugin("writer", actions={"notify": NOTIFY}, permissions=["km_notifications"])
+    )
+    install(
+        store,
+        make_plugin(
+            "busy",
+            actions={
+                "loop": LOOP,
+                "write-through": {"steps": [call("writer/notify")]},
+            },
+            permissions=["km_list_macros"],
+            dependencies={"writer": "*"},
+        ),
+        profile=Profile.SANDBOX,
+    )
+    install(
+        store,
+        make_plugin(
+            "caller",
+            actions={"go": {"steps": [call("busy/loop")]}, "own-loop": LOOP},
+            permissions=["km_list_macros"],
+            dependencies={"busy": "*"},
+        ),
+    )
+    return store
+
+
+def _run(store: Store, name: str, profile: Profile = Profile.STANDARD) -> RunResult:
+    runtime = PluginRuntime.load(store)
+    try:
+        return asyncio.run(runtime.run(name, bridge=_bridge(), limits=profile.limits))
+    finally:
+        runtime.close()
+
+
+def test_a_sandboxed_plugin_runs_under_the_sandbox(sandboxed: Store) -> None:
+    assert _failure(_run(sandboxed, "busy/loop")) == TOO_MANY
+    assert _failure(_run(sandboxed, "busy/loop", Profile.NONE)) == TOO_MANY
+
+
+def test_the_plugin_s_profile_holds_when_another_action_calls_it(sandboxed: Store) -> None:
+    assert _failure(_run(sandboxed, "caller/go")) == TOO_MANY
+    own = _run(sandboxed, "caller/own-loop")  # the standard caller's own 150 calls are fine
+    assert own.ok, own.error
+
+
+def test_what_a_sandboxed_action_calls_runs_under_the_sandbox(sandboxed: Store) -> None:
+    """The classes too: a sandboxed action calling a standard plugin's writing action
+    cannot write through it."""
+    assert _failure(_run(sandboxed, "busy/write-through")) == (
+        "permission_denied",
+        "km_notifications is a write tool, and this security profile allows only: read-only",
+    )
+    assert _run(sandboxed, "writer/notify").ok
+
+
+def test_hooks_of_a_sandboxed_plugin_run_under_the_sandbox(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    install(
+        store, make_plugin("writer", actions={"notify": NOTIFY}, permissions=["km_notifications"])
+    )
+    install(
+        store,
+        make_plugin(
+            "watcher",
+            actions={"loop": LOOP},
+            permissions=["km_list_macros"],
+            hooks=[{"on": "action_succeeded", "action": "loop", "if": "event.plugin == 'writer'"}],
+        ),
+        profile=Profile.SANDBOX,
+    )
+    runtime = PluginRuntime.load(store)
+    try:
+        hooked = asyncio.run(
+            run_installed(runtime, "writer/notify", bridge=_bridge(), limits=Profile.NONE.limits)
+        )
+    finally:
+        runtime.close()
+    assert hooked.result.ok
+    (outcome,) = hooked.hooks
+    assert outcome.error is not None
+    assert (outcome.error.kind.value, outcome.error.message) == TOO_MANY
+
+
+def test_over_mcp_execute_and_the_action_s_tool(sandboxed: Store) -> None:
+    """`execute` and the action's own tool both run through the host's `execute`."""
+    host = StoreHost(sandboxed, _bridge(), Settings(default_profile=Profile.NONE))
+    try:
+        envelope: dict[str, Any] = asyncio.run(
+            host.execute("busy/loop", {}, timeout=None, profile=None, progress=None)
+        )
+    finally:
+        host.close()
+    assert (envelope["error"]["code"], envelope["error"]["message"]) == TOO_MANY
+    assert envelope["data"]["tool_calls"] == 101
+
+
+def test_the_configured_limits_of_the_profile_apply(sandboxed: Store) -> None:
+    """The sandbox's limits as the configuration file sets them on this server."""
+    settings = Settings(limit_overrides={"sandbox": {"max_tool_calls": 20}})
+    host = StoreHost(sandboxed, _bridge(), settings)
+    try:
+        envelope = asyncio.run(
+            host.execute("busy/loop", {}, timeout=None, profile=None, progress=None)
+        )
+    finally:
+        host.close()
+    assert envelope["error"]["message"] == (
+        "the run made more than 20 tool calls (limit max_tool_calls)"
+    )
+
+
+def test_every_limit_holds_in_a_called_action(store: Store, make_plugin: MakePlugin) -> None:
+    """Steps and the run timeout of the called plugin's profile too (here the sandbox's,
+    its run timeout shortened for the test), counted from the whole run."""
+    many = {"steps": [{"foreach": "range(60)", "steps": [{"set": {f"v{i}": i}} for i in range(9)]}]}
+    slow = {"steps": [{"wait": 1}]}
+    install(
+        store, make_plugin("boxed", actions={"many": many, "slow": slow}), profile=Profile.SANDBOX
+    )
+    install(
+        store,
+        make_plugin(
+            "host",
+            actions={
+                "many": {"steps": [call("boxed/many")]},
+                "slow": {"steps": [call("boxed/slow")]},
+            },
+            dependencies={"boxed": "*"},
+        ),
+    )
+
+    def shortened(profile: Profile) -> Any:
+        limits = profile.limits
+        return limits.with_overrides(run_timeout=0.2) if profile is Profile.SANDBOX else limits
+
+    runtime = PluginRuntime.load(store, profiles=shortened)
+    try:
+        many_steps = asyncio.run(runtime.run("host/many", bridge=_bridge()))
+        too_slow = asyncio.run(runtime.run("host/slow", bridge=_bridge()))
+    finally:
+        runtime.close()
+    assert _failure(many_steps) == (
+        "limit_exceeded",
+        "the run executed more than 500 steps (limit max_steps)",
+    )
+    assert _failure(too_slow) == (
+        "timeout",
+        "`boxed/slow` took longer than 0.2 s, the run timeout of the profile its plugin was "
+        "installed under",
+    )
