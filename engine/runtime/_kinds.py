@@ -8,11 +8,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.errors import ErrorKind, LimitExceeded, StepError
-from engine.limits import stricter
+from engine.limits import Limits, stricter
 from engine.runtime._args import Checker, coerce_to, wait_seconds
 from engine.runtime._codegen import ToolPlan, make_block
 from engine.runtime._exec import bridge_failure, invoke
 from engine.runtime._state import Frame, ReturnSignal
+from engine.runtime._watchdog import Expired, bounded
 from engine.runtime._wrap import Body
 
 Render = Callable[[Mapping[str, Any]], Any]
@@ -138,28 +139,39 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
             spec = specs.get(name)
             # Coerced as tool arguments are: "3" → 3 only where the input is an integer.
             given[name] = coerce_to(spec.type, value) if spec is not None else value
-        seconds = limits.run_timeout
-        if seconds is None or not _sooner(seconds, frame.limits.run_timeout):
-            return await invoke(callee, given, state, grant, depth, config, limits=limits)
+        work = invoke(callee, given, state, grant, depth, config, limits=limits)
+        outer = frame.limits
+        if not (
+            _sooner(limits.run_timeout, outer.run_timeout)
+            or _sooner(limits.step_timeout, outer.step_timeout)
+        ):
+            return await work
         try:
-            async with asyncio.timeout(seconds):
-                return await invoke(callee, given, state, grant, depth, config, limits=limits)
-        except TimeoutError:
-            raise StepError(
-                ErrorKind.TIMEOUT,
-                f"`{target}` took longer than {seconds:g} s, the run timeout of the "
-                "profile its plugin was installed under",
-                hint="make the called action do less, or install its plugin under a less "
-                "strict profile if you trust it",
-                details={"limit": "run_timeout", "value": seconds},
-            ) from None
+            return await bounded(work, state, limits.run_timeout, limits.step_timeout)
+        except Expired as expired:
+            raise _expired(target, limits, expired.which) from None
 
     return body
 
 
-def _sooner(limit: float, than: float | None) -> bool:
+def _sooner(limit: float | None, than: float | None) -> bool:
     """True when ``limit`` is a bound tighter than ``than`` (None: no bound)."""
-    return than is None or limit < than
+    return limit is not None and (than is None or limit < than)
+
+
+def _expired(target: str, limits: Limits, which: str) -> StepError:
+    """The timeout of an action called under its plugin's stricter profile."""
+    name = f"{which}_timeout"
+    seconds = limits.run_timeout if which == "run" else limits.step_timeout
+    doing = f"`{target}` took" if which == "run" else f"a step of `{target}` ran"
+    return StepError(
+        ErrorKind.TIMEOUT,
+        f"{doing} longer than {seconds:g} s, the {which} timeout of the profile its plugin "
+        "was installed under",
+        hint="make the called action do less, or install its plugin under a less strict "
+        "profile if you trust it",
+        details={"limit": name, "value": seconds},
+    )
 
 
 def set_body(items: Sequence[tuple[str, Render]]) -> Body:

@@ -14,7 +14,10 @@ import asyncio
 import itertools
 import time
 import weakref
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = (
     weakref.WeakKeyDictionary()
@@ -94,3 +97,49 @@ class Watchdog:
                 earliest = min(earliest, deadline, step_deadline)
         if earliest != float("inf"):
             self._arm(earliest)
+
+
+class _Watched:
+    """What the watchdog reads and writes for a called action watched on its own: the
+    run's step clock, and whether this watch (not the run's) stopped it."""
+
+    __slots__ = ("state", "timed_out")
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self.timed_out: str | None = None
+
+    @property
+    def step_started(self) -> float:
+        return float(self.state.step_started)
+
+
+class Expired(Exception):
+    """A watched call ran past its run timeout (``which`` is ``"run"``) or a step of it
+    past its step timeout (``"step"``)."""
+
+    def __init__(self, which: str) -> None:
+        super().__init__(which)
+        self.which = which
+
+
+async def bounded(
+    work: Coroutine[Any, Any, T], state: Any, seconds: float | None, step_seconds: float | None
+) -> T:
+    """Await ``work`` (part of the run of ``state``) held to its own run and step
+    timeouts, stricter than the run's: it runs as a task of its own that the watchdog
+    cancels when either passes (then :class:`Expired`). Cancelling the caller cancels it."""
+    task = asyncio.ensure_future(work)
+    watched = _Watched(state)
+    dog = Watchdog.for_running_loop()
+    backstop = step_seconds * 1.05 + 0.05 if step_seconds is not None else None
+    token = dog.watch(task, seconds, watched, backstop)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if watched.timed_out is None or (current is not None and current.cancelling()):
+            raise
+        raise Expired(watched.timed_out) from None
+    finally:
+        dog.unwatch(token)

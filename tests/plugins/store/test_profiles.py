@@ -183,41 +183,60 @@ def test_the_configured_limits_of_the_profile_apply(sandboxed: Store) -> None:
 
 
 def test_every_limit_holds_in_a_called_action(store: Store, make_plugin: MakePlugin) -> None:
-    """Steps and the run timeout of the called plugin's profile too (here the sandbox's,
-    its run timeout shortened for the test), counted from the whole run."""
-    many = {"steps": [{"foreach": "range(60)", "steps": [{"set": {f"v{i}": i}} for i in range(9)]}]}
-    slow = {"steps": [{"wait": 1}]}
-    install(
-        store, make_plugin("boxed", actions={"many": many, "slow": slow}), profile=Profile.SANDBOX
-    )
-    install(
-        store,
-        make_plugin(
-            "host",
-            actions={
-                "many": {"steps": [call("boxed/many")]},
-                "slow": {"steps": [call("boxed/slow")]},
-            },
-            dependencies={"boxed": "*"},
-        ),
-    )
+    """Steps and the run and step timeouts of the called plugin's profile too (here the
+    sandbox's, its timeouts shortened for the test), counted from the whole run."""
+    actions = {
+        "many": {
+            "steps": [{"foreach": "range(60)", "steps": [{"set": {f"v{i}": i}} for i in range(9)]}]
+        },
+        "slow-step": {"steps": [{"wait": 1}]},
+        "slow-run": {"steps": [{"foreach": "range(8)", "steps": [{"wait": 0.1}]}]},
+    }
+    install(store, make_plugin("boxed", actions=actions), profile=Profile.SANDBOX)
+    calling = {name: {"steps": [call(f"boxed/{name}")]} for name in actions}
+    install(store, make_plugin("host", actions=calling, dependencies={"boxed": "*"}))
 
     def shortened(profile: Profile) -> Any:
         limits = profile.limits
-        return limits.with_overrides(run_timeout=0.2) if profile is Profile.SANDBOX else limits
+        if profile is Profile.SANDBOX:
+            return limits.with_overrides(run_timeout=0.6, step_timeout=0.2)
+        return limits
 
     runtime = PluginRuntime.load(store, profiles=shortened)
     try:
-        many_steps = asyncio.run(runtime.run("host/many", bridge=_bridge()))
-        too_slow = asyncio.run(runtime.run("host/slow", bridge=_bridge()))
+        results = {
+            name: asyncio.run(runtime.run(f"host/{name}", bridge=_bridge())) for name in actions
+        }
     finally:
         runtime.close()
-    assert _failure(many_steps) == (
-        "limit_exceeded",
-        "the run executed more than 500 steps (limit max_steps)",
-    )
-    assert _failure(too_slow) == (
-        "timeout",
-        "`boxed/slow` took longer than 0.2 s, the run timeout of the profile its plugin was "
-        "installed under",
-    )
+    assert {name: _failure(result) for name, result in results.items()} == {
+        "many": ("limit_exceeded", "the run executed more than 500 steps (limit max_steps)"),
+        "slow-step": (
+            "timeout",
+            "a step of `boxed/slow-step` ran longer than 0.2 s, the step timeout of the "
+            "profile its plugin was installed under",
+        ),
+        "slow-run": (
+            "timeout",
+            "`boxed/slow-run` took longer than 0.6 s, the run timeout of the profile its "
+            "plugin was installed under",
+        ),
+    }
+    assert results["slow-step"].error is not None
+    assert results["slow-step"].error.details == {"limit": "step_timeout", "value": 0.2}
+
+
+def test_the_caller_s_own_timeout_still_stops_a_called_action(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    slow = {"steps": [{"foreach": "range(8)", "steps": [{"wait": 0.1}]}]}
+    install(store, make_plugin("boxed", actions={"slow": slow}), profile=Profile.SANDBOX)
+    calling = {"slow": {"steps": [call("boxed/slow")]}}
+    install(store, make_plugin("host", actions=calling, dependencies={"boxed": "*"}))
+    runtime = PluginRuntime.load(store)
+    try:
+        limits = Profile.STANDARD.limits.with_overrides(run_timeout=0.25)
+        result = asyncio.run(runtime.run("host/slow", bridge=_bridge(), limits=limits))
+    finally:
+        runtime.close()
+    assert _failure(result) == ("timeout", "the action took longer than 0.25 s and was stopped")
