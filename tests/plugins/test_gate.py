@@ -6,11 +6,15 @@ from __future__ import annotations
 import http.server
 import io
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine.plugins import download
 from engine.plugins._gate import Gate, is_public
 from engine.plugins.download import DownloadError, DownloadPolicy, download_to
 from engine.plugins.marketplace import MarketplaceIndex
@@ -118,3 +122,37 @@ def test_an_index_redirecting_to_this_machine_is_refused(local: Market) -> None:
 )
 def test_what_counts_as_public(address: str, public: bool) -> None:
     assert is_public(address) is public
+
+
+@pytest.fixture
+def tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Market]:
+    """The loopback server over https, with a certificate for 127.0.0.1 that downloads
+    trust (as a real one would be)."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    running = Market()
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    running.server.socket = server_side.wrap_socket(running.server.socket, server_side=True)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(download.ssl, "create_default_context", lambda: trusting)
+    running.files["/a.zip"] = b"archive"
+    with running:
+        yield running
+
+
+def test_https_through_the_gate(tls: Market) -> None:
+    """The checked connection is the one TLS runs over (certificates verified as usual)."""
+    port = tls.server.server_address[1]
+    url = f"https://127.0.0.1:{port}/a.zip"
+    out = io.BytesIO()
+    trusted = Gate(trusted=frozenset({("https", "127.0.0.1", port)}))
+    download_to(url, out, DownloadPolicy(gate=trusted), limit=100, what="it")
+    assert out.getvalue() == b"archive"
+    assert _download(url, Gate()).code == "download-refused"
+    assert tls.requests == ["/a.zip"]

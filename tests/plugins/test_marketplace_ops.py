@@ -6,6 +6,7 @@ real HTTP server on loopback started for each test.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import http.server
 import json
@@ -17,7 +18,10 @@ from typing import Any
 
 import pytest
 
+from engine.bridge.mock import MockBridge
+from engine.catalog import ToolCatalog
 from engine.cli import main
+from engine.config import Settings
 from engine.errors import EngineError
 from engine.plugins.archives import create_archive
 from engine.plugins.download import DownloadError, DownloadPolicy
@@ -34,7 +38,9 @@ from engine.plugins.updates import (
     set_auto_update,
     update,
 )
+from engine.server.store_host import StoreHost
 from engine.simulator import Simulator
+from tests.server.test_ownership import call
 
 FAST = Options(download=DownloadPolicy(timeout=2))
 
@@ -537,3 +543,33 @@ def test_cli_reports_failed_updates_and_hooks(
     )
     assert main(["uninstall", "noisy"]) == 0
     assert capsys.readouterr().out == "Removed noisy.\n"
+
+
+def test_mcp_updates_leave_what_the_user_installed_alone(
+    store: Store, publisher: Publisher
+) -> None:
+    """Issue 8: `update` over MCP skips the user's plugins (auto_update on or not), and an
+    MCP install's `dependency_resolution: upgrade` does not upgrade the user's
+    dependencies: only what MCP callers installed is theirs to change."""
+    install_request(store, publisher.index(), "lib@1.0.0", auto_update=True, options=FAST)
+    Marketplaces(store.root).add(publisher.market.url("/index.json"), timeout=2)
+    host = StoreHost(store, MockBridge({}, ToolCatalog.builtin()), Settings())
+    try:
+        updated = asyncio.run(call(host, "update"))
+        installed = asyncio.run(
+            call(host, "install", plugin_source="app@1.0.0", dependency_resolution="upgrade")
+        )
+    finally:
+        host.close()
+    assert updated["data"]["skipped"] == [
+        {
+            "identifier": "lib",
+            "reason": "the plugin `lib` was installed by the user (marketplace); MCP callers "
+            "may not update it",
+        }
+    ]
+    assert installed["data"]["dependencies_updated"]["skipped"] == [
+        {"identifier": "lib", "reason": "the user installed it: MCP callers may not update it"}
+    ]
+    assert versions(store) == {"lib": "1.0.0", "app": "1.0.0"}
+    assert store.require("app").origin == "mcp-install"
