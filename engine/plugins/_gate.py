@@ -115,8 +115,13 @@ class Gate:
                 raise Refused(f"{place[1]} resolves to {address}, which is not public")
 
 
-def _connect(gate: Gate, scheme: str, address: tuple[str, int], timeout: Any = None,
-             source_address: Any = None) -> socket.socket:  # fmt: skip
+def _connect(
+    gate: Gate,
+    scheme: str,
+    address: tuple[str, int],
+    timeout: Any = None,
+    source_address: Any = None,
+) -> socket.socket:
     """``socket.create_connection`` that resolves once, checks every address, and
     connects only to those."""
     host, port = address

@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from engine.bridge import ToolBridge
 from engine.bridge.guard import Grant
 from engine.errors import ErrorKind, LimitExceeded, StepError
-from engine.limits import Limits, Profile, active_limits
+from engine.limits import Limits, Profile, active_limits, current_limits
 from engine.model import Pipeline, RunResult, RunStatus
 from engine.plugins._hook_model import (
     BuiltinEvent,
@@ -322,7 +322,9 @@ class _Level:
             event,
             depth=self.depth,
             chain=self.chain,
-            limits=state.limits,
+            # The emitting frame's limits: stricter than the run's inside an action of a
+            # plugin installed under a stricter profile.
+            limits=current_limits(),
             bridge=_bridge_of(source, state),
             trace=state.trace,
             dry_run=state.dry_run,

@@ -240,3 +240,34 @@ def test_the_caller_s_own_timeout_still_stops_a_called_action(
     finally:
         runtime.close()
     assert _failure(result) == ("timeout", "the action took longer than 0.25 s and was stopped")
+
+
+def test_hooks_set_off_inside_a_called_action_keep_its_profile(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    """An event emitted by a sandboxed action that another plugin calls sets off hooks
+    under the sandbox's max_hook_depth (1), not the caller's (4)."""
+    install(
+        store,
+        make_plugin("boxed", actions={"ping": {"steps": [{"emit": "ping"}]}}),
+        profile=Profile.SANDBOX,
+    )
+    echo = {"pong": {"steps": [{"emit": "pong"}]}, "done": {"steps": [{"set": {"a": 1}}]}}
+    hooks = [{"on": "ping", "action": "pong"}, {"on": "pong", "action": "done"}]
+    install(store, make_plugin("echo", actions=echo, hooks=hooks))
+    calling = {"go": {"steps": [call("boxed/ping")]}}
+    install(store, make_plugin("host", actions=calling, dependencies={"boxed": "*"}))
+    runtime = PluginRuntime.load(store)
+    try:
+        hooked = asyncio.run(run_installed(runtime, "host/go", bridge=_bridge()))
+    finally:
+        runtime.close()
+    assert hooked.result.ok, hooked.result.error
+    assert [(o.action, o.error.message if o.error else None) for o in hooked.hooks] == [
+        (
+            "echo/done",
+            "hook 2 of `echo` (on pong → echo/done) was not run: hooks set off hooks more "
+            "than 1 deep (limit max_hook_depth), through hook 1 of `echo` (on ping → echo/pong)",
+        ),
+        ("echo/pong", None),
+    ]
