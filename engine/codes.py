@@ -148,7 +148,11 @@ _PLUGINS = {
     "store-unavailable": "The plugin store's folder or database cannot be opened.",
     "store-too-new": "The plugin store was written by a newer km-actions.",
     "store-busy": "Other processes kept changing the plugins during an install.",
-    "store-damaged": "A file of the plugin store (a secrets file) is damaged.",
+    "store-damaged": "A file of the plugin store (its database, a secrets file) is damaged.",
+    "store-mismatch": "The plugin store's folders do not match its database; nothing was "
+    "changed (`km-actions verify --repair` sets it right).",
+    "store-unsafe-path": "A path in the plugin store would leave it (a name with '/' or '..', "
+    "or a symbolic link on the way).",
 }
 
 # Marketplace indexes and downloads (install id@range, search, update).

@@ -254,8 +254,8 @@ def _installed_sources(store: Store) -> Callable[[str], str | None]:
         if found is None:
             return None
         try:
-            return (store.folder(found) / relative).read_text("utf-8", "replace")
-        except OSError:
+            return store.file(found, relative).read_text("utf-8", "replace")
+        except (OSError, EngineError):
             return None
 
     return lookup

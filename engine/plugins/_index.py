@@ -23,6 +23,8 @@ from engine._fastschema import Unsupported, compile_schema
 from engine._resources import load_schema
 from engine.errors import Diagnostic, EngineError, Path, PluginError, sort_diagnostics
 from engine.loader import LoaderLimits, load_bytes
+from engine.names import NameKind, check_name
+from engine.plugins.layout import file_name
 from engine.plugins.versions import VersionError, parse_range, parse_version
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
@@ -78,7 +80,8 @@ class Release:
         suffix = next(
             (s for s in (".tar.gz", ".tgz", ".zip", ".tar") if path.endswith(s)), ".archive"
         )
-        return f"{self.plugin}-{self.version_text}{suffix}"
+        # The index is a stranger's file: its names are checked before they name a file.
+        return file_name(f"{check_name(self.plugin, NameKind.PLUGIN)}-{self.version_text}{suffix}")
 
     def __str__(self) -> str:
         return f"{self.plugin} {self.version_text}"

@@ -1,0 +1,72 @@
+"""Store paths are built in one place and never leave the store, links included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import PluginError
+from engine.plugins.layout import Layout, file_name, inside
+
+DIGEST = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize(
+    ("relative", "why"),
+    [
+        ("../x", "would leave the plugin store"),
+        ("plugins/../../x", "would leave the plugin store"),
+        ("/etc/passwd", "would leave the plugin store"),
+        ("plugins//x", "would leave the plugin store"),
+        ("plugins/x/", "would leave the plugin store"),
+        ("", "would leave the plugin store"),
+        ("a\\..\\b", "would leave the plugin store"),
+    ],
+)
+def test_paths_that_leave_the_folder_are_refused(tmp_path: Path, relative: str, why: str) -> None:
+    with pytest.raises(PluginError) as caught:
+        inside(tmp_path, relative)
+    assert caught.value.code == "store-unsafe-path"
+    assert caught.value.message == f"the path {relative!r} {why}"
+
+
+def test_a_link_on_the_way_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "root" / "plugins").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "root" / "plugins" / "demo").symlink_to(tmp_path / "outside")
+    with pytest.raises(PluginError) as caught:
+        inside(tmp_path / "root", "plugins/demo/1.0.0-01234567")
+    assert caught.value.message == (
+        "the path 'plugins/demo/1.0.0-01234567' passes through a symbolic link"
+    )
+
+
+def test_a_path_below_a_missing_folder_is_fine(tmp_path: Path) -> None:
+    assert inside(tmp_path, "plugins/demo/x") == tmp_path / "plugins" / "demo" / "x"
+
+
+def test_the_root_itself_may_be_a_link(tmp_path: Path) -> None:
+    (tmp_path / "real" / "plugins").mkdir(parents=True)
+    (tmp_path / "home").symlink_to(tmp_path / "real")
+    assert inside(tmp_path / "home", "plugins") == tmp_path / "home" / "plugins"
+
+
+def test_version_folders_come_from_checked_names(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    assert layout.version_folder("demo", "1.0.0", DIGEST) == "plugins/demo/1.0.0-01234567"
+    with pytest.raises(PluginError, match="is not a content digest"):
+        layout.version_folder("demo", "1.0.0", "../..")
+    with pytest.raises(PluginError, match="would leave the plugin store"):
+        layout.version_folder("demo", "1.0.0/../../x", DIGEST)
+    with pytest.raises(PluginError, match="is not a content digest"):
+        layout.cache_file("../state.db")
+    assert layout.cache_file(DIGEST) == tmp_path / "cache" / f"{DIGEST}.pickle"
+
+
+def test_file_names_fit_a_folder() -> None:
+    assert file_name("1.0.0-01234567") == "1.0.0-01234567"
+    with pytest.raises(PluginError, match="longer than a file name may be"):
+        file_name("a" * 256)
+    with pytest.raises(PluginError, match="is not text a file name can hold"):
+        file_name("\udcff")
