@@ -198,6 +198,22 @@ def test_an_index_over_http_resolves_archives_against_its_url(market: Market) ->
             ("unknown-key", "$.plugins[0].tagz", 19, 7),
             id="unknown-key",
         ),
+        pytest.param(
+            {
+                "format_version": 1,
+                "plugins": [plugin("d", [version("1.0.0", ARCHIVE)], author="A\ud800")],
+            },
+            ("encoding", "$.plugins[0].author", 9, 17),
+            id="lone-surrogate",
+        ),
+        pytest.param(
+            {
+                "format_version": 1,
+                "plugins": [plugin("d", [version("1.0.0", ARCHIVE, size=int("9" * 1001))])],
+            },
+            ("invalid-number", "$.plugins[0].versions[0].size", 16, 19),
+            id="long-whole-number",
+        ),
     ],
 )
 def test_an_invalid_index_is_refused_with_located_problems(
