@@ -23,12 +23,13 @@ import os
 import re
 import shutil
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from engine.errors import PluginError
 from engine.names import NameKind, check_name
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+_SEPARATORS = re.compile("[/\\\\\0]")
 _NAME_MAX = 255  # bytes in one file name, on every filesystem km-actions runs on
 CACHE_SUFFIX = ".pickle"
 
@@ -46,8 +47,10 @@ def file_name(part: str) -> str:
     """``part`` when it can be one file name in a folder (not empty, ``.`` or ``..``, no
     ``/``, ``\\`` or NUL, not too long); else :class:`PluginError` (``store-unsafe-path``).
     """
-    if part in ("", ".", "..") or any(c in part for c in "/\\\0"):
+    if part in ("", ".", "..") or _SEPARATORS.search(part):
         raise _refused(part, "would leave the plugin store")
+    if part.isascii() and len(part) <= _NAME_MAX:
+        return part
     try:
         size = len(part.encode("utf-8"))
     except UnicodeEncodeError:
@@ -57,22 +60,27 @@ def file_name(part: str) -> str:
     return part
 
 
-def inside(root: Path, relative: str) -> Path:
-    """``root / relative``, refused unless it stays inside ``root``: ``relative`` has no
-    absolute start, no ``..`` and no empty parts, and none of its parts that exist is a
-    symbolic link (``root`` itself may be one: the user chose it)."""
-    pure = PurePosixPath(relative)
-    if not relative or pure.is_absolute() or relative.endswith("/"):
-        raise _refused(relative, "would leave the plugin store")
+def relative_parts(relative: str) -> list[str]:
+    """The names of a relative path (``a/b.yaml`` → ``["a", "b.yaml"]``), refused when it
+    is absolute or has ``..``, ``.``, empty or unsafe parts. A check of the text only:
+    :func:`inside` also refuses links on the way."""
     parts = relative.split("/")
     try:
         for part in parts:
-            file_name(part)
+            file_name(part)  # also refuses "" (an absolute path, "//", a final "/")
     except PluginError:
         raise _refused(relative, "would leave the plugin store") from None
-    path = root
+    return parts
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative``, refused unless it stays inside ``root``: ``relative`` passes
+    :func:`relative_parts`, and none of its parts that exist is a symbolic link (``root``
+    itself may be one: the user chose it)."""
+    parts = relative_parts(relative)
+    path = str(root)
     for part in parts:
-        path = path / part
+        path = os.path.join(path, part)
         try:
             mode = os.lstat(path).st_mode
         except FileNotFoundError:

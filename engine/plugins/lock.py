@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import Diagnostic, PluginError
-from engine.plugins.layout import inside
+from engine.plugins.layout import relative_parts
 
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 _CHUNK = 1024 * 1024
@@ -129,9 +129,12 @@ def check_files(
 ) -> list[IntegrityProblem]:
     """Every file that differs from the lock (with ``extras``, files added since, too)."""
     problems: list[IntegrityProblem] = []
+    base = str(folder)
     for entry in entries:
         try:
-            digest, size = _hash(inside(folder, entry.path))
+            # The text of the path is checked; the file is opened without following a
+            # link, and a link on the way can only lead to a file the lock must match.
+            digest, size = _hash(os.path.join(base, *relative_parts(entry.path)))
         except FileNotFoundError:
             problems.append(IntegrityProblem(entry.path, FileProblem.MISSING))
             continue

@@ -53,9 +53,9 @@ FOLDER_MODE = 0o700
 DB_NAME = "state.db"
 
 
-def _private_folder(path: Path) -> Path:
+def _private_folder(path: Path, *, may_be_link: bool = False) -> Path:
     path.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-    if not is_real_folder(path):  # a link put in its place: never followed
+    if not may_be_link and not is_real_folder(path):  # a link put in its place
         raise OSError(f"{path} is a link or not a folder")
     if path.stat().st_mode & 0o077:
         path.chmod(FOLDER_MODE)
@@ -121,7 +121,7 @@ class Store:
         interrupted operation (``recover=False``: neither, for repairs and tests)."""
         root = Path(root) if root is not None else paths.home()
         try:
-            _private_folder(root)
+            _private_folder(root, may_be_link=True)  # the user chose it
             for name in ("plugins", "staging", "cache", "secrets"):
                 _private_folder(root / name)
             conn = connect(root / DB_NAME)

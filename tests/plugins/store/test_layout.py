@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from engine.errors import PluginError
 from engine.plugins.layout import Layout, file_name, inside
+from engine.plugins.lock import FileProblem, IntegrityProblem, LockEntry, check_files
 
 DIGEST = "0123456789abcdef" * 4
 
@@ -70,3 +72,13 @@ def test_file_names_fit_a_folder() -> None:
         file_name("a" * 256)
     with pytest.raises(PluginError, match="is not text a file name can hold"):
         file_name("\udcff")
+
+
+def test_a_lock_entry_naming_a_path_outside_is_never_read(tmp_path: Path) -> None:
+    (tmp_path / "plugin").mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x")
+    entry = LockEntry("../secret.txt", hashlib.sha256(b"x").hexdigest(), 1)
+    assert check_files(tmp_path / "plugin", [entry], extras=False) == [
+        IntegrityProblem("../secret.txt", FileProblem.CHANGED)
+    ]

@@ -274,3 +274,12 @@ def test_a_missing_table_is_reported_as_damage(home: Path, installed: str) -> No
     with pytest.raises(PluginError) as caught:
         Store.open(home)
     assert caught.value.code == "store-damaged"
+
+
+def test_the_store_itself_may_be_a_link(tmp_path: Path, make_plugin: MakePlugin) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    with Store.open(tmp_path / "linked") as store:
+        install(store, make_plugin("demo"))
+    with Store.open(tmp_path / "linked") as store:
+        assert [p.identifier for p in store.plugins()] == ["demo"]
