@@ -15,6 +15,7 @@ is refused with every mismatch listed and nothing changed; ``km-actions verify
 
 from __future__ import annotations
 
+import enum
 import errno
 import fcntl
 import json
@@ -36,6 +37,7 @@ from engine.plugins.layout import (
     is_real_folder,
     remove_empty,
     remove_tree,
+    sync_folder,
 )
 
 if TYPE_CHECKING:
@@ -44,19 +46,30 @@ if TYPE_CHECKING:
 JOURNAL_NAME = "journal.json"
 
 
+class Operation(enum.Enum):
+    """What wrote a journal (named in what recovery reports)."""
+
+    INSTALL = "install"
+    UNINSTALL = "uninstall"
+
+
 @dataclass(frozen=True)
 class Journal:
     """What an operation may leave behind if it is interrupted: version folders (relative
     to the store root) and plugins whose secrets files it removes."""
 
-    operation: str
+    operation: Operation
     folders: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
 
     def write(self, staging: Path) -> None:
         """Put the journal in a staging folder, durably, before the operation changes the
         store (a crash after that point finds it)."""
-        data = {"operation": self.operation, "folders": self.folders, "secrets": self.secrets}
+        data = {
+            "operation": self.operation.value,
+            "folders": self.folders,
+            "secrets": self.secrets,
+        }
         temporary = staging / f".{JOURNAL_NAME}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         try:
@@ -75,12 +88,12 @@ class Journal:
             return None
         try:
             data = json.loads((staging / JOURNAL_NAME).read_bytes())
-            operation, folders, secrets = data["operation"], data["folders"], data["secrets"]
+            operation = Operation(data["operation"])
+            folders, secrets = data["folders"], data["secrets"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
         if not (
-            isinstance(operation, str)
-            and isinstance(folders, list)
+            isinstance(folders, list)
             and isinstance(secrets, list)
             and all(_is_version_folder(layout, f) for f in folders)
             and all(is_valid_name(s, NameKind.PLUGIN) for s in secrets)
@@ -100,15 +113,6 @@ def _is_version_folder(layout: Layout, relative: object) -> bool:
     except EngineError:
         return False
     return True
-
-
-def sync_folder(folder: Path) -> None:
-    """Make a folder's entries (a rename into it) durable."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -236,8 +240,8 @@ def _finish_interrupted(
 ) -> list[str]:
     done: list[str] = []
     for entry in (s for s in staging if s.abandoned):
-        journal = entry.journal or Journal("install")
-        done.append(f"removed the unfinished {journal.operation} {entry.path.name}")
+        journal = entry.journal or Journal(Operation.INSTALL)
+        done.append(f"removed the unfinished {journal.operation.value} {entry.path.name}")
         for folder in journal.folders:
             path = store.layout.path(folder)
             if folder not in referenced and os.path.lexists(path):

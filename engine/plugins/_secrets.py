@@ -31,6 +31,7 @@ from typing import Any
 
 from engine.errors import PluginError
 from engine.names import NameKind, check_name, is_valid_name
+from engine.plugins.layout import sync_folder
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -96,14 +97,6 @@ def _write_private(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @dataclass
 class SecretChange:
     """A secrets file replaced, with the previous content kept until :meth:`finish`."""
@@ -129,7 +122,7 @@ class SecretChange:
             os.replace(fresh, target)
         elif previous is not None:
             target.unlink()
-        _sync_folder(folder)
+        sync_folder(folder)
         return cls(folder, identifier, secrets_digest(values), previous)
 
     def finish(self) -> None:

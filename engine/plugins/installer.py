@@ -54,12 +54,12 @@ from engine.plugins._cache import dump_documents
 from engine.plugins._events import EventCallback, StoreEvent, notify
 from engine.plugins._plan import Fetch, Staged, plan, stage_source, validate_staged
 from engine.plugins._records import ActionRecord, GrantEntry, InstalledPlugin
-from engine.plugins._recovery import Journal
+from engine.plugins._recovery import Journal, Operation
 from engine.plugins._secrets import SecretChange
 from engine.plugins._stage import InstallSource, Progress, SourceKind
 from engine.plugins.archives import ArchiveLimits
 from engine.plugins.faults import crash_point
-from engine.plugins.layout import remove_tree
+from engine.plugins.layout import remove_tree, sync_folder
 from engine.plugins.permissions import PermissionRequest, check_grant, check_profile
 from engine.plugins.resolver import CandidateProvider
 from engine.plugins.settings import DroppedSetting, effective, keep_valid, missing, split
@@ -328,14 +328,6 @@ def _version_row(item: Staged, cache_sha: str) -> records.VersionRow:
     )
 
 
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _commit(
     store: Store,
     prepared: list[_Prepared],
@@ -363,7 +355,7 @@ def _commit(
                 remove_tree(target)  # a leftover no row refers to (checked above)
                 os.rename(p.staged.content, target)
                 renamed.append(target)
-                _sync_folder(target.parent)
+                sync_folder(target.parent)
             crash_point("after-rename")
             for p in prepared:
                 _write_rows(store, conn, p, source, profile, auto_update, caches, changes)
@@ -395,7 +387,7 @@ def _journal(store: Store, item: Staged) -> Journal:
     previous = item.previous
     if previous is not None and previous.folder != item.folder:
         folders.append(store.folder(previous).relative_to(store.root).as_posix())
-    return Journal("install", tuple(folders))
+    return Journal(Operation.INSTALL, tuple(folders))
 
 
 def _write_rows(

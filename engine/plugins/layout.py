@@ -155,3 +155,12 @@ def remove_empty(folder: Path) -> None:
     """Remove a folder if it is empty (a plugin folder whose last version went)."""
     with contextlib.suppress(OSError):
         folder.rmdir()
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a folder's entries (a file renamed into it) durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -26,7 +26,7 @@ from typing import Any
 from engine.errors import PluginError
 from engine.plugins import _records as records
 from engine.plugins._events import EventCallback, StoreEvent, notify
-from engine.plugins._recovery import Journal
+from engine.plugins._recovery import Journal, Operation
 from engine.plugins._secrets import SecretChange, remove_secrets
 from engine.plugins.faults import crash_point
 from engine.plugins.layout import remove_empty, remove_tree
@@ -84,7 +84,9 @@ def uninstall(
             records_of = {p.identifier: p for p in store.plugins() if p.identifier in doomed}
             folders = {name: store.folder(plugin) for name, plugin in records_of.items()}
             staging.journal(
-                Journal("uninstall", tuple(p.folder for p in records_of.values()), tuple(doomed))
+                Journal(
+                    Operation.UNINSTALL, tuple(p.folder for p in records_of.values()), tuple(doomed)
+                )
             )
             for name in doomed:
                 records.delete_plugin(store.conn, name)

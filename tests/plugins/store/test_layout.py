@@ -82,3 +82,14 @@ def test_a_lock_entry_naming_a_path_outside_is_never_read(tmp_path: Path) -> Non
     assert check_files(tmp_path / "plugin", [entry], extras=False) == [
         IntegrityProblem("../secret.txt", FileProblem.CHANGED)
     ]
+
+
+def test_a_file_where_a_folder_should_be_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "plugins").write_text("not a folder")
+    with pytest.raises(PluginError) as caught:
+        inside(tmp_path, "plugins/demo")
+    assert caught.value.message == "the path 'plugins/demo' cannot be reached (Not a directory)"
+
+
+def test_names_of_any_language_fit() -> None:
+    assert file_name("café") == "café"

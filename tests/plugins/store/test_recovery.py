@@ -12,7 +12,7 @@ import pytest
 
 from engine.cli import main
 from engine.errors import PluginError
-from engine.plugins._recovery import Journal
+from engine.plugins._recovery import Journal, Operation
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure, uninstall
 from engine.plugins.repair import repair
@@ -206,7 +206,9 @@ def test_recovery_removes_only_what_an_interrupted_operation_named(
     kept = store.require("demo").folder
     interrupted = store.staging_dir / "123-abandoned"
     (interrupted / "package").mkdir(parents=True)
-    Journal("uninstall", ("plugins/ghost/1.0.0-deadbeef", kept), ("ghost",)).write(interrupted)
+    Journal(Operation.UNINSTALL, ("plugins/ghost/1.0.0-deadbeef", kept), ("ghost",)).write(
+        interrupted
+    )
     (store.plugins_dir / "ghost" / "1.0.0-deadbeef").mkdir(parents=True)
     (store.secrets_dir / "ghost.json").write_text("{}")
     (store.cache_dir / f"{'0' * 64}.pickle").write_bytes(b"x")
@@ -283,3 +285,76 @@ def test_the_store_itself_may_be_a_link(tmp_path: Path, make_plugin: MakePlugin)
         install(store, make_plugin("demo"))
     with Store.open(tmp_path / "linked") as store:
         assert [p.identifier for p in store.plugins()] == ["demo"]
+
+
+def test_a_link_in_staging_is_removed_not_followed(store: Store, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    Journal(Operation.INSTALL, ("plugins/x/1.0.0-deadbeef",)).write(outside)
+    (store.plugins_dir / "x" / "1.0.0-deadbeef").mkdir(parents=True)
+    (store.staging_dir / "123-link").symlink_to(outside)
+    with pytest.raises(PluginError) as caught:  # its journal is not read through the link
+        store.recover()
+    assert caught.value.code == "store-mismatch"
+    (store.plugins_dir / "x" / "1.0.0-deadbeef").rmdir()
+    assert store.recover() == ["removed the unfinished install 123-link"]
+    assert (outside / "journal.json").exists()
+
+
+@pytest.mark.parametrize(
+    "folders",
+    [[3], ["plugins/demo/.."], ["plugins/Demo/1.0.0-deadbeef"], ["cache/x"]],
+    ids=["not-text", "dot-dot", "not-an-identifier", "not-a-version-folder"],
+)
+def test_a_journal_naming_anything_else_is_ignored(store: Store, folders: list[object]) -> None:
+    interrupted = store.staging_dir / "123-abandoned"
+    interrupted.mkdir()
+    (interrupted / "journal.json").write_text(
+        json.dumps({"operation": "install", "folders": folders, "secrets": []})
+    )
+    assert Journal.read(interrupted, store.layout) is None
+
+
+def test_a_row_with_a_damaged_digest_is_refused(home: Path, installed: str) -> None:
+    with Store.open(home) as store:
+        store.conn.execute("UPDATE versions SET digest = 'not-a-digest'")
+    with pytest.raises(PluginError) as caught:
+        Store.open(home)
+    assert caught.value.first.message == (
+        f"the database puts 'clipboard-tools' 1.0.0 in \"{installed}\", outside the store's layout"
+    )
+
+
+def test_repair_forgets_a_stray_version_row(home: Path, installed: str) -> None:
+    with Store.open(home) as store:
+        store.conn.execute(
+            "INSERT INTO versions SELECT identifier, '0.9.0', 'plugins/clipboard-tools/"
+            "0.9.0-' || substr(digest, 1, 8), digest, api_version, plugin_type, name, "
+            "description, metadata, cache, created_at FROM versions"
+        )
+    found = repair(home)
+    assert (found.forgotten, found.moved) == (["'clipboard-tools' 0.9.0"], [])
+    with Store.open(home) as store:
+        assert [p.version for p in store.plugins()] == ["1.0.0"]
+
+
+def test_repair_moves_a_database_with_damaged_pages(home: Path, installed: str) -> None:
+    with Store.open(home) as store:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    database = home / "state.db"
+    raw = bytearray(database.read_bytes())
+    page = len(raw) // pages
+    raw[page * 2 : page * 3] = b"\xff" * page  # one table's page: opening still works
+    database.write_bytes(bytes(raw))
+    found = repair(home)
+    assert found.moved[0] == "state.db"
+    with Store.open(home) as store:
+        assert store.plugins() == []
+
+
+def test_a_database_that_is_a_folder_is_unavailable(home: Path) -> None:
+    (home / "state.db").mkdir(parents=True)
+    with pytest.raises(PluginError) as caught:
+        Store.open(home)
+    assert caught.value.code == "store-unavailable"
