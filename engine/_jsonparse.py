@@ -1,9 +1,13 @@
-"""A JSON parser that records the span of every value and key.
+"""A JSON parser that records the span of every value and key, and strict JSON values.
 
-The standard library's parser gives no positions, accepts ``NaN`` and silently keeps
-the last of two duplicate keys. This one is iterative (no recursion limit to hit),
-refuses duplicates, non-finite numbers and nesting past a limit, and reuses the C string
-scanner from :mod:`json.decoder` for speed.
+The standard library's parser gives no positions, accepts ``NaN``, silently keeps the
+last of two duplicate keys, decodes ``"\ud800"`` (half of a surrogate pair, which no
+UTF-8 text can hold) and fails with a bare ``ValueError`` on a whole number of more than
+4,300 digits. This one is iterative (no recursion limit to hit), refuses duplicates,
+non-finite numbers, lone surrogates, whole numbers of more than :data:`MAX_INT_DIGITS`
+digits and nesting past a limit, and reuses the C string scanner from
+:mod:`json.decoder` for speed. :func:`loads_value` applies the same rules to a value
+typed by a user (``--input``, a setting).
 """
 
 from __future__ import annotations
@@ -20,13 +24,57 @@ _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
 _LITERALS = {"true": True, "false": False, "null": None}
+# Half of a UTF-16 surrogate pair: "\ud83d\ude00" decodes to one character, "\ud800"
+# alone to a code point that no UTF-8 text (a file, a database, a reply) can hold.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+MAX_INT_DIGITS = 1000
+"""Digits a whole number may have: far more than any setting or count needs, and few
+enough that any base (``0x…`` in YAML too) prints in decimal (Python stops at 4,300)."""
+INT_HINT = "write a smaller number, or put it in quotes to keep it as text"
+SURROGATE_HINT = "write the character itself, or both halves of its pair (\\ud83d\\ude00 for 😀)"
+
+
+def escapes_surrogate(text: str) -> bool:
+    """True when JSON text writes half of a surrogate pair as an escape (``\\ud83d``),
+    which decodes to a lone surrogate unless its other half follows."""
+    return _SURROGATE_ESCAPE.search(text) is not None
+
+
+def int_digits_problem(digits: int, limit: int = MAX_INT_DIGITS) -> str | None:
+    """Why a whole number written with ``digits`` digits is refused (None: it is not).
+
+    >>> int_digits_problem(5000)
+    'the whole number has 5,000 digits; at most 1,000 are allowed'
+    """
+    if digits <= limit:
+        return None
+    return f"the whole number has {digits:,} digits; at most {limit:,} are allowed"
+
+
+def surrogate_problem(text: str) -> str | None:
+    """Why text holding a lone surrogate is refused (None: it holds none).
+
+    >>> surrogate_problem("a" + chr(0xD800))
+    'the text holds \\\\ud800, half of a surrogate pair, which is not a character'
+    """
+    found = LONE_SURROGATE.search(text)
+    if found is None:
+        return None
+    return (
+        f"the text holds \\u{ord(found.group()):04x}, half of a surrogate pair, which is "
+        "not a character"
+    )
 
 
 class _Parser:
-    def __init__(self, text: str, file: str | None, max_depth: int) -> None:
+    def __init__(self, text: str, file: str | None, max_depth: int, max_int_digits: int) -> None:
         self.text = text
         self.file = file
         self.max_depth = max_depth
+        self.max_int_digits = max_int_digits
+        # Decoded strings are searched only when the text escapes a surrogate.
+        self.escapes_surrogates = escapes_surrogate(text)
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.values: dict[Path, tuple[int, int]] = {}
         self.keys: dict[Path, tuple[int, int]] = {}
@@ -60,7 +108,7 @@ class _Parser:
         ch = text[i : i + 1]
         if ch == '"':
             try:
-                return _scanstring(text, i + 1, True)  # type: ignore[no-any-return]
+                found: tuple[str, int] = _scanstring(text, i + 1, True)
             except json.JSONDecodeError as exc:
                 raise self.fail(
                     "syntax",
@@ -68,10 +116,22 @@ class _Parser:
                     exc.pos,
                     "check for an unclosed quote or a bad '\\' escape",
                 ) from None
+            problem = surrogate_problem(found[0]) if self.escapes_surrogates else None
+            if problem is not None:
+                raise self.fail("encoding", problem, i, SURROGATE_HINT, path)
+            return found
         m = _NUMBER.match(text, i)
         if m and m.end() > i:
             number = m.group()
-            value: Any = float(number) if m.group(1) or m.group(2) else int(number)
+            is_float = m.group(1) or m.group(2)
+            problem = (
+                None
+                if is_float
+                else int_digits_problem(len(number) - number.startswith("-"), self.max_int_digits)
+            )
+            if problem is not None:
+                raise self.fail("invalid-number", problem, i, INT_HINT, path)
+            value: Any = float(number) if is_float else int(number)
             if isinstance(value, float) and value in (float("inf"), float("-inf")):
                 raise self.fail(
                     "invalid-number",
@@ -249,9 +309,71 @@ class _Parser:
 
 
 def parse_json(
-    text: str, *, file: str | None, max_depth: int
+    text: str, *, file: str | None, max_depth: int, max_int_digits: int = MAX_INT_DIGITS
 ) -> tuple[Any, dict[Path, Any], dict[Path, Any], Callable[[Any], Span]]:
     """Parse JSON text into data, raw value and key positions, and their converter."""
-    parser = _Parser(text, file, max_depth)
+    parser = _Parser(text, file, max_depth, max_int_digits)
     data = parser.parse()
     return data, dict(parser.values), dict(parser.keys), parser.span
+
+
+class JSONValueError(ValueError):
+    """JSON text typed by a user that holds a value km-actions refuses; the message (and
+    :attr:`hint`) say which and what to write instead."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def checked_int(text: str) -> int:
+    """``parse_int`` for :func:`json.loads`: a whole number within :data:`MAX_INT_DIGITS`
+    digits, else :class:`JSONValueError`."""
+    problem = int_digits_problem(len(text) - text.startswith("-"))
+    if problem is not None:
+        raise JSONValueError(problem, INT_HINT)
+    return int(text)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
+def loads_value(text: str) -> Any:
+    """A value typed by a user as JSON (``--input``, ``--inputs-json``, a setting).
+
+    Text that is not JSON (``NaN`` and ``Infinity`` included) raises
+    :class:`json.JSONDecodeError` (callers may then take it as plain text); JSON holding a
+    whole number of more than :data:`MAX_INT_DIGITS` digits or a lone surrogate raises
+    :class:`JSONValueError`.
+
+    >>> loads_value('{"n": 1}')
+    {'n': 1}
+    >>> loads_value('[1, NaN]')
+    Traceback (most recent call last):
+    ...
+    json.decoder.JSONDecodeError: NaN is not a JSON value: line 1 column 1 (char 0)
+    """
+    value = json.loads(text, parse_constant=_refuse_constant, parse_int=checked_int)
+    if escapes_surrogate(text) or LONE_SURROGATE.search(text):
+        for item in _strings(value):
+            problem = surrogate_problem(item)
+            if problem is not None:
+                raise JSONValueError(problem, SURROGATE_HINT)
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    """Every text in a decoded JSON value (keys too)."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out

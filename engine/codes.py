@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 _LOADER = {
     "syntax": "The text is not well-formed YAML or JSON.",
-    "encoding": "The file is not UTF-8 text.",
+    "encoding": "The file is not UTF-8 text, or holds a lone surrogate (\\ud800).",
     "empty-document": "The file holds nothing.",
     "multiple-documents": "A YAML file holds more than one document ('---').",
     "duplicate-key": "The same key appears twice in one mapping.",
@@ -19,7 +19,8 @@ _LOADER = {
     "unquoted-template": "A '{{ … }}' template is not in quotes, so YAML read it as a mapping.",
     "unsupported-tag": "A YAML tag (!!python/…, !!binary, !custom) is used.",
     "invalid-tag-value": "A value does not fit the YAML tag written before it.",
-    "invalid-number": "A number is not finite (NaN, Infinity, .inf).",
+    "invalid-number": "A number is not finite (NaN, Infinity, .inf), or a whole number has "
+    "more than 1,000 digits.",
     "too-large": "The document is larger than the loader accepts.",
     "too-deep": "The document nests deeper than the loader accepts.",
     "too-many-aliases": "The document uses more YAML aliases (*name) than allowed.",
@@ -150,7 +151,11 @@ _PLUGINS = {
     "store-unavailable": "The plugin store's folder or database cannot be opened.",
     "store-too-new": "The plugin store was written by a newer km-actions.",
     "store-busy": "Other processes kept changing the plugins during an install.",
-    "store-damaged": "A file of the plugin store (a secrets file) is damaged.",
+    "store-damaged": "A file of the plugin store (its database, a secrets file) is damaged.",
+    "store-mismatch": "The plugin store's folders do not match its database; nothing was "
+    "changed (`km-actions verify --repair` sets it right).",
+    "store-unsafe-path": "A path in the plugin store would leave it (a name with '/' or '..', "
+    "or a symbolic link on the way).",
 }
 
 # Marketplace indexes and downloads (install id@range, search, update).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -21,6 +22,7 @@ from typing import Any
 
 import tomli_w
 
+from engine._jsonparse import INT_HINT
 from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, ToolClass
 from engine.errors import ConfigError
 from engine.limits import Limits, Profile
@@ -131,14 +133,32 @@ def load_settings(path: str | Path | None = None) -> Settings:
     except OSError as exc:
         raise ConfigError(f"cannot read {target}: {exc.strerror}", file=str(target)) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{target} is not valid TOML: {exc}",
             file=str(target),
             hint="see docs/mcp.md for the format",
         ) from None
-    return Settings.from_data(data, path=target)
+    return Settings.from_data(_read_toml(text, target), path=target)
+
+
+def _read_toml(text: str, target: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{target} is not valid TOML: {exc}",
+            file=str(target),
+            hint="see docs/mcp.md for the format",
+        ) from None
+    except ValueError:  # int() past Python's digit limit: tomllib does not catch it
+        raise ConfigError(
+            f"{target} is not valid TOML: a whole number in it has more digits than "
+            f"{sys.get_int_max_str_digits():,}",
+            file=str(target),
+            hint=INT_HINT,
+        ) from None
 
 
 def set_value(path: str | Path | None, key: str, value: Any) -> Path:
@@ -146,7 +166,7 @@ def set_value(path: str | Path | None, key: str, value: Any) -> Path:
     target = config_path(path)
     data: dict[str, Any] = {}
     if target.exists():
-        data = tomllib.loads(target.read_text("utf-8"))
+        data = _read_toml(target.read_text("utf-8"), target)
     section, _, name = key.partition(".")
     if not name:
         raise ConfigError(

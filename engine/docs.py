@@ -161,11 +161,10 @@ def plugin_markdown_from(
 def plugin_markdown(store: Any, identifier: str) -> str:
     """The generated documentation of an installed plugin (settings' secrets masked)."""
     plugin = store.require(identifier)
-    folder = store.folder(plugin)
     manifests = []
     for action in store.actions(plugin):
         try:
-            manifests.append(load_bytes((folder / action.path).read_bytes()).data)
+            manifests.append(load_bytes(store.file(plugin, action.path).read_bytes()).data)
         except (OSError, EngineError) as error:
             manifests.append({"name": action.name, "description": f"(unreadable: {error})"})
     # Secrets live apart from the other settings: pass which are set, never their values.

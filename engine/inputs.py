@@ -20,6 +20,13 @@ from typing import Any
 
 import regex
 
+from engine._jsonparse import (
+    LONE_SURROGATE,
+    JSONValueError,
+    int_digits_problem,
+    loads_value,
+)
+
 _MISSING: Any = object()
 
 TYPE_WORDS = {
@@ -218,6 +225,8 @@ class InputSpec:
 
         Raises ``ValueError`` with a message for the user when it cannot.
         """
+        if LONE_SURROGATE.search(text):  # command-line bytes that are not UTF-8 arrive so
+            raise ValueError("the value is not UTF-8 text")
         kind = self.type
         if kind == "string":
             return text
@@ -229,6 +238,10 @@ class InputSpec:
                 return False
             raise ValueError(f"expected true or false, got {text!r}")
         if kind == "integer":
+            digits = len(text.strip().lstrip("+-").replace("_", ""))
+            problem = int_digits_problem(digits)
+            if problem is not None:
+                raise ValueError(problem)
             try:
                 return int(text.strip())
             except ValueError:
@@ -242,7 +255,9 @@ class InputSpec:
                 raise ValueError(f"expected a number, got {text!r}")
             return int(number) if number.is_integer() and "." not in text else number
         try:
-            value = json.loads(text, parse_constant=reject_constant)
+            value = loads_value(text)
+        except JSONValueError as exc:
+            raise ValueError(str(exc)) from None
         except json.JSONDecodeError:
             if kind == "any":
                 return text
@@ -253,17 +268,6 @@ class InputSpec:
             f"expected {TYPE_WORDS[kind]} written as JSON, e.g. "
             + ('["a", "b"]' if kind == "array" else '{"key": "value"}')
         )
-
-
-def reject_constant(name: str) -> Any:
-    """``parse_constant`` for :func:`json.loads`: NaN and Infinity are not JSON values.
-
-    >>> json.loads("[1, NaN]", parse_constant=reject_constant)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    json.decoder.JSONDecodeError: NaN is not a JSON value: line 1 column 1 (char 0)
-    """
-    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
 def _show(value: Any) -> str:

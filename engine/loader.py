@@ -16,12 +16,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from engine._jsonparse import parse_json
+from engine._jsonparse import (
+    INT_HINT,
+    LONE_SURROGATE,
+    MAX_INT_DIGITS,
+    SURROGATE_HINT,
+    int_digits_problem,
+    parse_json,
+    surrogate_problem,
+)
 from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
 from engine.sourcemap import Document, SourceMap
 
@@ -36,6 +45,7 @@ class LoaderLimits:
     max_depth: int = 64
     max_aliases: int = 32
     max_nodes: int = 200_000
+    max_int_digits: int = MAX_INT_DIGITS
 
 
 DEFAULT_LIMITS = LoaderLimits()
@@ -136,8 +146,11 @@ def load_text(
         )
     if text.startswith("\ufeff"):
         text = text[1:]
+    _check_surrogates(text, file)
     if format == "json":
-        data, values, keys, to_span = parse_json(text, file=file, max_depth=limits.max_depth)
+        data, values, keys, to_span = parse_json(
+            text, file=file, max_depth=limits.max_depth, max_int_digits=limits.max_int_digits
+        )
         return Document(data, SourceMap(values, keys, {}, to_span), text, file, "json")
     builder = _YamlBuilder(text, file, limits)
     data = builder.build()
@@ -176,6 +189,20 @@ def load_bytes(
             "save the file as UTF-8 (most editors have this in 'Save As…')",
         ) from None
     return load_text(text, file=file, format=format, limits=limits)
+
+
+def _check_surrogates(text: str, file: str | None) -> None:
+    """Text given as a string (not decoded from a file) may hold a lone surrogate, which
+    the YAML reader cannot even encode: refused where it is."""
+    found = LONE_SURROGATE.search(text)
+    if found is None:
+        return
+    before = text[: found.start()]
+    line = before.count("\n") + 1
+    column = found.start() - (before.rfind("\n") + 1) + 1
+    message = surrogate_problem(found.group())
+    assert message is not None  # found above
+    raise _error("encoding", message, Span(line, column, line, column + 1), file, SURROGATE_HINT)
 
 
 def _error(
@@ -419,7 +446,7 @@ class _YamlBuilder:
         first = text[0]
         if first.isdigit() or first in "-+.":
             if _INT.fullmatch(text):
-                return int(text.replace("_", ""), 0)
+                return self._int(text, event)
             if _FLOAT.fullmatch(text):
                 return float(text.replace("_", ""))
             if _SPECIAL_FLOAT.fullmatch(text):
@@ -435,13 +462,35 @@ class _YamlBuilder:
                 return _to_datetime(text)
         return text
 
+    def _int(self, text: str, event: Any) -> int:
+        """A whole number, refused past the digit limit (in any base) before it is
+        converted: Python's own limit would fail with a bare ValueError."""
+        plain = text.lstrip("+-").replace("_", "")
+        digits = len(plain) - 2 if plain[1:2] in ("x", "o", "b") else len(plain)
+        problem = int_digits_problem(digits, self.limits.max_int_digits)
+        if problem is None:
+            try:
+                return int(text.replace("_", ""), 0)
+            except ValueError as exc:
+                if "digits" not in str(exc):  # a malformed !!int value
+                    raise
+                problem = int_digits_problem(digits, sys.get_int_max_str_digits())
+        raise _error(
+            "invalid-number",
+            str(problem),
+            _mark_span((event.start_mark, event.end_mark)),
+            self.file,
+            INT_HINT,
+            self._path(),
+        )
+
     def _resolve_tagged(self, tag: str, text: str, event: Any) -> Any:
         name = tag[len(_TAG) :] if tag.startswith(_TAG) else None
         if name == "str":
             return text
         try:
             if name == "int":
-                return int(text.replace("_", ""), 0)
+                return self._int(text, event)
             if name == "float":
                 number = float(text.replace("_", ""))
                 if math.isfinite(number):

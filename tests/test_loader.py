@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -235,3 +236,86 @@ def test_random_json_text_only_loads_or_refuses(text: str) -> None:
         load_text(text, file="r.json")
     except ManifestSyntaxError as error:
         assert error.diagnostics and error.first.code
+
+
+LONG = "1" * 5000
+INT_MESSAGE = "the whole number has {:,} digits; at most 1,000 are allowed"
+INT_HINT = "write a smaller number, or put it in quotes to keep it as text"
+SURROGATE_MESSAGE = "the text holds \\ud800, half of a surrogate pair, which is not a character"
+SURROGATE_HINT = "write the character itself, or both halves of its pair (\\ud83d\\ude00 for 😀)"
+
+
+@pytest.mark.parametrize(
+    ("text", "file", "message", "where"),
+    [
+        pytest.param(f"a: 1\nb: {LONG}\n", "m.yaml", INT_MESSAGE.format(5000), (2, 4), id="yaml"),
+        pytest.param(
+            f"b: -{LONG}\n", "m.yaml", INT_MESSAGE.format(5000), (1, 4), id="yaml-negative"
+        ),
+        pytest.param(
+            f"b: 0x{'f' * 4000}\n", "m.yaml", INT_MESSAGE.format(4000), (1, 4), id="yaml-hex"
+        ),
+        pytest.param(
+            f"b: !!int {LONG}\n", "m.yaml", INT_MESSAGE.format(5000), (1, 4), id="yaml-tagged"
+        ),
+        pytest.param(
+            f'{{"a": [1,\n  {LONG}]}}', "m.json", INT_MESSAGE.format(5000), (2, 3), id="json"
+        ),
+        pytest.param(
+            f'{{"a": -{LONG}}}', "m.json", INT_MESSAGE.format(5000), (1, 7), id="json-negative"
+        ),
+        pytest.param(f"b: {'1' * 1001}\n", "m.yaml", INT_MESSAGE.format(1001), (1, 4), id="1001"),
+    ],
+)
+def test_whole_numbers_past_the_digit_limit_are_refused(
+    text: str, file: str, message: str, where: tuple[int, int]
+) -> None:
+    with pytest.raises(ManifestSyntaxError) as info:
+        load_text(text, file=file)
+    found = info.value.first
+    assert (found.code, found.message, found.hint) == ("invalid-number", message, INT_HINT)
+    assert found.span is not None and (found.span.line, found.span.column) == where
+    assert found.file == file
+
+
+def test_whole_numbers_up_to_the_limit_load() -> None:
+    assert load_text(f"b: {'9' * 1000}\n").data == {"b": int("9" * 1000)}
+    assert load_text(f'{{"b": {"9" * 1000}}}', file="m.json").data == {"b": int("9" * 1000)}
+    assert load_text(f"b: {'1' * 5000}.5\n").data == {"b": float("1" * 5000 + ".5")}
+
+
+def test_python_s_own_digit_limit_is_reported_the_same_way() -> None:
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert _fail(f"b: {'1' * 700}\n")[0] == "invalid-number"
+        with pytest.raises(ManifestSyntaxError) as info:
+            load_text(f"b: {'1' * 700}\n")
+        assert info.value.message == "the whole number has 700 digits; at most 640 are allowed"
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+@pytest.mark.parametrize(
+    ("text", "file", "half", "where"),
+    [
+        pytest.param('{"a": "x\\ud800"}', "m.json", "ud800", (1, 7), id="json-value"),
+        pytest.param('{\n "\\ud800": 1}', "m.json", "ud800", (2, 2), id="json-key"),
+        pytest.param('{"a": "\\ude00\\ud83d"}', "m.json", "ude00", (1, 7), id="json-reversed"),
+        pytest.param("a: 1\nb: x\ud800\n", "m.yaml", "ud800", (2, 5), id="yaml-text"),
+        pytest.param('{"a": "\ud800"}', "m.json", "ud800", (1, 8), id="json-text"),
+    ],
+)
+def test_lone_surrogates_are_refused(
+    text: str, file: str, half: str, where: tuple[int, int]
+) -> None:
+    with pytest.raises(ManifestSyntaxError) as info:
+        load_text(text, file=file)
+    found = info.value.first
+    assert (found.code, found.hint) == ("encoding", SURROGATE_HINT)
+    assert found.message == SURROGATE_MESSAGE.replace("ud800", half)
+    assert found.span is not None and (found.span.line, found.span.column) == where
+
+
+def test_a_surrogate_pair_is_one_character() -> None:
+    assert load_text('{"a": "\\ud83d\\ude00"}', file="m.json").data == {"a": "😀"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import yaml
 from engine.cli._say import failed
 from engine.docs import plugin_markdown, plugin_markdown_from
 from engine.errors import EngineError
+from engine.names import NameKind, is_valid_name, name_hint
 
 TEMPLATE = """\
 # yaml-language-server: $schema={schema}
@@ -49,8 +49,6 @@ tests:
         - {{tool: km_notifications, with: {{message: Hi}}}}
 """
 
-_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-
 
 def add_parsers(sub: Any) -> None:
     n = sub.add_parser(
@@ -84,10 +82,10 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    if not _NAME.fullmatch(args.name):  # match's $ would let a final newline through
+    if not is_valid_name(args.name, NameKind.ACTION):  # it names the file written
         print(
-            f"km-actions new: {args.name!r} is not a valid name: use lower-case letters, "
-            "digits, - and _, starting with a letter",
+            f"km-actions new: {args.name!r} is not a valid name: "
+            f"{name_hint(args.name, NameKind.ACTION)}",
             file=sys.stderr,
         )
         return 2

@@ -27,6 +27,7 @@ from engine.plugins.local import LocalPlugin
 from engine.plugins.manifest import PluginType
 from engine.plugins.permissions import PermissionRequest
 from engine.plugins.progress import ProgressBar
+from engine.plugins.repair import RepairReport, repair
 from engine.plugins.settings import masked, parse_assignment
 from engine.plugins.store import Store
 from engine.report import format_text
@@ -116,8 +117,21 @@ def _add_inventory(sub: Any) -> None:
     p.add_argument("identifier", metavar="ID")
     _json(p)
     p.set_defaults(handler=_guard(cmd_describe))
-    p = sub.add_parser("verify", help="check installed files against the lock")
+    p = sub.add_parser(
+        "verify",
+        help="check installed files against the lock",
+        description="Check every installed file against the lock written at install. "
+        "With --repair, first set right a store whose folders do not match its database "
+        "(an emptied or damaged state.db, a folder deleted by hand): what the database "
+        "does not list is moved into recovered/ in the store, never deleted.",
+    )
     p.add_argument("identifier", metavar="ID", nargs="?")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="move what the database does not list into recovered/ and forget plugins "
+        "whose folders are gone (nothing is deleted)",
+    )
     _json(p)
     p.set_defaults(handler=_guard(cmd_verify))
 
@@ -409,20 +423,25 @@ def _toggle(enabled: bool) -> Handler:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    repaired = repair() if args.repair else None
+    if repaired is not None and not args.json:
+        _print_repair(repaired)
     with Store.open() as store:
         reports = verify(store, args.identifier)
     if args.json:
-        _print_json(
-            [
-                {
-                    "identifier": r.identifier,
-                    "version": r.version,
-                    "ok": r.ok,
-                    "problems": [{"path": p.path, "problem": p.problem.value} for p in r.problems],
-                }
-                for r in reports
-            ]
-        )
+        verified = [
+            {
+                "identifier": r.identifier,
+                "version": r.version,
+                "ok": r.ok,
+                "problems": [{"path": p.path, "problem": p.problem.value} for p in r.problems],
+            }
+            for r in reports
+        ]
+        if repaired is None:
+            _print_json(verified)
+        else:
+            _print_json({"repair": _repair_data(repaired), "plugins": verified})
     else:
         for report in reports:
             if report.ok:
@@ -432,6 +451,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if not reports:
             print("No plugins are installed.")
     return 0 if all(r.ok for r in reports) else 1
+
+
+def _repair_data(report: RepairReport) -> dict[str, Any]:
+    return {
+        "folder": str(report.folder) if report.moved or report.forgotten else None,
+        "moved": report.moved,
+        "forgotten": report.forgotten,
+        "recovered": report.done,
+    }
+
+
+def _print_repair(report: RepairReport) -> None:
+    for relative in report.moved:
+        print(f"moved {relative} to {report.folder / relative}")
+    for plugin in report.forgotten:
+        print(f"forgot {plugin}, whose files are gone (its record is kept in {report.folder})")
+    for line in report.done:
+        print(line)
+    if not report.changed:
+        print("The store matches its database: nothing to repair.")
+    elif report.moved or report.forgotten:
+        print(
+            f"Install again what you need from {report.folder} "
+            "(`km-actions install <folder>`), or from where it came."
+        )
 
 
 def cmd_pack(args: argparse.Namespace) -> int:

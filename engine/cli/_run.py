@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
 from engine.bridge import ToolBridge
 from engine.bridge.dryrun import DryRunBridge
 from engine.cli._files import collect
@@ -18,7 +19,6 @@ from engine.cli._hooks import open_simulator, print_hook_warnings
 from engine.cli._say import failed
 from engine.engine import Engine
 from engine.errors import EngineError
-from engine.inputs import reject_constant
 from engine.library import ActionLibrary
 from engine.limits import Profile
 from engine.model import Pipeline, RunResult
@@ -97,8 +97,12 @@ def parse_inputs(pipeline: Pipeline, pairs: list[str], raw_json: str | None) -> 
     """Inputs from ``--inputs-json`` and ``--input NAME=VALUE`` (typed by the action)."""
     values: dict[str, Any] = {}
     if raw_json:
+        if LONE_SURROGATE.search(raw_json):  # command-line bytes that are not UTF-8
+            raise ValueError("--inputs-json is not UTF-8 text")
         try:
-            loaded = json.loads(raw_json, parse_constant=reject_constant)
+            loaded = loads_value(raw_json)
+        except JSONValueError as exc:
+            raise ValueError(f"--inputs-json: {exc}") from None
         except json.JSONDecodeError as exc:
             raise ValueError(f"--inputs-json is not valid JSON: {exc.msg}") from None
         if not isinstance(loaded, Mapping):
@@ -254,8 +258,8 @@ def _installed_sources(store: Store) -> Callable[[str], str | None]:
         if found is None:
             return None
         try:
-            return (store.folder(found) / relative).read_text("utf-8", "replace")
-        except OSError:
+            return store.file(found, relative).read_text("utf-8", "replace")
+        except (OSError, EngineError):
             return None
 
     return lookup

@@ -7,9 +7,10 @@ import json
 import sys
 from typing import Any
 
+from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
 from engine.cli._say import failed
 from engine.config import config_path, load_settings, set_value
-from engine.errors import EngineError
+from engine.errors import ConfigError, EngineError
 
 
 def add_parsers(sub: Any) -> None:
@@ -73,8 +74,12 @@ def cmd_config(args: argparse.Namespace) -> int:
         if not args.key or args.value is None:
             print("km-actions config set: needs KEY and VALUE", file=sys.stderr)
             return 2
+        if LONE_SURROGATE.search(args.value):  # command-line bytes that are not UTF-8
+            raise ConfigError(f"the value for {args.key} is not UTF-8 text")
         try:
-            value = json.loads(args.value)
+            value = loads_value(args.value)
+        except JSONValueError as exc:
+            raise ConfigError(f"{args.key}: {exc}", hint=exc.hint) from None
         except json.JSONDecodeError:
             value = args.value
         written = set_value(args.config, args.key, value)

@@ -27,7 +27,7 @@ import ipaddress
 import socket
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +115,9 @@ class Gate:
                 raise Refused(f"{place[1]} resolves to {address}, which is not public")
 
 
+Watch = Callable[[socket.socket], None]
+
+
 def _connect(
     gate: Gate,
     scheme: str,
@@ -144,37 +147,53 @@ def _connect(
     raise error or OSError(f"{host} has no address")
 
 
-class _CheckedHTTP(http.client.HTTPConnection):
-    def __init__(self, *args: Any, gate: Gate, **kwargs: Any) -> None:
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, gate: Gate | None, watch: Watch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._create_connection = functools.partial(_connect, gate, "http")
+        self._watch = watch
+        if gate is not None:
+            self._create_connection = functools.partial(_connect, gate, "http")
+
+    def connect(self) -> None:
+        super().connect()
+        self._watch(self.sock)
 
 
-class _CheckedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, gate: Gate, **kwargs: Any) -> None:
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, gate: Gate | None, watch: Watch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._create_connection = functools.partial(_connect, gate, "https")
+        self._watch = watch
+        if gate is not None:
+            self._create_connection = functools.partial(_connect, gate, "https")
+
+    def connect(self) -> None:
+        super().connect()
+        self._watch(self.sock)  # the TLS socket: the plain one was handed over to it
 
 
-class GatedHTTP(urllib.request.HTTPHandler):
-    """Plain http connections checked by a gate."""
+class WatchedHTTP(urllib.request.HTTPHandler):
+    """Plain http connections, checked by ``gate`` when there is one; each new socket is
+    handed to ``watch`` (the download's deadline, which shuts it down)."""
 
-    def __init__(self, gate: Gate) -> None:
+    def __init__(self, gate: Gate | None, watch: Watch) -> None:
         super().__init__()
         self.gate = gate
+        self.watch = watch
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(functools.partial(_CheckedHTTP, gate=self.gate), req)
+        factory = functools.partial(_HTTPConnection, gate=self.gate, watch=self.watch)
+        return self.do_open(factory, req)
 
 
-class GatedHTTPS(urllib.request.HTTPSHandler):
-    """https connections checked by a gate (certificates verified as usual)."""
+class WatchedHTTPS(urllib.request.HTTPSHandler):
+    """https connections (certificates verified as usual), like :class:`WatchedHTTP`."""
 
-    def __init__(self, gate: Gate, context: Any) -> None:
+    def __init__(self, gate: Gate | None, watch: Watch, context: Any) -> None:
         super().__init__(context=context)
         self.gate = gate
+        self.watch = watch
         self.context = context
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        factory = functools.partial(_CheckedHTTPS, gate=self.gate)
+        factory = functools.partial(_HTTPSConnection, gate=self.gate, watch=self.watch)
         return self.do_open(factory, req, context=self.context)

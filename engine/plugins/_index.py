@@ -20,9 +20,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from engine._fastschema import Unsupported, compile_schema
+from engine._jsonparse import checked_int, escapes_surrogate
 from engine._resources import load_schema
 from engine.errors import Diagnostic, EngineError, Path, PluginError, sort_diagnostics
 from engine.loader import LoaderLimits, load_bytes
+from engine.names import NameKind, check_name
+from engine.plugins.layout import file_name
 from engine.plugins.versions import VersionError, parse_range, parse_version
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
@@ -78,7 +81,8 @@ class Release:
         suffix = next(
             (s for s in (".tar.gz", ".tgz", ".zip", ".tar") if path.endswith(s)), ".archive"
         )
-        return f"{self.plugin}-{self.version_text}{suffix}"
+        # The index is a stranger's file: its names are checked before they name a file.
+        return file_name(f"{check_name(self.plugin, NameKind.PLUGIN)}-{self.version_text}{suffix}")
 
     def __str__(self) -> str:
         return f"{self.plugin} {self.version_text}"
@@ -170,12 +174,16 @@ def parse_index(raw: bytes, *, location: str) -> tuple[str | None, dict[str, Lis
 
 def _quick_load(raw: bytes) -> Any:
     """The JSON, or None when it needs the careful parser (too large or deep,
-    duplicate keys, NaN, not UTF-8, not JSON): that one explains what is wrong."""
+    duplicate keys, NaN, long numbers, lone surrogates, not UTF-8, not JSON): that one
+    explains what is wrong."""
     if len(raw) > MAX_INDEX_BYTES:
         return None
     try:
+        text = raw.decode("utf-8-sig")
+        if escapes_surrogate(text):  # may decode to half a pair: the careful one checks
+            return None
         return json.loads(
-            raw.decode("utf-8-sig"), object_pairs_hook=_unique_keys, parse_constant=_refuse
+            text, object_pairs_hook=_unique_keys, parse_constant=_refuse, parse_int=checked_int
         )
     except (ValueError, RecursionError):
         return None

@@ -19,6 +19,7 @@ from engine.errors import Diagnostic, PluginError
 from engine.plugins._records import ActionRecord, InstalledPlugin, read_all_actions
 from engine.plugins._stage import InstallSource, Progress, stage
 from engine.plugins.archives import ArchiveLimits
+from engine.plugins.layout import version_folder
 from engine.plugins.lock import LockEntry, compute_lock, lock_digest
 from engine.plugins.manifest import (
     API_VERSIONS,
@@ -67,7 +68,7 @@ class Staged:
     @property
     def folder(self) -> str:
         """Where it goes, relative to the store root."""
-        return f"plugins/{self.identifier}/{self.version}-{self.digest[:8]}"
+        return version_folder(self.identifier, self.version, self.digest)
 
     def close(self) -> None:
         self.staging.close()

@@ -209,6 +209,26 @@ def read_secret_digests(conn: sqlite3.Connection) -> dict[str, str | None]:
     return {ident: digest for ident, digest in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class FolderRow:
+    """Where the database says one version's files are, and what names that folder."""
+
+    identifier: str
+    version: str
+    folder: str
+    digest: str
+    cache: str | None
+
+
+def read_folders(conn: sqlite3.Connection) -> list[FolderRow]:
+    """Every version the database records (installed or not), with its folder."""
+    rows = conn.execute(
+        "SELECT identifier, version, folder, digest, cache FROM versions "
+        "ORDER BY identifier, version"
+    ).fetchall()
+    return [FolderRow(*row) for row in rows]
+
+
 def dependents_of(conn: sqlite3.Connection, identifier: str) -> list[str]:
     """Installed plugins whose current version depends on ``identifier``."""
     rows = conn.execute(

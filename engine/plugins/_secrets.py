@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import PluginError
+from engine.names import NameKind, check_name, is_valid_name
+from engine.plugins.layout import sync_folder
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -37,8 +39,8 @@ _OWNED = re.compile(r"(.+)\.json(?:\.[0-9a-f]{12}\.(?:new|prev))?")
 
 
 def secrets_path(folder: Path, identifier: str) -> Path:
-    """Where a plugin's secrets are kept."""
-    return folder / f"{identifier}.json"
+    """Where a plugin's secrets are kept (``identifier`` checked: it names the file)."""
+    return folder / f"{check_name(identifier, NameKind.PLUGIN)}.json"
 
 
 def _encode(values: Mapping[str, Any]) -> bytes:
@@ -95,14 +97,6 @@ def _write_private(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @dataclass
 class SecretChange:
     """A secrets file replaced, with the previous content kept until :meth:`finish`."""
@@ -128,7 +122,7 @@ class SecretChange:
             os.replace(fresh, target)
         elif previous is not None:
             target.unlink()
-        _sync_folder(folder)
+        sync_folder(folder)
         return cls(folder, identifier, secrets_digest(values), previous)
 
     def finish(self) -> None:
@@ -149,7 +143,7 @@ class SecretChange:
 
 def remove_secrets(folder: Path, identifier: str) -> None:
     """Delete a plugin's secrets and any leftovers of an interrupted change."""
-    for path in _files_of(folder, identifier):
+    for path in _files_of(folder, check_name(identifier, NameKind.PLUGIN)):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 
@@ -162,24 +156,28 @@ def _files_of(folder: Path, identifier: str) -> list[Path]:
     return [p for p in entries if (m := _OWNED.fullmatch(p.name)) and m[1] == identifier]
 
 
-def reconcile(folder: Path, recorded: Mapping[str, str | None]) -> list[str]:
-    """Make each secrets file match the digest the database recorded; what was fixed.
+def owners(folder: Path) -> set[str]:
+    """The plugins that have secrets files (or leftovers of a change) in ``folder``; files
+    named otherwise are not the store's and are left alone."""
+    try:
+        names = [p.name for p in folder.iterdir()]
+    except FileNotFoundError:
+        return set()
+    found = (m[1] for m in map(_OWNED.fullmatch, names) if m)
+    return {name for name in found if is_valid_name(name, NameKind.PLUGIN)}
 
-    ``recorded`` maps every installed plugin to its secrets digest. Files of plugins
-    that are not installed are removed; a change interrupted before its commit is undone.
-    A file edited by hand (no saved copy matches) is kept as it is.
+
+def reconcile(folder: Path, recorded: Mapping[str, str | None]) -> list[str]:
+    """Make each installed plugin's secrets file match the digest the database recorded;
+    what was fixed.
+
+    ``recorded`` maps every installed plugin to its secrets digest; a change interrupted
+    before its commit is undone. A file edited by hand (no saved copy matches) is kept as
+    it is, and so are the files of plugins not in ``recorded``: whether they may go is
+    for the store's recovery to decide (:mod:`engine.plugins._recovery`).
     """
     fixed: list[str] = []
-    try:
-        entries = sorted(folder.iterdir())
-    except FileNotFoundError:
-        return fixed
-    owners = {m[1] for m in map(_OWNED.fullmatch, (p.name for p in entries)) if m}
-    for identifier in sorted(owners):
-        if identifier not in recorded:
-            remove_secrets(folder, identifier)
-            fixed.append(f"removed the secrets of '{identifier}', which is not installed")
-            continue
+    for identifier in sorted(owners(folder) & set(recorded)):
         fixed.extend(_reconcile_one(folder, identifier, recorded[identifier]))
     return fixed
 

@@ -17,12 +17,13 @@ engine.plugins.download.DownloadError: refusing to download over plain http from
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import ipaddress
 import socket
 import ssl
-import time
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,7 +34,7 @@ from typing import IO, Any
 
 from engine import __version__
 from engine.errors import PluginError
-from engine.plugins._gate import Gate, GatedHTTP, GatedHTTPS, Refused, place_of
+from engine.plugins._gate import Gate, Refused, WatchedHTTP, WatchedHTTPS, place_of
 
 __all__ = [
     "MB",
@@ -251,33 +252,95 @@ def _fetch(
     request = urllib.request.Request(
         url, headers={"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
     )
-    deadline = time.monotonic() + policy.deadline
-    try:
-        with _opener(policy).open(request, timeout=policy.timeout) as response:
-            total = _content_length(response.headers)
-            if total is not None and total > limit:
-                raise too_large(what, limit, total)
-            size = 0
-            while True:
-                if time.monotonic() > deadline:
-                    raise _timeout(url, what, policy.deadline, whole=True)
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    return size
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(what, limit)
-                sink(chunk)
-                if progress is not None:
-                    progress(size, total)
-    except DownloadError:
-        raise
-    except urllib.error.HTTPError as exc:
-        raise _status_error(url, what, exc) from None
-    except urllib.error.URLError as exc:
-        raise _network_error(url, what, exc.reason, policy) from None
-    except (OSError, http.client.HTTPException) as exc:
-        raise _network_error(url, what, exc, policy) from None
+    with _Deadline(policy.deadline) as deadline:
+        try:
+            return _transfer(
+                request, policy, deadline, sink, limit=limit, what=what, progress=progress
+            )
+        except DownloadError:
+            raise
+        except urllib.error.HTTPError as exc:
+            raise _status_error(url, what, exc) from None
+        except (OSError, http.client.HTTPException) as exc:
+            if deadline.expired:  # the deadline cut the connection: that is why it failed
+                raise _timeout(url, what, policy.deadline, whole=True) from None
+            if isinstance(exc, urllib.error.URLError):
+                raise _network_error(url, what, exc.reason, policy) from None
+            raise _network_error(url, what, exc, policy) from None
+
+
+def _transfer(
+    request: urllib.request.Request,
+    policy: DownloadPolicy,
+    deadline: _Deadline,
+    sink: Callable[[bytes], Any],
+    *,
+    limit: int,
+    what: str,
+    progress: Progress | None,
+) -> int:
+    url = request.full_url
+    with _opener(policy, deadline).open(request, timeout=policy.timeout) as response:
+        total = _content_length(response.headers)
+        if total is not None and total > limit:
+            raise too_large(what, limit, total)
+        size = 0
+        while True:
+            chunk = response.read(_CHUNK)
+            if deadline.expired:  # a cut connection reads as a short or an empty chunk
+                raise _timeout(url, what, policy.deadline, whole=True)
+            if not chunk:
+                return size
+            size += len(chunk)
+            if size > limit:
+                raise too_large(what, limit)
+            sink(chunk)
+            if progress is not None:
+                progress(size, total)
+
+
+class _Deadline:
+    """Ends a download at its deadline, whatever the server does.
+
+    A read waits for a whole chunk, and each wait on the network lasts up to
+    ``timeout``: a server sending a byte now and then would hold a download for ever if
+    the deadline were only checked between reads. At the deadline every connection of
+    the download is shut down, which ends any read (of headers or body) at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down at the deadline (at once, if it has passed)."""
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, for TLS too: it ends the connection under the reading
+    # thread without touching the TLS state that thread is using.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class _StatusError(DownloadError):
@@ -295,20 +358,16 @@ def _status_error(url: str, what: str, exc: urllib.error.HTTPError) -> DownloadE
     )
 
 
-def _opener(policy: DownloadPolicy) -> urllib.request.OpenerDirector:
+def _opener(policy: DownloadPolicy, deadline: _Deadline) -> urllib.request.OpenerDirector:
     context = ssl.create_default_context()  # verifies certificates and host names
-    gate = policy.gate
-    if gate is None:
-        return urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=context), _CheckedRedirects(policy)
-        )
-    # No proxy: the connection must go to the address the gate checked.
-    return urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        GatedHTTP(gate),
-        GatedHTTPS(gate, context),
+    handlers: list[urllib.request.BaseHandler] = [
+        WatchedHTTP(policy.gate, deadline.watch),
+        WatchedHTTPS(policy.gate, deadline.watch, context),
         _CheckedRedirects(policy),
-    )
+    ]
+    if policy.gate is not None:  # no proxy: the connection must go where the gate checked
+        handlers.insert(0, urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers)
 
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):

@@ -54,14 +54,16 @@ from engine.plugins._cache import dump_documents
 from engine.plugins._events import EventCallback, StoreEvent, notify
 from engine.plugins._plan import Fetch, Staged, plan, stage_source, validate_staged
 from engine.plugins._records import ActionRecord, GrantEntry, InstalledPlugin
+from engine.plugins._recovery import Journal, Operation
 from engine.plugins._secrets import SecretChange
 from engine.plugins._stage import InstallSource, Progress, SourceKind
 from engine.plugins.archives import ArchiveLimits
 from engine.plugins.faults import crash_point
+from engine.plugins.layout import remove_tree, sync_folder
 from engine.plugins.permissions import PermissionRequest, check_grant, check_profile
 from engine.plugins.resolver import CandidateProvider
 from engine.plugins.settings import DroppedSetting, carry_over, effective, missing
-from engine.plugins.store import FOLDER_MODE, Store, cache_name, remove_tree
+from engine.plugins.store import FOLDER_MODE, Store
 
 __all__ = [
     "Fetch",
@@ -339,14 +341,6 @@ def _version_row(item: Staged, cache_sha: str) -> records.VersionRow:
     )
 
 
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _commit(
     store: Store,
     prepared: list[_Prepared],
@@ -366,14 +360,16 @@ def _commit(
                           for p in prepared)  # fmt: skip
             if current != snapshot or changed:
                 raise _StoreChanged
+            for p in prepared:
+                p.staged.staging.journal(_journal(store, p.staged))
             crash_point("before-rename")
             for p in prepared:
-                target = store.root / p.staged.folder
+                target = store.layout.path(p.staged.folder)
                 target.parent.mkdir(mode=FOLDER_MODE, exist_ok=True)
                 remove_tree(target)  # a leftover no row refers to (checked above)
                 os.rename(p.staged.content, target)
                 renamed.append(target)
-                _sync_folder(target.parent)
+                sync_folder(target.parent)
             crash_point("after-rename")
             for p in prepared:
                 _write_rows(store, conn, p, source, profile, auto_update, origin, caches, changes)
@@ -390,12 +386,22 @@ def _commit(
     for p in prepared:
         previous = p.staged.previous
         if previous is not None and previous.folder != p.staged.folder:
-            remove_tree(store.root / previous.folder)
+            remove_tree(store.folder(previous))
             if previous.digest != p.staged.digest:
-                (store.cache_dir / cache_name(previous.digest)).unlink(missing_ok=True)
+                store.cache_file(previous).unlink(missing_ok=True)
     for change in changes:
         change.finish()
     crash_point("after-cleanup")
+
+
+def _journal(store: Store, item: Staged) -> Journal:
+    """The folders an interrupted install may leave: its new one (before the commit) and
+    the one it replaces (after)."""
+    folders = [item.folder]
+    previous = item.previous
+    if previous is not None and previous.folder != item.folder:
+        folders.append(store.folder(previous).relative_to(store.root).as_posix())
+    return Journal(Operation.INSTALL, tuple(folders))
 
 
 def _write_rows(
@@ -413,7 +419,7 @@ def _write_rows(
     previous = item.previous
     if previous is not None:
         records.delete_version(conn, previous.identifier, previous.version)
-    cache = store.cache_dir / cache_name(item.digest)
+    cache = store.layout.cache_file(item.digest)
     os.replace(p.cache, cache)
     caches.append(cache)
     records.write_version(conn, _version_row(item, p.cache_sha))

@@ -27,8 +27,10 @@ from engine.errors import PluginError
 from engine.plugins import _records as records
 from engine.plugins._events import EventCallback, StoreEvent, notify
 from engine.plugins._records import InstalledPlugin
+from engine.plugins._recovery import Journal, Operation
 from engine.plugins._secrets import SecretChange, remove_secrets
 from engine.plugins.faults import crash_point
+from engine.plugins.layout import remove_empty, remove_tree
 from engine.plugins.lock import IntegrityProblem, check_files
 from engine.plugins.settings import (
     check_names,
@@ -39,7 +41,7 @@ from engine.plugins.settings import (
     problems,
     split,
 )
-from engine.plugins.store import Store, cache_name, remove_tree
+from engine.plugins.store import Store
 
 
 @dataclass(frozen=True)
@@ -79,47 +81,51 @@ def uninstall(
     ``remove_dependents`` (then they are removed first). ``may_remove`` is asked about
     each plugin to remove, under the store's lock, and may refuse (raise)."""
     store.require(identifier)
-    with store.transaction():  # decided under the write lock: no dependent can appear meanwhile
-        dependents = dependents_order(store, identifier)
-        if dependents and not remove_dependents:
-            raise PluginError(
-                f"cannot uninstall '{identifier}': {_listing(dependents)} depend"
-                f"{'s' if len(dependents) == 1 else ''} on it",
-                code="plugin-has-dependents",
-                hint="uninstall those first, or remove them too (--with-dependents)",
+    with store.stage() as staging:  # holds the journal until the files are gone
+        with store.transaction():  # decided under the write lock: no dependent appears
+            doomed = _doomed(store, identifier, remove_dependents)
+            records_of = {p.identifier: p for p in store.plugins() if p.identifier in doomed}
+            if may_remove is not None:
+                for name in doomed:
+                    may_remove(records_of[name])
+            folders = {name: store.folder(plugin) for name, plugin in records_of.items()}
+            staging.journal(
+                Journal(
+                    Operation.UNINSTALL, tuple(p.folder for p in records_of.values()), tuple(doomed)
+                )
             )
-        doomed = [*dependents, identifier]
-        records_of = {p.identifier: p for p in store.plugins() if p.identifier in doomed}
-        if may_remove is not None:
             for name in doomed:
-                may_remove(records_of[name])
+                records.delete_plugin(store.conn, name)
+            crash_point("uninstall-before-commit")
+        crash_point("uninstall-after-commit")
         for name in doomed:
-            records.delete_plugin(store.conn, name)
-        crash_point("uninstall-before-commit")
-    crash_point("uninstall-after-commit")
-    for name in doomed:
-        gone = records_of[name]
-        remove_tree(store.root / gone.folder)
-        (store.cache_dir / cache_name(gone.digest)).unlink(missing_ok=True)
-        remove_secrets(store.secrets_dir, name)
-        _remove_empty(store, name)
+            remove_tree(folders[name])
+            store.cache_file(records_of[name]).unlink(missing_ok=True)
+            remove_secrets(store.secrets_dir, name)
+            remove_empty(store.layout.plugin_folder(name))
     warnings = notify(
         events, *(StoreEvent("uninstalled", n, records_of[n].version) for n in doomed)
     )
     return UninstallResult(tuple(doomed), tuple(warnings))
 
 
+def _doomed(store: Store, identifier: str, remove_dependents: bool) -> list[str]:
+    """The plugins an uninstall removes, dependents first; refused when there are
+    dependents and they may not go."""
+    dependents = dependents_order(store, identifier)
+    if dependents and not remove_dependents:
+        raise PluginError(
+            f"cannot uninstall '{identifier}': {_listing(dependents)} depend"
+            f"{'s' if len(dependents) == 1 else ''} on it",
+            code="plugin-has-dependents",
+            hint="uninstall those first, or remove them too (--with-dependents)",
+        )
+    return [*dependents, identifier]
+
+
 def _listing(names: list[str]) -> str:
     quoted = [f"'{n}'" for n in names]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
-
-
-def _remove_empty(store: Store, identifier: str) -> None:
-    folder = store.plugins_dir / identifier
-    try:
-        folder.rmdir()
-    except OSError:
-        return
 
 
 def set_enabled(store: Store, identifier: str, enabled: bool) -> bool:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import Diagnostic, PluginError
+from engine.plugins.layout import relative_parts
 
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 _CHUNK = 1024 * 1024
@@ -130,13 +131,15 @@ def check_files(
     problems: list[IntegrityProblem] = []
     base = str(folder)
     for entry in entries:
-        path = os.path.join(base, entry.path)
         try:
-            digest, size = _hash(path)
+            # The text of the path is checked; the file is opened without following a
+            # link, and a link on the way can only lead to a file the lock must match.
+            digest, size = _hash(os.path.join(base, *relative_parts(entry.path)))
         except FileNotFoundError:
             problems.append(IntegrityProblem(entry.path, FileProblem.MISSING))
             continue
-        except OSError:  # a link put in its place (O_NOFOLLOW), or unreadable
+        except (OSError, PluginError):  # a link put in its place, unreadable, or a lock
+            # entry (of a damaged database) naming a path outside the folder: never read
             problems.append(IntegrityProblem(entry.path, FileProblem.CHANGED))
             continue
         if digest != entry.sha256 or size != entry.size:

@@ -54,6 +54,7 @@ from engine.plugins.download import (
     too_large,
 )
 from engine.plugins.download import download_to as _download_to
+from engine.plugins.layout import inside
 from engine.plugins.progress import Progress, ProgressBar, format_size
 from engine.plugins.resolver import Candidate
 from engine.suggest import did_you_mean
@@ -207,7 +208,7 @@ def fetch(
             size, digest = _transfer(release, handle, policy, bar)
         if digest != release.sha256:
             raise _mismatch(release, size, digest)
-        final = dest_dir / release.archive_name
+        final = inside(dest_dir, release.archive_name)
         os.replace(partial, final)
         return final
     except BaseException:

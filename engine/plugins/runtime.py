@@ -53,7 +53,7 @@ from engine.plugins.history import RunHistory
 from engine.plugins.lock import LockEntry, check_files, integrity_error
 from engine.plugins.permissions import grant_from
 from engine.plugins.settings import defaults, effective, missing, secret_texts
-from engine.plugins.store import Store, cache_name
+from engine.plugins.store import Store
 from engine.runtime import Clock, EventSink, run
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
@@ -160,7 +160,7 @@ class PluginRuntime:
         )
 
     def _documents(self, plugin: InstalledPlugin, paths: list[str]) -> dict[str, Document]:
-        cache = self.store.cache_dir / cache_name(plugin.digest)
+        cache = self.store.cache_file(plugin)
         try:
             blob = cache.read_bytes()
         except OSError:
@@ -174,9 +174,10 @@ class PluginRuntime:
     def _rebuild(self, plugin: InstalledPlugin, paths: list[str]) -> dict[str, Document]:
         """Parse and validate the YAML again (the cache is missing, damaged or from
         another km-actions), then write a new cache."""
-        folder = self.store.folder(plugin)
         documents = {
-            path: load_bytes((folder / path).read_bytes(), file=f"{plugin.identifier}/{path}")
+            path: load_bytes(
+                self.store.file(plugin, path).read_bytes(), file=f"{plugin.identifier}/{path}"
+            )
             for path in paths
         }
         signatures: dict[str, ActionSignature] = {}
@@ -206,7 +207,7 @@ class PluginRuntime:
         return documents
 
     def _write_cache(self, plugin: InstalledPlugin, blob: bytes) -> None:
-        target = self.store.cache_dir / cache_name(plugin.digest)
+        target = self.store.cache_file(plugin)
         partial = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
             partial.write_bytes(blob)

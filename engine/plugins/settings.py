@@ -25,6 +25,7 @@ from typing import Any
 
 import jsonschema
 
+from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
 from engine.errors import ConfigError, Diagnostic
 from engine.suggest import did_you_mean
 
@@ -237,13 +238,21 @@ def parse_assignment(schema: Mapping[str, Any] | None, text: str) -> tuple[str, 
             code="invalid-config",
             hint="write e.g. greeting=Hello (quote values with spaces in your shell)",
         )
+    if LONE_SURROGATE.search(text):  # command-line bytes that are not UTF-8 arrive so
+        raise ConfigError(
+            f"the value of `{name}` is not UTF-8 text",
+            code="invalid-config",
+            hint="type the value again, as UTF-8 text",
+        )
     spec = properties(schema).get(name, {})
     kinds = spec.get("type")
     types = set(kinds) if isinstance(kinds, list) else {kinds}
     if types <= {"string", None} and kinds is not None:
         return name, raw
     try:
-        return name, json.loads(raw)
+        return name, loads_value(raw)
+    except JSONValueError as exc:
+        raise ConfigError(f"`{name}`: {exc}", code="invalid-config", hint=exc.hint) from None
     except ValueError:
         if raw.lower() in ("yes", "on", "no", "off") and "boolean" in types:
             return name, raw.lower() in ("yes", "on")

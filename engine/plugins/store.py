@@ -1,18 +1,23 @@
 """The plugin store: installed versions on disk, their records in ``state.db``, recovery.
 
-Layout under ``KM_ACTIONS_HOME`` (else the user data folder), every folder mode 0700::
+Layout under ``KM_ACTIONS_HOME`` (else the user data folder), every folder mode 0700;
+every path in it is built by :mod:`engine.plugins.layout`, from checked names::
 
     state.db                       SQLite (WAL): plugins, versions, lock, grants, settings,
                                    history and metrics; versioned migrations
     plugins/<id>/<version>-<sha8>/ one immutable folder per installed version
-    staging/<unique>/              installs in progress (each locked by its process)
+    staging/<unique>/              operations in progress (each locked by its process,
+                                   with a journal of what it may leave if interrupted)
     cache/<digest>.pickle          loaded manifests, so start-up parses no YAML
     secrets/<id>.json              secret settings, mode 0600
+    recovered/<time>/              what `km-actions verify --repair` moved aside
 
-Opening a store recovers from any crash: staging leftovers (of processes that are gone)
-and version folders that no committed row refers to are deleted, and interrupted
-secret changes are undone. So after a crash at any moment, the store holds either the
-state before the operation or the state after it.
+Opening a store checks its folders against its database and refuses a store that does
+not match (nothing changed; see :mod:`engine.plugins._recovery`), then recovers from any
+crash: what the journals of interrupted operations name and no committed row refers to is
+deleted, and interrupted secret changes are undone. So after a crash at any moment, the
+store holds either the state before the operation or the state after it, and no state of
+the database can make opening it delete anything else.
 
 >>> import tempfile
 >>> with Store.open(Path(tempfile.mkdtemp()) / "home") as store:
@@ -23,11 +28,9 @@ state before the operation or the state after it.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
 import secrets as random_tokens
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -40,7 +43,9 @@ from engine.errors import ErrorKind, PluginError, StepError
 from engine.plugins import _records as records
 from engine.plugins._db import connect, migrate, write_transaction
 from engine.plugins._records import ActionRecord, GrantEntry, InstalledPlugin
-from engine.plugins._secrets import read_secrets, reconcile
+from engine.plugins._recovery import Journal, recover
+from engine.plugins._secrets import read_secrets
+from engine.plugins.layout import Layout, inside, is_real_folder, remove_tree
 from engine.plugins.lock import LockEntry
 from engine.suggest import did_you_mean
 
@@ -48,22 +53,13 @@ FOLDER_MODE = 0o700
 DB_NAME = "state.db"
 
 
-def _private_folder(path: Path) -> Path:
+def _private_folder(path: Path, *, may_be_link: bool = False) -> Path:
     path.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    if not may_be_link and not is_real_folder(path):  # a link put in its place
+        raise OSError(f"{path} is a link or not a folder")
     if path.stat().st_mode & 0o077:
         path.chmod(FOLDER_MODE)
     return path
-
-
-def cache_name(digest: str) -> str:
-    """The file under ``cache/`` holding a version's loaded manifests."""
-    return f"{digest}.pickle"
-
-
-def remove_tree(path: Path) -> None:
-    """Delete a folder and everything in it (gone already is fine)."""
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(path)
 
 
 class Staging:
@@ -86,6 +82,11 @@ class Staging:
         """Another path inside this staging folder."""
         return self.path / name
 
+    def journal(self, journal: Journal) -> None:
+        """Say what this operation may leave in the store if it is interrupted, before
+        it changes anything there (see :mod:`engine.plugins._recovery`)."""
+        journal.write(self.path)
+
     def close(self) -> None:
         """Delete what is left of the staging folder and release it."""
         if self._fd >= 0:
@@ -106,37 +107,43 @@ class Store:
     def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
         self.root = root
         self.conn = conn
-        self.plugins_dir = root / "plugins"
-        self.staging_dir = root / "staging"
-        self.cache_dir = root / "cache"
-        self.secrets_dir = root / "secrets"
+        self.layout = Layout(root)
+        self.plugins_dir = self.layout.plugins_dir
+        self.staging_dir = self.layout.staging_dir
+        self.cache_dir = self.layout.cache_dir
+        self.secrets_dir = self.layout.secrets_dir
         self.recovered: list[str] = []
 
     @classmethod
     def open(cls, root: Path | None = None, *, recover: bool = True) -> Store:
         """Open (creating if needed) the store at ``root`` (default :func:`paths.home`),
-        bring its database up to date, and recover from any interrupted operation."""
+        bring its database up to date, check it against the folders and recover from any
+        interrupted operation (``recover=False``: neither, for repairs and tests)."""
         root = Path(root) if root is not None else paths.home()
         try:
-            _private_folder(root)
+            _private_folder(root, may_be_link=True)  # the user chose it
             for name in ("plugins", "staging", "cache", "secrets"):
                 _private_folder(root / name)
             conn = connect(root / DB_NAME)
-        except (OSError, sqlite3.Error) as exc:
-            raise PluginError(
-                f"cannot open the plugin store at {root}: {exc}",
-                code="store-unavailable",
-                hint=f"check that {root} is a folder you can write to, or set "
-                f"{paths.ENV_HOME} to another folder",
-            ) from exc
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise _unavailable(root, exc) from exc
+            raise _damaged(root, exc) from exc
+        except OSError as exc:
+            raise _unavailable(root, exc) from exc
         try:
             migrate(conn)
+            store = cls(root, conn)
+            if recover:
+                store.recovered = store.recover()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise
+            raise _damaged(root, exc) from exc
         except BaseException:
             conn.close()
             raise
-        store = cls(root, conn)
-        if recover:
-            store.recovered = store.recover()
         return store
 
     def close(self) -> None:
@@ -157,7 +164,9 @@ class Store:
     # -- staging and recovery ------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _staging_lock(self) -> Iterator[None]:
+    def staging_lock(self) -> Iterator[None]:
+        """Held while a staging folder is made and locked, and while recovery decides
+        which ones are abandoned."""
         fd = os.open(self.staging_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -167,7 +176,7 @@ class Store:
 
     def stage(self) -> Staging:
         """A new, locked staging folder on the store's filesystem."""
-        with self._staging_lock():
+        with self.staging_lock():
             path = self.staging_dir / f"{os.getpid()}-{random_tokens.token_hex(6)}"
             path.mkdir(mode=FOLDER_MODE)
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -175,35 +184,10 @@ class Store:
         return Staging(path, fd)
 
     def recover(self) -> list[str]:
-        """Clean up after interrupted operations; returns what was done, in words."""
-        done: list[str] = []
-        with self._staging_lock():
-            for entry in sorted(self.staging_dir.iterdir()):
-                if _is_abandoned(entry):
-                    if entry.is_dir() and not entry.is_symlink():
-                        remove_tree(entry)
-                    else:
-                        entry.unlink()
-                    done.append(f"removed the unfinished install {entry.name}")
-        with self.transaction() as conn:
-            referenced = {row[0] for row in conn.execute("SELECT folder FROM versions")}
-            caches = {
-                cache_name(row[0])
-                for row in conn.execute("SELECT digest FROM versions WHERE cache IS NOT NULL")
-            }
-            for owner in sorted(self.plugins_dir.iterdir()):
-                for version in sorted(owner.iterdir()) if owner.is_dir() else []:
-                    relative = f"plugins/{owner.name}/{version.name}"
-                    if relative not in referenced:
-                        remove_tree(version)
-                        done.append(f"removed {relative}, which no installed plugin uses")
-                with contextlib.suppress(OSError):
-                    owner.rmdir()  # only when empty
-            for cache in sorted(self.cache_dir.iterdir()):
-                if cache.name not in caches:
-                    cache.unlink()
-            done.extend(reconcile(self.secrets_dir, records.read_secret_digests(conn)))
-        return done
+        """Check the store against its database, then clean up after interrupted
+        operations; returns what was done, in words. Raises :class:`PluginError`
+        (``store-mismatch``) and changes nothing when they do not match."""
+        return recover(self)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -230,8 +214,26 @@ class Store:
         return found
 
     def folder(self, plugin: InstalledPlugin) -> Path:
-        """The version folder of an installed plugin."""
-        return self.root / plugin.folder
+        """The version folder of an installed plugin (refused unless the database records
+        it where the store's layout puts it)."""
+        expected = self.layout.version_folder(plugin.identifier, plugin.version, plugin.digest)
+        if plugin.folder != expected:
+            raise PluginError(
+                f"the database puts '{plugin.identifier}' {plugin.version} in "
+                f"{plugin.folder!r}, outside the store's layout",
+                code="store-damaged",
+                hint="run `km-actions verify --repair` to set the store right",
+            )
+        return self.layout.path(expected)
+
+    def file(self, plugin: InstalledPlugin, relative: str) -> Path:
+        """A file of an installed plugin, by its path inside the version folder (refused
+        when that path would leave the folder)."""
+        return inside(self.folder(plugin), relative)
+
+    def cache_file(self, plugin: InstalledPlugin) -> Path:
+        """Where the manifest cache of an installed plugin's version is kept."""
+        return self.layout.cache_file(plugin.digest)
 
     def lock(self, plugin: InstalledPlugin) -> tuple[LockEntry, ...]:
         return records.read_files(self.conn, plugin.identifier, plugin.version)
@@ -254,16 +256,20 @@ class Store:
         return records.dependents_of(self.conn, identifier)
 
 
-def _is_abandoned(entry: Path) -> bool:
-    """True when no live process holds the staging entry's lock."""
-    try:
-        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        return exc.errno != errno.ENOENT
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
+def _unavailable(root: Path, exc: Exception) -> PluginError:
+    return PluginError(
+        f"cannot open the plugin store at {root}: {exc}",
+        code="store-unavailable",
+        hint=f"check that {root} is a folder you can write to, or set "
+        f"{paths.ENV_HOME} to another folder",
+    )
+
+
+def _damaged(root: Path, exc: Exception) -> PluginError:
+    return PluginError(
+        f"the plugin store's database {root / DB_NAME} is damaged: {exc}; nothing was changed",
+        code="store-damaged",
+        hint="put back a good copy of it if you have one; otherwise `km-actions verify "
+        "--repair` moves it and the installed plugins into "
+        f"{root / 'recovered'} and starts an empty store (then install them again)",
+    )

@@ -20,8 +20,10 @@ import yaml
 
 from engine.errors import Diagnostic, EngineError, ManifestValidationError
 from engine.loader import load_text
+from engine.names import NameKind, check_name
 from engine.plugins._plan import installed_signatures
 from engine.plugins.installer import InstallSource, install
+from engine.plugins.layout import inside
 from engine.plugins.origins import MCP_CREATE
 from engine.report import summary
 from engine.server import ecosystem
@@ -104,12 +106,13 @@ async def create(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     """`create`: validate (strict: also tests and descriptions), then install."""
-    plugin = str(args.get("plugin_identifier") or DEFAULT_PLUGIN)
+    # Both names become paths (the plugin's folder, its action file): checked first.
+    plugin = check_name(args.get("plugin_identifier") or DEFAULT_PLUGIN, NameKind.PLUGIN)
     document, diagnostics = _diagnose(host, args, plugin)
     if document is None or any(d.is_error for d in diagnostics):
         return _problems("create", diagnostics)
     data = document.data
-    name = str(data["name"])
+    name = check_name(data["name"], NameKind.ACTION)
     if ValidationLevel(args.get("validation_level", "standard")) is ValidationLevel.STRICT:
         failed = await _run_own_tests(host, document, plugin)
         if failed is not None:
@@ -183,19 +186,20 @@ def _install(
 ) -> Any:
     installed = host.store.get(plugin)
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch) / plugin
+        folder = inside(Path(scratch), check_name(plugin, NameKind.PLUGIN))
         if installed is not None:
             shutil.copytree(host.store.folder(installed), folder)
             for path in folder.rglob("*"):
                 path.chmod(0o755 if path.is_dir() else 0o644)
-        (folder / "actions").mkdir(parents=True, exist_ok=True)
-        for old in (folder / "actions").glob(f"{name}.*"):
+        actions = inside(folder, "actions")
+        actions.mkdir(parents=True, exist_ok=True)
+        for old in actions.glob(f"{check_name(name, NameKind.ACTION)}.*"):
             old.unlink()
         text = document.text or yaml.safe_dump(
             dict(document.data), sort_keys=False, allow_unicode=True
         )
         suffix = ".json" if document.format == "json" else ".yaml"
-        written = folder / "actions" / f"{name}{suffix}"
+        written = inside(actions, f"{name}{suffix}")
         written.write_text(text, "utf-8")
         _write_plugin_yaml(folder, plugin, installed, written)
         return install(

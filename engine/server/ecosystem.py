@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.errors import EngineError
 from engine.limits import Profile
+from engine.names import NameKind, check_name
 from engine.server import hints
 from engine.suggest import did_you_mean
 from engine.validate import SUPPORTED_API_VERSIONS, ValidationLevel
@@ -236,6 +237,8 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         )
     for name, value in given.items():
         _check_type(name, value)
+    if "plugin_identifier" in given:
+        _check_identifier(given["plugin_identifier"])
     if operation in OPTIONS and "parameters" in given:
         _check_options(operation, given["parameters"])
     return operation, given
@@ -287,6 +290,20 @@ def _check_type(name: str, value: Any) -> None:
         raise ParameterError(
             "`timeout` must be more than 0 and at most 3600 seconds", hint=schema["description"]
         )
+
+
+def _check_identifier(value: str) -> None:
+    """A plugin identifier names folders and files of the store: checked here, before
+    any operation sees it (and again where paths are built)."""
+    try:
+        check_name(value, NameKind.PLUGIN)
+    except EngineError as error:
+        raise ParameterError(
+            f"`plugin_identifier` {error.message}",
+            code=error.code,
+            hint=error.hint,
+            path=("plugin_identifier",),
+        ) from None
 
 
 _WORDS = {"string": "text", "object": "an object", "boolean": "true or false", "number": "a number"}

@@ -9,6 +9,7 @@ import jsonschema
 
 from engine.errors import Diagnostic, Path
 from engine.inputs import fits_type
+from engine.names import NameKind, name_hint
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
@@ -28,7 +29,6 @@ from engine.validate._words import (
     field_name,
     read_as,
     show,
-    slug,
     type_hint,
     type_name,
 )
@@ -313,18 +313,13 @@ class SchemaChecker:
     def _bad_name(
         self, path: Path, value: Any, *, at_key: bool = False, what: str = "name"
     ) -> Diagnostic:
-        suggestion = slug(str(value))
-        hint = "use lower-case letters, digits, - and _, starting with a letter"
-        if what == "plugin identifier":
-            hint = "use lower-case letters, digits and -, starting with a letter (dots allowed)"
-        if suggestion and suggestion != value:
-            hint += f", e.g. {suggestion!r}"
+        kind = NameKind.PLUGIN if what == "plugin identifier" else NameKind.ACTION
         return self.document.diagnostic(
             "invalid-name",
             f"{show(value)} is not a valid {what}",
             path,
             at_key=at_key,
-            hint=hint,
+            hint=name_hint(value, kind),
         )
 
 

@@ -149,23 +149,6 @@ def type_hint(expected: str, value: Any, path: Path, about: str | None = None) -
     return about or f"write {expected} here"
 
 
-def slug(text: str) -> str:
-    """A valid name made from any text: "Read Clipboard!" → "read-clipboard".
-
-    >>> slug("Title Case Clipboard"), slug("2 ways")
-    ('title-case-clipboard', 'a-2-ways')
-    """
-    out = []
-    for ch in text.strip().lower():
-        out.append(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-")
-    result = "".join(out).strip("-_")
-    while "--" in result:
-        result = result.replace("--", "-")
-    if result and not result[0].isalpha():
-        result = "a-" + result
-    return result[:64]
-
-
 def context_words(schema: Mapping[str, Any], path: Path) -> str:
     """What holds a key, in words: "the action", "input `count`", "case 1 of `choose`"."""
     if not path:

@@ -119,6 +119,26 @@ def test_set_needs_a_key_and_a_value(cli: Cli, argv: list[str]) -> None:
             "     = hint: write section.key, e.g. security.ceiling\n",
             id="no-section",
         ),
+        pytest.param(
+            "security.allow_mcp_overwrite", "1" * 5000,
+            "km-actions config: security.allow_mcp_overwrite: the whole number has 5,000 "
+            "digits; at most 1,000 are allowed\n"
+            "     = hint: write a smaller number, or put it in quotes to keep it as text\n",
+            id="long-whole-number",
+        ),
+        pytest.param(
+            "security.ceiling", '["\\ud800"]',
+            "km-actions config: security.ceiling: the text holds \\ud800, half of a surrogate "
+            "pair, which is not a character\n"
+            "     = hint: write the character itself, or both halves of its pair "
+            "(\\ud83d\\ude00 for 😀)\n",
+            id="lone-surrogate",
+        ),
+        pytest.param(
+            "upstream.command", "\udcff",  # a byte of argv that is not UTF-8
+            "km-actions config: the value for upstream.command is not UTF-8 text\n",
+            id="not-utf8",
+        ),
     ],
 )  # fmt: skip
 def test_set_refusals_write_nothing(cli: Cli, key: str, value: str, err: str) -> None:
@@ -137,6 +157,19 @@ def test_show_an_invalid_file(cli: Cli) -> None:
         "km-actions config: k.toml: security.ceiling must be a list of text values\n"
         "     = hint: see docs/mcp.md for every setting\n",
     )
+
+
+def test_a_file_with_a_number_python_cannot_read(cli: Cli) -> None:
+    cli.write("k.toml", f"[security]\nx = {'1' * 5000}\n")
+    for argv in (["show"], ["set", "security.default_profile", "strict"]):
+        outcome = cli("config", *argv, "--config", "k.toml")
+        assert (outcome.code, outcome.out, outcome.err) == (
+            1,
+            "",
+            "km-actions config: k.toml is not valid TOML: a whole number in it has more "
+            "digits than 4,300\n"
+            "     = hint: write a smaller number, or put it in quotes to keep it as text\n",
+        )
 
 
 def test_an_action_that_does_not_exist(cli: Cli) -> None:

@@ -121,25 +121,26 @@ def test_new_description(cli: Cli, description: str, line: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name",
+    ("name", "example"),
     [
-        pytest.param("Hello", id="upper-case"),
-        pytest.param("1st", id="starts-with-digit"),
-        pytest.param("-x", id="starts-with-dash"),
-        pytest.param("a.b", id="dot"),
-        pytest.param("a b", id="space"),
-        pytest.param("a" * 65, id="65-characters"),
-        pytest.param("abc\n", id="final-newline"),
-        pytest.param("", id="empty"),
+        pytest.param("Hello", ", e.g. 'hello'", id="upper-case"),
+        pytest.param("1st", ", e.g. 'a-1st'", id="starts-with-digit"),
+        pytest.param("-x", ", e.g. 'x'", id="starts-with-dash"),
+        pytest.param("a.b", ", e.g. 'a-b'", id="dot"),
+        pytest.param("a b", ", e.g. 'a-b'", id="space"),
+        pytest.param("a" * 65, f", e.g. '{'a' * 64}'; at most 64 characters", id="65-characters"),
+        pytest.param("abc\n", ", e.g. 'abc'", id="final-newline"),
+        pytest.param("../x", ", e.g. 'x'", id="a-path"),
+        pytest.param("", "", id="empty"),
     ],
 )
-def test_new_refuses_an_invalid_name(cli: Cli, name: str) -> None:
+def test_new_refuses_an_invalid_name(cli: Cli, name: str, example: str) -> None:
     outcome = cli("new", "--", name)
     assert (outcome.code, outcome.out, outcome.err) == (
         2,
         "",
         f"km-actions new: {name!r} is not a valid name: use lower-case letters, digits, "
-        "- and _, starting with a letter\n",
+        f"- and _, starting with a letter{example}\n",
     )
     assert list(cli.folder.iterdir()) == []
 

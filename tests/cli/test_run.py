@@ -126,12 +126,74 @@ def test_inputs_json_then_input_values(cli: Cli) -> None:
             '--inputs-json must be a JSON object, e.g. \'{"name": "x"}\'',
             id="json-not-object",
         ),
+        pytest.param(
+            ["-i", "who=A", "-i", f"times={'1' * 5000}"],
+            "--input times: the whole number has 5,000 digits; at most 1,000 are allowed",
+            id="long-whole-number",
+        ),
+        pytest.param(
+            ["-i", "who=A", "-i", f"tags=[{'1' * 5000}]"],
+            "--input tags: the whole number has 5,000 digits; at most 1,000 are allowed",
+            id="long-whole-number-in-json",
+        ),
+        pytest.param(
+            ["--inputs-json", f'{{"who": "A", "times": {"1" * 5000}}}'],
+            "--inputs-json: the whole number has 5,000 digits; at most 1,000 are allowed",
+            id="long-whole-number-in-inputs-json",
+        ),
+        pytest.param(
+            ["--inputs-json", '{"who": "\\ud800"}'],
+            "--inputs-json: the text holds \\ud800, half of a surrogate pair, which is not a "
+            "character",
+            id="lone-surrogate-in-inputs-json",
+        ),
+        pytest.param(
+            ["-i", "who=A", "-i", 'tags=["\\udc00"]'],
+            "--input tags: the text holds \\udc00, half of a surrogate pair, which is not a "
+            "character",
+            id="lone-surrogate-in-json",
+        ),
+        pytest.param(
+            ["-i", "who=\udcff"],  # what Python makes of a byte that is not UTF-8 in argv
+            "--input who: the value is not UTF-8 text",
+            id="not-utf8-argument",
+        ),
+        pytest.param(
+            ["--inputs-json", '{"who": "\udcff"}'],
+            "--inputs-json is not UTF-8 text",
+            id="not-utf8-inputs-json",
+        ),
     ],
 )
 def test_input_usage_errors(cli: Cli, argv: list[str], message: str) -> None:
     cli.write("greet.yaml", GREET)
     outcome = cli("run", "greet.yaml", *argv)
     assert (outcome.code, outcome.out, outcome.err) == (2, "", f"km-actions run: {message}\n")
+
+
+def test_one_bad_file_does_not_break_its_neighbours(cli: Cli) -> None:
+    """validate and run read the actions next to a file (for `action:` steps): a
+    neighbour the loader refuses is reported for itself, never a traceback here."""
+    cli.write("greet.yaml", GREET)
+    cli.write("huge.yaml", action_text("huge", f"steps:\n  - set: {{n: {'1' * 5000}}}\n"))
+    cli.write(
+        "half.json",
+        '{"api_version": "1.0", "kind": "action", "name": "half", "description": "\\ud800",'
+        ' "steps": [{"set": {"a": 1}}]}',
+    )
+    assert cli("validate", "greet.yaml").code == 0
+    ran = cli("run", "greet.yaml", "-i", "who=Ann", "--fresh")
+    assert (ran.code, json.loads(ran.out)) == (0, {"msg": "Hello Ann x1", "tags": []})
+    both = cli("validate", "huge.yaml", "half.json")
+    assert both.code == 1
+    assert (
+        "huge.yaml:6:14: error[invalid-number]: the whole number has 5,000 digits; at most "
+        "1,000 are allowed" in both.out
+    )
+    assert (
+        "half.json:1:73: error[encoding]: the text holds \\ud800, half of a surrogate pair, "
+        "which is not a character" in both.out
+    )
 
 
 def test_an_input_the_action_does_not_have(cli: Cli) -> None:

@@ -11,6 +11,7 @@ import io
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import EngineError, PluginError
-from engine.plugins.download import DownloadError, DownloadPolicy, check_url, is_loopback
+from engine.plugins.download import (
+    DownloadError,
+    DownloadPolicy,
+    check_url,
+    download_to,
+    is_loopback,
+)
 from engine.plugins.marketplace import MarketplaceError, MarketplaceIndex, Release, fetch
 from engine.plugins.progress import ProgressBar, format_size
 from engine.plugins.resolver import resolve
@@ -197,6 +204,22 @@ def test_an_index_over_http_resolves_archives_against_its_url(market: Market) ->
             {"format_version": 1, "plugins": [plugin("d", [version("1.0.0", ARCHIVE)], tagz=[])]},
             ("unknown-key", "$.plugins[0].tagz", 19, 7),
             id="unknown-key",
+        ),
+        pytest.param(
+            {
+                "format_version": 1,
+                "plugins": [plugin("d", [version("1.0.0", ARCHIVE)], author="A\ud800")],
+            },
+            ("encoding", "$.plugins[0].author", 9, 17),
+            id="lone-surrogate",
+        ),
+        pytest.param(
+            {
+                "format_version": 1,
+                "plugins": [plugin("d", [version("1.0.0", ARCHIVE, size=int("9" * 1001))])],
+            },
+            ("invalid-number", "$.plugins[0].versions[0].size", 16, 19),
+            id="long-whole-number",
         ),
     ],
 )
@@ -709,6 +732,64 @@ def test_the_whole_download_has_a_deadline(market: Market, tmp_path: Path) -> No
     assert caught.value.message.endswith("took longer than -1 s")
 
 
+def _trickle(market: Market, head: bytes, body: bytes) -> Behaviour:
+    """An answer written one byte every 0.3 s: ``head`` (status line and headers), then
+    ``body``; it stops when the client hangs up or the test ends."""
+
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True
+        for byte in head + body:
+            if market.release.wait(0.3):
+                return
+            try:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+            except OSError:
+                return
+
+    return answer
+
+
+CLOSE = b"Connection: close\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "body"),
+    [
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n" + CLOSE, b"x" * 64, id="body"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n" + CLOSE, b"", id="headers"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + CLOSE,
+            b"40\r\n" + b"x" * 64 + b"\r\n0\r\n\r\n",
+            id="chunked",
+        ),
+    ],
+)
+def test_the_deadline_holds_against_a_server_that_trickles(
+    market: Market, tmp_path: Path, head: bytes, body: bytes
+) -> None:
+    """Each read used to wait for a whole 64 KiB chunk, checking the deadline only
+    between chunks: a server sending a byte every 0.3 s held a 1 s download for ever."""
+    if body == b"":  # the headers themselves trickle
+        head, body = head[:20], head[20:]
+    market.behaviours["/slow.zip"] = _trickle(market, head, body)
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as caught, open(tmp_path / "out", "wb") as out:
+        download_to(
+            market.url("/slow.zip"),
+            out,
+            DownloadPolicy(timeout=30, deadline=1),
+            limit=1000,
+            what="the archive",
+        )
+    elapsed = time.monotonic() - started
+    assert caught.value.code == "download-timeout"
+    assert caught.value.message == (
+        f"cannot download the archive: {market.url('/slow.zip')} took longer than 1 s"
+    )
+    assert 1 <= elapsed < 1.5, elapsed
+
+
 def test_a_local_archive_larger_than_the_index_says(tmp_path: Path) -> None:
     (tmp_path / "files").mkdir()
     (tmp_path / "files" / "demo-1.0.0.zip").write_bytes(ARCHIVE + b"more")
@@ -730,7 +811,8 @@ def tls_market(tmp_path: Path) -> Iterator[Market]:
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
     running = Market()
@@ -750,3 +832,22 @@ def test_https_certificates_are_verified(tls_market: Market) -> None:
     assert caught.value.message.startswith(
         f"cannot download the index {url}: the certificate of 127.0.0.1:"
     )
+
+
+def test_the_deadline_holds_over_https_too(
+    tls_market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))  # trusted, this once
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n" + CLOSE
+    tls_market.behaviours["/slow.zip"] = _trickle(tls_market, head, b"x" * 64)
+    tls_market.files["/quick.zip"] = b"x" * 64
+    url = tls_market.url("/slow.zip").replace("http://", "https://")
+    policy = DownloadPolicy(timeout=30, deadline=1)
+    with open(tmp_path / "out", "wb") as out:
+        quick = url.replace("slow", "quick")
+        assert download_to(quick, out, policy, limit=1000, what="the archive")[0] == 64
+        started = time.monotonic()
+        with pytest.raises(DownloadError) as caught:
+            download_to(url, out, policy, limit=1000, what="the archive")
+    assert caught.value.code == "download-timeout"
+    assert 1 <= time.monotonic() - started < 1.5

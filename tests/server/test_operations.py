@@ -577,6 +577,22 @@ async def test_a_manifest_given_as_an_object_is_created_too(server: Served) -> N
     assert ("unknown-key", "$.nmae", "did you mean 'name'?") in codes
 
 
+@pytest.mark.parametrize("identifier", ["../../escaped", "/tmp/escaped", "Upper", "a/b"])
+async def test_a_plugin_identifier_that_is_not_a_name_is_refused_before_any_file_is_touched(
+    server: Served, identifier: str, tmp_path: Path
+) -> None:
+    before = sorted(p.relative_to(server.home) for p in server.home.rglob("*"))
+    envelope = await server.ecosystem("create", plugin_source=SHOUT, plugin_identifier=identifier)
+    assert envelope["error"]["code"] == "invalid-name"
+    assert envelope["error"]["message"] == (
+        f"`plugin_identifier` {json.dumps(identifier)} is not a valid plugin identifier"
+    )
+    assert envelope["error"]["hint"].startswith(
+        "use lower-case letters, digits and -, starting with a letter (dots allowed)"
+    )
+    assert sorted(p.relative_to(server.home) for p in server.home.rglob("*")) == before
+
+
 STRICT_BASE = action_yaml(
     "strict-sum",
     """

@@ -13,6 +13,7 @@ import pytest
 from engine.bridge.mock import MockBridge
 from engine.catalog import ToolCatalog, ToolSpec
 from engine.config import Settings
+from engine.errors import EngineError
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
 
@@ -109,3 +110,76 @@ SPEAK = {
     "required": ["text"],
     "additionalProperties": False,
 }
+
+
+@pytest.mark.parametrize("escape", ["absolute", "../../victim", "../victim"])
+async def test_create_refuses_a_plugin_identifier_that_is_a_path(
+    host: StoreHost, tmp_path: Path, escape: str
+) -> None:
+    """`create` builds the plugin's folder from its identifier: a path given as one must
+    be refused before any file is written, deleted or overwritten (here a folder shaped
+    like a plugin, which it used to rewrite)."""
+    victim = tmp_path / "victim"
+    (victim / "actions").mkdir(parents=True)
+    (victim / "actions" / "note.yaml").write_text("keep me", "utf-8")
+    (victim / "plugin.yaml").write_text("mine", "utf-8")
+    identifier = str(victim) if escape == "absolute" else escape
+    manifest = (
+        'api_version: "1.0"\nkind: action\nname: note\ndescription: Notes.\n'
+        "steps:\n  - set: {a: 1}\n"
+    )
+    with pytest.raises(EngineError) as caught:
+        await host.operation(
+            "create", {"plugin_source": manifest, "plugin_identifier": identifier}, None
+        )
+    assert caught.value.code == "invalid-name"
+    shown = f'"{identifier}"' if len(identifier) < 58 else f'"{identifier[:56]}…'
+    assert caught.value.message == f"{shown} is not a valid plugin identifier"
+    assert (victim / "plugin.yaml").read_text("utf-8") == "mine"
+    assert (victim / "actions" / "note.yaml").read_text("utf-8") == "keep me"
+    assert host.store.plugins() == []
+
+
+@pytest.mark.parametrize("operation", ["validate", "create"])
+@pytest.mark.parametrize(
+    ("source", "code", "message", "location"),
+    [
+        pytest.param(
+            'api_version: "1.0"\nkind: action\nname: big\nsteps:\n  - set: {n: '
+            + "1" * 5000
+            + "}\n",
+            "invalid-number",
+            "the whole number has 5,000 digits; at most 1,000 are allowed",
+            "manifest.yaml:5:14",
+            id="yaml-number",
+        ),
+        pytest.param(
+            '{"api_version": "1.0", "kind": "action", "name": "big", "steps": [{"set": {"n": '
+            + "1" * 5000
+            + "}}]}",
+            "invalid-number",
+            "the whole number has 5,000 digits; at most 1,000 are allowed",
+            "manifest.json:1:81",
+            id="json-number",
+        ),
+        pytest.param(
+            '{"api_version": "1.0", "kind": "action", "name": "half", "description": '
+            '"\\ud800", "steps": [{"set": {"n": 1}}]}',
+            "encoding",
+            "the text holds \\ud800, half of a surrogate pair, which is not a character",
+            "manifest.json:1:73",
+            id="json-lone-surrogate",
+        ),
+    ],
+)
+async def test_odd_manifest_text_gets_a_located_error(
+    host: StoreHost, operation: str, source: str, code: str, message: str, location: str
+) -> None:
+    """Over MCP these were an "Internal server error" (a ValueError from the loader)."""
+    envelope = await host.operation(operation, {"plugin_source": source}, None)
+    error = envelope["error"]
+    assert (envelope["success"], error["code"]) == (False, code)
+    assert error["message"] == "the manifest has 1 error: fix every one and send it again"
+    found = [(d["message"], f"{d['file']}:{d['line']}:{d['column']}") for d in error["diagnostics"]]
+    assert found == [(message, location)]
+    assert host.store.plugins() == []

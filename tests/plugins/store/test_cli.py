@@ -92,6 +92,51 @@ def test_install_errors_show_the_source_line(
     )
 
 
+def test_a_lone_surrogate_in_a_json_action_is_refused_before_install(
+    home: Path, capsys: Capture, tmp_path: Path
+) -> None:
+    """It passed validation and crashed the install when the database could not store it."""
+    source = tmp_path / "half.json"
+    source.write_text(
+        '{"api_version": "1.0", "kind": "action", "name": "half", "description": "a\\ud800",'
+        ' "steps": [{"set": {"a": 1}}]}',
+        "utf-8",
+    )
+    code, out, err = _run(["install", str(source), "--yes"], capsys)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == (
+        "half.json:1:73: error[encoding]: the text holds \\ud800, half of a surrogate pair, "
+        "which is not a character"
+    )
+    with Store.open(home) as store:
+        assert store.plugins() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message", "hint"),
+    [
+        pytest.param(
+            "1" * 5000,
+            "`preview_length`: the whole number has 5,000 digits; at most 1,000 are allowed",
+            "write a smaller number, or put it in quotes to keep it as text",
+            id="long-whole-number",
+        ),
+        pytest.param(
+            "\udcff",  # a byte of argv that is not UTF-8
+            "the value of `preview_length` is not UTF-8 text",
+            "type the value again, as UTF-8 text",
+            id="not-utf8",
+        ),
+    ],
+)
+def test_configure_refuses_values_it_cannot_keep(
+    home: Path, capsys: Capture, value: str, message: str, hint: str
+) -> None:
+    assert _run(["install", str(CLIPBOARD_TOOLS), "--yes"], capsys)[0] == 0
+    code, out, err = _run(["configure", "clipboard-tools", f"preview_length={value}"], capsys)
+    assert (code, out, err) == (1, "", f"error[invalid-config]: {message}\n     = hint: {hint}\n")
+
+
 @pytest.mark.parametrize(
     ("argv", "code"),
     [

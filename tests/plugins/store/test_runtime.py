@@ -17,7 +17,7 @@ from engine.plugins import runtime as runtime_module
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure, disable
 from engine.plugins.runtime import PluginRuntime
-from engine.plugins.store import Store, cache_name
+from engine.plugins.store import Store
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, MakePlugin, call
 
 CALC = {"success": True, "data": {"result": 42}}
@@ -146,7 +146,7 @@ def test_start_up_parses_no_yaml(store: Store, monkeypatch: pytest.MonkeyPatch) 
 )
 def test_a_bad_manifest_cache_is_rebuilt(store: Store, damage: Any) -> None:
     plugin = install(store, CLIPBOARD_TOOLS).plugin
-    cache = store.cache_dir / cache_name(plugin.digest)
+    cache = store.cache_file(plugin)
     damage(cache)
     runtime = PluginRuntime.load(store)
     assert runtime.refused == {} and len(runtime.names()) == 4
@@ -162,7 +162,7 @@ def test_a_planted_pickle_never_runs(store: Store) -> None:
             return (exec, ("raise SystemExit('the cache ran code')",))
 
     plugin = install(store, CLIPBOARD_TOOLS).plugin
-    cache = store.cache_dir / cache_name(plugin.digest)
+    cache = store.cache_file(plugin)
     cache.write_bytes(pickle.dumps(Boom()))
     with store.transaction() as conn:  # even if its digest were recorded
         from engine.plugins._cache import digest

@@ -11,7 +11,6 @@ import pytest
 from engine.errors import PluginError
 from engine.plugins._db import MIGRATIONS, connect, migrate, schema_version
 from engine.plugins._secrets import SecretChange, read_secrets, reconcile, secrets_digest
-from engine.plugins.installer import install
 from engine.plugins.store import Store
 from tests.plugins.store.conftest import MakePlugin
 
@@ -106,25 +105,6 @@ def test_an_unusable_home_is_reported(tmp_path: Path) -> None:
         Store.open(blocker / "home")
     assert caught.value.code == "store-unavailable"
     assert "KM_ACTIONS_HOME" in str(caught.value.hint)
-
-
-def test_recovery_removes_leftovers(store: Store, make_plugin: MakePlugin) -> None:
-    install(store, make_plugin("demo"))
-    leftover_stage = store.staging_dir / "123-abandoned"
-    (leftover_stage / "package").mkdir(parents=True)
-    orphan = store.plugins_dir / "ghost" / "1.0.0-deadbeef"
-    orphan.mkdir(parents=True)
-    (store.cache_dir / "stale.pickle").write_bytes(b"x")
-    (store.secrets_dir / "ghost.json").write_text("{}")
-    done = store.recover()
-    assert done == [
-        "removed the unfinished install 123-abandoned",
-        "removed plugins/ghost/1.0.0-deadbeef, which no installed plugin uses",
-        "removed the secrets of 'ghost', which is not installed",
-    ]
-    assert not (store.plugins_dir / "ghost").exists()
-    assert [p.name for p in store.cache_dir.iterdir()] == [f"{store.require('demo').digest}.pickle"]
-    assert store.recover() == []
 
 
 def test_recovery_leaves_a_staging_folder_in_use(store: Store, home: Path) -> None:
