@@ -20,6 +20,8 @@ from typing import Any
 
 import regex
 
+from engine.secrets import show
+
 _MISSING: Any = object()
 
 TYPE_WORDS = {
@@ -150,7 +152,7 @@ class InputSpec:
             schema["title"] = self.title
         if self.description:
             schema["description"] = self.description
-        if self.has_default:
+        if self.has_default and not self.secret:  # a secret default is never shown
             schema["default"] = self.default
         if self.enum is not None:
             schema["enum"] = list(self.enum)
@@ -173,19 +175,24 @@ class InputSpec:
             schema["writeOnly"] = True
         return schema
 
+    def _shown(self, value: Any) -> str:
+        """``value`` as a message quotes it: a secret input's value is never shown."""
+        return show(value, secret=f"the secret input `{self.name}`" if self.secret else None)
+
     def problems(self, value: Any) -> list[str]:
         """What is wrong with ``value`` for this input (empty when it fits)."""
+        got = self._shown(value)
         if not fits_type(value, self.type):
-            return [f"must be {TYPE_WORDS[self.type]}, not {type_word(value)} ({_show(value)})"]
+            return [f"must be {TYPE_WORDS[self.type]}, not {type_word(value)} ({got})"]
         out: list[str] = []
         if self.enum is not None and value not in self.enum:
-            allowed = ", ".join(_show(v) for v in self.enum)
-            out.append(f"must be one of {allowed} (got {_show(value)})")
+            allowed = ", ".join(show(v) for v in self.enum)
+            out.append(f"must be one of {allowed} (got {got})")
         if isinstance(value, int | float) and not isinstance(value, bool):
             if self.minimum is not None and value < self.minimum:
-                out.append(f"must be at least {_number(self.minimum)} (got {_show(value)})")
+                out.append(f"must be at least {_number(self.minimum)} (got {got})")
             if self.maximum is not None and value > self.maximum:
-                out.append(f"must be at most {_number(self.maximum)} (got {_show(value)})")
+                out.append(f"must be at most {_number(self.maximum)} (got {got})")
         if isinstance(value, str | list):
             unit = "characters" if isinstance(value, str) else "items"
             if self.min_length is not None and len(value) < self.min_length:
@@ -198,7 +205,7 @@ class InputSpec:
             except (regex.error, TimeoutError):
                 matched = False
             if not matched:
-                out.append(f"must match the pattern {self.pattern!r} (got {_show(value)})")
+                out.append(f"must match the pattern {self.pattern!r} (got {got})")
         if isinstance(value, list) and self.item_type:
             for index, item in enumerate(value):
                 if not fits_type(item, self.item_type):
@@ -221,25 +228,26 @@ class InputSpec:
         kind = self.type
         if kind == "string":
             return text
+        got = self._shown(text)
         if kind == "boolean":
             lowered = text.strip().lower()
             if lowered in _TRUE_TEXT:
                 return True
             if lowered in _FALSE_TEXT:
                 return False
-            raise ValueError(f"expected true or false, got {text!r}")
+            raise ValueError(f"expected true or false, got {got}")
         if kind == "integer":
             try:
                 return int(text.strip())
             except ValueError:
-                raise ValueError(f"expected a whole number, got {text!r}") from None
+                raise ValueError(f"expected a whole number, got {got}") from None
         if kind == "number":
             try:
                 number = float(text.strip())
             except ValueError:
-                raise ValueError(f"expected a number, got {text!r}") from None
+                raise ValueError(f"expected a number, got {got}") from None
             if not math.isfinite(number):  # "nan", "inf": not numbers JSON can carry
-                raise ValueError(f"expected a number, got {text!r}")
+                raise ValueError(f"expected a number, got {got}")
             return int(number) if number.is_integer() and "." not in text else number
         try:
             value = json.loads(text, parse_constant=reject_constant)
@@ -264,11 +272,6 @@ def reject_constant(name: str) -> Any:
     json.decoder.JSONDecodeError: NaN is not a JSON value: line 1 column 1 (char 0)
     """
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _number(value: float) -> str:

@@ -49,7 +49,7 @@ from engine.bridge import ToolBridge
 from engine.bridge.guard import Grant
 from engine.errors import ErrorKind, LimitExceeded, StepError
 from engine.limits import Limits, Profile, active_limits
-from engine.model import Pipeline, RunResult, RunStatus
+from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
 from engine.plugins._hook_model import (
     BuiltinEvent,
     Event,
@@ -83,7 +83,7 @@ class HookResolver(Protocol):
     """Finds a hook's action (an :class:`~engine.library.ActionLibrary` is one): its
     pipeline, the grant it would have, and its plugin's settings."""
 
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, Mapping[str, Any]]:
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, PluginSettings]:
         """What ``action: target`` means when written in ``caller``."""
         ...
 
@@ -267,7 +267,7 @@ class HookBus:
                 if depth > limits.max_hook_depth:
                     return outcome(_too_deep(hook, limits, chain))
                 given = hook.inputs(scope)
-            pipeline, config, secrets = self._action(plugin, hook)
+            pipeline, settings = self._action(plugin, hook)
         except StepError as error:
             return outcome(hook.site.locate(error, None))
         except Exception as exc:  # a hook must never break what triggered it
@@ -278,8 +278,7 @@ class HookBus:
             bridge=bridge,
             limits=limits,
             grant=plugin.grant,
-            config=config,
-            secrets=secrets,
+            config=settings,
             trace=tracing,
             clock=self.clock,
             resolver=self.resolver,
@@ -288,20 +287,16 @@ class HookBus:
         )
         return outcome(result.error, result)
 
-    def _action(
-        self, plugin: HookedPlugin, hook: Hook
-    ) -> tuple[Pipeline, Mapping[str, Any], tuple[str, ...]]:
+    def _action(self, plugin: HookedPlugin, hook: Hook) -> tuple[Pipeline, PluginSettings]:
+        """A hook's action, and the settings it runs with: its plugin's (the run notes
+        the secret ones)."""
         anchor = self._anchors.get(plugin.id)
         if anchor is None:
             anchor = self._anchors[plugin.id] = _anchor(plugin.id)
-        pipeline, _grant, config = self.resolver.resolve(hook.target, anchor)
-        owner = self.plugins.get(pipeline.plugin or "")
-        secrets = plugin.secrets
+        pipeline, _grant, settings = self.resolver.resolve(hook.target, anchor)
         if pipeline.plugin == plugin.id:
-            config = plugin.config
-        elif owner is not None:
-            secrets = (*secrets, *owner.secrets)
-        return pipeline, config, secrets
+            settings = plugin.settings
+        return pipeline, settings
 
 
 class _Level:

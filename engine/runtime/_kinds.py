@@ -13,6 +13,7 @@ from engine.runtime._codegen import ToolPlan, make_block
 from engine.runtime._exec import bridge_failure, invoke
 from engine.runtime._state import Frame, ReturnSignal
 from engine.runtime._wrap import Body
+from engine.secrets import secret_label
 
 Render = Callable[[Mapping[str, Any]], Any]
 
@@ -113,10 +114,9 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
                 f"cannot run the action `{target}`: no other actions are available",
                 hint="install the plugin that has it, or run from its folder",
             )
-        # ActionLibrary.resolve gives (pipeline, grant, settings); the ActionResolver
-        # protocol in _state.py still says two values.
-        resolved: tuple[Any, ...] = state.resolver.resolve(target, frame.pipeline)
-        callee, grant, config = resolved
+        callee, grant, settings = state.resolver.resolve(target, frame.pipeline)
+        if settings.secret:
+            state.secrets.note_settings(settings.values, settings.secret, callee.plugin)
         depth = frame.depth + 1
         if depth > state.limits.max_call_depth:
             raise LimitExceeded(
@@ -132,7 +132,7 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
             spec = specs.get(name)
             # Coerced as tool arguments are: "3" → 3 only where the input is an integer.
             given[name] = coerce_to(spec.type, value) if spec is not None else value
-        return await invoke(callee, given, state, grant, depth, config)
+        return await invoke(callee, given, state, grant, depth, settings.values)
 
     return body
 
@@ -303,11 +303,13 @@ def wait_body(seconds: Render) -> Body:
     """Pause for a number of seconds (bounded by the profile's max_wait)."""
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        delay = wait_seconds(seconds(scope))
+        value = seconds(scope)
+        delay = wait_seconds(value)
         limit = frame.state.limits.max_wait
         if delay > limit:
+            asked = secret_label(value) or f"{delay:g} s"
             raise LimitExceeded(
-                "max_wait", limit, f"the step waits {delay:g} s (limit max_wait: {limit:g} s)"
+                "max_wait", limit, f"the step waits {asked} (limit max_wait: {limit:g} s)"
             )
         await frame.state.clock.sleep(delay)
         return None

@@ -17,7 +17,7 @@ from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, Severity, StepError
 from engine.limits import Profile
 from engine.loader import load_text
-from engine.model import Pipeline
+from engine.model import Pipeline, PluginSettings
 from engine.plugins.hooks import (
     BuiltinEvent,
     Event,
@@ -119,12 +119,12 @@ class Actions:
     def pipeline(self, qualified: str) -> Pipeline:
         return self.pipelines[qualified]
 
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, Mapping[str, Any]]:
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, PluginSettings]:
         qualified = target if "/" in target else f"{caller.plugin}/{target}"
         found = self.pipelines.get(qualified)
         if found is None:
             raise StepError(ErrorKind.NOT_FOUND, f"no action named `{target}` is available")
-        return found, None, {}
+        return found, None, PluginSettings()
 
 
 @dataclass
@@ -143,7 +143,7 @@ class World:
         *,
         disabled: frozenset[str] = frozenset(),
         config: Mapping[str, Mapping[str, Any]] | None = None,
-        secrets: Mapping[str, tuple[str, ...]] | None = None,
+        secrets: Mapping[str, tuple[str, ...]] | None = None,  # names of secret settings
         **options: Any,
     ) -> HookBus:
         grant = Grant(frozenset({"km_record"}), frozenset({"km_record"}))
@@ -152,8 +152,9 @@ class World:
                 id,
                 compile_hooks(id, plugin_document(id, text)),
                 grant,
-                config=(config or {}).get(id, {}),
-                secrets=(secrets or {}).get(id, ()),
+                settings=PluginSettings(
+                    (config or {}).get(id, {}), frozenset((secrets or {}).get(id, ()))
+                ),
                 enabled=id not in disabled,
             )
             for id, text in hooks.items()
@@ -401,7 +402,7 @@ def test_hooks_use_the_hooking_plugins_settings_and_mask_its_secrets(world: Worl
     bus = world.bus(
         {"notes": "  - on: configured\n    action: uses-config\n"},
         config={"notes": {"token": "s3cr3t"}},
-        secrets={"notes": ("s3cr3t",)},
+        secrets={"notes": ("token",)},
     )
     [outcome] = asyncio.run(bus.publish(Event("configured", plugin="notes")))
     assert world.recorded == ["token s3cr3t"]  # the tool got the real value

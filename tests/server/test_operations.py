@@ -827,7 +827,8 @@ async def test_a_secret_setting_never_appears_in_any_answer(
     }
     assert configured["data"]["settings"]["missing"] == []
     assert too_short["error"]["message"] == (
-        "the settings of 'clipboard-tools' are not valid: `share_token`: '••••••' is too short"
+        "the settings of 'clipboard-tools' are not valid: `share_token`: the secret value is "
+        "too short"
     )
     docs = await server.client.read_resource("km-actions://plugins/clipboard-tools/docs")
     for text in [json.dumps(answer) for answer in answers] + [str(docs)]:
