@@ -62,6 +62,7 @@ from engine.plugins._hook_model import (
 )
 from engine.runtime import Clock, EventSink, run
 from engine.runtime._state import RunState
+from engine.secrets import Secrets
 
 __all__ = [
     "BuiltinEvent",
@@ -205,11 +206,22 @@ class HookBus:
         bridge: ToolBridge,
         trace: list[dict[str, Any]] | None,
         dry_run: bool,
+        secrets: Secrets | None = None,
     ) -> None:
-        """Run every hook listening for ``event``, one after the other, in plugin order."""
+        """Run every hook listening for ``event``, one after the other, in plugin order
+        (``secrets``: those of the run that sent it, which its data may hold)."""
         for plugin, hook in self._by_event.get(event.name, ()):
             outcome = await self._run_hook(
-                plugin, hook, event, depth, chain, limits, bridge, trace is not None, dry_run
+                plugin,
+                hook,
+                event,
+                depth,
+                chain,
+                limits,
+                bridge,
+                trace is not None,
+                dry_run,
+                secrets,
             )
             if outcome is None:
                 continue
@@ -235,6 +247,7 @@ class HookBus:
         bridge: ToolBridge,
         tracing: bool,
         dry_run: bool,
+        secrets: Secrets | None,
     ) -> HookOutcome | None:
         started = time.perf_counter()
         wall = time.time()
@@ -279,6 +292,7 @@ class HookBus:
             limits=limits,
             grant=plugin.grant,
             config=settings,
+            secrets=secrets,
             trace=tracing,
             clock=self.clock,
             resolver=self.resolver,
@@ -321,6 +335,7 @@ class _Level:
             bridge=_bridge_of(source, state),
             trace=state.trace,
             dry_run=state.dry_run,
+            secrets=state.secrets,
         )
 
 

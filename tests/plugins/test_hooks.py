@@ -56,6 +56,12 @@ ACTIONS = {
                 with: {text: "{{ inputs.text }}", length: "{{ inputs.text | length }}"}
             outputs: {saved: "{{ inputs.text }}"}
         """,
+        "save-secret": """
+            inputs: {text: {type: string, secret: true}}
+            steps:
+              - emit: note-saved
+                with: {text: "{{ inputs.text }}"}
+        """,
         "ping": """
             steps:
               - emit: ping
@@ -78,6 +84,11 @@ ACTIONS = {
         """,
     },
     "audit": {
+        "refuse": """
+            inputs: {line: {type: string}}
+            steps:
+              - fail: "refused {{ inputs.line }}"
+        """,
         "log": """
             inputs: {line: {type: string}}
             steps:
@@ -260,6 +271,19 @@ def test_emit_sends_its_data_and_where_it_came_from(world: World) -> None:
     assert done.result.outputs == {"saved": "milk"}
     assert world.recorded == ["audit: notes/save saved milk (4 characters)"]
     assert summary(done.hooks) == [("audit", "audit/log", "succeeded", 1)]
+
+
+def test_hooks_of_an_emitted_event_never_show_the_runs_secrets(world: World) -> None:
+    hooks = (
+        '  - on: note-saved\n    action: audit/refuse\n    with: {line: "{{ event.data.text }}"}\n'
+    )
+    bus = world.bus({"audit": hooks})
+    pipeline = world.library.pipeline("notes/save-secret")
+    done = asyncio.run(bus.run_action(pipeline, {"text": "s3cr3t-note"}, trace=True))
+    assert done.warnings == [
+        "hook 1 of `audit` (on note-saved → audit/refuse) failed: refused ••••••"
+    ]
+    assert "s3cr3t" not in repr(done.result.to_dict()) + repr(done.hooks)
 
 
 def test_emit_from_a_plain_run_uses_that_runs_tools(world: World) -> None:
