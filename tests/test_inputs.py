@@ -131,6 +131,8 @@ def test_parse_inputs() -> None:
         pytest.param({"type": "array", "items": {"type": "any"}}, {"type": "array"},
                      id="items-of-any-type"),
         pytest.param({"default": None}, {"type": "string", "default": None}, id="null-default"),
+        pytest.param({"secret": True, "default": "dflt-token"},
+                     {"type": "string", "writeOnly": True}, id="a-secret-default-is-never-shown"),
     ],
 )  # fmt: skip
 def test_json_schema(entry: dict[str, Any], schema: dict[str, Any]) -> None:
