@@ -160,17 +160,11 @@ class Secrets:
         >>> found.label_of("s3cr3t-token"), found.label_of("Bearer s3cr3t-token")
         ('the secret setting `token`', 'a value containing the secret setting `token`')
         """
-        if not self._labels:
-            return None
         exact = self._exact(value)
         if exact is not None:
             return exact
         inside = self._held(value)
         return f"a value containing {inside}" if inside is not None else None
-
-    def is_secret(self, value: Any) -> bool:
-        """Whether ``value`` is, or holds, a secret."""
-        return self.label_of(value) is not None
 
     def _exact(self, value: Any, *, shortest: int = 1) -> str | None:
         """The label of a value equal to a secret (a number: by value, or by its text
@@ -224,8 +218,6 @@ class Secrets:
 
     def mask_error(self, error: E) -> E:
         """The same error with secrets masked in its message, hint, details, diagnostics."""
-        if not self._labels:
-            return error
         error.message = self.mask_text(error.message)
         error.args = (error.message,)
         if error.hint:
