@@ -26,6 +26,7 @@ from engine._jsonparse import (
     int_digits_problem,
     loads_value,
 )
+from engine.secrets import show
 
 _MISSING: Any = object()
 
@@ -157,7 +158,7 @@ class InputSpec:
             schema["title"] = self.title
         if self.description:
             schema["description"] = self.description
-        if self.has_default:
+        if self.has_default and not self.secret:  # a secret default is never shown
             schema["default"] = self.default
         if self.enum is not None:
             schema["enum"] = list(self.enum)
@@ -180,19 +181,24 @@ class InputSpec:
             schema["writeOnly"] = True
         return schema
 
+    def _shown(self, value: Any) -> str:
+        """``value`` as a message quotes it: a secret input's value is never shown."""
+        return show(value, secret=f"the secret input `{self.name}`" if self.secret else None)
+
     def problems(self, value: Any) -> list[str]:
         """What is wrong with ``value`` for this input (empty when it fits)."""
+        got = self._shown(value)
         if not fits_type(value, self.type):
-            return [f"must be {TYPE_WORDS[self.type]}, not {type_word(value)} ({_show(value)})"]
+            return [f"must be {TYPE_WORDS[self.type]}, not {type_word(value)} ({got})"]
         out: list[str] = []
         if self.enum is not None and value not in self.enum:
-            allowed = ", ".join(_show(v) for v in self.enum)
-            out.append(f"must be one of {allowed} (got {_show(value)})")
+            allowed = ", ".join(show(v) for v in self.enum)
+            out.append(f"must be one of {allowed} (got {got})")
         if isinstance(value, int | float) and not isinstance(value, bool):
             if self.minimum is not None and value < self.minimum:
-                out.append(f"must be at least {_number(self.minimum)} (got {_show(value)})")
+                out.append(f"must be at least {_number(self.minimum)} (got {got})")
             if self.maximum is not None and value > self.maximum:
-                out.append(f"must be at most {_number(self.maximum)} (got {_show(value)})")
+                out.append(f"must be at most {_number(self.maximum)} (got {got})")
         if isinstance(value, str | list):
             unit = "characters" if isinstance(value, str) else "items"
             if self.min_length is not None and len(value) < self.min_length:
@@ -205,7 +211,7 @@ class InputSpec:
             except (regex.error, TimeoutError):
                 matched = False
             if not matched:
-                out.append(f"must match the pattern {self.pattern!r} (got {_show(value)})")
+                out.append(f"must match the pattern {self.pattern!r} (got {got})")
         if isinstance(value, list) and self.item_type:
             for index, item in enumerate(value):
                 if not fits_type(item, self.item_type):
@@ -230,13 +236,14 @@ class InputSpec:
         kind = self.type
         if kind == "string":
             return text
+        got = self._shown(text)
         if kind == "boolean":
             lowered = text.strip().lower()
             if lowered in _TRUE_TEXT:
                 return True
             if lowered in _FALSE_TEXT:
                 return False
-            raise ValueError(f"expected true or false, got {text!r}")
+            raise ValueError(f"expected true or false, got {got}")
         if kind == "integer":
             digits = len(text.strip().lstrip("+-").replace("_", ""))
             problem = int_digits_problem(digits)
@@ -245,14 +252,14 @@ class InputSpec:
             try:
                 return int(text.strip())
             except ValueError:
-                raise ValueError(f"expected a whole number, got {text!r}") from None
+                raise ValueError(f"expected a whole number, got {got}") from None
         if kind == "number":
             try:
                 number = float(text.strip())
             except ValueError:
-                raise ValueError(f"expected a number, got {text!r}") from None
+                raise ValueError(f"expected a number, got {got}") from None
             if not math.isfinite(number):  # "nan", "inf": not numbers JSON can carry
-                raise ValueError(f"expected a number, got {text!r}")
+                raise ValueError(f"expected a number, got {got}")
             return int(number) if number.is_integer() and "." not in text else number
         try:
             value = loads_value(text)
@@ -268,11 +275,6 @@ class InputSpec:
             f"expected {TYPE_WORDS[kind]} written as JSON, e.g. "
             + ('["a", "b"]' if kind == "array" else '{"key": "value"}')
         )
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _number(value: float) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from engine.bridge.guard import Grant
 from engine.catalog import ToolCatalog
 from engine.errors import EngineError, ErrorKind, StepError
-from engine.model import Pipeline
+from engine.model import Pipeline, PluginSettings
 from engine.runtime import default_grant
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
@@ -25,7 +25,7 @@ class _Entry:
     document: Document
     plugin: str | None
     grant: Grant | None = None
-    config: Mapping[str, Any] = field(default_factory=dict)
+    settings: PluginSettings = field(default_factory=PluginSettings)
     pipeline: Pipeline | None = None
 
 
@@ -43,15 +43,18 @@ class ActionLibrary:
         *,
         plugin: str | None = None,
         grant: Grant | None = None,
-        config: Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | PluginSettings | None = None,
     ) -> str | None:
-        """Add a loaded manifest; returns its qualified name (None if it has no name)."""
+        """Add a loaded manifest; returns its qualified name (None if it has no name).
+        ``config``: the settings it runs with (:class:`PluginSettings` to say which are
+        secret and which are the defaults a test sees)."""
         data = document.data
         name = data.get("name") if isinstance(data, Mapping) else None
         if not isinstance(name, str) or data.get("kind") == "plugin":
             return None
         qualified = f"{plugin}/{name}" if plugin else name
-        self._entries[qualified] = _Entry(document, plugin, grant, dict(config or {}))
+        settings = config if isinstance(config, PluginSettings) else PluginSettings(config or {})
+        self._entries[qualified] = _Entry(document, plugin, grant, settings)
         return qualified
 
     def add_folder(self, folder: Path, *, plugin: str | None = None) -> list[EngineError]:
@@ -104,7 +107,7 @@ class ActionLibrary:
             )
         return entry.pipeline
 
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, Mapping[str, Any]]:
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]:
         """What an `action:` step in ``caller`` runs: pipeline, grant and settings."""
         qualified = target
         if "/" not in target and caller.plugin:
@@ -129,4 +132,4 @@ class ActionLibrary:
                 hint=error.hint,
             ) from error
         grant = entry.grant or default_grant(pipeline, self.catalog)
-        return pipeline, grant, entry.config
+        return pipeline, grant, entry.settings

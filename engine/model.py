@@ -157,6 +157,26 @@ class Pipeline:
         return tuple(name for name, spec in self.inputs.items() if spec.secret)
 
 
+@dataclass(frozen=True)
+class PluginSettings:
+    """A plugin's settings as its actions see them (``config``), which of them are
+    secret (never shown), and their defaults: all that a test ever sees.
+
+    >>> settings = PluginSettings({"token": "s3cr3t", "n": 3}, frozenset({"token"}), {"n": 1})
+    >>> settings.for_tests({"token": "test-token"}).values
+    {'n': 1, 'token': 'test-token'}
+    """
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    secret: frozenset[str] = frozenset()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def for_tests(self, given: Mapping[str, Any] | None = None) -> PluginSettings:
+        """What a test sees: the defaults, with the test's own ``config:`` over them
+        (never the values the user set)."""
+        return PluginSettings({**self.defaults, **(given or {})}, self.secret, self.defaults)
+
+
 @dataclass
 class RunResult:
     """What a run gives back: outputs (a projection), or the error; the trace if asked."""

@@ -2,6 +2,12 @@
 
 This is what ``km-actions test`` runs, and what certifies a plugin. Waits and retry
 delays use a fake clock, so tests never sleep.
+
+A test never sees the settings the user set, for the action it tests or for any action
+that one calls: each action runs with its plugin's defaults, and the tested plugin's
+actions with the test's own ``config:`` over them. A report quotes values through
+:func:`engine.secrets.show`, so it names a secret (a secret setting, default or input)
+instead of showing it.
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.bridge.guard import Grant
 from engine.bridge.mock import MockBridge, contains
 from engine.catalog import ToolCatalog
 from engine.errors import StepError
 from engine.limits import Limits, Profile
-from engine.model import Pipeline, RunResult
+from engine.model import Pipeline, PluginSettings, RunResult
 from engine.runtime import ActionResolver, FakeClock, run
+from engine.secrets import Secrets, show
 
 
 @dataclass
@@ -52,11 +60,15 @@ async def run_tests(
     catalog: ToolCatalog,
     resolver: ActionResolver | None = None,
     limits: Limits | None = None,
+    settings: PluginSettings | None = None,
 ) -> list[TestOutcome]:
-    """Run every test of ``pipeline`` (in order) and report each outcome."""
+    """Run every test of ``pipeline`` (in order) and report each outcome (``settings``:
+    those of its plugin, of which a test sees only the defaults)."""
     tests = pipeline.manifest.get("tests") or []
     return [
-        await run_test(pipeline, case, catalog=catalog, resolver=resolver, limits=limits)
+        await run_test(
+            pipeline, case, catalog=catalog, resolver=resolver, limits=limits, settings=settings
+        )
         for case in tests
         if isinstance(case, Mapping)
     ]
@@ -69,33 +81,63 @@ async def run_test(
     catalog: ToolCatalog,
     resolver: ActionResolver | None = None,
     limits: Limits | None = None,
+    settings: PluginSettings | None = None,
 ) -> TestOutcome:
-    """Run one test case against mocked tools."""
+    """Run one test case against mocked tools, with the defaults of ``settings`` (its
+    plugin's) and the test's ``config:`` over them."""
     outcome = TestOutcome(pipeline.qualified_name, str(case.get("name", "")), pipeline.file)
     bridge = MockBridge(case.get("mocks") or {}, catalog)
+    own = (settings or PluginSettings()).for_tests(case.get("config"))
+    secrets = Secrets()
     started = time.perf_counter()
     result = await run(
         pipeline,
         case.get("inputs") or {},
         bridge=bridge,
         limits=limits or Profile.STANDARD.limits,
-        config=case.get("config") or {},
+        config=own,
+        secrets=secrets,
         clock=FakeClock(),
-        resolver=resolver,
+        resolver=_TestSettings(resolver, pipeline.plugin, own) if resolver else None,
     )
     outcome.duration = time.perf_counter() - started
-    outcome.failures = check_expectations(case.get("expect") or {}, result, bridge.calls)
+    expect = case.get("expect") or {}
+    outcome.failures = check_expectations(expect, result, bridge.calls, secrets=secrets)
     return outcome
 
 
+class _TestSettings:
+    """Resolves the `action:` steps of a test as ``resolver`` does, but with settings
+    for tests: the tested plugin's actions get the test's, every other plugin's its
+    defaults. What the user set is never passed on."""
+
+    def __init__(
+        self, resolver: ActionResolver, plugin: str | None, settings: PluginSettings
+    ) -> None:
+        self.resolver = resolver
+        self.plugin = plugin
+        self.settings = settings
+
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]:
+        pipeline, grant, settings = self.resolver.resolve(target, caller)
+        if pipeline.plugin == self.plugin:
+            return pipeline, grant, self.settings
+        return pipeline, grant, settings.for_tests()
+
+
 def check_expectations(
-    expect: Mapping[str, Any], result: RunResult, calls: Sequence[Mapping[str, Any]]
+    expect: Mapping[str, Any],
+    result: RunResult,
+    calls: Sequence[Mapping[str, Any]],
+    *,
+    secrets: Secrets | None = None,
 ) -> list[str]:
-    """Every way ``result`` and ``calls`` differ from what the test expects."""
+    """Every way ``result`` and ``calls`` differ from what the test expects (values
+    quoted with ``secrets`` named, never shown)."""
     failures: list[str] = []
     wanted_error = expect.get("error")
     if wanted_error is not None:
-        failures.extend(_check_error(wanted_error, result.error))
+        failures.extend(_check_error(wanted_error, result.error, secrets))
     elif result.error is not None:
         failures.append(f"the action failed: {_describe(result.error)}")
         return failures
@@ -106,11 +148,17 @@ def check_expectations(
             if got is _ABSENT:
                 failures.append(f"output `{name}` is missing")
             elif not _equal(got, wanted):
-                failures.append(f"output `{name}` is {got!r}, expected {wanted!r}")
+                failures.append(
+                    f"output `{name}` is {_show(got, secrets)}, expected {_show(wanted, secrets)}"
+                )
     expected_calls = expect.get("calls")
     if isinstance(expected_calls, list):
-        failures.extend(_check_calls(expected_calls, calls))
+        failures.extend(_check_calls(expected_calls, calls, secrets))
     return failures
+
+
+def _show(value: Any, secrets: Secrets | None) -> str:
+    return show(value, 500, secrets=secrets or Secrets())
 
 
 _ABSENT = object()
@@ -120,7 +168,9 @@ def _equal(got: Any, wanted: Any) -> bool:
     return contains(got, wanted) and contains(wanted, got)
 
 
-def _check_error(wanted: Mapping[str, Any], error: StepError | None) -> list[str]:
+def _check_error(
+    wanted: Mapping[str, Any], error: StepError | None, secrets: Secrets | None
+) -> list[str]:
     if error is None:
         return ["the action succeeded, but the test expects it to fail"]
     out = []
@@ -131,11 +181,16 @@ def _check_error(wanted: Mapping[str, Any], error: StepError | None) -> list[str
         )
     text = wanted.get("message")
     if text is not None and str(text) not in error.message:
-        out.append(f"the error message {error.message!r} does not contain {text!r}")
+        out.append(
+            f"the error message {_show(error.message, secrets)} does not contain "
+            f"{_show(str(text), secrets)}"
+        )
     return out
 
 
-def _check_calls(expected: Sequence[Any], calls: Sequence[Mapping[str, Any]]) -> list[str]:
+def _check_calls(
+    expected: Sequence[Any], calls: Sequence[Mapping[str, Any]], secrets: Secrets | None
+) -> list[str]:
     out = []
     for index, want in enumerate(expected):
         if not isinstance(want, Mapping):
@@ -151,8 +206,9 @@ def _check_calls(expected: Sequence[Any], calls: Sequence[Mapping[str, Any]]) ->
             out.append(f"call {index + 1} went to {got['tool']}, expected {want.get('tool')}")
         elif not contains(got["with"], want.get("with") or {}):
             out.append(
-                f"call {index + 1} to {got['tool']} had arguments {got['with']!r}, "
-                f"which do not contain {want.get('with')!r}"
+                f"call {index + 1} to {got['tool']} had arguments "
+                f"{_show(got['with'], secrets)}, which do not contain "
+                f"{_show(want.get('with') or {}, secrets)}"
             )
     if len(calls) > len(expected):
         extra = ", ".join(c["tool"] for c in calls[len(expected) :])

@@ -334,7 +334,7 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "int('abc')",
-            "cannot turn 'abc' into a whole number",
+            'cannot turn "abc" into a whole number',
             "int() needs text like '42'",
             id="int",
         ),
@@ -364,7 +364,7 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "matches('x', '(')",
-            "invalid regular expression '(': missing ) at position 1",
+            'invalid regular expression "(": missing ) at position 1',
             "check its brackets and escapes; in YAML, single-quote a pattern with backslashes",
             id="bad-regex",
         ),
@@ -1159,9 +1159,9 @@ def test_fast_paths_agree_with_simpleeval(text: str, inputs: Any, variables: Any
         pytest.param("any(5)", "any() needs a list, not a number", id="sequence"),
         pytest.param("int(1e308 * 10)", "cannot turn inf into a whole number", id="int-inf"),
         pytest.param("int(null)", "cannot turn null into a whole number", id="int-null"),
-        pytest.param("float('x')", "cannot turn 'x' into a number", id="float-text"),
+        pytest.param("float('x')", 'cannot turn "x" into a number', id="float-text"),
         pytest.param("float(null)", "cannot turn null into a number", id="float-null"),
-        pytest.param("float('inf')", "'inf' is not a finite number", id="float-inf"),
+        pytest.param("float('inf')", '"inf" is not a finite number', id="float-inf"),
         pytest.param("round('a')", "round() needs a number, not a string", id="round-type"),
         pytest.param(
             "round(1.5, 1000)",

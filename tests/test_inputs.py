@@ -131,6 +131,8 @@ def test_parse_inputs() -> None:
         pytest.param({"type": "array", "items": {"type": "any"}}, {"type": "array"},
                      id="items-of-any-type"),
         pytest.param({"default": None}, {"type": "string", "default": None}, id="null-default"),
+        pytest.param({"secret": True, "default": "dflt-token"},
+                     {"type": "string", "writeOnly": True}, id="a-secret-default-is-never-shown"),
     ],
 )  # fmt: skip
 def test_json_schema(entry: dict[str, Any], schema: dict[str, Any]) -> None:
@@ -303,12 +305,12 @@ def test_from_text(kind: str, text: str, value: Any) -> None:
 @pytest.mark.parametrize(
     ("kind", "text", "message"),
     [
-        pytest.param("boolean", "maybe", "expected true or false, got 'maybe'", id="boolean"),
-        pytest.param("integer", "7.5", "expected a whole number, got '7.5'", id="integer"),
-        pytest.param("integer", "", "expected a whole number, got ''", id="empty"),
-        pytest.param("number", "abc", "expected a number, got 'abc'", id="number"),
-        pytest.param("number", "nan", "expected a number, got 'nan'", id="nan"),
-        pytest.param("number", "-inf", "expected a number, got '-inf'", id="infinity"),
+        pytest.param("boolean", "maybe", 'expected true or false, got "maybe"', id="boolean"),
+        pytest.param("integer", "7.5", 'expected a whole number, got "7.5"', id="integer"),
+        pytest.param("integer", "", 'expected a whole number, got ""', id="empty"),
+        pytest.param("number", "abc", 'expected a number, got "abc"', id="number"),
+        pytest.param("number", "nan", 'expected a number, got "nan"', id="nan"),
+        pytest.param("number", "-inf", 'expected a number, got "-inf"', id="infinity"),
         pytest.param("array", "a,b", 'expected a list written as JSON, e.g. ["a", "b"]',
                      id="array"),
         pytest.param("array", "0", 'expected a list written as JSON, e.g. ["a", "b"]',

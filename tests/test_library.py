@@ -14,7 +14,7 @@ from engine.catalog import ToolCatalog
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, StepError
 from engine.library import ActionLibrary
-from engine.model import Pipeline
+from engine.model import Pipeline, PluginSettings
 from engine.simulator import Simulator
 from engine.sourcemap import Document
 
@@ -158,8 +158,8 @@ def test_resolve_prefers_the_caller_plugin(engine: Engine) -> None:
     library.add(_doc(engine, DOUBLE, "outside.yaml"))
     library.add(_doc(engine, DOUBLE.replace("inputs.n * 2", "inputs.n * 10")), plugin="p")
     caller = _pipeline(engine, library, QUAD, plugin="p")
-    pipeline, _grant, config = library.resolve("double", caller)
-    assert (pipeline.plugin, pipeline.name, config) == ("p", "double", {})
+    pipeline, _grant, settings = library.resolve("double", caller)
+    assert (pipeline.plugin, pipeline.name, settings) == ("p", "double", PluginSettings())
     lone = _pipeline(engine, library, QUAD)
     assert library.resolve("double", lone)[0].file == "outside.yaml"
     assert library.resolve("p/double", lone)[0].plugin == "p"
@@ -179,11 +179,14 @@ def test_resolve_gives_the_grant_and_settings_it_was_added_with(engine: Engine) 
     library.add(_doc(engine, NOTIFY), plugin="p", grant=granted, config={"k": 1})
     library.add(_doc(engine, NOTIFY))
     caller = engine.compile(_doc(engine, QUAD), check=False)
-    _, grant, config = library.resolve("p/notify", caller)
-    assert (grant, config) == (granted, {"k": 1})
-    _, default, no_config = library.resolve("notify", caller)
+    _, grant, settings = library.resolve("p/notify", caller)
+    assert (grant, settings.values, settings.secret) == (granted, {"k": 1}, frozenset())
+    secret = PluginSettings({"k": "s3cr3t-value"}, frozenset({"k"}))
+    library.add(_doc(engine, NOTIFY), plugin="q", config=secret)
+    assert library.resolve("q/notify", caller)[2] is secret
+    _, default, no_settings = library.resolve("notify", caller)
     assert default == Grant.from_permissions(["notifications"], catalog)
-    assert no_config == {}
+    assert no_settings == PluginSettings()
 
 
 @pytest.mark.parametrize(

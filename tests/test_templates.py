@@ -393,7 +393,7 @@ def test_error_messages_on_both_paths(text: str, message: str, hint: str | None)
         ),
         pytest.param(
             "{{ 'a' | regex_search('(') }}",
-            "invalid regular expression '(': missing ) at position 1",
+            'invalid regular expression "(": missing ) at position 1',
             "check its brackets and escapes; in YAML, single-quote a pattern with backslashes",
             id="bad-regex",
         ),

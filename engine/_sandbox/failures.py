@@ -83,12 +83,6 @@ def division_by_zero() -> SandboxFailure:
     return SandboxFailure("division by zero", "check the divisor first, e.g. `a / b if b else 0`")
 
 
-def preview(value: Any) -> str:
-    """Text, or the repr of any other value, shortened to 40 characters for a message."""
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "…"
-
-
 def text_argument(value: Any, what: str) -> str:
     """``value`` as a plain string; a :class:`SandboxFailure` naming ``what`` if it is not."""
     if isinstance(value, str):

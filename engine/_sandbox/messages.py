@@ -17,6 +17,7 @@ from engine._sandbox.failures import (
 from engine._sandbox.lookups import STRING_METHODS
 from engine._sandbox.references import IDENTIFIER, PathPart, format_reference
 from engine.errors import ErrorKind, StepError
+from engine.secrets import secret_label
 
 
 def _child_text(parent_text: str, key: Any) -> str:
@@ -36,6 +37,10 @@ def describe_missing(error: MissingValue, guard: str) -> tuple[str, str]:
     ('`inputs.nmae` is undefined', 'did you mean `inputs.name`? inputs has: count, name')
     """
     parent, key, parent_text = error.parent, error.key, error.parent_text
+    label = secret_label(key) if parent_text is not None else None
+    if label is not None:  # `data[config.token]`: the key is named, never shown or matched
+        where = f"`{parent_text}`" if parent_text else describe_value(parent)
+        return f"{where} has no key given by {label}", "check the key the template looks up"
     if parent_text is None:
         names = list(parent) if isinstance(parent, Mapping) else []
         match = close_match(key, names)

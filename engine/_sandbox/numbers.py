@@ -6,9 +6,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from engine._sandbox.failures import SandboxFailure, describe_value, preview
+from engine._sandbox.failures import SandboxFailure, describe_value
 from engine._sandbox.operators import NUMBERS
 from engine._sandbox.sizes import as_sequence, check_size, size_limit
+from engine.secrets import show
 
 
 def fn_int(value: Any, base: int = 10) -> int:
@@ -37,7 +38,7 @@ def fn_int(value: Any, base: int = 10) -> int:
         if base == 10 and math.isfinite(number):
             return int(number)
         raise SandboxFailure(
-            f"cannot turn {preview(value)!r} into a whole number", "int() needs text like '42'"
+            f"cannot turn {show(value, 40)} into a whole number", "int() needs text like '42'"
         )
     raise SandboxFailure(f"cannot turn {describe_value(value)} into a whole number")
 
@@ -55,12 +56,12 @@ def fn_float(value: Any) -> float:
             number = float(value)
         except ValueError:
             raise SandboxFailure(
-                f"cannot turn {preview(value)!r} into a number", "float() needs text like '2.5'"
+                f"cannot turn {show(value, 40)} into a number", "float() needs text like '2.5'"
             ) from None
     else:
         raise SandboxFailure(f"cannot turn {describe_value(value)} into a number")
     if not math.isfinite(number):
-        raise SandboxFailure(f"{preview(value)!r} is not a finite number")
+        raise SandboxFailure(f"{show(value, 40)} is not a finite number")
     return number
 
 

@@ -11,8 +11,9 @@ from typing import Any, Final, NoReturn
 
 import regex  # type: ignore[import-untyped, unused-ignore]  # ships no type information
 
-from engine._sandbox.failures import SandboxFailure, preview, text_argument
+from engine._sandbox.failures import SandboxFailure, text_argument
 from engine._sandbox.sizes import check_size, size_limit, sized_text, to_text
+from engine.secrets import show
 
 REGEX_TIMEOUT: Final = 0.2  # seconds one regular expression operation may run
 
@@ -76,7 +77,7 @@ def _pattern(pattern: Any, ignorecase: bool = False) -> Any:
         return regex.compile(source, regex.IGNORECASE if ignorecase else 0)
     except (regex.error, ValueError, OverflowError) as exc:
         raise SandboxFailure(
-            f"invalid regular expression {preview(source)!r}: {exc}",
+            f"invalid regular expression {show(source, 40)}: {exc}",
             "check its brackets and escapes; in YAML, single-quote a pattern with backslashes",
         ) from None
 
@@ -160,7 +161,7 @@ def regex_replace(
     except TimeoutError:
         _too_slow()
     except (regex.error, IndexError) as exc:
-        raise SandboxFailure(f"invalid replacement {preview(template)!r}: {exc}") from None
+        raise SandboxFailure(f"invalid replacement {show(template, 40)}: {exc}") from None
 
 
 def _replace_measured(compiled: Any, source: str, template: str, count: int) -> str:

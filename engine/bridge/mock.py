@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.catalog import ToolCatalog
 from engine.errors import ErrorKind, StepError
+from engine.secrets import show
 
 
 def contains(actual: Any, expected: Any) -> bool:
@@ -84,7 +85,7 @@ class MockBridge:
             return copy.deepcopy(spec["otherwise"])
         raise StepError(
             ErrorKind.TOOL_UNAVAILABLE,
-            f"no mock rule for {name} matches the arguments {arguments}",
+            f"no mock rule for {name} matches the arguments {show(arguments, 200)}",
             hint="add a `match` rule for these arguments, or an `otherwise:` answer",
             details={"tool": name},
         )

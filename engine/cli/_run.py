@@ -111,7 +111,9 @@ def parse_inputs(pipeline: Pipeline, pairs: list[str], raw_json: str | None) -> 
     for pair in pairs:
         name, sep, text = pair.partition("=")
         if not sep:
-            raise ValueError(f"--input {pair!r} needs the form NAME=VALUE")
+            # An input's name is quoted; any other text may be a value (a secret).
+            what = repr(pair) if pair in pipeline.inputs else "without `=`"
+            raise ValueError(f"--input {what} needs the form NAME=VALUE")
         spec = pipeline.inputs.get(name)
         if spec is None:
             values[name] = text  # reported by the run with a did-you-mean
@@ -290,7 +292,6 @@ def _run_in_plugin(args: argparse.Namespace, engine: Engine, path: Path) -> int:
     bridge, simulator, note = _bridge(args)
     if not args.json:
         print(f"Running {pipeline.qualified_name} on {note}.", file=sys.stderr)
-    config = plugin.config()
     result = asyncio.run(
         engine.run(
             pipeline,
@@ -299,8 +300,8 @@ def _run_in_plugin(args: argparse.Namespace, engine: Engine, path: Path) -> int:
             limits=Profile(args.profile).limits,
             trace=args.trace,
             grant=plugin.grant,
-            config=config,
-            resolver=plugin.resolver(config),
+            config=plugin.settings,
+            resolver=plugin.resolver(),
             dry_run=args.dry_run,
         )
     )

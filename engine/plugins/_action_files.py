@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -93,7 +93,7 @@ def load_actions(
     result: list[PluginAction] = []
     for index, (relative, document) in enumerate(loaded, start=1):
         found = validate(document, context)
-        found.extend(_undeclared(document, manifest))
+        found.extend(undeclared_dependencies(document, manifest.identifier, manifest.dependencies))
         problems.extend(d for d in found if d.is_error)
         warnings.extend(d for d in found if not d.is_error)
         data = document.data
@@ -221,14 +221,18 @@ def _glob(root: Path, pattern: str) -> tuple[list[str], str | None]:
     return found, None
 
 
-def _undeclared(document: Document, manifest: PluginManifest) -> Iterator[Diagnostic]:
+def undeclared_dependencies(
+    document: Document, plugin: str, dependencies: Collection[str]
+) -> Iterator[Diagnostic]:
+    """``dependency-undeclared`` for each `action:` step of ``document`` that calls an
+    action of another plugin than ``plugin`` and its ``dependencies``."""
     data = document.data
     for step, path in iter_steps(data.get("steps"), ("steps",)):
         target = step.get("action")
         if not isinstance(target, str) or "/" not in target:
             continue
         other = target.split("/")[0]
-        if other != manifest.identifier and other not in manifest.dependencies:
+        if other != plugin and other not in dependencies:
             yield document.diagnostic(
                 "dependency-undeclared",
                 f"`{target}` belongs to the plugin '{other}', which is not among the "

@@ -10,7 +10,7 @@ from typing import Any
 from engine.bridge.guard import Grant
 from engine.compiler import Compiler
 from engine.errors import CompileError, ErrorKind, StepError, format_path
-from engine.model import RunResult, Site
+from engine.model import PluginSettings, RunResult, Site
 from engine.sourcemap import Document
 
 Render = Callable[[Mapping[str, Any]], Any]
@@ -143,7 +143,7 @@ def _no_inputs(scope: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class HookedPlugin:
-    """An installed plugin as the bus sees it: its hooks, grant, settings and secrets.
+    """An installed plugin as the bus sees it: its hooks, grant and settings.
 
     The hooks of a plugin that is not ``enabled`` never run.
     """
@@ -151,8 +151,7 @@ class HookedPlugin:
     id: str
     hooks: tuple[Hook, ...]
     grant: Grant
-    config: Mapping[str, Any] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()
+    settings: PluginSettings = field(default_factory=PluginSettings)
     enabled: bool = True
 
 

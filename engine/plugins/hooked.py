@@ -2,7 +2,7 @@
 
 :func:`bus_for` builds a :class:`~engine.plugins.hooks.HookBus` from a loaded
 :class:`~engine.plugins.runtime.PluginRuntime` (its enabled plugins' hooks, grants,
-settings and secrets), recording every hook run in the store's history.
+settings), recording every hook run in the store's history.
 :func:`run_installed` runs an installed action with its hooks (``emit`` steps,
 ``action_succeeded``/``action_failed``). A :class:`StoreHooks` is the ``events``
 callback of the installer and the lifecycle operations: after each committed change it
@@ -71,9 +71,7 @@ def bus_for(
                 identifier,
                 compile_hooks(identifier, document, compiler=compiler, strict=False),
                 loaded.grant,
-                config=loaded.config,
-                # the plugin's secrets and those of the plugins it may call
-                secrets=runtime._secrets_for(identifier),
+                settings=loaded.settings,
             )
         )
     recorder = _Recorder(runtime) if record else None

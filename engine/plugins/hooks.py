@@ -49,7 +49,7 @@ from engine.bridge import ToolBridge
 from engine.bridge.guard import Grant
 from engine.errors import ErrorKind, LimitExceeded, StepError
 from engine.limits import Limits, Profile, active_limits, current_limits
-from engine.model import Pipeline, RunResult, RunStatus
+from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
 from engine.plugins._hook_model import (
     BuiltinEvent,
     Event,
@@ -62,6 +62,7 @@ from engine.plugins._hook_model import (
 )
 from engine.runtime import Clock, EventSink, run
 from engine.runtime._state import RunState
+from engine.secrets import Secrets
 
 __all__ = [
     "BuiltinEvent",
@@ -83,7 +84,7 @@ class HookResolver(Protocol):
     """Finds a hook's action (an :class:`~engine.library.ActionLibrary` is one): its
     pipeline, the grant it would have, and its plugin's settings."""
 
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, Mapping[str, Any]]:
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, PluginSettings]:
         """What ``action: target`` means when written in ``caller``."""
         ...
 
@@ -205,11 +206,22 @@ class HookBus:
         bridge: ToolBridge,
         trace: list[dict[str, Any]] | None,
         dry_run: bool,
+        secrets: Secrets | None = None,
     ) -> None:
-        """Run every hook listening for ``event``, one after the other, in plugin order."""
+        """Run every hook listening for ``event``, one after the other, in plugin order
+        (``secrets``: those of the run that sent it, which its data may hold)."""
         for plugin, hook in self._by_event.get(event.name, ()):
             outcome = await self._run_hook(
-                plugin, hook, event, depth, chain, limits, bridge, trace is not None, dry_run
+                plugin,
+                hook,
+                event,
+                depth,
+                chain,
+                limits,
+                bridge,
+                trace is not None,
+                dry_run,
+                secrets,
             )
             if outcome is None:
                 continue
@@ -235,6 +247,7 @@ class HookBus:
         bridge: ToolBridge,
         tracing: bool,
         dry_run: bool,
+        secrets: Secrets | None,
     ) -> HookOutcome | None:
         started = time.perf_counter()
         wall = time.time()
@@ -267,7 +280,7 @@ class HookBus:
                 if depth > limits.max_hook_depth:
                     return outcome(_too_deep(hook, limits, chain))
                 given = hook.inputs(scope)
-            pipeline, config, secrets = self._action(plugin, hook)
+            pipeline, settings = self._action(plugin, hook)
         except StepError as error:
             return outcome(hook.site.locate(error, None))
         except Exception as exc:  # a hook must never break what triggered it
@@ -278,7 +291,7 @@ class HookBus:
             bridge=bridge,
             limits=limits,
             grant=plugin.grant,
-            config=config,
+            config=settings,
             secrets=secrets,
             trace=tracing,
             clock=self.clock,
@@ -288,20 +301,16 @@ class HookBus:
         )
         return outcome(result.error, result)
 
-    def _action(
-        self, plugin: HookedPlugin, hook: Hook
-    ) -> tuple[Pipeline, Mapping[str, Any], tuple[str, ...]]:
+    def _action(self, plugin: HookedPlugin, hook: Hook) -> tuple[Pipeline, PluginSettings]:
+        """A hook's action, and the settings it runs with: its plugin's (the run notes
+        the secret ones)."""
         anchor = self._anchors.get(plugin.id)
         if anchor is None:
             anchor = self._anchors[plugin.id] = _anchor(plugin.id)
-        pipeline, _grant, config = self.resolver.resolve(hook.target, anchor)
-        owner = self.plugins.get(pipeline.plugin or "")
-        secrets = plugin.secrets
+        pipeline, _grant, settings = self.resolver.resolve(hook.target, anchor)
         if pipeline.plugin == plugin.id:
-            config = plugin.config
-        elif owner is not None:
-            secrets = (*secrets, *owner.secrets)
-        return pipeline, config, secrets
+            settings = plugin.settings
+        return pipeline, settings
 
 
 class _Level:
@@ -328,6 +337,7 @@ class _Level:
             bridge=_bridge_of(source, state),
             trace=state.trace,
             dry_run=state.dry_run,
+            secrets=state.secrets,
         )
 
 

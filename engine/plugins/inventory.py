@@ -27,9 +27,10 @@ from engine.errors import PluginError
 from engine.plugins._records import ActionRecord, InstalledPlugin, read_all_actions
 from engine.plugins.lock import check_files
 from engine.plugins.manifest import PluginType
-from engine.plugins.settings import MASK, effective, masked, missing, properties
+from engine.plugins.settings import effective, masked, missing, properties
 from engine.plugins.store import Store
 from engine.plugins.versions import parse_range, parse_version
+from engine.secrets import MASK
 from engine.suggest import did_you_mean
 from engine.validate._context import readable_inputs
 
@@ -119,8 +120,8 @@ def _action_view(identifier: str, action: ActionRecord) -> dict[str, Any]:
     for name, spec in readable_inputs(action.inputs).items():
         entry = spec.json_schema()
         entry["required"] = spec.required
-        if spec.secret and "default" in entry:
-            entry["default"] = MASK
+        if spec.secret and spec.has_default:
+            entry["default"] = MASK  # it has one, which is never shown
         inputs[name] = entry
     return {
         "name": action.name,

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from engine.bridge.guard import Grant
 from engine.engine import Engine
 from engine.errors import ErrorKind, StepError
-from engine.model import Pipeline
+from engine.model import Pipeline, PluginSettings
 from engine.plugins.manifest import PLUGIN_FILES, PluginManifest, read_plugin
-from engine.plugins.settings import defaults
+from engine.plugins.settings import plugin_settings
 from engine.suggest import did_you_mean
-from engine.testing import TestOutcome, run_test
+from engine.testing import TestOutcome, run_tests
 from engine.validate import ActionSignature
 
 
@@ -48,7 +47,7 @@ class LocalPlugin:
         self.manifest = manifest
         self.engine = engine
         self.grant = Grant.from_permissions(manifest.permissions, engine.catalog)
-        self.defaults = defaults(manifest.configuration_schema)
+        self.settings = plugin_settings(manifest.configuration_schema)  # the defaults
         self._pipelines: dict[str, Pipeline] = {}
 
     @classmethod
@@ -94,41 +93,27 @@ class LocalPlugin:
             self._pipelines[name] = found
         return found
 
-    def config(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The settings' defaults, with ``given`` values over them."""
-        return {**self.defaults, **(given or {})}
-
-    def resolver(self, config: Mapping[str, Any]) -> _Resolver:
-        """Resolves `action:` steps to this plugin's actions, run with ``config``."""
-        return _Resolver(self, dict(config))
+    def resolver(self) -> _Resolver:
+        """Resolves `action:` steps to this plugin's actions, run with its defaults."""
+        return _Resolver(self)
 
     async def run_tests(self, name: str) -> list[TestOutcome]:
         """Run the ``tests:`` of one action, each with the defaults plus its ``config:``."""
-        pipeline = self.pipeline(name)
-        outcomes = []
-        for case in pipeline.manifest.get("tests") or []:
-            if not isinstance(case, Mapping):
-                continue
-            config = self.config(case.get("config"))
-            outcomes.append(
-                await run_test(
-                    pipeline,
-                    {**case, "config": config},
-                    catalog=self.engine.catalog,
-                    resolver=self.resolver(config),
-                )
-            )
-        return outcomes
+        return await run_tests(
+            self.pipeline(name),
+            catalog=self.engine.catalog,
+            resolver=self.resolver(),
+            settings=self.settings,
+        )
 
 
 class _Resolver:
     """An ``ActionResolver`` over one local plugin's actions (and nothing else)."""
 
-    def __init__(self, plugin: LocalPlugin, config: dict[str, Any]) -> None:
+    def __init__(self, plugin: LocalPlugin) -> None:
         self.plugin = plugin
-        self.config = config
 
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, Mapping[str, Any]]:
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]:
         owner, _, name = target.rpartition("/")
         if owner and owner != self.plugin.identifier:
             raise StepError(
@@ -138,4 +123,4 @@ class _Resolver:
                 f"(km-actions run {self.plugin.identifier}/{caller.name})",
                 details={"action": target},
             )
-        return self.plugin.pipeline(name), self.plugin.grant, self.config
+        return self.plugin.pipeline(name), self.plugin.grant, self.plugin.settings

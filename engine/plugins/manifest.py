@@ -31,7 +31,12 @@ from typing import Any
 from engine import __version__
 from engine.catalog import ToolCatalog
 from engine.errors import Diagnostic, PluginError
-from engine.plugins._action_files import ActionFiles, load_action_files, load_actions
+from engine.plugins._action_files import (
+    ActionFiles,
+    load_action_files,
+    load_actions,
+    undeclared_dependencies,
+)
 from engine.plugins._model import (
     API_VERSIONS,
     DEFAULT_ACTIONS,
@@ -64,6 +69,7 @@ __all__ = [
     "read_action_file",
     "read_manifest",
     "read_plugin",
+    "undeclared_dependencies",
 ]
 
 

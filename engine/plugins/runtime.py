@@ -5,8 +5,8 @@ enabled plugin against its lock (a plugin whose files changed is refused, naming
 file, and the others still load), takes the parsed manifests from the cache (no YAML
 is parsed at start-up; a missing or stale cache is rebuilt, after validating again),
 and compiles every action. ``plugin/action`` names then run with the plugin's recorded
-grant, its settings as ``config`` (secrets masked in everything a run gives back), and
-other plugins' actions callable; each run is recorded in the history and metrics.
+grant, its settings as ``config`` (secret ones never shown: see :mod:`engine.secrets`),
+and other plugins' actions callable; each run is recorded in the history and metrics.
 
 >>> import asyncio, tempfile
 >>> from pathlib import Path
@@ -42,7 +42,7 @@ from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
 from engine.limits import Limits, Profile
 from engine.loader import load_bytes
-from engine.model import Pipeline, RunResult
+from engine.model import Pipeline, PluginSettings, RunResult
 from engine.plugins import _records as records
 from engine.plugins._cache import digest as cache_digest
 from engine.plugins._cache import dump_documents, load_documents
@@ -52,12 +52,12 @@ from engine.plugins._records import InstalledPlugin
 from engine.plugins.history import RunHistory
 from engine.plugins.lock import LockEntry, check_files, integrity_error
 from engine.plugins.permissions import grant_from
-from engine.plugins.settings import defaults, effective, missing, secret_texts
+from engine.plugins.settings import effective, missing, plugin_settings
 from engine.plugins.store import Store
 from engine.runtime import Clock, EventSink, run
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
-from engine.testing import TestOutcome, run_test
+from engine.testing import TestOutcome, run_tests
 from engine.validate import ActionSignature, ValidationContext, validate
 
 ProfileLimits = Callable[[Profile], Limits]
@@ -71,8 +71,7 @@ def _builtin_limits(profile: Profile) -> Limits:
 class _Plugin:
     record: InstalledPlugin
     grant: Grant
-    config: dict[str, Any]
-    secrets: tuple[str, ...]
+    settings: PluginSettings
     missing: tuple[str, ...]
     actions: dict[str, Pipeline | Document] = field(default_factory=dict)
 
@@ -153,8 +152,7 @@ class PluginRuntime:
                 self.catalog,
                 self.profiles(Profile(plugin.profile)),
             ),
-            config=config,
-            secrets=secret_texts(schema, config),
+            settings=plugin_settings(schema, config),
             missing=tuple(missing(schema, config)),
             actions={name: documents[path] for name, path in own},
         )
@@ -263,7 +261,7 @@ class PluginRuntime:
         loaded.actions[action] = pipeline
         return pipeline
 
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, Mapping[str, Any]]:
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]:
         """What an `action:` step runs: its pipeline, its plugin's grant and settings."""
         name = target if "/" in target or caller.plugin is None else f"{caller.plugin}/{target}"
         try:
@@ -275,24 +273,9 @@ class PluginRuntime:
                 ErrorKind.NOT_FOUND, f"`{target}` cannot run: {error.message}", hint=error.hint
             ) from error
         loaded = self.plugins[name.partition("/")[0]]
-        return pipeline, loaded.grant, loaded.config
+        return pipeline, loaded.grant, loaded.settings
 
     # -- running -------------------------------------------------------------------------
-
-    def _secrets_for(self, plugin: str) -> tuple[str, ...]:
-        """Secrets of the plugin and of every plugin it may call (its dependencies)."""
-        out: list[str] = []
-        seen: set[str] = set()
-        pending = [plugin]
-        while pending:
-            current = pending.pop()
-            loaded = self.plugins.get(current)
-            if current in seen or loaded is None:
-                continue
-            seen.add(current)
-            out.extend(loaded.secrets)
-            pending.extend(loaded.record.dependencies)
-        return tuple(out)
 
     async def run(
         self,
@@ -318,8 +301,7 @@ class PluginRuntime:
             bridge=bridge,
             limits=limits,
             grant=loaded.grant,
-            config=loaded.config,
-            secrets=self._secrets_for(loaded.record.identifier),
+            config=loaded.settings,
             trace=trace,
             dry_run=dry_run,
             clock=clock,
@@ -333,24 +315,19 @@ class PluginRuntime:
         return result
 
     async def run_tests(self, name: str) -> list[TestOutcome]:
-        """Run the ``tests:`` written in an installed action. Each test sees the settings'
-        defaults and its own ``config:``, never the user's settings; nothing is recorded."""
+        """Run the ``tests:`` written in an installed action (see
+        :func:`engine.testing.run_tests`: the settings' defaults and the test's own
+        ``config:``, never the user's settings); nothing is recorded."""
         pipeline = self.pipeline(name)
         loaded, _ = self._split(name)
-        outcomes = []
-        for case in pipeline.manifest.get("tests") or []:
-            if not isinstance(case, Mapping):
-                continue
-            config = {**defaults(loaded.record.configuration_schema), **(case.get("config") or {})}
-            outcomes.append(
-                await run_test(
-                    pipeline,
-                    {**case, "config": config},
-                    catalog=self.catalog,
-                    resolver=_TestResolver(self, loaded, config),
-                )
-            )
-        return outcomes
+        return await run_tests(
+            pipeline, catalog=self.catalog, resolver=self, settings=loaded.settings
+        )
+
+    def settings_of(self, plugin: str) -> PluginSettings:
+        """The settings of an installed, enabled plugin (none for any other)."""
+        loaded = self.plugins.get(plugin)
+        return loaded.settings if loaded is not None else PluginSettings()
 
     def record(self, plugin: str, action: str, started: str, result: RunResult) -> None:
         """Add a run to the store's history and metrics (see :class:`RunHistory`)."""
@@ -366,23 +343,6 @@ class PluginRuntime:
 
     def close(self) -> None:
         self.runs.close()
-
-
-class _TestResolver:
-    """Resolves `action:` steps of a test: the tested plugin's own actions see the test's
-    settings, other plugins' actions their defaults."""
-
-    def __init__(self, runtime: PluginRuntime, tested: _Plugin, config: dict[str, Any]) -> None:
-        self.runtime = runtime
-        self.tested = tested
-        self.config = config
-
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, Mapping[str, Any]]:
-        pipeline, grant, _ = self.runtime.resolve(target, caller)
-        if pipeline.plugin == self.tested.record.identifier:
-            return pipeline, grant, self.config
-        owner = self.runtime.plugins[str(pipeline.plugin)].record
-        return pipeline, grant, defaults(owner.configuration_schema)
 
 
 @contextmanager

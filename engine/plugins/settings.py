@@ -12,13 +12,12 @@ database) and shown as ``••••••`` everywhere. Actions read the setti
 >>> masked(schema, {"greeting": "Hi", "token": "abcd"})
 {'greeting': 'Hi', 'token': '••••••'}
 >>> problems(schema, {"token": "abc"})
-["`token`: '••••••' is too short"]
+['`token`: the secret value is too short']
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +26,9 @@ import jsonschema
 
 from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
 from engine.errors import ConfigError, Diagnostic
+from engine.model import PluginSettings
+from engine.secrets import MASK, Secrets, schema_message
 from engine.suggest import did_you_mean
-
-MASK = "••••••"
 
 
 @dataclass(frozen=True)
@@ -82,48 +81,57 @@ def masked(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> dic
     return {k: (MASK if k in hidden else v) for k, v in settings.items()}
 
 
-def secret_texts(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> tuple[str, ...]:
-    """The secret values as the texts to mask in run results, traces and errors."""
-    out = []
-    for name in secret_names(schema):
-        value = settings.get(name)
-        if value is None or isinstance(value, bool):
-            continue
-        text = value if isinstance(value, str) else json.dumps(value)
-        if text:
-            out.append(text)
-    return tuple(out)
+def plugin_settings(
+    schema: Mapping[str, Any] | None, values: Mapping[str, Any] | None = None
+) -> PluginSettings:
+    """What a plugin's actions run with: ``values`` over the defaults (``config``),
+    which settings are secret, and the defaults (all that tests see).
 
-
-def mask_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by the mask (longest first).
-
-    >>> mask_text("token is s3cr3t", ["s3cr3t"])
-    'token is ••••••'
+    >>> schema = {"properties": {"n": {"default": 1}, "token": {"secret": True}}}
+    >>> settings = plugin_settings(schema, {"token": "s3cr3t"})
+    >>> settings.values, settings.secret, settings.defaults
+    ({'n': 1, 'token': 's3cr3t'}, frozenset({'token'}), {'n': 1})
     """
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+    base = defaults(schema)
+    return PluginSettings({**base, **(values or {})}, secret_names(schema), base)
 
 
 def problems(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> list[str]:
-    """Why ``settings`` do not fit the schema (secrets masked); missing required ones are
-    left to :func:`missing`, so settings can be given one at a time."""
+    """Why ``settings`` do not fit the schema; missing required ones are left to
+    :func:`missing`, so settings can be given one at a time.
+
+    No message quotes the value of a secret setting, or a value holding one (the whole
+    settings object, checked by a top-level ``oneOf``, say): it is named instead.
+
+    >>> schema = {"properties": {"token": {"secret": True}}, "not": {"required": ["token"]}}
+    >>> problems(schema, {"token": "s3cr3t"})
+    ["the settings object should not be valid under {'required': ['token']}"]
+    """
     if not schema:
         return []
-    secret_keys = secret_names(schema)
+    hidden = secret_names(schema)
+    secrets = Secrets()
+    secrets.note_settings(settings, hidden)
     out = []
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(dict(settings)), key=lambda e: list(e.path)):
         if error.validator == "required" and not error.path:
             continue
         name = str(error.path[0]) if error.path else ""
-        message = error.message
-        if name in secret_keys:
-            # jsonschema shows the value with repr(); a secret's value is never shown.
-            message = message.replace(repr(error.instance), repr(MASK))
+        message = _message(error, name, hidden, secrets)
         out.append(f"`{name}`: {message}" if name else message)
     return out
+
+
+def _message(
+    error: jsonschema.ValidationError, name: str, hidden: frozenset[str], secrets: Secrets
+) -> str:
+    if name in hidden:
+        part = "the secret value" if len(error.path) == 1 else "a part of the secret value"
+        return schema_message(error, part)
+    if not name and secrets:
+        return schema_message(error, "the settings object")
+    return schema_message(error, secrets=secrets)
 
 
 def missing(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> list[str]:
@@ -233,8 +241,10 @@ def parse_assignment(schema: Mapping[str, Any] | None, text: str) -> tuple[str, 
     """
     name, sep, raw = text.partition("=")
     if not sep or not name:
+        # A declared name is quoted; any other text may be a value (a secret), never echoed.
+        what = repr(text) if text in properties(schema) else "a setting without `=`"
         raise ConfigError(
-            f"{text!r} is not KEY=VALUE",
+            f"{what} is not KEY=VALUE",
             code="invalid-config",
             hint="write e.g. greeting=Hello (quote values with spaces in your shell)",
         )

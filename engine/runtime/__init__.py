@@ -27,10 +27,9 @@ from engine.bridge import ToolBridge
 from engine.bridge.guard import Grant
 from engine.errors import ErrorKind, StepError
 from engine.limits import Limits, Profile, reset_limits, set_limits, stricter
-from engine.model import Pipeline, RunResult, RunStatus
+from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
 from engine.runtime._exec import invoke
 from engine.runtime._guards import Guards, default_grant
-from engine.runtime._masking import Masker
 from engine.runtime._state import (
     ActionResolver,
     Clock,
@@ -41,6 +40,7 @@ from engine.runtime._state import (
     SystemClock,
 )
 from engine.runtime._watchdog import Watchdog
+from engine.secrets import Secrets, reset_secrets, set_secrets
 
 __all__ = [
     "ActionResolver",
@@ -64,8 +64,8 @@ async def run(
     bridge: ToolBridge,
     limits: Limits | None = None,
     grant: Grant | None = None,
-    config: Mapping[str, Any] | None = None,
-    secrets: tuple[str, ...] = (),
+    config: Mapping[str, Any] | PluginSettings | None = None,
+    secrets: Secrets | None = None,
     trace: bool = False,
     clock: Clock | None = None,
     events: EventSink | None = None,
@@ -77,6 +77,12 @@ async def run(
 
     A dry run (``dry_run``) does not wait: its waits pass at once (:class:`DryRunClock`)
     unless ``clock`` says otherwise.
+
+    ``config`` is the plugin's settings (a :class:`PluginSettings` says which are
+    secret). Secret settings and secret inputs, and those of every action it calls, are
+    noted in ``secrets`` (a fresh :class:`~engine.secrets.Secrets` when not given, to
+    quote values in messages afterwards): no message names their values, and what the
+    run gives back is masked.
 
     Failures never raise: they come back in ``RunResult.error``. Cancelling the task
     that awaits this cancels the run (``asyncio.CancelledError`` propagates). The run
@@ -90,6 +96,12 @@ async def run(
     if grant is not None and grant.limits is not None:
         limits = stricter(limits, grant.limits)
     ready = _prepare(pipeline, bridge, limits)
+    secrets = Secrets() if secrets is None else secrets
+    if isinstance(config, PluginSettings):
+        values: Mapping[str, Any] = config.values
+        secrets.note_settings(values, config.secret, pipeline.plugin)
+    else:
+        values = config or {}
     state = RunState(
         limits,
         clock or (DryRunClock() if dry_run else _SYSTEM_CLOCK),
@@ -97,16 +109,16 @@ async def run(
         ready.guards,
         resolver,
         events,
-        dict(config) if config else {},
+        dict(values),
         dry_run,
         ready.label,
+        secrets,
     )
-    if secrets:
-        state.secrets.update(s for s in secrets if s)
     started = time.perf_counter()
     error: StepError | None = None
     outputs: dict[str, Any] = {}
     token = set_limits(limits)
+    quoting = set_secrets(secrets)
     timeout, step_timeout = ready.timeout, limits.step_timeout
     watch = _watch(timeout, ready.backstop, state) if timeout or step_timeout else None
     try:
@@ -127,6 +139,7 @@ async def run(
         task.uncancel()
         error = _timeout_error(state, timeout, step_timeout)
     finally:
+        reset_secrets(quoting)
         reset_limits(token)
         if watch is not None:
             watch[0].unwatch(watch[1])
@@ -144,19 +157,21 @@ async def run(
     )
     if dry_run:
         result.recorded_calls = list(getattr(bridge, "recorded", ()))
-    if state.secrets:
-        _mask(result, Masker(state.secrets))
+    if secrets:
+        _mask(result, secrets)
     return result
 
 
-def _mask(result: RunResult, masker: Masker) -> None:
-    result.outputs = masker.mask(result.outputs)
+def _mask(result: RunResult, secrets: Secrets) -> None:
+    """The last line of defence: messages never quote a secret (they name it), but a
+    tool's answer or a template's output may hold one."""
+    result.outputs = secrets.mask(result.outputs)
     if result.error is not None:
-        result.error = masker.mask_error(result.error)
+        result.error = secrets.mask_error(result.error)
     if result.trace is not None:
-        result.trace = masker.mask(result.trace)
+        result.trace = secrets.mask(result.trace)
     if result.recorded_calls is not None:
-        result.recorded_calls = masker.mask(result.recorded_calls)
+        result.recorded_calls = secrets.mask(result.recorded_calls)
 
 
 def _watch(

@@ -25,6 +25,7 @@ import jsonschema
 
 from engine.errors import ErrorKind, StepError
 from engine.inputs import TYPE_WORDS, type_word
+from engine.secrets import schema_message, show
 
 Checker = Callable[[Any], Any]
 _EXACT: dict[str, frozenset[type]] = {
@@ -177,20 +178,17 @@ def compile_checker(tool: str, name: str, schema: Mapping[str, Any]) -> Checker:
                 raise fail(
                     value,
                     f"must be {words or 'a different value'}, not "
-                    f"{type_word(value)} ({_short(value)})",
+                    f"{type_word(value)} ({show(value)})",
                 )
         if full is not None and not full.is_valid(value):
             error = jsonschema.exceptions.best_match(full.iter_errors(value))
-            message = error.message if error is not None else "does not fit the tool's schema"
+            message = (
+                schema_message(error) if error is not None else "does not fit the tool's schema"
+            )
             raise fail(value, f"is not valid: {message}")
         return value
 
     return check
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def wait_seconds(value: Any) -> float:
@@ -204,7 +202,7 @@ def wait_seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise StepError(
             ErrorKind.INVALID_ARGUMENTS,
-            f"`wait` needs a number of seconds, got {_describe(value)}",
+            f"`wait` needs a number of seconds, got {show(value)}",
             hint=hint,
         )
     try:
@@ -212,18 +210,13 @@ def wait_seconds(value: Any) -> float:
     except (ValueError, OverflowError):
         raise StepError(
             ErrorKind.INVALID_ARGUMENTS,
-            f"`wait` needs a number of seconds, got {value!r}",
+            f"`wait` needs a number of seconds, got {show(value)}",
             hint=hint,
         ) from None
     if not delay > 0:  # also refuses NaN
         raise StepError(
             ErrorKind.INVALID_ARGUMENTS,
-            f"`wait` needs more than 0 seconds, got {value!r}",
+            f"`wait` needs more than 0 seconds, got {show(value)}",
             hint=hint,
         )
     return delay
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "…"

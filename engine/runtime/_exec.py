@@ -38,10 +38,11 @@ def prepare_inputs(
             # as `with: {x: "{{ inputs.x }}"}` passes on an optional input left out).
             value = _ABSENT
         if value is not _ABSENT:
+            if spec.secret:
+                # Noted before it is checked: even a value that does not fit is secret.
+                state.secrets.note(value, f"the secret input `{name}`")
             if type(value) in spec.plain_types:
                 values[name] = value
-                if spec.secret:
-                    note_secret(state.secrets, value)
                 continue
             problems = spec.problems(value)
             if problems:
@@ -53,13 +54,16 @@ def prepare_inputs(
                     f"for what `{name}` takes",
                     details={"input": name},
                 )
-            value = spec.normalize(value)
-        elif spec.has_default:
+            values[name] = spec.normalize(value)
+            continue
+        if spec.has_default:
             value = (
                 copy.deepcopy(spec.default)
                 if isinstance(spec.default, list | dict)
                 else spec.default
             )
+            if spec.secret:
+                state.secrets.note(value, f"the secret input `{name}`")
         elif spec.required:
             raise StepError(
                 ErrorKind.INVALID_INPUT,
@@ -70,33 +74,8 @@ def prepare_inputs(
             )
         else:
             value = None
-        if spec.secret:
-            note_secret(state.secrets, value)
         values[name] = value
     return values
-
-
-def note_secret(secrets: set[str], value: Any) -> None:
-    """Add the text of a secret value to ``secrets``: a string, a number's digits, or
-    every such leaf of a list or mapping (a secret of any type is masked, and an
-    unhashable one must not break the run).
-
-    >>> found: set[str] = set()
-    >>> note_secret(found, {"user": "ann", "pin": 4321, "ok": True}); sorted(found)
-    ['4321', 'ann']
-    """
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if item:
-                secrets.add(item)
-        elif isinstance(item, int | float) and not isinstance(item, bool):
-            secrets.add(str(item))
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
 
 
 async def run_steps(frame: Frame, steps: Sequence[Step], scope: dict[str, Any]) -> None:

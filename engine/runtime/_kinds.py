@@ -15,6 +15,7 @@ from engine.runtime._exec import bridge_failure, invoke
 from engine.runtime._state import Frame, ReturnSignal
 from engine.runtime._watchdog import Expired, bounded
 from engine.runtime._wrap import Body
+from engine.secrets import secret_label
 
 Render = Callable[[Mapping[str, Any]], Any]
 
@@ -115,10 +116,9 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
                 f"cannot run the action `{target}`: no other actions are available",
                 hint="install the plugin that has it, or run from its folder",
             )
-        # ActionLibrary.resolve gives (pipeline, grant, settings); the ActionResolver
-        # protocol in _state.py still says two values.
-        resolved: tuple[Any, ...] = state.resolver.resolve(target, frame.pipeline)
-        callee, grant, config = resolved
+        callee, grant, settings = state.resolver.resolve(target, frame.pipeline)
+        if settings.secret:
+            state.secrets.note_settings(settings.values, settings.secret, callee.plugin)
         # The callee runs under the stricter of the caller's limits and the profile its
         # own plugin was installed under.
         limits = frame.limits
@@ -139,7 +139,7 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
             spec = specs.get(name)
             # Coerced as tool arguments are: "3" → 3 only where the input is an integer.
             given[name] = coerce_to(spec.type, value) if spec is not None else value
-        work = invoke(callee, given, state, grant, depth, config, limits=limits)
+        work = invoke(callee, given, state, grant, depth, settings.values, limits=limits)
         outer = frame.limits
         if not (
             _sooner(limits.run_timeout, outer.run_timeout)
@@ -340,11 +340,13 @@ def wait_body(seconds: Render) -> Body:
     """Pause for a number of seconds (bounded by the profile's max_wait)."""
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        delay = wait_seconds(seconds(scope))
+        value = seconds(scope)
+        delay = wait_seconds(value)
         limit = frame.limits.max_wait
         if delay > limit:
+            asked = secret_label(value) or f"{delay:g} s"
             raise LimitExceeded(
-                "max_wait", limit, f"the step waits {delay:g} s (limit max_wait: {limit:g} s)"
+                "max_wait", limit, f"the step waits {asked} (limit max_wait: {limit:g} s)"
             )
         await frame.state.clock.sleep(delay)
         return None

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import ErrorKind, LimitExceeded, StepError
 from engine.limits import Limits
+from engine.secrets import Secrets
 
 if TYPE_CHECKING:
     from engine.bridge.guard import Grant, GuardedBridge
-    from engine.model import Pipeline
+    from engine.model import Pipeline, PluginSettings
     from engine.runtime._guards import Guards
 
 
@@ -93,11 +93,10 @@ class EventSink(Protocol):
 
 
 class ActionResolver(Protocol):
-    """Finds the pipeline an `action:` step calls, and the grant it runs with."""
+    """Finds the pipeline an `action:` step calls, the grant it runs with, and its
+    plugin's settings (the run notes the secret ones, so it never shows them)."""
 
-    def resolve(
-        self, target: str, caller: Pipeline
-    ) -> tuple[Pipeline, Grant, Mapping[str, Any]]: ...
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]: ...
 
 
 class RunState:
@@ -132,6 +131,7 @@ class RunState:
         config: dict[str, Any],
         dry_run: bool,
         backend: str,
+        secrets: Secrets,
     ) -> None:
         self.limits = limits
         self.clock = clock
@@ -145,7 +145,7 @@ class RunState:
         self.resolver = resolver
         self.events = events
         self.config = config
-        self.secrets: set[str] = set()
+        self.secrets = secrets  # every secret value the run has seen, by where it came from
         self.dry_run = dry_run
         self.backend = backend
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from engine.names import NameKind, check_name
 from engine.plugins._plan import installed_signatures
 from engine.plugins.installer import InstallSource, install
 from engine.plugins.layout import inside
+from engine.plugins.manifest import undeclared_dependencies
 from engine.plugins.origins import MCP_CREATE
+from engine.plugins.settings import plugin_settings
 from engine.report import summary
 from engine.server import ecosystem
 from engine.server.host import Progress
@@ -76,7 +79,24 @@ def _diagnose(
             hint="send the action itself (kind: action); install plugins with `install`",
         )
         return document, [problem]
-    return document, validate(document, _context(host, plugin, level))
+    found = validate(document, _context(host, plugin, level))
+    return document, [*found, *_undeclared(host, document, plugin)]
+
+
+def _undeclared(host: StoreHost, document: Document, plugin: str) -> list[Diagnostic]:
+    """Calls to actions of plugins that ``plugin`` does not depend on: refused as the
+    installer would refuse them, before any test runs."""
+    installed = host.store.get(plugin)
+    dependencies = sorted(installed.dependencies) if installed is not None else []
+    can_call = ", ".join([plugin, *dependencies])
+    return [
+        replace(
+            problem,
+            hint=f"an action created over MCP can call the actions of {can_call} only; "
+            "call the tools it needs itself",
+        )
+        for problem in undeclared_dependencies(document, plugin, dependencies)
+    ]
 
 
 def _problems(operation: str, diagnostics: list[Diagnostic]) -> dict[str, Any]:
@@ -160,7 +180,13 @@ async def _run_own_tests(host: StoreHost, document: Document, plugin: str) -> di
             ],
         )
     pipeline = host.engine.compile(document, plugin=plugin, catalog=host.catalog(), check=False)
-    outcomes = await run_tests(pipeline, catalog=host.catalog(), resolver=host.loaded.runtime)
+    installed = host.store.get(plugin)
+    outcomes = await run_tests(
+        pipeline,
+        catalog=host.catalog(),
+        resolver=host.loaded.runtime,
+        settings=plugin_settings(installed.configuration_schema if installed else None),
+    )
     failed = [o for o in outcomes if not o.passed]
     if not failed:
         return None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import Path
 from engine.inputs import TYPE_WORDS, type_word
+from engine.secrets import show as quote
 
 # What an item of a list is called, by the key that holds the list.
 _ITEM_WORDS = {
@@ -91,11 +91,10 @@ def field_name(path: Path) -> str:
 
 
 def show(value: Any) -> str:
-    """A value as it appears in a message (JSON, shortened)."""
+    """A value of a manifest as it appears in a message (JSON, shortened)."""
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 50 else text[:47] + "…"
+    return quote(value, 50)
 
 
 def expected_words(schema: Mapping[str, Any]) -> str:

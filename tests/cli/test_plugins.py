@@ -541,6 +541,38 @@ def test_configure_refusals(cli: Cli, assignment: str, err: str) -> None:
     assert cli("configure", "demo", "--json").json()["size"] == 3
 
 
+ONE_OF = """\
+configuration_schema:
+  type: object
+  properties:
+    token: {type: string, secret: true}
+    mode: {enum: [a, b]}
+  oneOf:
+    - {properties: {mode: {const: a}}, required: [token]}
+    - {properties: {mode: {const: b}}, not: {required: [token]}}
+"""
+
+
+def test_configure_never_prints_a_secret_in_its_errors(cli: Cli) -> None:
+    cli.write("guarded/plugin.yaml", plugin_text("guarded", ONE_OF))
+    cli.write("guarded/actions/noop.yaml", action_text("noop", "steps:\n  - set: {x: 1}\n"))
+    assert cli("install", "guarded", "--yes").code == 0
+    assert cli("configure", "guarded", "token=the-real-token-77", "mode=a").code == 0
+    whole = cli("configure", "guarded", "mode=b")
+    assert (whole.code, whole.out) == (1, "")
+    assert whole.err == (
+        "error[invalid-config]: the settings of 'guarded' are not valid: the settings object "
+        "is not valid under any of the given schemas\n"
+        "     = hint: change the value to fit (see `km-actions describe guarded`)\n"
+    )
+    typed_alone = cli("configure", "guarded", "the-real-token-77")
+    assert typed_alone.err.startswith(
+        "error[invalid-config]: a setting without `=` is not KEY=VALUE\n"
+    )
+    for outcome in (whole, typed_alone, cli("configure", "guarded", "mode=b", "--json")):
+        assert "the-real" not in outcome.out + outcome.err
+
+
 def test_configure_what_is_not_installed(cli: Cli) -> None:
     outcome = cli("configure", "ghost", "--json")
     assert (outcome.code, outcome.json()["error"]["code"]) == (1, "not_found")

@@ -64,6 +64,57 @@ def _note(cli: Cli) -> str:
     )
 
 
+PIN = action_text(
+    "pin",
+    """\
+    inputs:
+      pin: {type: integer, secret: true, description: The PIN.}
+      note: {type: string, default: "", max_length: 10, description: A note.}
+    steps:
+      - set: {ok: true}
+    outputs:
+      ok: "{{ vars.ok }}"
+    """,
+)
+
+
+@pytest.mark.parametrize(
+    ("argv", "err"),
+    [
+        pytest.param(
+            ["-i", 'pin=pa"ss\\word-77'],
+            "km-actions run: --input pin: expected a whole number, got the secret input `pin`\n",
+            id="input-of-the-wrong-type",
+        ),
+        pytest.param(
+            ["--inputs-json", '{"pin": "pa\\"ss\\\\word-77"}'],
+            "<input>: error[invalid_input]: input `pin` of pin must be a whole number, not text "
+            "(the secret input `pin`)\n     = hint: The PIN.\nfailed (invalid_input) after 0 "
+            "steps\n",
+            id="json-input-of-the-wrong-type",
+        ),
+        pytest.param(
+            ["-i", 'pa"ss\\word-77'],
+            "km-actions run: --input without `=` needs the form NAME=VALUE\n",
+            id="without-a-name",
+        ),
+    ],
+)
+def test_a_run_never_echoes_a_secret_input(cli: Cli, argv: list[str], err: str) -> None:
+    cli.write("pin.yaml", PIN)
+    outcome = cli("run", "pin.yaml", *argv)
+    assert outcome.err.endswith(err), outcome.err
+    assert "pa" not in outcome.out + outcome.err.replace("pin.yaml", "")
+
+
+def test_a_short_secret_input_leaves_other_text_alone(cli: Cli) -> None:
+    cli.write("pin.yaml", PIN)
+    outcome = cli("run", "pin.yaml", "-i", "pin=1", "-i", "note=aaaaaaaaaaaa", "--json")
+    assert outcome.json()["error"]["message"] == (
+        "input `note` of pin must have at most 10 characters (has 12)"
+    )
+
+
 def test_a_run_prints_outputs_and_a_summary(cli: Cli) -> None:
     cli.write("greet.yaml", GREET)
     outcome = cli("run", "greet.yaml", "--input", "who=Bob", "-i", "times=3", "-i", "loud=yes")
@@ -93,12 +144,12 @@ def test_inputs_json_then_input_values(cli: Cli) -> None:
         pytest.param(["-i", "who"], "--input 'who' needs the form NAME=VALUE", id="no-equals"),
         pytest.param(
             ["-i", "who=A", "-i", "times=three"],
-            "--input times: expected a whole number, got 'three'",
+            '--input times: expected a whole number, got "three"',
             id="not-a-number",
         ),
         pytest.param(
             ["-i", "who=A", "-i", "loud=maybe"],
-            "--input loud: expected true or false, got 'maybe'",
+            '--input loud: expected true or false, got "maybe"',
             id="not-a-boolean",
         ),
         pytest.param(
@@ -447,7 +498,7 @@ def test_a_bad_input_in_a_plugin_folder(cli: Cli) -> None:
     outcome = cli("run", "demo/actions/boom.yaml", "-i", "n=x")
     assert (outcome.code, outcome.err) == (
         2,
-        "km-actions run: --input n: expected a whole number, got 'x'\n",
+        'km-actions run: --input n: expected a whole number, got "x"\n',
     )
 
 
@@ -528,7 +579,7 @@ def test_an_installed_action_that_fails_shows_its_installed_source(cli: Cli) -> 
         pytest.param(
             ["demo/boom", "-i", "n=x"],
             2,
-            "km-actions run: --input n: expected a whole number, got 'x'\n",
+            'km-actions run: --input n: expected a whole number, got "x"\n',
             id="bad-input",
         ),
     ],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.cli.conftest import DEMO_PLUGIN, HELLO, Cli, action_text
+from tests.cli.conftest import DEMO_PLUGIN, HELLO, Cli, action_text, plugin_text
 
 DOUBLE = action_text(
     "double",
@@ -233,3 +235,42 @@ def test_an_existing_path_wins_over_an_installed_name(cli: Cli, name: str) -> No
         0,
         f"{name}::double::doubles PASSED",
     )
+
+
+def test_installed_tests_never_see_the_users_settings(cli: Cli) -> None:
+    """A test of an installed action that calls another plugin's action sees that
+    plugin's defaults, never the token the user set, and its report names secrets."""
+    clipboard = Path(__file__).resolve().parents[2] / "actions" / "clipboard-tools"
+    assert cli("install", str(clipboard), "--yes").code == 0
+    assert cli("configure", "clipboard-tools", "share_token=the-users-token-5150").code == 0
+    cli.write("relay/plugin.yaml", plugin_text("relay", RELAY_PLUGIN))
+    cli.write("relay/actions/share.yaml", RELAY)
+    assert cli("install", "relay", "--yes").code == 0
+    outcome = cli("test", "relay/share", "--json")
+    [report] = outcome.json()["tests"]
+    assert report["failures"] == [
+        "the action failed: [template_error] `config.share_token` is undefined at "
+        "clipboard-tools/actions/share-clipboard.yaml:20:14"
+    ]
+    assert "5150" not in outcome.out + outcome.err
+
+
+RELAY_PLUGIN = """\
+dependencies: {clipboard-tools: "*"}
+permissions: [km_clipboard_manager, km_variable_manager, km_execute_macro]
+"""
+RELAY = action_text(
+    "share",
+    """\
+    steps:
+      - action: clipboard-tools/share-clipboard
+    tests:
+      - name: shares
+        mocks:
+          km_clipboard_manager: [{success: true, data: {content: hi, is_empty: false}}]
+          km_variable_manager: [{success: true}]
+          km_execute_macro: [{success: true}]
+        expect:
+          calls: [{tool: km_clipboard_manager}, {tool: km_variable_manager, with: {value: x}}]
+    """,
+)

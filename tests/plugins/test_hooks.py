@@ -17,7 +17,7 @@ from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, Severity, StepError
 from engine.limits import Profile
 from engine.loader import load_text
-from engine.model import Pipeline
+from engine.model import Pipeline, PluginSettings
 from engine.plugins.hooks import (
     BuiltinEvent,
     Event,
@@ -56,6 +56,12 @@ ACTIONS = {
                 with: {text: "{{ inputs.text }}", length: "{{ inputs.text | length }}"}
             outputs: {saved: "{{ inputs.text }}"}
         """,
+        "save-secret": """
+            inputs: {text: {type: string, secret: true}}
+            steps:
+              - emit: note-saved
+                with: {text: "{{ inputs.text }}"}
+        """,
         "ping": """
             steps:
               - emit: ping
@@ -78,6 +84,11 @@ ACTIONS = {
         """,
     },
     "audit": {
+        "refuse": """
+            inputs: {line: {type: string}}
+            steps:
+              - fail: "refused {{ inputs.line }}"
+        """,
         "log": """
             inputs: {line: {type: string}}
             steps:
@@ -119,12 +130,12 @@ class Actions:
     def pipeline(self, qualified: str) -> Pipeline:
         return self.pipelines[qualified]
 
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, Mapping[str, Any]]:
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, PluginSettings]:
         qualified = target if "/" in target else f"{caller.plugin}/{target}"
         found = self.pipelines.get(qualified)
         if found is None:
             raise StepError(ErrorKind.NOT_FOUND, f"no action named `{target}` is available")
-        return found, None, {}
+        return found, None, PluginSettings()
 
 
 @dataclass
@@ -143,7 +154,7 @@ class World:
         *,
         disabled: frozenset[str] = frozenset(),
         config: Mapping[str, Mapping[str, Any]] | None = None,
-        secrets: Mapping[str, tuple[str, ...]] | None = None,
+        secrets: Mapping[str, tuple[str, ...]] | None = None,  # names of secret settings
         **options: Any,
     ) -> HookBus:
         grant = Grant(frozenset({"km_record"}), frozenset({"km_record"}))
@@ -152,8 +163,9 @@ class World:
                 id,
                 compile_hooks(id, plugin_document(id, text)),
                 grant,
-                config=(config or {}).get(id, {}),
-                secrets=(secrets or {}).get(id, ()),
+                settings=PluginSettings(
+                    (config or {}).get(id, {}), frozenset((secrets or {}).get(id, ()))
+                ),
                 enabled=id not in disabled,
             )
             for id, text in hooks.items()
@@ -259,6 +271,19 @@ def test_emit_sends_its_data_and_where_it_came_from(world: World) -> None:
     assert done.result.outputs == {"saved": "milk"}
     assert world.recorded == ["audit: notes/save saved milk (4 characters)"]
     assert summary(done.hooks) == [("audit", "audit/log", "succeeded", 1)]
+
+
+def test_hooks_of_an_emitted_event_never_show_the_runs_secrets(world: World) -> None:
+    hooks = (
+        '  - on: note-saved\n    action: audit/refuse\n    with: {line: "{{ event.data.text }}"}\n'
+    )
+    bus = world.bus({"audit": hooks})
+    pipeline = world.library.pipeline("notes/save-secret")
+    done = asyncio.run(bus.run_action(pipeline, {"text": "s3cr3t-note"}, trace=True))
+    assert done.warnings == [
+        "hook 1 of `audit` (on note-saved → audit/refuse) failed: refused ••••••"
+    ]
+    assert "s3cr3t" not in repr(done.result.to_dict()) + repr(done.hooks)
 
 
 def test_emit_from_a_plain_run_uses_that_runs_tools(world: World) -> None:
@@ -401,7 +426,7 @@ def test_hooks_use_the_hooking_plugins_settings_and_mask_its_secrets(world: Worl
     bus = world.bus(
         {"notes": "  - on: configured\n    action: uses-config\n"},
         config={"notes": {"token": "s3cr3t"}},
-        secrets={"notes": ("s3cr3t",)},
+        secrets={"notes": ("token",)},
     )
     [outcome] = asyncio.run(bus.publish(Event("configured", plugin="notes")))
     assert world.recorded == ["token s3cr3t"]  # the tool got the real value

@@ -134,13 +134,13 @@ def test_wait_sleeps_on_the_run_clock(
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        pytest.param(True, "`wait` needs a number of seconds, got True", id="boolean"),
+        pytest.param(True, "`wait` needs a number of seconds, got true", id="boolean"),
         pytest.param([1], "`wait` needs a number of seconds, got [1]", id="list"),
-        pytest.param(None, "`wait` needs a number of seconds, got None", id="null"),
-        pytest.param("soon", "`wait` needs a number of seconds, got 'soon'", id="word"),
+        pytest.param(None, "`wait` needs a number of seconds, got null", id="null"),
+        pytest.param("soon", '`wait` needs a number of seconds, got "soon"', id="word"),
         pytest.param(0, "`wait` needs more than 0 seconds, got 0", id="zero"),
         pytest.param(-1, "`wait` needs more than 0 seconds, got -1", id="negative"),
-        pytest.param("nan", "`wait` needs more than 0 seconds, got 'nan'", id="nan"),
+        pytest.param("nan", '`wait` needs more than 0 seconds, got "nan"', id="nan"),
     ],
 )
 def test_wait_refuses_values_that_are_not_seconds(

@@ -1,18 +1,19 @@
 """Secrets are masked in everything a run gives back: outputs, trace, errors, recorded
-calls (engine/runtime/_masking.py)."""
+calls (the last line of defence of engine/secrets.py, applied by engine.runtime.run)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 
 from engine.bridge.dryrun import DryRunBridge
 from engine.engine import Engine
+from engine.model import PluginSettings
 from engine.runtime import FakeClock, run
-from engine.runtime._exec import note_secret
-from engine.runtime._masking import MASK, Masker
+from engine.secrets import MASK
 
 from .conftest import Tools, failure
 
@@ -97,7 +98,8 @@ def test_secrets_of_every_type_are_masked(tools: Tools, spec: str, value: Any, o
 def test_secrets_passed_to_the_run_are_masked(tools: Tools) -> None:
     body = 'steps:\n  - set: {x: 1}\noutputs: {token: "{{ config.token }}"}\n'
     pipeline = tools.compile(body, check=False)
-    result = tools.run(pipeline, config={"token": "abc-123"}, secrets=("abc-123", ""))
+    settings = PluginSettings({"token": "abc-123", "empty": ""}, frozenset({"token", "empty"}))
+    result = tools.run(pipeline, config=settings)
     assert result.outputs == {"token": MASK}
 
 
@@ -119,15 +121,82 @@ def test_recorded_calls_of_a_dry_run_are_masked() -> None:
     assert bridge.recorded[0]["with"]["value"] == "open-sesame"
 
 
-def test_note_secret_collects_text_and_numbers() -> None:
-    found: set[str] = set()
-    note_secret(found, {"a": ["x", 1.5, True, None, ""], "b": ("y",)})
-    assert found == {"x", "1.5", "y"}
+# -- messages name secrets; they never quote them, even in part -----------------------
+
+LONG_TOKEN = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"
 
 
-def test_the_longest_secret_is_masked_first() -> None:
-    masker = Masker(["abc", "abcdef", 3])  # type: ignore[list-item]
-    assert masker.mask("xabcdefx abc") == f"x{MASK}x {MASK}"
-    assert masker.mask((1, "abc")) == (1, MASK)
-    assert not Masker([])
-    assert Masker([]).mask({"a": "abc"}) == {"a": "abc"}
+def test_a_failing_conversion_names_the_secret_setting_not_a_prefix(tools: Tools) -> None:
+    body = "steps:\n  - if: int(config.token) > 1\n    set: {x: 1}\n"
+    settings = PluginSettings({"token": LONG_TOKEN}, frozenset({"token"}))
+    error = failure(tools.run(tools.compile(body, check=False), config=settings))
+    assert error.message == "cannot turn the secret setting `token` into a whole number"
+    assert LONG_TOKEN[:8] not in repr(error.to_dict())
+
+
+def test_a_secret_with_quotes_and_backslashes_is_not_shown_escaped(tools: Tools) -> None:
+    body = (
+        "inputs: {pw: {type: string, secret: true}}\n"
+        "steps:\n  - if: int(inputs.pw) > 1\n    set: {x: 1}\n"
+    )
+    password = 'pa"ss\\word'
+    error = failure(tools.run(body, {"pw": password}))
+    assert error.message == "cannot turn the secret input `pw` into a whole number"
+    shown = repr(error.to_dict()) + json.dumps(error.to_dict())
+    for form in (password, repr(password)[1:-1], json.dumps(password)[1:-1]):
+        assert form not in shown
+
+
+def test_a_secret_input_of_the_wrong_type_is_not_echoed(tools: Tools) -> None:
+    body = "inputs: {pin: {type: integer, secret: true}}\nsteps:\n  - set: {x: 1}\n"
+    error = failure(tools.run(body, {"pin": "my-secret-pin"}))
+    assert error.message == (
+        "input `pin` of t must be a whole number, not text (the secret input `pin`)"
+    )
+    assert "my-secret" not in repr(error.to_dict())
+
+
+def test_a_short_secret_does_not_corrupt_other_text(tools: Tools) -> None:
+    body = (
+        "inputs:\n  pw: {type: string, secret: true}\n  note: {type: string, max_length: 10}\n"
+        "steps:\n  - set: {x: 1}\n"
+    )
+    error = failure(tools.run(body, {"pw": "1", "note": "a" * 12}))
+    assert error.message == "input `note` of t must have at most 10 characters (has 12)"
+    counted = "inputs: {pw: {type: string, secret: true}}\nsteps:\n  - set: {x: 1}\n"
+    outputs = 'outputs: {pw: "{{ inputs.pw }}", n: 10, text: "1 of 10", same: "1"}\n'
+    result = tools.run(counted + outputs, {"pw": "1"})
+    assert result.outputs == {"pw": MASK, "n": 10, "text": "1 of 10", "same": MASK}
+
+
+def test_tool_argument_errors_name_the_secret(tools: Tools) -> None:
+    tools.register(
+        "km_pick",
+        lambda mode: {"success": True, "data": {"mode": mode}},
+        {"type": "object", "properties": {"mode": {"enum": ["fast", "slow"]}}},
+    )
+    body = (
+        "inputs: {pw: {type: string, secret: true}}\nsteps:\n"
+        '  - tool: km_pick\n    with: {mode: "{{ inputs.pw }}"}\n'
+    )
+    error = failure(tools.run(body, {"pw": "s3cr3t-mode"}))
+    assert error.message == (
+        "argument `mode` of km_pick is not valid: the secret input `pw` is not one of "
+        "['fast', 'slow']"
+    )
+
+
+def test_a_key_looked_up_by_a_secret_is_named(tools: Tools) -> None:
+    body = (
+        "inputs: {pw: {type: string, secret: true}}\nsteps:\n  - set: {m: {k: 1}}\n"
+        '  - set: {x: "{{ vars.m[inputs.pw] }}"}\n'
+    )
+    error = failure(tools.run(body, {"pw": "kk-secret"}))
+    assert error.message == "`vars.m` has no key given by the secret input `pw`"
+    assert error.hint == "check the key the template looks up"
+
+
+def test_a_wait_too_long_names_the_secret_seconds(tools: Tools) -> None:
+    body = 'inputs: {s: {type: integer, secret: true}}\nsteps:\n  - wait: "{{ inputs.s }}"\n'
+    error = failure(tools.run(body, {"s": 5000}, clock=FakeClock()))
+    assert error.message == "the step waits the secret input `s` (limit max_wait: 300 s)"

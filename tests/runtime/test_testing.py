@@ -4,12 +4,16 @@ outputs, calls or error (engine/testing.py, engine/bridge/mock.py)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from engine.bridge.guard import Grant
 from engine.bridge.mock import contains
-from engine.model import Pipeline
+from engine.catalog import ToolCatalog
+from engine.model import Pipeline, PluginSettings
+from engine.runtime import default_grant
 from engine.testing import TestOutcome, run_test, run_tests
 
 from .conftest import Tools
@@ -69,7 +73,7 @@ def test_a_passing_test(tools: Tools) -> None:
             ["a"],
             _answers("A"),
             {"outputs": {"last": "Z", "other": 1}},
-            ["output `last` is 'A', expected 'Z'", "output `other` is missing"],
+            ['output `last` is "A", expected "Z"', "output `other` is missing"],
             id="outputs-differ",
         ),
         pytest.param(
@@ -84,7 +88,7 @@ def test_a_passing_test(tools: Tools) -> None:
             _answers("A", "B"),
             {"calls": [{"tool": "km_echo", "with": {"text": "b"}}]},
             [
-                "call 1 to km_echo had arguments {'text': 'a'}, which do not contain {'text': 'b'}",
+                'call 1 to km_echo had arguments {"text": "a"}, which do not contain {"text": "b"}',
                 "1 more call(s) than expected: km_echo",
             ],
             id="arguments-differ-and-extra-call",
@@ -137,7 +141,7 @@ def test_failing_tests_say_why(
         ),
         pytest.param(
             {"message": "yes"},
-            ["the error message 'km_echo failed: no (REFUSED)' does not contain 'yes'"],
+            ['the error message "km_echo failed: no (REFUSED)" does not contain "yes"'],
             id="other-message",
         ),
     ],
@@ -196,7 +200,7 @@ def test_no_matching_rule_and_no_otherwise(tools: Tools) -> None:
     }
     assert _outcome(tools, case).failures == [
         "the action failed: [tool_unavailable] no mock rule for km_echo matches the "
-        "arguments {'text': 'c'} at t.yaml:9:9"
+        'arguments {"text": "c"} at t.yaml:9:9'
     ]
 
 
@@ -246,7 +250,7 @@ def test_waits_and_retries_in_tests_use_a_fake_clock(tools: Tools) -> None:
     outcomes = asyncio.run(run_tests(pipeline, catalog=tools.bridge.catalog()))
     assert [(o.name, o.failures) for o in outcomes] == [
         ("waits and retries without sleeping", []),
-        ("a second test in the same file", ["output `data` is 'other', expected 'wrong'"]),
+        ("a second test in the same file", ['output `data` is "other", expected "wrong"']),
     ]
 
 
@@ -262,3 +266,69 @@ def test_waits_and_retries_in_tests_use_a_fake_clock(tools: Tools) -> None:
 )
 def test_contains(actual: Any, expected: Any, result: bool) -> None:
     assert contains(actual, expected) is result
+
+
+# -- settings and secrets: a test never sees what the user set ---------------------------
+
+SHARE = """
+inputs: {text: {type: string, default: hello}}
+steps:
+  - id: send
+    tool: km_echo
+    with: {text: "{{ config.token }} {{ inputs.text }}"}
+outputs: {sent: "{{ steps.send.result.data.text }}"}
+"""
+CALLER = """
+steps:
+  - id: share
+    action: other/share
+outputs: {sent: "{{ steps.share.result.sent }}"}
+tests:
+  - name: shares
+    mocks: {km_echo: [{success: true, data: {text: sent}}]}
+    expect:
+      calls: [{tool: km_echo, with: {text: WRONG}}]
+"""
+
+
+class _Installed:
+    """A resolver as an installed store is one: ``other/share`` with the user's settings."""
+
+    def __init__(self, tools: Tools, settings: PluginSettings) -> None:
+        self.share = replace(tools.compile(SHARE, name="share", check=False), plugin="other")
+        self.settings = settings
+
+    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]:
+        return self.share, default_grant(self.share, ToolCatalog.builtin()), self.settings
+
+
+USERS = PluginSettings(
+    {"token": "the-users-real-token"}, frozenset({"token"}), {"token": "default-token"}
+)
+
+
+def test_tests_run_called_actions_with_their_defaults_never_the_users_settings(
+    tools: Tools,
+) -> None:
+    caller = tools.compile(CALLER, check=False)
+    resolver = _Installed(tools, USERS)
+    [outcome] = asyncio.run(run_tests(caller, catalog=tools.bridge.catalog(), resolver=resolver))
+    assert outcome.failures == [
+        'call 1 to km_echo had arguments {"text": (a value containing the secret setting '
+        '`token` of other)}, which do not contain {"text": "WRONG"}'
+    ]
+    assert "real" not in repr(outcome.to_dict())
+
+
+def test_a_test_sees_its_own_settings_over_the_defaults(tools: Tools) -> None:
+    body = SHARE + (
+        "tests:\n  - name: own\n    config: {token: test-token}\n"
+        "    mocks: {km_echo: [{success: true, data: {text: x}}]}\n"
+        "    expect: {calls: [{tool: km_echo, with: {text: test-token hello}}]}\n"
+        "  - name: defaults\n"
+        "    mocks: {km_echo: [{success: true, data: {text: x}}]}\n"
+        "    expect: {calls: [{tool: km_echo, with: {text: default-token hello}}]}\n"
+    )
+    pipeline = tools.compile(body, check=False)
+    outcomes = asyncio.run(run_tests(pipeline, catalog=tools.bridge.catalog(), settings=USERS))
+    assert [(o.name, o.failures) for o in outcomes] == [("own", []), ("defaults", [])]

@@ -845,11 +845,66 @@ async def test_a_secret_setting_never_appears_in_any_answer(
     }
     assert configured["data"]["settings"]["missing"] == []
     assert too_short["error"]["message"] == (
-        "the settings of 'clipboard-tools' are not valid: `share_token`: '••••••' is too short"
+        "the settings of 'clipboard-tools' are not valid: `share_token`: the secret value is "
+        "too short"
     )
     docs = await server.client.read_resource("km-actions://plugins/clipboard-tools/docs")
     for text in [json.dumps(answer) for answer in answers] + [str(docs)]:
         assert SECRET not in text and SECRET[:5] not in text
+
+
+async def test_create_and_configure_answers_never_show_a_secret(
+    server: Served, clipboard_tools: dict[str, Any], tmp_path: Path
+) -> None:
+    await server.ecosystem(
+        "configure", plugin_identifier="clipboard-tools", plugin_config={"share_token": SECRET}
+    )
+    # A strict create whose test expects a wrong value in share-clipboard's call (which
+    # carries the token): refused before any test runs, as the installer would refuse it.
+    leaky = action_yaml(
+        "leaky",
+        """
+steps:
+  - action: clipboard-tools/share-clipboard
+tests:
+  - name: shares
+    mocks:
+      km_clipboard_manager: [{success: true, data: {content: hello, is_empty: false}}]
+      km_variable_manager: [{success: true}]
+      km_execute_macro: [{success: true}]
+    expect: {calls: [{tool: km_clipboard_manager}, {tool: km_variable_manager, with: {value: x}}]}
+""",
+        description="Share the clipboard.",
+    )
+    created = await server.ecosystem("create", plugin_source=leaky, validation_level="strict")
+    assert created["error"]["code"] == "dependency-undeclared"
+    # A settings schema with a top-level oneOf: its error quotes the whole settings object.
+    folder = write_plugin(
+        tmp_path / "either",
+        "either",
+        {"noop": action_yaml("noop", "steps:\n  - set: {x: 1}\n", description="Nothing.")},
+        configuration_schema={
+            "type": "object",
+            "properties": {"token": {"type": "string", "secret": True}, "user": {}},
+            "oneOf": [{"required": ["token"]}, {"required": ["user"]}],
+        },
+    )
+    installed = await server.ecosystem(
+        "install", plugin_source=str(folder), plugin_config={"token": SECRET, "user": "ann"}
+    )
+    assert installed["error"]["message"] == (
+        "either was installed, but its settings were refused: the settings of 'either' are "
+        "not valid: the settings object is valid under each of {'required': ['user']}, "
+        "{'required': ['token']}"
+    )
+    await server.ecosystem("configure", plugin_identifier="either", plugin_config={"token": SECRET})
+    both = await server.ecosystem(
+        "configure", plugin_identifier="either", plugin_config={"user": "ann"}
+    )
+    assert both["error"]["message"] == installed["error"]["message"].split(": ", 1)[1]
+    for answer in (created, installed, both):
+        text = json.dumps(answer)
+        assert SECRET not in text and SECRET[:6] not in text
 
 
 async def test_the_test_operation_runs_a_plugins_tests(

@@ -170,7 +170,7 @@ def test_configure_checks_and_applies_defaults(store: Store, make_plugin: MakePl
     [
         pytest.param({"count": 0}, "`count`: 0 is less than the minimum of 1", id="minimum"),
         pytest.param({"count": "3"}, "`count`: '3' is not of type 'integer'", id="type"),
-        pytest.param({"token": "abc"}, "`token`: '••••••' is too short", id="secret-masked"),
+        pytest.param({"token": "abc"}, "`token`: the secret value is too short", id="secret-named"),
     ],
 )
 def test_configure_refuses_what_does_not_fit(
@@ -182,6 +182,42 @@ def test_configure_refuses_what_does_not_fit(
     assert caught.value.code == "invalid-config"
     assert [d.message for d in caught.value.diagnostics] == [message]
     assert store.settings("demo") == {} and store.secrets("demo") == {}
+
+
+@pytest.mark.parametrize(
+    ("keyword", "message"),
+    [
+        pytest.param(
+            {"oneOf": [{"required": ["token"]}, {"required": ["greeting"]}]},
+            "the settings object is valid under each of {'required': ['greeting']}, "
+            "{'required': ['token']}",
+            id="one-of",
+        ),
+        pytest.param(
+            {"not": {"required": ["token"]}},
+            "the settings object should not be valid under {'required': ['token']}",
+            id="not",
+        ),
+        pytest.param(
+            {"properties": {**SCHEMA["properties"], "token": {"secret": True, "enum": ["x"]}}},
+            "`token`: the secret value is not one of ['x']",
+            id="enum",
+        ),
+        pytest.param(
+            {"properties": {**SCHEMA["properties"], "token": {"secret": True, "not": {}}}},
+            "`token`: the secret value should not be valid under {}",
+            id="secret-not",
+        ),
+    ],
+)
+def test_settings_errors_never_quote_a_secret(
+    store: Store, make_plugin: MakePlugin, keyword: dict[str, object], message: str
+) -> None:
+    install(store, make_plugin("demo", configuration_schema={**SCHEMA, **keyword}))
+    with pytest.raises(ConfigError) as caught:
+        configure(store, "demo", {"token": "s3cr3t-value", "greeting": "Hi"})
+    assert [d.message for d in caught.value.diagnostics] == [message]
+    assert "s3cr3t" not in repr(caught.value.to_dict())
 
 
 def test_configure_refuses_unknown_settings(store: Store, make_plugin: MakePlugin) -> None:
