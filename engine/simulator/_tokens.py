@@ -47,6 +47,9 @@ class _CallWorld:
             raise TokenError(failure.message) from failure
         return format_number(value, "auto", 10)
 
+    def system_token(self, name: str) -> str | None:
+        return None  # the simulator runs no macro: single-value tokens stay as written
+
 
 def expand(call: Call, text: str, given: Mapping[str, str], context: str) -> Expansion:
     """Expand every token in ``text``; the result is in ``.text`` of the returned record."""

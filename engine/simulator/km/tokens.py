@@ -10,6 +10,7 @@ clock of whoever asks (the Keyboard Maestro model, or the old simulator's state)
 ...     def clipboard(self, index): return "clip" if index == 0 else None
 ...     def named_clipboard(self, name): return None
 ...     def calculate(self, expression): return "4"
+...     def system_token(self, name): return None
 >>> expand(World(), "%Variable%Who% %ICUDateTime%yyyy% %SystemClipboard% %Calculate%2+2%").text
 'Ann 2026 clip 4'
 """
@@ -61,6 +62,9 @@ class TokenWorld(Protocol):
 
     def calculate(self, expression: str) -> str:
         """The calculation's value as text; :class:`TokenError` when it has none."""
+
+    def system_token(self, name: str) -> str | None:
+        """A single-value token's text (%TriggerValue%…), or None where it has none."""
 
 
 @dataclass
@@ -115,6 +119,9 @@ class Expansion:
             sign = 1 if kind == "ICUDateTimePlus" else -1
             moment = shift(self.world.now, sign * amount, match.group("unit"))
             return format_icu(moment, match.group("fmt"))
+        value = self.world.system_token(kind)
+        if value is not None:
+            return value
         # Single-value system tokens stay as written outside a macro execution,
         # as the real server documents.
         self.warnings.append(f"{match.group(0)} is not available outside a running macro")
