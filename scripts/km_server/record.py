@@ -45,6 +45,7 @@ CORPUS = HERE / "corpus.yaml"
 STANDIN = HERE / "osascript"
 ROUTE = HERE / "route"
 DEFAULT_OUT = ROOT / "tests" / "data" / "km_server"
+SEEDS = DEFAULT_OUT / "seeds"  # the seed states, whatever --out says
 CALL_TIMEOUT = 120.0
 PLUGINS = Path("Library/Application Support/Keyboard Maestro/Keyboard Maestro Actions")
 # Copied with the checkout: everything the server reads at run time (not its .git).
@@ -115,7 +116,7 @@ async def _record(setup: Setup, scenario: dict[str, Any], work: Path) -> dict[st
     cwd = home
     standin = scenario.get("standin", True)
     state_file, log_file = work / "state.json", work / "osascript.jsonl"
-    seed = setup.out / "seeds" / f"{scenario['seed']}.json"
+    seed = SEEDS / f"{scenario['seed']}.json"
     shutil.copyfile(seed, state_file)
     log_file.touch()
     env = _environment(setup, state_file, log_file, home, standin=standin)

@@ -258,6 +258,31 @@ def test_variable_fields_are_checked_for_their_format_only() -> None:
     ]
 
 
+def test_windows_read_through_the_cache_compare_by_shape() -> None:
+    window = {"position": {"x": 1, "y": 2}, "title": "A"}
+    moved = {"success": True, "operation": "move", "window": window}
+    other = {"position": {"x": 9, "y": 9}, "title": "B"}
+    assert compare(moved, {**moved, "window": other}) == []
+    assert compare(moved, {**moved, "window": {"position": {"x": "9"}, "title": "B"}}) == [
+        'window.position.x: recorded a whole number (1), ours text ("9")',
+        "window.position.y: missing (recorded 2)",
+    ]
+    info = {**moved, "operation": "get_info"}
+    assert compare(info, {**info, "window": other}) == [
+        "window.position.x: recorded 1, ours 9",
+        "window.position.y: recorded 2, ours 9",
+        'window.title: recorded "A", ours "B"',
+    ]
+
+
+def test_sets_compare_in_any_order() -> None:
+    recorded = {"hotkey": {"modifiers": ["cmd", "shift"]}}
+    assert compare(recorded, {"hotkey": {"modifiers": ["shift", "cmd"]}}) == []
+    assert compare(recorded, {"hotkey": {"modifiers": ["shift", "opt"]}}) == [
+        'hotkey.modifiers[0]: recorded "cmd", ours "opt"'
+    ]
+
+
 def test_run_time_values_inside_text_are_masked() -> None:
     recorded = {
         "macro_id": "910C3914-A64A-4375-A6FD-A7FC35A0D224",
