@@ -16,9 +16,9 @@ from engine.simulator._datapath import (
     set_at,
     split_key_path,
 )
-from engine.simulator._formats import render
 from engine.simulator._jsondata import NotJSONData, copy_json
 from engine.simulator._schemas import compile_schema, schema_errors
+from engine.simulator.km.formats import render
 
 TRANSFORMS = ("set", "remove", "rename")
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.simulator import Simulator
-from engine.simulator._arith import CalculationError, evaluate
+from engine.simulator.km.arith import CalculationError, evaluate
 
 from .conftest import KM
 

@@ -234,7 +234,7 @@ def test_import_failures(km: KM, arguments: dict[str, Any], code: str, message: 
 
 
 def test_render_formats_for_every_kind_of_value() -> None:
-    from engine.simulator._formats import render
+    from engine.simulator.km.formats import render
 
     assert render({"a": [1, {"b": None}], "t": True, "n": None}, "csv", name="d") == (
         'key,value\r\na,"[1, {""b"": null}]"\r\nt,true\r\nn,\r\n'
@@ -268,7 +268,7 @@ def test_import_with_a_schema_checks_the_data(km: KM) -> None:
 
 
 def test_xml_replaces_characters_xml_cannot_hold() -> None:
-    from engine.simulator._formats import render
+    from engine.simulator.km.formats import render
 
     text = render({"k\x01": "a\x00b"}, "xml", name="n")
     assert '<entry key="k\ufffd">' in text

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.simulator._icu import format_icu, shift
+from engine.simulator.km.icu import format_icu, shift
 
 from .conftest import KM
 
