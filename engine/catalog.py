@@ -136,11 +136,25 @@ class ToolSpec:
 
 
 class ToolCatalog(Mapping[str, ToolSpec]):
-    """An immutable set of tools with their permission groups."""
+    """An immutable set of tools with their permission groups.
 
-    def __init__(self, tools: Iterable[ToolSpec], *, origin: str = "builtin") -> None:
+    ``origin`` labels where the tools come from; ``where`` says it to users in
+    "there is no tool named `x` in …" (the catalog, the connected server, or the server
+    whose list was saved), and ``listing_hint`` says how to list the tools.
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[ToolSpec],
+        *,
+        origin: str = "builtin",
+        where: str | None = None,
+        listing_hint: str = "run `km-actions schema --tools` to list the tools",
+    ) -> None:
         self._tools: dict[str, ToolSpec] = {t.name: t for t in tools}
         self.origin = origin
+        self.where = where or ("the catalog" if origin == "builtin" else "the connected server")
+        self.listing_hint = listing_hint
         groups: dict[str, frozenset[str]] = {
             name: frozenset(t for t in members if t in self._tools)
             for name, members in DOMAIN_GROUPS.items()
@@ -158,7 +172,9 @@ class ToolCatalog(Mapping[str, ToolSpec]):
         return _builtin_catalog()
 
     @classmethod
-    def from_tool_list(cls, tools: Iterable[Mapping[str, Any]], *, origin: str) -> ToolCatalog:
+    def from_tool_list(
+        cls, tools: Iterable[Mapping[str, Any]], *, origin: str, **described: str
+    ) -> ToolCatalog:
         """Build a catalog from MCP ``tools/list`` entries (camelCase wire form).
 
         Annotations a server does not publish are taken from the shipped catalog, so
@@ -180,7 +196,7 @@ class ToolCatalog(Mapping[str, ToolSpec]):
                     source=origin,
                 )
             )
-        return cls(specs, origin=origin)
+        return cls(specs, origin=origin, **described)
 
     def __getitem__(self, name: str) -> ToolSpec:
         return self._tools[name]

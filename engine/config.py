@@ -11,14 +11,17 @@ point elsewhere. A missing file means the defaults: the built-in simulator, the
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import shlex
 import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import tomli_w
 
@@ -26,7 +29,7 @@ from engine._jsonparse import INT_HINT
 from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, ToolClass
 from engine.errors import ConfigError
 from engine.limits import Limits, Profile
-from engine.paths import home
+from engine.paths import home, write_atomically
 from engine.suggest import did_you_mean
 
 ENV_CONFIG = "KM_ACTIONS_CONFIG"
@@ -37,7 +40,7 @@ _LIMIT_NAMES = frozenset(f.name for f in fields(Limits)) - {
 }
 
 _SECTIONS: dict[str, frozenset[str]] = {
-    "upstream": frozenset({"command", "url", "env", "cwd", "timeout"}),
+    "upstream": frozenset({"command", "url", "env", "cwd", "timeout", "connect_timeout"}),
     "security": frozenset({"default_profile", "ceiling", "allow_mcp_overwrite", "allowed_hosts"}),
     "tools": frozenset({"per_action", "disabled"}),
     "limits": frozenset(p.value for p in Profile),
@@ -53,9 +56,26 @@ class UpstreamConfig:
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str | None = None
     timeout: float = 30.0
+    connect_timeout: float = 20.0
 
     def describe(self) -> str:
-        return self.url or " ".join(self.command or ())
+        """The command (as a shell would read it) or the URL (without any password): how
+        users are shown which server this is.
+
+        >>> UpstreamConfig(command=("uv", "run", "km mcp")).describe()
+        "uv run 'km mcp'"
+        >>> UpstreamConfig(url="http://ann:secret@127.0.0.1:8000/mcp").describe()
+        'http://127.0.0.1:8000/mcp'
+        """
+        return shown_url(self.url) if self.url else shlex.join(self.command or ())
+
+
+def shown_url(url: str) -> str:
+    """The URL without any user:password part, fit to appear in messages and logs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @dataclass(frozen=True)
@@ -174,10 +194,7 @@ def set_value(path: str | Path | None, key: str, value: Any) -> Path:
         )
     data.setdefault(section, {})[name] = value
     Settings.from_data(data, path=target)  # refuse anything invalid before writing
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".toml.tmp")
-    temporary.write_text(tomli_w.dumps(data), "utf-8")
-    os.replace(temporary, target)
+    write_atomically(target, tomli_w.dumps(data))
     return target
 
 
@@ -202,12 +219,22 @@ def _upstream(value: Any, where: str) -> UpstreamConfig | None:
     env = value.get("env", {})
     if not isinstance(env, Mapping) or not all(isinstance(v, str) for v in env.values()):
         raise _error(where, "upstream.env", "upstream.env must be a table of text values")
-    timeout = value.get("timeout", 30.0)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise _error(where, "upstream.timeout", "upstream.timeout must be a number of seconds")
     return UpstreamConfig(
-        command=command, url=url, env=dict(env), cwd=value.get("cwd"), timeout=float(timeout)
+        command=command,
+        url=url,
+        env=dict(env),
+        cwd=value.get("cwd"),
+        timeout=_seconds(value.get("timeout", 30.0), where, "upstream.timeout"),
+        connect_timeout=_seconds(
+            value.get("connect_timeout", 20.0), where, "upstream.connect_timeout"
+        ),
     )
+
+
+def _seconds(value: Any, where: str, key: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
+        raise _error(where, key, f"{key} must be a number of seconds")
+    return float(value)
 
 
 def _profile(value: Any, where: str) -> Profile:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -21,3 +22,22 @@ def home() -> Path:
 def simulator_state_path() -> Path:
     """Where CLI runs keep the simulator's state, so runs can chain."""
     return home() / "simulator-state.json"
+
+
+def saved_tools_path() -> Path:
+    """Where the tool list of the Keyboard Maestro MCP server last connected to is kept."""
+    return home() / "upstream-tools.json"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (its folder created) so that readers see the old file or
+    the new one, never a part: a private temporary file, then a rename. Raises OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -18,12 +18,11 @@ import math
 import os
 import shlex
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx2
@@ -36,6 +35,7 @@ from pydantic import ValidationError
 
 from engine import __version__
 from engine.catalog import ToolCatalog
+from engine.config import shown_url
 from engine.errors import BridgeError, ConfigError, ErrorKind, StepError
 from engine.suggest import did_you_mean
 
@@ -71,9 +71,11 @@ class UpstreamBridge:
     Give either ``command`` (an argv list: the server is started as a child process
     and spoken to over stdio; it inherits only ``HOME``, ``LOGNAME``, ``PATH``,
     ``SHELL``, ``TERM`` and ``USER`` plus ``env``) or ``url`` (streamable HTTP).
-    ``start()`` connects and lists the upstream's tools, which become :meth:`catalog`;
-    a call before ``start()`` (or after the connection dropped) connects lazily, within
-    ``connect_timeout`` seconds. Each call may take ``call_timeout`` seconds.
+    ``start()`` connects and lists the upstream's tools, which become :meth:`catalog`
+    (and, as listed, :attr:`tool_list`; ``on_listed(bridge)`` is called after every
+    connection's listing, e.g. to keep it); a call before ``start()`` (or after the
+    connection dropped) connects lazily, within ``connect_timeout`` seconds. Each call
+    may take ``call_timeout`` seconds.
 
     >>> import anyio, sys
     >>> async def demo() -> tuple[bool, int]:
@@ -94,6 +96,7 @@ class UpstreamBridge:
         cwd: str | Path | None = None,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        on_listed: Callable[[UpstreamBridge], None] | None = None,
     ) -> None:
         self._command = _checked_command(command, url)
         self._url = _checked_url(url) if url is not None else None
@@ -106,11 +109,13 @@ class UpstreamBridge:
         self._cwd = cwd
         self._call_timeout = _checked_seconds("call_timeout", call_timeout)
         self._connect_timeout = _checked_seconds("connect_timeout", connect_timeout)
-        self._where = shlex.join(self._command) if self._command else _shown_url(str(self._url))
+        self._where = shlex.join(self._command) if self._command else shown_url(str(self._url))
         self._link: _Link | None = None
         self._links: set[_Link] = set()
         self._connecting: asyncio.Task[_Link] | None = None
         self._catalog: ToolCatalog | None = None
+        self._tool_list: list[dict[str, Any]] = []
+        self._on_listed = on_listed
         self._server_name: str | None = None
         self._closed = False
 
@@ -132,6 +137,16 @@ class UpstreamBridge:
     def server_name(self) -> str | None:
         """The upstream's ``serverInfo`` name, once connected (None before, or if it gave none)."""
         return self._server_name
+
+    @property
+    def where(self) -> str:
+        """The command (as a shell reads it) or the URL (without any password)."""
+        return self._where
+
+    @property
+    def tool_list(self) -> list[dict[str, Any]]:
+        """The ``tools/list`` entries (wire form) of the last connection; empty before."""
+        return self._tool_list
 
     @property
     def connected(self) -> bool:
@@ -242,7 +257,7 @@ class UpstreamBridge:
                 f"{name} did not answer within {self._call_timeout:g} s "
                 f"(the {self.label} is slow or stuck)",
                 hint="check that Keyboard Maestro is running and responsive, or allow more "
-                "time with the upstream call timeout",
+                "time with `timeout` under [upstream] in the configuration file",
                 details={**details, "timeout": self._call_timeout},
             )
         if problem.code == types.CONNECTION_CLOSED:
@@ -320,14 +335,26 @@ class UpstreamBridge:
             raise _ConnectFailed(
                 f"the {self.label} did not finish connecting within "
                 f"{self._connect_timeout:g} s{link.said()}",
-                self._connect_hint(),
+                f"{self._connect_hint()}; a server that is only slow to start gets more time "
+                "with `connect_timeout` under [upstream] in the configuration file",
             ) from None
         except BaseException:
             ready.cancel()
             link.abort()
             raise
         self._catalog = link.catalog
+        self._tool_list = link.listing
         self._link = link
+        if self._on_listed is not None:
+            try:
+                self._on_listed(self)
+            except Exception as problem:  # what follows a listing never fails the connection
+                logger.warning(
+                    "after listing the tools of the %s: %s: %s",
+                    self.label,
+                    type(problem).__name__,
+                    problem,
+                )
         return link
 
     async def _own(self, link: _Link, ready: asyncio.Future[None]) -> None:
@@ -345,7 +372,9 @@ class UpstreamBridge:
                     listing = await _list_tools(client)
                     info = client.server_info
                     self._server_name = info.name if info is not None else None
-                    link.connected(client, ToolCatalog.from_tool_list(listing, origin=self.label))
+                    link.connected(
+                        client, listing, ToolCatalog.from_tool_list(listing, origin=self.label)
+                    )
                     if not ready.done():
                         ready.set_result(None)
                     await link.ended.wait()
@@ -442,6 +471,7 @@ class _Link:
         self.ended = anyio.Event()
         self.task: asyncio.Task[None] | None = None
         self._client: Client | None = None
+        self.listing: list[dict[str, Any]] = []
         self.catalog: ToolCatalog = ToolCatalog(())
         self._stderr: _StderrTail | None = None
         self._closed = False
@@ -457,8 +487,11 @@ class _Link:
         assert self._client is not None  # only usable links are handed to callers
         return self._client
 
-    def connected(self, client: Client, catalog: ToolCatalog) -> None:
+    def connected(
+        self, client: Client, listing: list[dict[str, Any]], catalog: ToolCatalog
+    ) -> None:
         self._client = client
+        self.listing = listing
         self.catalog = catalog
 
     def drop(self, reason: str) -> None:
@@ -731,14 +764,6 @@ def _checked_url(url: str) -> str:
             hint="give the server's streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp",
         )
     return url
-
-
-def _shown_url(url: str) -> str:
-    """The URL without any user:password part, fit to appear in messages and logs."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _checked_seconds(name: str, value: float) -> float:

@@ -11,7 +11,16 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.cli import _extras, _marketplace, _plugins, _run, _serve, _simulator, _validate
+from engine.cli import (
+    _extras,
+    _marketplace,
+    _plugins,
+    _run,
+    _serve,
+    _simulator,
+    _tools,
+    _validate,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     _validate.add_parsers(sub)
     _run.add_parsers(sub)
+    _tools.add_parsers(sub)
     _serve.add_parsers(sub)
     _extras.add_parsers(sub)
     _simulator.add_parsers(sub)

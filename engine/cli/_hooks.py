@@ -1,16 +1,18 @@
-"""Plugin hooks for CLI commands: store events and installed runs, on the simulator.
+"""Plugin hooks for CLI commands: store events, and installed runs, on the command's backend.
 
 Commands that change the store (install, update, uninstall, configure) pass a
-:class:`~engine.plugins.hooked.StoreHooks` as the store's ``events`` callback; hook
-actions call tools on the same simulator `km-actions run` uses (its state is kept in the
-km-actions folder), and failed hooks are printed as warnings.
+:class:`CommandHooks` as the store's ``events`` callback. Only when an enabled plugin has
+a hook on an event does it open a backend, as ``km-actions run`` would
+(:func:`engine.backend.choose_backend`): the ``[upstream]`` server, connected then, or the
+simulator, whose state is kept in the km-actions folder. :meth:`CommandHooks.finish` says
+where the hooks ran, and prints those that failed or could not run as warnings.
 
 >>> import tempfile
 >>> from pathlib import Path
 >>> from engine.plugins.store import Store
 >>> with Store.open(Path(tempfile.mkdtemp())) as store:
-...     hooks, simulator = store_hooks(store)
-...     finish_hooks(hooks, simulator)
+...     hooks = CommandHooks(store)
+...     hooks.finish()
 ...     hooks.outcomes
 []
 """
@@ -18,46 +20,88 @@ km-actions folder), and failed hooks are printed as warnings.
 from __future__ import annotations
 
 import sys
-import warnings
-from pathlib import Path
 
+from engine.backend import choose_backend
+from engine.cli._backend import CommandBackend
+from engine.cli._say import HINT
+from engine.config import load_settings
+from engine.errors import EngineError
 from engine.limits import Profile
-from engine.paths import simulator_state_path
-from engine.plugins.hooked import StoreHooks
-from engine.plugins.hooks import HookedRun
+from engine.plugins._events import StoreEvent
+from engine.plugins.hooked import StoreHooks, listens
+from engine.plugins.hooks import HookedRun, HookOutcome
 from engine.plugins.store import Store
-from engine.simulator import Simulator, SimulatorStateWarning
 
 
-def open_simulator(state: Path | None) -> Simulator:
-    """The simulator CLI commands run on; a corrupt state file (moved aside, the simulator
-    starting afresh) is one ``warning:`` line, not a Python warning. A state file it cannot
-    read raises :class:`~engine.simulator.SimulatorStateError` (an ``EngineError``)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SimulatorStateWarning)
-        simulator = Simulator(state_path=state)
-    for warning in caught:
-        if issubclass(warning.category, SimulatorStateWarning):
-            print(f"warning: {warning.message}", file=sys.stderr)
-        else:  # not ours to turn into text: pass it on as it came
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
+class CommandHooks:
+    """The ``events`` callback of a store command: runs the hooks of each store event on
+    the command's backend, opened (and the upstream connected) at the first event that
+    has hooks. ``simulator``: the simulator, whatever ``[upstream]`` says."""
+
+    def __init__(self, store: Store, profile: str = "standard", *, simulator: bool = False) -> None:
+        self.store = store
+        self.limits = Profile(profile).limits
+        self._simulator = simulator
+        self._backend: CommandBackend | None = None
+        self._hooks: StoreHooks | None = None
+        self._problem: EngineError | None = None
+        self.skipped: list[EngineError] = []
+
+    @property
+    def outcomes(self) -> list[HookOutcome]:
+        return self._hooks.outcomes if self._hooks is not None else []
+
+    def __call__(self, event: StoreEvent) -> None:
+        if not listens(self.store, event.name):
+            return
+        try:
+            hooks = self._open()
+        except EngineError as problem:
+            self.skipped.append(
+                EngineError(
+                    f"the hooks on `{event.name}` of '{event.plugin}' did not run: "
+                    f"{problem.message}",
+                    code=problem.code,
+                    hint=problem.hint,
+                )
             )
-    return simulator
+            return
+        hooks(event)
 
+    def _open(self) -> StoreHooks:
+        if self._hooks is not None:
+            return self._hooks
+        if self._problem is not None:
+            raise self._problem
+        try:
+            if self._backend is None:
+                backend = choose_backend(load_settings(), simulator=self._simulator)
+                self._backend = CommandBackend(backend)
+            self._backend.connect()
+        except EngineError as problem:
+            self._problem = problem
+            raise
+        self._hooks = StoreHooks(self.store, bridge=self._backend.bridge, limits=self.limits)
+        return self._hooks
 
-def store_hooks(store: Store, profile: str = "standard") -> tuple[StoreHooks, Simulator]:
-    """The ``events`` callback for a store change, and the simulator its hooks use."""
-    simulator = open_simulator(simulator_state_path())
-    return StoreHooks(store, bridge=simulator, limits=Profile(profile).limits), simulator
-
-
-def finish_hooks(hooks: StoreHooks, simulator: Simulator) -> None:
-    """Keep the simulator's state if hooks ran, and print the hooks that failed."""
-    if hooks.outcomes:
-        simulator.save()
-    for text in hooks.warnings:
-        print(f"  warning: {text}", file=sys.stderr)
+    def finish(self) -> None:
+        """Close the backend (keeping the simulator's state if hooks ran), say where the
+        hooks ran, and print those that failed or did not run."""
+        backend, ran = self._backend, self.outcomes
+        if backend is not None:
+            try:
+                backend.close(save=bool(ran))
+            except EngineError as problem:
+                self.skipped.append(problem)
+        if backend is not None and ran:
+            count = f"{len(ran)} hook{'s' if len(ran) != 1 else ''}"
+            print(f"  {count} ran on {backend.describe()}", file=sys.stderr)
+        for text in self._hooks.warnings if self._hooks is not None else ():
+            print(f"  warning: {text}", file=sys.stderr)
+        for skipped in self.skipped:
+            print(f"  warning: {skipped.message}", file=sys.stderr)
+            if skipped.hint:
+                print(f"{HINT}{skipped.hint}", file=sys.stderr)
 
 
 def print_hook_warnings(run: HookedRun) -> None:

@@ -14,11 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.cli import _plugins
-from engine.cli._hooks import finish_hooks, store_hooks
+from engine.cli._hooks import CommandHooks
 from engine.cli._say import HINT
 from engine.limits import Profile
 from engine.plugins.download import DownloadPolicy
-from engine.plugins.hooked import StoreHooks
 from engine.plugins.marketplace import PLUGIN_TYPES, MarketplaceIndex
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.progress import ProgressBar
@@ -66,6 +65,7 @@ def add_parsers(sub: Any) -> None:
     )
     _install_options(p)
     _index_options(p)
+    _plugins._hooks_option(p)
     _plugins._json(p)
     p.set_defaults(handler=_plugins._guard(cmd_update))
 
@@ -127,7 +127,7 @@ def _indexes(args: argparse.Namespace, store: Store) -> MarketplaceIndex:
     return loaded.index
 
 
-def _options(args: argparse.Namespace, events: StoreHooks) -> Options:
+def _options(args: argparse.Namespace, events: CommandHooks) -> Options:
     return Options(
         grant=args.grant,
         confirm=_plugins._confirm(args),
@@ -157,12 +157,14 @@ def _install_or_request(store_handler: Handler) -> Handler:
 def cmd_install_request(args: argparse.Namespace) -> int:
     with Store.open() as store:
         index = _indexes(args, store)
-        hooks, simulator = store_hooks(store, args.profile)
-        result = install_request(
-            store, index, args.source, auto_update=args.auto_update or None,
-            options=_options(args, hooks),
-        )  # fmt: skip
-    finish_hooks(hooks, simulator)
+        hooks = CommandHooks(store, args.profile, simulator=args.simulator)
+        try:
+            result = install_request(
+                store, index, args.source, auto_update=args.auto_update or None,
+                options=_options(args, hooks),
+            )  # fmt: skip
+        finally:
+            hooks.finish()
     if args.json:
         _plugins._print_json(_plugins._install_json(result))
     else:
@@ -200,13 +202,15 @@ def cmd_update(args: argparse.Namespace) -> int:
         if args.identifier:
             store.require(args.identifier)
         index = _indexes(args, store)
-        hooks, simulator = store_hooks(store, args.profile)
-        report = update(
-            store, index, args.identifier, everything=args.all, options=_options(args, hooks)
-        )
+        hooks = CommandHooks(store, args.profile, simulator=args.simulator)
+        try:
+            report = update(
+                store, index, args.identifier, everything=args.all, options=_options(args, hooks)
+            )
+        finally:
+            hooks.finish()
         if args.auto_update:
             set_auto_update(store, args.identifier, args.auto_update == "on")
-    finish_hooks(hooks, simulator)
     if args.json:
         _plugins._print_json(report.to_dict())
     else:

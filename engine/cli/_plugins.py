@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.cli._hooks import finish_hooks, store_hooks
+from engine.cli._backend import add_simulator_option
+from engine.cli._hooks import CommandHooks
 from engine.cli._say import HINT
 from engine.errors import EngineError
 from engine.limits import Profile
@@ -63,6 +64,7 @@ def _add_install(sub: Any) -> None:
         help="grant a tool or tool group (repeatable); the plugin must ask for no more",
     )
     _profile(p, "the security profile it is installed and runs under (default: standard)")
+    _hooks_option(p)
     _json(p)
     p.set_defaults(handler=_guard(cmd_install))
     p = sub.add_parser(
@@ -84,6 +86,7 @@ def _add_changes(sub: Any) -> None:
         action="store_true",
         help="also remove the installed plugins that depend on it",
     )
+    _hooks_option(p)
     _json(p)
     p.set_defaults(handler=_guard(cmd_uninstall))
     p = sub.add_parser(
@@ -95,6 +98,7 @@ def _add_changes(sub: Any) -> None:
     p.add_argument("identifier", metavar="ID")
     p.add_argument("assignments", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--unset", action="append", default=[], metavar="KEY", help="back to default")
+    _hooks_option(p)
     _json(p)
     p.set_defaults(handler=_guard(cmd_configure))
     for name, enabled in (("enable", True), ("disable", False)):
@@ -138,6 +142,10 @@ def _add_inventory(sub: Any) -> None:
 
 def _profile(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--profile", choices=[x.value for x in Profile], default="standard", help=help)
+
+
+def _hooks_option(p: argparse.ArgumentParser) -> None:
+    add_simulator_option(p, "run the plugins' hooks this sets off")
 
 
 def _json(p: argparse.ArgumentParser) -> None:
@@ -224,21 +232,22 @@ def cmd_install(args: argparse.Namespace) -> int:
     bar = ProgressBar(f"checking {path.name}", unit="actions")
     try:
         with Store.open() as store:
-            hooks, simulator = store_hooks(store, args.profile)
-            result = install(
-                store,
-                InstallSource.of(path),
-                grant=args.grant,
-                confirm=_confirm(args),
-                profile=Profile(args.profile),
-                progress=bar,
-                events=hooks,
-            )
+            hooks = CommandHooks(store, args.profile, simulator=args.simulator)
+            try:
+                result = install(
+                    store,
+                    InstallSource.of(path),
+                    grant=args.grant,
+                    confirm=_confirm(args),
+                    profile=Profile(args.profile),
+                    progress=bar,
+                    events=hooks,
+                )
+            finally:
+                bar.finish()
+                hooks.finish()
     except EngineError as error:
-        bar.finish()
         return report_error(error, as_json=args.json, sources=_sources(path))
-    bar.finish()
-    finish_hooks(hooks, simulator)
     if args.json:
         _print_json(_install_json(result))
     else:
@@ -293,11 +302,13 @@ def _print_install(result: InstallResult) -> None:
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
     with Store.open() as store:
-        hooks, simulator = store_hooks(store)
-        result = uninstall(
-            store, args.identifier, remove_dependents=args.with_dependents, events=hooks
-        )
-    finish_hooks(hooks, simulator)
+        hooks = CommandHooks(store, simulator=args.simulator)
+        try:
+            result = uninstall(
+                store, args.identifier, remove_dependents=args.with_dependents, events=hooks
+            )
+        finally:
+            hooks.finish()
     if args.json:
         _print_json({"ok": True, "removed": list(result.removed)})
     else:
@@ -392,9 +403,11 @@ def cmd_configure(args: argparse.Namespace) -> int:
                 _print_settings(view)
             return 0
         values = dict(_read_assignment(schema, a) for a in args.assignments)
-        hooks, simulator = store_hooks(store)
-        result = configure(store, args.identifier, values, unset=args.unset, events=hooks)
-    finish_hooks(hooks, simulator)
+        hooks = CommandHooks(store, simulator=args.simulator)
+        try:
+            result = configure(store, args.identifier, values, unset=args.unset, events=hooks)
+        finally:
+            hooks.finish()
     if args.json:
         _print_json({"ok": True, "settings": result.settings, "missing": list(result.missing)})
         return 0

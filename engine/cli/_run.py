@@ -12,23 +12,25 @@ from pathlib import Path
 from typing import Any
 
 from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
-from engine.bridge import ToolBridge
-from engine.bridge.dryrun import DryRunBridge
+from engine.backend import Backend, BackendKind, choose_backend
+from engine.catalog import ToolCatalog
+from engine.cli._backend import CommandBackend, add_simulator_option
 from engine.cli._files import collect
-from engine.cli._hooks import open_simulator, print_hook_warnings
-from engine.cli._say import failed
+from engine.cli._hooks import print_hook_warnings
+from engine.cli._say import failed, say
+from engine.config import load_settings
 from engine.engine import Engine
-from engine.errors import EngineError
+from engine.errors import BridgeError, EngineError
 from engine.library import ActionLibrary
 from engine.limits import Profile
 from engine.model import Pipeline, RunResult
-from engine.paths import simulator_state_path
 from engine.plugins.hooked import run_installed
 from engine.plugins.local import LocalPlugin, enclosing_plugin
 from engine.plugins.runtime import PluginRuntime
 from engine.plugins.store import Store
 from engine.report import SourceLookup, format_text
-from engine.simulator import Simulator, SimulatorStateError
+from engine.saved_tools import offline_catalog
+from engine.simulator import SimulatorStateError
 from engine.testing import TestOutcome, run_tests
 
 
@@ -36,8 +38,12 @@ def add_parsers(sub: Any) -> None:
     r = sub.add_parser(
         "run",
         help="run an action",
-        description="Run an action from a file (on the built-in simulator unless a Keyboard "
-        "Maestro server is configured). Exit status: 0 success, 1 failure, 2 usage error.",
+        description="Run an action: an action file, or an installed plugin/action. Its km_* "
+        "calls go to the Keyboard Maestro MCP server named under [upstream] in the "
+        "configuration file (see `km-actions config show`), or to the built-in simulator when "
+        "none is configured or with --simulator; --dry-run sends nothing anywhere. Exit "
+        "status: 0 success, 1 the run failed (or the server could not be reached), 2 usage "
+        "or configuration error.",
     )
     r.add_argument(
         "action", metavar="FILE_OR_NAME", help="an action file, or an installed plugin/action"
@@ -54,8 +60,10 @@ def add_parsers(sub: Any) -> None:
     r.add_argument(
         "--dry-run",
         action="store_true",
-        help="render and check everything; send nothing to Keyboard Maestro",
+        help="render and check everything against the tools of the server you last connected "
+        "to (or the shipped catalog); send nothing to Keyboard Maestro or any server",
     )
+    add_simulator_option(r)
     r.add_argument("--trace", action="store_true", help="show every step that ran")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
     r.add_argument(
@@ -65,10 +73,16 @@ def add_parsers(sub: Any) -> None:
         help="security profile (default: standard)",
     )
     r.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: config.toml in the data folder, or KM_ACTIONS_CONFIG)",
+    )
+    r.add_argument(
         "--state",
         metavar="FILE",
         type=Path,
-        help="simulator state file (default: in the km-actions data folder)",
+        help="simulator state file (default: in the km-actions data folder); for runs on "
+        "the simulator only",
     )
     r.add_argument(
         "--fresh",
@@ -131,66 +145,118 @@ def _library(engine: Engine, path: Path) -> ActionLibrary:
     return library
 
 
-def _bridge(args: argparse.Namespace) -> tuple[ToolBridge, Simulator | None, str]:
-    if args.dry_run:
-        bridge = DryRunBridge()
-        return bridge, None, "a dry run on the simulator (nothing is sent anywhere)"
-    state = None if args.fresh else (args.state or simulator_state_path())
-    simulator = open_simulator(state)
-    note = "the built-in simulator (no Keyboard Maestro server is configured); " + (
-        f"its state is kept in {state}" if state else "its state is not kept"
-    )
-    return simulator, simulator, note
+class _Stopped(Exception):
+    """The run stops before it starts; what went wrong has been said. ``code``: the exit
+    status."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
+    except _Stopped as stopped:
+        return stopped.code
     except SimulatorStateError as problem:
         return failed("run", problem)
 
 
+def _open_backend(args: argparse.Namespace) -> CommandBackend:
+    """The backend of this run, chosen by :func:`engine.backend.choose_backend` from the
+    configuration and the options (not connected yet)."""
+    try:
+        settings = load_settings(args.config)
+    except EngineError as error:
+        failed("run", error)
+        raise _Stopped(2) from None
+    backend = choose_backend(
+        settings,
+        dry_run=args.dry_run,
+        simulator=args.simulator,
+        state=args.state,
+        keep_state=not args.fresh,
+    )
+    _check_simulator_options(args, backend)
+    catalog: ToolCatalog | None = None
+    if backend.kind is BackendKind.DRY_RUN:
+        catalog, warning = offline_catalog()
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+    return CommandBackend(backend, catalog=catalog)
+
+
+def _check_simulator_options(args: argparse.Namespace, backend: Backend) -> None:
+    if backend.kind is BackendKind.UPSTREAM and (args.state or args.fresh):
+        option = "--state" if args.state else "--fresh"
+        say(
+            "run",
+            f"{option} is an option of the built-in simulator, and this run goes to "
+            f"{backend.describe()}",
+            "add --simulator to run on the simulator",
+        )
+        raise _Stopped(2)
+
+
+def _engine(args: argparse.Namespace, tools: CommandBackend) -> Engine:
+    """Connect (to the upstream, if that is the backend): an engine that checks and
+    compiles against the backend's tools."""
+    try:
+        tools.connect()
+    except BridgeError as error:
+        if args.json:
+            failure = {"status": "failed", "outputs": {}, "error": error.to_dict()}
+            print(json.dumps({**failure, "ran_on": tools.to_dict()}, indent=2))
+        else:
+            failed("run", error)
+        raise _Stopped(1) from None
+    return Engine(catalog=tools.catalog())
+
+
+def _announce(args: argparse.Namespace, name: str, tools: CommandBackend) -> None:
+    if not args.json:
+        print(f"Running {name} on {tools.describe()}.", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
-    engine = Engine()
     path = Path(args.action)
     if not path.is_file():
         if is_installed_name(args.action):
-            return _run_installed(args, engine)
+            return _run_installed(args)
         print(f"km-actions run: no such file: {args.action}", file=sys.stderr)
         return 2
     if enclosing_plugin(path) is not None:
-        return _run_in_plugin(args, engine, path)
-    try:
-        document = engine.load_file(path)
-        library = _library(engine, path)
-        library.add(document)
-        pipeline = engine.compile(document, context=library.context())
-    except EngineError as error:
-        print(
-            format_text(error.diagnostics, sources={str(path): path.read_text("utf-8", "replace")}),
-            file=sys.stderr,
+        return _run_in_plugin(args, path)
+    with _open_backend(args) as tools:
+        engine = _engine(args, tools)
+        try:
+            document = engine.load_file(path)
+            library = _library(engine, path)
+            library.add(document)
+            pipeline = engine.compile(document, context=library.context())
+        except EngineError as error:
+            text = path.read_text("utf-8", "replace")
+            print(format_text(error.diagnostics, sources={str(path): text}), file=sys.stderr)
+            return 1
+        try:
+            inputs = parse_inputs(pipeline, args.input, args.inputs_json)
+        except ValueError as exc:
+            print(f"km-actions run: {exc}", file=sys.stderr)
+            return 2
+        _announce(args, pipeline.name, tools)
+        result = asyncio.run(
+            engine.run(
+                pipeline,
+                inputs,
+                bridge=tools.bridge,
+                limits=Profile(args.profile).limits,
+                trace=args.trace,
+                resolver=library,
+                dry_run=args.dry_run,
+            )
         )
-        return 1
-    try:
-        inputs = parse_inputs(pipeline, args.input, args.inputs_json)
-    except ValueError as exc:
-        print(f"km-actions run: {exc}", file=sys.stderr)
-        return 2
-    bridge, simulator, note = _bridge(args)
-    if not args.json:
-        print(f"Running {pipeline.name} on {note}.", file=sys.stderr)
-    result = asyncio.run(
-        engine.run(
-            pipeline,
-            inputs,
-            bridge=bridge,
-            limits=Profile(args.profile).limits,
-            trace=args.trace,
-            resolver=library,
-            dry_run=args.dry_run,
-        )
-    )
-    return _finish_run(args, result, simulator, path)
+        return _finish_run(args, result, tools, path)
 
 
 def is_installed_name(text: str) -> bool:
@@ -202,19 +268,19 @@ def is_installed_name(text: str) -> bool:
 def _finish_run(
     args: argparse.Namespace,
     result: RunResult,
-    simulator: Simulator | None,
+    tools: CommandBackend,
     sources: Path | Callable[[str], str | None],
 ) -> int:
-    if simulator is not None and simulator.state_path is not None:
-        simulator.save()
+    tools.close()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+        data = {**result.to_dict(), "ran_on": tools.to_dict()}
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
         _print_result(result, sources)
     return 0 if result.ok else 1
 
 
-def _run_installed(args: argparse.Namespace, engine: Engine) -> int:
+def _run_installed(args: argparse.Namespace) -> int:
     """``km-actions run plugin/action``: an installed action, with its plugin's grant and
     settings; the run is recorded in the store's history."""
     try:
@@ -222,7 +288,8 @@ def _run_installed(args: argparse.Namespace, engine: Engine) -> int:
     except EngineError as error:
         print(format_text(error.diagnostics), file=sys.stderr)
         return 1
-    with store:
+    with store, _open_backend(args) as tools:
+        engine = _engine(args, tools)
         runtime = PluginRuntime.load(store, engine=engine, compile=False)
         try:
             pipeline = runtime.pipeline(args.action)
@@ -232,15 +299,13 @@ def _run_installed(args: argparse.Namespace, engine: Engine) -> int:
         except ValueError as exc:
             print(f"km-actions run: {exc}", file=sys.stderr)
             return 2
-        bridge, simulator, note = _bridge(args)
-        if not args.json:
-            print(f"Running {args.action} on {note}.", file=sys.stderr)
+        _announce(args, args.action, tools)
         hooked = asyncio.run(
             run_installed(
                 runtime,
                 args.action,
                 inputs,
-                bridge=bridge,
+                bridge=tools.bridge,
                 limits=Profile(args.profile).limits,
                 trace=args.trace,
                 dry_run=args.dry_run,
@@ -248,7 +313,7 @@ def _run_installed(args: argparse.Namespace, engine: Engine) -> int:
         )
         runtime.close()
         print_hook_warnings(hooked)
-        return _finish_run(args, hooked.result, simulator, _installed_sources(store))
+        return _finish_run(args, hooked.result, tools, _installed_sources(store))
 
 
 def _installed_sources(store: Store) -> Callable[[str], str | None]:
@@ -267,45 +332,46 @@ def _installed_sources(store: Store) -> Callable[[str], str | None]:
     return lookup
 
 
-def _run_in_plugin(args: argparse.Namespace, engine: Engine, path: Path) -> int:
+def _run_in_plugin(args: argparse.Namespace, path: Path) -> int:
     """An action file inside a plugin folder: checked and run in the plugin's context,
     with the settings' defaults as ``config``."""
     folder = enclosing_plugin(path)
     assert folder is not None  # checked by the caller
-    try:
-        plugin = LocalPlugin.read(folder, engine=engine)
-        name = plugin.name_of(path)
-        if name is None:
-            raise EngineError(
-                f"{path} is not one of the actions of the plugin in {folder}",
-                code="not_found",
-                hint="list it under `actions:` in plugin.yaml",
+    with _open_backend(args) as tools:
+        engine = _engine(args, tools)
+        try:
+            plugin = LocalPlugin.read(folder, engine=engine)
+            name = plugin.name_of(path)
+            if name is None:
+                raise EngineError(
+                    f"{path} is not one of the actions of the plugin in {folder}",
+                    code="not_found",
+                    hint="list it under `actions:` in plugin.yaml",
+                )
+            pipeline = plugin.pipeline(name)
+            inputs = parse_inputs(pipeline, args.input, args.inputs_json)
+        except EngineError as error:
+            text = format_text(error.diagnostics, sources=_folder_sources(folder))
+            print(text, file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"km-actions run: {exc}", file=sys.stderr)
+            return 2
+        _announce(args, pipeline.qualified_name, tools)
+        result = asyncio.run(
+            engine.run(
+                pipeline,
+                inputs,
+                bridge=tools.bridge,
+                limits=Profile(args.profile).limits,
+                trace=args.trace,
+                grant=plugin.grant,
+                config=plugin.settings,
+                resolver=plugin.resolver(),
+                dry_run=args.dry_run,
             )
-        pipeline = plugin.pipeline(name)
-        inputs = parse_inputs(pipeline, args.input, args.inputs_json)
-    except EngineError as error:
-        print(format_text(error.diagnostics, sources=_folder_sources(folder)), file=sys.stderr)
-        return 1
-    except ValueError as exc:
-        print(f"km-actions run: {exc}", file=sys.stderr)
-        return 2
-    bridge, simulator, note = _bridge(args)
-    if not args.json:
-        print(f"Running {pipeline.qualified_name} on {note}.", file=sys.stderr)
-    result = asyncio.run(
-        engine.run(
-            pipeline,
-            inputs,
-            bridge=bridge,
-            limits=Profile(args.profile).limits,
-            trace=args.trace,
-            grant=plugin.grant,
-            config=plugin.settings,
-            resolver=plugin.resolver(),
-            dry_run=args.dry_run,
         )
-    )
-    return _finish_run(args, result, simulator, _folder_sources(folder))
+        return _finish_run(args, result, tools, _folder_sources(folder))
 
 
 def _folder_sources(folder: Path) -> Callable[[str], str | None]:

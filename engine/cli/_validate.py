@@ -21,6 +21,7 @@ from engine.cli._files import (
 )
 from engine.errors import Diagnostic, sort_diagnostics
 from engine.report import format_json, format_text, summary
+from engine.saved_tools import offline_catalog
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
 
 PLUGIN_FILENAMES = ("plugin.yaml", "plugin.yml", "plugin.json")
@@ -31,7 +32,9 @@ def add_parsers(sub: Any) -> None:
         "validate",
         help="check action and plugin manifests",
         description="Check manifests and explain every problem. A folder checks every "
-        "manifest in it. Exit status: 0 valid (warnings allowed), 1 errors, 2 usage error.",
+        "manifest in it. Tools are checked against those of the Keyboard Maestro MCP server "
+        "km-actions last connected to (see `km-actions tools`), or the catalog km-actions "
+        "ships. Exit status: 0 valid (warnings allowed), 1 errors, 2 usage error.",
     )
     p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     p.add_argument("--json", action="store_true", help="print diagnostics as JSON")
@@ -48,7 +51,8 @@ def add_parsers(sub: Any) -> None:
         "schema",
         help="print the manifest JSON Schema",
         description="Print the JSON Schema of action manifests (for editors "
-        "and AI callers), of plugin manifests, or the km_* tool catalog.",
+        "and AI callers), of plugin manifests, or the km_* tools actions are checked "
+        "against (see `km-actions tools`).",
     )
     group = s.add_mutually_exclusive_group()
     group.add_argument("--plugin", action="store_true", help="the plugin.yaml schema")
@@ -210,7 +214,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not found.files:
         print("km-actions validate: no manifests (.yaml, .yml, .json) found", file=sys.stderr)
         return 2
-    diagnostics = sort_diagnostics(validate_files(found, level=ValidationLevel(args.level)))
+    catalog = _offline_catalog()
+    diagnostics = sort_diagnostics(
+        validate_files(found, level=ValidationLevel(args.level), catalog=catalog)
+    )
     if args.quiet:
         diagnostics = [d for d in diagnostics if d.is_error]
     if args.json:
@@ -231,7 +238,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.tools:
-        catalog = ToolCatalog.builtin()
+        catalog = _offline_catalog()
         data: Any = [
             {
                 "name": t.name,
@@ -245,3 +252,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
         data = load_schema("plugin" if args.plugin else "action")
     print(json.dumps(data, indent=2, ensure_ascii=False))
     return 0
+
+
+def _offline_catalog() -> ToolCatalog:
+    """The saved tool list of the server last connected to, else the shipped catalog (a
+    saved list that cannot be used is a warning)."""
+    catalog, warning = offline_catalog()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return catalog

@@ -131,7 +131,7 @@ class StoreHooks:
         return [o.message for o in self.outcomes if not o.ok]
 
     def __call__(self, event: StoreEvent) -> None:
-        if not self._listened(event.name):
+        if not listens(self.store, event.name):
             return
         runtime = PluginRuntime.load(self.store, compile=False)
         try:
@@ -141,12 +141,14 @@ class StoreHooks:
         finally:
             runtime.close()
 
-    def _listened(self, name: str) -> bool:
-        for plugin in self.store.plugins():
-            hooks = plugin.metadata.get("hooks") or ()
-            if plugin.enabled and any(h.get("on") == name for h in hooks):
-                return True
-        return False
+
+def listens(store: Store, event: str) -> bool:
+    """True if an enabled plugin of ``store`` has a hook on the store event ``event``."""
+    for plugin in store.plugins():
+        hooks = plugin.metadata.get("hooks") or ()
+        if plugin.enabled and any(h.get("on") == event for h in hooks):
+            return True
+    return False
 
 
 class _Recorder:

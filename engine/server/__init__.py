@@ -16,9 +16,9 @@ from typing import Any, cast
 
 import anyio
 
+from engine.backend import BackendKind, choose_backend
 from engine.bridge import ToolBridge
 from engine.config import Settings
-from engine.paths import simulator_state_path
 from engine.plugins.store import Store
 from engine.server._stop import Stop
 
@@ -28,24 +28,16 @@ HTTP_PATH = "/mcp"
 
 
 async def open_bridge(settings: Settings) -> ToolBridge:
-    """The upstream Keyboard Maestro MCP server the configuration names (connected), or
-    the simulator when there is none."""
-    upstream = settings.upstream
-    if upstream is None:
-        from engine.simulator import Simulator
+    """The upstream Keyboard Maestro MCP server the configuration names (connected; its
+    tool list saved for offline checks), or the simulator when there is none."""
+    backend = choose_backend(settings)
+    if backend.kind is BackendKind.UPSTREAM:
+        bridge = backend.upstream_bridge()
+        await bridge.start()
+        return bridge
+    from engine.simulator import Simulator
 
-        return Simulator(state_path=simulator_state_path())
-    from engine.bridge.upstream import UpstreamBridge
-
-    bridge = UpstreamBridge(
-        upstream.command,
-        url=upstream.url,
-        env=dict(upstream.env) if upstream.command else None,
-        cwd=upstream.cwd if upstream.command else None,
-        call_timeout=upstream.timeout,
-    )
-    await bridge.start()
-    return bridge
+    return Simulator(state_path=backend.state)
 
 
 async def run_server(

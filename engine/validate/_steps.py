@@ -136,13 +136,11 @@ class StepWalker:
         catalog = self.context.catalog
         tool = catalog.get(name)
         if tool is None:
-            origin = "the connected server" if catalog.origin != "builtin" else "the catalog"
             yield self.document.diagnostic(
                 "unknown-tool",
-                f"there is no tool named `{name}` in {origin}",
+                f"there is no tool named `{name}` in {catalog.where}",
                 (*path, "tool"),
-                hint=did_you_mean(name, catalog, listing=False)
-                or "run `km-actions schema --tools` to list the tools",
+                hint=did_you_mean(name, catalog, listing=False) or catalog.listing_hint,
             )
             return
         self.tools_used.setdefault(name, (*path, "tool"))

@@ -170,6 +170,38 @@ def test_fifty_concurrent_calls_each_get_their_own_answer() -> None:
     run(scenario)
 
 
+def test_every_connection_hands_its_tool_list_on_and_a_failing_receiver_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    heard: list[tuple[int, list[str]]] = []
+
+    def listed(bridge: UpstreamBridge) -> None:
+        heard.append((len(heard), [t["name"] for t in bridge.tool_list]))
+        raise RuntimeError("no room to keep it")
+
+    async def scenario() -> None:
+        bridge = UpstreamBridge(TEST_UPSTREAM, on_listed=listed)
+        assert bridge.tool_list == []
+        async with bridge:
+            first = await pid_of(bridge)
+            os.kill(first, signal.SIGKILL)
+            async with asyncio.timeout(30):
+                while bridge.connected:
+                    await asyncio.sleep(0.01)
+            assert await pid_of(bridge) != first  # reconnected, and listed again
+            assert bridge.tool_list[0]["inputSchema"]["type"] == "object"
+
+    with caplog.at_level(logging.WARNING, logger="engine.bridge.upstream"):
+        run(scenario)
+    assert [count for count, _ in heard] == [0, 1]
+    assert all(set(names) >= TEST_TOOLS for _, names in heard)
+    label = f"Keyboard Maestro MCP server at {shlex.join(TEST_UPSTREAM)}"
+    mine = [r.getMessage() for r in caplog.records if r.name == "engine.bridge.upstream"]
+    assert (
+        mine.count(f"after listing the tools of the {label}: RuntimeError: no room to keep it") == 2
+    )
+
+
 def test_a_call_before_start_connects_lazily_and_close_reaps_the_child() -> None:
     async def scenario() -> None:
         before = children()
@@ -267,7 +299,7 @@ def test_a_call_past_its_timeout_fails_and_closing_cuts_calls_short(tmp_path: Pa
         )
         assert error.hint == (
             "check that Keyboard Maestro is running and responsive, or allow more time with "
-            "the upstream call timeout"
+            "`timeout` under [upstream] in the configuration file"
         )
         assert await pid_of(bridge) == pid  # the connection stays
 
@@ -355,7 +387,8 @@ SILENT = [sys.executable, "-c", "import time; time.sleep(60)"]
             SILENT,
             "the Keyboard Maestro MCP server at {where} did not finish connecting within 1 s",
             "run the command yourself to see why it does not answer; it must be an MCP "
-            "server speaking stdio",
+            "server speaking stdio; a server that is only slow to start gets more time with "
+            "`connect_timeout` under [upstream] in the configuration file",
             id="never-answers",
         ),
     ],

@@ -264,7 +264,8 @@ def test_json_output(cli: Cli) -> None:
     data = outcome.json()
     assert (outcome.code, outcome.err) == (0, "")
     assert sorted(data) == [
-        "backend", "duration_ms", "outputs", "simulated", "status", "steps_run", "tool_calls",
+        "backend", "duration_ms", "outputs", "ran_on", "simulated", "status", "steps_run",
+        "tool_calls",
     ]  # fmt: skip
     assert (data["status"], data["outputs"], data["steps_run"], data["backend"]) == (
         "succeeded",
@@ -273,6 +274,13 @@ def test_json_output(cli: Cli) -> None:
         "simulator",
     )
     assert data["simulated"] is True
+    state = cli.home / "simulator-state.json"
+    assert data["ran_on"] == {
+        "kind": "simulator",
+        "description": "the built-in simulator (no Keyboard Maestro server is configured); "
+        f"its state is kept in {state}",
+        "state": str(state),
+    }
 
 
 def test_a_failed_run_shows_where_and_why(cli: Cli) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from mcp import MCPError
 from mcp_types import TextContent, TextResourceContents
 
+from engine.catalog import ToolCatalog
 from engine.server.ecosystem import OPERATIONS, PARAMETERS
 
 from .conftest import (
@@ -125,6 +127,15 @@ async def created(server: Served) -> dict[str, Any]:
             "create", plugin_source=text
         )
     return answers
+
+
+async def test_the_server_saved_the_tool_list_of_its_upstream(server: Served, home: Path) -> None:
+    saved = json.loads((home / "upstream-tools.json").read_text("utf-8"))
+    assert (saved["upstream"], saved["server"]) == (
+        shlex.join(upstream_simulator()["command"]),
+        "km-actions-simulator",
+    )
+    assert sorted(t["name"] for t in saved["tools"]) == sorted(ToolCatalog.builtin())
 
 
 # -- install -----------------------------------------------------------------------
