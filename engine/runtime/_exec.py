@@ -167,5 +167,5 @@ async def invoke(
         )
     if pipeline.outputs is None:
         return {}
-    outputs: dict[str, Any] = pipeline.outputs(scope)
+    outputs: dict[str, Any] = pipeline.outputs(scope)  # measured there, as check_fields does
     return outputs
