@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from engine.bridge.inprocess import InProcessBridge
 from engine.engine import Engine
 from engine.errors import CompileError, EngineError, ErrorKind, LimitExceeded, StepError
-from engine.expressions import ExpressionEngine
+from engine.expressions import ExpressionEngine, SandboxFailure, format_text
 from engine.limits import Limits, Profile, active_limits
 from engine.runtime import run
 from engine.templates import TemplateEngine
@@ -502,6 +502,30 @@ outputs: {said: "{{ steps.take.result.data }}"}
         assert result.outputs == {"said": {"text": "x [2, 1]", "keys": "['a']"}}, result.error
 
 
+FORMAT_PIECES = st.sampled_from(
+    ["%", "%%", "s", "d", "i", "u", "x", "X", "o", "r", "a", "f", "F", "e", "E", "g", "G", "c",
+     "(a)", "((a))", "-", "0", "+", " ", "#", "5", ".", "2", "l", "ab", "é"]
+)  # fmt: skip
+FORMAT_VALUES = st.sampled_from(
+    [1, -2, 2.5, "x", "yz", (1, "a"), {"a": 3, "(a)": "q"}, (3.5, 4, "w"), True, None, (),
+     65, ("é",), (10**30,), (float("nan"),), ("ab", "cd", "ef")]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(FORMAT_PIECES, min_size=1, max_size=8).map("".join), FORMAT_VALUES)
+def test_percent_formatting_agrees_with_python(template: str, values: Any) -> None:
+    try:
+        expected: str | None = template % values
+    except (TypeError, ValueError, OverflowError):
+        expected = None  # Python refuses: so must we (in our words)
+    try:
+        made: str | None = format_text(template, values)
+    except (SandboxFailure, EngineError, TypeError, ValueError, OverflowError):
+        made = None
+    assert made == expected
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -518,6 +542,11 @@ outputs: {said: "{{ steps.take.result.data }}"}
         ),
         pytest.param("'50%' % ()", "the format ends in the middle of a `%` conversion", id="end"),
         pytest.param("'%(a' % {}", "a `%(` in the format has no closing `)`", id="bracket"),
+        pytest.param(
+            "'%5%' % ()",
+            "a percent sign is written %%, with nothing between (character 3 of the format)",
+            id="percent-with-width",
+        ),
         pytest.param("'%.*f' % (1, 2)", "`*` widths are not supported in % formatting", id="star"),
         pytest.param(
             "'%d' % 'a'",

@@ -83,6 +83,12 @@ def _conversion(text: str, start: int, limit: int) -> tuple[_Conversion, int]:
     if index >= len(text):
         raise SandboxFailure("the format ends in the middle of a `%` conversion", _HINT)
     kind = text[index]
+    if kind == "%" and index != start:
+        raise SandboxFailure(
+            f"a percent sign is written %%, with nothing between (character {index + 1} of "
+            "the format)",
+            _HINT,
+        )
     if kind not in _CONVERSIONS:
         raise SandboxFailure(
             f"`%{kind}` is not a % conversion (character {index + 1} of the format)", _HINT
@@ -116,6 +122,7 @@ class _Arguments:
 
     def take(self, key: str | None) -> Any:
         if key is not None:
+            self.used = len(self.items)  # as Python: no value in order after a key
             if self.mapping is None:
                 raise SandboxFailure(
                     f"`%({key})` needs an object on the right of %",
