@@ -28,6 +28,7 @@ from engine._sandbox.failures import close_match
 from engine._sandbox.functions import SPECIAL_FORMS
 from engine._sandbox.lookups import ALLOWED_METHODS, method_hint
 from engine._sandbox.references import PathPart, Problem, Reference, format_reference
+from engine._sandbox.sizes import MAX_INT_BITS, number_too_long
 
 _MAX_DEPTH: Final = 100
 
@@ -102,6 +103,8 @@ class ExpressionAnalyzer:
                     "use text, numbers, true/false or null",
                     node,
                 )
+            elif type(node.value) is int and node.value.bit_length() > MAX_INT_BITS:
+                self.problem(SYNTAX, *number_too_long(node.value), node)
         elif isinstance(node, ast.Call):
             self.visit_call(node, guarded, depth)
         elif isinstance(node, ast.BinOp):

@@ -9,6 +9,7 @@ from typing import Any, Final, NoReturn
 from simpleeval import SimpleEval
 
 from engine._expression_syntax import BITWISE, CONSTANT_NAMES, SYNTAX_HINT, Source
+from engine._sandbox.budget import spend
 from engine._sandbox.failures import MissingValue, SandboxFailure, describe_value
 from engine._sandbox.lookups import MISSING, forbidden, lookup_attribute, lookup_item
 from engine._sandbox.messages import friendly_type_error
@@ -154,6 +155,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no type i
         return result
 
     def _eval_call(self, node: ast.Call) -> Any:
+        spend()
         func = node.func
         if isinstance(func, ast.Name):
             name = func.id

@@ -14,6 +14,7 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from engine._sandbox.lookups import ALLOWED_METHODS, Lookup, method_hint
 from engine._sandbox.references import PathPart, Problem, Reference, format_reference
+from engine._sandbox.sizes import MAX_INT_BITS, number_too_long
 from engine._template_filters import CONCAT
 
 if TYPE_CHECKING:
@@ -367,6 +368,12 @@ class TemplateAnalyzer:
         elif isinstance(node, nodes.Call):
             self.visit_call(node, depth)
             return
+        elif (
+            isinstance(node, nodes.Const)
+            and type(node.value) is int
+            and node.value.bit_length() > MAX_INT_BITS
+        ):
+            self.add("template-syntax", *number_too_long(node.value), node.lineno)
         elif isinstance(node, nodes.CondExpr) and node.expr2 is None:
             self.add(
                 "template-syntax",

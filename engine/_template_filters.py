@@ -6,6 +6,7 @@ replaced by versions built on the sandbox core.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, cast
@@ -17,11 +18,27 @@ from jinja2.environment import Environment
 from jinja2.tests import TESTS as JINJA_TESTS
 from jinja2.visitor import NodeTransformer
 
+from engine._sandbox.budget import spend
 from engine._sandbox.failures import SandboxFailure
 from engine._sandbox.functions import now_iso, today_iso
-from engine._sandbox.numbers import bounded_range, fn_abs, fn_sum
+from engine._sandbox.numbers import (
+    bounded_range,
+    check_int_text,
+    fn_abs,
+    fn_float,
+    fn_sum,
+    int_base,
+)
+from engine._sandbox.operators import op_mod
 from engine._sandbox.patterns import regex_findall, regex_replace, regex_search
-from engine._sandbox.sizes import bounded_list, check_size, estimate_text_size, sized_text, to_text
+from engine._sandbox.sizes import (
+    bounded_list,
+    check_operand,
+    check_size,
+    estimate_text_size,
+    sized_text,
+    to_text,
+)
 from engine._sandbox.text import (
     b64decode_text,
     b64encode_text,
@@ -78,6 +95,39 @@ def _filter_sum(
     return fn_sum(value, start)
 
 
+class _Continuation(str):
+    """The next part of a long word that :class:`_Wrapper` cut up."""
+
+    __slots__ = ()
+
+
+class _Wrapper(textwrap.TextWrapper):
+    """textwrap's wrapper, in linear time. textwrap copies the rest of a long word once
+    per line it fills (a 1,000,000-character word at width 1 takes minutes), so a long
+    word is cut up once into parts twice a line long, and the part being broken always
+    has the next part joined to it while the word goes on: every line then sees exactly
+    the characters (and hyphens) it would see in the whole word."""
+
+    def _handle_long_word(
+        self, reversed_chunks: list[str], cur_line: list[str], cur_len: int, width: int
+    ) -> None:
+        spend()  # once a line: a long word at width 1 makes a line per character
+        part = 2 * max(width, 1) + 1
+        chunk = reversed_chunks[-1]
+        if self.break_long_words and len(chunk) > 2 * part and not chunk[:1].isspace():
+            pieces = [chunk[start : start + part] for start in range(0, len(chunk), part)]
+            reversed_chunks[-1:] = [_Continuation(p) for p in reversed(pieces[1:])]
+            reversed_chunks.append(pieces[0])
+        super()._handle_long_word(reversed_chunks, cur_line, cur_len, width)
+        while (
+            len(reversed_chunks) > 1
+            and isinstance(reversed_chunks[-2], _Continuation)
+            and len(reversed_chunks[-1]) < part
+        ):
+            rest = reversed_chunks.pop()
+            reversed_chunks[-1] = rest + reversed_chunks[-1]
+
+
 def _filter_wordwrap(
     value: Any,
     width: int = 79,
@@ -87,19 +137,21 @@ def _filter_wordwrap(
 ) -> str:
     text = to_text(value)
     glue = "\n" if wrapstring is None else to_text(wrapstring)
-    if not isinstance(width, int) or width < 1:
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
         raise SandboxFailure("the wordwrap width must be a whole number of at least 1")
-    paragraphs = [
-        textwrap.wrap(
-            line,
-            width=width,
-            expand_tabs=False,
-            replace_whitespace=False,
-            break_long_words=break_long_words,
-            break_on_hyphens=break_on_hyphens,
-        )
-        for line in text.splitlines()
-    ]
+    if break_long_words:
+        # At least one break per `width` characters of words (each costs as much as a
+        # character, even with an empty wrapstring): refuse before wrapping.
+        words = len(text) - sum(map(str.isspace, text))
+        check_size(words + (words // width) * max(len(glue), 1), "max_string_length")
+    wrapper = _Wrapper(
+        width=width,
+        expand_tabs=False,
+        replace_whitespace=False,
+        break_long_words=bool(break_long_words),
+        break_on_hyphens=bool(break_on_hyphens),
+    )
+    paragraphs = [wrapper.wrap(line) for line in text.splitlines()]
     joints = sum(max(len(p) - 1, 0) for p in paragraphs) + max(len(paragraphs) - 1, 0)
     size = sum(len(line) for paragraph in paragraphs for line in paragraph) + joints * len(glue)
     check_size(size, "max_string_length")
@@ -150,7 +202,25 @@ def _filter_round(value: Any, precision: int = 0, method: str = "common") -> Any
     rounding = _ROUNDING.get(method)
     if rounding is None:
         raise SandboxFailure("the round method must be 'common', 'ceil' or 'floor'")
+    check_operand(value)
     return jinja_filters.do_round(value, precision, rounding)
+
+
+def _filter_int(value: Any, default: Any = 0, base: int = 10) -> Any:
+    """Jinja's ``int`` (``default`` for what is not a number), refusing text that would
+    make a number too large to compute with before it is read."""
+    if isinstance(value, str):
+        check_int_text(value, int_base(base))
+    return jinja_filters.do_int(value, default, base)
+
+
+def _filter_float(value: Any, default: Any = 0.0) -> Any:
+    """Jinja's ``float`` (``default`` for what is not a number), refusing infinity and
+    NaN as ``float()`` does in expressions: JSON has no such numbers."""
+    number = jinja_filters.do_float(value, default)
+    if isinstance(number, float) and not math.isfinite(number):
+        return fn_float(value)  # raises: "… is not a finite number"
+    return number
 
 
 def _filter_trim(value: Any, chars: str | None = None) -> str:
@@ -169,8 +239,8 @@ def _filter_abs(value: Any) -> Any:
 
 CONCAT: Final = "~"  # internal filter `a ~ b` is rewritten to (no user can type this name)
 _KEPT_JINJA_FILTERS: Final = (
-    "count", "d", "default", "dictsort", "filesizeformat", "first", "float", "groupby",
-    "int", "last", "length", "map", "max", "min", "random", "reject", "rejectattr",
+    "count", "d", "default", "dictsort", "filesizeformat", "first", "groupby",
+    "last", "length", "map", "max", "min", "random", "reject", "rejectattr",
     "reverse", "select", "selectattr", "sort", "unique",
 )  # fmt: skip
 
@@ -178,6 +248,8 @@ DEFAULT_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
     **{name: jinja_filters.FILTERS[name] for name in _KEPT_JINJA_FILTERS},
     "abs": _filter_abs,
     "items": _filter_items,
+    "int": _filter_int,
+    "float": _filter_float,
     "capitalize": _text_filter(str.capitalize),
     "lower": _text_filter(str.lower),
     "upper": _text_filter(str.upper),
@@ -211,10 +283,18 @@ DEFAULT_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
 }
 """Filters a template may use (an engine copies them; register more on the copy)."""
 
-DEFAULT_TESTS: Final[Mapping[str, Callable[..., Any]]] = cast(
-    "dict[str, Callable[..., Any]]", dict(JINJA_TESTS)
-)
-"""Tests (``x is defined``, ``x is number`` …): Jinja's own, none of which allocate."""
+
+def _test_divisibleby(value: Any, num: Any) -> bool:
+    """Jinja's ``divisibleby``, with the sandbox's ``%`` (numbers too large refused)."""
+    return bool(op_mod(value, num) == 0)
+
+
+DEFAULT_TESTS: Final[Mapping[str, Callable[..., Any]]] = {
+    **cast("dict[str, Callable[..., Any]]", JINJA_TESTS),
+    "divisibleby": _test_divisibleby,
+}
+"""Tests (``x is defined``, ``x is number`` …): Jinja's own, none of which allocate, and
+``divisibleby`` computing as the ``%`` operator does."""
 
 
 def _make_dict(*args: Any, **kwargs: Any) -> dict[Any, Any]:

@@ -6,7 +6,7 @@ StepError a user sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn
 
 from jinja2.exceptions import SecurityError, TemplateError
@@ -14,12 +14,20 @@ from jinja2.runtime import ChainableUndefined, Context, StrictUndefined, Undefin
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
+from engine._sandbox.budget import spend
 from engine._sandbox.failures import MissingValue, SandboxFailure, describe_value
 from engine._sandbox.lookups import MISSING, Lookup, lookup_attribute, lookup_item
 from engine._sandbox.messages import to_step_error
 from engine._sandbox.operators import BINARY_OPERATORS
 from engine._sandbox.references import Scope, format_reference
-from engine._sandbox.sizes import PLAIN_SCALARS, check_size, estimate_text_size, to_plain
+from engine._sandbox.sizes import (
+    check_operand,
+    check_size,
+    estimate_text_size,
+    plain_data,
+    scope_roots,
+    to_plain,
+)
 from engine.errors import ErrorKind, StepError
 from engine.limits import current_limits
 
@@ -58,46 +66,38 @@ def fail_if_undefined(value: Any) -> None:
         raise _UndefinedUse(value)
 
 
-def json_like(value: Any, seen: dict[int, Any]) -> Any:
+def json_like(value: Any, scope: Scope) -> Any:
     """A native result as JSON-like data: tuples, ranges and generators inside it become
     lists; an undefined value anywhere fails. Unchanged containers are returned as they
-    are (scope data is not copied); ``seen`` makes shared sub-structures cost once."""
-    if type(value) in PLAIN_SCALARS:
-        return value
-    known = seen.get(id(value), MISSING)
-    if known is not MISSING:
-        return known
+    are (scope data is not copied; shared sub-structures are converted once), except
+    the scope's own objects (`vars`, `steps`), which later steps change: a value holds
+    copies of them, never the objects themselves (a `set` would make it hold itself)."""
+    return plain_data(value, {}, _check_native, scope_roots(scope))
+
+
+def _check_native(value: Any) -> None:
     fail_if_undefined(value)
-    result: Any
-    if isinstance(value, Mapping):
-        pairs = [(key, json_like(item, seen)) for key, item in value.items()]
-        unchanged = type(value) is dict and all(new is value[key] for key, new in pairs)
-        result = value if unchanged else dict(pairs)
-    elif isinstance(value, list):
-        items = [json_like(item, seen) for item in value]
-        result = value if all(new is old for new, old in zip(items, value, strict=True)) else items
-    elif isinstance(value, str):
-        return str(value)
-    else:
-        plain = to_plain(value)
-        result = [json_like(item, seen) for item in plain] if plain is not value else value
-    seen[id(value)] = result
-    return result
+    to_plain(value)  # refuses functions and methods
 
 
 def finalize_output(value: Any) -> Any:
-    """What ``{{ value }}`` prints, checked: no functions, no oversized structures.
+    """What ``{{ value }}`` prints, checked: no functions, no oversized structures, and
+    lazy sequences (``x | reverse``, ``x | map(...)``) as the lists they stand for.
 
-    >>> finalize_output([1, 2])
-    [1, 2]
+    >>> finalize_output([1, 2]), finalize_output(reversed([1, 2]))
+    ([1, 2], [2, 1])
     """
-    if type(value) is str or isinstance(value, int | float | str | Undefined) or value is None:
+    if type(value) is str or isinstance(value, float | str | Undefined) or value is None:
+        return value
+    if isinstance(value, int):
+        check_operand(value)
         return value
     if callable(value):
         raise SandboxFailure(
             "the template shows a function or method instead of a value",
             "call it with parentheses, e.g. `name.upper()`",
         )
+    value = plain_data(value)
     limit = current_limits().max_template_output
     check_size(estimate_text_size(value, limit), "max_template_output")
     return value
@@ -152,11 +152,13 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return self.undefined(obj=obj, name=argument) if value is MISSING else value
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        spend()
         fail_if_undefined(left)
         fail_if_undefined(right)
         return self.binop_table[operator](left, right)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        spend()
         fail_if_undefined(__obj)
         if not callable(__obj):
             raise SandboxFailure(

@@ -158,9 +158,16 @@ class Compiler:
             return renderer
         return _Located(renderer, Site(document.file, path, document.span(path)))
 
-    def fields(self, values: Mapping[str, Any], path: Path, document: Document) -> Render:
+    def fields(
+        self,
+        values: Mapping[str, Any],
+        path: Path,
+        document: Document,
+        subject: str = "the outputs",
+    ) -> Render:
         """A renderer for a mapping of named values (outputs, event data), each compiled on
-        its own so that a failing value is reported at its own key.
+        its own so that a failing value is reported at its own key; together they may hold
+        at most ``max_template_output`` characters of data (``subject`` names them then).
 
         >>> from engine.loader import load_text
         >>> doc = load_text("outputs: {a: 1, b: '{{ x + 1 }}'}\\n")
@@ -170,7 +177,7 @@ class Compiler:
         items = tuple(
             (name, self.value(value, (*path, name), document)) for name, value in values.items()
         )
-        return make_fields(items)
+        return make_fields(items, subject)
 
     def condition(self, value: Any, path: Path, document: Document) -> Any:
         """A compiled expression (``if``/``when``/``until``/``while``) with ``.test``."""
@@ -368,9 +375,9 @@ def _compile_wait(c: Compiler, data: Mapping[str, Any], path: Path, doc: Documen
 
 
 def _compile_emit(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return _kinds.emit_body(
-        str(data["emit"]), c.fields(data.get("with") or {}, (*path, "with"), doc)
-    )
+    event = str(data["emit"])
+    subject = f"the data of the event `{event}`"
+    return _kinds.emit_body(event, c.fields(data.get("with") or {}, (*path, "with"), doc, subject))
 
 
 def _compile_fail(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:

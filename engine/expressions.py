@@ -28,6 +28,7 @@ from typing import Any
 from engine._expression_analysis import ExpressionAnalyzer
 from engine._expression_eval import Evaluator
 from engine._expression_syntax import CONSTANT_NAMES, Source, constant_chain, parse_expression
+from engine._sandbox import budget
 from engine._sandbox.failures import MissingValue, SandboxFailure, describe_value
 from engine._sandbox.functions import (
     DEFAULT_FUNCTIONS,
@@ -80,8 +81,6 @@ from engine._sandbox.numbers import (
 from engine._sandbox.operators import (
     BINARY_OPERATORS,
     COMPARISONS,
-    MAX_INT_DIGITS,
-    format_text,
     op_add,
     op_floordiv,
     op_in,
@@ -101,6 +100,7 @@ from engine._sandbox.patterns import (
     regex_replace,
     regex_search,
 )
+from engine._sandbox.printf import format_text
 from engine._sandbox.references import (
     PathPart,
     Problem,
@@ -110,11 +110,15 @@ from engine._sandbox.references import (
     format_reference,
 )
 from engine._sandbox.sizes import (
+    MAX_INT_DIGITS,
     PLAIN_SCALARS,
     PLAIN_TYPES,
     bounded_list,
+    check_data_size,
     check_size,
     estimate_text_size,
+    plain_data,
+    scope_roots,
     sized_text,
     to_plain,
     to_text,
@@ -174,7 +178,18 @@ def _constant_reader(value: Any) -> _Fast:
 
 
 def _evaluator_runner(engine: ExpressionEngine, tree: ast.expr, source: Source) -> _Fast:
-    return lambda scope: engine.evaluator().run(tree, scope, source)
+    def run(scope: Scope) -> Any:
+        budget.begin()
+        try:
+            value = engine.evaluator().run(tree, scope, source)
+            if isinstance(value, list | tuple | dict):
+                # Copies of the scope's own objects, as templates make (json_like).
+                value = plain_data(value, None, None, scope_roots(scope))
+            return value
+        finally:
+            budget.end()
+
+    return run
 
 
 def _compile_fast(node: ast.expr) -> _Fast | None:
@@ -247,7 +262,10 @@ class Expression:
     def evaluate(self, scope: Scope) -> Any:
         """The expression's value; failures raise :class:`StepError` (no step, no location)."""
         try:
-            return to_plain(self._run(scope))
+            value = to_plain(self._run(scope))
+            if type(value) is list or type(value) is dict:
+                check_data_size(value)
+            return value
         except StepError:
             raise
         except (MissingValue, SandboxFailure) as exc:

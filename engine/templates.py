@@ -29,11 +29,19 @@ from jinja2 import nodes
 from jinja2.environment import Template
 from jinja2.runtime import Context
 
+from engine._sandbox import budget
 from engine._sandbox.failures import MissingValue, SandboxFailure
 from engine._sandbox.lookups import Lookup
 from engine._sandbox.messages import to_step_error
 from engine._sandbox.references import PathPart, Problem, Scope, compile_error
-from engine._sandbox.sizes import PLAIN_SCALARS, PLAIN_TYPES, check_size, to_plain
+from engine._sandbox.sizes import (
+    PLAIN_SCALARS,
+    PLAIN_TYPES,
+    check_data_size,
+    check_operand,
+    check_size,
+    to_plain,
+)
 from engine._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo, chain_links
 
 # Private here as before the split (tests compare the quick analysis with the full one).
@@ -205,6 +213,7 @@ class _NativeRenderer(_CompiledTemplate):
     __slots__ = ()
 
     def __call__(self, scope: Scope) -> Any:
+        budget.begin()
         try:
             context = self.new_context(scope)
             deque(self.render_function(context), maxlen=0)  # runs the assignment
@@ -214,15 +223,19 @@ class _NativeRenderer(_CompiledTemplate):
                 check_size(len(value), "max_string_length")
                 return value
             if kind in PLAIN_SCALARS:
+                check_operand(value)  # a number too large to show (a literal 0xfff…)
                 return value
-            value = json_like(value, {})
+            value = json_like(value, scope)
             if isinstance(value, list | dict):
                 check_size(len(value), "max_collection_size")
+                check_data_size(value)
             return value
         except StepError:
             raise
         except Exception as exc:
             raise template_error(exc, scope, self.chains) from exc
+        finally:
+            budget.end()
 
 
 class _JinjaText(_CompiledTemplate):
@@ -232,6 +245,7 @@ class _JinjaText(_CompiledTemplate):
 
     def __call__(self, scope: Scope) -> str:
         pieces: list[str] = []
+        budget.begin()
         try:
             context = self.new_context(scope)
             limit = current_limits().max_template_output
@@ -245,6 +259,8 @@ class _JinjaText(_CompiledTemplate):
             raise
         except Exception as exc:
             raise template_error(exc, scope, self.chains) from exc
+        finally:
+            budget.end()
         return "".join(pieces)
 
 

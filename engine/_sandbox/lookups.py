@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from engine._sandbox.failures import MissingValue, SandboxFailure, describe_value, listing
 from engine._sandbox.references import PathPart, Scope, format_reference
+from engine._sandbox.text import LIST_MAKING_METHODS
 
 
 class _Missing:
@@ -97,7 +98,8 @@ def lookup_attribute(obj: Any, name: str) -> Any:
         return getattr(obj, name) if name in MAPPING_METHODS else MISSING
     if isinstance(obj, str):
         if name in STRING_METHODS:
-            return getattr(obj, name)
+            bounded = LIST_MAKING_METHODS.get(name)
+            return getattr(obj, name) if bounded is None else bounded(str(obj))
     elif isinstance(obj, list | tuple | range):
         if name in SEQUENCE_METHODS:
             return getattr(obj, name)
@@ -150,13 +152,14 @@ class Lookup:
     'a'
     """
 
-    __slots__ = ("_keys", "links", "root", "text")
+    __slots__ = ("_keys", "_whole", "links", "root", "text")
 
     def __init__(self, root: str, links: Sequence[tuple[PathPart, bool]]) -> None:
         self.root = root
         self.links = tuple(links)
         self._keys = (root, *(key for key, _ in self.links))
         self.text = format_reference(root, self._keys[1:])
+        self._whole = not self.links
 
     @property
     def keys(self) -> tuple[PathPart, ...]:
@@ -172,6 +175,10 @@ class Lookup:
             # Plain subscripts agree with the sandbox rules whenever they succeed on the
             # values a scope holds; anything else takes the careful path.
             return self._walk(scope)
+        if self._whole and type(value) is dict:
+            # `vars` or `steps` read whole: a copy, as later steps change them (a `set`
+            # of the object itself would make a value that holds itself).
+            return dict(value)
         return value
 
     def _walk(self, scope: Scope) -> Any:
@@ -186,4 +193,4 @@ class Lookup:
                     format_reference(self.root, self._keys[1 : index + 1]), value, key
                 )
             value = found
-        return value
+        return dict(value) if self._whole and type(value) is dict else value

@@ -8,8 +8,31 @@ from typing import Any
 
 from engine._sandbox.failures import SandboxFailure, describe_value
 from engine._sandbox.operators import NUMBERS
-from engine._sandbox.sizes import as_sequence, check_size, size_limit
+from engine._sandbox.sizes import (
+    as_sequence,
+    check_int_bits,
+    check_operand,
+    check_size,
+    size_limit,
+)
 from engine.secrets import show
+
+
+def int_base(base: Any) -> int:
+    """``base`` checked as a base ``int()`` takes: 0 (read from a ``0x``/``0o``/``0b``
+    prefix) or 2 to 36."""
+    if isinstance(base, bool) or not isinstance(base, int) or not (base == 0 or 2 <= base <= 36):
+        raise SandboxFailure(
+            f"the base of a whole number must be 0 or from 2 to 36, not {show(base)}",
+            "write int(text, 16) for hexadecimal text",
+        )
+    return base
+
+
+def check_int_text(text: str, base: int) -> None:
+    """Refuse text that would make a whole number of more than 4,300 digits, before it
+    is read: Python limits decimal text itself, but not base 16, 8 or 2 (nor base 0)."""
+    check_int_bits(len(text.strip()) * math.log2(base or 16))
 
 
 def fn_int(value: Any, base: int = 10) -> int:
@@ -27,6 +50,7 @@ def fn_int(value: Any, base: int = 10) -> int:
             raise SandboxFailure(f"cannot turn {value} into a whole number")
         return int(value)
     if isinstance(value, str):
+        check_int_text(value, int_base(base))
         try:
             return int(value, base)
         except ValueError:
@@ -82,6 +106,7 @@ def fn_round(value: Any, digits: int | None = None) -> Any:
     """
     if not isinstance(value, NUMBERS):
         raise SandboxFailure(f"round() needs a number, not {describe_value(value)}")
+    check_operand(value)
     if digits is None:
         return round(value)
     if not isinstance(digits, int) or not -100 <= digits <= 100:
@@ -141,6 +166,7 @@ def fn_sum(values: Any, start: Any = 0) -> Any:
                 f"sum() adds numbers, but the list holds {describe_value(item)}",
                 "to combine lists or text, use + or join()",
             )
+        check_operand(item)
     return sum(items, start)
 
 

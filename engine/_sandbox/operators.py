@@ -1,4 +1,5 @@
-"""Operators, size-checked before they allocate.
+"""Operators, size-checked before they allocate, and refusing numbers too large to
+compute with.
 
 The template sandbox intercepts its binary operators with the same functions.
 """
@@ -8,17 +9,18 @@ from __future__ import annotations
 import ast
 import math
 import operator
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from engine._sandbox.budget import spend
 from engine._sandbox.failures import SandboxFailure, describe_value, division_by_zero
-from engine._sandbox.sizes import check_size, estimate_text_size, size_limit, sized_text
-from engine.errors import LimitExceeded
-
-MAX_INT_DIGITS: Final = 4300  # Python's own limit for turning an int into text
-_MAX_INT_BITS: Final = MAX_INT_DIGITS * math.log2(10)
-
+from engine._sandbox.printf import format_text
+from engine._sandbox.sizes import (
+    check_data_size,
+    check_int_bits,
+    check_operand,
+    check_size,
+)
 
 NUMBERS = (int, float)
 
@@ -30,13 +32,15 @@ def _operand_error(symbol: str, left: Any, right: Any) -> SandboxFailure:
     )
 
 
-def _check_int_bits(bits: float) -> None:
-    if bits > _MAX_INT_BITS:
-        raise SandboxFailure(
-            f"the number would have about {int(bits * math.log10(2)):,} digits; numbers "
-            f"are limited to {MAX_INT_DIGITS:,} digits",
-            "check the arithmetic: `**` and `*` make big numbers very fast",
-        )
+def _numbers(left: Any, right: Any) -> bool:
+    """True when both are numbers; whole numbers too large to compute with are refused
+    (dividing two numbers of a million digits takes minutes)."""
+    spend()
+    if isinstance(left, NUMBERS) and isinstance(right, NUMBERS):
+        check_operand(left)
+        check_operand(right)
+        return True
+    return False
 
 
 def op_add(left: Any, right: Any) -> Any:
@@ -45,7 +49,7 @@ def op_add(left: Any, right: Any) -> Any:
     >>> op_add("a", "b"), op_add([1], [2]), op_add(1, 2.5)
     ('ab', [1, 2], 3.5)
     """
-    if isinstance(left, NUMBERS) and isinstance(right, NUMBERS):
+    if _numbers(left, right):
         return left + right
     if isinstance(left, str) and isinstance(right, str):
         check_size(len(left) + len(right), "max_string_length")
@@ -65,7 +69,7 @@ def op_sub(left: Any, right: Any) -> Any:
     >>> op_sub(5, 2.5)
     2.5
     """
-    if isinstance(left, NUMBERS) and isinstance(right, NUMBERS):
+    if _numbers(left, right):
         return left - right
     raise _operand_error("-", left, right)
 
@@ -76,10 +80,9 @@ def op_mul(left: Any, right: Any) -> Any:
     >>> op_mul("ab", 2), op_mul(3, [0])
     ('abab', [0, 0, 0])
     """
-    if isinstance(left, int) and isinstance(right, int):
-        _check_int_bits(left.bit_length() + right.bit_length())
-        return left * right
-    if isinstance(left, NUMBERS) and isinstance(right, NUMBERS):
+    if _numbers(left, right):
+        if isinstance(left, int) and isinstance(right, int):
+            check_int_bits(left.bit_length() + right.bit_length())
         return left * right
     if isinstance(right, int) and not isinstance(left, NUMBERS):
         sequence, count = left, right
@@ -95,15 +98,7 @@ def op_mul(left: Any, right: Any) -> Any:
         if count > 1:
             # Repeating shares the items: [[1] * 10000] * 10000 is small in memory but
             # 10^8 items to print, compare or sort. Bound the data it stands for.
-            limit = size_limit("max_string_length")
-            size = estimate_text_size(sequence, limit) * count
-            if size > limit:
-                raise LimitExceeded(
-                    "max_string_length",
-                    limit,
-                    f"this would make a list holding about {size:,} characters of data; "
-                    f"the limit (max_string_length) is {limit:,}",
-                )
+            check_data_size([sequence] * count if len(sequence) else [])
         return sequence * count
     raise _operand_error("*", left, right)
 
@@ -114,7 +109,7 @@ def op_truediv(left: Any, right: Any) -> Any:
     >>> op_truediv(7, 2)
     3.5
     """
-    if not (isinstance(left, NUMBERS) and isinstance(right, NUMBERS)):
+    if not _numbers(left, right):
         raise _operand_error("/", left, right)
     if not right:
         raise division_by_zero()
@@ -127,39 +122,11 @@ def op_floordiv(left: Any, right: Any) -> Any:
     >>> op_floordiv(7, 2)
     3
     """
-    if not (isinstance(left, NUMBERS) and isinstance(right, NUMBERS)):
+    if not _numbers(left, right):
         raise _operand_error("//", left, right)
     if not right:
         raise division_by_zero()
     return left // right
-
-
-_PERCENT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?.", re.S)
-
-
-def format_text(template: str, values: Any) -> str:
-    """``template % values`` (printf-style), with widths and arguments measured first.
-
-    >>> format_text("%.2f items", 3)
-    '3.00 items'
-    """
-    limit = size_limit("max_string_length")
-    size = len(template)
-    for match in _PERCENT.finditer(template):
-        for number in match.groups():
-            if number == "*":
-                raise SandboxFailure(
-                    "`*` widths are not supported in % formatting", "write the width as a number"
-                )
-            if number:
-                size += int(number) if len(number) < 10 else limit + 1
-    arguments = values if isinstance(values, tuple) else (values,)
-    for argument in arguments:
-        size += estimate_text_size(argument, limit)
-        if size > limit:
-            break
-    check_size(size, "max_string_length")
-    return sized_text(template % values)
 
 
 def op_mod(left: Any, right: Any) -> Any:
@@ -168,7 +135,7 @@ def op_mod(left: Any, right: Any) -> Any:
     >>> op_mod(7, 3), op_mod("%s!", "hi")
     (1, 'hi!')
     """
-    if isinstance(left, NUMBERS) and isinstance(right, NUMBERS):
+    if _numbers(left, right):
         if not right:
             raise division_by_zero()
         return left % right
@@ -183,10 +150,10 @@ def op_pow(left: Any, right: Any) -> Any:
     >>> op_pow(2, 10)
     1024
     """
-    if not (isinstance(left, NUMBERS) and isinstance(right, NUMBERS)):
+    if not _numbers(left, right):
         raise _operand_error("**", left, right)
     if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
-        _check_int_bits(right * math.log2(abs(left)))
+        check_int_bits(right * math.log2(abs(left)))
     try:
         result = left**right
     except ZeroDivisionError:
@@ -232,6 +199,7 @@ def op_not(value: Any) -> bool:
 
 def _ordering(symbol: str, compare: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def ordered(left: Any, right: Any) -> Any:
+        spend()
         try:
             return compare(left, right)
         except TypeError:
@@ -250,6 +218,7 @@ def op_in(item: Any, container: Any) -> bool:
     >>> op_in("b", "abc"), op_in("k", {"k": 1})
     (True, True)
     """
+    spend()
     if isinstance(container, str) and not isinstance(item, str):
         raise SandboxFailure(
             f"cannot look for {describe_value(item)} in a string", "use str(x) in text"

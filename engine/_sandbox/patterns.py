@@ -11,11 +11,18 @@ from typing import Any, Final, NoReturn
 
 import regex  # type: ignore[import-untyped, unused-ignore]  # ships no type information
 
+from engine._sandbox.budget import remaining, spend
 from engine._sandbox.failures import SandboxFailure, text_argument
 from engine._sandbox.sizes import check_size, size_limit, sized_text, to_text
 from engine.secrets import show
 
 REGEX_TIMEOUT: Final = 0.2  # seconds one regular expression operation may run
+
+
+def _timeout() -> float:
+    """Seconds the next operation may run: REGEX_TIMEOUT, or what is left of the time
+    budget of the evaluation (see :mod:`engine._sandbox.budget`)."""
+    return min(REGEX_TIMEOUT, remaining())
 
 
 _QUANTIFIER = re.compile(r"\{(\d*)(?:,(\d*))?\}")
@@ -83,6 +90,7 @@ def _pattern(pattern: Any, ignorecase: bool = False) -> Any:
 
 
 def _too_slow() -> NoReturn:
+    spend()  # out of the evaluation's time, rather than of the expression's own
     raise SandboxFailure(
         f"the regular expression took longer than {REGEX_TIMEOUT} s",
         "simplify the pattern (nested repeats such as (a+)+ can take forever), "
@@ -98,7 +106,7 @@ def regex_matches(text: Any, pattern: Any, ignorecase: bool = False) -> bool:
     """
     compiled = _pattern(pattern, ignorecase)
     try:
-        return compiled.search(to_text(text), timeout=REGEX_TIMEOUT) is not None
+        return compiled.search(to_text(text), timeout=_timeout()) is not None
     except TimeoutError:
         _too_slow()
 
@@ -111,7 +119,7 @@ def regex_search(text: Any, pattern: Any, ignorecase: bool = False) -> str | Non
     """
     compiled = _pattern(pattern, ignorecase)
     try:
-        match = compiled.search(to_text(text), timeout=REGEX_TIMEOUT)
+        match = compiled.search(to_text(text), timeout=_timeout())
     except TimeoutError:
         _too_slow()
     return None if match is None else str(match.group(0))
@@ -120,7 +128,7 @@ def regex_search(text: Any, pattern: Any, ignorecase: bool = False) -> str | Non
 def _count_matches(compiled: Any, source: str, count: int = 0) -> tuple[int, int]:
     """How many matches (up to ``count``, 0 for all) and how many characters they cover,
     counted in C without building them."""
-    stripped, matches = compiled.subn("", source, count=count, timeout=REGEX_TIMEOUT)
+    stripped, matches = compiled.subn("", source, count=count, timeout=_timeout())
     return matches, len(source) - len(stripped)
 
 
@@ -134,7 +142,7 @@ def regex_findall(text: Any, pattern: Any, ignorecase: bool = False) -> list[Any
     source = to_text(text)
     try:
         check_size(_count_matches(compiled, source)[0], "max_collection_size")
-        found = compiled.findall(source, timeout=REGEX_TIMEOUT)
+        found = compiled.findall(source, timeout=_timeout())
     except TimeoutError:
         _too_slow()
     return [list(item) if isinstance(item, tuple) else item for item in found]
@@ -157,7 +165,7 @@ def regex_replace(
         if size > size_limit("max_string_length") and "\\" in template:
             return _replace_measured(compiled, source, template, count)
         check_size(size, "max_string_length")
-        return sized_text(compiled.sub(template, source, count=count, timeout=REGEX_TIMEOUT))
+        return sized_text(compiled.sub(template, source, count=count, timeout=_timeout()))
     except TimeoutError:
         _too_slow()
     except (regex.error, IndexError) as exc:
@@ -169,7 +177,7 @@ def _replace_measured(compiled: Any, source: str, template: str, count: int) -> 
     limit = size_limit("max_string_length")
     pieces: list[str] = []
     size = last = done = 0
-    for match in compiled.finditer(source, timeout=REGEX_TIMEOUT):
+    for match in compiled.finditer(source, timeout=_timeout()):
         if count and done >= count:
             break
         start, end = match.span()

@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
-from typing import Any, NoReturn
+import re
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import Any, Final, NoReturn, cast
 
 from engine._sandbox.failures import SandboxFailure, describe_value, text_argument
 from engine._sandbox.sizes import (
+    MAX_INT_DIGITS,
     as_sequence,
     bounded_list,
     check_size,
@@ -59,6 +61,56 @@ def join_text(values: Any, separator: Any = "") -> str:
     return glue.join(parts)
 
 
+_WORD: Final = re.compile(r"\S+")
+_LINE_BREAK: Final = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def count_pieces(text: str, separator: Any = None, maxsplit: Any = -1) -> int:
+    """How many pieces ``text.split(separator, maxsplit)`` makes, counted without
+    making them (any argument Python refuses counts as one piece: Python then says why).
+
+    >>> count_pieces("a,b,c", ","), count_pieces(" a  b "), count_pieces("a,b,c", ",", 1)
+    (3, 2, 2)
+    """
+    if not isinstance(maxsplit, int):
+        return 1
+    if separator is None:
+        count = _WORD.subn("", text)[1]
+    elif isinstance(separator, str) and separator:
+        count = text.count(separator) + 1
+    else:
+        return 1
+    return count if maxsplit < 0 else min(count, maxsplit + 1)
+
+
+def _bounded_split(text: str, name: str) -> Callable[..., list[str]]:
+    method = getattr(text, name)
+
+    def split(sep: Any = None, maxsplit: Any = -1) -> list[str]:
+        check_size(count_pieces(text, sep, maxsplit), "max_collection_size")
+        return cast("list[str]", method(sep, maxsplit))
+
+    split.__name__ = name
+    return split
+
+
+def _bounded_splitlines(text: str) -> Callable[..., list[str]]:
+    def splitlines(keepends: Any = False) -> list[str]:
+        breaks = _LINE_BREAK.subn("", text)[1]
+        check_size(breaks + 1, "max_collection_size")
+        return text.splitlines(keepends)
+
+    return splitlines
+
+
+LIST_MAKING_METHODS: Final[Mapping[str, Callable[[str], Callable[..., list[str]]]]] = {
+    "split": lambda text: _bounded_split(text, "split"),
+    "rsplit": lambda text: _bounded_split(text, "rsplit"),
+    "splitlines": _bounded_splitlines,
+}
+"""String methods that make lists, as bound methods that count the items first."""
+
+
 def split_text(text: Any, separator: str | None = None, maxsplit: int = -1) -> list[str]:
     """The pieces of ``text`` between ``separator`` (whitespace when omitted).
 
@@ -70,11 +122,8 @@ def split_text(text: Any, separator: str | None = None, maxsplit: int = -1) -> l
         glue = text_argument(separator, "the separator")
         if not glue:
             raise SandboxFailure("the separator cannot be empty", "use list(x) to get characters")
-        check_size(source.count(glue) + 1 if maxsplit < 0 else maxsplit + 1, "max_collection_size")
-        return source.split(glue, maxsplit)
-    parts = source.split(None, maxsplit)
-    check_size(len(parts), "max_collection_size")
-    return parts
+    check_size(count_pieces(source, separator, maxsplit), "max_collection_size")
+    return source.split(separator, maxsplit)
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -94,6 +143,11 @@ def parse_json(text: Any) -> Any:
         raise SandboxFailure(
             f"the text is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
             "check the quotes, commas and brackets of the JSON",
+        ) from None
+    except ValueError:  # Python's own limit on the digits of a number read from text
+        raise SandboxFailure(
+            f"the JSON holds a number of more than {MAX_INT_DIGITS:,} digits",
+            f"numbers are limited to {MAX_INT_DIGITS:,} digits",
         ) from None
     except RecursionError:
         raise SandboxFailure("the JSON is nested too deeply") from None

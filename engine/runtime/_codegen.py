@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, NamedTuple
 
-from engine._sandbox.sizes import PLAIN_TYPES, to_plain
+from engine._sandbox.sizes import PLAIN_TYPES, estimate_text_size, to_plain
 from engine.errors import StepError
-from engine.limits import current_limits
+from engine.limits import UNLIMITED, current_limits
 from engine.model import Step
 from engine.runtime._exec import bridge_failure, run_steps
-from engine.runtime._state import Frame, ReturnSignal
+from engine.runtime._sizes import SCALARS, combines_values, data_size, too_big
+from engine.runtime._state import Frame, ReturnSignal, pause
 
 Block = Callable[[Frame, dict[str, Any]], Coroutine[Any, Any, None]]
 _COUNTER = itertools.count()
@@ -42,10 +43,12 @@ class ToolPlan(NamedTuple):
 
 
 def plain_path(render: Any) -> tuple[Any, ...] | None:
-    """The key path of a renderer that is a plain reference (``{{ inputs.name }}``)."""
+    """The key path of a renderer that is a plain reference (``{{ inputs.name }}``).
+    A name alone (``{{ vars }}``) is left to its renderer, which copies what later steps
+    change."""
     inner = getattr(render, "renderer", render)
     keys = getattr(inner, "keys", None)
-    return tuple(keys) if isinstance(keys, tuple) and keys else None
+    return tuple(keys) if isinstance(keys, tuple) and len(keys) > 1 else None
 
 
 def plain_text_parts(render: Any) -> tuple[Any, ...] | None:
@@ -82,6 +85,10 @@ class _Source:
             "_deepcopy": copy.deepcopy,
             "_run_steps": run_steps,
             "_show": _show,
+            "_pause": pause,
+            "_SCALARS": SCALARS,
+            "_data_size": data_size,
+            "_too_big": too_big,
         }
 
     def name(self, prefix: str, value: Any) -> str:
@@ -138,7 +145,7 @@ def _generate_block(steps: tuple[Step, ...]) -> Block:
     src.add(1, "limits = frame.limits")
     src.add(1, "floor = frame.floor")
     src.add(1, "max_calls = limits.max_tool_calls")
-    src.add(1, "max_text = limits.max_template_output")
+    src.add(1, "max_text = limits.max_template_output")  # also the bound of arguments' data
     for step in steps:
         if step.plan is None:
             src.add(1, f"await {src.name('RUN', step.run)}(frame, scope)")
@@ -160,10 +167,12 @@ def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
     sid = src.name("ID", step.id)
     tool = src.name("T", plan.tool)
     src.add(1, "state.steps_left -= 1")
-    src.add(1, "state.step_started = _mono()")
+    src.add(1, "state.step_started = now = _mono()")
     src.add(1, f"state.step_site = {site}")
     src.add(1, "if state.steps_left < floor:")
     src.add(2, f"raise {site}.locate(frame.step_limit(), {sid})")
+    src.add(1, "if now > state.pause_at:")
+    src.add(2, "await _pause(state)")
     src.add(1, "try:")
     _arguments(src, plan)
     src.add(2, "state.tool_calls += 1")
@@ -189,10 +198,15 @@ def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
 
 
 def _arguments(src: _Source, plan: ToolPlan) -> None:
+    """Code that builds ``args``, and refuses them when they hold too much data
+    together (as :func:`~engine.runtime._sizes.check_fields` measures, inline)."""
     items = []
     for name, value in plan.constants.items():
         items.append(f"{src.name('N', name)}: {_literal(src, value)}")
     src.add(2, "args = {" + ", ".join(items) + "}")
+    measured = combines_values(plan.dynamic)
+    if measured:
+        src.add(2, f"size = {src.name('Z', _constant_size(dict(plan.constants)))}")
     for name, render, exact, check in plan.dynamic:
         _value(src, 2, render, "max_text")
         if check is not None:
@@ -202,7 +216,38 @@ def _arguments(src: _Source, plan: ToolPlan) -> None:
             else:
                 src.add(2, f"if type(value) not in {src.name('E', exact)}:")
                 src.add(3, f"value = {checker}(value)")
+        if measured:
+            _measure(src, 2, exact if check is not None else None, "max_text")
         src.add(2, f"args[{src.name('N', name)}] = value")
+    if measured:
+        src.add(2, "if size > max_text:")
+        what = src.name("W", f"the arguments of {plan.tool}")
+        src.add(3, f"raise _too_big({what}, size, max_text)")
+
+
+def _measure(src: _Source, indent: int, kinds: frozenset[type] | None, cap: str) -> None:
+    """Code that adds the data ``value`` holds to ``size`` (as check_fields counts it);
+    ``kinds``: the types the argument's checker lets through, when known."""
+    if kinds is not None and kinds <= SCALARS:
+        return
+    if kinds == frozenset({str}):
+        src.add(indent, "size += len(value)")
+        return
+    src.add(indent, "if type(value) is str:")
+    src.add(indent + 1, "size += len(value)")
+    src.add(indent, "elif type(value) not in _SCALARS:")
+    src.add(indent + 1, f"size += _data_size(value, {cap})")
+
+
+def _constant_size(constants: dict[str, Any]) -> int:
+    """What the constant arguments count towards the data bound (see check_fields)."""
+    size = 0
+    for value in constants.values():
+        if type(value) is str:
+            size += len(value)
+        elif type(value) not in SCALARS:
+            size += estimate_text_size(value, UNLIMITED)
+    return size
 
 
 def _literal(src: _Source, value: Any) -> str:
@@ -249,19 +294,34 @@ def _lookup(src: _Source, path: tuple[Any, ...]) -> str:
     return "scope" + "".join(f"[{src.name('P', key)}]" for key in path)
 
 
-def make_fields(items: Sequence[tuple[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-    """One function rendering named values (an action's outputs) into a new mapping,
-    generated when it first runs."""
-    return _Lazy(_generate_fields, tuple(items))
+def make_fields(
+    items: Sequence[tuple[str, Any]], subject: str = "the outputs"
+) -> Callable[[Any], dict[str, Any]]:
+    """One function rendering named values (an action's outputs, an event's data) into a
+    new mapping, generated when it first runs; ``subject`` names them when together they
+    hold too much data."""
+    return _Lazy(_generate_fields, (tuple(items), subject))
 
 
-def _generate_fields(items: tuple[tuple[str, Any], ...]) -> Callable[[Any], dict[str, Any]]:
+def _generate_fields(
+    spec: tuple[tuple[tuple[str, Any], ...], str],
+) -> Callable[[Any], dict[str, Any]]:
+    items, subject = spec
     src = _Source()
     src.add(0, "def fields(scope):")
     src.add(1, "out = {}")
+    measured = len(items) > 1  # one value is passed on as it was measured when made
+    if measured:
+        src.add(1, "cap = _template_cap()")
+        src.add(1, "size = 0")
     for name, render in items:
-        _value(src, 1, render, "_template_cap()")
+        _value(src, 1, render, "cap" if measured else "_template_cap()")
+        if measured:
+            _measure(src, 1, None, "cap")
         src.add(1, f"out[{src.name('N', name)}] = value")
+    if measured:
+        src.add(1, "if size > cap:")
+        src.add(2, f"raise _too_big({src.name('W', subject)}, size, cap)")
     src.add(1, "return out")
     src.namespace["_template_cap"] = _template_cap
     return _build(src, "fields")  # type: ignore[no-any-return]

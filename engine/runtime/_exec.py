@@ -164,5 +164,5 @@ async def _run_frame(
         )
     if pipeline.outputs is None:
         return {}
-    outputs: dict[str, Any] = pipeline.outputs(scope)
+    outputs: dict[str, Any] = pipeline.outputs(scope)  # measured there, as check_fields does
     return outputs

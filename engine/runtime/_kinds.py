@@ -12,6 +12,7 @@ from engine.limits import Limits, stricter
 from engine.runtime._args import Checker, coerce_to, wait_seconds
 from engine.runtime._codegen import ToolPlan, make_block
 from engine.runtime._exec import bridge_failure, invoke
+from engine.runtime._sizes import check_fields, check_value, combines_values
 from engine.runtime._state import Frame, ReturnSignal
 from engine.runtime._watchdog import Expired, bounded
 from engine.runtime._wrap import Body
@@ -33,6 +34,7 @@ def tool_parts(
     # Literal lists and mappings are copied for every call: a tool that changes its
     # arguments must not change the compiled step.
     mutable = tuple(name for name, value in base.items() if isinstance(value, list | dict))
+    measured = combines_values(items)
 
     def arguments(frame: Frame, scope: dict[str, Any]) -> dict[str, Any]:
         args = base.copy()
@@ -43,6 +45,8 @@ def tool_parts(
             if check is not None and (exact is None or type(value) not in exact):
                 value = check(value)
             args[name] = value
+        if measured:
+            check_fields(args, frame.limits.max_template_output, f"the arguments of {tool}")
         return args
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
@@ -139,6 +143,8 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
             spec = specs.get(name)
             # Coerced as tool arguments are: "3" → 3 only where the input is an integer.
             given[name] = coerce_to(spec.type, value) if spec is not None else value
+        if len(given) > 1:  # one value is passed on as it was measured when made
+            check_fields(given, limits.max_template_output, f"the inputs given to {target}")
         work = invoke(callee, given, state, grant, depth, settings.values, limits=limits)
         outer = frame.limits
         if not (
@@ -183,31 +189,12 @@ def set_body(items: Sequence[tuple[str, Render]]) -> Body:
         values = {}
         for name, render in pairs:
             value = render(scope)
-            check_size(value, limits.max_string_length, limits.max_collection_size)
+            check_value(value, limits, name)
             frame.vars[name] = value
             values[name] = value
         return values
 
     return body
-
-
-def check_size(value: Any, max_string: int, max_items: int) -> None:
-    """Raise ``limit_exceeded`` when a produced string or collection is too big."""
-    if isinstance(value, str):
-        if len(value) > max_string:
-            raise LimitExceeded(
-                "max_string_length",
-                max_string,
-                f"a value of {len(value):,} characters was produced "
-                f"(limit max_string_length: {max_string:,})",
-            )
-    elif isinstance(value, list | dict) and len(value) > max_items:
-        raise LimitExceeded(
-            "max_collection_size",
-            max_items,
-            f"a collection of {len(value):,} items was produced "
-            f"(limit max_collection_size: {max_items:,})",
-        )
 
 
 def foreach_body(source: Render, name: str, steps: Sequence[Any]) -> Body:
@@ -358,7 +345,7 @@ def emit_body(event: str, data: Render) -> Body:
     """Send an event to the hooks that listen for it."""
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        payload = data(scope)
+        payload = data(scope)  # measured there (see Compiler.fields)
         state = frame.state
         if state.events is not None:
             try:
@@ -392,6 +379,9 @@ def return_body(items: Sequence[tuple[str, Render]]) -> Body:
     pairs = tuple(items)
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        raise ReturnSignal({name: render(scope) for name, render in pairs})
+        outputs = {name: render(scope) for name, render in pairs}
+        if len(outputs) > 1:  # one value is passed on as it was measured when made
+            check_fields(outputs, frame.limits.max_template_output, "the outputs")
+        raise ReturnSignal(outputs)
 
     return body

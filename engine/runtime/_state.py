@@ -99,17 +99,28 @@ class ActionResolver(Protocol):
     def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]: ...
 
 
+SLICE = 0.02
+"""Seconds of wall time between two checks, at a step start, of how long the event
+loop's thread has been busy (see :func:`pause`)."""
+GIVE_WAY = 0.1
+"""The part of the time the thread was busy that a run then leaves to other work."""
+
+_monotonic = time.monotonic
+
+
 class RunState:
     """Everything shared by one run, nested action calls included."""
 
     __slots__ = (
         "backend",
+        "busy_mark",
         "clock",
         "config",
         "dry_run",
         "events",
         "limits",
         "make_bridge",
+        "pause_at",
         "resolver",
         "secrets",
         "step_site",
@@ -148,9 +159,29 @@ class RunState:
         self.secrets = secrets  # every secret value the run has seen, by where it came from
         self.dry_run = dry_run
         self.backend = backend
+        self.pause_at = self.step_started + SLICE
+        self.busy_mark: float | None = None  # the thread's CPU time at the last check
 
     def steps_used(self) -> int:
         return self.limits.max_steps - self.steps_left
+
+
+async def pause(state: RunState) -> None:
+    """Let other work run (other runs, MCP requests, the watchdog that enforces
+    timeouts) when this run computes for long: a step start calls this every
+    :data:`SLICE` seconds. If the event loop's thread was busy (its CPU time grew, as it
+    does not while tools are awaited) for more than half of that, the run leaves the loop
+    to others for :data:`GIVE_WAY` of that time: enough for a request that needs several
+    turns of the loop (the first time, not knowing, it leaves it for that part of a
+    slice). Evaluation's time budget then starts again (see
+    :mod:`engine._sandbox.budget`)."""
+    busy = time.thread_time()
+    held = SLICE if state.busy_mark is None else busy - state.busy_mark
+    if held > SLICE / 2:
+        await asyncio.sleep(min(held, 1.0) * GIVE_WAY)
+        busy = time.thread_time()
+    state.busy_mark = busy
+    state.pause_at = _monotonic() + SLICE
 
 
 class Frame:

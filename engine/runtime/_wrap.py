@@ -11,7 +11,7 @@ from typing import Any
 from engine.errors import ErrorKind, StepError, format_path
 from engine.model import RetryPolicy, Site, StepKind, StepRunner, StepStatus
 from engine.runtime._exec import run_steps
-from engine.runtime._state import Frame, error_scope
+from engine.runtime._state import Frame, error_scope, pause
 
 Body = Callable[[Frame, dict[str, Any]], Awaitable[Any]]
 
@@ -94,10 +94,12 @@ def _plain_runner(common: Common, attempt: Body) -> StepRunner:
     async def run(frame: Frame, scope: dict[str, Any]) -> None:
         state = frame.state
         state.steps_left -= 1
-        state.step_started = _monotonic()
+        state.step_started = now = _monotonic()
         state.step_site = site
         if state.steps_left < frame.floor:
             raise site.locate(frame.step_limit(), step_id)
+        if now > state.pause_at:
+            await pause(state)
         started = state.clock.monotonic() if state.trace is not None else 0.0
         try:
             result = await attempt(frame, scope)
@@ -125,10 +127,12 @@ def _full_runner(common: Common, attempt: Body) -> StepRunner:
     async def run(frame: Frame, scope: dict[str, Any]) -> None:
         state = frame.state
         state.steps_left -= 1
-        state.step_started = _monotonic()
+        state.step_started = now = _monotonic()
         state.step_site = site
         if state.steps_left < frame.floor:
             raise site.locate(frame.step_limit(), step_id)
+        if now > state.pause_at:
+            await pause(state)
         started = state.clock.monotonic() if state.trace is not None else 0.0
         if condition is not None:
             try:

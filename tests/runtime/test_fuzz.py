@@ -1,6 +1,10 @@
 """Hypothesis: random inputs and random template/expression text only ever end in a
 RunResult (an EngineError at worst), and never reach Python internals, files or the
-environment."""
+environment.
+
+Every example runs twice: without a trace, on the generated code production runs
+(:mod:`engine.runtime._codegen`), and with one, on the step runners the trace uses;
+both must end the same way."""
 
 from __future__ import annotations
 
@@ -63,6 +67,23 @@ def assert_plain(value: Any) -> None:
             assert " object at 0x" not in value, value
             assert "<class " not in value and "<function " not in value, value
             assert "<module " not in value and "<built-in " not in value, value
+
+
+def run_both_ways(pipeline: Pipeline, inputs: dict[str, Any], **options: Any) -> RunResult:
+    """Run without a trace (the generated code) and with one; the two must agree on the
+    status, the outputs and the error, and neither may change the caller's inputs. The
+    traced result (with its trace) is returned."""
+    results = []
+    for trace in (False, True):
+        given = copy.deepcopy(inputs)
+        results.append(asyncio.run(run(pipeline, given, clock=FakeClock(), trace=trace, **options)))
+        assert given == inputs  # the caller's data never changes
+    plain, traced = results
+    assert plain.status is traced.status, (plain.error, traced.error)
+    assert plain.outputs == traced.outputs
+    if plain.error is not None and traced.error is not None:
+        assert (plain.error.kind, plain.error.message) == (traced.error.kind, traced.error.message)
+    return traced
 
 
 def assert_result(result: RunResult) -> None:
@@ -162,12 +183,8 @@ def test_random_inputs_only_ever_give_a_run_result(
     @SETTINGS
     @given(inputs=_inputs(list(pipeline.inputs)))
     def check(inputs: dict[str, Any]) -> None:
-        given_copy = copy.deepcopy(inputs)
-        result = asyncio.run(
-            run(pipeline, inputs, bridge=fuzz_tools.bridge, clock=FakeClock(), trace=True)
-        )
+        result = run_both_ways(pipeline, inputs, bridge=fuzz_tools.bridge)
         assert_result(result)
-        assert inputs == given_copy  # the caller's data never changes
 
     check()
 
@@ -335,6 +352,7 @@ def _manifest(text: str, place: str) -> str:
         steps = [
             {"id": "s", "set": {"v": template, "w": "text " + template}},
             {"tool": "km_free", "with": {"arg": template}},
+            {"tool": "km_free", "with": {"arg": template, "text": "text " + template}},
             {"emit": "fuzzed", "with": {"data": template}},
         ]
     elif place == "condition":
@@ -351,7 +369,11 @@ def _manifest(text: str, place: str) -> str:
         "name": "fuzz",
         "inputs": {"x": {"type": "any", "required": False}},
         "steps": steps,
-        "outputs": {"v": "{{ vars.v }}"} if place != "condition" else {"out": template},
+        "outputs": (
+            {"v": "{{ vars.v }}", "text": "text {{ vars.v }}"}
+            if place != "condition"
+            else {"out": template}
+        ),
     }
     return json.dumps(data)
 
@@ -364,7 +386,11 @@ def test_random_template_and_expression_text_stays_in_the_sandbox(fuzz_tools: To
     )
     outcomes: dict[str, int] = {}
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=int(os.environ.get("KM_FUZZ_EXAMPLES", 300)),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(
         text=EXPRESSIONS,
         place=st.sampled_from(["template", "condition", "foreach"]),
@@ -378,15 +404,11 @@ def test_random_template_and_expression_text_stays_in_the_sandbox(fuzz_tools: To
             outcomes["refused"] = outcomes.get("refused", 0) + 1
             return  # refused before running: what the validator is for
         inputs = {"x": x}
-        given_copy = copy.deepcopy(inputs)
         environ = dict(os.environ)
         with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
-            result = asyncio.run(
-                run(pipeline, inputs, bridge=bridge, clock=FakeClock(), limits=limits, trace=True)
-            )
+            result = run_both_ways(pipeline, inputs, bridge=bridge, limits=limits)
             assert list(Path(folder).iterdir()) == []
         assert dict(os.environ) == environ
-        assert inputs == given_copy
         assert_result(result)
         assert result.trace is not None
         assert_plain(json.loads(json.dumps(result.trace, default=repr)))

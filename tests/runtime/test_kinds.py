@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -260,6 +261,43 @@ def test_set_values_exactly_at_the_size_limits_pass(tools: Tools) -> None:
         limits=Limits(max_string_length=5, max_collection_size=3),
     )
     assert result.outputs == {"s": "abcde"}
+
+
+@pytest.mark.parametrize("trace", [False, True], ids=["generated-code", "traced"])
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        pytest.param("{{ vars }}", {"a": 1}, id="vars"),
+        pytest.param("{{ steps }}", {}, id="steps"),
+        pytest.param("{{ [vars] }}", [{"a": 1}], id="inside-a-list"),
+        pytest.param("{{ {'all': steps} }}", {"all": {}}, id="inside-an-object"),
+        pytest.param("{{ vars if true else 0 }}", {"a": 1}, id="conditional"),
+    ],
+)
+def test_a_value_that_takes_vars_or_steps_whole_takes_a_copy(
+    tools: Tools, trace: bool, template: str, expected: Any
+) -> None:
+    # Found by the fuzz tests once they ran the generated code: `set: {v: "{{ steps }}"}`
+    # on a step with an id made `steps` hold itself, and the run's result could not be
+    # written as JSON.
+    body = (
+        f'steps:\n  - set: {{a: 1}}\n  - id: s\n    set: {{v: "{template}"}}\n'
+        '  - set: {a: 2}\noutputs: {v: "{{ vars.v }}", s: "{{ steps.s.result }}"}\n'
+    )
+    result = tools.run(body, trace=trace)
+    assert result.outputs == {"v": expected, "s": {"v": expected}}, result.error
+    json.dumps(result.to_dict())  # nothing holds itself
+
+
+@pytest.mark.parametrize("trace", [False, True], ids=["generated-code", "traced"])
+def test_a_loop_over_vars_itself_loops_over_a_copy(tools: Tools, trace: bool) -> None:
+    body = (
+        'steps:\n  - set: {a: 1}\n  - foreach: "[vars]"\n    steps: [{set: {v: "{{ item }}"}}]\n'
+        '  - set: {a: 2}\noutputs: {v: "{{ vars.v }}"}\n'
+    )
+    result = tools.run(body, trace=trace)
+    assert result.outputs == {"v": {"a": 1}}, result.error
+    json.dumps(result.to_dict())
 
 
 # -- foreach ----------------------------------------------------------------------------

@@ -3,10 +3,14 @@ limit_exceeded (or timeout) naming the limit and its value."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import time
 from typing import Any
 
 import pytest
 
+from engine.errors import ManifestSyntaxError
 from engine.limits import UNLIMITED, Limits, Profile
 from engine.runtime import FakeClock
 
@@ -258,3 +262,183 @@ def test_steady_progress_is_not_a_step_timeout(tools: Tools) -> None:
     )
     result = tools.run(body, limits=limits)
     assert result.error is None
+
+
+# -- sizes are what values serialize to ----------------------------------------------------
+
+DOUBLING = (
+    "steps:\n  - set: {l: \"{{ ['x'] }}\"}\n"
+    + '  - set: {l: "{{ [vars.l, vars.l] }}"}\n' * 30
+    + 'outputs: {l: "{{ vars.l }}"}\n'
+)
+TRACED = [pytest.param(False, id="generated-code"), pytest.param(True, id="traced")]
+
+
+@pytest.mark.parametrize("trace", TRACED)
+def test_a_list_holding_another_many_times_counts_it_every_time(tools: Tools, trace: bool) -> None:
+    # Issue 8, finding 8: each list held the previous one twice; measured once per
+    # shared part (and at the top level only), 30 steps validated and ran into gigabytes.
+    error = tools.run(DOUBLING, trace=trace).error
+    assert error is not None, "the run succeeded"  # (its outputs are gigabytes as text)
+    assert (error.kind.value, error.details, error.first.json_path, error.message) == (
+        "limit_exceeded",
+        {"limit": "max_template_output", "value": 1_000_000},
+        "$.steps[16].set.l",
+        "this would make a list holding about 1,245,174 characters of data; the limit "
+        "(max_template_output) is 1,000,000",
+    )
+
+
+BIG = "  - set: {big: \"{{ 'x' * 600000 }}\"}\n"
+
+
+@pytest.mark.parametrize("trace", TRACED)
+@pytest.mark.parametrize(
+    ("body", "path", "subject"),
+    [
+        pytest.param(
+            '  - tool: km_free\n    with: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\n',
+            "$.steps[1]",
+            "the arguments of km_free",
+            id="tool-arguments",
+        ),
+        pytest.param(
+            'outputs: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\n',
+            "$",
+            "the outputs",
+            id="outputs",
+        ),
+        pytest.param(
+            '  - return: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\noutputs: {a: x, b: y}\n',
+            "$.steps[1]",
+            "the outputs",
+            id="return",
+        ),
+    ],
+)
+def test_values_passed_on_together_are_measured_together(
+    tools: Tools, trace: bool, body: str, path: str, subject: str
+) -> None:
+    error = failure(tools.run("steps:\n" + BIG + body, trace=trace))
+    assert (error.kind.value, error.details, error.message) == (
+        "limit_exceeded",
+        {"limit": "max_template_output", "value": 1_000_000},
+        f"{subject} would hold about 1,200,000 characters of data "
+        "(limit max_template_output: 1,000,000)",
+    )
+    assert error.first.json_path == path
+    assert tools.calls == []
+
+
+# -- one run never holds the event loop for long -------------------------------------------
+
+HEAVY = """
+inputs: {items: {type: array}}
+steps:
+  - foreach: inputs.items
+    steps:
+      - set: {n: "{{ ('a b' * 300000) | title | length }}"}
+"""
+
+
+@pytest.mark.parametrize("trace", TRACED)
+def test_a_run_that_computes_for_long_lets_other_work_run_and_its_timeout_holds(
+    tools: Tools, trace: bool
+) -> None:
+    # Each step computes for about 0.1 s, 40 of them: the run must let the event loop
+    # go round between steps (other runs, MCP requests and the watchdog share it).
+    limits = Profile.STANDARD.limits.with_overrides(run_timeout=1.0)
+
+    async def main() -> tuple[Any, float, float]:
+        ticks: list[float] = []
+
+        async def ticker() -> None:
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.01)
+
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        started = time.monotonic()
+        result = await tools.run_async(
+            HEAVY, {"items": list(range(40))}, limits=limits, trace=trace
+        )
+        elapsed = time.monotonic() - started
+        task.cancel()
+        longest = max(later - earlier for earlier, later in itertools.pairwise(ticks))
+        return result, elapsed, longest
+
+    result, elapsed, longest = asyncio.run(main())
+    error = failure(result)
+    assert (error.kind.value, error.details) == (
+        "timeout",
+        {"limit": "run_timeout", "value": 1.0},
+    )
+    assert elapsed < 2.5
+    assert longest < 0.6
+
+
+def test_typed_arguments_passed_on_together_are_measured_together(tools: Tools) -> None:
+    string = {"type": "string"}
+    tools.register(
+        "km_pair",
+        lambda first, second, label, count: {"success": True},
+        {
+            "type": "object",
+            "properties": {
+                "first": string,
+                "second": string,
+                "label": string,
+                "count": {"type": "integer"},
+            },
+        },
+    )
+    body = (
+        "steps:\n" + BIG + '  - tool: km_pair\n    with: {first: "{{ vars.big }}", second: '
+        '"{{ vars.big }}", label: abc, count: "{{ 1 + 1 }}"}\n'
+    )
+    for trace in (False, True):
+        error = failure(tools.run(body, trace=trace))
+        assert error.message == (
+            "the arguments of km_pair would hold about 1,200,003 characters of data "
+            "(limit max_template_output: 1,000,000)"
+        )
+    assert tools.calls == []
+
+
+def test_a_value_that_holds_itself_cannot_be_passed_on(tools: Tools) -> None:
+    looped: list[Any] = []
+    looped.append(looped)
+    tools.register("km_loop", lambda: {"success": True, "data": looped}, {"type": "object"})
+    body = (
+        "steps:\n  - id: loop\n    tool: km_loop\n  - tool: km_free\n"
+        '    with: {a: "{{ steps.loop.result.data }}", b: "{{ steps.loop.result.data }}"}\n'
+    )
+    for trace in (False, True):
+        error = failure(tools.run(body, trace=trace))
+        assert (error.kind.value, error.message) == (
+            "invalid_arguments",
+            "the value contains itself, so it has no end as text",
+        )
+
+
+def test_a_number_written_with_too_many_digits_never_reaches_a_run(tools: Tools) -> None:
+    # The loader refuses it (with its line and column) before any step could compute with it.
+    with pytest.raises(ManifestSyntaxError) as caught:
+        tools.run("steps:\n  - set: {n: 0x" + "f" * 100000 + "}\n")
+    assert str(caught.value.diagnostics[0].message) == (
+        "the whole number has 100,000 digits; at most 1,000 are allowed"
+    )
+
+
+def test_the_data_of_an_event_is_measured(tools: Tools) -> None:
+    body = (
+        "steps:\n" + BIG + '  - emit: seen\n    with: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\n'
+    )
+    error = failure(tools.run(body))
+    assert (error.message, error.first.json_path) == (
+        "the data of the event `seen` would hold about 1,200,000 characters of data "
+        "(limit max_template_output: 1,000,000)",
+        "$.steps[1]",
+    )
+    assert tools.run("steps:\n" + BIG + "  - emit: seen\n    with: {a: 1}\n").ok

@@ -15,6 +15,7 @@ import signal
 import stat
 import sys
 import termios
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from .conftest import (
     SLOW_SUM,
     ProgressLog,
     Served,
+    action_yaml,
     children,
     serve,
     upstream_simulator,
@@ -184,3 +186,49 @@ async def test_a_long_action_blocks_no_other_request_and_a_cancelled_call_stops(
     assert after["data"]["outputs"] == {"sum": 42}
     listed = await server.ecosystem("list")
     assert [p["identifier"] for p in listed["data"]["plugins"]] == ["mcp-created"]
+
+
+#: An action that computes for long and calls no tool: 60 steps of a tenth of a second
+#: or more each, every one within the limits.
+HEAVY = action_yaml(
+    "heavy",
+    """
+steps:
+  - foreach: range(60)
+    steps:
+      - set: {words: "{{ ('a b' * 300000) | title | length }}"}
+""",
+    description="Compute for a long time.",
+)
+
+
+async def test_an_action_that_computes_for_long_holds_up_no_request_and_its_timeout_holds(
+    server: Served,
+) -> None:
+    # Issue 8, finding 6: an evaluation that ran 53 s ignored `timeout: 5`, and a
+    # concurrent `list` waited the whole time (the run never let the event loop go round).
+    created = await server.ecosystem("create", plugin_source=HEAVY)
+    assert created["success"] is True, created
+    answers: dict[str, Any] = {}
+
+    async def execute() -> None:
+        started = time.monotonic()
+        answers["execute"] = await server.ecosystem(
+            "execute", action_name="mcp-created/heavy", timeout=3
+        )
+        answers["took"] = time.monotonic() - started
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(execute)
+        await anyio.sleep(1.0)  # the action is computing by now
+        started = time.monotonic()
+        listed = await server.ecosystem("list")
+        answers["list"] = time.monotonic() - started
+    assert listed["success"] is True
+    assert answers["list"] < 1.5
+    error = answers["execute"]["error"]
+    assert (error["code"], error["message"]) == (
+        "timeout",
+        "mcp-created/heavy took longer than 3 s and was stopped",
+    )
+    assert answers["took"] < 5
