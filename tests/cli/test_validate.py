@@ -260,11 +260,11 @@ TWICE = action_text(
     """,
 )
 TWICE_PROBLEMS = (
-    "demo/actions/twice.yaml:9:11: error[permission-missing]: `km_clipboard_manager` is used, "
-    "but the plugin's permissions do not include it\n"
-    "   9 |   - tool: km_clipboard_manager\n"
-    "     |           ^^^^^^^^^^^^^^^^^^^^\n"
-    "     = hint: add km_clipboard_manager (or its group) to `permissions:`\n"
+    "demo/actions/twice.yaml:10:23: error[permission-missing]: `km_clipboard_manager:get` is "
+    "used, but the plugin's permissions do not include it\n"
+    "  10 |     with: {operation: get}\n"
+    "     |                       ^^^\n"
+    "     = hint: add km_clipboard_manager:get (or km_clipboard_manager) to `permissions:`\n"
     "\n"
     "demo/actions/twice.yaml:11:18: error[unknown-config]: `config.nope` is not a setting of "
     "this plugin\n"

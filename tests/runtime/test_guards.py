@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.bridge.guard import Grant
+from engine.grants import Grant
 from engine.limits import Profile
 
 from .conftest import Tools, failure, where
@@ -34,7 +34,7 @@ def test_a_tool_outside_the_declared_permissions_is_denied(tools: Tools) -> None
 
 def test_a_grant_given_to_the_run_wins_over_the_declared_permissions(tools: Tools) -> None:
     pipeline = tools.compile(_call("km_add", "[km_add]"))
-    grant = Grant(frozenset({"km_echo"}), frozenset({"km_echo"}))
+    grant = Grant.of_tools({"km_echo"})
     error = failure(tools.run(pipeline, grant=grant))
     assert (error.kind.value, error.details) == ("permission_denied", {"tool": "km_add"})
     assert tools.calls == []

@@ -172,8 +172,12 @@ async def test_installing_a_folder_reports_progress_and_offers_its_actions_as_to
         "additionalProperties": False,
     }
     assert preview.annotations is not None
-    # It only reads the clipboard, but km_clipboard_manager as a whole is destructive.
-    assert preview.annotations.destructive_hint is True
+    # Hints from what its calls do: it reads the clipboard (`get`, a read-only operation of
+    # a tool that can also write) and shows a notification (a write), and deletes nothing.
+    assert (preview.annotations.read_only_hint, preview.annotations.destructive_hint) == (
+        False,
+        False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -438,7 +442,7 @@ async def test_describe_a_plugin_and_one_of_its_actions(
     assert plugin["permissions"]["requested"] == [
         "km_clipboard_manager",
         "km_notifications",
-        "km_variable_manager",
+        "km_variable_manager:set",
         "km_execute_macro",
     ]
 
@@ -1106,7 +1110,17 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
     assert "identifier" in plugin_schema["properties"]
     catalog = {tool["name"]: tool for tool in json.loads(await text("km-actions://catalog"))}
     assert catalog["km_calculator"]["class"] == "read-only"
-    assert catalog["km_clipboard_manager"]["class"] == "destructive"
+    assert catalog["km_variable_manager"]["class"] == "destructive"
+    assert catalog["km_variable_manager"]["operations"] == {
+        "parameter": "operation",
+        "classes": {
+            "get": "read-only",
+            "set": "write",
+            "delete": "destructive",
+            "list": "read-only",
+        },
+    }
+    assert "operations" not in catalog["km_calculator"]
     docs = await text("km-actions://plugins/clipboard-tools/docs")
     assert docs.startswith("# Clipboard tools\n")
     assert "sign-clipboard" in docs

@@ -352,6 +352,7 @@ NOTIFY = {
     ]
 }
 CLIP = {"steps": [{"tool": "km_clipboard_manager", "with": {"operation": "get"}}]}
+READ = {"steps": [{"tool": "km_variable_manager", "with": {"operation": "get", "name": "A"}}]}
 
 
 @pytest.mark.parametrize(
@@ -361,10 +362,24 @@ CLIP = {"steps": [{"tool": "km_clipboard_manager", "with": {"operation": "get"}}
         pytest.param(["km_notifications"], {"n": NOTIFY}, Profile.SANDBOX, False,
                      id="sandbox-write"),
         pytest.param(["km_notifications"], {"n": NOTIFY}, Profile.STRICT, True, id="strict-write"),
-        pytest.param(["km_clipboard_manager"], {"c": CLIP}, Profile.STRICT, False,
+        pytest.param(["km_clipboard_manager"], {"c": CLIP}, Profile.STRICT, True,
+                     id="strict-write-at-most"),
+        pytest.param(["km_variable_manager"], {"r": READ}, Profile.STRICT, False,
                      id="strict-destructive"),
-        pytest.param(["km_clipboard_manager"], {"c": CLIP}, Profile.STANDARD, True,
+        pytest.param(["km_variable_manager:get"], {"r": READ}, Profile.STRICT, True,
+                     id="strict-read-only-operation"),
+        pytest.param(["km_variable_manager:get"], {"r": READ}, Profile.SANDBOX, True,
+                     id="sandbox-read-only-operation"),
+        pytest.param(["km_variable_manager:get", "km_variable_manager:set"], {"r": READ},
+                     Profile.SANDBOX, False, id="sandbox-write-operation"),
+        pytest.param(["km_variable_manager"], {"r": READ}, Profile.STANDARD, True,
                      id="standard-named-destructive"),
+        pytest.param(["variables"], {"r": READ}, Profile.STANDARD, False,
+                     id="standard-destructive-operation-by-group"),
+        pytest.param(["variables", "km_variable_manager:delete"], {"r": READ},
+                     Profile.STANDARD, True, id="standard-destructive-operation-named"),
+        pytest.param(["read-only"], {"r": READ}, Profile.SANDBOX, True,
+                     id="sandbox-read-only-class"),
         pytest.param(["files"], {"c": CALC}, Profile.STANDARD, False,
                      id="standard-group-destructive"),
         pytest.param(["files"], {"c": CALC}, Profile.NONE, True, id="none-group-destructive"),
