@@ -396,9 +396,21 @@ def test_schema_of_the_tools(cli: Cli) -> None:
     assert outcome.code == 0
     assert [t["name"] for t in tools] == [t.name for t in catalog.values()]
     clipboard = next(t for t in tools if t["name"] == "km_clipboard_manager")
-    assert sorted(clipboard) == ["class", "description", "inputSchema", "name"]
-    assert clipboard["class"] == catalog["km_clipboard_manager"].tool_class.value
+    assert sorted(clipboard) == ["class", "description", "inputSchema", "name", "operations"]
+    assert clipboard["class"] == catalog["km_clipboard_manager"].tool_class.value == "write"
     assert clipboard["inputSchema"] == catalog["km_clipboard_manager"].input_schema
+    variables = next(t for t in tools if t["name"] == "km_variable_manager")
+    assert variables["operations"] == {
+        "parameter": "operation",
+        "classes": {
+            "get": "read-only",
+            "set": "write",
+            "delete": "destructive",
+            "list": "read-only",
+        },
+    }
+    macros = next(t for t in tools if t["name"] == "km_list_macros")
+    assert (macros["class"], "operations" in macros) == ("read-only", False)
 
 
 def test_schema_options_exclude_each_other(cli: Cli) -> None:

@@ -19,10 +19,11 @@ import pytest
 from mcp import MCPError
 from mcp_types import TextContent, TextResourceContents
 
-from engine.server.ecosystem import OPERATIONS, PARAMETERS
+from engine.server.ecosystem import OPERATIONS, PARAMETERS, ceiling_sentence
 
 from .conftest import (
     CLIPBOARD_TOOLS,
+    ECOSYSTEM,
     SLOW_SUM,
     ProgressLog,
     Served,
@@ -1147,6 +1148,15 @@ async def test_the_write_action_prompt_teaches_the_language(server: Served) -> N
     assert text.startswith("Write an action that does this: copy the front window's title")
     for part in ("api_version", "steps:", "- km_calculator (read-only)", '"operation": "create"'):
         assert part in text
+    # Classes per operation, and what this server lets a created action be granted.
+    assert (
+        "- km_variable_manager (operation read-only: get, list; write: set; destructive: "
+        "delete): " in text
+    )
+    assert ceiling_sentence(("all",)) in text
+    (tool,) = [t for t in (await server.client.list_tools()).tools if t.name == ECOSYSTEM]
+    assert tool.description is not None
+    assert tool.description.endswith(ceiling_sentence(("all",)))
     with pytest.raises(MCPError) as unknown:
         await server.client.get_prompt("write-macro")
     assert unknown.value.message == (

@@ -404,6 +404,101 @@ def test_the_profile_caps_what_may_be_granted(
     _nothing_installed(store)
 
 
+@pytest.mark.parametrize(
+    ("permissions", "profile", "message", "hint"),
+    [
+        pytest.param(
+            ["km_variable_manager"],
+            Profile.STRICT,
+            "km_variable_manager:delete is a destructive operation; the strict profile allows "
+            "only read-only, write tools and operations",
+            "ask the author to name only the operations its actions use (tool:operation), or "
+            "install with a less strict profile (--profile standard) if you trust the plugin",
+            id="a-whole-tool-asks-for-its-destructive-operation",
+        ),
+        pytest.param(
+            ["km_variable_manager:get", "km_variable_manager:delete"],
+            Profile.STRICT,
+            "km_variable_manager:delete is a destructive operation; the strict profile allows "
+            "only read-only, write tools and operations",
+            "install with a less strict profile (--profile standard) if you trust the plugin",
+            id="a-named-destructive-operation",
+        ),
+        pytest.param(
+            ["variables"],
+            Profile.STANDARD,
+            "km_variable_manager:delete can change or delete things, and the plugin asks for it "
+            "only through the group variables; the standard profile grants destructive "
+            "operations only when a plugin names them",
+            "ask the author to list km_variable_manager:delete itself under `permissions:`, or "
+            "install with --profile none",
+            id="a-destructive-operation-through-a-group",
+        ),
+    ],
+)
+def test_the_profile_is_checked_operation_by_operation(
+    store: Store,
+    make_plugin: MakePlugin,
+    permissions: list[str],
+    profile: Profile,
+    message: str,
+    hint: str,
+) -> None:
+    root = make_plugin("demo", permissions=permissions, actions={"r": READ})
+    with pytest.raises(PluginError) as caught:
+        install(store, root, profile=profile)
+    assert caught.value.message == (
+        f"'demo' 1.0.0 asks for tools the {profile.value} profile does not allow: {message}"
+    )
+    assert caught.value.hint == hint
+    _nothing_installed(store)
+
+
+def test_a_grant_of_operations(store: Store, make_plugin: MakePlugin) -> None:
+    asked = ["km_variable_manager:get", "km_variable_manager:set"]
+    root = make_plugin("demo", permissions=asked, actions={"r": READ})
+    with pytest.raises(PluginError) as caught:
+        install(store, root, grant=["km_variable_manager:get"])
+    assert (caught.value.code, caught.value.message) == (
+        "permission-not-granted",
+        "'demo' 1.0.0 asks for km_variable_manager:set, which the grant does not include; "
+        "nothing was installed",
+    )
+    with pytest.raises(PluginError) as caught:
+        install(store, root, grant=["km_variable_manager:gte"])
+    assert (caught.value.code, caught.value.message, caught.value.hint) == (
+        "unknown-permission",
+        "--grant 'km_variable_manager:gte': `km_variable_manager:gte` is not an operation of "
+        "km_variable_manager",
+        "did you mean 'km_variable_manager:get'?",
+    )
+    assert install(store, root, grant=["variables"]).plugin.permissions == tuple(asked)
+    assert [(g.entry, g.explicit) for g in store.grant("demo")] == [
+        ("km_variable_manager:get", True),
+        ("km_variable_manager:set", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "added"),
+    [
+        pytest.param(["km_variable_manager:get"], ["km_variable_manager:get",
+                     "km_variable_manager:set"], ("km_variable_manager:set",), id="one-more"),
+        pytest.param(["km_variable_manager"], ["km_variable_manager:get"], (), id="narrower"),
+        pytest.param(["read-only", "write"], ["km_variable_manager"],
+                     ("km_variable_manager",), id="whole-tool-beyond-classes"),
+        pytest.param(["read-only", "write", "destructive"], ["km_variable_manager"], (),
+                     id="every-class-is-every-operation"),
+    ],
+)  # fmt: skip
+def test_an_upgrade_asks_again_for_operations_not_granted_before(
+    before: list[str], after: list[str], added: tuple[str, ...]
+) -> None:
+    catalog = ToolCatalog.builtin()
+    request = PermissionRequest.of("demo", "2.0.0", after, catalog, granted=before)
+    assert request.added == added
+
+
 def test_the_grant_must_cover_the_request(store: Store, make_plugin: MakePlugin) -> None:
     root = make_plugin(
         "demo", permissions=["km_notifications", "calculator"], actions={"n": NOTIFY}
