@@ -159,7 +159,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "type": "string",
         "enum": [p.value for p in Profile],
         "description": "Limits and allowed tool classes for this operation "
-        "(sandbox: read-only tools only). Cannot exceed the server's ceiling.",
+        "(sandbox: read-only operations only). Cannot be looser than the server's default.",
     },
     "api_version": {
         "type": "string",
