@@ -206,3 +206,16 @@ def test_a_tool_without_operations_is_reported_at_its_tool_line() -> None:
             "refuses the call",
         )
     ]
+
+
+def test_over_mcp_a_group_beyond_the_ceiling_is_narrowed_to_what_the_action_uses() -> None:
+    body = "permissions: [triggers]\nsteps:\n  - tool: km_list_hotkey_triggers\n"
+    [(message, hint)] = _found(body, **MCP)
+    assert message.startswith(
+        "demo.yaml:4:15: error[permission-not-allowed]: `triggers` asks for km_set_macro_triggers "
+        "(destructive), km_trigger_crud:remove (destructive), km_trigger_crud:replace_all "
+        "(destructive), km_trigger_manager:clear (destructive), km_trigger_manager:remove "
+        "(destructive), beyond what MCP callers may grant"
+    )
+    assert message.endswith("only the user can grant them")
+    assert hint == "ask only for what the action uses: km_list_hotkey_triggers"

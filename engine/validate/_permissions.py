@@ -161,10 +161,8 @@ def _entries_beyond(
         beyond = _beyond(asked, allowed, catalog)
         if not beyond:
             continue
-        used = sorted(
-            {str(n) for n, _ in needs if n.operation is not None and asked.covers(n)}
-            & {str(n) for n in asked.needs(catalog) if allowed.covers(n)}
-        )
+        # What the action's calls need of this entry and the ceiling allows.
+        used = sorted({str(n) for n, _ in needs if asked.covers(n) and allowed.covers(n)})
         whole = [str(n) for n in asked.needs(catalog)] != [entry]
         yield document.diagnostic(
             "permission-not-allowed",
