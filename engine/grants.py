@@ -82,11 +82,6 @@ class Grant:
         whole = Coverage(frozenset(tools))
         return cls(whole, whole)
 
-    @classmethod
-    def everything(cls, catalog: ToolCatalog) -> Grant:
-        """Every tool, each as if named (used with the `none` profile only by choice)."""
-        return cls.of_tools(catalog)
-
     def refusal(self, need: Need, limits: Limits, catalog: ToolCatalog) -> Refusal | None:
         """Why ``need`` may not be called under ``limits`` (None: it may). A tool the
         catalog does not know counts as destructive."""

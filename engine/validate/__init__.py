@@ -37,7 +37,7 @@ from engine.validate._plugin import validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
 from engine.validate._steps import StepWalker
-from engine.validate._tree import collect_ids_and_vars, iter_steps
+from engine.validate._tree import collect_ids_and_vars, iter_steps, value_at
 
 SUPPORTED_API_VERSIONS = ("1.0",)
 PLUGIN_FILES = ("plugin.yaml", "plugin.yml", "plugin.json")
@@ -220,7 +220,7 @@ def _resolve(
 
 def _dates(document: Document, data: Any) -> Iterator[Diagnostic]:
     for path, text in document.source_map.plain.items():
-        value = _at(data, path)
+        value = value_at(data, path)
         if isinstance(value, dt.date | dt.datetime):
             yield document.diagnostic(
                 "unquoted-value",
@@ -228,15 +228,6 @@ def _dates(document: Document, data: Any) -> Iterator[Diagnostic]:
                 path,
                 hint=f'put it in quotes: "{text}"',
             )
-
-
-def _at(data: Any, path: Path) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 def _descriptions(

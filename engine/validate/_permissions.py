@@ -19,7 +19,7 @@ from engine.limits import Limits
 from engine.sourcemap import Document
 from engine.templates import is_template
 from engine.validate._context import ValidationContext
-from engine.validate._tree import iter_steps
+from engine.validate._tree import iter_steps, value_at
 
 # What validation holds every manifest to: any class, destructive operations by name
 # (profiles narrow this at install and at run time).
@@ -163,16 +163,16 @@ def _entries_beyond(
             continue
         # What the action's calls need of this entry and the ceiling allows.
         used = sorted({str(n) for n, _ in needs if asked.covers(n) and allowed.covers(n)})
-        whole = [str(n) for n in asked.needs(catalog)] != [entry]
+        parts = asked.needs(catalog)
+        what = (
+            f"`{entry}` ({class_of(parts[0], catalog).value}) is beyond"
+            if [str(n) for n in parts] == [entry]
+            else f"`{entry}` asks for {_listed(beyond)}, beyond"
+        )
         yield document.diagnostic(
             "permission-not-allowed",
-            (
-                f"`{entry}` asks for {_listed(beyond)}, beyond"
-                if whole
-                else f"`{entry}` ({class_of(Need(*entry.split(':', 1)), catalog).value}) is beyond"
-            )
-            + f" what MCP callers may grant on this server ({ceiling}): only the user can grant "
-            + ("them" if len(beyond) > 1 else "it"),
+            f"{what} what MCP callers may grant on this server ({ceiling}): only the user can "
+            + ("grant them" if len(beyond) > 1 else "grant it"),
             ("permissions", index),
             hint=f"ask only for what the action uses: {', '.join(used)}"
             if used
@@ -214,7 +214,7 @@ def _is_open(need: Need, operations: Any) -> bool:
 def _open_call(document: Document, need: Need, path: Path) -> str:
     if path[-1] == "tool":
         return f"this {need.tool} call names no operation"
-    value = _value_at(document.data, path)
+    value = value_at(document.data, path)
     if isinstance(value, str) and is_template(value):
         return f"the operation of this {need.tool} call is a template"
     return f"`{value}` is not an operation of {need.tool} km-actions knows"
@@ -222,12 +222,3 @@ def _open_call(document: Document, need: Need, path: Path) -> str:
 
 def _or_whole(need: Need) -> str:
     return f"or {need.tool}" if need.operation is not None else "or its group"
-
-
-def _value_at(data: Any, path: Path) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
