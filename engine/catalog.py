@@ -5,16 +5,23 @@ server's tool list) is used for validation, the simulator and dry runs when no u
 server is connected; a connected server's own ``tools/list`` replaces it
 (:meth:`ToolCatalog.from_tool_list`).
 
+A class (read-only, write, destructive) belongs to what a call does: the tool's, or, for
+a tool with several operations (``km_variable_manager`` get/list/set/delete), the
+operation's. Permission entries name tools, operations (``tool:operation``) or groups;
+what a set of them allows is a :class:`Coverage`, and what one call needs a :class:`Need`.
+
 >>> catalog = ToolCatalog.builtin()
->>> catalog["km_clipboard_manager"].tool_class
-<ToolClass.DESTRUCTIVE: 'destructive'>
->>> sorted(catalog.expand_permission("notifications"))
+>>> spec = catalog["km_variable_manager"]
+>>> [c.value for c in (spec.class_of("get"), spec.class_of("set"), spec.tool_class)]
+['read-only', 'write', 'destructive']
+>>> sorted(catalog.coverage(["notifications"]).tools)
 ['km_dismiss_notifications', 'km_notification_status', 'km_notifications']
+>>> catalog.coverage(["read-only"]).covers(Need("km_variable_manager", "delete"))
+False
 """
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,24 +30,20 @@ from types import MappingProxyType
 from typing import Any
 
 from engine._resources import data_text
+from engine.needs import Coverage, Need, Operations, ToolClass
+from engine.suggest import closest, did_you_mean
 
-
-class ToolClass(enum.Enum):
-    """What a tool may do, from its MCP annotations. Security profiles allow classes."""
-
-    READ_ONLY = "read-only"
-    WRITE = "write"
-    DESTRUCTIVE = "destructive"
-
-    @classmethod
-    def from_annotations(cls, annotations: Mapping[str, Any] | None) -> ToolClass:
-        annotations = annotations or {}
-        if annotations.get("readOnlyHint"):
-            return cls.READ_ONLY
-        # MCP's default for destructiveHint is true when a tool is not read-only.
-        if annotations.get("destructiveHint", True):
-            return cls.DESTRUCTIVE
-        return cls.WRITE
+__all__ = [
+    "ALL_GROUP",
+    "DOMAIN_GROUPS",
+    "Coverage",
+    "Need",
+    "Operations",
+    "ToolCatalog",
+    "ToolClass",
+    "ToolSpec",
+    "load_catalog_json",
+]
 
 
 # Permission groups by domain. A plugin may ask for a group instead of listing tools.
@@ -107,17 +110,50 @@ ALL_GROUP = "all"
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """One ``km_*`` tool as the catalog knows it."""
+    """One ``km_*`` tool as the catalog knows it; ``operations`` for a tool that does
+    several things, told apart by one argument."""
 
     name: str
     description: str
     input_schema: Mapping[str, Any]
     annotations: Mapping[str, Any] = field(default_factory=dict)
     source: str = "builtin"
+    operations: Operations | None = None
 
     @property
     def tool_class(self) -> ToolClass:
+        """The class of the tool's most dangerous operation (of the tool, without any)."""
+        if self.operations is not None:
+            return ToolClass.most(self.operations.classes.values())
         return ToolClass.from_annotations(self.annotations)
+
+    def class_of(self, operation: str | None) -> ToolClass:
+        """The class of ``operation`` (None, or one the catalog does not know: the most
+        dangerous one's)."""
+        if self.operations is not None and operation is not None:
+            found = self.operations.classes.get(operation)
+            if found is not None:
+                return found
+        return self.tool_class
+
+    def need(self, arguments: Mapping[str, Any]) -> Need:
+        """What a call with ``arguments`` needs: the operation it names (an argument left
+        out is the schema's default), or the whole tool when that is not a known one.
+
+        >>> spec = ToolCatalog.builtin()["km_variable_manager"]
+        >>> str(spec.need({"operation": "get"})), str(spec.need({"operation": "{{ inputs.op }}"}))
+        ('km_variable_manager:get', 'km_variable_manager')
+        """
+        operations = self.operations
+        if operations is None:
+            return Need(self.name)
+        value = arguments.get(operations.parameter, _MISSING)
+        if value is _MISSING:
+            schema = self.properties.get(operations.parameter)
+            value = schema.get("default") if isinstance(schema, Mapping) else None
+        if isinstance(value, str) and value in operations.classes:
+            return Need(self.name, value)
+        return Need(self.name)
 
     @property
     def properties(self) -> Mapping[str, Any]:
@@ -133,6 +169,9 @@ class ToolSpec:
     def summary(self) -> str:
         """The first line of the description."""
         return self.description.strip().splitlines()[0] if self.description.strip() else ""
+
+
+_MISSING: Any = object()
 
 
 class ToolCatalog(Mapping[str, ToolSpec]):
@@ -155,16 +194,15 @@ class ToolCatalog(Mapping[str, ToolSpec]):
         self.origin = origin
         self.where = where or ("the catalog" if origin == "builtin" else "the connected server")
         self.listing_hint = listing_hint
-        groups: dict[str, frozenset[str]] = {
-            name: frozenset(t for t in members if t in self._tools)
+        self._coverages: dict[tuple[str, ...], Coverage] = {}
+        groups: dict[str, Coverage] = {
+            name: Coverage(frozenset(t for t in members if t in self._tools))
             for name, members in DOMAIN_GROUPS.items()
         }
         for tool_class in ToolClass:
-            groups[tool_class.value] = frozenset(
-                t.name for t in self._tools.values() if t.tool_class is tool_class
-            )
-        groups[ALL_GROUP] = frozenset(self._tools)
-        self.groups: Mapping[str, frozenset[str]] = MappingProxyType(groups)
+            groups[tool_class.value] = self._of_class(tool_class)
+        groups[ALL_GROUP] = Coverage(frozenset(self._tools))
+        self.groups: Mapping[str, Coverage] = MappingProxyType(groups)
 
     @classmethod
     def builtin(cls) -> ToolCatalog:
@@ -177,23 +215,27 @@ class ToolCatalog(Mapping[str, ToolSpec]):
     ) -> ToolCatalog:
         """Build a catalog from MCP ``tools/list`` entries (camelCase wire form).
 
-        Annotations a server does not publish are taken from the shipped catalog, so
-        the read-only/destructive classification stays meaningful.
+        Annotations a server does not publish, and the classes of a tool's operations
+        (no server publishes them), are taken from the shipped catalog, so the
+        read-only/write/destructive classification stays meaningful.
         """
         shipped = _builtin_catalog()
         specs = []
         for entry in tools:
             name = str(entry["name"])
+            known = shipped.get(name)
             annotations = entry.get("annotations") or {}
-            if not annotations and name in shipped:
-                annotations = shipped[name].annotations
+            if not annotations and known is not None:
+                annotations = known.annotations
+            schema = entry.get("inputSchema") or {"type": "object"}
             specs.append(
                 ToolSpec(
                     name=name,
                     description=str(entry.get("description") or ""),
-                    input_schema=entry.get("inputSchema") or {"type": "object"},
+                    input_schema=schema,
                     annotations=annotations,
                     source=origin,
+                    operations=_operations(entry, schema, known),
                 )
             )
         return cls(specs, origin=origin, **described)
@@ -207,25 +249,158 @@ class ToolCatalog(Mapping[str, ToolSpec]):
     def __len__(self) -> int:
         return len(self._tools)
 
+    def coverage(self, entries: Iterable[str]) -> Coverage:
+        """What permission entries (tools, ``tool:operation``, groups) allow.
+
+        >>> catalog = ToolCatalog.builtin()
+        >>> granted = catalog.coverage(["km_variable_manager:get", "km_calculator"])
+        >>> granted.tools, granted.operations
+        (frozenset({'km_calculator'}), frozenset({('km_variable_manager', 'get')}))
+        >>> whole = [f"km_variable_manager:{op}" for op in ("get", "list", "set", "delete")]
+        >>> catalog.coverage(whole).tools
+        frozenset({'km_variable_manager'})
+        """
+        key = tuple(entries)
+        found = self._coverages.get(key)
+        if found is not None:
+            return found
+        tools: set[str] = set()
+        operations: set[tuple[str, str]] = set()
+        for entry in key:
+            group = self.groups.get(entry)
+            if group is not None:
+                tools |= group.tools
+                operations |= group.operations
+                continue
+            tool, colon, operation = entry.partition(":")
+            if colon:
+                operations.add((tool, operation))
+            else:
+                tools.add(entry)
+        found = self._normal(tools, operations)
+        if len(self._coverages) > 4096:
+            self._coverages.clear()
+        self._coverages[key] = found
+        return found
+
+    def named(self, entries: Iterable[str]) -> Coverage:
+        """What the entries that name a tool or an operation allow (groups left out):
+        destructive operations must be granted so, by name."""
+        return self.coverage(e for e in entries if e not in self.groups)
+
     def is_permission(self, entry: str) -> bool:
-        """True if ``entry`` names a tool or a group this catalog knows."""
-        return entry in self._tools or entry in self.groups
+        """True if ``entry`` names a tool, an operation of one, or a group this catalog
+        knows."""
+        return self.permission_problem(entry) is None
 
-    def expand_permission(self, entry: str) -> frozenset[str]:
-        """The tools a permission entry (tool name or group name) covers."""
-        if entry in self.groups:
-            return self.groups[entry]
-        return frozenset((entry,))
+    def permission_problem(self, entry: str) -> tuple[str, str] | None:
+        """What is wrong with a permission entry, and how to fix it (None: nothing).
 
-    def expand_permissions(self, entries: Iterable[str]) -> frozenset[str]:
-        out: set[str] = set()
-        for entry in entries:
-            out |= self.expand_permission(entry)
-        return frozenset(out)
+        >>> catalog = ToolCatalog.builtin()
+        >>> catalog.permission_problem("km_variable_manager:delet")[1]
+        "did you mean 'km_variable_manager:delete'?"
+        >>> catalog.permission_problem("km_variable_manager:remove")[1]
+        'the operations of km_variable_manager are: get, set, delete, list'
+        >>> catalog.permission_problem("km_calculator:get")[0]
+        '`km_calculator:get` names an operation, but km_calculator has no operations to choose from'
+
+        """
+        if entry in self._tools or entry in self.groups:
+            return None
+        tool, colon, operation = entry.partition(":")
+        spec = self._tools.get(tool)
+        if not colon or (spec is None and tool in self.groups):
+            return (
+                f"`{entry}` is not a tool or a tool group",
+                did_you_mean(entry, self.permission_names(), listing=False)
+                or "list tool names (km_…), operations (tool:operation) or groups such as "
+                "clipboard, read-only",
+            )
+        if spec is None:
+            guess = closest(tool, self._tools)
+            return (
+                f"`{entry}` names an operation of `{tool}`, which is not a tool",
+                f"did you mean '{guess}:{operation}'?"
+                if guess
+                else "run `km-actions schema --tools` to list the tools",
+            )
+        if spec.operations is None:
+            return (
+                f"`{entry}` names an operation, but {tool} has no operations to choose from",
+                f"grant `{tool}` itself",
+            )
+        known = list(spec.operations.classes)
+        if operation in known:
+            return None
+        guess = closest(operation, known)
+        return (
+            f"`{entry}` is not an operation of {tool}",
+            f"did you mean '{tool}:{guess}'?"
+            if guess
+            else f"the operations of {tool} are: {', '.join(known)}",
+        )
 
     def permission_names(self) -> list[str]:
-        """Every tool and group name, for did-you-mean suggestions."""
-        return [*self.groups, *self._tools]
+        """Every group, tool and ``tool:operation``, for did-you-mean suggestions."""
+        operations = [
+            f"{spec.name}:{op}"
+            for spec in self._tools.values()
+            if spec.operations is not None
+            for op in spec.operations.classes
+        ]
+        return [*self.groups, *self._tools, *operations]
+
+    def _of_class(self, tool_class: ToolClass) -> Coverage:
+        tools = {
+            t.name
+            for t in self._tools.values()
+            if t.operations is None and t.tool_class is tool_class
+        }
+        operations = {
+            (t.name, op)
+            for t in self._tools.values()
+            if t.operations is not None
+            for op, op_class in t.operations.classes.items()
+            if op_class is tool_class
+        }
+        return self._normal(tools, operations)
+
+    def _normal(self, tools: set[str], operations: set[tuple[str, str]]) -> Coverage:
+        """One form for equal coverages: a tool with every operation covered is whole."""
+        partial: dict[str, set[str]] = {}
+        for tool, operation in operations:
+            if tool not in tools:
+                partial.setdefault(tool, set()).add(operation)
+        for tool, ops in partial.items():
+            spec = self._tools.get(tool)
+            if (
+                spec is not None
+                and spec.operations is not None
+                and ops >= set(spec.operations.classes)
+            ):
+                tools.add(tool)
+        return Coverage(
+            frozenset(tools),
+            frozenset(
+                (tool, op) for tool, ops in partial.items() if tool not in tools for op in ops
+            ),
+        )
+
+
+def _operations(
+    entry: Mapping[str, Any], schema: Mapping[str, Any], known: ToolSpec | None
+) -> Operations | None:
+    """A listed tool's operations: its own ``x-km-operations``, else the shipped
+    classification when the listed schema still has the argument that selects them."""
+    own = entry.get("x-km-operations")
+    if isinstance(own, Mapping):
+        return Operations.from_data(own)
+    if known is None or known.operations is None:
+        return None
+    properties = schema.get("properties")
+    if isinstance(properties, Mapping) and known.operations.parameter in properties:
+        return known.operations
+    return None
 
 
 def load_catalog_json(text: str, *, origin: str) -> ToolCatalog:
@@ -239,6 +414,9 @@ def load_catalog_json(text: str, *, origin: str) -> ToolCatalog:
                 input_schema=t.get("inputSchema", {"type": "object"}),
                 annotations=t.get("annotations") or {},
                 source=origin,
+                operations=Operations.from_data(t["x-km-operations"])
+                if "x-km-operations" in t
+                else None,
             )
             for t in data["tools"]
         ),

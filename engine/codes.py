@@ -78,8 +78,10 @@ _SEMANTIC = {
     "reserved-name": "A name that km-actions reserves (inputs, vars, steps, …).",
     "unknown-action": "An `action:` step names an action that cannot be found.",
     "action-cycle": "Actions call each other in a circle.",
-    "unknown-permission": "A permission names no tool or tool group.",
-    "permission-missing": "A tool is used that the declared permissions do not cover.",
+    "unknown-permission": "A permission names no tool, operation of a tool "
+    "(tool:operation) or tool group.",
+    "permission-missing": "A call (its tool, or its operation) is made that the declared "
+    "permissions do not cover, or a destructive one they cover only through a group.",
     "invalid-default": "An input's default does not fit its own type and rules.",
     "parallel-conflict": "Two parallel branches set the same variable.",
     "missing-description": "A description is missing (required by strict validation).",
@@ -95,7 +97,8 @@ _RUNTIME = {
     "tool_failed": "A tool answered with success: false.",
     "timeout": "A step or run took longer than allowed.",
     "invalid_arguments": "Rendered arguments do not fit the tool's input schema.",
-    "permission_denied": "A tool call outside the granted permissions or profile.",
+    "permission_denied": "A tool call (the operation it performs) outside the granted "
+    "permissions or the profile's classes.",
     "limit_exceeded": "A run went past a limit of its security profile.",
     "tool_unavailable": "The tool could not be reached (no server, server died, unknown).",
     "template_error": "A template failed while rendering (e.g. an undefined name).",
@@ -139,8 +142,10 @@ _PLUGINS = {
     "archive-ratio": "An archive compresses suspiciously well (a zip bomb).",
     "archive-unreadable": "The archive file cannot be read.",
     "archive-destination": "An archive cannot be written or unpacked where asked.",
-    "permission-not-allowed": "A plugin asks for a tool the security profile does not allow.",
-    "permission-not-granted": "A plugin asks for a tool the grant given does not include.",
+    "permission-not-allowed": "A plugin asks for a tool or operation the security profile "
+    "does not allow, or (over MCP) one beyond the server's ceiling.",
+    "permission-not-granted": "A plugin asks for a tool or operation the grant given does not "
+    "include.",
     "install-declined": "The permissions a plugin asks for were not granted.",
     "plugin-has-dependents": "A plugin cannot be uninstalled while others depend on it.",
     "overwrite-refused": "An MCP caller tried to replace, update, remove or configure a plugin "

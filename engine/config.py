@@ -2,7 +2,7 @@
 
 It lives in the data folder (``config.toml``); ``KM_ACTIONS_CONFIG`` or ``--config``
 point elsewhere. A missing file means the defaults: the built-in simulator, the
-``standard`` profile, and MCP callers limited to read-only and writing tools.
+``standard`` profile, and MCP callers limited to read-only and writing operations.
 
 >>> settings = Settings.from_data({"security": {"ceiling": ["read-only"]}})
 >>> settings.ceiling, settings.default_profile.value, settings.upstream
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import tomli_w
 
 from engine._jsonparse import INT_HINT
-from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, ToolClass
+from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, ToolCatalog, ToolClass
 from engine.errors import ConfigError
 from engine.limits import Limits, Profile
 from engine.paths import home, write_atomically
@@ -256,12 +256,21 @@ def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
 
 
 def _ceiling(value: Any, where: str) -> tuple[str, ...]:
-    """Tool groups (classes like ``write``, domains like ``clipboard``, or ``all``) and
-    tool names (``km_…``: the upstream may offer tools the shipped catalog lacks)."""
+    """Tool groups (classes like ``write``, domains like ``clipboard``, or ``all``), tool
+    names and operations (``km_variable_manager:get``). A tool the shipped catalog lacks
+    is accepted (the upstream may offer it); an operation of one it has must be one of
+    that tool's."""
     entries = _strings(value, where, "security.ceiling")
     groups = [ALL_GROUP, *(c.value for c in ToolClass), *DOMAIN_GROUPS]
+    shipped = ToolCatalog.builtin()
     for entry in entries:
-        if entry not in groups and not entry.startswith("km_"):
+        tool = entry.partition(":")[0]
+        if entry in groups or (tool.startswith("km_") and tool not in shipped):
+            continue
+        problem = shipped.permission_problem(entry) if tool.startswith("km_") else None
+        if problem is not None:
+            raise _error(where, "security.ceiling", f"security.ceiling: {problem[0]}", problem[1])
+        if not tool.startswith("km_"):
             raise _error(
                 where,
                 "security.ceiling",

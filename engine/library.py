@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.bridge.guard import Grant
 from engine.catalog import ToolCatalog
 from engine.errors import EngineError, ErrorKind, StepError
+from engine.grants import Grant
 from engine.model import Pipeline, PluginSettings
 from engine.runtime import default_grant
 from engine.sourcemap import Document

@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.bridge.guard import Grant
 from engine.bridge.mock import MockBridge, contains
 from engine.catalog import ToolCatalog
 from engine.errors import StepError
+from engine.grants import Grant
 from engine.limits import Limits, Profile
 from engine.model import Pipeline, PluginSettings, RunResult
 from engine.runtime import ActionResolver, FakeClock, run

@@ -55,6 +55,14 @@ def test_an_empty_configuration_means_the_defaults() -> None:
     assert DEFAULT_CEILING == ("read-only", "write")
 
 
+def test_a_ceiling_may_name_operations() -> None:
+    """`tool:operation` entries: checked against the shipped catalog's operations; a tool
+    it does not have is left to the upstream server, which may offer it."""
+    ceiling = ["read-only", "km_variable_manager:set", "km_macro_editor", "km_newer:thing"]
+    settings = Settings.from_data({"security": {"ceiling": ceiling}})
+    assert settings.ceiling == tuple(ceiling)
+
+
 def test_every_setting_is_read() -> None:
     settings = Settings.from_data(
         {
@@ -195,6 +203,17 @@ def test_upstream_describe(upstream: UpstreamConfig, described: str) -> None:
         pytest.param({"security": {"ceiling": ["read-onyl"]}},
                      "security.ceiling: 'read-onyl' is neither a tool group nor a km_* tool",
                      "did you mean 'read-only'?", id="ceiling-misspelt"),
+        pytest.param({"security": {"ceiling": ["km_variable_manager:gte"]}},
+                     "security.ceiling: `km_variable_manager:gte` is not an operation of "
+                     "km_variable_manager", "did you mean 'km_variable_manager:get'?",
+                     id="ceiling-operation-misspelt"),
+        pytest.param({"security": {"ceiling": ["km_list_macros:list"]}},
+                     "security.ceiling: `km_list_macros:list` names an operation, but "
+                     "km_list_macros has no operations to choose from",
+                     "grant `km_list_macros` itself", id="ceiling-operation-of-a-single-tool"),
+        pytest.param({"security": {"ceiling": ["variables:get"]}},
+                     "security.ceiling: 'variables:get' is neither a tool group nor a km_* tool",
+                     "did you mean 'variables'?", id="ceiling-operation-of-a-group"),
         pytest.param({"security": {"allow_mcp_overwrite": "yes"}},
                      "security.allow_mcp_overwrite must be true or false", EVERY_SETTING_HINT,
                      id="overwrite-not-bool"),

@@ -502,7 +502,7 @@ def test_an_installed_plugin(store: Store) -> None:
         "",
     ]
     assert lines[8] == (
-        "`km_clipboard_manager`, `km_notifications`, `km_variable_manager`, `km_execute_macro`"
+        "`km_clipboard_manager`, `km_notifications`, `km_variable_manager:set`, `km_execute_macro`"
     )
     # The store keeps the metadata with its keys sorted: the settings come alphabetically.
     assert _section(markdown, "Settings") == [

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.guard import Grant
 from engine.catalog import ToolCatalog
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, StepError
+from engine.grants import Grant
 from engine.library import ActionLibrary
 from engine.model import Pipeline, PluginSettings
 from engine.simulator import Simulator

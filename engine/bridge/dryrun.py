@@ -1,7 +1,9 @@
 """Dry runs: everything rendered and checked, nothing sent to Keyboard Maestro.
 
-Read-only tools run on a scratch simulator; every other call is recorded, not made, and
-answered with what the simulator would answer, so later steps still see a result.
+Read-only calls (of a read-only tool, or a read-only operation such as
+``km_variable_manager`` get) run on a scratch simulator; every other call is recorded,
+not made, and answered with what the simulator would answer, so later steps still see a
+result.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ class DryRunBridge:
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         spec = self._catalog.get(name)
-        read_only = spec is not None and spec.tool_class is ToolClass.READ_ONLY
+        read_only = (
+            spec is not None
+            and spec.class_of(spec.need(arguments).operation) is ToolClass.READ_ONLY
+        )
         self.recorded.append(
             {
                 "tool": name,

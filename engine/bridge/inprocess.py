@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from engine.catalog import ToolCatalog, ToolSpec
+from engine.catalog import Operations, ToolCatalog, ToolSpec
 from engine.errors import ErrorKind, StepError
 from engine.suggest import did_you_mean
 
@@ -46,8 +46,11 @@ class InProcessBridge:
         *,
         description: str = "",
         annotations: Mapping[str, Any] | None = None,
+        operations: Operations | None = None,
     ) -> None:
-        """Offer ``function`` as the tool ``name``; it is called with keyword arguments."""
+        """Offer ``function`` as the tool ``name``; it is called with keyword arguments.
+        ``operations``: for a tool that does several things, the argument that names what
+        and the class of each value (read-only, write, destructive)."""
         is_async = inspect.iscoroutinefunction(function)
         self._tools[name] = (function, is_async)
         self._specs[name] = ToolSpec(
@@ -56,6 +59,7 @@ class InProcessBridge:
             input_schema=dict(input_schema or {"type": "object"}),
             annotations=dict(annotations or {"readOnlyHint": False, "destructiveHint": False}),
             source="in-process",
+            operations=operations,
         )
         self._catalog = None
 

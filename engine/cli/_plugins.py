@@ -215,8 +215,8 @@ def _confirm(args: argparse.Namespace) -> Callable[[PermissionRequest], bool] | 
                 "terminal to ask",
             )
         print(f"'{request.plugin}' {request.version} asks to call:", file=sys.stderr)
-        for line in lines:
-            new = " (new)" if any(line.startswith(a) for a in request.added) else ""
+        for entry, line in zip(request.entries, lines, strict=True):
+            new = " (new)" if entry in request.added else ""
             print(f"  {line}{new}", file=sys.stderr)
         print("Grant these permissions? [y/N] ", end="", file=sys.stderr, flush=True)
         return sys.stdin.readline().strip().lower() in ("y", "yes")

@@ -243,6 +243,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
             {
                 "name": t.name,
                 "class": t.tool_class.value,
+                # The class of each operation of a tool that has several: what
+                # `permissions: [tool:operation]` grants.
+                **({"operations": t.operations.to_data()} if t.operations else {}),
                 "description": t.summary,
                 "inputSchema": t.input_schema,
             }

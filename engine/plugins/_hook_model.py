@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.bridge.guard import Grant
 from engine.compiler import Compiler
 from engine.errors import CompileError, ErrorKind, StepError, format_path
+from engine.grants import Grant
 from engine.model import PluginSettings, RunResult, Site
 from engine.sourcemap import Document
 

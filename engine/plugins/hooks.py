@@ -17,7 +17,7 @@ given to the bus's ``recorder`` (the store's history), added to the trace of a t
 run, and returned as a warning by :meth:`HookBus.run_action`.
 
 >>> import asyncio
->>> from engine.bridge.guard import Grant
+>>> from engine.grants import Grant
 >>> from engine.bridge.inprocess import InProcessBridge
 >>> from engine.engine import Engine
 >>> from engine.library import ActionLibrary
@@ -30,7 +30,7 @@ run, and returned as a warning by :meth:`HookBus.run_action`.
 ...     'version: 1.0.0\\nhooks:\\n  - on: installed\\n    action: note\\n'
 ...     '    with: {text: "hello {{ event.plugin }}"}\\n')
 >>> bus = HookBus([HookedPlugin("notes", compile_hooks("notes", plugin),
-...                             Grant(frozenset(), frozenset()))],
+...                             Grant.of_tools(()))],
 ...               bridge=bridge, resolver=library)
 >>> [(o.action, o.status.value, o.outputs) for o in
 ...  asyncio.run(bus.publish(Event("installed", plugin="notes")))]
@@ -46,8 +46,8 @@ from contextvars import ContextVar
 from typing import Any, Protocol
 
 from engine.bridge import ToolBridge
-from engine.bridge.guard import Grant
 from engine.errors import ErrorKind, LimitExceeded, StepError
+from engine.grants import Grant
 from engine.limits import Limits, Profile, active_limits, current_limits
 from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
 from engine.plugins._hook_model import (
@@ -77,7 +77,7 @@ __all__ = [
     "compile_hooks",
 ]
 
-_NO_GRANT = Grant(frozenset(), frozenset())
+_NO_GRANT = Grant.of_tools(())
 
 
 class HookResolver(Protocol):

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.catalog import ToolCatalog
+from engine.catalog import Coverage, ToolCatalog
 from engine.errors import PluginError
 from engine.plugins._records import ActionRecord, InstalledPlugin, read_all_actions
 from engine.plugins.lock import check_files
@@ -180,18 +180,30 @@ def _permissions_view(
 ) -> dict[str, Any]:
     granted = []
     for entry in store.grant(plugin.identifier):
-        tools = sorted(catalog.expand_permission(entry.entry))
         granted.append(
             {
                 "entry": entry.entry,
                 "explicit": entry.explicit,
-                "tools": [
-                    {"name": t, "class": catalog[t].tool_class.value if t in catalog else None}
-                    for t in tools
-                ],
+                "tools": _covered(catalog.coverage((entry.entry,)), catalog),
             }
         )
     return {"requested": list(plugin.permissions), "granted": granted, "profile": plugin.profile}
+
+
+def _covered(coverage: Coverage, catalog: ToolCatalog) -> list[dict[str, Any]]:
+    """What a grant entry covers, tool by tool: the class of each (of each operation)."""
+    out: list[dict[str, Any]] = []
+    for tool in sorted(coverage.tools):
+        spec = catalog.get(tool)
+        item: dict[str, Any] = {"name": tool, "class": spec.tool_class.value if spec else None}
+        if spec is not None and spec.operations is not None:
+            item["operations"] = {op: c.value for op, c in spec.operations.classes.items()}
+        out.append(item)
+    for tool, operation in sorted(coverage.operations):
+        spec = catalog.get(tool)
+        tool_class = spec.class_of(operation).value if spec is not None else None
+        out.append({"name": tool, "operation": operation, "class": tool_class})
+    return out
 
 
 def describe(

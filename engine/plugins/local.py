@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from engine.bridge.guard import Grant
 from engine.engine import Engine
 from engine.errors import ErrorKind, StepError
+from engine.grants import Grant
 from engine.model import Pipeline, PluginSettings
 from engine.plugins.manifest import PLUGIN_FILES, PluginManifest, read_plugin
 from engine.plugins.settings import plugin_settings

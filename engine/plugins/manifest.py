@@ -51,7 +51,13 @@ from engine.plugins._model import (
 )
 from engine.plugins.versions import VersionError, parse_range, parse_version
 from engine.sourcemap import Document
-from engine.validate import ActionSignature, ValidationContext, validate, validate_plugin
+from engine.validate import (
+    ActionSignature,
+    ValidationContext,
+    manifest_needs,
+    validate,
+    validate_plugin,
+)
 from engine.validate._tree import iter_steps
 
 __all__ = [
@@ -195,7 +201,8 @@ def read_action_file(
     """A lone action file as a one-action plugin (phase one).
 
     Identifier: the action's name (``_`` becomes ``-``); version: its ``version`` or
-    0.0.0; permissions: its ``permissions``, else the tools it uses; plugins it calls
+    0.0.0; permissions: its ``permissions``, else what its tool steps need (the
+    operation when it is literal, else the whole tool); plugins it calls
     (``plugin/action``) become dependencies on any version.
     """
     label = label if label is not None else path.name
@@ -223,7 +230,7 @@ def read_action_file(
         raise invalid_plugin(label, problems, "the action")
     steps = data.get("steps")
     own = data.get("permissions")
-    tools = sorted({str(s["tool"]) for s, _ in iter_steps(steps, ("steps",)) if "tool" in s})
+    needs = sorted(str(n) for n in manifest_needs(data, catalog or ToolCatalog.builtin()))
     calls = sorted(
         {
             str(s["action"]).split("/")[0]
@@ -243,7 +250,7 @@ def read_action_file(
         author=str(data["author"]) if isinstance(data.get("author"), str) else None,
         plugin_type=PluginType.ACTION,
         dependencies={dep: "*" for dep in calls},
-        permissions=tuple(own) if isinstance(own, list) else tuple(tools),
+        permissions=tuple(own) if isinstance(own, list) else tuple(needs),
         action_patterns=(path.name,),
         data={},
         lone_document=document,

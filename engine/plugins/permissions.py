@@ -1,17 +1,20 @@
 """What a plugin asks to call, what the security profile allows, and what the user grants.
 
-At install, a plugin's ``permissions`` (tools and tool groups) are checked against the
-chosen security profile, then against the grant the user gives (the CLI shows them and
-asks, or ``--yes``/``--grant``). The accepted entries are recorded; at run time the
-bridge refuses every call outside them.
+At install, a plugin's ``permissions`` (tools, ``tool:operation`` entries and groups) are
+checked against the chosen security profile, then against the grant the user gives (the
+CLI shows them and asks, or ``--yes``/``--grant``). The accepted entries are recorded; at
+run time the bridge refuses every call outside them. Classes are those of operations:
+asking for ``km_variable_manager`` asks for its destructive ``delete`` too, asking for
+``km_variable_manager:get`` only for a read-only operation.
 
 =========  ==========================================================================
 profile    what may be granted
 =========  ==========================================================================
 none       anything
-standard   destructive tools only when the plugin names them, not through a group
-strict     no destructive tools at all
-sandbox    read-only tools only
+standard   destructive operations only when the plugin names them (the tool or the
+           ``tool:operation``), not through a group
+strict     no destructive operations at all
+sandbox    read-only operations only
 =========  ==========================================================================
 
 >>> catalog = ToolCatalog.builtin()
@@ -28,9 +31,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.bridge.guard import Grant
-from engine.catalog import ToolCatalog, ToolClass
+from engine.catalog import Coverage, Need, ToolCatalog, ToolClass
 from engine.errors import Diagnostic, PluginError
+from engine.grants import Grant, Reason, Refusal, allowed_classes, class_of
 from engine.limits import Limits, Profile
 from engine.plugins._records import GrantEntry
 
@@ -41,7 +44,8 @@ def _is_tool(entry: str, catalog: ToolCatalog) -> bool:
 
 @dataclass(frozen=True)
 class PermissionRequest:
-    """The permissions one plugin version asks for, with the tools they cover.
+    """The permissions one plugin version asks for, with every operation they cover
+    and its class (``needs``).
 
     ``added`` are the entries an upgrade asks for beyond the grant already given.
     """
@@ -49,7 +53,7 @@ class PermissionRequest:
     plugin: str
     version: str
     entries: tuple[str, ...]
-    tools: tuple[tuple[str, ToolClass], ...]
+    needs: tuple[tuple[Need, ToolClass], ...]
     added: tuple[str, ...] = ()
 
     @classmethod
@@ -64,32 +68,29 @@ class PermissionRequest:
     ) -> PermissionRequest:
         """The request for ``entries``; ``granted`` is the grant of the version replaced."""
         items = tuple(dict.fromkeys(entries))
-        tools = sorted(catalog.expand_permissions(items))
-        classes = tuple(
-            (t, catalog[t].tool_class if t in catalog else ToolClass.DESTRUCTIVE) for t in tools
-        )
+        needs = tuple((n, class_of(n, catalog)) for n in catalog.coverage(items).needs(catalog))
         added: tuple[str, ...] = ()
         if granted is not None:
-            before = catalog.expand_permissions(granted)
-            added = tuple(e for e in items if not catalog.expand_permission(e) <= before)
-        return cls(plugin, version, items, classes, added)
+            before = catalog.coverage(tuple(granted))
+            added = tuple(e for e in items if not within(catalog.coverage((e,)), before, catalog))
+        return cls(plugin, version, items, needs, added)
 
     def describe(self, catalog: ToolCatalog) -> list[str]:
-        """One line per entry, for people: ``notifications: km_notifications (write), …``.
+        """One line per entry, in the order of ``entries``, for people.
 
         >>> c = ToolCatalog.builtin()
         >>> PermissionRequest.of("d", "1.0.0", ["km_calculator"], c).describe(c)
         ['km_calculator (read-only)']
+        >>> PermissionRequest.of("d", "1.0.0", ["variables", "km_engine_control:status"],
+        ...                      c).describe(c)  # doctest: +NORMALIZE_WHITESPACE
+        ['variables: km_variable_manager (get: read-only, set: write, delete: destructive,
+          list: read-only)', 'km_engine_control:status (read-only)']
         """
-        classes = dict(self.tools)
         lines = []
         for entry in self.entries:
-            if entry in classes and entry not in catalog.groups:
-                lines.append(f"{entry} ({classes[entry].value})")
-                continue
-            members = sorted(catalog.expand_permission(entry))
-            shown = ", ".join(f"{t} ({classes[t].value})" for t in members if t in classes)
-            lines.append(f"{entry}: {shown}")
+            shown = show_coverage(catalog.coverage((entry,)), catalog)
+            named = entry not in catalog.groups
+            lines.append(shown if named else f"{entry}: {shown}")
         return lines
 
     def grant_entries(self, catalog: ToolCatalog) -> tuple[GrantEntry, ...]:
@@ -97,39 +98,36 @@ class PermissionRequest:
         return tuple(GrantEntry(e, _is_tool(e, catalog)) for e in self.entries)
 
 
+def show_coverage(coverage: Coverage, catalog: ToolCatalog) -> str:
+    """``km_calculator (read-only), km_variable_manager:get (read-only)``: what a coverage
+    allows, tool by tool, each with its class or its operations' classes."""
+    parts = []
+    for tool in sorted(coverage.tools):
+        spec = catalog.get(tool)
+        if spec is not None and spec.operations is not None:
+            classes = spec.operations.classes.items()
+            parts.append(f"{tool} (" + ", ".join(f"{op}: {c.value}" for op, c in classes) + ")")
+        else:
+            parts.append(f"{tool} ({class_of(Need(tool), catalog).value})")
+    for tool, operation in sorted(coverage.operations):
+        need = Need(tool, operation)
+        parts.append(f"{need} ({class_of(need, catalog).value})")
+    return ", ".join(parts)
+
+
+def within(asked: Coverage, given: Coverage, catalog: ToolCatalog) -> bool:
+    """True if every operation ``asked`` covers, ``given`` covers too."""
+    return all(given.covers(need) for need in asked.needs(catalog))
+
+
 def check_profile(request: PermissionRequest, profile: Profile, catalog: ToolCatalog) -> None:
     """Refuse (``permission-not-allowed``) what ``profile`` does not let anyone grant."""
-    limits = profile.limits
-    named = {e for e in request.entries if _is_tool(e, catalog)}
-    problems: list[Diagnostic] = []
-    for tool, tool_class in request.tools:
-        if tool_class not in limits.allowed_classes:
-            allowed = ", ".join(sorted(c.value for c in limits.allowed_classes))
-            problems.append(
-                Diagnostic(
-                    "permission-not-allowed",
-                    f"{tool} is a {tool_class.value} tool; the {profile.value} profile allows "
-                    f"only {allowed} tools",
-                    hint="install with a less strict profile (--profile standard) if you trust "
-                    "the plugin",
-                )
-            )
-        elif (
-            tool_class is ToolClass.DESTRUCTIVE
-            and limits.destructive_needs_explicit_grant
-            and tool not in named
-        ):
-            groups = [e for e in request.entries if tool in catalog.expand_permission(e)]
-            problems.append(
-                Diagnostic(
-                    "permission-not-allowed",
-                    f"{tool} can change or delete things, and the plugin asks for it only "
-                    f"through the group {', '.join(groups)}; the {profile.value} profile grants "
-                    "destructive tools only when a plugin names them",
-                    hint=f"ask the author to list {tool} itself under `permissions:`, or "
-                    "install with --profile none",
-                )
-            )
+    grant = Grant.from_permissions(request.entries, catalog)
+    problems = []
+    for need, _ in request.needs:
+        refusal = grant.refusal(need, profile.limits, catalog)
+        if refusal is not None:
+            problems.append(_profile_problem(refusal, request, profile, catalog))
     if problems:
         raise PluginError(
             f"'{request.plugin}' {request.version} asks for tools the {profile.value} profile "
@@ -141,18 +139,47 @@ def check_profile(request: PermissionRequest, profile: Profile, catalog: ToolCat
         )
 
 
+def _profile_problem(
+    refusal: Refusal, request: PermissionRequest, profile: Profile, catalog: ToolCatalog
+) -> Diagnostic:
+    need = refusal.need
+    if refusal.reason is Reason.CLASS:
+        narrower = (
+            "ask the author to name only the operations its actions use (tool:operation), or "
+            if need.operation is not None and str(need) not in request.entries
+            else ""
+        )
+        return Diagnostic(
+            "permission-not-allowed",
+            f"{refusal.what}; the {profile.value} profile allows only "
+            f"{allowed_classes(profile.limits)} tools and operations",
+            hint=f"{narrower}install with a less strict profile (--profile standard) if you "
+            "trust the plugin",
+        )
+    groups = [e for e in request.entries if e in catalog.groups and catalog.groups[e].covers(need)]
+    return Diagnostic(
+        "permission-not-allowed",
+        f"{need} can change or delete things, and the plugin asks for it only through the "
+        f"group {', '.join(groups)}; the {profile.value} profile grants destructive "
+        "operations only when a plugin names them",
+        hint=f"ask the author to list {need} itself under `permissions:`, or install with "
+        "--profile none",
+    )
+
+
 def check_grant(request: PermissionRequest, grant: Iterable[str], catalog: ToolCatalog) -> None:
     """Refuse (``permission-not-granted``) when ``grant`` does not cover the request."""
     given = list(grant)
-    unknown = [g for g in given if not catalog.is_permission(g)]
-    if unknown:
-        raise PluginError(
-            f"--grant {unknown[0]!r} is not a tool or a tool group",
-            code="unknown-permission",
-            hint="grant tool names (km_…) or groups such as clipboard, notifications",
-        )
-    covered = catalog.expand_permissions(given)
-    missing = [e for e in request.entries if not catalog.expand_permission(e) <= covered]
+    for entry in given:
+        problem = catalog.permission_problem(entry)
+        if problem is not None:
+            raise PluginError(
+                f"--grant {entry!r}: {problem[0]}",
+                code="unknown-permission",
+                hint=problem[1],
+            )
+    covered = catalog.coverage(given)
+    missing = [e for e in request.entries if not within(catalog.coverage((e,)), covered, catalog)]
     if missing:
         raise PluginError(
             f"'{request.plugin}' {request.version} asks for {', '.join(missing)}, which the "
@@ -168,7 +195,7 @@ def grant_from(
 ) -> Grant:
     """The run-time grant of recorded entries (``limits``: the plugin's profile's).
 
-    >>> grant_from([GrantEntry("km_calculator", True)], ToolCatalog.builtin()).tools
+    >>> grant_from([GrantEntry("km_calculator", True)], ToolCatalog.builtin()).covered.tools
     frozenset({'km_calculator'})
     """
     return Grant.from_permissions([e.entry for e in entries], catalog, limits)

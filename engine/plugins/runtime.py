@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bridge import ToolBridge
-from engine.bridge.guard import Grant
 from engine.catalog import ToolCatalog
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
+from engine.grants import Grant
 from engine.limits import Limits, Profile
 from engine.loader import load_bytes
 from engine.model import Pipeline, PluginSettings, RunResult

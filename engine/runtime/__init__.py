@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.bridge import ToolBridge
-from engine.bridge.guard import Grant
 from engine.errors import ErrorKind, StepError
+from engine.grants import Grant
 from engine.limits import Limits, Profile, reset_limits, set_limits, stricter
 from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
 from engine.runtime._exec import invoke

@@ -6,8 +6,9 @@ import weakref
 from typing import Any
 
 from engine.bridge import ToolBridge
-from engine.bridge.guard import Grant, GuardedBridge
+from engine.bridge.guard import GuardedBridge
 from engine.catalog import ToolCatalog
+from engine.grants import Grant
 from engine.limits import Limits
 from engine.model import Pipeline
 
@@ -24,7 +25,7 @@ def default_grant(pipeline: Pipeline, catalog: ToolCatalog) -> Grant:
     if pipeline.permissions is not None:
         grant = Grant.from_permissions(pipeline.permissions, catalog)
     else:
-        grant = Grant(frozenset(pipeline.tools), frozenset(pipeline.tools))
+        grant = Grant.of_tools(pipeline.tools)
     if len(_GRANTS) > 4096:
         _GRANTS.clear()
     _GRANTS[key] = (catalog, grant)

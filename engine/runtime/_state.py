@@ -12,7 +12,8 @@ from engine.limits import Limits
 from engine.secrets import Secrets
 
 if TYPE_CHECKING:
-    from engine.bridge.guard import Grant, GuardedBridge
+    from engine.bridge.guard import GuardedBridge
+    from engine.grants import Grant
     from engine.model import Pipeline, PluginSettings
     from engine.runtime._guards import Guards
 

@@ -88,7 +88,7 @@ class KmActionsServer:
         tools = [
             types.Tool(
                 name=ecosystem.TOOL_NAME,
-                description=ecosystem.DESCRIPTION,
+                description=ecosystem.description(self.host.ceiling()),
                 input_schema=ecosystem.INPUT_SCHEMA,
                 annotations=types.ToolAnnotations(title="km-actions plugins"),
             )

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from engine.catalog import ToolCatalog
 from engine.errors import Diagnostic, EngineError, ManifestValidationError
 from engine.loader import load_text
 from engine.names import NameKind, check_name
@@ -36,7 +37,7 @@ from engine.server.ownership import Change
 from engine.server.store_host import StoreHost, _input_schema
 from engine.sourcemap import Document
 from engine.testing import run_tests
-from engine.validate import ValidationContext, ValidationLevel, validate
+from engine.validate import ValidationContext, ValidationLevel, manifest_needs, validate
 
 DEFAULT_PLUGIN = "mcp-created"
 ORIGIN = MCP_CREATE
@@ -58,8 +59,16 @@ def read_manifest(args: Mapping[str, Any]) -> Document:
 
 
 def _context(host: StoreHost, plugin: str, level: ValidationLevel) -> ValidationContext:
+    """Validation as for any action, and what it asks for within the server's ceiling
+    (every call, operation by operation: only the user can grant more)."""
     others = installed_signatures(host.store)
-    return ValidationContext(catalog=host.catalog(), actions=others, plugin=plugin, level=level)
+    return ValidationContext(
+        catalog=host.catalog(),
+        actions=others,
+        plugin=plugin,
+        level=level,
+        ceiling=host.ceiling(),
+    )
 
 
 def _diagnose(
@@ -227,7 +236,7 @@ def _install(
         suffix = ".json" if document.format == "json" else ".yaml"
         written = inside(actions, f"{name}{suffix}")
         written.write_text(text, "utf-8")
-        _write_plugin_yaml(folder, plugin, installed, written)
+        _write_plugin_yaml(folder, plugin, installed, written, host.catalog())
         return install(
             host.store,
             InstallSource.of(folder, origin=ORIGIN),
@@ -239,10 +248,13 @@ def _install(
         )
 
 
-def _write_plugin_yaml(folder: Path, plugin: str, installed: Any, written: Path) -> None:
+def _write_plugin_yaml(
+    folder: Path, plugin: str, installed: Any, written: Path, catalog: ToolCatalog
+) -> None:
     """The plugin manifest of the new version: the installed one's, every field kept
     (settings schema, hooks, dependencies, …), with the version bumped, the permissions
-    widened to what the actions use, and the new action file among its actions."""
+    widened to what the actions declare (what they use, operation by operation, when
+    they declare nothing), and the new action file among its actions."""
     manifest_path = folder / "plugin.yaml"
     previous = dict(installed.metadata) if installed is not None else {}
     # Keep the patterns that still find files (a replaced action may have changed its
@@ -254,7 +266,11 @@ def _write_plugin_yaml(folder: Path, plugin: str, installed: Any, written: Path)
     for path in sorted({path for pattern in patterns for path in _matches(folder, pattern)}):
         data = load_text(path.read_text("utf-8"), file=str(path)).data
         declared = data.get("permissions") if isinstance(data, Mapping) else None
-        permissions.update(declared or _tools(data))
+        if declared:
+            permissions.update(declared)
+            continue
+        covered = catalog.coverage(tuple(sorted(permissions)))
+        permissions.update(str(n) for n in manifest_needs(data, catalog) if not covered.covers(n))
     manifest: dict[str, Any] = {
         "api_version": previous.get("api_version") or "1.0",
         "kind": "plugin",
@@ -284,17 +300,3 @@ def _matches(folder: Path, pattern: str) -> list[Path]:
 def _bump(version: str) -> str:
     major, minor, patch = [*version.split("-")[0].split("."), "0", "0", "0"][:3]
     return f"{major}.{minor}.{int(patch) + 1}"
-
-
-def _tools(data: Any) -> set[str]:
-    out: set[str] = set()
-    stack = [data.get("steps") if isinstance(data, Mapping) else None]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, Mapping):
-            if isinstance(node.get("tool"), str):
-                out.add(node["tool"])
-            stack.extend(node.values())
-    return out

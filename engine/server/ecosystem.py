@@ -159,7 +159,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "type": "string",
         "enum": [p.value for p in Profile],
         "description": "Limits and allowed tool classes for this operation "
-        "(sandbox: read-only tools only). Cannot exceed the server's ceiling.",
+        "(sandbox: read-only operations only). Cannot be looser than the server's default.",
     },
     "api_version": {
         "type": "string",
@@ -204,6 +204,34 @@ DESCRIPTION = (
     "to add an action (read the resource km-actions://schemas/action or the prompt "
     "write-action first); failures list every problem with its JSON path and a hint."
 )
+
+
+def description(ceiling: tuple[str, ...]) -> str:
+    """The tool's description on a server whose MCP callers may grant ``ceiling``.
+
+    >>> description(("read-only", "write")).endswith("only the user can grant more.")
+    True
+    """
+    return f"{DESCRIPTION} {ceiling_sentence(ceiling)}"
+
+
+def ceiling_sentence(ceiling: tuple[str, ...]) -> str:
+    """What an action created or installed over MCP may be granted, in one sentence.
+
+    >>> ceiling_sentence(("read-only", "write"))  # doctest: +NORMALIZE_WHITESPACE
+    'Permissions: an action created or installed over MCP here may be granted what the
+    ceiling allows (read-only, write), operation by operation: km_variable_manager get and
+    list are read-only, set writes, delete is destructive (km-actions://catalog gives every
+    class), so name the operations an action uses, e.g. `permissions:
+    [km_variable_manager:get, km_variable_manager:set]`; only the user can grant more.'
+    """
+    return (
+        "Permissions: an action created or installed over MCP here may be granted what the "
+        f"ceiling allows ({', '.join(ceiling)}), operation by operation: km_variable_manager "
+        "get and list are read-only, set writes, delete is destructive (km-actions://catalog "
+        "gives every class), so name the operations an action uses, e.g. `permissions: "
+        "[km_variable_manager:get, km_variable_manager:set]`; only the user can grant more."
+    )
 
 
 class ParameterError(EngineError):

@@ -54,6 +54,10 @@ class Host(Protocol):
         """The km_* tools actions can call (the upstream's, or the shipped catalog)."""
         ...
 
+    def ceiling(self) -> tuple[str, ...]:
+        """What MCP callers may grant the actions they create or install."""
+        ...
+
     def plugin_ids(self) -> list[str]: ...
 
     async def in_worker(self, function: Callable[..., Any], *args: Any) -> Any:

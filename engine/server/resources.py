@@ -8,6 +8,7 @@ from typing import Any
 
 from engine._resources import load_schema
 from engine.errors import EngineError
+from engine.server import ecosystem
 
 PROMPT_NAME = "write-action"
 PROMPT_DESCRIPTION = (
@@ -77,15 +78,18 @@ def read_resource(host: Any, uri: str) -> tuple[str, str]:
 
 
 def catalog_listing(catalog: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": tool.name,
-            "class": tool.tool_class.value,
-            "description": tool.description,
-            "inputSchema": tool.input_schema,
-        }
-        for tool in catalog.values()
-    ]
+    """Every tool with its class; a tool with several operations also with the class of
+    each (``operations``: the argument that names them and each value's class), so a
+    caller can ask for exactly the operations it uses (``km_variable_manager:get``)."""
+    out = []
+    for tool in catalog.values():
+        item: dict[str, Any] = {"name": tool.name, "class": tool.tool_class.value}
+        if tool.operations is not None:
+            item["operations"] = tool.operations.to_data()
+        item["description"] = tool.description
+        item["inputSchema"] = tool.input_schema
+        out.append(item)
+    return out
 
 
 EXAMPLE = """\
@@ -123,7 +127,8 @@ tests:
 RULES = """\
 Rules of the manifest language (api_version "1.0"):
 - Top level: api_version ("1.0", quoted), kind: action, name (lower-case, digits, - _),
-  description, permissions (the km_* tools it calls), inputs, steps, outputs, tests.
+  description, permissions (what it calls: a km_* tool, or one operation of a tool with
+  several, as tool:operation, e.g. km_variable_manager:get), inputs, steps, outputs, tests.
 - Each step does exactly ONE thing: tool (+ with), action (+ with), set, foreach (+ as,
   steps), parallel (list of {steps}), choose (list of {when, steps} + otherwise), repeat
   ({steps, until|while, max}), wait (seconds), emit (+ with), fail (message), return (outputs).
@@ -145,17 +150,27 @@ Rules of the manifest language (api_version "1.0"):
 
 
 def authoring_prompt(host: Any, goal: str) -> str:
-    """The prompt text: rules, an example, the available tools, and how to submit."""
-    tools = "\n".join(
-        f"- {tool.name} ({tool.tool_class.value}): {tool.summary}"
-        for tool in host.catalog().values()
-    )
+    """The prompt text: rules, an example, the available tools with the class of each
+    operation, what this server lets a created action be granted, and how to submit."""
+    tools = "\n".join(_tool_line(tool) for tool in host.catalog().values())
     ask = f"Write an action that does this: {goal}\n\n" if goal else ""
     return (
         f"{ask}{RULES}\nA complete, valid example:\n```yaml\n{EXAMPLE}```\n\n"
         f"Tools you can call (read km-actions://catalog for their argument schemas):\n{tools}\n\n"
+        f"{ecosystem.ceiling_sentence(host.ceiling())}\n\n"
         'Submit with km_plugin_ecosystem: {"operation": "create", "plugin_source": '
         '"<the YAML>"} (or the manifest as an object in `parameters`). If it fails, the '
         "answer lists every problem with its JSON path, line, column and a hint: fix them all "
         "and send it again."
     )
+
+
+def _tool_line(tool: Any) -> str:
+    operations = tool.operations
+    if operations is None:
+        return f"- {tool.name} ({tool.tool_class.value}): {tool.summary}"
+    by_class: dict[str, list[str]] = {}
+    for name, tool_class in operations.classes.items():
+        by_class.setdefault(tool_class.value, []).append(name)
+    classes = "; ".join(f"{c}: {', '.join(names)}" for c, names in by_class.items())
+    return f"- {tool.name} ({operations.parameter} {classes}): {tool.summary}"

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from engine.bridge import ToolBridge
-from engine.catalog import ToolCatalog, ToolClass
+from engine.catalog import Need, ToolCatalog, ToolClass
 from engine.config import Settings
 from engine.docs import plugin_markdown
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
+from engine.grants import class_of
 from engine.limits import Limits, Profile
 from engine.plugins._records import InstalledPlugin
 from engine.plugins.history import RunHistory
@@ -31,6 +32,7 @@ from engine.server import ecosystem, ownership
 from engine.server.host import ActionEntry, Progress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
+from engine.validate import manifest_needs
 
 logger = logging.getLogger("km_actions.server")
 T = TypeVar("T")
@@ -93,9 +95,7 @@ class StoreHost:
                 qualified = f"{plugin.identifier}/{action.name}"
                 if qualified in disabled or plugin.identifier in disabled:
                     continue
-                classes = {
-                    catalog[t].tool_class for t in _tools_of(runtime, qualified) if t in catalog
-                }
+                classes = {class_of(n, catalog) for n in _needs_of(runtime, qualified, catalog)}
                 out.append(
                     ActionEntry(
                         plugin=plugin.identifier,
@@ -214,21 +214,31 @@ class StoreHost:
         self.may(change)(plugin)
         return plugin
 
+    def ceiling(self) -> tuple[str, ...]:
+        """What MCP callers may grant on this server (``security.ceiling``)."""
+        return self.settings.ceiling
+
     def ceiling_confirm(self) -> Callable[[Any], bool]:
         """An install ``confirm`` that refuses permissions beyond the server's ceiling
-        (what MCP callers may grant; raising it takes the CLI or the config file)."""
-        allowed = self.catalog().expand_permissions(self.settings.ceiling)
+        (what MCP callers may grant; raising it takes the CLI or the config file),
+        operation by operation."""
+        catalog = self.catalog()
+        allowed = catalog.coverage(self.settings.ceiling)
         ceiling = ", ".join(self.settings.ceiling)
 
         def confirm(request: Any) -> bool:
-            beyond = sorted(tool for tool, _ in request.tools if tool not in allowed)
+            beyond = [(n, c) for n, c in request.needs if not allowed.covers(n)]
             if beyond:
                 raise PluginError(
-                    f"{request.plugin} asks for {', '.join(beyond)}, beyond what MCP callers "
-                    f"may grant on this server ({ceiling})",
+                    f"{request.plugin} asks for "
+                    + ", ".join(f"{need} ({c.value})" for need, c in beyond)
+                    + f", beyond what MCP callers may grant on this server ({ceiling}): "
+                    "only the user can grant " + ("them" if len(beyond) > 1 else "it"),
                     code="permission-not-allowed",
-                    hint="the user can install it with `km-actions install`, or raise the "
-                    "ceiling with `km-actions config set security.ceiling …`",
+                    hint="ask only for the operations the actions use (tool:operation, e.g. "
+                    "km_variable_manager:get); the user can install it with `km-actions "
+                    "install`, or raise the ceiling with `km-actions config set "
+                    "security.ceiling …`",
                 )
             return True
 
@@ -322,26 +332,15 @@ def _retrieve(job: asyncio.Future[Any]) -> None:
         logger.debug("store work whose caller stopped waiting failed: %s", job.exception())
 
 
-def _tools_of(runtime: PluginRuntime, qualified: str) -> set[str]:
-    """The km_* tools an installed action calls, from its manifest (no compile)."""
+def _needs_of(runtime: PluginRuntime, qualified: str, catalog: ToolCatalog) -> list[Need]:
+    """What an installed action's tool steps need, from its manifest (no compile)."""
     plugin, _, action = qualified.partition("/")
     loaded = runtime.plugins.get(plugin)
     if loaded is None:
-        return set()
+        return []
     found = loaded.actions.get(action)
     data = getattr(found, "manifest", None) or getattr(found, "data", None) or {}
-    tools: set[str] = set()
-    stack: list[Any] = [data.get("steps")]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, Mapping):
-            tool = node.get("tool")
-            if isinstance(tool, str):
-                tools.add(tool)
-            stack.extend(node.values())
-    return tools
+    return manifest_needs(data, catalog)
 
 
 def _input_schema(inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,13 +13,11 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from engine.catalog import ToolClass
 from engine.codes import tier
-from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
+from engine.errors import Diagnostic, Path, sort_diagnostics
 from engine.expressions import ExpressionEngine
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
-from engine.suggest import did_you_mean
 from engine.templates import TemplateEngine
 from engine.validate._context import (
     ActionSignature,
@@ -29,11 +27,17 @@ from engine.validate._context import (
     section,
 )
 from engine.validate._extra import check_inputs, check_tests, unused_warnings
+from engine.validate._permissions import (
+    check_calls,
+    check_ceiling,
+    check_entries,
+    manifest_needs,
+)
 from engine.validate._plugin import validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
 from engine.validate._steps import StepWalker
-from engine.validate._tree import collect_ids_and_vars, iter_steps
+from engine.validate._tree import collect_ids_and_vars, iter_steps, value_at
 
 SUPPORTED_API_VERSIONS = ("1.0",)
 PLUGIN_FILES = ("plugin.yaml", "plugin.yml", "plugin.json")
@@ -43,6 +47,7 @@ __all__ = [
     "ActionSignature",
     "ValidationContext",
     "ValidationLevel",
+    "manifest_needs",
     "validate",
     "validate_plugin",
 ]
@@ -156,56 +161,9 @@ def _declared_permissions(own: Any, context: ValidationContext) -> tuple[str, ..
 def _permissions(
     document: Document, context: ValidationContext, own: Any, walker: StepWalker
 ) -> Iterator[Diagnostic]:
-    catalog = context.catalog
-    if isinstance(own, list):
-        for index, entry in enumerate(own):
-            if isinstance(entry, str) and not catalog.is_permission(entry):
-                yield document.diagnostic(
-                    "unknown-permission",
-                    f"`{entry}` is not a tool or a tool group",
-                    ("permissions", index),
-                    hint=did_you_mean(entry, catalog.permission_names(), listing=False)
-                    or "list tool names (km_…) or groups such as clipboard, read-only",
-                )
-    covered = walker.covered
-    if covered is None:
-        if walker.tools_used:
-            names = list(walker.tools_used)
-            yield document.diagnostic(
-                "permission-missing",
-                f"the action declares no permissions, but uses {', '.join(names)}",
-                ("name",) if "name" in (document.data or {}) else (),
-                at_key=True,
-                severity=Severity.WARNING,
-                hint=f"add `permissions: [{', '.join(names)}]`, so whoever installs it sees "
-                "what it may do",
-            )
-        return
-    # Declared permissions are enforced: a call outside them is refused at run time. In a
-    # plugin that is an error; a lone action file gets a warning (issue 2), whose hint
-    # says the run will refuse the call.
-    named = {p for p in walker.permissions or () if p in catalog or p.startswith("km_")}
-    where = "the plugin's" if context.in_plugin else "the action's"
-    severity = Severity.ERROR if context.in_plugin else Severity.WARNING
-    refused = "" if context.in_plugin else "; until then a run refuses the call"
-    for tool, path in walker.tools_used.items():
-        if tool not in covered:
-            yield document.diagnostic(
-                "permission-missing",
-                f"`{tool}` is used, but {where} permissions do not include it",
-                path,
-                severity=severity,
-                hint=f"add {tool} (or its group) to `permissions:`{refused}",
-            )
-        elif tool not in named and catalog[tool].tool_class is ToolClass.DESTRUCTIVE:
-            yield document.diagnostic(
-                "permission-missing",
-                f"`{tool}` can change or delete things, so {where} permissions must name it; "
-                "a group is not enough",
-                path,
-                severity=severity,
-                hint=f"add {tool} itself to `permissions:`{refused}",
-            )
+    yield from check_entries(document, own, context.catalog)
+    yield from check_calls(document, context, walker.permissions, walker.needs)
+    yield from check_ceiling(document, context, own, walker.needs)
 
 
 def _cycles(
@@ -262,7 +220,7 @@ def _resolve(
 
 def _dates(document: Document, data: Any) -> Iterator[Diagnostic]:
     for path, text in document.source_map.plain.items():
-        value = _at(data, path)
+        value = value_at(data, path)
         if isinstance(value, dt.date | dt.datetime):
             yield document.diagnostic(
                 "unquoted-value",
@@ -270,15 +228,6 @@ def _dates(document: Document, data: Any) -> Iterator[Diagnostic]:
                 path,
                 hint=f'put it in quotes: "{text}"',
             )
-
-
-def _at(data: Any, path: Path) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
 
 
 def _descriptions(

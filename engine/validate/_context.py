@@ -105,6 +105,8 @@ class ValidationContext:
     ``actions`` maps the names an ``action:`` step may use ("name" for the same plugin
     or folder, "plugin/name" for another plugin) to their signatures. ``permissions``
     is the enclosing plugin's declared permissions (``None`` for a lone action file).
+    ``ceiling``: what the caller may grant (an MCP server's ``security.ceiling``), when
+    the manifest comes from one who may not grant everything.
     """
 
     catalog: ToolCatalog = field(default_factory=ToolCatalog.builtin)
@@ -113,6 +115,7 @@ class ValidationContext:
     permissions: tuple[str, ...] | None = None
     config_schema: Mapping[str, Any] | None = None
     level: ValidationLevel = ValidationLevel.STANDARD
+    ceiling: tuple[str, ...] | None = None
 
     @property
     def in_plugin(self) -> bool:

@@ -20,6 +20,7 @@ from engine.sourcemap import Document
 from engine.suggest import closest, did_you_mean
 from engine.templates import TemplateEngine, is_template
 from engine.validate._context import ValidationContext
+from engine.validate._permissions import check_entries
 from engine.validate._refs import Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
 
@@ -50,19 +51,7 @@ def validate_plugin(
 def _permissions(
     document: Document, data: Mapping[str, Any], context: ValidationContext
 ) -> Iterator[Diagnostic]:
-    entries = data.get("permissions")
-    if not isinstance(entries, list):
-        return
-    catalog = context.catalog
-    for index, entry in enumerate(entries):
-        if isinstance(entry, str) and not catalog.is_permission(entry):
-            yield document.diagnostic(
-                "unknown-permission",
-                f"`{entry}` is not a tool or a tool group",
-                ("permissions", index),
-                hint=did_you_mean(entry, catalog.permission_names(), listing=False)
-                or "list tool names (km_…) or groups such as clipboard, read-only",
-            )
+    yield from check_entries(document, data.get("permissions"), context.catalog)
 
 
 def _configuration(document: Document, data: Mapping[str, Any]) -> Iterator[Diagnostic]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from engine.catalog import Need, ToolSpec
 from engine.errors import Diagnostic, Path, Severity
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
@@ -44,10 +45,9 @@ class StepWalker:
         self.refs = refs
         self.outputs = outputs
         self.permissions = permissions
-        self.covered = (
-            context.catalog.expand_permissions(permissions) if permissions is not None else None
-        )
-        self.tools_used: dict[str, Path] = {}
+        # What each tool step needs (its tool's operation, if literal), where it is said:
+        # the `operation:` value, or the `tool:` line of a tool without operations.
+        self.needs: list[tuple[Need, Path]] = []
         self.calls: list[tuple[str, Path]] = []  # every `action:` target, where it is
 
     def walk(self, steps: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
@@ -143,7 +143,7 @@ class StepWalker:
                 hint=did_you_mean(name, catalog, listing=False) or catalog.listing_hint,
             )
             return
-        self.tools_used.setdefault(name, (*path, "tool"))
+        self.needs.append(_need(tool, args, path))
         if not isinstance(args, Mapping) or (
             "with" not in step and any(k not in self.schemas.step_properties for k in step)
         ):
@@ -362,6 +362,15 @@ class StepWalker:
     def _merge(flow: Flow, *others: Flow) -> None:
         merged = flow.merge(*others)
         flow.ran, flow.vars = merged.ran, merged.vars
+
+
+def _need(tool: ToolSpec, args: Any, path: Path) -> tuple[Need, Path]:
+    """What a tool step needs, and where that is said (see :attr:`StepWalker.needs`)."""
+    given: Mapping[str, Any] = args if isinstance(args, Mapping) else {}
+    operations = tool.operations
+    if operations is not None and operations.parameter in given:
+        return tool.need(given), (*path, "with", operations.parameter)
+    return tool.need(given), (*path, "tool")
 
 
 def _is_number(text: str) -> bool:

@@ -67,3 +67,17 @@ def setter_path(steps: Any, path: Path, name: str) -> Path:
         if isinstance(assigned, Mapping) and name in assigned:
             return (*here, "set", name)
     return path
+
+
+def value_at(data: Any, path: Path) -> Any:
+    """The value at ``path`` in ``data`` (None where the path leads nowhere).
+
+    >>> value_at({"steps": [{"with": {"operation": "get"}}]}, ("steps", 0, "with", "operation"))
+    'get'
+    """
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data

@@ -242,10 +242,11 @@ def test_install_something_that_is_not_there(cli: Cli) -> None:
         pytest.param(
             ["--yes", "--profile", "sandbox"],
             "error[permission-not-allowed]: 'demo' 1.0.0 asks for tools the sandbox profile does "
-            "not allow: km_variable_manager is a destructive tool; the sandbox profile allows "
-            "only read-only tools\n"
-            "     = hint: install with a less strict profile (--profile standard) if you trust the "
-            "plugin\n",
+            "not allow: km_variable_manager:delete is a destructive operation; the sandbox "
+            "profile allows only read-only tools and operations (and 1 more)\n"
+            "     = hint: ask the author to name only the operations its actions use "
+            "(tool:operation), or install with a less strict profile (--profile standard) if you "
+            "trust the plugin\n",
             id="profile",
         ),
     ],
@@ -285,7 +286,8 @@ def test_an_upgrade_asks_for_new_permissions_on_a_terminal(
     assert (outcome.code, outcome.out) == (0, "Upgraded demo 1.0.0 → 2.0.0.\n")
     assert outcome.err.startswith(
         "'demo' 2.0.0 asks to call:\n"
-        "  km_variable_manager (destructive)\n"
+        "  km_variable_manager (get: read-only, set: write, delete: destructive, list: "
+        "read-only)\n"
         "  km_notifications (write) (new)\n"
         "Grant these permissions? [y/N] "
     )
@@ -296,7 +298,8 @@ def test_install_declined_without_a_terminal_as_json(cli: Cli) -> None:
     data = cli("install", "demo", "--json").json()
     assert (data["ok"], data["error"]["code"]) == (False, "install-declined")
     assert data["error"]["message"] == (
-        "'demo' 1.0.0 asks for: km_variable_manager (destructive); nothing was installed"
+        "'demo' 1.0.0 asks for: km_variable_manager (get: read-only, set: write, delete: "
+        "destructive, list: read-only); nothing was installed"
     )
 
 

@@ -329,7 +329,7 @@ def test_a_dry_run_records_calls_and_keeps_no_state(cli: Cli) -> None:
     assert lines[:3] == [
         "Running clip on a dry run on the simulator (nothing is sent anywhere).\n",
         "  km_clipboard_manager: recorded, not called; answered by the simulator\n",
-        "  km_clipboard_manager: recorded, not called; answered by the simulator\n",
+        "  km_clipboard_manager: ran on the simulator (read-only)\n",
     ]
     found = SUCCEEDED.match(lines[3])
     assert found is not None
@@ -372,6 +372,17 @@ def test_a_state_file_of_its_own(cli: Cli) -> None:
     assert json.loads(cli("run", "clip.yaml", "--state", str(state)).out) == {"got": "mine"}
 
 
+FORGET = action_text(
+    "forget",
+    """\
+    permissions: [km_variable_manager:delete]
+    steps:
+      - tool: km_variable_manager
+        with: {operation: delete, name: Scratch}
+    """,
+)
+
+
 @pytest.mark.parametrize(
     ("profile", "code"),
     [
@@ -381,21 +392,33 @@ def test_a_state_file_of_its_own(cli: Cli) -> None:
         pytest.param("none", 0, id="none"),
     ],
 )
-def test_profiles_decide_which_tools_may_run(cli: Cli, profile: str, code: int) -> None:
-    cli.write("clip.yaml", CLIP)
-    outcome = cli("run", "clip.yaml", "-i", "text=a", "--fresh", "--profile", profile)
+def test_profiles_decide_which_operations_may_run(cli: Cli, profile: str, code: int) -> None:
+    cli.write("forget.yaml", FORGET)
+    outcome = cli("run", "forget.yaml", "--fresh", "--profile", profile)
     assert outcome.code == code
     if code:
         allowed = "read-only" if profile == "sandbox" else "read-only, write"
         assert outcome.err.splitlines()[1:] == [
-            "clip.yaml:9:5: error[permission_denied]: km_clipboard_manager is a destructive "
-            f"tool, and this security profile allows only: {allowed}",
-            '   9 |   - if: inputs.text != ""',
-            "     |     ^^^^^^^^^^^^^^^^^^^^^",
+            "forget.yaml:7:5: error[permission_denied]: km_variable_manager:delete is a "
+            f"destructive operation, and this security profile allows only: {allowed}",
+            "   7 |   - tool: km_variable_manager",
+            "     |     ^^^^^^^^^^^^^^^^^^^^^^^^^",
             "     = hint: run with a less strict profile (--profile standard) if you trust "
             "this action",
             "failed (permission_denied) after 1 steps",
         ]
+
+
+def test_the_sandbox_lets_an_action_read_the_clipboard_but_not_set_it(cli: Cli) -> None:
+    """One tool, two classes: `get` is read-only, `set` writes."""
+    cli.write("clip.yaml", CLIP)
+    assert cli("run", "clip.yaml", "--fresh", "--profile", "sandbox").code == 0
+    outcome = cli("run", "clip.yaml", "-i", "text=a", "--fresh", "--profile", "sandbox")
+    assert outcome.code == 1
+    assert outcome.err.splitlines()[1] == (
+        "clip.yaml:9:5: error[permission_denied]: km_clipboard_manager:set is a write "
+        "operation, and this security profile allows only: read-only"
+    )
 
 
 def test_an_invalid_action_is_not_run(cli: Cli) -> None:

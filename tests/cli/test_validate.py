@@ -260,11 +260,11 @@ TWICE = action_text(
     """,
 )
 TWICE_PROBLEMS = (
-    "demo/actions/twice.yaml:9:11: error[permission-missing]: `km_clipboard_manager` is used, "
-    "but the plugin's permissions do not include it\n"
-    "   9 |   - tool: km_clipboard_manager\n"
-    "     |           ^^^^^^^^^^^^^^^^^^^^\n"
-    "     = hint: add km_clipboard_manager (or its group) to `permissions:`\n"
+    "demo/actions/twice.yaml:10:23: error[permission-missing]: `km_clipboard_manager:get` is "
+    "used, but the plugin's permissions do not include it\n"
+    "  10 |     with: {operation: get}\n"
+    "     |                       ^^^\n"
+    "     = hint: add km_clipboard_manager:get (or km_clipboard_manager) to `permissions:`\n"
     "\n"
     "demo/actions/twice.yaml:11:18: error[unknown-config]: `config.nope` is not a setting of "
     "this plugin\n"
@@ -396,9 +396,21 @@ def test_schema_of_the_tools(cli: Cli) -> None:
     assert outcome.code == 0
     assert [t["name"] for t in tools] == [t.name for t in catalog.values()]
     clipboard = next(t for t in tools if t["name"] == "km_clipboard_manager")
-    assert sorted(clipboard) == ["class", "description", "inputSchema", "name"]
-    assert clipboard["class"] == catalog["km_clipboard_manager"].tool_class.value
+    assert sorted(clipboard) == ["class", "description", "inputSchema", "name", "operations"]
+    assert clipboard["class"] == catalog["km_clipboard_manager"].tool_class.value == "write"
     assert clipboard["inputSchema"] == catalog["km_clipboard_manager"].input_schema
+    variables = next(t for t in tools if t["name"] == "km_variable_manager")
+    assert variables["operations"] == {
+        "parameter": "operation",
+        "classes": {
+            "get": "read-only",
+            "set": "write",
+            "delete": "destructive",
+            "list": "read-only",
+        },
+    }
+    macros = next(t for t in tools if t["name"] == "km_list_macros")
+    assert (macros["class"], "operations" in macros) == ("read-only", False)
 
 
 def test_schema_options_exclude_each_other(cli: Cli) -> None:

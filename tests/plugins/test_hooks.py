@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.guard import Grant
 from engine.bridge.inprocess import InProcessBridge
 from engine.catalog import ToolCatalog
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, Severity, StepError
+from engine.grants import Grant
 from engine.limits import Profile
 from engine.loader import load_text
 from engine.model import Pipeline, PluginSettings
@@ -157,7 +157,7 @@ class World:
         secrets: Mapping[str, tuple[str, ...]] | None = None,  # names of secret settings
         **options: Any,
     ) -> HookBus:
-        grant = Grant(frozenset({"km_record"}), frozenset({"km_record"}))
+        grant = Grant.of_tools({"km_record"})
         plugins = [
             HookedPlugin(
                 id,

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from engine.bridge.inprocess import InProcessBridge
-from engine.catalog import ToolCatalog
+from engine.catalog import Operations, ToolCatalog
 from engine.engine import Engine
 from engine.errors import StepError
 from engine.library import ActionLibrary
@@ -87,6 +87,7 @@ class Tools:
         function: Callable[..., Any],
         schema: Mapping[str, Any] | None = None,
         annotations: Mapping[str, Any] = WRITE,
+        operations: Operations | None = None,
     ) -> None:
         """Add a tool whose calls are recorded in :attr:`calls` (sync or async)."""
         if inspect.iscoroutinefunction(function):
@@ -95,14 +96,18 @@ class Tools:
                 self.calls.append((name, dict(arguments)))
                 return await function(**arguments)
 
-            self.bridge.register(name, recorded_async, schema, annotations=annotations)
+            self.bridge.register(
+                name, recorded_async, schema, annotations=annotations, operations=operations
+            )
         else:
 
             def recorded(**arguments: Any) -> Any:
                 self.calls.append((name, dict(arguments)))
                 return function(**arguments)
 
-            self.bridge.register(name, recorded, schema, annotations=annotations)
+            self.bridge.register(
+                name, recorded, schema, annotations=annotations, operations=operations
+            )
 
     def event(self, name: str) -> asyncio.Event:
         """The event ``km_gate`` sets for ``name`` (created on first use)."""

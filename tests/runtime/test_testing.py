@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.guard import Grant
 from engine.bridge.mock import contains
 from engine.catalog import ToolCatalog
+from engine.grants import Grant
 from engine.model import Pipeline, PluginSettings
 from engine.runtime import default_grant
 from engine.testing import TestOutcome, run_test, run_tests

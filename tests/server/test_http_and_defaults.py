@@ -35,6 +35,7 @@ from .conftest import (
     km_actions,
     serve,
     write_config,
+    write_plugin,
 )
 
 pytestmark = pytest.mark.anyio
@@ -92,27 +93,108 @@ async def test_without_an_upstream_the_simulator_answers_and_says_so(defaults: S
     assert (answer["simulated"], answer["backend"]) == (True, "simulator")
 
 
-async def test_the_default_ceiling_keeps_destructive_tools_from_mcp_callers(
+KEEP = action_yaml(
+    "keep",
+    """
+inputs:
+  value: {type: string, description: What to keep}
+steps:
+  - tool: km_variable_manager
+    with: {operation: set, name: KmActionsKept, value: "{{ inputs.value }}"}
+  - id: read
+    tool: km_variable_manager
+    with: {operation: get, name: KmActionsKept}
+outputs:
+  kept: "{{ steps.read.result.data.value }}"
+""",
+    description="Keep a value in a Keyboard Maestro variable, and read it back.",
+    permissions=("km_variable_manager:get", "km_variable_manager:set"),
+)
+
+FORGET = action_yaml(
+    "forget",
+    """
+steps:
+  - tool: km_variable_manager
+    with: {operation: get, name: KmActionsKept}
+  - tool: km_variable_manager
+    with: {operation: delete, name: KmActionsKept}
+""",
+    description="Forget the kept value.",
+    permissions=("km_variable_manager:get", "km_variable_manager:delete"),
+)
+
+
+async def test_at_the_default_ceiling_an_ai_may_read_and_set_a_variable_but_not_delete_it(
     defaults: Served,
 ) -> None:
-    install = await defaults.ecosystem("install", plugin_source=str(CLIPBOARD_TOOLS))
+    """Issue 9, item 5: the class belongs to the operation, so the default ceiling
+    (read-only, write) lets an MCP caller create an action that reads and sets a
+    variable, and refuses one that deletes it, pointing at the call."""
+    created = await defaults.ecosystem("create", plugin_source=KEEP)
+    assert created["success"] is True, created
+    kept = await defaults.call("mcp-created__keep", {"value": "one"})
+    assert kept["data"]["outputs"] == {"kept": "one"}
+
+    refused = await defaults.ecosystem("create", plugin_source=FORGET)
+    assert refused["success"] is False
+    assert refused["error"]["code"] == "permission-not-allowed"
+    assert [
+        (d["code"], f"{d['file']}:{d['line']}:{d['column']}", d["message"], d["hint"])
+        for d in refused["error"]["diagnostics"]
+    ] == [
+        (
+            "permission-not-allowed",
+            "manifest.yaml:5:40",
+            "`km_variable_manager:delete` (destructive) is beyond what MCP callers may grant "
+            "on this server (read-only, write): only the user can grant it",
+            "leave out the calls that need it and remove it here, or ask the user to install "
+            "the action with `km-actions install`",
+        ),
+        (
+            "permission-not-allowed",
+            "manifest.yaml:10:23",
+            "only the user can grant destructive operations: `km_variable_manager:delete` is "
+            "beyond what MCP callers may grant on this server (read-only, write)",
+            "leave the call out, or ask the user to install the action with `km-actions install`",
+        ),
+    ]
+    assert "mcp-created__forget" not in set(await defaults.tools())
+
+
+async def test_the_default_ceiling_keeps_destructive_operations_from_mcp_installs(
+    defaults: Served, tmp_path: Path
+) -> None:
+    """A plugin asking for a whole tool asks for its destructive operations too."""
+    folder = write_plugin(
+        tmp_path / "remember",
+        "remember",
+        {"remember": REMEMBER},
+        permissions=["km_calculator", "km_variable_manager"],
+    )
+    install = await defaults.ecosystem("install", plugin_source=str(folder))
     assert install["error"] == {
         **install["error"],
         "code": "permission-not-allowed",
-        "message": "clipboard-tools asks for km_clipboard_manager, "
-        "km_variable_manager, beyond what MCP callers may grant on "
-        "this server (read-only, write)",
+        "message": "remember asks for km_variable_manager:delete (destructive), beyond what "
+        "MCP callers may grant on this server (read-only, write): only the user can grant it",
     }
+    assert "km_variable_manager:get" in install["error"]["hint"]
     assert "km-actions install" in install["error"]["hint"]
     assert "km-actions config set security.ceiling" in install["error"]["hint"]
 
     create = await defaults.ecosystem("create", plugin_source=REMEMBER)
     assert create["error"]["code"] == "permission-not-allowed"
-    assert create["error"]["message"].startswith(
-        "mcp-created asks for km_variable_manager, beyond what MCP callers may grant"
+    [problem] = create["error"]["diagnostics"]
+    where = f"{problem['file']}:{problem['line']}:{problem['column']}"
+    assert (where, problem["message"], problem["hint"]) == (
+        "manifest.yaml:5:15",
+        "`km_variable_manager` asks for km_variable_manager:delete (destructive), beyond what "
+        "MCP callers may grant on this server (read-only, write): only the user can grant it",
+        "ask only for what the action uses: km_variable_manager:set",
     )
     names = set(await defaults.tools())
-    assert not {n for n in names if n.startswith("clipboard-tools") or "remember" in n}
+    assert not {n for n in names if n.startswith("remember") or "remember" in n}
 
 
 # -- HTTP ------------------------------------------------------------------------------
@@ -264,7 +346,7 @@ async def test_when_allowed_create_adds_to_a_user_plugin_and_keeps_its_settings(
             "km_clipboard_manager",
             "km_execute_macro",
             "km_notifications",
-            "km_variable_manager",
+            "km_variable_manager:set",
         ]
         tested = await ecosystem(client, "test", plugin_identifier="clipboard-tools")
         assert (tested["data"]["passed"], tested["data"]["failed"]) == (7, 0)

@@ -21,10 +21,11 @@ from mcp import MCPError
 from mcp_types import TextContent, TextResourceContents
 
 from engine.catalog import ToolCatalog
-from engine.server.ecosystem import OPERATIONS, PARAMETERS
+from engine.server.ecosystem import OPERATIONS, PARAMETERS, ceiling_sentence
 
 from .conftest import (
     CLIPBOARD_TOOLS,
+    ECOSYSTEM,
     SLOW_SUM,
     ProgressLog,
     Served,
@@ -183,8 +184,12 @@ async def test_installing_a_folder_reports_progress_and_offers_its_actions_as_to
         "additionalProperties": False,
     }
     assert preview.annotations is not None
-    # It only reads the clipboard, but km_clipboard_manager as a whole is destructive.
-    assert preview.annotations.destructive_hint is True
+    # Hints from what its calls do: it reads the clipboard (`get`, a read-only operation of
+    # a tool that can also write) and shows a notification (a write), and deletes nothing.
+    assert (preview.annotations.read_only_hint, preview.annotations.destructive_hint) == (
+        False,
+        False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -449,7 +454,7 @@ async def test_describe_a_plugin_and_one_of_its_actions(
     assert plugin["permissions"]["requested"] == [
         "km_clipboard_manager",
         "km_notifications",
-        "km_variable_manager",
+        "km_variable_manager:set",
         "km_execute_macro",
     ]
 
@@ -1117,7 +1122,17 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
     assert "identifier" in plugin_schema["properties"]
     catalog = {tool["name"]: tool for tool in json.loads(await text("km-actions://catalog"))}
     assert catalog["km_calculator"]["class"] == "read-only"
-    assert catalog["km_clipboard_manager"]["class"] == "destructive"
+    assert catalog["km_variable_manager"]["class"] == "destructive"
+    assert catalog["km_variable_manager"]["operations"] == {
+        "parameter": "operation",
+        "classes": {
+            "get": "read-only",
+            "set": "write",
+            "delete": "destructive",
+            "list": "read-only",
+        },
+    }
+    assert "operations" not in catalog["km_calculator"]
     docs = await text("km-actions://plugins/clipboard-tools/docs")
     assert docs.startswith("# Clipboard tools\n")
     assert "sign-clipboard" in docs
@@ -1144,6 +1159,15 @@ async def test_the_write_action_prompt_teaches_the_language(server: Served) -> N
     assert text.startswith("Write an action that does this: copy the front window's title")
     for part in ("api_version", "steps:", "- km_calculator (read-only)", '"operation": "create"'):
         assert part in text
+    # Classes per operation, and what this server lets a created action be granted.
+    assert (
+        "- km_variable_manager (operation read-only: get, list; write: set; destructive: "
+        "delete): " in text
+    )
+    assert ceiling_sentence(("all",)) in text
+    (tool,) = [t for t in (await server.client.list_tools()).tools if t.name == ECOSYSTEM]
+    assert tool.description is not None
+    assert tool.description.endswith(ceiling_sentence(("all",)))
     with pytest.raises(MCPError) as unknown:
         await server.client.get_prompt("write-macro")
     assert unknown.value.message == (

@@ -1,5 +1,6 @@
-"""The store host's worker: store work once queued always runs to its end, even when
-the caller that queued it times out or is cancelled before the worker reaches it."""
+"""The store host: store work once queued always runs to its end, even when the caller
+that queued it times out or is cancelled before the worker reaches it; what it lets MCP
+callers grant."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from engine.bridge.mock import MockBridge
 from engine.catalog import ToolCatalog, ToolSpec
 from engine.config import Settings
-from engine.errors import EngineError
+from engine.errors import EngineError, PluginError
+from engine.plugins.permissions import PermissionRequest
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
 
@@ -183,3 +185,51 @@ async def test_odd_manifest_text_gets_a_located_error(
     found = [(d["message"], f"{d['file']}:{d['line']}:{d['column']}") for d in error["diagnostics"]]
     assert found == [(message, location)]
     assert host.store.plugins() == []
+
+
+async def test_a_ceiling_of_operations_caps_what_mcp_callers_may_grant(tmp_path: Path) -> None:
+    """`security.ceiling` may name operations: here reading anything, and setting
+    variables (not `reload`, another write)."""
+    bridge = MockBridge({}, ToolCatalog.builtin())
+    settings = Settings(ceiling=("read-only", "km_variable_manager:set"))
+    host = StoreHost(Store.open(tmp_path / "home"), bridge, settings)
+    try:
+        keep = (
+            'api_version: "1.0"\nkind: action\nname: keep\ndescription: Keeps it.\n'
+            "permissions: [km_variable_manager:get, km_variable_manager:set]\nsteps:\n"
+            "  - tool: km_variable_manager\n    with: {operation: set, name: a, value: b}\n"
+        )
+        created = await host.operation("create", {"plugin_source": keep}, None)
+        assert created["success"] is True, created
+        reload = (
+            'api_version: "1.0"\nkind: action\nname: reload\ndescription: Reloads.\n'
+            "permissions: [km_engine_control:reload]\nsteps:\n"
+            "  - tool: km_engine_control\n    with: {operation: reload}\n"
+        )
+        refused = await host.operation("create", {"plugin_source": reload}, None)
+        assert [d["message"] for d in refused["error"]["diagnostics"]] == [
+            "`km_engine_control:reload` (write) is beyond what MCP callers may grant on this "
+            "server (read-only, km_variable_manager:set): only the user can grant it",
+            "only the user can grant write operations: `km_engine_control:reload` is beyond "
+            "what MCP callers may grant on this server (read-only, km_variable_manager:set)",
+        ]
+        confirm = host.ceiling_confirm()
+        request = PermissionRequest.of("demo", "1.0.0", ["km_variable_manager"], host.catalog())
+        with pytest.raises(PluginError) as caught:
+            confirm(request)
+        assert caught.value.message == (
+            "demo asks for km_variable_manager:delete (destructive), beyond what MCP callers "
+            "may grant on this server (read-only, km_variable_manager:set): only the user can "
+            "grant it"
+        )
+        wider = PermissionRequest.of("demo", "1.0.0", ["variables", "engine"], host.catalog())
+        with pytest.raises(PluginError) as caught:
+            confirm(wider)
+        assert caught.value.message.startswith(
+            "demo asks for km_engine_control:reload (write), km_variable_manager:delete "
+            "(destructive), beyond"
+        )
+        assert caught.value.message.endswith("only the user can grant them")
+    finally:
+        host.close()
+        host.store.close()

@@ -35,7 +35,15 @@ def test_install_asks_on_a_terminal(
     code, out, err = _run(["install", str(CLIPBOARD_TOOLS)], capsys)
     assert code == 0, err
     assert out.startswith("Installed clipboard-tools 1.0.0.")
-    assert "'clipboard-tools' 1.0.0 asks to call:\n  km_clipboard_manager (destructive)\n" in err
+    assert (
+        "'clipboard-tools' 1.0.0 asks to call:\n"
+        "  km_clipboard_manager (get: read-only, set: write, get_history: read-only, "
+        "list_history: read-only, manage_named: write, search_named: read-only, stats: "
+        "read-only)\n"
+        "  km_notifications (write)\n"
+        "  km_variable_manager:set (write)\n"
+        "  km_execute_macro (write)\n"
+    ) in err
     assert "clipboard-tools needs settings before some actions work: share_token" in err
 
 

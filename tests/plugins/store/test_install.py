@@ -352,6 +352,7 @@ NOTIFY = {
     ]
 }
 CLIP = {"steps": [{"tool": "km_clipboard_manager", "with": {"operation": "get"}}]}
+READ = {"steps": [{"tool": "km_variable_manager", "with": {"operation": "get", "name": "A"}}]}
 
 
 @pytest.mark.parametrize(
@@ -361,10 +362,24 @@ CLIP = {"steps": [{"tool": "km_clipboard_manager", "with": {"operation": "get"}}
         pytest.param(["km_notifications"], {"n": NOTIFY}, Profile.SANDBOX, False,
                      id="sandbox-write"),
         pytest.param(["km_notifications"], {"n": NOTIFY}, Profile.STRICT, True, id="strict-write"),
-        pytest.param(["km_clipboard_manager"], {"c": CLIP}, Profile.STRICT, False,
+        pytest.param(["km_clipboard_manager"], {"c": CLIP}, Profile.STRICT, True,
+                     id="strict-write-at-most"),
+        pytest.param(["km_variable_manager"], {"r": READ}, Profile.STRICT, False,
                      id="strict-destructive"),
-        pytest.param(["km_clipboard_manager"], {"c": CLIP}, Profile.STANDARD, True,
+        pytest.param(["km_variable_manager:get"], {"r": READ}, Profile.STRICT, True,
+                     id="strict-read-only-operation"),
+        pytest.param(["km_variable_manager:get"], {"r": READ}, Profile.SANDBOX, True,
+                     id="sandbox-read-only-operation"),
+        pytest.param(["km_variable_manager:get", "km_variable_manager:set"], {"r": READ},
+                     Profile.SANDBOX, False, id="sandbox-write-operation"),
+        pytest.param(["km_variable_manager"], {"r": READ}, Profile.STANDARD, True,
                      id="standard-named-destructive"),
+        pytest.param(["variables"], {"r": READ}, Profile.STANDARD, False,
+                     id="standard-destructive-operation-by-group"),
+        pytest.param(["variables", "km_variable_manager:delete"], {"r": READ},
+                     Profile.STANDARD, True, id="standard-destructive-operation-named"),
+        pytest.param(["read-only"], {"r": READ}, Profile.SANDBOX, True,
+                     id="sandbox-read-only-class"),
         pytest.param(["files"], {"c": CALC}, Profile.STANDARD, False,
                      id="standard-group-destructive"),
         pytest.param(["files"], {"c": CALC}, Profile.NONE, True, id="none-group-destructive"),
@@ -387,6 +402,101 @@ def test_the_profile_caps_what_may_be_granted(
     assert caught.value.code == "permission-not-allowed"
     assert caught.value.message.startswith(f"'demo' 1.0.0 asks for tools the {profile.value} ")
     _nothing_installed(store)
+
+
+@pytest.mark.parametrize(
+    ("permissions", "profile", "message", "hint"),
+    [
+        pytest.param(
+            ["km_variable_manager"],
+            Profile.STRICT,
+            "km_variable_manager:delete is a destructive operation; the strict profile allows "
+            "only read-only, write tools and operations",
+            "ask the author to name only the operations its actions use (tool:operation), or "
+            "install with a less strict profile (--profile standard) if you trust the plugin",
+            id="a-whole-tool-asks-for-its-destructive-operation",
+        ),
+        pytest.param(
+            ["km_variable_manager:get", "km_variable_manager:delete"],
+            Profile.STRICT,
+            "km_variable_manager:delete is a destructive operation; the strict profile allows "
+            "only read-only, write tools and operations",
+            "install with a less strict profile (--profile standard) if you trust the plugin",
+            id="a-named-destructive-operation",
+        ),
+        pytest.param(
+            ["variables"],
+            Profile.STANDARD,
+            "km_variable_manager:delete can change or delete things, and the plugin asks for it "
+            "only through the group variables; the standard profile grants destructive "
+            "operations only when a plugin names them",
+            "ask the author to list km_variable_manager:delete itself under `permissions:`, or "
+            "install with --profile none",
+            id="a-destructive-operation-through-a-group",
+        ),
+    ],
+)
+def test_the_profile_is_checked_operation_by_operation(
+    store: Store,
+    make_plugin: MakePlugin,
+    permissions: list[str],
+    profile: Profile,
+    message: str,
+    hint: str,
+) -> None:
+    root = make_plugin("demo", permissions=permissions, actions={"r": READ})
+    with pytest.raises(PluginError) as caught:
+        install(store, root, profile=profile)
+    assert caught.value.message == (
+        f"'demo' 1.0.0 asks for tools the {profile.value} profile does not allow: {message}"
+    )
+    assert caught.value.hint == hint
+    _nothing_installed(store)
+
+
+def test_a_grant_of_operations(store: Store, make_plugin: MakePlugin) -> None:
+    asked = ["km_variable_manager:get", "km_variable_manager:set"]
+    root = make_plugin("demo", permissions=asked, actions={"r": READ})
+    with pytest.raises(PluginError) as caught:
+        install(store, root, grant=["km_variable_manager:get"])
+    assert (caught.value.code, caught.value.message) == (
+        "permission-not-granted",
+        "'demo' 1.0.0 asks for km_variable_manager:set, which the grant does not include; "
+        "nothing was installed",
+    )
+    with pytest.raises(PluginError) as caught:
+        install(store, root, grant=["km_variable_manager:gte"])
+    assert (caught.value.code, caught.value.message, caught.value.hint) == (
+        "unknown-permission",
+        "--grant 'km_variable_manager:gte': `km_variable_manager:gte` is not an operation of "
+        "km_variable_manager",
+        "did you mean 'km_variable_manager:get'?",
+    )
+    assert install(store, root, grant=["variables"]).plugin.permissions == tuple(asked)
+    assert [(g.entry, g.explicit) for g in store.grant("demo")] == [
+        ("km_variable_manager:get", True),
+        ("km_variable_manager:set", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "added"),
+    [
+        pytest.param(["km_variable_manager:get"], ["km_variable_manager:get",
+                     "km_variable_manager:set"], ("km_variable_manager:set",), id="one-more"),
+        pytest.param(["km_variable_manager"], ["km_variable_manager:get"], (), id="narrower"),
+        pytest.param(["read-only", "write"], ["km_variable_manager"],
+                     ("km_variable_manager",), id="whole-tool-beyond-classes"),
+        pytest.param(["read-only", "write", "destructive"], ["km_variable_manager"], (),
+                     id="every-class-is-every-operation"),
+    ],
+)  # fmt: skip
+def test_an_upgrade_asks_again_for_operations_not_granted_before(
+    before: list[str], after: list[str], added: tuple[str, ...]
+) -> None:
+    catalog = ToolCatalog.builtin()
+    request = PermissionRequest.of("demo", "2.0.0", after, catalog, granted=before)
+    assert request.added == added
 
 
 def test_the_grant_must_cover_the_request(store: Store, make_plugin: MakePlugin) -> None:

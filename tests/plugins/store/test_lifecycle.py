@@ -128,12 +128,17 @@ def test_describe(chain: Store) -> None:
         }
     }
     assert preview["outputs"] == ["preview"]
-    assert [g["entry"] for g in info["permissions"]["granted"]] == [
+    granted = {g["entry"]: g["tools"] for g in info["permissions"]["granted"]}
+    assert list(granted) == [
         "km_clipboard_manager",
         "km_execute_macro",
         "km_notifications",
-        "km_variable_manager",
+        "km_variable_manager:set",
     ]
+    assert granted["km_variable_manager:set"] == [
+        {"name": "km_variable_manager", "operation": "set", "class": "write"}
+    ]
+    assert granted["km_clipboard_manager"][0]["operations"]["get"] == "read-only"
     assert info["settings"]["values"] == {
         "signature": "-- sent from my Mac",
         "preview_length": 20,
