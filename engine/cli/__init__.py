@@ -14,6 +14,7 @@ from engine import __version__
 from engine.cli import (
     _extras,
     _marketplace,
+    _monitor,
     _plugins,
     _run,
     _serve,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tools.add_parsers(sub)
     _serve.add_parsers(sub)
     _extras.add_parsers(sub)
+    _monitor.add_parsers(sub)
     _simulator.add_parsers(sub)
     _plugins.add_parsers(sub)
     _marketplace.add_parsers(sub)  # extends `install`, so after it

@@ -1,4 +1,4 @@
-"""``km-actions new``, ``km-actions docs`` and ``km-actions stats``."""
+"""``km-actions new`` and ``km-actions docs``."""
 
 from __future__ import annotations
 
@@ -70,15 +70,6 @@ def add_parsers(sub: Any) -> None:
     )
     d.add_argument("plugin", metavar="ID_OR_FOLDER")
     d.set_defaults(handler=cmd_docs)
-
-    s = sub.add_parser(
-        "stats",
-        help="runs, failures and timings of installed actions",
-        description="The execution metrics and recent history kept by the store.",
-    )
-    s.add_argument("--json", action="store_true", help="print as JSON")
-    s.add_argument("--recent", type=int, default=10, help="how many recent runs to list")
-    s.set_defaults(handler=cmd_stats)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -160,32 +151,3 @@ def _documents(plugin: Any) -> list[Any]:
     from engine.plugins._action_files import load_action_files
 
     return [document for _, document in load_action_files(plugin).loaded]
-
-
-def cmd_stats(args: argparse.Namespace) -> int:
-    from engine.plugins.history import RunHistory
-    from engine.plugins.store import Store
-
-    try:
-        store = Store.open()
-    except EngineError as error:
-        return failed("stats", error)
-    with store:
-        history = RunHistory(store)
-        try:
-            stats, recent = history.stats(), history.history(args.recent)
-        finally:
-            history.close()
-    if args.json:
-        print(json.dumps({"actions": stats, "recent": recent}, indent=2, default=str))
-        return 0
-    if not stats:
-        print("no runs of installed actions yet")
-        return 0
-    print(f"{'action':<40} {'runs':>6} {'failed':>6} {'mean ms':>9} {'max ms':>9}  last run")
-    for row in stats:
-        print(
-            f"{row['action']:<40} {row['runs']:>6} {row['failures']:>6} "
-            f"{row['mean_ms']:>9.2f} {row['max_ms']:>9.2f}  {row['last_run']}"
-        )
-    return 0

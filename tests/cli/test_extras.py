@@ -1,9 +1,8 @@
-"""``km-actions new``, ``docs`` and ``stats``: the files written, the Markdown printed,
-the metrics shown; their messages and exit statuses."""
+"""``km-actions new`` and ``docs``: the files written, the Markdown printed; their
+messages and exit statuses."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -389,108 +388,3 @@ def test_docs_when_the_store_cannot_be_opened(cli: Cli) -> None:
         f"     = hint: check that {cli.home} is a folder you can write to, or set KM_ACTIONS_HOME "
         "to another folder",
     ]
-
-
-# -- stats ---------------------------------------------------------------------------------
-
-STATS_HEAD = "action                                     runs failed   mean ms    max ms  last run"
-TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"
-
-
-def _row(action: str, runs: int, failed: int) -> re.Pattern[str]:
-    return re.compile(
-        rf"{re.escape(f'{action:<40} {runs:>6} {failed:>6}')} +\d+\.\d\d +\d+\.\d\d  {TIMESTAMP}"
-    )
-
-
-def test_stats_with_no_runs(cli: Cli) -> None:
-    outcome = cli("stats")
-    assert (outcome.code, outcome.out, outcome.err) == (0, "no runs of installed actions yet\n", "")
-    assert cli("stats", "--json").json() == {"actions": [], "recent": []}
-
-
-def test_stats_with_installed_but_unused_actions(cli: Cli) -> None:
-    assert cli("install", str(CLIPBOARD_TOOLS), "--yes").code == 0
-    assert cli("stats").out == "no runs of installed actions yet\n"
-
-
-def _run_clipboard_actions(cli: Cli) -> None:
-    assert cli("install", str(CLIPBOARD_TOOLS), "--yes").code == 0
-    preview = cli("run", "clipboard-tools/preview-clipboard", "--fresh")
-    assert (preview.code, preview.json()) == (0, {"preview": "(empty)"})
-    clean = cli("run", "clipboard-tools/clean-clipboard", "--fresh")
-    assert clean.code == 1  # the simulator's clipboard is empty
-    assert cli("run", "clipboard-tools/preview-clipboard", "--fresh", "-i", "title=T").code == 0
-
-
-def test_stats_table_after_runs(cli: Cli) -> None:
-    _run_clipboard_actions(cli)
-    outcome = cli("stats")
-    assert (outcome.code, outcome.err) == (0, "")
-    head, *rows = outcome.out.splitlines()
-    assert head == STATS_HEAD
-    assert len(rows) == 2
-    assert _row("clipboard-tools/clean-clipboard", 1, 1).fullmatch(rows[0]), rows[0]
-    assert _row("clipboard-tools/preview-clipboard", 2, 0).fullmatch(rows[1]), rows[1]
-
-
-def test_stats_as_json(cli: Cli) -> None:
-    _run_clipboard_actions(cli)
-    data = cli("stats", "--json").json()
-    assert list(data) == ["actions", "recent"]
-    assert [(a["action"], a["runs"], a["failures"], a["last_status"]) for a in data["actions"]] == [
-        ("clipboard-tools/clean-clipboard", 1, 1, "failed"),
-        ("clipboard-tools/preview-clipboard", 2, 0, "succeeded"),
-    ]
-    for action in data["actions"]:
-        assert action["max_ms"] >= action["mean_ms"] > 0
-        assert re.fullmatch(TIMESTAMP, action["last_run"])
-    assert [(r["action"], r["status"], r["error_kind"]) for r in data["recent"]] == [
-        ("preview-clipboard", "succeeded", None),
-        ("clean-clipboard", "failed", "failed"),
-        ("preview-clipboard", "succeeded", None),
-    ]
-    first = data["recent"][0]
-    assert sorted(first) == [
-        "action",
-        "duration_ms",
-        "error_kind",
-        "plugin",
-        "started_at",
-        "status",
-    ]
-    assert first["plugin"] == "clipboard-tools"
-
-
-@pytest.mark.parametrize(
-    ("recent", "actions"),
-    [
-        pytest.param("1", ["preview-clipboard"], id="one"),
-        pytest.param("2", ["preview-clipboard", "clean-clipboard"], id="two"),
-        pytest.param("0", [], id="none"),
-        pytest.param("10", ["preview-clipboard", "clean-clipboard", "preview-clipboard"], id="all"),
-    ],
-)
-def test_stats_recent_limits_the_history(cli: Cli, recent: str, actions: list[str]) -> None:
-    _run_clipboard_actions(cli)
-    data = cli("stats", "--json", "--recent", recent).json()
-    assert [r["action"] for r in data["recent"]] == actions
-    assert len(data["actions"]) == 2  # the metrics are never limited
-
-
-def test_stats_recent_must_be_a_number(cli: Cli) -> None:
-    outcome = cli.usage_error("stats", "--recent", "many")
-    assert outcome.code == 2
-    assert outcome.err.endswith(
-        "km-actions stats: error: argument --recent: invalid int value: 'many'\n"
-    )
-
-
-def test_stats_when_the_store_cannot_be_opened(cli: Cli) -> None:
-    cli.home.write_text("a file where the data folder should be")
-    outcome = cli("stats")
-    assert (outcome.code, outcome.out) == (1, "")
-    assert outcome.err.splitlines()[0] == (
-        f"km-actions stats: cannot open the plugin store at {cli.home}: [Errno 17] File "
-        f"exists: '{cli.home}'"
-    )

@@ -36,6 +36,7 @@ def test_every_command_is_offered() -> None:
     assert sorted(sub.choices) == sorted(
         [
             "validate", "schema", "run", "tools", "test", "serve", "config", "new", "docs", "stats",
+            "history", "trace",
             "simulator", "install",
             "pack", "uninstall", "configure", "enable", "disable", "list", "describe",
             "verify", "search", "update", "marketplace",
