@@ -103,7 +103,6 @@ class RunHistory:
         self.store = store
         self.now = now
         self._history: sqlite3.Connection | None = None
-        self._runs = 0
         self._write_behind = write_behind
         self._writer: ThreadPoolExecutor | None = None
 
@@ -152,8 +151,9 @@ class RunHistory:
                 (run.plugin, run.action, run.failed, run.duration_ms, run.duration_ms,
                  run.started, run.status),
             )  # fmt: skip
-            self._runs += 1
-            if self._runs % _TRIM_EVERY == 0:
+            # Every _TRIM_EVERY-th run of the store, whichever process records it (the
+            # command line records one run per process).
+            if cursor.lastrowid is not None and cursor.lastrowid % _TRIM_EVERY == 0:
                 self._trim(conn)
 
     def _trim(self, conn: sqlite3.Connection) -> None:

@@ -511,3 +511,18 @@ def test_the_documented_retention_is_the_real_one() -> None:
         f"longer run, with how many were left out between) and the exact time of every "
         f"distinct step it ran (at most {STEPS_KEPT}, the slowest)"
     ) in text
+
+
+def test_runs_recorded_one_per_process_are_trimmed_too(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command line records one run per process: the history is trimmed all the same.
+    monkeypatch.setattr(history_module, "_TRIM_EVERY", 5)
+    monkeypatch.setattr(history_module, "SUCCESSES_KEPT", 2)
+    for minutes in range(10, 0, -1):
+        once = RunHistory(store, now=lambda: NOW)
+        once.record("demo", "a", _at(minutes=minutes), _result(1.0))
+        once.close()
+    kept = RunHistory(store, now=lambda: NOW)
+    assert [r["started_at"] for r in kept.history()] == [_at(minutes=1), _at(minutes=2)]
+    kept.close()
