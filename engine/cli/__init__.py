@@ -17,6 +17,7 @@ from engine.cli import (
     _monitor,
     _plugins,
     _run,
+    _sdk,
     _serve,
     _simulator,
     _tools,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run.add_parsers(sub)
     _tools.add_parsers(sub)
     _serve.add_parsers(sub)
+    _sdk.add_parsers(sub)
     _extras.add_parsers(sub)
     _monitor.add_parsers(sub)
     _simulator.add_parsers(sub)

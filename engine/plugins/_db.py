@@ -8,9 +8,9 @@ rather than misread. Migrations never change once released.
 >>> import sqlite3
 >>> conn = connect(":memory:")
 >>> migrate(conn)
-3
+4
 >>> schema_version(conn)
-3
+4
 """
 
 from __future__ import annotations
@@ -247,6 +247,26 @@ def _v3_run_traces(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_certifications(conn: sqlite3.Connection) -> None:
+    # What certifying each installed version found (engine.plugins.certify), kept at
+    # install: the outcome, the package's sha256 and a summary (JSON) for `describe`.
+    _run_script(
+        conn,
+        """
+        CREATE TABLE certifications (
+            identifier TEXT NOT NULL,
+            version TEXT NOT NULL,
+            certified INTEGER NOT NULL,
+            sha256 TEXT,
+            summary TEXT NOT NULL,
+            PRIMARY KEY (identifier, version),
+            FOREIGN KEY (identifier, version) REFERENCES versions (identifier, version)
+                ON DELETE CASCADE
+        );
+        """,
+    )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only: the position (from 1) is the schema version a migration brings a store to.
@@ -254,6 +274,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("plugins, versions, lock, dependencies, actions, permissions, configuration", _v1_plugins),
     ("execution history and metrics", _v2_history),
     ("run traces, time per step, retention by outcome", _v3_run_traces),
+    ("certification of each installed version", _v4_certifications),
 )
 
 

@@ -4,11 +4,12 @@ installed actions' runs, their windows and filters, messages and exit statuses."
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, action_text, plugin_text
 
 CLIPBOARD_TOOLS = Path(__file__).resolve().parents[2] / "actions" / "clipboard-tools"
 STATS_HEAD = (
@@ -239,3 +240,81 @@ def test_trace_of_a_run_not_kept(cli: Cli) -> None:
         "are kept for 7 days, failed ones for 90",
     ]
     assert cli.usage_error("trace", "latest").code == 2
+
+
+LOOP = action_text(
+    "loop",
+    """
+    inputs: {n: {type: integer, default: 3, description: Rounds}}
+    steps:
+      - id: each
+        foreach: "{{ range(inputs.n) }}"
+        steps:
+          - set: {last: "{{ item }}"}
+      - fail: "stopped after {{ vars.last }}"
+    """,
+)
+
+
+def test_trace_of_a_long_run_of_a_nested_call_and_of_an_old_run(cli: Cli) -> None:
+    cli.write("loops/plugin.yaml", plugin_text("loops"))
+    cli.write("loops/actions/loop.yaml", LOOP)
+    assert cli("install", "loops", "--yes").code == 0
+    assert cli("run", "loops/loop", "-i", "n=120").code == 1
+    lines = cli("trace", "1").out.splitlines()
+    assert lines[0].startswith("run 1: loops/loop, failed after ")
+    assert lines[1].endswith("; 122 steps, 0 tool calls (simulator)")
+    left_out = lines.index("  … 22 steps left out …")
+    assert left_out == 4 + 50  # after the first 50 steps of the trace
+    assert lines[-2].endswith("failed     fail step at $.steps[1]: fail (line 12)")
+    # A step of an action called with `action:` says whose it is.
+    _run_clipboard_actions(cli)
+    assert cli("run", "clipboard-tools/sign-clipboard", "--fresh").code == 1
+    signed = cli("trace", "5").out.splitlines()
+    assert any(
+        line.endswith("read: tool km_clipboard_manager (line 8 of clipboard-tools/clean-clipboard)")
+        for line in signed
+    ), signed
+    # An input refused before any step: the error's hint, and no steps.
+    assert cli("run", "clipboard-tools/preview-clipboard", "-i", "titel=x", "--fresh").code == 1
+    refused = cli("trace", "6").out.splitlines()
+    assert refused[2:] == [
+        "  error[invalid_input]: clipboard-tools/preview-clipboard has no input `titel`",
+        "     = hint: did you mean 'title'?",
+    ]
+    # A run recorded by a km-actions older than traces.
+    conn = sqlite3.connect(cli.home / "state.db")
+    conn.execute(
+        "INSERT INTO history (plugin, action, started_at, duration_ms, status, error_kind) "
+        "VALUES ('old', 'x', '2026-05-04T10:00:00.000Z', 5.0, 'failed', 'timeout')"
+    )
+    conn.commit()
+    conn.close()
+    assert cli("trace", "7").out.splitlines()[1:] == [
+        "  started 2026-05-04T10:00:00.000Z; steps not recorded",
+        "  (no steps: this run was recorded by an older km-actions)",
+    ]
+
+
+def test_stats_say_when_the_window_starts_after_successes_no_longer_kept(cli: Cli) -> None:
+    _run_clipboard_actions(cli)
+    conn = sqlite3.connect(cli.home / "state.db")
+    conn.execute("INSERT INTO history_trimmed VALUES (0, 1, '2026-05-04T10:00:00.000Z')")
+    conn.commit()
+    conn.close()
+    first = cli("stats").out.splitlines()[0]
+    assert re.fullmatch(
+        rf"runs since 2026-05-04T10:00:00\.000Z, until {TIMESTAMP} \(successful runs up to "
+        r"2026-05-04T10:00:00\.000Z are no longer kept, so the window starts after them\)",
+        first,
+    ), first
+    data = cli("stats", "--json").json()
+    assert [a["runs"] for a in data["actions"]] == [1, 1]  # after run 1
+
+
+def test_stats_of_an_action_whose_runs_ran_no_step(cli: Cli) -> None:
+    cli.write("loops/plugin.yaml", plugin_text("loops"))
+    cli.write("loops/actions/loop.yaml", LOOP)
+    assert cli("install", "loops", "--yes").code == 0
+    assert cli("run", "loops/loop", "-i", "rounds=1").code == 1
+    assert cli("stats").out.splitlines()[-2:] == ["loops/loop", "  failures: invalid_input 1"]

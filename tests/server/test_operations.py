@@ -452,6 +452,10 @@ async def test_describe_a_plugin_and_one_of_its_actions(
         "km_variable_manager",
         "km_execute_macro",
     ]
+    # What certifying it found at install, with the sha256 of its package.
+    certification = plugin["certification"]
+    assert (certification["certified"], certification["reasons"]) == (True, [])
+    assert len(certification["sha256"]) == 64
 
     action = (
         await server.ecosystem(
