@@ -214,7 +214,6 @@ def call_class(catalog: ToolCatalog, tool: str, operation: str | None) -> ToolCl
     """The class of calling ``tool`` with ``operation`` (None: not a literal, so its most
     dangerous one). Today the catalog classes tools as a whole; this is the one place
     that follows it to classes per operation (engine/catalog.py)."""
-    del operation  # a tool's operations share its class until the catalog tells them apart
     return catalog[tool].tool_class if tool in catalog else ToolClass.DESTRUCTIVE
 
 
