@@ -184,8 +184,20 @@ _MARKETPLACE = {
     "allow (or cannot reach its server: the two are not told apart).",
 }
 
+# Certifying a plugin (`km-actions certify`, and every install): what is missing for it
+# to be certified, beyond the codes of validation.
+_CERTIFY = {
+    "untested-action": "An action of the plugin has no tests.",
+    "test-failed": "A test written in an action failed.",
+    "permission-unused": "The plugin asks for a permission no action needs (a warning).",
+    "permission-too-broad": "A permission group grants tools no action calls (a warning).",
+    "docs-no-example": "An action's documentation has no example: no test expects outputs "
+    "(a warning).",
+    "pack-not-deterministic": "Packing the plugin twice gave different archives.",
+}
+
 CODES = MappingProxyType(
-    {**_LOADER, **_SCHEMA, **_SEMANTIC, **_RUNTIME, **_PLUGINS, **_MARKETPLACE}
+    {**_LOADER, **_SCHEMA, **_SEMANTIC, **_RUNTIME, **_PLUGINS, **_MARKETPLACE, **_CERTIFY}
 )
 
 

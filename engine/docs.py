@@ -71,19 +71,24 @@ def action_markdown(manifest: Mapping[str, Any], *, heading: str = "###") -> str
     tools = sorted(_tools(manifest.get("steps")))
     if tools:
         lines += ["Calls: " + ", ".join(f"`{t}`" for t in tools), ""]
-    examples = [
-        t
-        for t in manifest.get("tests") or []
-        if isinstance(t, Mapping) and isinstance((t.get("expect") or {}).get("outputs"), Mapping)
-    ]
-    if examples:
+    shown = examples(manifest)
+    if shown:
         lines += ["Examples (from its tests):", ""]
-        for test in examples[:3]:
+        for test in shown[:3]:
             given = test.get("inputs") or {}
             expected = test["expect"]["outputs"]
             lines.append(f"- {test.get('name', '')}: inputs {_code(given)} give {_code(expected)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def examples(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The tests of an action that make examples: those that expect outputs."""
+    return [
+        t
+        for t in manifest.get("tests") or []
+        if isinstance(t, Mapping) and isinstance((t.get("expect") or {}).get("outputs"), Mapping)
+    ]
 
 
 def _tools(steps: Any) -> set[str]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from engine.errors import ErrorKind, Path, Span, StepError
+from engine.errors import ErrorKind, Path, Span, StepError, format_path
 from engine.inputs import InputSpec
 
 if TYPE_CHECKING:
     from engine.runtime._state import Frame
+    from engine.secrets import Secrets
 
 
 class StepKind(enum.Enum):
@@ -177,6 +178,71 @@ class PluginSettings:
         return PluginSettings({**self.defaults, **(given or {})}, self.secret, self.defaults)
 
 
+class StepTime(NamedTuple):
+    """One step as a run went through it, for the history: where the step is, how it
+    ended, when it started (seconds after the run did) and how long it took, nested
+    steps included. Never a value: no arguments, results or outputs."""
+
+    action: str  # the action the step belongs to (a called action's, inside `action:`)
+    kind: str
+    step: str | None  # its id
+    name: str | None
+    path: str
+    line: int | None
+    tool: str | None
+    status: str
+    attempts: int
+    start: float
+    duration: float
+    error: tuple[str, str] | None = None  # kind, message (secrets masked)
+
+
+class Timeline:
+    """Each step of a run as it ended, recorded cheaply during the run (the pipeline,
+    the step, when it started and ended on the run's clock, its status, attempts and
+    error) and turned into :class:`StepTime` only when read, off the run's path (the
+    history does it on its own thread). Error messages are masked as the run's own."""
+
+    __slots__ = ("_entries", "_origin", "_secrets")
+
+    def __init__(self, entries: list[tuple[Any, ...]], origin: float, secrets: Secrets) -> None:
+        self._entries = entries
+        self._origin = origin
+        self._secrets = secrets
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def steps(self) -> list[StepTime]:
+        """Every step, in the order they started."""
+        secrets, origin = self._secrets, self._origin
+        out = []
+        for pipeline, step, started, ended, status, attempts, error in self._entries:
+            site = step.site
+            problem = None
+            if error is not None:
+                message = secrets.mask_text(error.message) if secrets else error.message
+                problem = (error.kind.value, message)
+            out.append(
+                StepTime(
+                    pipeline.qualified_name,
+                    step.kind.value,
+                    step.id,
+                    step.name,
+                    format_path(site.path),
+                    site.span.line if site.span else None,
+                    step.tool,
+                    status,
+                    attempts,
+                    started - origin,
+                    ended - started,
+                    problem,
+                )
+            )
+        out.sort(key=lambda s: s.start)
+        return out
+
+
 @dataclass
 class RunResult:
     """What a run gives back: outputs (a projection), or the error; the trace if asked."""
@@ -192,6 +258,7 @@ class RunResult:
     simulated: bool = False
     dry_run: bool = False
     recorded_calls: list[dict[str, Any]] | None = None
+    timeline: Timeline | None = None  # when asked for (``timeline=True``)
 
     @property
     def ok(self) -> bool:

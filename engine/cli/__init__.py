@@ -14,8 +14,10 @@ from engine import __version__
 from engine.cli import (
     _extras,
     _marketplace,
+    _monitor,
     _plugins,
     _run,
+    _sdk,
     _serve,
     _simulator,
     _tools,
@@ -35,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     _run.add_parsers(sub)
     _tools.add_parsers(sub)
     _serve.add_parsers(sub)
+    _sdk.add_parsers(sub)
     _extras.add_parsers(sub)
+    _monitor.add_parsers(sub)
     _simulator.add_parsers(sub)
     _plugins.add_parsers(sub)
     _marketplace.add_parsers(sub)  # extends `install`, so after it

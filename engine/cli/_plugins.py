@@ -375,7 +375,24 @@ def cmd_describe(args: argparse.Namespace) -> int:
         print(f"  needed by: {', '.join(info['dependents'])}")
     print(f"  files: {len(info['files'])}, " + ("all match the lock" if info["intact"]
           else "CHANGED since install: run `km-actions verify`"))  # fmt: skip
+    _print_certification(info["certification"])
     return 0
+
+
+def _print_certification(found: Mapping[str, Any] | None) -> None:
+    """What certifying the installed version found, when it was installed."""
+    if found is None:
+        print("  certification: none (installed by a km-actions that did not certify)")
+        return
+    word = "certified" if found["certified"] else "NOT certified"
+    print(f"  {word} at install ({found['at']}, km-actions {found['km_actions']}); "
+          f"package sha256 {found['sha256']}")  # fmt: skip
+    for reason in found["reasons"]:
+        print(f"    {reason}")
+    for problem in found["problems"]:
+        print(f"    {problem}")
+    if found["more_problems"]:
+        print(f"    … and {found['more_problems']} more: run `km-actions certify` on its folder")
 
 
 def _shown(value: Any) -> str:

@@ -24,7 +24,13 @@ from engine.plugins._model import (
     load_file,
 )
 from engine.sourcemap import Document
-from engine.validate import ActionSignature, ValidationContext, validate, validate_plugin
+from engine.validate import (
+    ActionSignature,
+    ValidationContext,
+    ValidationLevel,
+    validate,
+    validate_plugin,
+)
 from engine.validate._tree import iter_steps
 
 
@@ -76,19 +82,9 @@ def load_actions(
     action refuses the whole plugin: the :class:`PluginError` lists every problem of
     every file.
     """
-    catalog = catalog or ToolCatalog.builtin()
     files = files or load_action_files(manifest)
     loaded, problems, own = files.loaded, list(files.problems), files.signatures
-    actions: dict[str, ActionSignature] = dict(others or {})
-    actions.update({s.qualified: s for s in own.values()})
-    actions.update(own)
-    context = ValidationContext(
-        catalog=catalog,
-        actions=actions,
-        plugin=manifest.identifier,
-        permissions=manifest.permissions,
-        config_schema=manifest.configuration_schema,
-    )
+    context = plugin_context(manifest, own, catalog=catalog, others=others)
     warnings: list[Diagnostic] = []
     result: list[PluginAction] = []
     for index, (relative, document) in enumerate(loaded, start=1):
@@ -121,6 +117,29 @@ def load_actions(
     if problems:
         raise invalid_plugin(manifest.label, problems, f"the plugin '{manifest.identifier}'")
     return replace(manifest, actions=tuple(result), warnings=tuple(sort_diagnostics(warnings)))
+
+
+def plugin_context(
+    manifest: PluginManifest,
+    own: Mapping[str, ActionSignature],
+    *,
+    catalog: ToolCatalog | None = None,
+    others: Mapping[str, ActionSignature] | None = None,
+    level: ValidationLevel = ValidationLevel.STANDARD,
+) -> ValidationContext:
+    """How the plugin's files are checked: with its own actions (``own``, by name) and
+    those of ``others`` (by ``plugin/name``) callable, its permissions and settings."""
+    actions: dict[str, ActionSignature] = dict(others or {})
+    actions.update({s.qualified: s for s in own.values()})
+    actions.update(own)
+    return ValidationContext(
+        catalog=catalog or ToolCatalog.builtin(),
+        actions=actions,
+        plugin=manifest.identifier,
+        permissions=manifest.permissions,
+        config_schema=manifest.configuration_schema,
+        level=level,
+    )
 
 
 def _hook_problems(manifest: PluginManifest, context: ValidationContext) -> list[Diagnostic]:

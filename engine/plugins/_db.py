@@ -8,9 +8,9 @@ rather than misread. Migrations never change once released.
 >>> import sqlite3
 >>> conn = connect(":memory:")
 >>> migrate(conn)
-2
+4
 >>> schema_version(conn)
-2
+4
 """
 
 from __future__ import annotations
@@ -34,7 +34,16 @@ def now() -> str:
     >>> now().endswith("Z")
     True
     """
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stamp(datetime.now(UTC))
+
+
+def stamp(moment: datetime) -> str:
+    """A time as stored (see :func:`now`).
+
+    >>> stamp(datetime(2026, 5, 4, 9, 30, tzinfo=UTC))
+    '2026-05-04T09:30:00.000Z'
+    """
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def connect(path: Path | str, *, durable: bool = True) -> sqlite3.Connection:
@@ -198,12 +207,74 @@ def _v2_history(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v3_run_traces(conn: sqlite3.Connection) -> None:
+    # Each run keeps how it ended (the error's message, masked), its counts, a bounded
+    # trace without values (`detail`, JSON) and its time per step (`history_steps`);
+    # failures are kept longer than successes (`failed`), and `history_trimmed` says from
+    # when the successes kept are complete (engine.plugins.history).
+    _run_script(
+        conn,
+        """
+        ALTER TABLE history ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE history ADD COLUMN error_message TEXT;
+        ALTER TABLE history ADD COLUMN steps_run INTEGER;
+        ALTER TABLE history ADD COLUMN tool_calls INTEGER;
+        ALTER TABLE history ADD COLUMN detail TEXT;
+        UPDATE history SET failed = (status != 'succeeded');
+        DROP INDEX history_by_action;
+        CREATE INDEX history_by_action ON history (plugin, action, started_at);
+        CREATE INDEX history_by_time ON history (started_at);
+        CREATE INDEX history_by_outcome ON history (failed);
+        CREATE TABLE history_steps (
+            run INTEGER NOT NULL REFERENCES history (id) ON DELETE CASCADE,
+            action TEXT NOT NULL,
+            path TEXT NOT NULL,
+            label TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            tool TEXT,
+            calls INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            total_ms REAL NOT NULL,
+            max_ms REAL NOT NULL,
+            PRIMARY KEY (run, action, path)
+        );
+        CREATE TABLE history_trimmed (
+            failed INTEGER PRIMARY KEY,
+            run INTEGER NOT NULL,
+            started_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+def _v4_certifications(conn: sqlite3.Connection) -> None:
+    # What certifying each installed version found (engine.plugins.certify), kept at
+    # install: the outcome, the package's sha256 and a summary (JSON) for `describe`.
+    _run_script(
+        conn,
+        """
+        CREATE TABLE certifications (
+            identifier TEXT NOT NULL,
+            version TEXT NOT NULL,
+            certified INTEGER NOT NULL,
+            sha256 TEXT,
+            summary TEXT NOT NULL,
+            PRIMARY KEY (identifier, version),
+            FOREIGN KEY (identifier, version) REFERENCES versions (identifier, version)
+                ON DELETE CASCADE
+        );
+        """,
+    )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only: the position (from 1) is the schema version a migration brings a store to.
 MIGRATIONS: tuple[Migration, ...] = (
     ("plugins, versions, lock, dependencies, actions, permissions, configuration", _v1_plugins),
     ("execution history and metrics", _v2_history),
+    ("run traces, time per step, retention by outcome", _v3_run_traces),
+    ("certification of each installed version", _v4_certifications),
 )
 
 

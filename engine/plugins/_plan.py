@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
@@ -56,6 +57,7 @@ class Staged:
     lock: tuple[LockEntry, ...] = ()
     digest: str = ""
     files: ActionFiles | None = field(default=None, repr=False)
+    certification: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
     def identifier(self) -> str:

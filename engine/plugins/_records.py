@@ -349,6 +349,35 @@ def write_plugin(conn: sqlite3.Connection, row: PluginRow) -> None:
     )
 
 
+def write_certification(
+    conn: sqlite3.Connection, identifier: str, version: str, summary: Mapping[str, Any]
+) -> None:
+    """Keep what certifying a version found (see engine.plugins.certify)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO certifications (identifier, version, certified, sha256, "
+        "summary) VALUES (?, ?, ?, ?, ?)",
+        (
+            identifier,
+            version,
+            int(bool(summary["certified"])),
+            summary.get("sha256"),
+            json.dumps(dict(summary), sort_keys=True),
+        ),
+    )
+
+
+def read_certification(
+    conn: sqlite3.Connection, identifier: str, version: str
+) -> dict[str, Any] | None:
+    """What certifying a version found at install (None: installed before km-actions
+    certified installs)."""
+    row = conn.execute(
+        "SELECT summary FROM certifications WHERE identifier = ? AND version = ?",
+        (identifier, version),
+    ).fetchone()
+    return dict(json.loads(row[0])) if row else None
+
+
 def delete_version(conn: sqlite3.Connection, identifier: str, version: str) -> None:
     conn.execute("DELETE FROM versions WHERE identifier = ? AND version = ?", (identifier, version))
 

@@ -31,6 +31,7 @@ from typing import Any
 from engine.bridge import ToolBridge
 from engine.compiler import Compiler
 from engine.limits import Limits
+from engine.plugins._db import stamp
 from engine.plugins._events import StoreEvent
 from engine.plugins.hooks import (
     Event,
@@ -161,6 +162,5 @@ class _Recorder:
         if outcome.result is None:
             return
         plugin, _, action = outcome.action.partition("/")
-        started = datetime.fromtimestamp(outcome.started, UTC)
-        stamp = started.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        self.runtime.record(plugin, action, stamp, outcome.result)
+        started = stamp(datetime.fromtimestamp(outcome.started, UTC))
+        self.runtime.record(plugin, action, started, outcome.result)

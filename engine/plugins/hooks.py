@@ -294,6 +294,7 @@ class HookBus:
             config=settings,
             secrets=secrets,
             trace=tracing,
+            timeline=self.recorder is not None,  # the history keeps each step's timing
             clock=self.clock,
             resolver=self.resolver,
             events=_Level(self, depth + 1, (*chain, hook.label)),

@@ -18,6 +18,7 @@ filesystem; folders copied without links or special files, archives extracted me
 member), read and check ``plugin.yaml`` (api_version first), resolve dependencies
 (installed plugins plus the provider; a conflict shows the chain of who needs what),
 validate every action in the plugin's context (any invalid action refuses the plugin),
+certify it (:mod:`engine.plugins.certify`: what it finds is kept, it refuses nothing),
 compute the lock (sha256 of every file), check the permissions against the security
 profile and the caller's grant, carry settings over from the version it replaces
 (reporting those the new schema no longer accepts), and commit: ``BEGIN IMMEDIATE``,
@@ -52,12 +53,20 @@ from engine.plugins import _records as records
 from engine.plugins._cache import digest as cache_digest
 from engine.plugins._cache import dump_documents
 from engine.plugins._events import EventCallback, StoreEvent, notify
-from engine.plugins._plan import Fetch, Staged, plan, stage_source, validate_staged
+from engine.plugins._plan import (
+    Fetch,
+    Staged,
+    installed_signatures,
+    plan,
+    stage_source,
+    validate_staged,
+)
 from engine.plugins._records import ActionRecord, GrantEntry, InstalledPlugin
 from engine.plugins._recovery import Journal, Operation
 from engine.plugins._secrets import SecretChange
 from engine.plugins._stage import InstallSource, Progress, SourceKind
 from engine.plugins.archives import ArchiveLimits
+from engine.plugins.certify import certify_manifest
 from engine.plugins.faults import crash_point
 from engine.plugins.layout import remove_tree, sync_folder
 from engine.plugins.permissions import PermissionRequest, check_grant, check_profile
@@ -208,12 +217,24 @@ def _install_once(
             if item.previous is not None and may_replace is not None:
                 may_replace(item.previous)
         warnings = validate_staged(store, ordered, catalog, progress)
+        _certify(store, ordered, catalog)
         prepared = [_prepare(store, item, catalog, profile, grant, confirm) for item in ordered]
         _commit(store, prepared, snapshot, source, profile, auto_update, origin)
     finally:
         for item in ordered:
             item.close()
     return _result(store, target.identifier, prepared, warnings, events)
+
+
+def _certify(store: Store, ordered: list[Staged], catalog: ToolCatalog) -> None:
+    """Certify every staged plugin (engine.plugins.certify): what it found is kept with
+    the version, for `describe`. A plugin that is not certified still installs."""
+    others = installed_signatures(store, excluding={item.identifier for item in ordered})
+    for item in ordered:
+        others.update({a.signature.qualified: a.signature for a in item.manifest.actions})
+    for item in ordered:
+        report = certify_manifest(item.manifest, catalog=catalog, others=others)
+        item.certification = report.summary()
 
 
 def _result(
@@ -423,6 +444,8 @@ def _write_rows(
     os.replace(p.cache, cache)
     caches.append(cache)
     records.write_version(conn, _version_row(item, p.cache_sha))
+    if item.certification is not None:
+        records.write_certification(conn, item.identifier, item.version, item.certification)
     is_target = item.source is source
     records.write_plugin(
         conn,

@@ -24,7 +24,12 @@ from typing import Any
 
 from engine.catalog import Coverage, ToolCatalog
 from engine.errors import PluginError
-from engine.plugins._records import ActionRecord, InstalledPlugin, read_all_actions
+from engine.plugins._records import (
+    ActionRecord,
+    InstalledPlugin,
+    read_all_actions,
+    read_certification,
+)
 from engine.plugins.lock import check_files
 from engine.plugins.manifest import PluginType
 from engine.plugins.settings import effective, masked, missing, properties
@@ -253,4 +258,5 @@ def describe(
         ],
         "unexpected_files": sorted(p for p in problems if p not in {f.path for f in lock}),
         "intact": not problems,
+        "certification": read_certification(store.conn, identifier, plugin.version),
     }

@@ -21,7 +21,7 @@ and other plugins' actions callable; each run is recorded in the history and met
 ...         {"success": True, "data": {"content": " a  b ", "is_empty": False}},
 ...         {"success": True}]}, ToolCatalog.builtin())
 ...     result = asyncio.run(plugins.run("clipboard-tools/clean-clipboard", bridge=bridge))
-...     result.outputs["text"], plugins.stats()[0]["runs"]
+...     result.outputs["text"], plugins.stats()["actions"][0]["runs"]
 ('a b', 1)
 """
 
@@ -308,6 +308,7 @@ class PluginRuntime:
             events=events,
             resolver=self,
             progress=progress,
+            timeline=True,  # the history keeps each step's timing
         )
         if result.error is not None and loaded.missing:
             _hint_missing(result.error, loaded)
@@ -333,13 +334,13 @@ class PluginRuntime:
         """Add a run to the store's history and metrics (see :class:`RunHistory`)."""
         self.runs.record(plugin, action, started, result)
 
-    def stats(self) -> list[dict[str, Any]]:
-        """Runs, failures and timings per action (for the MCP ``stats`` operation)."""
-        return self.runs.stats()
+    def stats(self, **window: Any) -> dict[str, Any]:
+        """Statistics per action over a window (see :meth:`RunHistory.stats`)."""
+        return self.runs.stats(**window)
 
-    def history(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The most recent runs, newest first."""
-        return self.runs.history(limit)
+    def history(self, limit: int = 100, **which: Any) -> list[dict[str, Any]]:
+        """The most recent runs, newest first (see :meth:`RunHistory.history`)."""
+        return self.runs.history(limit, **which)
 
     def close(self) -> None:
         self.runs.close()

@@ -27,7 +27,7 @@ from engine.bridge import ToolBridge
 from engine.errors import ErrorKind, StepError
 from engine.grants import Grant
 from engine.limits import Limits, Profile, reset_limits, set_limits, stricter
-from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
+from engine.model import Pipeline, PluginSettings, RunResult, RunStatus, Timeline
 from engine.runtime._exec import invoke
 from engine.runtime._guards import Guards, default_grant
 from engine.runtime._state import (
@@ -72,8 +72,13 @@ async def run(
     resolver: ActionResolver | None = None,
     dry_run: bool = False,
     progress: Any = None,
+    timeline: bool = False,
 ) -> RunResult:
     """Run a pipeline once and return its outputs (or its error) and, if asked, a trace.
+
+    ``timeline`` also gives back each step's timing and status, without values
+    (:class:`~engine.model.Timeline`, for the history); unlike a trace, it keeps the
+    generated fast path and costs two clock readings per step.
 
     A dry run (``dry_run``) does not wait: its waits pass at once (:class:`DryRunClock`)
     unless ``clock`` says otherwise.
@@ -113,7 +118,9 @@ async def run(
         dry_run,
         ready.label,
         secrets,
+        timeline,
     )
+    origin = state.clock.monotonic() if timeline else 0.0
     started = time.perf_counter()
     error: StepError | None = None
     outputs: dict[str, Any] = {}
@@ -159,6 +166,8 @@ async def run(
         result.recorded_calls = list(getattr(bridge, "recorded", ()))
     if secrets:
         _mask(result, secrets)
+    if state.timeline is not None:
+        result.timeline = Timeline(state.timeline, origin, secrets)
     return result
 
 

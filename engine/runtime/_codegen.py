@@ -146,6 +146,11 @@ def _generate_block(steps: tuple[Step, ...]) -> Block:
     src.add(1, "floor = frame.floor")
     src.add(1, "max_calls = limits.max_tool_calls")
     src.add(1, "max_text = limits.max_template_output")  # also the bound of arguments' data
+    # The history's timeline (engine.model.StepTime): one clock reading before and after
+    # each inline step, only when kept.
+    src.add(1, "timeline = state.timeline")
+    src.add(1, "if timeline is not None:")
+    src.add(2, "tick = state.clock.monotonic")
     for step in steps:
         if step.plan is None:
             src.add(1, f"await {src.name('RUN', step.run)}(frame, scope)")
@@ -173,6 +178,8 @@ def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
     src.add(2, f"raise {site}.locate(frame.step_limit(), {sid})")
     src.add(1, "if now > state.pause_at:")
     src.add(2, "await _pause(state)")
+    src.add(1, "if timeline is not None:")
+    src.add(2, "started = tick()")
     src.add(1, "try:")
     _arguments(src, plan)
     src.add(2, "state.tool_calls += 1")
@@ -185,16 +192,26 @@ def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
     src.add(3, "result = await function(**args)")
     src.add(2, "if type(result) is dict and result.get('success') is False:")
     src.add(3, f"raise {src.name('FAILED', _tool_failed)}({tool}, result)")
+    this = src.name("STEP", step)
+    ended = f"(frame.pipeline, {this}, started, tick(), '{{}}', 1, {{}})"
     src.add(1, "except StepError as error:")
-    src.add(2, f"raise {site}.locate(error, {sid}) from None")
+    src.add(2, f"located = {site}.locate(error, {sid})")
+    src.add(2, "if timeline is not None:")
+    src.add(3, f"timeline.append({ended.format('failed', 'located')})")
+    src.add(2, "raise located from None")
     src.add(1, "except ReturnSignal:")
     src.add(2, "raise")
     src.add(1, "except Exception as exc:")
-    src.add(2, f"raise {site}.locate(_bridge_failure({tool}, exc), {sid}) from exc")
+    src.add(2, f"located = {site}.locate(_bridge_failure({tool}, exc), {sid})")
+    src.add(2, "if timeline is not None:")
+    src.add(3, f"timeline.append({ended.format('failed', 'located')})")
+    src.add(2, "raise located from exc")
     if step.id is not None:
         src.add(
             1, f"frame.steps[{sid}] = {{'result': result, 'status': 'succeeded', 'error': None}}"
         )
+    src.add(1, "if timeline is not None:")
+    src.add(2, f"timeline.append({ended.format('succeeded', 'None')})")
 
 
 def _arguments(src: _Source, plan: ToolPlan) -> None:

@@ -31,8 +31,9 @@ class Clock(Protocol):
 class SystemClock:
     """The real clock."""
 
-    def monotonic(self) -> float:
-        return time.monotonic()
+    # The function itself, not a method calling it: the history's timeline reads the
+    # clock twice per step.
+    monotonic = staticmethod(time.monotonic)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -128,6 +129,7 @@ class RunState:
         "step_started",
         "steps_left",
         "timed_out",
+        "timeline",
         "tool_calls",
         "trace",
     )
@@ -144,6 +146,7 @@ class RunState:
         dry_run: bool,
         backend: str,
         secrets: Secrets,
+        timeline: bool = False,
     ) -> None:
         self.limits = limits
         self.clock = clock
@@ -153,6 +156,9 @@ class RunState:
         self.step_started = time.monotonic()  # when the latest step began (step_timeout)
         self.step_site: Any = None  # where that step is, for the timeout message
         self.trace: list[dict[str, Any]] | None = [] if trace else None
+        # Each step as it ends, for the history: (pipeline, step, started, ended, status,
+        # attempts, error); no values (see engine.model.StepTime).
+        self.timeline: list[tuple[Any, ...]] | None = [] if timeline else None
         self.make_bridge = make_bridge
         self.resolver = resolver
         self.events = events

@@ -51,7 +51,7 @@ def wrap(common: Common, body: Body) -> StepRunner:
     return _plain_runner(common, attempt) if plain else _full_runner(common, attempt)
 
 
-def _trace_entry(
+def _record(
     frame: Frame,
     common: Common,
     status: str,
@@ -61,9 +61,28 @@ def _trace_entry(
     error: StepError | None = None,
     attempts: int = 1,
 ) -> None:
+    """Add the step to the run's timeline (when kept; not a retry's intermediate try)
+    and its trace (when asked for)."""
+    state = frame.state
+    timeline = state.timeline
+    if timeline is not None and status != "retrying":
+        ended = state.clock.monotonic()
+        timeline.append((frame.pipeline, common, started, ended, status, attempts, error))
+    if state.trace is not None:
+        _trace_entry(frame, common, status, started, result, error, attempts)
+
+
+def _trace_entry(
+    frame: Frame,
+    common: Common,
+    status: str,
+    started: float,
+    result: Any,
+    error: StepError | None,
+    attempts: int,
+) -> None:
     trace = frame.state.trace
-    if trace is None:
-        return
+    assert trace is not None  # only called while tracing
     entry: dict[str, Any] = {
         "action": frame.pipeline.qualified_name,
         "step": common.id,
@@ -100,18 +119,19 @@ def _plain_runner(common: Common, attempt: Body) -> StepRunner:
             raise site.locate(frame.step_limit(), step_id)
         if now > state.pause_at:
             await pause(state)
-        started = state.clock.monotonic() if state.trace is not None else 0.0
+        recording = state.trace is not None or state.timeline is not None
+        started = state.clock.monotonic() if recording else 0.0
         try:
             result = await attempt(frame, scope)
         except StepError as error:
             site.locate(error, step_id)
-            if state.trace is not None:
-                _trace_entry(frame, common, _FAILED, started, error=error)
+            if recording:
+                _record(frame, common, _FAILED, started, error=error)
             raise
         if step_id is not None:
             frame.steps[step_id] = {"result": result, "status": _SUCCEEDED, "error": None}
-        if state.trace is not None:
-            _trace_entry(frame, common, _SUCCEEDED, started, result=result)
+        if recording:
+            _record(frame, common, _SUCCEEDED, started, result=result)
 
     return run
 
@@ -133,7 +153,8 @@ def _full_runner(common: Common, attempt: Body) -> StepRunner:
             raise site.locate(frame.step_limit(), step_id)
         if now > state.pause_at:
             await pause(state)
-        started = state.clock.monotonic() if state.trace is not None else 0.0
+        recording = state.trace is not None or state.timeline is not None
+        started = state.clock.monotonic() if recording else 0.0
         if condition is not None:
             try:
                 go = condition.test(scope)
@@ -142,7 +163,8 @@ def _full_runner(common: Common, attempt: Body) -> StepRunner:
             if not go:
                 if step_id is not None:
                     frame.steps[step_id] = {"result": None, "status": _SKIPPED, "error": None}
-                _trace_entry(frame, common, _SKIPPED, started)
+                if recording:
+                    _record(frame, common, _SKIPPED, started)
                 return
         tries = 0
         while True:
@@ -153,19 +175,22 @@ def _full_runner(common: Common, attempt: Body) -> StepRunner:
             except StepError as error:
                 site.locate(error, step_id)
                 if retry is not None and tries < retry.max_attempts and error.kind in retry.on:
-                    _trace_entry(frame, common, "retrying", started, error=error, attempts=tries)
+                    if state.trace is not None:
+                        _record(frame, common, "retrying", started, error=error, attempts=tries)
                     await state.clock.sleep(retry.delay(tries, state.clock.random()))
                     continue
                 if tries > 1:
                     error.details["attempts"] = tries
-                _trace_entry(frame, common, _FAILED, started, error=error, attempts=tries)
+                if recording:
+                    _record(frame, common, _FAILED, started, error=error, attempts=tries)
                 if catch is None and not keep_going:
                     raise
                 await _recover(frame, scope, error, step_id, catch, keep_going)
                 return
         if step_id is not None:
             frame.steps[step_id] = {"result": result, "status": _SUCCEEDED, "error": None}
-        _trace_entry(frame, common, _SUCCEEDED, started, result=result, attempts=tries)
+        if recording:
+            _record(frame, common, _SUCCEEDED, started, result=result, attempts=tries)
 
     return run
 

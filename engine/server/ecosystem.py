@@ -124,8 +124,10 @@ OPERATIONS: dict[str, Operation] = {
         ),
     ),
     "stats": _op(
-        "Execution history and metrics (of a plugin or action, or of everything).",
-        optional=("plugin_identifier", "action_name"),
+        "Execution statistics per action: runs, error rate, failure kinds, p50/p95/max "
+        "duration, slowest steps (of a plugin or action, or of everything), and the recent "
+        "runs (parameters: since, e.g. 1h or 7d; recent; run, a run's id for its trace).",
+        optional=("plugin_identifier", "action_name", "parameters"),
     ),
 }
 
@@ -152,7 +154,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "parameters": {
         "type": "object",
         "description": "execute: the action's inputs; create/validate: the manifest "
-        "as an object; list/search: filters; uninstall: {remove_dependents}.",
+        "as an object; list/search: filters; uninstall: {remove_dependents}; stats: "
+        "{since, recent, run}.",
     },
     "plugin_config": {"type": "object", "description": "configure/install: settings, by name."},
     "security_profile": {
@@ -300,6 +303,7 @@ _PYTHON: dict[str, type | tuple[type, ...]] = {
     "object": dict,
     "boolean": bool,
     "number": (int, float),
+    "integer": int,
 }
 
 
@@ -334,7 +338,13 @@ def _check_identifier(value: str) -> None:
         ) from None
 
 
-_WORDS = {"string": "text", "object": "an object", "boolean": "true or false", "number": "a number"}
+_WORDS = {
+    "string": "text",
+    "object": "an object",
+    "boolean": "true or false",
+    "number": "a number",
+    "integer": "a whole number",
+}
 
 #: The keys `parameters` holds for the operations that take options (not a manifest or
 #: an action's inputs), with their types.
@@ -342,7 +352,11 @@ OPTIONS: dict[str, dict[str, str]] = {
     "list": {"plugin_type": "string", "enabled": "boolean", "search": "string"},
     "search": {"query": "string", "plugin_type": "string"},
     "uninstall": {"remove_dependents": "boolean"},
+    "stats": {"since": "string", "recent": "integer", "run": "integer"},
 }
+
+
+_EXAMPLES = {"boolean": "true}", "integer": "10}"}
 
 
 def _check_options(operation: str, options: Mapping[str, Any]) -> None:
@@ -362,7 +376,7 @@ def _check_options(operation: str, options: Mapping[str, Any]) -> None:
         ):
             raise ParameterError(
                 f"`parameters.{key}` must be {_WORDS[expected]}",
-                hint=f'e.g. {{"{key}": ' + ("true}" if expected == "boolean" else '"…"}'),
+                hint=f'e.g. {{"{key}": ' + _EXAMPLES.get(expected, '"…"}'),
             )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from engine.errors import EngineError
 from engine.limits import Profile
 from engine.plugins import inventory, lifecycle
+from engine.plugins.history import run_not_kept
 from engine.plugins.marketplaces import Marketplaces
 from engine.server import creator, ecosystem
 from engine.server.host import Progress
@@ -180,23 +181,23 @@ async def op_stats(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     runtime = host.loaded.runtime
+    params = args.get("parameters") or {}
     named_plugin, _, action = str(args.get("action_name") or "").rpartition("/")
-    plugin = args.get("plugin_identifier") or named_plugin
-    stats = await host.in_worker(runtime.stats)
-    history = await host.in_worker(runtime.history, 50)
+    plugin = args.get("plugin_identifier") or named_plugin or None
+    which = {"plugin": plugin, "action": action or None}
+    if params.get("run") is not None:
+        return ecosystem.success("stats", {"run": await host.in_worker(_one_run, host, params)})
+    stats = await host.in_worker(lambda: runtime.stats(since=params.get("since"), **which))
+    recent = await host.in_worker(lambda: runtime.history(params.get("recent", 50), **which))
+    return ecosystem.success("stats", {**stats, "recent": recent})
 
-    def keep(entry: Mapping[str, Any]) -> bool:
-        # Metrics name actions plugin/action; history rows carry plugin and action apart.
-        owner, _, name = str(entry.get("action", "")).rpartition("/")
-        owner = str(entry.get("plugin") or owner)
-        if plugin and owner != plugin:
-            return False
-        return not action or name == action
 
-    return ecosystem.success(
-        "stats",
-        {"actions": [s for s in stats if keep(s)], "recent": [h for h in history if keep(h)]},
-    )
+def _one_run(host: StoreHost, params: Mapping[str, Any]) -> dict[str, Any]:
+    run_id = int(params["run"])
+    found = host.loaded.runtime.runs.run(run_id)
+    if found is None:
+        raise run_not_kept(run_id, "the ids of the recent runs are in the answer without `run`")
+    return found
 
 
 async def op_validate(

@@ -19,7 +19,7 @@ from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.suggest import closest, did_you_mean
 from engine.templates import TemplateEngine, is_template
-from engine.validate._context import ValidationContext
+from engine.validate._context import ValidationContext, ValidationLevel
 from engine.validate._permissions import check_entries
 from engine.validate._refs import Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
@@ -45,7 +45,34 @@ def validate_plugin(
     found.extend(_permissions(document, data, context))
     found.extend(_configuration(document, data))
     found.extend(_hooks(document, data, context))
+    if context.level is ValidationLevel.STRICT:
+        found.extend(_descriptions(document, data))
     return sort_diagnostics(found)
+
+
+def _descriptions(document: Document, data: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """Strict: the plugin and each of its settings say what they are (install, `list`,
+    `describe` and the generated docs show it)."""
+    if not data.get("description"):
+        yield document.diagnostic(
+            "missing-description",
+            "the plugin has no `description`",
+            (),
+            hint="say in one sentence what the plugin's actions are for",
+        )
+    schema = data.get("configuration_schema")
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    if not isinstance(properties, Mapping):
+        return
+    for name, spec in properties.items():
+        if isinstance(spec, Mapping) and not spec.get("description"):
+            yield document.diagnostic(
+                "missing-description",
+                f"the setting `{name}` has no `description`",
+                ("configuration_schema", "properties", name),
+                at_key=True,
+                hint="say what the setting changes; `km-actions configure` and the docs show it",
+            )
 
 
 def _permissions(

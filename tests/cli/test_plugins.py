@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -406,6 +407,18 @@ def test_describe(cli: Cli) -> None:
         '    token = "••••••"  The token.',
         "  needed by: app",
         "  files: 2, all match the lock",
+        *_certification(lines[17], certified=False),
+        "    validation: 2 errors in 2 files",
+        "    tests: no tests; 1 action without tests",
+        "    demo/plugin.yaml:14:5: error[missing-description]: the setting `quiet` has no "
+        "`description`",
+        "    demo/actions/hello.yaml:7:3: error[missing-description]: the input `loud` has no "
+        "`description`",
+        "    demo/actions/hello.yaml:3:7: error[untested-action]: the action `hello` has no tests",
+        "    demo/plugin.yaml:7:15: warning[permission-unused]: `km_variable_manager` is asked "
+        "for, but no action calls it",
+        "    demo/actions/hello.yaml:3:7: warning[docs-no-example]: the documentation of `hello` "
+        "has no example",
     ]
     app = cli("describe", "app").out.splitlines()
     assert app[3:] == [
@@ -415,7 +428,21 @@ def test_describe(cli: Cli) -> None:
         "  permissions granted: none",
         "  needs demo ^1.0 (installed: 1.0.0)",
         "  files: 2, all match the lock",
+        *_certification(app[9], certified=False),
+        "    tests: no tests; 1 action without tests",
+        "    app/actions/use.yaml:3:7: error[untested-action]: the action `use` has no tests",
+        "    app/actions/use.yaml:3:7: warning[docs-no-example]: the documentation of `use` has "
+        "no example",
     ]
+
+
+def _certification(line: str, *, certified: bool) -> list[str]:
+    """The line of `describe` that says what certifying at install found (checked here)."""
+    word = "certified" if certified else "NOT certified"
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    pattern = rf"  {word} at install \({stamp}, km-actions [0-9.]+\); package sha256 [0-9a-f]{{64}}"
+    assert re.fullmatch(pattern, line), line
+    return [line]
 
 
 def test_describe_a_setting_not_set_and_changed_files(cli: Cli) -> None:
@@ -428,7 +455,7 @@ def test_describe_a_setting_not_set_and_changed_files(cli: Cli) -> None:
     edited.write_text(edited.read_text() + "# changed\n")
     lines = cli("describe", "demo").out.splitlines()
     assert "    token = (not set)  The token." in lines
-    assert lines[-1] == "  files: 2, CHANGED since install: run `km-actions verify`"
+    assert "  files: 2, CHANGED since install: run `km-actions verify`" in lines
 
 
 def test_describe_as_json(cli: Cli) -> None:
@@ -736,6 +763,12 @@ def test_describe_an_action_without_description_inputs_or_outputs(cli: Cli) -> N
         "    hello/hello:",
         "  permissions granted: none",
         "  files: 1, all match the lock",
+        *_certification(lines[6], certified=False),
+        "    validation: 1 error in 1 file",
+        "    tests: no tests; 1 action without tests",
+        "    hello.yaml:1:1: error[missing-description]: the action has no `description`",
+        "    hello.yaml:3:7: error[untested-action]: the action `hello` has no tests",
+        "    hello.yaml:3:7: warning[docs-no-example]: the documentation of `hello` has no example",
     ]
 
 
@@ -831,3 +864,18 @@ def test_report_error_as_json(capsys: pytest.CaptureFixture[str]) -> None:
             ],
         },
     }  # fmt: skip
+
+
+def test_describe_a_long_certification_and_none(cli: Cli) -> None:
+    for n in range(4):
+        cli.write(f"many/actions/a{n}.yaml", BARE.replace("name: hello", f"name: a{n}"))
+    cli.write("many/plugin.yaml", plugin_text("many"))
+    assert cli("install", "many", "--yes").code == 0
+    lines = cli("describe", "many").out.splitlines()
+    # Per action: no description, no tests, no example: 12 problems, 10 shown.
+    assert lines[-1] == "    … and 2 more: run `km-actions certify` on its folder"
+    with Store.open(cli.home) as store, store.transaction() as conn:
+        conn.execute("DELETE FROM certifications")
+    assert cli("describe", "many").out.splitlines()[-1] == (
+        "  certification: none (installed by a km-actions that did not certify)"
+    )

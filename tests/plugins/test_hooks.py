@@ -700,6 +700,10 @@ def test_installed_actions_send_their_results_to_hooks(
                 ("watcher", "log", "succeeded"),
                 ("other", "say", "succeeded"),
             ]
+            # A hook's run is kept step by step, as any run of an installed action.
+            hook_run = runtime.runs.run(runtime.history()[0]["id"])
+            assert hook_run is not None and hook_run["trace"]
+            assert {step["action"] for step in hook_run["trace"]} == {"watcher/log"}
         finally:
             runtime.close()
         listener = StoreHooks(store, bridge=bridge)

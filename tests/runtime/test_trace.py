@@ -151,3 +151,103 @@ def test_a_failing_plain_tool_step_is_traced_with_its_arguments(tools: Tools) ->
         "kind": "tool_failed",
         "message": f"km_fail failed: {FAILURE['message']} ({FAILURE['code']})",
     }
+
+
+# -- the timeline (what the history keeps of each step: no values) --------------------------
+
+
+def _times(result: Any) -> list[tuple[Any, ...]]:
+    assert result.timeline is not None
+    return [
+        (
+            s.action,
+            s.step,
+            s.kind,
+            s.path,
+            s.line,
+            s.tool,
+            s.status,
+            s.attempts,
+            s.duration,
+            s.error,
+        )
+        for s in result.timeline.steps()
+    ]
+
+
+def test_the_timeline_has_every_step_run_with_no_values(tools: Tools, clock: FakeClock) -> None:
+    tools.flaky_failures = 1
+    library = tools.library(inner=INNER)
+    pipeline = tools.compile(TRACED, library=library)
+    result = tools.run(pipeline, {"who": "Ann"}, timeline=True, clock=clock, resolver=library)
+    assert result.trace is None  # a timeline is not a trace
+    # The failed first try of `flaky` is no step of its own: the step, with 2 attempts, is.
+    assert _times(result) == [
+        ("t", "greet", "tool", "$.steps[0]", 7, "km_echo", "succeeded", 1, 0.0, None),
+        ("t", "skip", "set", "$.steps[1]", 11, None, "skipped", 1, 0.0, None),
+        ("t", None, "set", "$.steps[2].steps[0]", 16, None, "succeeded", 1, 0.0, None),
+        ("t", None, "set", "$.steps[2].steps[0]", 16, None, "succeeded", 1, 0.0, None),
+        ("t", None, "foreach", "$.steps[2]", 14, None, "succeeded", 1, 0.0, None),
+        ("t", "nap", "wait", "$.steps[3]", 17, None, "succeeded", 1, 1.5, None),
+        ("t", "flaky", "tool", "$.steps[4]", 19, "km_flaky", "succeeded", 2, 0.5, None),
+        ("t", "risky", "fail", "$.steps[5]", 22, None, "failed", 1, 0.0, ("failed", "bad Ann")),
+        ("inner", "e", "tool", "$.steps[0]", 6, "km_echo", "succeeded", 1, 0.0, None),
+        ("t", "call", "action", "$.steps[6]", 25, None, "succeeded", 1, 0.0, None),
+    ]
+    assert [s.start for s in result.timeline.steps()] == [0, 0, 0, 0, 0, 0, 1.5, 2.0, 2.0, 2.0]
+    assert "timeline" not in result.to_dict()  # never part of what a caller gets
+
+
+def test_no_timeline_unless_asked(tools: Tools) -> None:
+    assert tools.run("steps:\n  - tool: km_echo\n    with: {text: x}\n").timeline is None
+
+
+PLAIN_TOOLS = """
+inputs: {a: {type: integer}}
+steps:
+  - id: add
+    tool: km_add
+    with: {a: "{{ inputs.a }}", b: 2}
+  - tool: km_echo
+    with: {text: "sum {{ steps.add.result.data.sum }}"}
+  - tool: km_fail
+"""
+
+
+def test_the_generated_and_interpreted_steps_give_the_same_timeline(tools: Tools) -> None:
+    pipeline = tools.compile(PLAIN_TOOLS)
+    fast = tools.run(pipeline, {"a": 1}, timeline=True, clock=FakeClock())
+    slow = tools.run(pipeline, {"a": 1}, timeline=True, trace=True, clock=FakeClock())
+    failed = ("tool_failed", f"km_fail failed: {FAILURE['message']} ({FAILURE['code']})")
+    expected = [
+        ("t", "add", "tool", "$.steps[0]", 7, "km_add", "succeeded", 1, 0.0, None),
+        ("t", None, "tool", "$.steps[1]", 10, "km_echo", "succeeded", 1, 0.0, None),
+        ("t", None, "tool", "$.steps[2]", 12, "km_fail", "failed", 1, 0.0, failed),
+    ]
+    assert _times(fast) == _times(slow) == expected
+
+
+def test_a_step_that_raises_is_in_the_generated_timeline(tools: Tools) -> None:
+    def broken(text: str) -> dict[str, Any]:
+        raise RuntimeError("the tool broke")
+
+    tools.bridge.register("km_broken", broken, {"type": "object", "properties": {}})
+    result = tools.run("steps:\n  - tool: km_broken\n    with: {text: x}\n", timeline=True)
+    (step,) = _times(result)
+    assert step[6] == "failed"
+    assert step[9] == ("tool_failed", "km_broken raised RuntimeError: the tool broke")
+
+
+def test_the_timeline_masks_secrets_in_step_errors(tools: Tools) -> None:
+    body = """
+    inputs: {pw: {type: string, secret: true}}
+    steps:
+      - fail: "refused {{ inputs.pw }}"
+        continue_on_error: true
+      - fail: "again {{ inputs.pw }}"
+    """
+    result = tools.run(body, {"pw": "hunter2-hunter2"}, timeline=True)
+    assert [s.error for s in result.timeline.steps()] == [  # type: ignore[union-attr]
+        ("failed", "refused ••••••"),
+        ("failed", "again ••••••"),
+    ]

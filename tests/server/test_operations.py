@@ -457,6 +457,10 @@ async def test_describe_a_plugin_and_one_of_its_actions(
         "km_variable_manager:set",
         "km_execute_macro",
     ]
+    # What certifying it found at install, with the sha256 of its package.
+    certification = plugin["certification"]
+    assert (certification["certified"], certification["reasons"]) == (True, [])
+    assert len(certification["sha256"]) == 64
 
     action = (
         await server.ecosystem(
@@ -959,9 +963,55 @@ async def test_stats_count_the_runs_of_an_action(server: Served, created: dict[s
     (divide,) = after["data"]["actions"]
     assert (divide["action"], divide["runs"]) == ("mcp-created/divide", runs + 2)
     assert divide["failures"] >= 1
+    # Earlier tests of this module's server ran `divide` too (with inputs it refused).
+    assert divide["failure_kinds"]["failed"] >= 1
+    assert sum(divide["failure_kinds"].values()) == divide["failures"]
+    assert divide["error_rate"] == round(divide["failures"] / divide["runs"], 4)
+    assert divide["duration_ms"]["max"] >= divide["duration_ms"]["p95"]
+    assert divide["duration_ms"]["p95"] >= divide["duration_ms"]["p50"] > 0
+    assert divide["slowest_steps"][0]["action"] == "mcp-created/divide"
+    assert after["data"]["window"]["since"] is None
     recent = after["data"]["recent"]
     assert recent and {(r["plugin"], r["action"]) for r in recent} == {("mcp-created", "divide")}
     assert [r["status"] for r in recent[:2]] == ["failed", "succeeded"]
+    # One run, step by step, by its id (what the CLI's `km-actions trace` shows).
+    one = await server.ecosystem("stats", parameters={"run": recent[0]["id"]})
+    run = one["data"]["run"]
+    assert (run["id"], run["status"], run["error"]["kind"]) == (recent[0]["id"], "failed", "failed")
+    assert run["trace"][-1]["status"] == "failed"
+    windowed = await server.ecosystem(
+        "stats", action_name="mcp-created/divide", parameters={"since": "1h", "recent": 1}
+    )
+    assert windowed["data"]["window"]["since"] is not None
+    assert len(windowed["data"]["recent"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("parameters", "code", "message"),
+    [
+        pytest.param(
+            {"since": "soon"}, "invalid-parameter", "cannot read 'soon' as a window", id="since"
+        ),
+        pytest.param(
+            {"run": 987654}, "not_found", "the history keeps no run 987654", id="unknown-run"
+        ),
+        pytest.param(
+            {"run": "7"}, "invalid-parameter", "`parameters.run` must be a whole number", id="type"
+        ),
+        pytest.param(
+            {"sinse": "1h"},
+            "invalid-parameter",
+            "`parameters` of `stats` cannot hold `sinse`",
+            id="unknown",
+        ),
+    ],
+)
+async def test_stats_parameters_are_checked(
+    server: Served, parameters: dict[str, Any], code: str, message: str
+) -> None:
+    envelope = await server.ecosystem("stats", parameters=parameters)
+    assert (envelope["error"]["code"], envelope["error"]["message"]) == (code, message)
+    assert envelope["error"]["hint"]
 
 
 async def test_validate_checks_without_installing(server: Served) -> None:

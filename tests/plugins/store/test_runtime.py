@@ -175,7 +175,8 @@ def test_a_planted_pickle_never_runs(store: Store) -> None:
 def test_history_and_metrics(
     store: Store, make_plugin: MakePlugin, monkeypatch: pytest.MonkeyPatch, write_behind: bool
 ) -> None:
-    monkeypatch.setattr(history_module, "HISTORY_LIMIT", 3)
+    monkeypatch.setattr(history_module, "SUCCESSES_KEPT", 1)
+    monkeypatch.setattr(history_module, "FAILURES_KEPT", 2)
     monkeypatch.setattr(history_module, "_TRIM_EVERY", 1)
     fail = {"steps": [{"fail": "no"}]}
     install(store, make_plugin("demo", actions={"ok": GREET | {"steps": [{"set": {"text": "x"}}]},
@@ -184,19 +185,25 @@ def test_history_and_metrics(
     runtime = PluginRuntime.load(store, runs=runs)
     for name in ("demo/ok", "demo/ok", "demo/bad", "demo/ok", "demo/bad"):
         _run(runtime, name)
-    stats = {s["action"]: s for s in runtime.stats()}
-    assert (stats["demo/ok"]["runs"], stats["demo/ok"]["failures"]) == (3, 0)
-    assert (
-        stats["demo/bad"]["runs"],
-        stats["demo/bad"]["failures"],
-        stats["demo/bad"]["last_status"],
-    ) == (2, 2, "failed")
     history = runtime.history()
     assert [(h["action"], h["status"], h["error_kind"]) for h in history] == [
         ("bad", "failed", "failed"),
         ("ok", "succeeded", None),
         ("bad", "failed", "failed"),
     ]
+    stats = runtime.stats()
+    # The window starts after the successes no longer kept (the first two runs)...
+    assert stats["window"]["shortened"] is True
+    by_action = {s["action"]: s for s in stats["actions"]}
+    assert (by_action["demo/ok"]["runs"], by_action["demo/ok"]["failures"]) == (1, 0)
+    assert (
+        by_action["demo/bad"]["runs"],
+        by_action["demo/bad"]["failures"],
+        by_action["demo/bad"]["last_status"],
+    ) == (2, 2, "failed")
+    # ...and the metrics count every run ever made.
+    assert by_action["demo/ok"]["all_time"]["runs"] == 3
+    assert by_action["demo/bad"]["all_time"]["failures"] == 2
     runtime.close()
 
 
@@ -218,7 +225,7 @@ def test_a_run_the_history_cannot_record_still_stands(
     assert result.error is None
     assert [r.getMessage().split(" at ")[0] for r in caplog.records] == ["the run of demo/ok"]
     assert "was not recorded in the history: database is locked" in caplog.text
-    assert runtime.stats() == []
+    assert runtime.stats()["actions"] == []
     runtime.close()
 
 
@@ -229,7 +236,7 @@ def test_installed_tests_run_with_their_own_settings(store: Store) -> None:
     for name in runtime.names():
         outcomes = asyncio.run(runtime.run_tests(name))
         assert outcomes and all(o.passed for o in outcomes), [o.failures for o in outcomes]
-    assert runtime.stats() == []  # tests are not runs
+    assert runtime.stats()["actions"] == []  # tests are not runs
 
 
 def test_a_missing_setting_is_pointed_at(store: Store) -> None:

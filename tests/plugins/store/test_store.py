@@ -49,12 +49,12 @@ def test_a_store_of_schema_1_is_migrated_keeping_its_data(
     )
     conn.close()
     with Store.open(home, recover=False) as store:
-        assert schema_version(store.conn) == 2
+        assert schema_version(store.conn) == len(MIGRATIONS)
         assert [p.identifier for p in store.plugins()] == ["old"]
         steps = store.conn.execute(
             "SELECT version, description FROM schema_migrations ORDER BY version"
         ).fetchall()
-        assert steps == [(1, MIGRATIONS[0][0]), (2, MIGRATIONS[1][0])]
+        assert steps == [(n, description) for n, (description, _) in enumerate(MIGRATIONS, 1)]
         store.conn.execute(
             "INSERT INTO history (plugin, action, started_at, duration_ms, status) "
             "VALUES ('old', 'x', 'now', 1.0, 'succeeded')"
@@ -64,22 +64,24 @@ def test_a_store_of_schema_1_is_migrated_keeping_its_data(
 def test_migrating_twice_changes_nothing(home: Path) -> None:
     home.mkdir()
     conn = connect(home / "state.db")
-    assert (migrate(conn), migrate(conn)) == (2, 2)
-    assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (2,)
+    latest = len(MIGRATIONS)
+    assert (migrate(conn), migrate(conn)) == (latest, latest)
+    assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (latest,)
 
 
 def test_a_store_from_a_newer_km_actions_is_refused(home: Path) -> None:
     home.mkdir()
     conn = connect(home / "state.db")
     migrate(conn)
-    conn.execute("INSERT INTO schema_migrations VALUES (3, 'from the future', 'later')")
+    future = len(MIGRATIONS) + 1
+    conn.execute(f"INSERT INTO schema_migrations VALUES ({future}, 'from the future', 'later')")
     conn.close()
     with pytest.raises(PluginError) as caught:
         Store.open(home)
     assert caught.value.code == "store-too-new"
     assert caught.value.message == (
-        "the plugin store was written by a newer km-actions (store schema 3; this km-actions "
-        "knows up to 2)"
+        f"the plugin store was written by a newer km-actions (store schema {future}; this "
+        f"km-actions knows up to {len(MIGRATIONS)})"
     )
 
 
