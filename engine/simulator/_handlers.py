@@ -42,12 +42,10 @@ from engine.simulator._triggers import (
     handle_set_macro_triggers,
     handle_trigger_crud,
 )
-from engine.simulator._variables import handle_variables
 
 HANDLERS: Mapping[str, Handler] = MappingProxyType(
     {
         "km_clipboard_manager": handle_clipboard,
-        "km_variable_manager": handle_variables,
         "km_dictionary_manager": handle_dictionaries,
         "km_create_macro": handle_create_macro,
         "km_list_macros": handle_list_macros,

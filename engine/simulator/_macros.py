@@ -6,6 +6,7 @@ from typing import Any
 
 from engine.simulator._context import Call, ToolFailure, choose, dispatch
 from engine.simulator._jsondata import copy_json
+from engine.simulator._legacy_state import GLOBAL_GROUP, MAX_EXECUTIONS
 from engine.simulator._library import (
     add_macro,
     find_group,
@@ -13,7 +14,6 @@ from engine.simulator._library import (
     macro_view,
     name_taken,
 )
-from engine.simulator._state import GLOBAL_GROUP, MAX_EXECUTIONS
 
 SORT_KEYS = ("name", "last_used", "created_date", "group")
 METHODS = ("applescript", "url", "web", "remote")

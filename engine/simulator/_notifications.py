@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.simulator._context import Call, ToolFailure, did_you_mean
-from engine.simulator._state import MAX_NOTIFICATIONS
+from engine.simulator._legacy_state import MAX_NOTIFICATIONS
 
 HUD_SECONDS = 2.0  # how long a HUD stays when no duration is given
 

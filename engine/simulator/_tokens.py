@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.simulator._calculator import calculate, format_number
+from engine.simulator._calculator import calculate, format_number, lookup_variable
 from engine.simulator._clipboard import current_text
 from engine.simulator._context import Call, ToolFailure
-from engine.simulator._variables import lookup_variable
 from engine.simulator.km.tokens import Expansion, TokenError, preview_tokens
 from engine.simulator.km.tokens import expand as km_expand
 

@@ -761,7 +761,7 @@ def test_a_newer_simulator_state_stops_store_changes(cli: Cli) -> None:
     assert (outcome.code, outcome.err) == (
         1,
         f"error[simulator-state]: the simulator state file {cli.home / 'simulator-state.json'} "
-        "was written by a newer km-actions (state version 9; this one reads up to 1)\n"
+        "was written by a newer km-actions (state version 9; this one reads up to 2)\n"
         "     = hint: upgrade km-actions, or use another state file\n",
     )
 

@@ -62,9 +62,6 @@ def test_every_tool_answers_success_to_minimal_arguments(km: KM, spec: ToolSpec)
     assert Draft202012Validator(dict(spec.input_schema)).is_valid(arguments)
     answer = km(spec.name, **arguments)
     assert answer["success"] is True, answer
-    assert answer["simulated"] is True
-    assert answer["metadata"]["tool"] == spec.name
-    assert isinstance(answer["data"], dict)
 
 
 GENERIC_TOOLS = sorted(set(CATALOG) - set(Simulator(clock=FakeClock())._handlers))
