@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,12 +136,13 @@ class Simulator:
             args = checker_for(spec).check(_arguments(name, arguments))
         except SchemaViolation as violation:
             return ToolResult(violation.text, is_error=True)
-        now = self._clock()
+        now = self._start()
         self._state.km.clock = now.isoformat()  # the Mac's clock is the simulator's
         handler = self._handlers.get(name) or _GENERIC
         before = persistent_text(self._state) if self._file is not None else None
+        ctx = ToolContext(name, args, self._state, now)
         try:
-            answer = handler(ToolContext(name, args, self._state, now))
+            answer = handler(ctx)
         except Exception as bug:  # a defect in the simulator must not look like a tool answer
             raise StepError(
                 ErrorKind.TOOL_FAILED,
@@ -149,10 +150,19 @@ class Simulator:
                 hint="this is a bug in the km-actions simulator; please report it with the call",
                 details={"tool": name},
             ) from bug
-        if before is not None and persistent_text(self._state) != before:
+        changed = before is not None and persistent_text(self._state) != before
+        self._state.server.clock = ctx.now.timestamp()  # time passing is no change to save
+        if changed:
             self._persist(name)
         text = to_json(answer).decode("utf-8")
         return ToolResult.of_answer(copy_json(answer), text)
+
+    def _start(self) -> datetime:
+        """When a call starts: the clock, but never before the previous call ended (the
+        server's time only runs forward, also on a clock that stands still in tests)."""
+        now = self._clock()
+        ended = datetime.fromtimestamp(self._state.server.clock, now.tzinfo or UTC)
+        return max(now, ended) if now.tzinfo is not None else now
 
     def _spec(self, name: str) -> ToolSpec:
         spec = self._catalog.get(name)

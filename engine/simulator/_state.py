@@ -35,6 +35,9 @@ STATE_VERSION = 2
 # them itself; the bound keeps a long-lived simulator's memory and state file flat).
 MAX_ACTIVE_NOTIFICATIONS = 500
 
+# How long the server trusts what it read about an application or a window.
+CACHE_SECONDS = 2.0
+
 TOKEN_COUNTERS = (
     "total_processed",
     "errors",
@@ -57,6 +60,11 @@ class ServerMemory:
     notifications_shown: int = 0
     notifications: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_COUNTERS, 0))
+    # What it caches for 2 seconds (key -> [value, epoch seconds when read]).
+    app_states: dict[str, list[Any]] = field(default_factory=dict)
+    windows: dict[str, list[Any]] = field(default_factory=dict)
+    # When its last call ended (epoch seconds): its time never runs backwards.
+    clock: float = 0.0
 
     def uuid4(self) -> str:
         """The next id, shaped as ``str(uuid.uuid4())`` is (lower case, version 4)."""
@@ -66,12 +74,20 @@ class ServerMemory:
     def count(self, counter: str, by: int = 1) -> None:
         self.tokens[counter] = self.tokens.get(counter, 0) + by
 
+    def cached(self, table: dict[str, list[Any]], key: str, now: float) -> Any:
+        """A value read less than ``CACHE_SECONDS`` ago, or None."""
+        entry = table.get(key)
+        return entry[0] if entry is not None and now - entry[1] < CACHE_SECONDS else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ids": self.ids,
             "notifications_shown": self.notifications_shown,
             "notifications": copy_json(self.notifications),
             "tokens": dict(self.tokens),
+            "app_states": copy_json(self.app_states),
+            "windows": copy_json(self.windows),
+            "clock": self.clock,
         }
 
     @classmethod
@@ -83,6 +99,9 @@ class ServerMemory:
             notifications_shown=data.get("notifications_shown", 0),
             notifications=copy_json(data.get("notifications", {})),
             tokens=tokens,
+            app_states=copy_json(data.get("app_states", {})),
+            windows=copy_json(data.get("windows", {})),
+            clock=float(data.get("clock", 0.0)),
         )
 
 
@@ -153,6 +172,9 @@ STATE_SCHEMA: dict[str, Any] = {
                     "additionalProperties": {"type": "object"},
                 },
                 "tokens": {"type": "object", "additionalProperties": _COUNTER},
+                "app_states": {"type": "object", "additionalProperties": {"type": "array"}},
+                "windows": {"type": "object", "additionalProperties": {"type": "array"}},
+                "clock": {"type": "number"},
             },
         },
         "legacy": {"type": "object"},

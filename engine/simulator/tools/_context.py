@@ -25,8 +25,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine.simulator._state import ServerMemory, SimulatorState
@@ -41,7 +41,7 @@ Answer = dict[str, Any]
 Handler = Callable[["ToolContext"], Answer]
 
 # What the server's execute_applescript_async refuses to run (the whole script is searched,
-# ignoring case), and what its older _execute_applescript_safe refuses.
+# ignoring case).
 DANGEROUS_CONTENT = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -56,20 +56,8 @@ DANGEROUS_CONTENT = tuple(
         r"\/etc\/",
     )
 )
-DANGEROUS_COMMANDS = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"do\s+shell\s+script",
-        r"system\s+info",
-        r"restart\s+computer",
-        r"shutdown\s+computer",
-        r"delete\s+file",
-        r"delete\s+folder",
-        r"sudo\s+",
-        r"rm\s+-rf",
-        r"format\s+disk",
-    )
-)
+# How long one osascript run takes in the simulator's time (about what it takes on a Mac).
+OSASCRIPT_SECONDS = 0.1
 NO_OSASCRIPT = "[Errno 2] No such file or directory: 'osascript'"
 NO_USR_BIN_OSASCRIPT = "[Errno 2] No such file or directory: '/usr/bin/osascript'"
 
@@ -138,8 +126,8 @@ class Via(enum.Enum):
     """How the server ran a script; each way reports failures in its own words."""
 
     ASYNC = "execute_applescript_async"  # KMClient.execute_applescript_async
-    SAFE = "execute_applescript_safe"  # KMClient._execute_applescript_safe
     SYNC = "subprocess"  # subprocess.run(["/usr/bin/osascript", "-e", script])
+    UNCHECKED = "asyncio"  # the window and application controllers' own runner: no checks
 
 
 class Failed(enum.Enum):
@@ -169,28 +157,36 @@ class ScriptFailure(Exception):
         self.stderr = stderr
         self.error = error
 
-    @property
-    def code(self) -> str:
-        """The code of the KMError the server built for it."""
-        if self.kind is Failed.DANGEROUS:
-            return "SECURITY_ERROR" if "content" in self.message else "VALIDATION_ERROR"
-        return "EXECUTION_ERROR"
 
-
-def is_dangerous(script: str, patterns: tuple[re.Pattern[str], ...] = DANGEROUS_CONTENT) -> bool:
-    """Whether the server refuses to run ``script`` (``DANGEROUS_CONTENT`` by default)."""
-    return any(p.search(script) for p in patterns)
+def is_dangerous(script: str) -> bool:
+    """Whether the server refuses to run ``script`` (``DANGEROUS_CONTENT``)."""
+    return any(p.search(script) for p in DANGEROUS_CONTENT)
 
 
 @dataclass
 class ToolContext:
-    """One tool call: its checked arguments, the state it may change, and the moment."""
+    """One tool call: its checked arguments, the state it may change, and the server's time.
+
+    Time passes inside a call as the server spends it, without waiting: each osascript run
+    takes ``OSASCRIPT_SECONDS`` and :meth:`sleep` what it is given. So what depends on
+    time (caches that last 2 seconds, polling until a deadline, durations in answers)
+    happens as on the real server, deterministically.
+    """
 
     tool: str
     args: dict[str, Any]
     state: SimulatorState
-    now: datetime
-    notes: list[str] = field(default_factory=list)
+    started: datetime
+    elapsed: float = 0.0
+
+    @property
+    def now(self) -> datetime:
+        """The server's time now (the call's start plus the time spent in it)."""
+        return self.started + timedelta(seconds=self.elapsed)
+
+    def sleep(self, seconds: float) -> None:
+        """``await asyncio.sleep(seconds)`` in the server: time passes, nothing waits."""
+        self.elapsed += max(seconds, 0.0)
 
     @property
     def km(self) -> KMState:
@@ -249,6 +245,7 @@ class ToolContext:
         without surrounding white space for the asynchronous ways (they strip it).
         """
         self._check(script, via)
+        self.elapsed += OSASCRIPT_SECONDS
         for app in apps:
             system.receive_event(self.km, app)
         try:
@@ -265,14 +262,12 @@ class ToolContext:
     def _check(self, script: str, via: Via) -> None:
         if via is Via.ASYNC and is_dangerous(script):
             raise ScriptFailure(Failed.DANGEROUS, "Dangerous AppleScript content detected")
-        if via is Via.SAFE and is_dangerous(script, DANGEROUS_COMMANDS):
-            raise ScriptFailure(Failed.DANGEROUS, "Dangerous AppleScript commands detected")
         if not self.has_osascript():
             raise ScriptFailure(Failed.MISSING, _MISSING[via])
 
 
 _MISSING: Mapping[Via, str] = {
     Via.ASYNC: f"AppleScript execution error: {NO_OSASCRIPT}",
-    Via.SAFE: f"Failed to execute osascript: {NO_OSASCRIPT}",
+    Via.UNCHECKED: f"AppleScript execution error: {NO_OSASCRIPT}",
     Via.SYNC: NO_USR_BIN_OSASCRIPT,
 }

@@ -44,16 +44,6 @@ def whole_numbers(text: str) -> Any:
     return text
 
 
-def dashed_numbers(text: str) -> Any:
-    """As :func:`whole_numbers`, but any text of digits and dashes is read as an integer
-    (a value of dashes alone fails, as it does in the server: ``ValueError``)."""
-    if text in ("true", "false"):
-        return text == "true"
-    if text.isdigit() or text.replace("-", "").isdigit():
-        return int(text)
-    return text
-
-
 def as_text(text: str) -> Any:
     return text
 
