@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from typing import Any
 
 from engine.simulator._jsondata import copy_json
@@ -113,24 +112,6 @@ def new_macro(
         "triggers": [],
         "actions": [],
     }
-
-
-def seed_state(now: datetime) -> SimState:
-    """The state a new simulator starts from: two groups and three example macros."""
-    stamp = now.isoformat()
-    state = SimState(token_stats=empty_token_stats())
-    global_group = new_group(1, GLOBAL_GROUP, stamp)
-    examples = new_group(2, "Examples", stamp)
-    state.groups = {g["id"]: g for g in (global_group, examples)}
-    macros = (
-        new_macro(3, "Hello World", examples["id"], stamp),
-        new_macro(4, "Insert Date", global_group["id"], stamp),
-        new_macro(5, "Old Macro", examples["id"], stamp, enabled=False),
-    )
-    macros[1]["template"] = "text_expansion"
-    state.macros = {m["id"]: m for m in macros}
-    state.counters = {"uid": 5}
-    return state
 
 
 def empty_token_stats() -> dict[str, Any]:

@@ -17,8 +17,8 @@ AppleScript record text some tools read back). Rebuilding a tool: write its modu
 ``HANDLERS``, add them to :data:`TOOLS`, delete its old handler from ``_handlers.py``, and
 add the tool to ``REBUILT`` in ``tests/simulator/test_differential.py``.
 
->>> sorted(TOOLS)[:2]
-['km_variable_manager']
+>>> len(TOOLS), sorted(TOOLS)[0]
+(13, 'km_application_control')
 """
 
 from __future__ import annotations
@@ -26,7 +26,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from engine.simulator.tools import variables
+from engine.simulator.tools import (
+    applications,
+    editor,
+    engine,
+    groups,
+    macros,
+    notifications,
+    tokens,
+    variables,
+    windows,
+)
 from engine.simulator.tools._context import Answer, Handler, ToolContext
 
 __all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
@@ -34,5 +44,13 @@ __all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
 TOOLS: Mapping[str, Handler] = MappingProxyType(
     {
         **variables.HANDLERS,
+        **engine.HANDLERS,
+        **tokens.HANDLERS,
+        **macros.HANDLERS,
+        **groups.HANDLERS,
+        **editor.HANDLERS,
+        **notifications.HANDLERS,
+        **windows.HANDLERS,
+        **applications.HANDLERS,
     }
 )

@@ -13,7 +13,7 @@ import pytest
 from engine.simulator import Simulator
 from tests.simulator.km_server_answers import load_json
 
-from .conftest import KM
+from ..conftest import KM
 
 TOOL = "km_variable_manager"
 RECOVERY = "Check operation and parameter format"
