@@ -151,28 +151,22 @@ def handle_execute_macro(ctx: ToolContext) -> Answer:
     trigger_value: str | None = ctx.args["trigger_value"]
     method: str = ctx.args["method"]
     if not identifier.strip():
-        return {
-            "success": False,
-            "error": {
-                "code": "INVALID_PARAMETER",
-                "message": invalid("identifier", identifier, "cannot be empty"),
-                "details": "Check parameter format and try again",
-                "recovery_suggestion": "Verify macro identifier format and ensure it exists",
-            },
-        }
+        return _refused(
+            "INVALID_PARAMETER",
+            invalid("identifier", identifier, "cannot be empty"),
+            "Check parameter format and try again",
+            "Verify macro identifier format and ensure it exists",
+        )
     clean = identifier.strip()
     trigger = trigger_value[:1000] if trigger_value else None
     if not ctx.engine_running():
-        return {
-            "success": False,
-            "error": {
-                "code": "KM_CONNECTION_FAILED",
-                "message": "Cannot connect to Keyboard Maestro Engine",
-                "details": "Keyboard Maestro Engine is not running or not accessible",
-                "recovery_suggestion": "Start Keyboard Maestro and ensure the Engine is running. "
-                "Check accessibility permissions if needed.",
-            },
-        }
+        return _refused(
+            "KM_CONNECTION_FAILED",
+            "Cannot connect to Keyboard Maestro Engine",
+            "Keyboard Maestro Engine is not running or not accessible",
+            "Start Keyboard Maestro and ensure the Engine is running. Check accessibility "
+            "permissions if needed.",
+        )
     outcome = _do_script(ctx, clean, trigger)
     retried = False
     if isinstance(outcome, _Failed) and not is_uuid(clean) and NO_MATCHING_NAME in outcome.message:
@@ -180,16 +174,12 @@ def handle_execute_macro(ctx: ToolContext) -> Answer:
         if uid is not None and not isinstance(retry := _do_script(ctx, uid, trigger), _Failed):
             outcome, clean, identifier, retried = retry, uid, clean, True
     if isinstance(outcome, _Failed):
-        return {
-            "success": False,
-            "error": {
-                "code": "EXECUTION_ERROR",
-                "message": outcome.message,
-                "details": None,
-                "recovery_suggestion": "Verify macro name exists in Keyboard Maestro and is "
-                "enabled",
-            },
-        }
+        return _refused(
+            "EXECUTION_ERROR",
+            outcome.message,
+            None,
+            "Verify macro name exists in Keyboard Maestro and is enabled",
+        )
     execution_id = ctx.uuid4()
     data: dict[str, Any] = {
         "execution_id": execution_id,
@@ -210,6 +200,18 @@ def handle_execute_macro(ctx: ToolContext) -> Answer:
             "timestamp": ctx.utc_timestamp(),
             "server_version": SERVER_VERSION,
             "correlation_id": execution_id,
+        },
+    }
+
+
+def _refused(code: str, message: str, details: str | None, suggestion: str) -> Answer:
+    return {
+        "success": False,
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details,
+            "recovery_suggestion": suggestion,
         },
     }
 

@@ -28,6 +28,8 @@ from engine.simulator.km import engine as km_engine
 from engine.simulator.tools._context import (
     KME,
     Answer,
+    AppleEventError,
+    Failed,
     ScriptFailure,
     ToolContext,
     Via,
@@ -41,6 +43,8 @@ __all__ = ["HANDLERS", "handle_variable_manager"]
 
 TELL_ENGINE = f'tell application "{KME}" to '
 PROTECTED = "[PROTECTED]"
+# Where the server's listing script for a scope other than global says `return "…"`.
+SCOPE_STATEMENT_AT = 80
 
 
 class _Invalid(Exception):
@@ -148,7 +152,12 @@ def _list(ctx: ToolContext, scope: str) -> Answer:
 
     def names() -> str:
         if scope != "global":
-            return f"Limited scope access for {scope} variables"
+            text = f"Limited scope access for {scope} variables"
+            if '"' in scope:  # the server writes the scope into its script unescaped
+                end = SCOPE_STATEMENT_AT + len(f'return "{text}"')
+                raise AppleEventError(-2741, "Expected end of line but found identifier.",
+                                      syntax=True, span=(SCOPE_STATEMENT_AT, end))  # fmt: skip
+            return text
         records = [
             {"varName": name, "varScope": "global", "varType": "string"}
             for name in km_engine.variable_names(ctx.km)
@@ -178,8 +187,18 @@ def _list(ctx: ToolContext, scope: str) -> Answer:
 
 
 def _list_failure(failure: ScriptFailure) -> Answer:
-    """Without osascript the server's ``subprocess.run`` raises; it answers this. (The
-    listing script itself cannot fail in the model: names are read, never looked up.)"""
+    """osascript's failure (details: its error output), or none at all: without osascript
+    the server's ``subprocess.run`` raises."""
+    if failure.kind is Failed.SCRIPT:
+        return {
+            "success": False,
+            "error": {
+                "code": "KM_CONNECTION_FAILED",
+                "message": "Cannot retrieve variables from Keyboard Maestro",
+                "details": failure.stderr + "\n",
+                "recovery_suggestion": "Ensure Keyboard Maestro Engine is running and accessible",
+            },
+        }
     return {
         "success": False,
         "error": {

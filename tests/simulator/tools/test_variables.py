@@ -162,3 +162,14 @@ def test_without_osascript_every_operation_fails() -> None:
         "message": "AppleScript execution error: [Errno 2] No such file or directory: 'osascript'",
         "recovery_suggestion": "Verify Keyboard Maestro Engine is running.",
     }
+
+
+def test_a_double_quote_in_the_scope_breaks_the_listing_script(km: KM) -> None:
+    answer = km(TOOL, operation="list", scope='a"b')
+    error = answer["error"]
+    assert (error["code"], error["message"]) == (
+        "KM_CONNECTION_FAILED",
+        "Cannot retrieve variables from Keyboard Maestro",
+    )
+    assert error["details"].endswith("syntax error: Expected end of line but found identifier. "
+                                      "(-2741)\n")  # fmt: skip
