@@ -513,7 +513,7 @@ def test_an_installed_plugin(store: Store) -> None:
         '| `share_macro` | string | `"Share Clipboard"` | The Keyboard Maestro macro '
         "`share-clipboard` runs. |",
         "| `share_token` | string | (secret) | The API token of your sharing service. "
-        "`share-clipboard` puts it in the password variable ClipboardToolsToken for the "
+        "`share-clipboard` puts it in the password variable ClipboardToolsTokenPassword for the "
         "sharing macro; it is never shown. |",
         '| `signature` | string | `"-- sent from my Mac"` | The line `sign-clipboard` adds '
         "under the clipboard text. |",

@@ -12,7 +12,6 @@ in flight with ``tool_unavailable``; the next call reconnects.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
@@ -34,6 +33,7 @@ from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
 from engine import __version__
+from engine.bridge.results import UPSTREAM_TOOL_ERROR, ToolResult, answer_from_result
 from engine.catalog import ToolCatalog
 from engine.config import shown_url
 from engine.errors import BridgeError, ConfigError, ErrorKind, StepError
@@ -45,15 +45,14 @@ __all__ = [
     "SIMULATOR_SERVER_NAME",
     "UPSTREAM_TOOL_ERROR",
     "UpstreamBridge",
-    "answer_from_result",
+    "answer_from_mcp",
+    "tool_result",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: The ``serverInfo`` name of km-actions' own simulator served over MCP.
 SIMULATOR_SERVER_NAME = "km-actions-simulator"
-#: The error code of an answer the upstream marked ``isError``.
-UPSTREAM_TOOL_ERROR = "UPSTREAM_TOOL_ERROR"
 DEFAULT_CALL_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 20.0
 CLOSE_TIMEOUT = 10.0
@@ -246,7 +245,7 @@ class UpstreamBridge:
                 hint="the server broke the MCP protocol; check its version and its log",
                 details=details,
             ) from problem
-        return answer_from_result(result)
+        return answer_from_mcp(result)
 
     def _call_error(
         self, link: _Link, name: str, problem: MCPError, details: dict[str, Any]
@@ -661,62 +660,31 @@ async def _list_tools(client: Client) -> list[dict[str, Any]]:
     return entries
 
 
-def answer_from_result(result: types.CallToolResult) -> Any:
-    """A tool's answer as the runtime expects it, from an MCP ``CallToolResult``.
-
-    ``structured_content`` when present; else the text parsed as JSON when it is a JSON
-    object or array; else ``{"success": true, "data": {"text": …}}``. A result marked
-    ``isError`` becomes a failure envelope, so the step fails with ``tool_failed``.
-
-    >>> text = types.TextContent(type="text", text="no such macro")
-    >>> answer_from_result(types.CallToolResult(content=[text], is_error=True))["error"]["code"]
-    'UPSTREAM_TOOL_ERROR'
-    >>> answer_from_result(types.CallToolResult(content=[text]))
-    {'success': True, 'data': {'text': 'no such macro'}}
-    >>> json_text = types.TextContent(type="text", text='{"success": true, "data": 1}')
-    >>> answer_from_result(types.CallToolResult(content=[json_text]))
-    {'success': True, 'data': 1}
-    """
+def tool_result(result: types.CallToolResult) -> ToolResult:
+    """The SDK's ``CallToolResult`` as plain data (text blocks joined by line breaks)."""
     text = "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
-    if result.is_error:
-        return {
-            "success": False,
-            "error": {
-                "code": UPSTREAM_TOOL_ERROR,
-                "message": text or "the tool reported an error without a message",
-                "recovery_suggestion": "The Keyboard Maestro MCP server reported this error; "
-                "check the arguments, and that Keyboard Maestro is running.",
-            },
-        }
-    if result.structured_content is not None:
-        return result.structured_content
-    parsed = _json_structure(text)
-    if parsed is not None:
-        return parsed
-    data: dict[str, Any] = {"text": text}
-    others = [
+    others = tuple(
         block.model_dump(by_alias=True, mode="json", exclude_none=True)
         for block in result.content
         if not isinstance(block, types.TextContent)
-    ]
-    if others:
-        data["content"] = others
-    return {"success": True, "data": data}
+    )
+    return ToolResult(text, result.structured_content, bool(result.is_error), others)
 
 
-def _json_structure(text: str) -> dict[str, Any] | list[Any] | None:
-    stripped = text.strip()
-    if not stripped or stripped[0] not in "[{":
-        return None
-    try:
-        parsed = json.loads(stripped, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        return None
-    return parsed if isinstance(parsed, dict | list) else None
+def answer_from_mcp(result: types.CallToolResult) -> Any:
+    """A tool's answer as the runtime expects it, from an MCP ``CallToolResult``.
 
+    The one conversion every backend uses (:func:`engine.bridge.results.answer_from_result`):
+    ``structured_content`` when present, else the text parsed as JSON, else the text;
+    ``isError`` becomes a failure envelope.
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    >>> text = types.TextContent(type="text", text="no such macro")
+    >>> answer_from_mcp(types.CallToolResult(content=[text], is_error=True))["error"]["code"]
+    'UPSTREAM_TOOL_ERROR'
+    >>> answer_from_mcp(types.CallToolResult(content=[text]))
+    {'success': True, 'data': {'text': 'no such macro'}}
+    """
+    return answer_from_result(tool_result(result))
 
 
 def _client_info() -> types.Implementation:

@@ -26,7 +26,7 @@ from mcp.server.mcpserver.exceptions import (
     UnexpectedToolError,
 )
 
-from engine.bridge.upstream import answer_from_result
+from engine.bridge.upstream import answer_from_mcp
 from engine.catalog import ToolCatalog
 from engine.config import Settings, load_settings
 from engine.errors import ErrorKind, StepError
@@ -78,7 +78,7 @@ class AppBridge:
                 content=[types.TextContent(type="text", text=str(error))], is_error=True
             )
         if isinstance(result, types.CallToolResult):
-            return answer_from_result(result)
+            return answer_from_mcp(result)
         return result
 
 

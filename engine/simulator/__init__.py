@@ -1,8 +1,9 @@
-"""The Keyboard Maestro simulator: a stateful, deterministic stand-in for the ``km_*`` tools.
+"""The Keyboard Maestro simulator: the ``km_*`` tools answered as the real server answers them,
+from a model of Keyboard Maestro (``engine.simulator.km``).
 
 >>> sim = Simulator()
->>> sim.call("km_calculator", {"expression": "2 ^ 10"})["data"]["result"]
-1024
+>>> sim.call("km_variable_manager", {"operation": "get", "name": "Greeting"})["data"]["value"]
+'Hello'
 >>> sim.label, sim.simulated
 ('simulator', True)
 """

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.simulator._context import Call, ToolFailure, did_you_mean
-from engine.simulator._variables import lookup_variable
 from engine.simulator.km.arith import (
     CONSTANTS,
     FUNCTIONS,
@@ -33,6 +32,19 @@ def read(expression: str) -> ast.Expression:
         return parse(expression)
     except CalculationError as problem:
         raise ToolFailure("INVALID_EXPRESSION", str(problem), _SYNTAX_HINT) from problem
+
+
+PROTECTED = "[PROTECTED]"
+
+
+def lookup_variable(call: Call, name: str) -> str | None:
+    """A global (or password, masked) variable's value, for calculations."""
+    tables = call.state.variables
+    if name in tables.get("global", {}):
+        return tables["global"][name]
+    if name in tables.get("password", {}):
+        return PROTECTED
+    return None
 
 
 def calculate(

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from engine.simulator._context import Call, ToolFailure, did_you_mean, dispatch
-from engine.simulator._state import MAX_CLIPBOARD_HISTORY
+from engine.simulator._legacy_state import MAX_CLIPBOARD_HISTORY
 
 HIDDEN = "[SENSITIVE CONTENT HIDDEN]"
 LIST_HISTORY_COUNT = 10  # the server's default history_count (not in its published schema)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.simulator._state import SimState
+from engine.simulator._legacy_state import SimState
 
 Handler = Callable[["Call"], dict[str, Any]]
 

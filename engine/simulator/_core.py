@@ -1,24 +1,26 @@
-"""The Simulator: a stateful, deterministic stand-in for the ``km_*`` tools."""
+"""The Simulator: the Keyboard Maestro MCP server's ``km_*`` tools, answered from a model."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_json
+
+from engine.bridge.results import ToolResult, answer_from_result
 from engine.catalog import ToolCatalog, ToolSpec
 from engine.errors import ErrorKind, StepError, format_path
-from engine.simulator._context import Call, Handler, ToolFailure
 from engine.simulator._generic import handle_generic
-from engine.simulator._handlers import HANDLERS
+from engine.simulator._handlers import HANDLERS as LEGACY_HANDLERS
 from engine.simulator._jsondata import NotJSONData, copy_json
-from engine.simulator._persist import SimulatorStateError, StateFile
-from engine.simulator._state import seed_state
-from engine.simulator._validation import ToolValidator
-
-SERVER_NAME = "km-actions simulator (not Keyboard Maestro)"
+from engine.simulator._legacy import legacy_handler
+from engine.simulator._persist import SimulatorStateError, StateFile, persistent_text
+from engine.simulator._state import SimulatorState
+from engine.simulator.tools import TOOLS, Handler, ToolContext
+from engine.simulator.tools._arguments import SchemaViolation, checker_for
 
 
 def _local_now() -> datetime:
@@ -26,28 +28,31 @@ def _local_now() -> datetime:
 
 
 class Simulator:
-    """A stand-in for the Keyboard Maestro MCP server's ``km_*`` tools; no Keyboard Maestro needed.
+    """A stand-in for the Keyboard Maestro MCP server's ``km_*`` tools; no Mac needed.
 
-    It keeps real state (clipboard, variables, dictionaries, macros and groups,
-    notifications, token statistics), validates every call against the tool's
-    inputSchema, and answers in the server's envelope with ``"simulated": True``.
-    Ids come from counters and times from ``clock``, so runs are reproducible.
+    Each call is answered as the real server answers it (``tests/data/km_server/`` holds
+    its recorded answers; the simulator is checked against them): arguments checked
+    against the tool's published schema first, then the server's own checks, then what
+    Keyboard Maestro does, from a model of it (``engine.simulator.km``) whose state is the
+    simulator's state. ``seed`` is such a state to start from (a Keyboard Maestro model
+    document; the shipped example by default). The server's clock is ``clock``, and the
+    ids it mints come from counters, so runs are reproducible.
 
     >>> import asyncio
     >>> sim = Simulator()
     >>> answer = asyncio.run(sim.call_tool("km_variable_manager",
     ...     {"operation": "set", "name": "Greeting", "value": "hi"}))
-    >>> answer["success"], answer["simulated"]
-    (True, True)
+    >>> answer["success"], answer["data"]["value_length"]
+    (True, 2)
     >>> sim.call("km_variable_manager", {"operation": "get", "name": "Greeting"})["data"]["value"]
     'hi'
-    >>> sim.call("km_variable_manager", {"operation": "get", "name": "Nope"})["error"]["code"]
-    'NOT_FOUND'
-    >>> sim.snapshot()["variables"]["global"]
-    {'Greeting': 'hi'}
+    >>> sim.call("km_variable_manager", {"operation": "get", "name": "Nope"})["data"]["exists"]
+    False
+    >>> sim.snapshot()["keyboard_maestro"]["variables"]["Greeting"]
+    'hi'
     >>> sim.reset()
-    >>> sim.snapshot()["variables"]
-    {}
+    >>> sim.snapshot()["keyboard_maestro"]["variables"]["Greeting"]
+    'Hello'
     """
 
     def __init__(
@@ -56,14 +61,18 @@ class Simulator:
         *,
         state_path: Path | None = None,
         clock: Callable[[], datetime] | None = None,
+        seed: Mapping[str, Any] | None = None,
     ) -> None:
         self._catalog = catalog if catalog is not None else ToolCatalog.builtin()
         self._clock = clock or _local_now
+        self._seed = copy_json(dict(seed)) if seed is not None else None
         self._handlers: dict[str, Handler] = _handlers_for(self._catalog)
-        self._validators: dict[str, ToolValidator] = {}
         self._file = StateFile(Path(state_path)) if state_path is not None else None
         loaded = self._file.load() if self._file is not None else None
-        self._state = loaded if loaded is not None else seed_state(self._clock())
+        self._state = loaded if loaded is not None else self._fresh()
+
+    def _fresh(self) -> SimulatorState:
+        return SimulatorState.seeded(copy_json(self._seed) if self._seed is not None else None)
 
     @property
     def label(self) -> str:
@@ -89,12 +98,13 @@ class Simulator:
         return self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
-        """The whole state as JSON data, including memory-only (password, local) values."""
+        """The whole state as JSON data: ``keyboard_maestro`` (the model), ``server`` (what
+        the server process remembers) and ``legacy`` (what only older tools keep)."""
         return self._state.to_json()
 
     def reset(self) -> None:
-        """Start again from the example state (and save it, when persistence is on)."""
-        self._state = seed_state(self._clock())
+        """Start again from the seed (and save it, when persistence is on)."""
+        self._state = self._fresh()
         if self._file is not None:
             self._file.save(self._state)
 
@@ -109,22 +119,30 @@ class Simulator:
         target.save(self._state)
         return target.path
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         """Call one tool (the :class:`engine.bridge.ToolBridge` entry point)."""
         return self.call(name, arguments)
 
-    def call(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """Call one tool synchronously and return its answer envelope."""
+    def call(self, name: str, arguments: Mapping[str, Any]) -> Any:
+        """Call one tool synchronously; its answer as the runtime sees it (the tool's JSON
+        object, or a failure envelope for an MCP error result)."""
+        return answer_from_result(self.result(name, arguments))
+
+    def result(self, name: str, arguments: Mapping[str, Any]) -> ToolResult:
+        """Call one tool; the MCP result the real server would send (``isError``, the text,
+        the structured content)."""
         spec = self._spec(name)
-        now = self._clock()
-        call: Call | None = None
         try:
-            args = self._validator(spec).check(_arguments(arguments))
-            call = Call(name, args, self._state, now)
-            data = self._handlers.get(name, handle_generic)(call)
-            answer = _success(name, args, data, now)
-        except ToolFailure as failure:
-            answer = _failure(name, arguments, failure, now)
+            args = checker_for(spec).check(_arguments(name, arguments))
+        except SchemaViolation as violation:
+            return ToolResult(violation.text, is_error=True)
+        now = self._start()
+        self._state.km.clock = now.isoformat()  # the Mac's clock is the simulator's
+        handler = self._handlers.get(name) or _GENERIC
+        before = persistent_text(self._state) if self._file is not None else None
+        ctx = ToolContext(name, args, self._state, now)
+        try:
+            answer = handler(ctx)
         except Exception as bug:  # a defect in the simulator must not look like a tool answer
             raise StepError(
                 ErrorKind.TOOL_FAILED,
@@ -132,10 +150,19 @@ class Simulator:
                 hint="this is a bug in the km-actions simulator; please report it with the call",
                 details={"tool": name},
             ) from bug
-        if call is not None and call.changed and self._file is not None:
+        changed = before is not None and persistent_text(self._state) != before
+        self._state.server.clock = ctx.now.timestamp()  # time passing is no change to save
+        if changed:
             self._persist(name)
-        copied: dict[str, Any] = copy_json(answer)
-        return copied
+        text = to_json(answer).decode("utf-8")
+        return ToolResult.of_answer(copy_json(answer), text)
+
+    def _start(self) -> datetime:
+        """When a call starts: the clock, but never before the previous call ended (the
+        server's time only runs forward, also on a clock that stands still in tests)."""
+        now = self._clock()
+        ended = datetime.fromtimestamp(self._state.server.clock, now.tzinfo or UTC)
+        return max(now, ended) if now.tzinfo is not None else now
 
     def _spec(self, name: str) -> ToolSpec:
         spec = self._catalog.get(name)
@@ -150,12 +177,6 @@ class Simulator:
             )
         return spec
 
-    def _validator(self, spec: ToolSpec) -> ToolValidator:
-        validator = self._validators.get(spec.name)
-        if validator is None:
-            validator = self._validators[spec.name] = _compiled(spec)
-        return validator
-
     def _persist(self, name: str) -> None:
         try:
             self._file.save(self._state)  # type: ignore[union-attr]
@@ -168,77 +189,47 @@ class Simulator:
             ) from problem
 
 
-# Compiled validators, shared by every simulator serving the same (immutable) ToolSpec.
-_COMPILED: dict[int, ToolValidator] = {}
-_MAX_COMPILED = 2_000
-
-
-def _compiled(spec: ToolSpec) -> ToolValidator:
-    validator = _COMPILED.get(id(spec))
-    if validator is None or validator.spec is not spec:
-        if len(_COMPILED) >= _MAX_COMPILED:
-            _COMPILED.clear()
-        validator = _COMPILED[id(spec)] = ToolValidator(spec)
-    return validator
+_GENERIC = legacy_handler(handle_generic)
 
 
 def _handlers_for(catalog: ToolCatalog) -> dict[str, Handler]:
-    """Modelled handlers for tools whose schema is the one they were written for."""
+    """Handlers for tools whose schema is the one they were written for (a connected
+    server's differing tool gets the generic answer)."""
     shipped = ToolCatalog.builtin()
+    handlers: dict[str, Handler] = {
+        name: legacy_handler(handler)
+        for name, handler in LEGACY_HANDLERS.items()
+        if name not in TOOLS
+    }
+    handlers.update(TOOLS)
     if catalog is shipped:
-        return dict(HANDLERS)
+        return handlers
     return {
         name: handler
-        for name, handler in HANDLERS.items()
+        for name, handler in handlers.items()
         if name in catalog
         and name in shipped
         and catalog[name].input_schema == shipped[name].input_schema
     }
 
 
-def _arguments(arguments: Any) -> dict[str, Any]:
+def _arguments(name: str, arguments: Any) -> dict[str, Any]:
+    """The arguments as JSON data (what MCP can carry); a programming error otherwise."""
     if not isinstance(arguments, Mapping):
-        raise ToolFailure(
-            "VALIDATION_ERROR",
-            f"arguments must be an object, not {type(arguments).__name__}",
-            'Pass the arguments as a JSON object, e.g. {"operation": "get"}.',
+        raise StepError(
+            ErrorKind.INVALID_ARGUMENTS,
+            f"the arguments of {name} must be an object, not {type(arguments).__name__}",
+            hint='pass the arguments as a JSON object, e.g. {"operation": "get"}',
+            details={"tool": name},
         )
     try:
         copied: dict[str, Any] = copy_json(dict(arguments))
     except NotJSONData as problem:
-        raise ToolFailure(
-            "VALIDATION_ERROR",
-            f"arguments are not JSON data: {problem}",
-            "Pass only strings, numbers, booleans, null, lists and objects.",
-            {"path": format_path(problem.path)},
+        raise StepError(
+            ErrorKind.INVALID_ARGUMENTS,
+            f"the arguments of {name} are not JSON data: {problem.reason} "
+            f"at {format_path(problem.path)}",
+            hint="pass only strings, numbers, booleans, null, lists and objects",
+            details={"tool": name},
         ) from problem
     return copied
-
-
-def _metadata(name: str, args: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    meta: dict[str, Any] = {"tool": name, "timestamp": now.isoformat(), "server": SERVER_NAME}
-    operation = args.get("operation")
-    if isinstance(operation, str):
-        meta["operation"] = operation
-    return meta
-
-
-def _success(name: str, args: Mapping[str, Any], data: Any, now: datetime) -> dict[str, Any]:
-    return {
-        "success": True,
-        "data": data,
-        "metadata": _metadata(name, args, now),
-        "simulated": True,
-    }
-
-
-def _failure(name: str, args: Any, failure: ToolFailure, now: datetime) -> dict[str, Any]:
-    error: dict[str, Any] = {
-        "code": failure.code,
-        "message": failure.message,
-        "recovery_suggestion": failure.suggestion,
-    }
-    if failure.details:
-        error["details"] = failure.details
-    meta = _metadata(name, args if isinstance(args, Mapping) else {}, now)
-    return {"success": False, "error": error, "metadata": meta, "simulated": True}

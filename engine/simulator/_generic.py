@@ -22,28 +22,6 @@ BUILTIN_ACTION_TYPES: tuple[dict[str, Any], ...] = (
     {"identifier": "execute_macro", "category": "control", "description": "Execute another macro"},
 )
 
-SCREEN = {"index": 0, "name": "Simulated Display", "width": 1920, "height": 1080, "main": True}
-
-
-def _windows(call: Call) -> dict[str, Any]:
-    op = call.args.get("operation")
-    if op == "get_screens":
-        return {"screens": [SCREEN]}
-    position = call.args.get("position") or {"x": 0, "y": 25}
-    size = call.args.get("size") or {"width": 1280, "height": 800}
-    state = {"minimize": "minimized", "maximize": "maximized", "restore": "normal"}.get(
-        str(op), call.args.get("state") or "normal"
-    )
-    return {
-        "window": {
-            "window_identifier": call.args.get("window_identifier"),
-            "position": position,
-            "size": size,
-            "state": state,
-            "screen": call.args.get("screen", "main"),
-        }
-    }
-
 
 def _applications(call: Call) -> dict[str, Any]:
     op = call.args.get("operation")
@@ -86,8 +64,6 @@ def _search_actions(call: Call) -> dict[str, Any]:
 
 
 EXTRAS: dict[str, Callable[[Call], dict[str, Any]]] = {
-    "km_window_manager": _windows,
-    "km_application_control": _applications,
     "km_app_control": _applications,
     "km_list_action_types": _action_types,
     "km_search_actions": _search_actions,

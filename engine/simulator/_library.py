@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.simulator._context import Call, ToolFailure, did_you_mean
-from engine.simulator._state import new_group, new_macro
+from engine.simulator._legacy_state import new_group, new_macro
 
 
 def _matches(records: dict[str, dict[str, Any]], ident: str) -> list[dict[str, Any]]:

@@ -1,4 +1,9 @@
-"""The state file: loaded once, written atomically, corrupt files moved aside with a warning."""
+"""The state file: loaded once, written atomically, corrupt files moved aside with a warning.
+
+What Keyboard Maestro keeps in memory only (password variables, a running macro's local
+and instance variables) never reaches the file. A file of state version 1 (the
+simulator before it modelled Keyboard Maestro) is upgraded when read.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,20 @@ from jsonschema.exceptions import best_match
 
 from engine.errors import BridgeError, format_path
 from engine.simulator._jsondata import NotJSONData, copy_json
-from engine.simulator._state import STATE_FORMAT, STATE_SCHEMA, STATE_VERSION, SimState
+from engine.simulator._legacy import KEPT, MACRO_EXTRAS
+from engine.simulator._legacy_state import STATE_SCHEMA as V1_SCHEMA
+from engine.simulator._legacy_state import SimState
+from engine.simulator._state import (
+    STATE_FORMAT,
+    STATE_SCHEMA,
+    STATE_VERSION,
+    SimulatorState,
+    default_seed,
+)
+from engine.simulator.km.state import StateError
 
 _STATE_VALIDATOR = Draft202012Validator(STATE_SCHEMA)
+_V1_VALIDATOR = Draft202012Validator(V1_SCHEMA)
 
 
 class SimulatorStateError(BridgeError):
@@ -51,7 +67,7 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> SimState | None:
+    def load(self) -> SimulatorState | None:
         """The saved state; None when there is no file (or it was corrupt and moved aside)."""
         try:
             text = self.path.read_text("utf-8")
@@ -68,12 +84,14 @@ class StateFile:
             self._quarantine(str(problem) if isinstance(problem, NotJSONData) else "not valid JSON")
             return None
         reason = self._problem(data)
-        state = SimState.from_json(data) if reason is None else None
-        if state is not None and state.problems():
-            reason = state.problems()[0]
-        if reason is not None:
-            self._quarantine(reason)
-            return None
+        state = None
+        if reason is None:
+            try:
+                state = _read(data)
+            except (StateError, _Unreadable) as problem:
+                reason = str(problem)
+        if state is None:
+            self._quarantine(str(reason))
         return state
 
     def _problem(self, data: Any) -> str | None:
@@ -86,7 +104,8 @@ class StateFile:
                 f"(state version {version}; this one reads up to {STATE_VERSION})",
                 hint="upgrade km-actions, or use another state file",
             )
-        error = best_match(_STATE_VALIDATOR.iter_errors(data))
+        validator = _V1_VALIDATOR if version == 1 else _STATE_VALIDATOR
+        error = best_match(validator.iter_errors(data))
         if error is not None:
             return f"{format_path(tuple(error.absolute_path))}: {error.message}"
         return None
@@ -113,9 +132,9 @@ class StateFile:
             stacklevel=4,
         )
 
-    def save(self, state: SimState) -> None:
+    def save(self, state: SimulatorState) -> None:
         """Write the state (memory-only values left out) atomically."""
-        text = json.dumps(state.to_json(persistent_only=True), indent=1)
+        text = persistent_text(state)
         folder = self.path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -132,3 +151,62 @@ class StateFile:
                 f"cannot save the simulator state to {self.path}: {problem}",
                 hint="check that the folder exists and is writable, or run without a state file",
             ) from problem
+
+
+def persistent_text(state: SimulatorState) -> str:
+    """The state file's text: everything but what Keyboard Maestro keeps in memory only."""
+    data = state.to_json()
+    data["keyboard_maestro"]["password_variables"] = {}
+    data["keyboard_maestro"]["instances"] = {}
+    return json.dumps(data, indent=1, ensure_ascii=False)
+
+
+class _Unreadable(ValueError):
+    """A version-1 file whose records contradict each other."""
+
+
+def _read(data: dict[str, Any]) -> SimulatorState:
+    if data.get("version") == 1:
+        return upgrade_v1(data)
+    return SimulatorState.from_json(data)
+
+
+def upgrade_v1(data: dict[str, Any]) -> SimulatorState:
+    """A version-1 state (the simulator before the model) as a model state: its variables,
+    groups, macros and clipboards become Keyboard Maestro's, on the example Mac; what only
+    the older tools know (clipboard records, dictionaries, macro templates) stays theirs."""
+    old = SimState.from_json(data)
+    if old.problems():
+        raise _Unreadable(old.problems()[0])
+    seed = default_seed()
+    seed["variables"] = dict(old.variables.get("global", {}))
+    seed["groups"] = [
+        {
+            "uid": gid,
+            "name": group["name"],
+            "enabled": group["enabled"],
+            "active": True,
+            "macros": [
+                {
+                    "uid": mid,
+                    "name": macro["name"],
+                    "enabled": macro["enabled"],
+                    "triggers": macro.get("triggers", []),
+                    "actions": macro.get("actions", []),
+                }
+                for mid, macro in old.macros.items()
+                if macro["group_id"] == gid
+            ],
+        }
+        for gid, group in old.groups.items()
+    ]
+    seed["clipboards"] = [str(r["content"]) for r in old.clipboard]
+    seed["named_clipboards"] = {n: str(r["content"]) for n, r in old.named_clipboards.items()}
+    state = SimulatorState.seeded(seed)
+    kept = old.to_json(persistent_only=True)
+    state.legacy = {key: kept[key] for key in KEPT}
+    state.legacy["groups"] = {gid: g.get("created_at") for gid, g in old.groups.items()}
+    state.legacy["macros"] = {
+        mid: {key: macro.get(key) for key in MACRO_EXTRAS} for mid, macro in old.macros.items()
+    }
+    return state

@@ -1,221 +1,182 @@
-"""The simulator's state: plain JSON data, a seed to start from, and the schema of its file."""
+"""The simulator's state: the Mac with Keyboard Maestro, and what the MCP server remembers.
+
+Three parts, saved together (``STATE_SCHEMA``):
+
+- ``keyboard_maestro``: the model of Keyboard Maestro and the Mac around it
+  (:class:`engine.simulator.km.state.KMState`): variables, macro groups and macros,
+  clipboards, applications and windows. The same model answers the ``osascript``
+  stand-in that recorded the real server, so both agree on what Keyboard Maestro does.
+- ``server``: what the Keyboard Maestro MCP server process keeps in memory between calls
+  (:class:`ServerMemory`): notifications it shows, token counters, the ids it mints.
+- ``legacy``: what only the older tools' handlers keep (the seed-era clipboard records,
+  dictionaries, macro templates); it goes when they do.
+
+>>> state = SimulatorState.seeded()
+>>> [g["name"] for g in state.km.groups]
+['Global Macro Group', 'Examples']
+>>> state.server.uuid4()
+'00000000-0000-4000-8000-000000000001'
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+import json
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
+from engine._resources import data_text
 from engine.simulator._jsondata import copy_json
+from engine.simulator.km.state import KMState
 
 STATE_FORMAT = "km-actions-simulator-state"
-STATE_VERSION = 1
+STATE_VERSION = 2
+# At most this many notifications stay "active" in the server's memory (it never forgets
+# them itself; the bound keeps a long-lived simulator's memory and state file flat).
+MAX_ACTIVE_NOTIFICATIONS = 500
 
-# Bounded logs keep memory flat however long a simulator lives.
-MAX_CLIPBOARD_HISTORY = 200
-MAX_EXECUTIONS = 1_000
-MAX_NOTIFICATIONS = 500
+# How long the server trusts what it read about an application or a window.
+CACHE_SECONDS = 2.0
 
-GLOBAL_GROUP = "Global Macro Group"
-
-# Scopes whose values live in memory only, as Keyboard Maestro keeps them.
-TRANSIENT_SCOPES = ("password",)
-
-
-def uid(number: int) -> str:
-    """A UUID-shaped id from a counter; the first block spells ``\\0SIM`` in hex.
-
-    >>> uid(1)
-    '0053494D-0000-4000-8000-000000000001'
-    """
-    return f"0053494D-0000-4000-8000-{number:012X}"
+TOKEN_COUNTERS = (
+    "total_processed",
+    "errors",
+    "security_violations",
+    "km_calls",
+    "km_errors",
+    "fallbacks",
+)
 
 
 @dataclass(slots=True)
-class SimState:
-    """Everything the simulated Keyboard Maestro knows. Records are JSON objects."""
+class ServerMemory:
+    """What the Keyboard Maestro MCP server process remembers between calls.
 
-    clipboard: list[dict[str, Any]] = field(default_factory=list)  # [0] is the current one
-    named_clipboards: dict[str, dict[str, Any]] = field(default_factory=dict)
-    variables: dict[str, dict[str, str]] = field(default_factory=dict)  # scope -> name -> value
-    # "local"/"instance" -> instance id -> name -> value; never saved (execution-specific).
-    instance_variables: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
-    dictionaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> group
-    macros: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> macro
-    executions: list[dict[str, Any]] = field(default_factory=list)
+    Ids it mints with uuid4 come from a counter here, so runs are reproducible:
+    ``00000000-0000-4000-8000-000000000001``, ``…0002``…
+    """
+
+    ids: int = 0
+    notifications_shown: int = 0
     notifications: dict[str, dict[str, Any]] = field(default_factory=dict)
-    token_stats: dict[str, Any] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_COUNTERS, 0))
+    # What it caches for 2 seconds (key -> [value, epoch seconds when read]).
+    app_states: dict[str, list[Any]] = field(default_factory=dict)
+    windows: dict[str, list[Any]] = field(default_factory=dict)
+    # When its last call ended (epoch seconds): its time never runs backwards.
+    clock: float = 0.0
 
-    def to_json(self, *, persistent_only: bool = False) -> dict[str, Any]:
-        """A deep copy as JSON data; ``persistent_only`` leaves out memory-only values."""
-        out: dict[str, Any] = {"format": STATE_FORMAT, "version": STATE_VERSION}
-        for f in fields(self):
-            out[f.name] = copy_json(getattr(self, f.name))
-        if persistent_only:
-            for scope in TRANSIENT_SCOPES:
-                out["variables"].pop(scope, None)
-            out["instance_variables"] = {}
-        return out
+    def uuid4(self) -> str:
+        """The next id, shaped as ``str(uuid.uuid4())`` is (lower case, version 4)."""
+        self.ids += 1
+        return str(uuid.UUID(int=self.ids, version=4))
+
+    def count(self, counter: str, by: int = 1) -> None:
+        self.tokens[counter] = self.tokens.get(counter, 0) + by
+
+    def cached(self, table: dict[str, list[Any]], key: str, now: float) -> Any:
+        """A value read less than ``CACHE_SECONDS`` ago, or None."""
+        entry = table.get(key)
+        return entry[0] if entry is not None and now - entry[1] < CACHE_SECONDS else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ids": self.ids,
+            "notifications_shown": self.notifications_shown,
+            "notifications": copy_json(self.notifications),
+            "tokens": dict(self.tokens),
+            "app_states": copy_json(self.app_states),
+            "windows": copy_json(self.windows),
+            "clock": self.clock,
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SimState:
-        """Rebuild a state from :meth:`to_json` output (already checked by ``STATE_SCHEMA``)."""
-        values: dict[str, Any] = copy_json(data)
+    def from_json(cls, data: dict[str, Any]) -> ServerMemory:
+        tokens = dict.fromkeys(TOKEN_COUNTERS, 0)
+        tokens.update(data.get("tokens", {}))
         return cls(
-            clipboard=values.get("clipboard", []),
-            named_clipboards=values.get("named_clipboards", {}),
-            variables=values.get("variables", {}),
-            instance_variables=values.get("instance_variables", {}),
-            dictionaries=values.get("dictionaries", {}),
-            groups=values.get("groups", {}),
-            macros=values.get("macros", {}),
-            executions=values.get("executions", []),
-            notifications=values.get("notifications", {}),
-            token_stats={**empty_token_stats(), **values.get("token_stats", {})},
-            counters=values.get("counters", {}),
+            ids=data.get("ids", 0),
+            notifications_shown=data.get("notifications_shown", 0),
+            notifications=copy_json(data.get("notifications", {})),
+            tokens=tokens,
+            app_states=copy_json(data.get("app_states", {})),
+            windows=copy_json(data.get("windows", {})),
+            clock=float(data.get("clock", 0.0)),
         )
 
-    def problems(self) -> list[str]:
-        """Broken links the schema cannot see (a macro in a group that does not exist)."""
-        out = []
-        for macro in self.macros.values():
-            if macro["group_id"] not in self.groups:
-                out.append(f"macro '{macro['name']}' is in unknown group '{macro['group_id']}'")
-        out.extend(
-            f"record key '{key}' does not match its id '{record['id']}'"
-            for table in (self.groups, self.macros)
-            for key, record in table.items()
-            if key != record["id"]
+
+@dataclass(slots=True)
+class SimulatorState:
+    """Everything a simulator knows: the Mac (``km``), the server's memory, the old tools'."""
+
+    km: KMState
+    server: ServerMemory = field(default_factory=ServerMemory)
+    legacy: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def seeded(cls, seed: dict[str, Any] | None = None) -> SimulatorState:
+        """A fresh state from a Keyboard Maestro model document (the shipped example when
+        none is given): a fresh server, nothing remembered."""
+        document = seed if seed is not None else default_seed()
+        return cls(KMState.from_json(document))
+
+    def to_json(self) -> dict[str, Any]:
+        """A deep copy as JSON data (the state file's content)."""
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "keyboard_maestro": self.km.to_json(),
+            "server": self.server.to_json(),
+            "legacy": copy_json(self.legacy),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SimulatorState:
+        """A state from :meth:`to_json` output (already checked against ``STATE_SCHEMA``);
+        :class:`engine.simulator.km.state.StateError` if its model part is not one."""
+        return cls(
+            KMState.from_json(data["keyboard_maestro"]),
+            ServerMemory.from_json(data.get("server", {})),
+            copy_json(data.get("legacy", {})),
         )
-        return out
 
 
-def new_group(number: int, name: str, now: str, *, enabled: bool = True) -> dict[str, Any]:
-    return {"id": uid(number), "name": name, "enabled": enabled, "created_at": now}
+def default_seed() -> dict[str, Any]:
+    """The example Keyboard Maestro a new simulator starts with (``simulator_seed.json``):
+    two macro groups, a few macros, variables, and Finder, Safari and Keyboard Maestro
+    running."""
+    seed: dict[str, Any] = json.loads(data_text("simulator_seed.json"))
+    return seed
 
 
-def new_macro(
-    number: int, name: str, group_id: str, now: str, *, enabled: bool = True
-) -> dict[str, Any]:
-    return {
-        "id": uid(number),
-        "name": name,
-        "group_id": group_id,
-        "enabled": enabled,
-        "template": "custom",
-        "parameters": {},
-        "created_at": now,
-        "modified_at": now,
-        "last_used": None,
-        "use_count": 0,
-        "triggers": [],
-        "actions": [],
-    }
+_COUNTER = {"type": "integer", "minimum": 0}
 
-
-def seed_state(now: datetime) -> SimState:
-    """The state a new simulator starts from: two groups and three example macros."""
-    stamp = now.isoformat()
-    state = SimState(token_stats=empty_token_stats())
-    global_group = new_group(1, GLOBAL_GROUP, stamp)
-    examples = new_group(2, "Examples", stamp)
-    state.groups = {g["id"]: g for g in (global_group, examples)}
-    macros = (
-        new_macro(3, "Hello World", examples["id"], stamp),
-        new_macro(4, "Insert Date", global_group["id"], stamp),
-        new_macro(5, "Old Macro", examples["id"], stamp, enabled=False),
-    )
-    macros[1]["template"] = "text_expansion"
-    state.macros = {m["id"]: m for m in macros}
-    state.counters = {"uid": 5}
-    return state
-
-
-def empty_token_stats() -> dict[str, Any]:
-    return {
-        "total_processed": 0,
-        "tokens_found": 0,
-        "tokens_expanded": 0,
-        "tokens_unresolved": 0,
-        "errors": 0,
-        "previews": 0,
-        "last_processed_at": None,
-    }
-
-
-_RECORD_MAP = {"type": "object", "additionalProperties": {"type": "object"}}
-_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
-
-# The shape a state file must have; anything else is treated as corrupt.
+# The shape a state file must have; anything else is treated as corrupt. The model part is
+# checked by KMState.from_json against its own schema.
 STATE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
-    "required": ["format", "version"],
+    "required": ["format", "version", "keyboard_maestro"],
     "properties": {
         "format": {"const": STATE_FORMAT},
         "version": {"type": "integer", "minimum": 1},
-        "clipboard": {
-            "type": "array",
-            "maxItems": MAX_CLIPBOARD_HISTORY,
-            "items": {
-                "type": "object",
-                "required": ["content", "format", "timestamp"],
-                "properties": {"content": {"type": "string"}, "format": {"type": "string"}},
-            },
-        },
-        "named_clipboards": {
+        "keyboard_maestro": {"type": "object"},
+        "server": {
             "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["name", "content", "tags", "created_at"],
-                "properties": {"content": {"type": "string"}, "tags": {"type": "array"}},
-            },
-        },
-        "variables": {"type": "object", "additionalProperties": _STRING_MAP},
-        "instance_variables": {
-            "type": "object",
-            "additionalProperties": {"type": "object", "additionalProperties": _STRING_MAP},
-        },
-        "dictionaries": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["data", "created_at", "modified_at"],
-                "properties": {"data": {"type": "object"}},
-            },
-        },
-        "groups": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["id", "name", "enabled"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "name": {"type": "string"},
-                    "enabled": {"type": "boolean"},
+            "properties": {
+                "ids": _COUNTER,
+                "notifications_shown": _COUNTER,
+                "notifications": {
+                    "type": "object",
+                    "maxProperties": MAX_ACTIVE_NOTIFICATIONS,
+                    "additionalProperties": {"type": "object"},
                 },
+                "tokens": {"type": "object", "additionalProperties": _COUNTER},
+                "app_states": {"type": "object", "additionalProperties": {"type": "array"}},
+                "windows": {"type": "object", "additionalProperties": {"type": "array"}},
+                "clock": {"type": "number"},
             },
         },
-        "macros": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["id", "name", "group_id", "enabled", "use_count", "triggers"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "name": {"type": "string"},
-                    "group_id": {"type": "string"},
-                    "enabled": {"type": "boolean"},
-                    "use_count": {"type": "integer", "minimum": 0},
-                    "triggers": {"type": "array", "items": {"type": "object"}},
-                },
-            },
-        },
-        "executions": {"type": "array", "items": {"type": "object"}},
-        "notifications": _RECORD_MAP,
-        "token_stats": {"type": "object"},
-        "counters": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        "legacy": {"type": "object"},
     },
 }

@@ -2,25 +2,27 @@
 
 A stand-in for the Keyboard Maestro MCP server that speaks real MCP, so the upstream
 bridge, the km-actions server and MCP clients can be exercised end to end without a
-Mac. It answers the way that server does: a tool's envelope comes back as
-``structured_content`` (and as JSON text) with ``is_error`` false, even when the
-envelope says ``"success": false``. Only a call to a tool it does not have, or a
-defect in the simulator, answers ``is_error`` true.
+Mac. It answers exactly as that server does: a tool's answer comes back as
+``structured_content`` and as its JSON text, with ``is_error`` false even when the
+answer says ``"success": false``; arguments its schema refuses get pydantic's message
+with ``is_error`` true. Its tools are listed as that server lists them (a title, an
+output schema, no annotations). Only a call to a tool it does not have, or a defect in
+the simulator, gets an ``is_error`` answer of km-actions' own.
 
 >>> import anyio
 >>> from mcp import Client
 >>> async def demo() -> tuple[int, object]:
 ...     async with Client(create_server(Simulator()), mode="legacy") as client:
 ...         listing = await client.list_tools()
-...         answer = await client.call_tool("km_calculator", {"expression": "6 * 7"})
-...         return len(listing.tools), answer.structured_content["data"]["result"]
+...         answer = await client.call_tool("km_variable_manager",
+...                                         {"operation": "get", "name": "Greeting"})
+...         return len(listing.tools), answer.structured_content["data"]["value"]
 >>> anyio.run(demo)
-(47, 42)
+(47, 'Hello')
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import sys
@@ -57,25 +59,29 @@ logger = logging.getLogger(__name__)
 
 _INSTRUCTIONS = (
     "A simulator of the Keyboard Maestro MCP server's km_* tools, run by km-actions. "
-    "Nothing reaches Keyboard Maestro: every answer is simulated and says so "
-    '("simulated": true).'
+    "Nothing reaches Keyboard Maestro: every answer comes from a model of it."
 )
+OUTPUT_SCHEMA = {"type": "object", "additionalProperties": True}
 
 
 def tools_for(catalog: ToolCatalog) -> list[types.Tool]:
-    """The MCP tool entries for a catalog: name, description, inputSchema and annotations as-is.
+    """The MCP tool entries for a catalog, as the Keyboard Maestro MCP server (FastMCP)
+    lists its tools: name, a title made from it, description, inputSchema as published,
+    an object outputSchema and FastMCP's ``_meta``; no annotations (it publishes none).
 
     >>> tools = tools_for(ToolCatalog.builtin())
-    >>> len(tools), tools[0].name, tools[0].input_schema["properties"]["operation"]["enum"]
-    (47, 'km_action_builder', ['list', 'append', 'delete', 'clear'])
+    >>> len(tools), tools[0].name, tools[0].title, tools[0].annotations
+    (47, 'km_action_builder', 'Km Action Builder', None)
     """
     return [
         types.Tool.model_validate(
             {
                 "name": spec.name,
+                "title": spec.name.replace("_", " ").title(),
                 "description": spec.description,
                 "inputSchema": dict(spec.input_schema),
-                **({"annotations": dict(spec.annotations)} if spec.annotations else {}),
+                "outputSchema": OUTPUT_SCHEMA,
+                "_meta": {"fastmcp": {"tags": []}},
             }
         )
         for spec in catalog.values()
@@ -85,19 +91,21 @@ def tools_for(catalog: ToolCatalog) -> list[types.Tool]:
 def answer_call(
     simulator: Simulator, name: str, arguments: Mapping[str, Any] | None
 ) -> types.CallToolResult:
-    """Answer one ``tools/call`` with the simulator; never raises.
+    """Answer one ``tools/call`` with the simulator, as the real server would; never raises.
 
-    >>> result = answer_call(Simulator(), "km_calculator", {"expression": "2 +"})
-    >>> result.is_error, result.structured_content["success"]
-    (False, False)
-    >>> answer_call(Simulator(), "km_calculater", {}).is_error
+    >>> result = answer_call(Simulator(), "km_variable_manager", {"operation": "rename"})
+    >>> result.is_error, result.structured_content["error"]["code"]
+    (False, 'INVALID_PARAMETER')
+    >>> answer_call(Simulator(), "km_variable_manager", {}).content[0].text.splitlines()[0]
+    '1 validation error for call[km_variable_manager]'
+    >>> answer_call(Simulator(), "km_variable_manger", {}).is_error
     True
     """
     if name not in simulator.catalog():
         hint = did_you_mean(name, simulator.catalog()) or "call tools/list for the tool names"
         return _error_result(f"the km-actions simulator has no tool '{name}'; {hint}")
     try:
-        envelope = simulator.call(name, {} if arguments is None else arguments)
+        result = simulator.result(name, {} if arguments is None else arguments)
     except StepError as problem:
         hint = f" ({problem.hint})" if problem.hint else ""
         return _error_result(f"{problem.message}{hint}")
@@ -107,11 +115,10 @@ def answer_call(
             f"the km-actions simulator failed while answering {name}: "
             f"{type(bug).__name__}: {bug} (this is a bug in km-actions; please report it)"
         )
-    text = json.dumps(envelope, ensure_ascii=False)
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)],
-        structured_content=envelope,
-        is_error=False,
+        content=[types.TextContent(type="text", text=result.text)],
+        structured_content=result.structured,
+        is_error=result.is_error,
     )
 
 
@@ -221,7 +228,7 @@ def serve(simulator: Simulator, *, http_port: int | None = None) -> None:
     ``km-actions simulator --http 8765 --state state.json`` runs.
     """
     if http_port is None:
-        _announce("serving MCP on stdin/stdout (not Keyboard Maestro: answers are simulated)")
+        _announce("serving MCP on stdin/stdout (not Keyboard Maestro: answers come from a model)")
         anyio.run(serve_stdio, simulator, backend="asyncio")
         return
 

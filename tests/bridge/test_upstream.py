@@ -28,7 +28,7 @@ from engine.bridge.upstream import (
     SIMULATOR_SERVER_NAME,
     UPSTREAM_TOOL_ERROR,
     UpstreamBridge,
-    answer_from_result,
+    answer_from_mcp,
 )
 from engine.catalog import ToolCatalog
 from engine.errors import BridgeError, ConfigError, ErrorKind, StepError
@@ -126,18 +126,20 @@ def test_the_simulator_as_upstream_lists_its_catalog_and_answers_calls() -> None
 
             answer = await bridge.call_tool("km_calculator", {"expression": "6 * 7"})
             assert answer["success"] is True
-            assert answer["simulated"] is True
             assert answer["data"]["result"] == 42
 
             missing = await bridge.call_tool(
-                "km_variable_manager", {"operation": "get", "name": "Nope"}
+                "km_variable_manager", {"operation": "delete", "name": "Nope"}
             )
             assert missing["success"] is False
-            assert missing["error"]["code"] == "NOT_FOUND"
+            assert missing["error"]["code"] == "KM_VARIABLE_FAILED"
 
             invalid = await bridge.call_tool("km_calculator", {"expresion": "1"})
             assert invalid["success"] is False
-            assert invalid["error"]["code"] == "VALIDATION_ERROR"
+            assert invalid["error"]["code"] == UPSTREAM_TOOL_ERROR
+            assert invalid["error"]["message"].startswith(
+                "2 validation errors for call[km_calculator]\nexpression\n"
+            )
 
             with pytest.raises(StepError) as caught:
                 await bridge.call_tool("km_calculater", {"expression": "1"})
@@ -590,12 +592,12 @@ def _text(text: str) -> types.TextContent:
     ],
 )
 def test_results_convert_to_answers(result: types.CallToolResult, expected: Any) -> None:
-    assert answer_from_result(result) == expected
+    assert answer_from_mcp(result) == expected
 
 
 @given(st.text())
 def test_any_text_answer_converts_without_raising(text: str) -> None:
-    answer = answer_from_result(types.CallToolResult(content=[_text(text)]))
+    answer = answer_from_mcp(types.CallToolResult(content=[_text(text)]))
     if isinstance(answer, dict) and answer.get("data") == {"text": text}:
         assert answer["success"] is True
     else:

@@ -36,7 +36,7 @@ def test_docs_of_a_plugin_folder(cli: Cli) -> None:
         '| `share_macro` | string | `"Share Clipboard"` | The Keyboard Maestro macro '
         "`share-clipboard` runs. |",
         "| `share_token` | string | (secret) | The API token of your sharing service. "
-        "`share-clipboard` puts it in the password variable ClipboardToolsToken for the "
+        "`share-clipboard` puts it in the password variable ClipboardToolsTokenPassword for the "
         "sharing macro; it is never shown. |",
         "",
     ]

@@ -813,7 +813,7 @@ def test_a_newer_simulator_state_stops_the_hooks_not_the_change(cli: Cli) -> Non
     assert outcome.err == (
         "  warning: the hooks on `installed` of 'hk' did not run: the simulator state file "
         f"{cli.home / 'simulator-state.json'} was written by a newer km-actions (state "
-        "version 9; this one reads up to 1)\n"
+        "version 9; this one reads up to 2)\n"
         "     = hint: upgrade km-actions, or use another state file\n"
     )
     assert (cli.home / "simulator-state.json").read_text() == newer

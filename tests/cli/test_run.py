@@ -378,7 +378,7 @@ FORGET = action_text(
     permissions: [km_variable_manager:delete]
     steps:
       - tool: km_variable_manager
-        with: {operation: delete, name: Scratch}
+        with: {operation: delete, name: Greeting}
     """,
 )
 
@@ -656,7 +656,7 @@ def test_a_state_file_from_a_newer_version_is_refused(cli: Cli) -> None:
         1,
         "",
         "km-actions run: the simulator state file newer.json was written by a newer km-actions "
-        "(state version 999; this one reads up to 1)\n"
+        "(state version 999; this one reads up to 2)\n"
         "     = hint: upgrade km-actions, or use another state file\n",
     )
     assert (cli.folder / "newer.json").read_text() == newer

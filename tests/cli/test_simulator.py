@@ -110,7 +110,7 @@ def test_a_state_file_from_a_newer_version_is_an_error(cli: Cli, server: FakeSer
     assert (outcome.code, outcome.err) == (
         1,
         "km-actions simulator: error: the simulator state file state.json was written by a "
-        "newer km-actions (state version 999; this one reads up to 1)\n"
+        "newer km-actions (state version 999; this one reads up to 2)\n"
         "     = hint: upgrade km-actions, or use another state file\n",
     )
     assert server.calls == []

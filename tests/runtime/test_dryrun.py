@@ -89,6 +89,8 @@ steps:
   - id: read
     tool: km_variable_manager
     with: {operation: get, name: Answer}
+outputs:
+  exists: "{{ steps.read.result.data.exists }}"
 """
 
 
@@ -97,8 +99,8 @@ def test_each_dry_run_starts_from_a_fresh_scratch_simulator() -> None:
     engine = Engine()
     reader = engine.compile(engine.load(READ, file="read.yaml"))
     result = asyncio.run(run(reader, bridge=DryRunBridge(), dry_run=True))
-    assert result.error is not None
-    assert (result.error.kind.value, result.error.details["code"]) == ("tool_failed", "NOT_FOUND")
+    assert result.error is None
+    assert result.outputs == {"exists": False}
 
 
 def test_a_run_that_is_not_a_dry_run_records_nothing() -> None:

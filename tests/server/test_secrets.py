@@ -118,7 +118,7 @@ async def test_tests_of_create_never_run_with_the_users_settings(
     (report,) = created["data"]["tests"]
     assert report["failures"] == [
         "the action failed: [template_error] `config.share_token` is undefined at "
-        "clipboard-tools/actions/share-clipboard.yaml:20:14"
+        "clipboard-tools/actions/share-clipboard.yaml:22:14"
     ]
     assert_never_shown(created)
 

@@ -42,14 +42,12 @@ class KM:
         """The ``data`` of a successful answer (fails the test otherwise)."""
         answer = self(tool, **arguments)
         assert answer["success"] is True, answer
-        assert answer["simulated"] is True
         return dict(answer["data"])
 
     def fails(self, tool: str, code: str, **arguments: Any) -> dict[str, Any]:
         """The ``error`` of a failed answer with this code (fails the test otherwise)."""
         answer = self(tool, **arguments)
         assert answer["success"] is False, answer
-        assert answer["simulated"] is True
         error = dict(answer["error"])
         assert error["code"] == code, error
         assert error["message"] and error["recovery_suggestion"]

@@ -188,7 +188,9 @@ def test_validate_only_does_not_evaluate(km: KM) -> None:
 def test_password_variables_are_not_numbers(sim: Simulator) -> None:
     sim.call(
         "km_variable_manager",
-        {"operation": "set", "name": "PIN", "value": "1234", "scope": "password"},
+        {"operation": "set", "name": "PinPassword", "value": "1234", "scope": "password"},
     )
-    answer = sim.call("km_calculator", {"expression": "PIN + 1"})
-    assert answer["error"]["message"] == "variable 'PIN' is not a usable number: '[PROTECTED]'"
+    answer = sim.call("km_calculator", {"expression": "PinPassword + 1"})
+    assert answer["error"]["message"] == (
+        "variable 'PinPassword' is not a usable number: '[PROTECTED]'"
+    )

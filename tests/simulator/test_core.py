@@ -1,8 +1,9 @@
-"""The simulator as a tool bridge: envelope, validation, unknown tools, determinism, copies."""
+"""The simulator as a tool bridge: results, schema checks, unknown tools, determinism, copies."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from engine.bridge import ToolBridge
+from engine.bridge.results import UPSTREAM_TOOL_ERROR
 from engine.catalog import ToolCatalog, ToolSpec
 from engine.errors import ErrorKind, StepError
 from engine.simulator import Simulator
@@ -27,34 +29,44 @@ def test_satisfies_the_tool_bridge_protocol(sim: Simulator) -> None:
     assert len(sim.catalog()) == 47
 
 
-def test_call_tool_is_async_and_answers_the_envelope(sim: Simulator, clock: FakeClock) -> None:
-    answer = asyncio.run(sim.call_tool("km_calculator", {"expression": "6 * 7"}))
+def test_call_tool_is_async_and_answers_as_the_server(sim: Simulator) -> None:
+    answer = asyncio.run(
+        sim.call_tool("km_variable_manager", {"operation": "get", "name": "Greeting"})
+    )
     assert answer == {
         "success": True,
         "data": {
-            "expression": "6 * 7",
-            "result": 42,
-            "formatted_result": "42",
-            "format": "auto",
-            "precision": 10,
-            "variables_used": {},
-            "engine_used": "simulator",
+            "name": "Greeting",
+            "value": "Hello",
+            "scope": "global",
+            "exists": True,
+            "type": "string",
         },
-        "metadata": {
-            "tool": "km_calculator",
-            "timestamp": clock.now.isoformat(),
-            "server": "km-actions simulator (not Keyboard Maestro)",
-        },
-        "simulated": True,
     }
 
 
-def test_failures_use_the_server_envelope(km: KM) -> None:
-    answer = km("km_variable_manager", operation="get", name="Missing")
-    assert answer["success"] is False
-    assert answer["simulated"] is True
-    assert answer["metadata"]["operation"] == "get"
-    assert set(answer["error"]) == {"code", "message", "recovery_suggestion", "details"}
+def test_results_carry_the_same_json_twice(sim: Simulator) -> None:
+    result = sim.result("km_variable_manager", {"operation": "get", "name": "Greeting"})
+    assert result.is_error is False
+    assert result.text == (
+        '{"success":true,"data":{"name":"Greeting","value":"Hello","scope":"global",'
+        '"exists":true,"type":"string"}}'
+    )
+    assert json.loads(result.text) == result.structured
+
+
+def test_older_tools_answer_without_a_simulated_marker(km: KM) -> None:
+    answer = km("km_clipboard_manager", operation="get_history", history_index=5)
+    assert answer == {
+        "success": False,
+        "error": {
+            "code": "NOT_FOUND",
+            "message": "clipboard history has 0 entries; there is no entry 5",
+            "recovery_suggestion": "Use an index below the history size (0 is the current "
+            "clipboard); see them with operation 'list_history'.",
+            "details": {"history_size": 0},
+        },
+    }
 
 
 def test_unknown_tool_raises_step_error_with_did_you_mean(sim: Simulator) -> None:
@@ -73,102 +85,115 @@ def test_unknown_tool_far_from_any_name(sim: Simulator) -> None:
     assert raised.value.hint == "see the tool catalog for the names"
 
 
+def _violation(tool: str, field: str, message: str, kind: str, value: str, type_: str) -> str:
+    return (
+        f"1 validation error for call[{tool}]\n{field}\n  {message} [type={kind}, "
+        f"input_value={value}, input_type={type_}]\n"
+        f"    For further information visit https://errors.pydantic.dev/2.14/v/{kind}"
+    )
+
+
 @pytest.mark.parametrize(
-    ("tool", "arguments", "message", "suggestion"),
+    ("tool", "arguments", "text"),
     [
         pytest.param(
-            "km_clipboard_manager",
-            {"operation": "gett"},
-            "invalid arguments for km_clipboard_manager: argument 'operation': 'gett' is not "
-            "one of ['get', 'set', 'get_history', 'list_history', 'manage_named', "
-            "'search_named', 'stats']",
-            "Use one of: get, set, get_history, list_history, manage_named, search_named, "
-            "stats. Did you mean 'get'?",
-            id="enum-did-you-mean",
-        ),
-        pytest.param(
-            "km_clipboard_manager",
-            {},
-            "invalid arguments for km_clipboard_manager: the arguments: 'operation' is a "
-            "required property",
-            "Add the required argument(s): operation.",
-            id="required",
+            "km_variable_manager",
+            {"name": "x"},
+            _violation("km_variable_manager", "operation", "Missing required argument",
+                       "missing_argument", "{'name': 'x'}", "dict"),
+            id="missing-required",
         ),
         pytest.param(
             "km_variable_manager",
             {"operation": "get", "nmae": "x"},
-            "invalid arguments for km_variable_manager: the arguments: Additional properties "
-            "are not allowed ('nmae' was unexpected)",
-            "Remove 'nmae'. Did you mean 'name'? This tool takes: _instance_id, name, "
-            "operation, scope, value.",
-            id="unknown-argument",
+            _violation("km_variable_manager", "nmae", "Unexpected keyword argument",
+                       "unexpected_keyword_argument", "'x'", "str"),
+            id="unexpected-keyword",
+        ),
+        pytest.param(
+            "km_variable_manager",
+            {"operation": 5},
+            _violation("km_variable_manager", "operation", "Input should be a valid string",
+                       "string_type", "5", "int"),
+            id="wrong-type",
         ),
         pytest.param(
             "km_notifications",
             {"notification_type": "banner", "title": "t", "message": "m"},
-            "invalid arguments for km_notifications: argument 'notification_type': 'banner' "
-            "does not match '^(notification|alert|hud|sound)$'",
-            "Use one of: notification, alert, hud, sound.",
-            id="pattern-enum",
+            _violation("km_notifications", "notification_type",
+                       "String should match pattern '^(notification|alert|hud|sound)$'",
+                       "string_pattern_mismatch", "'banner'", "str"),
+            id="pattern",
+        ),
+        pytest.param(
+            "km_engine_control",
+            {"operation": "restart"},
+            _violation("km_engine_control", "operation",
+                       "Input should be 'reload', 'calculate', 'process_tokens', "
+                       "'search_replace' or 'status'", "literal_error", "'restart'", "str"),
+            id="literal",
         ),
         pytest.param(
             "km_list_macros",
             {"limit": 500},
-            "invalid arguments for km_list_macros: argument 'limit': 500 is greater than the "
-            "maximum of 100",
-            "Use a value of at most 100.",
+            _violation("km_list_macros", "limit", "Input should be less than or equal to 100",
+                       "less_than_equal", "500", "int"),
             id="maximum",
         ),
         pytest.param(
-            "km_calculator",
-            {"expression": 12},
-            "invalid arguments for km_calculator: argument 'expression': 12 is not of type "
-            "'string'",
-            "Pass a value of type string.",
-            id="type",
+            "km_list_macros",
+            {"limit": 0},
+            _violation("km_list_macros", "limit", "Input should be greater than or equal to 1",
+                       "greater_than_equal", "0", "int"),
+            id="minimum",
+        ),
+    ],
+)  # fmt: skip
+def test_schema_violations_are_answered_like_fastmcp(
+    sim: Simulator, tool: str, arguments: dict[str, Any], text: str
+) -> None:
+    result = sim.result(tool, arguments)
+    assert (result.is_error, result.text, result.structured) == (True, text, None)
+    assert sim.call(tool, arguments) == {
+        "success": False,
+        "error": {
+            "code": UPSTREAM_TOOL_ERROR,
+            "message": text,
+            "recovery_suggestion": "The Keyboard Maestro MCP server reported this error; "
+            "check the arguments, and that Keyboard Maestro is running.",
+        },
+    }
+
+
+def test_arguments_are_coerced_and_completed_as_pydantic_does(sim: Simulator) -> None:
+    listed = sim.call("km_list_macros", {"limit": "1", "enabled_only": "false"})
+    assert listed["data"]["pagination"]["limit"] == 1
+    assert listed["data"]["total_count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(
+            {"operation": "create", "dictionary_name": "d", "value": {"when": {1, 2}}},
+            "the arguments of km_dictionary_manager are not JSON data: set is not JSON data "
+            "at $.value.when",
+            id="not-json",
         ),
         pytest.param(
-            "km_create_macro",
-            {"name": "bad/name", "template": "custom"},
-            "invalid arguments for km_create_macro: argument 'name': 'bad/name' does not "
-            "match '^[a-zA-Z0-9_\\\\s\\\\-\\\\.]+$'",
-            "Use a value matching the regular expression ^[a-zA-Z0-9_\\s\\-\\.]+$.",
-            id="pattern",
-        ),
-        pytest.param(
-            "km_notifications",
-            {"notification_type": "alert", "title": "t", "message": "m", "buttons": ["a"] * 4},
-            "invalid arguments for km_notifications: argument 'buttons': ['a', 'a', 'a', 'a'] "
-            "is too long",
-            "Use a value with at most this many items: 3.",
-            id="any-of-best-match",
+            ["not", "an", "object"],
+            "the arguments of km_dictionary_manager must be an object, not list",
+            id="not-an-object",
         ),
     ],
 )
-def test_validation_failures_answer_like_the_server(
-    km: KM, tool: str, arguments: dict[str, Any], message: str, suggestion: str
+def test_arguments_that_mcp_cannot_carry_are_a_step_error(
+    sim: Simulator, arguments: Any, message: str
 ) -> None:
-    error = km.fails(tool, "VALIDATION_ERROR", **arguments)
-    assert error["message"] == message
-    assert error["recovery_suggestion"] == suggestion
-
-
-def test_arguments_that_are_not_json_are_a_validation_error(sim: Simulator) -> None:
-    answer = sim.call(
-        "km_dictionary_manager",
-        {"operation": "create", "dictionary_name": "d", "value": {"when": {1, 2}}},
-    )
-    assert answer["success"] is False
-    assert answer["error"]["message"] == (
-        "arguments are not JSON data: $.value.when: set is not JSON data"
-    )
-    assert answer["error"]["details"] == {"path": "$.value.when"}
-
-
-def test_arguments_must_be_an_object(sim: Simulator) -> None:
-    answer = sim.call("km_token_stats", ["not", "an", "object"])  # type: ignore[arg-type]
-    assert answer["error"]["code"] == "VALIDATION_ERROR"
-    assert answer["error"]["message"] == "arguments must be an object, not list"
+    with pytest.raises(StepError) as raised:
+        sim.call("km_dictionary_manager", arguments)
+    assert raised.value.kind is ErrorKind.INVALID_ARGUMENTS
+    assert raised.value.message == message
 
 
 def test_tuples_count_as_arrays(km: KM) -> None:
@@ -222,7 +247,7 @@ def test_answers_are_copied_on_the_way_out(km: KM, sim: Simulator) -> None:
     answer = sim.call("km_dictionary_manager", {"operation": "read", "dictionary_name": "d"})
     answer["data"]["value"]["k"].append(2)
     snapshot = sim.snapshot()
-    snapshot["dictionaries"]["d"]["data"]["k"].append(3)
+    snapshot["legacy"]["dictionaries"]["d"]["data"]["k"].append(3)
     assert km.ok("km_dictionary_manager", operation="read", dictionary_name="d")["value"] == {
         "k": [1]
     }
@@ -265,7 +290,7 @@ def test_a_broken_foreign_schema_accepts_objects() -> None:
 
 
 def test_a_defect_in_a_handler_is_a_step_error(sim: Simulator) -> None:
-    def broken(call: object) -> dict[str, Any]:
+    def broken(ctx: object) -> dict[str, Any]:
         raise KeyError("boom")
 
     sim._handlers["km_token_stats"] = broken

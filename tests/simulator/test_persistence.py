@@ -58,12 +58,10 @@ def test_round_trip_keeps_everything_but_memory_only_values(
     busy(first)
     second = Simulator(state_path=path, clock=clock)
     expected = first.snapshot()
-    expected["variables"].pop("password")
-    expected["instance_variables"] = {}
+    assert expected["keyboard_maestro"]["password_variables"] == {"PW": "s3cret"}
+    expected["keyboard_maestro"]["password_variables"] = {}
     assert second.snapshot() == expected
     assert second.state_path == path
-    answer = second.call("km_execute_macro", {"identifier": "Saved"})
-    assert answer["data"]["execution_id"] == "sim-exec-000002"
 
 
 def test_password_values_never_reach_the_disk(tmp_path: Path) -> None:
@@ -180,7 +178,7 @@ def test_a_newer_state_file_is_refused_and_kept(tmp_path: Path) -> None:
         Simulator(state_path=path)
     assert raised.value.message == (
         f"the simulator state file {path} was written by a newer km-actions "
-        "(state version 99; this one reads up to 1)"
+        "(state version 99; this one reads up to 2)"
     )
     assert raised.value.hint == "upgrade km-actions, or use another state file"
     assert path.exists()
@@ -237,3 +235,31 @@ def test_a_failed_replace_leaves_no_temp_file(
     with pytest.raises(SimulatorStateError):
         sim.save()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_version_1_file_is_upgraded(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "state.json"
+    group = {"id": "G", "name": "Mine", "enabled": False, "created_at": "2026-01-01"}
+    macro = {"id": "M", "name": "Made", "group_id": "G", "enabled": True, "use_count": 2,
+             "triggers": [], "actions": [], "template": "text_expansion"}  # fmt: skip
+    old = {
+        "format": "km-actions-simulator-state",
+        "version": 1,
+        "variables": {"global": {"Kept": "yes"}},
+        "clipboard": [{"content": "clip", "format": "text", "timestamp": "t"}],
+        "dictionaries": {"d": {"data": {"a": 1}, "created_at": "t", "modified_at": "t"}},
+        "groups": {"G": group},
+        "macros": {"M": macro},
+    }
+    path.write_text(json.dumps(old), "utf-8")
+    sim = Simulator(state_path=path, clock=clock)
+    model = sim.snapshot()["keyboard_maestro"]
+    assert model["variables"] == {"Kept": "yes"}
+    assert model["clipboards"] == ["clip"]
+    assert [
+        (g["name"], g["enabled"], [m["name"] for m in g["macros"]]) for g in model["groups"]
+    ] == [("Mine", False, ["Made"])]
+    assert sim.call("km_dictionary_manager", {"operation": "read", "dictionary_name": "d"})["data"][
+        "value"
+    ] == {"a": 1}
+    assert sim.snapshot()["legacy"]["macros"]["M"]["template"] == "text_expansion"

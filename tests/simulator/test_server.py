@@ -21,12 +21,14 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
+from engine.bridge.results import ToolResult
 from engine.bridge.upstream import UpstreamBridge
 from engine.catalog import ToolCatalog
 from engine.cli import main
 from engine.errors import ErrorKind, StepError
 from engine.simulator import Simulator
 from engine.simulator.server import SIMULATOR_SERVER_NAME, answer_call, create_server
+from tests.simulator.km_server_answers import load_json
 
 SIMULATOR = [sys.executable, "-m", "engine.simulator"]
 
@@ -52,29 +54,39 @@ async def check_answers(client: Client) -> None:
     listing = await client.list_tools()
     shipped = ToolCatalog.builtin()
     assert [tool.name for tool in listing.tools] == list(shipped)
+    recorded = {tool["name"]: tool for tool in load_json("tools.json")["tools"]}
     for tool in listing.tools:
-        spec = shipped[tool.name]
-        assert tool.input_schema == spec.input_schema, tool.name
-        assert tool.description == spec.description, tool.name
-        assert tool.annotations is not None
-        assert tool.annotations.model_dump(by_alias=True, exclude_none=True) == dict(
-            spec.annotations
-        ), tool.name
+        listed = tool.model_dump(by_alias=True, exclude_none=True, mode="json")
+        assert listed["inputSchema"] == shipped[tool.name].input_schema, tool.name
+        if tool.name in recorded:  # the real server's own listing
+            assert listed == recorded[tool.name], tool.name
 
-    answer = await client.call_tool("km_calculator", {"expression": "6 * 7"})
+    answer = await client.call_tool("km_variable_manager", {"operation": "get", "name": "Greeting"})
     assert answer.is_error is False
-    assert answer.structured_content is not None
-    assert answer.structured_content["data"]["result"] == 42
-    assert answer.structured_content["simulated"] is True
+    assert answer.structured_content == {
+        "success": True,
+        "data": {"name": "Greeting", "value": "Hello", "scope": "global", "exists": True,
+                 "type": "string"},
+    }  # fmt: skip
     text = answer.content[0]
     assert text.type == "text"
     assert json.loads(text.text) == answer.structured_content
 
-    refused = await client.call_tool("km_calculator", {"expresion": "1"})
-    assert refused.is_error is False
-    assert refused.structured_content is not None
-    assert refused.structured_content["success"] is False
-    assert refused.structured_content["error"]["code"] == "VALIDATION_ERROR"
+    failed = await client.call_tool("km_variable_manager", {"operation": "delete", "name": "X"})
+    assert failed.is_error is False
+    assert failed.structured_content is not None
+    assert failed.structured_content["error"]["code"] == "KM_VARIABLE_FAILED"
+
+    refused = await client.call_tool("km_variable_manager", {"operation": "get", "nmae": "1"})
+    assert refused.is_error is True
+    assert refused.structured_content is None
+    assert refused.content[0].type == "text"
+    assert refused.content[0].text.splitlines()[:3] == [
+        "1 validation error for call[km_variable_manager]",
+        "nmae",
+        "  Unexpected keyword argument [type=unexpected_keyword_argument, input_value='1', "
+        "input_type=str]",
+    ]
 
     unknown = await client.call_tool("km_calculater", {"expression": "1"})
     assert unknown.is_error is True
@@ -95,16 +107,14 @@ def test_the_server_lists_the_catalog_and_answers_in_process() -> None:
 @pytest.mark.parametrize(
     ("name", "arguments", "is_error", "code"),
     [
-        pytest.param("km_calculator", {"expression": "2 ^ 10"}, False, None, id="success"),
-        pytest.param("km_calculator", None, False, "VALIDATION_ERROR", id="no-arguments"),
-        pytest.param(
-            "km_calculator", {"expression": 7}, False, "VALIDATION_ERROR", id="wrong-type"
-        ),
+        pytest.param("km_variable_manager", {"operation": "list"}, False, None, id="success"),
+        pytest.param("km_variable_manager", None, True, None, id="no-arguments"),
+        pytest.param("km_variable_manager", {"operation": 7}, True, None, id="wrong-type"),
         pytest.param(
             "km_variable_manager",
-            {"operation": "get", "name": "Nope"},
+            {"operation": "delete", "name": "Nope"},
             False,
-            "NOT_FOUND",
+            "KM_VARIABLE_FAILED",
             id="tool-failure-is-not-an-mcp-error",
         ),
         pytest.param("km_nothing", {}, True, None, id="unknown-tool"),
@@ -118,12 +128,12 @@ def test_answer_call(
     if is_error:
         assert result.structured_content is None
         return
-    envelope = result.structured_content
-    assert envelope is not None
-    assert envelope["success"] is (code is None)
+    answer = result.structured_content
+    assert answer is not None
+    assert answer["success"] is (code is None)
     if code is not None:
-        assert envelope["error"]["code"] == code
-        assert envelope["error"]["recovery_suggestion"]
+        assert answer["error"]["code"] == code
+        assert answer["error"]["recovery_suggestion"]
 
 
 class BrokenSimulator(Simulator):
@@ -133,7 +143,7 @@ class BrokenSimulator(Simulator):
         super().__init__()
         self.problem = problem
 
-    def call(self, name: str, arguments: Any) -> dict[str, Any]:
+    def result(self, name: str, arguments: Any) -> ToolResult:
         raise self.problem
 
 
@@ -254,15 +264,15 @@ def test_the_server_answers_over_http_and_the_bridge_outlives_a_restart(tmp_path
             try:
                 assert bridge.simulated is True
                 assert bridge.label == f"km-actions simulator over MCP at {served.url}"
-                answer = await bridge.call_tool("km_calculator", {"expression": "1 + 2"})
-                assert answer["data"]["result"] == 3
+                answer = await bridge.call_tool("km_variable_manager", {"operation": "list"})
+                assert answer["data"]["count"] == 1
                 assert served.stop() == 0  # Ctrl-C stops it normally
                 with pytest.raises(StepError) as caught:
-                    await bridge.call_tool("km_calculator", {"expression": "1 + 2"})
+                    await bridge.call_tool("km_variable_manager", {"operation": "list"})
                 assert caught.value.kind is ErrorKind.TOOL_UNAVAILABLE
                 with served_http(tmp_path, served.port):
-                    answer = await bridge.call_tool("km_calculator", {"expression": "2 + 2"})
-                    assert answer["data"]["result"] == 4
+                    answer = await bridge.call_tool("km_variable_manager", {"operation": "list"})
+                    assert answer["data"]["count"] == 1
             finally:
                 await bridge.close()
 
@@ -287,7 +297,7 @@ def test_stdio_mode_writes_nothing_but_protocol_to_stdout(tmp_path: Path) -> Non
         "(not valid JSON); it was moved to state.json.corrupt and the simulator starts "
         "from its example state",
         "km-actions simulator: serving MCP on stdin/stdout "
-        "(not Keyboard Maestro: answers are simulated)",
+        "(not Keyboard Maestro: answers come from a model)",
     ]
 
 
@@ -329,6 +339,6 @@ def test_a_state_file_from_a_newer_version_is_refused(
     assert main(["simulator", "--state", str(state)]) == 1
     assert capsys.readouterr().err.splitlines() == [
         f"km-actions simulator: error: the simulator state file {state} was written by a "
-        "newer km-actions (state version 999; this one reads up to 1)",
+        "newer km-actions (state version 999; this one reads up to 2)",
         "     = hint: upgrade km-actions, or use another state file",
     ]

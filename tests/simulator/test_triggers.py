@@ -167,8 +167,8 @@ def test_hotkey_creation_and_conflicts(km: KM) -> None:
     )
     listed = km.ok("km_list_hotkey_triggers", include_conflicts=True)
     assert [(h["macro_name"], h["conflicts"]) for h in listed["hotkeys"]] == [
-        ("Hello World", ["Insert Date (trigger 1)"]),
         ("Insert Date", ["Hello World (trigger 1)"]),
+        ("Hello World", ["Insert Date (trigger 1)"]),
     ]
     only = km.ok("km_list_hotkey_triggers", macro_id="Insert Date")
     assert only["count"] == 1

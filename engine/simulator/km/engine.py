@@ -80,6 +80,22 @@ def delete_variable(state: KMState, name: str) -> bool:
     return table.pop(name, None) is not None
 
 
+def variable_element(state: KMState, name: str) -> tuple[dict[str, str], str] | None:
+    """What ``variable "name"`` of the Engine refers to, as its table and its own name.
+
+    The Engine's ``variables`` elements are the global variables, matched by name
+    ignoring case (the first in name order); a password variable is found only by its
+    exact name. None when there is no such variable (``Can’t get variable "name".``).
+    """
+    folded = name.casefold()
+    for candidate in variable_names(state):
+        if candidate.casefold() == folded:
+            return state.variables, candidate
+    if variable_kind(name) == "password" and name in state.password_variables:
+        return state.password_variables, name
+    return None
+
+
 def variable_names(state: KMState) -> list[str]:
     """The names of the ``variables`` elements: global variables, sorted as KM lists them."""
     return sorted(state.variables, key=str.casefold)

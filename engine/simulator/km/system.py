@@ -14,7 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.simulator.km.library import same
-from engine.simulator.km.state import KMState
+from engine.simulator.km.state import ENGINE_PROCESS, KMState
+
+# Always running on a Mac: an Apple event to it never launches anything.
+ALWAYS_RUNNING = frozenset({"System Events"})
 
 Process = dict[str, Any]
 
@@ -69,6 +72,19 @@ def launch(state: KMState, app: dict[str, Any], *, front: bool = True) -> Proces
     if front:
         activate(state, process)
     return process
+
+
+def receive_event(state: KMState, app_name: str) -> None:
+    """An Apple event sent to an application launches it when it is installed and not running
+    (in the background; the Engine as a background-only process), as AppleScript does."""
+    if app_name in ALWAYS_RUNNING or process_named(state, app_name) is not None:
+        return
+    found = application(state, name=app_name)
+    if found is None:
+        return
+    process = launch(state, found, front=False)
+    if same(app_name, ENGINE_PROCESS):
+        process["background_only"] = True
 
 
 def activate(state: KMState, process: Process) -> None:

@@ -1,7 +1,7 @@
 """Keyboard Maestro text tokens (%Variable%X%, %SystemClipboard%, %ICUDateTime%…%, …).
 
 What a token expands to comes from a :class:`TokenWorld`: the variables, clipboards and
-clock of whoever asks (the Keyboard Maestro model, or the old simulator's state).
+clock of whoever asks (the Keyboard Maestro model, inside a macro's execution or not).
 
 >>> from datetime import datetime
 >>> class World:
@@ -18,11 +18,9 @@ clock of whoever asks (the Keyboard Maestro model, or the old simulator's state)
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import quote
 
 from engine.simulator.km.icu import format_icu, shift
 
@@ -72,8 +70,6 @@ class Expansion:
     """The tokens met while expanding one text, and what became of them."""
 
     world: TokenWorld
-    given: Mapping[str, str]
-    context: str
     tokens: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: int = 0
@@ -90,9 +86,7 @@ class Expansion:
             self.errors += 1
             value = None
         self.tokens.append({"token": text, "type": kind, "resolved": value is not None})
-        if value is None:
-            return text
-        return value if kind in ("escape", "character") else self._encode(value)
+        return text if value is None else value
 
     def _value(self, match: re.Match[str], kind: str) -> str | None:
         arg = match.group("arg")
@@ -128,21 +122,10 @@ class Expansion:
         return None
 
     def _variable(self, name: str) -> str:
-        if name in self.given:
-            return self.given[name]
         value = self.world.variable(name)
         if value is None:
             self.warnings.append(f"variable '{name}' is not set; it expands to empty text")
             return ""
-        return value
-
-    def _encode(self, value: str) -> str:
-        if self.context == "url":
-            return quote(value, safe="")
-        if self.context == "filename":
-            return value.replace("/", "-").replace(":", "-")
-        if self.context == "regex":
-            return re.escape(value)
         return value
 
 
@@ -158,15 +141,8 @@ def kind_of(match: re.Match[str]) -> str:
     return str(match.group("other"))
 
 
-def expand(
-    world: TokenWorld, text: str, given: Mapping[str, str] | None = None, context: str = "text"
-) -> Expansion:
+def expand(world: TokenWorld, text: str) -> Expansion:
     """Expand every token in ``text``; the result is in ``.text`` of the returned record."""
-    expansion = Expansion(world, given or {}, context)
+    expansion = Expansion(world)
     expansion.text = TOKEN.sub(expansion.replace, text)
     return expansion
-
-
-def preview_tokens(text: str) -> list[dict[str, Any]]:
-    """The tokens in ``text`` and their types, without expanding anything."""
-    return [{"token": m.group(0), "type": kind_of(m)} for m in TOKEN.finditer(text)]

@@ -14,7 +14,7 @@ from typing import Any
 from engine.simulator.km import engine as km_engine
 from engine.simulator.km import library, system
 from engine.simulator.km.calc import CalcError
-from engine.simulator.km.state import EDITOR_NAME, ENGINE_PROCESS, KMState
+from engine.simulator.km.state import EDITOR_NAME, KMState
 
 from . import nodes as n
 from .errors import ScriptError, ScriptSyntaxError, Unmodelled, cant_get, not_defined
@@ -49,7 +49,6 @@ from .values import (
 STANDARD_ADDITIONS = frozenset({"display notification", "display alert", "delay"})
 ENGINE_COMMANDS = frozenset({"getvariable", "setvariable", "do script", "process tokens",
                              "calculate", "reload"})  # fmt: skip
-ALWAYS_RUNNING = frozenset({SE})
 
 
 class _Return(Exception):
@@ -456,14 +455,8 @@ class Interpreter:
 
     def wake(self, app: str) -> None:
         """An event to a modelled application launches it, as AppleScript does."""
-        if not app or app in ALWAYS_RUNNING or system.process_named(self.state, app):
-            return
-        found = system.application(self.state, name=app)
-        if found is None:
-            return
-        process = system.launch(self.state, found, front=False)
-        if app == ENGINE_PROCESS:
-            process["background_only"] = True
+        if app:
+            system.receive_event(self.state, app)
 
     # -- commands -----------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 
@@ -46,4 +48,29 @@ def test_it_runs_installed_on_the_simulator(store: Store) -> None:
     shared = asyncio.run(runtime.run("clipboard-tools/share-clipboard", bridge=simulator))
     assert shared.ok, shared.error
     assert shared.outputs == {"macro": "Share Clipboard", "shared": 18}
+    runtime.close()
+
+
+def test_the_share_token_stays_in_keyboard_maestros_memory(store: Store, tmp_path: Path) -> None:
+    # Keyboard Maestro decides a variable's kind by its name: only a name starting or ending
+    # in "Password" (or "PW") keeps the token out of its saved variables and its lists.
+    install(store, CLIPBOARD_TOOLS)
+    configure(store, "clipboard-tools", {"share_token": "tok-12345678"})
+    runtime = PluginRuntime.load(store)
+    state = tmp_path / "simulator.json"
+    simulator = Simulator(state_path=state)
+
+    async def share() -> None:
+        text = {"operation": "set", "content": "hello"}
+        macro = {"name": "Share Clipboard", "template": "custom"}
+        for tool, arguments in (("km_clipboard_manager", text), ("km_create_macro", macro)):
+            assert (await simulator.call_tool(tool, arguments))["success"]
+        shared = await runtime.run("clipboard-tools/share-clipboard", bridge=simulator)
+        assert shared.ok, shared.error
+
+    asyncio.run(share())
+    model = simulator.snapshot()["keyboard_maestro"]
+    assert model["password_variables"] == {"ClipboardToolsTokenPassword": "tok-12345678"}
+    assert "tok-12345678" not in json.dumps(model["variables"])
+    assert "tok-12345678" not in state.read_text("utf-8")
     runtime.close()

@@ -142,3 +142,23 @@ def test_execute_macro_stops_at_missing_targets_and_depth(state: KMState) -> Non
     runs = state.log["executions"]
     assert len(runs) == engine.MAX_DEPTH + 1
     assert runs[0]["actions_not_modelled"] == ["ExecuteMacro", "ExecuteMacro"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"),
+    [
+        pytest.param("100%% %41%%263A%", "100% A☺", id="escapes-and-characters"),
+        pytest.param("%ShortDate% %LongDate% %Time%", "5/4/26 May 4, 2026 9:30 AM", id="dates"),
+        pytest.param(
+            "%ICUDateTimePlus%2%Days%yyyy-MM-dd% %ICUDateTimeMinus%1%Months%MMM%",
+            "2026-05-06 Apr",
+            id="date-arithmetic",
+        ),
+        pytest.param("%ICUDateTimePlus%1%Fortnights%y%", "%ICUDateTimePlus%1%Fortnights%y%",
+                     id="unknown-unit-stays"),
+        pytest.param("[%Variable%Nothing%]", "[]", id="missing-variable-is-empty"),
+        pytest.param("%CurrentClipboard%", "now", id="current-clipboard"),
+    ],
+)  # fmt: skip
+def test_the_token_forms(state: KMState, text: str, expanded: str) -> None:
+    assert engine.process_tokens(state, text) == expanded

@@ -1,0 +1,56 @@
+"""The Keyboard Maestro MCP server's tools, answered from the model of Keyboard Maestro.
+
+One module per tool family; each has ``HANDLERS`` (tool name → handler), merged here into
+:data:`TOOLS`. A handler takes a :class:`ToolContext` (arguments already checked against
+the tool's published schema, as FastMCP checks them) and returns the answer the real
+server returns, key for key: the simulator sends it as that server does (the same JSON as
+structured content and as text). What only Keyboard Maestro decides comes from
+``engine.simulator.km``; what the server decides (its checks, envelopes, wording) is
+written here from its source and its recorded answers (``tests/data/km_server/``).
+
+The machinery: ``_arguments`` (the published schema, checked as FastMCP checks it, before
+any handler), ``_context`` (:class:`ToolContext`: the state, the server's clock and ids,
+and :meth:`ToolContext.osascript`, which runs a change of the model the way the server's
+script would run: its dangerous-content check, osascript's absence, waking the
+application, Keyboard Maestro's errors as osascript prints them), ``_records`` (the
+AppleScript record text some tools read back). Rebuilding a tool: write its module with
+``HANDLERS``, add them to :data:`TOOLS`, delete its old handler from ``_handlers.py``, and
+add the tool to ``REBUILT`` in ``tests/simulator/test_differential.py``.
+
+>>> len(TOOLS), sorted(TOOLS)[0]
+(13, 'km_application_control')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from engine.simulator.tools import (
+    applications,
+    editor,
+    engine,
+    groups,
+    macros,
+    notifications,
+    tokens,
+    variables,
+    windows,
+)
+from engine.simulator.tools._context import Answer, Handler, ToolContext
+
+__all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
+
+TOOLS: Mapping[str, Handler] = MappingProxyType(
+    {
+        **variables.HANDLERS,
+        **engine.HANDLERS,
+        **tokens.HANDLERS,
+        **macros.HANDLERS,
+        **groups.HANDLERS,
+        **editor.HANDLERS,
+        **notifications.HANDLERS,
+        **windows.HANDLERS,
+        **applications.HANDLERS,
+    }
+)
