@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import pytest
 
+from engine.answers import AnswerBook
 from engine.catalog import ToolCatalog
+from engine.expressions import ExpressionEngine
 from engine.loader import load_text
+from engine.shapes import node_at, schema_of
 from engine.validate import ValidationContext, validate
+from engine.validate._results import (
+    ActionResult,
+    ItemShape,
+    foreach_items,
+    item_finding,
+    result_finding,
+)
 
 CATALOG = ToolCatalog.builtin()
 STEPS = """steps:
@@ -119,3 +129,35 @@ def test_a_tool_of_another_server_version_is_not_checked() -> None:
     changed = {**recorded, "inputSchema": {"type": "object", "properties": {"operation": {}}}}
     other = ToolCatalog.from_tool_list([changed, *others], origin="server")
     assert _found("{{ steps.get.result.data.valu }}", other) == []
+
+
+def test_the_items_of_a_list_in_a_loop_item_are_known_too() -> None:
+    answer = AnswerBook.builtin()["km_variable_manager"].answers["list"]
+    groups = schema_of({"groups": [{"name": "g", "macros": [{"id": "m", "on": True}]}]})
+    outer = ItemShape(groups["properties"]["groups"]["items"], answer, "data.groups")
+    (ref,) = ExpressionEngine().analyze("group.macros").references
+    inner = foreach_items(ref, "group.macros", {}, {"group": outer}.get)
+    assert inner is not None and inner.source == "data.groups[…].macros"
+    found = item_finding(inner, "macro", ("idd",))
+    assert found is not None and found.message == (
+        "`macro` (an item of `data.groups[…].macros` in what km_variable_manager list "
+        "answers) has `macro.id`, not `macro.idd`"
+    )
+    (other,) = ExpressionEngine().analyze("steps.call.result.items").references
+    called = {"call": ActionResult("helper", ("items",))}
+    assert foreach_items(other, "steps.call.result.items", called, {}.get) is None
+    assert foreach_items(other, "steps.call.result.items[0]", called, {}.get) is None
+    assert node_at(schema_of({"a": {"k": 1}}), ("a", 0)) is None
+    assert node_at({"type": "object", "additionalProperties": {"type": "string"}}, ("x",)) == {
+        "type": "string"
+    }
+
+
+def test_reading_the_outputs_of_an_action_that_declares_none() -> None:
+    found = result_finding(ActionResult("notify", ()), "n", ("text",), guarded=False)
+    assert found is not None
+    assert (found.message, found.hint) == (
+        "the action `notify` has no output `text`",
+        "`notify` declares no outputs; add them under its `outputs:`",
+    )
+    assert result_finding(ActionResult("notify", ()), "n", ("text",), guarded=True) is None
