@@ -2,7 +2,9 @@
 100-step one: cold (every analysis cache cleared before each round, as for a manifest
 never seen before: `km-actions validate` on a new file, an AI's first `create`) and warm
 (the same manifest again: an editor re-checking as one types). Target: <= 2 ms median
-for the typical manifest.
+for the typical manifest. A third manifest reads the answers of tools whose answers are
+recorded (km_variable_manager get and list, a foreach over a list in an answer), so its
+references are checked against those answers too.
 
     python benchmarks/bench_validate.py [--rounds N]
 """
@@ -49,6 +51,18 @@ inputs:
 steps:
 """
 
+# The same, reading answers the validator knows the shape of.
+ANSWERS = (
+    STEP.replace("km_clipboard_manager\n    with: {{operation: get}}", "km_variable_manager\n"
+                 "    with: {{operation: get, name: Note {n}}}")
+    .replace("steps.read{n}.result.data.content", "steps.read{n}.result.data.value")
+    .replace("km_clipboard_manager\n    with: {{operation: set, content:", "km_variable_manager\n"
+             "    with: {{operation: set, name: Note {n}, value:")
+    .replace("  - foreach: inputs.items\n", "  - id: all{n}\n    tool: km_variable_manager\n"
+             "    with: {{operation: list}}\n  - foreach: steps.all{n}.result.data.variables\n")
+    .replace("value: \"{{{{ item }}}}\"", "value: \"{{{{ item.name }}}}\"")
+)  # fmt: skip
+
 TAIL = """outputs:
   text: "{{ vars.text0 }}"
 tests:
@@ -59,9 +73,9 @@ tests:
 """
 
 
-def manifest(steps: int) -> str:
+def manifest(steps: int, step: str = STEP) -> str:
     groups = max(1, steps // 5)
-    return HEAD.format(count=steps) + "".join(STEP.format(n=i) for i in range(groups)) + TAIL
+    return HEAD.format(count=steps) + "".join(step.format(n=i) for i in range(groups)) + TAIL
 
 
 def measure(text: str, rounds: int, *, cold: bool) -> float:
@@ -79,15 +93,15 @@ def measure(text: str, rounds: int, *, cold: bool) -> float:
 
 
 def main(rounds: int) -> None:
-    for steps in (10, 100):
-        text = manifest(steps)
+    for steps, step, what in ((10, STEP, ""), (100, STEP, ""), (10, ANSWERS, ", answers read")):
+        text = manifest(steps, step)
         measure(text, 20, cold=False)  # warm up imports and validators
         cold = measure(text, rounds, cold=True)
         warm = measure(text, rounds, cold=False)
         target = "  (target <= 2 ms)" if steps == 10 else ""
         print(
-            f"{steps:>3}-step manifest ({len(text.splitlines())} lines): load+validate median "
-            f"{cold:.2f} ms cold, {warm:.2f} ms with the analysis cache warm{target}"
+            f"{steps:>3}-step manifest ({len(text.splitlines())} lines{what}): load+validate "
+            f"median {cold:.2f} ms cold, {warm:.2f} ms with the analysis cache warm{target}"
         )
 
 

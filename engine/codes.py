@@ -70,10 +70,13 @@ _SEMANTIC = {
     "unknown-step": "A reference to `steps.x` where no step has id x.",
     "step-not-run-yet": "A reference to a step that runs later (or inside another branch).",
     "unknown-step-field": "A reference to `steps.x.y` where y is not result, status or error.",
+    "unknown-result-field": "A reference into `steps.x.result` reads a key the tool's answer "
+    "never has, as recorded from the real server (warning).",
     "unknown-config": "A reference to `config.x` where the plugin declares no setting x.",
     "unknown-event-field": "A hook reads `event.x` where x is not name, plugin, action or data.",
     "unknown-event": "A hook's `on:` looks like a misspelt built-in event (warning).",
-    "unknown-output": "An output name that `outputs:` does not declare.",
+    "unknown-output": "An output name that `outputs:` does not declare (given by `return`, "
+    "expected by a test, or read as `steps.x.result.y` of an `action` step).",
     "duplicate-step-id": "Two steps have the same id.",
     "reserved-name": "A name that km-actions reserves (inputs, vars, steps, …).",
     "unknown-action": "An `action:` step names an action that cannot be found.",

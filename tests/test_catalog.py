@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.catalog import Coverage, Need, Operations, ToolCatalog, ToolClass
-from engine.validate._tool_args import _enum_of
+from engine.tool_schema import allowed_values
 
 CATALOG = ToolCatalog.builtin()
 R, W, D = ToolClass.READ_ONLY, ToolClass.WRITE, ToolClass.DESTRUCTIVE
@@ -19,7 +19,7 @@ def _accepted(schema: dict[str, Any]) -> set[str]:
     """The values a tool's operation argument takes: its enum or ``^(a|b)$`` pattern, else
     those its description names (``Operation: get, set, delete, or list``: the server
     checks them in code)."""
-    listed = _enum_of(schema)
+    listed = allowed_values(schema)
     if listed is not None:
         return {str(v) for v in listed}
     named = schema["description"].partition(":")[2]

@@ -136,6 +136,22 @@ def test_context_knows_every_action(engine: Engine) -> None:
     assert engine.validate(_doc(engine, QUAD), library.context()) == []
 
 
+def test_reading_an_output_the_called_action_lacks_is_an_error(engine: Engine) -> None:
+    library = ActionLibrary(engine)
+    library.add(_doc(engine, DOUBLE))
+    wrong = QUAD.replace("{{ steps.b.result.d }}", "{{ steps.b.result.dd }}")
+    wrong = wrong.replace(
+        "outputs:\n  q:", "outputs:\n  f: '{{ steps.a.result.e | default(0) }}'\n  q:"
+    )
+    found = engine.validate(_doc(engine, wrong), library.context())
+    assert [(str(d), d.hint) for d in found] == [
+        (
+            "a.yaml:15:10: error[unknown-output]: the action `double` has no output `dd`",
+            "did you mean 'd'?",
+        )
+    ]
+
+
 def test_pipeline_is_compiled_once(engine: Engine) -> None:
     library = ActionLibrary(engine)
     library.add(_doc(engine, DOUBLE))

@@ -1,4 +1,6 @@
-"""``km-actions tools``: the ``km_*`` tools offline checks use, and refreshing them.
+"""``km-actions tools``: the ``km_*`` tools offline checks use, and refreshing them;
+``km-actions tools NAME [OPERATION]``: one tool's page (arguments, operations, an
+example step, what it answers).
 
 ``validate`` and ``run --dry-run`` check actions against the tool list of the Keyboard
 Maestro MCP server km-actions last connected to (saved by ``run``, ``serve`` and
@@ -20,6 +22,9 @@ from engine.config import config_path, load_settings
 from engine.errors import BridgeError, EngineError
 from engine.paths import saved_tools_path
 from engine.saved_tools import SavedTools, SavedToolsError, forget_tool_list, read_saved_tools
+from engine.suggest import did_you_mean
+from engine.tool_pages import case_values, page_data, tool_page
+from engine.tool_text import page_text
 
 
 def add_parsers(sub: Any) -> None:
@@ -29,8 +34,17 @@ def add_parsers(sub: Any) -> None:
         description="List the km_* tools `validate` and `run --dry-run` check actions "
         "against: those of the Keyboard Maestro MCP server km-actions last connected to "
         "(`run`, `serve` and --refresh save its tool list), or the catalog km-actions ships "
-        "when none is saved. Exit status: 0 success, 1 the server could not be reached, "
-        "2 usage or configuration error.",
+        "when none is saved. With a NAME, that tool's page: its arguments in words, its "
+        "operations and their classes, an example step, and what it answers (recorded from "
+        "the real server). Exit status: 0 success, 1 the server could not be reached, "
+        "2 usage or configuration error (or no such tool or operation).",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="a tool: show its page")
+    p.add_argument(
+        "operation",
+        nargs="?",
+        metavar="OPERATION",
+        help="one operation of the tool (or mode, such as true for preview_only)",
     )
     action = p.add_mutually_exclusive_group()
     action.add_argument(
@@ -79,11 +93,48 @@ def cmd_tools(args: argparse.Namespace) -> int:
         )
         return 1
     catalog = saved.catalog() if saved is not None else ToolCatalog.builtin()
+    if args.name is not None:
+        return _page(args, saved, catalog)
     if args.json:
         source = {"kind": "saved", **saved.to_dict()} if saved else {"kind": "shipped"}
         print(json.dumps({"source": source, "tools": _entries(catalog)}, indent=2))
     else:
         _print(saved, catalog)
+    return 0
+
+
+def _page(args: argparse.Namespace, saved: SavedTools | None, catalog: ToolCatalog) -> int:
+    spec = catalog.get(args.name)
+    if spec is None:
+        say(
+            "tools",
+            f"there is no tool named `{args.name}` in {catalog.where}",
+            did_you_mean(args.name, catalog, listing=False) or "`km-actions tools` lists them",
+        )
+        return 2
+    try:
+        page = tool_page(spec, only=args.operation)
+    except KeyError:
+        values = case_values(spec)
+        say(
+            "tools",
+            f"{spec.name} has no operation `{args.operation}`"
+            if values
+            else f"{spec.name} has no operations",
+            (did_you_mean(args.operation, values) if values else None)
+            or f"`km-actions tools {spec.name}` shows the whole tool",
+        )
+        return 2
+    if args.json:
+        source = {"kind": "saved", **saved.to_dict()} if saved else {"kind": "shipped"}
+        print(json.dumps({"source": source, "tool": page_data(page)}, indent=2))
+    else:
+        where = (
+            f"from the tool list of {saved.described}"
+            if saved is not None
+            else "from the catalog km-actions ships"
+        )
+        print(page_text(page, where))
     return 0
 
 

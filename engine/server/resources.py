@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine._resources import load_schema
+from engine.answers import AnswerBook, ToolAnswers
 from engine.errors import EngineError
 from engine.server import ecosystem
+from engine.shapes import compact
 
 PROMPT_NAME = "write-action"
 PROMPT_DESCRIPTION = (
@@ -43,8 +45,9 @@ def list_resources(host: Any) -> list[ResourceItem]:
         ResourceItem(
             "km-actions://catalog",
             "km_* tools",
-            "The Keyboard Maestro tools actions can call, with their input schemas "
-            "and classes (read-only, write, destructive).",
+            "The Keyboard Maestro tools actions can call, with their input schemas, "
+            "classes (read-only, write, destructive) and what each answers (as recorded "
+            "from the real server).",
             "application/json",
         ),
     ]
@@ -80,7 +83,11 @@ def read_resource(host: Any, uri: str) -> tuple[str, str]:
 def catalog_listing(catalog: Any) -> list[dict[str, Any]]:
     """Every tool with its class; a tool with several operations also with the class of
     each (``operations``: the argument that names them and each value's class), so a
-    caller can ask for exactly the operations it uses (``km_variable_manager:get``)."""
+    caller can ask for exactly the operations it uses (``km_variable_manager:get``); and
+    what it answers, where the recordings of the real server tell: ``answer`` (one line,
+    see :func:`engine.answers.compact`), or ``answers`` by the value of the argument
+    ``answers_by`` names (the operation, or a mode such as ``preview_only``)."""
+    book = AnswerBook.builtin()
     out = []
     for tool in catalog.values():
         item: dict[str, Any] = {"name": tool.name, "class": tool.tool_class.value}
@@ -88,8 +95,21 @@ def catalog_listing(catalog: Any) -> list[dict[str, Any]]:
             item["operations"] = tool.operations.to_data()
         item["description"] = tool.description
         item["inputSchema"] = tool.input_schema
+        answers = book.for_tool(tool.name, tool.input_schema)
+        if answers is not None and answers.selector is None:
+            item["answer"] = _answer_line(answers, "")
+        elif answers is not None:
+            item["answers_by"] = answers.selector
+            item["answers"] = {key: _answer_line(answers, key) for key in answers.answers}
         out.append(item)
     return out
+
+
+def _answer_line(answers: ToolAnswers, key: str, **shown: Any) -> str:
+    answer = answers.answers[key]
+    if answer.schema is None:
+        return f"unknown: {answer.note}" if answer.note else "unknown"
+    return compact(answer.schema, **shown)
 
 
 EXAMPLE = """\
@@ -156,7 +176,8 @@ def authoring_prompt(host: Any, goal: str) -> str:
     ask = f"Write an action that does this: {goal}\n\n" if goal else ""
     return (
         f"{ask}{RULES}\nA complete, valid example:\n```yaml\n{EXAMPLE}```\n\n"
-        f"Tools you can call (read km-actions://catalog for their argument schemas):\n{tools}\n\n"
+        f"Tools you can call (read km-actions://catalog for their argument schemas), each "
+        f"with what it answers, which `steps.ID.result` holds ({ANSWERS_KEY}):\n{tools}\n\n"
         f"{ecosystem.ceiling_sentence(host.ceiling())}\n\n"
         'Submit with km_plugin_ecosystem: {"operation": "create", "plugin_source": '
         '"<the YAML>"} (or the manifest as an object in `parameters`). If it fails, the '
@@ -165,12 +186,39 @@ def authoring_prompt(host: Any, goal: str) -> str:
     )
 
 
+ANSWERS_KEY = (
+    "recorded from the real server; `success` (always true there: a failure fails the "
+    "step) and `metadata` (timestamps, ids) left out; `key?`: only in some answers; "
+    "`{…}`: not shown"
+)
+_PROMPT_SKIP = frozenset({"success", "metadata"})
+_PROMPT_DEPTH = 4  # nested mappings shown in full
+
+
 def _tool_line(tool: Any) -> str:
     operations = tool.operations
     if operations is None:
-        return f"- {tool.name} ({tool.tool_class.value}): {tool.summary}"
-    by_class: dict[str, list[str]] = {}
-    for name, tool_class in operations.classes.items():
-        by_class.setdefault(tool_class.value, []).append(name)
-    classes = "; ".join(f"{c}: {', '.join(names)}" for c, names in by_class.items())
-    return f"- {tool.name} ({operations.parameter} {classes}): {tool.summary}"
+        head = f"- {tool.name} ({tool.tool_class.value}): {tool.summary}"
+    else:
+        by_class: dict[str, list[str]] = {}
+        for name, tool_class in operations.classes.items():
+            by_class.setdefault(tool_class.value, []).append(name)
+        classes = "; ".join(f"{c}: {', '.join(names)}" for c, names in by_class.items())
+        head = f"- {tool.name} ({operations.parameter} {classes}): {tool.summary}"
+    return "\n".join([head, *_answer_lines(tool)])
+
+
+def _answer_lines(tool: Any) -> list[str]:
+    """What a tool answers, one line per operation (operations answering alike share
+    one), for the prompt."""
+    answers = AnswerBook.builtin().for_tool(tool.name, tool.input_schema)
+    if answers is None:
+        return []
+    shown = {"skip": _PROMPT_SKIP, "depth": _PROMPT_DEPTH}
+    if answers.selector is None:
+        return [f"  answers {_answer_line(answers, '', **shown)}"]
+    alike: dict[str, list[str]] = {}
+    for key in answers.answers:
+        alike.setdefault(_answer_line(answers, key, **shown), []).append(key)
+    label = "" if answers.selector == "operation" else f"{answers.selector} "
+    return [f"  {label}{', '.join(keys)} answers {line}" for line, keys in alike.items()]

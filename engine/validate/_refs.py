@@ -11,6 +11,15 @@ from engine.expressions import ExpressionEngine
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.templates import TemplateEngine, is_template
+from engine.validate._results import (
+    Finding,
+    ItemShape,
+    ResultShape,
+    foreach_items,
+    foreach_reference,
+    item_finding,
+    result_finding,
+)
 from engine.validate._spans import find_reference, position, span_within
 
 ROOT_NAMES = ("inputs", "vars", "steps", "config")
@@ -38,12 +47,25 @@ class Flow:
 
 @dataclass(frozen=True)
 class Scope:
-    """Names that exist only in some places: loop variables, `loop`, `error`, `event`."""
+    """Names that exist only in some places: loop variables, `loop`, `error`, `event`;
+    ``items``: the loop variables whose items have a known shape (a list in an answer)."""
 
     locals: frozenset[str] = frozenset()
+    items: tuple[tuple[str, ItemShape], ...] = ()
 
     def with_names(self, *names: str) -> Scope:
-        return Scope(self.locals | frozenset(names))
+        kept = tuple((n, shape) for n, shape in self.items if n not in names)
+        return Scope(self.locals | frozenset(names), kept)
+
+    def with_item(self, name: str, shape: ItemShape | None) -> Scope:
+        """The scope inside a loop whose items are called ``name``."""
+        inner = self.with_names(name, "loop")
+        if shape is None:
+            return inner
+        return Scope(inner.locals, (*inner.items, (name, shape)))
+
+    def item(self, name: str) -> ItemShape | None:
+        return next((shape for n, shape in self.items if n == name), None)
 
 
 _ONLY_IN = {
@@ -95,6 +117,8 @@ class ReferenceChecker:
         self.cache = cache
         self.used_inputs: set[str] = set()
         self.used_steps: set[str] = set()
+        # What the steps seen so far give, by id (set by the step walker).
+        self.results: dict[str, ResultShape] = {}
         self.whole_inputs_used = False
         self.incomplete = False
 
@@ -164,6 +188,10 @@ class ReferenceChecker:
             yield from self._event(ref, rest, path)
             return
         if root in scope.locals or root in _LITERAL_NAMES:
+            item = scope.item(root) if rest else None
+            found = item_finding(item, root, rest) if item is not None else None
+            if found is not None:
+                yield self._found(found, path)
             return
         check = _ROOT_CHECKS.get(root) if root in self.roots else None
         if check is not None:
@@ -267,6 +295,8 @@ class ReferenceChecker:
         if step_id in self.step_ids:
             self.used_steps.add(step_id)
         if ref.guarded:
+            # A fallback for a key no answer has would always be used: still a mistake.
+            yield from self._result(step_id, rest, path, flow, guarded=True)
             return
         if step_id not in self.step_ids:
             known = list(self.step_ids)
@@ -297,6 +327,33 @@ class ReferenceChecker:
                 hint=(did_you_mean(str(rest[1]), STEP_FIELDS) or "")
                 + f" (a tool's answer is in `steps.{step_id}.result`)",
             )
+            return
+        yield from self._result(step_id, rest, path, flow, guarded=False)
+
+    def _result(
+        self, step_id: Any, rest: tuple[Any, ...], path: Path, flow: Flow, *, guarded: bool
+    ) -> Iterator[Diagnostic]:
+        """A read inside `steps.<id>.result` of a step whose result is known."""
+        shape = self.results.get(step_id)
+        if len(rest) < 3 or rest[1] != "result" or shape is None or step_id not in flow.ran:
+            return
+        found = result_finding(shape, step_id, rest[2:], guarded=guarded)
+        if found is not None:
+            yield self._found(found, path)
+
+    def item_shape(self, source: Any, scope: Scope) -> ItemShape | None:
+        """The shape of the items of `foreach: <source>`, when known (see
+        :func:`foreach_items`)."""
+        text = foreach_reference(source)
+        if text is None:
+            return None
+        info = self._analyze(text, True)
+        if info.problems or len(info.references) != 1:
+            return None
+        return foreach_items(info.references[0], text, self.results, scope.item)
+
+    def _found(self, found: Finding, path: Path) -> Diagnostic:
+        return self._diag(found.code, found.message, path, hint=found.hint, severity=found.severity)
 
     def _config(
         self, ref: Any, rest: tuple[Any, ...], path: Path, flow: Flow

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from engine.answers import AnswerBook
 from engine.catalog import Need, ToolSpec
 from engine.errors import Diagnostic, Path, Severity
 from engine.schema import ManifestSchemas
@@ -13,6 +14,7 @@ from engine.suggest import closest, did_you_mean
 from engine.templates import is_template
 from engine.validate._context import ValidationContext
 from engine.validate._refs import ROOT_NAMES, Flow, ReferenceChecker, Scope
+from engine.validate._results import ActionResult, ToolResult
 from engine.validate._schema_pass import SchemaChecker
 from engine.validate._tool_args import check_tool_arguments
 from engine.validate._tree import setter_path
@@ -144,11 +146,24 @@ class StepWalker:
             )
             return
         self.needs.append(_need(tool, args, path))
+        self._answer(step.get("id"), tool, args)
         if not isinstance(args, Mapping) or (
             "with" not in step and any(k not in self.schemas.step_properties for k in step)
         ):
             return  # a misspelt or mistyped `with:` is already reported
         yield from check_tool_arguments(self.document, self.checker, tool, args, (*path, "with"))
+
+    def _answer(self, step_id: Any, tool: ToolSpec, args: Any) -> None:
+        """Note what a tool step with an id answers, when the recordings tell (the
+        answer of its operation; a tool of another server version is not known)."""
+        if not isinstance(step_id, str):
+            return
+        answers = AnswerBook.builtin().for_tool(tool.name, tool.input_schema)
+        answer = answers.pick(args, tool.input_schema) if answers is not None else None
+        if answer is not None:
+            self.refs.results[step_id] = ToolResult(answer)
+        else:
+            self.refs.results.pop(step_id, None)
 
     def _action(
         self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
@@ -162,6 +177,11 @@ class StepWalker:
         if self._is_self(target):
             return  # calling itself is reported as a cycle
         signature = self.context.resolve_action(target)
+        if isinstance(step.get("id"), str):
+            if signature is not None:
+                self.refs.results[step["id"]] = ActionResult(target, signature.outputs)
+            else:
+                self.refs.results.pop(step["id"], None)
         if signature is None:
             known = list(self.context.actions)
             yield self.document.diagnostic(
@@ -227,9 +247,9 @@ class StepWalker:
                 hint="choose another name, e.g. `as: entry`",
             )
         inner = flow.copy()
-        yield from self.walk(
-            step.get("steps"), (*path, "steps"), inner, scope.with_names(str(name), "loop")
-        )
+        items = self.refs.item_shape(source, scope)
+        inner_scope = scope.with_item(str(name), items)
+        yield from self.walk(step.get("steps"), (*path, "steps"), inner, inner_scope)
         self._merge(flow, inner)
 
     def _parallel(

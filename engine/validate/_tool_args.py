@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
@@ -17,6 +16,7 @@ from engine.inputs import TYPE_WORDS, fits_type
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.templates import is_template
+from engine.tool_schema import allowed_values, argument_types
 from engine.validate._schema_pass import SchemaChecker
 from engine.validate._words import show as _show
 
@@ -59,38 +59,6 @@ def _has_template(value: Any) -> bool:
         elif isinstance(node, list):
             stack.extend(node)
     return False
-
-
-_ALTERNATION = re.compile(r"\^\(([A-Za-z0-9_ .-]+(?:\|[A-Za-z0-9_ .-]+)+)\)\$")
-
-
-def _enum_of(schema: Mapping[str, Any]) -> list[Any] | None:
-    """The allowed values, from `enum` or from a pattern like ``^(a|b|c)$``."""
-    for option in (schema, *(schema.get("anyOf", ()) or ())):
-        if not isinstance(option, Mapping):
-            continue
-        if "enum" in option:
-            return list(option["enum"])
-        match = _ALTERNATION.fullmatch(str(option.get("pattern", "")))
-        if match:
-            return match.group(1).split("|")
-    return None
-
-
-def _types_of(schema: Mapping[str, Any]) -> list[str]:
-    types: list[str] = []
-    candidates = [schema, *(schema.get("anyOf", ()) or ()), *(schema.get("oneOf", ()) or ())]
-    for option in candidates:
-        if not isinstance(option, Mapping):
-            continue
-        t = option.get("type")
-        if isinstance(t, str):
-            types.append(t)
-        elif isinstance(t, list):
-            types.extend(str(x) for x in t)
-        else:
-            return []  # an option that allows any type: nothing to check here
-    return types
 
 
 def check_tool_arguments(
@@ -141,7 +109,7 @@ def _check_value(
     validator, fast = _validator_for(schema)
     if fast(value) if fast is not None else validator.is_valid(value):
         return
-    allowed = _enum_of(schema)
+    allowed = allowed_values(schema)
     if allowed is not None and isinstance(value, str) and value not in allowed:
         yield document.diagnostic(
             "argument-value",
@@ -150,7 +118,7 @@ def _check_value(
             hint=did_you_mean(value, [str(a) for a in allowed]),
         )
         return
-    types = _types_of(schema)
+    types = argument_types(schema)
     if types and not any(_fits(value, t) for t in types):
         words = " or ".join(dict.fromkeys(_word(t) for t in types if t != "null"))
         yield checker.type_problem(

@@ -1183,6 +1183,18 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
         },
     }
     assert "operations" not in catalog["km_calculator"]
+    # What each tool answers, as recorded from the real server (none known for km_calculator).
+    assert catalog["km_variable_manager"]["answers_by"] == "operation"
+    assert catalog["km_variable_manager"]["answers"]["get"] == (
+        "{success: boolean, data: {name: string, value: string, scope: string, exists: "
+        "boolean, type: string}}"
+    )
+    assert catalog["km_trigger_manager"]["answers"]["set_enabled"].startswith(
+        "unknown: no successful answer was recorded: the server never succeeds here"
+    )
+    assert catalog["km_execute_macro"]["answer"].startswith("{success: boolean, data: {")
+    assert catalog["km_token_processor"]["answers_by"] == "preview_only"
+    assert {"answer", "answers"}.isdisjoint(catalog["km_calculator"])
     docs = await text("km-actions://plugins/clipboard-tools/docs")
     assert docs.startswith("# Clipboard tools\n")
     assert "sign-clipboard" in docs
@@ -1215,6 +1227,15 @@ async def test_the_write_action_prompt_teaches_the_language(server: Served) -> N
         "delete): " in text
     )
     assert ceiling_sentence(("all",)) in text
+    # What each tool answers, in one line per operation (alike ones share it).
+    assert (
+        "  get answers {data: {name: string, value: string, scope: string, exists: boolean, "
+        "type: string}}\n" in text
+    )
+    assert "  move, resize, minimize, maximize, restore answers {operation: string, window: {" in (
+        text
+    )
+    assert "  preview_only true answers {preview: {original_text: string, " in text
     (tool,) = [t for t in (await server.client.list_tools()).tools if t.name == ECOSYSTEM]
     assert tool.description is not None
     assert tool.description.endswith(ceiling_sentence(("all",)))
