@@ -147,6 +147,8 @@ _PLUGINS = {
     "permission-not-granted": "A plugin asks for a tool or operation the grant given does not "
     "include.",
     "install-declined": "The permissions a plugin asks for were not granted.",
+    "limit-too-loose": "A plugin's resource_limits gives a limit looser than its security "
+    "profile's (they may only tighten it).",
     "plugin-has-dependents": "A plugin cannot be uninstalled while others depend on it.",
     "overwrite-refused": "An MCP caller tried to replace, update, remove or configure a plugin "
     "the user installed.",

@@ -18,7 +18,7 @@ import shlex
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,16 +28,13 @@ import tomli_w
 from engine._jsonparse import INT_HINT
 from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, ToolCatalog, ToolClass
 from engine.errors import ConfigError
-from engine.limits import Limits, Profile
+from engine.limits import NUMERIC_LIMITS, Limits, Profile
 from engine.paths import home, write_atomically
 from engine.suggest import did_you_mean
 
 ENV_CONFIG = "KM_ACTIONS_CONFIG"
 DEFAULT_CEILING = ("read-only", "write")
-_LIMIT_NAMES = frozenset(f.name for f in fields(Limits)) - {
-    "allowed_classes",
-    "destructive_needs_explicit_grant",
-}
+_LIMIT_NAMES = frozenset(NUMERIC_LIMITS)
 
 _SECTIONS: dict[str, frozenset[str]] = {
     "upstream": frozenset({"command", "url", "env", "cwd", "timeout", "connect_timeout"}),

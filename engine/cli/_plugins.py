@@ -362,6 +362,10 @@ def cmd_describe(args: argparse.Namespace) -> int:
     for entry in granted:
         tools = ", ".join(f"{t['name']} ({t['class']})" for t in entry["tools"])
         print(f"    {entry['entry']}: {tools}")
+    limits = info["permissions"]["resource_limits"]
+    if limits:
+        shown = ", ".join(f"{name} {value}" for name, value in limits.items())
+        print(f"  limits: {shown} (tightening the {info['permissions']['profile']} profile)")
     settings = info["settings"]
     if settings["declared"]:
         print("  settings:")

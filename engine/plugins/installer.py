@@ -60,7 +60,12 @@ from engine.plugins._stage import InstallSource, Progress, SourceKind
 from engine.plugins.archives import ArchiveLimits
 from engine.plugins.faults import crash_point
 from engine.plugins.layout import remove_tree, sync_folder
-from engine.plugins.permissions import PermissionRequest, check_grant, check_profile
+from engine.plugins.permissions import (
+    PermissionRequest,
+    check_grant,
+    check_limits,
+    check_profile,
+)
 from engine.plugins.resolver import CandidateProvider
 from engine.plugins.settings import DroppedSetting, carry_over, effective, missing
 from engine.plugins.store import FOLDER_MODE, Store
@@ -259,6 +264,8 @@ def _prepare(
         item.identifier, item.version, manifest.permissions, catalog, granted=granted
     )
     check_profile(request, profile, catalog)
+    if manifest.document is not None:
+        check_limits(item.identifier, item.version, manifest.document, profile)
     if grant is not None:
         check_grant(request, grant, catalog)
     if confirm is not None and not confirm(request):

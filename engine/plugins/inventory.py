@@ -187,7 +187,12 @@ def _permissions_view(
                 "tools": _covered(catalog.coverage((entry.entry,)), catalog),
             }
         )
-    return {"requested": list(plugin.permissions), "granted": granted, "profile": plugin.profile}
+    return {
+        "requested": list(plugin.permissions),
+        "granted": granted,
+        "profile": plugin.profile,
+        "resource_limits": plugin.resource_limits,
+    }
 
 
 def _covered(coverage: Coverage, catalog: ToolCatalog) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ from engine.catalog import ToolCatalog
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
 from engine.grants import Grant
-from engine.limits import Limits, Profile
+from engine.limits import Limits, Profile, tightened
 from engine.loader import load_bytes
 from engine.model import Pipeline, PluginSettings, RunResult
 from engine.plugins import _records as records
@@ -146,11 +146,12 @@ class PluginRuntime:
         entries = grants.get(plugin.identifier, [])
         self.plugins[plugin.identifier] = _Plugin(
             record=plugin,
-            # A plugin runs under the profile it was installed under (and the caller's).
+            # A plugin runs under the profile it was installed under, tightened by the
+            # limits it declares for itself (and under the caller's).
             grant=grant_from(
                 (records.GrantEntry(e, False) for e in entries),
                 self.catalog,
-                self.profiles(Profile(plugin.profile)),
+                tightened(self.profiles(Profile(plugin.profile)), plugin.resource_limits),
             ),
             settings=plugin_settings(schema, config),
             missing=tuple(missing(schema, config)),

@@ -446,6 +446,15 @@ def test_describe_as_json(cli: Cli) -> None:
     assert data["permissions"]["requested"] == ["km_variable_manager"]
 
 
+def test_describe_shows_the_plugin_s_own_limits(cli: Cli) -> None:
+    _demo(cli, extra="resource_limits: {max_tool_calls: 20, run_timeout: 2.5}\n")
+    cli("install", "demo", "--yes")
+    data = cli("describe", "demo", "--json").json()
+    assert data["permissions"]["resource_limits"] == {"max_tool_calls": 20, "run_timeout": 2.5}
+    lines = cli("describe", "demo").out.splitlines()
+    assert "  limits: max_tool_calls 20, run_timeout 2.5 (tightening the standard profile)" in lines
+
+
 def test_describe_what_is_not_installed(cli: Cli) -> None:
     outcome = cli("describe", "ghost")
     assert (outcome.code, outcome.err) == (
