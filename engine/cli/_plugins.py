@@ -29,9 +29,12 @@ from engine.plugins.manifest import PluginType
 from engine.plugins.permissions import PermissionRequest
 from engine.plugins.progress import ProgressBar
 from engine.plugins.repair import RepairReport, repair
+from engine.plugins.runtime import plugin_states
 from engine.plugins.settings import masked, parse_assignment
+from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
 from engine.report import format_text
+from engine.saved_tools import offline_catalog
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -316,9 +319,32 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     return 0
 
 
+def _states(store: Store) -> dict[str, PluginState]:
+    """Each installed plugin's status, as a run from the command line would find it:
+    checked against the tools offline checks use (see `km-actions tools`)."""
+    catalog, warning = offline_catalog()
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
+    return plugin_states(store, catalog)
+
+
+def _print_problem(problem: Mapping[str, Any] | None, indent: str) -> None:
+    """Why a plugin is in error, and the fix."""
+    if problem is not None:
+        print(f"{indent}error[{problem['code']}]: {problem['message']}")
+        if problem["hint"]:
+            print(f"{indent}hint: {problem['hint']}")
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     with Store.open() as store:
-        found = list_plugins(store, plugin_type=args.type, enabled=args.enabled, search=args.search)
+        found = list_plugins(
+            store,
+            plugin_type=args.type,
+            enabled=args.enabled,
+            search=args.search,
+            states=_states(store),
+        )
     if args.json:
         _print_json([p.to_dict() for p in found])
         return 0
@@ -327,25 +353,30 @@ def cmd_list(args: argparse.Namespace) -> int:
               else "No plugins are installed.")  # fmt: skip
         return 0
     for p in found:
-        state = "" if p.enabled else "  (disabled)"
-        print(f"{p.identifier} {p.version}  [{p.plugin_type}]{state}  {p.description}")
+        status = p.state.status.value
+        print(f"{p.identifier} {p.version}  [{p.plugin_type}]  {status}  {p.description}")
         print(f"    actions: {', '.join(p.actions)}")
+        _print_problem(p.state.to_dict()["problem"], "    ")
     return 0
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
     with Store.open() as store:
         info = describe(store, args.identifier)
+        status = state_of(_states(store), args.identifier, info["enabled"])
+    info["status"] = status.to_dict(diagnostics=True)
     if args.json:
         _print_json(info)
         return 0
     print(f"{info['identifier']} {info['version']}: {info['name']}")
     if info["description"]:
         print(f"  {info['description']}")
-    state = "enabled" if info["enabled"] else "disabled"
     source = info["source"]
-    print(f"  {state}; {info['plugin_type']}; from {source['kind']} {source['ref']}"
+    print(f"  {status.status.value}; {info['plugin_type']}; from {source['kind']} {source['ref']}"
           f" ({source['origin']}); installed {info['installed_at']}")  # fmt: skip
+    _print_problem(info["status"]["problem"], "    ")
+    for diagnostic in status.error.diagnostics if status.error is not None else ():
+        print(f"      {diagnostic}")
     print("  actions:")
     for action in info["actions"]:
         print(f"    {action['qualified']}: {action['description']}".rstrip())

@@ -30,6 +30,7 @@ from typing import Any
 
 from engine.bridge import ToolBridge
 from engine.compiler import Compiler
+from engine.engine import Engine
 from engine.limits import Limits
 from engine.plugins._events import StoreEvent
 from engine.plugins.hooks import (
@@ -133,7 +134,9 @@ class StoreHooks:
     def __call__(self, event: StoreEvent) -> None:
         if not listens(self.store, event.name):
             return
-        runtime = PluginRuntime.load(self.store, compile=False)
+        # Checked against the tools the hooks will call, as a run on that bridge would be.
+        engine = Engine(catalog=self.bridge.catalog())
+        runtime = PluginRuntime.load(self.store, engine=engine, compile=False)
         try:
             bus = bus_for(runtime, bridge=self.bridge, limits=self.limits)
             happened = Event(event.name, plugin=event.plugin, data=event.data)

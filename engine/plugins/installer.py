@@ -51,6 +51,7 @@ from engine.limits import Profile
 from engine.plugins import _records as records
 from engine.plugins._cache import digest as cache_digest
 from engine.plugins._cache import dump_documents
+from engine.plugins._checks import check_key, forget, remember
 from engine.plugins._events import EventCallback, StoreEvent, notify
 from engine.plugins._plan import Fetch, Staged, plan, stage_source, validate_staged
 from engine.plugins._records import ActionRecord, GrantEntry, InstalledPlugin
@@ -215,6 +216,9 @@ def _install_once(
         warnings = validate_staged(store, ordered, catalog, progress)
         prepared = [_prepare(store, item, catalog, profile, grant, confirm) for item in ordered]
         _commit(store, prepared, snapshot, source, profile, auto_update, origin)
+        key = check_key(catalog)  # validated against these tools: no need to check again
+        for p in prepared:
+            remember(store.layout, p.staged.digest, key)
     finally:
         for item in ordered:
             item.close()
@@ -396,6 +400,7 @@ def _commit(
             remove_tree(store.folder(previous))
             if previous.digest != p.staged.digest:
                 store.cache_file(previous).unlink(missing_ok=True)
+                forget(store.layout, previous.digest)
     for change in changes:
         change.finish()
     crash_point("after-cleanup")

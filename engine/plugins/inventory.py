@@ -28,6 +28,7 @@ from engine.plugins._records import ActionRecord, InstalledPlugin, read_all_acti
 from engine.plugins.lock import check_files
 from engine.plugins.manifest import PluginType
 from engine.plugins.settings import effective, masked, missing, properties
+from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
 from engine.plugins.versions import parse_range, parse_version
 from engine.secrets import MASK
@@ -47,6 +48,7 @@ class PluginSummary:
     description: str
     actions: tuple[str, ...]
     origin: str
+    state: PluginState
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class PluginSummary:
             "version": self.version,
             "plugin_type": self.plugin_type,
             "enabled": self.enabled,
+            **self.state.to_dict(),
             "description": self.description,
             "actions": list(self.actions),
             "origin": self.origin,
@@ -84,10 +87,13 @@ def list_plugins(
     plugin_type: str | None = None,
     enabled: bool | None = None,
     search: str | None = None,
+    states: Mapping[str, PluginState] | None = None,
 ) -> list[PluginSummary]:
     """Installed plugins, by identifier: of one ``plugin_type``, only enabled (or only
     disabled) ones, and those whose id, name, description or action names contain every
-    word of ``search`` (case-insensitive)."""
+    word of ``search`` (case-insensitive). ``states``: each plugin's status, as a
+    runtime loading the store found it (see :mod:`engine.plugins.status`); a plugin no
+    runtime has loaded is ``unloaded``."""
     _check_type(plugin_type)
     words = (search or "").casefold().split()
     actions = read_all_actions(store.conn)
@@ -110,6 +116,7 @@ def list_plugins(
                 plugin.description,
                 tuple(a.name for a in own),
                 plugin.origin,
+                state_of(states or {}, plugin.identifier, plugin.enabled),
             )
         )
     return out

@@ -25,6 +25,7 @@ from typing import Any
 
 from engine.errors import PluginError
 from engine.plugins import _records as records
+from engine.plugins._checks import forget
 from engine.plugins._events import EventCallback, StoreEvent, notify
 from engine.plugins._records import InstalledPlugin
 from engine.plugins._recovery import Journal, Operation
@@ -101,6 +102,7 @@ def uninstall(
         for name in doomed:
             remove_tree(folders[name])
             store.cache_file(records_of[name]).unlink(missing_ok=True)
+            forget(store.layout, records_of[name].digest)
             remove_secrets(store.secrets_dir, name)
             remove_empty(store.layout.plugin_folder(name))
     warnings = notify(

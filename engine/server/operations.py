@@ -14,7 +14,7 @@ from engine.errors import EngineError
 from engine.limits import Profile
 from engine.plugins import inventory, lifecycle
 from engine.plugins.marketplaces import Marketplaces
-from engine.server import creator, ecosystem
+from engine.server import creator, ecosystem, hints
 from engine.server.host import Progress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
@@ -43,18 +43,20 @@ async def op_list(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
+    states = host.loaded.runtime.states
     found = await host.in_worker(
         lambda: inventory.list_plugins(
             host.store,
             plugin_type=params.get("plugin_type"),
             enabled=params.get("enabled"),
             search=params.get("search"),
+            states=states,
         )
     )
     tools = {t.qualified: t.tool_name for t in host.action_tools()}
     plugins = []
     for summary in found:
-        item = summary.to_dict()
+        item = hints.rewrite(summary.to_dict())
         # Each action with the MCP tool that runs it (None when it is not offered as one).
         item["actions"] = [
             {"name": name, "tool": tools.get(f"{summary.identifier}/{name}")}
@@ -82,9 +84,13 @@ async def op_describe(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
-    described = await host.in_worker(
-        lambda: inventory.describe(host.store, identifier, catalog=host.catalog())
-    )
+
+    def work() -> dict[str, Any]:
+        described = inventory.describe(host.store, identifier, catalog=host.catalog())
+        status = host.plugin_state(identifier).to_dict(diagnostics=True)
+        return {**described, "status": hints.rewrite(status)}
+
+    described = await host.in_worker(work)
     action = args.get("action_name")
     if action:
         name = str(action).rpartition("/")[2]

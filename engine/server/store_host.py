@@ -27,8 +27,9 @@ from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
 from engine.plugins.hooks import HookBus
 from engine.plugins.runtime import PluginRuntime
+from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
-from engine.server import ecosystem, ownership
+from engine.server import ecosystem, hints, ownership
 from engine.server.host import ActionEntry, Progress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
@@ -180,7 +181,23 @@ class StoreHost:
         return [p.identifier for p in self.store.plugins()]
 
     def plugin_docs(self, plugin: str) -> str:
-        return plugin_markdown(self.store, plugin)
+        """The plugin's generated documentation, under a line with its status (and,
+        when it cannot be served, why and the fix)."""
+        text = plugin_markdown(self.store, plugin)
+        state = self.plugin_state(plugin).to_dict()
+        line = f"> Status: **{state['status']}**"
+        problem = state["problem"]
+        if problem is not None:
+            hint = hints.for_mcp(problem["hint"])
+            line += f" ({problem['code']}): {problem['message']}" + (
+                f". Fix: {hint}" if hint else ""
+            )
+        return f"{line}\n\n{text}"
+
+    def plugin_state(self, plugin: str) -> PluginState:
+        """The status the last load gave ``plugin`` (``unloaded`` if it came since)."""
+        record = self.store.require(plugin)
+        return state_of(self.loaded.runtime.states, plugin, record.enabled)
 
     def limits(self, profile: str | None) -> Limits:
         """The limits of ``profile`` (the server's default when None), from the config."""

@@ -350,9 +350,9 @@ def test_list_and_its_filters(cli: Cli) -> None:
     cli("install", "warns.yaml", "--yes")
     cli("disable", "warns")
     assert cli("list").out == (
-        "demo 1.0.0  [action]  The demo plugin.\n"
+        "demo 1.0.0  [action]  active  The demo plugin.\n"
         "    actions: hello\n"
-        "warns 0.0.0  [action]  (disabled)  Does a thing.\n"
+        "warns 0.0.0  [action]  disabled  Does a thing.\n"
         "    actions: warns\n"
     )
     assert [p["identifier"] for p in cli("list", "--enabled", "--json").json()] == ["demo"]
@@ -367,6 +367,8 @@ def test_list_and_its_filters(cli: Cli) -> None:
         "version": "1.0.0",
         "plugin_type": "action",
         "enabled": True,
+        "status": "active",
+        "problem": None,
         "description": "The demo plugin.",
         "actions": ["hello"],
         "origin": "file",
@@ -390,7 +392,7 @@ def test_describe(cli: Cli) -> None:
     cli("configure", "demo", "token=abcdefgh1")
     lines = cli("describe", "demo").out.splitlines()
     assert lines[0:2] == ["demo 1.0.0: Demo", "  The demo plugin."]
-    assert lines[2].startswith(f"  enabled; action; from folder {cli.folder / 'demo'} (file); ")
+    assert lines[2].startswith(f"  active; action; from folder {cli.folder / 'demo'} (file); ")
     assert lines[3:] == [
         "  actions:",
         "    demo/hello: Does a thing.",
@@ -739,7 +741,7 @@ def test_describe_an_action_without_description_inputs_or_outputs(cli: Cli) -> N
     cli("install", "hello.yaml", "--yes")
     lines = cli("describe", "hello").out.splitlines()
     assert lines[0] == "hello 0.0.0: hello"
-    assert lines[1].startswith("  enabled; action; from file ")
+    assert lines[1].startswith("  active; action; from file ")
     assert lines[2:] == [
         "  actions:",
         "    hello/hello:",

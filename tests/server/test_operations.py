@@ -1134,7 +1134,7 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
     }
     assert "operations" not in catalog["km_calculator"]
     docs = await text("km-actions://plugins/clipboard-tools/docs")
-    assert docs.startswith("# Clipboard tools\n")
+    assert docs.startswith("> Status: **active**\n\n# Clipboard tools\n")
     assert "sign-clipboard" in docs
 
     with pytest.raises(MCPError) as unknown:
