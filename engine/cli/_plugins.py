@@ -107,6 +107,7 @@ def _add_changes(sub: Any) -> None:
     for name, enabled in (("enable", True), ("disable", False)):
         p = sub.add_parser(name, help=f"{name} an installed plugin's actions")
         p.add_argument("identifier", metavar="ID")
+        _hooks_option(p)
         p.set_defaults(handler=_guard(_toggle(enabled)))
 
 
@@ -462,9 +463,15 @@ def _print_settings(settings: Mapping[str, Any]) -> None:
 def _toggle(enabled: bool) -> Handler:
     def handler(args: argparse.Namespace) -> int:
         with Store.open() as store:
-            changed = set_enabled(store, args.identifier, enabled)
+            hooks = CommandHooks(store, simulator=args.simulator)
+            try:
+                result = set_enabled(store, args.identifier, enabled, events=hooks)
+            finally:
+                hooks.finish()
         word = "enabled" if enabled else "disabled"
-        print(f"{args.identifier} is {word}" + ("." if changed else " (it already was)."))
+        print(f"{args.identifier} is {word}" + ("." if result.changed else " (it already was)."))
+        for text in result.event_warnings:
+            print(f"  warning: {text}", file=sys.stderr)
         return 0
 
     return handler

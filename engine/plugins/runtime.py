@@ -31,9 +31,11 @@ plugins' actions callable; each run is recorded in the history and metrics.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +48,7 @@ from engine.errors import EngineError, ErrorKind, StepError
 from engine.grants import Grant
 from engine.limits import Limits, Profile, tightened
 from engine.loader import load_bytes
-from engine.model import Pipeline, PluginSettings, RunResult
+from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
 from engine.plugins import _records as records
 from engine.plugins._cache import digest as cache_digest
 from engine.plugins._cache import dump_documents, load_documents
@@ -316,26 +318,45 @@ class PluginRuntime:
         clock: Clock | None = None,
         events: EventSink | None = None,
         progress: Any = None,
+        timeout: float | None = None,
     ) -> RunResult:
         """Run an installed action and record it in the history and metrics (``progress``:
-        as for :func:`engine.runtime.run`)."""
+        as for :func:`engine.runtime.run`). ``timeout``: the caller's bound, in seconds; a
+        run still going then is stopped and comes back failed with ``timeout`` (its
+        ``details``: ``{"limit": "timeout", "value": seconds}``), recorded like any."""
         pipeline = self.pipeline(name)
         loaded, action = self._split(name)
-        started = now()
-        result = await run(
-            pipeline,
-            inputs,
-            bridge=bridge,
-            limits=limits,
-            grant=loaded.grant,
-            config=loaded.settings,
-            trace=trace,
-            dry_run=dry_run,
-            clock=clock,
-            events=events,
-            resolver=self,
-            progress=progress,
-        )
+        started, clock_started = now(), time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                result = await run(
+                    pipeline,
+                    inputs,
+                    bridge=bridge,
+                    limits=limits,
+                    grant=loaded.grant,
+                    config=loaded.settings,
+                    trace=trace,
+                    dry_run=dry_run,
+                    clock=clock,
+                    events=events,
+                    resolver=self,
+                    progress=progress,
+                )
+        except TimeoutError:
+            result = RunResult(
+                RunStatus.FAILED,
+                {},
+                StepError(
+                    ErrorKind.TIMEOUT,
+                    f"{name} took longer than {timeout:g} s and was stopped",
+                    hint="raise `timeout`, or make the action do less",
+                    details={"limit": "timeout", "value": timeout},
+                ),
+                duration=time.perf_counter() - clock_started,
+                bridge=bridge.label,
+                simulated=bridge.simulated,
+            )
         if result.error is not None and loaded.missing:
             _hint_missing(result.error, loaded)
         self.record(loaded.record.identifier, action, started, result)

@@ -93,6 +93,13 @@ OPERATIONS: dict[str, Operation] = {
         "Change a plugin's settings (validated against its configuration_schema).",
         required=("plugin_identifier", "plugin_config"),
     ),
+    "enable": _op(
+        "Serve a disabled plugin's actions (and hooks) again.", required=("plugin_identifier",)
+    ),
+    "disable": _op(
+        "Keep a plugin installed, its actions (and hooks) unavailable.",
+        required=("plugin_identifier",),
+    ),
     "validate": _op(
         "Check a manifest without installing it; returns every problem.",
         one_of=("parameters", "plugin_source"),

@@ -27,16 +27,37 @@ async def op_uninstall(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
-    removed = await host.in_worker(
-        lambda: lifecycle.uninstall(
+    removed, warnings = await host.change(
+        lambda log: lifecycle.uninstall(
             host.store,
             str(args["plugin_identifier"]),
             remove_dependents=bool(params.get("remove_dependents")),
             may_remove=host.may(Change.REMOVE),
+            events=log,
         )
     )
-    await host.reload()
-    return ecosystem.success("uninstall", {"removed": list(getattr(removed, "removed", []))})
+    return ecosystem.success("uninstall", {"removed": list(removed.removed)}, warnings=warnings)
+
+
+def _toggle(enabled: bool) -> Handler:
+    """`enable` or `disable`: only a plugin MCP callers installed (the user's are the
+    user's to switch on or off, see :mod:`engine.server.ownership`)."""
+    operation = "enable" if enabled else "disable"
+    change = Change.ENABLE if enabled else Change.DISABLE
+
+    async def handler(
+        host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    ) -> dict[str, Any]:
+        identifier = str(args["plugin_identifier"])
+        result, warnings = await host.change(
+            lambda log: lifecycle.set_enabled(
+                host.store, identifier, enabled, events=log, may_change=host.may(change)
+            )
+        )
+        data = {"identifier": identifier, "enabled": enabled, "changed": result.changed}
+        return ecosystem.success(operation, data, warnings=warnings)
+
+    return handler
 
 
 async def op_list(
@@ -70,13 +91,16 @@ async def op_configure(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
-    await host.in_worker(configure, host, identifier, args["plugin_config"])
-    await host.reload(notify=False)
+    _, warnings = await host.change(
+        lambda log: configure(host, identifier, args["plugin_config"], events=log)
+    )
     described = await host.in_worker(
         lambda: inventory.describe(host.store, identifier, catalog=host.catalog())
     )
     return ecosystem.success(
-        "configure", {"identifier": identifier, "settings": described.get("settings")}
+        "configure",
+        {"identifier": identifier, "settings": described.get("settings")},
+        warnings=warnings,
     )
 
 
@@ -226,6 +250,8 @@ OPERATION_HANDLERS: dict[str, Handler] = {
     "create": op_create,
     "execute": op_execute,
     "configure": op_configure,
+    "enable": _toggle(True),
+    "disable": _toggle(False),
     "validate": op_validate,
     "describe": op_describe,
     "test": op_test,

@@ -30,6 +30,8 @@ BUILTIN_EVENTS = (
     "uninstalled",
     "upgraded",
     "configured",
+    "enabled",
+    "disabled",
     "action_succeeded",
     "action_failed",
 )

@@ -736,6 +736,31 @@ def test_a_failing_hook_is_a_warning_and_the_install_stands(cli: Cli) -> None:
     assert state.is_file()  # hooks ran on the kept simulator
 
 
+def test_enable_and_disable_set_off_their_hooks(cli: Cli) -> None:
+    """`disabled` and `enabled` are store events too (issue 11.2); a plugin's own hooks
+    hear it being enabled, not being disabled (they are off then)."""
+    hooks = "".join(
+        f"  - on: {name}\n    action: hello\n    if: event.plugin == 'demo'\n"
+        for name in ("enabled", "disabled")
+    )
+    cli.write("hk/plugin.yaml", plugin_text("hk", "hooks:\n" + hooks))
+    cli.write("hk/actions/hello.yaml", BARE)
+    cli("install", "hk", "--yes")
+    _demo(cli)
+    cli("install", "demo", "--yes")
+    simulator = (
+        "the built-in simulator (no Keyboard Maestro server is configured); its state is kept "
+        f"in {cli.home / 'simulator-state.json'}"
+    )
+    for command in ("disable", "enable", "disable"):
+        outcome = cli(command, "demo")
+        assert (outcome.out, outcome.err) == (
+            f"demo is {command}d.\n",
+            f"  1 hook ran on {simulator}\n",
+        )
+    assert cli("disable", "demo").err == ""  # it already was: nothing happened
+
+
 def test_describe_an_action_without_description_inputs_or_outputs(cli: Cli) -> None:
     cli.write("hello.yaml", BARE)
     cli("install", "hello.yaml", "--yes")
