@@ -175,8 +175,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "auto_update": {
         "type": "boolean",
-        "description": "install: keep the plugin updated by `update`; update: "
-        "only plugins with auto_update on (default).",
+        "description": "install: keep the plugin updated (by the server on its own, and by "
+        "`update`); update: only plugins with auto_update on (default).",
     },
     "dependency_resolution": {
         "type": "string",

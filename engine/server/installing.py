@@ -214,7 +214,7 @@ async def op_install(
         return result, data, refused
 
     # Whatever was installed before a failure is announced too.
-    (result, data, refused), hooks = await host.change(work, profile=profile, always_reload=True)
+    (result, data, refused), hooks = await host.change(work, profile=profile)
     warnings = [d.to_dict() for d in result.warnings] + hooks
     if refused is not None:
         envelope = ecosystem.failure("install", refused, warnings=warnings)
@@ -290,5 +290,5 @@ async def op_update(
                         )
         return report.to_dict()
 
-    data, warnings = await host.change(work, profile=profile, always_reload=True)
+    data, warnings = await host.change(work, profile=profile)
     return ecosystem.success("update", data, warnings=warnings)

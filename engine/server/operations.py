@@ -223,10 +223,13 @@ async def op_stats(
             return False
         return not action or name == action
 
-    return ecosystem.success(
-        "stats",
-        {"actions": [s for s in stats if keep(s)], "recent": [h for h in history if keep(h)]},
-    )
+    data: dict[str, Any] = {
+        "actions": [s for s in stats if keep(s)],
+        "recent": [h for h in history if keep(h)],
+    }
+    if host.auto_updates is not None:
+        data["auto_update"] = host.auto_updates.to_dict()
+    return ecosystem.success("stats", data)
 
 
 async def op_validate(

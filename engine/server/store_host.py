@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.bridge import ToolBridge
 from engine.catalog import Need, ToolCatalog, ToolClass
@@ -38,6 +38,9 @@ from engine.server.host import ActionEntry, Progress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
 from engine.validate import manifest_needs
+
+if TYPE_CHECKING:
+    from engine.server.updating import AutoUpdates
 
 logger = logging.getLogger("km_actions.server")
 T = TypeVar("T")
@@ -84,6 +87,7 @@ class StoreHost:
         self._listeners: list[Callable[[], Awaitable[None]]] = []
         self._data_version: int | None = None
         self._unpublished: list[EventLog] = []
+        self.auto_updates: AutoUpdates | None = None  # what `serve` updated by itself
         self.loaded = self._load()
 
     # -- loading ---------------------------------------------------------------------
@@ -175,17 +179,16 @@ class StoreHost:
         work: Callable[[EventLog], T],
         *,
         profile: str | None = None,
-        always_reload: bool = False,
         worked: Callable[[], Awaitable[None]] | None = None,
     ) -> tuple[T, list[str]]:
         """Run store work that may fire store events (``work(log)``, on the store's
-        thread, ``log`` its ``events`` callback); then reload the tools (announcing any
-        change) and run the hooks of its events, under ``profile`` (the server's by
-        default). Returns what the work returned and the hooks that failed, as warnings.
-        A failure of the work is raised after the same (a reload only when events fired,
-        or ``always_reload``). A caller that stops waiting (a timeout, a cancellation)
-        leaves both to :meth:`settle`. ``worked`` is awaited between the work and the
-        reload (to report progress)."""
+        thread, ``log`` its ``events`` callback); when it fired any (it changed the
+        store), reload the tools (announcing any change) and run the hooks of its events,
+        under ``profile`` (the server's by default). Returns what the work returned and
+        the hooks that failed, as warnings. A failure of the work is raised after the
+        same (what it did before it failed is served and heard). A caller that stops
+        waiting (a timeout, a cancellation) leaves both to :meth:`settle`. ``worked`` is
+        awaited between the work and the reload (to report progress)."""
         log = EventLog(self.limits(profile))
         self._unpublished.append(log)
 
@@ -200,14 +203,16 @@ class StoreHost:
         except asyncio.CancelledError:
             raise  # the work goes on: settle() reloads and runs its hooks once it is done
         except BaseException:
-            if log.events or always_reload:
-                await self.reload()
-            await self.publish(log)
+            await self._changed(log)
             raise
         if worked is not None:
             await worked()
-        await self.reload()
-        return result, await self.publish(log)
+        return result, await self._changed(log)
+
+    async def _changed(self, log: EventLog) -> list[str]:
+        if log.events:
+            await self.reload()
+        return await self.publish(log)
 
     async def publish(self, log: EventLog) -> list[str]:
         """Run the hooks listening for the events of ``log`` (once), on the bus of the
