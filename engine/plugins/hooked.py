@@ -6,8 +6,9 @@ settings), recording every hook run in the store's history.
 :func:`run_installed` runs an installed action with its hooks (``emit`` steps,
 ``action_succeeded``/``action_failed``). A :class:`StoreHooks` is the ``events``
 callback of the installer and the lifecycle operations: after each committed change it
-runs the hooks listening for ``installed``, ``upgraded``, ``uninstalled`` or
-``configured``, and keeps their outcomes for the caller to report.
+runs the hooks listening for ``installed``, ``upgraded``, ``uninstalled``,
+``configured``, ``enabled`` or ``disabled``, and keeps their outcomes for the caller to
+report (the MCP server runs them itself: :meth:`engine.server.store_host.StoreHost.change`).
 
 >>> import tempfile
 >>> from pathlib import Path

@@ -9,6 +9,7 @@ hooks' action records (the server's own tests drive a real `km-actions serve`)."
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,28 @@ def test_the_user_s_plugins_are_not_an_mcp_caller_s_to_switch(
         "changed": True,
     }
     assert [t.plugin for t in host.action_tools()] == []
+
+
+def test_the_hooks_of_a_change_whose_answer_timed_out_run_once_it_is_done(
+    host: StoreHost, tmp_path: Path, recorded: list[str]
+) -> None:
+    """The answer stops waiting; the change completes on the store's thread, and then
+    its hooks run (as the tools are reloaded)."""
+    _call(host, "install", plugin_source=str(_plugin(tmp_path, "watcher", LISTENER)))
+    app = KmActionsServer(host)
+
+    async def scenario() -> dict[str, Any]:
+        release = threading.Event()
+        busy = asyncio.ensure_future(host.in_worker(release.wait))  # the store is busy
+        manifest = 'api_version: "1.0"\nkind: action\nname: hi\nsteps:\n  - set: {a: 1}\n'
+        arguments = {"operation": "create", "plugin_source": manifest, "timeout": 0.05}
+        answer = await app.ecosystem(arguments, None)
+        assert recorded == ["installed watcher 1.0.0"]  # not created yet
+        release.set()
+        await busy
+        await asyncio.gather(*app._background)
+        return answer
+
+    answer = asyncio.run(scenario())
+    assert answer["error"]["code"] == "timeout"
+    assert recorded == ["installed watcher 1.0.0", "installed mcp-created 0.0.1"]
