@@ -22,6 +22,7 @@ False
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -195,6 +196,7 @@ class ToolCatalog(Mapping[str, ToolSpec]):
         self.where = where or ("the catalog" if origin == "builtin" else "the connected server")
         self.listing_hint = listing_hint
         self._coverages: dict[tuple[str, ...], Coverage] = {}
+        self._fingerprint: str | None = None
         groups: dict[str, Coverage] = {
             name: Coverage(frozenset(t for t in members if t in self._tools))
             for name, members in DOMAIN_GROUPS.items()
@@ -239,6 +241,25 @@ class ToolCatalog(Mapping[str, ToolSpec]):
                 )
             )
         return cls(specs, origin=origin, **described)
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of what validation reads of the tools (names, input schemas,
+        annotations, operation classes): two catalogs with the same fingerprint accept
+        the same manifests, whoever built them.
+
+        >>> ToolCatalog.builtin().fingerprint == ToolCatalog(
+        ...     ToolCatalog.builtin().values(), origin="a copy").fingerprint
+        True
+        """
+        if self._fingerprint is None:
+            tools = [
+                [t.name, t.input_schema, t.annotations, t.operations and t.operations.to_data()]
+                for t in sorted(self._tools.values(), key=lambda t: t.name)
+            ]
+            text = json.dumps(tools, sort_keys=True, ensure_ascii=False, default=str)
+            self._fingerprint = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return self._fingerprint
 
     def __getitem__(self, name: str) -> ToolSpec:
         return self._tools[name]

@@ -126,7 +126,8 @@ _PLUGINS = {
     "list that plugin under `dependencies`.",
     "invalid-range": "A dependency's version range cannot be read.",
     "dependency-conflict": "No versions of the plugins satisfy every dependency range.",
-    "dependency-missing": "A plugin needs another plugin that no source offers.",
+    "dependency-missing": "A plugin needs another plugin that no source offers (or, once "
+    "installed, that is no longer installed).",
     "dependency-no-version": "No version of a needed plugin matches the range asked for.",
     "dependency-too-complex": "Dependency resolution gave up after trying too many versions.",
     "dependency-unavailable": "A needed plugin is not installed and cannot be downloaded here.",
@@ -150,10 +151,17 @@ _PLUGINS = {
     "permission-not-granted": "A plugin asks for a tool or operation the grant given does not "
     "include.",
     "install-declined": "The permissions a plugin asks for were not granted.",
+    "limit-too-loose": "A plugin's resource_limits gives a limit looser than its security "
+    "profile's (they may only tighten it).",
     "plugin-has-dependents": "A plugin cannot be uninstalled while others depend on it.",
     "overwrite-refused": "An MCP caller tried to replace, update, remove or configure a plugin "
     "the user installed.",
     "plugin-tampered": "An installed plugin's files changed since it was installed.",
+    "plugin-incompatible": "An installed plugin's actions no longer validate against the tools "
+    "in use (the Keyboard Maestro server's, or the saved tool list) or this km-actions' rules; "
+    "it is not served.",
+    "dependency-unserved": "An installed plugin needs another that is disabled or cannot be "
+    "served itself; it is not served either.",
     "unknown-setting": "A setting the plugin does not declare.",
     "invalid-config": "A setting's value does not fit the plugin's configuration_schema.",
     "store-unavailable": "The plugin store's folder or database cannot be opened.",

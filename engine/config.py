@@ -1,4 +1,5 @@
-"""The configuration file (TOML): upstream server, MCP permission ceiling, profiles.
+"""The configuration file (TOML): upstream server, MCP permission ceiling, profiles,
+automatic updates.
 
 It lives in the data folder (``config.toml``); ``KM_ACTIONS_CONFIG`` or ``--config``
 point elsewhere. A missing file means the defaults: the built-in simulator, the
@@ -18,7 +19,7 @@ import shlex
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,22 +29,20 @@ import tomli_w
 from engine._jsonparse import INT_HINT
 from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, ToolCatalog, ToolClass
 from engine.errors import ConfigError
-from engine.limits import Limits, Profile
+from engine.limits import NUMERIC_LIMITS, Limits, Profile
 from engine.paths import home, write_atomically
 from engine.suggest import did_you_mean
 
 ENV_CONFIG = "KM_ACTIONS_CONFIG"
 DEFAULT_CEILING = ("read-only", "write")
-_LIMIT_NAMES = frozenset(f.name for f in fields(Limits)) - {
-    "allowed_classes",
-    "destructive_needs_explicit_grant",
-}
+_LIMIT_NAMES = frozenset(NUMERIC_LIMITS)
 
 _SECTIONS: dict[str, frozenset[str]] = {
     "upstream": frozenset({"command", "url", "env", "cwd", "timeout", "connect_timeout"}),
     "security": frozenset({"default_profile", "ceiling", "allow_mcp_overwrite", "allowed_hosts"}),
     "tools": frozenset({"per_action", "disabled"}),
     "limits": frozenset(p.value for p in Profile),
+    "updates": frozenset({"automatic", "interval"}),
 }
 
 
@@ -91,6 +90,10 @@ class Settings:
     action_tools: bool = True
     disabled_action_tools: frozenset[str] = frozenset()
     limit_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # `km-actions serve` updates the plugins with auto_update on: at start, then every
+    # `update_interval` seconds (``[updates] automatic = false`` turns it off).
+    automatic_updates: bool = True
+    update_interval: float = 3600.0
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, path: Path | None = None) -> Settings:
@@ -113,6 +116,7 @@ class Settings:
                     )
         security = data.get("security", {})
         tools = data.get("tools", {})
+        updates = data.get("updates", {})
         return cls(
             path=path,
             upstream=_upstream(data.get("upstream"), where),
@@ -127,6 +131,8 @@ class Settings:
                 _strings(tools.get("disabled", []), where, "tools.disabled")
             ),
             limit_overrides=_limits(data.get("limits", {}), where),
+            automatic_updates=_bool(updates.get("automatic", True), where, "updates.automatic"),
+            update_interval=_seconds(updates.get("interval", 3600.0), where, "updates.interval"),
         )
 
     def limits_for(self, profile: Profile) -> Limits:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, fields, replace
@@ -128,6 +128,47 @@ PROFILE_LIMITS: dict[Profile, Limits] = {
 }
 
 DEFAULT_PROFILE = Profile.STANDARD
+
+#: The limits a number sets: what the configuration file's ``[limits.<profile>]`` tables
+#: and a plugin's ``resource_limits`` may name (the others are the profile's classes).
+NUMERIC_LIMITS: tuple[str, ...] = tuple(
+    f.name
+    for f in fields(Limits)
+    if f.name not in ("allowed_classes", "destructive_needs_explicit_grant")
+)
+#: The numeric limits counted in seconds (the others count steps, calls, characters, …).
+SECONDS = frozenset({"run_timeout", "step_timeout", "max_wait"})
+
+
+def looser(limits: Limits, declared: Mapping[str, float]) -> list[tuple[str, float, float]]:
+    """The ``declared`` limits looser than those of ``limits``: (name, declared value,
+    the bound of ``limits``). Nothing is looser than no bound (None, or unlimited).
+
+    >>> looser(Profile.STANDARD.limits, {"run_timeout": 600, "max_steps": 50})
+    [('run_timeout', 600, 300.0)]
+    >>> looser(Profile.NONE.limits, {"run_timeout": 600, "max_steps": 10**9})
+    []
+    """
+    out = []
+    for name, value in declared.items():
+        bound = getattr(limits, name)
+        if bound is not None and bound != UNLIMITED and value > bound:
+            out.append((name, value, bound))
+    return out
+
+
+def tightened(limits: Limits, declared: Mapping[str, float]) -> Limits:
+    """``limits`` held to ``declared`` too (a plugin's ``resource_limits``): the stricter
+    of the two, limit by limit, so a declared value can only tighten.
+
+    >>> held = tightened(Profile.STANDARD.limits, {"max_steps": 50, "run_timeout": 900})
+    >>> held.max_steps, held.run_timeout
+    (50, 300.0)
+    """
+    if not declared:
+        return limits
+    return stricter(limits, limits.with_overrides(**declared))
+
 
 _STRICTER: dict[tuple[int, int], tuple[Limits, Limits, Limits]] = {}
 

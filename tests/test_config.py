@@ -51,7 +51,20 @@ def test_an_empty_configuration_means_the_defaults() -> None:
         settings.action_tools,
         settings.disabled_action_tools,
         settings.limit_overrides,
-    ) == (None, None, Profile.STANDARD, ("read-only", "write"), False, True, frozenset(), {})
+        settings.automatic_updates,
+        settings.update_interval,
+    ) == (
+        None,
+        None,
+        Profile.STANDARD,
+        ("read-only", "write"),
+        False,
+        True,
+        frozenset(),
+        {},
+        True,
+        3600.0,
+    )
     assert DEFAULT_CEILING == ("read-only", "write")
 
 
@@ -73,6 +86,7 @@ def test_every_setting_is_read() -> None:
                          "allowed_hosts": ["Plugins.Example.org.", "10.0.0.5"]},
             "tools": {"per_action": False, "disabled": ["demo/hello", "demo/bye"]},
             "limits": {"strict": {"max_steps": 50, "run_timeout": 1.5}},
+            "updates": {"automatic": False, "interval": 600},
         },
         path=Path("k.toml"),
     )  # fmt: skip
@@ -88,6 +102,8 @@ def test_every_setting_is_read() -> None:
         action_tools=False,
         disabled_action_tools=frozenset({"demo/hello", "demo/bye"}),
         limit_overrides={"strict": {"max_steps": 50, "run_timeout": 1.5}},
+        automatic_updates=False,
+        update_interval=600.0,
     )
     assert isinstance(settings.upstream, UpstreamConfig)
     assert isinstance(settings.upstream.timeout, float)
@@ -145,7 +161,8 @@ def test_upstream_describe(upstream: UpstreamConfig, described: str) -> None:
         pytest.param({"securty": {}}, "unknown section [securty]", "did you mean 'security'?",
                      id="section-misspelt"),
         pytest.param({"logging": {}}, "unknown section [logging]",
-                     "expected one of: limits, security, tools, upstream", id="section-unknown"),
+                     "expected one of: limits, security, tools, updates, upstream",
+                     id="section-unknown"),
         pytest.param({"security": 1}, "[security] must be a table", EVERY_SETTING_HINT,
                      id="section-not-a-table"),
         pytest.param({"security": {"celing": []}}, "unknown key security.celing",
@@ -245,6 +262,12 @@ def test_upstream_describe(upstream: UpstreamConfig, described: str) -> None:
         pytest.param({"limits": {"strict": {"max_wait": "5"}}},
                      "limits.strict.max_wait must be a positive number", EVERY_SETTING_HINT,
                      id="limit-text"),
+        pytest.param({"updates": {"automatic": "no"}}, "updates.automatic must be true or false",
+                     EVERY_SETTING_HINT, id="updates-not-bool"),
+        pytest.param({"updates": {"interval": 0}}, "updates.interval must be a number of seconds",
+                     EVERY_SETTING_HINT, id="update-interval-zero"),
+        pytest.param({"updates": {"every": 60}}, "unknown key updates.every", None,
+                     id="updates-unknown-key"),
     ],
 )  # fmt: skip
 def test_refusals(data: dict[str, Any], message: str, hint: str | None) -> None:

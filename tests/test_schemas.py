@@ -65,3 +65,15 @@ def test_the_package_finds_the_schema_files(name: str) -> None:
 def test_the_wheel_ships_the_schemas() -> None:
     pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text("utf-8")
     assert '"schemas" = "engine/schemas"' in pyproject
+
+
+def test_resource_limits_name_every_numeric_limit() -> None:
+    """A plugin may declare each limit a number sets, and no other: seconds as numbers,
+    counts as whole numbers (the runtime takes them as they are)."""
+    from engine.limits import NUMERIC_LIMITS, SECONDS
+
+    declared = load_schema("plugin")["properties"]["resource_limits"]["properties"]
+    assert list(declared) == list(NUMERIC_LIMITS)
+    assert {name: spec["type"] for name, spec in declared.items()} == {
+        name: "number" if name in SECONDS else "integer" for name in NUMERIC_LIMITS
+    }

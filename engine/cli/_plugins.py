@@ -29,9 +29,12 @@ from engine.plugins.manifest import PluginType
 from engine.plugins.permissions import PermissionRequest
 from engine.plugins.progress import ProgressBar
 from engine.plugins.repair import RepairReport, repair
+from engine.plugins.runtime import plugin_states
 from engine.plugins.settings import masked, parse_assignment
+from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
 from engine.report import format_text
+from engine.saved_tools import offline_catalog
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -104,6 +107,7 @@ def _add_changes(sub: Any) -> None:
     for name, enabled in (("enable", True), ("disable", False)):
         p = sub.add_parser(name, help=f"{name} an installed plugin's actions")
         p.add_argument("identifier", metavar="ID")
+        _hooks_option(p)
         p.set_defaults(handler=_guard(_toggle(enabled)))
 
 
@@ -316,9 +320,32 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     return 0
 
 
+def _states(store: Store) -> dict[str, PluginState]:
+    """Each installed plugin's status, as a run from the command line would find it:
+    checked against the tools offline checks use (see `km-actions tools`)."""
+    catalog, warning = offline_catalog()
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
+    return plugin_states(store, catalog)
+
+
+def _print_problem(problem: Mapping[str, Any] | None, indent: str) -> None:
+    """Why a plugin is in error, and the fix."""
+    if problem is not None:
+        print(f"{indent}error[{problem['code']}]: {problem['message']}")
+        if problem["hint"]:
+            print(f"{indent}hint: {problem['hint']}")
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     with Store.open() as store:
-        found = list_plugins(store, plugin_type=args.type, enabled=args.enabled, search=args.search)
+        found = list_plugins(
+            store,
+            plugin_type=args.type,
+            enabled=args.enabled,
+            search=args.search,
+            states=_states(store),
+        )
     if args.json:
         _print_json([p.to_dict() for p in found])
         return 0
@@ -327,25 +354,30 @@ def cmd_list(args: argparse.Namespace) -> int:
               else "No plugins are installed.")  # fmt: skip
         return 0
     for p in found:
-        state = "" if p.enabled else "  (disabled)"
-        print(f"{p.identifier} {p.version}  [{p.plugin_type}]{state}  {p.description}")
+        status = p.state.status.value
+        print(f"{p.identifier} {p.version}  [{p.plugin_type}]  {status}  {p.description}")
         print(f"    actions: {', '.join(p.actions)}")
+        _print_problem(p.state.to_dict()["problem"], "    ")
     return 0
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
     with Store.open() as store:
         info = describe(store, args.identifier)
+        status = state_of(_states(store), args.identifier, info["enabled"])
+    info["status"] = status.to_dict(diagnostics=True)
     if args.json:
         _print_json(info)
         return 0
     print(f"{info['identifier']} {info['version']}: {info['name']}")
     if info["description"]:
         print(f"  {info['description']}")
-    state = "enabled" if info["enabled"] else "disabled"
     source = info["source"]
-    print(f"  {state}; {info['plugin_type']}; from {source['kind']} {source['ref']}"
+    print(f"  {status.status.value}; {info['plugin_type']}; from {source['kind']} {source['ref']}"
           f" ({source['origin']}); installed {info['installed_at']}")  # fmt: skip
+    _print_problem(info["status"]["problem"], "    ")
+    for diagnostic in status.error.diagnostics if status.error is not None else ():
+        print(f"      {diagnostic}")
     print("  actions:")
     for action in info["actions"]:
         print(f"    {action['qualified']}: {action['description']}".rstrip())
@@ -362,6 +394,10 @@ def cmd_describe(args: argparse.Namespace) -> int:
     for entry in granted:
         tools = ", ".join(f"{t['name']} ({t['class']})" for t in entry["tools"])
         print(f"    {entry['entry']}: {tools}")
+    limits = info["permissions"]["resource_limits"]
+    if limits:
+        shown = ", ".join(f"{name} {value}" for name, value in limits.items())
+        print(f"  limits: {shown} (tightening the {info['permissions']['profile']} profile)")
     settings = info["settings"]
     if settings["declared"]:
         print("  settings:")
@@ -444,9 +480,15 @@ def _print_settings(settings: Mapping[str, Any]) -> None:
 def _toggle(enabled: bool) -> Handler:
     def handler(args: argparse.Namespace) -> int:
         with Store.open() as store:
-            changed = set_enabled(store, args.identifier, enabled)
+            hooks = CommandHooks(store, simulator=args.simulator)
+            try:
+                result = set_enabled(store, args.identifier, enabled, events=hooks)
+            finally:
+                hooks.finish()
         word = "enabled" if enabled else "disabled"
-        print(f"{args.identifier} is {word}" + ("." if changed else " (it already was)."))
+        print(f"{args.identifier} is {word}" + ("." if result.changed else " (it already was)."))
+        for text in result.event_warnings:
+            print(f"  warning: {text}", file=sys.stderr)
         return 0
 
     return handler

@@ -105,4 +105,8 @@ def _describe(settings: Any) -> dict[str, Any]:
             "disabled": sorted(settings.disabled_action_tools),
         },
         "limits": settings.limit_overrides,
+        "updates": {
+            "automatic": settings.automatic_updates,
+            "interval": settings.update_interval,
+        },
     }

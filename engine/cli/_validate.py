@@ -20,6 +20,7 @@ from engine.cli._files import (
     load_file,
 )
 from engine.errors import Diagnostic, sort_diagnostics
+from engine.limits import DEFAULT_PROFILE
 from engine.report import format_json, format_text, summary
 from engine.saved_tools import offline_catalog
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
@@ -126,8 +127,13 @@ def validate_files(
         )
         if is_plugin_file(loaded):
             ident = _identifier(loaded)
+            # resource_limits against the profile install uses unless told otherwise.
             context = ValidationContext(
-                catalog=catalog, actions=signatures.get(ident, {}), plugin=ident, level=level
+                catalog=catalog,
+                actions=signatures.get(ident, {}),
+                plugin=ident,
+                level=level,
+                profile=DEFAULT_PROFILE,
             )
         diagnostics.extend(validate(loaded.document, context))
     return diagnostics

@@ -16,7 +16,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StoreEvent:
-    """``installed``, ``upgraded``, ``uninstalled`` or ``configured``, for one plugin."""
+    """``installed``, ``upgraded``, ``uninstalled``, ``configured``, ``enabled`` or
+    ``disabled``, for one plugin."""
 
     name: str
     plugin: str

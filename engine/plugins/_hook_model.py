@@ -23,6 +23,8 @@ class BuiltinEvent(enum.Enum):
     UNINSTALLED = "uninstalled"
     UPGRADED = "upgraded"
     CONFIGURED = "configured"
+    ENABLED = "enabled"
+    DISABLED = "disabled"
     ACTION_SUCCEEDED = "action_succeeded"
     ACTION_FAILED = "action_failed"
 

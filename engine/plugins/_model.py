@@ -76,6 +76,13 @@ class PluginManifest:
     actions: tuple[PluginAction, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
     lone_document: Document | None = field(default=None, repr=False)
+    document: Document | None = field(default=None, repr=False)  # plugin.yaml, as read
+
+    @property
+    def resource_limits(self) -> dict[str, float]:
+        """The limits the plugin declares for itself (checked: numbers, known names)."""
+        declared = self.data.get("resource_limits")
+        return dict(declared) if isinstance(declared, Mapping) else {}
 
     @property
     def semver(self) -> Version:
@@ -109,6 +116,8 @@ class PluginManifest:
         for key in ("homepage", "license"):
             if isinstance(self.data.get(key), str):
                 out[key] = self.data[key]
+        if self.resource_limits:
+            out["resource_limits"] = self.resource_limits
         return out
 
 

@@ -75,6 +75,13 @@ class InstalledPlugin:
         """The permissions the plugin asks for (the grant is :func:`read_grant`)."""
         return tuple(self.metadata.get("permissions") or ())
 
+    @property
+    def resource_limits(self) -> dict[str, float]:
+        """The limits the plugin declares for itself (``resource_limits``), which tighten
+        those of its profile."""
+        declared = self.metadata.get("resource_limits")
+        return dict(declared) if isinstance(declared, Mapping) else {}
+
 
 _PLUGIN_COLUMNS = (
     "p.identifier, p.version, v.folder, v.digest, p.enabled, p.source_kind, p.source_ref, "

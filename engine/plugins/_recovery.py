@@ -32,6 +32,7 @@ from engine.plugins._records import FolderRow
 from engine.plugins._secrets import owners, reconcile, remove_secrets
 from engine.plugins.layout import (
     CACHE_SUFFIX,
+    CHECKED_SUFFIX,
     Layout,
     is_digest,
     is_real_folder,
@@ -265,8 +266,9 @@ def _remove_stale_caches(layout: Layout, digests: set[str]) -> None:
     names (or a partial write) is the store's own leftover, never the user's data."""
     for cache in _entries(layout.cache_dir):
         name = cache.name
-        stem = name.removesuffix(CACHE_SUFFIX)
-        is_ours = name.endswith(CACHE_SUFFIX) and is_digest(stem)
+        suffix = CHECKED_SUFFIX if name.endswith(CHECKED_SUFFIX) else CACHE_SUFFIX
+        stem = name.removesuffix(suffix)
+        is_ours = name.endswith(suffix) and is_digest(stem)
         is_partial = name.startswith(".") and name.endswith(".part")
         if (is_ours and stem not in digests) or is_partial:
             cache.unlink(missing_ok=True)

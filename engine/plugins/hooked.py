@@ -6,8 +6,9 @@ settings), recording every hook run in the store's history.
 :func:`run_installed` runs an installed action with its hooks (``emit`` steps,
 ``action_succeeded``/``action_failed``). A :class:`StoreHooks` is the ``events``
 callback of the installer and the lifecycle operations: after each committed change it
-runs the hooks listening for ``installed``, ``upgraded``, ``uninstalled`` or
-``configured``, and keeps their outcomes for the caller to report.
+runs the hooks listening for ``installed``, ``upgraded``, ``uninstalled``,
+``configured``, ``enabled`` or ``disabled``, and keeps their outcomes for the caller to
+report (the MCP server runs them itself: :meth:`engine.server.store_host.StoreHost.change`).
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 
 from engine.bridge import ToolBridge
 from engine.compiler import Compiler
+from engine.engine import Engine
 from engine.limits import Limits
 from engine.plugins._db import stamp
 from engine.plugins._events import StoreEvent
@@ -134,7 +136,9 @@ class StoreHooks:
     def __call__(self, event: StoreEvent) -> None:
         if not listens(self.store, event.name):
             return
-        runtime = PluginRuntime.load(self.store, compile=False)
+        # Checked against the tools the hooks will call, as a run on that bridge would be.
+        engine = Engine(catalog=self.bridge.catalog())
+        runtime = PluginRuntime.load(self.store, engine=engine, compile=False)
         try:
             bus = bus_for(runtime, bridge=self.bridge, limits=self.limits)
             happened = Event(event.name, plugin=event.plugin, data=event.data)

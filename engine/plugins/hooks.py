@@ -5,7 +5,8 @@ it (``with:`` templates) and a condition (``if:``), with ``event`` in scope:
 ``event.name``, ``event.plugin``, ``event.action`` and ``event.data``. A
 :class:`HookBus` holds the hooks of the enabled plugins. It is the run's
 :class:`~engine.runtime.EventSink` (`emit` steps), the store publishes ``installed``,
-``uninstalled``, ``upgraded`` and ``configured`` through :meth:`HookBus.publish`, and
+``uninstalled``, ``upgraded``, ``configured``, ``enabled`` and ``disabled`` through
+:meth:`HookBus.publish`, and
 :meth:`HookBus.run_action` runs an installed action and then sends
 ``action_succeeded`` or ``action_failed``.
 

@@ -52,6 +52,7 @@ from engine.limits import Profile
 from engine.plugins import _records as records
 from engine.plugins._cache import digest as cache_digest
 from engine.plugins._cache import dump_documents
+from engine.plugins._checks import check_key, forget, remember
 from engine.plugins._events import EventCallback, StoreEvent, notify
 from engine.plugins._plan import (
     Fetch,
@@ -69,7 +70,12 @@ from engine.plugins.archives import ArchiveLimits
 from engine.plugins.certify import certify_manifest
 from engine.plugins.faults import crash_point
 from engine.plugins.layout import remove_tree, sync_folder
-from engine.plugins.permissions import PermissionRequest, check_grant, check_profile
+from engine.plugins.permissions import (
+    PermissionRequest,
+    check_grant,
+    check_limits,
+    check_profile,
+)
 from engine.plugins.resolver import CandidateProvider
 from engine.plugins.settings import DroppedSetting, carry_over, effective, missing
 from engine.plugins.store import FOLDER_MODE, Store
@@ -220,6 +226,9 @@ def _install_once(
         _certify(store, ordered, catalog)
         prepared = [_prepare(store, item, catalog, profile, grant, confirm) for item in ordered]
         _commit(store, prepared, snapshot, source, profile, auto_update, origin)
+        key = check_key(catalog)  # validated against these tools: no need to check again
+        for p in prepared:
+            remember(store.layout, p.staged.digest, key)
     finally:
         for item in ordered:
             item.close()
@@ -280,6 +289,8 @@ def _prepare(
         item.identifier, item.version, manifest.permissions, catalog, granted=granted
     )
     check_profile(request, profile, catalog)
+    if manifest.document is not None:
+        check_limits(item.identifier, item.version, manifest.document, profile)
     if grant is not None:
         check_grant(request, grant, catalog)
     if confirm is not None and not confirm(request):
@@ -410,6 +421,7 @@ def _commit(
             remove_tree(store.folder(previous))
             if previous.digest != p.staged.digest:
                 store.cache_file(previous).unlink(missing_ok=True)
+                forget(store.layout, previous.digest)
     for change in changes:
         change.finish()
     crash_point("after-cleanup")

@@ -33,6 +33,7 @@ from engine.plugins._records import (
 from engine.plugins.lock import check_files
 from engine.plugins.manifest import PluginType
 from engine.plugins.settings import effective, masked, missing, properties
+from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
 from engine.plugins.versions import parse_range, parse_version
 from engine.secrets import MASK
@@ -52,6 +53,7 @@ class PluginSummary:
     description: str
     actions: tuple[str, ...]
     origin: str
+    state: PluginState
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,7 @@ class PluginSummary:
             "version": self.version,
             "plugin_type": self.plugin_type,
             "enabled": self.enabled,
+            **self.state.to_dict(),
             "description": self.description,
             "actions": list(self.actions),
             "origin": self.origin,
@@ -89,10 +92,13 @@ def list_plugins(
     plugin_type: str | None = None,
     enabled: bool | None = None,
     search: str | None = None,
+    states: Mapping[str, PluginState] | None = None,
 ) -> list[PluginSummary]:
     """Installed plugins, by identifier: of one ``plugin_type``, only enabled (or only
     disabled) ones, and those whose id, name, description or action names contain every
-    word of ``search`` (case-insensitive)."""
+    word of ``search`` (case-insensitive). ``states``: each plugin's status, as a
+    runtime loading the store found it (see :mod:`engine.plugins.status`); a plugin no
+    runtime has loaded is ``unloaded``."""
     _check_type(plugin_type)
     words = (search or "").casefold().split()
     actions = read_all_actions(store.conn)
@@ -115,6 +121,7 @@ def list_plugins(
                 plugin.description,
                 tuple(a.name for a in own),
                 plugin.origin,
+                state_of(states or {}, plugin.identifier, plugin.enabled),
             )
         )
     return out
@@ -192,7 +199,12 @@ def _permissions_view(
                 "tools": _covered(catalog.coverage((entry.entry,)), catalog),
             }
         )
-    return {"requested": list(plugin.permissions), "granted": granted, "profile": plugin.profile}
+    return {
+        "requested": list(plugin.permissions),
+        "granted": granted,
+        "profile": plugin.profile,
+        "resource_limits": plugin.resource_limits,
+    }
 
 
 def _covered(coverage: Coverage, catalog: ToolCatalog) -> list[dict[str, Any]]:

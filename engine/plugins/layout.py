@@ -32,6 +32,7 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 _SEPARATORS = re.compile("[/\\\\\0]")
 _NAME_MAX = 255  # bytes in one file name, on every filesystem km-actions runs on
 CACHE_SUFFIX = ".pickle"
+CHECKED_SUFFIX = ".checked"
 
 
 def _refused(relative: str, why: str) -> PluginError:
@@ -134,6 +135,13 @@ class Layout:
         if not is_digest(digest):
             raise _refused(digest, "is not a content digest")
         return inside(self.cache_dir, f"{digest}{CACHE_SUFFIX}")
+
+    def checked_file(self, digest: str) -> Path:
+        """Which tool catalogs the version whose content digest is ``digest`` was checked
+        against (see :mod:`engine.plugins._checks`)."""
+        if not is_digest(digest):
+            raise _refused(digest, "is not a content digest")
+        return inside(self.cache_dir, f"{digest}{CHECKED_SUFFIX}")
 
 
 def is_real_folder(path: Path) -> bool:

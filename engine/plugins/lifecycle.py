@@ -2,7 +2,7 @@
 
 Every change takes the store's write lock (``BEGIN IMMEDIATE``) and commits before any
 file is removed, so a crash leaves the old state or the new one; events
-(``uninstalled``, ``configured``) are sent after the commit.
+(``uninstalled``, ``configured``, ``enabled``, ``disabled``) are sent after the commit.
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -11,7 +11,8 @@ file is removed, so a crash leaves the old state or the new one; events
 >>> with Store.open(Path(tempfile.mkdtemp())) as store:
 ...     _ = install(store, "actions/clipboard-tools")
 ...     result = configure(store, "clipboard-tools", {"share_token": "tok-12345678"})
-...     print(result.settings["share_token"], result.missing, disable(store, "clipboard-tools"))
+...     off = disable(store, "clipboard-tools")
+...     print(result.settings["share_token"], result.missing, off.changed)
 ...     [r.ok for r in verify(store)], uninstall(store, "clipboard-tools").removed
 •••••• () True
 ([True], ('clipboard-tools',))
@@ -25,6 +26,7 @@ from typing import Any
 
 from engine.errors import PluginError
 from engine.plugins import _records as records
+from engine.plugins._checks import forget
 from engine.plugins._events import EventCallback, StoreEvent, notify
 from engine.plugins._records import InstalledPlugin
 from engine.plugins._recovery import Journal, Operation
@@ -101,6 +103,7 @@ def uninstall(
         for name in doomed:
             remove_tree(folders[name])
             store.cache_file(records_of[name]).unlink(missing_ok=True)
+            forget(store.layout, records_of[name].digest)
             remove_secrets(store.secrets_dir, name)
             remove_empty(store.layout.plugin_folder(name))
     warnings = notify(
@@ -128,21 +131,46 @@ def _listing(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
-def set_enabled(store: Store, identifier: str, enabled: bool) -> bool:
-    """Enable or disable a plugin; True when that changed anything."""
+@dataclass(frozen=True)
+class ToggleResult:
+    """Whether enabling or disabling a plugin changed anything (an event is sent then)."""
+
+    identifier: str
+    enabled: bool
+    changed: bool
+    event_warnings: tuple[str, ...] = ()
+
+
+def set_enabled(
+    store: Store,
+    identifier: str,
+    enabled: bool,
+    *,
+    events: EventCallback | None = None,
+    may_change: Callable[[InstalledPlugin], None] | None = None,
+) -> ToggleResult:
+    """Enable or disable a plugin; ``enabled`` or ``disabled`` is sent when that changed
+    anything. ``may_change`` is asked about the plugin, under the store's lock, and may
+    refuse (raise)."""
     store.require(identifier)
     with store.transaction() as conn:
-        return records.set_enabled(conn, identifier, enabled)
+        plugin = store.require(identifier)  # decided under the write lock
+        if may_change is not None:
+            may_change(plugin)
+        changed = records.set_enabled(conn, identifier, enabled)
+    name = "enabled" if enabled else "disabled"
+    warnings = notify(events, StoreEvent(name, identifier, plugin.version)) if changed else []
+    return ToggleResult(identifier, enabled, changed, tuple(warnings))
 
 
-def enable(store: Store, identifier: str) -> bool:
-    """Make a plugin's actions available again; True if it was disabled."""
-    return set_enabled(store, identifier, True)
+def enable(store: Store, identifier: str, *, events: EventCallback | None = None) -> ToggleResult:
+    """Make a plugin's actions available again (``changed`` if it was disabled)."""
+    return set_enabled(store, identifier, True, events=events)
 
 
-def disable(store: Store, identifier: str) -> bool:
-    """Keep a plugin installed but its actions unavailable; True if it was enabled."""
-    return set_enabled(store, identifier, False)
+def disable(store: Store, identifier: str, *, events: EventCallback | None = None) -> ToggleResult:
+    """Keep a plugin installed but its actions unavailable (``changed`` if it was enabled)."""
+    return set_enabled(store, identifier, False, events=events)
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,7 @@ def read_manifest(
         action_patterns=tuple(data.get("actions") or DEFAULT_ACTIONS),
         manifest_file=found.name,
         data=data,
+        document=document,
     )
 
 

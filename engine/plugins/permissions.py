@@ -36,6 +36,8 @@ from engine.errors import Diagnostic, PluginError
 from engine.grants import Grant, Reason, Refusal, allowed_classes, class_of
 from engine.limits import Limits, Profile
 from engine.plugins._records import GrantEntry
+from engine.sourcemap import Document
+from engine.validate import limit_problems
 
 
 def _is_tool(entry: str, catalog: ToolCatalog) -> bool:
@@ -165,6 +167,21 @@ def _profile_problem(
         hint=f"ask the author to list {need} itself under `permissions:`, or install with "
         "--profile none",
     )
+
+
+def check_limits(plugin: str, version: str, document: Document, profile: Profile) -> None:
+    """Refuse (``limit-too-loose``) a plugin manifest whose ``resource_limits`` are looser
+    than ``profile``'s: they may only tighten it (see :func:`engine.limits.tightened`)."""
+    problems = limit_problems(document, profile)
+    if problems:
+        raise PluginError(
+            f"'{plugin}' {version} asks for limits the {profile.value} profile does not "
+            f"allow: {problems[0].location}: {problems[0].message}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            code="limit-too-loose",
+            hint=problems[0].hint,
+            diagnostics=problems,
+        )
 
 
 def check_grant(request: PermissionRequest, grant: Iterable[str], catalog: ToolCatalog) -> None:

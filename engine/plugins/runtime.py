@@ -1,12 +1,16 @@
 """Running installed actions: every enabled plugin's actions, loaded, checked, compiled.
 
-:meth:`PluginRuntime.load` reads what the store recorded, checks every file of every
-enabled plugin against its lock (a plugin whose files changed is refused, naming the
-file, and the others still load), takes the parsed manifests from the cache (no YAML
-is parsed at start-up; a missing or stale cache is rebuilt, after validating again),
-and compiles every action. ``plugin/action`` names then run with the plugin's recorded
-grant, its settings as ``config`` (secret ones never shown: see :mod:`engine.secrets`),
-and other plugins' actions callable; each run is recorded in the history and metrics.
+:meth:`PluginRuntime.load` reads what the store recorded and moves every plugin through
+its lifecycle (:mod:`engine.plugins.status`): it checks every file of every enabled
+plugin against its lock, takes the parsed manifests from the cache (no YAML is parsed at
+start-up; a missing or stale cache is rebuilt), validates them again when the tools in
+use are ones they have not been checked against (:mod:`engine.plugins._checks`), then
+activates each plugin whose dependencies are served too, and compiles every action. A
+plugin that fails a check is in ``error`` with the reason and a fix (the file that
+changed, the diagnostics, the missing dependency), and the others still load.
+``plugin/action`` names of active plugins then run with the plugin's recorded grant, its
+settings as ``config`` (secret ones never shown: see :mod:`engine.secrets`), and other
+plugins' actions callable; each run is recorded in the history and metrics.
 
 >>> import asyncio, tempfile
 >>> from pathlib import Path
@@ -27,9 +31,11 @@ and other plugins' actions callable; each run is recorded in the history and met
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,14 +44,15 @@ from typing import Any
 from engine.bridge import ToolBridge
 from engine.catalog import ToolCatalog
 from engine.engine import Engine
-from engine.errors import EngineError, ErrorKind, PluginError, StepError
+from engine.errors import EngineError, ErrorKind, StepError
 from engine.grants import Grant
-from engine.limits import Limits, Profile
+from engine.limits import Limits, Profile, tightened
 from engine.loader import load_bytes
-from engine.model import Pipeline, PluginSettings, RunResult
+from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
 from engine.plugins import _records as records
 from engine.plugins._cache import digest as cache_digest
 from engine.plugins._cache import dump_documents, load_documents
+from engine.plugins._checks import check_tools, settling_order, unserved_dependency
 from engine.plugins._db import now
 from engine.plugins._plan import signature_of
 from engine.plugins._records import InstalledPlugin
@@ -53,12 +60,13 @@ from engine.plugins.history import RunHistory
 from engine.plugins.lock import LockEntry, check_files, integrity_error
 from engine.plugins.permissions import grant_from
 from engine.plugins.settings import effective, missing, plugin_settings
+from engine.plugins.status import PluginState, PluginStatus, Step
 from engine.plugins.store import Store
 from engine.runtime import Clock, EventSink, run
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.testing import TestOutcome, run_tests
-from engine.validate import ActionSignature, ValidationContext, validate
+from engine.validate import ActionSignature
 
 ProfileLimits = Callable[[Profile], Limits]
 
@@ -91,9 +99,15 @@ class PluginRuntime:
         self.profiles: ProfileLimits = profiles or _builtin_limits
         self.engine = engine or Engine()
         self.catalog: ToolCatalog = self.engine.catalog
-        self.plugins: dict[str, _Plugin] = {}
-        self.refused: dict[str, EngineError] = {}
+        self.plugins: dict[str, _Plugin] = {}  # the active ones
+        self.states: dict[str, PluginState] = {}  # every installed plugin's
         self.runs = runs if runs is not None else RunHistory(store)
+        self._signatures: dict[str, ActionSignature] | None = None
+
+    @property
+    def refused(self) -> dict[str, EngineError]:
+        """Why each plugin in ``error`` cannot be served."""
+        return {i: s.error for i, s in self.states.items() if s.error is not None}
 
     @classmethod
     def load(
@@ -115,17 +129,43 @@ class PluginRuntime:
             locks = records.read_all_files(conn)
             paths = records.read_action_paths(conn)
             grants = _all_grants(conn)
-            for plugin in store.plugins():
+            installed = {p.identifier: p for p in store.plugins()}
+            loaded: dict[str, _Plugin] = {}
+            for plugin in installed.values():
+                state = PluginState(plugin.identifier)
                 if not plugin.enabled:
+                    runtime.states[plugin.identifier] = state.advance(Step.DISABLE)
                     continue
+                state = state.advance(Step.LOAD)
                 try:
-                    runtime._load_plugin(plugin, locks, paths.get(plugin.identifier, []), grants)
+                    loaded[plugin.identifier] = runtime._load_plugin(
+                        plugin, locks, paths.get(plugin.identifier, []), grants
+                    )
+                    state = state.advance(Step.CHECKED)
                 except EngineError as error:
-                    runtime.refused[plugin.identifier] = error
+                    state = state.advance(Step.FAIL, error)
+                runtime.states[plugin.identifier] = state
+            runtime._activate(installed, loaded)
             if compile:
                 for name in runtime.names():
                     runtime.pipeline(name)
         return runtime
+
+    def _activate(
+        self, installed: Mapping[str, InstalledPlugin], loaded: Mapping[str, _Plugin]
+    ) -> None:
+        """Serve each loaded plugin whose dependencies are served (those first); the
+        others are in error, saying which dependency is missing and why."""
+        for identifier in settling_order(installed):
+            state = self.states[identifier]
+            if state.status is not PluginStatus.LOADED:
+                continue
+            problem = unserved_dependency(installed[identifier], installed, self.states)
+            if problem is not None:
+                self.states[identifier] = state.advance(Step.FAIL, problem)
+                continue
+            self.states[identifier] = state.advance(Step.ACTIVATE)
+            self.plugins[identifier] = loaded[identifier]
 
     def _load_plugin(
         self,
@@ -133,24 +173,26 @@ class PluginRuntime:
         locks: Mapping[tuple[str, str], list[LockEntry]],
         own: list[tuple[str, str]],
         grants: Mapping[str, list[str]],
-    ) -> None:
+    ) -> _Plugin:
         store = self.store
         lock = locks.get((plugin.identifier, plugin.version), [])
         problems = check_files(store.folder(plugin), lock, extras=False)
         if problems:
             raise integrity_error(plugin.identifier, plugin.version, problems, plugin.source_ref)
         documents = self._documents(plugin, [path for _, path in own])
+        check_tools(self.store.layout, plugin, documents, self.catalog, self._installed_signatures)
         schema = plugin.configuration_schema
         secrets = store.secrets(plugin.identifier)
         config = effective(schema, store.settings(plugin.identifier), secrets)
         entries = grants.get(plugin.identifier, [])
-        self.plugins[plugin.identifier] = _Plugin(
+        return _Plugin(
             record=plugin,
-            # A plugin runs under the profile it was installed under (and the caller's).
+            # A plugin runs under the profile it was installed under, tightened by the
+            # limits it declares for itself (and under the caller's).
             grant=grant_from(
                 (records.GrantEntry(e, False) for e in entries),
                 self.catalog,
-                self.profiles(Profile(plugin.profile)),
+                tightened(self.profiles(Profile(plugin.profile)), plugin.resource_limits),
             ),
             settings=plugin_settings(schema, config),
             missing=tuple(missing(schema, config)),
@@ -170,39 +212,26 @@ class PluginRuntime:
         return self._rebuild(plugin, paths)
 
     def _rebuild(self, plugin: InstalledPlugin, paths: list[str]) -> dict[str, Document]:
-        """Parse and validate the YAML again (the cache is missing, damaged or from
-        another km-actions), then write a new cache."""
+        """Parse the YAML again (the cache is missing, damaged or from another
+        km-actions), then write a new cache (the documents are validated next)."""
         documents = {
             path: load_bytes(
                 self.store.file(plugin, path).read_bytes(), file=f"{plugin.identifier}/{path}"
             )
             for path in paths
         }
-        signatures: dict[str, ActionSignature] = {}
-        for ident, items in records.read_all_actions(self.store.conn).items():
-            for record in items:
-                sig = signature_of(ident, record)
-                signatures[sig.qualified] = sig
-                if ident == plugin.identifier:
-                    signatures[sig.name] = sig
-        context = ValidationContext(
-            catalog=self.catalog,
-            actions=signatures,
-            plugin=plugin.identifier,
-            permissions=plugin.permissions,
-            config_schema=plugin.configuration_schema,
-        )
-        errors = [d for doc in documents.values() for d in validate(doc, context) if d.is_error]
-        if errors:
-            raise PluginError(
-                f"'{plugin.identifier}' {plugin.version} is not valid for this km-actions: "
-                f"{errors[0]}",
-                code="invalid-plugin",
-                hint="install a version of it written for this km-actions",
-                diagnostics=errors,
-            )
         self._write_cache(plugin, dump_documents(documents))
         return documents
+
+    def _installed_signatures(self) -> dict[str, ActionSignature]:
+        """Every installed action's signature, by ``plugin/action`` (read once)."""
+        if self._signatures is None:
+            self._signatures = {}
+            for ident, items in records.read_all_actions(self.store.conn).items():
+                for record in items:
+                    sig = signature_of(ident, record)
+                    self._signatures[sig.qualified] = sig
+        return self._signatures
 
     def _write_cache(self, plugin: InstalledPlugin, blob: bytes) -> None:
         target = self.store.cache_file(plugin)
@@ -289,27 +318,46 @@ class PluginRuntime:
         clock: Clock | None = None,
         events: EventSink | None = None,
         progress: Any = None,
+        timeout: float | None = None,
     ) -> RunResult:
         """Run an installed action and record it in the history and metrics (``progress``:
-        as for :func:`engine.runtime.run`)."""
+        as for :func:`engine.runtime.run`). ``timeout``: the caller's bound, in seconds; a
+        run still going then is stopped and comes back failed with ``timeout`` (its
+        ``details``: ``{"limit": "timeout", "value": seconds}``), recorded like any."""
         pipeline = self.pipeline(name)
         loaded, action = self._split(name)
-        started = now()
-        result = await run(
-            pipeline,
-            inputs,
-            bridge=bridge,
-            limits=limits,
-            grant=loaded.grant,
-            config=loaded.settings,
-            trace=trace,
-            dry_run=dry_run,
-            clock=clock,
-            events=events,
-            resolver=self,
-            progress=progress,
-            timeline=True,  # the history keeps each step's timing
-        )
+        started, clock_started = now(), time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                result = await run(
+                    pipeline,
+                    inputs,
+                    bridge=bridge,
+                    limits=limits,
+                    grant=loaded.grant,
+                    config=loaded.settings,
+                    trace=trace,
+                    dry_run=dry_run,
+                    clock=clock,
+                    events=events,
+                    resolver=self,
+                    progress=progress,
+                    timeline=True,  # the history keeps each step's timing
+                )
+        except TimeoutError:
+            result = RunResult(
+                RunStatus.FAILED,
+                {},
+                StepError(
+                    ErrorKind.TIMEOUT,
+                    f"{name} took longer than {timeout:g} s and was stopped",
+                    hint="raise `timeout`, or make the action do less",
+                    details={"limit": "timeout", "value": timeout},
+                ),
+                duration=time.perf_counter() - clock_started,
+                bridge=bridge.label,
+                simulated=bridge.simulated,
+            )
         if result.error is not None and loaded.missing:
             _hint_missing(result.error, loaded)
         self.record(loaded.record.identifier, action, started, result)
@@ -344,6 +392,14 @@ class PluginRuntime:
 
     def close(self) -> None:
         self.runs.close()
+
+
+def plugin_states(store: Store, catalog: ToolCatalog | None = None) -> dict[str, PluginState]:
+    """Every installed plugin's status, as a runtime checking against ``catalog`` (the
+    shipped one by default) finds it; nothing is compiled."""
+    runtime = PluginRuntime.load(store, engine=Engine(catalog=catalog), compile=False)
+    runtime.close()
+    return runtime.states
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from engine.plugins.download import DownloadPolicy
 from engine.plugins.installer import Confirm, InstallResult, InstallSource, MayReplace, install
 from engine.plugins.manifest import API_VERSIONS
 from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
+from engine.plugins.permissions import PermissionRequest
 from engine.plugins.resolver import Candidate, DependencyError, resolve
 from engine.plugins.store import Store
 from engine.plugins.versions import format_range, parse_range, parse_version
@@ -128,6 +129,31 @@ class Options:
     catalog: ToolCatalog | None = None
     origin: str | None = None
     may_replace: MayReplace | None = None
+
+
+OptionsFor = Callable[[InstalledPlugin], Options]
+"""How to update one installed plugin (its own profile, origin, …)."""
+
+
+def grant_nothing_new(store: Store) -> Confirm:
+    """The ``confirm`` of updates nobody watches (``km-actions serve``'s automatic ones):
+    a new version is installed only if the grant of the version it replaces covers what
+    it asks for, and a plugin it brings along only if it asks for nothing; otherwise
+    ``permission-not-granted``, and the user updates it where they can be asked."""
+
+    def confirm(request: PermissionRequest) -> bool:
+        asked = request.added if store.get(request.plugin) is not None else request.entries
+        if asked:
+            raise PluginError(
+                f"'{request.plugin}' {request.version} asks for {', '.join(asked)}, which "
+                "was not granted: an automatic update grants nothing new",
+                code="permission-not-granted",
+                hint="update it from the command line (`km-actions update`), which shows "
+                "what it asks for and lets you grant it",
+            )
+        return True
+
+    return confirm
 
 
 def install_request(
@@ -244,11 +270,12 @@ def update(
     identifier: str | None = None,
     *,
     everything: bool = False,
-    options: Options | None = None,
+    options: Options | OptionsFor | None = None,
 ) -> UpdateReport:
     """Update ``identifier``, else every plugin with ``auto_update`` on (every plugin the
     index lists with ``everything``), each to the highest version every dependent's
-    range allows. A failure stops only the plugin it concerns."""
+    range allows. A failure stops only the plugin it concerns. ``options``: how to
+    install, the same for every plugin, or chosen for each (given its record)."""
     report = UpdateReport()
     if identifier is not None:
         store.require(identifier)
@@ -276,7 +303,11 @@ def update(
 
 
 def _update_one(
-    store: Store, index: MarketplaceIndex, id: str, options: Options | None, report: UpdateReport
+    store: Store,
+    index: MarketplaceIndex,
+    id: str,
+    options: Options | OptionsFor | None,
+    report: UpdateReport,
 ) -> None:
     current = store.require(id)
     index.listing(id)
@@ -284,7 +315,8 @@ def _update_one(
     if isinstance(chosen, InstalledPlugin) or chosen.version <= parse_version(current.version):
         report.current.append((id, current.version))
         return
-    report.updated.append(install_release(store, index, chosen, options=options))
+    own = options(current) if callable(options) else options
+    report.updated.append(install_release(store, index, chosen, options=own))
 
 
 def set_auto_update(store: Store, identifier: str, enabled: bool) -> bool:

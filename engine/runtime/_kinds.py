@@ -123,8 +123,8 @@ def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
         callee, grant, settings = state.resolver.resolve(target, frame.pipeline)
         if settings.secret:
             state.secrets.note_settings(settings.values, settings.secret, callee.plugin)
-        # The callee runs under the stricter of the caller's limits and the profile its
-        # own plugin was installed under.
+        # The callee runs under the stricter of the caller's limits and its own plugin's
+        # (its profile's, tightened by its resource_limits).
         limits = frame.limits
         if grant.limits is not None:
             limits = stricter(limits, grant.limits)
@@ -166,14 +166,14 @@ def _sooner(limit: float | None, than: float | None) -> bool:
 
 
 def _expired(target: str, limits: Limits, which: str) -> StepError:
-    """The timeout of an action called under its plugin's stricter profile."""
+    """The timeout of an action called under its plugin's stricter limits."""
     name = f"{which}_timeout"
     seconds = limits.run_timeout if which == "run" else limits.step_timeout
     doing = f"`{target}` took" if which == "run" else f"a step of `{target}` ran"
     return StepError(
         ErrorKind.TIMEOUT,
-        f"{doing} longer than {seconds:g} s, the {which} timeout of the profile its plugin "
-        "was installed under",
+        f"{doing} longer than {seconds:g} s, the {which} timeout its plugin runs under (its "
+        "profile's, or its own resource_limits)",
         hint="make the called action do less, or install its plugin under a less strict "
         "profile if you trust it",
         details={"limit": name, "value": seconds},

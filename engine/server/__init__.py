@@ -56,6 +56,7 @@ async def run_server(
     host = StoreHost(store, bridge, settings)
     app = KmActionsServer(host)
     watcher = asyncio.create_task(host.watch_store())
+    updater = _start_updates(host, settings)
     stop = Stop()
     try:
         with stop.signals(), stop.scope:
@@ -73,6 +74,8 @@ async def run_server(
                 await _serve_http(app, http_port, on_ready, stop)
     finally:
         watcher.cancel()
+        if updater is not None:
+            updater.cancel()
         host.close()
         store.close()
         close = getattr(bridge, "close", None)
@@ -81,6 +84,16 @@ async def run_server(
         save = getattr(bridge, "save", None)
         if save is not None and getattr(bridge, "state_path", None) is not None:
             save()
+
+
+def _start_updates(host: Any, settings: Settings) -> asyncio.Task[None] | None:
+    """The automatic updates, in the background (see :mod:`engine.server.updating`)."""
+    from engine.server.updating import AutoUpdates, keep_updated
+
+    host.auto_updates = AutoUpdates(settings.automatic_updates, settings.update_interval)
+    if not settings.automatic_updates:
+        return None
+    return asyncio.create_task(keep_updated(host, host.auto_updates))
 
 
 async def _serve_stdio(app: Any) -> None:

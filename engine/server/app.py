@@ -37,7 +37,9 @@ INSTRUCTIONS = (
 
 #: Operations whose store work runs on the store's thread, where a timeout or a
 #: cancellation cannot stop it: it completes, and the tool list is brought up to date.
-STORE_OPERATIONS = frozenset({"install", "uninstall", "create", "configure", "update"})
+STORE_OPERATIONS = frozenset(
+    {"install", "uninstall", "create", "configure", "update", "enable", "disable"}
+)
 
 
 def _result(envelope: dict[str, Any]) -> types.CallToolResult:

@@ -23,6 +23,7 @@ from engine.catalog import ToolCatalog
 from engine.errors import Diagnostic, EngineError, ManifestValidationError
 from engine.loader import load_text
 from engine.names import NameKind, check_name
+from engine.plugins._events import EventCallback
 from engine.plugins._plan import installed_signatures
 from engine.plugins.installer import InstallSource, install
 from engine.plugins.layout import inside
@@ -151,10 +152,16 @@ async def create(
         await progress(1, 3, "validated")
     profile = host.profile(args.get("security_profile"))
     confirm = host.ceiling_confirm()
-    result = await host.in_worker(_install, host, plugin, name, document, profile, confirm)
-    if progress is not None:
-        await progress(2, 3, "installed")
-    await host.reload()
+
+    async def installed() -> None:
+        if progress is not None:
+            await progress(2, 3, "installed")
+
+    result, warnings = await host.change(
+        lambda log: _install(host, plugin, name, document, profile, confirm, log),
+        profile=args.get("security_profile"),
+        worked=installed,
+    )
     if progress is not None:
         await progress(3, 3, "offered as a tool")
     inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
@@ -168,7 +175,7 @@ async def create(
             "version": result.plugin.version,
             "created_over_mcp": True,
         },
-        warnings=[d.to_dict() for d in diagnostics],
+        warnings=[d.to_dict() for d in diagnostics] + warnings,
     )
 
 
@@ -217,7 +224,13 @@ def _check_overwrite(host: StoreHost, plugin: str, name: str) -> None:
 
 
 def _install(
-    host: StoreHost, plugin: str, name: str, document: Document, profile: Any, confirm: Any
+    host: StoreHost,
+    plugin: str,
+    name: str,
+    document: Document,
+    profile: Any,
+    confirm: Any,
+    events: EventCallback,
 ) -> Any:
     installed = host.store.get(plugin)
     with tempfile.TemporaryDirectory() as scratch:
@@ -245,6 +258,7 @@ def _install(
             catalog=host.catalog(),
             origin=ORIGIN,
             may_replace=host.may(Change.CREATE),
+            events=events,
         )
 
 

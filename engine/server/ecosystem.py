@@ -93,6 +93,13 @@ OPERATIONS: dict[str, Operation] = {
         "Change a plugin's settings (validated against its configuration_schema).",
         required=("plugin_identifier", "plugin_config"),
     ),
+    "enable": _op(
+        "Serve a disabled plugin's actions (and hooks) again.", required=("plugin_identifier",)
+    ),
+    "disable": _op(
+        "Keep a plugin installed, its actions (and hooks) unavailable.",
+        required=("plugin_identifier",),
+    ),
     "validate": _op(
         "Check a manifest without installing it; returns every problem.",
         one_of=("parameters", "plugin_source"),
@@ -171,8 +178,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "auto_update": {
         "type": "boolean",
-        "description": "install: keep the plugin updated by `update`; update: "
-        "only plugins with auto_update on (default).",
+        "description": "install: keep the plugin updated (by the server on its own, and by "
+        "`update`); update: only plugins with auto_update on (default).",
     },
     "dependency_resolution": {
         "type": "string",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.catalog import ToolCatalog
+from engine.plugins.status import PluginState
 
 Progress = Callable[[float, float | None, str | None], Coroutine[Any, Any, None]]
 
@@ -59,6 +60,10 @@ class Host(Protocol):
         ...
 
     def plugin_ids(self) -> list[str]: ...
+
+    def plugin_state(self, plugin: str) -> PluginState:
+        """An installed plugin's status (see :mod:`engine.plugins.status`)."""
+        ...
 
     async def in_worker(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function(*args)`` where the host's store may be used (its own thread)."""

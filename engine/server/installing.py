@@ -14,6 +14,7 @@ it takes ``auto`` and ``upgrade`` only.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import tempfile
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from typing import Any
 
 from engine.errors import EngineError
 from engine.plugins import lifecycle, updates
+from engine.plugins._events import EventCallback
 from engine.plugins.download import DownloadPolicy, download_to
 from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
@@ -32,18 +34,22 @@ from engine.server import ecosystem, ownership
 from engine.server.ecosystem import ParameterError
 from engine.server.host import Progress, thread_progress
 from engine.server.ownership import Change
-from engine.server.store_host import StoreHost
+from engine.server.store_host import EventLog, StoreHost
 
 _MAX_DOWNLOAD = 50 * 1024 * 1024
 
 
 def configure(
-    host: StoreHost, identifier: str, values: Mapping[str, Any]
+    host: StoreHost,
+    identifier: str,
+    values: Mapping[str, Any],
+    *,
+    events: EventCallback | None = None,
 ) -> lifecycle.ConfigureResult:
     """Change a plugin's settings for an MCP caller: only a plugin MCP callers installed
     (see :mod:`engine.server.ownership`). Runs on the store's thread."""
     host.may_change(identifier, Change.CONFIGURE)
-    return lifecycle.configure(host.store, identifier, dict(values))
+    return lifecycle.configure(host.store, identifier, dict(values), events=events)
 
 
 def install_result(result: InstallResult) -> dict[str, Any]:
@@ -144,6 +150,7 @@ def _install_from(
         progress=options.progress,
         origin=options.origin,
         may_replace=options.may_replace,
+        events=options.events,
     )
 
 
@@ -181,12 +188,14 @@ def _merge(into: updates.UpdateReport, more: updates.UpdateReport) -> updates.Up
 async def op_install(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
-    """Install a plugin (then apply `plugin_config`, and upgrade dependencies if asked)."""
+    """Install a plugin (then apply `plugin_config`, and upgrade dependencies if asked);
+    the hooks of what it fired run once it is all done."""
     ecosystem.check_api_version(args)
     source = str(args["plugin_source"])
+    profile = args.get("security_profile")
     options = updates.Options(
         confirm=host.ceiling_confirm(),
-        profile=host.profile(args.get("security_profile")),
+        profile=host.profile(profile),
         catalog=host.catalog(),
         progress=thread_progress(progress, "checking the plugin's actions"),
         download=download_policy(host),
@@ -194,23 +203,19 @@ async def op_install(
         may_replace=host.may(Change.REPLACE),
     )
 
-    def work() -> tuple[InstallResult, dict[str, Any] | None]:
+    def work(log: EventLog) -> tuple[InstallResult, dict[str, Any], EngineError | None]:
+        chosen = dataclasses.replace(options, events=log)
         with tempfile.TemporaryDirectory() as scratch:
-            result = _install_from(host, source, args, options, Path(scratch))
-        upgraded = None
+            result = _install_from(host, source, args, chosen, Path(scratch))
+        data = install_result(result)
         if args.get("dependency_resolution") == "upgrade":
-            upgraded = _upgrade_dependencies(host, result.identifier, options)
-        return result, upgraded
+            data["dependencies_updated"] = _upgrade_dependencies(host, result.identifier, chosen)
+        refused = _configure(host, result.identifier, args, data, log)
+        return result, data, refused
 
-    try:
-        result, upgraded = await host.in_worker(work)
-    finally:
-        await host.reload()  # whatever was installed before a failure is announced too
-    data = install_result(result)
-    if upgraded is not None:
-        data["dependencies_updated"] = upgraded
-    warnings = [d.to_dict() for d in result.warnings]
-    refused = await _configure(host, result.identifier, args, data)
+    # Whatever was installed before a failure is announced too.
+    (result, data, refused), hooks = await host.change(work, profile=profile)
+    warnings = [d.to_dict() for d in result.warnings] + hooks
     if refused is not None:
         envelope = ecosystem.failure("install", refused, warnings=warnings)
         envelope["data"] = data
@@ -218,15 +223,19 @@ async def op_install(
     return ecosystem.success("install", data, warnings=warnings)
 
 
-async def _configure(
-    host: StoreHost, identifier: str, args: Mapping[str, Any], data: dict[str, Any]
+def _configure(
+    host: StoreHost,
+    identifier: str,
+    args: Mapping[str, Any],
+    data: dict[str, Any],
+    events: EventCallback,
 ) -> EngineError | None:
     """Apply `plugin_config` to the installed plugin; the error when it is refused (the
     plugin stays installed)."""
     if not args.get("plugin_config"):
         return None
     try:
-        configured = await host.in_worker(configure, host, identifier, args["plugin_config"])
+        configured = configure(host, identifier, args["plugin_config"], events=events)
     except EngineError as refused:
         return EngineError(
             f"{identifier} was installed, but its settings were refused: {refused.message}",
@@ -251,9 +260,10 @@ async def op_update(
             "gets the dependencies it needs",
             hint="use auto (the default), or upgrade to update the dependencies too",
         )
-    options = updates.Options(
+    profile = args.get("security_profile")
+    given = updates.Options(
         confirm=host.ceiling_confirm(),
-        profile=host.profile(args.get("security_profile")),
+        profile=host.profile(profile),
         catalog=host.catalog(),
         download=download_policy(host),
         origin=MCP_INSTALL,
@@ -261,7 +271,8 @@ async def op_update(
     )
     identifier = args.get("plugin_identifier")
 
-    def work() -> dict[str, Any]:
+    def work(log: EventLog) -> dict[str, Any]:
+        options = dataclasses.replace(given, events=log)
         if identifier and "auto_update" in args:
             host.may_change(str(identifier), Change.AUTO_UPDATE)
             updates.set_auto_update(host.store, str(identifier), bool(args["auto_update"]))
@@ -279,8 +290,5 @@ async def op_update(
                         )
         return report.to_dict()
 
-    try:
-        data = await host.in_worker(work)
-    finally:
-        await host.reload()
-    return ecosystem.success("update", data)
+    data, warnings = await host.change(work, profile=profile)
+    return ecosystem.success("update", data, warnings=warnings)

@@ -15,7 +15,7 @@ from engine.limits import Profile
 from engine.plugins import inventory, lifecycle
 from engine.plugins.history import run_not_kept
 from engine.plugins.marketplaces import Marketplaces
-from engine.server import creator, ecosystem
+from engine.server import creator, ecosystem, hints
 from engine.server.host import Progress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
@@ -28,34 +28,57 @@ async def op_uninstall(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
-    removed = await host.in_worker(
-        lambda: lifecycle.uninstall(
+    removed, warnings = await host.change(
+        lambda log: lifecycle.uninstall(
             host.store,
             str(args["plugin_identifier"]),
             remove_dependents=bool(params.get("remove_dependents")),
             may_remove=host.may(Change.REMOVE),
+            events=log,
         )
     )
-    await host.reload()
-    return ecosystem.success("uninstall", {"removed": list(getattr(removed, "removed", []))})
+    return ecosystem.success("uninstall", {"removed": list(removed.removed)}, warnings=warnings)
+
+
+def _toggle(enabled: bool) -> Handler:
+    """`enable` or `disable`: only a plugin MCP callers installed (the user's are the
+    user's to switch on or off, see :mod:`engine.server.ownership`)."""
+    operation = "enable" if enabled else "disable"
+    change = Change.ENABLE if enabled else Change.DISABLE
+
+    async def handler(
+        host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    ) -> dict[str, Any]:
+        identifier = str(args["plugin_identifier"])
+        result, warnings = await host.change(
+            lambda log: lifecycle.set_enabled(
+                host.store, identifier, enabled, events=log, may_change=host.may(change)
+            )
+        )
+        data = {"identifier": identifier, "enabled": enabled, "changed": result.changed}
+        return ecosystem.success(operation, data, warnings=warnings)
+
+    return handler
 
 
 async def op_list(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
+    states = host.loaded.runtime.states
     found = await host.in_worker(
         lambda: inventory.list_plugins(
             host.store,
             plugin_type=params.get("plugin_type"),
             enabled=params.get("enabled"),
             search=params.get("search"),
+            states=states,
         )
     )
     tools = {t.qualified: t.tool_name for t in host.action_tools()}
     plugins = []
     for summary in found:
-        item = summary.to_dict()
+        item = hints.rewrite(summary.to_dict())
         # Each action with the MCP tool that runs it (None when it is not offered as one).
         item["actions"] = [
             {"name": name, "tool": tools.get(f"{summary.identifier}/{name}")}
@@ -69,13 +92,16 @@ async def op_configure(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
-    await host.in_worker(configure, host, identifier, args["plugin_config"])
-    await host.reload(notify=False)
+    _, warnings = await host.change(
+        lambda log: configure(host, identifier, args["plugin_config"], events=log)
+    )
     described = await host.in_worker(
         lambda: inventory.describe(host.store, identifier, catalog=host.catalog())
     )
     return ecosystem.success(
-        "configure", {"identifier": identifier, "settings": described.get("settings")}
+        "configure",
+        {"identifier": identifier, "settings": described.get("settings")},
+        warnings=warnings,
     )
 
 
@@ -83,9 +109,13 @@ async def op_describe(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
-    described = await host.in_worker(
-        lambda: inventory.describe(host.store, identifier, catalog=host.catalog())
-    )
+
+    def work() -> dict[str, Any]:
+        described = inventory.describe(host.store, identifier, catalog=host.catalog())
+        status = host.plugin_state(identifier).to_dict(diagnostics=True)
+        return {**described, "status": hints.rewrite(status)}
+
+    described = await host.in_worker(work)
     action = args.get("action_name")
     if action:
         name = str(action).rpartition("/")[2]
@@ -189,7 +219,10 @@ async def op_stats(
         return ecosystem.success("stats", {"run": await host.in_worker(_one_run, host, params)})
     stats = await host.in_worker(lambda: runtime.stats(since=params.get("since"), **which))
     recent = await host.in_worker(lambda: runtime.history(params.get("recent", 50), **which))
-    return ecosystem.success("stats", {**stats, "recent": recent})
+    data: dict[str, Any] = {**stats, "recent": recent}
+    if host.auto_updates is not None:
+        data["auto_update"] = host.auto_updates.to_dict()
+    return ecosystem.success("stats", data)
 
 
 def _one_run(host: StoreHost, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -221,6 +254,8 @@ OPERATION_HANDLERS: dict[str, Handler] = {
     "create": op_create,
     "execute": op_execute,
     "configure": op_configure,
+    "enable": _toggle(True),
+    "disable": _toggle(False),
     "validate": op_validate,
     "describe": op_describe,
     "test": op_test,

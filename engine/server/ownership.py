@@ -1,10 +1,12 @@
 """What an MCP caller may change: only plugins installed over MCP (one rule, one place).
 
 A caller over MCP is a stranger: the plugins the user installed (from the command line,
-with their settings and secrets) are not theirs to replace, upgrade, update, remove or
-configure. Every MCP operation that changes an installed plugin asks :func:`check` first,
-under the store's lock where the store allows it (an install asks about each plugin it
-would replace, dependencies included). Reading (``list``, ``describe``, ``stats``) and
+with their settings and secrets) are not theirs to replace, upgrade, update, remove,
+configure, enable or disable (switching the user's plugin off, or on again after the user
+switched it off, changes what the user chose as surely as removing it). Every MCP
+operation that changes an installed plugin asks :func:`check` first, under the store's
+lock where the store allows it (an install asks about each plugin it would replace,
+dependencies included). Reading (``list``, ``describe``, ``stats``) and
 running the user's actions stay allowed. ``security.allow_mcp_overwrite = true`` in the
 configuration file lifts the rule.
 
@@ -38,6 +40,8 @@ class Change(enum.Enum):
     CONFIGURE = "change the settings of"
     AUTO_UPDATE = "change auto_update of"
     CREATE = "add actions to"
+    ENABLE = "enable"
+    DISABLE = "disable"
 
 
 #: The command with which the user can make each change.
@@ -48,6 +52,8 @@ _COMMANDS = {
     Change.CONFIGURE: "km-actions configure {id} KEY=VALUE",
     Change.AUTO_UPDATE: "km-actions update {id}",
     Change.CREATE: "km-actions install FOLDER",
+    Change.ENABLE: "km-actions enable {id}",
+    Change.DISABLE: "km-actions disable {id}",
 }
 
 

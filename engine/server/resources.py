@@ -52,11 +52,12 @@ def list_resources(host: Any) -> list[ResourceItem]:
         ),
     ]
     for plugin in host.plugin_ids():
+        status = host.plugin_state(plugin).status.value
         items.append(
             ResourceItem(
                 f"km-actions://plugins/{plugin}/docs",
                 f"{plugin} docs",
-                f"Generated documentation of the plugin {plugin}.",
+                f"Generated documentation of the plugin {plugin} (status: {status}).",
                 "text/markdown",
             )
         )

@@ -2,7 +2,10 @@
 
 Everything that touches the store's database (installs, settings, reloading) runs on
 one worker thread, so a long install never blocks the server's other requests and the
-database is never used from two threads at once. Runs stay on the event loop.
+database is never used from two threads at once. Runs stay on the event loop, and so do
+the hooks of the store events a change fires (:meth:`StoreHost.change`): gathered on the
+store's thread, run once the change is done and the tools reloaded, as the command line
+runs them (the plugins' grants and profiles, the caller's profile, secrets never shown).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.bridge import ToolBridge
 from engine.catalog import Need, ToolCatalog, ToolClass
@@ -22,23 +25,41 @@ from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
 from engine.grants import class_of
 from engine.limits import Limits, Profile
+from engine.plugins._events import StoreEvent
 from engine.plugins._records import InstalledPlugin
 from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
-from engine.plugins.hooks import HookBus
+from engine.plugins.hooks import Event, HookBus
 from engine.plugins.runtime import PluginRuntime
+from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
-from engine.server import ecosystem, ownership
+from engine.server import ecosystem, hints, ownership
 from engine.server.host import ActionEntry, Progress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
 from engine.validate import manifest_needs
+
+if TYPE_CHECKING:
+    from engine.server.updating import AutoUpdates
 
 logger = logging.getLogger("km_actions.server")
 T = TypeVar("T")
 
 # Profiles from loosest to strictest: a caller may pick the server's or a stricter one.
 STRICTNESS = (Profile.NONE, Profile.STANDARD, Profile.STRICT, Profile.SANDBOX)
+
+
+class EventLog:
+    """The store events one change fires, gathered on the store's thread (it is the
+    store's ``events`` callback), their hooks run afterwards under ``limits``."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.events: list[StoreEvent] = []
+        self.done = False  # the store work has finished (nothing more will come)
+
+    def __call__(self, event: StoreEvent) -> None:
+        self.events.append(event)
 
 
 @dataclass
@@ -65,6 +86,8 @@ class StoreHost:
         self._generation = 0
         self._listeners: list[Callable[[], Awaitable[None]]] = []
         self._data_version: int | None = None
+        self._unpublished: list[EventLog] = []
+        self.auto_updates: AutoUpdates | None = None  # what `serve` updated by itself
         self.loaded = self._load()
 
     # -- loading ---------------------------------------------------------------------
@@ -140,12 +163,70 @@ class StoreHost:
                     logger.warning("reloading the installed plugins failed: %s", error)
 
     async def settle(self) -> None:
-        """Reload once the store work in flight has finished: the store's thread runs one
-        job at a time, so the reload queued now runs after it."""
+        """Reload once the store work in flight has finished (the store's thread runs one
+        job at a time, so the reload queued now runs after it), then run the hooks of the
+        events it fired."""
         try:
             await self.reload()
         except EngineError as error:
             logger.warning("reloading the installed plugins failed: %s", error)
+        for log in [log for log in self._unpublished if log.done]:
+            for warning in await self.publish(log):
+                logger.warning("%s", warning)
+
+    async def change(
+        self,
+        work: Callable[[EventLog], T],
+        *,
+        profile: str | None = None,
+        worked: Callable[[], Awaitable[None]] | None = None,
+    ) -> tuple[T, list[str]]:
+        """Run store work that may fire store events (``work(log)``, on the store's
+        thread, ``log`` its ``events`` callback); when it fired any (it changed the
+        store), reload the tools (announcing any change) and run the hooks of its events,
+        under ``profile`` (the server's by default). Returns what the work returned and
+        the hooks that failed, as warnings. A failure of the work is raised after the
+        same (what it did before it failed is served and heard). A caller that stops
+        waiting (a timeout, a cancellation) leaves both to :meth:`settle`. ``worked`` is
+        awaited between the work and the reload (to report progress)."""
+        log = EventLog(self.limits(profile))
+        self._unpublished.append(log)
+
+        def job() -> T:
+            try:
+                return work(log)
+            finally:
+                log.done = True
+
+        try:
+            result = await self.in_worker(job)
+        except asyncio.CancelledError:
+            raise  # the work goes on: settle() reloads and runs its hooks once it is done
+        except BaseException:
+            await self._changed(log)
+            raise
+        if worked is not None:
+            await worked()
+        return result, await self._changed(log)
+
+    async def _changed(self, log: EventLog) -> list[str]:
+        if log.events:
+            await self.reload()
+        return await self.publish(log)
+
+    async def publish(self, log: EventLog) -> list[str]:
+        """Run the hooks listening for the events of ``log`` (once), on the bus of the
+        plugins as they are now; the failed ones as warnings."""
+        if log not in self._unpublished:
+            return []
+        self._unpublished.remove(log)
+        warnings: list[str] = []
+        bus = self.loaded.bus
+        for event in log.events:
+            happened = Event(event.name, plugin=event.plugin, data=event.data)
+            outcomes = await bus.publish(happened, limits=log.limits)
+            warnings.extend(o.message for o in outcomes if not o.ok)
+        return warnings
 
     async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
         """Run store work on the store's own thread.
@@ -180,7 +261,23 @@ class StoreHost:
         return [p.identifier for p in self.store.plugins()]
 
     def plugin_docs(self, plugin: str) -> str:
-        return plugin_markdown(self.store, plugin)
+        """The plugin's generated documentation, under a line with its status (and,
+        when it cannot be served, why and the fix)."""
+        text = plugin_markdown(self.store, plugin)
+        state = self.plugin_state(plugin).to_dict()
+        line = f"> Status: **{state['status']}**"
+        problem = state["problem"]
+        if problem is not None:
+            hint = hints.for_mcp(problem["hint"])
+            line += f" ({problem['code']}): {problem['message']}" + (
+                f". Fix: {hint}" if hint else ""
+            )
+        return f"{line}\n\n{text}"
+
+    def plugin_state(self, plugin: str) -> PluginState:
+        """The status the last load gave ``plugin`` (``unloaded`` if it came since)."""
+        record = self.store.require(plugin)
+        return state_of(self.loaded.runtime.states, plugin, record.enabled)
 
     def limits(self, profile: str | None) -> Limits:
         """The limits of ``profile`` (the server's default when None), from the config."""
@@ -261,6 +358,8 @@ class StoreHost:
             pipeline = loaded.runtime.pipeline(qualified)
 
             def runner(events: Any) -> Awaitable[Any]:
+                # The caller's timeout stops the run itself: its failure is recorded and
+                # sets off `action_failed` like any other.
                 return loaded.runtime.run(
                     qualified,
                     inputs,
@@ -268,27 +367,18 @@ class StoreHost:
                     limits=limits,
                     events=events,
                     progress=progress,
+                    timeout=timeout,
                 )
 
-            if timeout is None:
-                outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
-            else:
-                async with asyncio.timeout(timeout):
-                    outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
-        except TimeoutError:
-            return ecosystem.failure(
-                "execute",
-                StepError(
-                    ErrorKind.TIMEOUT,
-                    f"{qualified} took longer than {timeout:g} s and was stopped",
-                    hint="raise `timeout`, or make the action do less",
-                ),
-            )
+            outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
         except EngineError as error:
             return ecosystem.failure("execute", error)
         result = outcome.result
         extra = {"backend": result.bridge, "simulated": result.simulated}
         warnings = list(getattr(outcome, "warnings", []) or [])
+        stopped = result.error
+        if stopped is not None and stopped.details.get("limit") == "timeout":
+            return ecosystem.failure("execute", stopped, warnings=warnings)  # counts unknown
         data = {
             "action": qualified,
             "outputs": result.outputs,

@@ -33,7 +33,7 @@ from engine.validate._permissions import (
     check_entries,
     manifest_needs,
 )
-from engine.validate._plugin import validate_plugin
+from engine.validate._plugin import limit_problems, validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker
 from engine.validate._steps import StepWalker
@@ -47,6 +47,7 @@ __all__ = [
     "ActionSignature",
     "ValidationContext",
     "ValidationLevel",
+    "limit_problems",
     "manifest_needs",
     "validate",
     "validate_plugin",

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.catalog import ToolCatalog
 from engine.inputs import InputSpec
+from engine.limits import Profile
 
 
 class ValidationLevel(enum.Enum):
@@ -106,7 +107,9 @@ class ValidationContext:
     or folder, "plugin/name" for another plugin) to their signatures. ``permissions``
     is the enclosing plugin's declared permissions (``None`` for a lone action file).
     ``ceiling``: what the caller may grant (an MCP server's ``security.ceiling``), when
-    the manifest comes from one who may not grant everything.
+    the manifest comes from one who may not grant everything. ``profile``: the security
+    profile a plugin manifest's ``resource_limits`` may only tighten (not compared when
+    None).
     """
 
     catalog: ToolCatalog = field(default_factory=ToolCatalog.builtin)
@@ -116,6 +119,7 @@ class ValidationContext:
     config_schema: Mapping[str, Any] | None = None
     level: ValidationLevel = ValidationLevel.STANDARD
     ceiling: tuple[str, ...] | None = None
+    profile: Profile | None = None
 
     @property
     def in_plugin(self) -> bool:

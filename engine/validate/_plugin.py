@@ -15,6 +15,7 @@ import jsonschema
 
 from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
 from engine.expressions import ExpressionEngine
+from engine.limits import NUMERIC_LIMITS, SECONDS, Profile, looser
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.suggest import closest, did_you_mean
@@ -29,6 +30,8 @@ BUILTIN_EVENTS = (
     "uninstalled",
     "upgraded",
     "configured",
+    "enabled",
+    "disabled",
     "action_succeeded",
     "action_failed",
 )
@@ -47,6 +50,8 @@ def validate_plugin(
     found.extend(_hooks(document, data, context))
     if context.level is ValidationLevel.STRICT:
         found.extend(_descriptions(document, data))
+    if context.profile is not None:
+        found.extend(limit_problems(document, context.profile))
     return sort_diagnostics(found)
 
 
@@ -73,6 +78,49 @@ def _descriptions(document: Document, data: Mapping[str, Any]) -> Iterator[Diagn
                 at_key=True,
                 hint="say what the setting changes; `km-actions configure` and the docs show it",
             )
+
+
+def limit_problems(document: Document, profile: Profile) -> list[Diagnostic]:
+    """The ``resource_limits`` of a plugin manifest looser than ``profile``'s (a plugin's
+    limits may only tighten those of the profile it is installed under), each located.
+
+    >>> from engine.loader import load_text
+    >>> doc = load_text('resource_limits: {run_timeout: 600}\\n', file="plugin.yaml")
+    >>> print(limit_problems(doc, Profile.STANDARD)[0])  # doctest: +NORMALIZE_WHITESPACE
+    plugin.yaml:1:32: error[limit-too-loose]: resource_limits.run_timeout is 600 seconds,
+    looser than the standard profile's 300 seconds: a plugin's limits may only tighten its
+    profile's
+    """
+    data = document.data if isinstance(document.data, Mapping) else {}
+    declared = data.get("resource_limits")
+    if not isinstance(declared, Mapping):
+        return []
+    numbers = {
+        k: v
+        for k, v in declared.items()
+        if k in NUMERIC_LIMITS and isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    out = []
+    for name, value, bound in looser(profile.limits, numbers):
+        unit = " seconds" if name in SECONDS else ""
+        out.append(
+            document.diagnostic(
+                "limit-too-loose",
+                f"resource_limits.{name} is {_number(value)}{unit}, looser than the "
+                f"{profile.value} profile's {_number(bound)}{unit}: a plugin's limits may only "
+                "tighten its profile's",
+                ("resource_limits", name),
+                hint=f"write {_number(bound)} or less, or leave {name} out (the profile's applies)",
+            )
+        )
+    return out
+
+
+def _number(value: float) -> str:
+    """A limit as users write it: ``300``, ``0.5``, ``1,000,000``."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:g}"
+    return f"{int(value):,}"
 
 
 def _permissions(

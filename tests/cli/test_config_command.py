@@ -18,6 +18,7 @@ DEFAULTS = {
     },
     "tools": {"per_action": True, "disabled": []},
     "limits": {},
+    "updates": {"automatic": True, "interval": 3600.0},
 }
 
 
@@ -44,6 +45,8 @@ def test_set_then_show(cli: Cli) -> None:
         ("security.allowed_hosts", '["plugins.example.org"]'),
         ("tools.disabled", '["demo/b", "demo/a"]'),
         ("limits.strict", '{"max_steps": 50}'),
+        ("updates.interval", "900"),
+        ("updates.automatic", "false"),
     ]
     target = cli.home / "config.toml"
     for key, value in steps:
@@ -60,6 +63,7 @@ def test_set_then_show(cli: Cli) -> None:
         },
         "tools": {"per_action": True, "disabled": ["demo/a", "demo/b"]},
         "limits": {"strict": {"max_steps": 50}},
+        "updates": {"automatic": False, "interval": 900.0},
     }
 
 

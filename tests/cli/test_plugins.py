@@ -351,9 +351,9 @@ def test_list_and_its_filters(cli: Cli) -> None:
     cli("install", "warns.yaml", "--yes")
     cli("disable", "warns")
     assert cli("list").out == (
-        "demo 1.0.0  [action]  The demo plugin.\n"
+        "demo 1.0.0  [action]  active  The demo plugin.\n"
         "    actions: hello\n"
-        "warns 0.0.0  [action]  (disabled)  Does a thing.\n"
+        "warns 0.0.0  [action]  disabled  Does a thing.\n"
         "    actions: warns\n"
     )
     assert [p["identifier"] for p in cli("list", "--enabled", "--json").json()] == ["demo"]
@@ -368,6 +368,8 @@ def test_list_and_its_filters(cli: Cli) -> None:
         "version": "1.0.0",
         "plugin_type": "action",
         "enabled": True,
+        "status": "active",
+        "problem": None,
         "description": "The demo plugin.",
         "actions": ["hello"],
         "origin": "file",
@@ -391,7 +393,7 @@ def test_describe(cli: Cli) -> None:
     cli("configure", "demo", "token=abcdefgh1")
     lines = cli("describe", "demo").out.splitlines()
     assert lines[0:2] == ["demo 1.0.0: Demo", "  The demo plugin."]
-    assert lines[2].startswith(f"  enabled; action; from folder {cli.folder / 'demo'} (file); ")
+    assert lines[2].startswith(f"  active; action; from folder {cli.folder / 'demo'} (file); ")
     assert lines[3:] == [
         "  actions:",
         "    demo/hello: Does a thing.",
@@ -471,6 +473,15 @@ def test_describe_as_json(cli: Cli) -> None:
     assert data["source"]["kind"] == "folder"
     assert data["actions"][0]["qualified"] == "demo/hello"
     assert data["permissions"]["requested"] == ["km_variable_manager"]
+
+
+def test_describe_shows_the_plugin_s_own_limits(cli: Cli) -> None:
+    _demo(cli, extra="resource_limits: {max_tool_calls: 20, run_timeout: 2.5}\n")
+    cli("install", "demo", "--yes")
+    data = cli("describe", "demo", "--json").json()
+    assert data["permissions"]["resource_limits"] == {"max_tool_calls": 20, "run_timeout": 2.5}
+    lines = cli("describe", "demo").out.splitlines()
+    assert "  limits: max_tool_calls 20, run_timeout 2.5 (tightening the standard profile)" in lines
 
 
 def test_describe_what_is_not_installed(cli: Cli) -> None:
@@ -752,12 +763,37 @@ def test_a_failing_hook_is_a_warning_and_the_install_stands(cli: Cli) -> None:
     assert state.is_file()  # hooks ran on the kept simulator
 
 
+def test_enable_and_disable_set_off_their_hooks(cli: Cli) -> None:
+    """`disabled` and `enabled` are store events too (issue 11.2); a plugin's own hooks
+    hear it being enabled, not being disabled (they are off then)."""
+    hooks = "".join(
+        f"  - on: {name}\n    action: hello\n    if: event.plugin == 'demo'\n"
+        for name in ("enabled", "disabled")
+    )
+    cli.write("hk/plugin.yaml", plugin_text("hk", "hooks:\n" + hooks))
+    cli.write("hk/actions/hello.yaml", BARE)
+    cli("install", "hk", "--yes")
+    _demo(cli)
+    cli("install", "demo", "--yes")
+    simulator = (
+        "the built-in simulator (no Keyboard Maestro server is configured); its state is kept "
+        f"in {cli.home / 'simulator-state.json'}"
+    )
+    for command in ("disable", "enable", "disable"):
+        outcome = cli(command, "demo")
+        assert (outcome.out, outcome.err) == (
+            f"demo is {command}d.\n",
+            f"  1 hook ran on {simulator}\n",
+        )
+    assert cli("disable", "demo").err == ""  # it already was: nothing happened
+
+
 def test_describe_an_action_without_description_inputs_or_outputs(cli: Cli) -> None:
     cli.write("hello.yaml", BARE)
     cli("install", "hello.yaml", "--yes")
     lines = cli("describe", "hello").out.splitlines()
     assert lines[0] == "hello 0.0.0: hello"
-    assert lines[1].startswith("  enabled; action; from file ")
+    assert lines[1].startswith("  active; action; from file ")
     assert lines[2:] == [
         "  actions:",
         "    hello/hello:",

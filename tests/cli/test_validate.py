@@ -321,6 +321,32 @@ def test_a_plugin_hook_must_name_one_of_its_actions(cli: Cli) -> None:
     )
 
 
+def test_resource_limits_may_only_tighten_the_profile(cli: Cli) -> None:
+    """Compared with the standard profile, the one install uses unless told otherwise;
+    names and values are checked by the schema."""
+    _plugin(cli, twice=False)
+    limits = "resource_limits:\n  max_steps: 50\n  max_tool_calls: 5000\n  max_stesp: 3\n"
+    cli.write("demo/plugin.yaml", DEMO_PLUGIN + limits)
+    outcome = cli("validate", "demo/plugin.yaml")
+    assert outcome.code == 1
+    assert outcome.out == (
+        "demo/plugin.yaml:14:19: error[limit-too-loose]: resource_limits.max_tool_calls is "
+        "5,000, looser than the standard profile's 1,000: a plugin's limits may only tighten "
+        "its profile's\n"
+        "  14 |   max_tool_calls: 5000\n"
+        "     |                   ^^^^\n"
+        "     = hint: write 1,000 or less, or leave max_tool_calls out (the profile's applies)\n"
+        "\n"
+        "demo/plugin.yaml:15:3: error[unknown-key]: unknown key `max_stesp` in "
+        "`resource_limits`\n"
+        "  15 |   max_stesp: 3\n"
+        "     |   ^^^^^^^^^\n"
+        "     = hint: did you mean 'max_steps'?\n"
+        "\n"
+        "2 errors in 1 file; 0 valid\n"
+    )
+
+
 def test_an_invalid_plugin_manifest(cli: Cli) -> None:
     cli.write("demo/plugin.yaml", DEMO_PLUGIN.replace("version: 1.0.0", "version: one"))
     cli.write("demo/actions/hello.yaml", HELLO)

@@ -132,6 +132,8 @@ class Publisher:
         settings: dict[str, Any] | None = None,
         hooks: str = "",
         tamper: bool = False,
+        permissions: tuple[str, ...] = (),
+        actions: tuple[str, ...] = ("hello",),
     ) -> None:
         folder = self.work / f"{id}-{version}"
         (folder / "actions").mkdir(parents=True)
@@ -143,7 +145,7 @@ class Publisher:
             f"description: The {id} plugin.",
             "author: Ann",
             "plugin_type: utility",
-            "permissions: []",
+            f"permissions: [{', '.join(permissions)}]",
             f"dependencies: {json.dumps(depends or {})}",
         ]
         if settings is not None:
@@ -151,12 +153,13 @@ class Publisher:
         if hooks:
             lines.append("hooks:\n" + hooks)
         (folder / "plugin.yaml").write_text("\n".join(lines) + "\n")
-        (folder / "actions" / "hello.yaml").write_text(
-            'api_version: "1.0"\nkind: action\nname: hello\n'
-            f"description: Says which {id} it is.\n"
-            f'steps:\n  - set: {{said: "{id} {version}"}}\n'
-            'outputs: {said: "{{ vars.said }}"}\n'
-        )
+        for action in actions:
+            (folder / "actions" / f"{action}.yaml").write_text(
+                f'api_version: "1.0"\nkind: action\nname: {action}\n'
+                f"description: Says which {id} it is.\n"
+                f'steps:\n  - set: {{said: "{id} {version}"}}\n'
+                'outputs: {said: "{{ vars.said }}"}\n'
+            )
         archive = self.work / f"{id}-{version}.zip"
         digest = create_archive(folder, archive, fmt="zip")
         body = archive.read_bytes()

@@ -1046,6 +1046,36 @@ async def test_uninstall_removes_a_plugin_and_its_tools(server: Served, tmp_path
     assert again["error"]["hint"]
 
 
+async def test_a_hook_on_installed_runs_when_an_ai_installs_over_mcp(
+    server: Served, tmp_path: Path
+) -> None:
+    """Store events over MCP set off the hooks listening for them (issue 11.2), as on
+    the command line: the listener hears its own install, then the next one's."""
+    note = action_yaml(
+        "note",
+        'inputs: {what: {type: string}}\nsteps:\n  - set: {said: "{{ inputs.what }}"}\n'
+        'outputs: {said: "{{ vars.said }}"}\n',
+        description="Note what happened.",
+    )
+    hooks = [
+        {"on": on, "action": "note", "with": {"what": "{{ event.name }} {{ event.plugin }}"}}
+        for on in ("installed", "uninstalled")
+    ]
+    watcher = write_plugin(tmp_path / "install-watch", "install-watch", {"note": note}, hooks=hooks)
+    await server.ecosystem("install", plugin_source=str(watcher))
+    later = write_plugin(
+        tmp_path / "installed-later",
+        "installed-later",
+        {"noop": action_yaml("noop", "steps:\n  - set: {x: 1}\n", description="Nothing.")},
+    )
+    await server.ecosystem("install", plugin_source=str(later))
+    await server.ecosystem("uninstall", plugin_identifier="installed-later")
+    stats = await server.ecosystem("stats", plugin_identifier="install-watch")
+    recent = [(r["action"], r["status"]) for r in stats["data"]["recent"]]
+    assert recent == [("note", "succeeded")] * 3
+    assert stats["data"]["actions"][0]["runs"] == 3
+
+
 # -- parameters --------------------------------------------------------------------
 
 
@@ -1103,9 +1133,8 @@ async def test_unknown_parameters_are_all_reported_with_what_was_meant(server: S
     [
         pytest.param(
             {"operation": "frobnicate"},
-            "`operation` must be one of: install, "
-            "uninstall, list, create, execute, configure, validate, describe, test, "
-            "search, update, stats",
+            "`operation` must be one of: install, uninstall, list, create, execute, "
+            "configure, enable, disable, validate, describe, test, search, update, stats",
             id="unknown-operation",
         ),
         pytest.param({"operation": "execute"}, "`execute` needs `action_name`", id="missing"),
@@ -1196,7 +1225,7 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
     assert catalog["km_token_processor"]["answers_by"] == "preview_only"
     assert {"answer", "answers"}.isdisjoint(catalog["km_calculator"])
     docs = await text("km-actions://plugins/clipboard-tools/docs")
-    assert docs.startswith("# Clipboard tools\n")
+    assert docs.startswith("> Status: **active**\n\n# Clipboard tools\n")
     assert "sign-clipboard" in docs
 
     with pytest.raises(MCPError) as unknown:

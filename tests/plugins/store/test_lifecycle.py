@@ -82,9 +82,16 @@ def test_uninstall_an_unknown_plugin(store: Store, make_plugin: MakePlugin) -> N
 
 def test_enable_and_disable(store: Store, make_plugin: MakePlugin) -> None:
     install(store, make_plugin("demo"))
-    assert (disable(store, "demo"), disable(store, "demo")) == (True, False)
+    heard: list[StoreEvent] = []
+    off = [disable(store, "demo", events=heard.append).changed for _ in range(2)]
+    assert off == [True, False]
     assert not store.require("demo").enabled
-    assert (enable(store, "demo"), enable(store, "demo")) == (True, False)
+    on = [enable(store, "demo", events=heard.append).changed for _ in range(2)]
+    assert on == [True, False]
+    assert [(e.name, e.plugin, e.data) for e in heard] == [
+        ("disabled", "demo", {"version": "1.0.0", "previous_version": None}),
+        ("enabled", "demo", {"version": "1.0.0", "previous_version": None}),
+    ]
 
 
 @pytest.mark.parametrize(

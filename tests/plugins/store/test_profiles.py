@@ -16,6 +16,7 @@ import pytest
 from engine.bridge.mock import MockBridge
 from engine.catalog import ToolCatalog
 from engine.config import Settings
+from engine.errors import PluginError
 from engine.limits import Profile
 from engine.model import RunResult
 from engine.plugins.hooked import run_installed
@@ -213,13 +214,13 @@ def test_every_limit_holds_in_a_called_action(store: Store, make_plugin: MakePlu
         "many": ("limit_exceeded", "the run executed more than 500 steps (limit max_steps)"),
         "slow-step": (
             "timeout",
-            "a step of `boxed/slow-step` ran longer than 0.2 s, the step timeout of the "
-            "profile its plugin was installed under",
+            "a step of `boxed/slow-step` ran longer than 0.2 s, the step timeout its plugin "
+            "runs under (its profile's, or its own resource_limits)",
         ),
         "slow-run": (
             "timeout",
-            "`boxed/slow-run` took longer than 0.6 s, the run timeout of the profile its "
-            "plugin was installed under",
+            "`boxed/slow-run` took longer than 0.6 s, the run timeout its plugin runs under "
+            "(its profile's, or its own resource_limits)",
         ),
     }
     assert results["slow-step"].error is not None
@@ -271,3 +272,70 @@ def test_hooks_set_off_inside_a_called_action_keep_its_profile(
         ),
         ("echo/pong", None),
     ]
+
+
+# -- a plugin's own resource_limits (issue 11.5) --------------------------------------
+
+
+def test_resource_limits_tighten_every_run_of_the_plugin_s_actions(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    """Its own runs, a run another plugin's action calls, and over MCP: held to the
+    plugin's 20 tool calls, though its profile (standard) allows 1,000."""
+    install(
+        store,
+        make_plugin(
+            "tight",
+            actions={"loop": LOOP},
+            permissions=["km_list_macros"],
+            resource_limits={"max_tool_calls": 20},
+        ),
+    )
+    install(
+        store,
+        make_plugin(
+            "outer",
+            actions={"go": {"steps": [call("tight/loop")]}},
+            dependencies={"tight": "*"},
+        ),
+    )
+    twenty = ("limit_exceeded", "the run made more than 20 tool calls (limit max_tool_calls)")
+    assert _failure(_run(store, "tight/loop", Profile.NONE)) == twenty
+    assert _failure(_run(store, "outer/go")) == twenty
+    host = StoreHost(store, _bridge(), Settings(default_profile=Profile.NONE))
+    try:
+        envelope = asyncio.run(
+            host.execute("tight/loop", {}, timeout=None, profile=None, progress=None)
+        )
+    finally:
+        host.close()
+    assert (envelope["error"]["code"], envelope["error"]["message"]) == twenty
+
+
+def test_a_resource_limit_looser_than_the_profile_is_refused_at_install(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    source = make_plugin("loose", resource_limits={"max_steps": 50, "run_timeout": 600})
+    with pytest.raises(PluginError) as caught:
+        install(store, source)
+    error = caught.value
+    assert (error.code, error.message, error.hint) == (
+        "limit-too-loose",
+        "'loose' 1.0.0 asks for limits the standard profile does not allow: "
+        "loose-1.0.0/plugin.yaml:7:16: resource_limits.run_timeout is 600 seconds, looser "
+        "than the standard profile's 300 seconds: a plugin's limits may only tighten its "
+        "profile's",
+        "write 300 or less, or leave run_timeout out (the profile's applies)",
+    )
+    assert store.get("loose") is None
+    # Under the `none` profile (no run timeout at all) the same limits only tighten.
+    assert install(store, source, profile=Profile.NONE).plugin.resource_limits == {
+        "max_steps": 50,
+        "run_timeout": 600,
+    }
+    runtime = PluginRuntime.load(store)
+    try:
+        held = runtime.plugins["loose"].grant.limits
+    finally:
+        runtime.close()
+    assert held == Profile.NONE.limits.with_overrides(run_timeout=600, max_steps=50)

@@ -212,6 +212,7 @@ def test_recovery_removes_only_what_an_interrupted_operation_named(
     (store.plugins_dir / "ghost" / "1.0.0-deadbeef").mkdir(parents=True)
     (store.secrets_dir / "ghost.json").write_text("{}")
     (store.cache_dir / f"{'0' * 64}.pickle").write_bytes(b"x")
+    (store.cache_dir / f"{'0' * 64}.checked").write_bytes(b"x")
     (store.cache_dir / "notes.txt").write_text("not the store's")
     done = store.recover()
     assert done == [
@@ -221,8 +222,10 @@ def test_recovery_removes_only_what_an_interrupted_operation_named(
     ]
     assert not (store.plugins_dir / "ghost").exists()
     assert (store.root / kept).is_dir()  # named, but a row still uses it
+    digest = store.require("demo").digest
     assert sorted(p.name for p in store.cache_dir.iterdir()) == [
-        f"{store.require('demo').digest}.pickle",
+        f"{digest}.checked",
+        f"{digest}.pickle",
         "notes.txt",
     ]
     assert store.recover() == []
