@@ -21,6 +21,7 @@ from engine.simulator._persist import SimulatorStateError, StateFile, persistent
 from engine.simulator._state import SimulatorState
 from engine.simulator.tools import TOOLS, Handler, ToolContext
 from engine.simulator.tools._arguments import SchemaViolation, checker_for
+from engine.simulator.tools._context import ServerCrash
 
 
 def _local_now() -> datetime:
@@ -140,8 +141,11 @@ class Simulator:
         self._state.km.clock = now.isoformat()  # the Mac's clock is the simulator's
         handler = self._handlers.get(name) or _GENERIC
         before = persistent_text(self._state) if self._file is not None else None
+        crashed: str | None = None  # the text of an MCP error result, for an uncaught exception
         try:
             answer = handler(ToolContext(name, args, self._state, now))
+        except ServerCrash as crash:
+            answer, crashed = {}, f"Error calling tool {name!r}: {crash}"
         except Exception as bug:  # a defect in the simulator must not look like a tool answer
             raise StepError(
                 ErrorKind.TOOL_FAILED,
@@ -151,6 +155,8 @@ class Simulator:
             ) from bug
         if before is not None and persistent_text(self._state) != before:
             self._persist(name)
+        if crashed is not None:
+            return ToolResult(crashed, is_error=True)
         text = to_json(answer).decode("utf-8")
         return ToolResult.of_answer(copy_json(answer), text)
 

@@ -177,6 +177,12 @@ class ScriptFailure(Exception):
         return "EXECUTION_ERROR"
 
 
+class ServerCrash(Exception):
+    """An exception the real server's tool code does not catch (a ``TypeError`` of plistlib,
+    an ``AttributeError`` on an argument of the wrong kind): FastMCP answers it as an MCP
+    error result, ``Error calling tool 'km_x': <the exception's text>``."""
+
+
 def is_dangerous(script: str, patterns: tuple[re.Pattern[str], ...] = DANGEROUS_CONTENT) -> bool:
     """Whether the server refuses to run ``script`` (``DANGEROUS_CONTENT`` by default)."""
     return any(p.search(script) for p in patterns)
