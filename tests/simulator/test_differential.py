@@ -34,6 +34,10 @@ from tests.simulator.km_server_answers import (
 REBUILT = frozenset(
     {
         "km_variable_manager",
+        "km_trigger_crud",
+        "km_trigger_manager",
+        "km_set_macro_triggers",
+        "km_add_system_trigger",
     }
 )
 

@@ -17,8 +17,8 @@ AppleScript record text some tools read back). Rebuilding a tool: write its modu
 ``HANDLERS``, add them to :data:`TOOLS`, delete its old handler from ``_handlers.py``, and
 add the tool to ``REBUILT`` in ``tests/simulator/test_differential.py``.
 
->>> sorted(TOOLS)[:2]
-['km_variable_manager']
+>>> "km_variable_manager" in TOOLS
+True
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from engine.simulator.tools import variables
+from engine.simulator.tools import triggers, variables
 from engine.simulator.tools._context import Answer, Handler, ToolContext
 
 __all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
@@ -34,5 +34,6 @@ __all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
 TOOLS: Mapping[str, Handler] = MappingProxyType(
     {
         **variables.HANDLERS,
+        **triggers.HANDLERS,
     }
 )
