@@ -31,6 +31,7 @@ from engine.simulator.tools._context import (
     KM,
     AppleEventError,
     ScriptFailure,
+    ServerCrash,
     ToolContext,
     Via,
     cant_get,
@@ -49,11 +50,14 @@ __all__ = [
     "find_group",
     "find_macro",
     "group_selector",
+    "import_new_macro",
     "is_uuid",
+    "list_groups",
     "list_macros",
     "macro_selector",
     "rebuild",
     "run_guarded",
+    "set_macro_enabled",
 ]
 
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
@@ -356,3 +360,106 @@ def rotated(rebuilt: Rebuilt, **fields: Any) -> dict[str, Any]:
         },
         "warning": ROTATION_WARNING,
     }
+
+
+# -- groups, and new macros by import (src/integration/kmmacros_import) ----------------------
+
+
+def list_groups(ctx: ToolContext) -> list[dict[str, Any]]:
+    """KMClient.list_groups_async: ``groupName``, ``groupID``, ``enabled`` of every group,
+    read back from record text (a group named ``42`` has the name 42)."""
+
+    def records() -> str:
+        return record_text(
+            [
+                {"groupName": g["name"], "groupID": g["uid"], "enabled": g["enabled"]}
+                for g in ctx.km.groups
+            ]
+        )
+
+    try:
+        output = ctx.osascript(
+            "repeat with currentGroup in (every macro group)", records, apps=(KM,)
+        )
+    except ScriptFailure as failure:
+        raise KMProblem(KMError(failure.code, failure.message)) from None
+    return parse_records(output, "groupName", numbers=whole_numbers)
+
+
+def _lowered(value: Any) -> str:
+    if not isinstance(value, str):  # the server calls .lower() on what it read back
+        raise ServerCrash(f"'{type(value).__name__}' object has no attribute 'lower'")
+    return value.lower()
+
+
+def import_new_macro(
+    ctx: ToolContext,
+    group_id: str,
+    name: str,
+    actions: list[dict[str, Any]] | None = None,
+    triggers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``create_empty_macro``: a macro imported from a .kmmacros document into the group
+    named (or with the UID) ``group_id``, ignoring case; it arrives disabled. Returns
+    ``{macro_id, name, group_id, group_name}``; :class:`KMProblem` otherwise."""
+    needle = group_id.strip().lower()
+    for entry in list_groups(ctx):
+        group_name, group_uid = entry.get("groupName", ""), entry.get("groupID", "")
+        if _lowered(group_name) == needle or _lowered(group_uid) == needle:
+            break
+    else:
+        raise KMProblem(KMError("EXECUTION_ERROR", f"Group not found: {group_id!r}"))
+    uid = ctx.uuid4().upper()
+    macro = {
+        "Actions": actions or [],
+        "CreationDate": 0,
+        "ModificationDate": 0,
+        "Name": name,
+        "Triggers": triggers or [],
+        "UID": uid,
+    }
+    document = plistlib.dumps(
+        [{"Activate": "Normal", "KeyCount": 0, "Macros": [macro], "Name": group_name,
+          "UID": group_uid}],
+        fmt=plistlib.FMT_XML,
+    )  # fmt: skip
+    path = f"/tmp/km_mcp_create_{uid[:8].lower()}.kmmacros"
+    try:
+        ctx.osascript(
+            f'tell application "{KM}" to open POSIX file "{path}"',
+            lambda: _import(ctx, document),
+            apps=(KM,),
+        )
+    except ScriptFailure as failure:
+        raise KMProblem(KMError(failure.code, failure.message)) from None
+    try:
+        visible = any(str(m["id"]).lower() == uid.lower() for m in list_macros(ctx))
+    except KMProblem:
+        visible = False
+    if not visible:
+        raise KMProblem(
+            KMError(
+                "EXECUTION_ERROR",
+                f"Imported {name!r} but UID {uid} was not visible in KM within "
+                f"{UID_WAIT_SECONDS:.1f}s",
+            )
+        )
+    return {"macro_id": uid, "name": name, "group_id": group_uid, "group_name": group_name}
+
+
+def set_macro_enabled(ctx: ToolContext, macro_id: str, enabled: bool) -> None:
+    """KMClient.set_macro_enabled_async; :class:`KMProblem` ``EXECUTION_ERROR`` on failure."""
+    identifier = macro_id.strip()
+
+    def toggle() -> str:
+        if not macro_exists(ctx.km, identifier):
+            return "ERROR: macro not found"
+        macro = find_macro(ctx.km, identifier)[1]
+        macro["enabled"] = enabled
+        library.touch(ctx.km, macro)
+        return "ok"
+
+    selector = macro_selector(identifier)
+    flag = "true" if enabled else "false"
+    output = run_guarded(ctx, f"set enabled of ({selector}) to {flag}", toggle)
+    caught(output, "EXECUTION_ERROR")
