@@ -38,6 +38,11 @@ REBUILT = frozenset(
         "km_trigger_manager",
         "km_set_macro_triggers",
         "km_add_system_trigger",
+        "km_create_hotkey_trigger",
+        "km_list_hotkey_triggers",
+        "km_action_builder",
+        "km_create_macro",
+        "km_list_templates",
     }
 )
 
@@ -45,6 +50,9 @@ REBUILT = frozenset(
 # rebuilt did to the state; expected to differ until that tool is rebuilt.
 WAITING: dict[str, str] = {
     "execute_macro#1": "the macro km_execute_macro ran (by UUID) adds one to Counter",
+    "conditions#4": "lists the If Then Else actions km_add_condition appended",
+    "control_flow#6": "lists the actions km_control_flow appended",
+    "plugin_actions#3": "appends the plug-in km_create_plugin_action installed",
 }
 
 # What "{home}" stands for in the recorded arguments (the server's home and working folder).
