@@ -43,6 +43,7 @@ REBUILT = frozenset(
         "km_action_builder",
         "km_create_macro",
         "km_list_templates",
+        "km_move_macro_to_group",
     }
 )
 
@@ -53,6 +54,7 @@ WAITING: dict[str, str] = {
     "conditions#4": "lists the If Then Else actions km_add_condition appended",
     "control_flow#6": "lists the actions km_control_flow appended",
     "plugin_actions#3": "appends the plug-in km_create_plugin_action installed",
+    "move_macro#6": "moves the copy km_macro_editor duplicate made (same name, same group)",
 }
 
 # What "{home}" stands for in the recorded arguments (the server's home and working folder).

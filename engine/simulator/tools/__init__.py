@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from engine.simulator.tools import actions, creation, hotkeys, triggers, variables
+from engine.simulator.tools import actions, creation, hotkeys, moves, triggers, variables
 from engine.simulator.tools._context import Answer, Handler, ToolContext
 
 __all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
@@ -38,5 +38,6 @@ TOOLS: Mapping[str, Handler] = MappingProxyType(
         **hotkeys.HANDLERS,
         **actions.HANDLERS,
         **creation.HANDLERS,
+        **moves.HANDLERS,
     }
 )
