@@ -131,8 +131,3 @@ def handle_analyze_macro(call: Call) -> dict[str, Any]:
             )
         }
     return data
-
-
-def handle_list_templates(call: Call) -> dict[str, Any]:
-    """km_list_templates: the templates km_create_macro accepts."""
-    return {"templates": list(TEMPLATES), "count": len(TEMPLATES)}

@@ -30,6 +30,8 @@ SEMANTIC_ARGUMENTS: dict[str, dict[str, Any]] = {
     "km_add_system_trigger": {"macro_id": "Hello World"},
     "km_trigger_crud": {"macro_id": "Hello World"},
     "km_trigger_manager": {"macro_id": "Hello World"},
+    "km_action_builder": {"macro_id": "Hello World"},
+    "km_create_macro": {"group_name": "Examples", "template": "custom"},
     "km_calculator": {"expression": "1 + 2"},
     "km_macro_editor": {"group_id": "Examples", "new_name": "New macro"},
     "km_application_control": {"app_identifier": "Safari"},
@@ -81,7 +83,6 @@ def test_generic_answers_echo_the_arguments_with_defaults(km: KM, name: str) -> 
 
 def test_generic_tools_are_the_unmodelled_ones() -> None:
     assert GENERIC_TOOLS == [
-        "km_action_builder",
         "km_add_condition",
         "km_analytics_engine",
         "km_analyze_workflow_intelligence",

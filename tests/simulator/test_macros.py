@@ -29,46 +29,6 @@ def test_example_state(km: KM) -> None:
     ]
 
 
-def test_create_macro_defaults_to_the_global_group(km: KM, clock: FakeClock) -> None:
-    data = km.ok(
-        "km_create_macro",
-        name="Paste Date",
-        template="text_expansion",
-        parameters={"abbreviation": ";d"},
-    )
-    assert data == {
-        "macro_id": "0053494D-0000-4000-8000-000000000006",
-        "name": "Paste Date",
-        "group": "Global Macro Group",
-        "group_id": "0053494D-0000-4000-8000-000000000001",
-        "enabled": True,
-        "template": "text_expansion",
-        "created_at": clock.now.isoformat(),
-    }
-
-
-def test_create_macro_in_a_missing_group(km: KM) -> None:
-    error = km.fails(
-        "km_create_macro", "GROUP_NOT_FOUND", name="M", template="custom", group_name="Exampels"
-    )
-    assert error["message"] == "macro group 'Exampels' not found"
-    assert error["recovery_suggestion"].endswith("Did you mean 'Examples'?")
-
-
-def test_create_macro_name_conflict_in_the_same_group(km: KM) -> None:
-    error = km.fails(
-        "km_create_macro",
-        "CREATE_FAILED",
-        name="Hello World",
-        template="custom",
-        group_name="Examples",
-    )
-    assert error["message"] == (
-        "name conflict: group 'Examples' already has a macro named 'Hello World'"
-    )
-    km.ok("km_create_macro", name="Hello World", template="custom")  # another group is fine
-
-
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
@@ -272,18 +232,6 @@ def test_analyze_macro(km: KM) -> None:
     assert data["relationships"] == {"same_group": ["Old Macro"]}
     assert data["usage"]["recent_executions"][0]["trigger_value"] == "x"
     km.fails("km_analyze_macro_metadata", "MACRO_NOT_FOUND", macro_id="Nope")
-
-
-def test_templates(km: KM) -> None:
-    data = km.ok("km_list_templates")
-    assert [t["id"] for t in data["templates"]] == [
-        "hotkey_action",
-        "app_launcher",
-        "text_expansion",
-        "file_processor",
-        "window_manager",
-        "custom",
-    ]
 
 
 def test_disabled_macros_listed_with_their_state(km: KM) -> None:
