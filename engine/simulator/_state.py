@@ -57,6 +57,9 @@ class ServerMemory:
     notifications_shown: int = 0
     notifications: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOKEN_COUNTERS, 0))
+    # The installed plug-ins km_search_actions indexed at its first call (None before it):
+    # the server builds its search index once per process.
+    search_plugins: list[dict[str, Any]] | None = None
 
     def uuid4(self) -> str:
         """The next id, shaped as ``str(uuid.uuid4())`` is (lower case, version 4)."""
@@ -72,6 +75,7 @@ class ServerMemory:
             "notifications_shown": self.notifications_shown,
             "notifications": copy_json(self.notifications),
             "tokens": dict(self.tokens),
+            "search_plugins": copy_json(self.search_plugins),
         }
 
     @classmethod
@@ -83,6 +87,7 @@ class ServerMemory:
             notifications_shown=data.get("notifications_shown", 0),
             notifications=copy_json(data.get("notifications", {})),
             tokens=tokens,
+            search_plugins=copy_json(data.get("search_plugins")),
         )
 
 
@@ -153,6 +158,7 @@ STATE_SCHEMA: dict[str, Any] = {
                     "additionalProperties": {"type": "object"},
                 },
                 "tokens": {"type": "object", "additionalProperties": _COUNTER},
+                "search_plugins": {"type": ["array", "null"], "items": {"type": "object"}},
             },
         },
         "legacy": {"type": "object"},

@@ -1,4 +1,4 @@
-"""engine/data/km_action_catalog.json is the real server's catalog as its recorded answers show it."""
+"""engine/data/km_action_catalog.json: the real server's catalog as its recorded answers show it."""
 
 from __future__ import annotations
 

@@ -35,6 +35,19 @@ SEMANTIC_ARGUMENTS: dict[str, dict[str, Any]] = {
     "km_calculator": {"expression": "1 + 2"},
     "km_macro_editor": {"group_id": "Examples", "new_name": "New macro"},
     "km_application_control": {"app_identifier": "Safari"},
+    "km_add_condition": {
+        "macro_identifier": "Hello World",
+        "condition_type": "variable",
+        "operator": "equals",
+        "operand": "Mode=on",
+    },
+    "km_control_flow": {
+        "macro_identifier": "Hello World",
+        "control_type": "try_catch",
+        "try_actions": [{"type": "pause"}],
+    },
+    "km_create_plugin_action": {"output_dir": "/Users/kmuser"},
+    "km_refresh_action_templates": {"macro_id": "Hello World", "confirm": True},
 }
 
 
@@ -83,21 +96,15 @@ def test_generic_answers_echo_the_arguments_with_defaults(km: KM, name: str) -> 
 
 def test_generic_tools_are_the_unmodelled_ones() -> None:
     assert GENERIC_TOOLS == [
-        "km_add_condition",
         "km_analytics_engine",
         "km_analyze_workflow_intelligence",
         "km_app_control",
         "km_application_control",
         "km_audit_system",
-        "km_control_flow",
-        "km_create_plugin_action",
         "km_create_trigger_advanced",
         "km_create_workflow_from_description",
         "km_file_operations",
         "km_force_sync",
-        "km_list_action_types",
-        "km_refresh_action_templates",
-        "km_search_actions",
         "km_start_realtime_sync",
         "km_stop_realtime_sync",
         "km_sync_status",
@@ -163,6 +170,6 @@ def test_application_control_needs_an_app_except_to_list(km: KM) -> None:
 
 def test_action_types_and_action_search(km: KM) -> None:
     types = km.ok("km_list_action_types", category="text")
-    assert [t["identifier"] for t in types["action_types"]] == ["type_text", "paste"]
+    assert [t["identifier"] for t in types["actions"]] == ["type_text", "paste"]
     found = km.ok("km_search_actions", query="set a variable")
-    assert found["results"][0]["identifier"] == "set_variable"
+    assert found["actions"][0]["identifier"] == "set_variable"

@@ -26,7 +26,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from engine.simulator.tools import actions, creation, hotkeys, moves, triggers, variables
+from engine.simulator.tools import (
+    actions,
+    catalog,
+    conditions,
+    control_flow,
+    creation,
+    hotkeys,
+    moves,
+    plugins,
+    refresh,
+    triggers,
+    variables,
+)
 from engine.simulator.tools._context import Answer, Handler, ToolContext
 
 __all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
@@ -39,5 +51,10 @@ TOOLS: Mapping[str, Handler] = MappingProxyType(
         **actions.HANDLERS,
         **creation.HANDLERS,
         **moves.HANDLERS,
+        **conditions.HANDLERS,
+        **control_flow.HANDLERS,
+        **plugins.HANDLERS,
+        **catalog.HANDLERS,
+        **refresh.HANDLERS,
     }
 )

@@ -44,6 +44,7 @@ __all__ = [
     "KMProblem",
     "MacroSnapshot",
     "Rebuilt",
+    "append_action",
     "escape",
     "escape_xml_literal",
     "fetch_snapshot",
@@ -176,6 +177,24 @@ def caught(output: str, code: str = "NOT_FOUND_ERROR") -> None:
     """:class:`KMProblem` with ``code`` when a guarded script answered ``ERROR: …``."""
     if output.startswith("ERROR:"):
         raise KMProblem(KMError(code, output[6:].strip()))
+
+
+def append_action(ctx: ToolContext, macro_id: str, xml: str) -> None:
+    """KMClient.append_macro_action_async: ``make new action with properties {xml: …}`` in
+    the macro ``macro_id`` names (stripped); :class:`KMProblem` ``EXECUTION_ERROR`` with
+    Keyboard Maestro's error, or the reason the script could not run."""
+    identifier = macro_id.strip()
+    escaped = xml.replace("\\", "\\\\").replace('"', '\\"')
+    script = (
+        f"tell {macro_selector(identifier)}\n"
+        f'make new action with properties {{xml:"{escaped}"}}\nreturn "appended"'
+    )
+
+    def add() -> str:
+        library.add_action(ctx.km, find_macro(ctx.km, identifier)[1], xml)
+        return "appended"
+
+    caught(run_guarded(ctx, script, add), "EXECUTION_ERROR")
 
 
 # -- the macro list (KMClient.list_macros_async) ------------------------------------------

@@ -21,9 +21,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from engine.simulator.km import library, plist
-from engine.simulator.tools._context import KM, Answer, ToolContext, cant_get, quoted
+from engine.simulator.tools._context import KM, Answer, ServerCrash, ToolContext, cant_get, quoted
 from engine.simulator.tools._km import (
     KMProblem,
+    append_action,
     caught,
     fetch_snapshot,
     find_macro,
@@ -33,17 +34,19 @@ from engine.simulator.tools._km import (
     rotated,
     run_guarded,
 )
+from engine.simulator.tools.catalog import catalog
+from engine.simulator.tools.plugins import installed_plugins
 
-__all__ = ["HANDLERS", "action_xml", "installed_plugins"]
+__all__ = ["HANDLERS", "action_xml", "render_action"]
 
 UNREACHABLE = "Cannot connect to Keyboard Maestro Engine."
 START_ENGINE = "Start Keyboard Maestro and ensure the Engine is running."
-PLUGIN_FOLDER = "Library/Application Support/Keyboard Maestro/Keyboard Maestro Actions"
 DISPLAY_KINDS = frozenset(
     {"None", "Variable", "Window", "Briefly", "Clipboard", "Typing", "Pasting"}
 )
-# Catalog identifiers the builder renders from a captured template: the Keyboard Maestro
-# action type and which plist key each configuration key sets (the server's catalog).
+# Catalog identifiers the builder renders from a captured template (the action Keyboard
+# Maestro's editor inserts, recorded in engine/data/km_action_catalog.json): the Keyboard
+# Maestro action type and which plist key each configuration key sets (the server's catalog).
 CATALOG_TEMPLATES: dict[str, tuple[str, dict[str, str]]] = {
     "speak_text": ("SpeakText", {"rate": "Rate", "text": "Text", "voice": "Voice"}),
 }
@@ -227,7 +230,7 @@ def _catalog(identifier: str, config: dict[str, Any]) -> str | None:
     if found is None:
         return None
     kind, paths = found
-    action: dict[str, Any] = {"MacroActionType": kind}
+    action: dict[str, Any] = plist.from_json(catalog()["action_templates"][kind])
     for key, value in config.items():
         if key not in paths:
             raise ValueError(f"unknown parameter {key!r}")
@@ -260,38 +263,14 @@ def action_xml(kind: str, config: dict[str, Any], ctx: ToolContext | None = None
     return _catalog(kind, config or {})
 
 
-# -- installed plug-ins ---------------------------------------------------------------------
-
-
-def installed_plugins(ctx: ToolContext) -> list[dict[str, Any]]:
-    """The plug-in bundles in the user's Keyboard Maestro Actions folder, as the server
-    reads them (identifier = the plist's Name, or the folder name without .kmactions)."""
-    home = str(ctx.km.system.get("home", "/Users/kmuser")).rstrip("/")
-    folder = f"{home}/{PLUGIN_FOLDER}"
-    bundles: dict[str, Any] = ctx.km.system.get("plugin_bundles", {})
-    found = []
-    for path in sorted(bundles):
-        if str(PurePosixPath(path).parent) != folder:
-            continue
-        data = bundles[path].get("plist", {})
-        name = PurePosixPath(path).name
-        parameters = [p for p in data.get("Parameters", []) if isinstance(p, dict)]
-        found.append(
-            {
-                "identifier": data.get("Name") or name.removesuffix(".kmactions"),
-                "title": data.get("Title", ""),
-                "help": data.get("Help", ""),
-                "keywords": list(data.get("KeyWords", [])),
-                "author": data.get("Author"),
-                "help_url": data.get("HelpURL"),
-                "result_targets": [r for r in str(data.get("Results", "")).split("|") if r],
-                "parameters": [
-                    {"label": p.get("Label", ""), "type": p.get("Type", "")} for p in parameters
-                ],
-                "bundle_path": path,
-            }
-        )
-    return found
+def render_action(ctx: ToolContext, kind: str, config: dict[str, Any]) -> str | None:
+    """:func:`action_xml` as a tool call meets it: settings of the wrong kind (``parameters``
+    a list, an unhashable ``display_kind``) fail in the server's code with an exception it
+    does not catch, which FastMCP answers as an error result (:class:`ServerCrash`)."""
+    try:
+        return action_xml(kind, config, ctx)
+    except (AttributeError, TypeError) as crash:
+        raise ServerCrash(str(crash)) from None
 
 
 # -- km_action_builder ------------------------------------------------------------------------
@@ -353,7 +332,7 @@ def _append(ctx: ToolContext) -> Answer:
     if kind == "execute_macro":
         return _append_execute_macro(ctx, macro_id, config.get("target_macro"))
     try:
-        xml = action_xml(kind, config, ctx)
+        xml = render_action(ctx, kind, config)
     except ValueError as problem:
         return failure(
             "VALIDATION_ERROR",
@@ -367,15 +346,8 @@ def _append(ctx: ToolContext) -> Answer:
             "plug_in) the plugin_identifier is not installed.",
             UNSUPPORTED_HINT,
         )
-    escaped = xml.replace("\\", "\\\\").replace('"', '\\"')
-    script = f'tell {macro_selector(macro_id)}\nmake new action with properties {{xml:"{escaped}"}}'
-
-    def add() -> str:
-        library.add_action(ctx.km, find_macro(ctx.km, macro_id)[1], xml)
-        return "appended"
-
     try:
-        caught(run_guarded(ctx, script, add), "EXECUTION_ERROR")
+        append_action(ctx, macro_id, xml)
     except KMProblem as problem:
         return failure("APPEND_FAILED", problem.error.message, "Verify macro exists.")
     data = {"macro_id": ctx.args["macro_id"], "action_type": kind, "appended": True}

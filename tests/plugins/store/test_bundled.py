@@ -36,7 +36,8 @@ def test_it_runs_installed_on_the_simulator(store: Store) -> None:
 
     async def prepare() -> None:
         text = {"operation": "set", "content": "  hello   there "}
-        macro = {"name": "Share Clipboard", "template": "custom"}
+        # The real server's km_create_macro needs the group to create the macro in.
+        macro = {"name": "Share Clipboard", "template": "custom", "group_name": "Examples"}
         for tool, arguments in (("km_clipboard_manager", text), ("km_create_macro", macro)):
             assert (await simulator.call_tool(tool, arguments))["success"]
 
