@@ -243,17 +243,25 @@ def test_collections_the_server_code_cannot_take_are_mcp_errors(
     assert result.text == f"Error calling tool 'km_control_flow': {crash}"
 
 
-def test_case_actions_that_are_not_a_list_crash_the_servers_code(sim: Simulator) -> None:
+@pytest.mark.parametrize(
+    ("actions", "crash"),
+    [
+        pytest.param("pause", "'str' object has no attribute 'get'", id="text"),
+        pytest.param(5, "'int' object is not iterable", id="number"),
+    ],
+)
+def test_case_actions_that_are_not_a_list_crash_the_servers_code(
+    sim: Simulator, actions: Any, crash: str
+) -> None:
     arguments = {
         "macro_identifier": "Hello World",
         "control_type": "switch_case",
         "condition": "Mode",
-        "cases": [{"condition_type": "Is", "actions": "pause"}],
+        "cases": [{"condition_type": "Is", "actions": actions}],
     }
     result = sim.result("km_control_flow", arguments)
-    assert (
-        result.text == "Error calling tool 'km_control_flow': 'str' object has no attribute 'get'"
-    )
+    assert result.is_error
+    assert result.text == f"Error calling tool 'km_control_flow': {crash}"
 
 
 def test_a_negated_greater_than_has_no_value_to_compare(km: KM, sim: Simulator) -> None:

@@ -139,11 +139,9 @@ def _member(value: Any, allowed: frozenset[str]) -> bool:
         raise ServerCrash(str(crash)) from None
 
 
-def parameter(entry: Any, index: int) -> dict[str, Any]:
+def parameter(entry: dict[str, Any], index: int) -> dict[str, Any]:
     """One parameter field as the plist holds it: Label, Type, Menu (``|``-joined), Default
-    (text; ``1``/``0`` for a checkbox)."""
-    if not isinstance(entry, dict):
-        raise _Unfit(f"parameters[{index}] must be a dict; got {type(entry).__name__}")
+    (text; ``1``/``0`` for a checkbox). (The schema lets only objects through.)"""
     label, kind = entry.get("Label"), entry.get("Type")
     if not isinstance(label, str) or not label.strip() or len(label) > 200:
         raise _Unfit(f"parameters[{index}].Label must be a non-empty string ≤200 chars")
@@ -183,8 +181,8 @@ def _checked(default: Any) -> bool:
 
 
 def _results(results: list[str]) -> list[str]:
-    if not results:
-        raise _Unfit("results must be a non-empty list of result-target strings")
+    """The result targets, each one Keyboard Maestro knows (an empty list never gets here:
+    it means the default)."""
     for index, target in enumerate(results):
         if target not in RESULT_TARGETS:
             raise _Unfit(
