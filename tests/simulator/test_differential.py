@@ -4,7 +4,9 @@ Each scenario of ``tests/data/km_server/`` is replayed on a Simulator built from
 scenario's seed (on a machine without osascript when it was recorded without one), with
 the arguments as the recorder sent them, in order; each answer is compared with the
 recorded one by ``compare`` (outcome, error code, shape, and every value that does not
-change from run to run). One test per recorded call: ``scenario#index tool``.
+change from run to run). One test per recorded call: ``scenario#index tool``; and, for
+each scenario whose calls are all of rebuilt tools, one test that the model ends in the
+state the stand-in's model ended in (what the server made Keyboard Maestro do).
 
 The tools are being rebuilt on the model of Keyboard Maestro one family at a time: only
 the tools in ``REBUILT`` are compared yet (the others still run, so the state they leave
