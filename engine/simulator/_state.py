@@ -65,6 +65,9 @@ class ServerMemory:
     windows: dict[str, list[Any]] = field(default_factory=dict)
     # When its last call ended (epoch seconds): its time never runs backwards.
     clock: float = 0.0
+    # The installed plug-ins km_search_actions indexed at its first call (None before it):
+    # the server builds its search index once per process.
+    search_plugins: list[dict[str, Any]] | None = None
 
     def uuid4(self) -> str:
         """The next id, shaped as ``str(uuid.uuid4())`` is (lower case, version 4)."""
@@ -88,6 +91,7 @@ class ServerMemory:
             "app_states": copy_json(self.app_states),
             "windows": copy_json(self.windows),
             "clock": self.clock,
+            "search_plugins": copy_json(self.search_plugins),
         }
 
     @classmethod
@@ -102,6 +106,7 @@ class ServerMemory:
             app_states=copy_json(data.get("app_states", {})),
             windows=copy_json(data.get("windows", {})),
             clock=float(data.get("clock", 0.0)),
+            search_plugins=copy_json(data.get("search_plugins")),
         )
 
 
@@ -175,6 +180,7 @@ STATE_SCHEMA: dict[str, Any] = {
                 "app_states": {"type": "object", "additionalProperties": {"type": "array"}},
                 "windows": {"type": "object", "additionalProperties": {"type": "array"}},
                 "clock": {"type": "number"},
+                "search_plugins": {"type": ["array", "null"], "items": {"type": "object"}},
             },
         },
         "legacy": {"type": "object"},

@@ -157,6 +157,17 @@ class ScriptFailure(Exception):
         self.stderr = stderr
         self.error = error
 
+    @property
+    def code(self) -> str:
+        """The code of the KMError the server's KMClient builds for it."""
+        return "SECURITY_ERROR" if self.kind is Failed.DANGEROUS else "EXECUTION_ERROR"
+
+
+class ServerCrash(Exception):
+    """An exception the real server's tool code does not catch (a ``TypeError`` of plistlib,
+    an ``AttributeError`` on an argument of the wrong kind): FastMCP answers it as an MCP
+    error result, ``Error calling tool 'km_x': <the exception's text>``."""
+
 
 def is_dangerous(script: str) -> bool:
     """Whether the server refuses to run ``script`` (``DANGEROUS_CONTENT``)."""

@@ -23,7 +23,7 @@ from engine.simulator.tools._context import (
     Via,
     quoted,
 )
-from engine.simulator.tools._km import escaped, in_try
+from engine.simulator.tools._km import escape, in_try
 
 __all__ = ["HANDLERS", "handle_application_control"]
 
@@ -150,7 +150,7 @@ def _named(ctx: ToolContext, app: str, at: int) -> dict[str, Any]:
     reports for one that is not installed."""
     found = system.application(ctx.km, name=app)
     if found is None:
-        written = len(f'application "{escaped(app)}"')
+        written = len(f'application "{escape(app)}"')
         raise AppleEventError(-1728, f"Can’t get application {quoted(app)}.", syntax=True,
                               span=(at, at + written))  # fmt: skip
     return found
@@ -192,8 +192,8 @@ def _launch(ctx: ToolContext, app: str, bundle: bool) -> tuple[str, str]:
 def _by_bundle(ctx: ToolContext, bundle_id: str) -> dict[str, Any]:
     found = system.application(ctx.km, bundle_id=bundle_id)
     if found is None:
-        at = BUNDLE_AT + len(escaped(bundle_id))
-        written = len(f'application id "{escaped(bundle_id)}"')
+        at = BUNDLE_AT + len(escape(bundle_id))
+        written = len(f'application id "{escape(bundle_id)}"')
         raise AppleEventError(-1728, f"Can’t get application id {quoted(bundle_id)}.",
                               syntax=True, span=(at, at + written))  # fmt: skip
     return found
@@ -206,7 +206,7 @@ def _quit(ctx: ToolContext, app: str, bundle: bool) -> tuple[str, str]:
     if force and app.lower() in NO_FORCE_QUIT:
         raise _Failed(f"Force quit not allowed for {app}")
     if force:
-        at = KILL_AT + len(escaped(app))
+        at = KILL_AT + len(escape(app))
         _script(ctx, lambda: _kill(at))
     _script(ctx, lambda: _quitted(ctx, _named(ctx, app, NAMED_AT)))
     start, timeout = ctx.elapsed, float(ctx.args["timeout_seconds"])

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from engine.simulator.km import library
 from engine.simulator.tools._context import KM, Answer, ScriptFailure, ToolContext
-from engine.simulator.tools._km import escaped, find_macro, in_try, macro_selector
+from engine.simulator.tools._km import escape, find_macro, in_try, macro_exists, macro_selector
 from engine.simulator.tools.groups import NOT_RUNNING, failure, listed_groups
 from engine.simulator.tools.macros import listed_macros
 
@@ -46,8 +46,9 @@ def _on_macro(
     selector = macro_selector(identifier)
 
     def run() -> str:
-        macro = find_macro(ctx.km, identifier)
-        return MACRO_NOT_FOUND if macro is None else change(macro)
+        if not macro_exists(ctx.km, identifier):
+            return MACRO_NOT_FOUND
+        return change(find_macro(ctx.km, identifier)[1])
 
     return _run(ctx, f"if not (exists {selector})\n{statement.format(macro=selector)}", run)
 
@@ -135,7 +136,7 @@ def _rename(ctx: ToolContext) -> Answer:
         library.touch(ctx.km, macro)
         return "renamed"
 
-    statement = f'set name of ({{macro}}) to "{escaped(name)}"'
+    statement = f'set name of ({{macro}}) to "{escape(name)}"'
     output = _on_macro(ctx, macro_id.strip(), statement, rename)
     if output.startswith("ERROR:"):
         return failure(
@@ -162,7 +163,7 @@ def _duplicate(ctx: ToolContext) -> Answer:
     new_id, final_name = output, None
     if wanted:
         statement = (
-            f'set name of (first macro whose id is "{escaped(new_id)}") to "{escaped(wanted)}"'
+            f'set name of (first macro whose id is "{escape(new_id)}") to "{escape(wanted)}"'
         )
 
         def rename() -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from engine.simulator.km import library
 from engine.simulator.tools._context import KM, Answer, ScriptFailure, ToolContext
 from engine.simulator.tools._km import (
-    escaped,
+    escape,
     group_named,
     group_records,
     in_try,
@@ -68,7 +68,7 @@ def _create(ctx: ToolContext) -> Answer:
             "Pass new_name with the group name to create.",
         )
     name = new_name.strip()
-    script = f'set newGroup to make new macro group with properties {{name:"{escaped(name)}"}}'
+    script = f'set newGroup to make new macro group with properties {{name:"{escape(name)}"}}'
     output = _run(ctx, script, lambda: str(library.create_group(ctx.km, name)["uid"]))
     if output.startswith("ERROR:"):
         return failure("CREATE_FAILED", output[6:].strip(), "Check name is unique.")
@@ -90,7 +90,7 @@ def _change(
         change(group)
         return "ok"
 
-    selector = f'(first macro group whose name is "{escaped(name)}")'
+    selector = f'(first macro group whose name is "{escape(name)}")'
     return _run(ctx, statement.format(group=selector), run)
 
 
@@ -120,7 +120,7 @@ def _rename(ctx: ToolContext) -> Answer:
         )
     name = new_name.strip()
     output = _change(
-        ctx, f'set name of {{group}} to "{escaped(name)}"', lambda group: group.update(name=name)
+        ctx, f'set name of {{group}} to "{escape(name)}"', lambda group: group.update(name=name)
     )
     if output.startswith("ERROR:"):
         return failure("RENAME_FAILED", output[6:].strip(), "Verify the group exists.")

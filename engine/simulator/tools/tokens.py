@@ -24,7 +24,7 @@ from engine.simulator.tools._context import (
     ToolContext,
     Via,
 )
-from engine.simulator.tools._km import escaped
+from engine.simulator.tools._km import escape
 
 __all__ = ["HANDLERS", "handle_token_processor", "handle_token_stats", "parse_tokens"]
 
@@ -214,7 +214,7 @@ def _through_keyboard_maestro(ctx: ToolContext, text: str, context: str) -> str 
     (the server then falls back to its local processor)."""
     if not _fit_for_km(text):
         return None
-    literal = escaped(text)
+    literal = escape(text)
     if len(literal) > KM_TEXT_LIMIT:
         literal = literal[:KM_TEXT_LIMIT] + "..."
     counters = ctx.server
