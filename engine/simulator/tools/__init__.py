@@ -14,8 +14,10 @@ and :meth:`ToolContext.osascript`, which runs a change of the model the way the 
 script would run: its dangerous-content check, osascript's absence, waking the
 application, Keyboard Maestro's errors as osascript prints them), ``_records`` (the
 AppleScript record text some tools read back), ``_km`` (Keyboard Maestro as the server's
-KMClient reaches it: macro and group references and lookups, guarded scripts, listings,
-new macros by import, the UUID-rotating rebuild).
+KMClient reaches it: macro and group references and lookups, scripts that catch their own
+errors, the macro and group lists, the operations several tools share), ``_imports`` (new
+macros by import, and the rebuild that gives a macro a new UUID); a tool answers a
+failure with ``_context.failure``.
 
 Every tool of the current server is here:
 

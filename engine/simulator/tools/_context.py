@@ -39,6 +39,23 @@ SE = "System Events"
 
 Answer = dict[str, Any]
 Handler = Callable[["ToolContext"], Answer]
+_NO_DETAILS: Any = object()
+
+
+def failure(
+    code: str, message: str, suggestion: str, *, details: Any = _NO_DETAILS, **more: Any
+) -> Answer:
+    """The server's failure answer: ``{"success": false, "error": {code, message,
+    [details], recovery_suggestion, …more}}`` (keys in the order the server writes them).
+
+    >>> failure("NOT_FOUND", "No such macro", "List them.", field="macro_id")["error"]["field"]
+    'macro_id'
+    """
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not _NO_DETAILS:
+        error["details"] = details
+    return {"success": False, "error": {**error, "recovery_suggestion": suggestion, **more}}
+
 
 # What the server's execute_applescript_async refuses to run (the whole script is searched,
 # ignoring case).

@@ -1,38 +1,43 @@
-"""Keyboard Maestro as the server's KMClient reaches it: macro references, guarded scripts,
-the macro list, and the export-edit-reimport rebuild that rotates a macro's UUID.
+"""Keyboard Maestro as the server's KMClient reaches it: references, lookups, scripts that
+catch their own errors, the macro and group lists, and the KMClient operations several
+tools share. (New macros by import and the UUID-rotating rebuild are in ``_imports``.)
 
-The server writes each script with a macro reference chosen by the identifier's shape
-(``macro id "…"`` for a UUID, ``first macro whose name is "…"`` for anything else) and
-mostly wraps the body in ``try … on error errMsg return "ERROR: " & errMsg``: Keyboard
-Maestro's error then comes back as text (``ERROR: Keyboard Maestro got an error: …``),
-not as osascript's failure. :func:`run_guarded` runs such a script on the model.
+The server writes each script with a reference chosen by the identifier's shape
+(``macro id "…"`` for a UUID, ``first macro whose name is "…"`` for anything else; groups
+alike, though the group manager's scripts always name a group). What a reference finds is
+Keyboard Maestro's business (:mod:`engine.simulator.km.library`: names compare ignoring
+case, and KM 11 never matches a name holding a non-ASCII glyph). Most scripts wrap their
+body in ``try … on error errMsg return "ERROR: " & errMsg``: Keyboard Maestro's error then
+comes back as text (``ERROR: Keyboard Maestro got an error: …``), not as osascript's
+failure; :func:`run_guarded` runs such a script on the model, and a KMClient call that
+answers a ``KMError`` raises :class:`KMProblem`.
 
 >>> from engine.simulator._state import SimulatorState
 >>> from datetime import UTC, datetime
 >>> ctx = ToolContext("km_x", {}, SimulatorState.seeded(), datetime(2026, 5, 4, tzinfo=UTC))
 >>> macro_selector("Hello World")
 'first macro whose name is "Hello World"'
+>>> find_macro(ctx.km, "0053494D-0000-4000-8000-000000000004")[1]["name"]
+'Insert Date'
 >>> run_guarded(ctx, "", lambda: find_macro(ctx.km, "Nope")[1]["name"])
 'ERROR: Keyboard Maestro got an error: Can’t get macro 1 whose name = "Nope". Invalid index.'
->>> [m["name"] for m in list_macros(ctx)][:2]
+>>> [m["name"] for m in list_macros(ctx, enabled_only=False)][:2]
 ['Insert Date', 'Hello World']
 """
 
 from __future__ import annotations
 
-import plistlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.simulator.km import library, plist
+from engine.simulator.km import library
 from engine.simulator.km.state import KMState
 from engine.simulator.tools._context import (
     KM,
     AppleEventError,
     ScriptFailure,
-    ServerCrash,
     ToolContext,
     Via,
     cant_get,
@@ -41,56 +46,36 @@ from engine.simulator.tools._context import (
 from engine.simulator.tools._records import parse_records, record_text, whole_numbers
 
 __all__ = [
+    "MACRO_NOT_FOUND",
     "KMError",
     "KMProblem",
-    "MacroSnapshot",
-    "Rebuilt",
     "append_action",
+    "caught",
+    "delete_macro",
     "escape",
     "escape_xml_literal",
-    "fetch_snapshot",
     "find_group",
+    "find_group_named",
     "find_macro",
-    "group_named",
-    "group_records",
     "group_selector",
-    "import_new_macro",
     "in_try",
     "is_uuid",
     "list_groups",
     "list_macros",
-    "macro_records",
+    "macro_exists",
     "macro_selector",
-    "not_first_named",
-    "rebuild",
+    "on_macro",
     "run_guarded",
     "set_macro_enabled",
+    "uuid_of_name",
 ]
 
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
-ROTATION_WARNING = (
-    "The macro's UUID changed. Any ExecuteMacro action in other macros that referenced "
-    "the old UID must be rewritten to use the new UID."
-)
-UID_WAIT_SECONDS = 5.0
+MACRO_NOT_FOUND = "ERROR: macro not found"
+CANNOT_CONNECT = "Cannot connect to Keyboard Maestro"
 
 
-@dataclass(frozen=True)
-class KMError:
-    """The server's ``KMError``: a code (``EXECUTION_ERROR``, ``NOT_FOUND_ERROR``…), a
-    message and optional details."""
-
-    code: str
-    message: str
-    details: Any = None
-
-
-class KMProblem(Exception):
-    """A KMClient call that answered a :class:`KMError`."""
-
-    def __init__(self, error: KMError) -> None:
-        super().__init__(error.message)
-        self.error = error
+# -- references, and what they find ---------------------------------------------------
 
 
 def escape(value: str) -> str:
@@ -121,12 +106,18 @@ def macro_selector(identifier: str) -> str:
 
 
 def group_selector(identifier: str) -> str:
+    """The reference KMClient's move writes for a group: by UUID or by name."""
     if is_uuid(identifier):
         return f'macro group id "{escape(identifier)}"'
     return f'first macro group whose name is "{escape(identifier)}"'
 
 
-def find_macro(km: Any, identifier: str) -> tuple[library.Group, library.Macro]:
+def _not_first_named(kind: str, name: str) -> AppleEventError:
+    """Keyboard Maestro's error for ``first <kind> whose name is "name"`` finding none."""
+    return cant_get(f"{kind} 1 whose name = {quoted(name)}", KM, index=True)
+
+
+def find_macro(km: KMState, identifier: str) -> tuple[library.Group, library.Macro]:
     """What :func:`macro_selector` refers to, or Keyboard Maestro's error for it."""
     if is_uuid(identifier):
         found = library.macro_by_uid(km, identifier)
@@ -135,24 +126,12 @@ def find_macro(km: Any, identifier: str) -> tuple[library.Group, library.Macro]:
         return found
     named = library.macros_named(km, identifier)
     if not named:
-        raise cant_get(f"macro 1 whose name = {quoted(identifier)}", KM, index=True)
+        raise _not_first_named("macro", identifier)
     return named[0]
 
 
-def find_group(km: Any, identifier: str) -> library.Group:
-    """What :func:`group_selector` refers to, or Keyboard Maestro's error for it."""
-    if is_uuid(identifier):
-        group = library.group_by_uid(km, identifier)
-        if group is None:
-            raise cant_get(f"macro group id {quoted(identifier)}", KM)
-        return group
-    named = library.groups_named(km, identifier)
-    if not named:
-        raise cant_get(f"macro group 1 whose name = {quoted(identifier)}", KM, index=True)
-    return named[0]
-
-
-def macro_exists(km: Any, identifier: str) -> bool:
+def macro_exists(km: KMState, identifier: str) -> bool:
+    """``exists <macro_selector(identifier)>``."""
     try:
         find_macro(km, identifier)
     except AppleEventError:
@@ -160,44 +139,50 @@ def macro_exists(km: Any, identifier: str) -> bool:
     return True
 
 
-def group_named(km: KMState, name: str) -> library.Group | None:
-    """``first macro group whose name is "name"``, or None."""
+def find_group_named(km: KMState, name: str) -> library.Group:
+    """``first macro group whose name is "name"``, or Keyboard Maestro's error for it."""
     named = library.groups_named(km, name)
-    return named[0] if named else None
+    if not named:
+        raise _not_first_named("macro group", name)
+    return named[0]
 
 
-def not_first_named(kind: str, name: str) -> AppleEventError:
-    """Keyboard Maestro's error for ``first <kind> whose name is "name"`` finding none."""
-    return cant_get(f"{kind} 1 whose name = {quoted(name)}", KM, index=True)
+def find_group(km: KMState, identifier: str) -> library.Group:
+    """What :func:`group_selector` refers to, or Keyboard Maestro's error for it."""
+    if not is_uuid(identifier):
+        return find_group_named(km, identifier)
+    group = library.group_by_uid(km, identifier)
+    if group is None:
+        raise cant_get(f"macro group id {quoted(identifier)}", KM)
+    return group
 
 
-def macro_records(km: KMState) -> list[dict[str, Any]]:
-    """What the server's macro listing script collects, group by group, macro by macro."""
-    return [
-        {
-            "macroId": macro["uid"],
-            "macroName": macro["name"],
-            "groupName": group["name"],
-            "enabled": macro["enabled"],
-            "triggerCount": len(macro["triggers"]),
-            "actionCount": len(macro["actions"]),
-        }
-        for group, macro in library.all_macros(km)
-    ]
+# -- scripts that catch their own errors ------------------------------------------------
 
 
-def group_records(km: KMState) -> list[dict[str, Any]]:
-    """What the server's group listing script collects."""
-    return [
-        {"groupName": group["name"], "groupID": group["uid"], "enabled": group["enabled"]}
-        for group in km.groups
-    ]
+@dataclass(frozen=True)
+class KMError:
+    """The server's ``KMError``: a code (``EXECUTION_ERROR``, ``NOT_FOUND_ERROR``…), a
+    message and optional details."""
+
+    code: str
+    message: str
+    details: Any = None
 
 
-def in_try(action: Callable[[], str]) -> Callable[[], str]:
+class KMProblem(Exception):
+    """A KMClient call that answered a :class:`KMError`."""
+
+    def __init__(self, error: KMError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def in_try(action: Callable[[], str], *, app: str = KM) -> Callable[[], str]:
     """``action`` inside the server's ``try … on error errMsg … return "ERROR: " & errMsg``:
     an application's errors become the script's result (a script that does not compile
-    never runs, so ``try`` cannot catch its syntax error)."""
+    never runs, so ``try`` cannot catch its syntax error); what the model refuses
+    (:class:`~engine.simulator.km.library.Refused`) is ``app``'s error."""
 
     def run() -> str:
         try:
@@ -206,33 +191,75 @@ def in_try(action: Callable[[], str]) -> Callable[[], str]:
             if error.syntax:
                 raise
             return f"ERROR: {error.message}"
+        except library.Refused as refused:
+            return f"ERROR: {AppleEventError(-10000, refused.message, app).message}"
 
     return run
 
 
 def run_guarded(ctx: ToolContext, script: str, action: Callable[[], str]) -> str:
-    """Run a script whose body catches Keyboard Maestro's errors: its output (stripped),
-    ``ERROR: <message>`` for a caught error; :class:`KMProblem` when the script cannot
-    run at all (the dangerous-content check, no osascript)."""
-
-    def body() -> str:
-        try:
-            return action()
-        except AppleEventError as error:
-            return f"ERROR: {error.message}"
-        except library.Refused as refused:
-            return f"ERROR: {KM} got an error: {refused.message}"
-
+    """KMClient.execute_applescript_async of a script whose body catches Keyboard Maestro's
+    errors: its output (stripped), ``ERROR: <message>`` for a caught error;
+    :class:`KMProblem` when the script cannot run at all (the dangerous-content check, no
+    osascript)."""
     try:
-        return ctx.osascript(script, body, apps=(KM,))
-    except ScriptFailure as failure:
-        raise KMProblem(KMError(failure.code, failure.message)) from None
+        return ctx.osascript(script, in_try(action), apps=(KM,))
+    except ScriptFailure as problem:
+        raise KMProblem(KMError(problem.code, problem.message)) from None
 
 
 def caught(output: str, code: str = "NOT_FOUND_ERROR") -> None:
     """:class:`KMProblem` with ``code`` when a guarded script answered ``ERROR: …``."""
     if output.startswith("ERROR:"):
         raise KMProblem(KMError(code, output[6:].strip()))
+
+
+def on_macro(
+    ctx: ToolContext,
+    identifier: str,
+    statement: str,
+    change: Callable[[library.Macro], str],
+    *,
+    code: str | None = "EXECUTION_ERROR",
+) -> str:
+    """A KMClient macro operation: ``if not (exists <macro>) then return "ERROR: macro not
+    found"``, then ``statement`` (``{macro}`` stands for the reference), whose effect is
+    ``change``; its output, or :class:`KMProblem` with ``code`` for an ``ERROR:`` one
+    (``code`` None: the ``ERROR:`` output is the caller's to read)."""
+    selector = macro_selector(identifier)
+
+    def run() -> str:
+        if not macro_exists(ctx.km, identifier):
+            return MACRO_NOT_FOUND
+        return change(find_macro(ctx.km, identifier)[1])
+
+    script = f"if not (exists {selector})\n{statement.format(macro=selector)}"
+    output = run_guarded(ctx, script, run)
+    if code is not None:
+        caught(output, code)
+    return output
+
+
+def delete_macro(ctx: ToolContext, macro_id: str) -> None:
+    """KMClient.delete_macro_async; :class:`KMProblem` ``NOT_FOUND_ERROR`` on failure."""
+
+    def delete(macro: library.Macro) -> str:
+        library.delete_macro(ctx.km, macro)
+        return "deleted"
+
+    on_macro(ctx, macro_id.strip(), "delete {macro}", delete, code="NOT_FOUND_ERROR")
+
+
+def set_macro_enabled(ctx: ToolContext, macro_id: str, enabled: bool) -> None:
+    """KMClient.set_macro_enabled_async; :class:`KMProblem` ``EXECUTION_ERROR`` on failure."""
+
+    def toggle(macro: library.Macro) -> str:
+        macro["enabled"] = enabled
+        library.touch(ctx.km, macro)
+        return "ok"
+
+    statement = f"set enabled of ({{macro}}) to {'true' if enabled else 'false'}"
+    on_macro(ctx, macro_id.strip(), statement, toggle)
 
 
 def append_action(ctx: ToolContext, macro_id: str, xml: str) -> None:
@@ -253,191 +280,74 @@ def append_action(ctx: ToolContext, macro_id: str, xml: str) -> None:
     caught(run_guarded(ctx, script, add), "EXECUTION_ERROR")
 
 
-# -- the macro list (KMClient.list_macros_async) ------------------------------------------
+# -- the lists (KMClient.list_macros_async, list_groups_async) ----------------------------
 
 
-def list_macros(ctx: ToolContext, *, enabled_only: bool = False) -> list[dict[str, Any]]:
+def _macro_records(km: KMState) -> str:
+    """What the macro listing script prints: each group's macros, as records."""
+    return record_text(
+        [
+            {
+                "macroId": macro["uid"],
+                "macroName": macro["name"],
+                "groupName": group["name"],
+                "enabled": macro["enabled"],
+                "triggerCount": len(macro["triggers"]),
+                "actionCount": len(macro["actions"]),
+            }
+            for group, macro in library.all_macros(km)
+        ]
+    )
+
+
+def list_macros(
+    ctx: ToolContext, group_filters: list[str] | None = None, *, enabled_only: bool = True
+) -> list[dict[str, Any]]:
     """Every macro as the server's AppleScript listing reads it back from osascript's
     record text (so names that look like numbers become numbers, and ``, `` in a name
-    breaks the record); :class:`KMProblem` ``CONNECTION_ERROR`` when it cannot run (the
-    web-server fallback on localhost:4490 fails too)."""
-
-    def records() -> str:
-        return record_text(
-            [
-                {
-                    "macroId": macro["uid"],
-                    "macroName": macro["name"],
-                    "groupName": group["name"],
-                    "enabled": macro["enabled"],
-                    "triggerCount": len(macro["triggers"]),
-                    "actionCount": len(macro["actions"]),
-                }
-                for group, macro in library.all_macros(ctx.km)
-            ]
-        )
-
+    breaks the record), filtered and standardised; :class:`KMProblem` ``CONNECTION_ERROR``
+    when the listing fails (no osascript, or a group named like a number met by a group
+    filter) and the web-server fallback on localhost:4490 fails too (it is off)."""
     try:
-        output = ctx.osascript("", records, via=Via.SYNC, apps=(KM,))
-    except ScriptFailure:
-        raise KMProblem(KMError("CONNECTION_ERROR", "Cannot connect to Keyboard Maestro")) from None
-    macros = parse_records(output, "macroId", numbers=whole_numbers)
-    if enabled_only:
-        macros = [m for m in macros if m.get("enabled", False)]
+        output = ctx.osascript("", lambda: _macro_records(ctx.km), via=Via.SYNC, apps=(KM,))
+        records = parse_records(output, "macroId", numbers=whole_numbers)
+        if enabled_only:
+            records = [r for r in records if r.get("enabled", False)]
+        if group_filters:
+            records = [
+                r
+                for r in records
+                if any(f.lower() in r.get("groupName", "").lower() for f in group_filters)
+            ]
+    except (ScriptFailure, AttributeError):  # the server's listing catches any exception
+        raise KMProblem(KMError("CONNECTION_ERROR", CANNOT_CONNECT)) from None
     return [
         {
-            "id": m.get("macroId", ""),
-            "name": m.get("macroName", ""),
-            "group": m.get("groupName", ""),
-            "enabled": m.get("enabled", True),
-            "trigger_count": m.get("triggerCount", 0),
-            "action_count": m.get("actionCount", 0),
+            "id": r.get("macroId", ""),
+            "name": r.get("macroName", ""),
+            "group": r.get("groupName", ""),
+            "enabled": r.get("enabled", True),
+            "trigger_count": r.get("triggerCount", 0),
+            "action_count": r.get("actionCount", 0),
             "last_used": None,
             "created_date": None,
         }
-        for m in macros
+        for r in records
     ]
 
 
-# -- export, edit, re-import (src/integration/km_macro_rebuild) ----------------------------
-
-
-@dataclass(frozen=True)
-class MacroSnapshot:
-    """A macro's plist (as ``xml of macro`` gives it) and its group."""
-
-    plist: dict[str, Any]
-    group_name: str
-    group_uid: str
-    original_uid: str
-
-
-@dataclass(frozen=True)
-class Rebuilt:
-    old_uid: str
-    new_uid: str
-    group_name: str
-
-
-_SEP = "###SEP###"
-
-
-def fetch_snapshot(ctx: ToolContext, macro_id: str) -> MacroSnapshot:
-    """The macro's XML and group; :class:`KMProblem` ``NOT_FOUND_ERROR`` "macro not found"."""
-    selector = macro_selector(macro_id.strip())
-
-    def export() -> str:
-        if not macro_exists(ctx.km, macro_id.strip()):
-            return "ERROR: macro not found"
-        group, macro = find_macro(ctx.km, macro_id.strip())
-        document = plist.document(library.macro_plist(macro))
-        return f"{document}{_SEP}{group['name']}{_SEP}{group['uid']}"
-
-    script = f"if not (exists {selector}) then\nset m to {selector}\nset macroXml to xml of m"
-    output = run_guarded(ctx, script, export)
-    if output.startswith("ERROR:"):
-        message = output[6:].strip()
-        code = "NOT_FOUND_ERROR" if "not found" in message.lower() else "EXECUTION_ERROR"
-        raise KMProblem(KMError(code, message))
-    parts = output.split(_SEP)
-    if len(parts) < 3:
-        raise KMProblem(KMError("EXECUTION_ERROR", "fetch xml returned unexpected format"))
-    data = plistlib.loads(parts[0].strip().encode("utf-8"))
-    return MacroSnapshot(
-        plist=data,
-        group_name=parts[1].strip(),
-        group_uid=parts[2].strip(),
-        original_uid=str(data.get("UID", macro_id.strip())),
-    )
-
-
-def rebuild(ctx: ToolContext, snapshot: MacroSnapshot, new_plist: dict[str, Any]) -> Rebuilt:
-    """Delete the macro and import ``new_plist`` under a fresh UUID in its group (imported
-    macros are disabled); :class:`KMProblem` ``EXECUTION_ERROR`` when a step fails."""
-    fresh = ctx.uuid4().upper()
-    macro = {**new_plist, "UID": fresh}
-    document = plistlib.dumps(
-        [
-            {
-                "Activate": "Normal",
-                "KeyCount": 0,
-                "Macros": [macro],
-                "Name": snapshot.group_name,
-                "UID": snapshot.group_uid,
-            }
-        ],
-        fmt=plistlib.FMT_XML,
-    )
-    _delete_macro(ctx, snapshot.original_uid)
-    path = f"/tmp/km_mcp_rebuild_{fresh[:8].lower()}.kmmacros"
+def uuid_of_name(ctx: ToolContext, name: str) -> str | None:
+    """The server's ``_resolve_macro_uuid``: the UUID of the first listed macro named
+    exactly ``name`` (None when there is none, or the list cannot be read)."""
     try:
-        ctx.osascript(
-            f'tell application "{KM}" to open POSIX file "{path}"',
-            lambda: _import(ctx, document),
-            apps=(KM,),
-        )
-    except ScriptFailure as failure:
-        raise KMProblem(
-            KMError("EXECUTION_ERROR", f"KM rejected rebuilt .kmmacros: {failure.message}")
-        ) from None
-    try:
-        visible = any(str(m["id"]).lower() == fresh.lower() for m in list_macros(ctx))
+        macros = list_macros(ctx, enabled_only=False)
     except KMProblem:
-        visible = False
-    if not visible:
-        raise KMProblem(
-            KMError(
-                "EXECUTION_ERROR",
-                f"Imported macro but UID {fresh} did not appear within {UID_WAIT_SECONDS:.1f}s",
-            )
-        )
-    return Rebuilt(snapshot.original_uid, fresh, snapshot.group_name)
-
-
-def _import(ctx: ToolContext, document: bytes) -> str:
-    try:
-        library.import_document(ctx.km, document)
-    except library.Refused as refused:
-        raise AppleEventError(-10000, refused.message, KM) from None
-    return ""
-
-
-def _delete_macro(ctx: ToolContext, macro_id: str) -> None:
-    """KMClient.delete_macro_async, as the rebuild's first step."""
-    identifier = macro_id.strip()
-
-    def delete() -> str:
-        if not macro_exists(ctx.km, identifier):
-            return "ERROR: macro not found"
-        library.delete_macro(ctx.km, find_macro(ctx.km, identifier)[1])
-        return "deleted"
-
-    selector = macro_selector(identifier)
-    try:
-        output = run_guarded(ctx, f"if not (exists {selector})\ndelete {selector}", delete)
-        caught(output)
-    except KMProblem as problem:
-        raise KMProblem(
-            KMError("EXECUTION_ERROR", f"pre-import delete failed: {problem.error.message}")
-        ) from None
-
-
-def rotated(rebuilt: Rebuilt, **fields: Any) -> dict[str, Any]:
-    """The success answer of a tool that rebuilt a macro (``fields`` after the group)."""
-    return {
-        "success": True,
-        "data": {
-            "old_macro_id": rebuilt.old_uid,
-            "new_macro_id": rebuilt.new_uid,
-            "group_name": rebuilt.group_name,
-            **fields,
-            "uuid_changed": True,
-        },
-        "warning": ROTATION_WARNING,
-    }
-
-
-# -- groups, and new macros by import (src/integration/kmmacros_import) ----------------------
+        return None
+    for record in macros:
+        uid = record.get("id")
+        if record.get("name") == name and uid and is_uuid(str(uid)):
+            return str(uid)
+    return None
 
 
 def list_groups(ctx: ToolContext) -> list[dict[str, Any]]:
@@ -456,85 +366,6 @@ def list_groups(ctx: ToolContext) -> list[dict[str, Any]]:
         output = ctx.osascript(
             "repeat with currentGroup in (every macro group)", records, apps=(KM,)
         )
-    except ScriptFailure as failure:
-        raise KMProblem(KMError(failure.code, failure.message)) from None
+    except ScriptFailure as problem:
+        raise KMProblem(KMError(problem.code, problem.message)) from None
     return parse_records(output, "groupName", numbers=whole_numbers)
-
-
-def _lowered(value: Any) -> str:
-    if not isinstance(value, str):  # the server calls .lower() on what it read back
-        raise ServerCrash(f"'{type(value).__name__}' object has no attribute 'lower'")
-    return value.lower()
-
-
-def import_new_macro(
-    ctx: ToolContext,
-    group_id: str,
-    name: str,
-    actions: list[dict[str, Any]] | None = None,
-    triggers: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """``create_empty_macro``: a macro imported from a .kmmacros document into the group
-    named (or with the UID) ``group_id``, ignoring case; it arrives disabled. Returns
-    ``{macro_id, name, group_id, group_name}``; :class:`KMProblem` otherwise."""
-    needle = group_id.strip().lower()
-    for entry in list_groups(ctx):
-        group_name, group_uid = entry.get("groupName", ""), entry.get("groupID", "")
-        if _lowered(group_name) == needle or _lowered(group_uid) == needle:
-            break
-    else:
-        raise KMProblem(KMError("EXECUTION_ERROR", f"Group not found: {group_id!r}"))
-    uid = ctx.uuid4().upper()
-    macro = {
-        "Actions": actions or [],
-        "CreationDate": 0,
-        "ModificationDate": 0,
-        "Name": name,
-        "Triggers": triggers or [],
-        "UID": uid,
-    }
-    document = plistlib.dumps(
-        [{"Activate": "Normal", "KeyCount": 0, "Macros": [macro], "Name": group_name,
-          "UID": group_uid}],
-        fmt=plistlib.FMT_XML,
-    )  # fmt: skip
-    path = f"/tmp/km_mcp_create_{uid[:8].lower()}.kmmacros"
-    try:
-        ctx.osascript(
-            f'tell application "{KM}" to open POSIX file "{path}"',
-            lambda: _import(ctx, document),
-            apps=(KM,),
-        )
-    except ScriptFailure as failure:
-        raise KMProblem(KMError(failure.code, failure.message)) from None
-    try:
-        visible = any(str(m["id"]).lower() == uid.lower() for m in list_macros(ctx))
-    except KMProblem:
-        visible = False
-    if not visible:
-        raise KMProblem(
-            KMError(
-                "EXECUTION_ERROR",
-                f"Imported {name!r} but UID {uid} was not visible in KM within "
-                f"{UID_WAIT_SECONDS:.1f}s",
-            )
-        )
-    return {"macro_id": uid, "name": name, "group_id": group_uid, "group_name": group_name}
-
-
-def set_macro_enabled(ctx: ToolContext, macro_id: str, enabled: bool) -> None:
-    """KMClient.set_macro_enabled_async; :class:`KMProblem` ``EXECUTION_ERROR`` on failure."""
-    identifier = macro_id.strip()
-
-    def toggle() -> str:
-        if not macro_exists(ctx.km, identifier):
-            return "ERROR: macro not found"
-        macro = find_macro(ctx.km, identifier)[1]
-        macro["enabled"] = enabled
-        library.touch(ctx.km, macro)
-        return "ok"
-
-    selector = macro_selector(identifier)
-    flag = "true" if enabled else "false"
-    output = run_guarded(ctx, f"set enabled of ({selector}) to {flag}", toggle)
-    caught(output, "EXECUTION_ERROR")

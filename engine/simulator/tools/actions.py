@@ -21,17 +21,23 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from engine.simulator.km import library, plist
-from engine.simulator.tools._context import KM, Answer, ServerCrash, ToolContext, cant_get, quoted
+from engine.simulator.tools._context import (
+    KM,
+    Answer,
+    ServerCrash,
+    ToolContext,
+    cant_get,
+    failure,
+    quoted,
+)
+from engine.simulator.tools._imports import fetch_snapshot, rebuild, rotated
 from engine.simulator.tools._km import (
     KMProblem,
     append_action,
     caught,
-    fetch_snapshot,
     find_macro,
     list_macros,
     macro_selector,
-    rebuild,
-    rotated,
     run_guarded,
 )
 from engine.simulator.tools.catalog import catalog
@@ -276,13 +282,6 @@ def render_action(ctx: ToolContext, kind: str, config: dict[str, Any]) -> str | 
 # -- km_action_builder ------------------------------------------------------------------------
 
 
-def failure(code: str, message: str, suggestion: str) -> Answer:
-    return {
-        "success": False,
-        "error": {"code": code, "message": message, "recovery_suggestion": suggestion},
-    }
-
-
 def handle_action_builder(ctx: ToolContext) -> Answer:
     """km_action_builder: list, append, delete and clear a macro's actions."""
     if not ctx.engine_running():
@@ -359,7 +358,7 @@ def _target(ctx: ToolContext, target: Any) -> tuple[str, str] | None:
     if not target or not isinstance(target, str) or not target.strip():
         return None
     try:
-        macros = list_macros(ctx)
+        macros = list_macros(ctx, enabled_only=False)
     except KMProblem:
         return None
     for record in macros:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from engine.simulator.tools._context import Answer, ToolContext
+from engine.simulator.tools._context import Answer, ToolContext, failure
 from engine.simulator.tools._km import KMProblem, append_action
 from engine.simulator.tools._plistxml import array, entries, flag, string
 
@@ -219,19 +219,12 @@ def execute_macro_xml(target: str) -> str:
 # -- km_add_condition ------------------------------------------------------------------------
 
 
-def _failure(code: str, message: str, suggestion: str) -> Answer:
-    return {
-        "success": False,
-        "error": {"code": code, "message": message, "recovery_suggestion": suggestion},
-    }
-
-
 def handle_add_condition(ctx: ToolContext) -> Answer:
     """km_add_condition: append one If Then Else action to the macro."""
     args = ctx.args
     macro_id: str = args["macro_identifier"]
     if not macro_id.strip():
-        return _failure(
+        return failure(
             "VALIDATION_ERROR",
             "macro_identifier is required.",
             "Pass the macro UUID or unique name.",
@@ -246,7 +239,7 @@ def handle_add_condition(ctx: ToolContext) -> Answer:
         )
     except UnsupportedCondition as problem:
         code = "UNSUPPORTED_OPERATION" if problem.kind_unknown else "VALIDATION_ERROR"
-        return _failure(code, str(problem), _HINT)
+        return failure(code, str(problem), _HINT)
     on_true, on_false = args["action_on_true"], args["action_on_false"]
     xml = if_then_else_xml(
         condition,
@@ -256,7 +249,7 @@ def handle_add_condition(ctx: ToolContext) -> Answer:
     try:
         append_action(ctx, macro_id, xml)
     except KMProblem as problem:
-        return _failure(
+        return failure(
             "APPEND_FAILED",
             problem.error.message,
             "Verify the macro exists and KM engine is running.",

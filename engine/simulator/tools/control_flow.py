@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from engine.simulator.tools._context import Answer, ServerCrash, ToolContext
+from engine.simulator.tools._context import Answer, ServerCrash, ToolContext, failure
 from engine.simulator.tools._flow_checks import Refusal, check, collection_kinds, invalid_call
 from engine.simulator.tools._flow_xml import (
     CASE_CONDITIONS,
@@ -257,12 +257,7 @@ def handle_control_flow(ctx: ToolContext) -> Answer:
         details = _EMITTERS[kind](ctx)
     except Refusal as refusal:
         return {
-            "success": False,
-            "error": {
-                "code": refusal.code,
-                "message": refusal.message,
-                "recovery_suggestion": refusal.suggestion,
-            },
+            **failure(refusal.code, refusal.message, refusal.suggestion),
             "metadata": {
                 "timestamp": ctx.local_timestamp(),
                 "correlation_id": f"{refusal.correlation}_{macro_id}",

@@ -24,8 +24,9 @@ from typing import Any
 
 from engine._resources import data_text
 from engine.simulator.km import plist
-from engine.simulator.tools._context import Answer, ToolContext
-from engine.simulator.tools._km import KMProblem, import_new_macro, set_macro_enabled
+from engine.simulator.tools._context import Answer, ToolContext, failure
+from engine.simulator.tools._imports import import_new_macro
+from engine.simulator.tools._km import KMProblem, set_macro_enabled
 from engine.simulator.tools.actions import action_xml
 from engine.simulator.tools.triggers import trigger_config_xml
 
@@ -154,11 +155,8 @@ def _render(template: str, parameters: dict[str, Any]) -> tuple[Actions, Actions
 
 
 def _failure(ctx: ToolContext, code: str, message: str, suggestion: str) -> Answer:
-    return {
-        "success": False,
-        "error": {"code": code, "message": message, "recovery_suggestion": suggestion},
-        "metadata": {"timestamp": ctx.utc_timestamp(), "template_type": ctx.args["template"]},
-    }
+    metadata = {"timestamp": ctx.utc_timestamp(), "template_type": ctx.args["template"]}
+    return {**failure(code, message, suggestion), "metadata": metadata}
 
 
 def handle_create_macro(ctx: ToolContext) -> Answer:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import Answer, ToolContext
+from engine.simulator.tools._context import Answer, ToolContext, failure
 from engine.simulator.tools._km import KMProblem, run_guarded
 from engine.simulator.tools.triggers import attach_trigger
 
@@ -197,21 +197,18 @@ def handle_create_hotkey(ctx: ToolContext) -> Answer:
     try:
         modifiers = frozenset(modifier_value(m.strip().lower()) for m in given if m.strip())
     except InvalidModifier as problem:
-        return {
-            "success": False,
-            "error": {
-                "code": "INVALID_HOTKEY",
-                "message": f"Invalid hotkey specification: {problem}",
-                "details": {
-                    "field": "hotkey",
-                    "value": problem.modifier,
-                    "validation_error": str(problem),
-                },
-                "recovery_suggestion": "Check hotkey format and use valid keys and modifiers",
-                "error_id": f"validation-{correlation}",
+        invalid = failure(
+            "INVALID_HOTKEY",
+            f"Invalid hotkey specification: {problem}",
+            "Check hotkey format and use valid keys and modifiers",
+            details={
+                "field": "hotkey",
+                "value": problem.modifier,
+                "validation_error": str(problem),
             },
-            "metadata": _metadata(ctx, correlation),
-        }
+            error_id=f"validation-{correlation}",
+        )
+        return {**invalid, "metadata": _metadata(ctx, correlation)}
     hotkey = HotKey(
         key, modifiers, args["activation_mode"], args["tap_count"], args["allow_repeat"]
     )
@@ -223,17 +220,15 @@ def handle_create_hotkey(ctx: ToolContext) -> Answer:
     try:
         attach_trigger(ctx, macro_id, "hotkey", config)
     except KMProblem as problem:
-        return {
-            "success": False,
-            "error": {
-                "code": problem.error.code,
-                "message": problem.error.message,
-                "details": problem.error.details,
-                "recovery_suggestion": "Check macro exists and system permissions are granted",
-                "error_id": f"creation-{correlation}",
-            },
-            "metadata": _metadata(ctx, correlation),
-        }
+        error = problem.error
+        failed = failure(
+            error.code,
+            error.message,
+            "Check macro exists and system permissions are granted",
+            details=error.details,
+            error_id=f"creation-{correlation}",
+        )
+        return {**failed, "metadata": _metadata(ctx, correlation)}
     return {
         "success": True,
         "data": {
@@ -276,17 +271,14 @@ def _conflict(
             }
             for other in alternatives(hotkey)
         ]
-    return {
-        "success": False,
-        "error": {
-            "code": "CONFLICT_ERROR",
-            "message": f"Hotkey conflicts detected for {hotkey.display()}",
-            "details": details,
-            "recovery_suggestion": "Use suggested alternatives or choose different key combination",
-            "error_id": f"conflict-{correlation}",
-        },
-        "metadata": _metadata(ctx, correlation),
-    }
+    conflicted = failure(
+        "CONFLICT_ERROR",
+        f"Hotkey conflicts detected for {hotkey.display()}",
+        "Use suggested alternatives or choose different key combination",
+        details=details,
+        error_id=f"conflict-{correlation}",
+    )
+    return {**conflicted, "metadata": _metadata(ctx, correlation)}
 
 
 # -- km_list_hotkey_triggers ----------------------------------------------------------------
@@ -333,15 +325,10 @@ def handle_list_hotkeys(ctx: ToolContext) -> Answer:
     try:
         rows = _every_trigger(ctx)
     except KMProblem as problem:
-        return {
-            "success": False,
-            "error": {
-                "code": "LIST_FAILED",
-                "message": problem.error.message,
-                "recovery_suggestion": "Verify Keyboard Maestro is running.",
-            },
-            "metadata": metadata,
-        }
+        failed = failure(
+            "LIST_FAILED", problem.error.message, "Verify Keyboard Maestro is running."
+        )
+        return {**failed, "metadata": metadata}
     raw = ctx.args["macro_id"]
     wanted = raw.strip() if raw else None
     include = ctx.args["include_conflicts"]

@@ -27,7 +27,7 @@ from contextlib import suppress
 from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import Answer, ToolContext
+from engine.simulator.tools._context import Answer, ToolContext, failure
 from engine.simulator.tools._km import (
     KMError,
     KMProblem,
@@ -160,18 +160,9 @@ def handle_move_macro(ctx: ToolContext) -> Answer:
         )
     except KMProblem as problem:
         error = problem.error
-        return {
-            "success": False,
-            "error": {
-                "code": error.code,
-                "message": error.message,
-                "details": error.message,
-                "recovery_suggestion": (
-                    "Verify the macro exists and the target group is accessible."
-                ),
-            },
-            "metadata": metadata,
-        }
+        suggestion = "Verify the macro exists and the target group is accessible."
+        answer = failure(error.code, error.message, suggestion, details=error.message)
+        return {**answer, "metadata": metadata}
     return {
         "success": True,
         "data": {

@@ -15,7 +15,13 @@ from typing import Any
 
 from engine.simulator._state import MAX_ACTIVE_NOTIFICATIONS
 from engine.simulator.km import system
-from engine.simulator.tools._context import Answer, AppleEventError, ScriptFailure, ToolContext
+from engine.simulator.tools._context import (
+    Answer,
+    AppleEventError,
+    ScriptFailure,
+    ToolContext,
+    failure,
+)
 
 __all__ = ["HANDLERS", "handle_dismiss", "handle_notification_status", "handle_notify"]
 
@@ -42,14 +48,9 @@ class _Refused(Exception):
 
 
 def _failure(ctx: ToolContext, correlation: str, start: float, problem: _Refused) -> Answer:
+    answer = failure(problem.code, problem.message, problem.suggestion, details=problem.details)
     return {
-        "success": False,
-        "error": {
-            "code": problem.code,
-            "message": problem.message,
-            "details": problem.details,
-            "recovery_suggestion": problem.suggestion,
-        },
+        **answer,
         "metadata": {
             "correlation_id": correlation,
             "timestamp": ctx.local_timestamp(),
@@ -172,10 +173,10 @@ def _notification(ctx: ToolContext, spec: dict[str, Any]) -> dict[str, Any]:
     identifier, begun = _new_id(ctx), ctx.epoch()
     try:
         _show(ctx, spec, sound=True)
-    except ScriptFailure as failure:
+    except ScriptFailure as problem:
         # The server's error has no code of its own: one is minted from a fresh uuid4.
         raise _display_failed(
-            f"EXECUTION_MACROENGINEERROR_{ctx.uuid4()[:8]}", failure.message
+            f"EXECUTION_MACROENGINEERROR_{ctx.uuid4()[:8]}", problem.message
         ) from None
     active = ctx.server.notifications
     active[identifier] = {
@@ -213,9 +214,9 @@ def _alert(ctx: ToolContext, spec: dict[str, Any]) -> dict[str, Any]:
 
     try:
         output = ctx.osascript("\n".join(lines), ask)
-    except ScriptFailure as failure:
+    except ScriptFailure as problem:
         raise _display_failed(
-            "ALERT_DIALOG_ERROR", f"Alert dialog AppleScript failed: {failure.message}"
+            "ALERT_DIALOG_ERROR", f"Alert dialog AppleScript failed: {problem.message}"
         ) from None
     button = output.split("button returned:")[1].strip().strip('"')
     return {"id": identifier, "display_time": ctx.epoch() - begun, "button": button}
@@ -225,9 +226,9 @@ def _hud(ctx: ToolContext, spec: dict[str, Any]) -> dict[str, Any]:
     identifier, begun = _new_id(ctx), ctx.epoch()
     try:
         _show(ctx, spec, sound=False)
-    except ScriptFailure as failure:
+    except ScriptFailure as problem:
         raise _display_failed(
-            "HUD_DISPLAY_ERROR", f"HUD AppleScript failed: {failure.message}"
+            "HUD_DISPLAY_ERROR", f"HUD AppleScript failed: {problem.message}"
         ) from None
     ctx.sleep(min(spec["duration"] or HUD_SECONDS, HUD_LONGEST))
     return {"id": identifier, "display_time": ctx.epoch() - begun}

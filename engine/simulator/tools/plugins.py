@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.simulator.km import files
-from engine.simulator.tools._context import Answer, ServerCrash, ToolContext
+from engine.simulator.tools._context import Answer, ServerCrash, ToolContext, failure
 
 __all__ = ["HANDLERS", "folder_name", "installed_plugins", "parameter"]
 
@@ -254,18 +254,9 @@ def folder_name(name: str) -> str:
 
 
 def _failure(ctx: ToolContext, code: str, message: str, field: str | None = None) -> Answer:
-    error: dict[str, Any] = {
-        "code": code,
-        "message": message,
-        "recovery_suggestion": "Adjust the failing field and retry.",
-    }
-    if field:
-        error["field"] = field
-    return {
-        "success": False,
-        "error": error,
-        "metadata": {"tool": TOOL_NAME, "timestamp": ctx.utc_timestamp()},
-    }
+    extra = {"field": field} if field else {}
+    answer = failure(code, message, "Adjust the failing field and retry.", **extra)
+    return {**answer, "metadata": {"tool": TOOL_NAME, "timestamp": ctx.utc_timestamp()}}
 
 
 def handle_create_plugin_action(ctx: ToolContext) -> Answer:

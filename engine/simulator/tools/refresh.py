@@ -15,8 +15,16 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import KM, Answer, ScriptFailure, ToolContext, Via, cant_get
-from engine.simulator.tools._km import KMProblem, is_uuid, list_macros
+from engine.simulator.tools._context import (
+    KM,
+    Answer,
+    ScriptFailure,
+    ToolContext,
+    Via,
+    cant_get,
+    failure,
+)
+from engine.simulator.tools._km import is_uuid, uuid_of_name
 from engine.simulator.tools.catalog import catalog
 
 __all__ = ["HANDLERS", "handle_refresh_templates"]
@@ -29,20 +37,6 @@ SCRAPE_HINT = (
 
 class _ScrapeFailed(Exception):
     """The scrape stopped (the server answers SCRAPE_FAILED with this text)."""
-
-
-def _resolved(ctx: ToolContext, name: str) -> str | None:
-    """The UUID of the first macro named exactly ``name`` (None when there is none, or the
-    macro list cannot be read)."""
-    try:
-        macros = list_macros(ctx)
-    except KMProblem:
-        return None
-    for record in macros:
-        uid = record.get("id")
-        if record.get("name") == name and uid and is_uuid(str(uid)):
-            return str(uid)
-    return None
 
 
 def _clear(ctx: ToolContext, macro_id: str) -> None:
@@ -66,19 +60,12 @@ def _clear(ctx: ToolContext, macro_id: str) -> None:
 
     try:
         ctx.osascript(script, clear, via=Via.SYNC, apps=(KM,), statement=statement)
-    except ScriptFailure as failure:
+    except ScriptFailure as problem:
         # The script runs through subprocess: no osascript raises; a failed run is reported
         # with osascript's error output.
         raise _ScrapeFailed(
-            failure.message if not failure.stderr else f"osascript failed: {failure.stderr}"
+            problem.message if not problem.stderr else f"osascript failed: {problem.stderr}"
         ) from None
-
-
-def _failure(code: str, message: str, suggestion: str) -> Answer:
-    return {
-        "success": False,
-        "error": {"code": code, "message": message, "recovery_suggestion": suggestion},
-    }
 
 
 def handle_refresh_templates(ctx: ToolContext) -> Answer:
@@ -86,7 +73,7 @@ def handle_refresh_templates(ctx: ToolContext) -> Answer:
     correlation = ctx.uuid4()
     macro_id: str = ctx.args["macro_id"]
     if not ctx.args["confirm"]:
-        return _failure(
+        return failure(
             "VALIDATION_ERROR",
             "confirm=true is required to run the scrape.",
             "This tool takes over the KM editor. Pass confirm=true once you have a scratch "
@@ -94,9 +81,9 @@ def handle_refresh_templates(ctx: ToolContext) -> Answer:
         )
     resolved = macro_id.strip()
     if not is_uuid(resolved):
-        found = _resolved(ctx, resolved)
+        found = uuid_of_name(ctx, resolved)
         if found is None:
-            return _failure(
+            return failure(
                 "SCRATCH_MACRO_NOT_FOUND",
                 f"No macro found matching name {macro_id!r}.",
                 "Pass the macro UUID directly, or create the scratch macro first with "
@@ -106,7 +93,7 @@ def handle_refresh_templates(ctx: ToolContext) -> Answer:
     try:
         _clear(ctx, resolved)
     except _ScrapeFailed as failed:
-        return _failure("SCRAPE_FAILED", str(failed), SCRAPE_HINT)
+        return failure("SCRAPE_FAILED", str(failed), SCRAPE_HINT)
     # Each category's Insert Action menu: not modelled, so each one is skipped.
     templates: list[str] = catalog()["templates"]
     entries: int = catalog()["template_file_entries"]

@@ -229,8 +229,8 @@ def _through_keyboard_maestro(ctx: ToolContext, text: str, context: str) -> str 
 
     try:
         output = ctx.osascript("", run, via=Via.SYNC, apps=(KME,)).strip()
-    except ScriptFailure as failure:
-        if failure.stderr:  # osascript ran and failed; without osascript it never ran
+    except ScriptFailure as problem:
+        if problem.stderr:  # osascript ran and failed; without osascript it never ran
             counters.count("km_calls")
         counters.count("km_errors")
         return None

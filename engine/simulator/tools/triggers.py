@@ -38,18 +38,17 @@ from engine.simulator.tools._context import (
     ServerCrash,
     ToolContext,
     cant_get,
+    failure,
     quoted,
 )
+from engine.simulator.tools._imports import fetch_snapshot, rebuild, rotated
 from engine.simulator.tools._km import (
     KMError,
     KMProblem,
     caught,
     escape_xml_literal,
-    fetch_snapshot,
     find_macro,
     macro_selector,
-    rebuild,
-    rotated,
     run_guarded,
 )
 
@@ -64,13 +63,6 @@ NO_ENABLED_BIT = (
     "injected Disabled key). Toggle the parent macro instead via km_macro_editor "
     "set_enabled. See docs/km_mcp_audit_report.md round 6 for the probe."
 )
-
-
-def failure(code: str, message: str, suggestion: str, *, field: str | None = None) -> Answer:
-    error: dict[str, Any] = {"code": code, "message": message, "recovery_suggestion": suggestion}
-    if field is not None:
-        error["field"] = field
-    return {"success": False, "error": error}
 
 
 def trigger_type(xml: str) -> str:
