@@ -203,9 +203,7 @@ def _handlers_for(catalog: ToolCatalog) -> dict[str, Handler]:
     server's differing tool gets the generic answer)."""
     shipped = ToolCatalog.builtin()
     handlers: dict[str, Handler] = {
-        name: legacy_handler(handler)
-        for name, handler in LEGACY_HANDLERS.items()
-        if name not in TOOLS
+        name: legacy_handler(handler) for name, handler in LEGACY_HANDLERS.items()
     }
     handlers.update(TOOLS)
     if catalog is shipped:
