@@ -38,8 +38,19 @@ KME = ENGINE_PROCESS
 SE = "System Events"
 
 Answer = dict[str, Any]
+SERVER_VERSION = "1.0.0"  # what the server's metadata says it is
 Handler = Callable[["ToolContext"], Answer]
 _NO_DETAILS: Any = object()
+
+
+def engine_unreachable(code: str = "KM_CONNECTION_FAILED") -> Answer:
+    """The answer of the server's ``_check_kme_alive`` (the engine check of its editor
+    tools) when the Engine is not running."""
+    return failure(
+        code,
+        "Cannot connect to Keyboard Maestro Engine.",
+        "Start Keyboard Maestro and ensure the Engine is running.",
+    )
 
 
 def failure(

@@ -27,6 +27,7 @@ from engine.simulator.tools._context import (
     ServerCrash,
     ToolContext,
     cant_get,
+    engine_unreachable,
     failure,
     quoted,
 )
@@ -40,13 +41,12 @@ from engine.simulator.tools._km import (
     macro_selector,
     run_guarded,
 )
+from engine.simulator.tools._plistxml import escape, flag, string
 from engine.simulator.tools.catalog import catalog
 from engine.simulator.tools.plugins import installed_plugins
 
 __all__ = ["HANDLERS", "action_xml", "render_action"]
 
-UNREACHABLE = "Cannot connect to Keyboard Maestro Engine."
-START_ENGINE = "Start Keyboard Maestro and ensure the Engine is running."
 DISPLAY_KINDS = frozenset(
     {"None", "Variable", "Window", "Briefly", "Clipboard", "Typing", "Pasting"}
 )
@@ -65,22 +65,12 @@ UNSUPPORTED_HINT = (
 )
 
 
-def xml_escape(text: str) -> str:
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&apos;")
-    )
-
-
 def _key(name: str, value: str) -> str:
-    return f"<key>{name}</key><string>{xml_escape(value)}</string>"
+    return f"<key>{name}</key>{string(value)}"
 
 
 def _flag(name: str, value: Any) -> str:
-    return f"<key>{name}</key><{'true' if value else 'false'}/>"
+    return f"<key>{name}</key>{flag(value)}"
 
 
 def _pause(config: dict[str, Any], ctx: ToolContext | None) -> str | None:
@@ -195,7 +185,7 @@ def _plug_in(config: dict[str, Any], ctx: ToolContext | None) -> str | None:
     if folder is None or kind not in DISPLAY_KINDS:
         return None
     parameters = "".join(
-        _key(xml_escape(str(k)), str(v)) for k, v in (config.get("parameters") or {}).items()
+        _key(escape(str(k)), str(v)) for k, v in (config.get("parameters") or {}).items()
     )
     variable = _key("Variable", str(config.get("variable", ""))) if kind == "Variable" else ""
     return (
@@ -285,7 +275,7 @@ def render_action(ctx: ToolContext, kind: str, config: dict[str, Any]) -> str | 
 def handle_action_builder(ctx: ToolContext) -> Answer:
     """km_action_builder: list, append, delete and clear a macro's actions."""
     if not ctx.engine_running():
-        return failure("KM_CONNECTION_FAILED", UNREACHABLE, START_ENGINE)
+        return engine_unreachable()
     return _OPERATIONS[ctx.args["operation"]](ctx)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import Answer, ToolContext, failure
+from engine.simulator.tools._context import Answer, ToolContext, engine_unreachable, failure
 from engine.simulator.tools._imports import import_new_macro
 from engine.simulator.tools._km import (
     KMProblem,
@@ -23,7 +23,6 @@ from engine.simulator.tools._km import (
     run_guarded,
     set_macro_enabled,
 )
-from engine.simulator.tools.groups import NOT_RUNNING
 
 __all__ = ["HANDLERS", "handle_macro_editor"]
 
@@ -31,7 +30,7 @@ __all__ = ["HANDLERS", "handle_macro_editor"]
 def handle_macro_editor(ctx: ToolContext) -> Answer:
     """km_macro_editor: the engine check, then the operation."""
     if not ctx.engine_running():
-        return failure(*NOT_RUNNING)
+        return engine_unreachable()
     operation: str = ctx.args["operation"]
     return OPERATIONS[operation](ctx)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import Answer, ToolContext, failure
+from engine.simulator.tools._context import Answer, ToolContext, engine_unreachable, failure
 from engine.simulator.tools._km import (
     KMProblem,
     caught,
@@ -20,19 +20,13 @@ from engine.simulator.tools._km import (
     run_guarded,
 )
 
-__all__ = ["HANDLERS", "NOT_RUNNING", "handle_group_manager"]
-
-NOT_RUNNING = (
-    "KM_CONNECTION_FAILED",
-    "Cannot connect to Keyboard Maestro Engine.",
-    "Start Keyboard Maestro and ensure the Engine is running.",
-)
+__all__ = ["HANDLERS", "handle_group_manager"]
 
 
 def handle_group_manager(ctx: ToolContext) -> Answer:
     """km_macro_group_manager: the engine check, then the operation."""
     if not ctx.engine_running():
-        return failure(*NOT_RUNNING)
+        return engine_unreachable()
     operation: str = ctx.args["operation"]
     return OPERATIONS[operation](ctx)
 

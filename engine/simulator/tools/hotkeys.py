@@ -24,13 +24,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import Answer, ToolContext, failure
+from engine.simulator.tools._context import SERVER_VERSION, Answer, ToolContext, failure
 from engine.simulator.tools._km import KMProblem, run_guarded
 from engine.simulator.tools.triggers import attach_trigger
 
 __all__ = ["HANDLERS", "HotKey"]
 
-SERVER_VERSION = "1.0.0"
 # The server's ModifierKey: (value, name), in the order it writes km strings.
 MODIFIERS = (("cmd", "command"), ("ctrl", "control"), ("opt", "option"), ("shift", "shift"),
              ("fn", "function"))  # fmt: skip

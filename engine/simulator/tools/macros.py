@@ -15,6 +15,7 @@ from typing import Any
 from engine.simulator.km import engine as km_engine
 from engine.simulator.tools._context import (
     KME,
+    SERVER_VERSION,
     Answer,
     ToolContext,
     Via,
@@ -25,7 +26,6 @@ from engine.simulator.tools._km import KMProblem, in_try, is_uuid, list_macros, 
 
 __all__ = ["HANDLERS", "handle_execute_macro", "handle_list_macros"]
 
-SERVER_VERSION = "1.0.0"
 NO_MATCHING_NAME = "no macros with a matching name"
 
 

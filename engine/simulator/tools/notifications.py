@@ -21,6 +21,7 @@ from engine.simulator.tools._context import (
     ScriptFailure,
     ToolContext,
     failure,
+    quoted,
 )
 
 __all__ = ["HANDLERS", "handle_dismiss", "handle_notification_status", "handle_notify"]
@@ -146,10 +147,6 @@ def _safe(content: str) -> bool:
     return len(content) <= 1000 and not any(p.search(content) for p in UNSAFE_CONTENT)
 
 
-def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _new_id(ctx: ToolContext) -> str:
     ctx.server.notifications_shown += 1
     return f"notification_{ctx.server.notifications_shown}_{int(ctx.epoch())}"
@@ -157,7 +154,7 @@ def _new_id(ctx: ToolContext) -> str:
 
 def _show(ctx: ToolContext, spec: dict[str, Any], *, sound: bool) -> str:
     """``display notification`` (the script the server runs, and its effect)."""
-    script = f"display notification {_quoted(spec['message'])} with title {_quoted(spec['title'])}"
+    script = f"display notification {quoted(spec['message'])} with title {quoted(spec['title'])}"
     named = sound and spec["sound"] and spec["sound"].lower() in NAMED_IN_NOTIFICATIONS
     if named:
         script += f' sound name "{spec["sound"]}"'
@@ -198,8 +195,8 @@ def _alert(ctx: ToolContext, spec: dict[str, Any]) -> dict[str, Any]:
     giving_up = max(1, round(duration)) if duration is not None else None
     buttons: list[str] = spec["buttons"]
     lines = [
-        f"display alert {_quoted(spec['title'])} ¬",
-        f"message {_quoted(spec['message'])} ¬",
+        f"display alert {quoted(spec['title'])} ¬",
+        f"message {quoted(spec['message'])} ¬",
         "buttons {" + ", ".join(f'"{label}"' for label in buttons) + "} ¬",
         "default button 1" + (f" ¬\ngiving up after {giving_up}" if giving_up else ""),
     ]

@@ -38,6 +38,7 @@ from engine.simulator.tools._context import (
     ServerCrash,
     ToolContext,
     cant_get,
+    engine_unreachable,
     failure,
     quoted,
 )
@@ -56,8 +57,6 @@ __all__ = ["HANDLERS", "attach_trigger", "trigger_config_xml"]
 
 _DICT = re.compile(r"<dict>.*?</dict>", re.DOTALL)
 _TYPE = re.compile(r"<key>MacroTriggerType</key>\s*<string>([^<]*)</string>")
-UNREACHABLE = "Cannot connect to Keyboard Maestro Engine."
-START_ENGINE = "Start Keyboard Maestro and ensure the Engine is running."
 NO_ENABLED_BIT = (
     "KM 11 stores no per-trigger enabled bit (verified by round-trip probe — KM strips an "
     "injected Disabled key). Toggle the parent macro instead via km_macro_editor "
@@ -304,7 +303,7 @@ def handle_trigger_crud(ctx: ToolContext) -> Answer:
     if not macro_id:
         return failure("VALIDATION_ERROR", "macro_id is required.", "Pass macro name or UUID.")
     if not ctx.engine_running():
-        return failure("KME_UNREACHABLE", UNREACHABLE, START_ENGINE)
+        return engine_unreachable("KME_UNREACHABLE")
     index = args["index"]
     if operation in ("get", "remove", "update") and index is None:
         return failure(
@@ -453,7 +452,7 @@ def handle_trigger_manager(ctx: ToolContext) -> Answer:
     """km_trigger_manager: list, add (hot key or application), remove, clear; set_enabled
     always fails (KM 11 keeps no enabled bit per trigger)."""
     if not ctx.engine_running():
-        return failure("KM_CONNECTION_FAILED", UNREACHABLE, START_ENGINE)
+        return engine_unreachable()
     args = ctx.args
     operation, raw_id = args["operation"], args["macro_id"]
     macro_id = raw_id.strip() if raw_id else ""
