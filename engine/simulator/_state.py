@@ -7,9 +7,10 @@ Three parts, saved together (``STATE_SCHEMA``):
   clipboards, applications and windows. The same model answers the ``osascript``
   stand-in that recorded the real server, so both agree on what Keyboard Maestro does.
 - ``server``: what the Keyboard Maestro MCP server process keeps in memory between calls
-  (:class:`ServerMemory`): notifications it shows, token counters, the ids it mints.
-- ``legacy``: what only the older tools' handlers keep (the seed-era clipboard records,
-  dictionaries, macro templates); it goes when they do.
+  (:class:`ServerMemory`): notifications it shows, token counters, the ids it mints, its
+  2-second caches and clock, and the plug-ins its action search indexed.
+- ``legacy``: what only the seed-era tools' handlers keep (their clipboard records,
+  dictionaries, what a version-1 state file knew of macros); it goes when they do.
 
 >>> state = SimulatorState.seeded()
 >>> [g["name"] for g in state.km.groups]
