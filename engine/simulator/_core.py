@@ -21,6 +21,7 @@ from engine.simulator._persist import SimulatorStateError, StateFile, persistent
 from engine.simulator._state import SimulatorState
 from engine.simulator.tools import TOOLS, Handler, ToolContext
 from engine.simulator.tools._arguments import SchemaViolation, checker_for
+from engine.simulator.tools._context import ServerCrash
 
 
 def _local_now() -> datetime:
@@ -141,8 +142,11 @@ class Simulator:
         handler = self._handlers.get(name) or _GENERIC
         before = persistent_text(self._state) if self._file is not None else None
         ctx = ToolContext(name, args, self._state, now)
+        crashed: str | None = None  # the text of an MCP error result, for an uncaught exception
         try:
             answer = handler(ctx)
+        except ServerCrash as crash:
+            answer, crashed = {}, f"Error calling tool {name!r}: {crash}"
         except Exception as bug:  # a defect in the simulator must not look like a tool answer
             raise StepError(
                 ErrorKind.TOOL_FAILED,
@@ -154,6 +158,8 @@ class Simulator:
         self._state.server.clock = ctx.now.timestamp()  # time passing is no change to save
         if changed:
             self._persist(name)
+        if crashed is not None:
+            return ToolResult(crashed, is_error=True)
         text = to_json(answer).decode("utf-8")
         return ToolResult.of_answer(copy_json(answer), text)
 
@@ -197,9 +203,7 @@ def _handlers_for(catalog: ToolCatalog) -> dict[str, Handler]:
     server's differing tool gets the generic answer)."""
     shipped = ToolCatalog.builtin()
     handlers: dict[str, Handler] = {
-        name: legacy_handler(handler)
-        for name, handler in LEGACY_HANDLERS.items()
-        if name not in TOOLS
+        name: legacy_handler(handler) for name, handler in LEGACY_HANDLERS.items()
     }
     handlers.update(TOOLS)
     if catalog is shipped:

@@ -1,4 +1,5 @@
-"""The simulator's state: plain JSON data, a seed to start from, and the schema of its file."""
+"""The state shape of the simulator before the model (version 1): what the seed-era handlers
+work on, and how a version-1 state file is read."""
 
 from __future__ import annotations
 
@@ -12,22 +13,9 @@ STATE_VERSION = 1
 
 # Bounded logs keep memory flat however long a simulator lives.
 MAX_CLIPBOARD_HISTORY = 200
-MAX_EXECUTIONS = 1_000
-MAX_NOTIFICATIONS = 500
-
-GLOBAL_GROUP = "Global Macro Group"
 
 # Scopes whose values live in memory only, as Keyboard Maestro keeps them.
 TRANSIENT_SCOPES = ("password",)
-
-
-def uid(number: int) -> str:
-    """A UUID-shaped id from a counter; the first block spells ``\\0SIM`` in hex.
-
-    >>> uid(1)
-    '0053494D-0000-4000-8000-000000000001'
-    """
-    return f"0053494D-0000-4000-8000-{number:012X}"
 
 
 @dataclass(slots=True)
@@ -89,29 +77,6 @@ class SimState:
             if key != record["id"]
         )
         return out
-
-
-def new_group(number: int, name: str, now: str, *, enabled: bool = True) -> dict[str, Any]:
-    return {"id": uid(number), "name": name, "enabled": enabled, "created_at": now}
-
-
-def new_macro(
-    number: int, name: str, group_id: str, now: str, *, enabled: bool = True
-) -> dict[str, Any]:
-    return {
-        "id": uid(number),
-        "name": name,
-        "group_id": group_id,
-        "enabled": enabled,
-        "template": "custom",
-        "parameters": {},
-        "created_at": now,
-        "modified_at": now,
-        "last_used": None,
-        "use_count": 0,
-        "triggers": [],
-        "actions": [],
-    }
 
 
 def empty_token_stats() -> dict[str, Any]:

@@ -1,11 +1,11 @@
-"""The simulated macro library: finding macros and groups by name or UUID, and their views."""
+"""Macros and groups as the seed-era handlers see them: finding a macro by name or UUID,
+and the views they answer with."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from engine.simulator._context import Call, ToolFailure, did_you_mean
-from engine.simulator._legacy_state import new_group, new_macro
 
 
 def _matches(records: dict[str, dict[str, Any]], ident: str) -> list[dict[str, Any]]:
@@ -38,47 +38,6 @@ def find_macro(call: Call, ident: str, code: str) -> dict[str, Any]:
         f"Check the name or UUID; km_list_macros lists them.{did_you_mean(ident, names)}",
         {"identifier": ident},
     )
-
-
-def find_group(call: Call, ident: str, code: str) -> dict[str, Any]:
-    """The macro group named ``ident`` (or with that UUID)."""
-    found = _matches(call.state.groups, ident)
-    if found:
-        return found[0]
-    names = [g["name"] for g in call.state.groups.values()]
-    raise ToolFailure(
-        code,
-        f"macro group '{ident}' not found",
-        "Check the name or UUID; km_macro_group_manager (operation 'list') lists them."
-        f"{did_you_mean(ident, names)}",
-        {"identifier": ident},
-    )
-
-
-def group_has_name(call: Call, name: str) -> bool:
-    return any(g["name"].casefold() == name.casefold() for g in call.state.groups.values())
-
-
-def name_taken(call: Call, group_id: str, name: str, *, besides: str = "") -> bool:
-    """True if another macro in the group already has this name."""
-    return any(
-        m["group_id"] == group_id and m["name"] == name and m["id"] != besides
-        for m in call.state.macros.values()
-    )
-
-
-def add_macro(call: Call, name: str, group: dict[str, Any], *, enabled: bool) -> dict[str, Any]:
-    macro = new_macro(call.next_number("uid"), name, group["id"], call.timestamp, enabled=enabled)
-    call.state.macros[macro["id"]] = macro
-    call.touch()
-    return macro
-
-
-def add_group(call: Call, name: str) -> dict[str, Any]:
-    group = new_group(call.next_number("uid"), name, call.timestamp)
-    call.state.groups[group["id"]] = group
-    call.touch()
-    return group
 
 
 def macro_view(call: Call, macro: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Macro discovery: km_search_macros_advanced, km_analyze_macro_metadata, km_list_templates."""
+"""Macro discovery (seed-era tools): km_search_macros_advanced, km_analyze_macro_metadata."""
 
 from __future__ import annotations
 
@@ -7,51 +7,6 @@ from typing import Any
 
 from engine.simulator._context import Call
 from engine.simulator._library import find_macro, macro_view
-
-TEMPLATES: tuple[dict[str, Any], ...] = (
-    {
-        "id": "hotkey_action",
-        "name": "Hotkey Action",
-        "description": "A macro triggered by a keyboard shortcut.",
-        "required_parameters": ["hotkey"],
-        "optional_parameters": ["action"],
-    },
-    {
-        "id": "app_launcher",
-        "name": "Application Launcher",
-        "description": "Launch or activate an application.",
-        "required_parameters": ["app_name"],
-        "optional_parameters": ["hotkey"],
-    },
-    {
-        "id": "text_expansion",
-        "name": "Text Expansion",
-        "description": "Type a snippet when an abbreviation is typed.",
-        "required_parameters": ["abbreviation", "expansion"],
-        "optional_parameters": [],
-    },
-    {
-        "id": "file_processor",
-        "name": "File Processor",
-        "description": "Process files that appear in a folder.",
-        "required_parameters": ["watch_folder"],
-        "optional_parameters": ["file_pattern", "action"],
-    },
-    {
-        "id": "window_manager",
-        "name": "Window Manager",
-        "description": "Move and resize windows.",
-        "required_parameters": ["arrangement"],
-        "optional_parameters": ["hotkey"],
-    },
-    {
-        "id": "custom",
-        "name": "Custom",
-        "description": "An empty macro to build with km_action_builder.",
-        "required_parameters": [],
-        "optional_parameters": ["actions"],
-    },
-)
 
 
 def complexity(macro: dict[str, Any]) -> str:
@@ -131,8 +86,3 @@ def handle_analyze_macro(call: Call) -> dict[str, Any]:
             )
         }
     return data
-
-
-def handle_list_templates(call: Call) -> dict[str, Any]:
-    """km_list_templates: the templates km_create_macro accepts."""
-    return {"templates": list(TEMPLATES), "count": len(TEMPLATES)}

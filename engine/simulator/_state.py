@@ -7,9 +7,10 @@ Three parts, saved together (``STATE_SCHEMA``):
   clipboards, applications and windows. The same model answers the ``osascript``
   stand-in that recorded the real server, so both agree on what Keyboard Maestro does.
 - ``server``: what the Keyboard Maestro MCP server process keeps in memory between calls
-  (:class:`ServerMemory`): notifications it shows, token counters, the ids it mints.
-- ``legacy``: what only the older tools' handlers keep (the seed-era clipboard records,
-  dictionaries, macro templates); it goes when they do.
+  (:class:`ServerMemory`): notifications it shows, token counters, the ids it mints, its
+  2-second caches and clock, and the plug-ins its action search indexed.
+- ``legacy``: what only the seed-era tools' handlers keep (their clipboard records,
+  dictionaries, what a version-1 state file knew of macros); it goes when they do.
 
 >>> state = SimulatorState.seeded()
 >>> [g["name"] for g in state.km.groups]
@@ -65,6 +66,9 @@ class ServerMemory:
     windows: dict[str, list[Any]] = field(default_factory=dict)
     # When its last call ended (epoch seconds): its time never runs backwards.
     clock: float = 0.0
+    # The installed plug-ins km_search_actions indexed at its first call (None before it):
+    # the server builds its search index once per process.
+    search_plugins: list[dict[str, Any]] | None = None
 
     def uuid4(self) -> str:
         """The next id, shaped as ``str(uuid.uuid4())`` is (lower case, version 4)."""
@@ -88,6 +92,7 @@ class ServerMemory:
             "app_states": copy_json(self.app_states),
             "windows": copy_json(self.windows),
             "clock": self.clock,
+            "search_plugins": copy_json(self.search_plugins),
         }
 
     @classmethod
@@ -102,6 +107,7 @@ class ServerMemory:
             app_states=copy_json(data.get("app_states", {})),
             windows=copy_json(data.get("windows", {})),
             clock=float(data.get("clock", 0.0)),
+            search_plugins=copy_json(data.get("search_plugins")),
         )
 
 
@@ -175,6 +181,7 @@ STATE_SCHEMA: dict[str, Any] = {
                 "app_states": {"type": "object", "additionalProperties": {"type": "array"}},
                 "windows": {"type": "object", "additionalProperties": {"type": "array"}},
                 "clock": {"type": "number"},
+                "search_plugins": {"type": ["array", "null"], "items": {"type": "object"}},
             },
         },
         "legacy": {"type": "object"},

@@ -64,6 +64,12 @@ VARIABLE_FIELDS: Mapping[str, str] = {
     "creation_time": "ISO date-time text",
     "creation_timestamp": "ISO date-time text",
     "start_time": "number",  # epoch seconds
+    # the Mac's clock and what it stamped, in the model's state (the stand-in's clock
+    # stood still during a recording; the simulator's moves as the server spends time)
+    "clock": "ISO date-time text",
+    "created": "number",  # a macro's, seconds since 2001
+    "modified": "number",
+    "at": "ISO date-time text",  # an execution's, in the log
     # durations
     "display_time": "number",
     "execution_time": "number",
@@ -82,9 +88,21 @@ VARIABLE_FIELDS: Mapping[str, str] = {
     "notification_id": "notification id (notification_<n>_<epoch>)",
 }
 
-# Objects whose values depend on timing in the server: compared for their shape only, when
-# ``applies`` says so of the object holding them.
-TIMED_FIELDS: Mapping[str, tuple[Callable[[Mapping[str, Any]], bool], str]] = {
+
+def _ranked_search(holder: Mapping[str, Any]) -> bool:
+    """The ``data`` of a km_search_actions answer to a query (not an empty-query listing)."""
+    summary = holder.get("summary")
+    return (
+        isinstance(summary, Mapping)
+        and "semantic" in summary
+        and bool(str(summary.get("query", "")).strip())
+    )
+
+
+# What is compared by shape only (keys, nesting, JSON types; not values, nor how many items
+# a list holds), when ``applies`` says so of the object holding it; every other value is
+# compared exactly. Each entry is a known difference, documented in docs/simulator.md.
+SHAPE_ONLY_FIELDS: Mapping[str, tuple[Callable[[Mapping[str, Any]], bool], str]] = {
     # km_window_manager caches a window's geometry for 2 s: the answer to a change (move,
     # resize, minimize, arrange…) shows the window before or after it, depending on how
     # long the calls inside it took. get_info answers are facts.
@@ -92,6 +110,13 @@ TIMED_FIELDS: Mapping[str, tuple[Callable[[Mapping[str, Any]], bool], str]] = {
         lambda holder: holder.get("operation") != "get_info",
         "a window read through a 2-second cache",
     ),
+    # km_search_actions ranks a query with rapidfuzz's WRatio over curated fields it never
+    # sends (task hints, parameter labels) and its own field weights; the simulator ranks
+    # the recorded catalog by its own documented method (engine/simulator/tools/catalog.py
+    # ``score``). Same candidates and entries, other scores, matched fields and order; how
+    # many results there are is still compared (``summary.returned``), and so is an
+    # empty-query listing, entry for entry.
+    "actions": (_ranked_search, "search results ranked by another method"),
 }
 
 # Lists whose order changes from run to run: compared as collections.
@@ -199,7 +224,8 @@ def _join(path: str, key: str | int) -> str:
 
 
 def _differences(recorded: Any, ours: Any, path: str, *, shape_only: bool = False) -> Iterator[str]:
-    """Differences under ``path``; with ``shape_only``, scalars are compared by type alone."""
+    """Differences under ``path``; with ``shape_only``, scalars are compared by type alone
+    and lists item by item while both have items."""
     key = path.rsplit(".", 1)[-1].split("[", 1)[0]
     if key in VARIABLE_FIELDS and not isinstance(recorded, dict | list):
         fmt = VARIABLE_FIELDS[key]
@@ -218,12 +244,12 @@ def _differences(recorded: Any, ours: Any, path: str, *, shape_only: bool = Fals
             if name not in ours:
                 yield f"{_join(path, name)}: missing (recorded {_shown(recorded[name])})"
             else:
-                timed = name in TIMED_FIELDS and TIMED_FIELDS[name][0](recorded)
+                by_shape = name in SHAPE_ONLY_FIELDS and SHAPE_ONLY_FIELDS[name][0](recorded)
                 yield from _differences(
                     recorded[name],
                     ours[name],
                     _join(path, name),
-                    shape_only=shape_only or timed,
+                    shape_only=shape_only or by_shape,
                 )
         for name in ours:
             if name not in recorded:
@@ -232,7 +258,7 @@ def _differences(recorded: Any, ours: Any, path: str, *, shape_only: bool = Fals
     if isinstance(recorded, list):
         if key in UNORDERED_FIELDS:
             recorded, ours = _sorted(recorded), _sorted(ours)
-        if len(recorded) != len(ours):
+        if len(recorded) != len(ours) and not shape_only:
             yield f"{path}: recorded {len(recorded)} items, ours {len(ours)}"
         for index, (a, b) in enumerate(zip(recorded, ours, strict=False)):
             yield from _differences(a, b, _join(path, index), shape_only=shape_only)
@@ -274,3 +300,74 @@ def recorded_calls() -> Iterator[tuple[str, dict[str, Any]]]:
     for name, recording in load_recordings().items():
         for call in recording["calls"]:
             yield name, call
+
+
+# -- the action catalog, as recorded -----------------------------------------------------
+
+CATALOG_DATA = ROOT / "engine" / "data" / "km_action_catalog.json"
+
+
+def _answers(recording: dict[str, Any], tool: str) -> Iterator[tuple[dict[str, Any], Any]]:
+    """``(arguments, answer)`` of the recording's successful calls of ``tool``."""
+    for call in recording["calls"]:
+        is_error, answer = answer_of(call["result"])
+        if call["tool"] == tool and not is_error and answer.get("success"):
+            yield call["arguments"], answer
+
+
+def action_catalog() -> dict[str, Any]:
+    """The server's action catalog, from its recorded answers (what
+    ``engine/data/km_action_catalog.json`` holds; ``scripts/km_server/catalog.py`` writes it):
+
+    - ``action_types``: km_list_action_types' entries with no plug-in installed (its
+      listing of everything, ``limit: 200``);
+    - ``actions``: km_search_actions' catalog, from its listing of each category (an empty
+      query and ``limit: 100``), without the per-query ``score`` and ``matched_fields``;
+    - ``templates``: the action templates of the server's data file (km_refresh_action_templates'
+      ``unchanged`` when nothing was captured), and ``template_file_entries``: the entries of
+      that file (``diff.captured_before``: the templates and its ``_meta``).
+    """
+    recordings = load_recordings()
+    catalog = recordings["action_catalog"]
+    types = next(
+        a for args, a in _answers(catalog, "km_list_action_types") if args == {"limit": 200}
+    )
+    actions = [
+        {k: v for k, v in entry.items() if k not in ("score", "matched_fields")}
+        for args, answer in _answers(catalog, "km_search_actions")
+        if set(args) == {"category", "limit"}
+        for entry in answer["data"]["actions"]
+    ]
+    refresh = next(
+        a for _, a in _answers(recordings["refresh_templates"], "km_refresh_action_templates")
+    )
+    return {
+        "source": (
+            "Answers of the Keyboard Maestro MCP server (commit "
+            f"{load_json('meta.json')['server']['commit'][:7]}) recorded in "
+            "tests/data/km_server/scenarios/action_catalog.json and refresh_templates.json; "
+            "written by scripts/km_server/catalog.py"
+        ),
+        "action_types": types["data"]["actions"],
+        "actions": sorted(actions, key=lambda a: (a["category"], a["identifier"])),
+        "templates": refresh["data"]["unchanged"],
+        "template_file_entries": refresh["data"]["diff"]["captured_before"],
+        "action_templates": _captured_templates(recordings["control_flow"]),
+    }
+
+
+def _captured_templates(recording: dict[str, Any]) -> dict[str, Any]:
+    """The templates of catalog actions appended with nothing set, by MacroActionType: the
+    action the server wrote, as the model's state holds it after the scenario (the call
+    whose note says so wraps it in a Try/Catch, the macro's last action)."""
+    found: dict[str, Any] = {}
+    for call in recording["calls"]:
+        if not call["note"].startswith("a catalog action"):
+            continue
+        name = call["arguments"]["macro_identifier"]
+        macro = next(
+            m for g in recording["state_after"]["groups"] for m in g["macros"] if m["name"] == name
+        )
+        for action in macro["actions"][-1]["TryActions"]:
+            found[action["MacroActionType"]] = action
+    return found

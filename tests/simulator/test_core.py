@@ -215,7 +215,7 @@ def test_every_shipped_schema_is_a_valid_json_schema() -> None:
 def test_same_calls_on_the_same_clock_give_the_same_answers(clock: FakeClock) -> None:
     script: list[tuple[str, dict[str, Any]]] = [
         ("km_notifications", {"notification_type": "hud", "title": "T", "message": "M"}),
-        ("km_create_macro", {"name": "Made", "template": "custom"}),
+        ("km_create_macro", {"name": "Made", "template": "custom", "group_name": "Examples"}),
         ("km_execute_macro", {"identifier": "Made", "trigger_value": "x"}),
         ("km_clipboard_manager", {"operation": "set", "content": "abc"}),
         ("km_token_processor", {"text": "%ICUDateTime%yyyy-MM-dd% %SystemClipboard%"}),
@@ -228,10 +228,10 @@ def test_same_calls_on_the_same_clock_give_the_same_answers(clock: FakeClock) ->
 
 
 def test_ids_come_from_counters(km: KM) -> None:
-    first = km.ok("km_create_macro", name="One", template="custom")
-    second = km.ok("km_create_macro", name="Two", template="custom")
-    assert first["macro_id"] == "0053494D-0000-4000-8000-000000000006"
-    assert second["macro_id"] == "0053494D-0000-4000-8000-000000000007"
+    first = km.ok("km_create_macro", name="One", template="custom", group_name="Examples")
+    second = km.ok("km_create_macro", name="Two", template="custom", group_name="Examples")
+    assert first["macro_id"] == "00000000-0000-4000-8000-000000000001"
+    assert second["macro_id"] == "00000000-0000-4000-8000-000000000002"
 
 
 def test_stored_values_are_copied_on_the_way_in(km: KM) -> None:

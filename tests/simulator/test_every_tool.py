@@ -30,10 +30,25 @@ SEMANTIC_ARGUMENTS: dict[str, dict[str, Any]] = {
     "km_add_system_trigger": {"macro_id": "Hello World"},
     "km_trigger_crud": {"macro_id": "Hello World"},
     "km_trigger_manager": {"macro_id": "Hello World"},
+    "km_action_builder": {"macro_id": "Hello World"},
+    "km_create_macro": {"group_name": "Examples", "template": "custom"},
     "km_calculator": {"expression": "1 + 2"},
     "km_macro_editor": {"group_id": "Examples", "new_name": "New macro"},
     "km_application_control": {"app_identifier": "Safari"},
     "km_window_manager": {"operation": "get_info", "window_identifier": "Finder"},
+    "km_add_condition": {
+        "macro_identifier": "Hello World",
+        "condition_type": "variable",
+        "operator": "equals",
+        "operand": "Mode=on",
+    },
+    "km_control_flow": {
+        "macro_identifier": "Hello World",
+        "control_type": "try_catch",
+        "try_actions": [{"type": "pause"}],
+    },
+    "km_create_plugin_action": {"output_dir": "/Users/kmuser"},
+    "km_refresh_action_templates": {"macro_id": "Hello World", "confirm": True},
 }
 
 
@@ -82,21 +97,14 @@ def test_generic_answers_echo_the_arguments_with_defaults(km: KM, name: str) -> 
 
 def test_generic_tools_are_the_unmodelled_ones() -> None:
     assert GENERIC_TOOLS == [
-        "km_action_builder",
-        "km_add_condition",
         "km_analytics_engine",
         "km_analyze_workflow_intelligence",
         "km_app_control",
         "km_audit_system",
-        "km_control_flow",
-        "km_create_plugin_action",
         "km_create_trigger_advanced",
         "km_create_workflow_from_description",
         "km_file_operations",
         "km_force_sync",
-        "km_list_action_types",
-        "km_refresh_action_templates",
-        "km_search_actions",
         "km_start_realtime_sync",
         "km_stop_realtime_sync",
         "km_sync_status",
@@ -120,6 +128,6 @@ def test_the_seed_era_app_control_answers_generically(km: KM) -> None:
 
 def test_action_types_and_action_search(km: KM) -> None:
     types = km.ok("km_list_action_types", category="text")
-    assert [t["identifier"] for t in types["action_types"]] == ["type_text", "paste"]
+    assert [t["identifier"] for t in types["actions"]] == ["type_text", "paste"]
     found = km.ok("km_search_actions", query="set a variable")
-    assert found["results"][0]["identifier"] == "set_variable"
+    assert found["actions"][0]["identifier"] == "set_variable"

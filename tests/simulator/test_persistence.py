@@ -37,7 +37,7 @@ def busy(sim: Simulator) -> None:
             "km_dictionary_manager",
             {"operation": "create", "dictionary_name": "d", "value": {"a": [1, {"b": None}]}},
         ),
-        ("km_create_macro", {"name": "Saved", "template": "custom"}),
+        ("km_create_macro", {"name": "Saved", "template": "custom", "group_name": "Examples"}),
         ("km_execute_macro", {"identifier": "Saved", "trigger_value": "t"}),
         (
             "km_create_hotkey_trigger",

@@ -231,7 +231,8 @@ def _import_macro(state: KMState, group: Group, item: dict[str, Any]) -> Macro:
 
 def _trigger(text: str) -> dict[str, Any]:
     trigger = plist.parse_dict(text)
-    if trigger is None or trigger.get("MacroTriggerType") not in KNOWN_TRIGGERS:
+    kind = trigger.get("MacroTriggerType") if trigger is not None else None
+    if trigger is None or not isinstance(kind, str) or kind not in KNOWN_TRIGGERS:
         raise Refused(HANDLER_FAILED)
     for key in DROPPED_TRIGGER_KEYS:
         trigger.pop(key, None)

@@ -177,6 +177,28 @@ STATE_SCHEMA: dict[str, Any] = {
                     },
                 },
                 "alert_button": {"type": ["string", "null"]},
+                # The few folders and files the model knows (engine.simulator.km.files).
+                "home": {"type": "string", "pattern": "^/"},
+                "cwd": {"type": "string", "pattern": "^/"},
+                "folders": {"type": "array", "items": {"type": "string", "pattern": "^/"}},
+                "plugin_bundles": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["plist"],
+                        "properties": {
+                            "plist": {"type": "object"},
+                            "script": {
+                                "type": "object",
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "text": {"type": "string"},
+                                },
+                            },
+                            "icon": {"type": "boolean"},
+                        },
+                    },
+                },
             },
         },
         "log": {"type": "object", "additionalProperties": {"type": "array"}},

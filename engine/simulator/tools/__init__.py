@@ -13,12 +13,16 @@ any handler), ``_context`` (:class:`ToolContext`: the state, the server's clock 
 and :meth:`ToolContext.osascript`, which runs a change of the model the way the server's
 script would run: its dangerous-content check, osascript's absence, waking the
 application, Keyboard Maestro's errors as osascript prints them), ``_records`` (the
-AppleScript record text some tools read back). Rebuilding a tool: write its module with
-``HANDLERS``, add them to :data:`TOOLS`, delete its old handler from ``_handlers.py``, and
-add the tool to ``REBUILT`` in ``tests/simulator/test_differential.py``.
+AppleScript record text some tools read back), ``_km`` (Keyboard Maestro as the server's
+KMClient reaches it: macro and group references and lookups, scripts that catch their own
+errors, the macro and group lists, the operations several tools share), ``_imports`` (new
+macros by import, and the rebuild that gives a macro a new UUID); a tool answers a
+failure with ``_context.failure``.
+
+Every tool of the current server is here:
 
 >>> len(TOOLS), sorted(TOOLS)[0]
-(13, 'km_application_control')
+(29, 'km_action_builder')
 """
 
 from __future__ import annotations
@@ -27,13 +31,23 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from engine.simulator.tools import (
+    actions,
     applications,
+    catalog,
+    conditions,
+    control_flow,
+    creation,
     editor,
     engine,
     groups,
+    hotkeys,
     macros,
+    moves,
     notifications,
+    plugins,
+    refresh,
     tokens,
+    triggers,
     variables,
     windows,
 )
@@ -52,5 +66,15 @@ TOOLS: Mapping[str, Handler] = MappingProxyType(
         **notifications.HANDLERS,
         **windows.HANDLERS,
         **applications.HANDLERS,
+        **triggers.HANDLERS,
+        **hotkeys.HANDLERS,
+        **actions.HANDLERS,
+        **creation.HANDLERS,
+        **moves.HANDLERS,
+        **conditions.HANDLERS,
+        **control_flow.HANDLERS,
+        **plugins.HANDLERS,
+        **catalog.HANDLERS,
+        **refresh.HANDLERS,
     }
 )

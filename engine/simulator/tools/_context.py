@@ -38,7 +38,35 @@ KME = ENGINE_PROCESS
 SE = "System Events"
 
 Answer = dict[str, Any]
+SERVER_VERSION = "1.0.0"  # what the server's metadata says it is
 Handler = Callable[["ToolContext"], Answer]
+_NO_DETAILS: Any = object()
+
+
+def engine_unreachable(code: str = "KM_CONNECTION_FAILED") -> Answer:
+    """The answer of the server's ``_check_kme_alive`` (the engine check of its editor
+    tools) when the Engine is not running."""
+    return failure(
+        code,
+        "Cannot connect to Keyboard Maestro Engine.",
+        "Start Keyboard Maestro and ensure the Engine is running.",
+    )
+
+
+def failure(
+    code: str, message: str, suggestion: str, *, details: Any = _NO_DETAILS, **more: Any
+) -> Answer:
+    """The server's failure answer: ``{"success": false, "error": {code, message,
+    [details], recovery_suggestion, …more}}`` (keys in the order the server writes them).
+
+    >>> failure("NOT_FOUND", "No such macro", "List them.", field="macro_id")["error"]["field"]
+    'macro_id'
+    """
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not _NO_DETAILS:
+        error["details"] = details
+    return {"success": False, "error": {**error, "recovery_suggestion": suggestion, **more}}
+
 
 # What the server's execute_applescript_async refuses to run (the whole script is searched,
 # ignoring case).
@@ -156,6 +184,17 @@ class ScriptFailure(Exception):
         self.message = message
         self.stderr = stderr
         self.error = error
+
+    @property
+    def code(self) -> str:
+        """The code of the KMError the server's KMClient builds for it."""
+        return "SECURITY_ERROR" if self.kind is Failed.DANGEROUS else "EXECUTION_ERROR"
+
+
+class ServerCrash(Exception):
+    """An exception the real server's tool code does not catch (a ``TypeError`` of plistlib,
+    an ``AttributeError`` on an argument of the wrong kind): FastMCP answers it as an MCP
+    error result, ``Error calling tool 'km_x': <the exception's text>``."""
 
 
 def is_dangerous(script: str) -> bool:

@@ -21,9 +21,10 @@ from engine.simulator.tools._context import (
     ScriptFailure,
     ToolContext,
     Via,
+    failure,
     quoted,
 )
-from engine.simulator.tools._km import escaped, in_try
+from engine.simulator.tools._km import escape, in_try
 
 __all__ = ["HANDLERS", "handle_application_control"]
 
@@ -50,13 +51,6 @@ class _Failed(Exception):
         self.message = message
 
 
-def _failure(code: str, message: str, suggestion: str) -> Answer:
-    return {
-        "success": False,
-        "error": {"code": code, "message": message, "recovery_suggestion": suggestion},
-    }
-
-
 def handle_application_control(ctx: ToolContext) -> Answer:
     """km_application_control: list_running, or the identifier's checks and the operation."""
     operation: str = ctx.args["operation"]
@@ -64,7 +58,7 @@ def handle_application_control(ctx: ToolContext) -> Answer:
         return _list_running(ctx)
     given: str | None = ctx.args["app_identifier"]
     if not given or not given.strip():
-        return _failure(
+        return failure(
             "VALIDATION_ERROR",
             "app_identifier is required for this operation.",
             "Pass an application name like 'Safari' or a bundle ID like 'com.apple.Safari'.",
@@ -72,7 +66,7 @@ def handle_application_control(ctx: ToolContext) -> Answer:
     app = given.strip()
     bundle = "." in app and " " not in app
     if bundle and not BUNDLE_ID.match(app):
-        return _failure(
+        return failure(
             "VALIDATION_ERROR",
             f"Invalid app identifier: Invalid bundle ID format: {app}",
             "Use a plain app name or a dotted bundle ID (com.vendor.App).",
@@ -83,7 +77,7 @@ def handle_application_control(ctx: ToolContext) -> Answer:
     try:
         state, details = OPERATIONS[operation](ctx, app, bundle)
     except _Failed as failed:
-        return _failure("OPERATION_FAILED", failed.message, CHECK_POLICY)
+        return failure("OPERATION_FAILED", failed.message, CHECK_POLICY)
     return {
         "success": True,
         "data": {
@@ -102,9 +96,9 @@ def _list_running(ctx: ToolContext) -> Answer:
 
     try:
         output = ctx.osascript("", names, via=Via.UNCHECKED, apps=(SE,))
-    except ScriptFailure as failure:
-        reason = failure.message.removeprefix("AppleScript execution error: ")
-        return _failure(
+    except ScriptFailure as problem:
+        reason = problem.message.removeprefix("AppleScript execution error: ")
+        return failure(
             "APPLESCRIPT_FAILED",
             f"Failed to list running applications: Failed to get running applications: {reason}",
             "Ensure System Events accessibility permission is granted.",
@@ -141,8 +135,8 @@ def _script(ctx: ToolContext, action: Callable[[], str]) -> None:
     script runs, cannot happen in the model: only compiling it fails.)"""
     try:
         ctx.osascript("", in_try(action), via=Via.UNCHECKED)
-    except ScriptFailure as failure:
-        raise _Failed(failure.message) from None
+    except ScriptFailure as problem:
+        raise _Failed(problem.message) from None
 
 
 def _named(ctx: ToolContext, app: str, at: int) -> dict[str, Any]:
@@ -150,7 +144,7 @@ def _named(ctx: ToolContext, app: str, at: int) -> dict[str, Any]:
     reports for one that is not installed."""
     found = system.application(ctx.km, name=app)
     if found is None:
-        written = len(f'application "{escaped(app)}"')
+        written = len(f'application "{escape(app)}"')
         raise AppleEventError(-1728, f"Can’t get application {quoted(app)}.", syntax=True,
                               span=(at, at + written))  # fmt: skip
     return found
@@ -192,8 +186,8 @@ def _launch(ctx: ToolContext, app: str, bundle: bool) -> tuple[str, str]:
 def _by_bundle(ctx: ToolContext, bundle_id: str) -> dict[str, Any]:
     found = system.application(ctx.km, bundle_id=bundle_id)
     if found is None:
-        at = BUNDLE_AT + len(escaped(bundle_id))
-        written = len(f'application id "{escaped(bundle_id)}"')
+        at = BUNDLE_AT + len(escape(bundle_id))
+        written = len(f'application id "{escape(bundle_id)}"')
         raise AppleEventError(-1728, f"Can’t get application id {quoted(bundle_id)}.",
                               syntax=True, span=(at, at + written))  # fmt: skip
     return found
@@ -206,7 +200,7 @@ def _quit(ctx: ToolContext, app: str, bundle: bool) -> tuple[str, str]:
     if force and app.lower() in NO_FORCE_QUIT:
         raise _Failed(f"Force quit not allowed for {app}")
     if force:
-        at = KILL_AT + len(escaped(app))
+        at = KILL_AT + len(escape(app))
         _script(ctx, lambda: _kill(at))
     _script(ctx, lambda: _quitted(ctx, _named(ctx, app, NAMED_AT)))
     start, timeout = ctx.elapsed, float(ctx.args["timeout_seconds"])

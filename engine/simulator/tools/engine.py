@@ -25,10 +25,11 @@ from engine.simulator.tools._context import (
     Answer,
     ScriptFailure,
     ToolContext,
+    failure,
     invalid,
     quoted,
 )
-from engine.simulator.tools.macros import listed_macros
+from engine.simulator.tools._km import KMProblem, list_macros
 
 __all__ = ["HANDLERS", "handle_engine_control"]
 
@@ -65,15 +66,12 @@ def handle_engine_control(ctx: ToolContext) -> Answer:
             }
         return OPERATIONS[operation](ctx)
     except Invalid as problem:
-        return {
-            "success": False,
-            "error": {
-                "code": "ENGINE_ERROR",
-                "message": f"Failed to {operation} engine",
-                "details": str(problem),
-                "recovery_suggestion": "Check Keyboard Maestro Engine is running",
-            },
-        }
+        return failure(
+            "ENGINE_ERROR",
+            f"Failed to {operation} engine",
+            "Check Keyboard Maestro Engine is running",
+            details=str(problem),
+        )
 
 
 def _check_arguments(args: dict[str, Any]) -> None:
@@ -118,7 +116,10 @@ def _status(ctx: ToolContext) -> Answer:
         lambda: str(ctx.km.keyboard_maestro.get("version", "")),
         apps=(KM,),
     )
-    macros = listed_macros(ctx, enabled_only=False) or []
+    try:
+        macros = list_macros(ctx, enabled_only=False)
+    except KMProblem:
+        macros = []
     enabled = sum(1 for m in macros if m.get("enabled", True))
     return {
         "success": True,
@@ -164,17 +165,14 @@ def _process_tokens(ctx: ToolContext) -> Answer:
         processed = ctx.osascript(
             script, lambda: km_engine.process_tokens(ctx.km, text), apps=(KME,)
         )
-    except ScriptFailure as failure:
-        return {
-            "success": False,
-            "error": {
-                "code": "KM_ENGINE_FAILED",
-                "message": "Keyboard Maestro Engine rejected the token string.",
-                "details": failure.message,
-                "recovery_suggestion": "Verify token syntax (e.g. %Variable%Name%, "
-                "%ICUDateTime%y%) and that Keyboard Maestro Engine is running.",
-            },
-        }
+    except ScriptFailure as problem:
+        return failure(
+            "KM_ENGINE_FAILED",
+            "Keyboard Maestro Engine rejected the token string.",
+            "Verify token syntax (e.g. %Variable%Name%, %ICUDateTime%y%) and that Keyboard "
+            "Maestro Engine is running.",
+            details=problem.message,
+        )
     found = summarise_tokens(text)
     return {
         "success": True,

@@ -8,55 +8,33 @@ same name; Keyboard Maestro makes another.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import KM, Answer, ScriptFailure, ToolContext
+from engine.simulator.tools._context import Answer, ToolContext, engine_unreachable, failure
 from engine.simulator.tools._km import (
-    escaped,
-    group_named,
-    group_records,
-    in_try,
-    not_first_named,
-)
-from engine.simulator.tools._records import parse_records, record_text, whole_numbers
-
-__all__ = ["HANDLERS", "handle_group_manager", "listed_groups"]
-
-NOT_RUNNING = (
-    "KM_CONNECTION_FAILED",
-    "Cannot connect to Keyboard Maestro Engine.",
-    "Start Keyboard Maestro and ensure the Engine is running.",
+    KMProblem,
+    caught,
+    escape,
+    find_group_named,
+    list_groups,
+    run_guarded,
 )
 
-
-def failure(code: str, message: str, suggestion: str) -> Answer:
-    return {
-        "success": False,
-        "error": {"code": code, "message": message, "recovery_suggestion": suggestion},
-    }
-
-
-def listed_groups(ctx: ToolContext) -> list[dict[str, Any]]:
-    """The server's group list, read back from record text. (Only asked for after the
-    engine check, so osascript is there and the fixed script runs: LIST_FAILED, its
-    answer otherwise, is not reachable in the model.)"""
-    output = ctx.osascript(
-        "every macro group", lambda: record_text(group_records(ctx.km)), apps=(KM,)
-    )
-    return parse_records(output, "groupName", numbers=whole_numbers)
+__all__ = ["HANDLERS", "handle_group_manager"]
 
 
 def handle_group_manager(ctx: ToolContext) -> Answer:
     """km_macro_group_manager: the engine check, then the operation."""
     if not ctx.engine_running():
-        return failure(*NOT_RUNNING)
+        return engine_unreachable()
     operation: str = ctx.args["operation"]
     return OPERATIONS[operation](ctx)
 
 
 def _list(ctx: ToolContext) -> Answer:
-    return {"success": True, "data": {"groups": listed_groups(ctx)}}
+    # The fixed listing script runs once the engine check passed (osascript is there, and
+    # nothing in it is dangerous): LIST_FAILED, the server's answer otherwise, cannot happen.
+    return {"success": True, "data": {"groups": list_groups(ctx)}}
 
 
 def _create(ctx: ToolContext) -> Answer:
@@ -68,47 +46,36 @@ def _create(ctx: ToolContext) -> Answer:
             "Pass new_name with the group name to create.",
         )
     name = new_name.strip()
-    script = f'set newGroup to make new macro group with properties {{name:"{escaped(name)}"}}'
-    output = _run(ctx, script, lambda: str(library.create_group(ctx.km, name)["uid"]))
-    if output.startswith("ERROR:"):
-        return failure("CREATE_FAILED", output[6:].strip(), "Check name is unique.")
+    script = f'set newGroup to make new macro group with properties {{name:"{escape(name)}"}}'
+    try:
+        output = run_guarded(ctx, script, lambda: str(library.create_group(ctx.km, name)["uid"]))
+        caught(output, "EXECUTION_ERROR")
+    except KMProblem as problem:
+        return failure("CREATE_FAILED", problem.error.message, "Check name is unique.")
     return {"success": True, "data": {"group_id": output, "name": name}}
 
 
-def _change(
-    ctx: ToolContext,
-    statement: str,
-    change: Callable[[library.Group], None],
-) -> str:
-    """Run ``change`` on ``first macro group whose name is <group_id>``; the output."""
+def _change(ctx: ToolContext, statement: str, change: Callable[[library.Group], None]) -> None:
+    """Run ``change`` on ``first macro group whose name is <group_id>`` (the group client
+    names groups only by name); :class:`KMProblem` when it fails."""
     name = ctx.args["group_id"].strip()
 
     def run() -> str:
-        group = group_named(ctx.km, name)
-        if group is None:
-            raise not_first_named("macro group", name)
-        change(group)
+        change(find_group_named(ctx.km, name))
         return "ok"
 
-    selector = f'(first macro group whose name is "{escaped(name)}")'
-    return _run(ctx, statement.format(group=selector), run)
-
-
-def _run(ctx: ToolContext, script: str, action: Callable[[], str]) -> str:
-    """A script of the server's groups client (its errors as an ``ERROR:`` result)."""
-    try:
-        return ctx.osascript(script, in_try(action), apps=(KM,))
-    except ScriptFailure as problem:
-        return f"ERROR: {problem.message}"
+    selector = f'(first macro group whose name is "{escape(name)}")'
+    caught(run_guarded(ctx, statement.format(group=selector), run))
 
 
 def _delete(ctx: ToolContext) -> Answer:
     group_id: str | None = ctx.args["group_id"]
     if not group_id or not group_id.strip():
         return failure("VALIDATION_ERROR", "group_id is required.", "Pass group_id.")
-    output = _change(ctx, "delete {group}", lambda group: library.delete_group(ctx.km, group))
-    if output.startswith("ERROR:"):
-        return failure("DELETE_FAILED", output[6:].strip(), "Verify the group exists.")
+    try:
+        _change(ctx, "delete {group}", lambda group: library.delete_group(ctx.km, group))
+    except KMProblem as problem:
+        return failure("DELETE_FAILED", problem.error.message, "Verify the group exists.")
     return {"success": True, "data": {"group_id": group_id, "deleted": True}}
 
 
@@ -119,11 +86,11 @@ def _rename(ctx: ToolContext) -> Answer:
             "VALIDATION_ERROR", "group_id and new_name are both required.", "Pass both fields."
         )
     name = new_name.strip()
-    output = _change(
-        ctx, f'set name of {{group}} to "{escaped(name)}"', lambda group: group.update(name=name)
-    )
-    if output.startswith("ERROR:"):
-        return failure("RENAME_FAILED", output[6:].strip(), "Verify the group exists.")
+    statement = f'set name of {{group}} to "{escape(name)}"'
+    try:
+        _change(ctx, statement, lambda group: group.update(name=name))
+    except KMProblem as problem:
+        return failure("RENAME_FAILED", problem.error.message, "Verify the group exists.")
     return {"success": True, "data": {"group_id": group_id, "new_name": new_name}}
 
 
@@ -133,12 +100,11 @@ def _set_enabled(ctx: ToolContext) -> Answer:
         return failure(
             "VALIDATION_ERROR", "group_id and enabled are both required.", "Pass both fields."
         )
-    flag = "true" if enabled else "false"
-    output = _change(
-        ctx, f"set enabled of {{group}} to {flag}", lambda group: group.update(enabled=enabled)
-    )
-    if output.startswith("ERROR:"):
-        return failure("TOGGLE_FAILED", output[6:].strip(), "Verify the group exists.")
+    statement = f"set enabled of {{group}} to {'true' if enabled else 'false'}"
+    try:
+        _change(ctx, statement, lambda group: group.update(enabled=enabled))
+    except KMProblem as problem:
+        return failure("TOGGLE_FAILED", problem.error.message, "Verify the group exists.")
     return {"success": True, "data": {"group_id": group_id, "enabled": enabled}}
 
 

@@ -13,69 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from engine.simulator.km import engine as km_engine
-from engine.simulator.km.library import Refused
 from engine.simulator.tools._context import (
-    KM,
     KME,
+    SERVER_VERSION,
     Answer,
-    AppleEventError,
-    ScriptFailure,
     ToolContext,
     Via,
+    failure,
     invalid,
 )
-from engine.simulator.tools._km import is_uuid, macro_records
-from engine.simulator.tools._records import parse_records, record_text, whole_numbers
+from engine.simulator.tools._km import KMProblem, in_try, is_uuid, list_macros, uuid_of_name
 
-__all__ = ["HANDLERS", "handle_execute_macro", "handle_list_macros", "listed_macros"]
+__all__ = ["HANDLERS", "handle_execute_macro", "handle_list_macros"]
 
-SERVER_VERSION = "1.0.0"
-CANNOT_CONNECT = "Cannot connect to Keyboard Maestro"
 NO_MATCHING_NAME = "no macros with a matching name"
-
-
-def listed_macros(
-    ctx: ToolContext, group_filters: list[str] | None = None, enabled_only: bool = True
-) -> list[dict[str, Any]] | None:
-    """The server's macro list (its ``list_macros_async``), or None when it cannot get one
-    (AppleScript failed, then Keyboard Maestro's web server did not answer: it is off)."""
-    try:
-        output = ctx.osascript(
-            "", lambda: record_text(macro_records(ctx.km)), via=Via.SYNC, apps=(KM,)
-        )
-    except ScriptFailure:
-        return None
-    try:
-        return _standardized(parse_records(output, "macroId", numbers=whole_numbers),
-                             group_filters, enabled_only)  # fmt: skip
-    except (AttributeError, TypeError):  # a group name read back as a number
-        return None
-
-
-def _standardized(
-    records: list[dict[str, Any]], group_filters: list[str] | None, enabled_only: bool
-) -> list[dict[str, Any]]:
-    if enabled_only:
-        records = [r for r in records if r.get("enabled", False)]
-    if group_filters:
-        records = [
-            r
-            for r in records
-            if any(f.lower() in r.get("groupName", "").lower() for f in group_filters)
-        ]
-    return [
-        {
-            "id": r.get("macroId", ""),
-            "name": r.get("macroName", ""),
-            "group": r.get("groupName", ""),
-            "enabled": r.get("enabled", True),
-            "trigger_count": r.get("triggerCount", 0),
-            "action_count": r.get("actionCount", 0),
-            "last_used": None,
-            "created_date": None,
-        }
-        for r in records
-    ]
 
 
 _SORT_KEYS: dict[str, Any] = {
@@ -93,34 +44,29 @@ def handle_list_macros(ctx: ToolContext) -> Answer:
     enabled_only, sort_by, limit = ctx.args["enabled_only"], ctx.args["sort_by"], ctx.args["limit"]
     if group_filter is not None:
         group_filters = [group_filter] if group_filters is None else [*group_filters, group_filter]
-    macros = listed_macros(ctx, group_filters, enabled_only)
-    if macros is None:
-        return {
-            "success": False,
-            "error": {
-                "code": "KM_CONNECTION_FAILED",
-                "message": CANNOT_CONNECT,
-                "details": f"KMError(code='CONNECTION_ERROR', message='{CANNOT_CONNECT}', "
-                "details=None, retry_after=None)",
-                "recovery_suggestion": "Ensure Keyboard Maestro is running and accessible. For "
-                "AppleScript access, grant accessibility permissions. For Web API, enable web "
-                "server on port 4490.",
-            },
-        }
+    try:
+        macros = list_macros(ctx, group_filters, enabled_only=enabled_only)
+    except KMProblem as problem:
+        error = problem.error
+        return failure(
+            "KM_CONNECTION_FAILED",
+            error.message,
+            "Ensure Keyboard Maestro is running and accessible. For AppleScript access, grant "
+            "accessibility permissions. For Web API, enable web server on port 4490.",
+            details=f"KMError(code='{error.code}', message='{error.message}', "
+            "details=None, retry_after=None)",
+        )
     if sort_by in _SORT_KEYS:
         try:
             macros.sort(key=_SORT_KEYS[sort_by])
         except (AttributeError, TypeError):  # a name read back as a number
-            return {
-                "success": False,
-                "error": {
-                    "code": "SYSTEM_ERROR",
-                    "message": "Unexpected system error occurred",
-                    "details": "Contact support",
-                    "recovery_suggestion": "Check logs and ensure Keyboard Maestro is running. "
-                    "Try restarting the MCP server if the issue persists.",
-                },
-            }
+            return failure(
+                "SYSTEM_ERROR",
+                "Unexpected system error occurred",
+                "Check logs and ensure Keyboard Maestro is running. Try restarting the MCP "
+                "server if the issue persists.",
+                details="Contact support",
+            )
     shown = macros[:limit]
     return {
         "success": True,
@@ -151,34 +97,34 @@ def handle_execute_macro(ctx: ToolContext) -> Answer:
     trigger_value: str | None = ctx.args["trigger_value"]
     method: str = ctx.args["method"]
     if not identifier.strip():
-        return _refused(
+        return failure(
             "INVALID_PARAMETER",
             invalid("identifier", identifier, "cannot be empty"),
-            "Check parameter format and try again",
             "Verify macro identifier format and ensure it exists",
+            details="Check parameter format and try again",
         )
     clean = identifier.strip()
     trigger = trigger_value[:1000] if trigger_value else None
     if not ctx.engine_running():
-        return _refused(
+        return failure(
             "KM_CONNECTION_FAILED",
             "Cannot connect to Keyboard Maestro Engine",
-            "Keyboard Maestro Engine is not running or not accessible",
             "Start Keyboard Maestro and ensure the Engine is running. Check accessibility "
             "permissions if needed.",
+            details="Keyboard Maestro Engine is not running or not accessible",
         )
     outcome = _do_script(ctx, clean, trigger)
     retried = False
     if isinstance(outcome, _Failed) and not is_uuid(clean) and NO_MATCHING_NAME in outcome.message:
-        uid = _uuid_of(ctx, clean)
+        uid = uuid_of_name(ctx, clean)
         if uid is not None and not isinstance(retry := _do_script(ctx, uid, trigger), _Failed):
             outcome, clean, identifier, retried = retry, uid, clean, True
     if isinstance(outcome, _Failed):
-        return _refused(
+        return failure(
             "EXECUTION_ERROR",
             outcome.message,
-            None,
             "Verify macro name exists in Keyboard Maestro and is enabled",
+            details=None,
         )
     execution_id = ctx.uuid4()
     data: dict[str, Any] = {
@@ -204,18 +150,6 @@ def handle_execute_macro(ctx: ToolContext) -> Answer:
     }
 
 
-def _refused(code: str, message: str, details: str | None, suggestion: str) -> Answer:
-    return {
-        "success": False,
-        "error": {
-            "code": code,
-            "message": message,
-            "details": details,
-            "recovery_suggestion": suggestion,
-        },
-    }
-
-
 class _Failed:
     def __init__(self, message: str) -> None:
         self.message = message
@@ -229,24 +163,12 @@ def _do_script(ctx: ToolContext, identifier: str, trigger: str | None) -> str | 
         return _Failed("syntax error: Expected end of line but found identifier. (-2741)")
 
     def run() -> str:
-        try:
-            return km_engine.do_script(ctx.km, identifier, trigger or "")
-        except Refused as refused:
-            error = AppleEventError(-2700, refused.message, KME)
-            return f"ERROR: {error.message}"
+        return km_engine.do_script(ctx.km, identifier, trigger or "")
 
-    output = ctx.osascript("", run, via=Via.SYNC, apps=(KME,)).strip()
+    output = ctx.osascript("", in_try(run, app=KME), via=Via.SYNC, apps=(KME,)).strip()
     if output.startswith("ERROR:"):
         return _Failed(output[6:].strip())
     return output
-
-
-def _uuid_of(ctx: ToolContext, name: str) -> str | None:
-    """The UUID of the first listed macro named exactly ``name`` (the server's retry)."""
-    for record in listed_macros(ctx, enabled_only=False) or []:
-        if record.get("name") == name and is_uuid(str(record.get("id"))):
-            return str(record["id"])
-    return None
 
 
 HANDLERS = {"km_list_macros": handle_list_macros, "km_execute_macro": handle_execute_macro}

@@ -15,7 +15,14 @@ from typing import Any
 
 from engine.simulator._state import MAX_ACTIVE_NOTIFICATIONS
 from engine.simulator.km import system
-from engine.simulator.tools._context import Answer, AppleEventError, ScriptFailure, ToolContext
+from engine.simulator.tools._context import (
+    Answer,
+    AppleEventError,
+    ScriptFailure,
+    ToolContext,
+    failure,
+    quoted,
+)
 
 __all__ = ["HANDLERS", "handle_dismiss", "handle_notification_status", "handle_notify"]
 
@@ -42,14 +49,9 @@ class _Refused(Exception):
 
 
 def _failure(ctx: ToolContext, correlation: str, start: float, problem: _Refused) -> Answer:
+    answer = failure(problem.code, problem.message, problem.suggestion, details=problem.details)
     return {
-        "success": False,
-        "error": {
-            "code": problem.code,
-            "message": problem.message,
-            "details": problem.details,
-            "recovery_suggestion": problem.suggestion,
-        },
+        **answer,
         "metadata": {
             "correlation_id": correlation,
             "timestamp": ctx.local_timestamp(),
@@ -145,10 +147,6 @@ def _safe(content: str) -> bool:
     return len(content) <= 1000 and not any(p.search(content) for p in UNSAFE_CONTENT)
 
 
-def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _new_id(ctx: ToolContext) -> str:
     ctx.server.notifications_shown += 1
     return f"notification_{ctx.server.notifications_shown}_{int(ctx.epoch())}"
@@ -156,7 +154,7 @@ def _new_id(ctx: ToolContext) -> str:
 
 def _show(ctx: ToolContext, spec: dict[str, Any], *, sound: bool) -> str:
     """``display notification`` (the script the server runs, and its effect)."""
-    script = f"display notification {_quoted(spec['message'])} with title {_quoted(spec['title'])}"
+    script = f"display notification {quoted(spec['message'])} with title {quoted(spec['title'])}"
     named = sound and spec["sound"] and spec["sound"].lower() in NAMED_IN_NOTIFICATIONS
     if named:
         script += f' sound name "{spec["sound"]}"'
@@ -172,10 +170,10 @@ def _notification(ctx: ToolContext, spec: dict[str, Any]) -> dict[str, Any]:
     identifier, begun = _new_id(ctx), ctx.epoch()
     try:
         _show(ctx, spec, sound=True)
-    except ScriptFailure as failure:
+    except ScriptFailure as problem:
         # The server's error has no code of its own: one is minted from a fresh uuid4.
         raise _display_failed(
-            f"EXECUTION_MACROENGINEERROR_{ctx.uuid4()[:8]}", failure.message
+            f"EXECUTION_MACROENGINEERROR_{ctx.uuid4()[:8]}", problem.message
         ) from None
     active = ctx.server.notifications
     active[identifier] = {
@@ -197,8 +195,8 @@ def _alert(ctx: ToolContext, spec: dict[str, Any]) -> dict[str, Any]:
     giving_up = max(1, round(duration)) if duration is not None else None
     buttons: list[str] = spec["buttons"]
     lines = [
-        f"display alert {_quoted(spec['title'])} ¬",
-        f"message {_quoted(spec['message'])} ¬",
+        f"display alert {quoted(spec['title'])} ¬",
+        f"message {quoted(spec['message'])} ¬",
         "buttons {" + ", ".join(f'"{label}"' for label in buttons) + "} ¬",
         "default button 1" + (f" ¬\ngiving up after {giving_up}" if giving_up else ""),
     ]
@@ -213,9 +211,9 @@ def _alert(ctx: ToolContext, spec: dict[str, Any]) -> dict[str, Any]:
 
     try:
         output = ctx.osascript("\n".join(lines), ask)
-    except ScriptFailure as failure:
+    except ScriptFailure as problem:
         raise _display_failed(
-            "ALERT_DIALOG_ERROR", f"Alert dialog AppleScript failed: {failure.message}"
+            "ALERT_DIALOG_ERROR", f"Alert dialog AppleScript failed: {problem.message}"
         ) from None
     button = output.split("button returned:")[1].strip().strip('"')
     return {"id": identifier, "display_time": ctx.epoch() - begun, "button": button}
@@ -225,9 +223,9 @@ def _hud(ctx: ToolContext, spec: dict[str, Any]) -> dict[str, Any]:
     identifier, begun = _new_id(ctx), ctx.epoch()
     try:
         _show(ctx, spec, sound=False)
-    except ScriptFailure as failure:
+    except ScriptFailure as problem:
         raise _display_failed(
-            "HUD_DISPLAY_ERROR", f"HUD AppleScript failed: {failure.message}"
+            "HUD_DISPLAY_ERROR", f"HUD AppleScript failed: {problem.message}"
         ) from None
     ctx.sleep(min(spec["duration"] or HUD_SECONDS, HUD_LONGEST))
     return {"id": identifier, "display_time": ctx.epoch() - begun}

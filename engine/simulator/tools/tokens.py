@@ -24,7 +24,7 @@ from engine.simulator.tools._context import (
     ToolContext,
     Via,
 )
-from engine.simulator.tools._km import escaped
+from engine.simulator.tools._km import escape
 
 __all__ = ["HANDLERS", "handle_token_processor", "handle_token_stats", "parse_tokens"]
 
@@ -214,7 +214,7 @@ def _through_keyboard_maestro(ctx: ToolContext, text: str, context: str) -> str 
     (the server then falls back to its local processor)."""
     if not _fit_for_km(text):
         return None
-    literal = escaped(text)
+    literal = escape(text)
     if len(literal) > KM_TEXT_LIMIT:
         literal = literal[:KM_TEXT_LIMIT] + "..."
     counters = ctx.server
@@ -229,8 +229,8 @@ def _through_keyboard_maestro(ctx: ToolContext, text: str, context: str) -> str 
 
     try:
         output = ctx.osascript("", run, via=Via.SYNC, apps=(KME,)).strip()
-    except ScriptFailure as failure:
-        if failure.stderr:  # osascript ran and failed; without osascript it never ran
+    except ScriptFailure as problem:
+        if problem.stderr:  # osascript ran and failed; without osascript it never ran
             counters.count("km_calls")
         counters.count("km_errors")
         return None

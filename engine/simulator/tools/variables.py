@@ -34,6 +34,7 @@ from engine.simulator.tools._context import (
     ToolContext,
     Via,
     cant_get,
+    failure,
     invalid,
     quoted,
 )
@@ -58,14 +59,7 @@ def handle_variable_manager(ctx: ToolContext) -> Answer:
     try:
         _check(operation, name, value, scope)
     except _Invalid as problem:
-        return {
-            "success": False,
-            "error": {
-                "code": "INVALID_PARAMETER",
-                "message": str(problem),
-                "recovery_suggestion": "Check operation and parameter format",
-            },
-        }
+        return failure("INVALID_PARAMETER", str(problem), "Check operation and parameter format")
     if operation in ("get", "set", "delete"):
         return _change(ctx, operation, name, value, scope)
     return _list(ctx, scope)
@@ -115,15 +109,10 @@ def _change(ctx: ToolContext, operation: str, name: str, value: str | None, scop
 
     try:
         raw = ctx.osascript(TELL_ENGINE + statement, run, apps=(KME,), statement=statement)
-    except ScriptFailure as failure:
-        return {
-            "success": False,
-            "error": {
-                "code": "KM_VARIABLE_FAILED",
-                "message": failure.message,
-                "recovery_suggestion": "Verify Keyboard Maestro Engine is running.",
-            },
-        }
+    except ScriptFailure as problem:
+        return failure(
+            "KM_VARIABLE_FAILED", problem.message, "Verify Keyboard Maestro Engine is running."
+        )
     data: dict[str, Any]
     if operation == "get":
         data = {
@@ -166,8 +155,8 @@ def _list(ctx: ToolContext, scope: str) -> Answer:
 
     try:
         output = ctx.osascript("", names, via=Via.SYNC, apps=(KME,)).strip()
-    except ScriptFailure as failure:
-        return _list_failure(failure)
+    except ScriptFailure as problem:
+        return _list_failure(problem)
     variables: list[dict[str, Any]]
     if scope == "global" and output and not output.startswith("Limited"):
         variables = [
@@ -186,28 +175,22 @@ def _list(ctx: ToolContext, scope: str) -> Answer:
     }
 
 
-def _list_failure(failure: ScriptFailure) -> Answer:
+def _list_failure(problem: ScriptFailure) -> Answer:
     """osascript's failure (details: its error output), or none at all: without osascript
     the server's ``subprocess.run`` raises."""
-    if failure.kind is Failed.SCRIPT:
-        return {
-            "success": False,
-            "error": {
-                "code": "KM_CONNECTION_FAILED",
-                "message": "Cannot retrieve variables from Keyboard Maestro",
-                "details": failure.stderr + "\n",
-                "recovery_suggestion": "Ensure Keyboard Maestro Engine is running and accessible",
-            },
-        }
-    return {
-        "success": False,
-        "error": {
-            "code": "SYSTEM_ERROR",
-            "message": "Failed to retrieve variables",
-            "details": failure.message,
-            "recovery_suggestion": "Check Keyboard Maestro connection and permissions",
-        },
-    }
+    if problem.kind is Failed.SCRIPT:
+        return failure(
+            "KM_CONNECTION_FAILED",
+            "Cannot retrieve variables from Keyboard Maestro",
+            "Ensure Keyboard Maestro Engine is running and accessible",
+            details=problem.stderr + "\n",
+        )
+    return failure(
+        "SYSTEM_ERROR",
+        "Failed to retrieve variables",
+        "Check Keyboard Maestro connection and permissions",
+        details=problem.message,
+    )
 
 
 HANDLERS = {"km_variable_manager": handle_variable_manager}

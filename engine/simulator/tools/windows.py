@@ -61,8 +61,8 @@ def handle_window_manager(ctx: ToolContext) -> Answer:
         )
     try:
         return OPERATIONS[ctx.args["operation"]](ctx, identifier)
-    except _Failed as failure:
-        return _flat(ctx, failure.code, failure.message)
+    except _Failed as problem:
+        return _flat(ctx, problem.code, problem.message)
 
 
 # -- what the server reads ---------------------------------------------------------------------
@@ -163,8 +163,8 @@ def _system_events(ctx: ToolContext, action: Callable[[], str]) -> str:
     """One of the window manager's scripts (inside ``try``: errors become ``ERROR: …``)."""
     try:
         return ctx.osascript("", in_try(action), via=Via.UNCHECKED, apps=(SE,))
-    except ScriptFailure as failure:
-        raise _Failed("EXECUTION_ERROR", failure.message) from None
+    except ScriptFailure as problem:
+        raise _Failed("EXECUTION_ERROR", problem.message) from None
 
 
 def _change(ctx: ToolContext, app: str, index: int, change: Callable[[dict[str, Any]], None],

@@ -38,7 +38,8 @@ def test_it_runs_installed_on_the_simulator(store: Store) -> None:
 
     async def prepare() -> None:
         text = {"operation": "set", "content": "  hello   there "}
-        macro = {"name": "Share Clipboard", "template": "custom"}
+        # The real server's km_create_macro needs the group to create the macro in.
+        macro = {"name": "Share Clipboard", "template": "custom", "group_name": "Examples"}
         for tool, arguments in (("km_clipboard_manager", text), ("km_create_macro", macro)):
             assert (await simulator.call_tool(tool, arguments))["success"]
 
@@ -62,7 +63,7 @@ def test_the_share_token_stays_in_keyboard_maestros_memory(store: Store, tmp_pat
 
     async def share() -> None:
         text = {"operation": "set", "content": "hello"}
-        macro = {"name": "Share Clipboard", "template": "custom"}
+        macro = {"name": "Share Clipboard", "template": "custom", "group_name": "Examples"}
         for tool, arguments in (("km_clipboard_manager", text), ("km_create_macro", macro)):
             assert (await simulator.call_tool(tool, arguments))["success"]
         shared = await runtime.run("clipboard-tools/share-clipboard", bridge=simulator)

@@ -44,6 +44,17 @@ def test_rename_toggle_duplicate_delete_by_uuid(km: KM) -> None:
     }
 
 
+def test_a_group_named_like_a_number_crashes_create(km: KM) -> None:
+    # The server reads the group list back from record text (the name 2026 becomes a
+    # number) and calls .lower() on each name: the exception reaches FastMCP uncaught.
+    km.ok("km_macro_group_manager", operation="rename", group_id="Examples", new_name="2026")
+    result = km.sim.result(TOOL, {"operation": "create", "group_id": "Work", "new_name": "X"})
+    assert result.is_error
+    assert (
+        result.text == "Error calling tool 'km_macro_editor': 'int' object has no attribute 'lower'"
+    )
+
+
 def test_a_duplicate_is_kept_when_its_new_name_is_refused(km: KM) -> None:
     error = km.fails(
         TOOL, "DUPLICATE_FAILED", operation="duplicate", macro_id="Hello World",
