@@ -16,6 +16,8 @@ from engine.docs import plugin_markdown, plugin_markdown_from
 from engine.errors import EngineError
 from engine.names import NameKind, is_valid_name, name_hint
 
+SCHEMA_FILE = "action.schema.json"
+
 TEMPLATE = """\
 # yaml-language-server: $schema={schema}
 api_version: "1.0"
@@ -110,6 +112,8 @@ def cmd_new(args: argparse.Namespace) -> int:
         f"wrote {target}: edit it, then `km-actions validate {target}` and "
         f"`km-actions test {target}`"
     )
+    if not (args.folder / schema).is_file():
+        print(f"for your editor: km-actions schema > {args.folder / SCHEMA_FILE}")
     return 0
 
 
@@ -125,16 +129,17 @@ def _yaml_text(text: str) -> str:
 
 
 def _schema_reference(folder: Path) -> str:
-    """Where editors find the schema: the checkout's schemas/ if the file is in one, else
-    the installed copy (``km-actions schema`` prints the same)."""
-    from engine._resources import schema_path
-
+    """The `$schema` path the docs show, relative to the new file: the nearest
+    ``action.schema.json`` saved in its folder or a parent (or a checkout's
+    ``schemas/action.schema.json``), else ``./action.schema.json``, where the docs say to
+    save it (`km-actions schema > action.schema.json`)."""
     here = folder.resolve()
     for parent in [here, *here.parents]:
-        candidate = parent / "schemas" / "action.schema.json"
-        if candidate.is_file():
-            return os.path.relpath(candidate, here)
-    return schema_path("action").as_uri()
+        for candidate in (parent / SCHEMA_FILE, parent / "schemas" / SCHEMA_FILE):
+            if candidate.is_file():
+                relative = Path(os.path.relpath(candidate, here)).as_posix()
+                return relative if relative.startswith("../") else f"./{relative}"
+    return f"./{SCHEMA_FILE}"
 
 
 def cmd_docs(args: argparse.Namespace) -> int:

@@ -12,7 +12,6 @@ from typing import Any
 from engine._resources import load_schema
 from engine.catalog import ToolCatalog
 from engine.cli._files import (
-    MANIFEST_SUFFIXES,
     FileSet,
     LoadedFile,
     collect,
@@ -22,6 +21,7 @@ from engine.cli._files import (
 from engine.errors import Diagnostic, sort_diagnostics
 from engine.report import format_json, format_text, summary
 from engine.saved_tools import offline_catalog
+from engine.schema import is_manifest_name
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
 
 PLUGIN_FILENAMES = ("plugin.yaml", "plugin.yml", "plugin.json")
@@ -177,9 +177,7 @@ def _add_neighbours(
 
 
 def _siblings(folder: Path) -> list[Path]:
-    return [
-        p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES
-    ]
+    return [p for p in sorted(folder.iterdir()) if is_manifest_name(p.name) and p.is_file()]
 
 
 def _plugin_data(owner: LoadedFile | None) -> Mapping[str, Any]:

@@ -645,6 +645,16 @@ def test_pack_writes_an_archive_that_installs(cli: Cli) -> None:
     assert cli("install", "demo-1.0.0.zip", "--yes").out == "Installed demo 1.0.0.\n"
 
 
+def test_pack_skips_the_json_schema_saved_next_to_the_actions(cli: Cli) -> None:
+    _demo(cli)
+    cli.write("demo/actions/action.schema.json", cli("schema").out)
+    outcome = cli("pack", "demo")
+    assert (outcome.code, outcome.out.splitlines()[0]) == (
+        0,
+        "Packed demo 1.0.0 (1 actions) into demo-1.0.0.zip",
+    )
+
+
 def test_pack_as_tar_gz_where_asked(cli: Cli) -> None:
     _demo(cli)
     refused = cli("pack", "demo", "-o", "out/x.tar.gz", "--format", "tar.gz")

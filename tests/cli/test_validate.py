@@ -186,6 +186,15 @@ def test_a_folder_checks_every_manifest_and_skips_tool_folders(cli: Cli) -> None
     assert (outcome.code, outcome.out) == (0, "no problems in 2 files; 2 valid\n")
 
 
+def test_a_folder_skips_the_json_schema_saved_for_editors(cli: Cli) -> None:
+    """docs/writing-actions.md: save the schema next to your actions, then `validate .`."""
+    cli.write("lib/greet.yaml", GOOD)
+    cli.write("lib/action.schema.json", cli("schema").out)
+    cli.write("lib/plugin.schema.json", cli("schema", "--plugin").out)
+    outcome = cli("validate", "lib")
+    assert (outcome.code, outcome.out) == (0, "no problems in 1 file; 1 valid\n")
+
+
 def test_a_file_given_twice_is_checked_once(cli: Cli) -> None:
     cli.write("lib/greet.yaml", GOOD)
     outcome = cli("validate", "lib", "lib/greet.yaml", "./lib/greet.yaml")
