@@ -22,6 +22,7 @@ from engine.errors import Diagnostic, sort_diagnostics
 from engine.report import format_json, format_text, summary
 from engine.saved_tools import offline_catalog
 from engine.schema import is_manifest_name
+from engine.schema_tools import action_schema, schema_text
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
 
 PLUGIN_FILENAMES = ("plugin.yaml", "plugin.yml", "plugin.json")
@@ -249,8 +250,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
             }
             for t in catalog.values()
         ]
+    elif args.plugin:
+        data = load_schema("plugin")
     else:
-        data = load_schema("plugin" if args.plugin else "action")
+        # The tools part follows the tools `validate` checks against.
+        print(schema_text(action_schema(_offline_catalog())), end="")
+        return 0
     print(json.dumps(data, indent=2, ensure_ascii=False))
     return 0
 

@@ -116,6 +116,15 @@ def check_tool_arguments(
             continue
         if _has_template(value):
             continue
+        known = _operations_named_by(tool, name)
+        if known is not None and isinstance(value, str) and value not in known:
+            yield document.diagnostic(
+                "argument-value",
+                f"{tool.name} has no operation {_show(value)}",
+                arg_path,
+                hint=did_you_mean(value, known),
+            )
+            continue
         yield from _check_value(document, checker, tool, name, schema, value, arg_path)
     for name in tool.required:
         if name not in args:
@@ -127,6 +136,13 @@ def check_tool_arguments(
                 at_key=True,
                 hint=f"add `{name}: …` under `with:`" + (f" ({described})" if described else ""),
             )
+
+
+def _operations_named_by(tool: ToolSpec, argument: str) -> Mapping[str, Any] | None:
+    """The operations of a tool, when ``argument`` is the one that names them (the server's
+    schema says only "text" there; the catalog knows each operation)."""
+    operations = tool.operations
+    return operations.classes if operations and argument == operations.parameter else None
 
 
 def _check_value(

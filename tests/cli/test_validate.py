@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from engine._resources import schema_path
 from engine.catalog import ToolCatalog
 from engine.cli._validate import _enclosing_plugin
+from engine.saved_tools import save_tool_list
 from tests.cli.conftest import DEMO_PLUGIN, Cli, action_text
 
 GOOD = action_text(
@@ -396,6 +398,22 @@ def test_schema(cli: Cli, argv: list[str], schema_id: str) -> None:
         schema_id,
         "https://json-schema.org/draft/2020-12/schema",
     )
+
+
+def test_schema_is_the_shipped_file_with_the_shipped_tools(cli: Cli) -> None:
+    outcome = cli("schema")
+    assert outcome.out == schema_path("action").read_text("utf-8")
+
+
+def test_schema_knows_the_tools_of_the_server_last_connected_to(cli: Cli) -> None:
+    """What an editor flags and what `validate` reports follow the same tools."""
+    tool = {"name": "km_test_text", "description": "Echo.", "inputSchema": {
+        "type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
+        "additionalProperties": False}}  # fmt: skip
+    save_tool_list([tool], upstream="km-mcp", server="test")
+    rules = cli("schema").json()["$defs"]["tool_calls"]["allOf"]
+    assert rules[0]["then"]["properties"]["tool"] == {"enum": ["km_test_text"]}
+    assert rules[1]["then"]["properties"]["with"]["properties"] == {"text": {"type": "string"}}
 
 
 def test_schema_of_the_tools(cli: Cli) -> None:
