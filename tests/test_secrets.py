@@ -301,7 +301,8 @@ def test_the_property_sees_every_failure() -> None:
         "`vars.m` has no key given by the secret input `pw`",
         "argument `mode` of km_pick is not valid: the secret input `pw` is not one of "
         "['fast', 'slow']",
-        "`wait` needs a number of seconds, got a value containing the secret input `pw`",
+        "`wait` must be a number, but `{{ inputs.pw }} s` gave a value containing the secret "
+        "input `pw`",
     ]
     assert echoed["error"]["message"] == f"login user {MASK} end was refused"
     assert checked == [

@@ -44,6 +44,13 @@ _STEP_HOLDERS = frozenset({"Branch", "Case", "Repeat"})
 _PATTERN_HINTS = {
     "^https?://": "write the whole address, starting with https:// (e.g. https://example.com)",
 }
+# The input a hint's example template reads, for a step's number.
+_EXAMPLE_INPUTS = {
+    "max": "times",
+    "max_attempts": "attempts",
+    "wait": "delay",
+    "timeout": "seconds",
+}
 _SEMVER_HINT = 'write a version as MAJOR.MINOR.PATCH in quotes, e.g. "1.0.0"'
 
 
@@ -183,6 +190,9 @@ class SchemaChecker:
     ) -> Iterator[Diagnostic]:
         value = error.instance
         allowed = schema.get("enum", ())
+        if templated_number(schema):
+            yield self._number_problem(path, value, schema)
+            return
         if isinstance(value, int | float) and str(value) in allowed:
             yield self.type_problem(path, value, "text", wants_text=True, quote=str(value))
             return
@@ -291,7 +301,9 @@ class SchemaChecker:
     ) -> Iterator[Diagnostic]:
         pattern = str(error.validator_value)
         value = error.instance
-        if pattern in _IDENTIFIER_PATTERNS:
+        if templated_number(schema):
+            yield self._number_problem(path, value, schema)
+        elif pattern in _IDENTIFIER_PATTERNS:
             yield self._bad_name(path, value, what=_IDENTIFIER_PATTERNS[pattern])
         elif pattern.startswith("^(0|[1-9]"):
             yield self.document.diagnostic(
@@ -310,6 +322,28 @@ class SchemaChecker:
                 or f"it must match {pattern}",
             )
 
+    def _number_problem(self, path: Path, value: Any, schema: Mapping[str, Any]) -> Diagnostic:
+        """A step's number (which may be a template giving it) written as something else."""
+        kind = "a whole number" if "integer" in schema["type"] else "a number"
+        example = f'"{{{{ inputs.{_EXAMPLE_INPUTS.get(str(path[-1]), path[-1])} }}}}"'
+        if isinstance(value, str) and _holds_number(value):
+            message = f"{field_name(path)} must be {kind}, not text ({show(value)})"
+            hint = f"write the number without quotes, or a template that gives it: {example}"
+        else:
+            original = self.document.source_map.plain_text(path)
+            found = f"`{original}`, which YAML reads as " if original else ""
+            message = (
+                f"{field_name(path)} must be {kind}, or a template giving one, not "
+                f"{found}{read_as(value) if original else type_name(value)}"
+                + (
+                    ""
+                    if original or value is None or isinstance(value, bool)
+                    else f" ({show(value)})"
+                )
+            )
+            hint = f"write the number itself, or a template in quotes: {example}"
+        return self.document.diagnostic("wrong-type", message, path, hint=hint)
+
     def _bad_name(
         self, path: Path, value: Any, *, at_key: bool = False, what: str = "name"
     ) -> Diagnostic:
@@ -321,6 +355,26 @@ class SchemaChecker:
             at_key=at_key,
             hint=name_hint(value, kind),
         )
+
+
+def templated_number(schema: Mapping[str, Any]) -> bool:
+    """A step's number that may also be a template: ``type: [integer|number, string]`` and
+    a pattern for the text."""
+    types = schema.get("type")
+    return (
+        isinstance(types, list)
+        and "string" in types
+        and ("integer" in types or "number" in types)
+        and "pattern" in schema
+    )
+
+
+def _holds_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _missing_hint(schema: Mapping[str, Any], path: Path, key: str) -> str:
