@@ -90,6 +90,8 @@ _SEMANTIC = {
     "unused-result": "A step has an id but nothing reads its result (warning).",
     "unreachable-step": "A step comes after `return` or `fail` and never runs (warning).",
     "ambiguous-boolean": "An unquoted yes/no/on/off became true/false (warning).",
+    "stray-quote": 'Unquoted text ends with a `"` it never opened, which becomes part of the '
+    "text (warning).",
     "required-with-default": "An input is required but has a default that is never used (warning).",
 }
 

@@ -154,9 +154,10 @@ def load_text(
         return Document(data, SourceMap(values, keys, {}, to_span), text, file, "json")
     builder = _YamlBuilder(text, file, limits)
     data = builder.build()
-    return Document(
-        data, SourceMap(builder.values, builder.keys, builder.plain, _mark_span), text, file, "yaml"
+    source_map = SourceMap(
+        builder.values, builder.keys, builder.plain, _mark_span, tuple(builder.stray_quotes)
     )
+    return Document(data, source_map, text, file, "yaml")
 
 
 def load_bytes(
@@ -248,6 +249,7 @@ class _YamlBuilder:
         self.values: dict[Path, Any] = {}
         self.keys: dict[Path, Any] = {}
         self.plain: dict[Path, str] = {}
+        self.stray_quotes: list[Path] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.aliases = 0
         self.root: Any = None
@@ -289,6 +291,8 @@ class _YamlBuilder:
                 values[path] = (event.start_mark, event.end_mark)
                 if type(value) is not str and not event.style:
                     plain[path] = event.value
+                elif not event.style and value[-1:] == '"' and value.count('"') % 2:
+                    self.stray_quotes.append(path)
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
                 size = 1
@@ -581,6 +585,9 @@ class _YamlBuilder:
         )
 
     def _syntax_error(self, exc: yaml.MarkedYAMLError) -> ManifestSyntaxError:
+        unclosed = self._unclosed_quote(exc.problem_mark or exc.context_mark)
+        if unclosed is not None:
+            return unclosed
         problem = exc.problem or "not valid YAML"
         opener = _OPENERS.get(str(exc.context)) if "end of stream" in problem else None
         # An unclosed quote or bracket, or a key without ':', is best shown where it
@@ -612,6 +619,40 @@ class _YamlBuilder:
                 hint = _INDENT_HINT
         return _error(code, message, span, self.file, hint or _ANY_HINT)
 
+    def _unclosed_quote(self, mark: Any) -> ManifestSyntaxError | None:
+        """A quoted value whose closing quote is missing reads on into the lines below it,
+        up to the next quote, and YAML fails there: report the quote that was opened, when
+        the text it swallowed holds a line that starts like a key (``  name:``)."""
+        if mark is None:
+            return None
+        opened = None
+        try:
+            for token in yaml.scan(self.text, Loader=_YamlLoader):
+                start = token.start_mark
+                if start.index >= mark.index:
+                    break
+                if type(token) is yaml.ScalarToken and token.style in ('"', "'"):
+                    opened = token
+        except yaml.YAMLError:
+            pass  # the tokens before the error are all there is
+        if opened is None or opened.start_mark.line == opened.end_mark.line:
+            return None
+        lines = self.text.splitlines()
+        first, last = opened.start_mark.line, opened.end_mark.line
+        if not any(_KEY_LINE.match(line) for line in lines[first + 1 : last + 1]):
+            return None
+        quote = opened.style
+        column = opened.start_mark.column
+        rest = lines[first][column:].rstrip()
+        return _error(
+            "syntax",
+            f"not valid YAML: the {_QUOTE_WORDS[quote]} quote opened here is not closed on its "
+            "line, so the text runs on into the lines below",
+            Span(first + 1, column + 1, first + 1, column + 2),
+            self.file,
+            f"end the text with a closing quote: {rest}{quote}",
+        )
+
     def _key_start(self, mark: Any) -> int | None:
         """The column of the key before ``mark`` when the line holds only that key (so
         the ':' is wrong only because the key is indented wrongly)."""
@@ -624,6 +665,10 @@ class _YamlBuilder:
             return None
         return len(before) - len(before.lstrip()) + 1
 
+
+# A line that starts like a `key:` (or a `- key:` list item).
+_KEY_LINE = re.compile(r"\s*(- )?[A-Za-z_][\w-]*:(\s|$)")
+_QUOTE_WORDS = {'"': "double", "'": "single"}
 
 _OPENERS = {
     "while scanning a quoted scalar": "quote",

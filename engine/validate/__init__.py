@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.codes import tier
-from engine.errors import Diagnostic, Path, sort_diagnostics
+from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
 from engine.expressions import ExpressionEngine
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
@@ -81,6 +81,7 @@ def validate(document: Document, context: ValidationContext | None = None) -> li
         return [checker._api_version(api, ("api_version",))]
     found = list(checker.check_top())
     found.extend(_dates(document, data))
+    found.extend(_stray_quotes(document, data))
     if context.level is ValidationLevel.BASIC:
         found.extend(_step_schemas(checker, schemas, data.get("steps")))
     else:
@@ -228,6 +229,20 @@ def _dates(document: Document, data: Any) -> Iterator[Diagnostic]:
                 path,
                 hint=f'put it in quotes: "{text}"',
             )
+
+
+def _stray_quotes(document: Document, data: Any) -> Iterator[Diagnostic]:
+    """Unquoted text ending with a `"` it never opened: a quote missing at the start."""
+    for path in document.source_map.stray_quotes:
+        text = value_at(data, path)
+        yield document.diagnostic(
+            "stray-quote",
+            'this text ends with a `"` but does not start with one, so the `"` is part of '
+            "the text",
+            path,
+            severity=Severity.WARNING,
+            hint=f'to quote the whole value, start it with a `"` too: "{text}',
+        )
 
 
 def _descriptions(
