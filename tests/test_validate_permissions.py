@@ -70,12 +70,10 @@ def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:
             "    with: {operation: purge, name: x}\n",
             {},
             [
-                (
-                    "demo.yaml:7:23: warning[permission-missing]: `purge` is not an operation of "
-                    "km_variable_manager km-actions knows, so it may be any operation of "
-                    "km_variable_manager, and the action's permissions do not cover them all",
-                    "write the operation itself (get, set, delete, list), or add "
-                    "km_variable_manager to `permissions:`; until then a run refuses the call",
+                (  # first of all, an operation the tool does not have
+                    "demo.yaml:7:23: error[argument-value]: km_variable_manager has no "
+                    'operation "purge"',
+                    "expected one of: delete, get, list, set",
                 )
             ],
             id="an-operation-nobody-knows",

@@ -11,6 +11,7 @@ from engine.errors import Diagnostic, Path
 from engine.inputs import fits_type
 from engine.names import NameKind, name_hint
 from engine.schema import ManifestSchemas
+from engine.secrets import schema_message
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.validate._schema_bounds import (
@@ -97,7 +98,7 @@ class SchemaChecker:
             return
         yield self.document.diagnostic(
             "invalid-format",
-            f"{field_name(path)} is not valid: {error.message}",
+            f"{field_name(path)} is not valid: {schema_message(error)}",
             path,
             hint=schema.get("description") or "see `km-actions schema` for the form",
         )

@@ -14,6 +14,7 @@ from engine._fastschema import Unsupported, compile_schema
 from engine.catalog import ToolSpec
 from engine.errors import Diagnostic, Path
 from engine.inputs import TYPE_WORDS, fits_type
+from engine.secrets import schema_message
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.templates import is_template
@@ -78,8 +79,11 @@ def _enum_of(schema: Mapping[str, Any]) -> list[Any] | None:
 
 
 def _types_of(schema: Mapping[str, Any]) -> list[str]:
+    """The types a property allows: its own, or its options' (``anyOf: [string, null]``);
+    empty when one of them allows any type."""
     types: list[str] = []
-    candidates = [schema, *(schema.get("anyOf", ()) or ()), *(schema.get("oneOf", ()) or ())]
+    options = [*(schema.get("anyOf", ()) or ()), *(schema.get("oneOf", ()) or ())]
+    candidates = [schema, *options] if "type" in schema or not options else options
     for option in candidates:
         if not isinstance(option, Mapping):
             continue
@@ -178,12 +182,12 @@ def _check_value(
         )
         return
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
-    detail = error.message if error is not None else "it does not fit the tool's schema"
+    detail = schema_message(error) if error is not None else "it does not fit the tool's schema"
     yield document.diagnostic(
         "argument-type",
-        f"{_show(value)} is not a valid `{name}` for {tool.name}: {detail}",
+        f"`{name}` of {tool.name} is not valid: {detail}",
         path,
-        hint=schema.get("description"),
+        hint=schema.get("description") or "`km-actions schema --tools` shows what each tool takes",
     )
 
 

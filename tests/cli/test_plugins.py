@@ -529,8 +529,8 @@ def test_configure_asks_for_a_secret_on_a_terminal(
         ),
         pytest.param(
             "size=0",
-            "error[invalid-config]: the settings of 'demo' are not valid: `size`: 0 is less than "
-            "the minimum of 1\n"
+            "error[invalid-config]: the settings of 'demo' are not valid: `size`: 0 is below the "
+            "minimum of 1\n"
             "     = hint: change the value to fit (see `km-actions describe demo`)\n",
             id="out-of-range",
         ),
@@ -565,7 +565,7 @@ def test_configure_never_prints_a_secret_in_its_errors(cli: Cli) -> None:
     assert (whole.code, whole.out) == (1, "")
     assert whole.err == (
         "error[invalid-config]: the settings of 'guarded' are not valid: the settings object "
-        "is not valid under any of the given schemas\n"
+        "does not fit any of the forms it may take\n"
         "     = hint: change the value to fit (see `km-actions describe guarded`)\n"
     )
     typed_alone = cli("configure", "guarded", "the-real-token-77")

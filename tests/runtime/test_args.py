@@ -302,7 +302,7 @@ def test_schema_keywords_beyond_type_are_checked(tools: Tools) -> None:
     error = failure(tools.run(body, {"m": "quick"}))
     assert (error.kind.value, error.message, error.hint) == (
         "invalid_arguments",
-        "argument `mode` of km_mode is not valid: 'quick' is not one of ['fast', 'safe']",
+        'argument `mode` of km_mode is not valid: "quick" is not one of "fast", "safe"',
         "How.",
     )
 
