@@ -13,7 +13,7 @@ from engine.names import NameKind, name_hint
 from engine.schema import ManifestSchemas
 from engine.secrets import schema_message
 from engine.sourcemap import Document
-from engine.suggest import did_you_mean
+from engine.suggest import closest, did_you_mean
 from engine.validate._schema_bounds import (
     bad_mock,
     one_of_keys_missing,
@@ -160,9 +160,10 @@ class SchemaChecker:
         instance = error.instance if isinstance(error.instance, Mapping) else {}
         stray_step = self._holds_step(schema, instance)
         required = error.validator_value if isinstance(error.validator_value, list) else []
+        allowed = list(schema.get("properties", {}))
         for key in required:
-            if key in instance:
-                continue
+            if key in instance or _misspelt_as(key, instance, allowed):
+                continue  # the misspelt key is reported, with the did-you-mean
             where = context_words(schema, path)
             if key == "steps" and stray_step:
                 yield self.document.diagnostic(
@@ -367,6 +368,15 @@ def templated_number(schema: Mapping[str, Any]) -> bool:
         and "string" in types
         and ("integer" in types or "number" in types)
         and "pattern" in schema
+    )
+
+
+def _misspelt_as(key: str, instance: Mapping[str, Any], allowed: list[str]) -> bool:
+    """Whether ``instance`` has an unknown key whose did-you-mean is ``key`` (`stpes`)."""
+    return any(
+        SYNONYMS.get(str(other)) == key or closest(str(other), allowed) == key
+        for other in instance
+        if other not in allowed
     )
 
 
