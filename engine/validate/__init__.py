@@ -237,8 +237,7 @@ def _stray_quotes(document: Document, data: Any) -> Iterator[Diagnostic]:
         text = value_at(data, path)
         yield document.diagnostic(
             "stray-quote",
-            'this text ends with a `"` but does not start with one, so the `"` is part of '
-            "the text",
+            'this text ends with a `"` but does not start with one, so the `"` is part of the text',
             path,
             severity=Severity.WARNING,
             hint=f'to quote the whole value, start it with a `"` too: "{text}',

@@ -251,12 +251,17 @@ class ReferenceChecker:
             return
         known = sorted(self.all_vars)
         hint = did_you_mean(str(name), known, listing=False) if known else None
-        yield self._diag(
-            "unknown-variable",
-            f"`vars.{name}` is never set",
-            path,
-            hint=hint or f"set it first with a step like `set: {{{name}: …}}`",
+        # `vars` are the action's own; a Keyboard Maestro variable (`Mood`, capitalised as
+        # they usually are) is read through its tool.
+        km = (
+            f"`vars` holds this action's own variables, set by `set` steps; a Keyboard "
+            f"Maestro variable is read with km_variable_manager (operation: get, name: {name})"
         )
+        if hint is None:
+            hint = f"set it first with a step like `set: {{{name}: …}}`, or: {km}"
+        elif str(name)[:1].isupper():
+            hint = f"{hint} ({km})"
+        yield self._diag("unknown-variable", f"`vars.{name}` is never set", path, hint=hint)
 
     def _steps(
         self, ref: Any, rest: tuple[Any, ...], path: Path, flow: Flow
