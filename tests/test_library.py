@@ -20,7 +20,9 @@ from engine.sourcemap import Document
 
 
 def _action(name: str, body: str) -> str:
-    return f'api_version: "1.0"\nkind: action\nname: {name}\n' + body
+    return (
+        f'api_version: "1.0"\nkind: action\nname: {name}\ndescription: The {name} action.\n' + body
+    )
 
 
 DOUBLE = _action(
@@ -223,7 +225,7 @@ def test_resolve_an_action_that_does_not_compile(engine: Engine) -> None:
         library.resolve("double", caller)
     assert broken.value.kind is ErrorKind.NOT_FOUND
     assert broken.value.message == (
-        "the action `double` cannot run: a.yaml:5:18: `inputs.nope` is not a declared input"
+        "the action `double` cannot run: a.yaml:6:18: `inputs.nope` is not a declared input"
     )
     assert broken.value.hint == "declare it under `inputs:`"
     assert isinstance(broken.value.__cause__, EngineError)

@@ -136,8 +136,7 @@ def _semantic(
     yield from check_inputs(document, checker, {k: v for k, v in inputs.items() if k not in broken})
     yield from check_tests(document, data, context)
     yield from unused_warnings(document, data, refs, ids, context)
-    if context.level is ValidationLevel.STRICT:
-        yield from _descriptions(document, data, inputs)
+    yield from _descriptions(document, data, inputs, strict=context.level is ValidationLevel.STRICT)
 
 
 def _step_schemas(
@@ -163,8 +162,14 @@ def _permissions(
     document: Document, context: ValidationContext, own: Any, walker: StepWalker
 ) -> Iterator[Diagnostic]:
     yield from check_entries(document, own, context.catalog)
-    yield from check_calls(document, context, walker.permissions, walker.needs)
-    yield from check_ceiling(document, context, own, walker.needs)
+    beyond = list(check_ceiling(document, context, own, walker.needs))
+    # A call beyond what MCP callers may grant is not also said to be missing from the
+    # permissions: adding it there would not help.
+    refused = {d.path for d in beyond}
+    for found in check_calls(document, context, walker.permissions, walker.needs):
+        if found.path not in refused:
+            yield found
+    yield from beyond
 
 
 def _cycles(
@@ -245,17 +250,22 @@ def _stray_quotes(document: Document, data: Any) -> Iterator[Diagnostic]:
 
 
 def _descriptions(
-    document: Document, data: Mapping[str, Any], inputs: Mapping[str, Any]
+    document: Document, data: Mapping[str, Any], inputs: Mapping[str, Any], *, strict: bool
 ) -> Iterator[Diagnostic]:
+    """A missing description: a warning for the action, an error for it and each input
+    with ``strict``."""
     if not data.get("description"):
         yield document.diagnostic(
             "missing-description",
             "the action has no `description`",
-            (),
+            ("name",) if "name" in data else (),
             at_key=True,
-            hint="say in one sentence what the action does; AI models read it to decide "
-            "when to use the action",
+            severity=Severity.ERROR if strict else Severity.WARNING,
+            hint="add `description:` saying in one sentence what the action does; people and "
+            "AI models read it to decide when to use the action",
         )
+    if not strict:
+        return
     for name, spec in readable_inputs(inputs).items():
         if not spec.description:
             yield document.diagnostic(

@@ -118,7 +118,14 @@ def test_new_description(cli: Cli, description: str, line: str) -> None:
     text = (cli.folder / "act.yaml").read_text("utf-8")
     assert text.splitlines()[4] == line
     assert yaml.safe_load(text)["description"] == description
-    _passes_validate_and_test(cli, "act.yaml", "act")
+    if description:
+        _passes_validate_and_test(cli, "act.yaml", "act")
+    else:  # valid, with a warning that says to write one
+        validated = cli("validate", "act.yaml")
+        assert (validated.code, validated.out.splitlines()[0]) == (
+            0,
+            "act.yaml:4:1: warning[missing-description]: the action has no `description`",
+        )
 
 
 @pytest.mark.parametrize(

@@ -714,11 +714,12 @@ HOOKED = plugin_text(
     """,
 )
 BARE = action_text("hello", "steps:\n  - set: {x: 1}\n", description=None)
+HOOK = action_text("hello", "steps:\n  - set: {x: 1}\n", description="Sets x.")
 
 
 def test_a_failing_hook_is_a_warning_and_the_install_stands(cli: Cli) -> None:
     cli.write("hk/plugin.yaml", HOOKED)
-    cli.write("hk/actions/hello.yaml", BARE)
+    cli.write("hk/actions/hello.yaml", HOOK)
     outcome = cli("install", "hk", "--yes")
     assert (outcome.code, outcome.out) == (0, "Installed hk 1.0.0.\n")
     state = cli.home / "simulator-state.json"
@@ -784,7 +785,7 @@ def test_a_newer_simulator_state_stops_the_hooks_not_the_change(cli: Cli) -> Non
     _demo(cli)  # no plugin has hooks yet: the simulator is not even opened
     assert "warning" not in cli("install", "demo", "--yes").err
     cli.write("hk/plugin.yaml", HOOKED)
-    cli.write("hk/actions/hello.yaml", BARE)
+    cli.write("hk/actions/hello.yaml", HOOK)
     outcome = cli("install", "hk", "--yes")
     assert (outcome.code, outcome.out) == (0, "Installed hk 1.0.0.\n")
     assert outcome.err == (
