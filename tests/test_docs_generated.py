@@ -539,6 +539,8 @@ def test_an_installed_plugin(store: Store) -> None:
         "",
         "Calls: `km_clipboard_manager`, `km_notifications`",
         "",
+        "Run it: `km-actions run clipboard-tools/preview-clipboard --input title=Now`",
+        "",
         "Examples (from its tests):",
         "",
         '- shortens long text to the configured length: inputs `{}` give `{"preview": '

@@ -314,6 +314,59 @@ def test_uninstall(cli: Cli) -> None:
     assert _installed(cli) == {}
 
 
+def test_uninstall_on_a_terminal_says_what_it_discards_and_asks(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _demo(cli)
+    cli("install", "demo", "--yes")
+    cli("configure", "demo", "size=5", "token=abcdefgh1")
+    assert cli("run", "demo/hello", "-i", "who=Ann", "--fresh").code == 0
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    kept = cli("uninstall", "demo")
+    assert (kept.code, kept.out) == (1, "")
+    assert kept.err == (
+        "Uninstalling discards:\n"
+        "  demo 1.0.0: 1 setting, 1 secret, the statistics of 1 run\n"
+        "Remove demo? [y/N] Nothing was removed.\n"
+    )
+    assert list(_installed(cli)) == ["demo"]
+    monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
+    removed = cli("uninstall", "demo")
+    assert (removed.code, removed.out) == (0, "Removed demo.\n")
+    assert _installed(cli) == {}
+
+
+def test_uninstall_yes_does_not_ask(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    _demo(cli)
+    cli("install", "demo", "--yes")
+    monkeypatch.setattr("sys.stdin", _Terminal(""))
+    outcome = cli("uninstall", "demo", "--yes")
+    assert (outcome.code, outcome.out, outcome.err) == (0, "Removed demo.\n", "")
+
+
+def test_uninstall_with_dependents_lists_each_plugin_it_removes(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _demo(cli)
+    _app(cli)
+    cli("install", "demo", "--yes")
+    cli("install", "app", "--yes")
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    outcome = cli("uninstall", "demo", "--with-dependents")
+    assert outcome.err == (
+        "Uninstalling discards:\n"
+        "  app 1.0.0: nothing besides its files\n"
+        "  demo 1.0.0: nothing besides its files\n"
+        "Remove demo? [y/N] "
+    )
+    assert (outcome.code, outcome.out) == (0, "Removed app, demo.\n")
+    # Refused anyway (others depend on it): not asked.
+    cli("install", "demo", "--yes")
+    cli("install", "app", "--yes")
+    refused = cli("uninstall", "demo")
+    assert refused.err.startswith("error[plugin-has-dependents]")
+
+
 def test_uninstall_refuses_while_others_depend_on_it(cli: Cli) -> None:
     _demo(cli)
     _app(cli)
@@ -461,9 +514,20 @@ def test_describe_what_is_not_installed(cli: Cli) -> None:
 def test_configure_shows_sets_and_unsets(cli: Cli) -> None:
     _demo(cli)
     cli("install", "demo", "--yes")
-    assert cli("configure", "demo").out == ('greeting = "Hello"\nquiet = false\nsize = 3\n')
+    # Every declared setting, as `describe` lists them: the unset token too (issue 10.8).
+    assert cli("configure", "demo").out == (
+        'greeting = "Hello"  How to greet.\n'
+        "quiet = false\n"
+        "size = 3  How many.\n"
+        "token = (not set)  The token.\n"
+    )
     outcome = cli("configure", "demo", "size=5", "greeting=Hi there")
-    assert outcome.out == 'greeting = "Hi there"\nquiet = false\nsize = 5\n'
+    assert outcome.out == (
+        'greeting = "Hi there"  How to greet.\n'
+        "quiet = false\n"
+        "size = 5  How many.\n"
+        "token = (not set)  The token.\n"
+    )
     assert outcome.err == "  still to set: token\n"
     data = cli("configure", "demo", "token=abcdefgh1", "--unset", "size", "--json").json()
     assert data == {
