@@ -74,8 +74,7 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
     ("\t", "indent with spaces; YAML does not allow tab characters for indentation"),
     (
         "mapping values are not allowed",
-        "a ': ' inside a value starts a new key; if the value is text that contains ': ',"
-        " put the whole value in quotes",
+        "if the value is text that contains ': ', put the whole value in quotes",
     ),
     (
         "could not find expected ':'",
@@ -88,8 +87,8 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "did not find expected '-' indicator",
-        "this line is inside a list but does not start with '- ': if it belongs to the item"
-        " above, indent it to line up with that item's first key",
+        "if the line belongs to the item above, indent it to line up with that item's first"
+        " key; if it starts a new item, begin it with '- '",
     ),
     (
         "expected <block end>",
@@ -112,6 +111,19 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
         "expected ',' or ']'",
         "a '[' opened a list that is not closed with ']' before this point",
     ),
+)
+# What libyaml's problems mean, in words (the hint says what to do).
+_SYNTAX_WORDS: tuple[tuple[str, str], ...] = (
+    ("mapping values are not allowed", "a ': ' in the middle of this value starts another key"),
+    (
+        "did not find expected '-' indicator",
+        "this line is inside a list but does not start with '- '",
+    ),
+)
+# The keys whose value is `key: value` pairs, and a line giving one such pair after them.
+_PAIRS_KEYS = frozenset({"set", "with", "return", "inputs", "outputs", "mocks", "expect"})
+_PAIR_ON_ITS_LINE = re.compile(
+    r"\s*(?:- )?(?P<key>[A-Za-z_]\w*): (?P<inner>[A-Za-z_][\w-]*): (?P<value>[^:#]+)"
 )
 _INDENT_HINT = (
     "this line is indented differently from the key above it: keys of one mapping must "
@@ -611,13 +623,32 @@ class _YamlBuilder:
         elif use_context:
             message = "not valid YAML: this line has no ':' after its key"
         else:
-            message = f"not valid YAML: {problem}" + (f" ({exc.context})" if exc.context else "")
+            plain = next((words for needle, words in _SYNTAX_WORDS if needle in problem), None)
+            message = "not valid YAML: " + (
+                plain or problem + (f" ({exc.context})" if exc.context else "")
+            )
             key_at = self._key_start(mark) if "mapping values are not allowed" in problem else None
             if key_at is not None:
                 message = "not valid YAML: this key is not lined up with the keys above it"
                 span = Span(span.line, key_at, span.line, key_at + 1) if span else None
                 hint = _INDENT_HINT
+            elif "mapping values are not allowed" in problem and mark is not None:
+                hint = self._pairs_hint(mark) or hint
         return _error(code, message, span, self.file, hint or _ANY_HINT)
+
+    def _pairs_hint(self, mark: Any) -> str | None:
+        """``set: greeting: hi``: a key that takes `key: value` pairs, given one on its own
+        line; written in braces, it is what was meant."""
+        lines = self.text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        found = _PAIR_ON_ITS_LINE.fullmatch(line)
+        if found is None or found.group("key") not in _PAIRS_KEYS:
+            return None
+        key, inner, value = found.group("key", "inner", "value")
+        return (
+            f"`{key}` takes `key: value` pairs: write them on the lines below it, indented, "
+            f"or on one line in braces: `{key}: {{{inner}: {value.strip()}}}`"
+        )
 
     def _unclosed_quote(self, mark: Any) -> ManifestSyntaxError | None:
         """A quoted value whose closing quote is missing reads on into the lines below it,

@@ -22,6 +22,9 @@ RESERVED_NAMES = frozenset(
     {*ROOT_NAMES, "item", "loop", "error", "event", "true", "false", "null", "none"}
 )
 
+# Step kinds whose own `steps:` holds the steps they run.
+_HOLDS_STEPS = frozenset({"foreach"})
+
 StepHandler = Callable[["StepWalker", Mapping[str, Any], Path, Flow, Scope], Iterator[Diagnostic]]
 
 
@@ -109,11 +112,19 @@ class StepWalker:
         all_kinds = list(self.schemas.step_kinds)
         if kinds:
             shown = ", ".join(f"`{k}`" for k in kinds)
+            holder = next((k for k in kinds if k in _HOLDS_STEPS), None)
+            other = next((k for k in kinds if k != holder), "")
+            hint = (
+                f"the steps a `{holder}` runs go under its `steps:`, each starting with '- ' "
+                f"(`- {other}: …`)"
+                if holder is not None and "steps" not in step
+                else "split it into one step per thing it does"
+            )
             return self.document.diagnostic(
                 "step-kind-conflict",
                 f"a step does one thing, but this one has {shown}",
                 path,
-                hint="split it into one step per thing it does",
+                hint=hint,
             )
         guesses = [
             SYNONYMS[k] if SYNONYMS.get(k) in all_kinds else closest(str(k), all_kinds)
@@ -122,6 +133,8 @@ class StepWalker:
         ]
         guess = next((g for g in guesses if g), None)
         hint = f"did you mean `{guess}`?" if guess else "add one of: " + ", ".join(all_kinds)
+        if guess is None and "with" in step:
+            hint = "add the tool it calls above `with:` (`tool: km_…`), or the action (`action: …`)"
         return self.document.diagnostic(
             "step-kind-missing",
             "this step does not say what to do (no " + "/".join(all_kinds[:4]) + "/… key)",

@@ -16,7 +16,7 @@ from engine.errors import Diagnostic, Path
 from engine.inputs import TYPE_WORDS, fits_type
 from engine.secrets import schema_message
 from engine.sourcemap import Document
-from engine.suggest import did_you_mean
+from engine.suggest import closest, did_you_mean
 from engine.templates import is_template
 from engine.validate._schema_pass import SchemaChecker
 from engine.validate._words import show as _show
@@ -130,8 +130,10 @@ def check_tool_arguments(
             )
             continue
         yield from _check_value(document, checker, tool, name, schema, value, arg_path)
+    unknown = [str(k) for k in args if k not in props]
     for name in tool.required:
-        if name not in args:
+        if name not in args and not any(closest(k, props) == name for k in unknown):
+            # (a misspelt argument is reported, with its did-you-mean, not also missing)
             described = props.get(name, {}).get("description", "")
             yield document.diagnostic(
                 "missing-argument",

@@ -160,9 +160,8 @@ def test_a_keyboard_maestro_variable_in_vars_says_how_to_read_it(cli: Cli) -> No
         "mood.yaml:6:18: error[unknown-variable]: `vars.Mood` is never set"
     )
     assert outcome.out.splitlines()[3] == (
-        "     = hint: set it first with a step like `set: {Mood: …}`, or: `vars` holds this "
-        "action's own variables, set by `set` steps; a Keyboard Maestro variable is read "
-        "with km_variable_manager (operation: get, name: Mood)"
+        "     = hint: `vars` holds this action's own variables, set by `set` steps; a Keyboard "
+        "Maestro variable is read with km_variable_manager (operation: get, name: Mood)"
     )
 
 
