@@ -35,7 +35,7 @@ from engine.validate._permissions import (
 )
 from engine.validate._plugin import validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
-from engine.validate._schema_pass import SchemaChecker
+from engine.validate._schema_pass import SchemaChecker, misspelt_as
 from engine.validate._steps import StepWalker
 from engine.validate._tree import collect_ids_and_vars, iter_steps, value_at
 
@@ -136,7 +136,9 @@ def _semantic(
     yield from check_inputs(document, checker, {k: v for k, v in inputs.items() if k not in broken})
     yield from check_tests(document, data, context)
     yield from unused_warnings(document, data, refs, ids, context)
-    yield from _descriptions(document, data, inputs, strict=context.level is ValidationLevel.STRICT)
+    if not misspelt_as("description", data, list(schemas.action["properties"])):
+        strict = context.level is ValidationLevel.STRICT
+        yield from _descriptions(document, data, inputs, strict=strict)
 
 
 def _step_schemas(

@@ -162,7 +162,7 @@ class SchemaChecker:
         required = error.validator_value if isinstance(error.validator_value, list) else []
         allowed = list(schema.get("properties", {}))
         for key in required:
-            if key in instance or _misspelt_as(key, instance, allowed):
+            if key in instance or misspelt_as(key, instance, allowed):
                 continue  # the misspelt key is reported, with the did-you-mean
             where = context_words(schema, path)
             if key == "steps" and stray_step:
@@ -371,7 +371,7 @@ def templated_number(schema: Mapping[str, Any]) -> bool:
     )
 
 
-def _misspelt_as(key: str, instance: Mapping[str, Any], allowed: list[str]) -> bool:
+def misspelt_as(key: str, instance: Mapping[str, Any], allowed: list[str]) -> bool:
     """Whether ``instance`` has an unknown key whose did-you-mean is ``key`` (`stpes`)."""
     return any(
         SYNONYMS.get(str(other)) == key or closest(str(other), allowed) == key
