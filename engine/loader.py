@@ -14,6 +14,7 @@ octal, ``12:30`` is not 750). JSON goes through :mod:`engine._jsonparse`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import sys
@@ -32,6 +33,7 @@ from engine._jsonparse import (
     surrogate_problem,
 )
 from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
+from engine.inputs import type_word
 from engine.sourcemap import Document, SourceMap
 
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -739,12 +741,10 @@ def _to_datetime(text: str) -> Any:
 
 
 def _type_word(value: Any) -> str:
-    if value is None:
-        return "null (nothing)"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
+    """How a key YAML did not read as a name is said: as itself (``true``, ``null``), or
+    its type in the words of every message."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
     if isinstance(value, dt.date):
         return "a date"
-    return type(value).__name__
+    return type_word(value)

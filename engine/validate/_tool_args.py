@@ -130,7 +130,8 @@ def check_tool_arguments(
             )
             continue
         yield from _check_value(document, checker, tool, name, schema, value, arg_path)
-    unknown = [str(k) for k in args if k not in props]
+    # An unknown argument is reported (with its did-you-mean) when the tool takes no other.
+    unknown = [str(k) for k in args if k not in props] if closed else []
     for name in tool.required:
         if name not in args and not any(closest(k, props) == name for k in unknown):
             # (a misspelt argument is reported, with its did-you-mean, not also missing)

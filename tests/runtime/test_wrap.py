@@ -74,7 +74,7 @@ def test_an_if_that_cannot_be_evaluated_fails_at_its_step(tools: Tools) -> None:
     )
     error = failure(tools.run(body, {"v": "text"}))
     assert where(error) == ("expression_error", "check", "t.yaml:6:5", "$.steps[0]")
-    assert error.message == "cannot compare a string with a number using `>`"
+    assert error.message == "cannot compare text with a whole number using `>`"
 
 
 # -- timeout ----------------------------------------------------------------------------
