@@ -52,6 +52,24 @@ def action_schema(catalog: ToolCatalog) -> dict[str, Any]:
     return schema
 
 
+def language_schema() -> dict[str, Any]:
+    """The shipped action schema without its tools part: what MCP callers read (they have
+    the tools, with their classes, in ``km-actions://catalog``; a schema 3 times the size
+    would cost them tokens for nothing).
+
+    >>> schema = language_schema()
+    >>> TOOL_CALLS in schema["$defs"], "tool_calls" in json.dumps(schema["$defs"]["step"])
+    (False, False)
+    """
+    schema = copy.deepcopy(load_schema("action"))
+    defs = schema["$defs"]
+    for name in (TOOL_CALLS, TEMPLATE):
+        defs.pop(name, None)
+    rules = defs["step"]["allOf"]
+    defs["step"]["allOf"] = [r for r in rules if r != {"$ref": f"#/$defs/{TOOL_CALLS}"}]
+    return schema
+
+
 def schema_text(schema: Mapping[str, Any]) -> str:
     """A schema as the shipped file holds it (and `km-actions schema` prints it): indented,
     with what fits in a line of 100 characters, and each tool argument, on one line.

@@ -1118,6 +1118,7 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
 
     action_schema = json.loads(await text("km-actions://schemas/action"))
     assert "steps" in action_schema["properties"]
+    assert "tool_calls" not in action_schema["$defs"]  # the tools are in the catalog
     plugin_schema = json.loads(await text("km-actions://schemas/plugin"))
     assert "identifier" in plugin_schema["properties"]
     catalog = {tool["name"]: tool for tool in json.loads(await text("km-actions://catalog"))}
