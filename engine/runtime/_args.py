@@ -24,7 +24,7 @@ from typing import Any
 import jsonschema
 
 from engine.errors import ErrorKind, StepError
-from engine.inputs import TYPE_WORDS, type_word
+from engine.inputs import TYPE_WORDS, described
 from engine.secrets import schema_message, show
 
 Checker = Callable[[Any], Any]
@@ -177,8 +177,7 @@ def compile_checker(tool: str, name: str, schema: Mapping[str, Any]) -> Checker:
             else:
                 raise fail(
                     value,
-                    f"must be {words or 'a different value'}, not "
-                    f"{type_word(value)} ({show(value)})",
+                    f"must be {words or 'a different value'}, not {described(value, show(value))}",
                 )
         if full is not None and not full.is_valid(value):
             error = jsonschema.exceptions.best_match(full.iter_errors(value))

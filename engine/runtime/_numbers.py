@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ErrorKind, StepError
-from engine.inputs import type_word
+from engine.inputs import described
 from engine.model import Site
 from engine.secrets import secret_label, show
 
@@ -106,9 +106,9 @@ class StepNumber:
 
     def _gave(self, value: Any) -> str:
         label = secret_label(value)
-        if label is not None or value is None or isinstance(value, bool | int | float):
+        if label is not None or isinstance(value, int | float):  # a number shows its kind
             return f"{self.source} gave {label or show(value)}"
-        return f"{self.source} gave {type_word(value)} ({show(value)})"
+        return f"{self.source} gave {described(value, show(value))}"
 
     def _error(self, message: str) -> StepError:
         error = StepError(

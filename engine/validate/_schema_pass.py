@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
 
 from engine.errors import Diagnostic, Path
-from engine.inputs import fits_type
+from engine.inputs import described, fits_type
 from engine.names import NameKind, name_hint
 from engine.schema import ManifestSchemas
 from engine.secrets import schema_message
@@ -244,7 +245,7 @@ class SchemaChecker:
             )
         return self.document.diagnostic(
             code,
-            f"{field_name(path)} must be {expected}, not {type_name(value)} ({show(value)})",
+            f"{field_name(path)} must be {expected}, not {_described(value)}",
             path,
             hint=f'write it in quotes: "{quote}"'
             if quote
@@ -357,6 +358,13 @@ class SchemaChecker:
             at_key=at_key,
             hint=name_hint(value, kind),
         )
+
+
+def _described(value: Any) -> str:
+    """A value of a manifest as a message names it (a date as such)."""
+    if isinstance(value, dt.date):
+        return f"{type_name(value)} ({show(value)})"
+    return described(value, show(value))
 
 
 def templated_number(schema: Mapping[str, Any]) -> bool:
