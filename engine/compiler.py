@@ -194,13 +194,18 @@ class Compiler:
         what = f"`{path[-1]}`" + (f" of `{path[-2]}`" if path[-2] in ("retry", "repeat") else "")
         bounds = Bounds.of_schema(schema)
         site = Site(document.file, path, document.span(path))
-        if not isinstance(value, str):
-            return StepNumber(what, bounds, value, site=site)
-        render = self.value(value, path, document)
-        number = StepNumber(what, bounds, None, render, f"`{value.strip()}`", site)
-        if getattr(render, "constant", False):  # text holding a number (`wait: "1.5"`)
+        render = self.value(value, path, document) if isinstance(value, str) else None
+        if render is not None and not getattr(render, "constant", False):
+            return StepNumber(what, bounds, None, render, f"`{value.strip()}`", site)
+        number = StepNumber(what, bounds, None, site=site)
+        # A written number (or text holding one, `wait: "1.5"`), checked once: validation
+        # has refused any other, unless it was skipped.
+        try:
             return StepNumber(what, bounds, number.check(value), site=site)
-        return number
+        except StepError as error:
+            raise CompileError(
+                error.message, hint=error.hint, path=path, span=site.span, file=site.file
+            ) from None
 
     def retry_numbers(self, spec: Any, path: Path, document: Document) -> Any:
         """For a `retry` with a templated number: what gives its policy when the step runs

@@ -99,16 +99,19 @@ class StepNumber:
         wanted = self.bounds.words()
         if number is None or (self.bounds.whole and not float(number).is_integer()):
             kind = "a whole number" if self.bounds.whole else "a number"
-            raise self._error(f"{self.what} must be {kind}, but {self._gave(value)}")
+            raise self._error(f"{self.what} must be {kind}{self._gave(value)}")
         if not self.bounds.fits(number):
-            raise self._error(f"{self.what} must be {wanted}, but {self._gave(value)}")
+            raise self._error(f"{self.what} must be {wanted}{self._gave(value)}")
         return int(number) if self.bounds.whole else number
 
     def _gave(self, value: Any) -> str:
+        """``, but `{{ x }}` gave text ("a")`` (a template), or ``, not text ("a")``."""
         label = secret_label(value)
         if label is not None or isinstance(value, int | float):  # a number shows its kind
-            return f"{self.source} gave {label or show(value)}"
-        return f"{self.source} gave {described(value, show(value))}"
+            said = label or show(value)
+        else:
+            said = described(value, show(value))
+        return f", but {self.source} gave {said}" if self.source else f", not {said}"
 
     def _error(self, message: str) -> StepError:
         error = StepError(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ErrorKind
+from engine.errors import CompileError, ErrorKind
 from engine.limits import Limits
 from engine.model import Pipeline
 from engine.runtime import FakeClock
@@ -163,6 +163,29 @@ def test_wait_refuses_values_that_are_not_seconds(
     assert error.message == message
     assert error.hint == "make the template give a number above 0, or write the number itself"
     assert clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        pytest.param(
+            "[1]", "`max` of `repeat` must be a whole number, not a list ([1])", id="list"
+        ),
+        pytest.param("true", "`max` of `repeat` must be a whole number, not true", id="boolean"),
+        pytest.param("0", "`max` of `repeat` must be a whole number at least 1, not 0", id="zero"),
+    ],
+)
+def test_a_written_number_that_validation_would_refuse_does_not_compile(
+    tools: Tools, written: str, message: str
+) -> None:
+    """(Compiled without validation, as `validation_level: none` does.)"""
+    body = f"steps:\n  - repeat: {{max: {written}, steps: [{{set: {{a: 1}}}}]}}\n"
+    with pytest.raises(CompileError) as refused:
+        tools.compile(body, check=False)
+    assert (str(refused.value.first), refused.value.first.path) == (
+        f"t.yaml:5:19: error[compile-error]: {message}",
+        ("steps", 0, "repeat", "max"),
+    )
 
 
 # -- a step's numbers may be templates (docs/reference.md, "Numbers from templates") -----
