@@ -84,15 +84,19 @@ _SEMANTIC = {
     "unknown-permission": "A permission names no tool, operation of a tool "
     "(tool:operation) or tool group.",
     "permission-missing": "A call (its tool, or its operation) is made that the declared "
-    "permissions do not cover, or a destructive one they cover only through a group.",
+    "permissions do not cover, or a destructive one they cover only through a group: a run "
+    "refuses it.",
     "invalid-default": "An input's default does not fit its own type and rules.",
     "parallel-conflict": "Two parallel branches set the same variable.",
-    "missing-description": "A description is missing (required by strict validation).",
+    "missing-description": "The action has no description (a warning; with strict "
+    "validation an error, for its inputs too).",
     "unsupported-feature": "A feature of the language that this km-actions cannot run.",
     "unused-input": "An input is declared but never used (warning).",
     "unused-result": "A step has an id but nothing reads its result (warning).",
     "unreachable-step": "A step comes after `return` or `fail` and never runs (warning).",
     "ambiguous-boolean": "An unquoted yes/no/on/off became true/false (warning).",
+    "stray-quote": 'Unquoted text ends with a `"` it never opened, which becomes part of the '
+    "text (warning).",
     "required-with-default": "An input is required but has a default that is never used (warning).",
 }
 

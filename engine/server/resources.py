@@ -9,6 +9,7 @@ from typing import Any
 from engine._resources import load_schema
 from engine.answers import AnswerBook, ToolAnswers
 from engine.errors import EngineError
+from engine.schema_tools import language_schema
 from engine.server import ecosystem
 from engine.shapes import compact
 
@@ -67,7 +68,7 @@ def list_resources(host: Any) -> list[ResourceItem]:
 def read_resource(host: Any, uri: str) -> tuple[str, str]:
     """The text and MIME type of a resource."""
     if uri == "km-actions://schemas/action":
-        return json.dumps(load_schema("action"), indent=1), "application/json"
+        return json.dumps(language_schema(), indent=1), "application/json"
     if uri == "km-actions://schemas/plugin":
         return json.dumps(load_schema("plugin"), indent=1), "application/json"
     if uri == "km-actions://catalog":

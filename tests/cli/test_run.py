@@ -313,7 +313,9 @@ def test_trace(cli: Cli) -> None:
     assert (outcome.code, json.loads(outcome.out)) == (0, {"got": "hi"})
     lines = outcome.err.splitlines()
     assert re.fullmatch(r"  succeeded km_clipboard_manager {9}line 9  [0-9.]+ ms", lines[1])
-    assert re.fullmatch(r"  succeeded read {25}line 12  [0-9.]+ ms", lines[2])
+    assert lines[2] == '            with {"operation": "set", "content": "hi"}'
+    assert re.fullmatch(r"  succeeded read {25}line 12  [0-9.]+ ms", lines[3])
+    assert lines[4] == '            with {"operation": "get"}'
     traced = cli("run", "clip.yaml", "--trace", "--json", "--fresh").json()["trace"]
     assert [(t["kind"], t["step"], t["status"], t["path"]) for t in traced] == [
         ("tool", None, "skipped", "$.steps[0]"),

@@ -228,7 +228,7 @@ def test_arguments_are_coerced_only_where_the_schema_says(
             "km_add",
             "a",
             "true",
-            "argument `a` of km_add must be a whole number, not true or false (true)",
+            "argument `a` of km_add must be a whole number, not true",
             id="boolean-for-integer",
         ),
         pytest.param(
@@ -256,7 +256,7 @@ def test_arguments_are_coerced_only_where_the_schema_says(
             "km_echo",
             "text",
             "true",
-            "argument `text` of km_echo must be text, not true or false (true)",
+            "argument `text` of km_echo must be text, not true",
             id="boolean-for-text",
         ),
         pytest.param(
@@ -302,7 +302,7 @@ def test_schema_keywords_beyond_type_are_checked(tools: Tools) -> None:
     error = failure(tools.run(body, {"m": "quick"}))
     assert (error.kind.value, error.message, error.hint) == (
         "invalid_arguments",
-        "argument `mode` of km_mode is not valid: 'quick' is not one of ['fast', 'safe']",
+        'argument `mode` of km_mode is not valid: "quick" is not one of "fast", "safe"',
         "How.",
     )
 

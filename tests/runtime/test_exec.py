@@ -232,7 +232,7 @@ def test_null_for_an_optional_input_means_not_given(tools: Tools) -> None:
     error = failure(tools.run(pipeline, {"name": None}))
     assert (error.kind.value, error.message) == (
         "invalid_input",
-        "input `name` of t must be text, not nothing (null) (null)",
+        "input `name` of t must be text, not null",
     )
 
 

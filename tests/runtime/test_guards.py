@@ -189,7 +189,7 @@ def test_an_operation_the_catalog_does_not_know_needs_the_whole_tool(tools: Tool
     pipeline = tools.compile(_templated("[km_store:get]"), check=False)
     error = failure(tools.run(pipeline, {"op": "purge"}))
     assert (error.message, error.hint) == (
-        "the action is not allowed to call km_store with operation 'purge': that is no "
+        'the action is not allowed to call km_store with operation "purge": that is no '
         "operation km-actions knows, so only a grant of the whole km_store allows it",
         "use one of its operations (get, set, delete), or add km_store to `permissions:`",
     )

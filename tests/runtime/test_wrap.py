@@ -74,7 +74,7 @@ def test_an_if_that_cannot_be_evaluated_fails_at_its_step(tools: Tools) -> None:
     )
     error = failure(tools.run(body, {"v": "text"}))
     assert where(error) == ("expression_error", "check", "t.yaml:6:5", "$.steps[0]")
-    assert error.message == "cannot compare a string with a number using `>`"
+    assert error.message == "cannot compare text with a whole number using `>`"
 
 
 # -- timeout ----------------------------------------------------------------------------
@@ -105,6 +105,28 @@ def test_a_step_timeout_is_capped_by_the_profile_step_timeout(tools: Tools) -> N
         "timeout",
         "the step took longer than its timeout of 0.05 s",
         {"timeout": 0.05},
+    )
+
+
+def test_a_step_timeout_from_a_template(tools: Tools) -> None:
+    body = """
+    inputs: {seconds: {type: number}}
+    steps:
+      - id: slow
+        tool: km_slow
+        with: {seconds: 30}
+        timeout: "{{ inputs.seconds / 2 }}"
+    """
+    error = failure(tools.run(body, {"seconds": 0.1}))
+    assert (error.kind.value, error.message) == (
+        "timeout",
+        "the step took longer than its timeout of 0.05 s",
+    )
+    error = failure(tools.run(body, {"seconds": -2}))
+    assert where(error) == ("invalid_arguments", "slow", "t.yaml:10:14", "$.steps[0].timeout")
+    assert error.message == (
+        "`timeout` must be a number above 0 and at most 86400, but "
+        "`{{ inputs.seconds / 2 }}` gave -1.0"
     )
 
 
@@ -162,6 +184,34 @@ def test_retry_gives_up_after_max_attempts(tools: Tools, clock: FakeClock) -> No
     assert where(error) == ("tool_failed", "flaky", "t.yaml:5:5", "$.steps[0]")
     assert error.details["attempts"] == 4
     assert (len(tools.calls), clock.sleeps) == (4, [1.0, 2.0, 4.0])
+
+
+def test_retry_numbers_from_templates(tools: Tools, clock: FakeClock) -> None:
+    tools.flaky_failures = 10
+    body = "inputs: {n: {type: integer}, wait: {type: any}}\n" + _flaky(
+        '{max_attempts: "{{ inputs.n }}", interval: "{{ inputs.wait }}", backoff_rate: 1}'
+    )
+    error = failure(tools.run(body, {"n": 3, "wait": "0.5"}, clock=clock))
+    assert (error.details["attempts"], clock.sleeps) == (3, [0.5, 0.5])
+
+
+def test_a_templated_retry_number_that_does_not_fit_fails_the_step_unretried(
+    tools: Tools, clock: FakeClock
+) -> None:
+    tools.flaky_failures = 10
+    body = "inputs: {n: {type: integer}}\n" + _flaky('{max_attempts: "{{ inputs.n }}"}')
+    error = failure(tools.run(body, {"n": 11}, clock=clock))
+    assert where(error) == (
+        "invalid_arguments",
+        "flaky",
+        "t.yaml:8:27",
+        "$.steps[0].retry.max_attempts",
+    )
+    assert error.message == (
+        "`max_attempts` of `retry` must be a whole number from 1 to 10, but "
+        "`{{ inputs.n }}` gave 11"
+    )
+    assert (tools.calls, clock.sleeps) == ([], [])
 
 
 def test_retry_delays_are_capped_by_max_delay(tools: Tools, clock: FakeClock) -> None:

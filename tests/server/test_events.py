@@ -98,7 +98,8 @@ def test_every_store_operation_over_mcp_sets_off_its_hooks(
     created = _call(
         host,
         "create",
-        plugin_source='api_version: "1.0"\nkind: action\nname: hi\nsteps:\n  - set: {a: 1}\n',
+        plugin_source='api_version: "1.0"\nkind: action\nname: hi\ndescription: Hi.\n'
+        "steps:\n  - set: {a: 1}\n",
     )
     _call(host, "uninstall", plugin_identifier="other")
     assert recorded == [

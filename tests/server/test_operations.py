@@ -866,7 +866,7 @@ async def test_a_secret_setting_never_appears_in_any_answer(
     assert configured["data"]["settings"]["missing"] == []
     assert too_short["error"]["message"] == (
         "the settings of 'clipboard-tools' are not valid: `share_token`: the secret value is "
-        "too short"
+        "shorter than 8 characters"
     )
     docs = await server.client.read_resource("km-actions://plugins/clipboard-tools/docs")
     for text in [json.dumps(answer) for answer in answers] + [str(docs)]:
@@ -914,8 +914,8 @@ tests:
     )
     assert installed["error"]["message"] == (
         "either was installed, but its settings were refused: the settings of 'either' are "
-        "not valid: the settings object is valid under each of {'required': ['user']}, "
-        "{'required': ['token']}"
+        "not valid: the settings object fits more than one of the forms it may take: one with "
+        "`token`, one with `user`"
     )
     await server.ecosystem("configure", plugin_identifier="either", plugin_config={"token": SECRET})
     both = await server.ecosystem(
@@ -1197,6 +1197,7 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
 
     action_schema = json.loads(await text("km-actions://schemas/action"))
     assert "steps" in action_schema["properties"]
+    assert "tool_calls" not in action_schema["$defs"]  # the tools are in the catalog
     plugin_schema = json.loads(await text("km-actions://schemas/plugin"))
     assert "identifier" in plugin_schema["properties"]
     catalog = {tool["name"]: tool for tool in json.loads(await text("km-actions://catalog"))}

@@ -144,8 +144,8 @@ async def test_configure_never_prints_the_settings_object_with_its_secrets(
     failed = await _failure(host, "configure", both)
     assert failed["code"] == "invalid-config"
     assert failed["message"] == (
-        "the settings of 'one-of' are not valid: the settings object is not valid under any "
-        "of the given schemas"
+        "the settings of 'one-of' are not valid: the settings object does not fit any of the "
+        "forms it may take"
     )
     assert_never_shown(failed)
 
