@@ -22,7 +22,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Too
 
 from engine import __version__
 from engine.errors import EngineError, ErrorKind, StepError
-from engine.server import ecosystem, resources
+from engine.server import ecosystem, prompt, resources
 from engine.server.host import ActionEntry, Host, Progress
 
 logger = logging.getLogger("km_actions.server")
@@ -70,6 +70,7 @@ class KmActionsServer:
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             on_list_resources=self._list_resources,
+            on_list_resource_templates=self._list_resource_templates,
             on_read_resource=self._read_resource,
             on_list_prompts=self._list_prompts,
             on_get_prompt=self._get_prompt,
@@ -231,6 +232,21 @@ class KmActionsServer:
             ]
         )
 
+    async def _list_resource_templates(
+        self, ctx: Any, params: Any
+    ) -> types.ListResourceTemplatesResult:
+        return types.ListResourceTemplatesResult(
+            resource_templates=[
+                types.ResourceTemplate(
+                    uri_template=resources.PLUGIN_DOCS,
+                    name="plugin docs",
+                    description="The generated documentation of an installed plugin, "
+                    "under a line with its status (identifier: as `list` shows it).",
+                    mime_type="text/markdown",
+                )
+            ]
+        )
+
     async def _read_resource(
         self, ctx: Any, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
@@ -247,9 +263,9 @@ class KmActionsServer:
         return types.ListPromptsResult(
             prompts=[
                 types.Prompt(
-                    name=resources.PROMPT_NAME,
+                    name=prompt.NAME,
                     title="Write a km-actions action",
-                    description=resources.PROMPT_DESCRIPTION,
+                    description=prompt.DESCRIPTION,
                     arguments=[
                         types.PromptArgument(
                             name="goal",
@@ -264,22 +280,22 @@ class KmActionsServer:
     async def _get_prompt(
         self, ctx: Any, params: types.GetPromptRequestParams
     ) -> types.GetPromptResult:
-        if params.name != resources.PROMPT_NAME:
+        if params.name != prompt.NAME:
             raise _protocol_error(
                 EngineError(
                     f"no prompt named {params.name!r}",
                     code="not_found",
-                    hint=f"the prompt is {resources.PROMPT_NAME!r}; list them with prompts/list",
+                    hint=f"the prompt is {prompt.NAME!r}; list them with prompts/list",
                 )
             )
         goal = (params.arguments or {}).get("goal", "")
         return types.GetPromptResult(
-            description=resources.PROMPT_DESCRIPTION,
+            description=prompt.DESCRIPTION,
             messages=[
                 types.PromptMessage(
                     role="user",
                     content=types.TextContent(
-                        type="text", text=resources.authoring_prompt(self.host, goal)
+                        type="text", text=prompt.authoring_prompt(self.host, goal)
                     ),
                 )
             ],

@@ -1,9 +1,18 @@
 """The `km_plugin_ecosystem` tool: its parameters, which apply to which operation, and
 the envelope every answer comes in.
 
+The seed's calling convention works as written: a caller may fill in every parameter
+with its default (:data:`SEED_DEFAULTS`), and a parameter an operation does not use is
+no error at its default; ``validation_level`` and ``timeout`` default to ``strict`` and
+60 s where they apply.
+
 >>> spec = OPERATIONS["execute"]
 >>> sorted(spec.required), "auto_update" in spec.allowed
 (['action_name'], False)
+>>> check_arguments({"operation": "list", "timeout": 60, "auto_update": False})
+('list', {'operation': 'list'})
+>>> check_arguments({"operation": "validate", "plugin_source": "…"})[1]["validation_level"]
+'strict'
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from engine.validate import SUPPORTED_API_VERSIONS, ValidationLevel
 TOOL_NAME = "km_plugin_ecosystem"
 
 DEPENDENCY_MODES = ("auto", "installed", "upgrade")
+#: The seed's booleans for `dependency_resolution`: resolve dependencies, or not.
+DEPENDENCY_BOOLEANS = {True: "auto", False: "installed"}
 
 
 @dataclass(frozen=True)
@@ -101,15 +112,15 @@ OPERATIONS: dict[str, Operation] = {
         required=("plugin_identifier",),
     ),
     "validate": _op(
-        "Check a manifest without installing it; returns every problem.",
+        "Check a manifest as `create` would (the same checks, tests at strict), without "
+        "installing it; returns every problem.",
         one_of=("parameters", "plugin_source"),
-        optional=("api_version", "validation_level"),
+        optional=("plugin_identifier", "api_version", "validation_level"),
     ),
     "describe": _op(
-        "Describe a plugin (or one of its actions): metadata, inputs, "
-        "permissions, settings, dependencies.",
-        required=("plugin_identifier",),
-        optional=("action_name",),
+        "Describe a plugin (metadata, actions, permissions, settings, dependencies), or "
+        "one action (its inputs, outputs, the tools it calls, its permissions).",
+        one_of=("plugin_identifier", "action_name"),
     ),
     "test": _op(
         "Run the tests written in a plugin's actions (mocked tools).",
@@ -156,7 +167,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "action_name": {
         "type": "string",
-        "description": "An action: its name (with plugin_identifier) or plugin/action.",
+        "description": "An action: plugin/action, or its name alone (with "
+        "plugin_identifier, or when only one installed action has it).",
     },
     "parameters": {
         "type": "object",
@@ -182,24 +194,42 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "`update`); update: only plugins with auto_update on (default).",
     },
     "dependency_resolution": {
-        "type": "string",
-        "enum": list(DEPENDENCY_MODES),
-        "description": "auto: install missing dependencies; installed: "
-        "use only installed plugins; upgrade: also upgrade dependencies.",
+        "type": ["string", "boolean"],
+        "enum": [*DEPENDENCY_MODES, True, False],
+        "default": "auto",
+        "description": "auto (or true): install missing dependencies; installed (or "
+        "false): use only installed plugins; upgrade: also upgrade dependencies.",
     },
     "validation_level": {
         "type": "string",
         "enum": [v.value for v in ValidationLevel],
-        "description": "create/validate: how much to check; strict also "
-        "runs the manifest's tests and requires descriptions.",
+        "default": "strict",
+        "description": "create/validate: how much to check; strict (the default) also "
+        "requires descriptions and `tests:`, and runs them.",
     },
     "timeout": {
         "type": "number",
         "exclusiveMinimum": 0,
         "maximum": 3600,
-        "description": "Seconds the operation may take.",
+        "default": 60,
+        "description": "Seconds the operation may take (60 unless told).",
     },
 }
+
+#: Every parameter's default in the seed's calling convention (``dependency_resolution``
+#: as the mode its ``true`` means). A call may give them all: one an operation does not
+#: use is dropped when it is at its default, and refused otherwise.
+SEED_DEFAULTS: Mapping[str, Any] = {
+    "security_profile": "standard",
+    "api_version": "1.0",
+    "auto_update": False,
+    "dependency_resolution": "auto",
+    "validation_level": "strict",
+    "timeout": 60,
+}
+
+#: What an operation that takes these parameters gets when the caller leaves them out.
+APPLIED_DEFAULTS: Mapping[str, Any] = {"validation_level": "strict", "timeout": 60}
 
 INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -209,10 +239,15 @@ INPUT_SCHEMA: dict[str, Any] = {
 }
 
 DESCRIPTION = (
-    "Manage and run km-actions custom actions: declarative YAML/JSON manifests that compose "
-    "km_* Keyboard Maestro tools. Operations: " + ", ".join(OPERATIONS) + ". Use `create` "
-    "to add an action (read the resource km-actions://schemas/action or the prompt "
-    "write-action first); failures list every problem with its JSON path and a hint."
+    "Manage and run km-actions custom actions: YAML/JSON manifests that compose km_* "
+    "Keyboard Maestro tools. Operations: " + ", ".join(OPERATIONS) + ". To add an action, "
+    "read the prompt write-action (rules, templates and expressions, an example, the tools "
+    "you may use and what each answers), then `create` it; `validate` answers exactly what "
+    "`create` would. validation_level is strict unless told: the action and each input need "
+    "a description, and `tests:` (with the tools' answers mocked) must pass. A refusal lists "
+    "every problem with its JSON path, line and a hint. Run an action with `execute` "
+    "(action_name: its name, or plugin/action). Every parameter may be given at its "
+    "default, even where an operation does not use it."
 )
 
 
@@ -261,7 +296,7 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
             else 'pass operation, e.g. {"operation": "list"}',
         )
     spec = OPERATIONS[operation]
-    given = {k: v for k, v in arguments.items() if v is not None}
+    given = _at_defaults_dropped(operation, _seed_booleans(arguments))
     _check_names(operation, given)
     missing = sorted(k for k in spec.required if k not in given)
     if missing:
@@ -279,7 +314,38 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         _check_identifier(given["plugin_identifier"])
     if operation in OPTIONS and "parameters" in given:
         _check_options(operation, given["parameters"])
+    for name, value in APPLIED_DEFAULTS.items():
+        if name in spec.allowed:
+            given.setdefault(name, value)
     return operation, given
+
+
+def _seed_booleans(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments given (none that is null), ``dependency_resolution`` as a mode."""
+    given = {k: v for k, v in arguments.items() if v is not None}
+    resolution = given.get("dependency_resolution")
+    if isinstance(resolution, bool):
+        given["dependency_resolution"] = DEPENDENCY_BOOLEANS[resolution]
+    return given
+
+
+def _at_defaults_dropped(operation: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Without the parameters ``operation`` does not use that are at their default."""
+    allowed = OPERATIONS[operation].allowed
+    return {
+        name: value
+        for name, value in given.items()
+        if name in allowed or not _is_default(name, value)
+    }
+
+
+def _is_default(name: str, value: Any) -> bool:
+    default = SEED_DEFAULTS.get(name, _NO_DEFAULT)
+    # `False == 0` and `1 == 1.0` in Python: a default must match in kind too.
+    return bool(value == default and isinstance(value, bool) is isinstance(default, bool))
+
+
+_NO_DEFAULT = object()
 
 
 def _check_names(operation: str, given: Mapping[str, Any]) -> None:
@@ -317,14 +383,15 @@ _PYTHON: dict[str, type | tuple[type, ...]] = {
 def _check_type(name: str, value: Any) -> None:
     schema = PARAMETERS[name]
     expected = schema["type"]
+    if isinstance(expected, list):  # dependency_resolution: its booleans are modes by now
+        expected = expected[0]
     if not isinstance(value, _PYTHON[expected]) or (
         expected == "number" and isinstance(value, bool)
     ):
         raise ParameterError(f"`{name}` must be {_WORDS[expected]}", hint=schema["description"])
     if "enum" in schema and value not in schema["enum"]:
-        raise ParameterError(
-            f"`{name}` cannot be {value!r}", hint=did_you_mean(str(value), schema["enum"])
-        )
+        words = [str(v) for v in schema["enum"] if isinstance(v, str)]
+        raise ParameterError(f"`{name}` cannot be {value!r}", hint=did_you_mean(str(value), words))
     if expected == "number" and isinstance(value, int | float) and not 0 < value <= 3600:
         raise ParameterError(
             "`timeout` must be more than 0 and at most 3600 seconds", hint=schema["description"]
