@@ -131,7 +131,7 @@ class KmActionsServer:
         if entry is None:
             error = EngineError(
                 f"no tool named {params.name}",
-                code="not_found",
+                code="not-found",
                 hint="call tools/list; actions appear as <plugin>__<action>",
             )
             return _result(ecosystem.failure(None, error))
@@ -284,7 +284,7 @@ class KmActionsServer:
             raise _protocol_error(
                 EngineError(
                     f"no prompt named {params.name!r}",
-                    code="not_found",
+                    code="not-found",
                     hint=f"the prompt is {prompt.NAME!r}; list them with prompts/list",
                 )
             )

@@ -127,7 +127,7 @@ async def op_describe(
         if not matches:
             raise EngineError(
                 f"{identifier} has no action `{name}`",
-                code="not_found",
+                code="not-found",
                 hint="describe the plugin to see its actions",
             )
         uses = await host.in_worker(host.action_uses, f"{identifier}/{name}")
@@ -179,7 +179,7 @@ async def _qualified(host: StoreHost, name: str) -> str:
     close = did_you_mean(name, [q.rpartition("/")[2] for q in every], listing=False)
     raise EngineError(
         f"no installed action is named `{name}`",
-        code="not_found",
+        code="not-found",
         hint=close or "the `list` operation shows the installed actions",
     )
 
@@ -199,7 +199,7 @@ async def op_test(
     if not names:
         raise EngineError(
             f"no enabled actions match {identifier}" + (f"/{wanted}" if wanted else ""),
-            code="not_found",
+            code="not-found",
             hint="check the name with the `list` operation",
         )
     outcomes = []

@@ -93,7 +93,7 @@ def read_resource(host: Any, uri: str) -> tuple[str, str]:
         plugin = uri[len(prefix) : -len(suffix)]
         return host.plugin_docs(plugin), "text/markdown"
     raise EngineError(
-        f"no resource {uri}", code="not_found", hint="list the resources with resources/list"
+        f"no resource {uri}", code="not-found", hint="list the resources with resources/list"
     )
 
 

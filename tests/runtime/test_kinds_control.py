@@ -98,7 +98,7 @@ def test_repeat_stops_at_the_profile_loop_limit(tools: Tools) -> None:
     outputs: {n: "{{ vars.n }}"}
     """
     error = failure(tools.run(body, limits=Limits(max_loop_iterations=5)))
-    assert where(error) == ("limit_exceeded", "forever", "t.yaml:7:5", "$.steps[1]")
+    assert where(error) == ("limit-exceeded", "forever", "t.yaml:7:5", "$.steps[1]")
     assert error.message == "the repeat ran 5 rounds without ending (limit max_loop_iterations)"
     assert error.hint == "check the `until`/`while` condition, or set `max:`"
 
@@ -151,7 +151,7 @@ def test_wait_refuses_values_that_are_not_seconds(
         "steps:\n  - id: pause\n    wait: '{{ inputs.d }}'\n"
     )
     error = failure(tools.run(body, {"d": value}, clock=clock))
-    assert where(error) == ("invalid_arguments", "pause", "t.yaml:6:5", "$.steps[0]")
+    assert where(error) == ("invalid-arguments", "pause", "t.yaml:6:5", "$.steps[0]")
     assert error.message == message
     assert error.hint == (
         'give a number of seconds above 0, e.g. `wait: 1.5` or `wait: "{{ inputs.delay }}"`'
@@ -163,7 +163,7 @@ def test_wait_longer_than_max_wait(tools: Tools, clock: FakeClock) -> None:
     error = failure(
         tools.run("steps:\n  - id: nap\n    wait: 10\n", clock=clock, limits=Limits(max_wait=5))
     )
-    assert where(error) == ("limit_exceeded", "nap", "t.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("limit-exceeded", "nap", "t.yaml:5:5", "$.steps[0]")
     assert error.message == "the step waits 10 s (limit max_wait: 5 s)"
     assert clock.sleeps == []
 

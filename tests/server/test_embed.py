@@ -193,7 +193,7 @@ outputs:
         )
         failed = await call(client, "mcp-created__calculate", {"expression": "two + 2"})
     error = failed["error"]
-    assert (error["code"], error["path"]) == ("tool_failed", "$.steps[0]")
+    assert (error["code"], error["path"]) == ("tool-failed", "$.steps[0]")
     assert error["message"] == (
         "km_calculator failed: Error executing tool km_calculator: cannot calculate "
         "'two + 2': only sums of numbers (UPSTREAM_TOOL_ERROR)"

@@ -295,7 +295,7 @@ async def test_the_configured_limit_applies(http: HttpServer) -> None:
         answer = await ecosystem(client, "execute", action_name="mcp-created/waits")
     assert answer["error"] == {
         **answer["error"],
-        "code": "limit_exceeded",
+        "code": "limit-exceeded",
         "message": "the step waits 2 s (limit max_wait: 1 s)",
         "location": "mcp-created/actions/waits.yaml:6:5",
     }

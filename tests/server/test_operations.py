@@ -480,7 +480,7 @@ async def test_describe_a_plugin_and_one_of_its_actions(
     )
     assert missing["error"] == {
         **missing["error"],
-        "code": "not_found",
+        "code": "not-found",
         "message": "clipboard-tools has no action `nothing`",
         "hint": "describe the plugin to see its actions",
     }
@@ -782,7 +782,7 @@ async def test_a_failing_action_answers_with_where_it_failed(
     }
 
     refused = await server.call("mcp-created__divide", {"a": 6})
-    assert refused["error"]["code"] == "invalid_input"
+    assert refused["error"]["code"] == "invalid-input"
     assert refused["error"]["message"] == "mcp-created/divide needs the input `b`"
 
     divided = await server.call("mcp-created__divide", {"a": 6, "b": 4})
@@ -800,7 +800,7 @@ async def test_a_looser_security_profile_than_the_servers_is_refused(
         envelope = await server.ecosystem(operation, security_profile="none", **arguments)
         assert envelope["error"] == {
             **envelope["error"],
-            "code": "permission_denied",
+            "code": "permission-denied",
             "message": "the security profile `none` is looser than this server allows (`standard`)",
         }, operation
 
@@ -821,7 +821,7 @@ async def test_a_stricter_profile_applies_to_the_run(
         parameters={"name": "Di"},
         security_profile="sandbox",
     )
-    assert sandboxed["error"]["code"] == "permission_denied"
+    assert sandboxed["error"]["code"] == "permission-denied"
     assert sandboxed["error"]["path"] == "$.steps[0]"
 
 
@@ -1001,7 +1001,7 @@ async def test_stats_count_the_runs_of_an_action(server: Served, created: dict[s
             {"since": "soon"}, "invalid-parameter", "cannot read 'soon' as a window", id="since"
         ),
         pytest.param(
-            {"run": 987654}, "not_found", "the history keeps no run 987654", id="unknown-run"
+            {"run": 987654}, "not-found", "the history keeps no run 987654", id="unknown-run"
         ),
         pytest.param(
             {"run": "7"}, "invalid-parameter", "`parameters.run` must be a whole number", id="type"
@@ -1179,7 +1179,7 @@ async def test_an_unknown_tool_gets_an_error_envelope(server: Served) -> None:
     envelope = await server.call("mcp-created__nothing", {})
     assert envelope["error"] == {
         **envelope["error"],
-        "code": "not_found",
+        "code": "not-found",
         "message": "no tool named mcp-created__nothing",
     }
 

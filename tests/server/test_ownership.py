@@ -132,7 +132,7 @@ async def test_mcp_install_cannot_replace_a_plugin_the_user_installed(
     assert _error(envelope) == refusal("clipboard-tools", "replace", "km-actions install SOURCE")
     _untouched(host)
     leak = await call(host, "execute", action_name="clipboard-tools/leak")
-    assert leak["error"]["code"] == "not_found"
+    assert leak["error"]["code"] == "not-found"
     assert TOKEN not in json.dumps(
         await call(host, "describe", plugin_identifier="clipboard-tools")
     )

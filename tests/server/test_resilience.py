@@ -115,8 +115,8 @@ async def test_an_upstream_killed_mid_call_fails_that_call_and_the_next_one_reco
 
     error = answers["cut"]["error"]
     assert (error["code"], error["kind"], error["path"], error["location"]) == (
-        "tool_unavailable",
-        "tool_unavailable",
+        "tool-unavailable",
+        "tool-unavailable",
         "$.steps[2]",
         "mcp-created/actions/slow-sum.yaml:12:5",
     )
