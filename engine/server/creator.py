@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from engine.catalog import ToolCatalog
-from engine.errors import Diagnostic, EngineError, ManifestValidationError
+from engine.errors import Diagnostic, EngineError, ManifestValidationError, Severity
 from engine.loader import load_text
 from engine.names import NameKind, check_name
 from engine.plugins._events import EventCallback
@@ -121,11 +121,24 @@ async def examine(host: StoreHost, args: Mapping[str, Any], plugin: str) -> Verd
     verdict = Verdict(document, [*found, *_undeclared(host, document, plugin)])
     if level is not ValidationLevel.STRICT:
         return verdict
+    verdict = replace(verdict, diagnostics=[_strict(d) for d in verdict.diagnostics])
     if not (isinstance(data, Mapping) and data.get("tests")):
         return replace(verdict, diagnostics=[*verdict.diagnostics, _no_tests(document)])
     if not verdict.valid:
         return verdict  # its tests run once the manifest is valid
     return await _with_tests(host, verdict, document, plugin)
+
+
+#: What is a warning for the user and, at `strict`, an error for an MCP caller: reading a
+#: key the tool's recorded answers never have. The action cannot work as written, and its
+#: tests may still pass, on mocks shaped the same wrong way.
+STRICT_ERRORS = frozenset({"unknown-result-field"})
+
+
+def _strict(diagnostic: Diagnostic) -> Diagnostic:
+    if diagnostic.code in STRICT_ERRORS and not diagnostic.is_error:
+        return replace(diagnostic, severity=Severity.ERROR)
+    return diagnostic
 
 
 def _no_tests(document: Document) -> Diagnostic:

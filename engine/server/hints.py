@@ -11,6 +11,8 @@ user can act (granting tools, allowing plain HTTP), the hint says that the user 
 'uninstall those first, or remove them too (`parameters`: {"remove_dependents": true})'
 >>> for_mcp("see the installed actions with `km-actions list` (docs/plugins.md)")
 'see the installed actions with the `list` operation (km-actions://docs/plugins)'
+>>> for_mcp("`km-actions tools km_list_macros` shows the whole answer")
+'km-actions://catalog (its `km_list_macros` entry) shows the whole answer'
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _REWRITES: tuple[_Rewrite, ...] = (
     (re.compile(r"`km-actions list`"), "the `list` operation"),
     (re.compile(r"`km-actions describe ([\w.-]+)`"), r'`describe` (`plugin_identifier` "\1")'),
     (re.compile(r"`km-actions test`"), "the `test` operation"),
+    (re.compile(r"`km-actions tools ([\w-]+)`"), r"km-actions://catalog (its `\1` entry)"),
     (re.compile(r"\bdocs/([\w-]+)\.md"), r"km-actions://docs/\1"),
     (
         re.compile(r"pass --allow-http"),

@@ -18,7 +18,8 @@ submit. Everything it points to is an MCP resource (never a file).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.answers import AnswerBook, ToolAnswers
@@ -166,10 +167,23 @@ def side_by_side() -> str:
     )
 
 
+COMMON = """\
+Everyday needs, with the tools of the current Keyboard Maestro server:
+- the clipboard's text: km_engine_control, operation process_tokens, expression
+  "%SystemClipboard%" → data.processed (other tokens too: "%ICUDateTime%yyyy-MM-dd%").
+  No tool of the current server sets the clipboard: say so, or run a macro of the user's
+  that does (km_execute_macro with trigger_value).
+- arithmetic: km_engine_control, operation calculate, expression "2+3*4" → data.result is
+  TEXT ("14"): "{{ steps.ID.result.data.result | float }}" to compute on, or to compare.
+- variables: km_variable_manager get → data.value (TEXT, "" when unset), set (value: text).
+- macros: km_execute_macro (identifier: name or UUID, trigger_value), km_list_macros.
+"""
+
 ANSWERS_KEY = (
     "`name?`: an optional argument; `op(a, b)`: the arguments the operation was recorded "
-    "with; → what it answers (recorded from the real server; `success`, always true there, "
-    "and `metadata` left out; `key?`: only in some answers; `{…}`: not shown)"
+    "with; → what it answers, then e.g. a short recorded answer (recorded from the real "
+    "server; `success`, always true there, and `metadata` left out; `key?`: only in some "
+    "answers; `{…}`: not shown)"
 )
 _SKIP = frozenset({"success", "metadata"})
 _DEPTH = 4  # nested mappings shown in full
@@ -190,7 +204,7 @@ def authoring_prompt(host: Any, goal: str) -> str:
     )
     ask = f"Write an action that does this: {goal}\n\n" if goal else ""
     return (
-        f"{ask}{RULES}\n{side_by_side()}\n"
+        f"{ask}{RULES}\n{side_by_side()}\n{COMMON}\n"
         f"A complete example, accepted as it is:\n```yaml\n{EXAMPLE}```\n\n"
         f"The tools you may use ({ANSWERS_KEY}):\n{tools}\n\n{only_user}"
         f"{ecosystem.ceiling_sentence(ceiling)}\n\n{SUBMIT}"
@@ -226,16 +240,21 @@ def tool_lines(tool: ToolSpec, allowed: Coverage) -> str:
     if not usable:
         return ""
     # Operations of one class that answer alike share a line.
-    alike: dict[tuple[str, str], list[str]] = {}
+    alike: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for op in usable:
         answer = answers.answers.get(op) if answers is not None else None
         used = _recorded_arguments(answer, operations.parameter)
         shape = _shape(answers, op) if answers is not None and answer is not None else ""
         named = f"{op}({used})" if used else op
-        alike.setdefault((operations.classes[op].value, shape), []).append(named)
+        alike.setdefault((operations.classes[op].value, shape), []).append(
+            (named, _example(answer))
+        )
     lines = [f"{head}: {tool.summary}"]
-    for (tool_class, shape), names in alike.items():
-        lines.append(f"  {', '.join(names)} [{tool_class}]" + (f" → {shape}" if shape else ""))
+    for (tool_class, shape), found in alike.items():
+        line = f"  {', '.join(named for named, _ in found)} [{tool_class}]"
+        line += f" → {shape}" if shape else ""
+        line += found[0][1] if len(found) == 1 else ""
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -244,26 +263,48 @@ def _mode_lines(answers: ToolAnswers | None) -> Iterator[str]:
     if answers is None:
         return
     if answers.selector is None:
-        yield f"  → {_shape(answers, '')}"
+        yield f"  → {_shape(answers, '')}{_example(answers.answers[''])}"
         return
-    for key in answers.answers:
-        yield f"  {answers.selector} {key} → {_shape(answers, key)}"
+    for key, answer in answers.answers.items():
+        yield f"  {answers.selector} {key} → {_shape(answers, key)}{_example(answer)}"
+
+
+_ARGUMENTS_SHOWN = 8  # the catalog has every argument of the tools that have more
 
 
 def _arguments(tool: ToolSpec) -> str:
-    """The tool's arguments, optional ones marked `?` (internal ones, `_…`, left out)."""
+    """The tool's arguments, optional ones marked `?` (internal ones, `_…`, left out),
+    the first few of a tool with many."""
     required = set(tool.required)
-    return ", ".join(
+    names = [name for name in tool.properties if not name.startswith("_")]
+    room = max(_ARGUMENTS_SHOWN - len(required), 0)
+    optional = [name for name in names if name not in required][:room]
+    shown = [
         name if name in required else f"{name}?"
-        for name in tool.properties
-        if not name.startswith("_")
-    )
+        for name in names
+        if name in required or name in optional
+    ]
+    return ", ".join(shown + (["…"] if len(shown) < len(names) else []))
 
 
 def _recorded_arguments(answer: Any, selector: str) -> str:
     call = getattr(answer, "call", None) or {}
     arguments = call.get("arguments") or {}
     return ", ".join(name for name in arguments if name != selector)
+
+
+_EXAMPLE_WIDTH = 110  # a recorded answer this short is shown: its values say more than types
+
+
+def _example(answer: Any) -> str:
+    """`` e.g. {…}``: a short recorded answer (what its keys hold: `state: "foreground"`),
+    or nothing."""
+    example = getattr(answer, "example", None)
+    if not isinstance(example, Mapping):
+        return ""
+    shown = {key: value for key, value in example.items() if key not in _SKIP}
+    text = json.dumps(shown, ensure_ascii=False, separators=(", ", ": "))
+    return f" e.g. {text}" if len(text) <= _EXAMPLE_WIDTH else ""
 
 
 def _shape(answers: ToolAnswers, key: str) -> str:

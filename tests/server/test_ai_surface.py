@@ -82,6 +82,11 @@ async def test_the_prompts_example_is_created_as_it_is(client: Client) -> None:
 async def test_the_prompt_leaves_out_what_the_ceiling_refuses_and_says_so(client: Client) -> None:
     text = await prompt_text(client)
     assert "  get(name) [read-only] → {data: {name: string, value: string, " in text
+    # Short recorded answers show what the keys hold.
+    assert (
+        "get_state(app_identifier) [read-only] → {data: {app: string, state: string}} e.g. " in text
+    )
+    assert '{"data": {"app": "Finder", "state": "foreground"}}' in text
     assert "  set(name, value) [write] → " in text
     assert "delete(name) [destructive]" not in text
     assert "- km_set_macro_triggers(" not in text  # destructive: left out entirely
@@ -197,6 +202,22 @@ steps:
   - tool: km_variable_manager
     with: {operation: "{{ inputs.op }}", name: X}
 """,
+    # The tests pass, on a mock shaped as wrongly as the reference: at strict, an error.
+    "reads-a-key-the-tool-never-answers": HEADER
+    + """name: corpus-read
+description: Read a variable.
+permissions: [km_variable_manager:get]
+steps:
+  - id: get
+    tool: km_variable_manager
+    with: {operation: get, name: X}
+outputs:
+  value: "{{ steps.get.result.value }}"
+tests:
+  - name: reads it
+    mocks: {km_variable_manager: [{success: true, value: hello}]}
+    expect: {outputs: {value: hello}}
+""",
     "not-yaml": HEADER + "name: [unclosed\n",
     "a-plugin-manifest": 'api_version: "1.0"\nkind: plugin\nidentifier: p\nname: P\n'
     "version: 1.0.0\n",
@@ -271,6 +292,26 @@ async def test_a_call_the_declared_permissions_miss_is_an_error_located_at_the_c
         9,
         "add km_engine_control:calculate (or km_engine_control) to `permissions:`",
     )
+
+
+async def test_at_strict_reading_a_key_the_tool_never_answers_is_an_error(
+    client: Client,
+) -> None:
+    text = CORPUS["reads-a-key-the-tool-never-answers"]
+    refused = await call(client, "validate", plugin_source=text)
+    (problem,) = refused["error"]["diagnostics"]
+    assert (problem["severity"], problem["code"], problem["path"], problem["message"]) == (
+        "error",
+        "unknown-result-field",
+        "$.outputs.value",
+        "km_variable_manager get answers no `value`",
+    )
+    assert problem["hint"] == (
+        "the answer holds success, data; km-actions://catalog (its `km_variable_manager` "
+        "entry) shows the whole answer"
+    )
+    standard = await call(client, "validate", plugin_source=text, validation_level="standard")
+    assert [w["code"] for w in standard["warnings"]] == ["unknown-result-field"]
 
 
 async def test_at_strict_a_failing_test_is_a_problem_located_at_the_test(client: Client) -> None:

@@ -1275,7 +1275,8 @@ async def test_the_write_action_prompt_teaches_the_language(server: Served) -> N
     # Each operation with its class, the arguments it was recorded with, what it answers.
     assert (
         "  get(name) [read-only] → {data: {name: string, value: string, scope: string, "
-        "exists: boolean, type: string}}\n" in text
+        'exists: boolean, type: string}} e.g. {"data": {"name": "Greeting", "value": "Hello", '
+        '"scope": "global", "exists": true, "type": "string"}}\n' in text
     )
     assert "  delete(name) [destructive] → {data: {" in text  # the ceiling is `all` here
     assert ceiling_sentence(("all",)) in text
