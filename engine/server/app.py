@@ -22,7 +22,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Too
 
 from engine import __version__
 from engine.errors import EngineError, ErrorKind, StepError
-from engine.server import ecosystem, prompt, resources
+from engine.server import arguments, ecosystem, prompt, resources
 from engine.server.host import ActionEntry, Host, Progress
 
 logger = logging.getLogger("km_actions.server")
@@ -123,10 +123,10 @@ class KmActionsServer:
         self, ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         self._remember(ctx)
-        arguments = dict(params.arguments or {})
+        given = dict(params.arguments or {})
         progress = _progress_reporter(ctx)
         if params.name == ecosystem.TOOL_NAME:
-            return _result(await self.ecosystem(arguments, progress))
+            return _result(await self.ecosystem(given, progress))
         entry = self._tools()[1].get(params.name)
         if entry is None:
             error = EngineError(
@@ -136,18 +136,16 @@ class KmActionsServer:
             )
             return _result(ecosystem.failure(None, error))
         envelope = await self.host.execute(
-            entry.qualified, arguments, timeout=None, profile=None, progress=progress
+            entry.qualified, given, timeout=None, profile=None, progress=progress
         )
         return _result(envelope)
 
-    async def ecosystem(
-        self, arguments: dict[str, Any], progress: Progress | None
-    ) -> dict[str, Any]:
+    async def ecosystem(self, call: dict[str, Any], progress: Progress | None) -> dict[str, Any]:
         """Run one `km_plugin_ecosystem` call and return its envelope."""
         try:
-            operation, args = ecosystem.check_arguments(arguments)
+            operation, args = arguments.check_arguments(call)
         except EngineError as error:
-            return ecosystem.failure(arguments.get("operation"), error)
+            return ecosystem.failure(call.get("operation"), error)
         timeout = args.get("timeout")
         try:
             if timeout is None or operation in ("execute",):

@@ -16,6 +16,7 @@ from engine.plugins import inventory, lifecycle
 from engine.plugins.history import run_not_kept
 from engine.plugins.marketplaces import Marketplaces
 from engine.server import creator, ecosystem, hints
+from engine.server.arguments import check_api_version
 from engine.server.host import Progress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
@@ -268,14 +269,14 @@ def _one_run(host: StoreHost, params: Mapping[str, Any]) -> dict[str, Any]:
 async def op_validate(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
-    ecosystem.check_api_version(args)
+    check_api_version(args)
     return await creator.validate_only(host, args)
 
 
 async def op_create(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
-    ecosystem.check_api_version(args)
+    check_api_version(args)
     return await creator.create(host, args, progress)
 
 
