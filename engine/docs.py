@@ -208,7 +208,7 @@ def installed_action_markdown(store: Any, qualified: str) -> str:
     if action is None:
         raise EngineError(
             f"the plugin '{identifier}' has no action '{name}'",
-            code="not_found",
+            code="not-found",
             hint=did_you_mean(name, actions),
         )
     manifest = load_bytes(store.file(plugin, action.path).read_bytes()).data

@@ -257,6 +257,6 @@ def test_a_failing_call_is_reported_by_the_run(engine: Engine) -> None:
     assert result.error is not None
     outcome: dict[str, Any] = result.error.to_dict()
     assert (outcome["kind"], outcome["message"]) == (
-        "not_found",
+        "not-found",
         "no action named `triple` is available",
     )

@@ -69,7 +69,7 @@ def test_the_page_of_one_operation() -> None:
         "    exists  true or false  true",
         '    type    text           "string"',
         "Recorded failures: KM_VARIABLE_FAILED.",
-        "A failure (success: false) fails the step with kind tool_failed; with "
+        "A failure (success: false) fails the step with kind tool-failed; with "
         "`continue_on_error: true` or `catch:`, `steps.get.error` holds its kind, message and "
         "code.",
         "",

@@ -61,7 +61,7 @@ class GuardedBridge:
         return self._grant
 
     def check(self, name: str, arguments: Mapping[str, Any] | None = None) -> None:
-        """Raise ``permission_denied`` unless a call of ``name`` with ``arguments`` (which
+        """Raise ``permission-denied`` unless a call of ``name`` with ``arguments`` (which
         tell its operation) may be made."""
         spec = self._catalog.get(name)
         need = spec.need(arguments or {}) if spec is not None else Need(name)

@@ -389,7 +389,7 @@ def _run_in_plugin(args: argparse.Namespace, path: Path) -> int:
             if name is None:
                 raise EngineError(
                     f"{path} is not one of the actions of the plugin in {folder}",
-                    code="not_found",
+                    code="not-found",
                     hint="list it under `actions:` in plugin.yaml",
                 )
             pipeline = plugin.pipeline(name)

@@ -4,7 +4,7 @@ Tool arguments are checked against the tool's inputSchema: each argument gets a 
 compiled once from its property schema. A value of an allowed type passes (further
 keywords checked by jsonschema only when the schema has them); otherwise the checker
 coerces where the schema is clear ("3" → 3 only where it says integer, 3 → "3" where it
-says string) or raises ``invalid_arguments``. The inputs an `action:` step passes are
+says string) or raises ``invalid-arguments``. The inputs an `action:` step passes are
 coerced the same way (:func:`coerce_to`), and a `wait` value must be a number of seconds
 (:func:`wait_seconds`).
 

@@ -38,7 +38,7 @@ def test_a_templated_count_that_gives_text_fails_naming_the_field(cli: Cli) -> N
     outcome = cli("run", "ping.yaml", "--dry-run", "-i", "times=twice")
     assert outcome.code == 1
     assert outcome.err.splitlines()[1:5] == [
-        "ping.yaml:10:12: error[invalid_arguments]: `max` of `repeat` must be a whole number, "
+        "ping.yaml:10:12: error[invalid-arguments]: `max` of `repeat` must be a whole number, "
         'but `{{ inputs.times }}` gave text ("twice")',
         '  10 |       max: "{{ inputs.times }}"',
         "     |            ^^^^^^^^^^^^^^^^^^^^",
@@ -143,7 +143,7 @@ def test_reading_the_result_of_a_failed_step_says_so_and_how_to_handle_it(cli: C
     outcome = cli("run", "read.yaml", "--fresh")
     assert outcome.code == 1
     assert outcome.err.splitlines()[1:5] == [
-        "read.yaml:12:14: error[template_error]: `steps.read.result` is null: the step `read` "
+        "read.yaml:12:14: error[template-error]: `steps.read.result` is null: the step `read` "
         "failed or was skipped, so it has no key 'data'",
         '  12 |       value: "{{ steps.read.result.data.existed }}"',
         "     |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
@@ -183,7 +183,7 @@ def test_a_missing_input_says_how_to_give_it(cli: Cli) -> None:
     outcome = cli("run", "greet.yaml")
     assert (outcome.code, outcome.out) == (1, "")
     assert outcome.err == (
-        "greet.yaml:6:3: error[invalid_input]: greet needs the input `who`\n"
+        "greet.yaml:6:3: error[invalid-input]: greet needs the input `who`\n"
         "   6 |   who: {type: string, description: Who to greet.}\n"
         "     |   ^^^\n"
         "     = hint: give it on the command line: --input who=… (Who to greet)\n"

@@ -541,7 +541,7 @@ def test_describe_what_is_not_installed(cli: Cli) -> None:
     outcome = cli("describe", "ghost")
     assert (outcome.code, outcome.err) == (
         1,
-        "error[not_found]: no plugin 'ghost' is installed\n"
+        "error[not-found]: no plugin 'ghost' is installed\n"
         "     = hint: see what is installed with `km-actions list`\n",
     )
 
@@ -680,7 +680,7 @@ def test_configure_never_prints_a_secret_in_its_errors(cli: Cli) -> None:
 
 def test_configure_what_is_not_installed(cli: Cli) -> None:
     outcome = cli("configure", "ghost", "--json")
-    assert (outcome.code, outcome.json()["error"]["code"]) == (1, "not_found")
+    assert (outcome.code, outcome.json()["error"]["code"]) == (1, "not-found")
 
 
 # -- enable, disable, verify ---------------------------------------------------------------
@@ -701,7 +701,7 @@ def test_enable_what_is_not_installed(cli: Cli) -> None:
     outcome = cli("disable", "ghost")
     assert (outcome.code, outcome.err.splitlines()[0]) == (
         1,
-        "error[not_found]: no plugin 'ghost' is installed",
+        "error[not-found]: no plugin 'ghost' is installed",
     )
 
 

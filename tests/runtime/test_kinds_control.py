@@ -98,7 +98,7 @@ def test_repeat_stops_at_the_profile_loop_limit(tools: Tools) -> None:
     outputs: {n: "{{ vars.n }}"}
     """
     error = failure(tools.run(body, limits=Limits(max_loop_iterations=5)))
-    assert where(error) == ("limit_exceeded", "forever", "t.yaml:7:5", "$.steps[1]")
+    assert where(error) == ("limit-exceeded", "forever", "t.yaml:7:5", "$.steps[1]")
     assert error.message == "the repeat ran 5 rounds without ending (limit max_loop_iterations)"
     assert error.hint == "check the `until`/`while` condition, or set `max:`"
 
@@ -159,7 +159,7 @@ def test_wait_refuses_values_that_are_not_seconds(
         "steps:\n  - id: pause\n    wait: '{{ inputs.d }}'\n"
     )
     error = failure(tools.run(body, {"d": value}, clock=clock))
-    assert where(error) == ("invalid_arguments", "pause", "t.yaml:7:11", "$.steps[0].wait")
+    assert where(error) == ("invalid-arguments", "pause", "t.yaml:7:11", "$.steps[0].wait")
     assert error.message == message
     assert error.hint == "make the template give a number above 0, or write the number itself"
     assert clock.sleeps == []
@@ -250,7 +250,7 @@ def test_repeat_max_from_a_template_is_checked_when_the_step_runs(
           steps: [{tool: km_echo, with: {text: hi}}]
     """
     error = failure(tools.run(body, {"times": times}))
-    assert where(error) == ("invalid_arguments", "again", "t.yaml:9:12", "$.steps[0].repeat.max")
+    assert where(error) == ("invalid-arguments", "again", "t.yaml:9:12", "$.steps[0].repeat.max")
     assert (error.message, error.hint) == (
         message,
         "make the template give a whole number at least 1, or write the number itself",
@@ -262,7 +262,7 @@ def test_wait_longer_than_max_wait(tools: Tools, clock: FakeClock) -> None:
     error = failure(
         tools.run("steps:\n  - id: nap\n    wait: 10\n", clock=clock, limits=Limits(max_wait=5))
     )
-    assert where(error) == ("limit_exceeded", "nap", "t.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("limit-exceeded", "nap", "t.yaml:5:5", "$.steps[0]")
     assert error.message == "the step waits 10 s (limit max_wait: 5 s)"
     assert clock.sleeps == []
 

@@ -77,7 +77,7 @@ def test_uninstall_an_unknown_plugin(store: Store, make_plugin: MakePlugin) -> N
     install(store, make_plugin("demo"))
     with pytest.raises(EngineError) as caught:
         uninstall(store, "dmeo")
-    assert (caught.value.code, caught.value.hint) == ("not_found", "did you mean 'demo'?")
+    assert (caught.value.code, caught.value.hint) == ("not-found", "did you mean 'demo'?")
 
 
 def test_enable_and_disable(store: Store, make_plugin: MakePlugin) -> None:
