@@ -1,5 +1,7 @@
 """The code-quality gates run with the suite: ruff (lint and format) on the code, the tests
-and the benchmarks, and mypy --strict on ``engine/`` (its settings are in pyproject.toml).
+and the benchmarks, mypy --strict on ``engine/``, and deptry: every third-party package
+``engine/`` imports is declared in pyproject.toml, and every one declared is imported
+(their settings are in pyproject.toml).
 Coverage of ``engine/`` (at least 95 %) is gated by the suite command, ``pytest --cov``.
 """
 
@@ -27,6 +29,7 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
         pytest.param(("ruff", "check", *CHECKED), id="ruff-lint"),
         pytest.param(("ruff", "format", "--check", *CHECKED), id="ruff-format"),
         pytest.param(("mypy",), id="mypy-strict"),
+        pytest.param(("deptry", "engine"), id="deptry"),
     ],
 )
 def test_the_code_passes(command: tuple[str, ...]) -> None:
