@@ -96,37 +96,71 @@ def _error_classes() -> dict[str, str]:
     return found
 
 
+def _values(node: ast.expr | None) -> list[object]:
+    """The constants an expression can take: ``"a"``, or both sides of ``"a" if … else "b"``."""
+    if isinstance(node, ast.Constant):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _values(node.body) + _values(node.orelse)
+    return []
+
+
+def _codes_in_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[object]:
+    """Codes a function gives its own way: a ``code`` parameter's default, ``code = "…"``."""
+    arguments = node.args
+    positional = arguments.posonlyargs + arguments.args
+    defaults = list(
+        zip(
+            positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True
+        )
+    )
+    defaults += list(zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True))
+    codes = [value for arg, default in defaults if arg.arg == "code" for value in _values(default)]
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Assign | ast.AnnAssign):
+            targets = inner.targets if isinstance(inner, ast.Assign) else [inner.target]
+            if any(isinstance(target, ast.Name) and target.id == "code" for target in targets):
+                codes += _values(inner.value)
+    return codes
+
+
+def _codes_of(node: ast.AST, classes: dict[str, str]) -> list[object]:
+    """The codes one node of engine/'s code raises or hands on."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return _codes_in_function(node)
+    if not isinstance(node, ast.Call):
+        return []
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    codes = [value for k in node.keywords if k.arg == "code" for value in _values(k.value)]
+    if name in _MAKERS and node.args:
+        codes += _values(node.args[0])
+    if name in classes and not any(k.arg in ("code", None) for k in node.keywords):
+        codes.append(classes[name])
+    return codes
+
+
 def _raised_codes() -> dict[str, str]:
     """Every code engine/ can raise, with the first place it is raised."""
     classes = _error_classes()
     found: dict[str, str] = {kind.value: "engine/errors.py (ErrorKind)" for kind in ErrorKind}
     for path in sorted(ENGINE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            where = f"{path.relative_to(ENGINE.parent)}:{node.lineno}"
-            codes = [
-                k.value.value
-                for k in node.keywords
-                if k.arg == "code" and isinstance(k.value, ast.Constant)
-            ]
-            if name in _MAKERS and node.args and isinstance(node.args[0], ast.Constant):
-                codes.append(node.args[0].value)
-            if name in classes and not any(k.arg in ("code", None) for k in node.keywords):
-                codes.append(classes[name])
-            for code in codes:
+            where = f"{path.relative_to(ENGINE.parent)}:{getattr(node, 'lineno', 0)}"
+            for code in _codes_of(node, classes):
                 if isinstance(code, str) and _CODE.match(code):
                     found.setdefault(code, where)
     return found
 
 
-def test_every_code_raised_anywhere_is_registered_and_spelt_one_way() -> None:
+def test_every_code_raised_anywhere_is_registered_documented_and_spelt_one_way() -> None:
     raised = _raised_codes()
     assert len(raised) > 130  # the scan finds them (diagnostics, errors, kinds)
     unregistered = {code: where for code, where in raised.items() if code not in CODES}
     assert unregistered == {}
+    documented = {code for code, _ in _documented_codes()}
+    undocumented = {code: where for code, where in raised.items() if code not in documented}
+    assert undocumented == {}, "docs/diagnostics.md needs a `### code` heading for each"
     assert [code for code in CODES if "_" in code or code != code.lower()] == []
 
 
