@@ -91,11 +91,11 @@ def make_plugin(folder: Path, plugin: str, count: int) -> Path:
 STARTUP = """
 import json, sys, time
 started = time.perf_counter()
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 imported = time.perf_counter()
 store = Store.open(sys.argv[1])
-runtime = PluginRuntime.load(store, compile=sys.argv[2] == "compile")
+runtime = ServedPlugins.load(store, compile=sys.argv[2] == "compile")
 loaded = time.perf_counter()
 print(json.dumps({"import": imported - started, "load": loaded - imported,
                   "actions": len(runtime.names()), "refused": len(runtime.refused)}))

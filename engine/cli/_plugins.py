@@ -37,7 +37,7 @@ from engine.plugins.manifest import PluginType
 from engine.plugins.permissions import PermissionRequest
 from engine.plugins.progress import ProgressBar
 from engine.plugins.repair import RepairReport, repair
-from engine.plugins.runtime import plugin_states
+from engine.plugins.serving import plugin_states
 from engine.plugins.settings import masked, parse_assignment
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store

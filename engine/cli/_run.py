@@ -26,7 +26,7 @@ from engine.limits import Profile
 from engine.model import Pipeline, RunResult
 from engine.plugins.hooked import run_installed
 from engine.plugins.local import LocalPlugin, enclosing_plugin
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.report import SourceLookup, format_text
 from engine.saved_tools import offline_catalog
@@ -331,9 +331,9 @@ def _run_installed(args: argparse.Namespace) -> int:
         return 1
     with store, _open_backend(args) as tools:
         engine = _engine(args, tools)
-        runtime = PluginRuntime.load(store, engine=engine, compile=False)
+        served = ServedPlugins.load(store, engine=engine, compile=False)
         try:
-            pipeline = runtime.pipeline(args.action)
+            pipeline = served.pipeline(args.action)
             inputs = parse_inputs(pipeline, args.input, args.inputs_json)
             check_given(pipeline, inputs)
         except EngineError as error:
@@ -346,7 +346,7 @@ def _run_installed(args: argparse.Namespace) -> int:
         _announce(args, args.action, tools)
         hooked = asyncio.run(
             run_installed(
-                runtime,
+                served,
                 args.action,
                 inputs,
                 bridge=tools.bridge,
@@ -355,7 +355,7 @@ def _run_installed(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
             )
         )
-        runtime.close()
+        served.close()
         print_hook_warnings(hooked)
         return _finish_run(args, hooked.result, tools, _installed_sources(store))
 
@@ -516,10 +516,10 @@ def _test_installed(
         broken.append(Broken.of(error))
         return
     with store:
-        runtime = PluginRuntime.load(store, engine=engine, compile=False)
+        served = ServedPlugins.load(store, engine=engine, compile=False)
         for name in names:
             try:
-                outcomes.extend(asyncio.run(runtime.run_tests(name)))
+                outcomes.extend(asyncio.run(served.run_tests(name)))
             except EngineError as error:
                 broken.append(Broken(f"{name}: {error.message}", error))
 

@@ -1,7 +1,7 @@
 """Hooks wired to the store: a bus over the installed plugins, store events, history.
 
 :func:`bus_for` builds a :class:`~engine.plugins.hooks.HookBus` from a loaded
-:class:`~engine.plugins.runtime.PluginRuntime` (its enabled plugins' hooks, grants,
+:class:`~engine.plugins.serving.ServedPlugins` (its enabled plugins' hooks, grants,
 settings), recording every hook run in the store's history.
 :func:`run_installed` runs an installed action with its hooks (``emit`` steps,
 ``action_succeeded``/``action_failed``). A :class:`StoreHooks` is the ``events``
@@ -43,14 +43,14 @@ from engine.plugins.hooks import (
     HookOutcome,
     compile_hooks,
 )
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.runtime import Clock, EventSink
 from engine.sourcemap import Document
 
 
 def bus_for(
-    runtime: PluginRuntime,
+    runtime: ServedPlugins,
     *,
     bridge: ToolBridge,
     limits: Limits | None = None,
@@ -84,7 +84,7 @@ def bus_for(
 
 
 async def run_installed(
-    runtime: PluginRuntime,
+    runtime: ServedPlugins,
     name: str,
     inputs: Mapping[str, Any] | None = None,
     *,
@@ -138,7 +138,7 @@ class StoreHooks:
             return
         # Checked against the tools the hooks will call, as a run on that bridge would be.
         engine = Engine(catalog=self.bridge.catalog())
-        runtime = PluginRuntime.load(self.store, engine=engine, compile=False)
+        runtime = ServedPlugins.load(self.store, engine=engine, compile=False)
         try:
             bus = bus_for(runtime, bridge=self.bridge, limits=self.limits)
             happened = Event(event.name, plugin=event.plugin, data=event.data)
@@ -159,12 +159,12 @@ def listens(store: Store, event: str) -> bool:
 class _Recorder:
     """Puts hook runs into the store's history, as runs of the hook's action."""
 
-    def __init__(self, runtime: PluginRuntime) -> None:
-        self.runtime = runtime
+    def __init__(self, served: ServedPlugins) -> None:
+        self.served = served
 
     def __call__(self, outcome: HookOutcome) -> None:
         if outcome.result is None:
             return
         plugin, _, action = outcome.action.partition("/")
         started = stamp(datetime.fromtimestamp(outcome.started, UTC))
-        self.runtime.record(plugin, action, started, outcome.result)
+        self.served.record(plugin, action, started, outcome.result)

@@ -92,7 +92,7 @@ class HookResolver(Protocol):
 
 Recorder = Callable[[HookOutcome], None]
 Runner = Callable[[EventSink], Awaitable[RunResult]]
-"""Runs an action with the given event sink (e.g. ``PluginRuntime.run``)."""
+"""Runs an action with the given event sink (e.g. ``ServedPlugins.run``)."""
 
 # The outcomes of hooks triggered, directly or through a cascade, by one
 # HookBus.run_action or publish call (context variables follow awaits and tasks).

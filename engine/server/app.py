@@ -23,7 +23,8 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Too
 from engine import __version__
 from engine.errors import EngineError, ErrorKind, StepError
 from engine.server import arguments, ecosystem, prompt, resources
-from engine.server.host import ActionEntry, Host, Progress
+from engine.server.host import ActionEntry, Progress
+from engine.server.store_host import StoreHost
 
 logger = logging.getLogger("km_actions.server")
 
@@ -54,7 +55,7 @@ def _result(envelope: dict[str, Any]) -> types.CallToolResult:
 class KmActionsServer:
     """One server instance: its host (store, engine, bridge) and its MCP handlers."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: StoreHost) -> None:
         self.host = host
         self.bus = InMemorySubscriptionBus()
         self._connections: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()

@@ -180,7 +180,7 @@ async def _with_tests(
     outcomes = await run_tests(
         pipeline,
         catalog=host.catalog(),
-        resolver=host.loaded.runtime,
+        resolver=host.loaded.served,
         settings=plugin_settings(installed.configuration_schema if installed else None),
     )
     places = [index for index, test in enumerate(tests) if isinstance(test, Mapping)]

@@ -67,7 +67,7 @@ async def op_list(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
-    states = host.loaded.runtime.states
+    states = host.loaded.served.states
     found = await host.in_worker(
         lambda: inventory.list_plugins(
             host.store,
@@ -189,7 +189,7 @@ async def op_test(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
-    runtime = host.loaded.runtime
+    runtime = host.loaded.served
     wanted = args.get("action_name")
     names = [
         n
@@ -243,7 +243,7 @@ async def op_search(
 async def op_stats(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
-    runtime = host.loaded.runtime
+    runtime = host.loaded.served
     params = args.get("parameters") or {}
     named_plugin, _, action = str(args.get("action_name") or "").rpartition("/")
     plugin = args.get("plugin_identifier") or named_plugin or None
@@ -260,7 +260,7 @@ async def op_stats(
 
 def _one_run(host: StoreHost, params: Mapping[str, Any]) -> dict[str, Any]:
     run_id = int(params["run"])
-    found = host.loaded.runtime.runs.run(run_id)
+    found = host.loaded.served.runs.run(run_id)
     if found is None:
         raise run_not_kept(run_id, "the ids of the recent runs are in the answer without `run`")
     return found

@@ -32,7 +32,7 @@ from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
 from engine.plugins.hooks import Event, HookBus
 from engine.plugins.layout import inside
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
 from engine.server import ecosystem, hints, ownership
@@ -68,7 +68,7 @@ class EventLog:
 class Loaded:
     """One consistent view of the installed actions (replaced whole on every change)."""
 
-    runtime: PluginRuntime
+    served: ServedPlugins
     bus: HookBus
     tools: list[ActionEntry]
     by_qualified: dict[str, ActionEntry]
@@ -95,32 +95,32 @@ class StoreHost:
     # -- loading ---------------------------------------------------------------------
 
     def _load(self) -> Loaded:
-        runtime = PluginRuntime.load(
+        served = ServedPlugins.load(
             self.store,
             engine=self.engine,
             compile=False,
             runs=self.runs,
             profiles=self.settings.limits_for,
         )
-        bus = bus_for(runtime, bridge=self.bridge, limits=self.limits(None))
+        bus = bus_for(served, bridge=self.bridge, limits=self.limits(None))
         tools: list[ActionEntry] = []
         if self.settings.action_tools:
-            tools = self._entries(runtime)
+            tools = self._entries(served)
         self._data_version = self._current_data_version()
-        return Loaded(runtime, bus, tools, {t.qualified: t for t in tools})
+        return Loaded(served, bus, tools, {t.qualified: t for t in tools})
 
-    def _entries(self, runtime: PluginRuntime) -> list[ActionEntry]:
+    def _entries(self, served: ServedPlugins) -> list[ActionEntry]:
         catalog = self.catalog()
         disabled = self.settings.disabled_action_tools
         out: list[ActionEntry] = []
         for plugin in self.store.plugins():
-            if not plugin.enabled or plugin.identifier not in runtime.plugins:
+            if not plugin.enabled or plugin.identifier not in served.plugins:
                 continue
             for action in self.store.actions(plugin):
                 qualified = f"{plugin.identifier}/{action.name}"
                 if qualified in disabled or plugin.identifier in disabled:
                     continue
-                classes = {class_of(n, catalog) for n in _needs_of(runtime, qualified, catalog)}
+                classes = {class_of(n, catalog) for n in _needs_of(served, qualified, catalog)}
                 out.append(
                     ActionEntry(
                         plugin=plugin.identifier,
@@ -243,20 +243,24 @@ class StoreHost:
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)
-        self.loaded.runtime.close()
+        self.loaded.served.close()
 
-    # -- the Host protocol -----------------------------------------------------------
+    # -- what the server asks of its host ----------------------------------------------
 
     def generation(self) -> int:
+        """A number that changes whenever the set of action tools may have changed."""
         return self._generation
 
     def action_tools(self) -> list[ActionEntry]:
+        """The actions offered as tools (empty when per-action tools are switched off)."""
         return self.loaded.tools
 
     def on_tools_changed(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Register what to call after the tool set changed."""
         self._listeners.append(callback)
 
     def catalog(self) -> ToolCatalog:
+        """The km_* tools actions can call (the upstream's, or the shipped catalog)."""
         return self.engine.catalog
 
     def plugin_ids(self) -> list[str]:
@@ -301,7 +305,7 @@ class StoreHost:
     def plugin_state(self, plugin: str) -> PluginState:
         """The status the last load gave ``plugin`` (``unloaded`` if it came since)."""
         record = self.store.require(plugin)
-        return state_of(self.loaded.runtime.states, plugin, record.enabled)
+        return state_of(self.loaded.served.states, plugin, record.enabled)
 
     def limits(self, profile: str | None) -> Limits:
         """The limits of ``profile`` (the server's default when None), from the config."""
@@ -379,12 +383,12 @@ class StoreHost:
         try:
             limits = self.limits(profile)
             loaded = self.loaded
-            pipeline = loaded.runtime.pipeline(qualified)
+            pipeline = loaded.served.pipeline(qualified)
 
             def runner(events: Any) -> Awaitable[Any]:
                 # The caller's timeout stops the run itself: its failure is recorded and
                 # sets off `action_failed` like any other.
-                return loaded.runtime.run(
+                return loaded.served.run(
                     qualified,
                     inputs,
                     bridge=self.bridge,
@@ -420,6 +424,7 @@ class StoreHost:
     async def operation(
         self, operation: str, args: Mapping[str, Any], progress: Progress | None
     ) -> dict[str, Any]:
+        """Run one checked `km_plugin_ecosystem` operation; its envelope."""
         from engine.server.operations import OPERATION_HANDLERS
 
         await self.follow_catalog()
@@ -446,10 +451,10 @@ def _retrieve(job: asyncio.Future[Any]) -> None:
         logger.debug("store work whose caller stopped waiting failed: %s", job.exception())
 
 
-def _needs_of(runtime: PluginRuntime, qualified: str, catalog: ToolCatalog) -> list[Need]:
+def _needs_of(served: ServedPlugins, qualified: str, catalog: ToolCatalog) -> list[Need]:
     """What an installed action's tool steps need, from its manifest (no compile)."""
     plugin, _, action = qualified.partition("/")
-    loaded = runtime.plugins.get(plugin)
+    loaded = served.plugins.get(plugin)
     if loaded is None:
         return []
     found = loaded.actions.get(action)

@@ -673,7 +673,7 @@ def test_installed_actions_send_their_results_to_hooks(
     from engine.plugins.hooked import StoreHooks, run_installed
     from engine.plugins.installer import install
     from engine.plugins.lifecycle import configure, uninstall
-    from engine.plugins.runtime import PluginRuntime
+    from engine.plugins.serving import ServedPlugins
     from engine.plugins.store import Store
 
     bridge, recorded = recording_bridge
@@ -682,7 +682,7 @@ def test_installed_actions_send_their_results_to_hooks(
     with Store.open(tmp_path / "home") as store:
         install(store, write_installable(tmp_path, "watcher", WATCHER_HOOKS), catalog=catalog)
         install(store, write_installable(tmp_path, "other"), catalog=catalog)
-        runtime = PluginRuntime.load(store, engine=engine)
+        runtime = ServedPlugins.load(store, engine=engine)
         try:
             ok = asyncio.run(run_installed(runtime, "other/say", {"text": "hi"}, bridge=bridge))
             failed = asyncio.run(

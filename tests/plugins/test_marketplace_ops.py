@@ -29,7 +29,7 @@ from engine.plugins.hooked import StoreHooks
 from engine.plugins.marketplace import MarketplaceError, MarketplaceIndex
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.resolver import DependencyError
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.plugins.updates import (
     Options,
@@ -420,7 +420,7 @@ def test_installed_hooks_run_after_the_install_and_are_recorded(
         True,
         {"said": "watcher 1.0.0"},
     )
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     try:
         assert [(h["plugin"], h["action"], h["status"]) for h in runtime.history()] == [
             ("watcher", "hello", "succeeded")

@@ -98,11 +98,11 @@ def test_plugins_with_auto_update_on_are_updated_as_far_as_the_ranges_allow(
         ("lib", "1.5.0"),
     ]
     # The new version's hook heard both `upgraded` events, and its action is served.
-    assert [(h["plugin"], h["action"]) for h in host.loaded.runtime.history()] == [
+    assert [(h["plugin"], h["action"]) for h in host.loaded.served.history()] == [
         ("greeter", "hello"),
         ("greeter", "hello"),
     ]
-    assert "greeter/hello" in host.loaded.runtime.names()
+    assert "greeter/hello" in host.loaded.served.names()
     stats = asyncio.run(call(host, "stats"))["data"]["auto_update"]
     assert (stats["enabled"], stats["interval"], stats["failed"]) == (True, 3600.0, [])
     assert [(u["identifier"], u["from"], u["to"]) for u in stats["updated"]] == [

@@ -113,7 +113,7 @@ def test_every_store_operation_over_mcp_sets_off_its_hooks(
         "uninstalled other 1.0.0",
     ]
     assert created["warnings"] == []
-    history = [(h["plugin"], h["action"]) for h in host.loaded.runtime.history()]
+    history = [(h["plugin"], h["action"]) for h in host.loaded.served.history()]
     assert history == [("watcher", "log")] * 7  # hook runs are recorded like any run
 
 
@@ -142,7 +142,7 @@ def test_an_execute_stopped_by_its_timeout_sends_action_failed(
     )
     assert "data" not in envelope
     assert recorded[-1] == "failed watcher/nap: timeout"
-    last = host.loaded.runtime.history()[1]  # the run, before the hook that heard of it
+    last = host.loaded.served.history()[1]  # the run, before the hook that heard of it
     assert (last["action"], last["status"], last["error_kind"]) == ("nap", "failed", "timeout")
 
 

@@ -104,7 +104,7 @@ async def test_new_tools_from_a_reconnected_upstream_are_followed(
     after = await host.operation("validate", checked, None)
     assert after["success"] is True, after
     assert host.catalog() is upgraded
-    assert host.loaded.runtime.catalog is upgraded  # installed actions: loaded again
+    assert host.loaded.served.catalog is upgraded  # installed actions: loaded again
 
 
 SPEAK = {

@@ -11,7 +11,7 @@ import pytest
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure
 from engine.plugins.local import LocalPlugin
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.simulator import Simulator
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS
@@ -33,7 +33,7 @@ def test_one_action_calls_another() -> None:
 def test_it_runs_installed_on_the_simulator(store: Store) -> None:
     install(store, CLIPBOARD_TOOLS)
     configure(store, "clipboard-tools", {"signature": "-- Ann", "share_token": "tok-12345678"})
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     simulator = Simulator()
 
     async def prepare() -> None:
@@ -57,7 +57,7 @@ def test_the_share_token_stays_in_keyboard_maestros_memory(store: Store, tmp_pat
     # in "Password" (or "PW") keeps the token out of its saved variables and its lists.
     install(store, CLIPBOARD_TOOLS)
     configure(store, "clipboard-tools", {"share_token": "tok-12345678"})
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     state = tmp_path / "simulator.json"
     simulator = Simulator(state_path=state)
 

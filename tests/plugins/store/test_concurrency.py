@@ -14,7 +14,7 @@ import pytest
 from engine.plugins import installer
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure, verify
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from tests.plugins.store.conftest import MakePlugin, call
 
@@ -59,7 +59,7 @@ def test_two_processes_installing_at_once(home: Path, make_plugin: MakePlugin) -
         assert sorted(store.dependents("lib")) == names[:-1]
         assert all(r.ok for r in verify(store))
         assert list(store.staging_dir.iterdir()) == []
-        assert len(PluginRuntime.load(store).names()) == 9
+        assert len(ServedPlugins.load(store).names()) == 9
 
 
 def test_two_processes_installing_the_same_plugin(home: Path, make_plugin: MakePlugin) -> None:

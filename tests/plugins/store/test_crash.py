@@ -19,7 +19,7 @@ from engine.plugins.faults import CRASH_ENV, CRASH_EXIT_CODE, CRASH_POINTS
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure, uninstall, verify
 from engine.plugins.lock import compute_lock, lock_digest
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from tests.plugins.store.conftest import ROOT, MakePlugin
 
@@ -64,7 +64,7 @@ def _assert_clean(store: Store) -> None:
     pickles = {f"{p.digest}.pickle" for p in store.plugins()}
     assert pickles <= cached <= pickles | {f"{p.digest}.checked" for p in store.plugins()}
     assert all(r.ok for r in verify(store))
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     assert runtime.refused == {}
 
 

@@ -26,7 +26,7 @@ from engine.plugins._run_stats import parse_since, percentile
 from engine.plugins.history import RunHistory
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.runtime import FakeClock
 from engine.secrets import MASK
@@ -148,7 +148,7 @@ def test_stats_after_hundreds_of_runs_agree_with_the_recorded_runs(
     store: Store, make_plugin: MakePlugin
 ) -> None:
     install(store, make_plugin("mix", permissions=["km_variable_manager"], actions=MIX))
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     chance = random.Random(11)
     for _ in range(300):
         name = chance.choice(["loop", "retry", "choose"])
@@ -359,7 +359,7 @@ def test_a_run_is_kept_with_a_bounded_trace_and_its_exact_step_times(
     store: Store, make_plugin: MakePlugin
 ) -> None:
     install(store, make_plugin("long", actions={"loop": LONG}))
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     result = asyncio.run(
         runtime.run("long/loop", {"n": 150}, bridge=MockBridge({}, ToolCatalog.builtin()))
     )
@@ -474,7 +474,7 @@ def test_a_secret_input_or_setting_never_reaches_the_database(
                     actions={"leak": LEAKY}),
     )  # fmt: skip
     configure(store, "leaky", {"token": SECRET})
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     echo = {"success": False, "error": {"code": "KM_ERROR", "message": f"bad value {SECRET}/{PIN}"}}
     for inputs, answers in (
         ({"pin": PIN}, [{"success": True, "data": {"echo": PIN}}]),  # succeeds, output masked

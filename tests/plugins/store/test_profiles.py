@@ -21,7 +21,7 @@ from engine.limits import Profile
 from engine.model import RunResult
 from engine.plugins.hooked import run_installed
 from engine.plugins.installer import install
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
 from tests.plugins.store.conftest import MakePlugin, call
@@ -98,7 +98,7 @@ def sandboxed(store: Store, make_plugin: MakePlugin) -> Store:
 
 
 def _run(store: Store, name: str, profile: Profile = Profile.STANDARD) -> RunResult:
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     try:
         return asyncio.run(runtime.run(name, bridge=_bridge(), limits=profile.limits))
     finally:
@@ -142,7 +142,7 @@ def test_hooks_of_a_sandboxed_plugin_run_under_the_sandbox(
         ),
         profile=Profile.SANDBOX,
     )
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     try:
         hooked = asyncio.run(
             run_installed(runtime, "writer/notify", bridge=_bridge(), limits=Profile.NONE.limits)
@@ -203,7 +203,7 @@ def test_every_limit_holds_in_a_called_action(store: Store, make_plugin: MakePlu
             return limits.with_overrides(run_timeout=0.6, step_timeout=0.2)
         return limits
 
-    runtime = PluginRuntime.load(store, profiles=shortened)
+    runtime = ServedPlugins.load(store, profiles=shortened)
     try:
         results = {
             name: asyncio.run(runtime.run(f"host/{name}", bridge=_bridge())) for name in actions
@@ -234,7 +234,7 @@ def test_the_caller_s_own_timeout_still_stops_a_called_action(
     install(store, make_plugin("boxed", actions={"slow": slow}), profile=Profile.SANDBOX)
     calling = {"slow": {"steps": [call("boxed/slow")]}}
     install(store, make_plugin("host", actions=calling, dependencies={"boxed": "*"}))
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     try:
         limits = Profile.STANDARD.limits.with_overrides(run_timeout=0.25)
         result = asyncio.run(runtime.run("host/slow", bridge=_bridge(), limits=limits))
@@ -258,7 +258,7 @@ def test_hooks_set_off_inside_a_called_action_keep_its_profile(
     install(store, make_plugin("echo", actions=echo, hooks=hooks))
     calling = {"go": {"steps": [call("boxed/ping")]}}
     install(store, make_plugin("host", actions=calling, dependencies={"boxed": "*"}))
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     try:
         hooked = asyncio.run(run_installed(runtime, "host/go", bridge=_bridge()))
     finally:
@@ -333,7 +333,7 @@ def test_a_resource_limit_looser_than_the_profile_is_refused_at_install(
         "max_steps": 50,
         "run_timeout": 600,
     }
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     try:
         held = runtime.plugins["loose"].grant.limits
     finally:

@@ -18,7 +18,7 @@ from engine.errors import ConfigError
 from engine.plugins.installer import install
 from engine.plugins.inventory import describe, list_plugins
 from engine.plugins.lifecycle import configure
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from tests.plugins.store.conftest import MakePlugin
 
@@ -66,7 +66,7 @@ def _text(value: object) -> str:
 
 
 def test_run_results_and_traces_mask_the_secret(leaky: Store) -> None:
-    runtime = PluginRuntime.load(leaky)
+    runtime = ServedPlugins.load(leaky)
     mocks = {"km_variable_manager": [{"success": True, "data": {"echo": SECRET}}]}
     bridge = MockBridge(mocks, ToolCatalog.builtin())
     result = asyncio.run(runtime.run("leaky/leak", bridge=bridge, trace=True))
@@ -96,7 +96,7 @@ def test_store_views_mask_the_secret(leaky: Store) -> None:
 
 
 def test_the_database_never_holds_the_secret(leaky: Store) -> None:
-    runtime = PluginRuntime.load(leaky)
+    runtime = ServedPlugins.load(leaky)
     bridge = MockBridge({"km_variable_manager": [{"success": True}]}, ToolCatalog.builtin())
     asyncio.run(runtime.run("leaky/leak", bridge=bridge))
     runtime.close()

@@ -20,7 +20,7 @@ from engine.plugins._checks import dependency_problem
 from engine.plugins._records import delete_plugin
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import disable
-from engine.plugins.runtime import PluginRuntime, plugin_states
+from engine.plugins.serving import ServedPlugins, plugin_states
 from engine.plugins.status import TRANSITIONS, PluginState, PluginStatus, Step
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
@@ -95,7 +95,7 @@ def test_a_manifest_that_no_longer_fits_the_tools_is_in_error(
     """Installed against the shipped tools; a server without km_notifications cannot run
     it: in error, every diagnostic kept, its action not offered, and running it says why."""
     install(store, make_plugin("notes", actions={"notify": NOTIFY}, permissions=["notifications"]))
-    runtime = PluginRuntime.load(store, engine=Engine(catalog=_without("km_notifications")))
+    runtime = ServedPlugins.load(store, engine=Engine(catalog=_without("km_notifications")))
     runtime.close()
     state = runtime.states["notes"]
     assert state.status is PluginStatus.ERROR

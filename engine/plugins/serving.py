@@ -1,6 +1,6 @@
 """Running installed actions: every enabled plugin's actions, loaded, checked, compiled.
 
-:meth:`PluginRuntime.load` reads what the store recorded and moves every plugin through
+:meth:`ServedPlugins.load` reads what the store recorded and moves every plugin through
 its lifecycle (:mod:`engine.plugins.status`): it checks every file of every enabled
 plugin against its lock, takes the parsed manifests from the cache (no YAML is parsed at
 start-up; a missing or stale cache is rebuilt), validates them again when the tools in
@@ -20,7 +20,7 @@ plugins' actions callable; each run is recorded in the history and metrics.
 >>> from engine.plugins.store import Store
 >>> with Store.open(Path(tempfile.mkdtemp())) as store:
 ...     _ = install(store, "actions/clipboard-tools")
-...     plugins = PluginRuntime.load(store)
+...     plugins = ServedPlugins.load(store)
 ...     bridge = MockBridge({"km_clipboard_manager": [
 ...         {"success": True, "data": {"content": " a  b ", "is_empty": False}},
 ...         {"success": True}]}, ToolCatalog.builtin())
@@ -84,7 +84,7 @@ class _Plugin:
     actions: dict[str, Pipeline | Document] = field(default_factory=dict)
 
 
-class PluginRuntime:
+class ServedPlugins:
     """The enabled plugins' actions, by ``plugin/action`` (an ``ActionResolver`` too)."""
 
     def __init__(
@@ -118,12 +118,12 @@ class PluginRuntime:
         compile: bool = True,
         runs: RunHistory | None = None,
         profiles: ProfileLimits | None = None,
-    ) -> PluginRuntime:
+    ) -> ServedPlugins:
         """Load every enabled plugin (see the module docs); ``compile=False`` leaves
         compiling each action to its first use; ``runs``: where runs are recorded (by
         default, a history of its own); ``profiles``: the limits of each profile (the
         configuration file's overrides applied), the built-in ones by default."""
-        runtime = cls(store, engine=engine, runs=runs, profiles=profiles)
+        served = cls(store, engine=engine, runs=runs, profiles=profiles)
         with _gc_paused():
             conn = store.conn
             locks = records.read_all_files(conn)
@@ -134,22 +134,22 @@ class PluginRuntime:
             for plugin in installed.values():
                 state = PluginState(plugin.identifier)
                 if not plugin.enabled:
-                    runtime.states[plugin.identifier] = state.advance(Step.DISABLE)
+                    served.states[plugin.identifier] = state.advance(Step.DISABLE)
                     continue
                 state = state.advance(Step.LOAD)
                 try:
-                    loaded[plugin.identifier] = runtime._load_plugin(
+                    loaded[plugin.identifier] = served._load_plugin(
                         plugin, locks, paths.get(plugin.identifier, []), grants
                     )
                     state = state.advance(Step.CHECKED)
                 except EngineError as error:
                     state = state.advance(Step.FAIL, error)
-                runtime.states[plugin.identifier] = state
-            runtime._activate(installed, loaded)
+                served.states[plugin.identifier] = state
+            served._activate(installed, loaded)
             if compile:
-                for name in runtime.names():
-                    runtime.pipeline(name)
-        return runtime
+                for name in served.names():
+                    served.pipeline(name)
+        return served
 
     def _activate(
         self, installed: Mapping[str, InstalledPlugin], loaded: Mapping[str, _Plugin]
@@ -395,11 +395,11 @@ class PluginRuntime:
 
 
 def plugin_states(store: Store, catalog: ToolCatalog | None = None) -> dict[str, PluginState]:
-    """Every installed plugin's status, as a runtime checking against ``catalog`` (the
+    """Every installed plugin's status, as served when checking against ``catalog`` (the
     shipped one by default) finds it; nothing is compiled."""
-    runtime = PluginRuntime.load(store, engine=Engine(catalog=catalog), compile=False)
-    runtime.close()
-    return runtime.states
+    served = ServedPlugins.load(store, engine=Engine(catalog=catalog), compile=False)
+    served.close()
+    return served.states
 
 
 @contextmanager

@@ -13,10 +13,10 @@ from engine.catalog import ToolCatalog
 from engine.errors import EngineError, StepError
 from engine.model import RunResult
 from engine.plugins import history as history_module
-from engine.plugins import runtime as runtime_module
+from engine.plugins import serving as serving_module
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure, disable
-from engine.plugins.runtime import PluginRuntime
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, MakePlugin, call
 
@@ -39,7 +39,7 @@ SETTINGS = {
 
 
 def _run(
-    runtime: PluginRuntime, name: str, mocks: dict[str, Any] | None = None, **kw: Any
+    runtime: ServedPlugins, name: str, mocks: dict[str, Any] | None = None, **kw: Any
 ) -> RunResult:
     bridge = MockBridge(mocks or {}, ToolCatalog.builtin())
     return asyncio.run(runtime.run(name, bridge=bridge, **kw))
@@ -47,10 +47,10 @@ def _run(
 
 def test_settings_reach_templates_and_expressions(store: Store, make_plugin: MakePlugin) -> None:
     install(store, make_plugin("greeter", configuration_schema=SETTINGS, actions={"greet": GREET}))
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     assert _run(runtime, "greeter/greet").outputs == {"text": "Hello you"}
     configure(store, "greeter", {"greeting": "hi", "loud": True})
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     result = asyncio.run(
         runtime.run("greeter/greet", {"name": "Ann"}, bridge=MockBridge({}, ToolCatalog.builtin()))
     )
@@ -67,7 +67,7 @@ def test_calls_across_plugins_use_the_callee_settings(
     }
     install(store, make_plugin("app", dependencies={"greeter": "*"}, actions={"use": caller}))
     configure(store, "greeter", {"greeting": "Howdy"})
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     assert _run(runtime, "app/use").outputs == {"said": "Howdy Bob"}
 
 
@@ -75,11 +75,11 @@ def test_a_call_outside_the_grant_is_refused(store: Store, make_plugin: MakePlug
     calc = {"steps": [{"id": "c", "tool": "km_calculator", "with": {"expression": "6*7"}}],
             "outputs": {"r": "{{ steps.c.result.data.result }}"}}  # fmt: skip
     install(store, make_plugin("calc", permissions=["km_calculator"], actions={"c": calc}))
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     assert _run(runtime, "calc/c", {"km_calculator": [CALC]}).outputs == {"r": 42}
     with store.transaction() as conn:  # as if the user had granted less
         conn.execute("DELETE FROM permissions WHERE identifier = 'calc'")
-    result = _run(PluginRuntime.load(store), "calc/c", {"km_calculator": [CALC]})
+    result = _run(ServedPlugins.load(store), "calc/c", {"km_calculator": [CALC]})
     assert result.error is not None
     assert result.error.kind.value == "permission-denied"
     assert result.error.message == (
@@ -95,7 +95,7 @@ def test_a_tampered_plugin_is_refused_and_the_others_load(
     edited = store.folder(store.require("bad")) / "actions" / "hello.yaml"
     edited.chmod(0o644)
     edited.write_text(edited.read_text().replace("x: 1", "x: 2"))
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     assert runtime.names() == ["good/hello"]
     refused = runtime.refused["bad"]
     assert refused.code == "plugin-tampered"
@@ -113,7 +113,7 @@ def test_unknown_and_disabled_actions(store: Store, make_plugin: MakePlugin) -> 
     install(store, make_plugin("demo"))
     install(store, make_plugin("off"))
     disable(store, "off")
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     with pytest.raises(StepError) as caught:
         runtime.pipeline("demo/helo")
     assert caught.value.hint == "did you mean 'demo/hello'?"
@@ -131,8 +131,8 @@ def test_start_up_parses_no_yaml(store: Store, monkeypatch: pytest.MonkeyPatch) 
     def no_yaml(*args: object, **kwargs: object) -> None:
         raise AssertionError("the manifest cache should have been used")
 
-    monkeypatch.setattr(runtime_module, "load_bytes", no_yaml)
-    runtime = PluginRuntime.load(store)
+    monkeypatch.setattr(serving_module, "load_bytes", no_yaml)
+    runtime = ServedPlugins.load(store)
     assert len(runtime.names()) == 4
 
 
@@ -148,11 +148,11 @@ def test_a_bad_manifest_cache_is_rebuilt(store: Store, damage: Any) -> None:
     plugin = install(store, CLIPBOARD_TOOLS).plugin
     cache = store.cache_file(plugin)
     damage(cache)
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     assert runtime.refused == {} and len(runtime.names()) == 4
     assert cache.exists()
     assert store.require("clipboard-tools").cache is not None
-    again = PluginRuntime.load(store)  # the rebuilt cache is used as it is
+    again = ServedPlugins.load(store)  # the rebuilt cache is used as it is
     assert len(again.names()) == 4
 
 
@@ -168,7 +168,7 @@ def test_a_planted_pickle_never_runs(store: Store) -> None:
         from engine.plugins._cache import digest
 
         conn.execute("UPDATE versions SET cache = ?", (digest(cache.read_bytes()),))
-    assert len(PluginRuntime.load(store).names()) == 4
+    assert len(ServedPlugins.load(store).names()) == 4
 
 
 @pytest.mark.parametrize("write_behind", [False, True], ids=["in-line", "write-behind"])
@@ -182,7 +182,7 @@ def test_history_and_metrics(
     install(store, make_plugin("demo", actions={"ok": GREET | {"steps": [{"set": {"text": "x"}}]},
                                                 "bad": fail}))  # fmt: skip
     runs = history_module.RunHistory(store, write_behind=write_behind)
-    runtime = PluginRuntime.load(store, runs=runs)
+    runtime = ServedPlugins.load(store, runs=runs)
     for name in ("demo/ok", "demo/ok", "demo/bad", "demo/ok", "demo/bad"):
         _run(runtime, name)
     history = runtime.history()
@@ -213,7 +213,7 @@ def test_a_run_the_history_cannot_record_still_stands(
 ) -> None:
     install(store, make_plugin("demo", actions={"ok": {"steps": [{"set": {"x": 1}}]}}))
     runs = history_module.RunHistory(store, write_behind=write_behind)
-    runtime = PluginRuntime.load(store, runs=runs)
+    runtime = ServedPlugins.load(store, runs=runs)
     locker = store.conn  # another writer holds the store's write lock
     runs._history_conn().execute("PRAGMA busy_timeout = 0")
     locker.execute("BEGIN IMMEDIATE")
@@ -232,7 +232,7 @@ def test_a_run_the_history_cannot_record_still_stands(
 def test_installed_tests_run_with_their_own_settings(store: Store) -> None:
     install(store, CLIPBOARD_TOOLS)
     configure(store, "clipboard-tools", {"share_token": "the-users-token", "signature": "-- Me"})
-    runtime = PluginRuntime.load(store, compile=False)
+    runtime = ServedPlugins.load(store, compile=False)
     for name in runtime.names():
         outcomes = asyncio.run(runtime.run_tests(name))
         assert outcomes and all(o.passed for o in outcomes), [o.failures for o in outcomes]
@@ -241,7 +241,7 @@ def test_installed_tests_run_with_their_own_settings(store: Store) -> None:
 
 def test_a_missing_setting_is_pointed_at(store: Store) -> None:
     install(store, CLIPBOARD_TOOLS)
-    runtime = PluginRuntime.load(store)
+    runtime = ServedPlugins.load(store)
     mocks = {
         "km_clipboard_manager": [{"success": True, "data": {"content": "a", "is_empty": False}}]
     }
@@ -255,7 +255,7 @@ def test_a_missing_setting_is_pointed_at(store: Store) -> None:
 
 def test_lazy_loading_compiles_on_first_use(store: Store) -> None:
     install(store, CLIPBOARD_TOOLS)
-    runtime = PluginRuntime.load(store, compile=False)
+    runtime = ServedPlugins.load(store, compile=False)
     loaded = runtime.plugins["clipboard-tools"]
     assert not any(type(a).__name__ == "Pipeline" for a in loaded.actions.values())
     pipeline = runtime.pipeline("clipboard-tools/sign-clipboard")
