@@ -1,9 +1,12 @@
-"""A small, safe arithmetic evaluator over Python's ``ast`` (never ``eval``), with caps.
+"""Keyboard Maestro's arithmetic, evaluated by simpleeval (as the engine's expressions are).
 
 Numbers, ``+ - * / // % **`` (and Keyboard Maestro's ``^``, ``MOD``, ``DIV``),
 parentheses, unary minus, comparisons (1 or 0, as Keyboard Maestro answers them),
-the constants ``pi`` and ``e``, and a few functions. Exponents and integer sizes are
-capped so that no expression can run for long or fill memory.
+the constants ``pi`` and ``e``, and a few functions (any case: ``SQRT`` is ``sqrt``).
+:func:`parse` reads the Keyboard Maestro spellings and admits only those nodes; a
+:class:`simpleeval.SimpleEval` given these operators and functions computes the value.
+Exponents and integer sizes are capped so that no expression can run for long or fill
+memory.
 
 >>> evaluate("2 ^ 10 + sqrt(16) * -1")
 1020.0
@@ -20,6 +23,8 @@ import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
+
+from simpleeval import NameNotDefined, SimpleEval
 
 Number = int | float
 
@@ -64,22 +69,10 @@ FUNCTIONS: Mapping[str, Callable[..., Number]] = {
     "trunc": math.trunc,
 }
 
-_BINARY: Mapping[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-}
-_COMPARE: Mapping[type[ast.cmpop], Callable[[Any, Any], bool]] = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-}
+_OPERATORS: tuple[type[ast.AST], ...] = (
+    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.UAdd, ast.USub,
+)  # fmt: skip
+_COMPARISONS: tuple[type[ast.AST], ...] = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 _KM_WORDS = re.compile(r"\bMOD\b|\bDIV\b|\^|≤|≥|≠")
 _KM_SPELLING = {"MOD": "%", "DIV": "//", "^": "**", "≤": "<=", "≥": ">=", "≠": "!="}
 
@@ -114,7 +107,7 @@ def _parse(expression: str) -> ast.Expression:
 
 _ALLOWED = (
     ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call, ast.Name, ast.Load,
-    ast.Constant, ast.UAdd, ast.USub, ast.Pow, *_BINARY, *_COMPARE,
+    ast.Constant, *_OPERATORS, *_COMPARISONS,
 )  # fmt: skip
 
 
@@ -133,6 +126,7 @@ def _check_node(node: ast.AST) -> None:
             )
         if node.keywords or len(node.args) > MAX_ARGUMENTS:
             raise CalculationError(f"{node.func.id}() takes up to {MAX_ARGUMENTS} plain arguments")
+        node.func.id = node.func.id.lower()  # the tree is ours (cached): functions by one name
 
 
 def _describe(node: ast.AST) -> str:
@@ -159,55 +153,33 @@ def evaluate(expression: str, variables: Mapping[str, Number] | None = None) -> 
 
 
 def evaluate_tree(tree: ast.Expression, variables: Mapping[str, Number]) -> Number:
+    """The value of a tree :func:`parse` gave; ``variables`` must hold every name it reads."""
+    evaluator = SimpleEval(
+        operators=_ARITHMETIC, functions=_TAMED_FUNCTIONS, names={**CONSTANTS, **variables}
+    )
+    evaluator.nodes[ast.Constant] = lambda node: _tame(node.value)
     try:
-        return _tame(_eval(tree.body, variables))
+        return _tame(evaluator.eval("", previously_parsed=tree.body))
     except ZeroDivisionError:
         raise CalculationError("division by zero") from None
     except OverflowError:
         raise CalculationError("the result is too large") from None
+    except NameNotDefined as unknown:
+        raise CalculationError(f"unknown variable '{unknown.name}'") from None
     except (ValueError, TypeError) as problem:
         if isinstance(problem, CalculationError):
             raise
         raise CalculationError(f"math error: {problem}") from None
 
 
-def _eval(node: ast.expr, variables: Mapping[str, Number]) -> Number:
-    if isinstance(node, ast.Constant):
-        return _tame(node.value)
-    if isinstance(node, ast.Name):
-        return _name(node.id, variables)
-    if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, variables)
-        return -value if isinstance(node.op, ast.USub) else +value
-    if isinstance(node, ast.BinOp):
-        left, right = _eval(node.left, variables), _eval(node.right, variables)
-        if isinstance(node.op, ast.Pow):
-            return _power(left, right)
-        return _tame(_BINARY[type(node.op)](left, right))
-    if isinstance(node, ast.Compare):
-        return _compare(node, variables)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        args = [_eval(arg, variables) for arg in node.args]
-        return _tame(FUNCTIONS[node.func.id.lower()](*args))
-    raise CalculationError(f"'{_describe(node)}' is not allowed in a calculation")
+def _tamed(function: Callable[..., Any]) -> Callable[..., Number]:
+    """``function``, its result kept a plain number of bounded size."""
+    return lambda *args: _tame(function(*args))
 
 
-def _name(name: str, variables: Mapping[str, Number]) -> Number:
-    if name in variables:
-        return variables[name]
-    if name in CONSTANTS:
-        return CONSTANTS[name]
-    raise CalculationError(f"unknown variable '{name}'")
-
-
-def _compare(node: ast.Compare, variables: Mapping[str, Number]) -> int:
-    left = _eval(node.left, variables)
-    for op, comparator in zip(node.ops, node.comparators, strict=True):
-        right = _eval(comparator, variables)
-        if not _COMPARE[type(op)](left, right):
-            return 0
-        left = right
-    return 1
+def _is(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], int]:
+    """A comparison answering 1 or 0, as Keyboard Maestro does."""
+    return lambda left, right: int(compare(left, right))
 
 
 def _power(base: Number, exponent: Number) -> Number:
@@ -232,3 +204,23 @@ def _tame(value: Any) -> Number:
             raise CalculationError("the result is not a finite number")
         return value
     raise CalculationError(f"{type(value).__name__} is not a number")
+
+
+_ARITHMETIC: dict[type[ast.AST], Callable[..., Any]] = {
+    ast.Add: _tamed(operator.add),
+    ast.Sub: _tamed(operator.sub),
+    ast.Mult: _tamed(operator.mul),
+    ast.Div: _tamed(operator.truediv),
+    ast.FloorDiv: _tamed(operator.floordiv),
+    ast.Mod: _tamed(operator.mod),
+    ast.Pow: _power,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Lt: _is(operator.lt),
+    ast.LtE: _is(operator.le),
+    ast.Gt: _is(operator.gt),
+    ast.GtE: _is(operator.ge),
+    ast.Eq: _is(operator.eq),
+    ast.NotEq: _is(operator.ne),
+}
+_TAMED_FUNCTIONS = {name: _tamed(function) for name, function in FUNCTIONS.items()}
