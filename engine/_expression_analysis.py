@@ -24,11 +24,11 @@ from engine._expression_syntax import (
     Source,
     chain_links,
 )
-from engine._sandbox.failures import close_match
 from engine._sandbox.functions import SPECIAL_FORMS
 from engine._sandbox.lookups import ALLOWED_METHODS, method_hint
 from engine._sandbox.references import PathPart, Problem, Reference, format_reference
 from engine._sandbox.sizes import MAX_INT_BITS, number_too_long
+from engine.suggest import closest
 
 _MAX_DEPTH: Final = 100
 
@@ -235,7 +235,7 @@ class ExpressionAnalyzer:
         if form is not None and "(" in form:
             hint = f"did you mean `{form.split('(')[0]}`?"
         else:
-            match = close_match(name, known)
+            match = closest(name, known)
             hint = (
                 f"did you mean `{match}`?"
                 if match

@@ -1,4 +1,8 @@
-"""Did-you-mean: the closest known names to a misspelt one."""
+"""Did-you-mean: the closest known names to a misspelt one (the only implementation).
+
+Every hint that guesses what was meant asks :func:`closest`; :func:`did_you_mean` words
+it as the hint sentence, or lists what is allowed when nothing is close.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,19 @@ import difflib
 from collections.abc import Iterable
 
 
-def closest(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str | None:
-    """The best match for ``word`` among ``candidates``, if one is close enough.
+def closest(word: object, candidates: Iterable[object], *, cutoff: float = 0.6) -> str | None:
+    """The best match for ``word`` among ``candidates``, if one is close enough (each
+    compared as text: keys of a mapping may be numbers).
 
     >>> closest("wiht", ["with", "tool", "id"])
     'with'
     >>> closest("zzz", ["with"]) is None
     True
+    >>> closest("Clipboard", ["clipboard", "board"])
+    'clipboard'
     """
-    pool = list(candidates)
+    word = str(word)
+    pool = [str(candidate) for candidate in candidates]
     lowered = {c.lower(): c for c in pool}
     if word.lower() in lowered and lowered[word.lower()] != word:
         return lowered[word.lower()]

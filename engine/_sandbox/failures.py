@@ -9,7 +9,6 @@ from collections.abc import ItemsView, Iterable, KeysView, Mapping, ValuesView
 from typing import Any
 
 from engine.inputs import TYPE_WORDS, type_word
-from engine.suggest import closest
 
 
 class SandboxFailure(Exception):
@@ -69,11 +68,6 @@ def listing(names: Iterable[Any], limit: int = 20) -> str:
     if len(ordered) > limit:
         shown += f", … ({len(ordered) - limit} more)"
     return shown
-
-
-def close_match(word: Any, candidates: Iterable[Any]) -> str | None:
-    """The candidate closest to ``word``, for a did-you-mean hint; None when none is close."""
-    return closest(str(word), [str(c) for c in candidates])
 
 
 def division_by_zero() -> SandboxFailure:

@@ -9,7 +9,6 @@ from typing import Any, Final
 from engine._sandbox.failures import (
     MissingValue,
     SandboxFailure,
-    close_match,
     describe_value,
     division_by_zero,
     listing,
@@ -19,6 +18,7 @@ from engine._sandbox.references import IDENTIFIER, PathPart, format_reference
 from engine.errors import ErrorKind, StepError
 from engine.inputs import TYPE_WORDS
 from engine.secrets import secret_label
+from engine.suggest import closest
 
 
 def _child_text(parent_text: str, key: Any) -> str:
@@ -44,14 +44,14 @@ def describe_missing(error: MissingValue, guard: str) -> tuple[str, str]:
         return f"{where} has no key given by {label}", "check the key the template looks up"
     if parent_text is None:
         names = list(parent) if isinstance(parent, Mapping) else []
-        match = close_match(key, names)
+        match = closest(key, names)
         hint = f"names you can use here: {listing(names)}" if names else "no names are set here"
         if match is not None:
             hint = f"did you mean `{match}`? {hint}"
         return f"`{key}` is undefined", hint
     if isinstance(parent, Mapping) and IDENTIFIER.match(parent_text):
         keys = list(parent)
-        match = close_match(key, keys) if isinstance(key, str) else None
+        match = closest(key, keys) if isinstance(key, str) else None
         hint = f"{parent_text} has: {listing(keys)}" if keys else f"{parent_text} is empty"
         if match is not None:
             hint = f"did you mean `{_child_text(parent_text, match)}`? {hint}"
@@ -95,7 +95,7 @@ def _describe_missing_key(parent: Any, key: Any, subject: str) -> tuple[str, str
     if isinstance(parent, Mapping):
         keys = list(parent)
         has = f"it has: {listing(keys)}" if keys else "it is empty"
-        match = close_match(key, keys) if isinstance(key, str) else None
+        match = closest(key, keys) if isinstance(key, str) else None
         hint = f"did you mean {match!r}?" if match is not None else None
         return f"{subject or kind} has no key {key!r}; {has}", hint
     if isinstance(parent, list | tuple | range | str) and isinstance(key, int):

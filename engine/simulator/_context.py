@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from engine.simulator._legacy_state import SimState
+from engine.suggest import closest
 
 Handler = Callable[["Call"], dict[str, Any]]
 
@@ -79,13 +79,10 @@ class Call:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` Did you mean 'x'?`` for the closest choice, or an empty string."""
-    options = [c for c in choices if isinstance(c, str)]
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.casefold(): c for c in options}
-        close = [lowered[word.casefold()]] if word.casefold() in lowered else []
-    return f" Did you mean '{close[0]}'?" if close else ""
+    """`` Did you mean 'x'?`` for the closest choice (:func:`engine.suggest.closest`), to
+    end a hint sentence; an empty string when none is close."""
+    match = closest(word, choices)
+    return f" Did you mean '{match}'?" if match is not None else ""
 
 
 def choose(call: Call, name: str, choices: Iterable[str]) -> str:

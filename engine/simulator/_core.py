@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from engine.simulator._state import SimulatorState
 from engine.simulator.tools import TOOLS, Handler, ToolContext
 from engine.simulator.tools._arguments import SchemaViolation, checker_for
 from engine.simulator.tools._context import ServerCrash
+from engine.suggest import did_you_mean
 
 
 def _local_now() -> datetime:
@@ -173,12 +173,11 @@ class Simulator:
     def _spec(self, name: str) -> ToolSpec:
         spec = self._catalog.get(name)
         if spec is None:
-            close = difflib.get_close_matches(str(name), list(self._catalog), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "see the tool catalog for the names"
+            hint = did_you_mean(str(name), self._catalog, listing=False)
             raise StepError(
                 ErrorKind.TOOL_UNAVAILABLE,
                 f"the simulator has no tool '{name}'",
-                hint=hint,
+                hint=hint or "see the tool catalog for the names",
                 details={"tool": name, "backend": "simulator"},
             )
         return spec

@@ -79,6 +79,13 @@ def test_unknown_tool_raises_step_error_with_did_you_mean(sim: Simulator) -> Non
     assert error.details == {"tool": "km_clipbord_manager", "backend": "simulator"}
 
 
+def test_unknown_tool_in_other_case_is_suggested_as_everywhere(sim: Simulator) -> None:
+    """The simulator guesses with the engine's did-you-mean, which matches across case."""
+    with pytest.raises(StepError) as raised:
+        sim.call("KM_CLIPBOARD_MANAGER", {})
+    assert raised.value.hint == "did you mean 'km_clipboard_manager'?"
+
+
 def test_unknown_tool_far_from_any_name(sim: Simulator) -> None:
     with pytest.raises(StepError) as raised:
         asyncio.run(sim.call_tool("zzz", {}))
