@@ -10,7 +10,7 @@ from simpleeval import SimpleEval
 
 from engine._expression_syntax import BITWISE, CONSTANT_NAMES, SYNTAX_HINT, Source
 from engine._sandbox.budget import spend
-from engine._sandbox.failures import MissingValue, SandboxFailure, describe_value
+from engine._sandbox.failures import MissingValue, SandboxFailure
 from engine._sandbox.lookups import MISSING, forbidden, lookup_attribute, lookup_item
 from engine._sandbox.messages import friendly_type_error
 from engine._sandbox.operators import (
@@ -28,6 +28,7 @@ from engine._sandbox.operators import (
 )
 from engine._sandbox.references import Scope
 from engine._sandbox.sizes import check_size
+from engine.words import describe_value
 
 
 def _unsupported_operator(*_: Any) -> NoReturn:

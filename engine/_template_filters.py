@@ -164,7 +164,7 @@ def _filter_indent(
     text = to_text(value)
     size = len(width) if isinstance(width, str) else width
     if isinstance(width, bool) or not isinstance(size, int) or not 0 <= size <= 100:
-        raise SandboxFailure("the indent must be 0 to 100 spaces, or a string of that length")
+        raise SandboxFailure("the indent must be 0 to 100 spaces, or text of that length")
     check_size(len(text) + (text.count("\n") + 1) * size, "max_string_length")
     return jinja_filters.do_indent(text, width, first, blank)
 

@@ -15,7 +15,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from engine._sandbox.budget import spend
-from engine._sandbox.failures import MissingValue, SandboxFailure, describe_value
+from engine._sandbox.failures import MissingValue, SandboxFailure
 from engine._sandbox.lookups import MISSING, Lookup, lookup_attribute, lookup_item
 from engine._sandbox.messages import to_step_error
 from engine._sandbox.operators import BINARY_OPERATORS
@@ -30,6 +30,7 @@ from engine._sandbox.sizes import (
 )
 from engine.errors import ErrorKind, StepError
 from engine.limits import current_limits
+from engine.words import describe_value
 
 TEMPLATE_GUARD: Final = "if it may be missing, add a fallback: `{ref} | default('')`"
 

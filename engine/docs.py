@@ -20,9 +20,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.errors import EngineError
-from engine.inputs import TYPE_WORDS, InputSpec, parse_inputs
+from engine.inputs import InputSpec, parse_inputs
 from engine.loader import load_bytes
 from engine.suggest import did_you_mean
+from engine.words import TYPE_WORDS
 
 
 def _code(value: Any) -> str:

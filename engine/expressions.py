@@ -29,7 +29,7 @@ from engine._expression_analysis import ExpressionAnalyzer
 from engine._expression_eval import Evaluator
 from engine._expression_syntax import CONSTANT_NAMES, Source, constant_chain, parse_expression
 from engine._sandbox import budget
-from engine._sandbox.failures import MissingValue, SandboxFailure, describe_value
+from engine._sandbox.failures import MissingValue, SandboxFailure
 from engine._sandbox.functions import (
     DEFAULT_FUNCTIONS,
     SPECIAL_FORMS,
@@ -133,6 +133,7 @@ from engine._sandbox.text import (
     split_text,
 )
 from engine.errors import ErrorKind, StepError
+from engine.words import describe_value
 
 # The engine's own names, and the sandbox core's public names (engine._sandbox) that
 # code imports from here.

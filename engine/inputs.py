@@ -27,78 +27,18 @@ from engine._jsonparse import (
     loads_value,
 )
 from engine.secrets import show
+from engine.words import EXACT_TYPES, TYPE_WORDS, described, fits_type, type_word
 
 _MISSING: Any = object()
 
-TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "a mapping (key: value pairs)",
-    "null": "nothing (null)",
-    "any": "any value",
-}
-
+# The types whose values need no check beyond their type (inputs with no constraint).
 _PLAIN_PYTHON_TYPES: dict[str, frozenset[type]] = {
-    "string": frozenset({str}),
-    "integer": frozenset({int}),
-    "number": frozenset({int, float}),
-    "boolean": frozenset({bool}),
-    "any": frozenset({str, int, float, bool, list, dict, type(None)}),
+    **{kind: EXACT_TYPES[kind] for kind in ("string", "integer", "number", "boolean")},
+    "any": frozenset().union(*EXACT_TYPES.values()),
 }
 
 _TRUE_TEXT = frozenset({"true", "yes", "on", "1"})
 _FALSE_TEXT = frozenset({"false", "no", "off", "0"})
-
-
-def type_word(value: Any) -> str:
-    """How a value's type is named to users ("text", "a number", …)."""
-    return TYPE_WORDS[json_type(value)]
-
-
-def described(value: Any, shown: str) -> str:
-    """A value as a message names it, given how it is ``shown`` (quoted, or a secret
-    named): its type and the value, or only the value for null, true and false.
-
-    >>> described("x", '"x"'), described(None, "null"), described(3, "3")
-    ('text ("x")', 'null', 'a whole number (3)')
-    """
-    if value is None or isinstance(value, bool):
-        return shown
-    return f"{type_word(value)} ({shown})"
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a value (``integer`` for whole numbers, never bool)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
-def fits_type(value: Any, expected: str) -> bool:
-    """Whether ``value`` has JSON type ``expected`` (an integer fits ``number``)."""
-    if expected == "any":
-        return True
-    actual = json_type(value)
-    return (
-        actual == expected
-        or (expected == "number" and actual == "integer")
-        or (expected == "integer" and actual == "number" and float(value).is_integer())
-    )
 
 
 @dataclass(frozen=True, slots=True)

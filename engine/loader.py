@@ -33,8 +33,8 @@ from engine._jsonparse import (
     surrogate_problem,
 )
 from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
-from engine.inputs import type_word
 from engine.sourcemap import Document, SourceMap
+from engine.words import type_word
 
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

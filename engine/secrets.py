@@ -39,6 +39,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from engine.errors import EngineError, StepError
+from engine.words import TYPE_WORDS
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -357,8 +358,6 @@ def schema_message(
     if keyword == "const":
         return f"{value} is not {show(bound)}"
     if keyword == "type":
-        from engine.inputs import TYPE_WORDS  # engine.inputs quotes values with show()
-
         wanted = bound if isinstance(bound, list) else [bound]
         return f"{value} is not {' or '.join(TYPE_WORDS.get(str(t), str(t)) for t in wanted)}"
     if keyword == "pattern":

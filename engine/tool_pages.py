@@ -22,9 +22,9 @@ from typing import Any
 
 from engine.answers import Answer, AnswerBook, ToolAnswers
 from engine.catalog import ToolClass, ToolSpec
-from engine.inputs import TYPE_WORDS
 from engine.shapes import compact
 from engine.tool_schema import allowed_values, argument_types
+from engine.words import TYPE_WORDS
 
 _MISSING: Any = object()
 

@@ -19,9 +19,9 @@ from typing import Any
 import yaml
 
 from engine.catalog import ToolCatalog
-from engine.inputs import TYPE_WORDS
 from engine.shapes import Schema, compact, types_of
 from engine.tool_pages import Argument, Case, ToolPage
+from engine.words import TYPE_WORDS
 
 _MISSING: Any = object()
 _EXAMPLE_WIDTH = 48
@@ -73,12 +73,12 @@ def _children(schema: Schema, value: Any, depth: int) -> Iterable[tuple[int, str
 
 
 def type_words(schema: Schema) -> str:
-    """A shape's type in the engine's words: "text or nothing (null)", "a list of
+    """A shape's type in the engine's words: "text or null", "a list of
     mappings", "a list (each text)"."""
     words = []
     for kind in types_of(schema) or ("any",):
         if kind == "object":
-            words.append("a mapping")
+            words.append(TYPE_WORDS["object"])
         elif kind == "array":
             items = schema.get("items")
             if not isinstance(items, Mapping):

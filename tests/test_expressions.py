@@ -405,7 +405,7 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "inputs.name.split(1)",
-            "wrong arguments for `split()`: must be text or nothing (null), not a whole number",
+            "wrong arguments for `split()`: must be text or null, not a whole number",
             "see the `split` function in the docs",
             id="method-arguments",
         ),
@@ -1049,7 +1049,7 @@ def test_limit_message() -> None:
     with active_limits(SMALL), pytest.raises(LimitExceeded) as info:
         evaluate("'abcdef' * 2")
     assert info.value.message == (
-        "this would make a string of 12 characters; the limit (max_string_length) is 10"
+        "this would make text of 12 characters; the limit (max_string_length) is 10"
     )
     assert info.value.hint == (
         "raise the limit with a less strict security profile, or make the action do less"

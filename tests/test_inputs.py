@@ -10,14 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.inputs import (
-    InputSpec,
-    fits_type,
-    inputs_json_schema,
-    json_type,
-    parse_inputs,
-    type_word,
-)
+from engine.inputs import InputSpec, inputs_json_schema, parse_inputs
+from engine.words import fits_type, json_type, type_word
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
@@ -164,7 +158,7 @@ def test_inputs_json_schema() -> None:
 @pytest.mark.parametrize(
     ("value", "name", "word"),
     [
-        pytest.param(None, "null", "nothing (null)", id="null"),
+        pytest.param(None, "null", "null", id="null"),
         pytest.param(True, "boolean", "true or false", id="bool"),
         pytest.param(3, "integer", "a whole number", id="int"),
         pytest.param(3.5, "number", "a number", id="float"),

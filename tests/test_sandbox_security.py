@@ -429,7 +429,7 @@ def test_percent_formatting_is_measured_before_it_is_built(text: str, size: str)
     finally:
         tracemalloc.stop()
     assert error.message == (
-        f"this would make a string of {size} characters; the limit (max_string_length) is 1,000,000"
+        f"this would make text of {size} characters; the limit (max_string_length) is 1,000,000"
     )
     assert peak < 20_000_000
 

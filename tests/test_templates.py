@@ -405,7 +405,7 @@ def test_error_messages_on_both_paths(text: str, message: str, hint: str | None)
         ),
         pytest.param(
             "{{ 'abc' | indent(1000) }}",
-            "the indent must be 0 to 100 spaces, or a string of that length",
+            "the indent must be 0 to 100 spaces, or text of that length",
             None,
             id="indent-cap",
         ),

@@ -62,7 +62,7 @@ def test_the_page_of_one_operation() -> None:
         "    with: {operation: get, name: Greeting}",
         "Answer (steps.get.result), recorded (get an existing global; variables#0):",
         "  success   true or false  true",
-        "  data      a mapping",
+        "  data      a mapping (key: value pairs)",
         '    name    text           "Greeting"',
         '    value   text           "Hello"',
         '    scope   text           "global"',
@@ -137,7 +137,7 @@ def test_the_page_as_data() -> None:
 
 def test_types_and_arguments_in_words() -> None:
     assert type_words({"type": ["array", "null"], "items": {"type": "string"}}) == (
-        "a list (each text) or nothing (null)"
+        "a list (each text) or null"
     )
     assert type_words({"type": "array"}) == "a list (empty when recorded)"
     assert type_words({}) == "any value"

@@ -1,14 +1,14 @@
-"""Failures inside the sandbox, and values described in a manifest author's words.
+"""Failures inside the sandbox (values are described in :mod:`engine.words`).
 
 The engines turn a :class:`SandboxFailure` or :class:`MissingValue` into a StepError.
 """
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterable, KeysView, Mapping, ValuesView
+from collections.abc import Iterable
 from typing import Any
 
-from engine.inputs import TYPE_WORDS, type_word
+from engine.words import describe_value
 
 
 class SandboxFailure(Exception):
@@ -39,26 +39,6 @@ class MissingValue(Exception):
         self.parent_text = parent_text
         self.parent = parent
         self.key = key
-
-
-def describe_value(value: Any) -> str:
-    """A value's kind in the words of every message (:data:`engine.inputs.TYPE_WORDS`):
-    null, true and false as themselves.
-
-    >>> describe_value({"a": 1}), describe_value(None), describe_value(3.5), describe_value(2)
-    ('a mapping (key: value pairs)', 'null', 'a number', 'a whole number')
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str | Mapping | list | tuple):
-        return type_word(value)
-    if isinstance(value, range | KeysView | ValuesView | ItemsView):
-        return TYPE_WORDS["array"]
-    if callable(value):
-        return "a function"
-    return f"a {type(value).__name__} value"
 
 
 def listing(names: Iterable[Any], limit: int = 20) -> str:

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable, ItemsView, KeysView, Mapping, ValuesView
 from typing import Any, Final
 
-from engine._sandbox.failures import SandboxFailure, describe_value, text_argument
+from engine._sandbox.failures import SandboxFailure, text_argument
 from engine._sandbox.numbers import (
     fn_abs,
     fn_bool,
@@ -22,6 +22,7 @@ from engine._sandbox.operators import op_in
 from engine._sandbox.patterns import regex_matches
 from engine._sandbox.sizes import as_sequence, bounded_list, sized_text, to_text
 from engine._sandbox.text import dump_json, join_text, parse_json, replace_text, split_text
+from engine.words import describe_value
 
 
 def fn_len(value: Any) -> int:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from engine._sandbox.failures import MissingValue, SandboxFailure, describe_value, listing
+from engine._sandbox.failures import MissingValue, SandboxFailure, listing
 from engine._sandbox.references import PathPart, Scope, format_reference
 from engine._sandbox.text import LIST_MAKING_METHODS
+from engine.words import describe_value
 
 
 class _Missing:

@@ -9,16 +9,15 @@ from typing import Any, Final
 from engine._sandbox.failures import (
     MissingValue,
     SandboxFailure,
-    describe_value,
     division_by_zero,
     listing,
 )
 from engine._sandbox.lookups import STRING_METHODS
 from engine._sandbox.references import IDENTIFIER, PathPart, format_reference
 from engine.errors import ErrorKind, StepError
-from engine.inputs import TYPE_WORDS
 from engine.secrets import secret_label
 from engine.suggest import closest
+from engine.words import PYTHON_TYPE_NAMES, TYPE_WORDS, describe_value
 
 
 def _child_text(parent_text: str, key: Any) -> str:
@@ -116,26 +115,12 @@ def _describe_missing_key(parent: Any, key: Any, subject: str) -> tuple[str, str
     return f"{what} has no key {key!r}", None
 
 
-# Python's type names, as the JSON types whose words every message uses.
-_JSON_TYPES: Final[Mapping[str, str]] = {
-    "str": "string",
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-    "NoneType": "null",
-    "None": "null",
-    "dict": "object",
-    "list": "array",
-    "tuple": "array",
-}
-
-
 _TYPE_NAMES = re.compile(r"""(['"]?)\b(str|int|float|bool|NoneType|None|dict|list|tuple)\b\1""")
 
 
 def friendly_type_error(text: str) -> str:
     """A TypeError's text with Python's type names in a manifest author's words."""
-    return _TYPE_NAMES.sub(lambda m: TYPE_WORDS[_JSON_TYPES[m.group(2)]], text)
+    return _TYPE_NAMES.sub(lambda m: TYPE_WORDS[PYTHON_TYPE_NAMES[m.group(2)]], text)
 
 
 def to_step_error(exc: BaseException, kind: ErrorKind, guard: str) -> StepError:

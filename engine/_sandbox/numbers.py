@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from engine._sandbox.failures import SandboxFailure, describe_value
+from engine._sandbox.failures import SandboxFailure
 from engine._sandbox.operators import NUMBERS
 from engine._sandbox.sizes import (
     as_sequence,
@@ -16,6 +16,7 @@ from engine._sandbox.sizes import (
     size_limit,
 )
 from engine.secrets import show
+from engine.words import describe_value
 
 
 def int_base(base: Any) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from engine._sandbox.budget import spend
-from engine._sandbox.failures import SandboxFailure, describe_value, division_by_zero
+from engine._sandbox.failures import SandboxFailure, division_by_zero
 from engine._sandbox.printf import format_text
 from engine._sandbox.sizes import (
     check_data_size,
@@ -21,6 +21,7 @@ from engine._sandbox.sizes import (
     check_operand,
     check_size,
 )
+from engine.words import describe_value
 
 NUMBERS = (int, float)
 

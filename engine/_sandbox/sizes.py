@@ -20,12 +20,13 @@ from itertools import islice
 from typing import Any, Final, cast
 
 from engine._sandbox.budget import spend
-from engine._sandbox.failures import SandboxFailure, describe_value
+from engine._sandbox.failures import SandboxFailure
 from engine.errors import LimitExceeded
 from engine.limits import current_limits
+from engine.words import describe_value
 
 _LIMIT_MESSAGES: Final[Mapping[str, str]] = {
-    "max_string_length": "this would make a string of {size:,} characters; "
+    "max_string_length": "this would make text of {size:,} characters; "
     "the limit (max_string_length) is {limit:,}",
     "max_collection_size": "this would make a list of {size:,} items; "
     "the limit (max_collection_size) is {limit:,}",

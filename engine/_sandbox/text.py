@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, Final, NoReturn, cast
 
-from engine._sandbox.failures import SandboxFailure, describe_value, text_argument
+from engine._sandbox.failures import SandboxFailure, text_argument
 from engine._sandbox.sizes import (
     MAX_INT_DIGITS,
     as_sequence,
@@ -23,6 +23,7 @@ from engine._sandbox.sizes import (
     sized_text,
     to_text,
 )
+from engine.words import describe_value
 
 
 def replace_text(text: Any, old: Any, new: Any, count: int | None = None) -> str:

@@ -24,28 +24,13 @@ from typing import Any
 import jsonschema
 
 from engine.errors import ErrorKind, StepError
-from engine.inputs import TYPE_WORDS, described
 from engine.secrets import schema_message, show
+from engine.words import EXACT_TYPES, TYPE_WORDS, described
 
 Checker = Callable[[Any], Any]
-_EXACT: dict[str, frozenset[type]] = {
-    "string": frozenset({str}),
-    "integer": frozenset({int}),
-    "number": frozenset({int, float}),
-    "boolean": frozenset({bool}),
-    "array": frozenset({list}),
-    "object": frozenset({dict}),
-    "null": frozenset({type(None)}),
-}
-
+# isinstance wants a tuple of types.
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-    "null": (type(None),),
+    kind: tuple(types) for kind, types in EXACT_TYPES.items()
 }
 _ANNOTATIONS = frozenset(
     {
@@ -141,7 +126,7 @@ def fast_types(schema: Mapping[str, Any]) -> frozenset[type] | None:
         return None
     out: set[type] = set()
     for json_type in allowed:
-        out |= _EXACT.get(json_type, frozenset())
+        out |= EXACT_TYPES.get(json_type, frozenset())
     return frozenset(out)
 
 

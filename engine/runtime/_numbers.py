@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ErrorKind, StepError
-from engine.inputs import described
 from engine.model import Site
 from engine.secrets import secret_label, show
+from engine.words import described
 
 Render = Callable[[Mapping[str, Any]], Any]
 

@@ -29,6 +29,7 @@ from engine.server.ecosystem import (
 )
 from engine.suggest import did_you_mean
 from engine.validate import SUPPORTED_API_VERSIONS
+from engine.words import TYPE_WORDS
 
 
 class ParameterError(EngineError):
@@ -140,7 +141,7 @@ def _check_type(name: str, value: Any) -> None:
     if not isinstance(value, _PYTHON[expected]) or (
         expected == "number" and isinstance(value, bool)
     ):
-        raise ParameterError(f"`{name}` must be {_WORDS[expected]}", hint=schema["description"])
+        raise ParameterError(f"`{name}` must be {TYPE_WORDS[expected]}", hint=schema["description"])
     if "enum" in schema and value not in schema["enum"]:
         words = [str(v) for v in schema["enum"] if isinstance(v, str)]
         raise ParameterError(f"`{name}` cannot be {value!r}", hint=did_you_mean(str(value), words))
@@ -163,14 +164,6 @@ def _check_identifier(value: str) -> None:
             path=("plugin_identifier",),
         ) from None
 
-
-_WORDS = {
-    "string": "text",
-    "object": "an object",
-    "boolean": "true or false",
-    "number": "a number",
-    "integer": "a whole number",
-}
 
 #: The keys `parameters` holds for the operations that take options (not a manifest or
 #: an action's inputs), with their types.
@@ -201,7 +194,7 @@ def _check_options(operation: str, options: Mapping[str, Any]) -> None:
             or (expected != "boolean" and isinstance(value, bool))
         ):
             raise ParameterError(
-                f"`parameters.{key}` must be {_WORDS[expected]}",
+                f"`parameters.{key}` must be {TYPE_WORDS[expected]}",
                 hint=f'e.g. {{"{key}": ' + _EXAMPLES.get(expected, '"…"}'),
             )
 

@@ -17,9 +17,9 @@ from typing import Any
 from engine._sandbox.references import PathPart, Reference, format_reference
 from engine.answers import Answer
 from engine.errors import Severity
-from engine.inputs import TYPE_WORDS
 from engine.shapes import Schema, find_miss, node_at, types_of
 from engine.suggest import closest, did_you_mean
+from engine.words import TYPE_WORDS
 
 
 @dataclass(frozen=True, slots=True)

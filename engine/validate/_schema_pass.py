@@ -9,7 +9,6 @@ from typing import Any
 import jsonschema
 
 from engine.errors import Diagnostic, Path
-from engine.inputs import described, fits_type
 from engine.names import NameKind, name_hint
 from engine.schema import ManifestSchemas
 from engine.secrets import schema_message
@@ -34,6 +33,7 @@ from engine.validate._words import (
     type_hint,
     type_name,
 )
+from engine.words import described, fits_type
 
 _IDENTIFIER_PATTERNS = {
     "^[a-z][a-z0-9_-]{0,63}$": "name",

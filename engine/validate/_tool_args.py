@@ -12,7 +12,6 @@ import jsonschema
 from engine._fastschema import Unsupported, compile_schema
 from engine.catalog import ToolSpec
 from engine.errors import Diagnostic, Path
-from engine.inputs import TYPE_WORDS, fits_type
 from engine.secrets import schema_message
 from engine.sourcemap import Document
 from engine.suggest import closest, did_you_mean
@@ -20,6 +19,7 @@ from engine.templates import is_template
 from engine.tool_schema import allowed_values, argument_types
 from engine.validate._schema_pass import SchemaChecker
 from engine.validate._words import show as _show
+from engine.words import TYPE_WORDS, fits_type
 
 
 @lru_cache(maxsize=2048)

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import Path
-from engine.inputs import TYPE_WORDS, type_word
 from engine.secrets import show as quote
+from engine.words import TYPE_WORDS, type_word
 
 # What an item of a list is called, by the key that holds the list.
 _ITEM_WORDS = {
@@ -110,7 +110,7 @@ def read_as(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if value is None:
-        return "null (nothing)"
+        return "null"
     if isinstance(value, dt.date | dt.datetime):
         return "a date"
     if isinstance(value, int | float):

@@ -236,7 +236,7 @@ def test_set_refuses_values_past_the_size_limits(
     [
         pytest.param(
             "'abc' ~ 'def'",
-            "this would make a string of 6 characters; the limit (max_string_length) is 5",
+            "this would make text of 6 characters; the limit (max_string_length) is 5",
             id="string",
         ),
         pytest.param(

@@ -1161,7 +1161,7 @@ async def test_unknown_parameters_are_all_reported_with_what_was_meant(server: S
         ),
         pytest.param(
             {"operation": "list", "parameters": []},
-            "`parameters` must be an object",
+            "`parameters` must be a mapping (key: value pairs)",
             id="wrong-type",
         ),
     ],
