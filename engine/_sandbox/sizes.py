@@ -28,7 +28,7 @@ from engine.words import describe_value
 _LIMIT_MESSAGES: Final[Mapping[str, str]] = {
     "max_string_length": "this would make text of {size:,} characters; "
     "the limit (max_string_length) is {limit:,}",
-    "max_collection_size": "this would make a list of {size:,} items; "
+    "max_collection_size": "this would make a list or mapping of {size:,} items; "
     "the limit (max_collection_size) is {limit:,}",
     "max_template_output": "the template output would be {size:,} characters or more; "
     "the limit (max_template_output) is {limit:,}",
@@ -49,8 +49,18 @@ def check_size(size: int, limit_name: str) -> None:
     spend()
     limit = size_limit(limit_name)
     if size > limit:
-        message = _LIMIT_MESSAGES[limit_name].format(size=size, limit=limit)
-        raise LimitExceeded(limit_name, limit, message)
+        raise over_limit(limit_name, size, limit)
+
+
+def over_limit(limit_name: str, size: int, limit: int) -> LimitExceeded:
+    """The error for making something ``size`` big, past the limit ``limit_name``: the
+    one wording of every size check (in templates, expressions and a step's value).
+
+    >>> over_limit("max_collection_size", 12, 10).message
+    'this would make a list or mapping of 12 items; the limit (max_collection_size) is 10'
+    """
+    message = _LIMIT_MESSAGES[limit_name].format(size=size, limit=limit)
+    return LimitExceeded(limit_name, limit, message)
 
 
 # What may never be shown as text (an undefined value is callable too, but reports

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from engine._sandbox.failures import SandboxFailure
-from engine._sandbox.sizes import MAX_INT_BITS, estimate_text_size, number_too_long
+from engine._sandbox.sizes import MAX_INT_BITS, estimate_text_size, number_too_long, over_limit
 from engine.errors import ErrorKind, LimitExceeded, StepError
 from engine.limits import Limits
 
@@ -88,20 +88,10 @@ def check_value(value: Any, limits: Limits, name: str | None = None) -> None:
         raise StepError(ErrorKind.TEMPLATE_ERROR, message, hint=hint)
     if isinstance(value, str):
         if len(value) > limits.max_string_length:
-            raise LimitExceeded(
-                "max_string_length",
-                limits.max_string_length,
-                f"a value of {len(value):,} characters was produced "
-                f"(limit max_string_length: {limits.max_string_length:,})",
-            )
+            raise over_limit("max_string_length", len(value), limits.max_string_length)
     elif isinstance(value, list | dict):
         if len(value) > limits.max_collection_size:
-            raise LimitExceeded(
-                "max_collection_size",
-                limits.max_collection_size,
-                f"a collection of {len(value):,} items was produced "
-                f"(limit max_collection_size: {limits.max_collection_size:,})",
-            )
+            raise over_limit("max_collection_size", len(value), limits.max_collection_size)
         size = data_size(value, limits.max_template_output)
         if size > limits.max_template_output:
             subject = "the value" if name is None else f"the value of `{name}`"

@@ -203,19 +203,19 @@ SMALL = Limits(max_string_length=5, max_collection_size=3)
     [
         pytest.param(
             "abcdef",
-            "a value of 6 characters was produced (limit max_string_length: 5)",
+            "this would make text of 6 characters; the limit (max_string_length) is 5",
             ("max_string_length", 5),
             id="string",
         ),
         pytest.param(
             [1, 2, 3, 4],
-            "a collection of 4 items was produced (limit max_collection_size: 3)",
+            "this would make a list or mapping of 4 items; the limit (max_collection_size) is 3",
             ("max_collection_size", 3),
             id="list",
         ),
         pytest.param(
             dict.fromkeys("abcd", 1),
-            "a collection of 4 items was produced (limit max_collection_size: 3)",
+            "this would make a list or mapping of 4 items; the limit (max_collection_size) is 3",
             ("max_collection_size", 3),
             id="mapping",
         ),
@@ -241,7 +241,7 @@ def test_set_refuses_values_past_the_size_limits(
         ),
         pytest.param(
             "[1, 2] + [3, 4]",
-            "this would make a list of 4 items; the limit (max_collection_size) is 3",
+            "this would make a list or mapping of 4 items; the limit (max_collection_size) is 3",
             id="list",
         ),
     ],

@@ -130,7 +130,8 @@ def test_max_string_length(tools: Tools, profile: Profile) -> None:
     assert (error.kind.value, error.details, error.message) == (
         "limit-exceeded",
         {"limit": "max_string_length", "value": limit},
-        f"a value of {limit + 1:,} characters was produced (limit max_string_length: {limit:,})",
+        f"this would make text of {limit + 1:,} characters; "
+        f"the limit (max_string_length) is {limit:,}",
     )
     assert tools.run(body, {"s": "x" * limit}, limits=profile.limits).ok
 
@@ -143,7 +144,8 @@ def test_max_collection_size(tools: Tools, profile: Profile) -> None:
     assert (error.kind.value, error.details, error.message) == (
         "limit-exceeded",
         {"limit": "max_collection_size", "value": limit},
-        f"a collection of {limit + 1:,} items was produced (limit max_collection_size: {limit:,})",
+        f"this would make a list or mapping of {limit + 1:,} items; "
+        f"the limit (max_collection_size) is {limit:,}",
     )
 
 
