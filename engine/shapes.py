@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.words import json_type
+
 __all__ = [
     "Miss",
     "PathPart",
@@ -63,19 +65,7 @@ def schema_of(value: Any) -> dict[str, Any]:
         if items is not None:
             out["items"] = items
         return out
-    return {"type": _json_type(value)}
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "string"
+    return {"type": json_type(value)}
 
 
 def types_of(schema: Schema) -> tuple[str, ...]:
