@@ -18,7 +18,7 @@ from packaging.specifiers import SpecifierSet
 from engine.catalog import ToolCatalog
 from engine.errors import Diagnostic, PluginError
 from engine.plugins._records import ActionRecord, InstalledPlugin, read_all_actions
-from engine.plugins._stage import InstallSource, Progress, stage
+from engine.plugins._stage import InstallSource, stage
 from engine.plugins.archives import ArchiveLimits
 from engine.plugins.layout import version_folder
 from engine.plugins.lock import LockEntry, compute_lock, lock_digest
@@ -31,6 +31,7 @@ from engine.plugins.manifest import (
     read_action_file,
     read_manifest,
 )
+from engine.plugins.progress import Progress
 from engine.plugins.resolver import Candidate, CandidateProvider, resolve
 from engine.plugins.store import Staging, Store
 from engine.plugins.versions import format_version, parse_range, parse_version

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,10 +104,6 @@ class InstallSource:
     def label(self) -> str:
         """How files of this source are named in messages."""
         return self.path.name or str(self.path)
-
-
-Progress = Callable[[int, "int | None"], None]
-"""Told ``(done, total)`` as an install validates its actions."""
 
 
 def stage(

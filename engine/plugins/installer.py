@@ -65,7 +65,7 @@ from engine.plugins._plan import (
 from engine.plugins._records import ActionRecord, GrantEntry, InstalledPlugin
 from engine.plugins._recovery import Journal, Operation
 from engine.plugins._secrets import SecretChange
-from engine.plugins._stage import InstallSource, Progress, SourceKind
+from engine.plugins._stage import InstallSource, SourceKind
 from engine.plugins.archives import ArchiveLimits
 from engine.plugins.certify import certify_manifest
 from engine.plugins.faults import crash_point
@@ -76,6 +76,7 @@ from engine.plugins.permissions import (
     check_limits,
     check_profile,
 )
+from engine.plugins.progress import Progress
 from engine.plugins.resolver import CandidateProvider
 from engine.plugins.settings import DroppedSetting, carry_over, effective, missing
 from engine.plugins.store import FOLDER_MODE, Store

@@ -34,12 +34,12 @@ from engine.limits import Profile
 from engine.plugins._events import EventCallback
 from engine.plugins._plan import CandidatePool
 from engine.plugins._records import InstalledPlugin
-from engine.plugins._stage import Progress
 from engine.plugins.download import DownloadPolicy
 from engine.plugins.installer import Confirm, InstallResult, InstallSource, MayReplace, install
 from engine.plugins.manifest import API_VERSIONS
 from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
 from engine.plugins.permissions import PermissionRequest
+from engine.plugins.progress import Progress
 from engine.plugins.resolver import Candidate, DependencyError, resolve
 from engine.plugins.store import Store
 from engine.plugins.versions import format_range, parse_range, parse_version

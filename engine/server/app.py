@@ -23,7 +23,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Too
 from engine import __version__
 from engine.errors import EngineError, ErrorKind, StepError
 from engine.server import arguments, ecosystem, prompt, resources
-from engine.server.host import ActionEntry, Progress
+from engine.server.host import ActionEntry, ClientProgress
 from engine.server.store_host import StoreHost
 
 logger = logging.getLogger("km_actions.server")
@@ -141,7 +141,9 @@ class KmActionsServer:
         )
         return _result(envelope)
 
-    async def ecosystem(self, call: dict[str, Any], progress: Progress | None) -> dict[str, Any]:
+    async def ecosystem(
+        self, call: dict[str, Any], progress: ClientProgress | None
+    ) -> dict[str, Any]:
         """Run one `km_plugin_ecosystem` call and return its envelope."""
         try:
             operation, args = arguments.check_arguments(call)
@@ -308,7 +310,7 @@ def _protocol_error(error: EngineError) -> MCPError:
     return MCPError(types.INVALID_PARAMS, message, data=error.to_dict())
 
 
-def _progress_reporter(ctx: Any) -> Progress | None:
+def _progress_reporter(ctx: Any) -> ClientProgress | None:
     """A progress callback, when the client asked for progress (a progress token)."""
     session = getattr(ctx, "session", None)
     meta = getattr(ctx, "meta", None) or {}

@@ -33,7 +33,7 @@ from engine.plugins.settings import plugin_settings
 from engine.report import summary
 from engine.server import ecosystem
 from engine.server.ecosystem import APPLIED_DEFAULTS
-from engine.server.host import Progress
+from engine.server.host import ClientProgress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
 from engine.server.store_host import StoreHost, _input_schema
@@ -237,7 +237,7 @@ async def validate_only(host: StoreHost, args: Mapping[str, Any]) -> dict[str, A
 
 
 async def create(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     """`create`: validate (strict: also tests and descriptions), then install."""
     plugin = _target(host, args)

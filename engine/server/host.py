@@ -12,7 +12,12 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-Progress = Callable[[float, float | None, str | None], Coroutine[Any, Any, None]]
+from engine.plugins.progress import Progress
+
+ClientProgress = Callable[[float, float | None, str | None], Coroutine[Any, Any, None]]
+"""Reports ``(done, total, message)`` to the MCP client (``ctx.report_progress``); the
+store's own work reports to a :data:`engine.plugins.progress.Progress`, which
+:func:`thread_progress` turns into one of these."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class ActionEntry:
         return f"{self.plugin}/{self.name}"
 
 
-def thread_progress(progress: Progress | None, what: str) -> Any:
+def thread_progress(progress: ClientProgress | None, what: str) -> Progress | None:
     """A synchronous ``(done, total)`` callback for work on the store's thread that
     reports to the MCP client from the event loop."""
     if progress is None:

@@ -32,7 +32,7 @@ from engine.plugins.origins import MCP_INSTALL
 from engine.plugins.store import Store
 from engine.server import ecosystem, ownership
 from engine.server.arguments import ParameterError, check_api_version
-from engine.server.host import Progress, thread_progress
+from engine.server.host import ClientProgress, thread_progress
 from engine.server.ownership import Change
 from engine.server.store_host import EventLog, StoreHost
 
@@ -186,7 +186,7 @@ def _merge(into: updates.UpdateReport, more: updates.UpdateReport) -> updates.Up
 
 
 async def op_install(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     """Install a plugin (then apply `plugin_config`, and upgrade dependencies if asked);
     the hooks of what it fired run once it is all done."""
@@ -251,7 +251,7 @@ def _configure(
 
 
 async def op_update(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     """Update one plugin, or many (see the module docs)."""
     if args.get("dependency_resolution") == "installed":

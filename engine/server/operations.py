@@ -17,17 +17,17 @@ from engine.plugins.history import run_not_kept
 from engine.plugins.marketplaces import Marketplaces
 from engine.server import creator, ecosystem, hints
 from engine.server.arguments import check_api_version
-from engine.server.host import Progress
+from engine.server.host import ClientProgress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
 from engine.server.store_host import StoreHost
 from engine.suggest import did_you_mean
 
-Handler = Callable[[StoreHost, Mapping[str, Any], Progress | None], Awaitable[dict[str, Any]]]
+Handler = Callable[[StoreHost, Mapping[str, Any], ClientProgress | None], Awaitable[dict[str, Any]]]
 
 
 async def op_uninstall(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
     removed, warnings = await host.change(
@@ -49,7 +49,7 @@ def _toggle(enabled: bool) -> Handler:
     change = Change.ENABLE if enabled else Change.DISABLE
 
     async def handler(
-        host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+        host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
     ) -> dict[str, Any]:
         identifier = str(args["plugin_identifier"])
         result, warnings = await host.change(
@@ -64,7 +64,7 @@ def _toggle(enabled: bool) -> Handler:
 
 
 async def op_list(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
     states = host.loaded.served.states
@@ -91,7 +91,7 @@ async def op_list(
 
 
 async def op_configure(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
     _, warnings = await host.change(
@@ -108,7 +108,7 @@ async def op_configure(
 
 
 async def op_describe(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     action = args.get("action_name")
     identifier = args.get("plugin_identifier")
@@ -143,7 +143,7 @@ async def op_describe(
 
 
 async def op_execute(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     name = str(args["action_name"])
     plugin = args.get("plugin_identifier")
@@ -186,7 +186,7 @@ async def _qualified(host: StoreHost, name: str) -> str:
 
 
 async def op_test(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     identifier = str(args["plugin_identifier"])
     runtime = host.loaded.served
@@ -227,7 +227,7 @@ async def op_test(
 
 
 async def op_search(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     params = args.get("parameters") or {}
     marketplaces = Marketplaces(host.store.root)
@@ -241,7 +241,7 @@ async def op_search(
 
 
 async def op_stats(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     runtime = host.loaded.served
     params = args.get("parameters") or {}
@@ -267,14 +267,14 @@ def _one_run(host: StoreHost, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def op_validate(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     check_api_version(args)
     return await creator.validate_only(host, args)
 
 
 async def op_create(
-    host: StoreHost, args: Mapping[str, Any], progress: Progress | None
+    host: StoreHost, args: Mapping[str, Any], progress: ClientProgress | None
 ) -> dict[str, Any]:
     check_api_version(args)
     return await creator.create(host, args, progress)

@@ -36,7 +36,7 @@ from engine.plugins.serving import ServedPlugins
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
 from engine.server import ecosystem, hints, ownership
-from engine.server.host import ActionEntry, Progress
+from engine.server.host import ActionEntry, ClientProgress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
 from engine.validate import manifest_needs
@@ -376,7 +376,7 @@ class StoreHost:
         *,
         timeout: float | None,
         profile: str | None,
-        progress: Progress | None,
+        progress: ClientProgress | None,
     ) -> dict[str, Any]:
         """Run an installed action (with its plugin's grant, settings and hooks)."""
         await self.follow_catalog()
@@ -422,7 +422,7 @@ class StoreHost:
         return ecosystem.success("execute", data, warnings=warnings, **extra)
 
     async def operation(
-        self, operation: str, args: Mapping[str, Any], progress: Progress | None
+        self, operation: str, args: Mapping[str, Any], progress: ClientProgress | None
     ) -> dict[str, Any]:
         """Run one checked `km_plugin_ecosystem` operation; its envelope."""
         from engine.server.operations import OPERATION_HANDLERS
