@@ -6,7 +6,7 @@ Markdown (``docs/tools.md``), with the answer as a tree of keys, types and recor
 ...                          {"success": True, "data": {"n": 2}}):
 ...     print(line)
 success  true or false   true
-data     a mapping
+data     a mapping (key: value pairs)
   n      a whole number  2
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from engine.catalog import ToolCatalog
+from engine.secrets import show
 from engine.shapes import Schema, compact, types_of
 from engine.tool_pages import Argument, Case, ToolPage
 from engine.words import TYPE_WORDS
@@ -93,10 +94,10 @@ def type_words(schema: Schema) -> str:
 
 
 def _shown(value: Any) -> str:
+    """A recorded scalar as messages quote values (:func:`engine.secrets.show`)."""
     if value is _MISSING or isinstance(value, Mapping | list):
         return ""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _EXAMPLE_WIDTH else text[: _EXAMPLE_WIDTH - 1] + "…"
+    return show(value, _EXAMPLE_WIDTH)
 
 
 # -- the page as text ----------------------------------------------------------------------
