@@ -44,7 +44,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Any
 
 from engine.bridge import ToolBridge
 from engine.errors import ErrorKind, LimitExceeded, StepError
@@ -61,7 +61,7 @@ from engine.plugins._hook_model import (
     HookStatus,
     compile_hooks,
 )
-from engine.runtime import Clock, EventSink, run
+from engine.runtime import ActionResolver, Clock, EventSink, run
 from engine.runtime._state import RunState
 from engine.secrets import Secrets
 
@@ -71,7 +71,6 @@ __all__ = [
     "Hook",
     "HookBus",
     "HookOutcome",
-    "HookResolver",
     "HookStatus",
     "HookedPlugin",
     "HookedRun",
@@ -79,15 +78,6 @@ __all__ = [
 ]
 
 _NO_GRANT = Grant.of_tools(())
-
-
-class HookResolver(Protocol):
-    """Finds a hook's action (an :class:`~engine.library.ActionLibrary` is one): its
-    pipeline, the grant it would have, and its plugin's settings."""
-
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Any, PluginSettings]:
-        """What ``action: target`` means when written in ``caller``."""
-        ...
 
 
 Recorder = Callable[[HookOutcome], None]
@@ -112,7 +102,7 @@ class HookBus:
         plugins: Iterable[HookedPlugin],
         *,
         bridge: ToolBridge,
-        resolver: HookResolver,
+        resolver: ActionResolver,
         limits: Limits | None = None,
         recorder: Recorder | None = None,
         clock: Clock | None = None,

@@ -114,7 +114,7 @@ def plugin_document(identifier: str, hooks: str) -> Any:
 
 class Actions:
     """The compiled actions of the plugins, found as a hook (or `action:` step) names
-    them: a :class:`~engine.plugins.hooks.HookResolver`."""
+    them: a :class:`~engine.runtime.ActionResolver`."""
 
     def __init__(self, engine: Engine, catalog: ToolCatalog) -> None:
         self.pipelines: dict[str, Pipeline] = {}
