@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,9 +256,15 @@ def _engine(args: argparse.Namespace, tools: CommandBackend) -> Engine:
     return Engine(catalog=tools.catalog())
 
 
-def _announce(args: argparse.Namespace, name: str, tools: CommandBackend) -> None:
-    if not args.json:
-        print(f"Running {name} on {tools.describe()}.", file=sys.stderr)
+@dataclass(frozen=True)
+class _Ready:
+    """An action ready to run: what the three ways of naming one (a file, a file in a
+    plugin folder, an installed ``plugin/action``) each find, for the one run path."""
+
+    pipeline: Pipeline
+    start: Callable[[dict[str, Any], dict[str, Any]], Coroutine[Any, Any, RunResult]]
+    """Runs it with the inputs and the run's options (bridge, limits, trace, dry_run)."""
+    document: Document | None = None  # the file at hand, to place missing inputs in it
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -268,36 +274,88 @@ def _run(args: argparse.Namespace) -> int:
             return _run_installed(args)
         print(f"km-actions run: no such file: {args.action}", file=sys.stderr)
         return 2
-    if enclosing_plugin(path) is not None:
-        return _run_in_plugin(args, path)
+    folder = enclosing_plugin(path)
+    if folder is not None:
+        return _run_on_backend(
+            args, _folder_sources(folder), lambda engine: _in_plugin(engine, folder, path)
+        )
+    sources = {str(path): path.read_text("utf-8", "replace")}
+    return _run_on_backend(args, sources, lambda engine: _from_file(engine, path))
+
+
+def _run_on_backend(
+    args: argparse.Namespace,
+    sources: SourceLookup,
+    find: Callable[[Engine], _Ready],
+    *,
+    refuse: Callable[[EngineError], bool] = lambda error: True,
+) -> int:
+    """The one run path: connect, find the action (``find``), check its inputs, run it
+    and report. An action that cannot start is reported by :func:`_refused` when
+    ``refuse`` says so, else as a plain failure."""
     with _open_backend(args) as tools:
         engine = _engine(args, tools)
-        sources = {str(path): path.read_text("utf-8", "replace")}
         try:
-            document = engine.load_file(path)
-            library = _library(engine, path)
-            library.add(document)
-            pipeline = engine.compile(document, context=library.context())
-            inputs = parse_inputs(pipeline, args.input, args.inputs_json)
-            check_given(pipeline, inputs, document)
+            ready = find(engine)
+            inputs = parse_inputs(ready.pipeline, args.input, args.inputs_json)
+            check_given(ready.pipeline, inputs, ready.document)
         except EngineError as error:
-            return _refused(args, error, sources, tools)
+            if refuse(error):
+                return _refused(args, error, sources, tools)
+            return failed("run", error)
         except ValueError as exc:
             print(f"km-actions run: {exc}", file=sys.stderr)
             return 2
-        _announce(args, pipeline.name, tools)
-        result = asyncio.run(
-            engine.run(
-                pipeline,
-                inputs,
-                bridge=tools.bridge,
-                limits=Profile(args.profile).limits,
-                trace=args.trace,
-                resolver=library,
-                dry_run=args.dry_run,
+        if not args.json:
+            print(
+                f"Running {ready.pipeline.qualified_name} on {tools.describe()}.", file=sys.stderr
             )
+        options = {
+            "bridge": tools.bridge,
+            "limits": Profile(args.profile).limits,
+            "trace": args.trace,
+            "dry_run": args.dry_run,
+        }
+        result = asyncio.run(ready.start(inputs, options))
+        return _finish_run(args, result, tools, sources)
+
+
+def _from_file(engine: Engine, path: Path) -> _Ready:
+    """An action file outside any plugin, its neighbours callable by `action:` steps."""
+    document = engine.load_file(path)
+    library = _library(engine, path)
+    library.add(document)
+    pipeline = engine.compile(document, context=library.context())
+    return _Ready(
+        pipeline,
+        lambda inputs, options: engine.run(pipeline, inputs, resolver=library, **options),
+        document,
+    )
+
+
+def _in_plugin(engine: Engine, folder: Path, path: Path) -> _Ready:
+    """An action file inside a plugin folder: checked and run in the plugin's context,
+    with the settings' defaults as ``config``."""
+    plugin = LocalPlugin.read(folder, engine=engine)
+    name = plugin.name_of(path)
+    if name is None:
+        raise EngineError(
+            f"{path} is not one of the actions of the plugin in {folder}",
+            code="not-found",
+            hint="list it under `actions:` in plugin.yaml",
         )
-        return _finish_run(args, result, tools, path)
+    pipeline = plugin.pipeline(name)
+    return _Ready(
+        pipeline,
+        lambda inputs, options: engine.run(
+            pipeline,
+            inputs,
+            grant=plugin.grant,
+            config=plugin.settings,
+            resolver=plugin.resolver(),
+            **options,
+        ),
+    )
 
 
 def is_installed_name(text: str) -> bool:
@@ -307,10 +365,7 @@ def is_installed_name(text: str) -> bool:
 
 
 def _finish_run(
-    args: argparse.Namespace,
-    result: RunResult,
-    tools: CommandBackend,
-    sources: Path | Callable[[str], str | None],
+    args: argparse.Namespace, result: RunResult, tools: CommandBackend, sources: SourceLookup
 ) -> int:
     tools.close()
     if args.json:
@@ -323,41 +378,37 @@ def _finish_run(
 
 def _run_installed(args: argparse.Namespace) -> int:
     """``km-actions run plugin/action``: an installed action, with its plugin's grant and
-    settings; the run is recorded in the store's history."""
+    settings and the installed plugins' hooks; the run is recorded in the store's history."""
     try:
         store = Store.open()
     except EngineError as error:
         print(format_text(error.diagnostics), file=sys.stderr)
         return 1
-    with store, _open_backend(args) as tools:
-        engine = _engine(args, tools)
+
+    def installed(engine: Engine) -> _Ready:
         served = ServedPlugins.load(store, engine=engine, compile=False)
+
+        async def start(inputs: dict[str, Any], options: dict[str, Any]) -> RunResult:
+            try:
+                hooked = await run_installed(served, args.action, inputs, **options)
+            finally:
+                served.close()
+            print_hook_warnings(hooked)
+            return hooked.result
+
         try:
-            pipeline = served.pipeline(args.action)
-            inputs = parse_inputs(pipeline, args.input, args.inputs_json)
-            check_given(pipeline, inputs)
-        except EngineError as error:
-            if args.json or error.first.span is not None:
-                return _refused(args, error, _installed_sources(store), tools)
-            return failed("run", error)
-        except ValueError as exc:
-            print(f"km-actions run: {exc}", file=sys.stderr)
-            return 2
-        _announce(args, args.action, tools)
-        hooked = asyncio.run(
-            run_installed(
-                served,
-                args.action,
-                inputs,
-                bridge=tools.bridge,
-                limits=Profile(args.profile).limits,
-                trace=args.trace,
-                dry_run=args.dry_run,
-            )
+            return _Ready(served.pipeline(args.action), start)
+        except EngineError:
+            served.close()
+            raise
+
+    with store:
+        return _run_on_backend(
+            args,
+            _installed_sources(store),
+            installed,
+            refuse=lambda error: args.json or error.first.span is not None,
         )
-        served.close()
-        print_hook_warnings(hooked)
-        return _finish_run(args, hooked.result, tools, _installed_sources(store))
 
 
 def _installed_sources(store: Store) -> Callable[[str], str | None]:
@@ -376,47 +427,6 @@ def _installed_sources(store: Store) -> Callable[[str], str | None]:
     return lookup
 
 
-def _run_in_plugin(args: argparse.Namespace, path: Path) -> int:
-    """An action file inside a plugin folder: checked and run in the plugin's context,
-    with the settings' defaults as ``config``."""
-    folder = enclosing_plugin(path)
-    assert folder is not None  # checked by the caller
-    with _open_backend(args) as tools:
-        engine = _engine(args, tools)
-        try:
-            plugin = LocalPlugin.read(folder, engine=engine)
-            name = plugin.name_of(path)
-            if name is None:
-                raise EngineError(
-                    f"{path} is not one of the actions of the plugin in {folder}",
-                    code="not-found",
-                    hint="list it under `actions:` in plugin.yaml",
-                )
-            pipeline = plugin.pipeline(name)
-            inputs = parse_inputs(pipeline, args.input, args.inputs_json)
-            check_given(pipeline, inputs)
-        except EngineError as error:
-            return _refused(args, error, _folder_sources(folder), tools)
-        except ValueError as exc:
-            print(f"km-actions run: {exc}", file=sys.stderr)
-            return 2
-        _announce(args, pipeline.qualified_name, tools)
-        result = asyncio.run(
-            engine.run(
-                pipeline,
-                inputs,
-                bridge=tools.bridge,
-                limits=Profile(args.profile).limits,
-                trace=args.trace,
-                grant=plugin.grant,
-                config=plugin.settings,
-                resolver=plugin.resolver(),
-                dry_run=args.dry_run,
-            )
-        )
-        return _finish_run(args, result, tools, _folder_sources(folder))
-
-
 def _folder_sources(folder: Path) -> Callable[[str], str | None]:
     def lookup(name: str) -> str | None:
         try:
@@ -427,7 +437,7 @@ def _folder_sources(folder: Path) -> Callable[[str], str | None]:
     return lookup
 
 
-def _print_result(result: RunResult, path: Path | Callable[[str], str | None]) -> None:
+def _print_result(result: RunResult, sources: SourceLookup) -> None:
     if result.trace is not None:
         for entry in result.trace:
             label = entry.get("step") or entry.get("tool") or entry["kind"]
@@ -442,7 +452,6 @@ def _print_result(result: RunResult, path: Path | Callable[[str], str | None]) -
         for call in result.recorded_calls:
             print(f"  {call['tool']}: {call['note']}", file=sys.stderr)
     if result.error is not None:
-        sources = path if callable(path) else {str(path): path.read_text("utf-8", "replace")}
         print(format_text(result.error.diagnostics, sources=sources), file=sys.stderr)
         print(f"failed ({result.error.kind.value}) after {result.steps_run} steps", file=sys.stderr)
         return
