@@ -25,23 +25,28 @@ rename, so a reader sees the old index or the new one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import tempfile
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.docs import PluginDoc, plugin_doc
 from engine.errors import PluginError
 from engine.paths import write_atomically
+from engine.plugins._action_files import load_action_files
 from engine.plugins._index import FORMAT_VERSION, parse_index
 from engine.plugins._model import PluginManifest
 from engine.plugins._stage import ARCHIVE_SUFFIXES, InstallSource, SourceKind, stage
 from engine.plugins.archives import sha256_file
+from engine.plugins.download import DownloadPolicy
 from engine.plugins.manifest import read_action_file, read_manifest
+from engine.plugins.marketplace import MarketplaceIndex, fetch
 from engine.plugins.versions import parse_version
 
 INDEX_NAME = "index.json"
@@ -151,24 +156,53 @@ def _read(index: Path) -> dict[str, Any]:
 
 def _inspect(path: Path, home: Path, base_url: str | None) -> _Archive:
     """The manifest of the plugin packed in ``path``, read as install reads it."""
+    with opened_archive(path) as manifest:
+        pass  # what the index needs is read: the extracted files can go
+    relative = Path(os.path.relpath(path.resolve(), home.resolve())).as_posix()
+    reference = relative if base_url is None else _join(base_url, relative)
+    return _Archive(manifest, sha256_file(path), path.stat().st_size, reference)
+
+
+@contextlib.contextmanager
+def opened_archive(path: Path) -> Iterator[PluginManifest]:
+    """The plugin packed in the archive ``path``, extracted as install extracts it into
+    a temporary folder (removed afterwards), its manifest read and checked (phase one:
+    its action files are there to read, not yet validated)."""
     source = InstallSource.of(path)
     if source.kind is not SourceKind.ARCHIVE:
         raise PluginError(
             f"{path} is not a plugin archive",
-            code="source-not-found",
+            code="invalid-value",
             hint="give a .zip or .tar.gz made by `km-actions pack`",
         )
     with tempfile.TemporaryDirectory(prefix="km-publish-") as scratch:
         root = stage(source, Path(scratch) / "package")
         label = path.name
-        manifest = (
+        yield (
             read_manifest(root, label=label)
             if root.is_dir()
             else read_action_file(root, label=label)
         )
-    relative = Path(os.path.relpath(path.resolve(), home.resolve())).as_posix()
-    reference = relative if base_url is None else _join(base_url, relative)
-    return _Archive(manifest, sha256_file(path), path.stat().st_size, reference)
+
+
+def listed_plugin_docs(index: MarketplaceIndex, *, policy: DownloadPolicy) -> list[PluginDoc]:
+    """The documentation of the newest version of every plugin ``index`` lists, read
+    from its archive (downloaded and checked against the index's sha256, as an install
+    does), for the catalog page."""
+    docs: list[PluginDoc] = []
+    with tempfile.TemporaryDirectory(prefix="km-catalog-") as scratch:
+        for listing in index.plugins.values():
+            release = listing.latest
+            archive = fetch(release, Path(scratch) / listing.id, progress=_quiet, policy=policy)
+            with opened_archive(archive) as manifest:
+                manifests = [doc.data for _, doc in load_action_files(manifest).loaded]
+                metadata = {**manifest.metadata(), "author": listing.author}
+                docs.append(plugin_doc(metadata, manifests))
+    return docs
+
+
+def _quiet(done: int, total: int | None) -> None:
+    """No progress bar: the catalog says what it wrote when it is done."""
 
 
 def _join(base_url: str, relative: str) -> str:
@@ -257,4 +291,12 @@ def _published(index: Path, archive: _Archive, known: Mapping[str, Any]) -> Plug
     )
 
 
-__all__ = ["INDEX_NAME", "PublishReport", "Published", "add_archives", "find_archives"]
+__all__ = [
+    "INDEX_NAME",
+    "PublishReport",
+    "Published",
+    "add_archives",
+    "find_archives",
+    "listed_plugin_docs",
+    "opened_archive",
+]
