@@ -251,6 +251,13 @@ def test_install_url_refuses_plain_http_elsewhere_and_ids_options(cli: Cli) -> N
         "     = hint: use the https:// address of the marketplace, or pass --allow-http if "
         "you trust every network in between\n"
     )
+    unknown = cli("install", "https://no-such-host.invalid/greeter.zip", "--yes")
+    assert (unknown.code, unknown.err) == (
+        1,
+        "error[download-failed]: cannot download the plugin archive: the host "
+        "'no-such-host.invalid' cannot be found (https://no-such-host.invalid/greeter.zip)\n"
+        "     = hint: check the spelling of the URL and your network connection\n",
+    )
     options = cli("install", "https://plugins.example.org/g.zip", "--index", "x.json")
     assert (options.code, options.err) == (
         2,
