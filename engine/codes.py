@@ -198,8 +198,8 @@ _MARKETPLACE = {
     "marketplace-unknown": "A marketplace to remove is not in the list of marketplaces.",
     "integrity-mismatch": "A downloaded archive's sha256 differs from the index's; it was "
     "deleted before anything was unpacked.",
-    "version-published": "`km-actions index add` was given another archive of a version the "
-    "index lists already; published versions are never changed.",
+    "version-published": "An archive given to `km-actions index add` is of a version the "
+    "index lists already, with another archive; published versions are never changed.",
     "download-failed": "A download failed: the server could not be reached or answered an error.",
     "download-timeout": "A server did not answer in time.",
     "download-too-large": "A download was larger than the index says (or than allowed); it was "
