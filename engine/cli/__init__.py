@@ -16,11 +16,13 @@ from engine.cli import (
     _marketplace,
     _monitor,
     _plugins,
+    _publish,
     _run,
     _sdk,
     _serve,
     _simulator,
     _tools,
+    _urls,
     _validate,
 )
 
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     _simulator.add_parsers(sub)
     _plugins.add_parsers(sub)
     _marketplace.add_parsers(sub)  # extends `install`, so after it
+    _urls.add_parsers(sub)  # extends `install` again, so after the marketplace
+    _publish.add_parsers(sub)
     return parser
 
 

@@ -491,7 +491,7 @@ def _write_rows(
 
 
 def _ref(source: InstallSource) -> str:
-    if source.kind is SourceKind.MARKETPLACE:
+    if source.kind in (SourceKind.MARKETPLACE, SourceKind.URL):
         return source.ref
     try:
         return str(Path(source.ref).resolve())

@@ -40,7 +40,7 @@ def test_every_command_is_offered() -> None:
             "history", "trace",
             "simulator", "install",
             "pack", "uninstall", "configure", "enable", "disable", "list", "describe",
-            "verify", "search", "update", "marketplace",
+            "verify", "search", "update", "marketplace", "index",
         ]
     )  # fmt: skip
 
