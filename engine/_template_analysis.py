@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from jinja2 import nodes
 from jinja2.environment import Environment
@@ -184,11 +184,9 @@ class TemplateAnalyzer:
         if self.problems or tree is None:
             return Analysis(TemplateInfo(tuple(self.problems), (), False), (), ())
         parts: list[str | nodes.Expr] = []
+        # The body holds output nodes only: statements start with `{%` and were refused.
         for node in tree.body:
-            if not isinstance(node, nodes.Output):  # pragma: no cover - statements were caught
-                self.add("template-statement", "statements are not allowed", _STATEMENT_HINT)
-                continue
-            for child in node.nodes:
+            for child in cast(nodes.Output, node).nodes:
                 if isinstance(child, nodes.TemplateData):
                     parts.append(child.data)
                 else:

@@ -159,10 +159,6 @@ class Pipeline:
     def qualified_name(self) -> str:
         return f"{self.plugin}/{self.name}" if self.plugin else self.name
 
-    @property
-    def secret_inputs(self) -> tuple[str, ...]:
-        return tuple(name for name, spec in self.inputs.items() if spec.secret)
-
 
 @dataclass(frozen=True)
 class PluginSettings:

@@ -65,12 +65,8 @@ from engine.limits import current_limits
 
 __all__ = [
     "DEFAULT_FILTERS",
-    "DEFAULT_GLOBALS",
-    "DEFAULT_TESTS",
     "Renderer",
     "TemplateEngine",
-    "TemplateInfo",
-    "finalize_output",
     "is_template",
 ]
 

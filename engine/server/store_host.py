@@ -71,7 +71,6 @@ class Loaded:
     runtime: PluginRuntime
     bus: HookBus
     tools: list[ActionEntry]
-    by_qualified: dict[str, ActionEntry]
 
 
 class StoreHost:
@@ -107,7 +106,7 @@ class StoreHost:
         if self.settings.action_tools:
             tools = self._entries(runtime)
         self._data_version = self._current_data_version()
-        return Loaded(runtime, bus, tools, {t.qualified: t for t in tools})
+        return Loaded(runtime, bus, tools)
 
     def _entries(self, runtime: PluginRuntime) -> list[ActionEntry]:
         catalog = self.catalog()
