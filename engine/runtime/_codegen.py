@@ -31,7 +31,7 @@ from engine.limits import UNLIMITED, current_limits
 from engine.model import Step
 from engine.runtime._sizes import SCALARS, combines_values, data_size, too_big
 from engine.runtime._state import pause
-from engine.runtime._steps import record, recover
+from engine.runtime._steps import recover, trace_entry
 
 # A block runs its steps in order; the pipeline's also reports progress after each step
 # (``progress``: an async callback ``(done, total, message)``).
@@ -87,7 +87,7 @@ class _Source:
             "_mono": time.monotonic,
             "_bridge_failure": bridge_failure,
             "_deepcopy": copy.deepcopy,
-            "_record": record,
+            "_trace": trace_entry,
             "_recover": recover,
             "_timeout": asyncio.timeout,
             "_timed_out": _timed_out,
@@ -150,7 +150,9 @@ def _generate_block(spec: tuple[tuple[Step, ...], bool]) -> Block:
     src.add(1, "max_text = limits.max_template_output")  # also the bound of arguments' data
     # The history's timeline (engine.model.StepTime) and the trace: one clock reading
     # before and after each step, only when one of them is kept.
-    src.add(1, "recording = state.trace is not None or state.timeline is not None")
+    src.add(1, "timeline = state.timeline")
+    src.add(1, "trace = state.trace")
+    src.add(1, "recording = trace is not None or timeline is not None")
     src.add(1, "tick = state.clock.monotonic")
     if any(step.plan is not None for step in steps):
         src.add(1, "direct = frame.bridge.direct")
@@ -188,8 +190,7 @@ def _step(src: _Source, step: Step) -> None:
             src.add(
                 2, f"frame.steps[{sid}] = {{'result': None, 'status': 'skipped', 'error': None}}"
             )
-        src.add(2, "if recording:")
-        src.add(3, f"_record(frame, {this}, 'skipped', started)")
+        _record(src, 2, this, "skipped", "None", "None", "1")
         src.add(1, "else:")
         indent = 2
     if step.retry is None and step.retry_numbers is None and not _recovers(step):
@@ -208,8 +209,7 @@ def _once(src: _Source, indent: int, step: Step, site: str, sid: str, this: str)
     _attempt(src, indent + 1, step)
     src.add(indent, "except StepError as error:")
     src.add(indent + 1, f"{site}.locate(error, {sid})")
-    src.add(indent + 1, "if recording:")
-    src.add(indent + 2, f"_record(frame, {this}, 'failed', started, None, error)")
+    _record(src, indent + 1, this, "failed", "None", "error", "1")
     src.add(indent + 1, "raise")
     _succeeded(src, indent, step, sid, this, "1")
 
@@ -236,14 +236,13 @@ def _tries(src: _Source, indent: int, step: Step, site: str, sid: str, this: str
     src.add(
         at, "if policy is not None and tries < policy.max_attempts and error.kind in policy.on:"
     )
-    src.add(at + 1, "if state.trace is not None:")
-    src.add(at + 2, f"_record(frame, {this}, 'retrying', started, None, error, tries)")
+    src.add(at + 1, "if trace is not None:")  # the timeline keeps only how a step ended
+    src.add(at + 2, f"_trace(frame, {this}, 'retrying', started, None, error, tries)")
     src.add(at + 1, "await state.clock.sleep(policy.delay(tries, state.clock.random()))")
     src.add(at + 1, "continue")
     src.add(at, "if tries > 1:")
     src.add(at + 1, "error.details['attempts'] = tries")
-    src.add(at, "if recording:")
-    src.add(at + 1, f"_record(frame, {this}, 'failed', started, None, error, tries)")
+    _record(src, at, this, "failed", "None", "error", "tries")
     if not recovers:
         src.add(at, "raise")
         _succeeded(src, indent, step, sid, this, "tries")
@@ -265,8 +264,19 @@ def _succeeded(src: _Source, indent: int, step: Step, sid: str, this: str, tries
             indent,
             f"frame.steps[{sid}] = {{'result': result, 'status': 'succeeded', 'error': None}}",
         )
-    src.add(indent, "if recording:")
-    src.add(indent + 1, f"_record(frame, {this}, 'succeeded', started, result, None, {tries})")
+    _record(src, indent, this, "succeeded", "result", "None", tries)
+
+
+def _record(
+    src: _Source, indent: int, this: str, status: str, result: str, error: str, tries: str
+) -> None:
+    """Code that adds the step to the run's timeline (when kept) and its trace (when
+    asked for)."""
+    src.add(indent, "if timeline is not None:")
+    entry = f"(frame.pipeline, {this}, started, tick(), '{status}', {tries}, {error})"
+    src.add(indent + 1, f"timeline.append({entry})")
+    src.add(indent, "if trace is not None:")
+    src.add(indent + 1, f"_trace(frame, {this}, '{status}', started, {result}, {error}, {tries})")
 
 
 def _attempt(src: _Source, indent: int, step: Step) -> None:
@@ -295,7 +305,7 @@ def _body(src: _Source, indent: int, step: Step) -> None:
     src.add(indent, "state.tool_calls += 1")
     src.add(indent, "if state.tool_calls > max_calls:")
     src.add(indent + 1, f"raise {src.name('LIMIT', _tool_limit)}(max_calls)")
-    src.add(indent, "if state.trace is not None:")
+    src.add(indent, "if trace is not None:")
     src.add(indent + 1, f"frame.traced_args[{src.name('PATH', step.site.path)}] = dict(args)")
     src.add(indent, f"function = direct.get({tool})")
     src.add(indent, "try:")

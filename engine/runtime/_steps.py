@@ -1,5 +1,5 @@
-"""What the generated step code calls around a step: its records (the history's
-timeline, the trace) and the recovery into a `catch`."""
+"""What the generated step code calls around a step: its trace entry and the
+recovery into a `catch`."""
 
 from __future__ import annotations
 
@@ -16,27 +16,7 @@ _SUCCEEDED = StepStatus.SUCCEEDED.value
 _FAILED = StepStatus.FAILED.value
 
 
-def record(
-    frame: Frame,
-    step: Step,
-    status: str,
-    started: float,
-    result: Any = None,
-    error: StepError | None = None,
-    attempts: int = 1,
-) -> None:
-    """Add the step to the run's timeline (when kept; not a retry's intermediate try)
-    and its trace (when asked for)."""
-    state = frame.state
-    timeline = state.timeline
-    if timeline is not None and status != "retrying":
-        ended = state.clock.monotonic()
-        timeline.append((frame.pipeline, step, started, ended, status, attempts, error))
-    if state.trace is not None:
-        _trace_entry(frame, step, status, started, result, error, attempts)
-
-
-def _trace_entry(
+def trace_entry(
     frame: Frame,
     step: Step,
     status: str,
@@ -45,6 +25,8 @@ def _trace_entry(
     error: StepError | None,
     attempts: int,
 ) -> None:
+    """Add the step's entry to the run's trace (the generated code calls this only
+    while a trace is recorded)."""
     trace = frame.state.trace
     assert trace is not None  # only called while tracing
     entry: dict[str, Any] = {
