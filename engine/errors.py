@@ -97,10 +97,6 @@ class Diagnostic:
             where += f":{self.span.line}:{self.span.column}"
         return where
 
-    def with_context(self, *, file: str | None = None, span: Span | None = None) -> Diagnostic:
-        """The same diagnostic, with a file or span filled in where it had none."""
-        return replace(self, file=self.file or file, span=self.span or span)
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON form shared by ``--json`` and the MCP server."""
         span = self.span

@@ -18,10 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine._sandbox.failures import SandboxFailure
+from engine._sandbox.printf import format_text
 from engine.bridge.inprocess import InProcessBridge
 from engine.engine import Engine
 from engine.errors import CompileError, EngineError, ErrorKind, LimitExceeded, StepError
-from engine.expressions import ExpressionEngine, SandboxFailure, format_text
+from engine.expressions import ExpressionEngine
 from engine.limits import Limits, Profile, active_limits
 from engine.runtime import run
 from engine.templates import TemplateEngine

@@ -68,7 +68,6 @@ from engine.secrets import Secrets
 __all__ = [
     "BuiltinEvent",
     "Event",
-    "Hook",
     "HookBus",
     "HookOutcome",
     "HookStatus",

@@ -82,7 +82,6 @@ from engine.plugins.settings import DroppedSetting, carry_over, effective, missi
 from engine.plugins.store import FOLDER_MODE, Store
 
 __all__ = [
-    "Fetch",
     "InstallResult",
     "InstallSource",
     "MayReplace",

@@ -42,7 +42,6 @@ from engine.plugins._model import (
     DEFAULT_ACTIONS,
     LONE_VERSION,
     PLUGIN_FILES,
-    PluginAction,
     PluginManifest,
     PluginType,
     display_name,
@@ -62,10 +61,8 @@ from engine.validate._tree import iter_steps
 
 __all__ = [
     "API_VERSIONS",
-    "DEFAULT_ACTIONS",
     "PLUGIN_FILES",
     "ActionFiles",
-    "PluginAction",
     "PluginManifest",
     "PluginType",
     "check_api_version",

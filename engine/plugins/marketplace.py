@@ -38,7 +38,6 @@ from typing import IO
 
 from engine.errors import PluginError
 from engine.plugins._index import (
-    FORMAT_VERSION,
     MAX_INDEX_BYTES,
     Listing,
     MarketplaceError,
@@ -60,11 +59,7 @@ from engine.plugins.resolver import Candidate
 from engine.suggest import did_you_mean
 
 __all__ = [
-    "FORMAT_VERSION",
     "PLUGIN_TYPES",
-    "DownloadError",
-    "DownloadPolicy",
-    "Listing",
     "MarketplaceError",
     "MarketplaceIndex",
     "Release",

@@ -45,10 +45,8 @@ from engine.secrets import Secrets, reset_secrets, set_secrets
 __all__ = [
     "ActionResolver",
     "Clock",
-    "DryRunClock",
     "EventSink",
     "FakeClock",
-    "SystemClock",
     "default_grant",
     "run",
 ]
@@ -77,8 +75,9 @@ async def run(
     """Run a pipeline once and return its outputs (or its error) and, if asked, a trace.
 
     ``timeline`` also gives back each step's timing and status, without values
-    (:class:`~engine.model.Timeline`, for the history); unlike a trace, it keeps the
-    generated fast path and costs two clock readings per step.
+    (:class:`~engine.model.Timeline`, for the history); unlike a trace, it keeps no
+    values and costs two clock readings per step. Both are recorded by the same generated
+    code every run takes.
 
     A dry run (``dry_run``) does not wait: its waits pass at once (:class:`DryRunClock`)
     unless ``clock`` says otherwise.

@@ -75,8 +75,6 @@ class SchemaChecker:
     def _run(
         self, validator: Any, instance: Any, base: Path, kind: str | None = None
     ) -> list[Diagnostic]:
-        if self.schemas.quick_check(validator, instance):
-            return []
         out: list[Diagnostic] = []
         for error in validator.iter_errors(instance):
             out.extend(self.diagnose(error, base, kind))
