@@ -28,7 +28,7 @@ from engine.server.ecosystem import (
     SEED_DEFAULTS,
 )
 from engine.suggest import did_you_mean
-from engine.validate import SUPPORTED_API_VERSIONS
+from engine.versions import version_problem
 
 
 class ParameterError(EngineError):
@@ -219,10 +219,6 @@ def _unknown_hint(unknown: list[str], known: Mapping[str, Any]) -> str:
 def check_api_version(args: Mapping[str, Any]) -> None:
     """Refuse an ``api_version`` this km-actions does not read."""
     wanted = args.get("api_version")
-    if wanted is not None and wanted not in SUPPORTED_API_VERSIONS:
-        raise EngineError(
-            f"this km-actions reads api_version {', '.join(SUPPORTED_API_VERSIONS)}, not "
-            f"{wanted!r}",
-            code="unsupported-api-version",
-            hint='write the manifest for api_version "1.0", or upgrade km-actions',
-        )
+    problem = None if wanted is None else version_problem(wanted, "the manifest")
+    if problem is not None:
+        raise EngineError(problem[0], code="unsupported-api-version", hint=problem[1])
