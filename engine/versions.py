@@ -25,7 +25,7 @@ What 1.1 changed in the meaning of a 1.0 file, and how a 1.0 file is upgraded:
 ...                 '    retry: {on: [tool_failed]}\\n')
 >>> doc.data["api_version"], doc.data["steps"][0]["retry"]["on"], len(doc.data["permissions"])
 ('1.1', ['tool-failed'], 18)
->>> print(doc.notes[0].message[:85])
+>>> print(doc.notes[0].message[:84])
 this file is written for api_version 1.0 and was read as 1.1: `write` in permissions
 """
 
@@ -41,6 +41,7 @@ from typing import Any
 
 from engine import __version__
 from engine._resources import data_text
+from engine.catalog import ToolCatalog
 from engine.errors import Path, Severity
 from engine.sourcemap import Document, SourceMap
 
@@ -119,7 +120,7 @@ def version_problem(value: object, what: str = "this file") -> tuple[str, str] |
     known = ", ".join(SUPPORTED)
     shown = json.dumps(value) if not isinstance(value, str) else value
     order = _order(value) if isinstance(value, str) else None
-    if order is not None and order > _order(SUPPORTED[-1]):  # type: ignore[operator]
+    if order is not None and order > _NEWEST:
         return (
             f"{what} is written for api_version {shown}, which needs a km-actions newer "
             f"than {__version__} (this one reads api_version {known})",
@@ -142,9 +143,13 @@ def version_problem(value: object, what: str = "this file") -> tuple[str, str] |
 
 
 def _order(text: str) -> tuple[int, ...] | None:
+    """``1.10`` as (1, 10), to compare versions as numbers; None for what is not one."""
     if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})*", text):
         return None
     return tuple(int(part) for part in text.split("."))
+
+
+_NEWEST = tuple(int(part) for part in SUPPORTED[-1].split("."))
 
 
 @cache
@@ -164,8 +169,7 @@ def upgraded_permissions(entries: Sequence[str], known: Mapping[str, Any]) -> li
     """
     out: list[str] = []
     for entry in entries:
-        for name in _expanded(entry, entries, out, known):
-            out.append(name)
+        out.extend(_expanded(entry, entries, out, known))
     return out
 
 
@@ -179,14 +183,12 @@ def _expanded(
 
 
 def changes(data: Any, known: Mapping[str, Any] | None = None) -> list[Change]:
-    """What upgrading ``data`` (a 1.0 manifest) to :data:`CURRENT` changes, in file order
-    of paths; empty for a manifest of any other version. ``known``: the tools that still
-    exist (default: the catalog shipped with km-actions)."""
+    """What upgrading ``data`` (a 1.0 manifest) to :data:`CURRENT` changes; empty for a
+    manifest of any other version. ``known``: the tools that still exist (default: the
+    catalog shipped with km-actions)."""
     if not isinstance(data, Mapping) or data.get("api_version") != SUPPORTED[0]:
         return []
     if known is None:
-        from engine.catalog import ToolCatalog
-
         known = ToolCatalog.builtin()
     found: list[Change] = [Respelling(("api_version",), CURRENT, ((SUPPORTED[0], CURRENT),))]
     entries = data.get("permissions")

@@ -9,6 +9,8 @@ apply.
 
 >>> check_arguments({"operation": "list", "timeout": 60, "auto_update": False})
 ('list', {'operation': 'list'})
+>>> check_arguments({"operation": "list", "api_version": "1.1"})
+('list', {'operation': 'list'})
 >>> check_arguments({"operation": "validate", "plugin_source": "…"})[1]["validation_level"]
 'strict'
 """
@@ -92,6 +94,8 @@ def _at_defaults_dropped(operation: str, given: dict[str, Any]) -> dict[str, Any
 
 
 def _is_default(name: str, value: Any) -> bool:
+    if name == "api_version" and isinstance(value, str) and version_problem(value) is None:
+        return True  # the seed's "1.0", or any other version read: as harmless to drop
     default = SEED_DEFAULTS.get(name, _NO_DEFAULT)
     # `False == 0` and `1 == 1.0` in Python: a default must match in kind too.
     return bool(value == default and isinstance(value, bool) is isinstance(default, bool))

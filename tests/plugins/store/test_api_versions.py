@@ -4,11 +4,15 @@ a store recorded in 1.0's words upgraded with it."""
 from __future__ import annotations
 
 import asyncio
+import pickle
 from pathlib import Path
 
+from engine import __version__
 from engine.bridge.mock import MockBridge
 from engine.catalog import ToolCatalog
 from engine.limits import Profile
+from engine.loader import load_text
+from engine.plugins import _cache
 from engine.plugins._db import MIGRATIONS, connect, migrate
 from engine.plugins.installer import install
 from engine.plugins.runtime import PluginRuntime
@@ -88,3 +92,28 @@ def test_a_store_s_1_0_grants_become_the_tools_their_groups_covered(home: Path) 
         new = {g.entry: g.explicit for g in store.grant("new")}
     assert old == {"km_notifications": True} | {t: True for t in groups_1_0()["read-only"]}
     assert new == {"km_notifications": True, "read-only": False}
+
+
+def test_a_cache_written_before_1_1_is_read_again(store: Store, tmp_path: Path) -> None:
+    # A cache of format 1 may hold a 1.0 file's data as written (`tool_failed`, the group
+    # `destructive`); it is parsed again, and upgraded, instead of run as it is.
+    plugin = install(store, _write_plugin(tmp_path / "vars"), profile=Profile.NONE).plugin
+    written = {
+        path: load_text(store.file(plugin, path).read_text(), upgrade=False)
+        for path in ("actions/keep.yaml",)
+    }
+    body = {path: _cache._compact(doc) for path, doc in written.items()}
+    blob = pickle.dumps((("km-actions manifest cache", 1, __version__), body))
+    store.cache_file(plugin).write_bytes(blob)
+    with store.conn:
+        store.conn.execute(
+            "UPDATE versions SET cache = ? WHERE identifier = 'vars'", (_cache.digest(blob),)
+        )
+    failed = {"success": False, "error": {"code": "X", "message": "busy"}}
+    answers = {"km_variable_manager": [failed, {"success": True, "data": {}}]}
+    runtime = PluginRuntime.load(store)
+    run = asyncio.run(runtime.run("vars/keep", bridge=MockBridge(answers, ToolCatalog.builtin())))
+    assert (run.error, run.outputs) == (None, {"ok": "done"})
+    cached = _cache.load_documents(store.cache_file(plugin).read_bytes())
+    assert cached is not None
+    assert cached["actions/keep.yaml"].data["api_version"] == "1.1"
