@@ -8,9 +8,9 @@ rather than misread. Migrations never change once released.
 >>> import sqlite3
 >>> conn = connect(":memory:")
 >>> migrate(conn)
-5
+6
 >>> schema_version(conn)
-5
+6
 """
 
 from __future__ import annotations
