@@ -33,7 +33,12 @@ _LOADER = {
 
 _SCHEMA = {
     "not-a-mapping": "The document is not a mapping of keys to values.",
-    "unsupported-api-version": "The manifest needs a newer km-actions than this one.",
+    "unsupported-api-version": "The manifest is written for an api_version this km-actions "
+    "does not read: a newer one (upgrade km-actions) or one older than any it knows.",
+    "api-version-upgraded": "A manifest of an older api_version (1.0) was read as the current "
+    "one; the note says what changed (a note, not a problem).",
+    "migrate-failed": "The command `km-actions migrate` cannot rewrite a file in place so "
+    "that it means what the upgrade on load reads; nothing was written.",
     "unknown-key": "A key the manifest language does not have (often a misspelling).",
     "misplaced-key": "A key that exists, but not in this kind of step.",
     "missing-key": "A required key is missing.",

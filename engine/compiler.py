@@ -5,7 +5,7 @@ and each step bound to the function that runs it, wrapped only by what its field
 for. Handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
 
 >>> from engine.loader import load_text
->>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: add\\nsteps:\\n'
+>>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'
 ...                 '  - set: {total: "{{ 1 + 2 }}"}\\noutputs: {total: "{{ vars.total }}"}\\n')
 >>> pipeline = Compiler().compile(doc)
 >>> pipeline.name, [s.kind.value for s in pipeline.steps]

@@ -50,10 +50,14 @@ class Severity(enum.Enum):
 
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"  # says what km-actions did (an older file upgraded); nothing to fix
 
     @property
     def rank(self) -> int:
-        return 0 if self is Severity.ERROR else 1
+        return _SEVERITY_RANKS[self]
+
+
+_SEVERITY_RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTE: 2}
 
 
 @dataclass(frozen=True, slots=True)

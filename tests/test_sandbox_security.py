@@ -487,7 +487,7 @@ def test_lazy_sequences_from_a_tool_show_their_items_on_both_paths() -> None:
     bridge.register("km_take", lambda **kw: {"success": True, "data": kw}, {"type": "object"})
     engine = Engine(catalog=bridge.catalog())
     manifest = """
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: lazy
 steps:
@@ -717,7 +717,7 @@ def test_functions_are_never_shown_as_text(text: str) -> None:
 # -- the same payloads inside a running action, on both of the runtime's paths -----------
 
 ACTION = """
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: payload
 inputs:

@@ -14,6 +14,7 @@ from engine import __version__
 from engine.cli import (
     _extras,
     _marketplace,
+    _migrate,
     _monitor,
     _plugins,
     _publish,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _validate.add_parsers(sub)
+    _migrate.add_parsers(sub)
     _run.add_parsers(sub)
     _tools.add_parsers(sub)
     _serve.add_parsers(sub)

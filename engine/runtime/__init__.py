@@ -7,7 +7,7 @@
 >>> bridge = InProcessBridge()
 >>> bridge.register("km_echo", lambda text: {"success": True, "data": {"text": text}},
 ...                 {"type": "object", "properties": {"text": {"type": "string"}}})
->>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: echo\\n'
+>>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: echo\\n'
 ...                 'inputs: {name: {type: string}}\\nsteps:\\n  - id: e\\n    tool: km_echo\\n'
 ...                 '    with: {text: "hi {{ inputs.name }}"}\\n'
 ...                 'outputs: {said: "{{ steps.e.result.data.text }}"}\\n')

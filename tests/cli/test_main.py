@@ -35,7 +35,8 @@ def test_every_command_is_offered() -> None:
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     assert sorted(sub.choices) == sorted(
         [
-            "validate", "schema", "run", "tools", "test", "serve", "config", "new", "certify",
+            "validate", "migrate", "schema", "run", "tools", "test", "serve", "config", "new",
+            "certify",
             "docs", "stats",
             "history", "trace",
             "simulator", "install",

@@ -364,7 +364,7 @@ def _manifest(text: str, place: str) -> str:
     else:
         steps = [{"foreach": text, "steps": [{"set": {"v": "{{ item }}"}}]}]
     data = {
-        "api_version": "1.0",
+        "api_version": "1.1",
         "kind": "action",
         "name": "fuzz",
         "inputs": {"x": {"type": "any", "required": False}},
