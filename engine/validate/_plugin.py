@@ -11,8 +11,6 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-import jsonschema
-
 from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
 from engine.expressions import ExpressionEngine
 from engine.limits import NUMERIC_LIMITS, SECONDS, Profile, looser
@@ -133,6 +131,8 @@ def _configuration(document: Document, data: Mapping[str, Any]) -> Iterator[Diag
     schema = data.get("configuration_schema")
     if not isinstance(schema, Mapping):
         return
+    import jsonschema  # only for plugins with settings: actions are checked without it
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:

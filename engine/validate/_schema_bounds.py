@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from engine.errors import Diagnostic, Path
 from engine.schema import NESTED_STEP_KEYS
 from engine.secrets import schema_message
 from engine.validate._words import context_words, field_name, show
 
 if TYPE_CHECKING:
+    import jsonschema
+
     from engine.validate._schema_pass import SchemaChecker
 
 

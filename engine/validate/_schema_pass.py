@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Diagnostic, Path
 from engine.inputs import described, fits_type
@@ -54,6 +52,9 @@ _EXAMPLE_INPUTS = {
     "timeout": "seconds",
 }
 _SEMVER_HINT = 'write a version as MAJOR.MINOR.PATCH in quotes, e.g. "1.0.0"'
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 class SchemaChecker:

@@ -7,12 +7,11 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-import jsonschema
-
 from engine._fastschema import Unsupported, compile_schema
 from engine.catalog import ToolSpec
 from engine.errors import Diagnostic, Path
 from engine.inputs import TYPE_WORDS, fits_type
+from engine.schema import Validator
 from engine.secrets import schema_message
 from engine.sourcemap import Document
 from engine.suggest import closest, did_you_mean
@@ -29,7 +28,7 @@ def _property_validator(schema_json: str) -> tuple[Any, Any]:
         fast = compile_schema(schema)
     except Unsupported:
         fast = None
-    return jsonschema.Draft202012Validator(schema), fast
+    return Validator(schema), fast
 
 
 _BY_ID: dict[int, tuple[Mapping[str, Any], tuple[Any, Any]]] = {}
@@ -149,7 +148,9 @@ def _check_value(
             code="argument-type",
         )
         return
-    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    from jsonschema.exceptions import best_match  # only for an argument that does not fit
+
+    error = best_match(validator.iter_errors(value))
     detail = schema_message(error) if error is not None else "it does not fit the tool's schema"
     yield document.diagnostic(
         "argument-type",

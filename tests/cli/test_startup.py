@@ -54,9 +54,17 @@ def test_version_and_help_load_nothing_heavy(argv: list[str]) -> None:
     assert _heavy_modules_loaded(*argv) == []
 
 
-def test_validate_loads_neither_the_sdk_nor_the_store() -> None:
-    heavy = tuple(h for h in HEAVY if h != "jsonschema")  # it explains invalid manifests
-    assert _heavy_modules_loaded("validate", "save-note.yaml", heavy=heavy) == []
+def test_validate_of_valid_files_loads_nothing_heavy() -> None:
+    """Not even jsonschema: valid manifests pass the compiled quick checks; jsonschema
+    only explains what fails them."""
+    assert _heavy_modules_loaded("validate", "save-note.yaml", "notify-each.yaml") == []
+
+
+def test_validate_of_an_invalid_file_loads_jsonschema_to_explain_it(tmp_path: Path) -> None:
+    broken = (ROOT / "actions" / "save-note.yaml").read_text("utf-8").replace("with:", "wth:", 1)
+    (tmp_path / "broken.yaml").write_text(broken, "utf-8")
+    loaded = _heavy_modules_loaded("validate", str(tmp_path / "broken.yaml"))
+    assert "jsonschema" in loaded and not any(m.startswith("mcp") for m in loaded)
 
 
 def test_help_lists_every_command_as_its_module_says() -> None:
