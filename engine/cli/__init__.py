@@ -83,6 +83,8 @@ COMMANDS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 #: Commands another module adds options to, besides the module that adds the command.
 _EXTENDED = {"install": ("_marketplace",)}
+#: Modules that extend another's command, so need that module's parsers first.
+_EXTENDS = {"_marketplace": ("_plugins",)}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -110,7 +112,8 @@ def _modules_of(command: str | None) -> set[str] | None:
     if command is None:
         return None
     modules = {module for module, commands in COMMANDS if any(command == n for n, _ in commands)}
-    return modules | set(_EXTENDED.get(command, ()))
+    modules |= set(_EXTENDED.get(command, ()))
+    return modules | {needed for module in modules for needed in _EXTENDS.get(module, ())}
 
 
 def _load(module: str) -> ModuleType:

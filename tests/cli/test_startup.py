@@ -81,3 +81,16 @@ def test_help_of_one_command_is_complete(capsys: pytest.CaptureFixture[str]) -> 
         main(["validate", "--help"])
     out = capsys.readouterr().out
     assert "--level {" in out and "FILE_OR_DIR" in out
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("command", [name for _, cs in COMMANDS for name, _ in cs])
+def test_each_command_alone_parses_as_with_every_module(command: str) -> None:
+    """Built for one command (the modules it needs, and those extending it), its parser
+    is the one of the full command line: `search` needs `install` extended too."""
+    alone = _subparsers(build_parser(command))[command]
+    assert alone.format_help() == _subparsers(build_parser())[command].format_help()
