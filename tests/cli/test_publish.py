@@ -113,7 +113,7 @@ def test_index_add_writes_the_entry_from_the_archive(cli: Cli) -> None:
                 "versions": [
                     {
                         "version": "1.0.0",
-                        "api_version": "1.0",
+                        "api_version": "1.1",
                         "archive": "greeter-1.0.0.zip",
                         "sha256": _sha256(archive),
                         "size": archive.stat().st_size,

@@ -7,8 +7,6 @@ import asyncio
 import pickle
 from pathlib import Path
 
-from engine.plugins.serving import ServedPlugins
-
 from engine import __version__
 from engine.bridge.mock import MockBridge
 from engine.catalog import ToolCatalog
@@ -17,6 +15,7 @@ from engine.loader import load_text
 from engine.plugins import _cache
 from engine.plugins._db import MIGRATIONS, connect, migrate
 from engine.plugins.installer import install
+from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.versions import groups_1_0
 
