@@ -27,8 +27,9 @@ from engine.bridge import ToolBridge
 from engine.bridge.dryrun import DryRunBridge
 from engine.bridge.threaded import ThreadedBridge
 from engine.catalog import ToolCatalog
-from engine.errors import BridgeError
-from engine.saved_tools import ORIGIN
+from engine.config import Settings, load_settings
+from engine.errors import BridgeError, ConfigError
+from engine.saved_tools import ORIGIN, offline_catalog
 from engine.simulator import Simulator, SimulatorStateWarning
 
 if TYPE_CHECKING:  # importing the upstream bridge imports mcp (about a second)
@@ -44,6 +45,28 @@ def add_simulator_option(parser: argparse.ArgumentParser, what: str = "run") -> 
         help=f"{what} on the built-in simulator, even if a Keyboard Maestro server is "
         "configured under [upstream]",
     )
+
+
+def offline_tools(
+    config: str | Path | None = None, settings: Settings | None = None
+) -> ToolCatalog:
+    """The tools a command's offline checks use: the saved tool list of the server last
+    connected to, else the catalog km-actions ships with the tools the configuration
+    chooses (``[catalog] tools``). A saved list, or a configuration file, that cannot be
+    read is a ``warning:`` line, and the current server's tools are used."""
+    if settings is None:
+        try:
+            settings = load_settings(config)
+        except ConfigError as problem:
+            print(
+                f"warning: {problem.message}; checking against the current server's tools",
+                file=sys.stderr,
+            )
+            settings = Settings()
+    catalog, warning = offline_catalog(shipped=settings.shipped_catalog())
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return catalog
 
 
 def open_simulator(state: Path | None) -> Simulator:

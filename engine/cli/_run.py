@@ -14,7 +14,7 @@ from typing import Any
 from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
 from engine.backend import Backend, BackendKind, choose_backend
 from engine.catalog import ToolCatalog
-from engine.cli._backend import CommandBackend, add_simulator_option
+from engine.cli._backend import CommandBackend, add_simulator_option, offline_tools
 from engine.cli._files import collect
 from engine.cli._hooks import print_hook_warnings
 from engine.cli._say import failed, say
@@ -29,7 +29,6 @@ from engine.plugins.local import LocalPlugin, enclosing_plugin
 from engine.plugins.runtime import PluginRuntime
 from engine.plugins.store import Store
 from engine.report import SourceLookup, format_text
-from engine.saved_tools import offline_catalog
 from engine.simulator import SimulatorStateError
 from engine.testing import TestOutcome, run_tests
 
@@ -181,9 +180,7 @@ def _open_backend(args: argparse.Namespace) -> CommandBackend:
     _check_simulator_options(args, backend)
     catalog: ToolCatalog | None = None
     if backend.kind is BackendKind.DRY_RUN:
-        catalog, warning = offline_catalog()
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
+        catalog = offline_tools(settings=settings)
     return CommandBackend(backend, catalog=catalog)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine._resources import load_schema
 from engine.catalog import ToolCatalog
+from engine.cli._backend import offline_tools
 from engine.cli._files import (
     MANIFEST_SUFFIXES,
     FileSet,
@@ -22,7 +23,6 @@ from engine.cli._files import (
 from engine.errors import Diagnostic, sort_diagnostics
 from engine.limits import DEFAULT_PROFILE
 from engine.report import format_json, format_text, summary
-from engine.saved_tools import offline_catalog
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
 
 PLUGIN_FILENAMES = ("plugin.yaml", "plugin.yml", "plugin.json")
@@ -264,9 +264,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _offline_catalog() -> ToolCatalog:
-    """The saved tool list of the server last connected to, else the shipped catalog (a
-    saved list that cannot be used is a warning)."""
-    catalog, warning = offline_catalog()
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    return catalog
+    """The saved tool list of the server last connected to, else the shipped catalog with
+    the tools the configuration chooses (see :func:`engine.cli._backend.offline_tools`)."""
+    return offline_tools()
