@@ -149,7 +149,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no type i
             name = self._eval(key)
             if not isinstance(name, str | int | float | bool | None):
                 raise SandboxFailure(
-                    f"an object's key must be text or a number, not {describe_value(name)}"
+                    f"a mapping's key must be text or a number, not {describe_value(name)}"
                 )
             result[name] = self._eval(value)
         return result

@@ -36,6 +36,7 @@ _ANNOTATIONS = frozenset(
         "format",
         "secret",
         "$defs",
+        "patternErrorMessage",  # what editors (yaml-language-server) say when a pattern fails
     }
 )
 

@@ -1,4 +1,4 @@
-"""Files shipped with km-actions: the JSON Schemas and the tool catalog."""
+"""Files shipped with km-actions: the JSON Schemas, the tool catalog and the user guide."""
 
 from __future__ import annotations
 
@@ -31,3 +31,17 @@ def load_schema(name: str) -> dict[str, Any]:
 def data_text(name: str) -> str:
     """A text file from ``engine/data``."""
     return resources.files("engine").joinpath("data", name).read_text("utf-8")
+
+
+def guide_folder() -> Path:
+    """Where the user guide's pages (``docs/*.md``) are: inside the wheel (``guide``), or
+    ``docs/`` in a checkout."""
+    for folder in (_PACKAGE / "guide", _PACKAGE.parent / "docs"):
+        if (folder / "writing-actions.md").is_file():
+            return folder
+    raise FileNotFoundError("the user guide shipped with km-actions is missing; reinstall it")
+
+
+def guide_pages() -> list[str]:
+    """The names of the guide's pages (``writing-actions``, ``reference``, …), sorted."""
+    return sorted(path.stem for path in guide_folder().glob("*.md"))

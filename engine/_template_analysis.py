@@ -16,6 +16,7 @@ from engine._sandbox.lookups import ALLOWED_METHODS, Lookup, method_hint
 from engine._sandbox.references import PathPart, Problem, Reference, format_reference
 from engine._sandbox.sizes import MAX_INT_BITS, number_too_long
 from engine._template_filters import CONCAT
+from engine.suggest import closest
 
 if TYPE_CHECKING:
     from engine.templates import TemplateEngine
@@ -182,6 +183,8 @@ def quick_info(
             name = link.group(1)
             if name not in filters or name == CONCAT or name in _GUARDING_FILTERS:
                 return None
+            if name in _NAMED_BY_ARGUMENT and "(" in link.group(0):
+                return None  # a filter or test named by text: the full analysis checks it
             if count >= _QUICK_FILTERS:  # deep chains: the full analysis bounds nesting
                 return None
         if "{{" in text[last : match.start()] or (
@@ -240,6 +243,16 @@ def chain_links(
         else:
             links.reverse()
             return node, links
+
+
+# Filters that take another filter or test by name, and the position of that argument.
+_NAMED_BY_ARGUMENT: Final = {
+    "map": ("filter", 0),
+    "select": ("test", 0),
+    "reject": ("test", 0),
+    "selectattr": ("test", 1),
+    "rejectattr": ("test", 1),
+}
 
 
 def _tokens(environment: Environment, text: str) -> list[tuple[int, int, str, str]]:
@@ -311,11 +324,14 @@ class TemplateAnalyzer:
         hint: str | None,
         line: int | None = None,
         value: str | None = None,
+        offset: int = 0,
     ) -> None:
+        """A problem at the token ``value`` on ``line`` (``offset`` characters into it)."""
         column = None
         if line is not None and value is not None:
             column = next(
-                (c for at, c, _, v in self._all_tokens() if at == line and v == value), None
+                (c + offset for at, c, _, v in self._all_tokens() if at == line and v == value),
+                None,
             )
         self.problems.append(Problem(code, message, hint, line, column))
 
@@ -427,6 +443,7 @@ class TemplateAnalyzer:
     def visit_filter(self, node: nodes.Filter) -> None:
         name = node.name
         if name in self.engine.filters and name != CONCAT:
+            self.visit_named_argument(node)
             return
         if name in _REMOVED:
             hint = _REMOVED[name]
@@ -435,6 +452,37 @@ class TemplateAnalyzer:
         else:
             hint = _suggest(name, self.engine.public_filters(), "filters")
         self.add("unknown-filter", f"unknown filter `{name}`", hint, node.lineno, name)
+
+    def visit_named_argument(self, node: nodes.Filter) -> None:
+        """A filter or test named by text in a call: ``map('title')``, ``select('odd')``,
+        ``selectattr('done', 'true')``; found when the filter runs, so checked here."""
+        kind, index = _NAMED_BY_ARGUMENT.get(node.name, ("", -1))
+        if index < 0 or len(node.args) <= index:
+            return
+        given = node.args[index]
+        if not isinstance(given, nodes.Const) or not isinstance(given.value, str):
+            return
+        wanted = given.value
+        known = self.engine.filters if kind == "filter" else self.engine.tests
+        if wanted in known and wanted != CONCAT:
+            return
+        names = self.engine.public_filters() if kind == "filter" else self.engine.tests
+        where = next(
+            (
+                q + wanted + q
+                for q in "'\""
+                if any(v == q + wanted + q for *_, v in self._all_tokens())
+            ),
+            None,
+        )
+        self.add(
+            f"unknown-{kind}",
+            f"unknown {kind} `{wanted}` (given to `{node.name}` by name)",
+            _suggest(wanted, names, f"{kind}s"),
+            given.lineno,
+            where,
+            offset=1,  # the name, inside its quotes
+        )
 
     def visit_test(self, node: nodes.Test) -> None:
         if node.name not in self.engine.tests:
@@ -471,10 +519,6 @@ class TemplateAnalyzer:
 
 
 def _suggest(name: str, known: Mapping[str, Any] | Sequence[str], what: str) -> str:
-    from difflib import get_close_matches
-
     candidates = sorted(known)
-    match = get_close_matches(name, candidates, n=1)
-    return (
-        f"did you mean `{match[0]}`?" if match else f"{what} you can use: {', '.join(candidates)}"
-    )
+    match = closest(name, candidates)
+    return f"did you mean `{match}`?" if match else f"{what} you can use: {', '.join(candidates)}"

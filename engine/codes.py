@@ -1,7 +1,11 @@
-"""Every diagnostic code km-actions reports, with what it means.
+"""Every code km-actions reports, with what it means.
 
-Codes are stable: scripts and AI callers may rely on them. ``docs/diagnostics.md`` is
-checked against this table by the tests.
+Codes are stable: scripts and AI callers may rely on them. They are spelt one way,
+kebab-case (``unknown-key``, ``tool-failed``), whether they name a problem found in a
+manifest, the kind of error a run stopped with (:class:`engine.errors.ErrorKind`: the
+kinds `retry.on` and `error.kind` use) or a refused call. ``docs/diagnostics.md`` is
+checked against these tables by the tests, and every code raised anywhere in ``engine/``
+must be in them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ _LOADER = {
     "too-large": "The document is larger than the loader accepts.",
     "too-deep": "The document nests deeper than the loader accepts.",
     "too-many-aliases": "The document uses more YAML aliases (*name) than allowed.",
+    "io-error": "A file cannot be read (it went away, or is not readable).",
 }
 
 _SCHEMA = {
@@ -84,32 +89,38 @@ _SEMANTIC = {
     "unknown-permission": "A permission names no tool, operation of a tool "
     "(tool:operation) or tool group.",
     "permission-missing": "A call (its tool, or its operation) is made that the declared "
-    "permissions do not cover, or a destructive one they cover only through a group.",
+    "permissions do not cover, or a destructive one they cover only through a group: a run "
+    "refuses it.",
     "invalid-default": "An input's default does not fit its own type and rules.",
     "parallel-conflict": "Two parallel branches set the same variable.",
-    "missing-description": "A description is missing (required by strict validation).",
+    "missing-description": "The action has no description (a warning; with strict "
+    "validation an error, for its inputs too).",
     "unsupported-feature": "A feature of the language that this km-actions cannot run.",
+    "compile-error": "A manifest given to the compiler (the Python API) was not validated "
+    "first: it has no steps, or a step without exactly one kind.",
     "unused-input": "An input is declared but never used (warning).",
     "unused-result": "A step has an id but nothing reads its result (warning).",
     "unreachable-step": "A step comes after `return` or `fail` and never runs (warning).",
     "ambiguous-boolean": "An unquoted yes/no/on/off became true/false (warning).",
+    "stray-quote": 'Unquoted text ends with a `"` it never opened, which becomes part of the '
+    "text (warning).",
     "required-with-default": "An input is required but has a default that is never used (warning).",
 }
 
 _RUNTIME = {
-    "tool_failed": "A tool answered with success: false.",
+    "tool-failed": "A tool answered with success: false.",
     "timeout": "A step or run took longer than allowed.",
-    "invalid_arguments": "Rendered arguments do not fit the tool's input schema.",
-    "permission_denied": "A tool call (the operation it performs) outside the granted "
+    "invalid-arguments": "Rendered arguments do not fit the tool's input schema.",
+    "permission-denied": "A tool call (the operation it performs) outside the granted "
     "permissions or the profile's classes.",
-    "limit_exceeded": "A run went past a limit of its security profile.",
-    "tool_unavailable": "The tool could not be reached (no server, server died, unknown).",
-    "template_error": "A template failed while rendering (e.g. an undefined name).",
-    "expression_error": "An expression failed while evaluating.",
-    "invalid_input": "An input given to the action does not fit its declaration.",
+    "limit-exceeded": "A run went past a limit of its security profile.",
+    "tool-unavailable": "The tool could not be reached (no server, server died, unknown).",
+    "template-error": "A template failed while rendering (e.g. an undefined name).",
+    "expression-error": "An expression failed while evaluating.",
+    "invalid-input": "An input given to the action does not fit its declaration.",
     "failed": "A `fail` step stopped the action, or a called action failed.",
     "cancelled": "The run was cancelled.",
-    "not_found": "The action or plugin asked for does not exist.",
+    "not-found": "The action or plugin asked for does not exist.",
 }
 
 # Plugins and the store (install, upgrade, uninstall, configure, load). Ranked with the
@@ -172,6 +183,8 @@ _PLUGINS = {
     "changed (`km-actions verify --repair` sets it right).",
     "store-unsafe-path": "A path in the plugin store would leave it (a name with '/' or '..', "
     "or a symbolic link on the way).",
+    "simulator-state": "The built-in simulator's state file cannot be read or written, or was "
+    "written by a newer km-actions.",
 }
 
 # Marketplace indexes and downloads (install id@range, search, update).
@@ -207,8 +220,25 @@ _CERTIFY = {
     "pack-not-deterministic": "Packing the plugin twice gave different archives.",
 }
 
+# Calls to km-actions over MCP (`km_plugin_ecosystem`): what a call itself gets wrong.
+_CALLS = {
+    "invalid-parameter": "A parameter of `km_plugin_ecosystem` is unknown, missing, of the "
+    "wrong kind, or not one the operation takes (at other than its default).",
+    "ambiguous-action": "An action named without its plugin is the name of several installed "
+    "actions.",
+}
+
 CODES = MappingProxyType(
-    {**_LOADER, **_SCHEMA, **_SEMANTIC, **_RUNTIME, **_PLUGINS, **_MARKETPLACE, **_CERTIFY}
+    {
+        **_LOADER,
+        **_SCHEMA,
+        **_SEMANTIC,
+        **_RUNTIME,
+        **_PLUGINS,
+        **_MARKETPLACE,
+        **_CERTIFY,
+        **_CALLS,
+    }
 )
 
 

@@ -18,6 +18,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from engine.catalog import ToolCatalog
@@ -28,7 +29,9 @@ from engine.model import DEFAULT_RETRY_ON, Pipeline, RetryPolicy, Site, Step, St
 from engine.runtime import _kinds
 from engine.runtime._args import compile_checker, fast_types
 from engine.runtime._codegen import ToolPlan, make_block, make_fields
+from engine.runtime._numbers import Bounds, StepNumber
 from engine.runtime._wrap import Body, Common, wrap
+from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.templates import TemplateEngine
 
@@ -117,8 +120,11 @@ class Compiler:
             name=data.get("name"),
             site=site,
             condition=self.condition(data["if"], (*path, "if"), document) if "if" in data else None,
-            timeout=data.get("timeout"),
+            timeout=self.number(data["timeout"], (*path, "timeout"), document)
+            if "timeout" in data
+            else None,
             retry=_retry(data.get("retry")),
+            retry_numbers=self.retry_numbers(data.get("retry"), (*path, "retry"), document),
             catch=self.steps(data["catch"], (*path, "catch"), document)
             if "catch" in data
             else None,
@@ -132,6 +138,7 @@ class Compiler:
                 common.condition is None
                 and common.timeout is None
                 and common.retry is None
+                and common.retry_numbers is None
                 and common.catch is None
                 and not common.continue_on_error
             )
@@ -178,6 +185,46 @@ class Compiler:
             (name, self.value(value, (*path, name), document)) for name, value in values.items()
         )
         return make_fields(items, subject)
+
+    def number(self, value: Any, path: Path, document: Document) -> StepNumber:
+        """One of a step's numbers (``path`` ends with its field: ``timeout``, ``wait``,
+        ``("repeat", "max")``, ``("retry", "max_attempts")``…): as written, or a template
+        checked against the schema's bounds for it each time the step runs."""
+        schema = _number_schema(path)
+        what = f"`{path[-1]}`" + (f" of `{path[-2]}`" if path[-2] in ("retry", "repeat") else "")
+        bounds = Bounds.of_schema(schema)
+        site = Site(document.file, path, document.span(path))
+        render = self.value(value, path, document) if isinstance(value, str) else None
+        if render is not None and not getattr(render, "constant", False):
+            return StepNumber(what, bounds, None, render, f"`{value.strip()}`", site)
+        number = StepNumber(what, bounds, None, site=site)
+        # A written number (or text holding one, `wait: "1.5"`), checked once: validation
+        # has refused any other, unless it was skipped.
+        try:
+            return StepNumber(what, bounds, number.check(value), site=site)
+        except StepError as error:
+            raise CompileError(
+                error.message, hint=error.hint, path=path, span=site.span, file=site.file
+            ) from None
+
+    def retry_numbers(self, spec: Any, path: Path, document: Document) -> Any:
+        """For a `retry` with a templated number: what gives its policy when the step runs
+        (None when every number is written: :func:`_retry` gives the policy then)."""
+        if not isinstance(spec, Mapping) or not any(isinstance(v, str) for v in spec.values()):
+            return None
+        numbers = {
+            name: self.number(value, (*path, name), document)
+            for name, value in spec.items()
+            if name != "on"
+        }
+        written = _retry({**spec, **{name: 1 for name in numbers}})
+        assert written is not None  # spec is a mapping
+
+        def policy(scope: Mapping[str, Any]) -> RetryPolicy:
+            given: dict[str, Any] = {name: number.value(scope) for name, number in numbers.items()}
+            return replace(written, **given)
+
+        return policy
 
     def condition(self, value: Any, path: Path, document: Document) -> Any:
         """A compiled expression (``if``/``when``/``until``/``while``) with ``.test``."""
@@ -274,8 +321,19 @@ def _located(error: CompileError, path: Path, document: Document) -> CompileErro
     )
 
 
+def _number_schema(path: Path) -> Mapping[str, Any]:
+    """The schema of a step's number: ``timeout``, ``wait``, or one of `repeat`/`retry`."""
+    props = ManifestSchemas.load().step_properties
+    if path[-2] in ("retry", "repeat"):
+        schema: Mapping[str, Any] = props[str(path[-2])]["properties"][path[-1]]
+        return schema
+    return props[str(path[-1])]  # type: ignore[no-any-return]
+
+
 def _retry(spec: Any) -> RetryPolicy | None:
-    if not isinstance(spec, Mapping):
+    """The retry policy of a step whose retry numbers are all written (a templated one is
+    given by :meth:`Compiler.retry_numbers` when the step runs)."""
+    if not isinstance(spec, Mapping) or any(isinstance(v, str) for v in spec.values()):
         return None
     on = spec.get("on")
     return RetryPolicy(
@@ -367,11 +425,12 @@ def _compile_repeat(c: Compiler, data: Mapping[str, Any], path: Path, doc: Docum
     until = c.condition(spec["until"], (*here, "until"), doc) if "until" in spec else None
     while_ = c.condition(spec["while"], (*here, "while"), doc) if "while" in spec else None
     steps = c.steps(spec.get("steps"), (*here, "steps"), doc)
-    return _kinds.repeat_body(steps, until, while_, spec.get("max"))
+    rounds = c.number(spec["max"], (*here, "max"), doc) if "max" in spec else None
+    return _kinds.repeat_body(steps, until, while_, rounds)
 
 
 def _compile_wait(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return _kinds.wait_body(c.value(data["wait"], (*path, "wait"), doc))
+    return _kinds.wait_body(c.number(data["wait"], (*path, "wait"), doc))
 
 
 def _compile_emit(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:

@@ -15,12 +15,14 @@ true by construction: ``km-actions test`` checks them.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.errors import EngineError
-from engine.inputs import TYPE_WORDS, parse_inputs
+from engine.inputs import TYPE_WORDS, InputSpec, parse_inputs
 from engine.loader import load_bytes
+from engine.suggest import did_you_mean
 
 
 def _code(value: Any) -> str:
@@ -31,8 +33,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def action_markdown(manifest: Mapping[str, Any], *, heading: str = "###") -> str:
-    """One action: description, inputs, outputs, tools, and examples from its tests."""
+def action_markdown(
+    manifest: Mapping[str, Any], *, heading: str = "###", run_as: str | None = None
+) -> str:
+    """One action: description, inputs, outputs, tools, how to run it (as ``run_as``:
+    ``plugin/action`` or a file), and examples from its tests."""
     name = str(manifest.get("name", "?"))
     lines = [f"{heading} {name}", ""]
     if manifest.get("description"):
@@ -71,6 +76,8 @@ def action_markdown(manifest: Mapping[str, Any], *, heading: str = "###") -> str
     tools = sorted(_tools(manifest.get("steps")))
     if tools:
         lines += ["Calls: " + ", ".join(f"`{t}`" for t in tools), ""]
+    if run_as is not None and manifest.get("steps"):  # an unreadable file's has none
+        lines += [f"Run it: `{run_command(run_as, specs, manifest.get('tests'))}`", ""]
     shown = examples(manifest)
     if shown:
         lines += ["Examples (from its tests):", ""]
@@ -89,6 +96,35 @@ def examples(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         for t in manifest.get("tests") or []
         if isinstance(t, Mapping) and isinstance((t.get("expect") or {}).get("outputs"), Mapping)
     ]
+
+
+def run_command(run_as: str, specs: Mapping[str, InputSpec], tests: Any) -> str:
+    """``km-actions run`` with the inputs of the action's first test that gives some (a
+    secret one as ``…``), and ``…`` for each other input it needs.
+
+    >>> specs = parse_inputs({"who": {"type": "string"}, "times": {"type": "integer"}})
+    >>> run_command("demo/greet", specs, [{"inputs": {"who": "Ann Lee", "times": 2}}])
+    "km-actions run demo/greet --input 'who=Ann Lee' --input times=2"
+    >>> run_command("greet.yaml", specs, None)
+    'km-actions run greet.yaml --input who=… --input times=…'
+    """
+    given: Mapping[str, Any] = next(
+        (
+            t["inputs"]
+            for t in tests or ()
+            if isinstance(t, Mapping) and isinstance(t.get("inputs"), Mapping) and t["inputs"]
+        ),
+        {},
+    )
+    words = ["km-actions", "run", shlex.quote(run_as)]
+    for name, spec in specs.items():
+        if name in given and not spec.secret:
+            value = given[name]
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            words += ["--input", shlex.quote(f"{name}={text}")]
+        elif spec.required:
+            words += ["--input", f"{name}=…"]  # to fill in
+    return " ".join(words)
 
 
 def _tools(steps: Any) -> set[str]:
@@ -159,8 +195,24 @@ def plugin_markdown_from(
         lines.append("")
     lines += ["## Actions", ""]
     for manifest in actions:
-        lines.append(action_markdown(manifest))
+        lines.append(action_markdown(manifest, run_as=f"{ident}/{manifest.get('name', '?')}"))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def installed_action_markdown(store: Any, qualified: str) -> str:
+    """The generated documentation of one installed action, ``plugin/action``."""
+    identifier, _, name = qualified.partition("/")
+    plugin = store.require(identifier)
+    actions = {action.name: action for action in store.actions(plugin)}
+    action = actions.get(name)
+    if action is None:
+        raise EngineError(
+            f"the plugin '{identifier}' has no action '{name}'",
+            code="not-found",
+            hint=did_you_mean(name, actions),
+        )
+    manifest = load_bytes(store.file(plugin, action.path).read_bytes()).data
+    return action_markdown(manifest, heading="#", run_as=qualified)
 
 
 def plugin_markdown(store: Any, identifier: str) -> str:

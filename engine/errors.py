@@ -206,24 +206,22 @@ class CompileError(EngineError):
 class ErrorKind(enum.Enum):
     """Why a step failed. ``retry.on`` and ``error.kind`` use these names."""
 
-    TOOL_FAILED = "tool_failed"
+    TOOL_FAILED = "tool-failed"
     TIMEOUT = "timeout"
-    INVALID_ARGUMENTS = "invalid_arguments"
-    PERMISSION_DENIED = "permission_denied"
-    LIMIT_EXCEEDED = "limit_exceeded"
-    TOOL_UNAVAILABLE = "tool_unavailable"
-    TEMPLATE_ERROR = "template_error"
-    EXPRESSION_ERROR = "expression_error"
-    INVALID_INPUT = "invalid_input"
+    INVALID_ARGUMENTS = "invalid-arguments"
+    PERMISSION_DENIED = "permission-denied"
+    LIMIT_EXCEEDED = "limit-exceeded"
+    TOOL_UNAVAILABLE = "tool-unavailable"
+    TEMPLATE_ERROR = "template-error"
+    EXPRESSION_ERROR = "expression-error"
+    INVALID_INPUT = "invalid-input"
     FAILED = "failed"
     CANCELLED = "cancelled"
-    NOT_FOUND = "not_found"
+    NOT_FOUND = "not-found"
 
 
 class StepError(EngineError):
-    """A step (or the run around it) failed at run time."""
-
-    code = "step-failed"
+    """A step (or the run around it) failed at run time; its code is its kind's."""
 
     def __init__(
         self,
@@ -285,7 +283,7 @@ class PluginError(EngineError):
 class BridgeError(EngineError):
     """The connection to the tools (upstream MCP server, simulator) failed."""
 
-    code = "tool_unavailable"
+    code = "tool-unavailable"
 
 
 class ConfigError(EngineError):

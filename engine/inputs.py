@@ -58,6 +58,18 @@ def type_word(value: Any) -> str:
     return TYPE_WORDS[json_type(value)]
 
 
+def described(value: Any, shown: str) -> str:
+    """A value as a message names it, given how it is ``shown`` (quoted, or a secret
+    named): its type and the value, or only the value for null, true and false.
+
+    >>> described("x", '"x"'), described(None, "null"), described(3, "3")
+    ('text ("x")', 'null', 'a whole number (3)')
+    """
+    if value is None or isinstance(value, bool):
+        return shown
+    return f"{type_word(value)} ({shown})"
+
+
 def json_type(value: Any) -> str:
     """The JSON type name of a value (``integer`` for whole numbers, never bool)."""
     if value is None:
@@ -189,7 +201,7 @@ class InputSpec:
         """What is wrong with ``value`` for this input (empty when it fits)."""
         got = self._shown(value)
         if not fits_type(value, self.type):
-            return [f"must be {TYPE_WORDS[self.type]}, not {type_word(value)} ({got})"]
+            return [f"must be {TYPE_WORDS[self.type]}, not {described(value, got)}"]
         out: list[str] = []
         if self.enum is not None and value not in self.enum:
             allowed = ", ".join(show(v) for v in self.enum)

@@ -15,6 +15,7 @@ from engine.errors import EngineError, ErrorKind, StepError
 from engine.grants import Grant
 from engine.model import Pipeline, PluginSettings
 from engine.runtime import default_grant
+from engine.schema import is_manifest_name
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.validate import ActionSignature, ValidationContext
@@ -61,7 +62,7 @@ class ActionLibrary:
         """Add every action manifest in ``folder`` (not recursive); returns load errors."""
         errors: list[EngineError] = []
         for path in sorted(folder.iterdir()):
-            if path.suffix.lower() not in (".yaml", ".yml", ".json") or not path.is_file():
+            if not is_manifest_name(path.name) or not path.is_file():
                 continue
             try:
                 self.add(self.engine.load_file(path), plugin=plugin)

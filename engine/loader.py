@@ -14,6 +14,7 @@ octal, ``12:30`` is not 750). JSON goes through :mod:`engine._jsonparse`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import sys
@@ -32,6 +33,7 @@ from engine._jsonparse import (
     surrogate_problem,
 )
 from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
+from engine.inputs import type_word
 from engine.sourcemap import Document, SourceMap
 
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -74,8 +76,7 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
     ("\t", "indent with spaces; YAML does not allow tab characters for indentation"),
     (
         "mapping values are not allowed",
-        "a ': ' inside a value starts a new key; if the value is text that contains ': ',"
-        " put the whole value in quotes",
+        "if the value is text that contains ': ', put the whole value in quotes",
     ),
     (
         "could not find expected ':'",
@@ -88,8 +89,8 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "did not find expected '-' indicator",
-        "this line is inside a list but does not start with '- ': if it belongs to the item"
-        " above, indent it to line up with that item's first key",
+        "if the line belongs to the item above, indent it to line up with that item's first"
+        " key; if it starts a new item, begin it with '- '",
     ),
     (
         "expected <block end>",
@@ -112,6 +113,19 @@ _SYNTAX_HINTS: tuple[tuple[str, str], ...] = (
         "expected ',' or ']'",
         "a '[' opened a list that is not closed with ']' before this point",
     ),
+)
+# What libyaml's problems mean, in words (the hint says what to do).
+_SYNTAX_WORDS: tuple[tuple[str, str], ...] = (
+    ("mapping values are not allowed", "a ': ' in the middle of this value starts another key"),
+    (
+        "did not find expected '-' indicator",
+        "this line is inside a list but does not start with '- '",
+    ),
+)
+# The keys whose value is `key: value` pairs, and a line giving one such pair after them.
+_PAIRS_KEYS = frozenset({"set", "with", "return", "inputs", "outputs", "mocks", "expect"})
+_PAIR_ON_ITS_LINE = re.compile(
+    r"\s*(?:- )?(?P<key>[A-Za-z_]\w*): (?P<inner>[A-Za-z_][\w-]*): (?P<value>[^:#]+)"
 )
 _INDENT_HINT = (
     "this line is indented differently from the key above it: keys of one mapping must "
@@ -154,9 +168,10 @@ def load_text(
         return Document(data, SourceMap(values, keys, {}, to_span), text, file, "json")
     builder = _YamlBuilder(text, file, limits)
     data = builder.build()
-    return Document(
-        data, SourceMap(builder.values, builder.keys, builder.plain, _mark_span), text, file, "yaml"
+    source_map = SourceMap(
+        builder.values, builder.keys, builder.plain, _mark_span, tuple(builder.stray_quotes)
     )
+    return Document(data, source_map, text, file, "yaml")
 
 
 def load_bytes(
@@ -248,6 +263,7 @@ class _YamlBuilder:
         self.values: dict[Path, Any] = {}
         self.keys: dict[Path, Any] = {}
         self.plain: dict[Path, str] = {}
+        self.stray_quotes: list[Path] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.aliases = 0
         self.root: Any = None
@@ -289,6 +305,8 @@ class _YamlBuilder:
                 values[path] = (event.start_mark, event.end_mark)
                 if type(value) is not str and not event.style:
                     plain[path] = event.value
+                elif not event.style and value[-1:] == '"' and value.count('"') % 2:
+                    self.stray_quotes.append(path)
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
                 size = 1
@@ -581,6 +599,9 @@ class _YamlBuilder:
         )
 
     def _syntax_error(self, exc: yaml.MarkedYAMLError) -> ManifestSyntaxError:
+        unclosed = self._unclosed_quote(exc.problem_mark or exc.context_mark)
+        if unclosed is not None:
+            return unclosed
         problem = exc.problem or "not valid YAML"
         opener = _OPENERS.get(str(exc.context)) if "end of stream" in problem else None
         # An unclosed quote or bracket, or a key without ':', is best shown where it
@@ -604,13 +625,66 @@ class _YamlBuilder:
         elif use_context:
             message = "not valid YAML: this line has no ':' after its key"
         else:
-            message = f"not valid YAML: {problem}" + (f" ({exc.context})" if exc.context else "")
+            plain = next((words for needle, words in _SYNTAX_WORDS if needle in problem), None)
+            message = "not valid YAML: " + (
+                plain or problem + (f" ({exc.context})" if exc.context else "")
+            )
             key_at = self._key_start(mark) if "mapping values are not allowed" in problem else None
             if key_at is not None:
                 message = "not valid YAML: this key is not lined up with the keys above it"
                 span = Span(span.line, key_at, span.line, key_at + 1) if span else None
                 hint = _INDENT_HINT
+            elif "mapping values are not allowed" in problem and mark is not None:
+                hint = self._pairs_hint(mark) or hint
         return _error(code, message, span, self.file, hint or _ANY_HINT)
+
+    def _pairs_hint(self, mark: Any) -> str | None:
+        """``set: greeting: hi``: a key that takes `key: value` pairs, given one on its own
+        line; written in braces, it is what was meant."""
+        lines = self.text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        found = _PAIR_ON_ITS_LINE.fullmatch(line)
+        if found is None or found.group("key") not in _PAIRS_KEYS:
+            return None
+        key, inner, value = found.group("key", "inner", "value")
+        return (
+            f"`{key}` takes `key: value` pairs: write them on the lines below it, indented, "
+            f"or on one line in braces: `{key}: {{{inner}: {value.strip()}}}`"
+        )
+
+    def _unclosed_quote(self, mark: Any) -> ManifestSyntaxError | None:
+        """A quoted value whose closing quote is missing reads on into the lines below it,
+        up to the next quote, and YAML fails there: report the quote that was opened, when
+        the text it swallowed holds a line that starts like a key (``  name:``)."""
+        if mark is None:
+            return None
+        opened = None
+        try:
+            for token in yaml.scan(self.text, Loader=_YamlLoader):
+                start = token.start_mark
+                if start.index >= mark.index:
+                    break
+                if type(token) is yaml.ScalarToken and token.style in ('"', "'"):
+                    opened = token
+        except yaml.YAMLError:
+            pass  # the tokens before the error are all there is
+        if opened is None or opened.start_mark.line == opened.end_mark.line:
+            return None
+        lines = self.text.splitlines()
+        first, last = opened.start_mark.line, opened.end_mark.line
+        if not any(_KEY_LINE.match(line) for line in lines[first + 1 : last + 1]):
+            return None
+        quote = opened.style
+        column = opened.start_mark.column
+        rest = lines[first][column:].rstrip()
+        return _error(
+            "syntax",
+            f"not valid YAML: the {_QUOTE_WORDS[quote]} quote opened here is not closed on its "
+            "line, so the text runs on into the lines below",
+            Span(first + 1, column + 1, first + 1, column + 2),
+            self.file,
+            f"end the text with a closing quote: {rest}{quote}",
+        )
 
     def _key_start(self, mark: Any) -> int | None:
         """The column of the key before ``mark`` when the line holds only that key (so
@@ -624,6 +698,10 @@ class _YamlBuilder:
             return None
         return len(before) - len(before.lstrip()) + 1
 
+
+# A line that starts like a `key:` (or a `- key:` list item).
+_KEY_LINE = re.compile(r"\s*(- )?[A-Za-z_][\w-]*:(\s|$)")
+_QUOTE_WORDS = {'"': "double", "'": "single"}
 
 _OPENERS = {
     "while scanning a quoted scalar": "quote",
@@ -663,12 +741,10 @@ def _to_datetime(text: str) -> Any:
 
 
 def _type_word(value: Any) -> str:
-    if value is None:
-        return "null (nothing)"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
+    """How a key YAML did not read as a name is said: as itself (``true``, ``null``), or
+    its type in the words of every message."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
     if isinstance(value, dt.date):
         return "a date"
-    return type(value).__name__
+    return type_word(value)

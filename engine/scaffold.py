@@ -127,7 +127,7 @@ steps:
   - id: run
     tool: km_execute_macro
     with: {identifier: "{{ inputs.macro }}"}
-    retry: {max_attempts: 3, interval: 1, backoff_rate: 2, on: [tool_failed, timeout]}
+    retry: {max_attempts: 3, interval: 1, backoff_rate: 2, on: [tool-failed, timeout]}
 outputs:
   ran: "{{ steps.run.status == 'succeeded' }}"
 tests:
@@ -150,7 +150,7 @@ tests:
         - {success: false, error: {code: KM_CONNECTION_FAILED, message: Engine not running}}
         - {success: false, error: {code: KM_CONNECTION_FAILED, message: Engine not running}}
     expect:
-      error: {kind: tool_failed, message: Engine not running}
+      error: {kind: tool-failed, message: Engine not running}
 """
 
 _CHOICE = """\

@@ -30,6 +30,10 @@ Validator = jsonschema.Draft202012Validator
 
 # Keys whose value is a list of steps, wherever they appear in a step.
 NESTED_STEP_KEYS = ("steps", "catch", "otherwise")
+# What a manifest file's name ends with, and what a JSON Schema saved next to the
+# actions for editors (`km-actions schema > action.schema.json`) ends with.
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+SCHEMA_FILE_SUFFIX = ".schema.json"
 _OPAQUE_STEPS_DEF = "steps"
 
 
@@ -65,6 +69,17 @@ def _step_required(step: Mapping[str, Any]) -> dict[str, list[str]]:
         for rule in step.get("allOf", ())
         if "if" in rule and "required" in rule["then"]
     }
+
+
+def is_manifest_name(name: str) -> bool:
+    """A file name that may hold a manifest: .yaml, .yml or .json, but not a JSON Schema
+    (the docs tell people to save ``action.schema.json`` next to their actions).
+
+    >>> [is_manifest_name(n) for n in ("greet.yaml", "a.JSON", "action.schema.json", "a.txt")]
+    [True, True, False, False]
+    """
+    lowered = name.lower()
+    return lowered.endswith(MANIFEST_SUFFIXES) and not lowered.endswith(SCHEMA_FILE_SUFFIX)
 
 
 @dataclass(frozen=True)

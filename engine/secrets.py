@@ -302,41 +302,85 @@ def _key(key: Any) -> Any:
     return key if isinstance(key, str | int | float | bool) or key is None else str(key)
 
 
-#: jsonschema keywords whose messages name properties or quote the schema, never the
-#: value checked.
-_NAMING_KEYWORDS: Final = frozenset(
-    {
-        "required",
-        "dependentRequired",
-        "additionalProperties",
-        "unevaluatedProperties",
-        "const",
-        "minContains",
-        "maxContains",
-    }
-)
+# Bounds, in words: "is below the minimum of 3", "is longer than 8 characters".
+_BOUNDS: Final = {
+    "minimum": "is below the minimum of {}",
+    "maximum": "is above the maximum of {}",
+    "exclusiveMinimum": "is not above {}",
+    "exclusiveMaximum": "is not below {}",
+    "minLength": "is shorter than {} characters",
+    "maxLength": "is longer than {} characters",
+    "minItems": "has fewer than {} items",
+    "maxItems": "has more than {} items",
+    "minProperties": "has fewer than {} entries",
+    "maxProperties": "has more than {} entries",
+    "multipleOf": "is not a multiple of {}",
+}
+_ALTERNATION: Final = re.compile(r"\^\(([^()|]+(?:\|[^()|]+)+)\)\$")
+
+
+def _keys_of(forms: Any) -> str:
+    """``: one with `user`, one with `token``` when each form only requires keys."""
+    if not isinstance(forms, list) or not all(
+        isinstance(f, Mapping) and list(f) == ["required"] for f in forms
+    ):
+        return ""
+    return ": " + ", ".join(
+        "one with " + " and ".join(f"`{k}`" for k in f["required"]) for f in forms
+    )
 
 
 def schema_message(
     error: ValidationError, subject: str | None = None, *, secrets: Secrets | None = None
 ) -> str:
-    """jsonschema's message for ``error``, with the value it checked named, not quoted,
-    when that value is (or holds) a secret: ``subject`` is what to call it (by default
-    its label among ``secrets``, those of the current run when not given).
+    """What a jsonschema error says, in the words of km-actions' messages: values as a
+    manifest writes them (``"text"``, ``true``, ``null``), and a secret value named, never
+    quoted: ``subject`` is what to call the value (by default its label among ``secrets``,
+    those of the current run when not given).
 
     >>> import jsonschema
     >>> error = next(jsonschema.Draft202012Validator({"minLength": 9}).iter_errors("s3cr3t"))
     >>> schema_message(error), schema_message(error, "the secret value")
-    ("'s3cr3t' is too short", 'the secret value is too short')
+    ('"s3cr3t" is shorter than 9 characters', 'the secret value is shorter than 9 characters')
+    >>> error = next(jsonschema.Draft202012Validator({"enum": [True, None]}).iter_errors(1))
+    >>> schema_message(error)
+    '1 is not one of true, null'
     """
-    if subject is None:
-        known = secrets if secrets is not None else _CURRENT.get()
-        subject = known.label_of(error.instance) if known else None
-        if subject is None:
-            return error.message
-    quoted = repr(error.instance)
-    if error.message.startswith(quoted):
-        return subject + error.message[len(quoted) :]
-    if error.validator in _NAMING_KEYWORDS:
-        return error.message
-    return f"{subject} does not fit `{error.validator}` in the schema"
+    known = secrets if secrets is not None else _CURRENT.get()
+    value = subject or show(error.instance, secrets=known)
+    keyword = str(error.validator)
+    bound: Any = error.validator_value
+    if keyword in _BOUNDS:
+        return f"{value} {_BOUNDS[keyword].format(show(bound))}"
+    if keyword == "enum":
+        return f"{value} is not one of {', '.join(show(v) for v in bound)}"
+    if keyword == "const":
+        return f"{value} is not {show(bound)}"
+    if keyword == "type":
+        from engine.inputs import TYPE_WORDS  # engine.inputs quotes values with show()
+
+        wanted = bound if isinstance(bound, list) else [bound]
+        return f"{value} is not {' or '.join(TYPE_WORDS.get(str(t), str(t)) for t in wanted)}"
+    if keyword == "pattern":
+        choices = _ALTERNATION.fullmatch(str(bound))
+        if choices:
+            return f"{value} is not one of {', '.join(choices.group(1).split('|'))}"
+        return f"{value} does not have the form it needs (the pattern {bound})"
+    if keyword == "required" and isinstance(error.instance, Mapping):
+        missing = [f"`{k}`" for k in bound if k not in error.instance]
+        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+    if keyword == "oneOf" and "is valid under each of" in error.message:
+        return f"{value} fits more than one of the forms it may take{_keys_of(bound)}"
+    if keyword in ("anyOf", "oneOf"):
+        return f"{value} does not fit any of the forms it may take{_keys_of(bound)}"
+    if keyword == "not":
+        return f"{value} has a form it may not take{_keys_of([bound])}"
+    if keyword == "uniqueItems":
+        return f"{value} has an item more than once"
+    if keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(
+        error.instance, Mapping
+    ):
+        allowed = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+        extra = [f"`{k}`" for k in error.instance if k not in allowed]
+        return f"{', '.join(extra) or 'a key'} {'is' if len(extra) == 1 else 'are'} not allowed"
+    return f"{value} does not fit `{keyword}` in the schema"

@@ -1,8 +1,9 @@
 """Where every value of a loaded manifest sits in its file (JSON path → span).
 
 The validator only sees decoded data, so the loader records, while parsing, the span of
-every value and every mapping key, and the original text of unquoted YAML scalars that
-did not become strings (so a message can say "YAML read `no` as false: quote it").
+every value and every mapping key, the original text of unquoted YAML scalars that
+did not become strings (so a message can say "YAML read `no` as false: quote it"), and
+unquoted text that ends with a quote it never opened.
 
 >>> from engine.errors import Span
 >>> sm = SourceMap({("steps",): Span(3, 1, 9, 1), ("steps", 0): Span(4, 5, 6, 1)}, {}, {})
@@ -36,6 +37,8 @@ class SourceMap:
     keys: Mapping[Path, Any]
     plain: Mapping[Path, str]
     to_span: Callable[[Any], Span] = _as_span
+    # Unquoted text that ends with a `"` it never opened (`Hello, {{ x }}!"`).
+    stray_quotes: tuple[Path, ...] = ()
 
     def value_span(self, path: Path) -> Span | None:
         """The span of the value at ``path``, or of its nearest located parent."""

@@ -26,7 +26,7 @@ from engine.tool_pages import Argument, Case, ToolPage
 _MISSING: Any = object()
 _EXAMPLE_WIDTH = 48
 _FAILED = (
-    "A failure (success: false) fails the step with kind tool_failed; with "
+    "A failure (success: false) fails the step with kind tool-failed; with "
     "`continue_on_error: true` or `catch:`, `steps.{id}.error` holds its kind, message and code."
 )
 
@@ -252,7 +252,7 @@ def tools_markdown(pages: Iterable[ToolPage], commit: str) -> str:
         "most tools put what they give under `data`, some answer flat (km_window_manager) "
         "or under another key (km_token_processor, km_token_stats). A key an answer never "
         "has is reported by `km-actions validate` (warning `unknown-result-field`). "
-        "An answer with `success: false` fails the step (kind `tool_failed`) with the "
+        "An answer with `success: false` fails the step (kind `tool-failed`) with the "
         "tool's code, message and suggestion; with `continue_on_error: true` or `catch:`, "
         "the step's `result` is null and `steps.<id>.error` holds kind, message and code.",
         "",

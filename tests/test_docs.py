@@ -3,13 +3,16 @@
 ``docs/diagnostics.md`` must list exactly the codes of :mod:`engine.codes`, grouped as
 there: its n-th ``## `` section holds the codes of the n-th table of codes.py (loading,
 structure, meaning, run time, …), so a new code or group cannot be added without its
-documentation. Every complete action (a ```yaml block with
+documentation. Every code ``engine/`` raises (given as ``code=``, made into a
+diagnostic, an error kind, or the default of an error class raised without one) is in
+codes.py, spelt one way (kebab-case). Every complete action (a ```yaml block with
 ``kind: action``) in the guide and the reference must validate without errors, and the
 tests written in it must pass.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import re
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ import pytest
 import engine.codes
 from engine.codes import CODES
 from engine.engine import Engine
+from engine.errors import EngineError, ErrorKind, StepError
 from engine.loader import load_text
 from engine.testing import run_tests
 from engine.validate import validate
@@ -61,6 +65,69 @@ def test_diagnostics_lists_exactly_the_codes() -> None:
     assert (missing, extra) == ([], []), (
         f"docs/diagnostics.md lacks {missing} and has codes engine/codes.py lacks: {extra}"
     )
+
+
+ENGINE = Path(__file__).resolve().parent.parent / "engine"
+#: Calls whose first argument is a code (``document.diagnostic("unknown-key", …)``).
+_MAKERS = frozenset(
+    {"Diagnostic", "diagnostic", "Finding", "Problem", "problem", "_problem", "_diag", "_error"}
+)
+_CODE = re.compile(r"^[a-z][a-z0-9]*([-_][a-z0-9]+)*$")  # not the real server's KM_… codes
+
+
+def _error_classes() -> dict[str, str]:
+    """Each error class of engine/ by name, with its default code."""
+    # The modules that define error classes, imported so that their classes are found.
+    import engine.cli
+    import engine.plugins.archives
+    import engine.plugins.download
+    import engine.plugins.marketplace
+    import engine.plugins.resolver
+    import engine.server.ecosystem
+    import engine.simulator  # noqa: F401
+
+    found: dict[str, str] = {}
+    todo: list[type[EngineError]] = [EngineError]
+    while todo:
+        cls = todo.pop()
+        if not issubclass(cls, StepError):  # its code is its kind (ErrorKind), always
+            found[cls.__name__] = cls.code
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _raised_codes() -> dict[str, str]:
+    """Every code engine/ can raise, with the first place it is raised."""
+    classes = _error_classes()
+    found: dict[str, str] = {kind.value: "engine/errors.py (ErrorKind)" for kind in ErrorKind}
+    for path in sorted(ENGINE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            where = f"{path.relative_to(ENGINE.parent)}:{node.lineno}"
+            codes = [
+                k.value.value
+                for k in node.keywords
+                if k.arg == "code" and isinstance(k.value, ast.Constant)
+            ]
+            if name in _MAKERS and node.args and isinstance(node.args[0], ast.Constant):
+                codes.append(node.args[0].value)
+            if name in classes and not any(k.arg in ("code", None) for k in node.keywords):
+                codes.append(classes[name])
+            for code in codes:
+                if isinstance(code, str) and _CODE.match(code):
+                    found.setdefault(code, where)
+    return found
+
+
+def test_every_code_raised_anywhere_is_registered_and_spelt_one_way() -> None:
+    raised = _raised_codes()
+    assert len(raised) > 130  # the scan finds them (diagnostics, errors, kinds)
+    unregistered = {code: where for code, where in raised.items() if code not in CODES}
+    assert unregistered == {}
+    assert [code for code in CODES if "_" in code or code != code.lower()] == []
 
 
 def test_diagnostics_groups_codes_as_codes_py() -> None:

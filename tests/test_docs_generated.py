@@ -544,6 +544,8 @@ def test_an_installed_plugin(store: Store) -> None:
         "",
         "Calls: `km_engine_control`, `km_notifications`",
         "",
+        "Run it: `km-actions run clipboard-tools/preview-clipboard --input title=Now`",
+        "",
         "Examples (from its tests):",
         "",
         '- shortens long text to the configured length: inputs `{}` give `{"preview": '
@@ -579,7 +581,7 @@ def test_an_installed_plugin_shows_its_settings_but_never_its_secret(store: Stor
         ),
         pytest.param(
             "garbled",
-            "(unreadable: not valid YAML: mapping values are not allowed in this context)",
+            "(unreadable: not valid YAML: a ': ' in the middle of this value starts another key)",
             id="garbled",
         ),
     ],

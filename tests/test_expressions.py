@@ -298,7 +298,7 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "inputs.count.x",
-            "`inputs.count` is a number, so it has no key 'x'",
+            "`inputs.count` is a whole number, so it has no key 'x'",
             "if it may be missing, write `default(inputs.count.x, fallback)`",
             id="number-parent",
         ),
@@ -316,19 +316,19 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "inputs.name + 1",
-            "cannot use `+` on a string and a number",
+            "cannot use `+` on text and a whole number",
             "convert one side first, e.g. with int(...), float(...) or str(...)",
             id="add-types",
         ),
         pytest.param(
             "inputs.name < 3",
-            "cannot compare a string with a number using `<`",
+            "cannot compare text with a whole number using `<`",
             "convert one side first, e.g. int(x) < 3 or str(x) < 'b'",
             id="compare-types",
         ),
         pytest.param(
             "3 in inputs.name",
-            "cannot look for a number in a string",
+            "cannot look for a whole number in text",
             "use str(x) in text",
             id="in-string-types",
         ),
@@ -340,7 +340,7 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "len(3)",
-            "len() needs a string, list or object, not a number",
+            "len() needs text, a list or a mapping, not a whole number",
             None,
             id="len",
         ),
@@ -352,7 +352,7 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "sum(['a'])",
-            "sum() adds numbers, but the list holds a string",
+            "sum() adds numbers, but the list holds text",
             "to combine lists or text, use + or join()",
             id="sum-text",
         ),
@@ -395,7 +395,7 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "inputs.name.nope",
-            "`inputs.name` is a string, so it has no key or method 'nope'",
+            "`inputs.name` is text, so it has no key or method 'nope'",
             "string methods you can use: capitalize, casefold, count, endswith, find, index, "
             "isalnum, isalpha, isascii, isdecimal, isdigit, islower, isnumeric, isspace, istitle, "
             "isupper, lower, lstrip, partition, removeprefix, removesuffix, rfind, rindex, "
@@ -405,7 +405,7 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         ),
         pytest.param(
             "inputs.name.split(1)",
-            "wrong arguments for `split()`: must be a string or None, not a number",
+            "wrong arguments for `split()`: must be text or nothing (null), not a whole number",
             "see the `split` function in the docs",
             id="method-arguments",
         ),
@@ -1133,36 +1133,36 @@ def test_fast_paths_agree_with_simpleeval(text: str, inputs: Any, variables: Any
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param("inputs.name.format", "`.format` is not allowed on a string", id="format"),
+        pytest.param("inputs.name.format", "`.format` is not allowed on text", id="format"),
         pytest.param("inputs.items.append", "`.append` is not allowed on a list", id="append"),
-        pytest.param("inputs[1:2]", "an object cannot be sliced", id="slice-object"),
-        pytest.param("inputs.count[1:2]", "a number cannot be sliced", id="slice-number"),
+        pytest.param("inputs[1:2]", "a mapping cannot be sliced", id="slice-object"),
+        pytest.param("inputs.count[1:2]", "a whole number cannot be sliced", id="slice-number"),
         pytest.param("[1] + (2,)", "cannot use `+` on a list and a list", id="list-plus-tuple"),
-        pytest.param("'a' - 1", "cannot use `-` on a string and a number", id="sub"),
-        pytest.param("'a' * 'b'", "cannot use `*` on a string and a string", id="mul-strings"),
-        pytest.param("null * 2", "cannot use `*` on null and a number", id="mul-null"),
-        pytest.param("'a' / 2", "cannot use `/` on a string and a number", id="div-types"),
-        pytest.param("'a' // 2", "cannot use `//` on a string and a number", id="floordiv-types"),
+        pytest.param("'a' - 1", "cannot use `-` on text and a whole number", id="sub"),
+        pytest.param("'a' * 'b'", "cannot use `*` on text and text", id="mul-strings"),
+        pytest.param("null * 2", "cannot use `*` on null and a whole number", id="mul-null"),
+        pytest.param("'a' / 2", "cannot use `/` on text and a whole number", id="div-types"),
+        pytest.param("'a' // 2", "cannot use `//` on text and a whole number", id="floordiv-types"),
         pytest.param("1 // 0", "division by zero", id="floordiv-zero"),
         pytest.param("1 % 0", "division by zero", id="mod-zero"),
-        pytest.param("[1] % 2", "cannot use `%` on a list and a number", id="mod-types"),
-        pytest.param("'a' ** 2", "cannot use `**` on a string and a number", id="pow-types"),
+        pytest.param("[1] % 2", "cannot use `%` on a list and a whole number", id="mod-types"),
+        pytest.param("'a' ** 2", "cannot use `**` on text and a whole number", id="pow-types"),
         pytest.param("0 ** -1", "zero cannot be raised to a negative power", id="zero-power"),
-        pytest.param("-'a'", "cannot negate a string", id="neg"),
-        pytest.param("+'a'", "cannot use `+` on a string", id="pos"),
+        pytest.param("-'a'", "cannot negate text", id="neg"),
+        pytest.param("+'a'", "cannot use `+` on text", id="pos"),
         pytest.param(
             "'%*s' % (3, 'a')", "`*` widths are not supported in % formatting", id="printf-star"
         ),
         pytest.param(
-            "startswith('a', 1)", "the prefix must be a string, not a number", id="text-argument"
+            "startswith('a', 1)", "the prefix must be text, not a whole number", id="text-argument"
         ),
-        pytest.param("any(5)", "any() needs a list, not a number", id="sequence"),
+        pytest.param("any(5)", "any() needs a list, not a whole number", id="sequence"),
         pytest.param("int(1e308 * 10)", "cannot turn inf into a whole number", id="int-inf"),
         pytest.param("int(null)", "cannot turn null into a whole number", id="int-null"),
         pytest.param("float('x')", 'cannot turn "x" into a number', id="float-text"),
         pytest.param("float(null)", "cannot turn null into a number", id="float-null"),
         pytest.param("float('inf')", '"inf" is not a finite number', id="float-inf"),
-        pytest.param("round('a')", "round() needs a number, not a string", id="round-type"),
+        pytest.param("round('a')", "round() needs a number, not text", id="round-type"),
         pytest.param(
             "round(1.5, 1000)",
             "round() takes a number of digits between -100 and 100",
@@ -1176,10 +1176,10 @@ def test_fast_paths_agree_with_simpleeval(text: str, inputs: Any, variables: Any
             "sorted() cannot compare items of different kinds",
             id="sorted-mixed",
         ),
-        pytest.param("abs('a')", "abs() needs a number, not a string", id="abs"),
-        pytest.param("keys([])", "keys() needs an object, not a list", id="keys"),
-        pytest.param("values(1)", "values() needs an object, not a number", id="values"),
-        pytest.param("items('a')", "items() needs an object, not a string", id="items"),
+        pytest.param("abs('a')", "abs() needs a number, not text", id="abs"),
+        pytest.param("keys([])", "keys() needs a mapping, not a list", id="keys"),
+        pytest.param("values(1)", "values() needs a mapping, not a whole number", id="values"),
+        pytest.param("items('a')", "items() needs a mapping, not text", id="items"),
         pytest.param("range('a')", "range() takes 1 to 3 whole numbers", id="range-type"),
         pytest.param("range(1, 5, 0)", "range() step cannot be zero", id="range-step"),
         pytest.param(
@@ -1196,32 +1196,33 @@ def test_fast_paths_agree_with_simpleeval(text: str, inputs: Any, variables: Any
             id="json-inf",
         ),
         pytest.param(
-            "from_json(1)", "from_json's input must be a string, not a number", id="json-input"
+            "from_json(1)", "from_json's input must be text, not a whole number", id="json-input"
         ),
         pytest.param(
-            "inputs.count()", "`inputs.count` is a number, not a method", id="call-a-value"
+            "inputs.count()", "`inputs.count` is a whole number, not a method", id="call-a-value"
         ),
         pytest.param(
             "inputs.name.get('a')",
-            "`inputs.name` is a string, so it has no key or method 'get'",
+            "`inputs.name` is text, so it has no key or method 'get'",
             id="method-of-another-type",
         ),
         pytest.param(
-            "{[1]: 2}", "an object's key must be text or a number, not a list", id="dict-key"
+            "{[1]: 2}", "a mapping's key must be text or a number, not a list", id="dict-key"
         ),
         pytest.param(
             "'a' in 1",
-            "`in` needs a string, list or object on its right, not a number",
+            "`in` needs text, a list or a mapping on its right, not a whole number",
             id="in-number",
         ),
         pytest.param(
             "{'a': 1} < {'b': 2}",
-            "cannot compare an object with an object using `<`",
+            "cannot compare a mapping (key: value pairs) with a mapping (key: value pairs) "
+            "using `<`",
             id="compare-objects",
         ),
         pytest.param(
             "matches('x', 1)",
-            "a regular expression must be a string, not a number",
+            "a regular expression must be text, not a whole number",
             id="pattern-type",
         ),
     ],
@@ -1310,7 +1311,7 @@ def test_regex_timeout(call: Any) -> None:
         ),
         pytest.param(
             TypeError("must be str, not int"),
-            "wrong kind of value: must be a string, not a number",
+            "wrong kind of value: must be text, not a whole number",
             "convert values first, e.g. with int(...), float(...) or str(...)",
             id="type",
         ),

@@ -20,7 +20,9 @@ from engine.sourcemap import Document
 
 
 def _action(name: str, body: str) -> str:
-    return f'api_version: "1.0"\nkind: action\nname: {name}\n' + body
+    return (
+        f'api_version: "1.0"\nkind: action\nname: {name}\ndescription: The {name} action.\n' + body
+    )
 
 
 DOUBLE = _action(
@@ -146,7 +148,7 @@ def test_reading_an_output_the_called_action_lacks_is_an_error(engine: Engine) -
     found = engine.validate(_doc(engine, wrong), library.context())
     assert [(str(d), d.hint) for d in found] == [
         (
-            "a.yaml:15:10: error[unknown-output]: the action `double` has no output `dd`",
+            "a.yaml:16:10: error[unknown-output]: the action `double` has no output `dd`",
             "did you mean 'd'?",
         )
     ]
@@ -239,7 +241,7 @@ def test_resolve_an_action_that_does_not_compile(engine: Engine) -> None:
         library.resolve("double", caller)
     assert broken.value.kind is ErrorKind.NOT_FOUND
     assert broken.value.message == (
-        "the action `double` cannot run: a.yaml:5:18: `inputs.nope` is not a declared input"
+        "the action `double` cannot run: a.yaml:6:18: `inputs.nope` is not a declared input"
     )
     assert broken.value.hint == "declare it under `inputs:`"
     assert isinstance(broken.value.__cause__, EngineError)
@@ -255,6 +257,6 @@ def test_a_failing_call_is_reported_by_the_run(engine: Engine) -> None:
     assert result.error is not None
     outcome: dict[str, Any] = result.error.to_dict()
     assert (outcome["kind"], outcome["message"]) == (
-        "not_found",
+        "not-found",
         "no action named `triple` is available",
     )

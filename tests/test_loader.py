@@ -126,6 +126,49 @@ def test_unquoted_template_hint_shows_the_fix() -> None:
     assert hint == 'put the value in quotes: "{{ vars.text }}"'
 
 
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        pytest.param(
+            'steps:\n  - set:\n      greeting: "Hello, {{ inputs.x }}!\n'
+            '  - set: {other: 1}\noutputs:\n  greeting: "{{ vars.greeting }}"\n',
+            "not valid YAML: the double quote opened here is not closed on its line, so the "
+            "text runs on into the lines below",
+            'end the text with a closing quote: "Hello, {{ inputs.x }}!"',
+            id="double",
+        ),
+        pytest.param(
+            "steps:\n  - set:\n      abcd: 'it is\n      b: 'x'\n",
+            "not valid YAML: the single quote opened here is not closed on its line, so the "
+            "text runs on into the lines below",
+            "end the text with a closing quote: 'it is'",
+            id="single",
+        ),
+    ],
+)
+def test_a_quote_not_closed_on_its_line_is_shown_where_it_opens(
+    text: str, message: str, hint: str
+) -> None:
+    with pytest.raises(ManifestSyntaxError) as info:
+        load_text(text)
+    first = info.value.first
+    column = first.span.column if first.span else None
+    assert (first.message, first.hint, column) == (message, hint, 13 if "'" in hint else 17)
+    assert first.span is not None and first.span.line == 3
+
+
+def test_a_quoted_text_over_several_lines_is_not_taken_for_an_unclosed_quote() -> None:
+    """Only when the swallowed lines look like keys is the quote said to be unclosed."""
+    with pytest.raises(ManifestSyntaxError) as info:
+        load_text('a: "one\n  two"\nb: [1\n')
+    assert "quote" not in info.value.first.message
+
+
+def test_unquoted_text_ending_with_a_quote_it_never_opened_is_noted() -> None:
+    document = load_text('a: Hello, {{ x }}!"\nb: He said "hi"\nc: "quoted"\nd: 5"\n')
+    assert document.source_map.stray_quotes == (("a",), ("d",))
+
+
 def test_alias_bomb_is_refused_quickly() -> None:
     lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):

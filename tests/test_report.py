@@ -177,7 +177,7 @@ def test_summary(errors: int, warnings: int, files: int | None, expected: str) -
         pytest.param("syntax", 0, id="loader"),
         pytest.param("unknown-key", 1, id="schema"),
         pytest.param("unknown-tool", 2, id="semantic"),
-        pytest.param("tool_failed", 3, id="runtime"),
+        pytest.param("tool-failed", 3, id="runtime"),
         pytest.param("invalid-plugin", 2, id="plugin"),
         pytest.param("index-invalid", 2, id="marketplace"),
         pytest.param("no-such-code", 2, id="unknown"),

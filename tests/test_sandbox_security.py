@@ -66,16 +66,16 @@ TEMPLATE_ESCAPES = [
     pytest.param("{{ x.__init__.__globals__ }}", "forbidden-name", id="globals"),
     pytest.param("{{ __builtins__ }}", "forbidden-name", id="builtins"),
     pytest.param("{{ cycler.__init__.__globals__.os }}", "forbidden-name", id="cycler"),
-    pytest.param("{{ cycler }}", "template_error", id="cycler-removed"),
+    pytest.param("{{ cycler }}", "template-error", id="cycler-removed"),
     pytest.param("{{ lipsum() }}", "unknown-function", id="lipsum"),
     pytest.param("{{ joiner() }}", "unknown-function", id="joiner"),
     pytest.param("{{ namespace(a=1) }}", "unknown-function", id="namespace"),
     pytest.param("{{ self }}", "forbidden-name", id="self"),
     pytest.param("{{ self._TemplateReference__context }}", "forbidden-name", id="self-context"),
     pytest.param("{{ x | attr('__class__') }}", "unknown-filter", id="attr-filter"),
-    pytest.param("{{ x | map('attr', '__class__') | list }}", "template_error", id="map-attr"),
+    pytest.param("{{ x | map('attr', '__class__') | list }}", "unknown-filter", id="map-attr"),
     pytest.param(
-        "{{ x | map(attribute='__class__') | list }}", "template_error", id="map-attribute"
+        "{{ x | map(attribute='__class__') | list }}", "template-error", id="map-attribute"
     ),
     pytest.param("{{ '{0.__class__}'.format(x) }}", "forbidden-name", id="format"),
     pytest.param("{{ '{a}'.format_map(x) }}", "forbidden-name", id="format-map"),
@@ -87,10 +87,10 @@ TEMPLATE_ESCAPES = [
     pytest.param("{{ range.__self__ }}", "forbidden-name", id="builtin-self"),
     pytest.param("{{ dict.fromkeys(range(10)) }}", "forbidden-name", id="dict-type"),
     pytest.param("{{ now.__globals__ }}", "forbidden-name", id="function-globals"),
-    pytest.param("{{ x['__class__'] }}", "template_error", id="subscript-dunder"),
-    pytest.param("{{ ''['__class__'] }}", "template_error", id="string-subscript"),
+    pytest.param("{{ x['__class__'] }}", "template-error", id="subscript-dunder"),
+    pytest.param("{{ ''['__class__'] }}", "template-error", id="string-subscript"),
     pytest.param("{{ (x.items()|list)[0].__class__ }}", "forbidden-name", id="view"),
-    pytest.param("{{ x.keys().mapping }}", "template_error", id="view-mapping"),
+    pytest.param("{{ x.keys().mapping }}", "template-error", id="view-mapping"),
     pytest.param("{{ config.token.encode() }}", "forbidden-name", id="encode"),
     pytest.param("{{ inputs.update({'a': 1}) }}", "forbidden-name", id="update"),
     pytest.param("{{ vars.pop('a') }}", "forbidden-name", id="pop"),
@@ -128,7 +128,7 @@ def test_template_escapes_fail(text: str, code: str) -> None:
         pytest.param("globals()", "unknown-function", id="globals-call"),
         pytest.param("len.__self__", "forbidden-name", id="builtin-self"),
         pytest.param("str.__class__", "forbidden-name", id="function-class"),
-        pytest.param("len", "expression_error", id="function-as-value"),
+        pytest.param("len", "expression-error", id="function-as-value"),
         pytest.param("(lambda: 1)()", "unknown-function", id="lambda"),
         pytest.param(
             "[c for c in ().__class__.__bases__[0].__subclasses__()]",
@@ -138,8 +138,8 @@ def test_template_escapes_fail(text: str, code: str) -> None:
         pytest.param("'{0.__class__}'.format(x)", "forbidden-name", id="format"),
         pytest.param("'{a}'.format_map(x)", "forbidden-name", id="format-map"),
         pytest.param("f'{x.__class__}'", "expression-syntax", id="f-string"),
-        pytest.param("x['__class__']", "expression_error", id="subscript-dunder"),
-        pytest.param("x.keys().mapping", "expression_error", id="view-mapping"),
+        pytest.param("x['__class__']", "expression-error", id="subscript-dunder"),
+        pytest.param("x.keys().mapping", "expression-error", id="view-mapping"),
         pytest.param("inputs.update({'a': 1})", "forbidden-name", id="update"),
         pytest.param("vars.pop('a')", "forbidden-name", id="pop"),
         pytest.param("vars.tags.append(1)", "forbidden-name", id="append"),
@@ -157,60 +157,60 @@ def test_expression_escapes_fail(text: str, code: str) -> None:
 
 
 TEMPLATE_EXHAUSTION = [
-    pytest.param("{{ 'A' * 10**9 }}", "limit_exceeded", id="string-times"),
-    pytest.param("{{ 10**9 * 'A' }}", "limit_exceeded", id="times-string"),
+    pytest.param("{{ 'A' * 10**9 }}", "limit-exceeded", id="string-times"),
+    pytest.param("{{ 10**9 * 'A' }}", "limit-exceeded", id="times-string"),
     pytest.param("{{ 'x' | center(10**9) }}", "unknown-filter", id="center"),
-    pytest.param("{{ 9**(9**9) }}", "template_error", id="power-tower"),
-    pytest.param("{{ 4000000**4000000 }}", "template_error", id="big-power"),
-    pytest.param("{{ (2**14000) * (2**14000) }}", "template_error", id="big-product"),
-    pytest.param("{{ 10.0 ** 400 }}", "template_error", id="float-overflow"),
+    pytest.param("{{ 9**(9**9) }}", "template-error", id="power-tower"),
+    pytest.param("{{ 4000000**4000000 }}", "template-error", id="big-power"),
+    pytest.param("{{ (2**14000) * (2**14000) }}", "template-error", id="big-product"),
+    pytest.param("{{ 10.0 ** 400 }}", "template-error", id="float-overflow"),
     pytest.param("{{ 'A'.ljust(10**9) }}", "forbidden-name", id="ljust"),
     pytest.param("{{ 'A'.zfill(10**9) }}", "forbidden-name", id="zfill"),
     pytest.param("{{ 'A\\t'.expandtabs(10**9) }}", "forbidden-name", id="expandtabs"),
-    pytest.param("{{ [1] * 10**9 }}", "limit_exceeded", id="list-times"),
-    pytest.param("{{ '%999999999s' % 'a' }}", "limit_exceeded", id="printf-width"),
-    pytest.param("{{ '%.999999999f' % 1 }}", "limit_exceeded", id="printf-precision"),
-    pytest.param("{{ '%*s' % (10**9, 'a') }}", "template_error", id="printf-star"),
+    pytest.param("{{ [1] * 10**9 }}", "limit-exceeded", id="list-times"),
+    pytest.param("{{ '%999999999s' % 'a' }}", "limit-exceeded", id="printf-width"),
+    pytest.param("{{ '%.999999999f' % 1 }}", "limit-exceeded", id="printf-precision"),
+    pytest.param("{{ '%*s' % (10**9, 'a') }}", "template-error", id="printf-star"),
     pytest.param(
-        "{{ 'a'" + " | replace('a', 'aa')" * 30 + " }}", "limit_exceeded", id="nested-replace"
+        "{{ 'a'" + " | replace('a', 'aa')" * 30 + " }}", "limit-exceeded", id="nested-replace"
     ),
-    pytest.param("{{ range(10**9) | list }}", "limit_exceeded", id="range"),
-    pytest.param("{{ range(10**100) }}", "limit_exceeded", id="huge-range"),
+    pytest.param("{{ range(10**9) | list }}", "limit-exceeded", id="range"),
+    pytest.param("{{ range(10**100) }}", "limit-exceeded", id="huge-range"),
     pytest.param(
         "{{ ([[1] * 10000] * 10000) | string }}",
-        "limit_exceeded",
+        "limit-exceeded",
         id="shared-structure-printed",
     ),
     pytest.param(
-        "x{{ [[[1] * 1000] * 1000] * 1000 }}", "limit_exceeded", id="shared-structure-output"
+        "x{{ [[[1] * 1000] * 1000] * 1000 }}", "limit-exceeded", id="shared-structure-output"
     ),
     pytest.param(
-        "{{ ([[1] * 10000] * 10000) | tojson }}", "limit_exceeded", id="shared-structure-json"
+        "{{ ([[1] * 10000] * 10000) | tojson }}", "limit-exceeded", id="shared-structure-json"
     ),
-    pytest.param("{{ ([('a' * 100000)] * 10000) | join }}", "limit_exceeded", id="join"),
+    pytest.param("{{ ([('a' * 100000)] * 10000) | join }}", "limit-exceeded", id="join"),
     pytest.param(
-        "{{ ('a' * 100000) ~ ('a' * 100000) ~ ('a' * 900000) }}", "limit_exceeded", id="tilde"
+        "{{ ('a' * 100000) ~ ('a' * 100000) ~ ('a' * 900000) }}", "limit-exceeded", id="tilde"
     ),
     pytest.param(
-        "{{ 'a b c' | wordwrap(1, wrapstring='x' * 900000) }}", "limit_exceeded", id="wordwrap"
+        "{{ 'a b c' | wordwrap(1, wrapstring='x' * 900000) }}", "limit-exceeded", id="wordwrap"
     ),
-    pytest.param("{{ ('a\\n' * 10000) | indent(100) }}", "limit_exceeded", id="indent"),
-    pytest.param("{{ inputs.items | batch(10**9, 0) | list }}", "limit_exceeded", id="batch"),
+    pytest.param("{{ ('a\\n' * 10000) | indent(100) }}", "limit-exceeded", id="indent"),
+    pytest.param("{{ inputs.items | batch(10**9, 0) | list }}", "limit-exceeded", id="batch"),
     pytest.param(
-        "{{ inputs.items | slice(10**9) | map('length') | sum }}", "limit_exceeded", id="slice"
+        "{{ inputs.items | slice(10**9) | map('length') | sum }}", "limit-exceeded", id="slice"
     ),
-    pytest.param("{{ 1.5 | round(10**9, 'ceil') }}", "template_error", id="round"),
+    pytest.param("{{ 1.5 | round(10**9, 'ceil') }}", "template-error", id="round"),
     pytest.param(
         "{{ ('a' * 1000) | regex_replace('', 'b' * 1000) }}",
-        "limit_exceeded",
+        "limit-exceeded",
         id="regex-replace",
     ),
     pytest.param(
         "{{ ('a' * 100000) | regex_search('(a|aa)+$b') }}",
-        "template_error",
+        "template-error",
         id="catastrophic-regex",
     ),
-    pytest.param("{{ ('ß' * 600000) | upper }}", "limit_exceeded", id="case-growth"),
+    pytest.param("{{ ('ß' * 600000) | upper }}", "limit-exceeded", id="case-growth"),
 ]
 
 
@@ -222,36 +222,36 @@ def test_template_exhaustion_fails_fast(text: str, code: str) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        pytest.param("'A' * 10**9", "limit_exceeded", id="string-times"),
-        pytest.param("9**(9**9)", "expression_error", id="power-tower"),
-        pytest.param("9**9**9", "expression_error", id="right-associative-tower"),
-        pytest.param("4000000**4000000", "expression_error", id="big-power"),
-        pytest.param("2**(2**100)", "expression_error", id="bigger-power"),
-        pytest.param("10**4000 * 10**4000", "expression_error", id="big-product"),
+        pytest.param("'A' * 10**9", "limit-exceeded", id="string-times"),
+        pytest.param("9**(9**9)", "expression-error", id="power-tower"),
+        pytest.param("9**9**9", "expression-error", id="right-associative-tower"),
+        pytest.param("4000000**4000000", "expression-error", id="big-power"),
+        pytest.param("2**(2**100)", "expression-error", id="bigger-power"),
+        pytest.param("10**4000 * 10**4000", "expression-error", id="big-product"),
         pytest.param("'A'.ljust(10**9)", "forbidden-name", id="ljust"),
         pytest.param("'A'.center(10**9)", "forbidden-name", id="center"),
-        pytest.param("[1] * 10**9", "limit_exceeded", id="list-times"),
-        pytest.param("'%999999999s' % 'a'", "limit_exceeded", id="printf-width"),
+        pytest.param("[1] * 10**9", "limit-exceeded", id="list-times"),
+        pytest.param("'%999999999s' % 'a'", "limit-exceeded", id="printf-width"),
         pytest.param("'a' << 10**9", "expression-syntax", id="shift"),
         pytest.param(
-            "replace(" * 30 + "'a'" + ", 'a', 'aa')" * 30, "limit_exceeded", id="nested-replace"
+            "replace(" * 30 + "'a'" + ", 'a', 'aa')" * 30, "limit-exceeded", id="nested-replace"
         ),
-        pytest.param("range(10**9)", "limit_exceeded", id="range"),
-        pytest.param("range(10**100)", "limit_exceeded", id="huge-range"),
-        pytest.param("join(range(10000), 'x' * 1000)", "limit_exceeded", id="join"),
-        pytest.param("str([[1] * 10000] * 10000)", "limit_exceeded", id="shared-structure"),
-        pytest.param("to_json([[1] * 10000] * 10000)", "limit_exceeded", id="json"),
+        pytest.param("range(10**9)", "limit-exceeded", id="range"),
+        pytest.param("range(10**100)", "limit-exceeded", id="huge-range"),
+        pytest.param("join(range(10000), 'x' * 1000)", "limit-exceeded", id="join"),
+        pytest.param("str([[1] * 10000] * 10000)", "limit-exceeded", id="shared-structure"),
+        pytest.param("to_json([[1] * 10000] * 10000)", "limit-exceeded", id="json"),
         pytest.param(
-            "matches('a' * 100000, '(a|aa)+$b')", "expression_error", id="catastrophic-regex"
+            "matches('a' * 100000, '(a|aa)+$b')", "expression-error", id="catastrophic-regex"
         ),
-        pytest.param("int('9' * 5000)", "expression_error", id="huge-int-text"),
+        pytest.param("int('9' * 5000)", "expression-error", id="huge-int-text"),
         pytest.param(
             "matches('a', '(?:(?:(?:a{100}){100}){100}){100}')",
-            "expression_error",
+            "expression-error",
             id="regex-compile-bomb",
         ),
-        pytest.param("round(5, -10**9)", "expression_error", id="round"),
-        pytest.param("sorted([[1] * 10000] * 10000)", "limit_exceeded", id="sorted"),
+        pytest.param("round(5, -10**9)", "expression-error", id="round"),
+        pytest.param("sorted([[1] * 10000] * 10000)", "limit-exceeded", id="sorted"),
     ],
 )
 def test_expression_exhaustion_fails_fast(text: str, code: str) -> None:
@@ -531,7 +531,7 @@ def test_percent_formatting_agrees_with_python(template: str, values: Any) -> No
     [
         pytest.param("'%s %s' % (1,)", "the format has more % conversions than values", id="few"),
         pytest.param("'%s' % (1, 2)", "the format has fewer % conversions than values", id="many"),
-        pytest.param("'%(a)s' % 1", "`%(a)` needs an object on the right of %", id="no-object"),
+        pytest.param("'%(a)s' % 1", "`%(a)` needs a mapping on the right of %", id="no-object"),
         pytest.param(
             "'%(b)s' % {'a': 1}",
             "the format names 'b', but the object has no such key",
@@ -550,7 +550,7 @@ def test_percent_formatting_agrees_with_python(template: str, values: Any) -> No
         pytest.param("'%.*f' % (1, 2)", "`*` widths are not supported in % formatting", id="star"),
         pytest.param(
             "'%d' % 'a'",
-            "wrong kind of value: %d format: a real number is required, not a string",
+            "wrong kind of value: %d format: a real number is required, not text",
             id="not-a-number",
         ),
     ],

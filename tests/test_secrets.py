@@ -76,14 +76,16 @@ def test_schema_messages_name_the_value_instead_of_quoting_it() -> None:
         error = next(jsonschema.Draft202012Validator(schema).iter_errors(value))
         return schema_message(error, subject, secrets=known)
 
-    assert message({"enum": ["a"]}, TOKEN) == "the secret input `s0` is not one of ['a']"
-    assert message({"enum": ["a"]}, "b") == "'b' is not one of ['a']"
-    assert message({"required": ["x"]}, {"t": TOKEN}) == "'x' is a required property"
-    assert message({"const": "a"}, TOKEN) == "'a' was expected"
+    assert message({"enum": ["a"]}, TOKEN) == 'the secret input `s0` is not one of "a"'
+    assert message({"enum": ["a"]}, "b") == '"b" is not one of "a"'
+    assert message({"required": ["x"]}, {"t": TOKEN}) == "`x` is missing"
+    assert message({"const": "a"}, TOKEN) == 'the secret input `s0` is not "a"'
     assert message({"prefixItems": [{}], "items": False}, [1, TOKEN]) == (
-        "a value containing the secret input `s0` does not fit `items` in the schema"
+        "[1, (the secret input `s0`)] does not fit `items` in the schema"
     )
-    assert message({"minLength": 99}, TOKEN, "the secret value") == "the secret value is too short"
+    assert message({"minLength": 99}, TOKEN, "the secret value") == (
+        "the secret value is shorter than 99 characters"
+    )
 
 
 # -- the last line of defence: masking what km-actions did not write ------------------------
@@ -300,8 +302,9 @@ def test_the_property_sees_every_failure() -> None:
         "cannot turn the secret input `pw` into a whole number",
         "`vars.m` has no key given by the secret input `pw`",
         "argument `mode` of km_pick is not valid: the secret input `pw` is not one of "
-        "['fast', 'slow']",
-        "`wait` needs a number of seconds, got a value containing the secret input `pw`",
+        '"fast", "slow"',
+        "`wait` must be a number, but `{{ inputs.pw }} s` gave a value containing the secret "
+        "input `pw`",
     ]
     assert echoed["error"]["message"] == f"login user {MASK} end was refused"
     assert checked == [
@@ -310,8 +313,9 @@ def test_the_property_sees_every_failure() -> None:
         ['must be one of "x-never" (got the secret input `pw`)'],
     ]
     assert [d["message"] for d in settings_error["diagnostics"]] == [
-        "the settings object is valid under each of {'required': ['n']}, {'required': ['token']}",
-        "`token`: the secret value is too short",
+        "the settings object fits more than one of the forms it may take: one with `token`, "
+        "one with `n`",
+        "`token`: the secret value is shorter than 500 characters",
     ]
     assert report["failures"] == [
         'call 1 to km_free had arguments {"n": 1, "token": (the secret input `pw`)}, which '

@@ -375,7 +375,7 @@ def test_error_messages_on_both_paths(text: str, message: str, hint: str | None)
         ),
         pytest.param(
             "{{ vars.people | map(attribute='height') | list }}",
-            "An object has no key 'height'; it has: age, name",
+            "A mapping (key: value pairs) has no key 'height'; it has: age, name",
             "check the key name",
             id="missing-key-of-an-item",
         ),
@@ -387,7 +387,7 @@ def test_error_messages_on_both_paths(text: str, message: str, hint: str | None)
         ),
         pytest.param(
             "{{ inputs.name + 1 }}",
-            "cannot use `+` on a string and a number",
+            "cannot use `+` on text and a whole number",
             "convert one side first, e.g. with int(...), float(...) or str(...)",
             id="operand-types",
         ),
@@ -876,8 +876,10 @@ def test_fast_paths_agree_with_jinja(text: str, inputs: Any, variables: Any) -> 
             "the round method must be 'common', 'ceil' or 'floor'",
             id="round-method",
         ),
-        pytest.param("{{ 5 | list }}", "expected a list, got a number", id="list"),
-        pytest.param("{{ inputs.items[0]() }}", "a number is not a function", id="call-a-value"),
+        pytest.param("{{ 5 | list }}", "expected a list, got a whole number", id="list"),
+        pytest.param(
+            "{{ inputs.items[0]() }}", "a whole number is not a function", id="call-a-value"
+        ),
         pytest.param(
             "{{ [inputs.nope] | tojson }}",
             "`inputs.nope` is undefined",

@@ -17,7 +17,8 @@ CATALOG = ToolCatalog.builtin()
 
 def _manifest(tool: str, steps: str, step_id: str) -> str:
     return (
-        f'api_version: "1.0"\nkind: action\nname: example\npermissions: [{tool}]\n'
+        f'api_version: "1.0"\nkind: action\nname: example\ndescription: An example.\n'
+        f"permissions: [{tool}]\n"
         f'steps:\n{steps}\noutputs:\n  answer: "{{{{ steps.{step_id}.result }}}}"\n'
     )
 
@@ -68,7 +69,7 @@ def test_the_page_of_one_operation() -> None:
         "    exists  true or false  true",
         '    type    text           "string"',
         "Recorded failures: KM_VARIABLE_FAILED.",
-        "A failure (success: false) fails the step with kind tool_failed; with "
+        "A failure (success: false) fails the step with kind tool-failed; with "
         "`continue_on_error: true` or `catch:`, `steps.get.error` holds its kind, message and "
         "code.",
         "",

@@ -15,8 +15,11 @@ HEAD = 'api_version: "1.0"\nkind: action\nname: demo\n'
 
 
 def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:
+    """What validation says of ``body`` about permissions (its warning that the action has
+    no description left out)."""
     document = load_text(HEAD + body, file="demo.yaml")
-    return [(str(d), d.hint) for d in validate(document, ValidationContext(**context))]
+    found = validate(document, ValidationContext(**context))
+    return [(str(d), d.hint) for d in found if d.code != "missing-description"]
 
 
 @pytest.mark.parametrize(
@@ -27,8 +30,8 @@ def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:
             "    with: {operation: delete, name: Draft}\n",
             {},
             [
-                (
-                    "demo.yaml:7:23: warning[permission-missing]: `km_variable_manager:delete` can "
+                (  # a run refuses it: an error, in a lone action file too (issue 10.7)
+                    "demo.yaml:7:23: error[permission-missing]: `km_variable_manager:delete` can "
                     "change or delete things, so the action's permissions must name it; a group "
                     "is not enough",
                     "add km_variable_manager:delete itself to `permissions:`; until then a run "
@@ -60,7 +63,8 @@ def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:
                     "km_variable_manager call is a template, so it may be any operation of "
                     "km_variable_manager, and the action's permissions do not cover them all",
                     "write the operation itself (get, set, delete, list), or add "
-                    "km_variable_manager to `permissions:`; until then a run refuses the call",
+                    "km_variable_manager to `permissions:`; a run refuses the call when the "
+                    "operation is one they do not cover",
                 )
             ],
             id="a-templated-operation",
@@ -70,12 +74,10 @@ def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:
             "    with: {operation: purge, name: x}\n",
             {},
             [
-                (
-                    "demo.yaml:7:23: warning[permission-missing]: `purge` is not an operation of "
-                    "km_variable_manager km-actions knows, so it may be any operation of "
-                    "km_variable_manager, and the action's permissions do not cover them all",
-                    "write the operation itself (get, set, delete, list), or add "
-                    "km_variable_manager to `permissions:`; until then a run refuses the call",
+                (  # first of all, an operation the tool does not have
+                    "demo.yaml:7:23: error[argument-value]: km_variable_manager has no "
+                    'operation "purge"',
+                    "expected one of: delete, get, list, set",
                 )
             ],
             id="an-operation-nobody-knows",
@@ -187,7 +189,7 @@ def test_over_mcp_reading_and_setting_a_variable_is_within_the_default_ceiling()
 
 
 def test_a_tool_without_operations_is_reported_at_its_tool_line() -> None:
-    """(The warning that the permissions lack it too is not repeated under the error.)"""
+    """(That the permissions lack it too is not said beside the ceiling's error.)"""
     body = "permissions: [km_notifications]\nsteps:\n  - tool: km_set_macro_triggers\n"
     body += "    with: {macro_id: m, triggers: []}\n"
     assert _found(body, ceiling=("read-only", "write")) == [
@@ -199,8 +201,8 @@ def test_a_tool_without_operations_is_reported_at_its_tool_line() -> None:
         )
     ]
     assert _found(body) == [
-        (
-            "demo.yaml:6:11: warning[permission-missing]: `km_set_macro_triggers` is used, but "
+        (  # a run refuses the call: an error (issue 10.7)
+            "demo.yaml:6:11: error[permission-missing]: `km_set_macro_triggers` is used, but "
             "the action's permissions do not include it",
             "add km_set_macro_triggers (or its group) to `permissions:`; until then a run "
             "refuses the call",

@@ -9,7 +9,7 @@ computed since its event loop last went round (a callback queued when the count 
 resets it as soon as the loop gets control back; the runtime lets the loop go round at
 a step start once a run has kept it for a slice of time). Allocating operations,
 operators, calls and regular expressions check it, and once it passes
-:data:`EVALUATION_TIME` the evaluation fails with ``limit_exceeded``. Outside an event
+:data:`EVALUATION_TIME` the evaluation fails with ``limit-exceeded``. Outside an event
 loop, each evaluation has the whole budget to itself.
 
 >>> begin(); spend(); end()
@@ -73,7 +73,7 @@ def end() -> None:
 
 def remaining() -> float:
     """Seconds the evaluation in progress may still compute (the whole budget outside
-    an evaluation); raises ``limit_exceeded`` once none are left."""
+    an evaluation); raises ``limit-exceeded`` once none are left."""
     clock = _CLOCK
     if not clock.depth:
         return EVALUATION_TIME
@@ -92,5 +92,5 @@ def remaining() -> float:
 
 
 def spend() -> None:
-    """Raise ``limit_exceeded`` when the evaluation in progress is out of time."""
+    """Raise ``limit-exceeded`` when the evaluation in progress is out of time."""
     remaining()

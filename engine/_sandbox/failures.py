@@ -5,9 +5,11 @@ The engines turn a :class:`SandboxFailure` or :class:`MissingValue` into a StepE
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import ItemsView, Iterable, KeysView, Mapping, ValuesView
 from typing import Any
+
+from engine.inputs import TYPE_WORDS, type_word
+from engine.suggest import closest
 
 
 class SandboxFailure(Exception):
@@ -41,23 +43,20 @@ class MissingValue(Exception):
 
 
 def describe_value(value: Any) -> str:
-    """A value's kind in the words of a manifest author.
+    """A value's kind in the words of every message (:data:`engine.inputs.TYPE_WORDS`):
+    null, true and false as themselves.
 
-    >>> describe_value({"a": 1}), describe_value(None), describe_value(3.5)
-    ('an object', 'null', 'a number')
+    >>> describe_value({"a": 1}), describe_value(None), describe_value(3.5), describe_value(2)
+    ('a mapping (key: value pairs)', 'null', 'a number', 'a whole number')
     """
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple | range | KeysView | ValuesView | ItemsView):
-        return "a list"
+        return "true" if value else "false"
+    if isinstance(value, int | float | str | Mapping | list | tuple):
+        return type_word(value)
+    if isinstance(value, range | KeysView | ValuesView | ItemsView):
+        return TYPE_WORDS["array"]
     if callable(value):
         return "a function"
     return f"a {type(value).__name__} value"
@@ -74,8 +73,7 @@ def listing(names: Iterable[Any], limit: int = 20) -> str:
 
 def close_match(word: Any, candidates: Iterable[Any]) -> str | None:
     """The candidate closest to ``word``, for a did-you-mean hint; None when none is close."""
-    matches = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1)
-    return matches[0] if matches else None
+    return closest(str(word), [str(c) for c in candidates])
 
 
 def division_by_zero() -> SandboxFailure:
@@ -87,4 +85,4 @@ def text_argument(value: Any, what: str) -> str:
     """``value`` as a plain string; a :class:`SandboxFailure` naming ``what`` if it is not."""
     if isinstance(value, str):
         return str(value)
-    raise SandboxFailure(f"{what} must be a string, not {describe_value(value)}")
+    raise SandboxFailure(f"{what} must be text, not {describe_value(value)}")

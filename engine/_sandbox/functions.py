@@ -32,7 +32,7 @@ def fn_len(value: Any) -> int:
     """
     if isinstance(value, str | list | tuple | Mapping | range | KeysView | ValuesView | ItemsView):
         return len(value)
-    raise SandboxFailure(f"len() needs a string, list or object, not {describe_value(value)}")
+    raise SandboxFailure(f"len() needs text, a list or a mapping, not {describe_value(value)}")
 
 
 def fn_lower(value: Any) -> str:
@@ -145,7 +145,7 @@ def fn_keys(value: Any) -> list[Any]:
     ['a']
     """
     if not isinstance(value, Mapping):
-        raise SandboxFailure(f"keys() needs an object, not {describe_value(value)}")
+        raise SandboxFailure(f"keys() needs a mapping, not {describe_value(value)}")
     return bounded_list(value.keys())
 
 
@@ -156,7 +156,7 @@ def fn_values(value: Any) -> list[Any]:
     [1]
     """
     if not isinstance(value, Mapping):
-        raise SandboxFailure(f"values() needs an object, not {describe_value(value)}")
+        raise SandboxFailure(f"values() needs a mapping, not {describe_value(value)}")
     return bounded_list(value.values())
 
 
@@ -167,7 +167,7 @@ def fn_items(value: Any) -> list[list[Any]]:
     [['a', 1]]
     """
     if not isinstance(value, Mapping):
-        raise SandboxFailure(f"items() needs an object, not {describe_value(value)}")
+        raise SandboxFailure(f"items() needs a mapping, not {describe_value(value)}")
     return [[key, item] for key, item in bounded_list(value.items())]
 
 

@@ -121,7 +121,7 @@ def lookup_item(obj: Any, key: Any) -> Any:
     """
     if isinstance(obj, Mapping):
         if isinstance(key, slice):
-            raise SandboxFailure("an object cannot be sliced", "slice lists and strings only")
+            raise SandboxFailure("a mapping cannot be sliced", "slice lists and text only")
         try:
             return obj[key]
         except (KeyError, TypeError):

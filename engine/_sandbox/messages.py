@@ -17,6 +17,7 @@ from engine._sandbox.failures import (
 from engine._sandbox.lookups import STRING_METHODS
 from engine._sandbox.references import IDENTIFIER, PathPart, format_reference
 from engine.errors import ErrorKind, StepError
+from engine.inputs import TYPE_WORDS
 from engine.secrets import secret_label
 
 
@@ -55,6 +56,9 @@ def describe_missing(error: MissingValue, guard: str) -> tuple[str, str]:
         if match is not None:
             hint = f"did you mean `{_child_text(parent_text, match)}`? {hint}"
         return f"`{_child_text(parent_text, key)}` is undefined", hint
+    step = _STEP_RESULT.fullmatch(parent_text or "")
+    if parent is None and step is not None:
+        return _no_result(step.group(1), key, guard)
     message, better = _describe_missing_key(parent, key, f"`{parent_text}`" if parent_text else "")
     if better is None:
         better = guard.format(ref=_child_text(parent_text, key)) if parent_text else _NO_GUARD
@@ -62,6 +66,27 @@ def describe_missing(error: MissingValue, guard: str) -> tuple[str, str]:
 
 
 _NO_GUARD: Final = "check the key name"
+_STEP_RESULT: Final = re.compile(r"steps\.([A-Za-z_][\w-]*)\.result")
+
+
+def _no_result(step: str, key: Any, guard: str) -> tuple[str, str]:
+    """Reading into the result of a step that failed (the action went on after it, under
+    `continue_on_error` or `catch`) or was skipped: it has no result.
+
+    >>> message, hint = _no_result("read", "data", "add a fallback: `{ref} | default('')`")
+    >>> message
+    "`steps.read.result` is null: the step `read` failed or was skipped, so it has no key 'data'"
+    >>> hint.endswith("or add a fallback: `steps.read.result.data | default('')`")
+    True
+    """
+    ref = _child_text(f"steps.{step}.result", key)
+    fallback = guard.removeprefix("if it may be missing, ").format(ref=ref)
+    return (
+        f"`steps.{step}.result` is null: the step `{step}` failed or was skipped, so it "
+        f"has no key {key!r}",
+        "a step that fails (with continue_on_error or catch) or is skipped gives no result: "
+        f"read it only if `steps.{step}.status == 'succeeded'`, or {fallback}",
+    )
 
 
 def _describe_missing_key(parent: Any, key: Any, subject: str) -> tuple[str, str | None]:
@@ -91,24 +116,26 @@ def _describe_missing_key(parent: Any, key: Any, subject: str) -> tuple[str, str
     return f"{what} has no key {key!r}", None
 
 
-_TYPE_WORDS: Final[Mapping[str, str]] = {
-    "str": "a string",
-    "int": "a number",
-    "float": "a number",
-    "bool": "true/false",
+# Python's type names, as the JSON types whose words every message uses.
+_JSON_TYPES: Final[Mapping[str, str]] = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
     "NoneType": "null",
-    "dict": "an object",
-    "list": "a list",
-    "tuple": "a list",
+    "None": "null",
+    "dict": "object",
+    "list": "array",
+    "tuple": "array",
 }
 
 
-_TYPE_NAMES = re.compile(r"""(['"]?)\b(str|int|float|bool|NoneType|dict|list|tuple)\b\1""")
+_TYPE_NAMES = re.compile(r"""(['"]?)\b(str|int|float|bool|NoneType|None|dict|list|tuple)\b\1""")
 
 
 def friendly_type_error(text: str) -> str:
     """A TypeError's text with Python's type names in a manifest author's words."""
-    return _TYPE_NAMES.sub(lambda m: _TYPE_WORDS[m.group(2)], text)
+    return _TYPE_NAMES.sub(lambda m: TYPE_WORDS[_JSON_TYPES[m.group(2)]], text)
 
 
 def to_step_error(exc: BaseException, kind: ErrorKind, guard: str) -> StepError:

@@ -221,13 +221,13 @@ def op_in(item: Any, container: Any) -> bool:
     spend()
     if isinstance(container, str) and not isinstance(item, str):
         raise SandboxFailure(
-            f"cannot look for {describe_value(item)} in a string", "use str(x) in text"
+            f"cannot look for {describe_value(item)} in text", "use str(x) in text"
         )
     try:
         return item in container
     except TypeError:
         raise SandboxFailure(
-            f"`in` needs a string, list or object on its right, not {describe_value(container)}"
+            f"`in` needs text, a list or a mapping on its right, not {describe_value(container)}"
         ) from None
 
 

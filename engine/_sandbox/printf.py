@@ -125,7 +125,7 @@ class _Arguments:
             self.used = len(self.items)  # as Python: no value in order after a key
             if self.mapping is None:
                 raise SandboxFailure(
-                    f"`%({key})` needs an object on the right of %",
+                    f"`%({key})` needs a mapping on the right of %",
                     f"e.g. '%({key})s' % {{'{key}': value}}",
                 )
             if key not in self.mapping:

@@ -19,7 +19,7 @@ class ToolBridge(Protocol):
 
     ``call_tool`` returns the tool's answer exactly as the tool gave it (for ``km_*``
     tools the envelope ``{"success": ..., "data": ...}``). A tool that cannot be reached
-    raises :class:`engine.errors.StepError` with kind ``tool_unavailable``.
+    raises :class:`engine.errors.StepError` with kind ``tool-unavailable``.
     """
 
     @property

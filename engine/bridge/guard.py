@@ -16,6 +16,7 @@ from engine.catalog import Need, ToolCatalog
 from engine.errors import ErrorKind, StepError
 from engine.grants import Grant, Reason, Refusal, allowed_classes
 from engine.limits import Limits
+from engine.secrets import show
 from engine.suggest import did_you_mean
 
 __all__ = ["Grant", "GuardedBridge"]
@@ -60,7 +61,7 @@ class GuardedBridge:
         return self._grant
 
     def check(self, name: str, arguments: Mapping[str, Any] | None = None) -> None:
-        """Raise ``permission_denied`` unless a call of ``name`` with ``arguments`` (which
+        """Raise ``permission-denied`` unless a call of ``name`` with ``arguments`` (which
         tell its operation) may be made."""
         spec = self._catalog.get(name)
         need = spec.need(arguments or {}) if spec is not None else Need(name)
@@ -115,7 +116,7 @@ def _not_granted(need: Need, arguments: Mapping[str, Any] | None, operations: An
         return StepError(
             ErrorKind.PERMISSION_DENIED,
             f"the action is not allowed to call {need.tool} with {operations.parameter} "
-            f"{value!r}: that is no operation km-actions knows, so only a grant of the "
+            f"{show(value)}: that is no operation km-actions knows, so only a grant of the "
             f"whole {need.tool} allows it",
             hint=f"use one of its operations ({', '.join(operations.classes)}), or add "
             f"{need.tool} to `permissions:`",

@@ -54,7 +54,7 @@ def answer_from_result(result: ToolResult) -> Any:
 
     ``structured`` when present; else the text parsed as JSON when it is a JSON object or
     array; else ``{"success": true, "data": {"text": …}}``. A result marked ``is_error``
-    becomes a failure envelope, so the step fails with ``tool_failed``.
+    becomes a failure envelope, so the step fails with ``tool-failed``.
 
     >>> answer_from_result(ToolResult("no such macro"))
     {'success': True, 'data': {'text': 'no such macro'}}

@@ -6,7 +6,7 @@ The only module that imports ``mcp`` on the bridge side (it costs about a second
 One dedicated task owns each connection (``anyio`` requires a client to be entered and
 exited in the same task); callers share it through its session, so any number of
 calls run at once and none waits for another. A connection that drops fails the calls
-in flight with ``tool_unavailable``; the next call reconnects.
+in flight with ``tool-unavailable``; the next call reconnects.
 """
 
 from __future__ import annotations

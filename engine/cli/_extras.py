@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from engine.cli._say import failed
-from engine.docs import plugin_markdown, plugin_markdown_from
+from engine.docs import (
+    action_markdown,
+    installed_action_markdown,
+    plugin_markdown,
+    plugin_markdown_from,
+)
 from engine.errors import EngineError
+from engine.loader import load_bytes
 
 
 def add_parsers(sub: Any) -> None:
     d = sub.add_parser(
         "docs",
-        help="print the documentation of a plugin",
-        description="Markdown for an installed plugin (by id) or a plugin "
-        "folder: metadata, permissions, settings, and every action with its "
-        "inputs, outputs and examples from its tests.",
+        help="print the documentation of a plugin or an action",
+        description="Markdown for an installed plugin (ID) or one of its actions "
+        "(ID/ACTION), a plugin folder, or an action file: metadata, permissions, settings, "
+        "and every action with its inputs, outputs, how to run it and examples from its "
+        "tests.",
     )
-    d.add_argument("plugin", metavar="ID_OR_FOLDER")
+    d.add_argument("plugin", metavar="ID_OR_PATH", help="ID, ID/ACTION, a folder or a file")
     d.set_defaults(handler=cmd_docs)
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
     folder = Path(args.plugin)
     try:
+        if folder.is_file():
+            document = load_bytes(folder.read_bytes(), file=args.plugin)
+            data = document.data if isinstance(document.data, Mapping) else {}
+            print(action_markdown(data, heading="#", run_as=args.plugin).rstrip())
+            return 0
         if folder.is_dir():
             from engine.plugins.manifest import read_plugin
 
@@ -36,7 +49,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
         from engine.plugins.store import Store
 
         with Store.open() as store:
-            print(plugin_markdown(store, args.plugin))
+            if "/" in args.plugin:
+                print(installed_action_markdown(store, args.plugin).rstrip())
+            else:
+                print(plugin_markdown(store, args.plugin))
         return 0
     except EngineError as error:
         return failed("docs", error)

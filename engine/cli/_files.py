@@ -8,9 +8,9 @@ from pathlib import Path
 
 from engine.errors import EngineError
 from engine.loader import load_bytes
+from engine.schema import is_manifest_name
 from engine.sourcemap import Document
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".hypothesis"})
 
 
@@ -34,12 +34,13 @@ class FileSet:
 
 
 def iter_manifest_paths(folder: Path) -> Iterator[Path]:
-    """Every manifest file under ``folder`` (hidden and tool folders skipped), sorted."""
+    """Every manifest file under ``folder`` (hidden and tool folders, and JSON Schemas
+    saved for editors, skipped), sorted."""
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).parts
         if any(part in _SKIP_DIRS or part.startswith(".") for part in relative[:-1]):
             continue
-        if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
+        if is_manifest_name(path.name) and path.is_file():
             yield path
 
 

@@ -21,9 +21,17 @@ from engine.errors import EngineError
 from engine.limits import Profile
 from engine.plugins._plan import installed_signatures
 from engine.plugins.archives import create_archive
+from engine.plugins.history import RunHistory
 from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.inventory import describe, list_plugins
-from engine.plugins.lifecycle import configure, current_settings, set_enabled, uninstall, verify
+from engine.plugins.lifecycle import (
+    configure,
+    current_settings,
+    dependents_order,
+    set_enabled,
+    uninstall,
+    verify,
+)
 from engine.plugins.local import LocalPlugin
 from engine.plugins.manifest import PluginType
 from engine.plugins.permissions import PermissionRequest
@@ -81,8 +89,14 @@ def _add_install(sub: Any) -> None:
 
 
 def _add_changes(sub: Any) -> None:
-    p = sub.add_parser("uninstall", help="remove an installed plugin")
+    p = sub.add_parser(
+        "uninstall",
+        help="remove an installed plugin",
+        description="Remove an installed plugin, with its settings, secrets and run "
+        "statistics. In a terminal, says what will be discarded and asks first.",
+    )
     p.add_argument("identifier", metavar="ID")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask")
     p.add_argument(
         "--with-dependents",
         action="store_true",
@@ -305,6 +319,13 @@ def _print_install(result: InstallResult) -> None:
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
     with Store.open() as store:
+        if (
+            not (args.yes or args.json)
+            and sys.stdin.isatty()
+            and not _uninstall_agreed(args, store)
+        ):
+            print("Nothing was removed.", file=sys.stderr)
+            return 1
         hooks = CommandHooks(store, simulator=args.simulator)
         try:
             result = uninstall(
@@ -331,6 +352,39 @@ def _print_problem(problem: Mapping[str, Any] | None, indent: str) -> None:
         print(f"{indent}error[{problem['code']}]: {problem['message']}")
         if problem["hint"]:
             print(f"{indent}hint: {problem['hint']}")
+
+
+def _uninstall_agreed(args: argparse.Namespace, store: Store) -> bool:
+    """Say what an uninstall discards, plugin by plugin, and ask (on a terminal). A refused
+    uninstall (other plugins depend on it) is not asked about: it is refused."""
+    plugin = store.require(args.identifier)
+    dependents = dependents_order(store, args.identifier)
+    if dependents and not args.with_dependents:
+        return True
+    runs: dict[str, int] = {}
+    history = RunHistory(store)
+    try:
+        for row in history.stats()["actions"]:
+            owner = str(row["action"]).partition("/")[0]
+            runs[owner] = runs.get(owner, 0) + int(row["all_time"]["runs"])
+    finally:
+        history.close()
+    print("Uninstalling discards:", file=sys.stderr)
+    for name in [*dependents, args.identifier]:
+        found = store.require(name) if name != args.identifier else plugin
+        kept = [
+            _counted(len(store.settings(name)), "setting"),
+            _counted(len(store.secrets(name)), "secret"),
+            _counted(runs.get(name, 0), "run", "the statistics of "),
+        ]
+        said = ", ".join(k for k in kept if k) or "nothing besides its files"
+        print(f"  {name} {found.version}: {said}", file=sys.stderr)
+    print(f"Remove {args.identifier}? [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _counted(count: int, noun: str, before: str = "") -> str:
+    return f"{before}{count} {noun}{'s' if count != 1 else ''}" if count else ""
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -397,10 +451,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
     settings = info["settings"]
     if settings["declared"]:
         print("  settings:")
-        for item in settings["declared"]:
-            values = settings["values"]
-            value = _shown(values[item["name"]]) if item["name"] in values else "(not set)"
-            print(f"    {item['name']} = {value}  {item['description']}".rstrip())
+        for line in _setting_lines(info["settings"]):
+            print(f"    {line}")
     for dep, entry in info["dependencies"].items():
         print(f"  needs {dep} {entry['range']} (installed: {entry['installed'] or 'no'})")
     if info["dependents"]:
@@ -427,6 +479,17 @@ def _print_certification(found: Mapping[str, Any] | None) -> None:
         print(f"    … and {found['more_problems']} more: run `km-actions certify` on its folder")
 
 
+def _setting_lines(settings: Mapping[str, Any]) -> list[str]:
+    """``name = value  description`` for every declared setting (a secret masked, one not
+    set said so), from the settings view of :func:`describe`."""
+    values = settings["values"]
+    lines = []
+    for item in settings["declared"]:
+        value = _shown(values[item["name"]]) if item["name"] in values else "(not set)"
+        lines.append(f"{item['name']} = {value}  {item['description']}".rstrip())
+    return lines
+
+
 def _shown(value: Any) -> str:
     """A value as the user writes it (JSON: ``true``, ``"text"``), not as Python shows it."""
     return json.dumps(value, ensure_ascii=False, default=str)
@@ -445,11 +508,10 @@ def cmd_configure(args: argparse.Namespace) -> int:
         plugin = store.require(args.identifier)
         schema = plugin.configuration_schema
         if not args.assignments and not args.unset:
-            view = masked(schema, current_settings(store, args.identifier))
             if args.json:
-                _print_json(view)
+                _print_json(masked(schema, current_settings(store, args.identifier)))
             else:
-                _print_settings(view)
+                _print_settings(describe(store, args.identifier)["settings"])
             return 0
         values = dict(_read_assignment(schema, a) for a in args.assignments)
         hooks = CommandHooks(store, simulator=args.simulator)
@@ -457,20 +519,20 @@ def cmd_configure(args: argparse.Namespace) -> int:
             result = configure(store, args.identifier, values, unset=args.unset, events=hooks)
         finally:
             hooks.finish()
+        view = describe(store, args.identifier)["settings"]
     if args.json:
         _print_json({"ok": True, "settings": result.settings, "missing": list(result.missing)})
         return 0
-    _print_settings(result.settings)
+    _print_settings(view)
     if result.missing:
         print(f"  still to set: {', '.join(result.missing)}", file=sys.stderr)
     return 0
 
 
 def _print_settings(settings: Mapping[str, Any]) -> None:
-    if not settings:
-        print("(no settings)")
-    for name, value in settings.items():
-        print(f"{name} = {json.dumps(value, ensure_ascii=False)}")
+    """Every declared setting, set or not (as `describe` lists them)."""
+    lines = _setting_lines(settings)
+    print("\n".join(lines) if lines else "(no settings)")
 
 
 def _toggle(enabled: bool) -> Handler:

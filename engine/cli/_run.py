@@ -20,7 +20,7 @@ from engine.cli._hooks import print_hook_warnings
 from engine.cli._say import failed, say
 from engine.config import load_settings
 from engine.engine import Engine
-from engine.errors import BridgeError, EngineError
+from engine.errors import BridgeError, Diagnostic, EngineError, ErrorKind, StepError
 from engine.library import ActionLibrary
 from engine.limits import Profile
 from engine.model import Pipeline, RunResult
@@ -29,7 +29,9 @@ from engine.plugins.local import LocalPlugin, enclosing_plugin
 from engine.plugins.runtime import PluginRuntime
 from engine.plugins.store import Store
 from engine.report import SourceLookup, format_text
+from engine.secrets import show
 from engine.simulator import SimulatorStateError
+from engine.sourcemap import Document
 from engine.testing import TestOutcome, run_tests
 
 
@@ -138,6 +140,46 @@ def parse_inputs(pipeline: Pipeline, pairs: list[str], raw_json: str | None) -> 
     return values
 
 
+def check_given(
+    pipeline: Pipeline, inputs: Mapping[str, Any], document: Document | None = None
+) -> None:
+    """Every required input given: one error for each that is not, at its declaration
+    (when the file is at hand), saying how to give it on the command line."""
+    problems = []
+    for name, spec in pipeline.inputs.items():
+        if name in inputs or not spec.required or spec.has_default:
+            continue
+        about = f" ({spec.description.rstrip('.')})" if spec.description else ""
+        path = ("inputs", name)
+        problems.append(
+            Diagnostic(
+                ErrorKind.INVALID_INPUT.value,
+                f"{pipeline.qualified_name} needs the input `{name}`",
+                path=path,
+                span=document.span(path, at_key=True) if document else None,
+                file=document.file if document else pipeline.file,
+                hint=f"give it on the command line: --input {name}=…{about}",
+            )
+        )
+    if problems:
+        error = StepError(ErrorKind.INVALID_INPUT, problems[0].message, hint=problems[0].hint)
+        error.diagnostics[:] = problems
+        raise error
+
+
+def _refused(
+    args: argparse.Namespace, error: EngineError, sources: SourceLookup, tools: CommandBackend
+) -> int:
+    """A run that cannot start (an invalid manifest, an input not given): the problems in
+    the reporter's form, or as the JSON of a failed run with --json."""
+    if args.json:
+        failure = {"status": "failed", "outputs": {}, "error": error.to_dict()}
+        print(json.dumps({**failure, "ran_on": tools.to_dict()}, indent=2, ensure_ascii=False))
+    else:
+        print(format_text(error.diagnostics, sources=sources), file=sys.stderr)
+    return 1
+
+
 def _library(engine: Engine, path: Path) -> ActionLibrary:
     library = ActionLibrary(engine)
     library.add_folder(path.parent)
@@ -227,17 +269,16 @@ def _run(args: argparse.Namespace) -> int:
         return _run_in_plugin(args, path)
     with _open_backend(args) as tools:
         engine = _engine(args, tools)
+        sources = {str(path): path.read_text("utf-8", "replace")}
         try:
             document = engine.load_file(path)
             library = _library(engine, path)
             library.add(document)
             pipeline = engine.compile(document, context=library.context())
-        except EngineError as error:
-            text = path.read_text("utf-8", "replace")
-            print(format_text(error.diagnostics, sources={str(path): text}), file=sys.stderr)
-            return 1
-        try:
             inputs = parse_inputs(pipeline, args.input, args.inputs_json)
+            check_given(pipeline, inputs, document)
+        except EngineError as error:
+            return _refused(args, error, sources, tools)
         except ValueError as exc:
             print(f"km-actions run: {exc}", file=sys.stderr)
             return 2
@@ -291,7 +332,10 @@ def _run_installed(args: argparse.Namespace) -> int:
         try:
             pipeline = runtime.pipeline(args.action)
             inputs = parse_inputs(pipeline, args.input, args.inputs_json)
+            check_given(pipeline, inputs)
         except EngineError as error:
+            if args.json or error.first.span is not None:
+                return _refused(args, error, _installed_sources(store), tools)
             return failed("run", error)
         except ValueError as exc:
             print(f"km-actions run: {exc}", file=sys.stderr)
@@ -342,15 +386,14 @@ def _run_in_plugin(args: argparse.Namespace, path: Path) -> int:
             if name is None:
                 raise EngineError(
                     f"{path} is not one of the actions of the plugin in {folder}",
-                    code="not_found",
+                    code="not-found",
                     hint="list it under `actions:` in plugin.yaml",
                 )
             pipeline = plugin.pipeline(name)
             inputs = parse_inputs(pipeline, args.input, args.inputs_json)
+            check_given(pipeline, inputs)
         except EngineError as error:
-            text = format_text(error.diagnostics, sources=_folder_sources(folder))
-            print(text, file=sys.stderr)
-            return 1
+            return _refused(args, error, _folder_sources(folder), tools)
         except ValueError as exc:
             print(f"km-actions run: {exc}", file=sys.stderr)
             return 2
@@ -390,6 +433,8 @@ def _print_result(result: RunResult, path: Path | Callable[[str], str | None]) -
                 f"{entry['duration_ms']:.2f} ms",
                 file=sys.stderr,
             )
+            if "arguments" in entry:  # masked by the run: secrets are named, never shown
+                print(f"            with {show(entry['arguments'], 200)}", file=sys.stderr)
     if result.dry_run and result.recorded_calls is not None:
         for call in result.recorded_calls:
             print(f"  {call['tool']}: {call['note']}", file=sys.stderr)

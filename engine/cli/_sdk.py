@@ -93,7 +93,8 @@ def _new_action(args: argparse.Namespace, name: str) -> int:
         say("new", f"{target} already exists; choose another name")
         return 1
     description = args.description if args.description is not None else DEFAULT_DESCRIPTION
-    text = action_text(name, description, Template(args.template), schema_reference(args.folder))
+    reference = schema_reference(args.folder)
+    text = action_text(name, description, Template(args.template), reference)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, "utf-8")
@@ -104,6 +105,9 @@ def _new_action(args: argparse.Namespace, name: str) -> int:
         f"wrote {target}: edit it, then `km-actions validate {target}` and "
         f"`km-actions test {target}`"
     )
+    hint = save_hint(args.folder, reference)
+    if hint is not None:
+        print(hint)
     return 0
 
 
@@ -138,17 +142,27 @@ def _new_plugin(args: argparse.Namespace, name: str) -> int:
 
 
 def schema_reference(folder: Path, kind: str = "action") -> str:
-    """Where editors find a schema from a file in ``folder``: the checkout's schemas/,
-    relative, if the folder is in one, else the installed copy (``km-actions schema``
-    prints the same)."""
-    from engine._resources import schema_path
-
+    """The `$schema` path the docs show, relative to a new file in ``folder``: the
+    nearest ``<kind>.schema.json`` saved in the folder or a parent (or a checkout's
+    ``schemas/<kind>.schema.json``), else ``./<kind>.schema.json``, where the docs say to
+    save it (:func:`save_hint`)."""
+    name = f"{kind}.schema.json"
     here = folder.resolve()
     for parent in [here, *here.parents]:
-        candidate = parent / "schemas" / f"{kind}.schema.json"
-        if candidate.is_file():
-            return os.path.relpath(candidate, here)
-    return schema_path(kind).as_uri()
+        for candidate in (parent / name, parent / "schemas" / name):
+            if candidate.is_file():
+                relative = Path(os.path.relpath(candidate, here)).as_posix()
+                return relative if relative.startswith("../") else f"./{relative}"
+    return f"./{name}"
+
+
+def save_hint(folder: Path, reference: str, kind: str = "action") -> str | None:
+    """What to run so that the `$schema` line of a file in ``folder`` finds its schema
+    (None: it is there already)."""
+    if (folder / reference).is_file():
+        return None
+    option = "" if kind == "action" else f" --{kind}"
+    return f"for your editor: km-actions schema{option} > {folder / f'{kind}.schema.json'}"
 
 
 # -- certify -------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from engine._resources import load_schema
 from engine.catalog import ToolCatalog
 from engine.cli._backend import offline_tools
 from engine.cli._files import (
-    MANIFEST_SUFFIXES,
     FileSet,
     LoadedFile,
     collect,
@@ -23,6 +22,8 @@ from engine.cli._files import (
 from engine.errors import Diagnostic, sort_diagnostics
 from engine.limits import DEFAULT_PROFILE
 from engine.report import format_json, format_text, summary
+from engine.schema import is_manifest_name
+from engine.schema_tools import action_schema, schema_text
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
 
 PLUGIN_FILENAMES = ("plugin.yaml", "plugin.yml", "plugin.json")
@@ -183,9 +184,7 @@ def _add_neighbours(
 
 
 def _siblings(folder: Path) -> list[Path]:
-    return [
-        p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES
-    ]
+    return [p for p in sorted(folder.iterdir()) if is_manifest_name(p.name) and p.is_file()]
 
 
 def _plugin_data(owner: LoadedFile | None) -> Mapping[str, Any]:
@@ -257,8 +256,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
             }
             for t in catalog.values()
         ]
+    elif args.plugin:
+        data = load_schema("plugin")
     else:
-        data = load_schema("plugin" if args.plugin else "action")
+        # The tools part follows the tools `validate` checks against.
+        print(schema_text(action_schema(_offline_catalog())), end="")
+        return 0
     print(json.dumps(data, indent=2, ensure_ascii=False))
     return 0
 

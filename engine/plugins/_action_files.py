@@ -23,6 +23,7 @@ from engine.plugins._model import (
     invalid_plugin,
     load_file,
 )
+from engine.schema import is_manifest_name
 from engine.sourcemap import Document
 from engine.validate import (
     ActionSignature,
@@ -235,7 +236,8 @@ def _glob(root: Path, pattern: str) -> tuple[list[str], str | None]:
         return [], f"`{pattern}` points outside the plugin folder"
     found = []
     for path in sorted(root.glob(pattern)):
-        if path.is_file() and not path.is_symlink():
+        # A JSON Schema saved next to the actions for editors is not an action.
+        if path.is_file() and not path.is_symlink() and is_manifest_name(path.name):
             found.append(path.relative_to(root).as_posix())
     return found, None
 

@@ -8,9 +8,9 @@ rather than misread. Migrations never change once released.
 >>> import sqlite3
 >>> conn = connect(":memory:")
 >>> migrate(conn)
-4
+5
 >>> schema_version(conn)
-4
+5
 """
 
 from __future__ import annotations
@@ -267,6 +267,32 @@ def _v4_certifications(conn: sqlite3.Connection) -> None:
     )
 
 
+# The error kinds spelt with underscores before km-actions wrote every code one way.
+_SNAKE_KINDS = (
+    "tool_failed",
+    "invalid_arguments",
+    "permission_denied",
+    "limit_exceeded",
+    "tool_unavailable",
+    "template_error",
+    "expression_error",
+    "invalid_input",
+    "not_found",
+)
+
+
+def _v5_kebab_kinds(conn: sqlite3.Connection) -> None:
+    # Error kinds are codes, and codes are kebab-case (tool-failed): the runs recorded
+    # before say so too, so that `stats` counts each kind under one name.
+    for old in _SNAKE_KINDS:
+        new = old.replace("_", "-")
+        conn.execute("UPDATE history SET error_kind = ? WHERE error_kind = ?", (new, old))
+        conn.execute(
+            "UPDATE history SET detail = replace(detail, ?, ?) WHERE detail LIKE ?",
+            (f'"{old}"', f'"{new}"', f'%"{old}"%'),
+        )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only: the position (from 1) is the schema version a migration brings a store to.
@@ -275,6 +301,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("execution history and metrics", _v2_history),
     ("run traces, time per step, retention by outcome", _v3_run_traces),
     ("certification of each installed version", _v4_certifications),
+    ("error kinds spelt as codes are (tool-failed)", _v5_kebab_kinds),
 )
 
 

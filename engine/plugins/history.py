@@ -89,7 +89,7 @@ def run_not_kept(run_id: int, listing: str) -> EngineError:
     """
     return EngineError(
         f"the history keeps no run {run_id}",
-        code="not_found",
+        code="not-found",
         hint=f"{listing}; successful runs are kept for {SUCCESS_DAYS} days, failed ones for "
         f"{FAILURE_DAYS}",
     )

@@ -12,7 +12,7 @@ database) and shown as ``••••••`` everywhere. Actions read the setti
 >>> masked(schema, {"greeting": "Hi", "token": "abcd"})
 {'greeting': 'Hi', 'token': '••••••'}
 >>> problems(schema, {"token": "abc"})
-['`token`: the secret value is too short']
+['`token`: the secret value is shorter than 4 characters']
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def problems(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> l
 
     >>> schema = {"properties": {"token": {"secret": True}}, "not": {"required": ["token"]}}
     >>> problems(schema, {"token": "s3cr3t"})
-    ["the settings object should not be valid under {'required': ['token']}"]
+    ['the settings object has a form it may not take: one with `token`']
     """
     if not schema:
         return []

@@ -200,7 +200,7 @@ class Store:
         return found[0] if found else None
 
     def require(self, identifier: str) -> InstalledPlugin:
-        """The installed plugin ``identifier``, or a ``not_found`` error with a did-you-mean."""
+        """The installed plugin ``identifier``, or a ``not-found`` error with a did-you-mean."""
         found = self.get(identifier)
         if found is None:
             names = [p.identifier for p in self.plugins()]

@@ -4,7 +4,7 @@ Tool arguments are checked against the tool's inputSchema: each argument gets a 
 compiled once from its property schema. A value of an allowed type passes (further
 keywords checked by jsonschema only when the schema has them); otherwise the checker
 coerces where the schema is clear ("3" → 3 only where it says integer, 3 → "3" where it
-says string) or raises ``invalid_arguments``. The inputs an `action:` step passes are
+says string) or raises ``invalid-arguments``. The inputs an `action:` step passes are
 coerced the same way (:func:`coerce_to`), and a `wait` value must be a number of seconds
 (:func:`wait_seconds`).
 
@@ -24,7 +24,7 @@ from typing import Any
 import jsonschema
 
 from engine.errors import ErrorKind, StepError
-from engine.inputs import TYPE_WORDS, type_word
+from engine.inputs import TYPE_WORDS, described
 from engine.secrets import schema_message, show
 
 Checker = Callable[[Any], Any]
@@ -177,8 +177,7 @@ def compile_checker(tool: str, name: str, schema: Mapping[str, Any]) -> Checker:
             else:
                 raise fail(
                     value,
-                    f"must be {words or 'a different value'}, not "
-                    f"{type_word(value)} ({show(value)})",
+                    f"must be {words or 'a different value'}, not {described(value, show(value))}",
                 )
         if full is not None and not full.is_valid(value):
             error = jsonschema.exceptions.best_match(full.iter_errors(value))
@@ -189,34 +188,3 @@ def compile_checker(tool: str, name: str, schema: Mapping[str, Any]) -> Checker:
         return value
 
     return check
-
-
-def wait_seconds(value: Any) -> float:
-    """The seconds a `wait` value asks for: a number (or text holding one) above 0.
-
-    >>> wait_seconds("1.5"), wait_seconds(2)
-    (1.5, 2.0)
-    """
-    hint = 'give a number of seconds above 0, e.g. `wait: 1.5` or `wait: "{{ inputs.delay }}"`'
-    # bool is an int subclass: `wait: "{{ true }}"` must not mean one second.
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise StepError(
-            ErrorKind.INVALID_ARGUMENTS,
-            f"`wait` needs a number of seconds, got {show(value)}",
-            hint=hint,
-        )
-    try:
-        delay = float(value)
-    except (ValueError, OverflowError):
-        raise StepError(
-            ErrorKind.INVALID_ARGUMENTS,
-            f"`wait` needs a number of seconds, got {show(value)}",
-            hint=hint,
-        ) from None
-    if not delay > 0:  # also refuses NaN
-        raise StepError(
-            ErrorKind.INVALID_ARGUMENTS,
-            f"`wait` needs more than 0 seconds, got {show(value)}",
-            hint=hint,
-        )
-    return delay

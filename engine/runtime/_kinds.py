@@ -9,9 +9,10 @@ from typing import Any
 
 from engine.errors import ErrorKind, LimitExceeded, StepError
 from engine.limits import Limits, stricter
-from engine.runtime._args import Checker, coerce_to, wait_seconds
+from engine.runtime._args import Checker, coerce_to
 from engine.runtime._codegen import ToolPlan, make_block
 from engine.runtime._exec import bridge_failure, invoke
+from engine.runtime._numbers import StepNumber
 from engine.runtime._sizes import check_fields, check_value, combines_values
 from engine.runtime._state import Frame, ReturnSignal
 from engine.runtime._watchdog import Expired, bounded
@@ -294,12 +295,13 @@ def choose_body(
     return body
 
 
-def repeat_body(steps: Sequence[Any], until: Any, while_: Any, rounds: int | None) -> Body:
-    """Run steps in rounds until/while a condition holds, at most ``rounds`` times."""
+def repeat_body(steps: Sequence[Any], until: Any, while_: Any, most: StepNumber | None) -> Body:
+    """Run steps in rounds until/while a condition holds, at most ``most`` times."""
     run_round = make_block(steps)
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
         limit = frame.limits.max_loop_iterations
+        rounds = most.value(scope) if most is not None else None
         done = 0
         while True:
             loop = {"index": done + 1, "index0": done, "first": done == 0}
@@ -323,15 +325,14 @@ def repeat_body(steps: Sequence[Any], until: Any, while_: Any, rounds: int | Non
     return body
 
 
-def wait_body(seconds: Render) -> Body:
+def wait_body(seconds: StepNumber) -> Body:
     """Pause for a number of seconds (bounded by the profile's max_wait)."""
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        value = seconds(scope)
-        delay = wait_seconds(value)
+        given, delay = seconds.given(scope)
         limit = frame.limits.max_wait
         if delay > limit:
-            asked = secret_label(value) or f"{delay:g} s"
+            asked = secret_label(given) or f"{delay:g} s"
             raise LimitExceeded(
                 "max_wait", limit, f"the step waits {asked} (limit max_wait: {limit:g} s)"
             )

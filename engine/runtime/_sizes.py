@@ -52,7 +52,7 @@ max_template_output: 1,000,000)'
 
 
 def check_fields(fields: dict[str, Any], limit: int, subject: str) -> None:
-    """Raise ``limit_exceeded`` when named values (a tool's arguments, outputs) hold more
+    """Raise ``limit-exceeded`` when named values (a tool's arguments, outputs) hold more
     than ``limit`` characters of data together (the generated code of a plain tool step
     sums the same way, inline).
 
@@ -80,7 +80,7 @@ def combines_values(dynamic: Any) -> bool:
 
 
 def check_value(value: Any, limits: Limits, name: str | None = None) -> None:
-    """Raise ``limit_exceeded`` when a value a step made is too big: a string past
+    """Raise ``limit-exceeded`` when a value a step made is too big: a string past
     ``max_string_length``, a list or object past ``max_collection_size`` items or
     ``max_template_output`` characters of data."""
     if type(value) is int and value.bit_length() > MAX_INT_BITS:

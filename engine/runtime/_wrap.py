@@ -11,6 +11,7 @@ from typing import Any
 from engine.errors import ErrorKind, StepError, format_path
 from engine.model import RetryPolicy, Site, StepKind, StepRunner, StepStatus
 from engine.runtime._exec import run_steps
+from engine.runtime._numbers import StepNumber
 from engine.runtime._state import Frame, error_scope, pause
 
 Body = Callable[[Frame, dict[str, Any]], Awaitable[Any]]
@@ -29,8 +30,10 @@ class Common:
     name: str | None
     site: Site
     condition: Any = None  # an Expression with .test(scope)
-    timeout: float | None = None
+    timeout: StepNumber | None = None
     retry: RetryPolicy | None = None
+    # A retry with a templated number: its policy, given the scope, when the step runs.
+    retry_numbers: Callable[[dict[str, Any]], RetryPolicy] | None = None
     catch: tuple[Any, ...] | None = None  # tuple[Step, ...]
     continue_on_error: bool = False
     tool: str | None = None
@@ -46,6 +49,7 @@ def wrap(common: Common, body: Body) -> StepRunner:
         common.condition is None
         and common.catch is None
         and common.retry is None
+        and common.retry_numbers is None
         and not common.continue_on_error
     )
     return _plain_runner(common, attempt) if plain else _full_runner(common, attempt)
@@ -143,6 +147,7 @@ def _full_runner(common: Common, attempt: Body) -> StepRunner:
     catch = common.catch
     keep_going = common.continue_on_error
     retry = common.retry
+    retry_numbers = common.retry_numbers
 
     async def run(frame: Frame, scope: dict[str, Any]) -> None:
         state = frame.state
@@ -167,17 +172,20 @@ def _full_runner(common: Common, attempt: Body) -> StepRunner:
                     _record(frame, common, _SKIPPED, started)
                 return
         tries = 0
+        policy = retry
         while True:
             tries += 1
             try:
+                if retry_numbers is not None and tries == 1:
+                    policy = retry_numbers(scope)  # a bad number fails the step, unretried
                 result = await attempt(frame, scope)
                 break
             except StepError as error:
                 site.locate(error, step_id)
-                if retry is not None and tries < retry.max_attempts and error.kind in retry.on:
+                if policy is not None and tries < policy.max_attempts and error.kind in policy.on:
                     if state.trace is not None:
                         _record(frame, common, "retrying", started, error=error, attempts=tries)
-                    await state.clock.sleep(retry.delay(tries, state.clock.random()))
+                    await state.clock.sleep(policy.delay(tries, state.clock.random()))
                     continue
                 if tries > 1:
                     error.details["attempts"] = tries
@@ -218,11 +226,13 @@ async def _recover(
 
 
 def _with_timeout(common: Common, body: Body) -> Body:
-    requested = common.timeout or 0.0
+    requested = common.timeout
+    assert requested is not None  # wrapped only when the step has a timeout
 
     async def attempt(frame: Frame, scope: dict[str, Any]) -> Any:
         limit = frame.limits.step_timeout
-        seconds = min(requested, limit) if limit is not None else requested
+        asked = requested.value(scope)
+        seconds = min(asked, limit) if limit is not None else asked
         try:
             async with asyncio.timeout(seconds):
                 return await body(frame, scope)

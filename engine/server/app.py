@@ -22,7 +22,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Too
 
 from engine import __version__
 from engine.errors import EngineError, ErrorKind, StepError
-from engine.server import ecosystem, resources
+from engine.server import arguments, ecosystem, prompt, resources
 from engine.server.host import ActionEntry, Host, Progress
 
 logger = logging.getLogger("km_actions.server")
@@ -70,6 +70,7 @@ class KmActionsServer:
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             on_list_resources=self._list_resources,
+            on_list_resource_templates=self._list_resource_templates,
             on_read_resource=self._read_resource,
             on_list_prompts=self._list_prompts,
             on_get_prompt=self._get_prompt,
@@ -122,31 +123,29 @@ class KmActionsServer:
         self, ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         self._remember(ctx)
-        arguments = dict(params.arguments or {})
+        given = dict(params.arguments or {})
         progress = _progress_reporter(ctx)
         if params.name == ecosystem.TOOL_NAME:
-            return _result(await self.ecosystem(arguments, progress))
+            return _result(await self.ecosystem(given, progress))
         entry = self._tools()[1].get(params.name)
         if entry is None:
             error = EngineError(
                 f"no tool named {params.name}",
-                code="not_found",
+                code="not-found",
                 hint="call tools/list; actions appear as <plugin>__<action>",
             )
             return _result(ecosystem.failure(None, error))
         envelope = await self.host.execute(
-            entry.qualified, arguments, timeout=None, profile=None, progress=progress
+            entry.qualified, given, timeout=None, profile=None, progress=progress
         )
         return _result(envelope)
 
-    async def ecosystem(
-        self, arguments: dict[str, Any], progress: Progress | None
-    ) -> dict[str, Any]:
+    async def ecosystem(self, call: dict[str, Any], progress: Progress | None) -> dict[str, Any]:
         """Run one `km_plugin_ecosystem` call and return its envelope."""
         try:
-            operation, args = ecosystem.check_arguments(arguments)
+            operation, args = arguments.check_arguments(call)
         except EngineError as error:
-            return ecosystem.failure(arguments.get("operation"), error)
+            return ecosystem.failure(call.get("operation"), error)
         timeout = args.get("timeout")
         try:
             if timeout is None or operation in ("execute",):
@@ -231,6 +230,21 @@ class KmActionsServer:
             ]
         )
 
+    async def _list_resource_templates(
+        self, ctx: Any, params: Any
+    ) -> types.ListResourceTemplatesResult:
+        return types.ListResourceTemplatesResult(
+            resource_templates=[
+                types.ResourceTemplate(
+                    uri_template=resources.PLUGIN_DOCS,
+                    name="plugin docs",
+                    description="The generated documentation of an installed plugin, "
+                    "under a line with its status (identifier: as `list` shows it).",
+                    mime_type="text/markdown",
+                )
+            ]
+        )
+
     async def _read_resource(
         self, ctx: Any, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
@@ -247,9 +261,9 @@ class KmActionsServer:
         return types.ListPromptsResult(
             prompts=[
                 types.Prompt(
-                    name=resources.PROMPT_NAME,
+                    name=prompt.NAME,
                     title="Write a km-actions action",
-                    description=resources.PROMPT_DESCRIPTION,
+                    description=prompt.DESCRIPTION,
                     arguments=[
                         types.PromptArgument(
                             name="goal",
@@ -264,22 +278,22 @@ class KmActionsServer:
     async def _get_prompt(
         self, ctx: Any, params: types.GetPromptRequestParams
     ) -> types.GetPromptResult:
-        if params.name != resources.PROMPT_NAME:
+        if params.name != prompt.NAME:
             raise _protocol_error(
                 EngineError(
                     f"no prompt named {params.name!r}",
-                    code="not_found",
-                    hint=f"the prompt is {resources.PROMPT_NAME!r}; list them with prompts/list",
+                    code="not-found",
+                    hint=f"the prompt is {prompt.NAME!r}; list them with prompts/list",
                 )
             )
         goal = (params.arguments or {}).get("goal", "")
         return types.GetPromptResult(
-            description=resources.PROMPT_DESCRIPTION,
+            description=prompt.DESCRIPTION,
             messages=[
                 types.PromptMessage(
                     role="user",
                     content=types.TextContent(
-                        type="text", text=resources.authoring_prompt(self.host, goal)
+                        type="text", text=prompt.authoring_prompt(self.host, goal)
                     ),
                 )
             ],

@@ -13,14 +13,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from engine.catalog import ToolCatalog
-from engine.errors import Diagnostic, EngineError, ManifestValidationError
+from engine.errors import Diagnostic, EngineError, ManifestValidationError, Severity
 from engine.loader import load_text
 from engine.names import NameKind, check_name
 from engine.plugins._events import EventCallback
@@ -32,12 +32,13 @@ from engine.plugins.origins import MCP_CREATE
 from engine.plugins.settings import plugin_settings
 from engine.report import summary
 from engine.server import ecosystem
+from engine.server.ecosystem import APPLIED_DEFAULTS
 from engine.server.host import Progress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
 from engine.server.store_host import StoreHost, _input_schema
 from engine.sourcemap import Document
-from engine.testing import run_tests
+from engine.testing import TestOutcome, run_tests
 from engine.validate import ValidationContext, ValidationLevel, manifest_needs, validate
 
 DEFAULT_PLUGIN = "mcp-created"
@@ -59,27 +60,54 @@ def read_manifest(args: Mapping[str, Any]) -> Document:
     return load_text(text, file=f"manifest.{form}", format=form)
 
 
-def _context(host: StoreHost, plugin: str, level: ValidationLevel) -> ValidationContext:
-    """Validation as for any action, and what it asks for within the server's ceiling
-    (every call, operation by operation: only the user can grant more)."""
-    others = installed_signatures(host.store)
+def _context(host: StoreHost, plugin: str, level: ValidationLevel, data: Any) -> ValidationContext:
+    """Validation as the install into ``plugin`` will check the action: against the
+    installed actions, within the server's ceiling (every call, operation by operation:
+    only the user can grant more), and, when the action declares permissions, as an
+    action of the plugin, whose grant will be its permissions and the action's."""
     return ValidationContext(
         catalog=host.catalog(),
-        actions=others,
+        actions=installed_signatures(host.store),
         plugin=plugin,
+        permissions=_plugin_grant(host, plugin, data),
         level=level,
         ceiling=host.ceiling(),
     )
 
 
-def _diagnose(
-    host: StoreHost, args: Mapping[str, Any], plugin: str
-) -> tuple[Document | None, list[Diagnostic]]:
-    level = ValidationLevel(args.get("validation_level", "standard"))
+def _plugin_grant(host: StoreHost, plugin: str, data: Any) -> tuple[str, ...] | None:
+    """What ``plugin`` is granted besides the action's own ``permissions:`` once the
+    action is in it (see :func:`_write_plugin_yaml`), or None when the action declares
+    none (the plugin is then widened to what it uses)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("permissions"), list):
+        return None
+    installed = host.store.get(plugin)
+    previous = installed.metadata.get("permissions") if installed is not None else None
+    return tuple(str(entry) for entry in previous or ())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `create` finds in a manifest, and `validate` answers: the manifest read,
+    every problem, and the outcome of its tests (run at ``strict`` when it is valid)."""
+
+    document: Document | None
+    diagnostics: list[Diagnostic]
+    tests: list[TestOutcome] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.document is not None and not any(d.is_error for d in self.diagnostics)
+
+
+async def examine(host: StoreHost, args: Mapping[str, Any], plugin: str) -> Verdict:
+    """Every problem `create` would find in the manifest of ``args`` for ``plugin``: the
+    one check behind both `create` and `validate`."""
+    level = ValidationLevel(args.get("validation_level", APPLIED_DEFAULTS["validation_level"]))
     try:
         document = read_manifest(args)
     except EngineError as error:
-        return None, list(error.diagnostics)
+        return Verdict(None, list(error.diagnostics))
     data = document.data
     if isinstance(data, Mapping) and data.get("kind") == "plugin":
         problem = document.diagnostic(
@@ -88,9 +116,41 @@ def _diagnose(
             ("kind",),
             hint="send the action itself (kind: action); install plugins with `install`",
         )
-        return document, [problem]
-    found = validate(document, _context(host, plugin, level))
-    return document, [*found, *_undeclared(host, document, plugin)]
+        return Verdict(document, [problem])
+    found = validate(document, _context(host, plugin, level, data))
+    verdict = Verdict(document, [*found, *_undeclared(host, document, plugin)])
+    if level is not ValidationLevel.STRICT:
+        return verdict
+    verdict = replace(verdict, diagnostics=[_strict(d) for d in verdict.diagnostics])
+    if not (isinstance(data, Mapping) and data.get("tests")):
+        return replace(verdict, diagnostics=[*verdict.diagnostics, _no_tests(document)])
+    if not verdict.valid:
+        return verdict  # its tests run once the manifest is valid
+    return await _with_tests(host, verdict, document, plugin)
+
+
+#: What is a warning for the user and, at `strict`, an error for an MCP caller: reading a
+#: key the tool's recorded answers never have. The action cannot work as written, and its
+#: tests may still pass, on mocks shaped the same wrong way.
+STRICT_ERRORS = frozenset({"unknown-result-field"})
+
+
+def _strict(diagnostic: Diagnostic) -> Diagnostic:
+    if diagnostic.code in STRICT_ERRORS and not diagnostic.is_error:
+        return replace(diagnostic, severity=Severity.ERROR)
+    return diagnostic
+
+
+def _no_tests(document: Document) -> Diagnostic:
+    return document.diagnostic(
+        "missing-key",
+        "strict validation needs `tests:` that show the action works",
+        (),
+        at_key=True,
+        hint="add `tests:` at the top level: each test with a `name`, `inputs`, the tools' "
+        "answers under `mocks:` (shaped as km-actions://catalog shows) and `expect: "
+        "{outputs: …}`",
+    )
 
 
 def _undeclared(host: StoreHost, document: Document, plugin: str) -> list[Diagnostic]:
@@ -109,7 +169,38 @@ def _undeclared(host: StoreHost, document: Document, plugin: str) -> list[Diagno
     ]
 
 
-def _problems(operation: str, diagnostics: list[Diagnostic]) -> dict[str, Any]:
+async def _with_tests(
+    host: StoreHost, verdict: Verdict, document: Document, plugin: str
+) -> Verdict:
+    """Strict level: the manifest's tests must pass (each failing one is a problem,
+    located at the test)."""
+    tests = document.data["tests"]
+    pipeline = host.engine.compile(document, plugin=plugin, catalog=host.catalog(), check=False)
+    installed = host.store.get(plugin)
+    outcomes = await run_tests(
+        pipeline,
+        catalog=host.catalog(),
+        resolver=host.loaded.runtime,
+        settings=plugin_settings(installed.configuration_schema if installed else None),
+    )
+    places = [index for index, test in enumerate(tests) if isinstance(test, Mapping)]
+    failed = [
+        document.diagnostic(
+            "test-failed",
+            f"the test `{outcome.name}` failed: " + "; ".join(outcome.failures),
+            ("tests", place),
+            hint="fix the action, or the test: its `mocks:` must answer as the tools do "
+            "(km-actions://catalog shows each answer) and its `expect:` what the action "
+            "then gives",
+        )
+        for outcome, place in zip(outcomes, places, strict=True)
+        if not outcome.passed
+    ]
+    return replace(verdict, diagnostics=[*verdict.diagnostics, *failed], tests=outcomes)
+
+
+def _problems(operation: str, verdict: Verdict) -> dict[str, Any]:
+    diagnostics = verdict.diagnostics
     errors = [d for d in diagnostics if d.is_error]
     first = errors[0]
     error = ManifestValidationError(
@@ -119,35 +210,43 @@ def _problems(operation: str, diagnostics: list[Diagnostic]) -> dict[str, Any]:
         diagnostics=errors,
     )
     warnings = [d.to_dict() for d in diagnostics if not d.is_error]
-    return ecosystem.failure(operation, error, warnings=warnings)
+    envelope = ecosystem.failure(operation, error, warnings=warnings)
+    if verdict.tests:
+        envelope["data"] = {"tests": [o.to_dict() for o in verdict.tests]}
+    return envelope
 
 
-def validate_only(host: StoreHost, args: Mapping[str, Any]) -> dict[str, Any]:
-    """`validate`: every problem, nothing installed."""
-    _, diagnostics = _diagnose(host, args, DEFAULT_PLUGIN)
-    if any(d.is_error for d in diagnostics):
-        return _problems("validate", diagnostics)
-    return ecosystem.success(
-        "validate", {"valid": True}, warnings=[d.to_dict() for d in diagnostics]
-    )
+def _target(host: StoreHost, args: Mapping[str, Any]) -> str:
+    """The plugin the action goes into, if an MCP caller may add to it."""
+    # It becomes a path (the plugin's folder): checked first.
+    plugin = check_name(args.get("plugin_identifier") or DEFAULT_PLUGIN, NameKind.PLUGIN)
+    _check_overwrite(host, plugin)
+    return plugin
+
+
+async def validate_only(host: StoreHost, args: Mapping[str, Any]) -> dict[str, Any]:
+    """`validate`: what `create` would answer, nothing installed."""
+    plugin = _target(host, args)
+    verdict = await examine(host, args, plugin)
+    if not verdict.valid:
+        return _problems("validate", verdict)
+    data: dict[str, Any] = {"valid": True, "plugin": plugin}
+    if verdict.tests:
+        data["tests"] = {"passed": len(verdict.tests)}
+    return ecosystem.success("validate", data, warnings=[d.to_dict() for d in verdict.diagnostics])
 
 
 async def create(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     """`create`: validate (strict: also tests and descriptions), then install."""
-    # Both names become paths (the plugin's folder, its action file): checked first.
-    plugin = check_name(args.get("plugin_identifier") or DEFAULT_PLUGIN, NameKind.PLUGIN)
-    document, diagnostics = _diagnose(host, args, plugin)
-    if document is None or any(d.is_error for d in diagnostics):
-        return _problems("create", diagnostics)
+    plugin = _target(host, args)
+    verdict = await examine(host, args, plugin)
+    document = verdict.document
+    if document is None or not verdict.valid:
+        return _problems("create", verdict)
     data = document.data
     name = check_name(data["name"], NameKind.ACTION)
-    if ValidationLevel(args.get("validation_level", "standard")) is ValidationLevel.STRICT:
-        failed = await _run_own_tests(host, document, plugin)
-        if failed is not None:
-            return failed
-    _check_overwrite(host, plugin, name)
     if progress is not None:
         await progress(1, 3, "validated")
     profile = host.profile(args.get("security_profile"))
@@ -165,58 +264,25 @@ async def create(
     if progress is not None:
         await progress(3, 3, "offered as a tool")
     inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
+    tool = action_tool_name(plugin, name)
     return ecosystem.success(
         "create",
         {
             "action": f"{plugin}/{name}",
-            "tool": action_tool_name(plugin, name),
+            "tool": tool,
             "input_schema": _input_schema(inputs),
             "plugin": plugin,
             "version": result.plugin.version,
             "created_over_mcp": True,
+            "message": f"created `{name}` in the plugin `{plugin}` (version "
+            f'{result.plugin.version}); run it with `execute` (action_name "{plugin}/{name}") or '
+            f"its own tool `{tool}`",
         },
-        warnings=[d.to_dict() for d in diagnostics] + warnings,
+        warnings=[d.to_dict() for d in verdict.diagnostics] + warnings,
     )
 
 
-async def _run_own_tests(host: StoreHost, document: Document, plugin: str) -> dict[str, Any] | None:
-    """Strict level: the manifest must have tests, and they must pass."""
-    tests = document.data.get("tests")
-    if not tests:
-        return _problems(
-            "create",
-            [
-                document.diagnostic(
-                    "missing-key",
-                    "strict validation needs `tests:` that show the action works",
-                    (),
-                    at_key=True,
-                    hint="add a test with mocked tool answers and expected outputs",
-                )
-            ],
-        )
-    pipeline = host.engine.compile(document, plugin=plugin, catalog=host.catalog(), check=False)
-    installed = host.store.get(plugin)
-    outcomes = await run_tests(
-        pipeline,
-        catalog=host.catalog(),
-        resolver=host.loaded.runtime,
-        settings=plugin_settings(installed.configuration_schema if installed else None),
-    )
-    failed = [o for o in outcomes if not o.passed]
-    if not failed:
-        return None
-    error = EngineError(
-        f"{len(failed)} of {len(outcomes)} of the manifest's tests failed",
-        code="tests-failed",
-        hint="; ".join(f"{o.name}: {o.failures[0]}" for o in failed),
-    )
-    envelope = ecosystem.failure("create", error)
-    envelope["data"] = {"tests": [o.to_dict() for o in outcomes]}
-    return envelope
-
-
-def _check_overwrite(host: StoreHost, plugin: str, name: str) -> None:
+def _check_overwrite(host: StoreHost, plugin: str) -> None:
     """Refuse early (before tests run) what the install itself would refuse."""
     installed = host.store.get(plugin)
     if installed is not None:

@@ -1,9 +1,16 @@
 """The `km_plugin_ecosystem` tool: its parameters, which apply to which operation, and
 the envelope every answer comes in.
 
+The seed's calling convention works as written: a caller may fill in every parameter
+with its default (:data:`SEED_DEFAULTS`), and a parameter an operation does not use is
+no error at its default; ``validation_level`` and ``timeout`` default to ``strict`` and
+60 s where they apply.
+
 >>> spec = OPERATIONS["execute"]
 >>> sorted(spec.required), "auto_update" in spec.allowed
 (['action_name'], False)
+
+The arguments of a call are checked against these in :mod:`engine.server.arguments`.
 """
 
 from __future__ import annotations
@@ -14,14 +21,14 @@ from typing import Any
 
 from engine.errors import EngineError
 from engine.limits import Profile
-from engine.names import NameKind, check_name
 from engine.server import hints
-from engine.suggest import did_you_mean
-from engine.validate import SUPPORTED_API_VERSIONS, ValidationLevel
+from engine.validate import ValidationLevel
 
 TOOL_NAME = "km_plugin_ecosystem"
 
 DEPENDENCY_MODES = ("auto", "installed", "upgrade")
+#: The seed's booleans for `dependency_resolution`: resolve dependencies, or not.
+DEPENDENCY_BOOLEANS = {True: "auto", False: "installed"}
 
 
 @dataclass(frozen=True)
@@ -101,15 +108,15 @@ OPERATIONS: dict[str, Operation] = {
         required=("plugin_identifier",),
     ),
     "validate": _op(
-        "Check a manifest without installing it; returns every problem.",
+        "Check a manifest as `create` would (the same checks, tests at strict), without "
+        "installing it; returns every problem.",
         one_of=("parameters", "plugin_source"),
-        optional=("api_version", "validation_level"),
+        optional=("plugin_identifier", "api_version", "validation_level"),
     ),
     "describe": _op(
-        "Describe a plugin (or one of its actions): metadata, inputs, "
-        "permissions, settings, dependencies.",
-        required=("plugin_identifier",),
-        optional=("action_name",),
+        "Describe a plugin (metadata, actions, permissions, settings, dependencies), or "
+        "one action (its inputs, outputs, the tools it calls, its permissions).",
+        one_of=("plugin_identifier", "action_name"),
     ),
     "test": _op(
         "Run the tests written in a plugin's actions (mocked tools).",
@@ -156,7 +163,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "action_name": {
         "type": "string",
-        "description": "An action: its name (with plugin_identifier) or plugin/action.",
+        "description": "An action: plugin/action, or its name alone (with "
+        "plugin_identifier, or when only one installed action has it).",
     },
     "parameters": {
         "type": "object",
@@ -182,24 +190,42 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "`update`); update: only plugins with auto_update on (default).",
     },
     "dependency_resolution": {
-        "type": "string",
-        "enum": list(DEPENDENCY_MODES),
-        "description": "auto: install missing dependencies; installed: "
-        "use only installed plugins; upgrade: also upgrade dependencies.",
+        "type": ["string", "boolean"],
+        "enum": [*DEPENDENCY_MODES, True, False],
+        "default": "auto",
+        "description": "auto (or true): install missing dependencies; installed (or "
+        "false): use only installed plugins; upgrade: also upgrade dependencies.",
     },
     "validation_level": {
         "type": "string",
         "enum": [v.value for v in ValidationLevel],
-        "description": "create/validate: how much to check; strict also "
-        "runs the manifest's tests and requires descriptions.",
+        "default": "strict",
+        "description": "create/validate: how much to check; strict (the default) also "
+        "requires descriptions and `tests:`, and runs them.",
     },
     "timeout": {
         "type": "number",
         "exclusiveMinimum": 0,
         "maximum": 3600,
-        "description": "Seconds the operation may take.",
+        "default": 60,
+        "description": "Seconds the operation may take (60 unless told).",
     },
 }
+
+#: Every parameter's default in the seed's calling convention (``dependency_resolution``
+#: as the mode its ``true`` means). A call may give them all: one an operation does not
+#: use is dropped when it is at its default, and refused otherwise.
+SEED_DEFAULTS: Mapping[str, Any] = {
+    "security_profile": "standard",
+    "api_version": "1.0",
+    "auto_update": False,
+    "dependency_resolution": "auto",
+    "validation_level": "strict",
+    "timeout": 60,
+}
+
+#: What an operation that takes these parameters gets when the caller leaves them out.
+APPLIED_DEFAULTS: Mapping[str, Any] = {"validation_level": "strict", "timeout": 60}
 
 INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -209,10 +235,15 @@ INPUT_SCHEMA: dict[str, Any] = {
 }
 
 DESCRIPTION = (
-    "Manage and run km-actions custom actions: declarative YAML/JSON manifests that compose "
-    "km_* Keyboard Maestro tools. Operations: " + ", ".join(OPERATIONS) + ". Use `create` "
-    "to add an action (read the resource km-actions://schemas/action or the prompt "
-    "write-action first); failures list every problem with its JSON path and a hint."
+    "Manage and run km-actions custom actions: YAML/JSON manifests that compose km_* "
+    "Keyboard Maestro tools. Operations: " + ", ".join(OPERATIONS) + ". To add an action, "
+    "read the prompt write-action (rules, templates and expressions, an example, the tools "
+    "you may use and what each answers), then `create` it; `validate` answers exactly what "
+    "`create` would. validation_level is strict unless told: the action and each input need "
+    "a description, and `tests:` (with the tools' answers mocked) must pass. A refusal lists "
+    "every problem with its JSON path, line and a hint. Run an action with `execute` "
+    "(action_name: its name, or plugin/action). Every parameter may be given at its "
+    "default, even where an operation does not use it."
 )
 
 
@@ -242,171 +273,6 @@ def ceiling_sentence(ceiling: tuple[str, ...]) -> str:
         "gives every class), so name the operations an action uses, e.g. `permissions: "
         "[km_variable_manager:get, km_variable_manager:set]`; only the user can grant more."
     )
-
-
-class ParameterError(EngineError):
-    """A parameter is missing, not allowed for the operation, or of the wrong kind."""
-
-    code = "invalid-parameter"
-
-
-def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The operation and its arguments, or :class:`ParameterError` saying what is wrong."""
-    operation = arguments.get("operation")
-    if not isinstance(operation, str) or operation not in OPERATIONS:
-        raise ParameterError(
-            f"`operation` must be one of: {', '.join(OPERATIONS)}",
-            hint=did_you_mean(str(operation), OPERATIONS)
-            if operation
-            else 'pass operation, e.g. {"operation": "list"}',
-        )
-    spec = OPERATIONS[operation]
-    given = {k: v for k, v in arguments.items() if v is not None}
-    _check_names(operation, given)
-    missing = sorted(k for k in spec.required if k not in given)
-    if missing:
-        raise ParameterError(
-            f"`{operation}` needs `{missing[0]}`", hint=PARAMETERS[missing[0]]["description"]
-        )
-    if spec.one_of and not any(k in given for k in spec.one_of):
-        names = " or ".join(f"`{k}`" for k in sorted(spec.one_of))
-        raise ParameterError(
-            f"`{operation}` needs {names}", hint=PARAMETERS[sorted(spec.one_of)[0]]["description"]
-        )
-    for name, value in given.items():
-        _check_type(name, value)
-    if "plugin_identifier" in given:
-        _check_identifier(given["plugin_identifier"])
-    if operation in OPTIONS and "parameters" in given:
-        _check_options(operation, given["parameters"])
-    return operation, given
-
-
-def _check_names(operation: str, given: Mapping[str, Any]) -> None:
-    """Report every unknown parameter and every one that does not apply, all at once."""
-    unknown = [k for k in given if k not in PARAMETERS]
-    extra = sorted(k for k in given if k in PARAMETERS and k not in OPERATIONS[operation].allowed)
-    messages: list[str] = []
-    hints: list[str] = []
-    if unknown:
-        messages.append(
-            f"unknown parameter{'s' if len(unknown) > 1 else ''} "
-            + ", ".join(f"`{k}`" for k in unknown)
-        )
-        hints.append(_unknown_hint(unknown, PARAMETERS))
-    if extra:
-        messages.append(
-            f"{', '.join(f'`{k}`' for k in extra)} "
-            f"do{'es' if len(extra) == 1 else ''} not apply to `{operation}`"
-        )
-        accepted = ", ".join(sorted(OPERATIONS[operation].allowed - {"operation"}))
-        hints.append(f"`{operation}` takes: {accepted or 'no other parameters'}")
-    if messages:
-        raise ParameterError("; ".join(messages), hint="; ".join(hints))
-
-
-_PYTHON: dict[str, type | tuple[type, ...]] = {
-    "string": str,
-    "object": dict,
-    "boolean": bool,
-    "number": (int, float),
-    "integer": int,
-}
-
-
-def _check_type(name: str, value: Any) -> None:
-    schema = PARAMETERS[name]
-    expected = schema["type"]
-    if not isinstance(value, _PYTHON[expected]) or (
-        expected == "number" and isinstance(value, bool)
-    ):
-        raise ParameterError(f"`{name}` must be {_WORDS[expected]}", hint=schema["description"])
-    if "enum" in schema and value not in schema["enum"]:
-        raise ParameterError(
-            f"`{name}` cannot be {value!r}", hint=did_you_mean(str(value), schema["enum"])
-        )
-    if expected == "number" and isinstance(value, int | float) and not 0 < value <= 3600:
-        raise ParameterError(
-            "`timeout` must be more than 0 and at most 3600 seconds", hint=schema["description"]
-        )
-
-
-def _check_identifier(value: str) -> None:
-    """A plugin identifier names folders and files of the store: checked here, before
-    any operation sees it (and again where paths are built)."""
-    try:
-        check_name(value, NameKind.PLUGIN)
-    except EngineError as error:
-        raise ParameterError(
-            f"`plugin_identifier` {error.message}",
-            code=error.code,
-            hint=error.hint,
-            path=("plugin_identifier",),
-        ) from None
-
-
-_WORDS = {
-    "string": "text",
-    "object": "an object",
-    "boolean": "true or false",
-    "number": "a number",
-    "integer": "a whole number",
-}
-
-#: The keys `parameters` holds for the operations that take options (not a manifest or
-#: an action's inputs), with their types.
-OPTIONS: dict[str, dict[str, str]] = {
-    "list": {"plugin_type": "string", "enabled": "boolean", "search": "string"},
-    "search": {"query": "string", "plugin_type": "string"},
-    "uninstall": {"remove_dependents": "boolean"},
-    "stats": {"since": "string", "recent": "integer", "run": "integer"},
-}
-
-
-_EXAMPLES = {"boolean": "true}", "integer": "10}"}
-
-
-def _check_options(operation: str, options: Mapping[str, Any]) -> None:
-    """Refuse an option `operation` does not know, or one of the wrong kind."""
-    known = OPTIONS[operation]
-    unknown = [k for k in options if k not in known]
-    if unknown:
-        raise ParameterError(
-            f"`parameters` of `{operation}` cannot hold " + ", ".join(f"`{k}`" for k in unknown),
-            hint=_unknown_hint(unknown, known),
-        )
-    for key, value in options.items():
-        expected = known[key]
-        if value is not None and (
-            not isinstance(value, _PYTHON[expected])
-            or (expected != "boolean" and isinstance(value, bool))
-        ):
-            raise ParameterError(
-                f"`parameters.{key}` must be {_WORDS[expected]}",
-                hint=f'e.g. {{"{key}": ' + _EXAMPLES.get(expected, '"…"}'),
-            )
-
-
-def _unknown_hint(unknown: list[str], known: Mapping[str, Any]) -> str:
-    """Did-you-mean for each unknown name that is close to a known one, else the list."""
-    guesses = [(name, did_you_mean(name, known, listing=False)) for name in unknown]
-    close = [f"`{name}`: {guess}" for name, guess in guesses if guess]
-    if len(unknown) == 1 and close:
-        return str(guesses[0][1])
-    listing = "expected one of: " + ", ".join(sorted(known))
-    return "; ".join([*close, listing])
-
-
-def check_api_version(args: Mapping[str, Any]) -> None:
-    """Refuse an ``api_version`` this km-actions does not read."""
-    wanted = args.get("api_version")
-    if wanted is not None and wanted not in SUPPORTED_API_VERSIONS:
-        raise EngineError(
-            f"this km-actions reads api_version {', '.join(SUPPORTED_API_VERSIONS)}, not "
-            f"{wanted!r}",
-            code="unsupported-api-version",
-            hint='write the manifest for api_version "1.0", or upgrade km-actions',
-        )
 
 
 def success(

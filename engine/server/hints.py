@@ -9,6 +9,10 @@ user can act (granting tools, allowing plain HTTP), the hint says that the user 
 'install with a less strict profile (`security_profile` "standard") if you trust it'
 >>> for_mcp("uninstall those first, or remove them too (--with-dependents)")
 'uninstall those first, or remove them too (`parameters`: {"remove_dependents": true})'
+>>> for_mcp("see the installed actions with `km-actions list` (docs/plugins.md)")
+'see the installed actions with the `list` operation (km-actions://docs/plugins)'
+>>> for_mcp("`km-actions tools km_list_macros` shows the whole answer")
+'km-actions://catalog (its `km_list_macros` entry) shows the whole answer'
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ _REWRITES: tuple[_Rewrite, ...] = (
             f"the user can grant them from the command line (`km-actions install … {m.group(1)}`)"
         ),
     ),
+    (re.compile(r"`km-actions list`"), "the `list` operation"),
+    (re.compile(r"`km-actions describe ([\w.-]+)`"), r'`describe` (`plugin_identifier` "\1")'),
+    (re.compile(r"`km-actions test`"), "the `test` operation"),
+    (re.compile(r"`km-actions tools ([\w-]+)`"), r"km-actions://catalog (its `\1` entry)"),
+    (re.compile(r"\bdocs/([\w-]+)\.md"), r"km-actions://docs/\1"),
     (
         re.compile(r"pass --allow-http"),
         "the user can pass --allow-http to `km-actions install`",
@@ -42,7 +51,7 @@ _REWRITES: tuple[_Rewrite, ...] = (
 
 def for_mcp(hint: str | None) -> str | None:
     """``hint`` with its command-line means replaced by what an MCP caller can do."""
-    if not hint or "-" not in hint:
+    if not hint or ("-" not in hint and "docs/" not in hint):
         return hint
     for pattern, replacement in _REWRITES:
         hint = pattern.sub(replacement, hint)

@@ -31,7 +31,7 @@ from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.origins import MCP_INSTALL
 from engine.plugins.store import Store
 from engine.server import ecosystem, ownership
-from engine.server.ecosystem import ParameterError
+from engine.server.arguments import ParameterError, check_api_version
 from engine.server.host import Progress, thread_progress
 from engine.server.ownership import Change
 from engine.server.store_host import EventLog, StoreHost
@@ -190,7 +190,7 @@ async def op_install(
 ) -> dict[str, Any]:
     """Install a plugin (then apply `plugin_config`, and upgrade dependencies if asked);
     the hooks of what it fired run once it is all done."""
-    ecosystem.check_api_version(args)
+    check_api_version(args)
     source = str(args["plugin_source"])
     profile = args.get("security_profile")
     options = updates.Options(

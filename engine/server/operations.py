@@ -16,10 +16,12 @@ from engine.plugins import inventory, lifecycle
 from engine.plugins.history import run_not_kept
 from engine.plugins.marketplaces import Marketplaces
 from engine.server import creator, ecosystem, hints
+from engine.server.arguments import check_api_version
 from engine.server.host import Progress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
 from engine.server.store_host import StoreHost
+from engine.suggest import did_you_mean
 
 Handler = Callable[[StoreHost, Mapping[str, Any], Progress | None], Awaitable[dict[str, Any]]]
 
@@ -108,7 +110,11 @@ async def op_configure(
 async def op_describe(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
-    identifier = str(args["plugin_identifier"])
+    action = args.get("action_name")
+    identifier = args.get("plugin_identifier")
+    if action and not identifier:
+        identifier, _, action = (await _qualified(host, str(action))).partition("/")
+    identifier = str(identifier)
 
     def work() -> dict[str, Any]:
         described = inventory.describe(host.store, identifier, catalog=host.catalog())
@@ -116,17 +122,23 @@ async def op_describe(
         return {**described, "status": hints.rewrite(status)}
 
     described = await host.in_worker(work)
-    action = args.get("action_name")
     if action:
         name = str(action).rpartition("/")[2]
         matches = [a for a in described.get("actions", []) if a.get("name") == name]
         if not matches:
             raise EngineError(
                 f"{identifier} has no action `{name}`",
-                code="not_found",
+                code="not-found",
                 hint="describe the plugin to see its actions",
             )
-        described = {**matches[0], "plugin": identifier}
+        uses = await host.in_worker(host.action_uses, f"{identifier}/{name}")
+        granted = [entry["entry"] for entry in described["permissions"]["granted"]]
+        described = {
+            **matches[0],
+            "plugin": identifier,
+            "tools": uses["tools"],
+            "permissions": {"declared": uses["declared"], "granted": granted},
+        }
     return ecosystem.success("describe", described)
 
 
@@ -134,21 +146,42 @@ async def op_execute(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
     name = str(args["action_name"])
+    plugin = args.get("plugin_identifier")
     if "/" not in name:
-        plugin = args.get("plugin_identifier")
-        if not plugin:
-            raise EngineError(
-                f"`{name}` needs its plugin",
-                code="invalid-parameter",
-                hint="write plugin/action, or pass plugin_identifier",
-            )
-        name = f"{plugin}/{name}"
+        name = f"{plugin}/{name}" if plugin else await _qualified(host, name)
     return await host.execute(
         name,
         dict(args.get("parameters") or {}),
         timeout=args.get("timeout"),
         profile=args.get("security_profile"),
         progress=progress,
+    )
+
+
+async def _qualified(host: StoreHost, name: str) -> str:
+    """``plugin/action`` for ``name`` (given so, or the only installed action of that
+    name); several of that name, or none, are refused with the candidates."""
+    if "/" in name:
+        return name
+    every = await host.in_worker(
+        lambda: [
+            f"{p.identifier}/{a.name}" for p in host.store.plugins() for a in host.store.actions(p)
+        ]
+    )
+    found = [qualified for qualified in every if qualified.rpartition("/")[2] == name]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise EngineError(
+            f"{len(found)} installed actions are named `{name}`: {', '.join(found)}",
+            code="ambiguous-action",
+            hint=f"name the one you mean as plugin/action, e.g. `{found[0]}`",
+        )
+    close = did_you_mean(name, [q.rpartition("/")[2] for q in every], listing=False)
+    raise EngineError(
+        f"no installed action is named `{name}`",
+        code="not-found",
+        hint=close or "the `list` operation shows the installed actions",
     )
 
 
@@ -167,7 +200,7 @@ async def op_test(
     if not names:
         raise EngineError(
             f"no enabled actions match {identifier}" + (f"/{wanted}" if wanted else ""),
-            code="not_found",
+            code="not-found",
             hint="check the name with the `list` operation",
         )
     outcomes = []
@@ -184,7 +217,7 @@ async def op_test(
     if failed:
         error = EngineError(
             f"{len(failed)} of {len(outcomes)} tests failed",
-            code="tests-failed",
+            code="test-failed",
             hint=failed[0].failures[0],
         )
         envelope = ecosystem.failure("test", error)
@@ -236,14 +269,14 @@ def _one_run(host: StoreHost, params: Mapping[str, Any]) -> dict[str, Any]:
 async def op_validate(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
-    ecosystem.check_api_version(args)
-    return creator.validate_only(host, args)
+    check_api_version(args)
+    return await creator.validate_only(host, args)
 
 
 async def op_create(
     host: StoreHost, args: Mapping[str, Any], progress: Progress | None
 ) -> dict[str, Any]:
-    ecosystem.check_api_version(args)
+    check_api_version(args)
     return await creator.create(host, args, progress)
 
 

@@ -25,11 +25,13 @@ from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
 from engine.grants import class_of
 from engine.limits import Limits, Profile
+from engine.loader import load_text
 from engine.plugins._events import StoreEvent
 from engine.plugins._records import InstalledPlugin
 from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
 from engine.plugins.hooks import Event, HookBus
+from engine.plugins.layout import inside
 from engine.plugins.runtime import PluginRuntime
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
@@ -273,6 +275,28 @@ class StoreHost:
                 f". Fix: {hint}" if hint else ""
             )
         return f"{line}\n\n{text}"
+
+    def action_uses(self, qualified: str) -> dict[str, Any]:
+        """What an installed action calls (each tool, and operation, with its class) and
+        the permissions it declares itself (None: it declares none). Store work."""
+        identifier, _, name = qualified.partition("/")
+        plugin = self.store.require(identifier)
+        record = next(a for a in self.store.actions(plugin) if a.name == name)
+        path = inside(self.store.folder(plugin), record.path)
+        data = load_text(path.read_text("utf-8"), file=record.path).data
+        catalog = self.catalog()
+        declared = data.get("permissions") if isinstance(data, Mapping) else None
+        return {
+            "tools": [
+                {
+                    "tool": need.tool,
+                    "operation": need.operation,
+                    "class": class_of(need, catalog).value,
+                }
+                for need in manifest_needs(data, catalog)
+            ],
+            "declared": list(declared) if isinstance(declared, list) else None,
+        }
 
     def plugin_state(self, plugin: str) -> PluginState:
         """The status the last load gave ``plugin`` (``unloaded`` if it came since)."""

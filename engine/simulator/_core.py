@@ -126,7 +126,7 @@ class Simulator:
     def call(self, name: str, arguments: Mapping[str, Any]) -> Any:
         """Call one tool synchronously; its answer as the runtime sees it (the tool's JSON
         object, or a failure envelope for an MCP error result). A tool the simulator does
-        not offer is a ``tool_unavailable`` error, with the real server's words:
+        not offer is a ``tool-unavailable`` error, with the real server's words:
 
         >>> Simulator().call("km_clipboard_manager", {"operation": "get"})
         Traceback (most recent call last):

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.codes import tier
-from engine.errors import Diagnostic, Path, sort_diagnostics
+from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
 from engine.expressions import ExpressionEngine
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
@@ -35,7 +35,7 @@ from engine.validate._permissions import (
 )
 from engine.validate._plugin import limit_problems, validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
-from engine.validate._schema_pass import SchemaChecker
+from engine.validate._schema_pass import SchemaChecker, misspelt_as
 from engine.validate._steps import StepWalker
 from engine.validate._tree import collect_ids_and_vars, iter_steps, value_at
 
@@ -82,6 +82,7 @@ def validate(document: Document, context: ValidationContext | None = None) -> li
         return [checker._api_version(api, ("api_version",))]
     found = list(checker.check_top())
     found.extend(_dates(document, data))
+    found.extend(_stray_quotes(document, data))
     if context.level is ValidationLevel.BASIC:
         found.extend(_step_schemas(checker, schemas, data.get("steps")))
     else:
@@ -136,8 +137,9 @@ def _semantic(
     yield from check_inputs(document, checker, {k: v for k, v in inputs.items() if k not in broken})
     yield from check_tests(document, data, context)
     yield from unused_warnings(document, data, refs, ids, context)
-    if context.level is ValidationLevel.STRICT:
-        yield from _descriptions(document, data, inputs)
+    if not misspelt_as("description", data, list(schemas.action["properties"])):
+        strict = context.level is ValidationLevel.STRICT
+        yield from _descriptions(document, data, inputs, strict=strict)
 
 
 def _step_schemas(
@@ -163,8 +165,14 @@ def _permissions(
     document: Document, context: ValidationContext, own: Any, walker: StepWalker
 ) -> Iterator[Diagnostic]:
     yield from check_entries(document, own, context.catalog)
-    yield from check_calls(document, context, walker.permissions, walker.needs)
-    yield from check_ceiling(document, context, own, walker.needs)
+    beyond = list(check_ceiling(document, context, own, walker.needs))
+    # A call beyond what MCP callers may grant is not also said to be missing from the
+    # permissions: adding it there would not help.
+    refused = {d.path for d in beyond}
+    for found in check_calls(document, context, walker.permissions, walker.needs):
+        if found.path not in refused:
+            yield found
+    yield from beyond
 
 
 def _cycles(
@@ -231,18 +239,36 @@ def _dates(document: Document, data: Any) -> Iterator[Diagnostic]:
             )
 
 
+def _stray_quotes(document: Document, data: Any) -> Iterator[Diagnostic]:
+    """Unquoted text ending with a `"` it never opened: a quote missing at the start."""
+    for path in document.source_map.stray_quotes:
+        text = value_at(data, path)
+        yield document.diagnostic(
+            "stray-quote",
+            'this text ends with a `"` but does not start with one, so the `"` is part of the text',
+            path,
+            severity=Severity.WARNING,
+            hint=f'to quote the whole value, start it with a `"` too: "{text}',
+        )
+
+
 def _descriptions(
-    document: Document, data: Mapping[str, Any], inputs: Mapping[str, Any]
+    document: Document, data: Mapping[str, Any], inputs: Mapping[str, Any], *, strict: bool
 ) -> Iterator[Diagnostic]:
+    """A missing description: a warning for the action, an error for it and each input
+    with ``strict``."""
     if not data.get("description"):
         yield document.diagnostic(
             "missing-description",
             "the action has no `description`",
-            (),
+            ("name",) if "name" in data else (),
             at_key=True,
-            hint="say in one sentence what the action does; AI models read it to decide "
-            "when to use the action",
+            severity=Severity.ERROR if strict else Severity.WARNING,
+            hint="add `description:` saying in one sentence what the action does; people and "
+            "AI models read it to decide when to use the action",
         )
+    if not strict:
+        return
     for name, spec in readable_inputs(inputs).items():
         if not spec.description:
             yield document.diagnostic(

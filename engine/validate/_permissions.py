@@ -73,17 +73,18 @@ def check_calls(
         return
     catalog = context.catalog
     grant = Grant.from_permissions(declared, catalog)
-    # Declared permissions are enforced: a call outside them is refused at run time. In a
-    # plugin that is an error; a lone action file gets a warning (issue 2), whose hint
-    # says the run will refuse the call.
+    # Declared permissions are enforced: a call outside them is refused at run time, so it
+    # is an error (what a run refuses, validation reports as an error). A call whose
+    # operation is a template is refused only when it gives an operation the permissions
+    # do not cover: an error in a plugin, a warning in a lone action file.
     where = "the plugin's" if context.in_plugin else "the action's"
-    severity = Severity.ERROR if context.in_plugin else Severity.WARNING
     refused = "" if context.in_plugin else "; until then a run refuses the call"
     for need, path in needs:
         refusal = grant.refusal(need, _RULES, catalog)
         if refusal is None:
             continue
         spec = catalog[need.tool]
+        severity = Severity.ERROR
         if refusal.reason is Reason.NOT_GRANTED and _is_open(need, spec.operations):
             operations = spec.operations.classes if spec.operations else {}
             message = (
@@ -92,8 +93,11 @@ def check_calls(
             )
             hint = (
                 f"write the operation itself ({', '.join(operations)}), or add {need.tool} "
-                f"to `permissions:`{refused}"
+                "to `permissions:`"
             )
+            if not context.in_plugin:
+                severity = Severity.WARNING
+                hint += "; a run refuses the call when the operation is one they do not cover"
         elif refusal.reason is Reason.NOT_GRANTED:
             message = f"`{need}` is used, but {where} permissions do not include it"
             hint = f"add {need} ({_or_whole(need)}) to `permissions:`{refused}"

@@ -9,7 +9,7 @@ from typing import Any
 from engine.errors import Diagnostic, Path, Severity
 from engine.expressions import ExpressionEngine
 from engine.sourcemap import Document
-from engine.suggest import did_you_mean
+from engine.suggest import closest, did_you_mean
 from engine.templates import TemplateEngine, is_template
 from engine.validate._results import (
     Finding,
@@ -278,13 +278,20 @@ class ReferenceChecker:
             )
             return
         known = sorted(self.all_vars)
-        hint = did_you_mean(str(name), known, listing=False) if known else None
-        yield self._diag(
-            "unknown-variable",
-            f"`vars.{name}` is never set",
-            path,
-            hint=hint or f"set it first with a step like `set: {{{name}: …}}`",
+        match = closest(str(name), known) if known else None
+        # `vars` are the action's own; a Keyboard Maestro variable (`Mood`, capitalised as
+        # they usually are) is read through its tool.
+        km = (
+            f"`vars` holds this action's own variables, set by `set` steps; a Keyboard "
+            f"Maestro variable is read with km_variable_manager (operation: get, name: {name})"
         )
+        if str(name)[:1].isupper():
+            hint = km + (f"; or did you mean '{match}'?" if match else "")
+        elif match is not None:
+            hint = f"did you mean '{match}'?"
+        else:
+            hint = f"set it first with a step like `set: {{{name}: …}}`"
+        yield self._diag("unknown-variable", f"`vars.{name}` is never set", path, hint=hint)
 
     def _steps(
         self, ref: Any, rest: tuple[Any, ...], path: Path, flow: Flow

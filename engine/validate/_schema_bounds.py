@@ -9,6 +9,7 @@ import jsonschema
 
 from engine.errors import Diagnostic, Path
 from engine.schema import NESTED_STEP_KEYS
+from engine.secrets import schema_message
 from engine.validate._words import context_words, field_name, show
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def one_of_keys_missing(
     if len(keys) != len(options) or not keys:
         yield checker.document.diagnostic(
             "invalid-format",
-            f"{field_name(path)} is not valid: {error.message}",
+            f"{field_name(path)} is not valid: {schema_message(error)}",
             path,
             hint=schema.get("description") or "see `km-actions schema` for the form",
         )

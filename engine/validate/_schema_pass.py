@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
 
 from engine.errors import Diagnostic, Path
-from engine.inputs import fits_type
+from engine.inputs import described, fits_type
 from engine.names import NameKind, name_hint
 from engine.schema import ManifestSchemas
+from engine.secrets import schema_message
 from engine.sourcemap import Document
-from engine.suggest import did_you_mean
+from engine.suggest import closest, did_you_mean
 from engine.validate._schema_bounds import (
     bad_mock,
     one_of_keys_missing,
@@ -43,6 +45,13 @@ _IDENTIFIER_PATTERNS = {
 _STEP_HOLDERS = frozenset({"Branch", "Case", "Repeat"})
 _PATTERN_HINTS = {
     "^https?://": "write the whole address, starting with https:// (e.g. https://example.com)",
+}
+# The input a hint's example template reads, for a step's number.
+_EXAMPLE_INPUTS = {
+    "max": "times",
+    "max_attempts": "attempts",
+    "wait": "delay",
+    "timeout": "seconds",
 }
 _SEMVER_HINT = 'write a version as MAJOR.MINOR.PATCH in quotes, e.g. "1.0.0"'
 
@@ -90,7 +99,7 @@ class SchemaChecker:
             return
         yield self.document.diagnostic(
             "invalid-format",
-            f"{field_name(path)} is not valid: {error.message}",
+            f"{field_name(path)} is not valid: {schema_message(error)}",
             path,
             hint=schema.get("description") or "see `km-actions schema` for the form",
         )
@@ -152,9 +161,10 @@ class SchemaChecker:
         instance = error.instance if isinstance(error.instance, Mapping) else {}
         stray_step = self._holds_step(schema, instance)
         required = error.validator_value if isinstance(error.validator_value, list) else []
+        allowed = list(schema.get("properties", {}))
         for key in required:
-            if key in instance:
-                continue
+            if key in instance or misspelt_as(key, instance, allowed):
+                continue  # the misspelt key is reported, with the did-you-mean
             where = context_words(schema, path)
             if key == "steps" and stray_step:
                 yield self.document.diagnostic(
@@ -183,6 +193,9 @@ class SchemaChecker:
     ) -> Iterator[Diagnostic]:
         value = error.instance
         allowed = schema.get("enum", ())
+        if templated_number(schema):
+            yield self._number_problem(path, value, schema)
+            return
         if isinstance(value, int | float) and str(value) in allowed:
             yield self.type_problem(path, value, "text", wants_text=True, quote=str(value))
             return
@@ -232,7 +245,7 @@ class SchemaChecker:
             )
         return self.document.diagnostic(
             code,
-            f"{field_name(path)} must be {expected}, not {type_name(value)} ({show(value)})",
+            f"{field_name(path)} must be {expected}, not {_described(value)}",
             path,
             hint=f'write it in quotes: "{quote}"'
             if quote
@@ -291,7 +304,9 @@ class SchemaChecker:
     ) -> Iterator[Diagnostic]:
         pattern = str(error.validator_value)
         value = error.instance
-        if pattern in _IDENTIFIER_PATTERNS:
+        if templated_number(schema):
+            yield self._number_problem(path, value, schema)
+        elif pattern in _IDENTIFIER_PATTERNS:
             yield self._bad_name(path, value, what=_IDENTIFIER_PATTERNS[pattern])
         elif pattern.startswith("^(0|[1-9]"):
             yield self.document.diagnostic(
@@ -310,6 +325,28 @@ class SchemaChecker:
                 or f"it must match {pattern}",
             )
 
+    def _number_problem(self, path: Path, value: Any, schema: Mapping[str, Any]) -> Diagnostic:
+        """A step's number (which may be a template giving it) written as something else."""
+        kind = "a whole number" if "integer" in schema["type"] else "a number"
+        example = f'"{{{{ inputs.{_EXAMPLE_INPUTS.get(str(path[-1]), path[-1])} }}}}"'
+        if isinstance(value, str) and _holds_number(value):
+            message = f"{field_name(path)} must be {kind}, not text ({show(value)})"
+            hint = f"write the number without quotes, or a template that gives it: {example}"
+        else:
+            original = self.document.source_map.plain_text(path)
+            found = f"`{original}`, which YAML reads as " if original else ""
+            message = (
+                f"{field_name(path)} must be {kind}, or a template giving one, not "
+                f"{found}{read_as(value) if original else type_name(value)}"
+                + (
+                    ""
+                    if original or value is None or isinstance(value, bool)
+                    else f" ({show(value)})"
+                )
+            )
+            hint = f"write the number itself, or a template in quotes: {example}"
+        return self.document.diagnostic("wrong-type", message, path, hint=hint)
+
     def _bad_name(
         self, path: Path, value: Any, *, at_key: bool = False, what: str = "name"
     ) -> Diagnostic:
@@ -321,6 +358,42 @@ class SchemaChecker:
             at_key=at_key,
             hint=name_hint(value, kind),
         )
+
+
+def _described(value: Any) -> str:
+    """A value of a manifest as a message names it (a date as such)."""
+    if isinstance(value, dt.date):
+        return f"{type_name(value)} ({show(value)})"
+    return described(value, show(value))
+
+
+def templated_number(schema: Mapping[str, Any]) -> bool:
+    """A step's number that may also be a template: ``type: [integer|number, string]`` and
+    a pattern for the text."""
+    types = schema.get("type")
+    return (
+        isinstance(types, list)
+        and "string" in types
+        and ("integer" in types or "number" in types)
+        and "pattern" in schema
+    )
+
+
+def misspelt_as(key: str, instance: Mapping[str, Any], allowed: list[str]) -> bool:
+    """Whether ``instance`` has an unknown key whose did-you-mean is ``key`` (`stpes`)."""
+    return any(
+        SYNONYMS.get(str(other)) == key or closest(str(other), allowed) == key
+        for other in instance
+        if other not in allowed
+    )
+
+
+def _holds_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _missing_hint(schema: Mapping[str, Any], path: Path, key: str) -> str:

@@ -24,6 +24,9 @@ RESERVED_NAMES = frozenset(
     {*ROOT_NAMES, "item", "loop", "error", "event", "true", "false", "null", "none"}
 )
 
+# Step kinds whose own `steps:` holds the steps they run.
+_HOLDS_STEPS = frozenset({"foreach"})
+
 StepHandler = Callable[["StepWalker", Mapping[str, Any], Path, Flow, Scope], Iterator[Diagnostic]]
 
 
@@ -90,6 +93,12 @@ class StepWalker:
         yield from self.checker.check_step(kind, step, path)
         if "if" in step:
             yield from self.refs.expression(step["if"], (*path, "if"), flow, scope)
+        # A templated timeout or retry number is rendered before the step's body runs.
+        yield from self.refs.value(step.get("timeout"), (*path, "timeout"), flow, scope)
+        retry = step.get("retry")
+        if isinstance(retry, Mapping):
+            numbers = {k: v for k, v in retry.items() if k != "on"}
+            yield from self.refs.value(numbers, (*path, "retry"), flow, scope)
         yield from _KIND_CHECKS[kind](self, step, path, flow, scope)
         step_id = step.get("id")
         if isinstance(step_id, str):
@@ -105,11 +114,19 @@ class StepWalker:
         all_kinds = list(self.schemas.step_kinds)
         if kinds:
             shown = ", ".join(f"`{k}`" for k in kinds)
+            holder = next((k for k in kinds if k in _HOLDS_STEPS), None)
+            other = next((k for k in kinds if k != holder), "")
+            hint = (
+                f"the steps a `{holder}` runs go under its `steps:`, each starting with '- ' "
+                f"(`- {other}: …`)"
+                if holder is not None and "steps" not in step
+                else "split it into one step per thing it does"
+            )
             return self.document.diagnostic(
                 "step-kind-conflict",
                 f"a step does one thing, but this one has {shown}",
                 path,
-                hint="split it into one step per thing it does",
+                hint=hint,
             )
         guesses = [
             SYNONYMS[k] if SYNONYMS.get(k) in all_kinds else closest(str(k), all_kinds)
@@ -118,6 +135,8 @@ class StepWalker:
         ]
         guess = next((g for g in guesses if g), None)
         hint = f"did you mean `{guess}`?" if guess else "add one of: " + ", ".join(all_kinds)
+        if guess is None and "with" in step:
+            hint = "add the tool it calls above `with:` (`tool: km_…`), or the action (`action: …`)"
         return self.document.diagnostic(
             "step-kind-missing",
             "this step does not say what to do (no " + "/".join(all_kinds[:4]) + "/… key)",
@@ -312,6 +331,7 @@ class StepWalker:
                 at_key=True,
                 hint="keep one of them",
             )
+        yield from self.refs.value(spec.get("max"), (*rpath, "max"), flow, scope)
         inner_scope = scope.with_names("loop")
         if "while" in spec:
             yield from self.refs.expression(spec["while"], (*rpath, "while"), flow, inner_scope)
@@ -324,22 +344,17 @@ class StepWalker:
     def _wait(
         self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
     ) -> Iterator[Diagnostic]:
+        # The schema checks numbers and the form of text; text holding a number (as in
+        # `wait: "0.5"`) is checked here.
         seconds = step.get("wait")
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds <= 0:
+        if isinstance(seconds, str) and is_template(seconds):
+            yield from self.refs.value(seconds, (*path, "wait"), flow, scope)
+        elif isinstance(seconds, str) and _is_number(seconds) and not float(seconds) > 0:
             yield self.document.diagnostic(
                 "out-of-range",
                 f"`wait` must be more than 0 seconds, not {seconds}",
                 (*path, "wait"),
                 hint="write the number of seconds to pause, e.g. `wait: 0.5`",
-            )
-        elif isinstance(seconds, str) and is_template(seconds):
-            yield from self.refs.value(seconds, (*path, "wait"), flow, scope)
-        elif isinstance(seconds, str) and not _is_number(seconds):
-            yield self.document.diagnostic(
-                "wrong-type",
-                f"`wait` must be a number of seconds (or a template giving one), not {seconds!r}",
-                (*path, "wait"),
-                hint='write e.g. `wait: 2` for two seconds, or `wait: "{{ inputs.delay }}"`',
             )
 
     def _emit(

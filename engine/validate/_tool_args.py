@@ -13,8 +13,9 @@ from engine._fastschema import Unsupported, compile_schema
 from engine.catalog import ToolSpec
 from engine.errors import Diagnostic, Path
 from engine.inputs import TYPE_WORDS, fits_type
+from engine.secrets import schema_message
 from engine.sourcemap import Document
-from engine.suggest import did_you_mean
+from engine.suggest import closest, did_you_mean
 from engine.templates import is_template
 from engine.tool_schema import allowed_values, argument_types
 from engine.validate._schema_pass import SchemaChecker
@@ -84,9 +85,21 @@ def check_tool_arguments(
             continue
         if _has_template(value):
             continue
+        known = _operations_named_by(tool, name)
+        if known is not None and isinstance(value, str) and value not in known:
+            yield document.diagnostic(
+                "argument-value",
+                f"{tool.name} has no operation {_show(value)}",
+                arg_path,
+                hint=did_you_mean(value, known),
+            )
+            continue
         yield from _check_value(document, checker, tool, name, schema, value, arg_path)
+    # An unknown argument is reported (with its did-you-mean) when the tool takes no other.
+    unknown = [str(k) for k in args if k not in props] if closed else []
     for name in tool.required:
-        if name not in args:
+        if name not in args and not any(closest(k, props) == name for k in unknown):
+            # (a misspelt argument is reported, with its did-you-mean, not also missing)
             described = props.get(name, {}).get("description", "")
             yield document.diagnostic(
                 "missing-argument",
@@ -95,6 +108,13 @@ def check_tool_arguments(
                 at_key=True,
                 hint=f"add `{name}: …` under `with:`" + (f" ({described})" if described else ""),
             )
+
+
+def _operations_named_by(tool: ToolSpec, argument: str) -> Mapping[str, Any] | None:
+    """The operations of a tool, when ``argument`` is the one that names them (the server's
+    schema says only "text" there; the catalog knows each operation)."""
+    operations = tool.operations
+    return operations.classes if operations and argument == operations.parameter else None
 
 
 def _check_value(
@@ -130,12 +150,12 @@ def _check_value(
         )
         return
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
-    detail = error.message if error is not None else "it does not fit the tool's schema"
+    detail = schema_message(error) if error is not None else "it does not fit the tool's schema"
     yield document.diagnostic(
         "argument-type",
-        f"{_show(value)} is not a valid `{name}` for {tool.name}: {detail}",
+        f"`{name}` of {tool.name} is not valid: {detail}",
         path,
-        hint=schema.get("description"),
+        hint=schema.get("description") or "`km-actions schema --tools` shows what each tool takes",
     )
 
 

@@ -53,6 +53,8 @@ def test_docs_of_a_plugin_folder(cli: Cli) -> None:
         "",
         "Calls: `km_clipboard_manager`",
         "",
+        "Run it: `km-actions run clipboard-tools/clean-clipboard`",
+        "",
         "Examples (from its tests):",
         "",
         '- squeezes spaces and trims: inputs `{}` give `{"text": "hello big world", '
@@ -92,7 +94,45 @@ def test_docs_of_a_folder_in_the_working_folder_wins_over_an_installed_id(cli: C
         "",
         "Takes no inputs.",
         "",
+        "Run it: `km-actions run clipboard-tools/hi`",
+        "",
     ]
+
+
+def test_docs_of_one_installed_action_shows_how_to_run_it(cli: Cli) -> None:
+    assert cli("install", str(CLIPBOARD_TOOLS), "--yes").code == 0
+    outcome = cli("docs", "clipboard-tools/preview-clipboard")
+    assert (outcome.code, outcome.err) == (0, "")
+    lines = outcome.out.splitlines()
+    assert lines[0] == "# preview-clipboard"
+    assert "Run it: `km-actions run clipboard-tools/preview-clipboard --input title=Now`" in lines
+    assert not any(line.startswith("## ") or "### sign" in line for line in lines)
+    misspelt = cli("docs", "clipboard-tools/preview-clipbord")
+    assert (misspelt.code, misspelt.err) == (
+        1,
+        "km-actions docs: the plugin 'clipboard-tools' has no action 'preview-clipbord'\n"
+        "     = hint: did you mean 'preview-clipboard'?\n",
+    )
+
+
+def test_docs_of_an_action_file_shows_how_to_run_it(cli: Cli) -> None:
+    cli.write(
+        "greet.yaml",
+        action_text(
+            "greet",
+            """\
+            inputs:
+              who: {type: string, description: Who to greet.}
+            steps:
+              - set: {msg: "Hello {{ inputs.who }}"}
+            outputs:
+              msg: "{{ vars.msg }}"
+            """,
+        ),
+    )
+    outcome = cli("docs", "greet.yaml")
+    assert outcome.out.splitlines()[0] == "# greet"
+    assert "Run it: `km-actions run greet.yaml --input who=…`" in outcome.out.splitlines()
 
 
 def test_docs_of_an_installed_plugin(cli: Cli) -> None:

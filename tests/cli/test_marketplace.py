@@ -262,5 +262,5 @@ def test_update_usage_errors(cli: Cli, market: Market) -> None:
     unknown = cli("update", "ghost", "--index", str(market.index))
     assert (unknown.code, unknown.err.splitlines()[0]) == (
         1,
-        "error[not_found]: no plugin 'ghost' is installed",
+        "error[not-found]: no plugin 'ghost' is installed",
     )

@@ -279,7 +279,7 @@ def test_trace_of_a_long_run_of_a_nested_call_and_of_an_old_run(cli: Cli) -> Non
     assert cli("run", "clipboard-tools/preview-clipboard", "-i", "titel=x", "--fresh").code == 1
     refused = cli("trace", "6").out.splitlines()
     assert refused[2:] == [
-        "  error[invalid_input]: clipboard-tools/preview-clipboard has no input `titel`",
+        "  error[invalid-input]: clipboard-tools/preview-clipboard has no input `titel`",
         "     = hint: did you mean 'title'?",
     ]
     # A run recorded by a km-actions older than traces.
@@ -317,4 +317,4 @@ def test_stats_of_an_action_whose_runs_ran_no_step(cli: Cli) -> None:
     cli.write("loops/actions/loop.yaml", LOOP)
     assert cli("install", "loops", "--yes").code == 0
     assert cli("run", "loops/loop", "-i", "rounds=1").code == 1
-    assert cli("stats").out.splitlines()[-2:] == ["loops/loop", "  failures: invalid_input 1"]
+    assert cli("stats").out.splitlines()[-2:] == ["loops/loop", "  failures: invalid-input 1"]

@@ -315,6 +315,59 @@ def test_uninstall(cli: Cli) -> None:
     assert _installed(cli) == {}
 
 
+def test_uninstall_on_a_terminal_says_what_it_discards_and_asks(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _demo(cli)
+    cli("install", "demo", "--yes")
+    cli("configure", "demo", "size=5", "token=abcdefgh1")
+    assert cli("run", "demo/hello", "-i", "who=Ann", "--fresh").code == 0
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    kept = cli("uninstall", "demo")
+    assert (kept.code, kept.out) == (1, "")
+    assert kept.err == (
+        "Uninstalling discards:\n"
+        "  demo 1.0.0: 1 setting, 1 secret, the statistics of 1 run\n"
+        "Remove demo? [y/N] Nothing was removed.\n"
+    )
+    assert list(_installed(cli)) == ["demo"]
+    monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
+    removed = cli("uninstall", "demo")
+    assert (removed.code, removed.out) == (0, "Removed demo.\n")
+    assert _installed(cli) == {}
+
+
+def test_uninstall_yes_does_not_ask(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    _demo(cli)
+    cli("install", "demo", "--yes")
+    monkeypatch.setattr("sys.stdin", _Terminal(""))
+    outcome = cli("uninstall", "demo", "--yes")
+    assert (outcome.code, outcome.out, outcome.err) == (0, "Removed demo.\n", "")
+
+
+def test_uninstall_with_dependents_lists_each_plugin_it_removes(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _demo(cli)
+    _app(cli)
+    cli("install", "demo", "--yes")
+    cli("install", "app", "--yes")
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    outcome = cli("uninstall", "demo", "--with-dependents")
+    assert outcome.err == (
+        "Uninstalling discards:\n"
+        "  app 1.0.0: nothing besides its files\n"
+        "  demo 1.0.0: nothing besides its files\n"
+        "Remove demo? [y/N] "
+    )
+    assert (outcome.code, outcome.out) == (0, "Removed app, demo.\n")
+    # Refused anyway (others depend on it): not asked.
+    cli("install", "demo", "--yes")
+    cli("install", "app", "--yes")
+    refused = cli("uninstall", "demo")
+    assert refused.err.startswith("error[plugin-has-dependents]")
+
+
 def test_uninstall_refuses_while_others_depend_on_it(cli: Cli) -> None:
     _demo(cli)
     _app(cli)
@@ -488,7 +541,7 @@ def test_describe_what_is_not_installed(cli: Cli) -> None:
     outcome = cli("describe", "ghost")
     assert (outcome.code, outcome.err) == (
         1,
-        "error[not_found]: no plugin 'ghost' is installed\n"
+        "error[not-found]: no plugin 'ghost' is installed\n"
         "     = hint: see what is installed with `km-actions list`\n",
     )
 
@@ -499,9 +552,20 @@ def test_describe_what_is_not_installed(cli: Cli) -> None:
 def test_configure_shows_sets_and_unsets(cli: Cli) -> None:
     _demo(cli)
     cli("install", "demo", "--yes")
-    assert cli("configure", "demo").out == ('greeting = "Hello"\nquiet = false\nsize = 3\n')
+    # Every declared setting, as `describe` lists them: the unset token too (issue 10.8).
+    assert cli("configure", "demo").out == (
+        'greeting = "Hello"  How to greet.\n'
+        "quiet = false\n"
+        "size = 3  How many.\n"
+        "token = (not set)  The token.\n"
+    )
     outcome = cli("configure", "demo", "size=5", "greeting=Hi there")
-    assert outcome.out == 'greeting = "Hi there"\nquiet = false\nsize = 5\n'
+    assert outcome.out == (
+        'greeting = "Hi there"  How to greet.\n'
+        "quiet = false\n"
+        "size = 5  How many.\n"
+        "token = (not set)  The token.\n"
+    )
     assert outcome.err == "  still to set: token\n"
     data = cli("configure", "demo", "token=abcdefgh1", "--unset", "size", "--json").json()
     assert data == {
@@ -567,8 +631,8 @@ def test_configure_asks_for_a_secret_on_a_terminal(
         ),
         pytest.param(
             "size=0",
-            "error[invalid-config]: the settings of 'demo' are not valid: `size`: 0 is less than "
-            "the minimum of 1\n"
+            "error[invalid-config]: the settings of 'demo' are not valid: `size`: 0 is below the "
+            "minimum of 1\n"
             "     = hint: change the value to fit (see `km-actions describe demo`)\n",
             id="out-of-range",
         ),
@@ -603,7 +667,7 @@ def test_configure_never_prints_a_secret_in_its_errors(cli: Cli) -> None:
     assert (whole.code, whole.out) == (1, "")
     assert whole.err == (
         "error[invalid-config]: the settings of 'guarded' are not valid: the settings object "
-        "is not valid under any of the given schemas\n"
+        "does not fit any of the forms it may take\n"
         "     = hint: change the value to fit (see `km-actions describe guarded`)\n"
     )
     typed_alone = cli("configure", "guarded", "the-real-token-77")
@@ -616,7 +680,7 @@ def test_configure_never_prints_a_secret_in_its_errors(cli: Cli) -> None:
 
 def test_configure_what_is_not_installed(cli: Cli) -> None:
     outcome = cli("configure", "ghost", "--json")
-    assert (outcome.code, outcome.json()["error"]["code"]) == (1, "not_found")
+    assert (outcome.code, outcome.json()["error"]["code"]) == (1, "not-found")
 
 
 # -- enable, disable, verify ---------------------------------------------------------------
@@ -637,7 +701,7 @@ def test_enable_what_is_not_installed(cli: Cli) -> None:
     outcome = cli("disable", "ghost")
     assert (outcome.code, outcome.err.splitlines()[0]) == (
         1,
-        "error[not_found]: no plugin 'ghost' is installed",
+        "error[not-found]: no plugin 'ghost' is installed",
     )
 
 
@@ -681,6 +745,16 @@ def test_pack_writes_an_archive_that_installs(cli: Cli) -> None:
     assert second.startswith("sha256 ") and len(second) == len("sha256 ") + 64
     assert (cli.folder / "demo-1.0.0.zip").is_file()
     assert cli("install", "demo-1.0.0.zip", "--yes").out == "Installed demo 1.0.0.\n"
+
+
+def test_pack_skips_the_json_schema_saved_next_to_the_actions(cli: Cli) -> None:
+    _demo(cli)
+    cli.write("demo/actions/action.schema.json", cli("schema").out)
+    outcome = cli("pack", "demo")
+    assert (outcome.code, outcome.out.splitlines()[0]) == (
+        0,
+        "Packed demo 1.0.0 (1 actions) into demo-1.0.0.zip",
+    )
 
 
 def test_pack_as_tar_gz_where_asked(cli: Cli) -> None:
@@ -742,11 +816,12 @@ HOOKED = plugin_text(
     """,
 )
 BARE = action_text("hello", "steps:\n  - set: {x: 1}\n", description=None)
+HOOK = action_text("hello", "steps:\n  - set: {x: 1}\n", description="Sets x.")
 
 
 def test_a_failing_hook_is_a_warning_and_the_install_stands(cli: Cli) -> None:
     cli.write("hk/plugin.yaml", HOOKED)
-    cli.write("hk/actions/hello.yaml", BARE)
+    cli.write("hk/actions/hello.yaml", HOOK)
     outcome = cli("install", "hk", "--yes")
     assert (outcome.code, outcome.out) == (0, "Installed hk 1.0.0.\n")
     state = cli.home / "simulator-state.json"
@@ -802,7 +877,7 @@ def test_describe_an_action_without_description_inputs_or_outputs(cli: Cli) -> N
         *_certification(lines[6], certified=False),
         "    validation: 1 error in 1 file",
         "    tests: no tests; 1 action without tests",
-        "    hello.yaml:1:1: error[missing-description]: the action has no `description`",
+        "    hello.yaml:3:1: error[missing-description]: the action has no `description`",
         "    hello.yaml:3:7: error[untested-action]: the action `hello` has no tests",
         "    hello.yaml:3:7: warning[docs-no-example]: the documentation of `hello` has no example",
     ]
@@ -843,7 +918,7 @@ def test_a_newer_simulator_state_stops_the_hooks_not_the_change(cli: Cli) -> Non
     _demo(cli)  # no plugin has hooks yet: the simulator is not even opened
     assert "warning" not in cli("install", "demo", "--yes").err
     cli.write("hk/plugin.yaml", HOOKED)
-    cli.write("hk/actions/hello.yaml", BARE)
+    cli.write("hk/actions/hello.yaml", HOOK)
     outcome = cli("install", "hk", "--yes")
     assert (outcome.code, outcome.out) == (0, "Installed hk 1.0.0.\n")
     assert outcome.err == (

@@ -88,8 +88,8 @@ PIN = action_text(
         ),
         pytest.param(
             ["--inputs-json", '{"pin": "pa\\"ss\\\\word-77"}'],
-            "<input>: error[invalid_input]: input `pin` of pin must be a whole number, not text "
-            "(the secret input `pin`)\n     = hint: The PIN.\nfailed (invalid_input) after 0 "
+            "<input>: error[invalid-input]: input `pin` of pin must be a whole number, not text "
+            "(the secret input `pin`)\n     = hint: The PIN.\nfailed (invalid-input) after 0 "
             "steps\n",
             id="json-input-of-the-wrong-type",
         ),
@@ -252,9 +252,9 @@ def test_an_input_the_action_does_not_have(cli: Cli) -> None:
     outcome = cli("run", "greet.yaml", "-i", "who=A", "-i", "tims=2", "--fresh")
     assert (outcome.code, outcome.out) == (1, "")
     assert outcome.err.splitlines()[1:] == [
-        "<input>: error[invalid_input]: greet has no input `tims`",
+        "<input>: error[invalid-input]: greet has no input `tims`",
         "     = hint: did you mean 'times'?",
-        "failed (invalid_input) after 0 steps",
+        "failed (invalid-input) after 0 steps",
     ]
 
 
@@ -313,7 +313,9 @@ def test_trace(cli: Cli) -> None:
     assert (outcome.code, json.loads(outcome.out)) == (0, {"got": "hi"})
     lines = outcome.err.splitlines()
     assert re.fullmatch(r"  succeeded km_clipboard_manager {9}line 9  [0-9.]+ ms", lines[1])
-    assert re.fullmatch(r"  succeeded read {25}line 12  [0-9.]+ ms", lines[2])
+    assert lines[2] == '            with {"operation": "set", "content": "hi"}'
+    assert re.fullmatch(r"  succeeded read {25}line 12  [0-9.]+ ms", lines[3])
+    assert lines[4] == '            with {"operation": "get"}'
     traced = cli("run", "clip.yaml", "--trace", "--json", "--fresh").json()["trace"]
     assert [(t["kind"], t["step"], t["status"], t["path"]) for t in traced] == [
         ("tool", None, "skipped", "$.steps[0]"),
@@ -399,13 +401,13 @@ def test_profiles_decide_which_operations_may_run(cli: Cli, profile: str, code: 
     if code:
         allowed = "read-only" if profile == "sandbox" else "read-only, write"
         assert outcome.err.splitlines()[1:] == [
-            "forget.yaml:7:5: error[permission_denied]: km_variable_manager:delete is a "
+            "forget.yaml:7:5: error[permission-denied]: km_variable_manager:delete is a "
             f"destructive operation, and this security profile allows only: {allowed}",
             "   7 |   - tool: km_variable_manager",
             "     |     ^^^^^^^^^^^^^^^^^^^^^^^^^",
             "     = hint: run with a less strict profile (--profile standard) if you trust "
             "this action",
-            "failed (permission_denied) after 1 steps",
+            "failed (permission-denied) after 1 steps",
         ]
 
 
@@ -416,7 +418,7 @@ def test_the_sandbox_lets_an_action_read_the_clipboard_but_not_set_it(cli: Cli) 
     outcome = cli("run", "clip.yaml", "-i", "text=a", "--fresh", "--profile", "sandbox")
     assert outcome.code == 1
     assert outcome.err.splitlines()[1] == (
-        "clip.yaml:9:5: error[permission_denied]: km_clipboard_manager:set is a write "
+        "clip.yaml:9:5: error[permission-denied]: km_clipboard_manager:set is a write "
         "operation, and this security profile allows only: read-only"
     )
 
@@ -540,7 +542,7 @@ def test_a_file_that_is_not_one_of_the_plugin_actions(cli: Cli) -> None:
     outcome = cli("run", "demo/extra/other.yaml")
     assert outcome.code == 1
     assert outcome.err == (
-        f"<input>: error[not_found]: demo/extra/other.yaml is not one of the actions of the "
+        f"<input>: error[not-found]: demo/extra/other.yaml is not one of the actions of the "
         f"plugin in {cli.folder / 'demo'}\n"
         "     = hint: list it under `actions:` in plugin.yaml\n"
     )

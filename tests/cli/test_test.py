@@ -249,7 +249,7 @@ def test_installed_tests_never_see_the_users_settings(cli: Cli) -> None:
     outcome = cli("test", "relay/share", "--json")
     [report] = outcome.json()["tests"]
     assert report["failures"] == [
-        "the action failed: [template_error] `config.share_token` is undefined at "
+        "the action failed: [template-error] `config.share_token` is undefined at "
         "clipboard-tools/actions/share-clipboard.yaml:22:14"
     ]
     assert "5150" not in outcome.out + outcome.err

@@ -149,17 +149,17 @@ def test_a_server_answering_keyboard_maestro_is_down_fails_the_step_with_its_wor
     assert (outcome.code, outcome.out) == (1, "")
     assert outcome.err.splitlines() == [
         f"Running set on the Keyboard Maestro MCP server at {shlex.join(KM_DOWN_COMMAND)}.",
-        "set.yaml:7:5: error[tool_failed]: km_variable_manager failed: Cannot connect to "
+        "set.yaml:7:5: error[tool-failed]: km_variable_manager failed: Cannot connect to "
         "Keyboard Maestro Engine (KM_CONNECTION_FAILED)",
         "   7 |   - tool: km_variable_manager",
         "     |     ^^^^^^^^^^^^^^^^^^^^^^^^^",
         "     = hint: Start Keyboard Maestro and ensure the Engine is running. Check "
         "accessibility permissions if needed.",
-        "failed (tool_failed) after 1 steps",
+        "failed (tool-failed) after 1 steps",
     ]
     error = cli("run", "set.yaml", "--json").json()["error"]
     assert (error["kind"], error["details"]["code"], error["details"]["result"]) == (
-        "tool_failed",
+        "tool-failed",
         "KM_CONNECTION_FAILED",
         KM_DOWN,
     )
@@ -179,13 +179,13 @@ def test_an_error_result_of_the_server_fails_the_step_with_its_message(cli: Cli)
     outcome = cli("run", "fail.yaml")
     assert (outcome.code, outcome.out) == (1, "")
     assert outcome.err.splitlines()[1:] == [
-        "fail.yaml:7:5: error[tool_failed]: km_test_fail failed: no macro named Tidy "
+        "fail.yaml:7:5: error[tool-failed]: km_test_fail failed: no macro named Tidy "
         "(UPSTREAM_TOOL_ERROR)",
         "   7 |   - tool: km_test_fail",
         "     |     ^^^^^^^^^^^^^^^^^^",
         "     = hint: The Keyboard Maestro MCP server reported this error; check the "
         "arguments, and that Keyboard Maestro is running.",
-        "failed (tool_failed) after 1 steps",
+        "failed (tool-failed) after 1 steps",
     ]
 
 
@@ -267,7 +267,7 @@ def test_a_server_that_cannot_be_reached_is_one_clear_error(
     data = cli("run", "set.yaml", "--json").json()
     assert (data["status"], data["error"]["code"], data["error"]["message"]) == (
         "failed",
-        "tool_unavailable",
+        "tool-unavailable",
         message,
     )
     assert (data["error"]["hint"], data["ran_on"]["kind"]) == (full_hint, "upstream")

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from engine._resources import schema_path
 from engine.catalog import ToolCatalog
 from engine.cli._validate import _enclosing_plugin
+from engine.saved_tools import save_tool_list
 from tests.cli.conftest import DEMO_PLUGIN, Cli, action_text
 
 GOOD = action_text(
@@ -184,6 +186,15 @@ def test_a_folder_checks_every_manifest_and_skips_tool_folders(cli: Cli) -> None
         cli.write(f"lib/{hidden}/bad.yaml", MISSPELT)
     outcome = cli("validate", "lib")
     assert (outcome.code, outcome.out) == (0, "no problems in 2 files; 2 valid\n")
+
+
+def test_a_folder_skips_the_json_schema_saved_for_editors(cli: Cli) -> None:
+    """docs/writing-actions.md: save the schema next to your actions, then `validate .`."""
+    cli.write("lib/greet.yaml", GOOD)
+    cli.write("lib/action.schema.json", cli("schema").out)
+    cli.write("lib/plugin.schema.json", cli("schema", "--plugin").out)
+    outcome = cli("validate", "lib")
+    assert (outcome.code, outcome.out) == (0, "no problems in 1 file; 1 valid\n")
 
 
 def test_a_file_given_twice_is_checked_once(cli: Cli) -> None:
@@ -413,6 +424,22 @@ def test_schema(cli: Cli, argv: list[str], schema_id: str) -> None:
         schema_id,
         "https://json-schema.org/draft/2020-12/schema",
     )
+
+
+def test_schema_is_the_shipped_file_with_the_shipped_tools(cli: Cli) -> None:
+    outcome = cli("schema")
+    assert outcome.out == schema_path("action").read_text("utf-8")
+
+
+def test_schema_knows_the_tools_of_the_server_last_connected_to(cli: Cli) -> None:
+    """What an editor flags and what `validate` reports follow the same tools."""
+    tool = {"name": "km_test_text", "description": "Echo.", "inputSchema": {
+        "type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
+        "additionalProperties": False}}  # fmt: skip
+    save_tool_list([tool], upstream="km-mcp", server="test")
+    rules = cli("schema").json()["$defs"]["tool_calls"]["allOf"]
+    assert rules[0]["then"]["properties"]["tool"] == {"enum": ["km_test_text"]}
+    assert rules[1]["then"]["properties"]["with"]["properties"] == {"text": {"type": "string"}}
 
 
 def test_schema_of_the_tools(cli: Cli) -> None:

@@ -72,7 +72,7 @@ def test_bad_inputs_fail_with_invalid_input(
 ) -> None:
     error = failure(tools.run(INPUTS, given))
     assert (error.kind.value, error.message, error.hint, error.step) == (
-        "invalid_input",
+        "invalid-input",
         message,
         hint,
         None,
@@ -184,7 +184,7 @@ def test_an_output_that_cannot_render_fails_at_the_output(tools: Tools) -> None:
     result = tools.run(body, {"v": {"present": 1}})
     error = failure(result)
     assert (error.kind.value, error.first.location, error.first.json_path) == (
-        "template_error",
+        "template-error",
         "t.yaml:9:8",
         "$.outputs.bad",
     )
@@ -231,8 +231,8 @@ def test_null_for_an_optional_input_means_not_given(tools: Tools) -> None:
     assert result.outputs == {"name": "Ann", "count": 2, "tags": ["a", "b"], "note": None}
     error = failure(tools.run(pipeline, {"name": None}))
     assert (error.kind.value, error.message) == (
-        "invalid_input",
-        "input `name` of t must be text, not nothing (null) (null)",
+        "invalid-input",
+        "input `name` of t must be text, not null",
     )
 
 
@@ -282,7 +282,7 @@ def test_an_action_input_that_cannot_be_coerced_fails_at_the_calling_step(tools:
     )
     error = failure(tools.run(pipeline, resolver=library))
     assert (error.kind.value, error.step, error.first.location, error.message, error.hint) == (
-        "invalid_input",
+        "invalid-input",
         "call",
         "t.yaml:5:5",
         'input `count` of callee must be a whole number, not text ("many")',
@@ -295,7 +295,7 @@ def test_a_required_input_left_out_by_the_caller(tools: Tools) -> None:
     pipeline = tools.compile("steps:\n  - id: call\n    action: callee\n", check=False)
     error = failure(tools.run(pipeline, resolver=library))
     assert (error.kind.value, error.step, error.message, error.hint) == (
-        "invalid_input",
+        "invalid-input",
         "call",
         "callee needs the input `count`",
         "give `count` a value (on the command line: --input count=…)",

@@ -29,7 +29,7 @@ def test_a_tool_outside_the_declared_permissions_is_denied(tools: Tools) -> None
         check=False,
     )
     error = failure(tools.run(pipeline))
-    assert where(error) == ("permission_denied", "sneaky", "t.yaml:8:5", "$.steps[1]")
+    assert where(error) == ("permission-denied", "sneaky", "t.yaml:8:5", "$.steps[1]")
     assert error.message == (
         "the action is not allowed to call km_add: it is not in its granted permissions"
     )
@@ -41,7 +41,7 @@ def test_a_grant_given_to_the_run_wins_over_the_declared_permissions(tools: Tool
     pipeline = tools.compile(_call("km_add", "[km_add]"))
     grant = Grant.of_tools({"km_echo"})
     error = failure(tools.run(pipeline, grant=grant))
-    assert (error.kind.value, error.details) == ("permission_denied", {"tool": "km_add"})
+    assert (error.kind.value, error.details) == ("permission-denied", {"tool": "km_add"})
     assert tools.calls == []
 
 
@@ -93,7 +93,7 @@ def test_the_profile_refuses_tool_classes(
     # guard refuses it again at run time, so compile without the validator here.
     pipeline = tools.compile(_call(tool, permissions), check=False)
     error = failure(tools.run(pipeline, limits=profile.limits))
-    assert where(error) == ("permission_denied", "call", "t.yaml:6:5", "$.steps[0]")
+    assert where(error) == ("permission-denied", "call", "t.yaml:6:5", "$.steps[0]")
     assert error.message == message
     assert error.details["tool"] == tool
     assert tools.calls == []
@@ -128,7 +128,7 @@ def test_a_called_action_runs_with_its_own_grant(tools: Tools) -> None:
     assert tools.run(pipeline, resolver=library).ok
     assert tools.calls == [("km_delete", {"name": "x"})]
     sandboxed = tools.run(pipeline, resolver=library, limits=Profile.SANDBOX.limits)
-    assert failure(sandboxed).kind.value == "permission_denied"
+    assert failure(sandboxed).kind.value == "permission-denied"
 
 
 # -- operations: the class and the grant of what each call does ---------------------------
@@ -174,7 +174,7 @@ def test_the_rendered_operation_of_a_templated_call_is_checked(tools: Tools) -> 
     assert tools.run(pipeline, {"op": "get"}).ok
     assert tools.run(pipeline, {"op": "set"}).ok
     error = failure(tools.run(pipeline, {"op": "delete"}))
-    assert where(error) == ("permission_denied", "call", "t.yaml:8:5", "$.steps[0]")
+    assert where(error) == ("permission-denied", "call", "t.yaml:8:5", "$.steps[0]")
     assert (error.message, error.hint, error.details) == (
         "the action is not allowed to call km_store:delete: it is not in its granted permissions",
         "add km_store:delete to `permissions:` and grant it when installing",
@@ -189,7 +189,7 @@ def test_an_operation_the_catalog_does_not_know_needs_the_whole_tool(tools: Tool
     pipeline = tools.compile(_templated("[km_store:get]"), check=False)
     error = failure(tools.run(pipeline, {"op": "purge"}))
     assert (error.message, error.hint) == (
-        "the action is not allowed to call km_store with operation 'purge': that is no "
+        'the action is not allowed to call km_store with operation "purge": that is no '
         "operation km-actions knows, so only a grant of the whole km_store allows it",
         "use one of its operations (get, set, delete), or add km_store to `permissions:`",
     )

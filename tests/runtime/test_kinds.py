@@ -102,7 +102,7 @@ def test_an_unknown_action_is_not_found_with_a_hint(tools: Tools) -> None:
     library = tools.library(inner=INNER)
     pipeline = tools.compile("steps:\n  - id: call\n    action: nothing-like-it\n", check=False)
     error = failure(tools.run(pipeline, resolver=library))
-    assert where(error) == ("not_found", "call", "t.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("not-found", "call", "t.yaml:5:5", "$.steps[0]")
     assert error.message == "no action named `nothing-like-it` is available"
     assert error.hint == (
         "put the action's file in the same folder (or install its plugin), and check its `name:`"
@@ -122,7 +122,7 @@ def test_a_misspelt_action_gets_a_did_you_mean(tools: Tools) -> None:
 def test_an_action_step_without_a_library_is_not_found(tools: Tools) -> None:
     pipeline = tools.compile("steps:\n  - id: call\n    action: inner\n", check=False)
     error = failure(tools.run(pipeline))
-    assert where(error) == ("not_found", "call", "t.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("not-found", "call", "t.yaml:5:5", "$.steps[0]")
     assert error.message == "cannot run the action `inner`: no other actions are available"
 
 
@@ -153,7 +153,7 @@ def test_call_depth_limit(tools: Tools, depth: int, ok: bool) -> None:
         assert result.outputs == {"d": 1}
         return
     error = failure(result)
-    assert where(error) == ("limit_exceeded", "n", "c3.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("limit-exceeded", "n", "c3.yaml:5:5", "$.steps[0]")
     assert error.message == "actions call each other more than 2 deep (limit max_call_depth)"
     assert error.details == {"limit": "max_call_depth", "value": 2}
 
@@ -226,7 +226,7 @@ def test_set_refuses_values_past_the_size_limits(
 ) -> None:
     body = 'inputs: {v: {type: any}}\nsteps:\n  - id: big\n    set: {v: "{{ inputs.v }}"}\n'
     error = failure(tools.run(body, {"v": value}, limits=SMALL))
-    assert where(error) == ("limit_exceeded", "big", "t.yaml:6:5", "$.steps[0]")
+    assert where(error) == ("limit-exceeded", "big", "t.yaml:6:5", "$.steps[0]")
     assert error.message == message
     assert error.details == {"limit": limit[0], "value": limit[1]}
 
@@ -251,7 +251,7 @@ def test_set_values_computed_past_the_size_limits_fail_where_computed(
 ) -> None:
     body = f'steps:\n  - id: big\n    set: {{v: "{{{{ {template} }}}}"}}\n'
     error = failure(tools.run(body, limits=SMALL))
-    assert where(error) == ("limit_exceeded", "big", "t.yaml:6:14", "$.steps[0].set.v")
+    assert where(error) == ("limit-exceeded", "big", "t.yaml:6:14", "$.steps[0].set.v")
     assert error.message == message
 
 
@@ -386,7 +386,7 @@ def test_foreach_needs_a_list(tools: Tools, value: Any, type_name: str) -> None:
             {"v": value},
         )
     )
-    assert where(error) == ("expression_error", "loop", "t.yaml:7:5", "$.steps[0]")
+    assert where(error) == ("expression-error", "loop", "t.yaml:7:5", "$.steps[0]")
     assert error.message == f"`foreach` needs a list, but got {type_name}"
     assert error.hint == (
         "give a list (e.g. inputs.files), or split text first: split(inputs.text, ',')"
@@ -396,7 +396,7 @@ def test_foreach_needs_a_list(tools: Tools, value: Any, type_name: str) -> None:
 def test_foreach_iteration_limit(tools: Tools) -> None:
     body = "steps:\n  - id: loop\n    foreach: [1, 2, 3, 4]\n    steps:\n      - set: {x: 1}\n"
     error = failure(tools.run(body, limits=Limits(max_loop_iterations=3)))
-    assert where(error) == ("limit_exceeded", "loop", "t.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("limit-exceeded", "loop", "t.yaml:5:5", "$.steps[0]")
     assert error.message == "the foreach has 4 items (limit max_loop_iterations: 3)"
     assert tools.run(body, limits=Limits(max_loop_iterations=4)).ok
 
@@ -453,7 +453,7 @@ def test_the_first_failing_branch_cancels_the_others(tools: Tools) -> None:
     )
     error = failure(result)
     assert where(error) == (
-        "tool_failed",
+        "tool-failed",
         "broken",
         "t.yaml:12:13",
         "$.steps[0].parallel[1].steps[0]",
@@ -466,6 +466,6 @@ def test_parallel_branch_limit(tools: Tools) -> None:
         f"      - steps: [{{set: {{v{i}: {i}}}}}]\n" for i in range(3)
     )
     error = failure(tools.run(body, limits=Limits(max_parallel_branches=2)))
-    assert where(error) == ("limit_exceeded", "fan", "t.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("limit-exceeded", "fan", "t.yaml:5:5", "$.steps[0]")
     assert error.message == "the parallel step has 3 branches (limit max_parallel_branches: 2)"
     assert tools.run(body, limits=Limits(max_parallel_branches=3)).ok

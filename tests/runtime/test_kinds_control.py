@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ErrorKind
+from engine.errors import CompileError, ErrorKind
 from engine.limits import Limits
 from engine.model import Pipeline
 from engine.runtime import FakeClock
@@ -98,7 +98,7 @@ def test_repeat_stops_at_the_profile_loop_limit(tools: Tools) -> None:
     outputs: {n: "{{ vars.n }}"}
     """
     error = failure(tools.run(body, limits=Limits(max_loop_iterations=5)))
-    assert where(error) == ("limit_exceeded", "forever", "t.yaml:7:5", "$.steps[1]")
+    assert where(error) == ("limit-exceeded", "forever", "t.yaml:7:5", "$.steps[1]")
     assert error.message == "the repeat ran 5 rounds without ending (limit max_loop_iterations)"
     assert error.hint == "check the `until`/`while` condition, or set `max:`"
 
@@ -134,13 +134,21 @@ def test_wait_sleeps_on_the_run_clock(
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        pytest.param(True, "`wait` needs a number of seconds, got true", id="boolean"),
-        pytest.param([1], "`wait` needs a number of seconds, got [1]", id="list"),
-        pytest.param(None, "`wait` needs a number of seconds, got null", id="null"),
-        pytest.param("soon", '`wait` needs a number of seconds, got "soon"', id="word"),
-        pytest.param(0, "`wait` needs more than 0 seconds, got 0", id="zero"),
-        pytest.param(-1, "`wait` needs more than 0 seconds, got -1", id="negative"),
-        pytest.param("nan", '`wait` needs more than 0 seconds, got "nan"', id="nan"),
+        pytest.param(True, "`wait` must be a number, but `{{ inputs.d }}` gave true", id="boolean"),
+        pytest.param(
+            [1], "`wait` must be a number, but `{{ inputs.d }}` gave a list ([1])", id="list"
+        ),
+        pytest.param(None, "`wait` must be a number, but `{{ inputs.d }}` gave null", id="null"),
+        pytest.param(
+            "soon", '`wait` must be a number, but `{{ inputs.d }}` gave text ("soon")', id="word"
+        ),
+        pytest.param(0, "`wait` must be a number above 0, but `{{ inputs.d }}` gave 0", id="zero"),
+        pytest.param(
+            -1, "`wait` must be a number above 0, but `{{ inputs.d }}` gave -1", id="negative"
+        ),
+        pytest.param(
+            "nan", '`wait` must be a number, but `{{ inputs.d }}` gave text ("nan")', id="nan"
+        ),
     ],
 )
 def test_wait_refuses_values_that_are_not_seconds(
@@ -151,19 +159,110 @@ def test_wait_refuses_values_that_are_not_seconds(
         "steps:\n  - id: pause\n    wait: '{{ inputs.d }}'\n"
     )
     error = failure(tools.run(body, {"d": value}, clock=clock))
-    assert where(error) == ("invalid_arguments", "pause", "t.yaml:6:5", "$.steps[0]")
+    assert where(error) == ("invalid-arguments", "pause", "t.yaml:7:11", "$.steps[0].wait")
     assert error.message == message
-    assert error.hint == (
-        'give a number of seconds above 0, e.g. `wait: 1.5` or `wait: "{{ inputs.delay }}"`'
-    )
+    assert error.hint == "make the template give a number above 0, or write the number itself"
     assert clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        pytest.param(
+            "[1]", "`max` of `repeat` must be a whole number, not a list ([1])", id="list"
+        ),
+        pytest.param("true", "`max` of `repeat` must be a whole number, not true", id="boolean"),
+        pytest.param("0", "`max` of `repeat` must be a whole number at least 1, not 0", id="zero"),
+    ],
+)
+def test_a_written_number_that_validation_would_refuse_does_not_compile(
+    tools: Tools, written: str, message: str
+) -> None:
+    """(Compiled without validation, as `validation_level: none` does.)"""
+    body = f"steps:\n  - repeat: {{max: {written}, steps: [{{set: {{a: 1}}}}]}}\n"
+    with pytest.raises(CompileError) as refused:
+        tools.compile(body, check=False)
+    assert (str(refused.value.first), refused.value.first.path) == (
+        f"t.yaml:5:19: error[compile-error]: {message}",
+        ("steps", 0, "repeat", "max"),
+    )
+
+
+# -- a step's numbers may be templates (docs/reference.md, "Numbers from templates") -----
+
+
+@pytest.mark.parametrize(
+    ("times", "rounds"),
+    [
+        pytest.param(3, [1, 2, 3], id="number"),
+        pytest.param("2", [1, 2], id="text-holding-a-whole-number"),
+        pytest.param(1.0, [1], id="a-whole-float"),
+    ],
+)
+def test_repeat_max_from_a_template(tools: Tools, times: Any, rounds: list[int]) -> None:
+    body = """
+    inputs: {times: {type: any}}
+    steps:
+      - set: {seen: "{{ [] }}"}
+      - repeat:
+          max: "{{ inputs.times }}"
+          steps: [{set: {seen: "{{ vars.seen + [loop.index] }}"}}]
+    outputs: {seen: "{{ vars.seen }}"}
+    """
+    assert tools.run(body, {"times": times}).outputs == {"seen": rounds}
+
+
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [
+        pytest.param(
+            "three",
+            "`max` of `repeat` must be a whole number, but `{{ inputs.times }}` gave text "
+            '("three")',
+            id="word",
+        ),
+        pytest.param(
+            2.5,
+            "`max` of `repeat` must be a whole number, but `{{ inputs.times }}` gave 2.5",
+            id="fraction",
+        ),
+        pytest.param(
+            0,
+            "`max` of `repeat` must be a whole number at least 1, but `{{ inputs.times }}` gave 0",
+            id="zero",
+        ),
+        pytest.param(
+            [2],
+            "`max` of `repeat` must be a whole number, but `{{ inputs.times }}` gave a list ([2])",
+            id="list",
+        ),
+    ],
+)
+def test_repeat_max_from_a_template_is_checked_when_the_step_runs(
+    tools: Tools, times: Any, message: str
+) -> None:
+    body = """
+    inputs: {times: {type: any}}
+    steps:
+      - id: again
+        repeat:
+          max: "{{ inputs.times }}"
+          steps: [{tool: km_echo, with: {text: hi}}]
+    """
+    error = failure(tools.run(body, {"times": times}))
+    assert where(error) == ("invalid-arguments", "again", "t.yaml:9:12", "$.steps[0].repeat.max")
+    assert (error.message, error.hint) == (
+        message,
+        "make the template give a whole number at least 1, or write the number itself",
+    )
+    assert tools.calls == []
 
 
 def test_wait_longer_than_max_wait(tools: Tools, clock: FakeClock) -> None:
     error = failure(
         tools.run("steps:\n  - id: nap\n    wait: 10\n", clock=clock, limits=Limits(max_wait=5))
     )
-    assert where(error) == ("limit_exceeded", "nap", "t.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("limit-exceeded", "nap", "t.yaml:5:5", "$.steps[0]")
     assert error.message == "the step waits 10 s (limit max_wait: 5 s)"
     assert clock.sleeps == []
 

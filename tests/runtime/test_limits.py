@@ -1,5 +1,5 @@
 """Every security profile's limits, enforced at run time and reported with kind
-limit_exceeded (or timeout) naming the limit and its value."""
+limit-exceeded (or timeout) naming the limit and its value."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_max_steps(tools: Tools, profile: Profile) -> None:
     result = tools.run(body, inputs, limits=profile.limits)
     error = failure(result)
     assert (error.kind.value, error.details) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_steps", "value": limit},
     )
     assert error.message == f"the run executed more than {limit} steps (limit max_steps)"
@@ -71,7 +71,7 @@ def test_max_tool_calls(tools: Tools, profile: Profile) -> None:
     result = tools.run(body, inputs, limits=profile.limits)
     error = failure(result)
     assert (error.kind.value, error.details) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_tool_calls", "value": limit},
     )
     assert error.message == f"the run made more than {limit:,} tool calls (limit max_tool_calls)"
@@ -87,7 +87,7 @@ def test_max_loop_iterations(tools: Tools, profile: Profile) -> None:
     )
     error = failure(tools.run(body, {"items": list(range(limit + 1))}, limits=profile.limits))
     assert (error.kind.value, error.details, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_loop_iterations", "value": limit},
         f"the foreach has {limit + 1:,} items (limit max_loop_iterations: {limit:,})",
     )
@@ -102,7 +102,7 @@ def test_max_call_depth(tools: Tools, profile: Profile) -> None:
     library = tools.library(**actions)
     error = failure(tools.run(library.pipeline("a0"), resolver=library, limits=profile.limits))
     assert (error.kind.value, error.details, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_call_depth", "value": limit},
         f"actions call each other more than {limit} deep (limit max_call_depth)",
     )
@@ -116,7 +116,7 @@ def test_max_parallel_branches(tools: Tools, profile: Profile) -> None:
     body = "steps:\n  - parallel:\n" + branches
     error = failure(tools.run(body, limits=profile.limits))
     assert (error.kind.value, error.details, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_parallel_branches", "value": limit},
         f"the parallel step has {limit + 1} branches (limit max_parallel_branches: {limit})",
     )
@@ -128,7 +128,7 @@ def test_max_string_length(tools: Tools, profile: Profile) -> None:
     body = 'inputs: {s: {type: string}}\nsteps:\n  - set: {v: "{{ inputs.s }}"}\n'
     error = failure(tools.run(body, {"s": "x" * (limit + 1)}, limits=profile.limits))
     assert (error.kind.value, error.details, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_string_length", "value": limit},
         f"a value of {limit + 1:,} characters was produced (limit max_string_length: {limit:,})",
     )
@@ -141,7 +141,7 @@ def test_max_collection_size(tools: Tools, profile: Profile) -> None:
     body = 'inputs: {l: {type: array}}\nsteps:\n  - set: {v: "{{ inputs.l }}"}\n'
     error = failure(tools.run(body, {"l": [0] * (limit + 1)}, limits=profile.limits))
     assert (error.kind.value, error.details, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_collection_size", "value": limit},
         f"a collection of {limit + 1:,} items was produced (limit max_collection_size: {limit:,})",
     )
@@ -153,7 +153,7 @@ def test_max_wait(tools: Tools, profile: Profile, clock: FakeClock) -> None:
     body = 'inputs: {s: {type: number}}\nsteps:\n  - wait: "{{ inputs.s }}"\n'
     error = failure(tools.run(body, {"s": limit + 1}, limits=profile.limits, clock=clock))
     assert (error.kind.value, error.details, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_wait", "value": limit},
         f"the step waits {limit + 1:g} s (limit max_wait: {limit:g} s)",
     )
@@ -228,7 +228,7 @@ def test_the_step_past_max_steps_is_refused_before_it_runs(tools: Tools, third: 
     result = tools.run(body, limits=Limits(max_steps=2))
     error = failure(result)
     assert (error.kind.value, error.step, error.first.json_path, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         "third",
         "$.steps[2]",
         "the run executed more than 2 steps (limit max_steps)",
@@ -281,7 +281,7 @@ def test_a_list_holding_another_many_times_counts_it_every_time(tools: Tools, tr
     error = tools.run(DOUBLING, trace=trace).error
     assert error is not None, "the run succeeded"  # (its outputs are gigabytes as text)
     assert (error.kind.value, error.details, error.first.json_path, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_template_output", "value": 1_000_000},
         "$.steps[16].set.l",
         "this would make a list holding about 1,245,174 characters of data; the limit "
@@ -321,7 +321,7 @@ def test_values_passed_on_together_are_measured_together(
 ) -> None:
     error = failure(tools.run("steps:\n" + BIG + body, trace=trace))
     assert (error.kind.value, error.details, error.message) == (
-        "limit_exceeded",
+        "limit-exceeded",
         {"limit": "max_template_output", "value": 1_000_000},
         f"{subject} would hold about 1,200,000 characters of data "
         "(limit max_template_output: 1,000,000)",
@@ -417,7 +417,7 @@ def test_a_value_that_holds_itself_cannot_be_passed_on(tools: Tools) -> None:
     for trace in (False, True):
         error = failure(tools.run(body, trace=trace))
         assert (error.kind.value, error.message) == (
-            "invalid_arguments",
+            "invalid-arguments",
             "the value contains itself, so it has no end as text",
         )
 

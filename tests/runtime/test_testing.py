@@ -105,7 +105,7 @@ def test_a_passing_test(tools: Tools) -> None:
             _answers("A"),
             {"outputs": {"last": "B"}},
             [
-                "the action failed: [tool_unavailable] km_echo was called 2 times, but the "
+                "the action failed: [tool-unavailable] km_echo was called 2 times, but the "
                 "test mocks 1 answer at t.yaml:9:9"
             ],
             id="mocks-exhausted",
@@ -113,7 +113,7 @@ def test_a_passing_test(tools: Tools) -> None:
         pytest.param(
             ["a"],
             _answers("A"),
-            {"error": {"kind": "tool_failed"}},
+            {"error": {"kind": "tool-failed"}},
             ["the action succeeded, but the test expects it to fail"],
             id="expected-error-but-succeeded",
         ),
@@ -130,12 +130,12 @@ def test_failing_tests_say_why(
 @pytest.mark.parametrize(
     ("expected", "failures"),
     [
-        pytest.param({"kind": "tool_failed", "message": "REFUSED"}, [], id="matches"),
+        pytest.param({"kind": "tool-failed", "message": "REFUSED"}, [], id="matches"),
         pytest.param(
             {"kind": "timeout"},
             [
-                "the action failed with kind tool_failed, expected timeout: "
-                "[tool_failed] km_echo failed: no (REFUSED) at t.yaml:9:9"
+                "the action failed with kind tool-failed, expected timeout: "
+                "[tool-failed] km_echo failed: no (REFUSED) at t.yaml:9:9"
             ],
             id="other-kind",
         ),
@@ -160,7 +160,7 @@ def test_expected_errors(tools: Tools, expected: dict[str, Any], failures: list[
 def test_a_tool_without_a_mock_fails_the_test(tools: Tools) -> None:
     case = {"name": "n", "inputs": {"names": ["a"]}, "expect": {"outputs": {"last": "A"}}}
     assert _outcome(tools, case).failures == [
-        "the action failed: [tool_unavailable] the test has no mock for km_echo at t.yaml:9:9"
+        "the action failed: [tool-unavailable] the test has no mock for km_echo at t.yaml:9:9"
     ]
 
 
@@ -199,7 +199,7 @@ def test_no_matching_rule_and_no_otherwise(tools: Tools) -> None:
         "expect": {"outputs": {"last": "x"}},
     }
     assert _outcome(tools, case).failures == [
-        "the action failed: [tool_unavailable] no mock rule for km_echo matches the "
+        "the action failed: [tool-unavailable] no mock rule for km_echo matches the "
         'arguments {"text": "c"} at t.yaml:9:9'
     ]
 

@@ -65,7 +65,7 @@ def test_the_trace_has_an_entry_for_every_step_run(tools: Tools, clock: FakeCloc
     pipeline = tools.compile(TRACED, library=library)
     result = tools.run(pipeline, {"who": "Ann"}, trace=True, clock=clock, resolver=library)
     flaky_error = {
-        "kind": "tool_failed",
+        "kind": "tool-failed",
         "message": "km_flaky failed: Keyboard Maestro Engine is not running (KM_CONNECTION_FAILED)",
     }
     inner_result = {"success": True, "data": {"text": "inner"}}
@@ -148,7 +148,7 @@ def test_a_failing_plain_tool_step_is_traced_with_its_arguments(tools: Tools) ->
         (None, "failed", {}),
     ]
     assert result.trace[1]["error"] == {
-        "kind": "tool_failed",
+        "kind": "tool-failed",
         "message": f"km_fail failed: {FAILURE['message']} ({FAILURE['code']})",
     }
 
@@ -218,7 +218,7 @@ def test_the_generated_and_interpreted_steps_give_the_same_timeline(tools: Tools
     pipeline = tools.compile(PLAIN_TOOLS)
     fast = tools.run(pipeline, {"a": 1}, timeline=True, clock=FakeClock())
     slow = tools.run(pipeline, {"a": 1}, timeline=True, trace=True, clock=FakeClock())
-    failed = ("tool_failed", f"km_fail failed: {FAILURE['message']} ({FAILURE['code']})")
+    failed = ("tool-failed", f"km_fail failed: {FAILURE['message']} ({FAILURE['code']})")
     expected = [
         ("t", "add", "tool", "$.steps[0]", 7, "km_add", "succeeded", 1, 0.0, None),
         ("t", None, "tool", "$.steps[1]", 10, "km_echo", "succeeded", 1, 0.0, None),
@@ -235,7 +235,7 @@ def test_a_step_that_raises_is_in_the_generated_timeline(tools: Tools) -> None:
     result = tools.run("steps:\n  - tool: km_broken\n    with: {text: x}\n", timeline=True)
     (step,) = _times(result)
     assert step[6] == "failed"
-    assert step[9] == ("tool_failed", "km_broken raised RuntimeError: the tool broke")
+    assert step[9] == ("tool-failed", "km_broken raised RuntimeError: the tool broke")
 
 
 def test_the_timeline_masks_secrets_in_step_errors(tools: Tools) -> None:

@@ -73,8 +73,8 @@ def test_an_if_that_cannot_be_evaluated_fails_at_its_step(tools: Tools) -> None:
         "inputs: {v: {type: any}}\nsteps:\n  - id: check\n    if: inputs.v > 1\n    set: {x: 1}\n"
     )
     error = failure(tools.run(body, {"v": "text"}))
-    assert where(error) == ("expression_error", "check", "t.yaml:6:5", "$.steps[0]")
-    assert error.message == "cannot compare a string with a number using `>`"
+    assert where(error) == ("expression-error", "check", "t.yaml:6:5", "$.steps[0]")
+    assert error.message == "cannot compare text with a whole number using `>`"
 
 
 # -- timeout ----------------------------------------------------------------------------
@@ -105,6 +105,28 @@ def test_a_step_timeout_is_capped_by_the_profile_step_timeout(tools: Tools) -> N
         "timeout",
         "the step took longer than its timeout of 0.05 s",
         {"timeout": 0.05},
+    )
+
+
+def test_a_step_timeout_from_a_template(tools: Tools) -> None:
+    body = """
+    inputs: {seconds: {type: number}}
+    steps:
+      - id: slow
+        tool: km_slow
+        with: {seconds: 30}
+        timeout: "{{ inputs.seconds / 2 }}"
+    """
+    error = failure(tools.run(body, {"seconds": 0.1}))
+    assert (error.kind.value, error.message) == (
+        "timeout",
+        "the step took longer than its timeout of 0.05 s",
+    )
+    error = failure(tools.run(body, {"seconds": -2}))
+    assert where(error) == ("invalid-arguments", "slow", "t.yaml:10:14", "$.steps[0].timeout")
+    assert error.message == (
+        "`timeout` must be a number above 0 and at most 86400, but "
+        "`{{ inputs.seconds / 2 }}` gave -1.0"
     )
 
 
@@ -159,9 +181,37 @@ def test_retry_until_the_tool_succeeds(tools: Tools, clock: FakeClock) -> None:
 def test_retry_gives_up_after_max_attempts(tools: Tools, clock: FakeClock) -> None:
     tools.flaky_failures = 10
     error = failure(tools.run(_flaky("{max_attempts: 4, interval: 1}"), clock=clock))
-    assert where(error) == ("tool_failed", "flaky", "t.yaml:5:5", "$.steps[0]")
+    assert where(error) == ("tool-failed", "flaky", "t.yaml:5:5", "$.steps[0]")
     assert error.details["attempts"] == 4
     assert (len(tools.calls), clock.sleeps) == (4, [1.0, 2.0, 4.0])
+
+
+def test_retry_numbers_from_templates(tools: Tools, clock: FakeClock) -> None:
+    tools.flaky_failures = 10
+    body = "inputs: {n: {type: integer}, wait: {type: any}}\n" + _flaky(
+        '{max_attempts: "{{ inputs.n }}", interval: "{{ inputs.wait }}", backoff_rate: 1}'
+    )
+    error = failure(tools.run(body, {"n": 3, "wait": "0.5"}, clock=clock))
+    assert (error.details["attempts"], clock.sleeps) == (3, [0.5, 0.5])
+
+
+def test_a_templated_retry_number_that_does_not_fit_fails_the_step_unretried(
+    tools: Tools, clock: FakeClock
+) -> None:
+    tools.flaky_failures = 10
+    body = "inputs: {n: {type: integer}}\n" + _flaky('{max_attempts: "{{ inputs.n }}"}')
+    error = failure(tools.run(body, {"n": 11}, clock=clock))
+    assert where(error) == (
+        "invalid-arguments",
+        "flaky",
+        "t.yaml:8:27",
+        "$.steps[0].retry.max_attempts",
+    )
+    assert error.message == (
+        "`max_attempts` of `retry` must be a whole number from 1 to 10, but "
+        "`{{ inputs.n }}` gave 11"
+    )
+    assert (tools.calls, clock.sleeps) == ([], [])
 
 
 def test_retry_delays_are_capped_by_max_delay(tools: Tools, clock: FakeClock) -> None:
@@ -182,17 +232,17 @@ def test_retry_jitter_moves_each_delay_but_never_past_max_delay(tools: Tools) ->
 @pytest.mark.parametrize(
     ("step", "on", "kind", "attempts"),
     [
-        pytest.param("tool: km_fail", "[timeout]", "tool_failed", 1, id="kind-not-listed"),
-        pytest.param("tool: km_fail", "[tool_failed]", "tool_failed", 3, id="kind-listed"),
+        pytest.param("tool: km_fail", "[timeout]", "tool-failed", 1, id="kind-not-listed"),
+        pytest.param("tool: km_fail", "[tool-failed]", "tool-failed", 3, id="kind-listed"),
         pytest.param("fail: stop", "[failed]", "failed", 3, id="fail-step-retried"),
         pytest.param(
             "tool: km_add\n    with: {a: x, b: 1}",
             None,
-            "invalid_arguments",
+            "invalid-arguments",
             1,
             id="default-skips-invalid-arguments",
         ),
-        pytest.param("tool: km_raise", None, "tool_failed", 3, id="default-retries-tool-failed"),
+        pytest.param("tool: km_raise", None, "tool-failed", 3, id="default-retries-tool-failed"),
     ],
 )
 def test_retry_on_filters_error_kinds(
@@ -229,7 +279,7 @@ def test_catch_runs_with_the_error_in_scope_and_the_action_goes_on(tools: Tools)
         """
     )
     described = {
-        "kind": "tool_failed",
+        "kind": "tool-failed",
         "message": "km_fail failed: Keyboard Maestro Engine is not running (KM_CONNECTION_FAILED)",
         "step": "read",
         "code": "KM_CONNECTION_FAILED",
@@ -278,10 +328,10 @@ def test_a_catch_that_fails_fails_the_action_with_its_own_error(tools: Tools) ->
 @pytest.mark.parametrize(
     ("step", "kind"),
     [
-        pytest.param("tool: km_fail", "tool_failed", id="tool-failed"),
+        pytest.param("tool: km_fail", "tool-failed", id="tool-failed"),
         pytest.param("fail: on purpose", "failed", id="fail"),
-        pytest.param("wait: '{{ 0 }}'", "invalid_arguments", id="invalid-arguments"),
-        pytest.param("set: {v: '{{ vars.nope.deeper }}'}", "template_error", id="template"),
+        pytest.param("wait: '{{ 0 }}'", "invalid-arguments", id="invalid-arguments"),
+        pytest.param("set: {v: '{{ vars.nope.deeper }}'}", "template-error", id="template"),
     ],
 )
 def test_continue_on_error_records_the_failure_and_goes_on(

@@ -105,7 +105,9 @@ async def test_an_action_runs_the_apps_own_tools_in_process(
 ) -> None:
     async with Client(keyboard_maestro.app, cache=None) as client:
         created = await call(
-            client, ECOSYSTEM, {"operation": "create", "plugin_source": NOTIFY_SUM}
+            client,
+            ECOSYSTEM,
+            {"operation": "create", "plugin_source": NOTIFY_SUM, "validation_level": "standard"},
         )
         assert created["data"]["tool"] == "mcp-created__notify-sum"
         tool = {t.name: t for t in (await client.list_tools()).tools}["mcp-created__notify-sum"]
@@ -143,7 +145,9 @@ steps:
     )
     async with Client(keyboard_maestro.app, cache=None) as client:
         unknown = await call(
-            client, ECOSYSTEM, {"operation": "validate", "plugin_source": clipboard}
+            client,
+            ECOSYSTEM,
+            {"operation": "validate", "plugin_source": clipboard, "validation_level": "standard"},
         )
         (diagnostic,) = unknown["error"]["diagnostics"]
         assert (diagnostic["code"], diagnostic["path"], diagnostic["line"]) == (
@@ -153,7 +157,11 @@ steps:
         )
         assert "km_clipboard_manager" in diagnostic["message"]
 
-        wrong = await call(client, ECOSYSTEM, {"operation": "validate", "plugin_source": misspelt})
+        wrong = await call(
+            client,
+            ECOSYSTEM,
+            {"operation": "validate", "plugin_source": misspelt, "validation_level": "standard"},
+        )
         codes = [(d["path"], d["hint"]) for d in wrong["error"]["diagnostics"]]
         # The app's schema for km_calculator requires `expression`.
         assert codes == [("$.steps[0].with", "add `expression: …` under `with:`")]
@@ -178,10 +186,14 @@ outputs:
         permissions=("km_calculator",),
     )
     async with Client(keyboard_maestro.app, cache=None) as client:
-        await call(client, ECOSYSTEM, {"operation": "create", "plugin_source": calculate})
+        await call(
+            client,
+            ECOSYSTEM,
+            {"operation": "create", "plugin_source": calculate, "validation_level": "standard"},
+        )
         failed = await call(client, "mcp-created__calculate", {"expression": "two + 2"})
     error = failed["error"]
-    assert (error["code"], error["path"]) == ("tool_failed", "$.steps[0]")
+    assert (error["code"], error["path"]) == ("tool-failed", "$.steps[0]")
     assert error["message"] == (
         "km_calculator failed: Error executing tool km_calculator: cannot calculate "
         "'two + 2': only sums of numbers (UPSTREAM_TOOL_ERROR)"
@@ -207,7 +219,11 @@ async def test_the_apps_clients_hear_of_new_action_tools(
             await group.start(changes.listen, client)
         else:
             await client.list_tools()  # the app learns of the client on its first request
-        await call(client, ECOSYSTEM, {"operation": "create", "plugin_source": created})
+        await call(
+            client,
+            ECOSYSTEM,
+            {"operation": "create", "plugin_source": created, "validation_level": "standard"},
+        )
         with anyio.fail_after(PATIENCE):
             await changes.wait_past(0)
         assert f"mcp-created__made-{mode}" in [t.name for t in (await client.list_tools()).tools]
@@ -224,7 +240,11 @@ async def test_the_settings_switch_action_tools_off_one_by_one_or_all(tmp_path: 
         async with Client(host.app, cache=None) as client:
             for name in ("shown", "hidden"):
                 text = action_yaml(name, "steps:\n  - set: {x: 1}\n", description="One.")
-                await call(client, ECOSYSTEM, {"operation": "create", "plugin_source": text})
+                await call(
+                    client,
+                    ECOSYSTEM,
+                    {"operation": "create", "plugin_source": text, "validation_level": "standard"},
+                )
             names = [t.name for t in (await client.list_tools()).tools]
             assert names[3:] == [f"mcp-created__{name}" for name in expected]
             hidden = await call(

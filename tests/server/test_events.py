@@ -98,7 +98,9 @@ def test_every_store_operation_over_mcp_sets_off_its_hooks(
     created = _call(
         host,
         "create",
-        plugin_source='api_version: "1.0"\nkind: action\nname: hi\nsteps:\n  - set: {a: 1}\n',
+        plugin_source='api_version: "1.0"\nkind: action\nname: hi\ndescription: Hi.\n'
+        "steps:\n  - set: {a: 1}\n",
+        validation_level="standard",
     )
     _call(host, "uninstall", plugin_identifier="other")
     assert recorded == [
@@ -180,7 +182,12 @@ def test_the_hooks_of_a_change_whose_answer_timed_out_run_once_it_is_done(
         release = threading.Event()
         busy = asyncio.ensure_future(host.in_worker(release.wait))  # the store is busy
         manifest = 'api_version: "1.0"\nkind: action\nname: hi\nsteps:\n  - set: {a: 1}\n'
-        arguments = {"operation": "create", "plugin_source": manifest, "timeout": 0.05}
+        arguments = {
+            "operation": "create",
+            "plugin_source": manifest,
+            "timeout": 0.05,
+            "validation_level": "standard",
+        }
         answer = await app.ecosystem(arguments, None)
         assert recorded == ["installed watcher 1.0.0"]  # not created yet
         release.set()

@@ -86,7 +86,7 @@ async def defaults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Se
 
 
 async def test_without_an_upstream_the_simulator_answers_and_says_so(defaults: Served) -> None:
-    created = await defaults.ecosystem("create", plugin_source=ADD)
+    created = await defaults.ecosystem("create", plugin_source=ADD, validation_level="standard")
     assert created["success"] is True, created
     answer = await defaults.call("mcp-created__add", {"a": 2, "b": 3})
     assert answer["data"]["outputs"] == {"sum": 5}
@@ -131,12 +131,12 @@ async def test_at_the_default_ceiling_an_ai_may_read_and_set_a_variable_but_not_
     """Issue 9, item 5: the class belongs to the operation, so the default ceiling
     (read-only, write) lets an MCP caller create an action that reads and sets a
     variable, and refuses one that deletes it, pointing at the call."""
-    created = await defaults.ecosystem("create", plugin_source=KEEP)
+    created = await defaults.ecosystem("create", plugin_source=KEEP, validation_level="standard")
     assert created["success"] is True, created
     kept = await defaults.call("mcp-created__keep", {"value": "one"})
     assert kept["data"]["outputs"] == {"kept": "one"}
 
-    refused = await defaults.ecosystem("create", plugin_source=FORGET)
+    refused = await defaults.ecosystem("create", plugin_source=FORGET, validation_level="standard")
     assert refused["success"] is False
     assert refused["error"]["code"] == "permission-not-allowed"
     assert [
@@ -183,7 +183,7 @@ async def test_the_default_ceiling_keeps_destructive_operations_from_mcp_install
     assert "km-actions install" in install["error"]["hint"]
     assert "km-actions config set security.ceiling" in install["error"]["hint"]
 
-    create = await defaults.ecosystem("create", plugin_source=REMEMBER)
+    create = await defaults.ecosystem("create", plugin_source=REMEMBER, validation_level="standard")
     assert create["error"]["code"] == "permission-not-allowed"
     [problem] = create["error"]["diagnostics"]
     where = f"{problem['file']}:{problem['line']}:{problem['column']}"
@@ -275,7 +275,7 @@ async def test_with_per_action_tools_off_actions_run_through_the_ecosystem(
     http: HttpServer,
 ) -> None:
     async with Client(http.url, cache=None) as client:
-        created = await ecosystem(client, "create", plugin_source=ADD)
+        created = await ecosystem(client, "create", plugin_source=ADD, validation_level="standard")
         assert created["success"] is True
         assert [t.name for t in (await client.list_tools()).tools] == [ECOSYSTEM]
         listed = await ecosystem(client, "list")
@@ -289,11 +289,13 @@ async def test_with_per_action_tools_off_actions_run_through_the_ecosystem(
 async def test_the_configured_limit_applies(http: HttpServer) -> None:
     waits = action_yaml("waits", "steps:\n  - wait: 2\n", description="Wait two seconds.")
     async with Client(http.url, cache=None) as client:
-        assert (await ecosystem(client, "create", plugin_source=waits))["success"] is True
+        assert (
+            await ecosystem(client, "create", plugin_source=waits, validation_level="standard")
+        )["success"] is True
         answer = await ecosystem(client, "execute", action_name="mcp-created/waits")
     assert answer["error"] == {
         **answer["error"],
-        "code": "limit_exceeded",
+        "code": "limit-exceeded",
         "message": "the step waits 2 s (limit max_wait: 1 s)",
         "location": "mcp-created/actions/waits.yaml:6:5",
     }
@@ -311,7 +313,11 @@ async def test_when_allowed_create_adds_to_a_user_plugin_and_keeps_its_settings(
         )
         assert installed["data"]["needs_configuration"] == {}
         created = await ecosystem(
-            client, "create", plugin_source=ADD, plugin_identifier="clipboard-tools"
+            client,
+            "create",
+            plugin_source=ADD,
+            plugin_identifier="clipboard-tools",
+            validation_level="standard",
         )
         assert created["success"] is True, created
         assert (created["data"]["action"], created["data"]["version"]) == (
@@ -354,7 +360,9 @@ async def test_when_allowed_create_adds_to_a_user_plugin_and_keeps_its_settings(
             client, "execute", action_name="clipboard-tools/add", parameters={"a": 1, "b": 1}
         )
         assert answer["data"]["outputs"] == {"sum": 2}
-        remembered = await ecosystem(client, "create", plugin_source=REMEMBER)
+        remembered = await ecosystem(
+            client, "create", plugin_source=REMEMBER, validation_level="standard"
+        )
         assert remembered["success"] is True
         answer = await ecosystem(
             client,

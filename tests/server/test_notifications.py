@@ -71,6 +71,7 @@ async def install_create_uninstall(tmp_path: Path, actor: Served, other: Served,
                     "made", "steps:\n  - set: {x: 1}\n", description="Made over MCP."
                 ),
                 "plugin_identifier": f"made-{tag}",
+                "validation_level": "standard",
             },
             has(f"made-{tag}__made"),
         ),

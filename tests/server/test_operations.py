@@ -125,7 +125,7 @@ async def created(server: Served) -> dict[str, Any]:
     answers = {}
     for text in (SHOUT, DIVIDE, SLOW_SUM):
         answers[text.split("name: ")[1].split()[0]] = await server.ecosystem(
-            "create", plugin_source=text
+            "create", plugin_source=text, validation_level="standard"
         )
     return answers
 
@@ -480,7 +480,7 @@ async def test_describe_a_plugin_and_one_of_its_actions(
     )
     assert missing["error"] == {
         **missing["error"],
-        "code": "not_found",
+        "code": "not-found",
         "message": "clipboard-tools has no action `nothing`",
         "hint": "describe the plugin to see its actions",
     }
@@ -490,7 +490,9 @@ async def test_describe_a_plugin_and_one_of_its_actions(
 
 
 async def test_create_returns_every_mistake_with_its_place_and_a_hint(server: Served) -> None:
-    envelope = await server.ecosystem("create", plugin_source=SHOUT_WITH_MISTAKES)
+    envelope = await server.ecosystem(
+        "create", plugin_source=SHOUT_WITH_MISTAKES, validation_level="standard"
+    )
     assert envelope["success"] is False
     error = envelope["error"]
     assert error["message"] == (
@@ -547,7 +549,9 @@ async def test_create_returns_every_mistake_with_its_place_and_a_hint(server: Se
 
 async def test_the_fixed_manifest_is_created_and_offered_as_a_tool(server: Served) -> None:
     progress = ProgressLog()
-    envelope = await server.ecosystem("create", plugin_source=SHOUT, progress=progress)
+    envelope = await server.ecosystem(
+        "create", plugin_source=SHOUT, progress=progress, validation_level="standard"
+    )
     assert envelope["success"] is True, envelope
     schema = {
         "type": "object",
@@ -585,14 +589,14 @@ async def test_a_manifest_given_as_an_object_is_created_too(server: Served) -> N
         "outputs": {"answer": "{{ vars.x }}"},
     }
     envelope = await server.ecosystem(
-        "create", parameters=manifest, plugin_identifier="object-made"
+        "create", parameters=manifest, plugin_identifier="object-made", validation_level="standard"
     )
     assert envelope["data"]["tool"] == "object-made__answer"
     answer = await server.call("object-made__answer", {})
     assert answer["data"]["outputs"] == {"answer": 42}
 
     manifest["nmae"] = manifest.pop("name")
-    refused = await server.ecosystem("create", parameters=manifest)
+    refused = await server.ecosystem("create", parameters=manifest, validation_level="standard")
     codes = [(d["code"], d["path"], d["hint"]) for d in refused["error"]["diagnostics"]]
     assert ("unknown-key", "$.nmae", "did you mean 'name'?") in codes
 
@@ -650,8 +654,8 @@ STRICT_TESTS = """tests:
         pytest.param(
             STRICT_BASE.replace("kind: action", "kind: action\ndescription: Adds.")
             + STRICT_TESTS.replace("EXPECTED", "3"),
-            "tests-failed",
-            "1 of 1 of the manifest's tests failed",
+            "test-failed",
+            "the test `adds` failed: output `sum` is 3, expected 2",
             id="tests-must-pass",
         ),
     ],
@@ -683,7 +687,9 @@ async def test_a_create_that_times_out_completes_in_the_store_and_is_announced(
 ) -> None:
     mark = server.changes.count
     late = SHOUT.replace("name: shout", "name: late")
-    envelope = await server.ecosystem("create", plugin_source=late, timeout=0.001)
+    envelope = await server.ecosystem(
+        "create", plugin_source=late, timeout=0.001, validation_level="standard"
+    )
     assert envelope["error"] == {
         **envelope["error"],
         "code": "timeout",
@@ -776,7 +782,7 @@ async def test_a_failing_action_answers_with_where_it_failed(
     }
 
     refused = await server.call("mcp-created__divide", {"a": 6})
-    assert refused["error"]["code"] == "invalid_input"
+    assert refused["error"]["code"] == "invalid-input"
     assert refused["error"]["message"] == "mcp-created/divide needs the input `b`"
 
     divided = await server.call("mcp-created__divide", {"a": 6, "b": 4})
@@ -788,13 +794,13 @@ async def test_a_looser_security_profile_than_the_servers_is_refused(
 ) -> None:
     for operation, arguments in (
         ("execute", {"action_name": "mcp-created/divide", "parameters": {"a": 1, "b": 1}}),
-        ("create", {"plugin_source": SHOUT}),
+        ("create", {"plugin_source": SHOUT, "validation_level": "standard"}),
         ("install", {"plugin_source": str(CLIPBOARD_TOOLS)}),
     ):
         envelope = await server.ecosystem(operation, security_profile="none", **arguments)
         assert envelope["error"] == {
             **envelope["error"],
-            "code": "permission_denied",
+            "code": "permission-denied",
             "message": "the security profile `none` is looser than this server allows (`standard`)",
         }, operation
 
@@ -815,7 +821,7 @@ async def test_a_stricter_profile_applies_to_the_run(
         parameters={"name": "Di"},
         security_profile="sandbox",
     )
-    assert sandboxed["error"]["code"] == "permission_denied"
+    assert sandboxed["error"]["code"] == "permission-denied"
     assert sandboxed["error"]["path"] == "$.steps[0]"
 
 
@@ -866,7 +872,7 @@ async def test_a_secret_setting_never_appears_in_any_answer(
     assert configured["data"]["settings"]["missing"] == []
     assert too_short["error"]["message"] == (
         "the settings of 'clipboard-tools' are not valid: `share_token`: the secret value is "
-        "too short"
+        "shorter than 8 characters"
     )
     docs = await server.client.read_resource("km-actions://plugins/clipboard-tools/docs")
     for text in [json.dumps(answer) for answer in answers] + [str(docs)]:
@@ -914,8 +920,8 @@ tests:
     )
     assert installed["error"]["message"] == (
         "either was installed, but its settings were refused: the settings of 'either' are "
-        "not valid: the settings object is valid under each of {'required': ['user']}, "
-        "{'required': ['token']}"
+        "not valid: the settings object fits more than one of the forms it may take: one with "
+        "`token`, one with `user`"
     )
     await server.ecosystem("configure", plugin_identifier="either", plugin_config={"token": SECRET})
     both = await server.ecosystem(
@@ -942,12 +948,14 @@ async def test_the_test_operation_runs_a_plugins_tests(
     failing = STRICT_BASE.replace(
         "kind: action", "kind: action\ndescription: Adds."
     ) + STRICT_TESTS.replace("EXPECTED", "5")
-    created = await server.ecosystem("create", plugin_source=failing, plugin_identifier="untested")
+    created = await server.ecosystem(
+        "create", plugin_source=failing, plugin_identifier="untested", validation_level="standard"
+    )
     assert created["success"] is True  # the standard level does not run tests
     failed = await server.ecosystem("test", plugin_identifier="untested")
     assert failed["error"] == {
         **failed["error"],
-        "code": "tests-failed",
+        "code": "test-failed",
         "message": "1 of 1 tests failed",
         "hint": "output `sum` is 5, expected 2",
     }
@@ -993,7 +1001,7 @@ async def test_stats_count_the_runs_of_an_action(server: Served, created: dict[s
             {"since": "soon"}, "invalid-parameter", "cannot read 'soon' as a window", id="since"
         ),
         pytest.param(
-            {"run": 987654}, "not_found", "the history keeps no run 987654", id="unknown-run"
+            {"run": 987654}, "not-found", "the history keeps no run 987654", id="unknown-run"
         ),
         pytest.param(
             {"run": "7"}, "invalid-parameter", "`parameters.run` must be a whole number", id="type"
@@ -1016,14 +1024,17 @@ async def test_stats_parameters_are_checked(
 
 async def test_validate_checks_without_installing(server: Served) -> None:
     valid = await server.ecosystem(
-        "validate", plugin_source=SHOUT.replace("name: shout", "name: only-checked")
+        "validate",
+        plugin_source=SHOUT.replace("name: shout", "name: only-checked"),
+        validation_level="standard",
     )
-    assert valid["data"] == {"valid": True}
+    assert valid["data"] == {"valid": True, "plugin": "mcp-created"}
     invalid = await server.ecosystem("validate", plugin_source='{"api_version": "1.0"}')
     assert [(d["code"], d["message"]) for d in invalid["error"]["diagnostics"]] == [
         ("missing-key", "the action is missing `kind`"),
         ("missing-key", "the action is missing `name`"),
         ("missing-key", "the action is missing `steps`"),
+        ("missing-key", "strict validation needs `tests:` that show the action works"),
     ]
     assert invalid["error"]["location"] == "manifest.json:1:1"
     assert not [name for name in await server.tools() if "only-checked" in name]
@@ -1096,9 +1107,9 @@ async def test_every_parameter_that_does_not_apply_is_reported(
         "parameters": {},
         "plugin_config": {},
         "security_profile": "strict",
-        "api_version": "1.0",
+        "api_version": "2.0",
         "auto_update": True,
-        "dependency_resolution": "auto",
+        "dependency_resolution": "upgrade",
         "validation_level": "basic",
         "timeout": 5,
     }
@@ -1168,7 +1179,7 @@ async def test_an_unknown_tool_gets_an_error_envelope(server: Served) -> None:
     envelope = await server.call("mcp-created__nothing", {})
     assert envelope["error"] == {
         **envelope["error"],
-        "code": "not_found",
+        "code": "not-found",
         "message": "no tool named mcp-created__nothing",
     }
 
@@ -1187,6 +1198,11 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
         "km-actions://catalog",
     ]
     assert "km-actions://plugins/clipboard-tools/docs" in uris
+    # The user guide, page by page: what the prompt and the hints point to.
+    assert {"km-actions://docs/writing-actions", "km-actions://docs/templates-and-expressions",
+            "km-actions://docs/tools", "km-actions://docs/diagnostics"} <= set(uris)  # fmt: skip
+    templates = (await server.client.list_resource_templates()).resource_templates
+    assert [t.uri_template for t in templates] == ["km-actions://plugins/{identifier}/docs"]
 
     async def text(uri: str) -> str:
         contents = (await server.client.read_resource(uri)).contents
@@ -1197,6 +1213,7 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
 
     action_schema = json.loads(await text("km-actions://schemas/action"))
     assert "steps" in action_schema["properties"]
+    assert "tool_calls" not in action_schema["$defs"]  # the tools are in the catalog
     plugin_schema = json.loads(await text("km-actions://schemas/plugin"))
     assert "identifier" in plugin_schema["properties"]
     catalog = {tool["name"]: tool for tool in json.loads(await text("km-actions://catalog"))}
@@ -1212,6 +1229,9 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
         },
     }
     assert "operations" not in catalog["km_calculator"]
+    # What MCP callers may be granted here (the ceiling is `all`).
+    assert catalog["km_variable_manager"]["mcp_may_grant"] == ["get", "set", "delete", "list"]
+    assert catalog["km_calculator"]["mcp_may_grant"] is True
     # What each tool answers, as recorded from the real server (none known for km_calculator).
     assert catalog["km_variable_manager"]["answers_by"] == "operation"
     assert catalog["km_variable_manager"]["answers"]["get"] == (
@@ -1224,6 +1244,9 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
     assert catalog["km_execute_macro"]["answer"].startswith("{success: boolean, data: {")
     assert catalog["km_token_processor"]["answers_by"] == "preview_only"
     assert {"answer", "answers"}.isdisjoint(catalog["km_calculator"])
+    guide = await text("km-actions://docs/writing-actions")
+    assert guide.startswith("# Writing actions")
+    assert "](km-actions://docs/reference#" in guide and "](reference.md" not in guide
     docs = await text("km-actions://plugins/clipboard-tools/docs")
     assert docs.startswith("> Status: **active**\n\n# Clipboard tools\n")
     assert "sign-clipboard" in docs
@@ -1248,23 +1271,19 @@ async def test_the_write_action_prompt_teaches_the_language(server: Served) -> N
     assert isinstance(message.content, TextContent)
     text = message.content.text
     assert text.startswith("Write an action that does this: copy the front window's title")
-    for part in ("api_version", "steps:", "- km_calculator (read-only)", '"operation": "create"'):
+    for part in ("api_version", "steps:", "- km_calculator(expression, ", '"operation": "create"'):
         assert part in text
-    # Classes per operation, and what this server lets a created action be granted.
+    # Each operation with its class, the arguments it was recorded with, what it answers.
     assert (
-        "- km_variable_manager (operation read-only: get, list; write: set; destructive: "
-        "delete): " in text
+        "  get(name) [read-only] → {data: {name: string, value: string, scope: string, "
+        'exists: boolean, type: string}} e.g. {"data": {"name": "Greeting", "value": "Hello", '
+        '"scope": "global", "exists": true, "type": "string"}}\n' in text
     )
+    assert "  delete(name) [destructive] → {data: {" in text  # the ceiling is `all` here
     assert ceiling_sentence(("all",)) in text
-    # What each tool answers, in one line per operation (alike ones share it).
-    assert (
-        "  get answers {data: {name: string, value: string, scope: string, exists: boolean, "
-        "type: string}}\n" in text
-    )
-    assert "  move, resize, minimize, maximize, restore answers {operation: string, window: {" in (
-        text
-    )
-    assert "  preview_only true answers {preview: {original_text: string, " in text
+    assert "  move(position, window_identifier), resize(size, window_identifier), " in text
+    assert "  preview_only true → {preview: {original_text: string, " in text
+    assert "Only the user can grant" not in text
     (tool,) = [t for t in (await server.client.list_tools()).tools if t.name == ECOSYSTEM]
     assert tool.description is not None
     assert tool.description.endswith(ceiling_sentence(("all",)))

@@ -22,7 +22,7 @@ from engine.errors import EngineError
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure
 from engine.plugins.store import Store
-from engine.server import ecosystem
+from engine.server import arguments, ecosystem
 from engine.server.store_host import StoreHost
 
 pytestmark = pytest.mark.anyio
@@ -64,12 +64,10 @@ def host(user_store: Path) -> Iterator[StoreHost]:
     opened.store.close()
 
 
-async def call(host: StoreHost, operation: str, **arguments: Any) -> dict[str, Any]:
+async def call(host: StoreHost, operation: str, **given: Any) -> dict[str, Any]:
     """One `km_plugin_ecosystem` call, answered as the server answers it."""
     try:
-        checked_operation, checked = ecosystem.check_arguments(
-            {"operation": operation, **arguments}
-        )
+        checked_operation, checked = arguments.check_arguments({"operation": operation, **given})
         return await host.operation(checked_operation, checked, None)
     except EngineError as error:
         return ecosystem.failure(operation, error)
@@ -132,7 +130,7 @@ async def test_mcp_install_cannot_replace_a_plugin_the_user_installed(
     assert _error(envelope) == refusal("clipboard-tools", "replace", "km-actions install SOURCE")
     _untouched(host)
     leak = await call(host, "execute", action_name="clipboard-tools/leak")
-    assert leak["error"]["code"] == "not_found"
+    assert leak["error"]["code"] == "not-found"
     assert TOKEN not in json.dumps(
         await call(host, "describe", plugin_identifier="clipboard-tools")
     )

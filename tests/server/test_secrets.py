@@ -114,10 +114,10 @@ async def test_tests_of_create_never_run_with_the_users_settings(
     await host.reload()
     args = {"plugin_source": LEAKY, "validation_level": "strict", "plugin_identifier": "relay"}
     created = await host.operation("create", args, None)
-    assert created["error"]["code"] == "tests-failed"
+    assert created["error"]["code"] == "test-failed"
     (report,) = created["data"]["tests"]
     assert report["failures"] == [
-        "the action failed: [template_error] `config.share_token` is undefined at "
+        "the action failed: [template-error] `config.share_token` is undefined at "
         "clipboard-tools/actions/share-clipboard.yaml:22:14"
     ]
     assert_never_shown(created)
@@ -144,8 +144,8 @@ async def test_configure_never_prints_the_settings_object_with_its_secrets(
     failed = await _failure(host, "configure", both)
     assert failed["code"] == "invalid-config"
     assert failed["message"] == (
-        "the settings of 'one-of' are not valid: the settings object is not valid under any "
-        "of the given schemas"
+        "the settings of 'one-of' are not valid: the settings object does not fit any of the "
+        "forms it may take"
     )
     assert_never_shown(failed)
 

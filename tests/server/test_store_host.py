@@ -92,7 +92,8 @@ async def test_new_tools_from_a_reconnected_upstream_are_followed(
         "permissions: [km_speak]\nsteps:\n  - tool: km_speak\n    with: {text: hi}\n",
         "utf-8",
     )
-    before = await host.operation("validate", {"plugin_source": action.read_text()}, None)
+    checked = {"plugin_source": action.read_text(), "validation_level": "standard"}
+    before = await host.operation("validate", checked, None)
     assert {d["code"] for d in before["error"]["diagnostics"]} == {
         "unknown-permission",
         "unknown-tool",
@@ -100,7 +101,7 @@ async def test_new_tools_from_a_reconnected_upstream_are_followed(
     speak = ToolSpec("km_speak", "Say a text.", SPEAK, {"readOnlyHint": True})
     upgraded = ToolCatalog([*host.catalog().values(), speak], origin="the upgraded server")
     host.bridge._catalog = upgraded  # type: ignore[attr-defined]  # what a reconnect does
-    after = await host.operation("validate", {"plugin_source": action.read_text()}, None)
+    after = await host.operation("validate", checked, None)
     assert after["success"] is True, after
     assert host.catalog() is upgraded
     assert host.loaded.runtime.catalog is upgraded  # installed actions: loaded again
@@ -199,14 +200,18 @@ async def test_a_ceiling_of_operations_caps_what_mcp_callers_may_grant(tmp_path:
             "permissions: [km_variable_manager:get, km_variable_manager:set]\nsteps:\n"
             "  - tool: km_variable_manager\n    with: {operation: set, name: a, value: b}\n"
         )
-        created = await host.operation("create", {"plugin_source": keep}, None)
+        created = await host.operation(
+            "create", {"plugin_source": keep, "validation_level": "standard"}, None
+        )
         assert created["success"] is True, created
         reload = (
             'api_version: "1.0"\nkind: action\nname: reload\ndescription: Reloads.\n'
             "permissions: [km_engine_control:reload]\nsteps:\n"
             "  - tool: km_engine_control\n    with: {operation: reload}\n"
         )
-        refused = await host.operation("create", {"plugin_source": reload}, None)
+        refused = await host.operation(
+            "create", {"plugin_source": reload, "validation_level": "standard"}, None
+        )
         assert [d["message"] for d in refused["error"]["diagnostics"]] == [
             "`km_engine_control:reload` (write) is beyond what MCP callers may grant on this "
             "server (read-only, km_variable_manager:set): only the user can grant it",

@@ -219,7 +219,7 @@ def test_stats_after_hundreds_of_runs_agree_with_the_recorded_runs(
     assert stats["mix/loop"]["slowest_steps"][1]["step"] == "nap"
     assert stats["mix/loop"]["slowest_steps"][1]["mean_ms"] == 10.0
     assert stats["mix/retry"]["slowest_steps"][0]["step"] == "read"
-    assert stats["mix/retry"]["failure_kinds"] == {"tool_failed": stats["mix/retry"]["failures"]}
+    assert stats["mix/retry"]["failure_kinds"] == {"tool-failed": stats["mix/retry"]["failures"]}
     assert stats["mix/choose"]["failure_kinds"] == {"failed": stats["mix/choose"]["failures"]}
     assert [s["step"] for s in stats["mix/choose"]["slowest_steps"][:2]] == ["pick", "pause"]
 

@@ -47,7 +47,7 @@ NOTIFY = {
     ],
 }
 TOO_MANY = (
-    "limit_exceeded",
+    "limit-exceeded",
     "the run made more than 100 tool calls (limit max_tool_calls)",
 )
 
@@ -120,7 +120,7 @@ def test_what_a_sandboxed_action_calls_runs_under_the_sandbox(sandboxed: Store) 
     """The classes too: a sandboxed action calling a standard plugin's writing action
     cannot write through it."""
     assert _failure(_run(sandboxed, "busy/write-through")) == (
-        "permission_denied",
+        "permission-denied",
         "km_notifications is a write tool, and this security profile allows only: read-only",
     )
     assert _run(sandboxed, "writer/notify").ok
@@ -211,7 +211,7 @@ def test_every_limit_holds_in_a_called_action(store: Store, make_plugin: MakePlu
     finally:
         runtime.close()
     assert {name: _failure(result) for name, result in results.items()} == {
-        "many": ("limit_exceeded", "the run executed more than 500 steps (limit max_steps)"),
+        "many": ("limit-exceeded", "the run executed more than 500 steps (limit max_steps)"),
         "slow-step": (
             "timeout",
             "a step of `boxed/slow-step` ran longer than 0.2 s, the step timeout its plugin "
@@ -299,7 +299,7 @@ def test_resource_limits_tighten_every_run_of_the_plugin_s_actions(
             dependencies={"tight": "*"},
         ),
     )
-    twenty = ("limit_exceeded", "the run made more than 20 tool calls (limit max_tool_calls)")
+    twenty = ("limit-exceeded", "the run made more than 20 tool calls (limit max_tool_calls)")
     assert _failure(_run(store, "tight/loop", Profile.NONE)) == twenty
     assert _failure(_run(store, "outer/go")) == twenty
     host = StoreHost(store, _bridge(), Settings(default_profile=Profile.NONE))

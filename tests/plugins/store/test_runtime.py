@@ -81,7 +81,7 @@ def test_a_call_outside_the_grant_is_refused(store: Store, make_plugin: MakePlug
         conn.execute("DELETE FROM permissions WHERE identifier = 'calc'")
     result = _run(PluginRuntime.load(store), "calc/c", {"km_calculator": [CALC]})
     assert result.error is not None
-    assert result.error.kind.value == "permission_denied"
+    assert result.error.kind.value == "permission-denied"
     assert result.error.message == (
         "the action is not allowed to call km_calculator: it is not in its granted permissions"
     )

@@ -61,6 +61,27 @@ def test_a_store_of_schema_1_is_migrated_keeping_its_data(
         )
 
 
+def test_runs_recorded_with_snake_case_kinds_are_counted_under_the_one_spelling(
+    home: Path,
+) -> None:
+    home.mkdir()
+    conn = connect(home / "state.db")
+    migrate(conn, MIGRATIONS[:4])
+    detail = '{"error": {"kind": "tool_failed", "message": "busy"}, "trace": []}'
+    conn.execute(
+        "INSERT INTO history (plugin, action, started_at, duration_ms, status, error_kind, "
+        "failed, detail) VALUES ('p', 'a', 'then', 1.0, 'failed', 'tool_failed', 1, ?)",
+        (detail,),
+    )
+    conn.close()
+    with Store.open(home, recover=False) as store:
+        row = store.conn.execute("SELECT error_kind, detail FROM history").fetchone()
+    assert row == (
+        "tool-failed",
+        '{"error": {"kind": "tool-failed", "message": "busy"}, "trace": []}',
+    )
+
+
 def test_migrating_twice_changes_nothing(home: Path) -> None:
     home.mkdir()
     conn = connect(home / "state.db")
