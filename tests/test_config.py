@@ -161,7 +161,7 @@ def test_upstream_describe(upstream: UpstreamConfig, described: str) -> None:
         pytest.param({"securty": {}}, "unknown section [securty]", "did you mean 'security'?",
                      id="section-misspelt"),
         pytest.param({"logging": {}}, "unknown section [logging]",
-                     "expected one of: limits, security, tools, updates, upstream",
+                     "expected one of: catalog, limits, security, tools, updates, upstream",
                      id="section-unknown"),
         pytest.param({"security": 1}, "[security] must be a table", EVERY_SETTING_HINT,
                      id="section-not-a-table"),

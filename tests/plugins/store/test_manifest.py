@@ -66,10 +66,10 @@ def test_plugin_yaml_problems_are_located(make_plugin: MakePlugin) -> None:
 
 
 def test_every_problem_of_every_action_is_listed(make_plugin: MakePlugin) -> None:
-    bad_tool = {"steps": [{"tool": "km_calculator", "wiht": {"expression": "1"}}]}
+    bad_tool = {"steps": [{"tool": "km_list_macros", "wiht": {"limit": 1}}]}
     bad_ref = {"steps": [{"set": {"x": "{{ inputs.nope }}"}}]}
     root = make_plugin(
-        "demo", permissions=["km_calculator"], actions={"a": bad_tool, "b": bad_ref, "c": {}}
+        "demo", permissions=["km_list_macros"], actions={"a": bad_tool, "b": bad_ref, "c": {}}
     )
     with pytest.raises(PluginError) as caught:
         read_plugin(root, label="demo")
@@ -181,14 +181,14 @@ def test_lone_action_file(tmp_path: Path) -> None:
         "kind": "action",
         "name": "tidy_up",
         "steps": [
-            {"tool": "km_calculator", "with": {"expression": "1 + 1"}},
+            {"tool": "km_engine_control", "with": {"operation": "calculate", "expression": "1+1"}},
             call("lib/helper"),
         ],
     }
     path.write_text(yaml.safe_dump(action), "utf-8")
     plugin = read_action_file(path)
     assert (plugin.identifier, plugin.name, plugin.version) == ("tidy-up", "tidy_up", "0.0.0")
-    assert plugin.permissions == ("km_calculator",)
+    assert plugin.permissions == ("km_engine_control:calculate",)
     assert plugin.dependencies == {"lib": "*"}
     assert plugin.is_lone_action
 
@@ -196,10 +196,10 @@ def test_lone_action_file(tmp_path: Path) -> None:
 def test_lone_action_keeps_its_version_and_permissions(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     body = {"api_version": "1.0", "kind": "action", "name": "x", "version": "2.3.4",
-            "permissions": ["calculator"], **SIMPLE_ACTION}  # fmt: skip
+            "permissions": ["tokens"], **SIMPLE_ACTION}  # fmt: skip
     path.write_text(yaml.safe_dump(body), "utf-8")
     plugin = read_plugin(path)
-    assert (plugin.version, plugin.permissions) == ("2.3.4", ("calculator",))
+    assert (plugin.version, plugin.permissions) == ("2.3.4", ("tokens",))
     assert [a.name for a in plugin.actions] == ["x"]
 
 
