@@ -253,6 +253,10 @@ def _upstream(value: Any, where: str) -> UpstreamConfig | None:
 
 
 def _catalog_tools(value: Any, where: str) -> CatalogTools:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # `tools = 2025` in the file, or `km-actions config set catalog.tools 2025` (which
+        # reads the value as JSON): the year, written as a number.
+        value = str(value)
     try:
         return CatalogTools(value)
     except ValueError:
