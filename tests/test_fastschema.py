@@ -23,7 +23,7 @@ _scalars = (
             "",
             "a",
             "tool",
-            "km_calculator",
+            "km_list_macros",
             "1.0.0",
             "Ab",
             "x y",
