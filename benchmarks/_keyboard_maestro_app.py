@@ -1,6 +1,7 @@
 """A stand-in for the Keyboard Maestro MCP server with km-actions embedded (for
 bench_mcp.py): an ``MCPServer`` app with one tool, ``km_engine_control`` (its operation
-calculate, for sums such as "6+7", answered as the real server does: the result as text), and :func:`engine.server.embed.attach`, served over stdio. The store is
+calculate, for sums such as "6+7", answered as the real server does: the result as
+text), and :func:`engine.server.embed.attach`, served over stdio. The store is
 ``KM_ACTIONS_HOME``.
 
     python benchmarks/_keyboard_maestro_app.py

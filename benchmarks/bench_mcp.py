@@ -2,8 +2,9 @@
 how long it takes to answer tools/list with 1,000 installed actions.
 
 1. Executing a 1-step action (one km_engine_control calculate call) through
-   ``km-actions serve`` over stdio, whose upstream is ``km-actions simulator`` over stdio, against calling the same
-   tool directly on another ``km-actions simulator`` over stdio: the same client
+   ``km-actions serve`` over stdio, whose upstream is ``km-actions simulator`` over
+   stdio, against calling the same tool directly on another ``km-actions simulator``
+   over stdio: the same client
    machinery (``mcp.Client``, protocol 2026-07-28), calls interleaved, medians compared.
    Both ways of running the action are shown: ``km_plugin_ecosystem`` execute, and the
    action's own tool (``[tools] per_action``). Target: serve adds <= 1 ms (median).
@@ -62,7 +63,8 @@ tests:
   - name: gives the calculated result
     mocks:
       km_engine_control:
-        - {success: true, data: {expression: "6*7", result: "42", result_type: int, timestamp: "2026-05-04T09:30:15"}}
+        - {success: true, data: {expression: "6*7", result: "42", result_type: int,
+           timestamp: "2026-05-04T09:30:15"}}
     expect: {outputs: {result: "42"}}
 """
 

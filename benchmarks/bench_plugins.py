@@ -42,7 +42,8 @@ steps:
     with: {{operation: process_tokens, expression: "%SystemClipboard%"}}
   - set:
       text: >-
-        {{{{ inputs.prefix }}}}-{{{{ steps.read.result.data.processed | trim | truncate({width}) }}}}
+        {{{{ inputs.prefix }}}}-{{{{ steps.read.result.data.processed | trim
+        | truncate({width}) }}}}
       size: "{{{{ steps.read.result.data.processed | length }}}}"
   - if: vars.size > {threshold} and not inputs.notify
     tool: km_variable_manager

@@ -68,7 +68,9 @@ TAIL = """outputs:
 tests:
   - name: title-cases the clipboard
     inputs: {notify: false}
-    mocks: {km_engine_control: [{success: true, data: {processed: "hello"}}], km_variable_manager: [{success: true}]}
+    mocks:
+      km_engine_control: [{success: true, data: {processed: "hello"}}]
+      km_variable_manager: [{success: true}]
     expect: {outputs: {text: Hello}}
 """
 

@@ -63,9 +63,7 @@ def _as_dict(d: Diagnostic, expected: Mapping[str, Any] | None = None) -> dict[s
 
 
 def _shown(found: list[Diagnostic], expected: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        _as_dict(d, expected[i] if i < len(expected) else None) for i, d in enumerate(found)
-    ]
+    return [_as_dict(d, expected[i] if i < len(expected) else None) for i, d in enumerate(found)]
 
 
 def _diagnose(case: Mapping[str, Any]) -> list[Diagnostic]:

@@ -1272,7 +1272,12 @@ async def test_the_write_action_prompt_teaches_the_language(server: Served) -> N
     assert isinstance(message.content, TextContent)
     text = message.content.text
     assert text.startswith("Write an action that does this: copy the front window's title")
-    for part in ("api_version", "steps:", "- km_engine_control(operation, expression?, ", '"operation": "create"'):
+    for part in (
+        "api_version",
+        "steps:",
+        "- km_engine_control(operation, expression?, ",
+        '"operation": "create"',
+    ):
         assert part in text
     # Each operation with its class, the arguments it was recorded with, what it answers.
     assert (

@@ -104,7 +104,7 @@ def test_generic_answers_echo_the_arguments_with_defaults(older: KM, name: str) 
 
 def test_every_current_tool_is_modelled_and_only_the_older_ones_are_generic() -> None:
     assert set(Simulator()._handlers) == set(CATALOG)
-    assert GENERIC_TOOLS == sorted(OLDER_TOOLS)
+    assert sorted(OLDER_TOOLS) == GENERIC_TOOLS
 
 
 def test_generic_answers_change_no_state(older: KM) -> None:

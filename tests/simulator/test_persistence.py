@@ -37,7 +37,7 @@ def busy(sim: Simulator) -> None:
                 "action_type": "pause",
                 "action_config": {"seconds": 1},
             },
-        ),  # fmt: skip
+        ),
         ("km_create_macro", {"name": "Saved", "template": "custom", "group_name": "Examples"}),
         ("km_execute_macro", {"identifier": "Saved", "trigger_value": "t"}),
         (

@@ -508,9 +508,7 @@ def test_an_upgrade_asks_again_for_operations_not_granted_before(
 
 
 def test_the_grant_must_cover_the_request(store: Store, make_plugin: MakePlugin) -> None:
-    root = make_plugin(
-        "demo", permissions=["km_notifications", "tokens"], actions={"n": NOTIFY}
-    )
+    root = make_plugin("demo", permissions=["km_notifications", "tokens"], actions={"n": NOTIFY})
     with pytest.raises(PluginError) as caught:
         install(store, root, grant=["tokens"])
     assert caught.value.code == "permission-not-granted"
