@@ -1,6 +1,7 @@
 """A stand-in for the Keyboard Maestro MCP server with km-actions embedded (for
-bench_mcp.py): an ``MCPServer`` app with one tool, ``km_calculator`` (sums such as
-"6 + 7"), and :func:`engine.server.embed.attach`, served over stdio. The store is
+bench_mcp.py): an ``MCPServer`` app with one tool, ``km_engine_control`` (its operation
+calculate, for sums such as "6+7", answered as the real server does: the result as
+text), and :func:`engine.server.embed.attach`, served over stdio. The store is
 ``KM_ACTIONS_HOME``.
 
     python benchmarks/_keyboard_maestro_app.py
@@ -19,9 +20,13 @@ app = MCPServer("keyboard-maestro")
 
 
 @app.tool()
-def km_calculator(expression: str) -> dict[str, Any]:
-    """Add the whole numbers of ``expression`` (e.g. "6 + 7")."""
-    return {"success": True, "data": {"result": sum(int(p) for p in expression.split("+"))}}
+def km_engine_control(operation: str, expression: str = "") -> dict[str, Any]:
+    """Calculate: add the whole numbers of ``expression`` (e.g. "6+7")."""
+    result = sum(int(p) for p in expression.split("+"))
+    return {
+        "success": True,
+        "data": {"expression": expression, "result": str(result), "result_type": "int"},
+    }
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """MCP server figures, side by side in one run: what `km-actions serve` adds to a call, and
 how long it takes to answer tools/list with 1,000 installed actions.
 
-1. Executing a 1-step action (one km_calculator call) through ``km-actions serve`` over
-   stdio, whose upstream is ``km-actions simulator`` over stdio, against calling the same
-   tool directly on another ``km-actions simulator`` over stdio: the same client
+1. Executing a 1-step action (one km_engine_control calculate call) through
+   ``km-actions serve`` over stdio, whose upstream is ``km-actions simulator`` over
+   stdio, against calling the same tool directly on another ``km-actions simulator``
+   over stdio: the same client
    machinery (``mcp.Client``, protocol 2026-07-28), calls interleaved, medians compared.
    Both ways of running the action are shown: ``km_plugin_ecosystem`` execute, and the
    action's own tool (``[tools] per_action``). Target: serve adds <= 1 ms (median).
@@ -14,7 +15,7 @@ how long it takes to answer tools/list with 1,000 installed actions.
    Also the deployment that avoids that hop: km-actions embedded in the Keyboard
    Maestro server's own ``MCPServer`` app (``engine.server.embed.attach``; here a stand-in
    app, benchmarks/_keyboard_maestro_app.py): the same action run by its tool on that
-   app, against calling the app's ``km_calculator`` directly, both over one stdio hop.
+   app, against calling the app's ``km_engine_control`` directly, both over one stdio hop.
 2. Start-up: from starting ``km-actions serve`` (no upstream: the built-in simulator) to
    its first tools/list answer, with 1,000 installed actions (20 generated plugins of 50,
    as in bench_plugins.py) and with none, rounds interleaved. Target: <= 1.5x.
@@ -45,19 +46,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_plugins import make_plugin
 
 KM_ACTIONS = str(Path(sys.executable).with_name("km-actions"))
-EXPRESSION = {"expression": "6 * 7"}
+EXPRESSION = {"operation": "calculate", "expression": "6*7"}
 EMBEDDED_APP = str(Path(__file__).resolve().with_name("_keyboard_maestro_app.py"))
 ONE_STEP = """api_version: "1.1"
 kind: action
 name: one-step
 description: One call to the calculator.
-permissions: [km_calculator]
+permissions: [km_engine_control:calculate]
 steps:
   - id: calc
-    tool: km_calculator
-    with: {expression: "6 * 7"}
+    tool: km_engine_control
+    with: {operation: calculate, expression: "6*7"}
 outputs:
   result: "{{ steps.calc.result.data.result }}"
+tests:
+  - name: gives the calculated result
+    mocks:
+      km_engine_control:
+        - {success: true, data: {expression: "6*7", result: "42", result_type: int,
+           timestamp: "2026-05-04T09:30:15"}}
+    expect: {outputs: {result: "42"}}
 """
 
 
@@ -105,7 +113,7 @@ async def overhead(work: Path, calls: int) -> None:
             assert result.structured_content and result.structured_content["success"]
 
         async def upstream_directly() -> None:
-            result = await direct.call_tool("km_calculator", EXPRESSION)
+            result = await direct.call_tool("km_engine_control", EXPRESSION)
             assert result.structured_content and result.structured_content["success"]
 
         async def no_upstream_hop() -> None:
@@ -161,7 +169,7 @@ async def embedded(work: Path, calls: int) -> None:
     app = StdioServerParameters(
         command=sys.executable, args=[EMBEDDED_APP], env={"KM_ACTIONS_HOME": str(home)}
     )
-    source = ONE_STEP.replace('"6 * 7"', '"6 + 7"')
+    source = ONE_STEP.replace('"6*7"', '"6+7"')
     async with Client(app, cache=None) as client:
         created = await client.call_tool(
             "km_plugin_ecosystem", {"operation": "create", "plugin_source": source}
@@ -169,14 +177,16 @@ async def embedded(work: Path, calls: int) -> None:
         assert created.structured_content and created.structured_content["success"], created
 
         async def directly() -> None:
-            result = await client.call_tool("km_calculator", {"expression": "6 + 7"})
+            result = await client.call_tool(
+                "km_engine_control", {"operation": "calculate", "expression": "6+7"}
+            )
             assert result.structured_content and result.structured_content["success"]
 
         async def action_tool() -> None:
             result = await client.call_tool("mcp-created__one-step", {})
             assert result.structured_content and result.structured_content["success"]
 
-        ways = {"the app's km_calculator, directly": directly, "the action's tool": action_tool}
+        ways = {"the app's km_engine_control, directly": directly, "the action's tool": action_tool}
         for call in ways.values():
             for _ in range(20):
                 await call()

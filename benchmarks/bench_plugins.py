@@ -38,12 +38,13 @@ inputs:
   notify: {{type: boolean, default: false, description: Show a notification}}
 steps:
   - id: read
-    tool: km_clipboard_manager
-    with: {{operation: get}}
+    tool: km_engine_control
+    with: {{operation: process_tokens, expression: "%SystemClipboard%"}}
   - set:
       text: >-
-        {{{{ inputs.prefix }}}}-{{{{ steps.read.result.data.content | trim | truncate({width}) }}}}
-      size: "{{{{ steps.read.result.data.content | length }}}}"
+        {{{{ inputs.prefix }}}}-{{{{ steps.read.result.data.processed | trim
+        | truncate({width}) }}}}
+      size: "{{{{ steps.read.result.data.processed | length }}}}"
   - if: vars.size > {threshold} and not inputs.notify
     tool: km_variable_manager
     with: {{operation: set, name: "Var{n}", value: "{{{{ vars.text | upper }}}}"}}
@@ -67,7 +68,7 @@ identifier: {plugin}
 name: Generated {plugin}
 version: 1.0.0
 description: A generated plugin of {count} actions for benchmarks.
-permissions: [km_clipboard_manager, km_variable_manager, km_notifications]
+permissions: [km_engine_control:process_tokens, km_variable_manager, km_notifications]
 """
 
 

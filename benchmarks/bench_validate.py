@@ -19,12 +19,12 @@ from engine.loader import load_text
 from engine.validate import _ANALYSIS_CACHE, _TEMPLATES, validate
 
 STEP = """  - id: read{n}
-    tool: km_clipboard_manager
-    with: {{operation: get}}
+    tool: km_engine_control
+    with: {{operation: process_tokens, expression: "%SystemClipboard%"}}
   - set:
-      text{n}: "{{{{ steps.read{n}.result.data.content | title }}}}"
-  - tool: km_clipboard_manager
-    with: {{operation: set, content: "{{{{ vars.text{n} }}}}"}}
+      text{n}: "{{{{ steps.read{n}.result.data.processed | title }}}}"
+  - tool: km_variable_manager
+    with: {{operation: set, name: "Clip {n}", value: "{{{{ vars.text{n} }}}}"}}
     retry: {{max_attempts: 3, interval: 0.2, backoff_rate: 2}}
   - if: inputs.notify and len(vars.text{n}) > 0
     tool: km_notifications
@@ -44,7 +44,7 @@ kind: action
 name: typical-{count}
 description: A typical action of about {count} steps.
 version: 1.0.0
-permissions: [km_clipboard_manager, km_notifications, km_variable_manager]
+permissions: [km_engine_control:process_tokens, km_notifications, km_variable_manager]
 inputs:
   notify: {{type: boolean, default: true, description: Show a notification}}
   items: {{type: array, items: {{type: string}}, default: [], description: Items to store}}
@@ -53,11 +53,11 @@ steps:
 
 # The same, reading answers the validator knows the shape of.
 ANSWERS = (
-    STEP.replace("km_clipboard_manager\n    with: {{operation: get}}", "km_variable_manager\n"
+    STEP.replace("km_engine_control\n    with: {{operation: process_tokens, expression: "
+                 "\"%SystemClipboard%\"}}", "km_variable_manager\n"
                  "    with: {{operation: get, name: Note {n}}}")
-    .replace("steps.read{n}.result.data.content", "steps.read{n}.result.data.value")
-    .replace("km_clipboard_manager\n    with: {{operation: set, content:", "km_variable_manager\n"
-             "    with: {{operation: set, name: Note {n}, value:")
+    .replace("steps.read{n}.result.data.processed", "steps.read{n}.result.data.value")
+    .replace("name: \"Clip {n}\"", "name: Note {n}")
     .replace("  - foreach: inputs.items\n", "  - id: all{n}\n    tool: km_variable_manager\n"
              "    with: {{operation: list}}\n  - foreach: steps.all{n}.result.data.variables\n")
     .replace("value: \"{{{{ item }}}}\"", "value: \"{{{{ item.name }}}}\"")
@@ -68,7 +68,9 @@ TAIL = """outputs:
 tests:
   - name: title-cases the clipboard
     inputs: {notify: false}
-    mocks: {km_clipboard_manager: [{success: true, data: {content: "hello"}}, {success: true}]}
+    mocks:
+      km_engine_control: [{success: true, data: {processed: "hello"}}]
+      km_variable_manager: [{success: true}]
     expect: {outputs: {text: Hello}}
 """
 

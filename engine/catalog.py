@@ -1,9 +1,10 @@
 """The catalog of ``km_*`` tools: names, input schemas, classes and permission groups.
 
-The shipped catalog (``engine/data/km_tools.json``, a copy of the Keyboard Maestro MCP
-server's tool list) is used for validation, the simulator and dry runs when no upstream
+The shipped catalog (``engine/data/km_tools.json``, a copy of the current Keyboard Maestro
+MCP server's tool list) is used for validation, the simulator and dry runs when no upstream
 server is connected; a connected server's own ``tools/list`` replaces it
-(:meth:`ToolCatalog.from_tool_list`).
+(:meth:`ToolCatalog.from_tool_list`). The tools only the 2025 server had
+(``km_tools_2025.json``, :mod:`engine.older_tools`) join it only when the user opts in.
 
 A class (read-only, write, destructive) belongs to what a call does: the tool's, or, for
 a tool with several operations (``km_variable_manager`` get/list/set/delete), the
@@ -32,11 +33,14 @@ from typing import Any
 
 from engine._resources import data_text
 from engine.needs import Coverage, Need, Operations, ToolClass
+from engine.older_tools import OLDER_GROUPS, OLDER_TOOLS, OPT_IN, CatalogTools, older_tool_hint
 from engine.suggest import closest, did_you_mean
 
 __all__ = [
     "ALL_GROUP",
     "DOMAIN_GROUPS",
+    "OLDER_TOOLS_DATA",
+    "CatalogTools",
     "Coverage",
     "Need",
     "Operations",
@@ -48,18 +52,15 @@ __all__ = [
 
 
 # Permission groups by domain. A plugin may ask for a group instead of listing tools.
-# Class groups ("read-only", "write", "destructive") and "all" are added by the catalog.
+# Class groups ("read-only", "write", "destructive") and "all" are added by the catalog;
+# so are the groups of the 2025 server's tools (``OLDER_GROUPS``), where it has them.
 DOMAIN_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "clipboard": ("km_clipboard_manager",),
         "variables": ("km_variable_manager",),
-        "dictionaries": ("km_dictionary_manager",),
         "tokens": ("km_token_processor", "km_token_stats"),
-        "calculator": ("km_calculator",),
         "notifications": ("km_notifications", "km_notification_status", "km_dismiss_notifications"),
-        "windows": ("km_window_manager", "km_window_manager_advanced"),
-        "applications": ("km_application_control", "km_app_control"),
-        "files": ("km_file_operations",),
+        "windows": ("km_window_manager",),
+        "applications": ("km_application_control",),
         "engine": ("km_engine_control",),
         "macros": (
             "km_list_macros",
@@ -69,9 +70,6 @@ DOMAIN_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "km_macro_group_manager",
             "km_move_macro_to_group",
             "km_list_templates",
-            "km_search_macros_advanced",
-            "km_analyze_macro_metadata",
-            "km_list_macro_groups",
         ),
         "macro-building": (
             "km_action_builder",
@@ -89,24 +87,13 @@ DOMAIN_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "km_add_system_trigger",
             "km_trigger_crud",
             "km_trigger_manager",
-            "km_create_trigger_advanced",
-        ),
-        "sync": (
-            "km_start_realtime_sync",
-            "km_stop_realtime_sync",
-            "km_sync_status",
-            "km_force_sync",
-        ),
-        "analytics": (
-            "km_analytics_engine",
-            "km_analyze_workflow_intelligence",
-            "km_create_workflow_from_description",
-            "km_audit_system",
         ),
     }
 )
 
 ALL_GROUP = "all"
+#: The data file of the 2025 server's tools (beside ``km_tools.json``).
+OLDER_TOOLS_DATA = "km_tools_2025.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,15 +188,24 @@ class ToolCatalog(Mapping[str, ToolSpec]):
             name: Coverage(frozenset(t for t in members if t in self._tools))
             for name, members in DOMAIN_GROUPS.items()
         }
+        for name, members in OLDER_GROUPS.items():
+            offered = frozenset(t for t in members if t in self._tools)
+            if offered:
+                groups[name] = Coverage(groups[name].tools | offered if name in groups else offered)
         for tool_class in ToolClass:
             groups[tool_class.value] = self._of_class(tool_class)
         groups[ALL_GROUP] = Coverage(frozenset(self._tools))
         self.groups: Mapping[str, Coverage] = MappingProxyType(groups)
 
     @classmethod
-    def builtin(cls) -> ToolCatalog:
-        """The catalog shipped with km-actions (cached: it is immutable)."""
-        return _builtin_catalog()
+    def builtin(cls, tools: CatalogTools = CatalogTools.CURRENT) -> ToolCatalog:
+        """The catalog shipped with km-actions: the current server's tools, and with
+        ``CatalogTools.WITH_2025`` the 2025 server's too (cached: it is immutable).
+
+        >>> len(ToolCatalog.builtin()), len(ToolCatalog.builtin(CatalogTools.WITH_2025))
+        (29, 47)
+        """
+        return _builtin_catalog(tools)
 
     @classmethod
     def from_tool_list(
@@ -221,7 +217,7 @@ class ToolCatalog(Mapping[str, ToolSpec]):
         (no server publishes them), are taken from the shipped catalog, so the
         read-only/write/destructive classification stays meaningful.
         """
-        shipped = _builtin_catalog()
+        shipped = _builtin_catalog(CatalogTools.WITH_2025)
         specs = []
         for entry in tools:
             name = str(entry["name"])
@@ -270,13 +266,34 @@ class ToolCatalog(Mapping[str, ToolSpec]):
     def __len__(self) -> int:
         return len(self._tools)
 
+    def missing_tool(self, name: str) -> tuple[str, str]:
+        """What users are told of a tool this catalog does not have: the message, and the
+        hint (what replaces one of the 2025 server's tools, else a did-you-mean).
+
+        >>> message, hint = ToolCatalog.builtin().missing_tool("km_list_macro_groups")
+        >>> message
+        'the current Keyboard Maestro MCP server has no tool `km_list_macro_groups`'
+        >>> hint.split(";")[0]
+        'use km_macro_group_manager, operation: list'
+        >>> ToolCatalog.builtin().missing_tool("km_variable_manger")[1]
+        "did you mean 'km_variable_manager'?"
+        """
+        shipped = self.origin == "builtin"
+        older = older_tool_hint(name, opt_in=shipped)
+        if older is not None and shipped:
+            return f"the current Keyboard Maestro MCP server has no tool `{name}`", older
+        return (
+            f"there is no tool named `{name}` in {self.where}",
+            older or did_you_mean(name, self, listing=False) or self.listing_hint,
+        )
+
     def coverage(self, entries: Iterable[str]) -> Coverage:
         """What permission entries (tools, ``tool:operation``, groups) allow.
 
         >>> catalog = ToolCatalog.builtin()
-        >>> granted = catalog.coverage(["km_variable_manager:get", "km_calculator"])
+        >>> granted = catalog.coverage(["km_variable_manager:get", "km_list_macros"])
         >>> granted.tools, granted.operations
-        (frozenset({'km_calculator'}), frozenset({('km_variable_manager', 'get')}))
+        (frozenset({'km_list_macros'}), frozenset({('km_variable_manager', 'get')}))
         >>> whole = [f"km_variable_manager:{op}" for op in ("get", "list", "set", "delete")]
         >>> catalog.coverage(whole).tools
         frozenset({'km_variable_manager'})
@@ -322,14 +339,23 @@ class ToolCatalog(Mapping[str, ToolSpec]):
         "did you mean 'km_variable_manager:delete'?"
         >>> catalog.permission_problem("km_variable_manager:remove")[1]
         'the operations of km_variable_manager are: get, set, delete, list'
-        >>> catalog.permission_problem("km_calculator:get")[0]
-        '`km_calculator:get` names an operation, but km_calculator has no operations to choose from'
+        >>> catalog.permission_problem("km_list_macros:get")[1]
+        'grant `km_list_macros` itself'
+        >>> catalog.permission_problem("km_calculator")[0]
+        'the current Keyboard Maestro MCP server has no tool `km_calculator`'
 
         """
         if entry in self._tools or entry in self.groups:
             return None
         tool, colon, operation = entry.partition(":")
         spec = self._tools.get(tool)
+        if spec is None and tool in OLDER_TOOLS:
+            return self.missing_tool(tool)
+        if entry in OLDER_GROUPS:
+            return (
+                f"`{entry}` is a group of tools only the 2025 Keyboard Maestro MCP server had",
+                OPT_IN.replace("which has it", "which has them"),
+            )
         if not colon or (spec is None and tool in self.groups):
             return (
                 f"`{entry}` is not a tool or a tool group",
@@ -446,6 +472,9 @@ def load_catalog_json(text: str, *, origin: str) -> ToolCatalog:
 
 
 @cache
-def _builtin_catalog() -> ToolCatalog:
-    text = data_text("km_tools.json")
-    return load_catalog_json(text, origin="builtin")
+def _builtin_catalog(tools: CatalogTools) -> ToolCatalog:
+    current = load_catalog_json(data_text("km_tools.json"), origin="builtin")
+    if tools is CatalogTools.CURRENT:
+        return current
+    older = load_catalog_json(data_text(OLDER_TOOLS_DATA), origin="builtin")
+    return ToolCatalog([*current.values(), *older.values()], origin="builtin")

@@ -27,9 +27,10 @@ from urllib.parse import urlsplit, urlunsplit
 import tomli_w
 
 from engine._jsonparse import INT_HINT
-from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, ToolCatalog, ToolClass
+from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, CatalogTools, ToolCatalog, ToolClass
 from engine.errors import ConfigError
 from engine.limits import NUMERIC_LIMITS, Limits, Profile
+from engine.older_tools import OLDER_GROUPS
 from engine.paths import home, write_atomically
 from engine.suggest import did_you_mean
 
@@ -43,6 +44,7 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "tools": frozenset({"per_action", "disabled"}),
     "limits": frozenset(p.value for p in Profile),
     "updates": frozenset({"automatic", "interval"}),
+    "catalog": frozenset({"tools"}),
 }
 
 
@@ -94,6 +96,9 @@ class Settings:
     # `update_interval` seconds (``[updates] automatic = false`` turns it off).
     automatic_updates: bool = True
     update_interval: float = 3600.0
+    # The tools offline checks know without a saved tool list: the current server's, or
+    # (``[catalog] tools = "2025"``) the 2025 server's too.
+    catalog_tools: CatalogTools = CatalogTools.CURRENT
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, path: Path | None = None) -> Settings:
@@ -117,6 +122,7 @@ class Settings:
         security = data.get("security", {})
         tools = data.get("tools", {})
         updates = data.get("updates", {})
+        catalog = data.get("catalog", {})
         return cls(
             path=path,
             upstream=_upstream(data.get("upstream"), where),
@@ -133,7 +139,16 @@ class Settings:
             limit_overrides=_limits(data.get("limits", {}), where),
             automatic_updates=_bool(updates.get("automatic", True), where, "updates.automatic"),
             update_interval=_seconds(updates.get("interval", 3600.0), where, "updates.interval"),
+            catalog_tools=_catalog_tools(catalog.get("tools", "current"), where),
         )
+
+    def shipped_catalog(self) -> ToolCatalog:
+        """The catalog km-actions ships, with the tools ``[catalog] tools`` chooses.
+
+        >>> len(Settings.from_data({"catalog": {"tools": "2025"}}).shipped_catalog())
+        47
+        """
+        return ToolCatalog.builtin(self.catalog_tools)
 
     def limits_for(self, profile: Profile) -> Limits:
         """A profile's limits with this file's overrides applied."""
@@ -237,6 +252,24 @@ def _upstream(value: Any, where: str) -> UpstreamConfig | None:
     )
 
 
+def _catalog_tools(value: Any, where: str) -> CatalogTools:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # `tools = 2025` in the file, or `km-actions config set catalog.tools 2025` (which
+        # reads the value as JSON): the year, written as a number.
+        value = str(value)
+    try:
+        return CatalogTools(value)
+    except ValueError:
+        choices = [c.value for c in CatalogTools]
+        raise _error(
+            where,
+            "catalog.tools",
+            f"catalog.tools must be one of {', '.join(repr(c) for c in choices)}, not {value!r}",
+            'write "current" (the current Keyboard Maestro MCP server\'s tools) or "2025" '
+            "(and those only its 2025 version had)",
+        ) from None
+
+
 def _seconds(value: Any, where: str, key: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
         raise _error(where, key, f"{key} must be a number of seconds")
@@ -267,7 +300,7 @@ def _ceiling(value: Any, where: str) -> tuple[str, ...]:
     is accepted (the upstream may offer it); an operation of one it has must be one of
     that tool's."""
     entries = _strings(value, where, "security.ceiling")
-    groups = [ALL_GROUP, *(c.value for c in ToolClass), *DOMAIN_GROUPS]
+    groups = [ALL_GROUP, *(c.value for c in ToolClass), *DOMAIN_GROUPS, *OLDER_GROUPS]
     shipped = ToolCatalog.builtin()
     for entry in entries:
         tool = entry.partition(":")[0]

@@ -7,10 +7,10 @@ construction: ``km-actions test`` checks them), settings (a secret's value never
 default), dependencies. :mod:`engine.docs` renders them as Markdown, and
 :mod:`engine.docs_html` as the catalog page.
 
->>> doc = action_doc({"name": "add", "steps": [{"tool": "km_calculator",
-...                   "with": {"expression": "1+1"}}]}, run_as="demo/add")
+>>> doc = action_doc({"name": "add", "steps": [{"tool": "km_engine_control",
+...     "with": {"operation": "calculate", "expression": "1+1"}}]}, run_as="demo/add")
 >>> doc.calls, doc.run
-((CallDoc(need='km_calculator', tool_class='read-only'),), 'km-actions run demo/add')
+((CallDoc(need='km_engine_control:calculate', tool_class='read-only'),), 'km-actions run demo/add')
 """
 
 from __future__ import annotations

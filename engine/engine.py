@@ -4,8 +4,9 @@
 >>> from engine.simulator import Simulator
 >>> engine = Engine()
 >>> doc = engine.load('api_version: "1.1"\\nkind: action\\nname: sum\\nsteps:\\n'
-...                   '  - id: calc\\n    tool: km_calculator\\n    with: {expression: "6 * 7"}\\n'
-...                   'outputs: {answer: "{{ steps.calc.result.data.result }}"}\\n')
+...                   '  - id: calc\\n    tool: km_engine_control\\n'
+...                   '    with: {operation: calculate, expression: "6 * 7"}\\n'
+...                   'outputs: {answer: "{{ steps.calc.result.data.result | int }}"}\\n')
 >>> pipeline = engine.compile(doc)
 >>> asyncio.run(engine.run(pipeline, bridge=Simulator())).outputs
 {'answer': 42}

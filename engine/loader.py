@@ -6,9 +6,9 @@ duplicate keys, merge keys, non-string keys, unknown tags, alias bombs and multi
 documents, and resolve plain scalars without YAML 1.1's worst surprises (``012`` is not
 octal, ``12:30`` is not 750). JSON goes through :mod:`engine._jsonparse`.
 
->>> doc = load_text("name: hello\\nsteps:\\n  - tool: km_calculator\\n", file="a.yaml")
+>>> doc = load_text("name: hello\\nsteps:\\n  - tool: km_list_macros\\n", file="a.yaml")
 >>> doc.data["steps"][0]["tool"], doc.source_map.value_span(("steps", 0, "tool"))
-('km_calculator', Span(line=3, column=11, end_line=3, end_column=24))
+('km_list_macros', Span(line=3, column=11, end_line=3, end_column=25))
 """
 
 from __future__ import annotations

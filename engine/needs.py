@@ -6,7 +6,7 @@ operation's (:class:`Operations`, kept in the catalog). What one call needs is a
 :class:`Need`; what a set of permission entries allows, a :class:`Coverage`
 (:meth:`engine.catalog.ToolCatalog.coverage` builds them).
 
->>> Coverage(frozenset({"km_calculator"})).covers(Need("km_calculator"))
+>>> Coverage(frozenset({"km_list_macros"})).covers(Need("km_list_macros"))
 True
 """
 
@@ -86,8 +86,8 @@ class Need:
     ``operation=None`` for every operation of the tool (a tool without operations, or a
     call whose operation is a template or not one the catalog knows).
 
-    >>> str(Need("km_variable_manager", "get")), str(Need("km_calculator"))
-    ('km_variable_manager:get', 'km_calculator')
+    >>> str(Need("km_variable_manager", "get")), str(Need("km_list_macros"))
+    ('km_variable_manager:get', 'km_list_macros')
     """
 
     tool: str
@@ -103,7 +103,7 @@ class Coverage:
     ``operations`` (tool, operation) of other tools. Built by :meth:`ToolCatalog.coverage`,
     which turns a tool whose every operation is covered into a whole tool.
 
-    >>> Coverage(frozenset({"km_calculator"})).covers(Need("km_calculator"))
+    >>> Coverage(frozenset({"km_list_macros"})).covers(Need("km_list_macros"))
     True
     >>> Coverage(operations=frozenset({("km_variable_manager", "get")})).covers(
     ...     Need("km_variable_manager"))

@@ -117,18 +117,23 @@ def read_saved_tools(path: Path | None = None) -> SavedTools | None:
     return _parse(source, data)
 
 
-def offline_catalog(path: Path | None = None) -> tuple[ToolCatalog, str | None]:
-    """The catalog offline checks use: the saved tool list, else the shipped catalog; and a
+def offline_catalog(
+    path: Path | None = None, *, shipped: ToolCatalog | None = None
+) -> tuple[ToolCatalog, str | None]:
+    """The catalog offline checks use: the saved tool list, else ``shipped`` (the catalog
+    km-actions ships with the tools the configuration chooses,
+    :meth:`engine.config.Settings.shipped_catalog`; by default the current server's); and a
     warning to show when a saved list exists but cannot be used."""
+    fallback = shipped if shipped is not None else ToolCatalog.builtin()
     try:
         saved = read_saved_tools(path)
     except SavedToolsError as problem:
         where = path or saved_tools_path()
-        return ToolCatalog.builtin(), (
+        return fallback, (
             f"the saved tool list {where} cannot be used ({problem}); checking against the "
             f"tools km-actions ships instead ({_REFRESH})"
         )
-    return (saved.catalog() if saved is not None else ToolCatalog.builtin()), None
+    return (saved.catalog() if saved is not None else fallback), None
 
 
 def forget_tool_list(path: Path | None = None) -> bool:

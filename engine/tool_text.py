@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from engine.catalog import ToolCatalog
+from engine.older_tools import OLDER_TOOLS, instead_of
 from engine.secrets import show
 from engine.shapes import Schema, compact, types_of
 from engine.tool_pages import Argument, Case, ToolPage
@@ -236,10 +236,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def tools_markdown(catalog: ToolCatalog, pages: Iterable[ToolPage], commit: str) -> str:
+def tools_markdown(pages: Iterable[ToolPage], commit: str) -> str:
     """docs/tools.md: every tool the recorded server offers, then the older ones."""
     known = [p for p in pages if p.recorded is not None]
-    older = sorted(name for name in catalog if name not in {p.spec.name for p in known})
     head = [
         "# Tools",
         "",
@@ -268,11 +267,18 @@ def tools_markdown(catalog: ToolCatalog, pages: Iterable[ToolPage], commit: str)
     tail = [
         "## Tools of older servers",
         "",
-        "The 2025 version of the server had these tools too; the current one answers "
-        '"Unknown tool" to them. km-actions checks calls to them only against a server '
-        "that lists them, and knows nothing of what they answer: "
-        + ", ".join(f"`{name}`" for name in older)
-        + ".",
+        "The 2025 version of the server had 18 more tools; the current one answers "
+        '"Unknown tool" to them, and `km-actions validate` reports a step that calls one, '
+        "with what to use instead. km-actions checks calls to them only against a server "
+        "that lists them (its saved tool list), or when you opt in with "
+        '`[catalog] tools = "2025"` in config.toml, and knows nothing of what they answer.',
+        "",
+        "| Tool | On the current server |",
+        "|---|---|",
+        *(
+            f"| `{name}` | {_cell(instead_of(name) or 'nothing does what it did')} |"
+            for name in sorted(OLDER_TOOLS)
+        ),
         "",
     ]
     return "\n".join(head) + "\n" + "\n".join(body) + "\n".join(tail)

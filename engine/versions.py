@@ -24,7 +24,7 @@ What 1.1 changed in the meaning of a 1.0 file, and how a 1.0 file is upgraded:
 ...                 'steps:\\n  - tool: km_notifications\\n    with: {message: hi}\\n'
 ...                 '    retry: {on: [tool_failed]}\\n')
 >>> doc.data["api_version"], doc.data["steps"][0]["retry"]["on"], len(doc.data["permissions"])
-('1.1', ['tool-failed'], 18)
+('1.1', ['tool-failed'], 11)
 >>> print(doc.notes[0].message[:84])
 this file is written for api_version 1.0 and was read as 1.1: `write` in permissions
 """

@@ -11,6 +11,7 @@ from typing import Any
 import platformdirs
 import pytest
 
+from engine.catalog import CatalogTools
 from engine.config import (
     DEFAULT_CEILING,
     ENV_CONFIG,
@@ -161,10 +162,14 @@ def test_upstream_describe(upstream: UpstreamConfig, described: str) -> None:
         pytest.param({"securty": {}}, "unknown section [securty]", "did you mean 'security'?",
                      id="section-misspelt"),
         pytest.param({"logging": {}}, "unknown section [logging]",
-                     "expected one of: limits, security, tools, updates, upstream",
+                     "expected one of: catalog, limits, security, tools, updates, upstream",
                      id="section-unknown"),
         pytest.param({"security": 1}, "[security] must be a table", EVERY_SETTING_HINT,
                      id="section-not-a-table"),
+        pytest.param({"catalog": {"tools": "2024"}},
+                     "catalog.tools must be one of 'current', '2025', not '2024'",
+                     'write "current" (the current Keyboard Maestro MCP server\'s tools) or '
+                     '"2025" (and those only its 2025 version had)', id="catalog-tools"),
         pytest.param({"security": {"celing": []}}, "unknown key security.celing",
                      "did you mean 'ceiling'?", id="key-misspelt"),
         pytest.param({"tools": {"colour": 1}}, "unknown key tools.colour",
@@ -512,3 +517,13 @@ def test_set_value_without_a_dot_hints_the_form(tmp_path: Path) -> None:
         set_value(tmp_path / "k.toml", "ceiling", [])
     assert refused.value.hint == "write section.key, e.g. security.ceiling"
     assert not (tmp_path / "k.toml").exists()
+
+
+@pytest.mark.parametrize("written", ["2025", 2025])
+def test_the_2025_servers_tools_by_choice(written: object) -> None:
+    """`[catalog] tools = "2025"` (or the year as a number, as `km-actions config set`
+    reads it) adds the 18 tools only the 2025 server had to the shipped catalog."""
+    settings = Settings.from_data({"catalog": {"tools": written}})
+    assert settings.catalog_tools is CatalogTools.WITH_2025
+    assert "km_calculator" in settings.shipped_catalog()
+    assert "km_calculator" not in Settings().shipped_catalog()

@@ -11,6 +11,9 @@ A case file is a list of cases::
         - {code: unknown-key, path: "$.steps[0].wiht", line: 6, column: 5}
       warnings: [...]            # optional: the warnings, same form (checked when given)
 
+An expected diagnostic may also give ``message`` and ``hint``: then they are checked too,
+exactly.
+
 A case with ``errors: []`` is a valid manifest; valid manifests with ``tests:`` also
 run those tests (the same harness as ``km-actions test``).
 """
@@ -44,13 +47,23 @@ def _cases() -> Iterator[Any]:
 ALL = list(_cases())
 
 
-def _as_dict(d: Diagnostic) -> dict[str, Any]:
-    return {
+def _as_dict(d: Diagnostic, expected: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What a diagnostic says, in the form of ``expected`` (its message and hint when the
+    expected one gives them)."""
+    out: dict[str, Any] = {
         "code": d.code,
         "path": d.json_path,
         "line": d.span.line if d.span else None,
         "column": d.span.column if d.span else None,
     }
+    for key in ("message", "hint"):
+        if expected is not None and key in expected:
+            out[key] = getattr(d, key)
+    return out
+
+
+def _shown(found: list[Diagnostic], expected: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [_as_dict(d, expected[i] if i < len(expected) else None) for i, d in enumerate(found)]
 
 
 def _diagnose(case: Mapping[str, Any]) -> list[Diagnostic]:
@@ -66,10 +79,10 @@ def _diagnose(case: Mapping[str, Any]) -> list[Diagnostic]:
 @pytest.mark.parametrize("case", ALL)
 def test_case(case: Mapping[str, Any]) -> None:
     found = _diagnose(case)
-    errors = [_as_dict(d) for d in found if d.is_error]
+    errors = _shown([d for d in found if d.is_error], case["errors"])
     assert errors == case["errors"], "\n".join(str(d) for d in found)
     if "warnings" in case:
-        warnings = [_as_dict(d) for d in found if not d.is_error]
+        warnings = _shown([d for d in found if not d.is_error], case["warnings"])
         assert warnings == case["warnings"], "\n".join(str(d) for d in found)
     for d in found:
         assert d.code in CODES, f"undocumented code {d.code}"

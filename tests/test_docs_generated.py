@@ -495,14 +495,15 @@ def test_an_installed_plugin(store: Store) -> None:
         "",
         "`clipboard-tools` version 1.0.0, a transformation plugin",
         "",
-        "Tidy the clipboard, sign it, preview it in a notification, and hand it to your "
+        "Tidy the clipboard text, sign it, preview it in a notification, and hand it to your "
         "sharing macro.",
         "",
         "## Permissions",
         "",
     ]
     assert lines[8] == (
-        "`km_clipboard_manager`, `km_notifications`, `km_variable_manager:set`, `km_execute_macro`"
+        "`km_engine_control:process_tokens`, `km_notifications`, `km_variable_manager:set`, "
+        "`km_execute_macro`"
     )
     # The store keeps the metadata with its keys sorted: the settings come alphabetically.
     assert _section(markdown, "Settings") == [
@@ -510,6 +511,10 @@ def test_an_installed_plugin(store: Store) -> None:
         *SETTINGS_HEAD,
         "| `preview_length` | integer | `60` | How many characters of the clipboard "
         "notifications show. |",
+        '| `result_variable` | string | `"Clipboard Tools Result"` | The Keyboard Maestro '
+        "variable `clean-clipboard` and `sign-clipboard` put their text in (the Keyboard "
+        "Maestro MCP server has no tool that sets the clipboard: a macro's \"Set Clipboard to "
+        'Text %Variable%Clipboard Tools Result%" does). |',
         '| `share_macro` | string | `"Share Clipboard"` | The Keyboard Maestro macro '
         "`share-clipboard` runs. |",
         "| `share_token` | string | (secret) | The API token of your sharing service. "
@@ -537,7 +542,7 @@ def test_an_installed_plugin(store: Store) -> None:
         "",
         "Outputs: `preview`",
         "",
-        "Calls: `km_clipboard_manager`, `km_notifications`",
+        "Calls: `km_engine_control`, `km_notifications`",
         "",
         "Run it: `km-actions run clipboard-tools/preview-clipboard --input title=Now`",
         "",
@@ -555,9 +560,10 @@ def test_an_installed_plugin(store: Store) -> None:
 def test_an_installed_plugin_shows_its_settings_but_never_its_secret(store: Store) -> None:
     configure(store, "clipboard-tools", {"preview_length": 20, "share_token": SECRET_VALUE})
     markdown = plugin_markdown(store, "clipboard-tools")
-    rows = _section(markdown, "Settings")[3:7]
+    rows = _section(markdown, "Settings")[3:8]
     assert [row.split(" | ")[2] for row in rows] == [
         "`60` (now `20`)",
+        '`"Clipboard Tools Result"`',
         '`"Share Clipboard"`',
         "(secret) (set)",
         '`"-- sent from my Mac"`',

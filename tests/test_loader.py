@@ -24,26 +24,26 @@ def _fail(text: str, *, file: str = "m.yaml", **kw: object) -> tuple[str, int, i
 
 def test_yaml_values_and_spans() -> None:
     doc = load_text(
-        "name: demo\nsteps:\n  - tool: km_calculator\n    with: {expression: '1+1'}\n",
+        "name: demo\nsteps:\n  - tool: km_list_macros\n    with: {group_filter: '1+1'}\n",
         file="a.yaml",
     )
     assert doc.data == {
         "name": "demo",
-        "steps": [{"tool": "km_calculator", "with": {"expression": "1+1"}}],
+        "steps": [{"tool": "km_list_macros", "with": {"group_filter": "1+1"}}],
     }
     sm = doc.source_map
     assert sm.value_span(("name",)) == Span(1, 7, 1, 11)
     assert sm.key_span(("steps",)) == Span(2, 1, 2, 6)
-    assert sm.value_span(("steps", 0, "with", "expression")) == Span(4, 24, 4, 29)
+    assert sm.value_span(("steps", 0, "with", "group_filter")) == Span(4, 26, 4, 31)
     # A path below a located value falls back to it.
-    assert sm.value_span(("steps", 0, "with", "expression", "deeper")) == Span(4, 24, 4, 29)
+    assert sm.value_span(("steps", 0, "with", "group_filter", "deeper")) == Span(4, 26, 4, 31)
     assert doc.format == "yaml"
 
 
 def test_json_values_and_spans() -> None:
-    text = '{\n  "name": "demo",\n  "steps": [\n    {"tool": "km_calculator"}\n  ]\n}\n'
+    text = '{\n  "name": "demo",\n  "steps": [\n    {"tool": "km_list_macros"}\n  ]\n}\n'
     doc = load_text(text, file="a.json")
-    assert doc.data == {"name": "demo", "steps": [{"tool": "km_calculator"}]}
+    assert doc.data == {"name": "demo", "steps": [{"tool": "km_list_macros"}]}
     assert doc.source_map.value_span(("name",)) == Span(2, 11, 2, 17)
     assert doc.source_map.key_span(("steps", 0, "tool")) == Span(4, 6, 4, 12)
     assert doc.format == "json"

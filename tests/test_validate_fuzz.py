@@ -79,7 +79,7 @@ _SCALARS = (
             "inputs.x > 1",
             "steps.a.result",
             "{{ steps.zz.result }}",
-            "km_calculator",
+            "km_list_macros",
             "km_nope",
             "1.0",
             "yes",

@@ -102,13 +102,13 @@ def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:
         ),
         pytest.param(
             "steps:\n  - tool: km_variable_manager\n    with: {operation: get, name: x}\n"
-            "  - tool: km_calculator\n    with: {expression: '1'}\n",
+            "  - tool: km_list_macros\n    with: {limit: 1}\n",
             {},
             [
                 (
                     "demo.yaml:3:1: warning[permission-missing]: the action declares no "
-                    "permissions, but uses km_variable_manager:get, km_calculator",
-                    "add `permissions: [km_variable_manager:get, km_calculator]`, so whoever "
+                    "permissions, but uses km_variable_manager:get, km_list_macros",
+                    "add `permissions: [km_variable_manager:get, km_list_macros]`, so whoever "
                     "installs it sees what it may do",
                 )
             ],

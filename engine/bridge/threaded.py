@@ -10,9 +10,10 @@ opened once per command, and calls from any loop are handed to it.
 >>> from engine.simulator import Simulator
 >>> bridge = ThreadedBridge(Simulator())
 >>> bridge.start()
->>> answer = asyncio.run(bridge.call_tool("km_calculator", {"expression": "6 * 7"}))
+>>> answer = asyncio.run(bridge.call_tool("km_engine_control",
+...                                       {"operation": "calculate", "expression": "6 * 7"}))
 >>> answer["data"]["result"], bridge.label
-(42, 'simulator')
+('42', 'simulator')
 >>> bridge.close()
 """
 

@@ -80,10 +80,11 @@ class UpstreamBridge:
     >>> async def demo() -> tuple[bool, int]:
     ...     command = [sys.executable, "-m", "engine.simulator"]
     ...     async with UpstreamBridge(command) as bridge:
-    ...         answer = await bridge.call_tool("km_calculator", {"expression": "6 * 7"})
+    ...         answer = await bridge.call_tool(
+    ...             "km_engine_control", {"operation": "calculate", "expression": "6 * 7"})
     ...         return bridge.simulated, answer["data"]["result"]
     >>> anyio.run(demo)
-    (True, 42)
+    (True, '42')
     """
 
     def __init__(

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.cli._backend import add_simulator_option
 from engine.cli._hooks import CommandHooks
+from engine.cli._offline import offline_tools
 from engine.cli._say import HINT
 from engine.errors import EngineError
 from engine.limits import Profile
@@ -42,7 +43,6 @@ from engine.plugins.settings import masked, parse_assignment
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
 from engine.report import format_text
-from engine.saved_tools import offline_catalog
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -352,10 +352,7 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 def _states(store: Store) -> dict[str, PluginState]:
     """Each installed plugin's status, as a run from the command line would find it:
     checked against the tools offline checks use (see `km-actions tools`)."""
-    catalog, warning = offline_catalog()
-    if warning is not None:
-        print(f"warning: {warning}", file=sys.stderr)
-    return plugin_states(store, catalog)
+    return plugin_states(store, offline_tools())
 
 
 def _print_problem(problem: Mapping[str, Any] | None, indent: str) -> None:

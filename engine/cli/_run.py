@@ -17,6 +17,7 @@ from engine.catalog import ToolCatalog
 from engine.cli._backend import CommandBackend, add_simulator_option
 from engine.cli._files import collect
 from engine.cli._hooks import print_hook_warnings
+from engine.cli._offline import offline_tools
 from engine.cli._say import failed, say
 from engine.config import load_settings
 from engine.engine import Engine
@@ -29,7 +30,6 @@ from engine.plugins.local import LocalPlugin, enclosing_plugin
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.report import SourceLookup, format_text
-from engine.saved_tools import offline_catalog
 from engine.secrets import show
 from engine.simulator import SimulatorStateError
 from engine.sourcemap import Document
@@ -228,9 +228,7 @@ def _open_backend(args: argparse.Namespace) -> CommandBackend:
     _check_simulator_options(args, backend)
     catalog: ToolCatalog | None = None
     if backend.kind is BackendKind.DRY_RUN:
-        catalog, warning = offline_catalog()
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
+        catalog = offline_tools(settings=settings)
     return CommandBackend(backend, catalog=catalog)
 
 

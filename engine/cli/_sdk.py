@@ -216,8 +216,8 @@ def _print_report(report: Any, folder: Path) -> None:
 
 
 def _calls(actions: dict[str, Any]) -> list[str]:
-    """What each action calls, for people: ``clean: km_clipboard_manager get, set
-    (destructive)``."""
+    """What each action calls, for people: ``count: km_variable_manager get (read-only);
+    km_variable_manager set (write)``."""
     lines = []
     for name, uses in actions.items():
         parts = []

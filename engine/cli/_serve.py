@@ -109,4 +109,5 @@ def _describe(settings: Any) -> dict[str, Any]:
             "automatic": settings.automatic_updates,
             "interval": settings.update_interval,
         },
+        "catalog": {"tools": settings.catalog_tools.value},
     }

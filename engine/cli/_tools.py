@@ -20,6 +20,7 @@ from engine.cli._backend import CommandBackend
 from engine.cli._say import failed, say
 from engine.config import config_path, load_settings
 from engine.errors import BridgeError, EngineError
+from engine.older_tools import OLDER_TOOLS
 from engine.paths import saved_tools_path
 from engine.saved_tools import SavedTools, SavedToolsError, forget_tool_list, read_saved_tools
 from engine.suggest import did_you_mean
@@ -92,7 +93,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
             "`km-actions tools --refresh` saves it again, `km-actions tools --forget` deletes it",
         )
         return 1
-    catalog = saved.catalog() if saved is not None else ToolCatalog.builtin()
+    catalog = saved.catalog() if saved is not None else _shipped(args)
     if args.name is not None:
         return _page(args, saved, catalog)
     if args.json:
@@ -106,11 +107,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
 def _page(args: argparse.Namespace, saved: SavedTools | None, catalog: ToolCatalog) -> int:
     spec = catalog.get(args.name)
     if spec is None:
-        say(
-            "tools",
-            f"there is no tool named `{args.name}` in {catalog.where}",
-            did_you_mean(args.name, catalog, listing=False) or "`km-actions tools` lists them",
-        )
+        say("tools", *catalog.missing_tool(args.name))
         return 2
     try:
         page = tool_page(spec, only=args.operation)
@@ -136,6 +133,17 @@ def _page(args: argparse.Namespace, saved: SavedTools | None, catalog: ToolCatal
         )
         print(page_text(page, where))
     return 0
+
+
+def _shipped(args: argparse.Namespace) -> ToolCatalog:
+    """The catalog km-actions ships, with the tools the configuration chooses (a
+    configuration that cannot be read is a warning)."""
+    try:
+        settings = load_settings(args.config)
+    except EngineError as error:
+        print(f"warning: {error.message}; listing the current server's tools", file=sys.stderr)
+        return ToolCatalog.builtin()
+    return settings.shipped_catalog()
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -179,8 +187,13 @@ def _print(saved: SavedTools | None, catalog: ToolCatalog) -> None:
     if saved is not None:
         print(f"The tools of {saved.described}, saved in {saved.path}:")
     else:
+        which = (
+            "the current Keyboard Maestro MCP server's, and those only its 2025 version had"
+            if not OLDER_TOOLS.isdisjoint(catalog)
+            else "the current Keyboard Maestro MCP server's"
+        )
         print(
-            "The tools km-actions ships (no server's tool list is saved: "
+            f"The tools km-actions ships, {which} (no server's tool list is saved: "
             "`km-actions tools --refresh` saves that of the server under [upstream]):"
         )
     width = max((len(name) for name in catalog), default=0)

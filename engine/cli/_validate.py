@@ -18,10 +18,10 @@ from engine.cli._files import (
     iter_manifest_paths,
     load_file,
 )
+from engine.cli._offline import offline_tools
 from engine.errors import Diagnostic, sort_diagnostics
 from engine.limits import DEFAULT_PROFILE
 from engine.report import format_json, format_text, summary
-from engine.saved_tools import offline_catalog
 from engine.schema import is_manifest_name
 from engine.schema_tools import action_schema, schema_text
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
@@ -267,9 +267,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _offline_catalog() -> ToolCatalog:
-    """The saved tool list of the server last connected to, else the shipped catalog (a
-    saved list that cannot be used is a warning)."""
-    catalog, warning = offline_catalog()
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    return catalog
+    """The saved tool list of the server last connected to, else the shipped catalog with
+    the tools the configuration chooses (see :func:`engine.cli._offline.offline_tools`)."""
+    return offline_tools()

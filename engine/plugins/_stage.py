@@ -50,7 +50,7 @@ class InstallSource:
     index's sha256), ``expected`` the (identifier, version) the index promised, and
     ``detail`` the index entry, kept in the store.
 
-    >>> InstallSource.of("actions/title-case-clipboard.yaml").kind
+    >>> InstallSource.of("actions/title-case-variable.yaml").kind
     <SourceKind.FILE: 'file'>
     """
 

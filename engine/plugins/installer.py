@@ -30,9 +30,9 @@ or the new one (see :mod:`engine.plugins.faults` for how the tests prove it).
 >>> from pathlib import Path
 >>> from engine.plugins.store import Store
 >>> with Store.open(Path(tempfile.mkdtemp())) as store:
-...     result = install(store, "actions/title-case-clipboard.yaml")
+...     result = install(store, "actions/title-case-variable.yaml")
 ...     result.plugin.identifier, result.plugin.version
-('title-case-clipboard', '1.0.0')
+('title-case-variable', '1.0.0')
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ dependency resolution decides: :func:`read_manifest` reads the metadata,
 >>> root = Path(tempfile.mkdtemp())
 >>> _ = (root / "plugin.yaml").write_text(
 ...     'api_version: "1.1"\\nidentifier: demo\\nname: Demo\\nversion: 1.2.0\\n'
-...     'permissions: [km_calculator]\\n')
+...     'permissions: [km_engine_control:calculate]\\n')
 >>> (root / "actions").mkdir()
 >>> _ = (root / "actions" / "add.yaml").write_text(
 ...     'api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'
-...     '  - tool: km_calculator\\n    with: {expression: "1 + 1"}\\n')
+...     '  - tool: km_engine_control\\n    with: {operation: calculate, expression: "1 + 1"}\\n')
 >>> plugin = read_plugin(root, label="demo")
 >>> plugin.identifier, plugin.version, [a.name for a in plugin.actions]
 ('demo', '1.2.0', ['add'])

@@ -81,8 +81,8 @@ class PermissionRequest:
         """One line per entry, in the order of ``entries``, for people.
 
         >>> c = ToolCatalog.builtin()
-        >>> PermissionRequest.of("d", "1.0.0", ["km_calculator"], c).describe(c)
-        ['km_calculator (read-only)']
+        >>> PermissionRequest.of("d", "1.0.0", ["km_list_macros"], c).describe(c)
+        ['km_list_macros (read-only)']
         >>> PermissionRequest.of("d", "1.0.0", ["variables", "km_engine_control:status"],
         ...                      c).describe(c)  # doctest: +NORMALIZE_WHITESPACE
         ['variables: km_variable_manager (get: read-only, set: write, delete: destructive,
@@ -101,7 +101,7 @@ class PermissionRequest:
 
 
 def show_coverage(coverage: Coverage, catalog: ToolCatalog) -> str:
-    """``km_calculator (read-only), km_variable_manager:get (read-only)``: what a coverage
+    """``km_list_macros (read-only), km_variable_manager:get (read-only)``: what a coverage
     allows, tool by tool, each with its class or its operations' classes."""
     parts = []
     for tool in sorted(coverage.tools):
@@ -212,7 +212,7 @@ def grant_from(
 ) -> Grant:
     """The run-time grant of recorded entries (``limits``: the plugin's profile's).
 
-    >>> grant_from([GrantEntry("km_calculator", True)], ToolCatalog.builtin()).covered.tools
-    frozenset({'km_calculator'})
+    >>> grant_from([GrantEntry("km_list_macros", True)], ToolCatalog.builtin()).covered.tools
+    frozenset({'km_list_macros'})
     """
     return Grant.from_permissions([e.entry for e in entries], catalog, limits)

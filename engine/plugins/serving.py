@@ -21,9 +21,9 @@ plugins' actions callable; each run is recorded in the history and metrics.
 >>> with Store.open(Path(tempfile.mkdtemp())) as store:
 ...     _ = install(store, "actions/clipboard-tools")
 ...     plugins = ServedPlugins.load(store)
-...     bridge = MockBridge({"km_clipboard_manager": [
-...         {"success": True, "data": {"content": " a  b ", "is_empty": False}},
-...         {"success": True}]}, ToolCatalog.builtin())
+...     bridge = MockBridge({
+...         "km_engine_control": [{"success": True, "data": {"processed": " a  b "}}],
+...         "km_variable_manager": [{"success": True}]}, ToolCatalog.builtin())
 ...     result = asyncio.run(plugins.run("clipboard-tools/clean-clipboard", bridge=bridge))
 ...     result.outputs["text"], plugins.stats()["actions"][0]["runs"]
 ('a b', 1)

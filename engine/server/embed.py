@@ -7,8 +7,8 @@ no second process, no stdio hop.
 >>> from mcp.server.mcpserver import MCPServer
 >>> app = MCPServer("keyboard-maestro")
 >>> @app.tool()
-... def km_calculator(expression: str) -> dict:
-...     return {"success": True, "data": {"result": eval(expression, {}, {})}}
+... def km_variable_manager(operation: str, name: str | None = None) -> dict:
+...     return {"success": True, "data": {"name": name, "value": "", "exists": False}}
 >>> embedded = attach(app)   # doctest: +SKIP
 """
 

@@ -10,12 +10,11 @@ from typing import Any
 from pydantic_core import to_json
 
 from engine.bridge.results import ToolResult, answer_from_result
-from engine.catalog import ToolCatalog, ToolSpec
+from engine.catalog import ToolCatalog
 from engine.errors import ErrorKind, StepError, format_path
-from engine.simulator._generic import handle_generic
-from engine.simulator._handlers import HANDLERS as LEGACY_HANDLERS
+from engine.older_tools import older_tool_hint
+from engine.simulator._generic import answer_generically
 from engine.simulator._jsondata import NotJSONData, copy_json
-from engine.simulator._legacy import legacy_handler
 from engine.simulator._persist import SimulatorStateError, StateFile, persistent_text
 from engine.simulator._state import SimulatorState
 from engine.simulator.tools import TOOLS, Handler, ToolContext
@@ -99,8 +98,8 @@ class Simulator:
         return self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
-        """The whole state as JSON data: ``keyboard_maestro`` (the model), ``server`` (what
-        the server process remembers) and ``legacy`` (what only older tools keep)."""
+        """The whole state as JSON data: ``keyboard_maestro`` (the model) and ``server``
+        (what the server process remembers)."""
         return self._state.to_json()
 
     def reset(self) -> None:
@@ -126,20 +125,31 @@ class Simulator:
 
     def call(self, name: str, arguments: Mapping[str, Any]) -> Any:
         """Call one tool synchronously; its answer as the runtime sees it (the tool's JSON
-        object, or a failure envelope for an MCP error result)."""
+        object, or a failure envelope for an MCP error result). A tool the simulator does
+        not offer is a ``tool-unavailable`` error, with the real server's words:
+
+        >>> Simulator().call("km_clipboard_manager", {"operation": "get"})
+        Traceback (most recent call last):
+        ...
+        engine.errors.StepError: Unknown tool: 'km_clipboard_manager'
+        """
+        if name not in self._catalog:
+            raise self._unknown(name)
         return answer_from_result(self.result(name, arguments))
 
     def result(self, name: str, arguments: Mapping[str, Any]) -> ToolResult:
         """Call one tool; the MCP result the real server would send (``isError``, the text,
-        the structured content)."""
-        spec = self._spec(name)
+        the structured content; for a tool it does not offer, ``Unknown tool: 'name'``)."""
+        spec = self._catalog.get(name)
+        if spec is None:
+            return ToolResult(_unknown_text(name), is_error=True)
         try:
             args = checker_for(spec).check(_arguments(name, arguments))
         except SchemaViolation as violation:
             return ToolResult(violation.text, is_error=True)
         now = self._start()
         self._state.km.clock = now.isoformat()  # the Mac's clock is the simulator's
-        handler = self._handlers.get(name) or _GENERIC
+        handler = self._handlers.get(name, answer_generically)
         before = persistent_text(self._state) if self._file is not None else None
         ctx = ToolContext(name, args, self._state, now)
         crashed: str | None = None  # the text of an MCP error result, for an uncaught exception
@@ -170,17 +180,21 @@ class Simulator:
         ended = datetime.fromtimestamp(self._state.server.clock, now.tzinfo or UTC)
         return max(now, ended) if now.tzinfo is not None else now
 
-    def _spec(self, name: str) -> ToolSpec:
-        spec = self._catalog.get(name)
-        if spec is None:
-            hint = did_you_mean(str(name), self._catalog, listing=False)
-            raise StepError(
-                ErrorKind.TOOL_UNAVAILABLE,
-                f"the simulator has no tool '{name}'",
-                hint=hint or "see the tool catalog for the names",
-                details={"tool": name, "backend": "simulator"},
-            )
-        return spec
+    def _unknown(self, name: str) -> StepError:
+        """The error of a call to a tool the simulator does not offer: the real server's
+        answer, and what to use instead (for one only the 2025 server had) or the closest
+        name."""
+        hint = (
+            older_tool_hint(name)
+            or did_you_mean(str(name), self._catalog, listing=False)
+            or "see the tool catalog for the names (`km-actions tools`)"
+        )
+        return StepError(
+            ErrorKind.TOOL_UNAVAILABLE,
+            _unknown_text(name),
+            hint=hint,
+            details={"tool": name, "backend": "simulator"},
+        )
 
     def _persist(self, name: str) -> None:
         try:
@@ -194,25 +208,21 @@ class Simulator:
             ) from problem
 
 
-_GENERIC = legacy_handler(handle_generic)
+def _unknown_text(name: str) -> str:
+    """What the real server (FastMCP) answers to a tool it does not have, as an MCP error."""
+    return f"Unknown tool: {name!r}"
 
 
 def _handlers_for(catalog: ToolCatalog) -> dict[str, Handler]:
-    """Handlers for tools whose schema is the one they were written for (a connected
-    server's differing tool gets the generic answer)."""
+    """Handlers for tools whose schema is the one they were written for (the current
+    server's); any other tool of ``catalog`` gets the generic answer."""
     shipped = ToolCatalog.builtin()
-    handlers: dict[str, Handler] = {
-        name: legacy_handler(handler) for name, handler in LEGACY_HANDLERS.items()
-    }
-    handlers.update(TOOLS)
     if catalog is shipped:
-        return handlers
+        return dict(TOOLS)
     return {
         name: handler
-        for name, handler in handlers.items()
-        if name in catalog
-        and name in shipped
-        and catalog[name].input_schema == shipped[name].input_schema
+        for name, handler in TOOLS.items()
+        if name in catalog and catalog[name].input_schema == shipped[name].input_schema
     }
 
 

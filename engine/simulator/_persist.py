@@ -19,16 +19,13 @@ from jsonschema.exceptions import best_match
 
 from engine.errors import BridgeError, format_path
 from engine.simulator._jsondata import NotJSONData, copy_json
-from engine.simulator._legacy import KEPT, MACRO_EXTRAS
-from engine.simulator._legacy_state import STATE_SCHEMA as V1_SCHEMA
-from engine.simulator._legacy_state import SimState
 from engine.simulator._state import (
     STATE_FORMAT,
     STATE_SCHEMA,
     STATE_VERSION,
     SimulatorState,
-    default_seed,
 )
+from engine.simulator._state_v1 import V1_SCHEMA, upgrade_v1, v1_problem
 from engine.simulator.km.state import StateError
 
 _STATE_VALIDATOR = Draft202012Validator(STATE_SCHEMA)
@@ -167,46 +164,8 @@ class _Unreadable(ValueError):
 
 def _read(data: dict[str, Any]) -> SimulatorState:
     if data.get("version") == 1:
+        problem = v1_problem(data)
+        if problem is not None:
+            raise _Unreadable(problem)
         return upgrade_v1(data)
     return SimulatorState.from_json(data)
-
-
-def upgrade_v1(data: dict[str, Any]) -> SimulatorState:
-    """A version-1 state (the simulator before the model) as a model state: its variables,
-    groups, macros and clipboards become Keyboard Maestro's, on the example Mac; what only
-    the older tools know (clipboard records, dictionaries, macro templates) stays theirs."""
-    old = SimState.from_json(data)
-    if old.problems():
-        raise _Unreadable(old.problems()[0])
-    seed = default_seed()
-    seed["variables"] = dict(old.variables.get("global", {}))
-    seed["groups"] = [
-        {
-            "uid": gid,
-            "name": group["name"],
-            "enabled": group["enabled"],
-            "active": True,
-            "macros": [
-                {
-                    "uid": mid,
-                    "name": macro["name"],
-                    "enabled": macro["enabled"],
-                    "triggers": macro.get("triggers", []),
-                    "actions": macro.get("actions", []),
-                }
-                for mid, macro in old.macros.items()
-                if macro["group_id"] == gid
-            ],
-        }
-        for gid, group in old.groups.items()
-    ]
-    seed["clipboards"] = [str(r["content"]) for r in old.clipboard]
-    seed["named_clipboards"] = {n: str(r["content"]) for n, r in old.named_clipboards.items()}
-    state = SimulatorState.seeded(seed)
-    kept = old.to_json(persistent_only=True)
-    state.legacy = {key: kept[key] for key in KEPT}
-    state.legacy["groups"] = {gid: g.get("created_at") for gid, g in old.groups.items()}
-    state.legacy["macros"] = {
-        mid: {key: macro.get(key) for key in MACRO_EXTRAS} for mid, macro in old.macros.items()
-    }
-    return state

@@ -1,6 +1,6 @@
 """The simulator's state: the Mac with Keyboard Maestro, and what the MCP server remembers.
 
-Three parts, saved together (``STATE_SCHEMA``):
+Two parts, saved together (``STATE_SCHEMA``):
 
 - ``keyboard_maestro``: the model of Keyboard Maestro and the Mac around it
   (:class:`engine.simulator.km.state.KMState`): variables, macro groups and macros,
@@ -9,8 +9,6 @@ Three parts, saved together (``STATE_SCHEMA``):
 - ``server``: what the Keyboard Maestro MCP server process keeps in memory between calls
   (:class:`ServerMemory`): notifications it shows, token counters, the ids it mints, its
   2-second caches and clock, and the plug-ins its action search indexed.
-- ``legacy``: what only the seed-era tools' handlers keep (their clipboard records,
-  dictionaries, what a version-1 state file knew of macros); it goes when they do.
 
 >>> state = SimulatorState.seeded()
 >>> [g["name"] for g in state.km.groups]
@@ -113,11 +111,10 @@ class ServerMemory:
 
 @dataclass(slots=True)
 class SimulatorState:
-    """Everything a simulator knows: the Mac (``km``), the server's memory, the old tools'."""
+    """Everything a simulator knows: the Mac (``km``) and the server's memory."""
 
     km: KMState
     server: ServerMemory = field(default_factory=ServerMemory)
-    legacy: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def seeded(cls, seed: dict[str, Any] | None = None) -> SimulatorState:
@@ -133,17 +130,17 @@ class SimulatorState:
             "version": STATE_VERSION,
             "keyboard_maestro": self.km.to_json(),
             "server": self.server.to_json(),
-            "legacy": copy_json(self.legacy),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SimulatorState:
         """A state from :meth:`to_json` output (already checked against ``STATE_SCHEMA``);
-        :class:`engine.simulator.km.state.StateError` if its model part is not one."""
+        :class:`engine.simulator.km.state.StateError` if its model part is not one. (A
+        ``legacy`` part, which older versions kept for the 2025 server's tools, is left
+        out: the current server has no tool that reads it.)"""
         return cls(
             KMState.from_json(data["keyboard_maestro"]),
             ServerMemory.from_json(data.get("server", {})),
-            copy_json(data.get("legacy", {})),
         )
 
 
@@ -184,6 +181,5 @@ STATE_SCHEMA: dict[str, Any] = {
                 "search_plugins": {"type": ["array", "null"], "items": {"type": "object"}},
             },
         },
-        "legacy": {"type": "object"},
     },
 }

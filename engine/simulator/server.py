@@ -6,8 +6,9 @@ Mac. It answers exactly as that server does: a tool's answer comes back as
 ``structured_content`` and as its JSON text, with ``is_error`` false even when the
 answer says ``"success": false``; arguments its schema refuses get pydantic's message
 with ``is_error`` true. Its tools are listed as that server lists them (a title, an
-output schema, no annotations). Only a call to a tool it does not have, or a defect in
-the simulator, gets an ``is_error`` answer of km-actions' own.
+output schema, no annotations); a tool it does not have gets the server's ``Unknown tool:
+'km_x'`` (``is_error`` true). Only a defect in the simulator gets an ``is_error`` answer of
+km-actions' own.
 
 >>> import anyio
 >>> from mcp import Client
@@ -18,7 +19,7 @@ the simulator, gets an ``is_error`` answer of km-actions' own.
 ...                                         {"operation": "get", "name": "Greeting"})
 ...         return len(listing.tools), answer.structured_content["data"]["value"]
 >>> anyio.run(demo)
-(47, 'Hello')
+(29, 'Hello')
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from engine.bridge.upstream import SIMULATOR_SERVER_NAME
 from engine.catalog import ToolCatalog
 from engine.errors import StepError
 from engine.simulator._core import Simulator
-from engine.suggest import did_you_mean
 
 __all__ = [
     "LOOPBACK",
@@ -71,7 +71,7 @@ def tools_for(catalog: ToolCatalog) -> list[types.Tool]:
 
     >>> tools = tools_for(ToolCatalog.builtin())
     >>> len(tools), tools[0].name, tools[0].title, tools[0].annotations
-    (47, 'km_action_builder', 'Km Action Builder', None)
+    (29, 'km_action_builder', 'Km Action Builder', None)
     """
     return [
         types.Tool.model_validate(
@@ -98,12 +98,9 @@ def answer_call(
     (False, 'INVALID_PARAMETER')
     >>> answer_call(Simulator(), "km_variable_manager", {}).content[0].text.splitlines()[0]
     '1 validation error for call[km_variable_manager]'
-    >>> answer_call(Simulator(), "km_variable_manger", {}).is_error
-    True
+    >>> answer_call(Simulator(), "km_clipboard_manager", {}).content[0].text
+    "Unknown tool: 'km_clipboard_manager'"
     """
-    if name not in simulator.catalog():
-        hint = did_you_mean(name, simulator.catalog()) or "call tools/list for the tool names"
-        return _error_result(f"the km-actions simulator has no tool '{name}'; {hint}")
     try:
         result = simulator.result(name, {} if arguments is None else arguments)
     except StepError as problem:

@@ -2,7 +2,7 @@
 
 >>> from engine.loader import load_text
 >>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: demo\\nsteps:\\n'
-...                 '  - tool: km_calculator\\n    wiht: {expression: "1+1"}\\n', file="demo.yaml")
+...                 '  - tool: km_list_macros\\n    wiht: {limit: 5}\\n', file="demo.yaml")
 >>> [str(d) for d in validate(doc) if d.is_error]
 ['demo.yaml:6:5: error[unknown-key]: unknown key `wiht` in a `tool` step']
 """

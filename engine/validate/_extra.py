@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from engine.catalog import ToolCatalog
 from engine.errors import Diagnostic, Path, Severity
+from engine.older_tools import OLDER_TOOLS, older_tool_hint
 from engine.sourcemap import Document
 from engine.suggest import did_you_mean
 from engine.validate._context import ValidationContext, readable_inputs, section
@@ -79,10 +81,11 @@ def check_tests(
                 if tool not in catalog:
                     yield document.diagnostic(
                         "unknown-tool",
-                        f"the test mocks `{tool}`, which is not a tool",
+                        f"the test mocks `{tool}`, {_not_a_tool(str(tool), catalog)}",
                         (*base, "mocks", tool),
                         at_key=True,
-                        hint=did_you_mean(str(tool), catalog, listing=False)
+                        hint=older_tool_hint(str(tool), opt_in=catalog.origin == "builtin")
+                        or did_you_mean(str(tool), catalog, listing=False)
                         or "mock tools by their km_* names (`km-actions schema --tools`)",
                     )
         expect = test.get("expect")
@@ -108,11 +111,19 @@ def check_tests(
                 if isinstance(tool, str) and tool not in catalog:
                     yield document.diagnostic(
                         "unknown-tool",
-                        f"the test expects a call to `{tool}`, which is not a tool",
+                        f"the test expects a call to `{tool}`, {_not_a_tool(tool, catalog)}",
                         (*base, "expect", "calls", c, "tool"),
-                        hint=did_you_mean(tool, catalog, listing=False)
+                        hint=older_tool_hint(tool, opt_in=catalog.origin == "builtin")
+                        or did_you_mean(tool, catalog, listing=False)
                         or "name the km_* tool the action calls (`km-actions schema --tools`)",
                     )
+
+
+def _not_a_tool(name: str, catalog: ToolCatalog) -> str:
+    """Why a test's tool is unknown: one the current server dropped, or no tool at all."""
+    if name in OLDER_TOOLS and catalog.origin == "builtin":
+        return "which the current Keyboard Maestro MCP server does not have"
+    return "which is not a tool"
 
 
 def unused_warnings(

@@ -31,9 +31,9 @@ def manifest_needs(data: Any, catalog: ToolCatalog) -> list[Need]:
     manifest known to be valid, or to describe one).
 
     >>> steps = [{"tool": "km_variable_manager", "with": {"operation": "get"}},
-    ...          {"tool": "km_calculator", "with": {"expression": "1"}}]
+    ...          {"tool": "km_list_macros", "with": {"limit": 5}}]
     >>> [str(n) for n in manifest_needs({"steps": steps}, ToolCatalog.builtin())]
-    ['km_variable_manager:get', 'km_calculator']
+    ['km_variable_manager:get', 'km_list_macros']
     """
     steps = data.get("steps") if isinstance(data, Mapping) else None
     out: dict[Need, None] = {}

@@ -157,12 +157,8 @@ class StepWalker:
         catalog = self.context.catalog
         tool = catalog.get(name)
         if tool is None:
-            yield self.document.diagnostic(
-                "unknown-tool",
-                f"there is no tool named `{name}` in {catalog.where}",
-                (*path, "tool"),
-                hint=did_you_mean(name, catalog, listing=False) or catalog.listing_hint,
-            )
+            message, hint = catalog.missing_tool(name)
+            yield self.document.diagnostic("unknown-tool", message, (*path, "tool"), hint=hint)
             return
         self.needs.append(_need(tool, args, path))
         self._answer(step.get("id"), tool, args)

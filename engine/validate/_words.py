@@ -130,7 +130,7 @@ def type_hint(expected: str, value: Any, path: Path, about: str | None = None) -
     (``about``, the field's own description, when there is nothing more specific)."""
     in_steps = len(path) > 1 and path[-2] in ("steps", "catch", "otherwise")
     if in_steps and isinstance(path[-1], int):
-        return "a step is `key: value` lines after its '- ', e.g. `- tool: km_calculator`"
+        return "a step is `key: value` lines after its '- ', e.g. `- tool: km_list_macros`"
     if value is None:
         if expected.startswith("a list"):
             return "write the items on the lines below it, each starting with '- '"

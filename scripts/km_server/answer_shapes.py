@@ -262,7 +262,7 @@ def render() -> dict[Path, str]:
     pages = [tool_page(catalog[name], book) for name in catalog]
     return {
         OUT: json.dumps(data, indent=1, ensure_ascii=False) + "\n",
-        DOCS: tools_markdown(catalog, pages, book.server_commit),
+        DOCS: tools_markdown(pages, book.server_commit),
     }
 
 

@@ -124,9 +124,11 @@ def test_the_simulator_as_upstream_lists_its_catalog_and_answers_calls() -> None
                 assert catalog[name].tool_class is spec.tool_class, name
                 assert catalog[name].source == bridge.label
 
-            answer = await bridge.call_tool("km_calculator", {"expression": "6 * 7"})
+            answer = await bridge.call_tool(
+                "km_engine_control", {"operation": "calculate", "expression": "6*7"}
+            )
             assert answer["success"] is True
-            assert answer["data"]["result"] == 42
+            assert answer["data"]["result"] == "42"
 
             missing = await bridge.call_tool(
                 "km_variable_manager", {"operation": "delete", "name": "Nope"}
@@ -134,20 +136,20 @@ def test_the_simulator_as_upstream_lists_its_catalog_and_answers_calls() -> None
             assert missing["success"] is False
             assert missing["error"]["code"] == "KM_VARIABLE_FAILED"
 
-            invalid = await bridge.call_tool("km_calculator", {"expresion": "1"})
+            invalid = await bridge.call_tool("km_engine_control", {"operatoin": "status"})
             assert invalid["success"] is False
             assert invalid["error"]["code"] == UPSTREAM_TOOL_ERROR
             assert invalid["error"]["message"].startswith(
-                "2 validation errors for call[km_calculator]\nexpression\n"
+                "2 validation errors for call[km_engine_control]\noperation\n"
             )
 
             with pytest.raises(StepError) as caught:
-                await bridge.call_tool("km_calculater", {"expression": "1"})
+                await bridge.call_tool("km_engine_contrl", {"operation": "status"})
             error = caught.value
             assert error.kind is ErrorKind.TOOL_UNAVAILABLE
-            assert error.message == f"the {bridge.label} has no tool 'km_calculater'"
-            assert error.hint == "did you mean 'km_calculator'?"
-            assert error.details["tool"] == "km_calculater"
+            assert error.message == f"the {bridge.label} has no tool 'km_engine_contrl'"
+            assert error.hint == "did you mean 'km_engine_control'?"
+            assert error.details["tool"] == "km_engine_contrl"
 
     run(scenario)
 
@@ -214,9 +216,11 @@ def test_a_call_before_start_connects_lazily_and_close_reaps_the_child() -> None
             "await bridge.start() first, or use the bridge as an async context manager"
         )
         try:
-            answer = await bridge.call_tool("km_calculator", {"expression": "1 + 1"})
-            assert answer["data"]["result"] == 2
-            assert "km_calculator" in bridge.catalog()
+            answer = await bridge.call_tool(
+                "km_engine_control", {"operation": "calculate", "expression": "1+1"}
+            )
+            assert answer["data"]["result"] == "2"
+            assert "km_engine_control" in bridge.catalog()
             assert bridge.connected is True
             started = children() - before
             assert len(started) == 1
@@ -272,10 +276,13 @@ def test_another_server_answers_in_text_and_a_slow_call_holds_up_no_other(
 
             slow = await sleeping(bridge, tmp_path / "slept")
             quick = [
-                bridge.call_tool("km_calculator", {"expression": f"{i} + 1"}) for i in range(50)
+                bridge.call_tool(
+                    "km_engine_control", {"operation": "calculate", "expression": f"{i}+1"}
+                )
+                for i in range(50)
             ]
             results = [a["data"]["result"] for a in await asyncio.gather(*quick)]
-            assert results == [i + 1 for i in range(50)]
+            assert results == [str(i + 1) for i in range(50)]
             assert not slow.done()
             slow.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -315,9 +322,9 @@ def test_a_call_past_its_timeout_fails_and_closing_cuts_calls_short(tmp_path: Pa
             f"km_test_sleep was cut short: the bridge to the {bridge.label} was closed"
         )
         with pytest.raises(StepError) as after:
-            await bridge.call_tool("km_calculator", {"expression": "1"})
+            await bridge.call_tool("km_engine_control", {"operation": "status"})
         assert after.value.message == (
-            f"km_calculator cannot be called: the bridge to the {bridge.label} is closed"
+            f"km_engine_control cannot be called: the bridge to the {bridge.label} is closed"
         )
         assert gone(pid)
 
@@ -406,9 +413,9 @@ def test_a_command_that_is_not_a_working_server_gets_a_clear_error(
             assert started.value.message == message.format(where=shlex.join(command))
             assert started.value.hint == hint
             with pytest.raises(StepError) as called:
-                await bridge.call_tool("km_calculator", {"expression": "1"})
+                await bridge.call_tool("km_engine_control", {"operation": "status"})
             assert called.value.kind is ErrorKind.TOOL_UNAVAILABLE
-            assert called.value.message == "km_calculator cannot be called: " + (
+            assert called.value.message == "km_engine_control cannot be called: " + (
                 started.value.message
             )
         finally:
@@ -424,7 +431,7 @@ def test_closing_while_connecting_fails_the_waiting_calls_without_cancelling_the
         before = children()
         bridge = UpstreamBridge(listens, connect_timeout=60)
         waiting = [
-            asyncio.create_task(bridge.call_tool("km_calculator", {"expression": "1"}))
+            asyncio.create_task(bridge.call_tool("km_engine_control", {"operation": "status"}))
             for _ in range(3)
         ]
         async with asyncio.timeout(30):
@@ -434,7 +441,7 @@ def test_closing_while_connecting_fails_the_waiting_calls_without_cancelling_the
         outcomes = await asyncio.gather(*waiting, return_exceptions=True)
         assert all(isinstance(o, StepError) for o in outcomes), outcomes
         assert {str(o) for o in outcomes} == {
-            f"km_calculator cannot be called: the bridge to the {bridge.label} was closed "
+            f"km_engine_control cannot be called: the bridge to the {bridge.label} was closed "
             "while it was connecting"
         }
 

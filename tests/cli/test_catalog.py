@@ -32,7 +32,7 @@ def test_the_installed_plugins(cli: Cli) -> None:
         "hello demo/hello",
         'greeting string "Hello" How to greet.',
         "share_token string (secret)",
-        "km_clipboard_manager:get read-only km_clipboard_manager:set write",
+        "km_engine_control:process_tokens read-only km_variable_manager:set write",
         'greets with the default: inputs {"who": "Ann"} give {"msg": "Hello Ann"}',
     ):
         assert shown in seen.text, f"{shown!r} is not on the page:\n{seen.text}"

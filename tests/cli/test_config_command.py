@@ -19,6 +19,7 @@ DEFAULTS = {
     "tools": {"per_action": True, "disabled": []},
     "limits": {},
     "updates": {"automatic": True, "interval": 3600.0},
+    "catalog": {"tools": "current"},
 }
 
 
@@ -47,6 +48,7 @@ def test_set_then_show(cli: Cli) -> None:
         ("limits.strict", '{"max_steps": 50}'),
         ("updates.interval", "900"),
         ("updates.automatic", "false"),
+        ("catalog.tools", "2025"),
     ]
     target = cli.home / "config.toml"
     for key, value in steps:
@@ -64,6 +66,7 @@ def test_set_then_show(cli: Cli) -> None:
         "tools": {"per_action": True, "disabled": ["demo/a", "demo/b"]},
         "limits": {"strict": {"max_steps": 50}},
         "updates": {"automatic": False, "interval": 900.0},
+        "catalog": {"tools": "2025"},
     }
 
 

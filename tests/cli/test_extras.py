@@ -29,6 +29,10 @@ def test_docs_of_a_plugin_folder(cli: Cli) -> None:
         "## Settings",
         "",
         *SETTINGS_HEAD,
+        '| `result_variable` | string | `"Clipboard Tools Result"` | The Keyboard Maestro '
+        "variable `clean-clipboard` and `sign-clipboard` put their text in (the Keyboard "
+        "Maestro MCP server has no tool that sets the clipboard: a macro's \"Set Clipboard to "
+        'Text %Variable%Clipboard Tools Result%" does). |',
         '| `signature` | string | `"-- sent from my Mac"` | The line `sign-clipboard` adds '
         "under the clipboard text. |",
         "| `preview_length` | integer | `60` | How many characters of the clipboard "
@@ -45,20 +49,20 @@ def test_docs_of_a_plugin_folder(cli: Cli) -> None:
         "### clean-clipboard",
         "",
         "Tidy the clipboard text (trim it and squeeze runs of spaces and tabs into one space) "
-        "and put it back.",
+        "into the `result_variable` Keyboard Maestro variable.",
         "",
         "Takes no inputs.",
         "",
         "Outputs: `text`, `changed`",
         "",
-        "Calls: `km_clipboard_manager`",
+        "Calls: `km_engine_control`, `km_variable_manager`",
         "",
         "Run it: `km-actions run clipboard-tools/clean-clipboard`",
         "",
         "Examples (from its tests):",
         "",
-        '- squeezes spaces and trims: inputs `{}` give `{"text": "hello big world", '
-        '"changed": true}`',
+        '- squeezes spaces and trims, into the variable: inputs `{}` give `{"text": '
+        '"hello big world", "changed": true}`',
         "",
     ]
     assert [line for line in lines if line.startswith("### ")] == [
@@ -152,6 +156,7 @@ def test_docs_of_an_installed_plugin(cli: Cli) -> None:
     settings = lines[lines.index("## Settings") + 4 : lines.index("## Actions") - 1]
     assert [row.split(" | ")[:3] for row in settings] == [
         ["| `preview_length`", "integer", "`60` (now `20`)"],
+        ["| `result_variable`", "string", '`"Clipboard Tools Result"`'],
         ["| `share_macro`", "string", '`"Share Clipboard"`'],
         ["| `share_token`", "string", "(secret) (set)"],
         ["| `signature`", "string", '`"-- sent from my Mac"`'],

@@ -69,7 +69,7 @@ def test_stats_table_and_details_after_runs(cli: Cli) -> None:
     assert all(found), lines[8:10]
     assert sorted((m[1], m[2]) for m in found if m) == [
         ("fail step at $.steps[1]", "1"),
-        ("read (km_clipboard_manager)", "1"),
+        ("read (km_engine_control)", "1"),
     ]
     assert lines[10:13] == [
         "",
@@ -209,13 +209,13 @@ def test_trace_shows_a_past_run_step_by_step(cli: Cli) -> None:
     )
     assert re.fullmatch(f"  started {TIMESTAMP}; 2 steps, 1 tool call \\(simulator\\)", lines[1])
     assert lines[2] == (
-        f"  error[failed] at clipboard-tools/actions/clean-clipboard.yaml:11:5: {EMPTY}"
+        f"  error[failed] at clipboard-tools/actions/clean-clipboard.yaml:12:5: {EMPTY}"
     )
     assert lines[3] == "   start ms        ms  status     step"
     step = r"  +\d+\.\d\d +\d+\.\d\d  (.+)"
     assert [re.fullmatch(step, line)[1] for line in lines[4:6]] == [  # type: ignore[index]
-        "succeeded  read: tool km_clipboard_manager (line 8)",
-        "failed     fail step at $.steps[1]: fail (line 11)",
+        "succeeded  read: tool km_engine_control (line 9)",
+        "failed     fail step at $.steps[1]: fail (line 12)",
     ]
     assert lines[6:] == [f"                                    failed: {EMPTY}"]
     data = cli("trace", "2", "--json").json()
@@ -272,7 +272,7 @@ def test_trace_of_a_long_run_of_a_nested_call_and_of_an_old_run(cli: Cli) -> Non
     assert cli("run", "clipboard-tools/sign-clipboard", "--fresh").code == 1
     signed = cli("trace", "5").out.splitlines()
     assert any(
-        line.endswith("read: tool km_clipboard_manager (line 8 of clipboard-tools/clean-clipboard)")
+        line.endswith("read: tool km_engine_control (line 9 of clipboard-tools/clean-clipboard)")
         for line in signed
     ), signed
     # An input refused before any step: the error's hint, and no steps.

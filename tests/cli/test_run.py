@@ -26,21 +26,21 @@ GREET = action_text(
       tags: "{{ inputs.tags }}"
     """,
 )
-CLIP = action_text(
-    "clip",
+NOTE = action_text(
+    "note",
     """\
-    permissions: [km_clipboard_manager]
+    permissions: [km_variable_manager:get, km_variable_manager:set]
     inputs:
-      text: {type: string, default: "", description: What to copy first (nothing when empty).}
+      text: {type: string, default: "", description: What to write first (nothing when empty).}
     steps:
       - if: inputs.text != ""
-        tool: km_clipboard_manager
-        with: {operation: set, content: "{{ inputs.text }}"}
+        tool: km_variable_manager
+        with: {operation: set, name: Note, value: "{{ inputs.text }}"}
       - id: read
-        tool: km_clipboard_manager
-        with: {operation: get}
+        tool: km_variable_manager
+        with: {operation: get, name: Note}
     outputs:
-      got: "{{ steps.read.result.data.content }}"
+      got: "{{ steps.read.result.data.value }}"
     """,
 )
 BOOM = action_text(
@@ -308,15 +308,15 @@ def test_a_failed_run_as_json(cli: Cli) -> None:
 
 
 def test_trace(cli: Cli) -> None:
-    cli.write("clip.yaml", CLIP)
-    outcome = cli("run", "clip.yaml", "-i", "text=hi", "--trace", "--fresh")
+    cli.write("note.yaml", NOTE)
+    outcome = cli("run", "note.yaml", "-i", "text=hi", "--trace", "--fresh")
     assert (outcome.code, json.loads(outcome.out)) == (0, {"got": "hi"})
     lines = outcome.err.splitlines()
-    assert re.fullmatch(r"  succeeded km_clipboard_manager {9}line 9  [0-9.]+ ms", lines[1])
-    assert lines[2] == '            with {"operation": "set", "content": "hi"}'
+    assert re.fullmatch(r"  succeeded km_variable_manager {10}line 9  [0-9.]+ ms", lines[1])
+    assert lines[2] == '            with {"operation": "set", "name": "Note", "value": "hi"}'
     assert re.fullmatch(r"  succeeded read {25}line 12  [0-9.]+ ms", lines[3])
-    assert lines[4] == '            with {"operation": "get"}'
-    traced = cli("run", "clip.yaml", "--trace", "--json", "--fresh").json()["trace"]
+    assert lines[4] == '            with {"operation": "get", "name": "Note"}'
+    traced = cli("run", "note.yaml", "--trace", "--json", "--fresh").json()["trace"]
     assert [(t["kind"], t["step"], t["status"], t["path"]) for t in traced] == [
         ("tool", None, "skipped", "$.steps[0]"),
         ("tool", "read", "succeeded", "$.steps[1]"),
@@ -324,54 +324,54 @@ def test_trace(cli: Cli) -> None:
 
 
 def test_a_dry_run_records_calls_and_keeps_no_state(cli: Cli) -> None:
-    cli.write("clip.yaml", CLIP)
-    outcome = cli("run", "clip.yaml", "-i", "text=hi", "--dry-run")
+    cli.write("note.yaml", NOTE)
+    outcome = cli("run", "note.yaml", "-i", "text=hi", "--dry-run")
     assert (outcome.code, json.loads(outcome.out)) == (0, {"got": "hi"})
     lines = outcome.err.splitlines(keepends=True)
     assert lines[:3] == [
-        "Running clip on a dry run on the simulator (nothing is sent anywhere).\n",
-        "  km_clipboard_manager: recorded, not called; answered by the simulator\n",
-        "  km_clipboard_manager: ran on the simulator (read-only)\n",
+        "Running note on a dry run on the simulator (nothing is sent anywhere).\n",
+        "  km_variable_manager: recorded, not called; answered by the simulator\n",
+        "  km_variable_manager: ran on the simulator (read-only)\n",
     ]
     found = SUCCEEDED.match(lines[3])
     assert found is not None
     assert found.groups() == ("2", "2", "dry run (simulator; nothing sent to Keyboard Maestro)")
     assert not (cli.home / "simulator-state.json").exists()
-    data = cli("run", "clip.yaml", "-i", "text=hi", "--dry-run", "--json").json()
+    data = cli("run", "note.yaml", "-i", "text=hi", "--dry-run", "--json").json()
     assert (data["dry_run"], [c["with"] for c in data["recorded_calls"]]) == (
         True,
-        [{"operation": "set", "content": "hi"}, {"operation": "get"}],
+        [{"operation": "set", "name": "Note", "value": "hi"}, {"operation": "get", "name": "Note"}],
     )
 
 
 def test_the_simulator_state_is_kept_between_runs(cli: Cli) -> None:
-    cli.write("clip.yaml", CLIP)
-    assert cli("run", "clip.yaml", "-i", "text=kept").code == 0
+    cli.write("note.yaml", NOTE)
+    assert cli("run", "note.yaml", "-i", "text=kept").code == 0
     assert (cli.home / "simulator-state.json").is_file()
-    again = cli("run", "clip.yaml")
+    again = cli("run", "note.yaml")
     assert (again.code, json.loads(again.out)) == (0, {"got": "kept"})
 
 
 def test_fresh_starts_empty_and_keeps_nothing(cli: Cli) -> None:
-    cli.write("clip.yaml", CLIP)
-    assert cli("run", "clip.yaml", "-i", "text=kept").code == 0
-    outcome = cli("run", "clip.yaml", "--fresh")
+    cli.write("note.yaml", NOTE)
+    assert cli("run", "note.yaml", "-i", "text=kept").code == 0
+    outcome = cli("run", "note.yaml", "--fresh")
     assert (outcome.code, json.loads(outcome.out)) == (0, {"got": ""})
     assert outcome.err.splitlines()[0] == (
-        "Running clip on the built-in simulator (no Keyboard Maestro server is configured); "
+        "Running note on the built-in simulator (no Keyboard Maestro server is configured); "
         "its state is not kept."
     )
-    assert cli("run", "clip.yaml", "-i", "text=fresh", "--fresh").code == 0
-    assert json.loads(cli("run", "clip.yaml").out) == {"got": "kept"}
+    assert cli("run", "note.yaml", "-i", "text=fresh", "--fresh").code == 0
+    assert json.loads(cli("run", "note.yaml").out) == {"got": "kept"}
 
 
 def test_a_state_file_of_its_own(cli: Cli) -> None:
-    cli.write("clip.yaml", CLIP)
+    cli.write("note.yaml", NOTE)
     state = cli.folder / "mine.json"
-    first = cli("run", "clip.yaml", "-i", "text=mine", "--state", str(state))
+    first = cli("run", "note.yaml", "-i", "text=mine", "--state", str(state))
     assert f"its state is kept in {state}." in first.err
     assert state.is_file() and not (cli.home / "simulator-state.json").exists()
-    assert json.loads(cli("run", "clip.yaml", "--state", str(state)).out) == {"got": "mine"}
+    assert json.loads(cli("run", "note.yaml", "--state", str(state)).out) == {"got": "mine"}
 
 
 FORGET = action_text(
@@ -411,14 +411,14 @@ def test_profiles_decide_which_operations_may_run(cli: Cli, profile: str, code: 
         ]
 
 
-def test_the_sandbox_lets_an_action_read_the_clipboard_but_not_set_it(cli: Cli) -> None:
+def test_the_sandbox_lets_an_action_read_a_variable_but_not_set_it(cli: Cli) -> None:
     """One tool, two classes: `get` is read-only, `set` writes."""
-    cli.write("clip.yaml", CLIP)
-    assert cli("run", "clip.yaml", "--fresh", "--profile", "sandbox").code == 0
-    outcome = cli("run", "clip.yaml", "-i", "text=a", "--fresh", "--profile", "sandbox")
+    cli.write("note.yaml", NOTE)
+    assert cli("run", "note.yaml", "--fresh", "--profile", "sandbox").code == 0
+    outcome = cli("run", "note.yaml", "-i", "text=a", "--fresh", "--profile", "sandbox")
     assert outcome.code == 1
     assert outcome.err.splitlines()[1] == (
-        "clip.yaml:9:5: error[permission-denied]: km_clipboard_manager:set is a write "
+        "note.yaml:9:5: error[permission-denied]: km_variable_manager:set is a write "
         "operation, and this security profile allows only: read-only"
     )
 
@@ -637,10 +637,10 @@ def test_the_store_cannot_be_opened(cli: Cli) -> None:
 
 
 def test_a_corrupt_state_file_is_moved_aside_with_a_warning(cli: Cli) -> None:
-    cli.write("clip.yaml", CLIP)
+    cli.write("note.yaml", NOTE)
     state = cli.home / "simulator-state.json"
     cli.write("home/simulator-state.json", "{not json")
-    outcome = cli("run", "clip.yaml")
+    outcome = cli("run", "note.yaml")
     assert (outcome.code, json.loads(outcome.out)) == (0, {"got": ""})
     assert outcome.err.splitlines()[0] == (
         f"warning: the simulator state file {state} is corrupt (not valid JSON); it was moved "
@@ -650,10 +650,10 @@ def test_a_corrupt_state_file_is_moved_aside_with_a_warning(cli: Cli) -> None:
 
 
 def test_a_state_file_from_a_newer_version_is_refused(cli: Cli) -> None:
-    cli.write("clip.yaml", CLIP)
+    cli.write("note.yaml", NOTE)
     newer = '{"format": "km-actions-simulator-state", "version": 999}'
     cli.write("newer.json", newer)
-    outcome = cli("run", "clip.yaml", "--state", "newer.json")
+    outcome = cli("run", "note.yaml", "--state", "newer.json")
     assert (outcome.code, outcome.out, outcome.err) == (
         1,
         "",
@@ -665,9 +665,9 @@ def test_a_state_file_from_a_newer_version_is_refused(cli: Cli) -> None:
 
 
 def test_a_state_file_path_that_cannot_be_used(cli: Cli) -> None:
-    cli.write("clip.yaml", CLIP)
+    cli.write("note.yaml", NOTE)
     cli.write("not-a-folder", "a file")
-    outcome = cli("run", "clip.yaml", "--state", "not-a-folder/state.json")
+    outcome = cli("run", "note.yaml", "--state", "not-a-folder/state.json")
     assert (outcome.code, outcome.out) == (1, "")
     assert outcome.err == (
         "km-actions run: cannot read the simulator state file not-a-folder/state.json: "

@@ -435,12 +435,13 @@ def test_the_shipped_plugin_is_certified(cli: Cli) -> None:
         "  validation   passed   5 files valid at the strict level",
         "  tests        passed   7 tests passed, 0 failed",
         "  permissions  passed   4 tools used, 4 permissions asked for",
-        "                        clean-clipboard: km_clipboard_manager get, set (write)",
-        "                        preview-clipboard: km_clipboard_manager get (read-only); "
-        "km_notifications (write)",
-        "                        share-clipboard: km_clipboard_manager get (read-only); "
+        "                        clean-clipboard: km_engine_control process_tokens (read-only); "
+        "km_variable_manager set (write)",
+        "                        preview-clipboard: km_engine_control process_tokens "
+        "(read-only); km_notifications (write)",
+        "                        share-clipboard: km_engine_control process_tokens (read-only); "
         "km_variable_manager set (write); km_execute_macro (write)",
-        "                        sign-clipboard: km_clipboard_manager set (write); "
+        "                        sign-clipboard: km_variable_manager set (write); "
         "action clean-clipboard",
         lines[8],
         lines[9],
@@ -462,7 +463,7 @@ def _broken_plugin(cli: Cli) -> Path:
     plugin = cli.folder / "broken/plugin.yaml"
     plugin.write_text(
         plugin.read_text("utf-8").replace(
-            "permissions: [km_notifications]", "permissions: [km_calculator]"
+            "permissions: [km_notifications]", "permissions: [km_list_macros]"
         ),
         "utf-8",
     )
@@ -496,7 +497,7 @@ def test_a_failing_test_and_an_undeclared_permission_fail_and_say_why(cli: Cli) 
         "km_notifications, which the plugin's permissions do not include"
     ) in text
     assert (
-        "broken/plugin.yaml:12:15: warning[permission-unused]: `km_calculator` is asked for, "
+        "broken/plugin.yaml:12:15: warning[permission-unused]: `km_list_macros` is asked for, "
         "but no action calls it"
     ) in text
     assert lines[-1] == (
@@ -526,7 +527,7 @@ def test_the_report_as_json(cli: Cli) -> None:
         ("permission-unused", "warning", 12),
     ]
     assert checks["permissions"]["details"] == {
-        "declared": ["km_calculator"],
+        "declared": ["km_list_macros"],
         "used": ["km_notifications"],
         "undeclared": ["km_notifications"],
         "actions": {

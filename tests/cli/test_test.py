@@ -257,7 +257,7 @@ def test_installed_tests_never_see_the_users_settings(cli: Cli) -> None:
 
 RELAY_PLUGIN = """\
 dependencies: {clipboard-tools: "*"}
-permissions: [km_clipboard_manager, km_variable_manager, km_execute_macro]
+permissions: [km_engine_control:process_tokens, km_variable_manager, km_execute_macro]
 """
 RELAY = action_text(
     "share",
@@ -267,11 +267,11 @@ RELAY = action_text(
     tests:
       - name: shares
         mocks:
-          km_clipboard_manager: [{success: true, data: {content: hi, is_empty: false}}]
+          km_engine_control: [{success: true, data: {processed: hi}}]
           km_variable_manager: [{success: true}]
           km_execute_macro: [{success: true}]
         expect:
-          calls: [{tool: km_clipboard_manager}, {tool: km_variable_manager, with: {value: x}}]
+          calls: [{tool: km_engine_control}, {tool: km_variable_manager, with: {value: x}}]
     """,
 )
 

@@ -462,8 +462,9 @@ def test_tools_lists_refreshes_and_forgets(cli: Cli) -> None:
     shipped = cli("tools")
     assert shipped.code == 0
     assert shipped.out.splitlines()[0] == (
-        "The tools km-actions ships (no server's tool list is saved: `km-actions tools "
-        "--refresh` saves that of the server under [upstream]):"
+        "The tools km-actions ships, the current Keyboard Maestro MCP server's (no server's "
+        "tool list is saved: `km-actions tools --refresh` saves that of the server under "
+        "[upstream]):"
     )
     assert cli("tools", "--json").json()["source"] == {"kind": "shipped"}
     config = cli.home / "config.toml"

@@ -38,15 +38,15 @@ UNUSED_INPUT = action_text(
 MISSPELT = action_text(
     "bad",
     """\
-    permissions: [km_clipboard_manager]
+    permissions: [km_variable_manager]
     steps:
-      - tool: km_clipboard_manager
-        wiht: {operation: get}
+      - tool: km_variable_manager
+        wiht: {operation: get, name: A}
     """,
 )
 MISSPELT_TEXT = (
     "bad.yaml:8:5: error[unknown-key]: unknown key `wiht` in a `tool` step\n"
-    "   8 |     wiht: {operation: get}\n"
+    "   8 |     wiht: {operation: get, name: A}\n"
     "     |     ^^^^\n"
     "     = hint: did you mean 'with'?\n"
 )
@@ -263,19 +263,19 @@ TWICE = action_text(
       - id: one
         action: hello
         with: {who: Bo}
-      - tool: km_clipboard_manager
-        with: {operation: get}
+      - tool: km_engine_control
+        with: {operation: status}
       - set: {x: "{{ config.nope }}"}
     outputs:
       msg: "{{ steps.one.result.msg }}"
     """,
 )
 TWICE_PROBLEMS = (
-    "demo/actions/twice.yaml:10:23: error[permission-missing]: `km_clipboard_manager:get` is "
+    "demo/actions/twice.yaml:10:23: error[permission-missing]: `km_engine_control:status` is "
     "used, but the plugin's permissions do not include it\n"
-    "  10 |     with: {operation: get}\n"
-    "     |                       ^^^\n"
-    "     = hint: add km_clipboard_manager:get (or km_clipboard_manager) to `permissions:`\n"
+    "  10 |     with: {operation: status}\n"
+    "     |                       ^^^^^^\n"
+    "     = hint: add km_engine_control:status (or km_engine_control) to `permissions:`\n"
     "\n"
     "demo/actions/twice.yaml:11:18: error[unknown-config]: `config.nope` is not a setting of "
     "this plugin\n"
@@ -448,10 +448,10 @@ def test_schema_of_the_tools(cli: Cli) -> None:
     catalog = ToolCatalog.builtin()
     assert outcome.code == 0
     assert [t["name"] for t in tools] == [t.name for t in catalog.values()]
-    clipboard = next(t for t in tools if t["name"] == "km_clipboard_manager")
-    assert sorted(clipboard) == ["class", "description", "inputSchema", "name", "operations"]
-    assert clipboard["class"] == catalog["km_clipboard_manager"].tool_class.value == "write"
-    assert clipboard["inputSchema"] == catalog["km_clipboard_manager"].input_schema
+    engine = next(t for t in tools if t["name"] == "km_engine_control")
+    assert sorted(engine) == ["class", "description", "inputSchema", "name", "operations"]
+    assert engine["class"] == catalog["km_engine_control"].tool_class.value == "write"
+    assert engine["inputSchema"] == catalog["km_engine_control"].input_schema
     variables = next(t for t in tools if t["name"] == "km_variable_manager")
     assert variables["operations"] == {
         "parameter": "operation",

@@ -16,11 +16,11 @@ from engine.simulator import Simulator
 DRY = """api_version: "1.1"
 kind: action
 name: dry
-permissions: [km_calculator, km_variable_manager, km_notifications]
+permissions: [km_engine_control:calculate, km_variable_manager, km_notifications]
 steps:
   - id: calc
-    tool: km_calculator
-    with: {expression: "6 * 7"}
+    tool: km_engine_control
+    with: {operation: calculate, expression: "6*7"}
   - id: store
     tool: km_variable_manager
     with: {operation: set, name: Answer, value: "{{ steps.calc.result.data.result }}"}
@@ -47,13 +47,18 @@ def _dry_run(bridge: DryRunBridge) -> RunResult:
 def test_read_only_calls_run_and_the_others_are_recorded_not_called() -> None:
     bridge = DryRunBridge()
     result = _dry_run(bridge)
-    assert result.outputs == {"answer": 42, "stored": "42"}
+    assert result.outputs == {"answer": "42", "stored": "42"}
     ran, recorded = (
         "ran on the simulator (read-only)",
         ("recorded, not called; answered by the simulator"),
     )
     assert result.recorded_calls == [
-        {"tool": "km_calculator", "with": {"expression": "6 * 7"}, "called": True, "note": ran},
+        {
+            "tool": "km_engine_control",
+            "with": {"operation": "calculate", "expression": "6*7"},
+            "called": True,
+            "note": ran,
+        },
         {
             "tool": "km_variable_manager",
             "with": {"operation": "set", "name": "Answer", "value": "42"},
@@ -114,14 +119,14 @@ def test_a_run_that_is_not_a_dry_run_records_nothing() -> None:
 WAITS = """api_version: "1.1"
 kind: action
 name: waits
-permissions: [km_calculator]
+permissions: [km_engine_control:calculate]
 steps:
   - wait: 30
   - id: calc
-    tool: km_calculator
-    with: {expression: "1 + 1"}
+    tool: km_engine_control
+    with: {operation: calculate, expression: "1+1"}
 outputs:
-  sum: "{{ steps.calc.result.data.result }}"
+  sum: "{{ steps.calc.result.data.result | int }}"
 """
 
 

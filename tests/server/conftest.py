@@ -293,11 +293,11 @@ steps:
   - if: inputs.seconds > 0
     wait: "{{ inputs.seconds }}"
   - id: sum
-    tool: km_calculator
-    with: {expression: "20 + 22"}
+    tool: km_engine_control
+    with: {operation: calculate, expression: "20+22"}
 outputs:
-  sum: "{{ steps.sum.result.data.result }}"
+  sum: "{{ steps.sum.result.data.result | int }}"
 """,
-    description="Wait, then add two numbers on the calculator.",
-    permissions=("km_calculator",),
+    description="Wait, then add two numbers with Keyboard Maestro's calculator.",
+    permissions=("km_engine_control:calculate",),
 )

@@ -35,10 +35,10 @@ from engine.server.hints import for_mcp, rewrite
             id="configure",
         ),
         pytest.param(
-            "grant them too (--grant km_clipboard_manager --grant km_macro_editor), or do "
+            "grant them too (--grant km_engine_control --grant km_macro_editor), or do "
             "not install the plugin",
             "the user can grant them from the command line (`km-actions install … --grant "
-            "km_clipboard_manager --grant km_macro_editor`), or do not install the plugin",
+            "km_engine_control --grant km_macro_editor`), or do not install the plugin",
             id="grant",
         ),
         pytest.param(

@@ -65,13 +65,13 @@ inputs:
   b: {type: integer, description: Another number}
 steps:
   - id: sum
-    tool: km_calculator
-    with: {expression: "{{ inputs.a }} + {{ inputs.b }}"}
+    tool: km_engine_control
+    with: {operation: calculate, expression: "{{ inputs.a }}+{{ inputs.b }}"}
 outputs:
-  sum: "{{ steps.sum.result.data.result }}"
+  sum: "{{ steps.sum.result.data.result | int }}"
 """,
-    description="Add two numbers on the calculator.",
-    permissions=("km_calculator",),
+    description="Add two numbers with Keyboard Maestro's calculator.",
+    permissions=("km_engine_control:calculate",),
 )
 
 
@@ -170,7 +170,7 @@ async def test_the_default_ceiling_keeps_destructive_operations_from_mcp_install
         tmp_path / "remember",
         "remember",
         {"remember": REMEMBER},
-        permissions=["km_calculator", "km_variable_manager"],
+        permissions=["km_engine_control:calculate", "km_variable_manager"],
     )
     install = await defaults.ecosystem("install", plugin_source=str(folder))
     assert install["error"] == {
@@ -338,6 +338,7 @@ async def test_when_allowed_create_adds_to_a_user_plugin_and_keeps_its_settings(
         settings = described["settings"]
         assert [s["name"] for s in settings["declared"]] == [
             "preview_length",
+            "result_variable",
             "share_macro",
             "share_token",
             "signature",
@@ -348,8 +349,8 @@ async def test_when_allowed_create_adds_to_a_user_plugin_and_keeps_its_settings(
             settings["missing"],
         ) == ("••••••", "-- A", [])
         assert described["permissions"]["requested"] == [
-            "km_calculator",
-            "km_clipboard_manager",
+            "km_engine_control:calculate",
+            "km_engine_control:process_tokens",
             "km_execute_macro",
             "km_notifications",
             "km_variable_manager:set",

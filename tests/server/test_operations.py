@@ -47,17 +47,17 @@ SHOUT = action_yaml(
 inputs:
   name: {type: string, description: Who to greet}
 steps:
-  - tool: km_clipboard_manager
-    with: {operation: set, content: "Hello, {{ inputs.name }}!"}
+  - tool: km_variable_manager
+    with: {operation: set, name: Shout, value: "Hello, {{ inputs.name }}!"}
   - id: read
-    tool: km_clipboard_manager
-    with: {operation: get}
-  - set: {loud: "{{ steps.read.result.data.content | upper }}"}
+    tool: km_variable_manager
+    with: {operation: get, name: Shout}
+  - set: {loud: "{{ steps.read.result.data.value | upper }}"}
 outputs:
   text: "{{ vars.loud }}"
 """,
-    description="Put a greeting on the clipboard, read it back and shout it.",
-    permissions=("km_clipboard_manager",),
+    description="Put a greeting in a variable, read it back and shout it.",
+    permissions=("km_variable_manager:get", "km_variable_manager:set"),
 )
 
 # The same action with four mistakes, on lines 3, 7, 10 and 12.
@@ -65,8 +65,8 @@ SHOUT_WITH_MISTAKES = (
     SHOUT.replace("name: shout", "name: Shout Out")
     .replace("description: Who", "descripton: Who")
     .replace(
-        "tool: km_clipboard_manager\n    with: {operation: get}",
-        "tool: km_clipbord_manager\n    with: {operation: get}",
+        "tool: km_variable_manager\n    with: {operation: get",
+        "tool: km_variabel_manager\n    with: {operation: get",
     )
     .replace("{{ inputs.name }}!", "{{ inputs.nam }}!")
 )
@@ -81,13 +81,13 @@ steps:
   - if: inputs.b == 0
     fail: "cannot divide {{ inputs.a }} by zero"
   - id: calc
-    tool: km_calculator
-    with: {expression: "{{ inputs.a }} / {{ inputs.b }}"}
+    tool: km_engine_control
+    with: {operation: calculate, expression: "{{ inputs.a }}/{{ inputs.b }}"}
 outputs:
-  quotient: "{{ steps.calc.result.data.result }}"
+  quotient: "{{ steps.calc.result.data.result | float }}"
 """,
-    description="Divide two numbers on the calculator.",
-    permissions=("km_calculator",),
+    description="Divide two numbers with Keyboard Maestro's calculator.",
+    permissions=("km_engine_control:calculate",),
 )
 
 
@@ -210,16 +210,16 @@ inputs:
   n: {type: integer, description: The number to double}
 steps:
   - id: calc
-    tool: km_calculator
-    with: {expression: "{{ inputs.n }} * 2"}
+    tool: km_engine_control
+    with: {operation: calculate, expression: "{{ inputs.n }}*2"}
 outputs:
-  doubled: "{{ steps.calc.result.data.result }}"
+  doubled: "{{ steps.calc.result.data.result | int }}"
 """,
                 description="Double a number.",
-                permissions=("km_calculator",),
+                permissions=("km_engine_control:calculate",),
             )
         },
-        permissions=["km_calculator"],
+        permissions=["km_engine_control:calculate"],
     )
     archive = tmp_path / f"{identifier}.{archive_format}"
     packed = km_actions(
@@ -452,7 +452,7 @@ async def test_describe_a_plugin_and_one_of_its_actions(
         "sign-clipboard",
     ]
     assert plugin["permissions"]["requested"] == [
-        "km_clipboard_manager",
+        "km_engine_control:process_tokens",
         "km_notifications",
         "km_variable_manager:set",
         "km_execute_macro",
@@ -522,18 +522,18 @@ async def test_create_returns_every_mistake_with_its_place_and_a_hint(server: Se
         (
             "unknown-input",
             "`inputs.nam` is not a declared input",
-            "$.steps[0].with.content",
+            "$.steps[0].with.value",
             10,
-            48,
+            59,
             "did you mean 'name'?",
         ),
         (
             "unknown-tool",
-            "there is no tool named `km_clipbord_manager` in the connected server",
+            "there is no tool named `km_variabel_manager` in the connected server",
             "$.steps[1].tool",
             12,
             11,
-            "did you mean 'km_clipboard_manager'?",
+            "did you mean 'km_variable_manager'?",
         ),
     ]
     assert all(d["file"] == "manifest.yaml" for d in error["diagnostics"])
@@ -574,7 +574,7 @@ async def test_the_fixed_manifest_is_created_and_offered_as_a_tool(server: Serve
     ]
     tool = (await server.tools())["mcp-created__shout"]
     assert tool.input_schema == schema
-    assert tool.description == "Put a greeting on the clipboard, read it back and shout it."
+    assert tool.description == "Put a greeting in a variable, read it back and shout it."
     listed = await server.ecosystem("list", parameters={"search": "mcp-created"})
     assert listed["data"]["plugins"][0]["origin"] == "mcp-create"
 
@@ -622,16 +622,16 @@ STRICT_BASE = action_yaml(
     """
 steps:
   - id: calc
-    tool: km_calculator
-    with: {expression: "1 + 1"}
+    tool: km_engine_control
+    with: {operation: calculate, expression: "1+1"}
 outputs:
-  sum: "{{ steps.calc.result.data.result }}"
+  sum: "{{ steps.calc.result.data.result | int }}"
 """,
-    permissions=("km_calculator",),
+    permissions=("km_engine_control:calculate",),
 )
 STRICT_TESTS = """tests:
   - name: adds
-    mocks: {km_calculator: [{success: true, data: {result: EXPECTED}}]}
+    mocks: {km_engine_control: [{success: true, data: {result: "EXPECTED"}}]}
     expect: {outputs: {sum: 2}}
 """
 
@@ -865,6 +865,7 @@ async def test_a_secret_setting_never_appears_in_any_answer(
     ]
     configured, too_short = answers[0], answers[1]
     assert configured["data"]["settings"]["values"] == {
+        "result_variable": "Clipboard Tools Result",
         "preview_length": 20,
         "share_macro": "Share Clipboard",
         "signature": "-- sent from my Mac",
@@ -896,10 +897,10 @@ steps:
 tests:
   - name: shares
     mocks:
-      km_clipboard_manager: [{success: true, data: {content: hello, is_empty: false}}]
+      km_engine_control: [{success: true, data: {processed: hello}}]
       km_variable_manager: [{success: true}]
       km_execute_macro: [{success: true}]
-    expect: {calls: [{tool: km_clipboard_manager}, {tool: km_variable_manager, with: {value: x}}]}
+    expect: {calls: [{tool: km_engine_control}, {tool: km_variable_manager, with: {value: x}}]}
 """,
         description="Share the clipboard.",
     )
@@ -1218,7 +1219,7 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
     plugin_schema = json.loads(await text("km-actions://schemas/plugin"))
     assert "identifier" in plugin_schema["properties"]
     catalog = {tool["name"]: tool for tool in json.loads(await text("km-actions://catalog"))}
-    assert catalog["km_calculator"]["class"] == "read-only"
+    assert catalog["km_list_macros"]["class"] == "read-only"
     assert catalog["km_variable_manager"]["class"] == "destructive"
     assert catalog["km_variable_manager"]["operations"] == {
         "parameter": "operation",
@@ -1229,11 +1230,11 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
             "list": "read-only",
         },
     }
-    assert "operations" not in catalog["km_calculator"]
+    assert "operations" not in catalog["km_list_macros"]
     # What MCP callers may be granted here (the ceiling is `all`).
     assert catalog["km_variable_manager"]["mcp_may_grant"] == ["get", "set", "delete", "list"]
-    assert catalog["km_calculator"]["mcp_may_grant"] is True
-    # What each tool answers, as recorded from the real server (none known for km_calculator).
+    assert catalog["km_list_macros"]["mcp_may_grant"] is True
+    # What each tool answers, as recorded from the real server.
     assert catalog["km_variable_manager"]["answers_by"] == "operation"
     assert catalog["km_variable_manager"]["answers"]["get"] == (
         "{success: boolean, data: {name: string, value: string, scope: string, exists: "
@@ -1244,7 +1245,7 @@ async def test_resources_offer_the_schemas_the_catalog_and_each_plugins_docs(
     )
     assert catalog["km_execute_macro"]["answer"].startswith("{success: boolean, data: {")
     assert catalog["km_token_processor"]["answers_by"] == "preview_only"
-    assert {"answer", "answers"}.isdisjoint(catalog["km_calculator"])
+    assert catalog["km_list_macros"]["answer"].startswith("{success: boolean, data: {macros: [")
     guide = await text("km-actions://docs/writing-actions")
     assert guide.startswith("# Writing actions")
     assert "](km-actions://docs/reference#" in guide and "](reference.md" not in guide
@@ -1272,7 +1273,12 @@ async def test_the_write_action_prompt_teaches_the_language(server: Served) -> N
     assert isinstance(message.content, TextContent)
     text = message.content.text
     assert text.startswith("Write an action that does this: copy the front window's title")
-    for part in ("api_version", "steps:", "- km_calculator(expression, ", '"operation": "create"'):
+    for part in (
+        "api_version",
+        "steps:",
+        "- km_engine_control(operation, expression?, ",
+        '"operation": "create"',
+    ):
         assert part in text
     # Each operation with its class, the arguments it was recorded with, what it answers.
     assert (

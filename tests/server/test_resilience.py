@@ -121,7 +121,7 @@ async def test_an_upstream_killed_mid_call_fails_that_call_and_the_next_one_reco
         "mcp-created/actions/slow-sum.yaml:12:5",
     )
     assert error["message"].startswith(
-        "the Keyboard Maestro MCP server stopped responding while km_calculator was running"
+        "the Keyboard Maestro MCP server stopped responding while km_engine_control was running"
     )
     assert error["hint"].startswith("the next call reconnects")
     assert answers["cut"]["data"]["status"] == "failed"
@@ -155,7 +155,7 @@ async def test_an_upstream_that_stalls_fails_the_call_after_the_configured_timeo
     error = envelope["error"]
     assert (error["code"], error["path"]) == ("timeout", "$.steps[2]")
     assert error["message"] == (
-        f"km_calculator did not answer within {CALL_TIMEOUT} s (the km-actions simulator over "
+        f"km_engine_control did not answer within {CALL_TIMEOUT} s (the km-actions simulator over "
         f"MCP at {' '.join(upstream_simulator()['command'])} is slow or stuck)"
     )
     answer = await server.ecosystem("execute", action_name="mcp-created/slow-sum")

@@ -41,12 +41,12 @@ outputs:
 tests:
   - name: shares
     mocks:
-      km_clipboard_manager: [{success: true, data: {content: hello, is_empty: false}}]
+      km_engine_control: [{success: true, data: {processed: hello}}]
       km_variable_manager: [{success: true}]
       km_execute_macro: [{success: true}]
     expect:
       calls:
-        - {tool: km_clipboard_manager, with: {operation: get}}
+        - {tool: km_engine_control, with: {operation: process_tokens}}
         - {tool: km_variable_manager, with: {value: WRONG}}
 """,
     description="Share the clipboard through clipboard-tools.",

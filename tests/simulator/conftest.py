@@ -70,25 +70,3 @@ def sim(clock: FakeClock) -> Simulator:
 def km(sim: Simulator) -> KM:
     """``km.ok(tool, **args)`` / ``km.fails(tool, code, **args)`` on the ``sim`` fixture."""
     return KM(sim)
-
-
-USERS: list[dict[str, Any]] = [{"name": "Ann", "email": "ann@example.com"}, {"name": "Bo"}]
-PEOPLE: dict[str, Any] = {"users": USERS, "count": 2}
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"count": {"type": "integer"}},
-    "required": ["count"],
-}
-
-
-@pytest.fixture
-def people(km: KM) -> KM:
-    """``km`` with a dictionary named 'people' holding PEOPLE."""
-    km.ok("km_dictionary_manager", operation="create", dictionary_name="people", value=PEOPLE)
-    return km
-
-
-def read_people(km: KM, **arguments: Any) -> Any:
-    """The value (at ``key_path``, if given) of the 'people' dictionary."""
-    data = km.ok("km_dictionary_manager", operation="read", dictionary_name="people", **arguments)
-    return data["value"]

@@ -26,7 +26,7 @@ def test_satisfies_the_tool_bridge_protocol(sim: Simulator) -> None:
     assert sim.label == "simulator"
     assert sim.simulated is True
     assert sim.catalog() is CATALOG
-    assert len(sim.catalog()) == 47
+    assert len(sim.catalog()) == 29
 
 
 def test_call_tool_is_async_and_answers_as_the_server(sim: Simulator) -> None:
@@ -55,41 +55,50 @@ def test_results_carry_the_same_json_twice(sim: Simulator) -> None:
     assert json.loads(result.text) == result.structured
 
 
-def test_older_tools_answer_without_a_simulated_marker(km: KM) -> None:
-    answer = km("km_clipboard_manager", operation="get_history", history_index=5)
-    assert answer == {
-        "success": False,
-        "error": {
-            "code": "NOT_FOUND",
-            "message": "clipboard history has 0 entries; there is no entry 5",
-            "recovery_suggestion": "Use an index below the history size (0 is the current "
-            "clipboard); see them with operation 'list_history'.",
-            "details": {"history_size": 0},
-        },
-    }
+def test_a_tool_only_the_2025_server_had_is_unknown_with_what_to_use_instead(
+    sim: Simulator,
+) -> None:
+    result = sim.result("km_clipboard_manager", {"operation": "get"})
+    assert (result.is_error, result.text, result.structured) == (
+        True,
+        "Unknown tool: 'km_clipboard_manager'",
+        None,
+    )
+    with pytest.raises(StepError) as raised:
+        sim.call("km_clipboard_manager", {"operation": "get"})
+    error = raised.value
+    assert error.kind is ErrorKind.TOOL_UNAVAILABLE
+    assert error.message == "Unknown tool: 'km_clipboard_manager'"
+    assert error.hint is not None
+    assert error.hint.startswith(
+        "read the clipboard with km_engine_control, operation: process_tokens, expression: "
+        '"%SystemClipboard%"'
+    )
+    assert error.hint.endswith('set `[catalog] tools = "2025"` in config.toml')
+    assert error.details == {"tool": "km_clipboard_manager", "backend": "simulator"}
 
 
 def test_unknown_tool_raises_step_error_with_did_you_mean(sim: Simulator) -> None:
     with pytest.raises(StepError) as raised:
-        sim.call("km_clipbord_manager", {})
+        sim.call("km_variable_manger", {})
     error = raised.value
     assert error.kind is ErrorKind.TOOL_UNAVAILABLE
-    assert error.message == "the simulator has no tool 'km_clipbord_manager'"
-    assert error.hint == "did you mean 'km_clipboard_manager'?"
-    assert error.details == {"tool": "km_clipbord_manager", "backend": "simulator"}
+    assert error.message == "Unknown tool: 'km_variable_manger'"
+    assert error.hint == "did you mean 'km_variable_manager'?"
+    assert error.details == {"tool": "km_variable_manger", "backend": "simulator"}
 
 
 def test_unknown_tool_in_other_case_is_suggested_as_everywhere(sim: Simulator) -> None:
     """The simulator guesses with the engine's did-you-mean, which matches across case."""
     with pytest.raises(StepError) as raised:
-        sim.call("KM_CLIPBOARD_MANAGER", {})
-    assert raised.value.hint == "did you mean 'km_clipboard_manager'?"
+        sim.call("KM_NOTIFICATIONS", {})
+    assert raised.value.hint == "did you mean 'km_notifications'?"
 
 
 def test_unknown_tool_far_from_any_name(sim: Simulator) -> None:
     with pytest.raises(StepError) as raised:
         asyncio.run(sim.call_tool("zzz", {}))
-    assert raised.value.hint == "see the tool catalog for the names"
+    assert raised.value.hint == "see the tool catalog for the names (`km-actions tools`)"
 
 
 def _violation(tool: str, field: str, message: str, kind: str, value: str, type_: str) -> str:
@@ -182,14 +191,14 @@ def test_arguments_are_coerced_and_completed_as_pydantic_does(sim: Simulator) ->
     ("arguments", "message"),
     [
         pytest.param(
-            {"operation": "create", "dictionary_name": "d", "value": {"when": {1, 2}}},
-            "the arguments of km_dictionary_manager are not JSON data: set is not JSON data "
+            {"operation": "set", "name": "d", "value": {"when": {1, 2}}},
+            "the arguments of km_variable_manager are not JSON data: set is not JSON data "
             "at $.value.when",
             id="not-json",
         ),
         pytest.param(
             ["not", "an", "object"],
-            "the arguments of km_dictionary_manager must be an object, not list",
+            "the arguments of km_variable_manager must be an object, not list",
             id="not-an-object",
         ),
     ],
@@ -198,7 +207,7 @@ def test_arguments_that_mcp_cannot_carry_are_a_step_error(
     sim: Simulator, arguments: Any, message: str
 ) -> None:
     with pytest.raises(StepError) as raised:
-        sim.call("km_dictionary_manager", arguments)
+        sim.call("km_variable_manager", arguments)
     assert raised.value.kind is ErrorKind.INVALID_ARGUMENTS
     assert raised.value.message == message
 
@@ -224,8 +233,8 @@ def test_same_calls_on_the_same_clock_give_the_same_answers(clock: FakeClock) ->
         ("km_notifications", {"notification_type": "hud", "title": "T", "message": "M"}),
         ("km_create_macro", {"name": "Made", "template": "custom", "group_name": "Examples"}),
         ("km_execute_macro", {"identifier": "Made", "trigger_value": "x"}),
-        ("km_clipboard_manager", {"operation": "set", "content": "abc"}),
-        ("km_token_processor", {"text": "%ICUDateTime%yyyy-MM-dd% %SystemClipboard%"}),
+        ("km_variable_manager", {"operation": "set", "name": "Clip", "value": "abc"}),
+        ("km_token_processor", {"text": "%ICUDateTime%yyyy-MM-dd% %Variable%Clip%"}),
         ("km_list_macros", {"sort_by": "last_used"}),
     ]
     first, second = Simulator(clock=clock), Simulator(clock=FakeClock())
@@ -242,28 +251,30 @@ def test_ids_come_from_counters(km: KM) -> None:
 
 
 def test_stored_values_are_copied_on_the_way_in(km: KM) -> None:
-    value = {"user": {"tags": ["a"]}}
-    km.ok("km_dictionary_manager", operation="create", dictionary_name="d", value=value)
-    value["user"]["tags"].append("changed")
-    data = km.ok("km_dictionary_manager", operation="read", dictionary_name="d")
-    assert data["value"] == {"user": {"tags": ["a"]}}
+    config = {"text": "hi"}
+    km.ok("km_action_builder", operation="append", macro_id="Hello World",
+          action_type="type_text", action_config=config)  # fmt: skip
+    config["text"] = "changed"
+    data = km.ok("km_action_builder", operation="list", macro_id="Hello World")
+    assert data["actions"][-1]["name"] == "Insert Text “hi” by Typing"
 
 
 def test_answers_are_copied_on_the_way_out(km: KM, sim: Simulator) -> None:
-    km.ok("km_dictionary_manager", operation="create", dictionary_name="d", value={"k": [1]})
-    answer = sim.call("km_dictionary_manager", {"operation": "read", "dictionary_name": "d"})
-    answer["data"]["value"]["k"].append(2)
+    answer = sim.call("km_list_macros", {"enabled_only": False})
+    answer["data"]["macros"].clear()
     snapshot = sim.snapshot()
-    snapshot["legacy"]["dictionaries"]["d"]["data"]["k"].append(3)
-    assert km.ok("km_dictionary_manager", operation="read", dictionary_name="d")["value"] == {
-        "k": [1]
-    }
+    snapshot["keyboard_maestro"]["groups"][1]["macros"].clear()
+    assert [m["name"] for m in km.ok("km_list_macros", enabled_only=False)["macros"]] == [
+        "Hello World",
+        "Insert Date",
+        "Old Macro",
+    ]
 
 
 def test_arguments_are_not_changed_by_the_call(sim: Simulator) -> None:
-    arguments: dict[str, Any] = {"expression": "1"}
-    sim.call("km_calculator", arguments)
-    assert arguments == {"expression": "1"}
+    arguments: dict[str, Any] = {"operation": "calculate", "expression": "1"}
+    sim.call("km_engine_control", arguments)
+    assert arguments == {"operation": "calculate", "expression": "1"}
 
 
 def test_reset_returns_to_the_example_state(sim: Simulator, km: KM) -> None:
@@ -282,10 +293,19 @@ def test_a_foreign_catalog_with_other_schemas_gets_generic_answers() -> None:
         input_schema={"type": "object", "properties": {"operation": {"type": "string"}}},
         source="upstream",
     )
-    sim = Simulator(ToolCatalog([changed, CATALOG["km_calculator"]], origin="upstream"))
+    sim = Simulator(ToolCatalog([changed, CATALOG["km_engine_control"]], origin="upstream"))
     answer = sim.call("km_variable_manager", {"operation": "get"})
-    assert answer["data"]["simulated_effect"].startswith("none")
-    assert sim.call("km_calculator", {"expression": "2*3"})["data"]["result"] == 6
+    assert answer == {
+        "success": True,
+        "data": {
+            "tool": "km_variable_manager",
+            "operation": "get",
+            "arguments": {"operation": "get"},
+            "simulated_effect": "none: the simulator accepted this call and changed nothing",
+        },
+    }
+    calculated = sim.call("km_engine_control", {"operation": "calculate", "expression": "2*3"})
+    assert calculated["data"]["result"] == "6"
     with pytest.raises(StepError):
         sim.call("km_clipboard_manager", {"operation": "get"})
 

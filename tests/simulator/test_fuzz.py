@@ -1,8 +1,8 @@
 """Random arguments for random tools only ever give an answer or a StepError.
 
 An answer is the tool's JSON object (``success`` true or false) or, for arguments the
-tool's schema refuses, the failure envelope of an MCP error result. A StepError is only
-for a tool the simulator does not have, or arguments MCP cannot carry (NaN, non-objects).
+tool's schema refuses or for a tool it does not have, an MCP error result. A StepError
+is only for arguments MCP cannot carry (NaN, non-objects).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ WORDS = [
     "users.0",
     "<dict/>",
     "0053494D-0000-4000-8000-000000000003",
+    "%SystemClipboard%",
 ]
 
 json_values = st.recursive(
@@ -85,14 +86,14 @@ def check(sim: Simulator, name: str, arguments: Any) -> None:
     try:
         result = sim.result(name, arguments)
     except StepError as error:
-        if error.kind is ErrorKind.TOOL_UNAVAILABLE:
-            assert name not in CATALOG
-        else:
-            assert error.kind is ErrorKind.INVALID_ARGUMENTS, error
+        assert error.kind is ErrorKind.INVALID_ARGUMENTS, error
         return
     if result.is_error:
         assert result.structured is None
-        assert result.text.split("\n")[0].endswith(f"for call[{name}]")
+        if name not in CATALOG:  # the server's words for a tool it does not have
+            assert result.text == f"Unknown tool: {name!r}"
+        else:
+            assert result.text.split("\n")[0].endswith(f"for call[{name}]")
         return
     answer = result.structured
     assert isinstance(answer, dict)

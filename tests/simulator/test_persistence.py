@@ -28,14 +28,15 @@ def busy(sim: Simulator) -> None:
             "km_variable_manager",
             {"operation": "set", "name": "L", "value": "1", "scope": "local", "_instance_id": "i"},
         ),
-        ("km_clipboard_manager", {"operation": "set", "content": "clip"}),
+        ("km_macro_group_manager", {"operation": "create", "new_name": "Kept Group"}),
         (
-            "km_clipboard_manager",
-            {"operation": "manage_named", "clipboard_name": "N", "content": "named"},
-        ),
-        (
-            "km_dictionary_manager",
-            {"operation": "create", "dictionary_name": "d", "value": {"a": [1, {"b": None}]}},
+            "km_action_builder",
+            {
+                "operation": "append",
+                "macro_id": "Hello World",
+                "action_type": "pause",
+                "action_config": {"seconds": 1},
+            },
         ),
         ("km_create_macro", {"name": "Saved", "template": "custom", "group_name": "Examples"}),
         ("km_execute_macro", {"identifier": "Saved", "trigger_value": "t"}),
@@ -91,7 +92,7 @@ def test_only_changes_are_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     sim.call("km_variable_manager", {"operation": "list"})
     sim.call("km_list_macros", {})
     sim.call("km_variable_manager", {"operation": "get", "name": "Missing"})
-    sim.call("km_file_operations", {"operation": "delete", "source_path": "/x"})
+    sim.call("km_macro_group_manager", {"operation": "list"})
     assert saves == []
     sim.call("km_variable_manager", {"operation": "set", "name": "A", "value": "1"})
     sim.call("km_variable_manager", {"operation": "delete", "name": "Nope"})
@@ -238,6 +239,8 @@ def test_a_failed_replace_leaves_no_temp_file(
 
 
 def test_a_version_1_file_is_upgraded(tmp_path: Path, clock: FakeClock) -> None:
+    """What Keyboard Maestro keeps is carried over; what only the 2025 server's tools kept
+    (dictionaries of km_dictionary_manager, macro templates) is not."""
     path = tmp_path / "state.json"
     group = {"id": "G", "name": "Mine", "enabled": False, "created_at": "2026-01-01"}
     macro = {"id": "M", "name": "Made", "group_id": "G", "enabled": True, "use_count": 2,
@@ -259,7 +262,5 @@ def test_a_version_1_file_is_upgraded(tmp_path: Path, clock: FakeClock) -> None:
     assert [
         (g["name"], g["enabled"], [m["name"] for m in g["macros"]]) for g in model["groups"]
     ] == [("Mine", False, ["Made"])]
-    assert sim.call("km_dictionary_manager", {"operation": "read", "dictionary_name": "d"})["data"][
-        "value"
-    ] == {"a": 1}
-    assert sim.snapshot()["legacy"]["macros"]["M"]["template"] == "text_expansion"
+    assert model["dictionaries"] == {}
+    assert set(sim.snapshot()) == {"format", "version", "keyboard_maestro", "server"}

@@ -88,12 +88,11 @@ async def check_answers(client: Client) -> None:
         "input_type=str]",
     ]
 
-    unknown = await client.call_tool("km_calculater", {"expression": "1"})
+    unknown = await client.call_tool("km_calculator", {"expression": "1"})
     assert unknown.is_error is True
+    assert unknown.structured_content is None
     assert unknown.content[0].type == "text"
-    assert unknown.content[0].text == (
-        "the km-actions simulator has no tool 'km_calculater'; did you mean 'km_calculator'?"
-    )
+    assert unknown.content[0].text == "Unknown tool: 'km_calculator'"  # the server's words
 
 
 def test_the_server_lists_the_catalog_and_answers_in_process() -> None:
@@ -151,13 +150,13 @@ class BrokenSimulator(Simulator):
     ("problem", "message"),
     [
         pytest.param(
-            StepError(ErrorKind.TOOL_UNAVAILABLE, "km_calculator ran, but disk full", hint="free"),
-            "km_calculator ran, but disk full (free)",
+            StepError(ErrorKind.TOOL_UNAVAILABLE, "km_token_stats ran, but disk full", hint="free"),
+            "km_token_stats ran, but disk full (free)",
             id="step-error",
         ),
         pytest.param(
             KeyError("x"),
-            "the km-actions simulator failed while answering km_calculator: KeyError: 'x' "
+            "the km-actions simulator failed while answering km_token_stats: KeyError: 'x' "
             "(this is a bug in km-actions; please report it)",
             id="defect",
         ),
@@ -166,7 +165,7 @@ class BrokenSimulator(Simulator):
 def test_a_simulator_failure_is_an_error_result_not_a_crash(
     problem: Exception, message: str
 ) -> None:
-    result = answer_call(BrokenSimulator(problem), "km_calculator", {"expression": "1"})
+    result = answer_call(BrokenSimulator(problem), "km_token_stats", {})
     assert result.is_error is True
     assert result.content[0].type == "text"
     assert result.content[0].text == message

@@ -135,6 +135,9 @@ class ModelWorld:
             return self.trigger_value
         return None
 
+    def dictionary(self, name: str, key: str) -> str | None:
+        return self.state.dictionaries.get(name, {}).get(key)
+
 
 def process_tokens(state: KMState, text: str, world: ModelWorld | None = None) -> str:
     """``process tokens``: the text with every token Keyboard Maestro can expand expanded."""

@@ -1,4 +1,4 @@
-"""Keyboard Maestro text tokens (%Variable%X%, %SystemClipboard%, %ICUDateTime%…%, …).
+"""Keyboard Maestro text tokens (%Variable%X%, %SystemClipboard%, %Dictionary[D,K]%, …).
 
 What a token expands to comes from a :class:`TokenWorld`: the variables, clipboards and
 clock of whoever asks (the Keyboard Maestro model, inside a macro's execution or not).
@@ -11,8 +11,11 @@ clock of whoever asks (the Keyboard Maestro model, inside a macro's execution or
 ...     def named_clipboard(self, name): return None
 ...     def calculate(self, expression): return "4"
 ...     def system_token(self, name): return None
+...     def dictionary(self, name, key): return {("Tea", "kind"): "green"}.get((name, key))
 >>> expand(World(), "%Variable%Who% %ICUDateTime%yyyy% %SystemClipboard% %Calculate%2+2%").text
 'Ann 2026 clip 4'
+>>> expand(World(), "%Dictionary[Tea,kind]% tea, %Dictionary[Tea,size]%.").text
+'green tea, .'
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ TOKEN = re.compile(
     r"|%(?P<kind>Variable|NamedClipboard|PastClipboard|Calculate|ICUDateTime)%(?P<arg>[^%]*)%"
     r"|%(?P<shift>ICUDateTimePlus|ICUDateTimeMinus)%(?P<amount>[^%]*)%(?P<unit>[^%]*)%(?P<fmt>[^%]*)%"
     r"|%(?P<plain>SystemClipboard|CurrentClipboard|ShortDate|LongDate|Time)%"
+    r"|%(?P<dictionary>Dictionary)\[(?P<dname>[^,\]%]*),(?P<dkey>[^\]%]*)\]%"
     r"|%(?P<hex>[0-9A-Fa-f]{4}|[0-9A-Fa-f]{2})%"
     r"|%(?P<other>[A-Z][A-Za-z0-9]*)%"
 )
@@ -63,6 +67,9 @@ class TokenWorld(Protocol):
 
     def system_token(self, name: str) -> str | None:
         """A single-value token's text (%TriggerValue%…), or None where it has none."""
+
+    def dictionary(self, name: str, key: str) -> str | None:
+        """The value of ``key`` in the dictionary ``name``, or None when there is none."""
 
 
 @dataclass
@@ -102,6 +109,8 @@ class Expansion:
             return self.world.clipboard(int(arg)) or ""
         if kind == "NamedClipboard":
             return self.world.named_clipboard(arg) or ""
+        if kind == "Dictionary":  # a missing dictionary or key is empty text
+            return self.world.dictionary(match.group("dname"), match.group("dkey")) or ""
         if kind == "Calculate":
             return self.world.calculate(arg)
         if kind == "ICUDateTime":
@@ -135,7 +144,7 @@ def kind_of(match: re.Match[str]) -> str:
         return "escape"
     if match.group("hex") is not None:
         return "character"
-    for group in ("kind", "shift", "plain"):
+    for group in ("kind", "shift", "plain", "dictionary"):
         if match.group(group) is not None:
             return str(match.group(group))
     return str(match.group("other"))

@@ -14,9 +14,18 @@ from engine.plugins.local import LocalPlugin
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.simulator import Simulator
+from engine.simulator._state import default_seed
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS
 
 PLUGIN = LocalPlugin.read(CLIPBOARD_TOOLS)
+
+
+def _copied(text: str, **kwargs: Path) -> Simulator:
+    """A simulator whose Mac has ``text`` on the clipboard (no tool of the current server
+    sets the clipboard: the user copied it)."""
+    seed = default_seed()
+    seed["clipboards"] = [text]
+    return Simulator(seed=seed, **kwargs)
 
 
 @pytest.mark.parametrize("name", PLUGIN.names())
@@ -34,21 +43,21 @@ def test_it_runs_installed_on_the_simulator(store: Store) -> None:
     install(store, CLIPBOARD_TOOLS)
     configure(store, "clipboard-tools", {"signature": "-- Ann", "share_token": "tok-12345678"})
     runtime = ServedPlugins.load(store)
-    simulator = Simulator()
+    simulator = _copied("  hello   there ")
 
     async def prepare() -> None:
-        text = {"operation": "set", "content": "  hello   there "}
         # The real server's km_create_macro needs the group to create the macro in.
         macro = {"name": "Share Clipboard", "template": "custom", "group_name": "Examples"}
-        for tool, arguments in (("km_clipboard_manager", text), ("km_create_macro", macro)):
-            assert (await simulator.call_tool(tool, arguments))["success"]
+        assert (await simulator.call_tool("km_create_macro", macro))["success"]
 
     asyncio.run(prepare())
     signed = asyncio.run(runtime.run("clipboard-tools/sign-clipboard", bridge=simulator))
     assert signed.outputs == {"text": "hello there\n-- Ann"}, signed.error
     shared = asyncio.run(runtime.run("clipboard-tools/share-clipboard", bridge=simulator))
     assert shared.ok, shared.error
-    assert shared.outputs == {"macro": "Share Clipboard", "shared": 18}
+    # The clipboard is as copied (sign-clipboard's text went to a variable), read through
+    # %SystemClipboard%, whose text the server gives back trimmed: "hello   there".
+    assert shared.outputs == {"macro": "Share Clipboard", "shared": 13}
     runtime.close()
 
 
@@ -59,13 +68,11 @@ def test_the_share_token_stays_in_keyboard_maestros_memory(store: Store, tmp_pat
     configure(store, "clipboard-tools", {"share_token": "tok-12345678"})
     runtime = ServedPlugins.load(store)
     state = tmp_path / "simulator.json"
-    simulator = Simulator(state_path=state)
+    simulator = _copied("hello", state_path=state)
 
     async def share() -> None:
-        text = {"operation": "set", "content": "hello"}
         macro = {"name": "Share Clipboard", "template": "custom", "group_name": "Examples"}
-        for tool, arguments in (("km_clipboard_manager", text), ("km_create_macro", macro)):
-            assert (await simulator.call_tool(tool, arguments))["success"]
+        assert (await simulator.call_tool("km_create_macro", macro))["success"]
         shared = await runtime.run("clipboard-tools/share-clipboard", bridge=simulator)
         assert shared.ok, shared.error
 

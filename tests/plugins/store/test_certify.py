@@ -112,7 +112,7 @@ def test_unused_and_too_broad_permissions_are_warnings(make_plugin: MakePlugin) 
     root = make_plugin(
         "broad",
         description="Broad.",
-        permissions=["notifications", "km_calculator"],
+        permissions=["notifications", "km_list_macros"],
         actions={"show": quiet},
     )
     report = certify_folder(root)
@@ -130,7 +130,7 @@ def test_unused_and_too_broad_permissions_are_warnings(make_plugin: MakePlugin) 
         ),
         (
             "permission-unused",
-            "`km_calculator` is asked for, but no action calls it",
+            "`km_list_macros` is asked for, but no action calls it",
             "remove it from `permissions:`: whoever installs the plugin is asked to grant it",
             8,
         ),
@@ -256,15 +256,15 @@ def test_a_plugin_installed_before_certification_has_none(store: Store) -> None:
 def test_a_lone_action_file_is_certified_as_its_own_plugin(store: Store, tmp_path: Path) -> None:
     lone = tmp_path / "set-var.yaml"
     data = {"api_version": "1.1", "kind": "action", "name": "set-var", **TESTED}
-    data["permissions"] = ["km_variable_manager:set", "km_calculator"]
+    data["permissions"] = ["km_variable_manager:set", "km_list_macros"]
     text = json.dumps(data)
     lone.write_text(text, "utf-8")
     install(store, lone)
-    column = text.index('"km_calculator"') + 1  # the entry, in the file itself
+    column = text.index('"km_list_macros"') + 1  # the entry, in the file itself
     found = describe(store, "set-var")["certification"]
     assert (found["certified"], found["checks"]["permissions"]) == (True, "warned")
     assert found["problems"] == [
-        f"set-var.yaml:1:{column}: warning[permission-unused]: `km_calculator` is asked for, "
+        f"set-var.yaml:1:{column}: warning[permission-unused]: `km_list_macros` is asked for, "
         "but no action calls it"
     ]
 

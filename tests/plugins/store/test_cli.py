@@ -37,9 +37,7 @@ def test_install_asks_on_a_terminal(
     assert out.startswith("Installed clipboard-tools 1.0.0.")
     assert (
         "'clipboard-tools' 1.0.0 asks to call:\n"
-        "  km_clipboard_manager (get: read-only, set: write, get_history: read-only, "
-        "list_history: read-only, manage_named: write, search_named: read-only, stats: "
-        "read-only)\n"
+        "  km_engine_control:process_tokens (read-only)\n"
         "  km_notifications (write)\n"
         "  km_variable_manager:set (write)\n"
         "  km_execute_macro (write)\n"
@@ -68,7 +66,7 @@ def test_install_without_a_terminal_needs_yes(
 
 
 def test_install_json_and_grant(home: Path, capsys: Capture) -> None:
-    grants = ["--grant", "clipboard", "--grant", "notifications", "--grant", "variables",
+    grants = ["--grant", "engine", "--grant", "notifications", "--grant", "variables",
               "--grant", "km_execute_macro"]  # fmt: skip
     code, out, _ = _run(["install", str(CLIPBOARD_TOOLS), *grants, "--json"], capsys)
     assert code == 0

@@ -87,17 +87,18 @@ def test_an_archive_of_the_folder_itself(
 
 
 def test_install_a_single_action_file(store: Store) -> None:
-    result = install(store, Path("actions/title-case-clipboard.yaml"))
+    result = install(store, Path("actions/title-case-variable.yaml"))
     plugin = result.plugin
     assert (plugin.identifier, plugin.version, plugin.plugin_type) == (
-        "title-case-clipboard",
+        "title-case-variable",
         "1.0.0",
         "action",
     )
-    assert [e.path for e in store.lock(plugin)] == ["title-case-clipboard.yaml"]
+    assert [e.path for e in store.lock(plugin)] == ["title-case-variable.yaml"]
     assert [g.entry for g in store.grant(plugin.identifier)] == [
-        "km_clipboard_manager",
         "km_notifications",
+        "km_variable_manager:get",
+        "km_variable_manager:set",
     ]
 
 
@@ -342,7 +343,7 @@ def test_upgrade_keeps_enabled_state_and_settings_row(
 
 # -- permissions -----------------------------------------------------------------------
 
-CALC = {"steps": [{"tool": "km_calculator", "with": {"expression": "1 + 1"}}]}
+CALC = {"steps": [{"tool": "km_token_processor", "with": {"text": "%Calculate%1+1%"}}]}
 NOTIFY = {
     "steps": [
         {
@@ -351,7 +352,14 @@ NOTIFY = {
         }
     ]
 }
-CLIP = {"steps": [{"tool": "km_clipboard_manager", "with": {"operation": "get"}}]}
+SCREENS = {
+    "steps": [
+        {
+            "tool": "km_window_manager",
+            "with": {"operation": "get_screens", "window_identifier": "Finder"},
+        }
+    ]
+}
 READ = {"steps": [{"tool": "km_variable_manager", "with": {"operation": "get", "name": "A"}}]}
 
 
@@ -362,7 +370,7 @@ READ = {"steps": [{"tool": "km_variable_manager", "with": {"operation": "get", "
         pytest.param(["km_notifications"], {"n": NOTIFY}, Profile.SANDBOX, False,
                      id="sandbox-write"),
         pytest.param(["km_notifications"], {"n": NOTIFY}, Profile.STRICT, True, id="strict-write"),
-        pytest.param(["km_clipboard_manager"], {"c": CLIP}, Profile.STRICT, True,
+        pytest.param(["km_window_manager"], {"s": SCREENS}, Profile.STRICT, True,
                      id="strict-write-at-most"),
         pytest.param(["km_variable_manager"], {"r": READ}, Profile.STRICT, False,
                      id="strict-destructive"),
@@ -380,9 +388,9 @@ READ = {"steps": [{"tool": "km_variable_manager", "with": {"operation": "get", "
                      Profile.STANDARD, True, id="standard-destructive-operation-named"),
         pytest.param(["read-only"], {"r": READ}, Profile.SANDBOX, True,
                      id="sandbox-read-only-class"),
-        pytest.param(["files"], {"c": CALC}, Profile.STANDARD, False,
+        pytest.param(["macros"], {"c": CALC}, Profile.STANDARD, False,
                      id="standard-group-destructive"),
-        pytest.param(["files"], {"c": CALC}, Profile.NONE, True, id="none-group-destructive"),
+        pytest.param(["macros"], {"c": CALC}, Profile.NONE, True, id="none-group-destructive"),
     ],
 )  # fmt: skip
 def test_the_profile_caps_what_may_be_granted(
@@ -393,7 +401,7 @@ def test_the_profile_caps_what_may_be_granted(
     profile: Profile,
     allowed: bool,
 ) -> None:
-    root = make_plugin("demo", permissions=[*permissions, "calculator"], actions=actions)
+    root = make_plugin("demo", permissions=[*permissions, "km_token_processor"], actions=actions)
     if allowed:
         assert install(store, root, profile=profile).plugin.profile == profile.value
         return
@@ -500,20 +508,18 @@ def test_an_upgrade_asks_again_for_operations_not_granted_before(
 
 
 def test_the_grant_must_cover_the_request(store: Store, make_plugin: MakePlugin) -> None:
-    root = make_plugin(
-        "demo", permissions=["km_notifications", "calculator"], actions={"n": NOTIFY}
-    )
+    root = make_plugin("demo", permissions=["km_notifications", "tokens"], actions={"n": NOTIFY})
     with pytest.raises(PluginError) as caught:
-        install(store, root, grant=["calculator"])
+        install(store, root, grant=["tokens"])
     assert caught.value.code == "permission-not-granted"
     assert caught.value.hint == (
         "grant them too (--grant km_notifications), or do not install the plugin"
     )
     _nothing_installed(store)
-    plugin = install(store, root, grant=["notifications", "calculator"]).plugin
+    plugin = install(store, root, grant=["notifications", "tokens"]).plugin
     assert [(g.entry, g.explicit) for g in store.grant(plugin.identifier)] == [
-        ("calculator", False),
         ("km_notifications", True),
+        ("tokens", False),
     ]
 
 
@@ -541,9 +547,9 @@ def test_the_caller_is_asked_and_may_refuse(store: Store, make_plugin: MakePlugi
 def test_an_upgrade_shows_what_it_asks_for_beyond_the_grant(
     store: Store, make_plugin: MakePlugin
 ) -> None:
-    install(store, make_plugin("demo", permissions=["calculator"], actions={"c": CALC}))
+    install(store, make_plugin("demo", permissions=["tokens"], actions={"c": CALC}))
     asked: list[PermissionRequest] = []
-    newer = make_plugin("demo", "2.0.0", permissions=["calculator", "km_notifications"],
+    newer = make_plugin("demo", "2.0.0", permissions=["tokens", "km_notifications"],
                         actions={"c": CALC, "n": NOTIFY})  # fmt: skip
     install(store, newer, confirm=lambda r: asked.append(r) or True)
     assert asked[0].added == ("km_notifications",)

@@ -137,7 +137,7 @@ def test_describe(chain: Store) -> None:
     assert preview["outputs"] == ["preview"]
     granted = {g["entry"]: g["tools"] for g in info["permissions"]["granted"]}
     assert list(granted) == [
-        "km_clipboard_manager",
+        "km_engine_control:process_tokens",
         "km_execute_macro",
         "km_notifications",
         "km_variable_manager:set",
@@ -145,8 +145,11 @@ def test_describe(chain: Store) -> None:
     assert granted["km_variable_manager:set"] == [
         {"name": "km_variable_manager", "operation": "set", "class": "write"}
     ]
-    assert granted["km_clipboard_manager"][0]["operations"]["get"] == "read-only"
+    assert granted["km_engine_control:process_tokens"] == [
+        {"name": "km_engine_control", "operation": "process_tokens", "class": "read-only"}
+    ]
     assert info["settings"]["values"] == {
+        "result_variable": "Clipboard Tools Result",
         "signature": "-- sent from my Mac",
         "preview_length": 20,
         "share_macro": "Share Clipboard",

@@ -10,6 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.catalog import ToolCatalog
 from engine.errors import EngineError, PluginError
 from engine.plugins.manifest import (
     PluginType,
@@ -67,10 +68,10 @@ def test_plugin_yaml_problems_are_located(make_plugin: MakePlugin) -> None:
 
 
 def test_every_problem_of_every_action_is_listed(make_plugin: MakePlugin) -> None:
-    bad_tool = {"steps": [{"tool": "km_calculator", "wiht": {"expression": "1"}}]}
+    bad_tool = {"steps": [{"tool": "km_list_macros", "wiht": {"limit": 1}}]}
     bad_ref = {"steps": [{"set": {"x": "{{ inputs.nope }}"}}]}
     root = make_plugin(
-        "demo", permissions=["km_calculator"], actions={"a": bad_tool, "b": bad_ref, "c": {}}
+        "demo", permissions=["km_list_macros"], actions={"a": bad_tool, "b": bad_ref, "c": {}}
     )
     with pytest.raises(PluginError) as caught:
         read_plugin(root, label="demo")
@@ -188,7 +189,10 @@ def test_a_1_0_plugin_manifest_is_upgraded_with_a_note(make_plugin: MakePlugin) 
     text = (root / "plugin.yaml").read_text().replace("api_version: '1.1'", "api_version: '1.0'")
     (root / "plugin.yaml").write_text(text)
     plugin = read_manifest(root, label="demo")
-    assert (plugin.api_version, plugin.permissions) == ("1.1", groups_1_0()["read-only"])
+    catalog = ToolCatalog.builtin()
+    still_there = tuple(tool for tool in groups_1_0()["read-only"] if tool in catalog)
+    assert (plugin.api_version, plugin.permissions) == ("1.1", still_there)
+    assert "km_list_macros" in still_there
     assert [(w.code, w.severity.value) for w in plugin.warnings] == [
         ("api-version-upgraded", "note")
     ]
@@ -201,14 +205,14 @@ def test_lone_action_file(tmp_path: Path) -> None:
         "kind": "action",
         "name": "tidy_up",
         "steps": [
-            {"tool": "km_calculator", "with": {"expression": "1 + 1"}},
+            {"tool": "km_engine_control", "with": {"operation": "calculate", "expression": "1+1"}},
             call("lib/helper"),
         ],
     }
     path.write_text(yaml.safe_dump(action), "utf-8")
     plugin = read_action_file(path)
     assert (plugin.identifier, plugin.name, plugin.version) == ("tidy-up", "tidy_up", "0.0.0")
-    assert plugin.permissions == ("km_calculator",)
+    assert plugin.permissions == ("km_engine_control:calculate",)
     assert plugin.dependencies == {"lib": "*"}
     assert plugin.is_lone_action
 
@@ -216,10 +220,10 @@ def test_lone_action_file(tmp_path: Path) -> None:
 def test_lone_action_keeps_its_version_and_permissions(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     body = {"api_version": "1.1", "kind": "action", "name": "x", "version": "2.3.4",
-            "permissions": ["calculator"], **SIMPLE_ACTION}  # fmt: skip
+            "permissions": ["tokens"], **SIMPLE_ACTION}  # fmt: skip
     path.write_text(yaml.safe_dump(body), "utf-8")
     plugin = read_plugin(path)
-    assert (plugin.version, plugin.permissions) == ("2.3.4", ("calculator",))
+    assert (plugin.version, plugin.permissions) == ("2.3.4", ("tokens",))
     assert [a.name for a in plugin.actions] == ["x"]
 
 

@@ -20,7 +20,7 @@ from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, MakePlugin, call
 
-CALC = {"success": True, "data": {"result": 42}}
+CALC = {"success": True, "data": {"expression": "6*7", "result": "42", "result_type": "int"}}
 GREET = {
     "inputs": {"name": {"type": "string", "default": "you"}},
     "steps": [
@@ -72,18 +72,21 @@ def test_calls_across_plugins_use_the_callee_settings(
 
 
 def test_a_call_outside_the_grant_is_refused(store: Store, make_plugin: MakePlugin) -> None:
-    calc = {"steps": [{"id": "c", "tool": "km_calculator", "with": {"expression": "6*7"}}],
+    calc = {"steps": [{"id": "c", "tool": "km_engine_control",
+                       "with": {"operation": "calculate", "expression": "6*7"}}],
             "outputs": {"r": "{{ steps.c.result.data.result }}"}}  # fmt: skip
-    install(store, make_plugin("calc", permissions=["km_calculator"], actions={"c": calc}))
+    install(store, make_plugin("calc", permissions=["km_engine_control:calculate"],
+                               actions={"c": calc}))  # fmt: skip
     runtime = ServedPlugins.load(store)
-    assert _run(runtime, "calc/c", {"km_calculator": [CALC]}).outputs == {"r": 42}
+    assert _run(runtime, "calc/c", {"km_engine_control": [CALC]}).outputs == {"r": "42"}
     with store.transaction() as conn:  # as if the user had granted less
         conn.execute("DELETE FROM permissions WHERE identifier = 'calc'")
-    result = _run(ServedPlugins.load(store), "calc/c", {"km_calculator": [CALC]})
+    result = _run(ServedPlugins.load(store), "calc/c", {"km_engine_control": [CALC]})
     assert result.error is not None
     assert result.error.kind.value == "permission-denied"
     assert result.error.message == (
-        "the action is not allowed to call km_calculator: it is not in its granted permissions"
+        "the action is not allowed to call km_engine_control:calculate: it is not in its "
+        "granted permissions"
     )
 
 
@@ -242,9 +245,7 @@ def test_installed_tests_run_with_their_own_settings(store: Store) -> None:
 def test_a_missing_setting_is_pointed_at(store: Store) -> None:
     install(store, CLIPBOARD_TOOLS)
     runtime = ServedPlugins.load(store)
-    mocks = {
-        "km_clipboard_manager": [{"success": True, "data": {"content": "a", "is_empty": False}}]
-    }
+    mocks = {"km_engine_control": [{"success": True, "data": {"processed": "a"}}]}
     result = _run(runtime, "clipboard-tools/share-clipboard", mocks)
     assert result.error is not None
     assert result.error.hint == (

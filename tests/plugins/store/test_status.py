@@ -128,7 +128,7 @@ def test_manifests_are_validated_once_per_set_of_tools(
         return real(document, context)
 
     monkeypatch.setattr(_checks, "validate", counting)
-    other = _without("km_calculator")  # still has what `notes` calls
+    other = _without("km_list_macros")  # still has what `notes` calls
     for catalog in (ToolCatalog.builtin(), other, other, ToolCatalog.builtin()):
         assert _statuses(plugin_states(store, catalog)) == {"notes": "active"}
     assert checked == ["km"]

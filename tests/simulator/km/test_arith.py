@@ -1,17 +1,13 @@
-"""km_calculator and the safe arithmetic evaluator behind it."""
+"""The safe arithmetic evaluator behind Keyboard Maestro's calculations (%Calculate%…%,
+km_engine_control calculate through the Engine)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.simulator import Simulator
 from engine.simulator.km.arith import CalculationError, evaluate
-
-from .conftest import KM
 
 
 @pytest.mark.parametrize(
@@ -113,84 +109,3 @@ def test_arithmetic_trees_never_escape(expression: str) -> None:
     except CalculationError:
         return
     assert isinstance(value, int | float)
-
-
-def test_calculator_tool_formats_results(km: KM) -> None:
-    data = km.ok("km_calculator", expression="price * qty", variables={"price": "2.5", "qty": 3})
-    assert data == {
-        "expression": "price * qty",
-        "result": 7.5,
-        "formatted_result": "7.5",
-        "format": "auto",
-        "precision": 10,
-        "variables_used": {"price": 2.5, "qty": 3},
-        "engine_used": "simulator",
-    }
-
-
-@pytest.mark.parametrize(
-    ("arguments", "text"),
-    [
-        pytest.param({"format_result": "decimal", "precision": 2}, "1234.57", id="decimal"),
-        pytest.param({"format_result": "scientific", "precision": 3}, "1.235e+03", id="scientific"),
-        pytest.param({"format_result": "percentage", "precision": 1}, "123456.8%", id="percentage"),
-        pytest.param({"format_result": "currency"}, "$1,234.57", id="currency"),
-        pytest.param({"precision": 0}, "1235", id="auto-precision-0"),
-        pytest.param({}, "1234.5678", id="auto"),
-    ],
-)
-def test_result_formats(km: KM, arguments: dict[str, Any], text: str) -> None:
-    data = km.ok("km_calculator", expression="1234.5678", **arguments)
-    assert data["formatted_result"] == text
-
-
-@pytest.mark.parametrize(
-    ("expression", "text"),
-    [
-        pytest.param("-5", "-$5.00", id="negative-currency"),
-    ],
-)
-def test_negative_currency(km: KM, expression: str, text: str) -> None:
-    data = km.ok("km_calculator", expression=expression, format_result="currency")
-    assert data["formatted_result"] == text
-
-
-def test_calculator_reads_global_variables(km: KM) -> None:
-    km.ok("km_variable_manager", operation="set", name="Width", value="640")
-    assert km.ok("km_calculator", expression="Width / 2")["result"] == 320
-
-
-def test_calculator_failures(km: KM) -> None:
-    km.ok("km_variable_manager", operation="set", name="Width", value="wide")
-    error = km.fails("km_calculator", "CALCULATION_ERROR", expression="Width + 1")
-    assert error["message"] == "variable 'Width' is not a usable number: 'wide'"
-    error = km.fails("km_calculator", "CALCULATION_ERROR", expression="widht + 1")
-    assert error["message"] == "unknown variable 'widht'"
-    assert error["recovery_suggestion"] == (
-        "Pass it in 'variables' or set it with km_variable_manager. Did you mean 'Width'?"
-    )
-    error = km.fails("km_calculator", "INVALID_EXPRESSION", expression="2 +* 3")
-    assert error["message"] == "cannot read the expression: invalid syntax"
-    error = km.fails("km_calculator", "CALCULATION_ERROR", expression="x", variables={"x": [1]})
-    assert error["message"] == "variable 'x' is not a usable number: a list"
-
-
-def test_validate_only_does_not_evaluate(km: KM) -> None:
-    data = km.ok("km_calculator", expression="sqrt(a) / b + pi", validate_only=True)
-    assert data == {
-        "expression": "sqrt(a) / b + pi",
-        "valid": True,
-        "variables_required": ["a", "b"],
-        "functions_used": ["sqrt"],
-    }
-
-
-def test_password_variables_are_not_numbers(sim: Simulator) -> None:
-    sim.call(
-        "km_variable_manager",
-        {"operation": "set", "name": "PinPassword", "value": "1234", "scope": "password"},
-    )
-    answer = sim.call("km_calculator", {"expression": "PinPassword + 1"})
-    assert answer["error"]["message"] == (
-        "variable 'PinPassword' is not a usable number: '[PROTECTED]'"
-    )
