@@ -31,7 +31,7 @@ from engine.limits import UNLIMITED, current_limits
 from engine.model import Step
 from engine.runtime._sizes import SCALARS, combines_values, data_size, too_big
 from engine.runtime._state import pause
-from engine.runtime._steps import recover, trace_entry
+from engine.runtime._steps import recover, tool_call_limit, tool_failed, trace_entry
 
 # A block runs its steps in order; the pipeline's also reports progress after each step
 # (``progress``: an async callback ``(done, total, message)``).
@@ -304,7 +304,7 @@ def _body(src: _Source, indent: int, step: Step) -> None:
     _arguments(src, indent, plan)
     src.add(indent, "state.tool_calls += 1")
     src.add(indent, "if state.tool_calls > max_calls:")
-    src.add(indent + 1, f"raise {src.name('LIMIT', _tool_limit)}(max_calls)")
+    src.add(indent + 1, f"raise {src.name('LIMIT', tool_call_limit)}(max_calls)")
     src.add(indent, "if trace is not None:")
     src.add(indent + 1, f"frame.traced_args[{src.name('PATH', step.site.path)}] = dict(args)")
     src.add(indent, f"function = direct.get({tool})")
@@ -318,7 +318,7 @@ def _body(src: _Source, indent: int, step: Step) -> None:
     src.add(indent, "except Exception as exc:")
     src.add(indent + 1, f"raise _bridge_failure({tool}, exc) from exc")
     src.add(indent, "if type(result) is dict and result.get('success') is False:")
-    src.add(indent + 1, f"raise {src.name('FAILED', _tool_failed)}({tool}, result)")
+    src.add(indent + 1, f"raise {src.name('FAILED', tool_failed)}({tool}, result)")
 
 
 def _timed_out(seconds: float) -> StepError:
@@ -495,15 +495,3 @@ def _build(src: _Source, name: str) -> Any:
         _CODE[source] = code
     exec(code, src.namespace)  # our own generated source; see the module docstring
     return src.namespace[name]
-
-
-def _tool_limit(max_calls: int) -> StepError:
-    from engine.runtime._kinds import tool_call_limit
-
-    return tool_call_limit(max_calls)
-
-
-def _tool_failed(tool: str, result: Any) -> StepError:
-    from engine.runtime._kinds import tool_failed
-
-    return tool_failed(tool, result)

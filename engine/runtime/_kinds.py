@@ -30,44 +30,6 @@ def tool_plan(tool: str, constants: Mapping[str, Any], dynamic: Sequence[Dynamic
     return ToolPlan(tool, dict(constants), tuple(dynamic))
 
 
-def tool_call_limit(limit: int) -> LimitExceeded:
-    """The error for the tool call that goes past the profile's ``max_tool_calls``.
-
-    >>> tool_call_limit(200).message
-    'the run made more than 200 tool calls (limit max_tool_calls)'
-    """
-    return LimitExceeded(
-        "max_tool_calls",
-        limit,
-        f"the run made more than {limit:,} tool calls (limit max_tool_calls)",
-        hint="call tools fewer times (e.g. fewer loop rounds), or use a less strict profile",
-    )
-
-
-def tool_failed(tool: str, result: Mapping[str, Any]) -> StepError:
-    """The error for a tool that answered ``{"success": false, "error": …}``."""
-    error = result.get("error")
-    code = suggestion = None
-    if isinstance(error, Mapping):
-        message = str(error.get("message") or "no message")
-        code = error.get("code")
-        suggestion = error.get("recovery_suggestion") or error.get("suggestion")
-    else:
-        message = str(error) if error else "it answered success: false"
-    text = f"{tool} failed: {message}" + (f" ({code})" if code else "")
-    return StepError(
-        ErrorKind.TOOL_FAILED,
-        text,
-        hint=str(suggestion) if suggestion else None,
-        details={
-            "tool": tool,
-            "code": code,
-            "recovery_suggestion": suggestion,
-            "result": dict(result),
-        },
-    )
-
-
 def action_body(target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
     """Run another action; its outputs are this step's result."""
     items = tuple(renderers)
