@@ -21,7 +21,6 @@ from engine.cli._say import HINT
 from engine.errors import EngineError
 from engine.limits import Profile
 from engine.plugins._plan import installed_signatures
-from engine.plugins.archives import create_archive
 from engine.plugins.history import RunHistory
 from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.inventory import describe, list_plugins
@@ -35,6 +34,7 @@ from engine.plugins.lifecycle import (
 )
 from engine.plugins.local import LocalPlugin
 from engine.plugins.manifest import PluginType
+from engine.plugins.packing import create_archive
 from engine.plugins.permissions import PermissionRequest
 from engine.plugins.progress import ProgressBar
 from engine.plugins.repair import RepairReport, repair

@@ -27,8 +27,8 @@ from engine.grants import Grant, Reason, Refusal, class_of
 from engine.limits import Limits
 from engine.plugins._action_files import plugin_context, undeclared_dependencies
 from engine.plugins._model import PluginAction, PluginManifest, display_name, load_file
-from engine.plugins.archives import create_archive
 from engine.plugins.local import LocalPlugin
+from engine.plugins.packing import create_archive
 from engine.sourcemap import Document
 from engine.testing import TestOutcome
 from engine.validate import ActionSignature, ValidationLevel, validate, validate_plugin

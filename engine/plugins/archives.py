@@ -6,11 +6,13 @@ folders only, through directory file descriptors with ``O_NOFOLLOW``, into a fol
 that was empty. Every bound is counted on the bytes actually read, never on what a
 header claims. On any error, everything written so far is removed.
 
-This module extracts; the member checks, reading, writing and packing live in
-``_archive_checks``, ``_archive_read``, ``_archive_write`` and ``_archive_pack`` next to
-it, and their public names are re-exported here.
+This module extracts; the member checks, reading and writing live in ``_archive_checks``,
+``_archive_read`` and ``_archive_write`` next to it, and their public names are
+re-exported here. Packing (:mod:`engine.plugins.packing`) sits above: it extracts each
+archive it makes once, so that pack never makes what install refuses.
 
 >>> import tempfile
+>>> from engine.plugins.packing import create_archive
 >>> work = Path(tempfile.mkdtemp())
 >>> _ = (work / "src").mkdir(), (work / "src" / "plugin.yaml").write_text("name: demo\\n")
 >>> digest = create_archive(work / "src", work / "demo.zip", fmt="zip")
@@ -32,7 +34,6 @@ from pathlib import Path, PurePosixPath
 from typing import IO, BinaryIO, Self
 
 from engine.plugins._archive_checks import ArchiveError, ArchiveLimits, Checker, Kind
-from engine.plugins._archive_pack import create_archive
 from engine.plugins._archive_read import (
     CHUNK,
     END_OF_ARCHIVE,
@@ -51,7 +52,6 @@ from engine.plugins._archive_write import Writer
 __all__ = [
     "ArchiveError",
     "ArchiveLimits",
-    "create_archive",
     "extract_archive",
     "sha256_file",
 ]

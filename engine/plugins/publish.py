@@ -14,7 +14,7 @@ rename, so a reader sees the old index or the new one.
 >>> (folder / "demo").mkdir()
 >>> _ = (folder / "demo" / "plugin.yaml").write_text(
 ...     'api_version: "1.0"\\nidentifier: demo\\nname: Demo\\nversion: 1.0.0\\nauthor: Ann\\n')
->>> from engine.plugins.archives import create_archive
+>>> from engine.plugins.packing import create_archive
 >>> _ = create_archive(folder / "demo", folder / "demo-1.0.0.zip", fmt="zip")
 >>> report = add_archives(folder / "index.json", [folder / "demo-1.0.0.zip"], now="2026-05-01")
 >>> [str(item) for item in report.added]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.plugins.archives import create_archive
+from engine.plugins.packing import create_archive
 from tests.cli.conftest import Cli, action_text, plugin_text
 
 

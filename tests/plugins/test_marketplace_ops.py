@@ -23,11 +23,11 @@ from engine.catalog import ToolCatalog
 from engine.cli import main
 from engine.config import Settings
 from engine.errors import EngineError
-from engine.plugins.archives import create_archive
 from engine.plugins.download import DownloadError, DownloadPolicy
 from engine.plugins.hooked import StoreHooks
 from engine.plugins.marketplace import MarketplaceError, MarketplaceIndex
 from engine.plugins.marketplaces import Marketplaces
+from engine.plugins.packing import create_archive
 from engine.plugins.resolver import DependencyError
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store

@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import PluginError
 from engine.plugins._index import MarketplaceError
-from engine.plugins.archives import create_archive
+from engine.plugins.packing import create_archive
 from engine.plugins.publish import add_archives
 
 

@@ -15,11 +15,11 @@ from engine.catalog import ToolCatalog, ToolClass
 from engine.loader import load_text
 from engine.plugins import _certify_checks
 from engine.plugins._certify_checks import Outcome, tool_uses
-from engine.plugins.archives import create_archive
 from engine.plugins.certify import certify_folder
 from engine.plugins.installer import install
 from engine.plugins.inventory import describe
 from engine.plugins.lifecycle import uninstall
+from engine.plugins.packing import create_archive
 from engine.plugins.store import Store
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, MakePlugin
 

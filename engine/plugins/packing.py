@@ -21,6 +21,7 @@ from engine.plugins._archive_checks import (
     too_large_member,
 )
 from engine.plugins._archive_read import sha256_file
+from engine.plugins.archives import extract_archive
 
 _EXCLUDED = frozenset({"__pycache__", ".git", ".DS_Store"})
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -80,9 +81,6 @@ def create_archive(
 
 def _check_installable(archive: Path, limits: ArchiveLimits) -> None:
     """Extract the new archive once, so that pack never makes what install refuses."""
-    # Imported here: engine.plugins.archives imports this module to re-export create_archive.
-    from engine.plugins.archives import extract_archive
-
     with tempfile.TemporaryDirectory(prefix="km-actions-pack-") as scratch:
         try:
             extract_archive(archive, Path(scratch) / "check", limits=limits)
