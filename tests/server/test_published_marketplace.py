@@ -13,8 +13,8 @@ import pytest
 from engine.bridge.mock import MockBridge
 from engine.catalog import ToolCatalog
 from engine.config import Settings
-from engine.plugins.packing import create_archive
 from engine.plugins.marketplaces import Marketplaces
+from engine.plugins.packing import create_archive
 from engine.plugins.publish import add_archives
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
