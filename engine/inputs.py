@@ -238,6 +238,17 @@ def parse_inputs(spec: Mapping[str, Any] | None) -> dict[str, InputSpec]:
     return {name: InputSpec.from_manifest(name, entry) for name, entry in (spec or {}).items()}
 
 
+def declared_inputs_schema(declarations: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``inputSchema`` of a manifest's raw ``inputs:`` mapping, before validation (an
+    entry that is not a mapping has no spec to give and is left out).
+
+    >>> declared_inputs_schema({"name": {"type": "string"}, "odd": 3})["properties"]
+    {'name': {'type': 'string'}}
+    """
+    entries = {name: spec for name, spec in declarations.items() if isinstance(spec, Mapping)}
+    return inputs_json_schema(parse_inputs(entries))
+
+
 def inputs_json_schema(specs: Mapping[str, InputSpec]) -> dict[str, Any]:
     """The whole ``inputSchema`` of an action (an object with its inputs)."""
     return {

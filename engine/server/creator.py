@@ -15,12 +15,13 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from engine.catalog import ToolCatalog
 from engine.errors import Diagnostic, EngineError, ManifestValidationError, Severity
+from engine.inputs import declared_inputs_schema
 from engine.loader import load_text
 from engine.names import NameKind, check_name
 from engine.plugins._events import EventCallback
@@ -36,7 +37,9 @@ from engine.server.ecosystem import APPLIED_DEFAULTS
 from engine.server.host import ClientProgress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
-from engine.server.store_host import StoreHost, _input_schema
+
+if TYPE_CHECKING:  # the host runs these operations: it imports this module
+    from engine.server.store_host import StoreHost
 from engine.sourcemap import Document
 from engine.testing import TestOutcome, run_tests
 from engine.validate import ValidationContext, ValidationLevel, manifest_needs, validate
@@ -271,7 +274,7 @@ async def create(
         {
             "action": f"{plugin}/{name}",
             "tool": tool,
-            "input_schema": _input_schema(inputs),
+            "input_schema": declared_inputs_schema(inputs),
             "plugin": plugin,
             "version": result.plugin.version,
             "created_over_mcp": True,

@@ -19,7 +19,7 @@ import functools
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import EngineError
 from engine.plugins import lifecycle, remote, updates
@@ -34,7 +34,9 @@ from engine.server import ecosystem, ownership
 from engine.server.arguments import ParameterError, check_api_version
 from engine.server.host import ClientProgress, thread_progress
 from engine.server.ownership import Change
-from engine.server.store_host import EventLog, StoreHost
+
+if TYPE_CHECKING:  # the host runs these operations: it imports this module
+    from engine.server.store_host import EventLog, StoreHost
 
 
 def configure(

@@ -8,7 +8,7 @@ the host's worker thread.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import EngineError
 from engine.plugins import inventory, lifecycle
@@ -19,10 +19,14 @@ from engine.server.arguments import check_api_version
 from engine.server.host import ClientProgress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
-from engine.server.store_host import StoreHost
 from engine.suggest import did_you_mean
 
-Handler = Callable[[StoreHost, Mapping[str, Any], ClientProgress | None], Awaitable[dict[str, Any]]]
+if TYPE_CHECKING:  # the host runs these handlers: it imports this module
+    from engine.server.store_host import StoreHost
+
+Handler = Callable[
+    ["StoreHost", Mapping[str, Any], ClientProgress | None], Awaitable[dict[str, Any]]
+]
 
 
 async def op_uninstall(

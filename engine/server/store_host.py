@@ -24,6 +24,7 @@ from engine.docs import plugin_markdown
 from engine.engine import Engine
 from engine.errors import EngineError, ErrorKind, PluginError, StepError
 from engine.grants import class_of
+from engine.inputs import declared_inputs_schema
 from engine.limits import Limits, Profile
 from engine.loader import load_text
 from engine.plugins._events import StoreEvent
@@ -38,6 +39,7 @@ from engine.plugins.store import Store
 from engine.server import ecosystem, hints, ownership
 from engine.server.host import ActionEntry, ClientProgress
 from engine.server.naming import action_tool_name
+from engine.server.operations import OPERATION_HANDLERS
 from engine.server.ownership import Change
 from engine.validate import manifest_needs
 
@@ -127,7 +129,7 @@ class StoreHost:
                         tool_name=action_tool_name(plugin.identifier, action.name),
                         title=f"{plugin.name}: {action.name}",
                         description=action.description or f"The action {qualified}.",
-                        input_schema=_input_schema(action.inputs),
+                        input_schema=declared_inputs_schema(action.inputs),
                         read_only=bool(classes) and classes <= {ToolClass.READ_ONLY},
                         destructive=ToolClass.DESTRUCTIVE in classes,
                     )
@@ -424,8 +426,6 @@ class StoreHost:
         self, operation: str, args: Mapping[str, Any], progress: ClientProgress | None
     ) -> dict[str, Any]:
         """Run one checked `km_plugin_ecosystem` operation; its envelope."""
-        from engine.server.operations import OPERATION_HANDLERS
-
         await self.follow_catalog()
         return await OPERATION_HANDLERS[operation](self, args, progress)
 
@@ -459,11 +459,3 @@ def _needs_of(served: ServedPlugins, qualified: str, catalog: ToolCatalog) -> li
     found = loaded.actions.get(action)
     data = getattr(found, "manifest", None) or getattr(found, "data", None) or {}
     return manifest_needs(data, catalog)
-
-
-def _input_schema(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    from engine.inputs import inputs_json_schema, parse_inputs
-
-    return inputs_json_schema(
-        parse_inputs({name: spec for name, spec in inputs.items() if isinstance(spec, Mapping)})
-    )
