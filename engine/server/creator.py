@@ -37,13 +37,13 @@ from engine.server.ecosystem import APPLIED_DEFAULTS
 from engine.server.host import ClientProgress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
-
-if TYPE_CHECKING:  # the host runs these operations: it imports this module
-    from engine.server.store_host import StoreHost
 from engine.sourcemap import Document
 from engine.testing import TestOutcome, run_tests
 from engine.validate import ValidationContext, ValidationLevel, manifest_needs, validate
 from engine.versions import CURRENT, upgraded
+
+if TYPE_CHECKING:  # the host runs these operations: it imports this module
+    from engine.server.store_host import StoreHost
 
 DEFAULT_PLUGIN = "mcp-created"
 ORIGIN = MCP_CREATE
