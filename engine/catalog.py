@@ -32,7 +32,8 @@ from types import MappingProxyType
 from typing import Any
 
 from engine._resources import data_text
-from engine.needs import Coverage, Need, Operations, ToolClass
+from engine.limits import ToolClass
+from engine.needs import Coverage, Need, Operations
 from engine.older_tools import OLDER_GROUPS, OLDER_TOOLS, OPT_IN, CatalogTools, older_tool_hint
 from engine.suggest import closest, did_you_mean
 

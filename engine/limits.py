@@ -16,15 +16,48 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from engine.catalog import ToolClass
-
 UNLIMITED = sys.maxsize
+
+
+class ToolClass(enum.Enum):
+    """What a call may do (the catalog gives each tool and operation one). Security
+    profiles allow classes; the order is by danger.
+
+    >>> ToolClass.most([ToolClass.WRITE, ToolClass.READ_ONLY])
+    <ToolClass.WRITE: 'write'>
+    """
+
+    READ_ONLY = "read-only"
+    WRITE = "write"
+    DESTRUCTIVE = "destructive"
+
+    @classmethod
+    def from_annotations(cls, annotations: Mapping[str, Any] | None) -> ToolClass:
+        annotations = annotations or {}
+        if annotations.get("readOnlyHint"):
+            return cls.READ_ONLY
+        # MCP's default for destructiveHint is true when a tool is not read-only.
+        if annotations.get("destructiveHint", True):
+            return cls.DESTRUCTIVE
+        return cls.WRITE
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    @classmethod
+    def most(cls, classes: Iterable[ToolClass]) -> ToolClass:
+        """The most dangerous of ``classes`` (read-only when there are none)."""
+        return max(classes, key=_RANKS.__getitem__, default=cls.READ_ONLY)
+
+
+_RANKS = {ToolClass.READ_ONLY: 0, ToolClass.WRITE: 1, ToolClass.DESTRUCTIVE: 2}
 
 
 @dataclass(frozen=True, slots=True)

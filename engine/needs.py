@@ -1,10 +1,10 @@
 """What a call may do, what it needs granted, and what permission entries cover.
 
-A class (read-only, write, destructive) belongs to what a call does: the tool's, or, for
-a tool with several operations (``km_variable_manager`` get/list/set/delete), the
-operation's (:class:`Operations`, kept in the catalog). What one call needs is a
-:class:`Need`; what a set of permission entries allows, a :class:`Coverage`
-(:meth:`engine.catalog.ToolCatalog.coverage` builds them).
+A class (:class:`~engine.limits.ToolClass`: read-only, write, destructive) belongs to
+what a call does: the tool's, or, for a tool with several operations
+(``km_variable_manager`` get/list/set/delete), the operation's (:class:`Operations`, kept
+in the catalog). What one call needs is a :class:`Need`; what a set of permission entries
+allows, a :class:`Coverage` (:meth:`engine.catalog.ToolCatalog.coverage` builds them).
 
 >>> Coverage(frozenset({"km_list_macros"})).covers(Need("km_list_macros"))
 True
@@ -12,48 +12,15 @@ True
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from engine.limits import ToolClass
+
 if TYPE_CHECKING:
     from engine.catalog import ToolCatalog
-
-
-class ToolClass(enum.Enum):
-    """What a call may do. Security profiles allow classes; the order is by danger.
-
-    >>> ToolClass.most([ToolClass.WRITE, ToolClass.READ_ONLY])
-    <ToolClass.WRITE: 'write'>
-    """
-
-    READ_ONLY = "read-only"
-    WRITE = "write"
-    DESTRUCTIVE = "destructive"
-
-    @classmethod
-    def from_annotations(cls, annotations: Mapping[str, Any] | None) -> ToolClass:
-        annotations = annotations or {}
-        if annotations.get("readOnlyHint"):
-            return cls.READ_ONLY
-        # MCP's default for destructiveHint is true when a tool is not read-only.
-        if annotations.get("destructiveHint", True):
-            return cls.DESTRUCTIVE
-        return cls.WRITE
-
-    @property
-    def rank(self) -> int:
-        return _RANKS[self]
-
-    @classmethod
-    def most(cls, classes: Iterable[ToolClass]) -> ToolClass:
-        """The most dangerous of ``classes`` (read-only when there are none)."""
-        return max(classes, key=_RANKS.__getitem__, default=cls.READ_ONLY)
-
-
-_RANKS = {ToolClass.READ_ONLY: 0, ToolClass.WRITE: 1, ToolClass.DESTRUCTIVE: 2}
 
 
 @dataclass(frozen=True, slots=True)
