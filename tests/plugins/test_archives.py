@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from engine.plugins.archives import (
     ArchiveError,
     ArchiveLimits,
-    create_archive,
     extract_archive,
     sha256_file,
 )
+from engine.plugins.packing import create_archive
 
 KB = 1024
 MB = 1024 * KB
