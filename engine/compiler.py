@@ -26,11 +26,28 @@ from engine.errors import CompileError, ErrorKind, Path, StepError
 from engine.expressions import ExpressionEngine
 from engine.inputs import parse_inputs
 from engine.model import DEFAULT_RETRY_ON, Pipeline, RetryPolicy, Site, Step, StepKind
-from engine.runtime import _kinds
-from engine.runtime._args import compile_checker, fast_types
-from engine.runtime._codegen import ToolPlan, make_block, make_fields
-from engine.runtime._numbers import Bounds, StepNumber
-from engine.runtime._steps import Body
+from engine.runtime.parts import (
+    Body,
+    Bounds,
+    Dynamic,
+    StepNumber,
+    ToolPlan,
+    action_body,
+    choose_body,
+    compile_checker,
+    emit_body,
+    fail_body,
+    fast_types,
+    foreach_body,
+    make_block,
+    make_fields,
+    parallel_body,
+    repeat_body,
+    return_body,
+    set_body,
+    tool_plan,
+    wait_body,
+)
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.templates import TemplateEngine
@@ -225,10 +242,10 @@ class Compiler:
 
     def arguments(
         self, tool: str, args: Mapping[str, Any], path: Path, document: Document
-    ) -> tuple[dict[str, Any], list[_kinds.Dynamic]]:
+    ) -> tuple[dict[str, Any], list[Dynamic]]:
         spec = self.catalog.get(tool)
         constants: dict[str, Any] = {}
-        dynamic: list[_kinds.Dynamic] = []
+        dynamic: list[Dynamic] = []
         for name, value in args.items():
             render = self.value(value, (*path, name), document)
             if getattr(render, "constant", False):
@@ -353,17 +370,17 @@ def _compile_tool(c: Compiler, data: Mapping[str, Any], path: Path, doc: Documen
     tool = str(data["tool"])
     args = data.get("with") or {}
     constants, dynamic = c.arguments(tool, args, (*path, "with"), doc)
-    return _kinds.tool_plan(tool, constants, dynamic)
+    return tool_plan(tool, constants, dynamic)
 
 
 def _compile_action(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
     args = data.get("with") or {}
     renderers = [(name, c.value(v, (*path, "with", name), doc)) for name, v in args.items()]
-    return _kinds.action_body(str(data["action"]), renderers)
+    return action_body(str(data["action"]), renderers)
 
 
 def _compile_set(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return _kinds.set_body(
+    return set_body(
         [(name, c.value(v, (*path, "set", name), doc)) for name, v in data["set"].items()]
     )
 
@@ -371,7 +388,7 @@ def _compile_set(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document
 def _compile_foreach(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
     source = c.source(data["foreach"], (*path, "foreach"), doc)
     steps = c.steps(data.get("steps"), (*path, "steps"), doc)
-    return _kinds.foreach_body(source, str(data.get("as", "item")), steps)
+    return foreach_body(source, str(data.get("as", "item")), steps)
 
 
 def _compile_parallel(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
@@ -379,7 +396,7 @@ def _compile_parallel(c: Compiler, data: Mapping[str, Any], path: Path, doc: Doc
         c.steps(b.get("steps"), (*path, "parallel", i, "steps"), doc)
         for i, b in enumerate(data["parallel"])
     ]
-    return _kinds.parallel_body(branches)
+    return parallel_body(branches)
 
 
 def _compile_choose(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
@@ -395,7 +412,7 @@ def _compile_choose(c: Compiler, data: Mapping[str, Any], path: Path, doc: Docum
     otherwise = (
         c.steps(data["otherwise"], (*path, "otherwise"), doc) if "otherwise" in data else None
     )
-    return _kinds.choose_body(cases, otherwise)
+    return choose_body(cases, otherwise)
 
 
 def _compile_repeat(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
@@ -405,25 +422,25 @@ def _compile_repeat(c: Compiler, data: Mapping[str, Any], path: Path, doc: Docum
     while_ = c.condition(spec["while"], (*here, "while"), doc) if "while" in spec else None
     steps = c.steps(spec.get("steps"), (*here, "steps"), doc)
     rounds = c.number(spec["max"], (*here, "max"), doc) if "max" in spec else None
-    return _kinds.repeat_body(steps, until, while_, rounds)
+    return repeat_body(steps, until, while_, rounds)
 
 
 def _compile_wait(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return _kinds.wait_body(c.number(data["wait"], (*path, "wait"), doc))
+    return wait_body(c.number(data["wait"], (*path, "wait"), doc))
 
 
 def _compile_emit(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
     event = str(data["emit"])
     subject = f"the data of the event `{event}`"
-    return _kinds.emit_body(event, c.fields(data.get("with") or {}, (*path, "with"), doc, subject))
+    return emit_body(event, c.fields(data.get("with") or {}, (*path, "with"), doc, subject))
 
 
 def _compile_fail(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return _kinds.fail_body(c.value(data["fail"], (*path, "fail"), doc))
+    return fail_body(c.value(data["fail"], (*path, "fail"), doc))
 
 
 def _compile_return(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return _kinds.return_body(
+    return return_body(
         [(name, c.value(v, (*path, "return", name), doc)) for name, v in data["return"].items()]
     )
 

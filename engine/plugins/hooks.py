@@ -61,8 +61,7 @@ from engine.plugins._hook_model import (
     HookStatus,
     compile_hooks,
 )
-from engine.runtime import ActionResolver, Clock, EventSink, run
-from engine.runtime._state import RunState
+from engine.runtime import ActionResolver, Clock, EventSink, RunState, run
 from engine.secrets import Secrets
 
 __all__ = [

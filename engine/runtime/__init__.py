@@ -47,6 +47,7 @@ __all__ = [
     "Clock",
     "EventSink",
     "FakeClock",
+    "RunState",
     "default_grant",
     "run",
 ]
