@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
 from engine.versions import CURRENT
+from engine.words import INT_HINT
 
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -32,7 +33,6 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 MAX_INT_DIGITS = 1000
 """Digits a whole number may have: far more than any setting or count needs, and few
 enough that any base (``0x…`` in YAML too) prints in decimal (Python stops at 4,300)."""
-INT_HINT = "write a smaller number, or put it in quotes to keep it as text"
 SURROGATE_HINT = "write the character itself, or both halves of its pair (\\ud83d\\ude00 for 😀)"
 
 

@@ -26,13 +26,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import tomli_w
 
-from engine._jsonparse import INT_HINT
 from engine.catalog import ALL_GROUP, DOMAIN_GROUPS, CatalogTools, ToolCatalog, ToolClass
 from engine.errors import ConfigError
 from engine.limits import NUMERIC_LIMITS, Limits, Profile
 from engine.older_tools import OLDER_GROUPS
 from engine.paths import home, write_atomically
 from engine.suggest import did_you_mean
+from engine.words import INT_HINT
 
 ENV_CONFIG = "KM_ACTIONS_CONFIG"
 DEFAULT_CEILING = ("read-only", "write")

@@ -24,7 +24,6 @@ from typing import Any
 import yaml
 
 from engine._jsonparse import (
-    INT_HINT,
     LONE_SURROGATE,
     MAX_INT_DIGITS,
     SURROGATE_HINT,
@@ -35,7 +34,7 @@ from engine._jsonparse import (
 from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
 from engine.sourcemap import Document, SourceMap
 from engine.versions import CURRENT, upgraded
-from engine.words import type_word
+from engine.words import INT_HINT, type_word
 
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -16,6 +16,10 @@ from __future__ import annotations
 from collections.abc import ItemsView, KeysView, Mapping, ValuesView
 from typing import Any, Final
 
+#: The hint for a whole number too long to read, wherever one is read (a manifest's JSON
+#: or YAML, a config file's TOML).
+INT_HINT: Final = "write a smaller number, or put it in quotes to keep it as text"
+
 #: A JSON Schema type, in words.
 TYPE_WORDS: Final[Mapping[str, str]] = {
     "string": "text",
