@@ -13,8 +13,8 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from engine.config import Settings
 from engine.server.embed import attach
+from engine.tools.config import Settings
 
 app = MCPServer("keyboard-maestro")
 

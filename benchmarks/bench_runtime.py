@@ -18,11 +18,11 @@ import statistics
 import time
 from typing import Any
 
-from engine.bridge.inprocess import InProcessBridge
-from engine.compiler import Compiler
-from engine.limits import Profile
-from engine.loader import load_text
-from engine.runtime import run
+from engine.compile.compiler import Compiler
+from engine.lang.limits import Profile
+from engine.load.loader import load_text
+from engine.run import run
+from engine.tools.bridge.inprocess import InProcessBridge
 
 TEN_STEPS = """
 api_version: "1.1"

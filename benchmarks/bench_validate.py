@@ -15,7 +15,7 @@ import argparse
 import statistics
 import time
 
-from engine.loader import load_text
+from engine.load.loader import load_text
 from engine.validate import _ANALYSIS_CACHE, _TEMPLATES, validate
 
 STEP = """  - id: read{n}

@@ -8,7 +8,7 @@ bridge (an upstream MCP server, in-process tools, or the built-in simulator).
 # Not typing.TYPE_CHECKING: importing typing is a tenth of `km-actions --version`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from engine.errors import (
+    from engine.diagnostics.errors import (
         BridgeError,
         CompileError,
         ConfigError,
@@ -50,7 +50,7 @@ def __getattr__(name: str) -> object:
     """The error classes, imported when first asked for: ``km-actions --version``
     needs none of them (see engine.cli)."""
     if name in __all__:
-        from engine import errors
+        from engine.diagnostics import errors
 
         return getattr(errors, name)
     raise AttributeError(f"module 'engine' has no attribute {name!r}")

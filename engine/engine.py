@@ -18,16 +18,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.bridge import ToolBridge
-from engine.catalog import ToolCatalog
-from engine.compiler import Compiler, content_hash
-from engine.errors import Diagnostic, ManifestValidationError
-from engine.expressions import ExpressionEngine
-from engine.loader import load_bytes, load_text
-from engine.model import Pipeline, RunResult
-from engine.runtime import run
-from engine.sourcemap import Document
-from engine.templates import TemplateEngine
+from engine.compile.compiler import Compiler, content_hash
+from engine.diagnostics.errors import Diagnostic, ManifestValidationError
+from engine.lang.expressions import ExpressionEngine
+from engine.lang.templates import TemplateEngine
+from engine.load.loader import load_bytes, load_text
+from engine.load.sourcemap import Document
+from engine.run import run
+from engine.run.model import Pipeline, RunResult
+from engine.tools.bridge import ToolBridge
+from engine.tools.catalog import ToolCatalog
 from engine.validate import ValidationContext, validate
 
 
@@ -103,7 +103,7 @@ class Engine:
         bridge: ToolBridge,
         **options: Any,
     ) -> RunResult:
-        """Run a compiled pipeline (see :func:`engine.runtime.run` for the options)."""
+        """Run a compiled pipeline (see :func:`engine.run.run` for the options)."""
         return await run(pipeline, inputs, bridge=bridge, **options)
 
     def _compiler(self, catalog: ToolCatalog) -> Compiler:

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.bridge.mock import MockBridge
-from engine.codes import CODES
+from engine.diagnostics.codes import CODES
+from engine.diagnostics.errors import Diagnostic, EngineError, sort_diagnostics
 from engine.engine import Engine
-from engine.errors import Diagnostic, EngineError, sort_diagnostics
-from engine.limits import Profile
-from engine.loader import load_text
-from engine.runtime import FakeClock, run
+from engine.lang.limits import Profile
+from engine.load.loader import load_text
+from engine.run import FakeClock, run
+from engine.tools.bridge.mock import MockBridge
 from engine.validate import validate
 
 CORPUS = Path(__file__).parent / "cases" / "beginners"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.loader import load_text
+from engine.load.loader import load_text
 from engine.validate import validate
 
 ACTIONS = Path(__file__).resolve().parent.parent / "actions"

@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.codes import CODES
+from engine.diagnostics.codes import CODES
+from engine.diagnostics.errors import Diagnostic, EngineError
 from engine.engine import Engine
-from engine.errors import Diagnostic, EngineError
-from engine.loader import load_text
-from engine.testing import run_tests
+from engine.load.loader import load_text
+from engine.run.testing import run_tests
 from engine.validate import ValidationContext, ValidationLevel, validate
 
 CASES = Path(__file__).parent / "cases"

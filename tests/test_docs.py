@@ -1,6 +1,6 @@
 """The user documentation stays true: every code is documented, every example is valid.
 
-``docs/diagnostics.md`` must list exactly the codes of :mod:`engine.codes`, grouped as
+``docs/diagnostics.md`` must list exactly the codes of :mod:`engine.diagnostics.codes`, grouped as
 there: its n-th ``## `` section holds the codes of the n-th table of codes.py (loading,
 structure, meaning, run time, …), so a new code or group cannot be added without its
 documentation. Every code ``engine/`` raises (given as ``code=``, made into a
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-import engine.codes
-from engine.codes import CODES
+import engine.diagnostics.codes
+from engine.diagnostics.codes import CODES
+from engine.diagnostics.errors import EngineError, ErrorKind, StepError
 from engine.engine import Engine
-from engine.errors import EngineError, ErrorKind, StepError
-from engine.loader import load_text
-from engine.testing import run_tests
+from engine.load.loader import load_text
+from engine.run.testing import run_tests
 from engine.validate import validate
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -37,7 +37,7 @@ _CODE_HEADING = re.compile(r"^### `([a-z_-]+)`\s*$", re.MULTILINE)
 # The code tables of codes.py, in the order they are defined (`_LOADER`, `_SCHEMA`, …).
 GROUPS = [
     table
-    for name, table in vars(engine.codes).items()
+    for name, table in vars(engine.diagnostics.codes).items()
     if name.startswith("_") and isinstance(table, dict) and table and set(table) <= set(CODES)
 ]
 GROUP_OF = {code: index for index, table in enumerate(GROUPS) for code in table}
@@ -63,7 +63,8 @@ def test_diagnostics_lists_exactly_the_codes() -> None:
     missing = sorted(set(CODES) - set(documented))
     extra = sorted(set(documented) - set(CODES))
     assert (missing, extra) == ([], []), (
-        f"docs/diagnostics.md lacks {missing} and has codes engine/codes.py lacks: {extra}"
+        f"docs/diagnostics.md lacks {missing} "
+        f"and has codes engine/diagnostics/codes.py lacks: {extra}"
     )
 
 
@@ -143,7 +144,9 @@ def _codes_of(node: ast.AST, classes: dict[str, str]) -> list[object]:
 def _raised_codes() -> dict[str, str]:
     """Every code engine/ can raise, with the first place it is raised."""
     classes = _error_classes()
-    found: dict[str, str] = {kind.value: "engine/errors.py (ErrorKind)" for kind in ErrorKind}
+    found: dict[str, str] = {
+        kind.value: "engine/diagnostics/errors.py (ErrorKind)" for kind in ErrorKind
+    }
     for path in sorted(ENGINE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             where = f"{path.relative_to(ENGINE.parent)}:{getattr(node, 'lineno', 0)}"

@@ -1,12 +1,12 @@
 """The backend a command's actions run on, for the length of the command.
 
-:func:`engine.backend.choose_backend` decides (a dry run, the simulator, or the server of
+:func:`engine.tools.backend.choose_backend` decides (a dry run, the simulator, or the server of
 ``[upstream]``); a :class:`CommandBackend` opens it, connects to the upstream when asked
 (on a loop of its own, so that every ``asyncio.run`` of the command shares one
 connection), says which backend it is, and closes it: the simulator's state saved, the
 upstream disconnected.
 
->>> from engine.backend import Backend, BackendKind
+>>> from engine.tools.backend import Backend, BackendKind
 >>> with CommandBackend(Backend(BackendKind.DRY_RUN)) as backend:
 ...     backend.connect()  # nothing to connect to
 ...     backend.describe()
@@ -22,17 +22,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from engine.backend import Backend, BackendKind, save_listed_tools, unsaved
-from engine.bridge import ToolBridge
-from engine.bridge.dryrun import DryRunBridge
-from engine.bridge.threaded import ThreadedBridge
-from engine.catalog import ToolCatalog
-from engine.errors import BridgeError
-from engine.saved_tools import ORIGIN
+from engine.diagnostics.errors import BridgeError
 from engine.simulator import Simulator, SimulatorStateWarning
+from engine.simulator.dryrun import DryRunBridge
+from engine.tools.backend import Backend, BackendKind, save_listed_tools, unsaved
+from engine.tools.bridge import ToolBridge
+from engine.tools.bridge.threaded import ThreadedBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.saved_tools import ORIGIN
 
 if TYPE_CHECKING:  # importing the upstream bridge imports mcp (about a second)
-    from engine.bridge.upstream import UpstreamBridge
+    from engine.tools.bridge.upstream import UpstreamBridge
 
 
 def add_simulator_option(parser: argparse.ArgumentParser, what: str = "run") -> None:

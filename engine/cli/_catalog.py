@@ -2,7 +2,7 @@
 
 One static page (``FOLDER/index.html``) of every installed plugin, or of the newest
 version of every plugin a marketplace index lists (read from their archives, checked
-against the index as an install checks them), rendered by :mod:`engine.docs_html`.
+against the index as an install checks them), rendered by :mod:`engine.plugins.docs_html`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import datetime
 from typing import TYPE_CHECKING
 
 from engine.cli._say import failed, say
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 
 if TYPE_CHECKING:
-    from engine.docs import PluginDoc
+    from engine.plugins.docs import PluginDoc
 
 
 def cmd_html(args: argparse.Namespace) -> int:
@@ -29,7 +29,7 @@ def cmd_html(args: argparse.Namespace) -> int:
             f"drop {args.plugin!r}, or print its Markdown with `km-actions docs {args.plugin}`",
         )
         return 2
-    from engine.docs_html import write_catalog
+    from engine.plugins.docs_html import write_catalog
 
     try:
         docs, title, source = _index_docs(args) if args.index else _installed_docs()
@@ -46,7 +46,7 @@ def cmd_html(args: argparse.Namespace) -> int:
 
 
 def _installed_docs() -> tuple[list[PluginDoc], str, str]:
-    from engine.docs import installed_plugin_doc
+    from engine.plugins.docs import installed_plugin_doc
     from engine.plugins.store import Store
 
     with Store.open() as store:

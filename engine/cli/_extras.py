@@ -10,14 +10,14 @@ from typing import Any
 
 from engine.cli import _catalog
 from engine.cli._say import failed
-from engine.docs import (
+from engine.diagnostics.errors import EngineError
+from engine.load.loader import load_bytes
+from engine.plugins.docs import (
     action_markdown,
     installed_action_markdown,
     plugin_markdown,
     plugin_markdown_from,
 )
-from engine.errors import EngineError
-from engine.loader import load_bytes
 
 
 def add_parsers(sub: Any) -> None:
@@ -85,6 +85,6 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def _documents(plugin: Any) -> list[Any]:
-    from engine.plugins._action_files import load_action_files
+    from engine.plugins.action_files import load_action_files
 
     return [document for _, document in load_action_files(plugin).loaded]

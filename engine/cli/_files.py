@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import EngineError
-from engine.loader import load_bytes
-from engine.schema import is_manifest_name
-from engine.sourcemap import Document
+from engine.diagnostics.errors import EngineError
+from engine.load.loader import load_bytes
+from engine.load.sourcemap import Document
+from engine.validate.schema import is_manifest_name
 
 _SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".hypothesis"})
 

@@ -3,7 +3,7 @@
 Commands that change the store (install, update, uninstall, configure) pass a
 :class:`CommandHooks` as the store's ``events`` callback. Only when an enabled plugin has
 a hook on an event does it open a backend, as ``km-actions run`` would
-(:func:`engine.backend.choose_backend`): the ``[upstream]`` server, connected then, or the
+(:func:`engine.tools.backend.choose_backend`): the ``[upstream]`` server, connected then, or the
 simulator, whose state is kept in the km-actions folder. :meth:`CommandHooks.finish` says
 where the hooks ran, and prints those that failed or could not run as warnings.
 
@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import sys
 
-from engine.backend import choose_backend
 from engine.cli._backend import CommandBackend
 from engine.cli._say import HINT
-from engine.config import load_settings
-from engine.errors import EngineError
-from engine.limits import Profile
-from engine.plugins._events import StoreEvent
+from engine.diagnostics.errors import EngineError
+from engine.lang.limits import Profile
+from engine.plugins.events import StoreEvent
 from engine.plugins.hooked import StoreHooks, listens
 from engine.plugins.hooks import HookedRun, HookOutcome
 from engine.plugins.store import Store
+from engine.tools.backend import choose_backend
+from engine.tools.config import load_settings
 
 
 class CommandHooks:

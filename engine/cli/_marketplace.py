@@ -16,7 +16,7 @@ from typing import Any
 from engine.cli import _plugins
 from engine.cli._hooks import CommandHooks
 from engine.cli._say import HINT
-from engine.limits import Profile
+from engine.lang.limits import Profile
 from engine.plugins.download import DownloadPolicy
 from engine.plugins.marketplace import PLUGIN_TYPES, MarketplaceIndex
 from engine.plugins.marketplaces import Marketplaces

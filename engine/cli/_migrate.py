@@ -8,9 +8,9 @@ from typing import Any
 
 from engine.cli._files import iter_manifest_paths
 from engine.cli._say import say
-from engine.errors import EngineError
-from engine.migrate import migrate_file
-from engine.versions import CURRENT
+from engine.diagnostics.errors import EngineError
+from engine.load.migrate import migrate_file
+from engine.load.versions import CURRENT
 
 
 def add_parsers(sub: Any) -> None:

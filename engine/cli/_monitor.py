@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.cli._say import failed
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 
 
 def add_parsers(sub: Any) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.catalog import ToolCatalog
-from engine.config import Settings, load_settings
-from engine.errors import ConfigError
-from engine.saved_tools import offline_catalog
+from engine.diagnostics.errors import ConfigError
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings, load_settings
+from engine.tools.saved_tools import offline_catalog
 
 
 def offline_tools(

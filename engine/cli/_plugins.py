@@ -18,9 +18,9 @@ from engine.cli._backend import add_simulator_option
 from engine.cli._hooks import CommandHooks
 from engine.cli._offline import offline_tools
 from engine.cli._say import HINT
-from engine.errors import EngineError
-from engine.limits import Profile
-from engine.plugins._plan import installed_signatures
+from engine.diagnostics.errors import EngineError
+from engine.diagnostics.report import format_text
+from engine.lang.limits import Profile
 from engine.plugins.history import RunHistory
 from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.inventory import describe, list_plugins
@@ -36,13 +36,13 @@ from engine.plugins.local import LocalPlugin
 from engine.plugins.manifest import PluginType
 from engine.plugins.packing import create_archive
 from engine.plugins.permissions import PermissionRequest
+from engine.plugins.plan import installed_signatures
 from engine.plugins.progress import ProgressBar
 from engine.plugins.repair import RepairReport, repair
 from engine.plugins.serving import plugin_states
 from engine.plugins.settings import masked, parse_assignment
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
-from engine.report import format_text
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -221,7 +221,7 @@ def _confirm(args: argparse.Namespace) -> Callable[[PermissionRequest], bool] | 
         return None
 
     def ask(request: PermissionRequest) -> bool:
-        from engine.catalog import ToolCatalog
+        from engine.tools.catalog import ToolCatalog
 
         lines = request.describe(ToolCatalog.builtin())
         if not sys.stdin.isatty():

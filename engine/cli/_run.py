@@ -11,29 +11,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
-from engine.backend import Backend, BackendKind, choose_backend
-from engine.catalog import ToolCatalog
 from engine.cli._backend import CommandBackend, add_simulator_option
 from engine.cli._files import collect
 from engine.cli._hooks import print_hook_warnings
 from engine.cli._offline import offline_tools
 from engine.cli._say import failed, say
-from engine.config import load_settings
+from engine.diagnostics.errors import BridgeError, Diagnostic, EngineError, ErrorKind, StepError
+from engine.diagnostics.report import SourceLookup, format_text
 from engine.engine import Engine
-from engine.errors import BridgeError, Diagnostic, EngineError, ErrorKind, StepError
-from engine.library import ActionLibrary
-from engine.limits import Profile
-from engine.model import Pipeline, RunResult
+from engine.lang.limits import Profile
+from engine.lang.secrets import show
+from engine.load.jsonparse import LONE_SURROGATE, JSONValueError, loads_value
+from engine.load.sourcemap import Document
 from engine.plugins.hooked import run_installed
 from engine.plugins.local import LocalPlugin, enclosing_plugin
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
-from engine.report import SourceLookup, format_text
-from engine.secrets import show
+from engine.run.library import ActionLibrary
+from engine.run.model import Pipeline, RunResult
+from engine.run.testing import TestOutcome, run_tests
 from engine.simulator import SimulatorStateError
-from engine.sourcemap import Document
-from engine.testing import TestOutcome, run_tests
+from engine.tools.backend import Backend, BackendKind, choose_backend
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import load_settings
 
 
 def add_parsers(sub: Any) -> None:
@@ -211,7 +211,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _open_backend(args: argparse.Namespace) -> CommandBackend:
-    """The backend of this run, chosen by :func:`engine.backend.choose_backend` from the
+    """The backend of this run, chosen by :func:`engine.tools.backend.choose_backend` from the
     configuration and the options (not connected yet)."""
     try:
         settings = load_settings(args.config)

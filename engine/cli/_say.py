@@ -3,14 +3,14 @@
     km-actions COMMAND: what is wrong
          = hint: how to fix it
 
-The hint line is the one located diagnostics end with (see :mod:`engine.report`).
+The hint line is the one located diagnostics end with (see :mod:`engine.diagnostics.report`).
 """
 
 from __future__ import annotations
 
 import sys
 
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 
 #: What starts a hint line.
 HINT = "     = hint: "

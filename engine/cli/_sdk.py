@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli._say import failed, say
-from engine.errors import EngineError
-from engine.names import NameKind, is_valid_name, name_hint
-from engine.scaffold import Template, action_text, plugin_files
+from engine.cli._scaffold import Template, action_text, plugin_files
+from engine.diagnostics.errors import EngineError
+from engine.validate.names import NameKind, is_valid_name, name_hint
 
 DEFAULT_DESCRIPTION = "Describe what the action does, in one sentence."
 DEFAULT_PLUGIN_DESCRIPTION = "Describe what the plugin's actions are for, in one sentence."
@@ -169,8 +169,8 @@ def save_hint(folder: Path, reference: str, kind: str = "action") -> str | None:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from engine.plugins._plan import installed_signatures
     from engine.plugins.certify import certify_folder
+    from engine.plugins.plan import installed_signatures
     from engine.plugins.store import Store
 
     folder: Path = args.folder
@@ -195,7 +195,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 def _print_report(report: Any, folder: Path) -> None:
     from engine.cli._plugins import _sources
-    from engine.report import format_text
+    from engine.diagnostics.report import format_text
 
     what = f"{report.identifier} {report.version}" if report.identifier else str(folder)
     print(f"certifying {what} ({folder})")

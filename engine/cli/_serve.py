@@ -7,10 +7,10 @@ import json
 import sys
 from typing import Any
 
-from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
 from engine.cli._say import failed
-from engine.config import config_path, load_settings, set_value
-from engine.errors import ConfigError, EngineError
+from engine.diagnostics.errors import ConfigError, EngineError
+from engine.load.jsonparse import LONE_SURROGATE, JSONValueError, loads_value
+from engine.tools.config import config_path, load_settings, set_value
 
 
 def add_parsers(sub: Any) -> None:

@@ -14,18 +14,18 @@ import json
 import sys
 from typing import Any
 
-from engine.backend import BackendKind, choose_backend
-from engine.catalog import ToolCatalog
 from engine.cli._backend import CommandBackend
 from engine.cli._say import failed, say
-from engine.config import config_path, load_settings
-from engine.errors import BridgeError, EngineError
-from engine.older_tools import OLDER_TOOLS
+from engine.diagnostics.errors import BridgeError, EngineError
+from engine.diagnostics.suggestions import did_you_mean
 from engine.paths import saved_tools_path
-from engine.saved_tools import SavedTools, SavedToolsError, forget_tool_list, read_saved_tools
-from engine.suggest import did_you_mean
-from engine.tool_pages import case_values, page_data, tool_page
-from engine.tool_text import page_text
+from engine.tools.backend import BackendKind, choose_backend
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import config_path, load_settings
+from engine.tools.older_tools import OLDER_TOOLS
+from engine.tools.saved_tools import SavedTools, SavedToolsError, forget_tool_list, read_saved_tools
+from engine.tools.tool_pages import case_values, page_data, tool_page
+from engine.tools.tool_text import page_text
 
 
 def add_parsers(sub: Any) -> None:

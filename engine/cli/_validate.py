@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine._resources import load_schema
-from engine.catalog import ToolCatalog
 from engine.cli._files import (
     FileSet,
     LoadedFile,
@@ -19,12 +17,14 @@ from engine.cli._files import (
     load_file,
 )
 from engine.cli._offline import offline_tools
-from engine.errors import Diagnostic, sort_diagnostics
-from engine.limits import DEFAULT_PROFILE
-from engine.report import format_json, format_text, summary
-from engine.schema import is_manifest_name
-from engine.schema_tools import action_schema, schema_text
+from engine.diagnostics.errors import Diagnostic, sort_diagnostics
+from engine.diagnostics.report import format_json, format_text, summary
+from engine.lang.limits import DEFAULT_PROFILE
+from engine.resources import load_schema
+from engine.tools.catalog import ToolCatalog
+from engine.tools.schema_tools import action_schema, schema_text
 from engine.validate import ActionSignature, ValidationContext, ValidationLevel, validate
+from engine.validate.schema import is_manifest_name
 
 PLUGIN_FILENAMES = ("plugin.yaml", "plugin.yml", "plugin.json")
 

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 
 MB = 1024 * 1024
 _DRIVE = re.compile(r"[A-Za-z]:")

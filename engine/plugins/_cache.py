@@ -8,7 +8,7 @@ checked before it is read, and it is unpickled with every class refused (the dat
 plain JSON types, tuples and dicts), so a damaged or planted file can neither run code
 nor change what runs: it is simply rebuilt from the (lock-checked) YAML.
 
->>> from engine.loader import load_text
+>>> from engine.load.loader import load_text
 >>> doc = load_text("name: demo\\nsteps: []\\n", file="demo/a.yaml")
 >>> blob = dump_documents({"a.yaml": doc})
 >>> again = load_documents(blob)["a.yaml"]
@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine import __version__
-from engine.errors import Span
-from engine.sourcemap import Document, SourceMap
+from engine.diagnostics.errors import Span
+from engine.load.sourcemap import Document, SourceMap
 
 # 2: documents as the current api_version reads them (a 1.0 file upgraded as it loads);
 # a cache of format 1 may hold a 1.0 file's data as written, so it is read again.

@@ -18,21 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.catalog import Coverage, Need, ToolCatalog, ToolClass
-from engine.docs import examples, plugin_markdown_from
+from engine.diagnostics.errors import Diagnostic, EngineError, Severity
+from engine.diagnostics.errors import Path as JsonPath
 from engine.engine import Engine
-from engine.errors import Diagnostic, EngineError, Severity
-from engine.errors import Path as JsonPath
-from engine.grants import Grant, Reason, Refusal, class_of
-from engine.limits import Limits
-from engine.plugins._action_files import plugin_context, undeclared_dependencies
+from engine.lang.limits import Limits
+from engine.load.sourcemap import Document
 from engine.plugins._model import PluginAction, PluginManifest, display_name, load_file
+from engine.plugins.action_files import plugin_context, undeclared_dependencies
+from engine.plugins.docs import examples, plugin_markdown_from
 from engine.plugins.local import LocalPlugin
 from engine.plugins.packing import create_archive
-from engine.sourcemap import Document
-from engine.testing import TestOutcome
+from engine.run.testing import TestOutcome
+from engine.tools.catalog import Coverage, Need, ToolCatalog, ToolClass
+from engine.tools.grants import Grant, Reason, Refusal, class_of
 from engine.validate import ActionSignature, ValidationLevel, validate, validate_plugin
-from engine.validate._tree import iter_steps
+from engine.validate.tree import iter_steps
 
 T = TypeVar("T")
 

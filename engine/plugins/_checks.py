@@ -29,13 +29,13 @@ import os
 from collections.abc import Callable, Mapping
 
 from engine import __version__
-from engine.catalog import ToolCatalog
-from engine.errors import Diagnostic, PluginError, sort_diagnostics
-from engine.plugins._records import InstalledPlugin
+from engine.diagnostics.errors import Diagnostic, PluginError, sort_diagnostics
+from engine.load.sourcemap import Document
 from engine.plugins.layout import Layout
+from engine.plugins.records import InstalledPlugin
 from engine.plugins.status import PluginState, PluginStatus
 from engine.plugins.versions import parse_range, parse_version
-from engine.sourcemap import Document
+from engine.tools.catalog import ToolCatalog
 from engine.validate import ActionSignature, ValidationContext, validate
 
 _KEEP = 8  # catalogs remembered per version (a server's, the saved list's, the shipped one…)

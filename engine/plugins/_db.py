@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.errors import PluginError
-from engine.versions import RENAMED_KINDS_1_0, SUPPORTED, groups_1_0, upgraded_permissions
+from engine.diagnostics.errors import PluginError
+from engine.load.versions import RENAMED_KINDS_1_0, SUPPORTED, groups_1_0, upgraded_permissions
 
 BUSY_TIMEOUT_MS = 30_000
 _LOCKED_RETRIES = 50
@@ -288,7 +288,7 @@ def _v6_grants_of_1_0(conn: sqlite3.Connection) -> None:
     # The grant of a plugin written for api_version 1.0 was given in 1.0's words: a class
     # group (write) meant every tool of that whole-tool class. 1.1 groups cover
     # operations, so it becomes the tools the group covered, as its manifest now reads.
-    from engine.catalog import ToolCatalog
+    from engine.tools.catalog import ToolCatalog
 
     catalog = ToolCatalog.builtin()
     plugins = conn.execute(

@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.compiler import Compiler
-from engine.errors import CompileError, ErrorKind, StepError, format_path
-from engine.grants import Grant
-from engine.model import PluginSettings, RunResult, Site
-from engine.sourcemap import Document
+from engine.compile.compiler import Compiler
+from engine.diagnostics.errors import CompileError, ErrorKind, StepError, format_path
+from engine.load.sourcemap import Document
+from engine.run.model import PluginSettings, RunResult, Site
+from engine.tools.grants import Grant
 
 Render = Callable[[Mapping[str, Any]], Any]
 
@@ -88,7 +88,7 @@ def compile_hooks(
 ) -> tuple[Hook, ...]:
     """The hooks of a (validated) plugin manifest, templates and conditions compiled once.
 
-    Raises :class:`~engine.errors.CompileError` (located in plugin.yaml) for a template
+    Raises :class:`~engine.diagnostics.errors.CompileError` (located in plugin.yaml) for a template
     or condition that does not compile; with ``strict=False`` (installed plugins,
     checked when installed) such a hook fails each time it is triggered instead, so
     one broken hook never stops the others or the actions.

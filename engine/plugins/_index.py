@@ -19,16 +19,16 @@ import jsonschema
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from engine._jsonparse import checked_int, escapes_surrogate
-from engine._resources import load_schema
-from engine.errors import Diagnostic, EngineError, Path, PluginError, sort_diagnostics
-from engine.loader import LoaderLimits, load_bytes
-from engine.names import NameKind, check_name
+from engine.diagnostics.errors import Diagnostic, EngineError, Path, PluginError, sort_diagnostics
+from engine.load.jsonparse import checked_int, escapes_surrogate
+from engine.load.loader import LoaderLimits, load_bytes
+from engine.load.sourcemap import Document
 from engine.plugins.layout import file_name
 from engine.plugins.versions import VersionError, parse_range, parse_version
-from engine.schema import ManifestSchemas
-from engine.sourcemap import Document
-from engine.validate._schema_pass import SchemaChecker
+from engine.resources import load_schema
+from engine.validate.names import NameKind, check_name
+from engine.validate.schema import ManifestSchemas
+from engine.validate.schema_pass import SchemaChecker
 
 FORMAT_VERSION = 1
 MAX_INDEX_BYTES = 20 * 1024 * 1024

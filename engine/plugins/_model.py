@@ -1,7 +1,7 @@
 """The plugin model: a manifest's metadata and actions, and the helpers that read files.
 
 Shared by :mod:`engine.plugins.manifest` (``plugin.yaml`` and lone actions) and
-:mod:`engine.plugins._action_files` (a plugin's action files).
+:mod:`engine.plugins.action_files` (a plugin's action files).
 
 >>> PluginType("utility"), display_name("demo", "plugin.yaml")
 (<PluginType.UTILITY: 'utility'>, 'demo/plugin.yaml')
@@ -18,12 +18,12 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from engine.errors import Diagnostic, ManifestError, PluginError, sort_diagnostics
-from engine.loader import load_bytes
+from engine.diagnostics.errors import Diagnostic, ManifestError, PluginError, sort_diagnostics
+from engine.load.loader import load_bytes
+from engine.load.sourcemap import Document
+from engine.load.versions import SUPPORTED
 from engine.plugins.versions import parse_range, parse_version
-from engine.sourcemap import Document
 from engine.validate import ActionSignature
-from engine.versions import SUPPORTED
 
 # The api_versions this km-actions reads (older ones upgraded as they load).
 API_VERSIONS = SUPPORTED

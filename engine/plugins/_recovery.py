@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import Diagnostic, EngineError, PluginError
-from engine.names import NameKind, is_valid_name
-from engine.plugins import _records as records
-from engine.plugins._records import FolderRow
+from engine.diagnostics.errors import Diagnostic, EngineError, PluginError
+from engine.plugins import records
 from engine.plugins._secrets import owners, reconcile, remove_secrets
 from engine.plugins.layout import (
     CACHE_SUFFIX,
@@ -40,6 +38,8 @@ from engine.plugins.layout import (
     remove_tree,
     sync_folder,
 )
+from engine.plugins.records import FolderRow
+from engine.validate.names import NameKind, is_valid_name
 
 if TYPE_CHECKING:
     from engine.plugins.store import Store

@@ -1,16 +1,16 @@
 """What the history keeps of one run: its row, a bounded trace without values, and the
 time spent in each step.
 
-A run's trace here is its :class:`~engine.model.Timeline` (each step: where it is, its
+A run's trace here is its :class:`~engine.run.model.Timeline` (each step: where it is, its
 status, attempts, start and duration, the error's kind and message), never the
 arguments, results or outputs a ``--trace`` shows: what a run gave back after the
-secrets mechanism (:mod:`engine.secrets`), minus every value. It keeps at most
+secrets mechanism (:mod:`engine.lang.secrets`), minus every value. It keeps at most
 :data:`TRACE_KEPT` steps (the first and the last half of them, and how many were left
 out between). The time per step is exact however long the run: one row per distinct
 step (:data:`STEPS_KEPT` at most, the slowest), with its calls, failures, total and
 longest time.
 
->>> from engine.model import RunResult, RunStatus
+>>> from engine.run.model import RunResult, RunStatus
 >>> record = run_record("demo", "hello", "2026-05-04T09:30:00.000Z",
 ...                     RunResult(RunStatus.SUCCEEDED, {}, duration=0.0021))
 >>> record.duration_ms, record.failed, record.detail["trace"], record.steps
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from engine.model import RunResult, RunStatus, StepTime
+from engine.run.model import RunResult, RunStatus, StepTime
 
 #: The most steps of one run's trace the history keeps (the first and last halves).
 TRACE_KEPT = 100

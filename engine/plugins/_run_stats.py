@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 from engine.plugins._db import stamp
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import PluginError
-from engine.names import NameKind, check_name, is_valid_name
+from engine.diagnostics.errors import PluginError
 from engine.plugins.layout import sync_folder
+from engine.validate.names import NameKind, check_name, is_valid_name
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.plugins.archives import ArchiveLimits, extract_archive
 from engine.plugins.manifest import PLUGIN_FILES
 

@@ -11,7 +11,7 @@ not valid enough to run it):
    and other plugins' actions); ``permissions:`` must cover what is used (a tool used
    and not covered fails), and an entry no action needs, or a group granting more than
    is used, is a warning;
-4. **docs**: the generated documentation (:mod:`engine.docs`); an action without an
+4. **docs**: the generated documentation (:mod:`engine.plugins.docs`); an action without an
    example is a warning;
 5. **package**: packed twice as ``km-actions pack`` packs it (zip), the same bytes; its
    sha256 names the package.
@@ -35,9 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
-from engine.catalog import ToolCatalog
+from engine.diagnostics.errors import PluginError
 from engine.engine import Engine
-from engine.errors import PluginError
 from engine.plugins._certify_checks import (
     Check,
     Outcome,
@@ -50,6 +49,7 @@ from engine.plugins._certify_checks import (
 from engine.plugins._db import now
 from engine.plugins._model import PluginManifest
 from engine.plugins.manifest import load_actions, read_manifest
+from engine.tools.catalog import ToolCatalog
 from engine.validate import ActionSignature
 
 __all__ = ["Certification", "certify_folder", "certify_manifest"]

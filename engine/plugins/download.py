@@ -33,7 +33,7 @@ from email.message import Message
 from typing import IO, Any
 
 from engine import __version__
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.plugins._gate import Gate, Refused, WatchedHTTP, WatchedHTTPS, place_of
 
 __all__ = [

@@ -26,7 +26,7 @@ the writes queued before them, and :meth:`RunHistory.close` for all of them.
 
 >>> import tempfile
 >>> from pathlib import Path
->>> from engine.model import RunResult, RunStatus
+>>> from engine.run.model import RunResult, RunStatus
 >>> from engine.plugins.store import Store
 >>> with Store.open(Path(tempfile.mkdtemp())) as store:
 ...     runs = RunHistory(store)
@@ -46,12 +46,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from engine.errors import EngineError
-from engine.model import RunResult
+from engine.diagnostics.errors import EngineError
 from engine.plugins._db import connect, stamp, write_transaction
 from engine.plugins._run_record import RunRecord, run_record
 from engine.plugins._run_stats import Window, action_stats, parse_since
 from engine.plugins.store import DB_NAME, Store
+from engine.run.model import RunResult
 
 #: Successful runs kept: at most this many, none older than SUCCESS_DAYS days.
 SUCCESSES_KEPT = 5_000

@@ -29,12 +29,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.bridge import ToolBridge
-from engine.compiler import Compiler
+from engine.compile.compiler import Compiler
 from engine.engine import Engine
-from engine.limits import Limits
+from engine.lang.limits import Limits
+from engine.load.sourcemap import Document
 from engine.plugins._db import stamp
-from engine.plugins._events import StoreEvent
+from engine.plugins.events import StoreEvent
 from engine.plugins.hooks import (
     Event,
     HookBus,
@@ -45,8 +45,8 @@ from engine.plugins.hooks import (
 )
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
-from engine.runtime import Clock, EventSink
-from engine.sourcemap import Document
+from engine.run import Clock, EventSink
+from engine.tools.bridge import ToolBridge
 
 
 def bus_for(

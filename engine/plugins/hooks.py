@@ -4,7 +4,7 @@ A plugin's ``hooks:`` (in plugin.yaml) name an event (``on``), an action, inputs
 it (``with:`` templates) and a condition (``if:``), with ``event`` in scope:
 ``event.name``, ``event.plugin``, ``event.action`` and ``event.data``. A
 :class:`HookBus` holds the hooks of the enabled plugins. It is the run's
-:class:`~engine.runtime.EventSink` (`emit` steps), the store publishes ``installed``,
+:class:`~engine.run.EventSink` (`emit` steps), the store publishes ``installed``,
 ``uninstalled``, ``upgraded``, ``configured``, ``enabled`` and ``disabled`` through
 :meth:`HookBus.publish`, and
 :meth:`HookBus.run_action` runs an installed action and then sends
@@ -18,10 +18,10 @@ given to the bus's ``recorder`` (the store's history), added to the trace of a t
 run, and returned as a warning by :meth:`HookBus.run_action`.
 
 >>> import asyncio
->>> from engine.grants import Grant
->>> from engine.bridge.inprocess import InProcessBridge
+>>> from engine.tools.grants import Grant
+>>> from engine.tools.bridge.inprocess import InProcessBridge
 >>> from engine.engine import Engine
->>> from engine.library import ActionLibrary
+>>> from engine.run.library import ActionLibrary
 >>> engine, bridge = Engine(), InProcessBridge()
 >>> library = ActionLibrary(engine, catalog=bridge.catalog())
 >>> _ = library.add(engine.load('api_version: "1.1"\\nkind: action\\nname: note\\n'
@@ -46,11 +46,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from engine.bridge import ToolBridge
-from engine.errors import ErrorKind, LimitExceeded, StepError
-from engine.grants import Grant
-from engine.limits import Limits, Profile, active_limits, current_limits
-from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
+from engine.diagnostics.errors import ErrorKind, LimitExceeded, StepError
+from engine.lang.limits import Limits, Profile, active_limits, current_limits
+from engine.lang.secrets import Secrets
 from engine.plugins._hook_model import (
     BuiltinEvent,
     Event,
@@ -61,8 +59,10 @@ from engine.plugins._hook_model import (
     HookStatus,
     compile_hooks,
 )
-from engine.runtime import ActionResolver, Clock, EventSink, RunState, run
-from engine.secrets import Secrets
+from engine.run import ActionResolver, Clock, EventSink, RunState, run
+from engine.run.model import Pipeline, PluginSettings, RunResult, RunStatus
+from engine.tools.bridge import ToolBridge
+from engine.tools.grants import Grant
 
 __all__ = [
     "BuiltinEvent",
@@ -151,7 +151,7 @@ class HookBus:
     async def run_action(
         self, pipeline: Pipeline, inputs: Mapping[str, Any] | None = None, **options: Any
     ) -> HookedRun:
-        """Run an action (``options`` as for :func:`engine.runtime.run`) on the bus's
+        """Run an action (``options`` as for :func:`engine.run.run`) on the bus's
         bridge, then send ``action_succeeded`` or ``action_failed``; hooks never change
         its result. (Installed actions: :func:`engine.plugins.hooked.run_installed`.)"""
         options.setdefault("limits", self.limits)

@@ -46,28 +46,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import ToolCatalog
-from engine.errors import Diagnostic, PluginError
-from engine.limits import Profile
-from engine.plugins import _records as records
+from engine.diagnostics.errors import Diagnostic, PluginError
+from engine.lang.limits import Profile
+from engine.plugins import records
 from engine.plugins._cache import digest as cache_digest
 from engine.plugins._cache import dump_documents
 from engine.plugins._checks import check_key, forget, remember
-from engine.plugins._events import EventCallback, StoreEvent, notify
-from engine.plugins._plan import (
-    Fetch,
-    Staged,
-    installed_signatures,
-    plan,
-    stage_source,
-    validate_staged,
-)
-from engine.plugins._records import ActionRecord, GrantEntry, InstalledPlugin
 from engine.plugins._recovery import Journal, Operation
 from engine.plugins._secrets import SecretChange
 from engine.plugins._stage import InstallSource, SourceKind
 from engine.plugins.archives import ArchiveLimits
 from engine.plugins.certify import certify_manifest
+from engine.plugins.events import EventCallback, StoreEvent, notify
 from engine.plugins.faults import crash_point
 from engine.plugins.layout import remove_tree, sync_folder
 from engine.plugins.permissions import (
@@ -76,10 +66,20 @@ from engine.plugins.permissions import (
     check_limits,
     check_profile,
 )
+from engine.plugins.plan import (
+    Fetch,
+    Staged,
+    installed_signatures,
+    plan,
+    stage_source,
+    validate_staged,
+)
 from engine.plugins.progress import Progress
+from engine.plugins.records import ActionRecord, GrantEntry, InstalledPlugin
 from engine.plugins.resolver import CandidateProvider
 from engine.plugins.settings import DroppedSetting, carry_over, effective, missing
 from engine.plugins.store import FOLDER_MODE, Store
+from engine.tools.catalog import ToolCatalog
 
 __all__ = [
     "InstallResult",

@@ -22,23 +22,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.catalog import Coverage, ToolCatalog
-from engine.errors import PluginError
-from engine.plugins._records import (
+from engine.diagnostics.errors import PluginError
+from engine.diagnostics.suggestions import did_you_mean
+from engine.lang.secrets import MASK
+from engine.plugins.lock import check_files
+from engine.plugins.manifest import PluginType
+from engine.plugins.records import (
     ActionRecord,
     InstalledPlugin,
     read_all_actions,
     read_certification,
 )
-from engine.plugins.lock import check_files
-from engine.plugins.manifest import PluginType
 from engine.plugins.settings import effective, masked, missing, properties
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
 from engine.plugins.versions import parse_range, parse_version
-from engine.secrets import MASK
-from engine.suggest import did_you_mean
-from engine.validate._context import readable_inputs
+from engine.tools.catalog import Coverage, ToolCatalog
+from engine.validate.context import readable_inputs
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Paths inside the plugin store, built in one place: from checked names, never leaving it.
 
 Every path the store reads, writes or deletes is made here: its names are checked first
-(identifiers by :func:`engine.names.check_name`, other parts by :func:`file_name`), and
+(identifiers by :func:`engine.validate.names.check_name`, other parts by :func:`file_name`), and
 :func:`inside` refuses a relative path that is absolute, climbs out with ``..``, or
 passes through a symbolic link below the folder it starts from. So neither a name sent
 over MCP nor a row of a damaged database can make the store touch a file outside it.
@@ -13,7 +13,7 @@ over MCP nor a row of a damaged database can make the store touch a file outside
 >>> layout.path("plugins/../../etc")
 Traceback (most recent call last):
 ...
-engine.errors.PluginError: the path 'plugins/../../etc' would leave the plugin store
+engine.diagnostics.errors.PluginError: the path 'plugins/../../etc' would leave the plugin store
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import shutil
 import stat
 from pathlib import Path
 
-from engine.errors import PluginError
-from engine.names import NameKind, check_name
+from engine.diagnostics.errors import PluginError
+from engine.validate.names import NameKind, check_name
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _SEPARATORS = re.compile("[/\\\\\0]")

@@ -24,16 +24,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import PluginError
-from engine.plugins import _records as records
+from engine.diagnostics.errors import PluginError
+from engine.plugins import records
 from engine.plugins._checks import forget
-from engine.plugins._events import EventCallback, StoreEvent, notify
-from engine.plugins._records import InstalledPlugin
 from engine.plugins._recovery import Journal, Operation
 from engine.plugins._secrets import SecretChange, remove_secrets
+from engine.plugins.events import EventCallback, StoreEvent, notify
 from engine.plugins.faults import crash_point
 from engine.plugins.layout import remove_empty, remove_tree
 from engine.plugins.lock import IntegrityProblem, check_files
+from engine.plugins.records import InstalledPlugin
 from engine.plugins.settings import (
     check_names,
     config_error,
@@ -202,7 +202,7 @@ def configure(
     """Set (``values``) or clear (``unset``) settings, checked against the plugin's
     ``configuration_schema`` with its defaults; secrets go to the secrets file only.
 
-    Raises :class:`~engine.errors.ConfigError` (secrets masked in every message).
+    Raises :class:`~engine.diagnostics.errors.ConfigError` (secrets masked in every message).
     """
     plugin = store.require(identifier)
     schema = plugin.configuration_schema

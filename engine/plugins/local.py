@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from engine.diagnostics.errors import ErrorKind, StepError
+from engine.diagnostics.suggestions import did_you_mean
 from engine.engine import Engine
-from engine.errors import ErrorKind, StepError
-from engine.grants import Grant
-from engine.model import Pipeline, PluginSettings
 from engine.plugins.manifest import PLUGIN_FILES, PluginManifest, read_plugin
 from engine.plugins.settings import plugin_settings
-from engine.suggest import did_you_mean
-from engine.testing import TestOutcome, run_tests
+from engine.run.model import Pipeline, PluginSettings
+from engine.run.testing import TestOutcome, run_tests
+from engine.tools.grants import Grant
 from engine.validate import ActionSignature
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import Diagnostic, PluginError
+from engine.diagnostics.errors import Diagnostic, PluginError
 from engine.plugins.layout import relative_parts
 
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC

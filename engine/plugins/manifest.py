@@ -28,14 +28,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import ToolCatalog
-from engine.errors import Diagnostic, PluginError
-from engine.plugins._action_files import (
-    ActionFiles,
-    load_action_files,
-    load_actions,
-    undeclared_dependencies,
-)
+from engine.diagnostics.errors import Diagnostic, PluginError
+from engine.load.sourcemap import Document
+from engine.load.versions import version_problem
 from engine.plugins._model import (
     API_VERSIONS,
     DEFAULT_ACTIONS,
@@ -47,8 +42,14 @@ from engine.plugins._model import (
     invalid_plugin,
     load_file,
 )
+from engine.plugins.action_files import (
+    ActionFiles,
+    load_action_files,
+    load_actions,
+    undeclared_dependencies,
+)
 from engine.plugins.versions import VersionError, parse_range, parse_version
-from engine.sourcemap import Document
+from engine.tools.catalog import ToolCatalog
 from engine.validate import (
     ActionSignature,
     ValidationContext,
@@ -56,8 +57,7 @@ from engine.validate import (
     validate,
     validate_plugin,
 )
-from engine.validate._tree import iter_steps
-from engine.versions import version_problem
+from engine.validate.tree import iter_steps
 
 __all__ = [
     "API_VERSIONS",
@@ -79,7 +79,7 @@ __all__ = [
 def check_api_version(value: Any, document: Document, what: str) -> Diagnostic | None:
     """A diagnostic when ``value`` is an api_version this km-actions does not read.
 
-    >>> from engine.sourcemap import Document
+    >>> from engine.load.sourcemap import Document
     >>> print(check_api_version("2.0", Document.from_data({}), "'demo'").message[:63])
     'demo' is written for api_version 2.0, which needs a km-actions
     """

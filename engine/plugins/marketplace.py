@@ -36,7 +36,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
+from engine.diagnostics.suggestions import did_you_mean
 from engine.plugins._index import (
     MAX_INDEX_BYTES,
     Listing,
@@ -56,7 +57,6 @@ from engine.plugins.download import download_to as _download_to
 from engine.plugins.layout import inside
 from engine.plugins.progress import Progress, ProgressBar, format_size
 from engine.plugins.resolver import Candidate
-from engine.suggest import did_you_mean
 
 __all__ = [
     "PLUGIN_TYPES",

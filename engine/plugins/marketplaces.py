@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from engine import paths
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
+from engine.diagnostics.suggestions import did_you_mean
 from engine.plugins._index import MarketplaceError
 from engine.plugins.download import DownloadPolicy, Gate, place_of
 from engine.plugins.marketplace import MarketplaceIndex
-from engine.suggest import did_you_mean
 
 FILE_NAME = "marketplaces.json"
 _LOCK_NAME = ".marketplaces.lock"

@@ -22,7 +22,7 @@ sandbox    read-only operations only
 >>> check_profile(request, Profile.SANDBOX, catalog)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-engine.errors.PluginError: 'demo' 1.0.0 asks for tools the sandbox profile does not allow: ...
+engine.diagnostics.errors.PluginError: 'demo' 1.0.0 asks for tools the sandbox profile ...
 >>> check_profile(request, Profile.STANDARD, catalog)  # allowed: nothing raised
 """
 
@@ -31,12 +31,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.catalog import Coverage, Need, ToolCatalog, ToolClass
-from engine.errors import Diagnostic, PluginError
-from engine.grants import Grant, Reason, Refusal, allowed_classes, class_of
-from engine.limits import Limits, Profile
-from engine.plugins._records import GrantEntry
-from engine.sourcemap import Document
+from engine.diagnostics.errors import Diagnostic, PluginError
+from engine.lang.limits import Limits, Profile
+from engine.load.sourcemap import Document
+from engine.plugins.records import GrantEntry
+from engine.tools.catalog import Coverage, Need, ToolCatalog, ToolClass
+from engine.tools.grants import Grant, Reason, Refusal, allowed_classes, class_of
 from engine.validate import limit_problems
 
 
@@ -171,7 +171,7 @@ def _profile_problem(
 
 def check_limits(plugin: str, version: str, document: Document, profile: Profile) -> None:
     """Refuse (``limit-too-loose``) a plugin manifest whose ``resource_limits`` are looser
-    than ``profile``'s: they may only tighten it (see :func:`engine.limits.tightened`)."""
+    than ``profile``'s: they may only tighten it (see :func:`engine.lang.limits.tightened`)."""
     problems = limit_problems(document, profile)
     if problems:
         raise PluginError(

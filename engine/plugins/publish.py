@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.docs import PluginDoc, plugin_doc
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.paths import write_atomically
-from engine.plugins._action_files import load_action_files
 from engine.plugins._index import FORMAT_VERSION, parse_index
 from engine.plugins._model import PluginManifest
 from engine.plugins._stage import ARCHIVE_SUFFIXES, InstallSource, SourceKind, stage
+from engine.plugins.action_files import load_action_files
 from engine.plugins.archives import sha256_file
+from engine.plugins.docs import PluginDoc, plugin_doc
 from engine.plugins.download import DownloadPolicy
 from engine.plugins.manifest import read_action_file, read_manifest
 from engine.plugins.marketplace import MarketplaceIndex, fetch

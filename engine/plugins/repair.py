@@ -32,8 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine import paths
-from engine.errors import PluginError
-from engine.plugins import _records as records
+from engine.diagnostics.errors import PluginError
+from engine.plugins import records
 from engine.plugins._recovery import Journal, Mismatch, survey
 from engine.plugins.layout import inside, remove_empty
 from engine.plugins.store import DB_NAME, FOLDER_MODE, Store

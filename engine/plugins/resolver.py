@@ -37,7 +37,7 @@ from typing import Protocol
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from engine.errors import Diagnostic, PluginError
+from engine.diagnostics.errors import Diagnostic, PluginError
 from engine.plugins.versions import format_range, format_version, matching_versions
 
 DEFAULT_MAX_STEPS = 10_000

@@ -9,13 +9,13 @@ activates each plugin whose dependencies are served too, and compiles every acti
 plugin that fails a check is in ``error`` with the reason and a fix (the file that
 changed, the diagnostics, the missing dependency), and the others still load.
 ``plugin/action`` names of active plugins then run with the plugin's recorded grant, its
-settings as ``config`` (secret ones never shown: see :mod:`engine.secrets`), and other
+settings as ``config`` (secret ones never shown: see :mod:`engine.lang.secrets`), and other
 plugins' actions callable; each run is recorded in the history and metrics.
 
 >>> import asyncio, tempfile
 >>> from pathlib import Path
->>> from engine.bridge.mock import MockBridge
->>> from engine.catalog import ToolCatalog
+>>> from engine.tools.bridge.mock import MockBridge
+>>> from engine.tools.catalog import ToolCatalog
 >>> from engine.plugins.installer import install
 >>> from engine.plugins.store import Store
 >>> with Store.open(Path(tempfile.mkdtemp())) as store:
@@ -41,31 +41,31 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.bridge import ToolBridge
-from engine.catalog import ToolCatalog
+from engine.diagnostics.errors import EngineError, ErrorKind, StepError
+from engine.diagnostics.suggestions import did_you_mean
 from engine.engine import Engine
-from engine.errors import EngineError, ErrorKind, StepError
-from engine.grants import Grant
-from engine.limits import Limits, Profile, tightened
-from engine.loader import load_bytes
-from engine.model import Pipeline, PluginSettings, RunResult, RunStatus
-from engine.plugins import _records as records
+from engine.lang.limits import Limits, Profile, tightened
+from engine.load.loader import load_bytes
+from engine.load.sourcemap import Document
+from engine.plugins import records
 from engine.plugins._cache import digest as cache_digest
 from engine.plugins._cache import dump_documents, load_documents
 from engine.plugins._checks import check_tools, settling_order, unserved_dependency
 from engine.plugins._db import now
-from engine.plugins._plan import signature_of
-from engine.plugins._records import InstalledPlugin
 from engine.plugins.history import RunHistory
 from engine.plugins.lock import LockEntry, check_files, integrity_error
 from engine.plugins.permissions import grant_from
+from engine.plugins.plan import signature_of
+from engine.plugins.records import InstalledPlugin
 from engine.plugins.settings import effective, missing, plugin_settings
 from engine.plugins.status import PluginState, PluginStatus, Step
 from engine.plugins.store import Store
-from engine.runtime import Clock, EventSink, run
-from engine.sourcemap import Document
-from engine.suggest import did_you_mean
-from engine.testing import TestOutcome, run_tests
+from engine.run import Clock, EventSink, run
+from engine.run.model import Pipeline, PluginSettings, RunResult, RunStatus
+from engine.run.testing import TestOutcome, run_tests
+from engine.tools.bridge import ToolBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.grants import Grant
 from engine.validate import ActionSignature
 
 ProfileLimits = Callable[[Profile], Limits]
@@ -321,7 +321,7 @@ class ServedPlugins:
         timeout: float | None = None,
     ) -> RunResult:
         """Run an installed action and record it in the history and metrics (``progress``:
-        as for :func:`engine.runtime.run`). ``timeout``: the caller's bound, in seconds; a
+        as for :func:`engine.run.run`). ``timeout``: the caller's bound, in seconds; a
         run still going then is stopped and comes back failed with ``timeout`` (its
         ``details``: ``{"limit": "timeout", "value": seconds}``), recorded like any."""
         pipeline = self.pipeline(name)
@@ -365,7 +365,7 @@ class ServedPlugins:
 
     async def run_tests(self, name: str) -> list[TestOutcome]:
         """Run the ``tests:`` written in an installed action (see
-        :func:`engine.testing.run_tests`: the settings' defaults and the test's own
+        :func:`engine.run.testing.run_tests`: the settings' defaults and the test's own
         ``config:``, never the user's settings); nothing is recorded."""
         pipeline = self.pipeline(name)
         loaded, _ = self._split(name)

@@ -24,11 +24,11 @@ from typing import Any
 
 import jsonschema
 
-from engine._jsonparse import LONE_SURROGATE, JSONValueError, loads_value
-from engine.errors import ConfigError, Diagnostic
-from engine.model import PluginSettings
-from engine.secrets import MASK, Secrets, schema_message
-from engine.suggest import did_you_mean
+from engine.diagnostics.errors import ConfigError, Diagnostic
+from engine.diagnostics.suggestions import did_you_mean
+from engine.lang.secrets import MASK, Secrets, schema_message
+from engine.load.jsonparse import LONE_SURROGATE, JSONValueError, loads_value
+from engine.run.model import PluginSettings
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 
 
 class PluginStatus(enum.Enum):

@@ -39,15 +39,15 @@ from types import TracebackType
 from typing import Any
 
 from engine import paths
-from engine.errors import ErrorKind, PluginError, StepError
-from engine.plugins import _records as records
+from engine.diagnostics.errors import ErrorKind, PluginError, StepError
+from engine.diagnostics.suggestions import did_you_mean
+from engine.plugins import records
 from engine.plugins._db import connect, migrate, write_transaction
-from engine.plugins._records import ActionRecord, GrantEntry, InstalledPlugin
 from engine.plugins._recovery import Journal, recover
 from engine.plugins._secrets import read_secrets
 from engine.plugins.layout import Layout, inside, is_real_folder, remove_tree
 from engine.plugins.lock import LockEntry
-from engine.suggest import did_you_mean
+from engine.plugins.records import ActionRecord, GrantEntry, InstalledPlugin
 
 FOLDER_MODE = 0o700
 DB_NAME = "state.db"

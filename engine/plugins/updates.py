@@ -28,21 +28,21 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
-from engine.catalog import ToolCatalog
-from engine.errors import EngineError, PluginError
-from engine.limits import Profile
-from engine.plugins._events import EventCallback
-from engine.plugins._plan import CandidatePool
-from engine.plugins._records import InstalledPlugin
+from engine.diagnostics.errors import EngineError, PluginError
+from engine.lang.limits import Profile
 from engine.plugins.download import DownloadPolicy
+from engine.plugins.events import EventCallback
 from engine.plugins.installer import Confirm, InstallResult, InstallSource, MayReplace, install
 from engine.plugins.manifest import API_VERSIONS
 from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
 from engine.plugins.permissions import PermissionRequest
+from engine.plugins.plan import CandidatePool
 from engine.plugins.progress import Progress
+from engine.plugins.records import InstalledPlugin
 from engine.plugins.resolver import Candidate, DependencyError, resolve
 from engine.plugins.store import Store
 from engine.plugins.versions import format_range, parse_range, parse_version
+from engine.tools.catalog import ToolCatalog
 
 _FILE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".yaml", ".yml", ".json")
 _REQUEST = re.compile(r"(?P<id>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*)(?:@(?P<range>.+))?")

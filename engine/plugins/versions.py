@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 
 MAX_VERSION_LENGTH = 64
 MAX_RANGE_LENGTH = 256

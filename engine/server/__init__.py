@@ -16,11 +16,11 @@ from typing import Any, cast
 
 import anyio
 
-from engine.backend import BackendKind, choose_backend
-from engine.bridge import ToolBridge
-from engine.config import Settings
 from engine.plugins.store import Store
 from engine.server._stop import Stop
+from engine.tools.backend import BackendKind, choose_backend
+from engine.tools.bridge import ToolBridge
+from engine.tools.config import Settings
 
 logger = logging.getLogger("km_actions.server")
 LOOPBACK = "127.0.0.1"

@@ -21,7 +21,7 @@ from mcp.server.lowlevel import NotificationOptions
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
 
 from engine import __version__
-from engine.errors import EngineError, ErrorKind, StepError
+from engine.diagnostics.errors import EngineError, ErrorKind, StepError
 from engine.server import arguments, ecosystem, prompt, resources
 from engine.server.host import ActionEntry, ClientProgress
 from engine.server.store_host import StoreHost

@@ -20,8 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.errors import EngineError
-from engine.names import NameKind, check_name
+from engine.diagnostics.errors import EngineError
+from engine.diagnostics.suggestions import did_you_mean
+from engine.diagnostics.words import TYPE_WORDS
+from engine.load.versions import version_problem
 from engine.server.ecosystem import (
     APPLIED_DEFAULTS,
     DEPENDENCY_BOOLEANS,
@@ -29,9 +31,7 @@ from engine.server.ecosystem import (
     PARAMETERS,
     SEED_DEFAULTS,
 )
-from engine.suggest import did_you_mean
-from engine.versions import version_problem
-from engine.words import TYPE_WORDS
+from engine.validate.names import NameKind, check_name
 
 
 class ParameterError(EngineError):

@@ -19,28 +19,28 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from engine.catalog import ToolCatalog
-from engine.errors import Diagnostic, EngineError, ManifestValidationError, Severity
-from engine.inputs import declared_inputs_schema
-from engine.loader import load_text
-from engine.names import NameKind, check_name
-from engine.plugins._events import EventCallback
-from engine.plugins._plan import installed_signatures
+from engine.diagnostics.errors import Diagnostic, EngineError, ManifestValidationError, Severity
+from engine.diagnostics.report import summary
+from engine.load.loader import load_text
+from engine.load.sourcemap import Document
+from engine.load.versions import CURRENT, upgraded
+from engine.plugins.events import EventCallback
 from engine.plugins.installer import InstallSource, install
 from engine.plugins.layout import inside
 from engine.plugins.manifest import undeclared_dependencies
 from engine.plugins.origins import MCP_CREATE
+from engine.plugins.plan import installed_signatures
 from engine.plugins.settings import plugin_settings
-from engine.report import summary
+from engine.run.testing import TestOutcome, run_tests
 from engine.server import ecosystem
 from engine.server.ecosystem import APPLIED_DEFAULTS
 from engine.server.host import ClientProgress
 from engine.server.naming import action_tool_name
 from engine.server.ownership import Change
-from engine.sourcemap import Document
-from engine.testing import TestOutcome, run_tests
+from engine.tools.catalog import ToolCatalog
 from engine.validate import ValidationContext, ValidationLevel, manifest_needs, validate
-from engine.versions import CURRENT, upgraded
+from engine.validate.inputs import declared_inputs_schema
+from engine.validate.names import NameKind, check_name
 
 if TYPE_CHECKING:  # the host runs these operations: it imports this module
     from engine.server.store_host import StoreHost

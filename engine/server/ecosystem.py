@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import EngineError
-from engine.limits import Profile
+from engine.diagnostics.errors import EngineError
+from engine.lang.limits import Profile
+from engine.load.versions import CURRENT
 from engine.server import hints
 from engine.validate import ValidationLevel
-from engine.versions import CURRENT
 
 TOOL_NAME = "km_plugin_ecosystem"
 

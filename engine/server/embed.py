@@ -26,14 +26,14 @@ from mcp.server.mcpserver.exceptions import (
     UnexpectedToolError,
 )
 
-from engine.bridge.upstream import answer_from_mcp
-from engine.catalog import ToolCatalog
-from engine.config import Settings, load_settings
-from engine.errors import ErrorKind, StepError
+from engine.diagnostics.errors import ErrorKind, StepError
+from engine.diagnostics.suggestions import did_you_mean
 from engine.plugins.store import Store
 from engine.server import ecosystem
 from engine.server.app import KmActionsServer, _result
-from engine.suggest import did_you_mean
+from engine.tools.bridge.upstream import answer_from_mcp
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings, load_settings
 
 
 class AppBridge:

@@ -21,10 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 from engine.plugins import lifecycle, remote, updates
-from engine.plugins._events import EventCallback
 from engine.plugins.download import DownloadPolicy
+from engine.plugins.events import EventCallback
 from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
 from engine.plugins.marketplaces import Marketplaces

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
+from engine.diagnostics.suggestions import did_you_mean
 from engine.plugins import inventory, lifecycle
 from engine.plugins.history import run_not_kept
 from engine.plugins.marketplaces import Marketplaces
@@ -19,7 +20,6 @@ from engine.server.arguments import check_api_version
 from engine.server.host import ClientProgress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
-from engine.suggest import did_you_mean
 
 if TYPE_CHECKING:  # the host runs these handlers: it imports this module
     from engine.server.store_host import StoreHost

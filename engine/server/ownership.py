@@ -15,7 +15,7 @@ configuration file lifts the rule.
 >>> check(plugin, Change.REMOVE, allow=False)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-engine.errors.PluginError: the plugin `notes` was installed by the user (file); MCP ...
+engine.diagnostics.errors.PluginError: the plugin `notes` was installed by the user (file); MCP ...
 >>> check(SimpleNamespace(identifier="x", origin="mcp-install"), Change.REMOVE, allow=False)
 """
 
@@ -25,7 +25,7 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.plugins.origins import is_from_mcp
 
 ALLOW_SETTING = "security.allow_mcp_overwrite"

@@ -6,7 +6,7 @@ the tools an MCP caller may use here, each operation with its class, the argumen
 was recorded with and what it answers, then what only the user can grant, and how to
 submit. Everything it points to is an MCP resource (never a file).
 
->>> from engine.catalog import ToolCatalog
+>>> from engine.tools.catalog import ToolCatalog
 >>> tool = ToolCatalog.builtin()["km_variable_manager"]
 >>> print(tool_lines(tool, ToolCatalog.builtin().coverage(("read-only", "write"))))
 ... # doctest: +ELLIPSIS
@@ -22,10 +22,10 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from engine.answers import AnswerBook, ToolAnswers
-from engine.catalog import Coverage, Need, ToolSpec
 from engine.server import ecosystem
-from engine.shapes import compact
+from engine.tools.answers import AnswerBook, ToolAnswers
+from engine.tools.catalog import Coverage, Need, ToolSpec
+from engine.tools.shapes import compact
 
 NAME = "write-action"
 DESCRIPTION = (

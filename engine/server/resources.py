@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine._resources import guide_folder, guide_pages, load_schema
-from engine.answers import AnswerBook, ToolAnswers
-from engine.catalog import Coverage, Need
-from engine.errors import EngineError
-from engine.schema_tools import language_schema
-from engine.shapes import compact
+from engine.diagnostics.errors import EngineError
+from engine.resources import guide_folder, guide_pages, load_schema
+from engine.tools.answers import AnswerBook, ToolAnswers
+from engine.tools.catalog import Coverage, Need
+from engine.tools.schema_tools import language_schema
+from engine.tools.shapes import compact
 
 GUIDE = "km-actions://docs/"
 PLUGIN_DOCS = "km-actions://plugins/{identifier}/docs"
@@ -104,7 +104,7 @@ def catalog_listing(catalog: Any, ceiling: tuple[str, ...]) -> list[dict[str, An
     caller can ask for exactly the operations it uses (``km_variable_manager:get``); what
     MCP callers may be granted of it under ``ceiling`` (``mcp_may_grant``: true or false,
     or the operations); and what it answers, where the recordings of the real server
-    tell: ``answer`` (one line, see :func:`engine.answers.compact`), or ``answers`` by the
+    tell: ``answer`` (one line, see :func:`engine.tools.answers.compact`), or ``answers`` by the
     value of the argument ``answers_by`` names (the operation, or a mode such as
     ``preview_only``)."""
     book = AnswerBook.builtin()

@@ -17,22 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from engine.bridge import ToolBridge
-from engine.catalog import Need, ToolCatalog, ToolClass
-from engine.config import Settings
-from engine.docs import plugin_markdown
+from engine.diagnostics.errors import EngineError, ErrorKind, PluginError, StepError
 from engine.engine import Engine
-from engine.errors import EngineError, ErrorKind, PluginError, StepError
-from engine.grants import class_of
-from engine.inputs import declared_inputs_schema
-from engine.limits import Limits, Profile
-from engine.loader import load_text
-from engine.plugins._events import StoreEvent
-from engine.plugins._records import InstalledPlugin
+from engine.lang.limits import Limits, Profile
+from engine.load.loader import load_text
+from engine.plugins.docs import plugin_markdown
+from engine.plugins.events import StoreEvent
 from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
 from engine.plugins.hooks import Event, HookBus
 from engine.plugins.layout import inside
+from engine.plugins.records import InstalledPlugin
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
@@ -41,7 +36,12 @@ from engine.server.host import ActionEntry, ClientProgress
 from engine.server.naming import action_tool_name
 from engine.server.operations import OPERATION_HANDLERS
 from engine.server.ownership import Change
+from engine.tools.bridge import ToolBridge
+from engine.tools.catalog import Need, ToolCatalog, ToolClass
+from engine.tools.config import Settings
+from engine.tools.grants import class_of
 from engine.validate import manifest_needs
+from engine.validate.inputs import declared_inputs_schema
 
 if TYPE_CHECKING:
     from engine.server.updating import AutoUpdates

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine.errors import EngineError
-from engine.limits import Profile
+from engine.diagnostics.errors import EngineError
+from engine.lang.limits import Profile
 from engine.plugins import updates
-from engine.plugins._records import InstalledPlugin
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.origins import is_from_mcp
+from engine.plugins.records import InstalledPlugin
 from engine.server.installing import download_policy
 from engine.server.ownership import Change
 from engine.server.store_host import EventLog, StoreHost

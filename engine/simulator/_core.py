@@ -9,18 +9,18 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from engine.bridge.results import ToolResult, answer_from_result
-from engine.catalog import ToolCatalog
-from engine.errors import ErrorKind, StepError, format_path
-from engine.older_tools import older_tool_hint
+from engine.diagnostics.errors import ErrorKind, StepError, format_path
+from engine.diagnostics.suggestions import did_you_mean
 from engine.simulator._generic import answer_generically
 from engine.simulator._jsondata import NotJSONData, copy_json
 from engine.simulator._persist import SimulatorStateError, StateFile, persistent_text
 from engine.simulator._state import SimulatorState
 from engine.simulator.tools import TOOLS, Handler, ToolContext
-from engine.simulator.tools._arguments import SchemaViolation, checker_for
-from engine.simulator.tools._context import ServerCrash
-from engine.suggest import did_you_mean
+from engine.simulator.tools.arguments import SchemaViolation, checker_for
+from engine.simulator.tools.context import ServerCrash
+from engine.tools.bridge.results import ToolResult, answer_from_result
+from engine.tools.catalog import ToolCatalog
+from engine.tools.older_tools import older_tool_hint
 
 
 def _local_now() -> datetime:
@@ -120,7 +120,7 @@ class Simulator:
         return target.path
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
-        """Call one tool (the :class:`engine.bridge.ToolBridge` entry point)."""
+        """Call one tool (the :class:`engine.tools.bridge.ToolBridge` entry point)."""
         return self.call(name, arguments)
 
     def call(self, name: str, arguments: Mapping[str, Any]) -> Any:
@@ -131,7 +131,7 @@ class Simulator:
         >>> Simulator().call("km_clipboard_manager", {"operation": "get"})
         Traceback (most recent call last):
         ...
-        engine.errors.StepError: Unknown tool: 'km_clipboard_manager'
+        engine.diagnostics.errors.StepError: Unknown tool: 'km_clipboard_manager'
         """
         if name not in self._catalog:
             raise self._unknown(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from engine.errors import format_path
+from engine.diagnostics.errors import format_path
 
 # Deeper than any real tool argument; bounds the walk and the state file.
 MAX_DEPTH = 64

@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from engine.errors import BridgeError, format_path
+from engine.diagnostics.errors import BridgeError, format_path
 from engine.simulator._jsondata import NotJSONData, copy_json
 from engine.simulator._state import (
     STATE_FORMAT,

@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine._resources import data_text
+from engine.resources import data_text
 from engine.simulator._jsondata import copy_json
 from engine.simulator.km.state import KMState
 

@@ -36,10 +36,10 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 
 from engine import __version__
-from engine.bridge.upstream import SIMULATOR_SERVER_NAME
-from engine.catalog import ToolCatalog
-from engine.errors import StepError
+from engine.diagnostics.errors import StepError
 from engine.simulator._core import Simulator
+from engine.tools.bridge.upstream import SIMULATOR_SERVER_NAME
+from engine.tools.catalog import ToolCatalog
 
 __all__ = [
     "LOOPBACK",

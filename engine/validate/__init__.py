@@ -1,6 +1,6 @@
 """Validation: every problem in a manifest, ranked, each with its location and a fix.
 
->>> from engine.loader import load_text
+>>> from engine.load.loader import load_text
 >>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: demo\\nsteps:\\n'
 ...                 '  - tool: km_list_macros\\n    wiht: {limit: 5}\\n', file="demo.yaml")
 >>> [str(d) for d in validate(doc) if d.is_error]
@@ -13,19 +13,12 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from engine.codes import tier
-from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
-from engine.expressions import ExpressionEngine
-from engine.schema import ManifestSchemas
-from engine.sourcemap import Document
-from engine.templates import TemplateEngine
-from engine.validate._context import (
-    ActionSignature,
-    ValidationContext,
-    ValidationLevel,
-    readable_inputs,
-    section,
-)
+from engine.diagnostics.codes import tier
+from engine.diagnostics.errors import Diagnostic, Path, Severity, sort_diagnostics
+from engine.lang.expressions import ExpressionEngine
+from engine.lang.templates import TemplateEngine
+from engine.load.sourcemap import Document
+from engine.load.versions import CURRENT, SUPPORTED
 from engine.validate._extra import check_inputs, check_tests, unused_warnings
 from engine.validate._permissions import (
     check_calls,
@@ -35,10 +28,17 @@ from engine.validate._permissions import (
 )
 from engine.validate._plugin import limit_problems, validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
-from engine.validate._schema_pass import SchemaChecker, misspelt_as
 from engine.validate._steps import StepWalker
-from engine.validate._tree import collect_ids_and_vars, iter_steps, value_at
-from engine.versions import CURRENT, SUPPORTED
+from engine.validate.context import (
+    ActionSignature,
+    ValidationContext,
+    ValidationLevel,
+    readable_inputs,
+    section,
+)
+from engine.validate.schema import ManifestSchemas
+from engine.validate.schema_pass import SchemaChecker, misspelt_as
+from engine.validate.tree import collect_ids_and_vars, iter_steps, value_at
 
 PLUGIN_FILES = ("plugin.yaml", "plugin.yml", "plugin.json")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from engine.catalog import ToolCatalog
-from engine.errors import Diagnostic, Path, Severity
-from engine.older_tools import OLDER_TOOLS, older_tool_hint
-from engine.sourcemap import Document
-from engine.suggest import did_you_mean
-from engine.validate._context import ValidationContext, readable_inputs, section
+from engine.diagnostics.errors import Diagnostic, Path, Severity
+from engine.diagnostics.suggestions import did_you_mean
+from engine.load.sourcemap import Document
+from engine.tools.catalog import ToolCatalog
+from engine.tools.older_tools import OLDER_TOOLS, older_tool_hint
 from engine.validate._refs import ReferenceChecker
-from engine.validate._schema_pass import SchemaChecker
+from engine.validate.context import ValidationContext, readable_inputs, section
+from engine.validate.schema_pass import SchemaChecker
 
 _AMBIGUOUS = frozenset({"yes", "no", "on", "off", "y", "n"})
 _BOOLEAN_FIELDS = frozenset({"continue_on_error", "required", "secret"})

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from engine.catalog import Coverage, Need, ToolCatalog
-from engine.errors import Diagnostic, Path, Severity
-from engine.grants import Grant, Reason, class_of
-from engine.limits import Limits
-from engine.sourcemap import Document
-from engine.templates import is_template
-from engine.validate._context import ValidationContext
-from engine.validate._tree import iter_steps, value_at
+from engine.diagnostics.errors import Diagnostic, Path, Severity
+from engine.lang.limits import Limits
+from engine.lang.templates import is_template
+from engine.load.sourcemap import Document
+from engine.tools.catalog import Coverage, Need, ToolCatalog
+from engine.tools.grants import Grant, Reason, class_of
+from engine.validate.context import ValidationContext
+from engine.validate.tree import iter_steps, value_at
 
 # What validation holds every manifest to: any class, destructive operations by name
 # (profiles narrow this at install and at run time).

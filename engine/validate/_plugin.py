@@ -13,17 +13,17 @@ from typing import Any
 
 import jsonschema
 
-from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
-from engine.expressions import ExpressionEngine
-from engine.limits import NUMERIC_LIMITS, SECONDS, Profile, looser
-from engine.schema import ManifestSchemas
-from engine.sourcemap import Document
-from engine.suggest import closest, did_you_mean
-from engine.templates import TemplateEngine, is_template
-from engine.validate._context import ValidationContext, ValidationLevel
+from engine.diagnostics.errors import Diagnostic, Path, Severity, sort_diagnostics
+from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.lang.expressions import ExpressionEngine
+from engine.lang.limits import NUMERIC_LIMITS, SECONDS, Profile, looser
+from engine.lang.templates import TemplateEngine, is_template
+from engine.load.sourcemap import Document
 from engine.validate._permissions import check_entries
 from engine.validate._refs import Flow, ReferenceChecker, Scope
-from engine.validate._schema_pass import SchemaChecker
+from engine.validate.context import ValidationContext, ValidationLevel
+from engine.validate.schema import ManifestSchemas
+from engine.validate.schema_pass import SchemaChecker
 
 BUILTIN_EVENTS = (
     "installed",
@@ -84,7 +84,7 @@ def limit_problems(document: Document, profile: Profile) -> list[Diagnostic]:
     """The ``resource_limits`` of a plugin manifest looser than ``profile``'s (a plugin's
     limits may only tighten those of the profile it is installed under), each located.
 
-    >>> from engine.loader import load_text
+    >>> from engine.load.loader import load_text
     >>> doc = load_text('resource_limits: {run_timeout: 600}\\n', file="plugin.yaml")
     >>> print(limit_problems(doc, Profile.STANDARD)[0])  # doctest: +NORMALIZE_WHITESPACE
     plugin.yaml:1:32: error[limit-too-loose]: resource_limits.run_timeout is 600 seconds,

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.errors import Diagnostic, Path, Severity
-from engine.expressions import ExpressionEngine
-from engine.sourcemap import Document
-from engine.suggest import closest, did_you_mean
-from engine.templates import TemplateEngine, is_template
+from engine.diagnostics.errors import Diagnostic, Path, Severity
+from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.lang.expressions import ExpressionEngine
+from engine.lang.templates import TemplateEngine, is_template
+from engine.load.sourcemap import Document
 from engine.validate._results import (
     Finding,
     ItemShape,

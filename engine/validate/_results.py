@@ -1,7 +1,7 @@
 """References into what a step gave: the keys a tool answers, the outputs of an action.
 
 A tool step's ``steps.<id>.result`` is the tool's answer, whose shape the real server's
-recordings give (:mod:`engine.answers`): reading a key it never has is a warning
+recordings give (:mod:`engine.tools.answers`): reading a key it never has is a warning
 (``unknown-result-field``: recorded from one version of the server, so a probable
 mistake rather than a certain one). An ``action`` step's result is the called action's
 outputs, which its manifest declares: reading another is an error (``unknown-output``).
@@ -14,12 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine._sandbox.references import PathPart, Reference, format_reference
-from engine.answers import Answer
-from engine.errors import Severity
-from engine.shapes import Schema, find_miss, node_at, types_of
-from engine.suggest import closest, did_you_mean
-from engine.words import TYPE_WORDS
+from engine.diagnostics.errors import Severity
+from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.diagnostics.words import TYPE_WORDS
+from engine.lang.sandbox.references import PathPart, Reference, format_reference
+from engine.tools.answers import Answer
+from engine.tools.shapes import Schema, find_miss, node_at, types_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from engine.errors import Diagnostic, Path
-from engine.schema import NESTED_STEP_KEYS
-from engine.secrets import schema_message
+from engine.diagnostics.errors import Diagnostic, Path
+from engine.lang.secrets import schema_message
 from engine.validate._words import context_words, field_name, show
+from engine.validate.schema import NESTED_STEP_KEYS
 
 if TYPE_CHECKING:
-    from engine.validate._schema_pass import SchemaChecker
+    from engine.validate.schema_pass import SchemaChecker
 
 
 def out_of_range(

@@ -6,7 +6,7 @@ this finds the part within it, for plain and quoted one-line values and for lite
 block scalars (``|``), and falls back to the whole value when the text in the file
 differs from the loaded value (escapes, folded lines).
 
->>> from engine.loader import load_text
+>>> from engine.load.loader import load_text
 >>> doc = load_text('x: "Hi {{ inputs.txt }}"\\n')
 >>> text = doc.data["x"]
 >>> span_within(doc, ("x",), text, *position(text, find_reference(text, "inputs.txt", False)), 10)
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 
-from engine.errors import Path, Span
-from engine.sourcemap import Document
+from engine.diagnostics.errors import Path, Span
+from engine.load.sourcemap import Document
 
 _TEMPLATE_PARTS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 

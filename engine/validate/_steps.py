@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from engine.answers import AnswerBook
-from engine.catalog import Need, ToolSpec
-from engine.errors import Diagnostic, Path, Severity
-from engine.schema import ManifestSchemas
-from engine.sourcemap import Document
-from engine.suggest import closest, did_you_mean
-from engine.templates import is_template
-from engine.validate._context import ValidationContext
+from engine.diagnostics.errors import Diagnostic, Path, Severity
+from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.lang.templates import is_template
+from engine.load.sourcemap import Document
+from engine.tools.answers import AnswerBook
+from engine.tools.catalog import Need, ToolSpec
 from engine.validate._refs import ROOT_NAMES, Flow, ReferenceChecker, Scope
 from engine.validate._results import ActionResult, ToolResult
-from engine.validate._schema_pass import SchemaChecker
 from engine.validate._tool_args import check_tool_arguments
-from engine.validate._tree import setter_path
 from engine.validate._words import SYNONYMS
+from engine.validate.context import ValidationContext
+from engine.validate.schema import ManifestSchemas
+from engine.validate.schema_pass import SchemaChecker
+from engine.validate.tree import setter_path
 
 RESERVED_NAMES = frozenset(
     {*ROOT_NAMES, "item", "loop", "error", "event", "true", "false", "null", "none"}

@@ -9,16 +9,16 @@ from typing import Any
 
 import jsonschema
 
-from engine.catalog import ToolSpec
-from engine.errors import Diagnostic, Path
-from engine.secrets import schema_message
-from engine.sourcemap import Document
-from engine.suggest import closest, did_you_mean
-from engine.templates import is_template
-from engine.tool_schema import allowed_values, argument_types
-from engine.validate._schema_pass import SchemaChecker
+from engine.diagnostics.errors import Diagnostic, Path
+from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.diagnostics.words import TYPE_WORDS, fits_type
+from engine.lang.secrets import schema_message
+from engine.lang.templates import is_template
+from engine.load.sourcemap import Document
+from engine.tools.catalog import ToolSpec
+from engine.tools.tool_schema import allowed_values, argument_types
 from engine.validate._words import show as _show
-from engine.words import TYPE_WORDS, fits_type
+from engine.validate.schema_pass import SchemaChecker
 
 
 @lru_cache(maxsize=2048)

@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from engine.errors import Path
-from engine.secrets import show as quote
-from engine.words import TYPE_WORDS, type_word
+from engine.diagnostics.errors import Path
+from engine.diagnostics.words import TYPE_WORDS, type_word
+from engine.lang.secrets import show as quote
 
 # What an item of a list is called, by the key that holds the list.
 _ITEM_WORDS = {

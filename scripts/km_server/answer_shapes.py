@@ -6,7 +6,7 @@ For every tool, and every operation of a tool with several (or every mode of a t
 answer depends on another argument), the shape of a successful answer (keys, nesting,
 JSON types; a key only some answers have is not `required`), a recorded example and the
 call that gave it, and the shape and codes of the failures. Where the recordings hold no
-successful answer, the entry says so. Deterministic: `tests/test_answers.py` regenerates
+successful answer, the entry says so. Deterministic: `tests/tools/test_answers.py` regenerates
 both files and compares them with the committed ones.
 
     .venv/bin/python scripts/km_server/answer_shapes.py           # write the files
@@ -32,11 +32,11 @@ OUT = ROOT / "engine" / "data" / "km_answers.json"
 DOCS = ROOT / "docs" / "tools.md"
 
 sys.path.insert(0, str(ROOT))
-from engine.answers import AnswerBook  # noqa: E402
-from engine.catalog import ToolCatalog  # noqa: E402
-from engine.shapes import merge, schema_hash, schema_of  # noqa: E402
-from engine.tool_pages import tool_page  # noqa: E402
-from engine.tool_text import tools_markdown  # noqa: E402
+from engine.tools.answers import AnswerBook  # noqa: E402
+from engine.tools.catalog import ToolCatalog  # noqa: E402
+from engine.tools.shapes import merge, schema_hash, schema_of  # noqa: E402
+from engine.tools.tool_pages import tool_page  # noqa: E402
+from engine.tools.tool_text import tools_markdown  # noqa: E402
 
 # Tools whose answer depends on an argument other than `operation` (SHAPES.md): that
 # argument and its values, as the server's code tells them apart.

@@ -10,7 +10,7 @@ its inputs and, for a plugin's action, its settings) starts the server afresh, e
 network namespace, ``osascript`` routed to the stand-in whose model starts from
 ``tests/data/km_server/seeds/default.json``; or no ``osascript`` at all for a run marked
 ``standin=False``), connects to it with km-actions' own upstream bridge
-(``engine.bridge.upstream.UpstreamBridge``, the command ``[upstream]`` would name), runs the
+(``engine.tools.bridge.upstream.UpstreamBridge``, the command ``[upstream]`` would name), runs the
 action as ``km-actions run FILE`` does, and writes the outcome (status, outputs, error kind
 and code, every call with its arguments and the server's answer) to ``OUT/<run>.json``.
 ``tests/simulator/test_shipped_actions.py`` runs the same table on the simulator and
@@ -84,7 +84,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 async def _record(setup: record.Setup, run: Run, work: Path) -> dict[str, Any]:
     """One run on a fresh server: its outcome, with what it ran on."""
-    from engine.bridge.upstream import UpstreamBridge  # imports mcp: only when recording
+    from engine.tools.bridge.upstream import UpstreamBridge  # imports mcp: only when recording
 
     home = work / "home"
     (home / record.PLUGINS).mkdir(parents=True)

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from engine.backend import Backend, choose_backend
 from engine.cli import _backend
-from engine.config import Settings, UpstreamConfig
-from engine.errors import BridgeError
+from engine.diagnostics.errors import BridgeError
 from engine.simulator import Simulator
+from engine.tools.backend import Backend, choose_backend
+from engine.tools.config import Settings, UpstreamConfig
 
 
 def test_a_corrupt_state_file_is_one_line(

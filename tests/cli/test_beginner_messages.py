@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from engine.secrets import MASK
+from engine.lang.secrets import MASK
 from tests.cli.conftest import Cli, action_text
 
 TIMES = action_text(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.cli.conftest import DEMO_PLUGIN, HELLO, Cli
 from tests.cli.test_publish import Folder, pack
-from tests.test_docs_html import look, screenshot
+from tests.plugins.test_docs_html import look, screenshot
 
 CLIPBOARD_TOOLS = Path(__file__).resolve().parents[2] / "actions" / "clipboard-tools"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 from tests.cli.conftest import Cli, action_text, plugin_text
 
 CLIPBOARD_TOOLS = Path(__file__).resolve().parents[2] / "actions" / "clipboard-tools"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli._plugins import report_error
-from engine.errors import EngineError, Span
+from engine.diagnostics.errors import EngineError, Span
 from engine.plugins.store import Store
 from tests.cli.conftest import Cli, action_text, plugin_text
 

@@ -8,8 +8,8 @@ import types
 
 import pytest
 
-from engine.config import Settings
-from engine.errors import BridgeError
+from engine.diagnostics.errors import BridgeError
+from engine.tools.config import Settings
 from tests.cli.conftest import Cli
 
 

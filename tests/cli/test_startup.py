@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: What a quick command must not load: the MCP SDK, jsonschema, the plugin store, the
 #: simulator, the runtime.
-HEAVY = ("mcp", "jsonschema", "engine.plugins", "engine.simulator", "engine.runtime")
+HEAVY = ("mcp", "jsonschema", "engine.plugins", "engine.simulator", "engine.run")
 
 _PROBE = """
 import json, sys

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engine.catalog import ToolCatalog
 from engine.paths import saved_tools_path
-from engine.saved_tools import save_tool_list
+from engine.tools.catalog import ToolCatalog
+from engine.tools.saved_tools import save_tool_list
 from tests.cli.conftest import Cli
 
 CATALOG = ToolCatalog.builtin()

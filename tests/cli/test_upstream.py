@@ -2,7 +2,7 @@
 plugin folders, installed actions), the hooks of store commands, ``tools``, and offline
 checks against the tool list saved when connected.
 
-Every test starts its own upstream (tests/bridge/upstream_server.py over stdio, or the
+Every test starts its own upstream (tests/tools/bridge/upstream_server.py over stdio, or the
 simulator over HTTP), and checks that no server process is left behind.
 """
 
@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from engine.paths import saved_tools_path
-from engine.saved_tools import save_tool_list
-from tests.bridge.test_upstream import TEST_UPSTREAM, children
-from tests.bridge.upstream_server import KM_DOWN
+from engine.tools.saved_tools import save_tool_list
 from tests.cli.conftest import Cli, action_text, plugin_text
+from tests.tools.bridge.test_upstream import TEST_UPSTREAM, children
+from tests.tools.bridge.upstream_server import KM_DOWN
 
 WHERE = shlex.join(TEST_UPSTREAM)
 SERVER = f"the Keyboard Maestro MCP server at {WHERE}"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engine._resources import schema_path
-from engine.catalog import ToolCatalog
 from engine.cli._validate import _enclosing_plugin
-from engine.saved_tools import save_tool_list
+from engine.resources import schema_path
+from engine.tools.catalog import ToolCatalog
+from engine.tools.saved_tools import save_tool_list
 from tests.cli.conftest import DEMO_PLUGIN, Cli, action_text
 
 GOOD = action_text(

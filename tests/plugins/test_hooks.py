@@ -10,14 +10,11 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.inprocess import InProcessBridge
-from engine.catalog import ToolCatalog
+from engine.diagnostics.errors import EngineError, ErrorKind, Severity, StepError
 from engine.engine import Engine
-from engine.errors import EngineError, ErrorKind, Severity, StepError
-from engine.grants import Grant
-from engine.limits import Profile
-from engine.loader import load_text
-from engine.model import Pipeline, PluginSettings
+from engine.lang.limits import Profile
+from engine.load.loader import load_text
+from engine.load.sourcemap import Document
 from engine.plugins.hooks import (
     BuiltinEvent,
     Event,
@@ -27,11 +24,14 @@ from engine.plugins.hooks import (
     HookStatus,
     compile_hooks,
 )
-from engine.runtime import run
-from engine.sourcemap import Document
+from engine.run import run
+from engine.run.model import Pipeline, PluginSettings
+from engine.tools.bridge.inprocess import InProcessBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.grants import Grant
 from engine.validate import ActionSignature, ValidationContext, validate, validate_plugin
-from engine.validate._context import readable_inputs
 from engine.validate._plugin import BUILTIN_EVENTS
+from engine.validate.context import readable_inputs
 
 RECORD_SCHEMA = {
     "type": "object",
@@ -114,7 +114,7 @@ def plugin_document(identifier: str, hooks: str) -> Any:
 
 class Actions:
     """The compiled actions of the plugins, found as a hook (or `action:` step) names
-    them: a :class:`~engine.runtime.ActionResolver`."""
+    them: a :class:`~engine.run.ActionResolver`."""
 
     def __init__(self, engine: Engine, catalog: ToolCatalog) -> None:
         self.pipelines: dict[str, Pipeline] = {}

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import EngineError, PluginError
+from engine.diagnostics.errors import EngineError, PluginError
 from engine.plugins.download import (
     DownloadError,
     DownloadPolicy,

@@ -18,11 +18,8 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
 from engine.cli import main
-from engine.config import Settings
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 from engine.plugins.download import DownloadError, DownloadPolicy
 from engine.plugins.hooked import StoreHooks
 from engine.plugins.marketplace import MarketplaceError, MarketplaceIndex
@@ -40,6 +37,9 @@ from engine.plugins.updates import (
 )
 from engine.server.store_host import StoreHost
 from engine.simulator import Simulator
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings
 from tests.server.test_ownership import call
 
 FAST = Options(download=DownloadPolicy(timeout=2))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.plugins._index import MarketplaceError
 from engine.plugins.packing import create_archive
 from engine.plugins.publish import add_archives

@@ -18,7 +18,6 @@ import pytest
 from mcp import Client
 from mcp_types import TextContent, TextResourceContents
 
-from engine.config import Settings
 from engine.plugins.installer import install
 from engine.plugins.store import Store
 from engine.server import prompt
@@ -26,6 +25,7 @@ from engine.server.app import KmActionsServer
 from engine.server.ecosystem import OPERATIONS, PARAMETERS, SEED_DEFAULTS
 from engine.server.store_host import StoreHost
 from engine.simulator import Simulator
+from engine.tools.config import Settings
 
 from .conftest import ECOSYSTEM, action_yaml, envelope_of, write_plugin
 

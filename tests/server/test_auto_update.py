@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from engine.config import Settings
 from engine.plugins.lifecycle import configure
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.store import Store
@@ -25,6 +24,7 @@ from engine.server import _start_updates
 from engine.server.store_host import StoreHost
 from engine.server.updating import AutoUpdates, check
 from engine.simulator import Simulator
+from engine.tools.config import Settings
 from tests.plugins.test_marketplace_ops import (
     FAST,
     SETTINGS_V1,

@@ -18,8 +18,8 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from engine.config import Settings
 from engine.server.embed import Embedded, attach
+from engine.tools.config import Settings
 
 from .conftest import ECOSYSTEM, PATIENCE, Changes, action_yaml, envelope_of
 

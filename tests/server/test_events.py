@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.inprocess import InProcessBridge
-from engine.config import Settings
 from engine.plugins.installer import install
 from engine.plugins.store import Store
 from engine.server.app import KmActionsServer
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.inprocess import InProcessBridge
+from engine.tools.config import Settings
 
 RECORD_SCHEMA = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
 EVENTS = ("installed", "upgraded", "uninstalled", "configured", "enabled", "disabled")

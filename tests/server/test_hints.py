@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.server import ecosystem
 from engine.server.hints import for_mcp, rewrite
 

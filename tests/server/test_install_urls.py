@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.config import Settings
 from engine.plugins.marketplaces import FILE_NAME
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings
 from tests.plugins.test_marketplace import Market
 from tests.server.test_ownership import call
 

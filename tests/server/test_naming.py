@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.config import Settings
 from engine.plugins.installer import install
 from engine.plugins.store import Store
 from engine.server.naming import action_tool_name
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings
 
 #: What the strictest MCP clients accept as a tool name.
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -20,8 +20,8 @@ import pytest
 from mcp import MCPError
 from mcp_types import TextContent, TextResourceContents
 
-from engine.catalog import ToolCatalog
 from engine.server.ecosystem import OPERATIONS, PARAMETERS, ceiling_sentence
+from engine.tools.catalog import ToolCatalog
 
 from .conftest import (
     CLIPBOARD_TOOLS,

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.config import Settings
-from engine.errors import EngineError
+from engine.diagnostics.errors import EngineError
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure
 from engine.plugins.store import Store
 from engine.server import arguments, ecosystem
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings
 
 pytestmark = pytest.mark.anyio
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.config import Settings
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.packing import create_archive
 from engine.plugins.publish import add_archives
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings
 from tests.cli.test_publish import Folder
 from tests.server.test_ownership import call
 

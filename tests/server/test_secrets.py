@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.config import Settings
 from engine.plugins import lifecycle
 from engine.plugins.installer import install
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings
 
 from .conftest import CLIPBOARD_TOOLS, action_yaml, write_plugin
 
@@ -168,7 +168,7 @@ ONE_OF: dict[str, Any] = {
 async def _failure(host: StoreHost, operation: str, args: dict[str, Any]) -> dict[str, Any]:
     """The error of an operation, as the MCP server answers it (an EngineError raised
     by a handler becomes the envelope's error)."""
-    from engine.errors import EngineError
+    from engine.diagnostics.errors import EngineError
     from engine.server import ecosystem
 
     try:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog, ToolSpec
-from engine.config import Settings
-from engine.errors import EngineError, PluginError
+from engine.diagnostics.errors import EngineError, PluginError
 from engine.plugins.permissions import PermissionRequest
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog, ToolSpec
+from engine.tools.config import Settings
 
 pytestmark = pytest.mark.anyio
 

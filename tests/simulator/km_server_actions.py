@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.bridge import ToolBridge
-from engine.catalog import ToolCatalog
+from engine.diagnostics.errors import StepError
 from engine.engine import Engine
-from engine.errors import StepError
-from engine.model import RunResult
 from engine.plugins.local import LocalPlugin, enclosing_plugin
 from engine.plugins.settings import plugin_settings
+from engine.run.model import RunResult
+from engine.tools.bridge import ToolBridge
+from engine.tools.catalog import ToolCatalog
 from tests.simulator.km_server_answers import DATA, ROOT, compare
 
 RECORDINGS = DATA / "actions"

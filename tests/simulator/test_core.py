@@ -10,11 +10,11 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from engine.bridge import ToolBridge
-from engine.bridge.results import UPSTREAM_TOOL_ERROR
-from engine.catalog import ToolCatalog, ToolSpec
-from engine.errors import ErrorKind, StepError
+from engine.diagnostics.errors import ErrorKind, StepError
 from engine.simulator import Simulator
+from engine.tools.bridge import ToolBridge
+from engine.tools.bridge.results import UPSTREAM_TOOL_ERROR
+from engine.tools.catalog import ToolCatalog, ToolSpec
 
 from .conftest import KM, FakeClock
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.results import ToolResult
 from engine.simulator import Simulator
+from engine.tools.bridge.results import ToolResult
 from tests.simulator.km_server_answers import (
     compare,
     load_corpus,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine.catalog import CatalogTools, ToolCatalog, ToolSpec
-from engine.older_tools import OLDER_TOOLS
 from engine.simulator import Simulator
+from engine.tools.catalog import CatalogTools, ToolCatalog, ToolSpec
+from engine.tools.older_tools import OLDER_TOOLS
 
 from .conftest import KM, FakeClock
 

@@ -14,9 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.catalog import ToolCatalog
-from engine.errors import ErrorKind, StepError
+from engine.diagnostics.errors import ErrorKind, StepError
 from engine.simulator import Simulator
+from engine.tools.catalog import ToolCatalog
 
 from .conftest import FakeClock
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import data_text
+from engine.tools.catalog import data_text
 from tests.simulator.km_server_answers import (
     VARIABLE_FIELDS,
     answer_of,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import BridgeError, ErrorKind, StepError
+from engine.diagnostics.errors import BridgeError, ErrorKind, StepError
 from engine.simulator import Simulator, SimulatorStateError, SimulatorStateWarning, _persist
 
 from .conftest import FakeClock

@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from engine.bridge.results import ToolResult
-from engine.bridge.upstream import UpstreamBridge
-from engine.catalog import ToolCatalog
 from engine.cli import main
-from engine.errors import ErrorKind, StepError
+from engine.diagnostics.errors import ErrorKind, StepError
 from engine.simulator import Simulator
 from engine.simulator.server import SIMULATOR_SERVER_NAME, answer_call, create_server
+from engine.tools.bridge.results import ToolResult
+from engine.tools.bridge.upstream import UpstreamBridge
+from engine.tools.catalog import ToolCatalog
 from tests.simulator.km_server_answers import load_json
 
 SIMULATOR = [sys.executable, "-m", "engine.simulator"]

@@ -51,7 +51,7 @@ from engine.simulator.tools import (
     variables,
     windows,
 )
-from engine.simulator.tools._context import Answer, Handler, ToolContext
+from engine.simulator.tools.context import Answer, Handler, ToolContext
 
 __all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.simulator.tools._context import invalid
 from engine.simulator.tools._flow_xml import COLLECTIONS
+from engine.simulator.tools.context import invalid
 
 __all__ = ["CHECK_HINT", "CONTROL_TYPES", "OPERATORS", "Refusal", "check", "collection_kinds"]
 

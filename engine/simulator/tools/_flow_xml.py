@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.simulator.tools._context import ServerCrash
 from engine.simulator.tools._plistxml import array, entries, flag, integer, string
 from engine.simulator.tools.conditions import conditions_block
+from engine.simulator.tools.context import ServerCrash
 
 __all__ = [
     "CASE_CONDITIONS",

@@ -25,13 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.simulator.km import library, plist
-from engine.simulator.tools._context import (
-    KM,
-    AppleEventError,
-    ScriptFailure,
-    ServerCrash,
-    ToolContext,
-)
 from engine.simulator.tools._km import (
     KMError,
     KMProblem,
@@ -40,6 +33,13 @@ from engine.simulator.tools._km import (
     list_groups,
     list_macros,
     on_macro,
+)
+from engine.simulator.tools.context import (
+    KM,
+    AppleEventError,
+    ScriptFailure,
+    ServerCrash,
+    ToolContext,
 )
 
 __all__ = [

@@ -34,7 +34,8 @@ from typing import Any
 
 from engine.simulator.km import library
 from engine.simulator.km.state import KMState
-from engine.simulator.tools._context import (
+from engine.simulator.tools._records import parse_records, record_text, whole_numbers
+from engine.simulator.tools.context import (
     KM,
     AppleEventError,
     ScriptFailure,
@@ -43,7 +44,6 @@ from engine.simulator.tools._context import (
     cant_get,
     quoted,
 )
-from engine.simulator.tools._records import parse_records, record_text, whole_numbers
 
 __all__ = [
     "MACRO_NOT_FOUND",

@@ -21,16 +21,6 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from engine.simulator.km import library, plist
-from engine.simulator.tools._context import (
-    KM,
-    Answer,
-    ServerCrash,
-    ToolContext,
-    cant_get,
-    engine_unreachable,
-    failure,
-    quoted,
-)
 from engine.simulator.tools._imports import fetch_snapshot, rebuild, rotated
 from engine.simulator.tools._km import (
     KMProblem,
@@ -43,6 +33,16 @@ from engine.simulator.tools._km import (
 )
 from engine.simulator.tools._plistxml import escape, flag, string
 from engine.simulator.tools.catalog import catalog
+from engine.simulator.tools.context import (
+    KM,
+    Answer,
+    ServerCrash,
+    ToolContext,
+    cant_get,
+    engine_unreachable,
+    failure,
+    quoted,
+)
 from engine.simulator.tools.plugins import installed_plugins
 
 __all__ = ["HANDLERS", "action_xml", "render_action"]

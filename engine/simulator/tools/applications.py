@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.simulator.km import system
-from engine.simulator.tools._context import (
+from engine.simulator.tools._km import escape, in_try
+from engine.simulator.tools.context import (
     SE,
     Answer,
     AppleEventError,
@@ -24,7 +25,6 @@ from engine.simulator.tools._context import (
     failure,
     quoted,
 )
-from engine.simulator.tools._km import escape, in_try
 
 __all__ = ["HANDLERS", "handle_application_control"]
 

@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
-from engine._resources import data_text
-from engine.simulator.tools._context import Answer, ToolContext
+from engine.resources import data_text
+from engine.simulator.tools.context import Answer, ToolContext
 from engine.simulator.tools.plugins import installed_plugins
 
 __all__ = ["HANDLERS", "catalog", "score"]

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from engine.simulator.tools._context import Answer, ToolContext, failure
 from engine.simulator.tools._km import KMProblem, append_action
 from engine.simulator.tools._plistxml import array, entries, flag, string
+from engine.simulator.tools.context import Answer, ToolContext, failure
 
 __all__ = ["HANDLERS", "UnsupportedCondition", "condition_xml", "if_then_else_xml"]
 

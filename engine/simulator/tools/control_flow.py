@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from engine.simulator.tools._context import Answer, ServerCrash, ToolContext, failure
 from engine.simulator.tools._flow_checks import Refusal, check, collection_kinds, invalid_call
 from engine.simulator.tools._flow_xml import (
     CASE_CONDITIONS,
@@ -28,6 +27,7 @@ from engine.simulator.tools._flow_xml import (
 from engine.simulator.tools._km import KMProblem, append_action
 from engine.simulator.tools.actions import render_action
 from engine.simulator.tools.conditions import condition_xml, if_then_else_xml
+from engine.simulator.tools.context import Answer, ServerCrash, ToolContext, failure
 
 __all__ = ["HANDLERS", "bare_condition", "condition_kind", "handle_control_flow"]
 

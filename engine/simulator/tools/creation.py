@@ -22,12 +22,12 @@ from contextlib import suppress
 from functools import cache
 from typing import Any
 
-from engine._resources import data_text
+from engine.resources import data_text
 from engine.simulator.km import plist
-from engine.simulator.tools._context import Answer, ToolContext, failure
 from engine.simulator.tools._imports import import_new_macro
 from engine.simulator.tools._km import KMProblem, set_macro_enabled
 from engine.simulator.tools.actions import action_xml
+from engine.simulator.tools.context import Answer, ToolContext, failure
 from engine.simulator.tools.triggers import trigger_config_xml
 
 __all__ = ["HANDLERS"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import Answer, ToolContext, engine_unreachable, failure
 from engine.simulator.tools._imports import import_new_macro
 from engine.simulator.tools._km import (
     KMProblem,
@@ -23,6 +22,7 @@ from engine.simulator.tools._km import (
     run_guarded,
     set_macro_enabled,
 )
+from engine.simulator.tools.context import Answer, ToolContext, engine_unreachable, failure
 
 __all__ = ["HANDLERS", "handle_macro_editor"]
 

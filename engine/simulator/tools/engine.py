@@ -19,7 +19,8 @@ from typing import Any, cast
 import regex  # its timeout bounds a pathological pattern
 
 from engine.simulator.km import engine as km_engine
-from engine.simulator.tools._context import (
+from engine.simulator.tools._km import KMProblem, list_macros
+from engine.simulator.tools.context import (
     KM,
     KME,
     Answer,
@@ -29,7 +30,6 @@ from engine.simulator.tools._context import (
     invalid,
     quoted,
 )
-from engine.simulator.tools._km import KMProblem, list_macros
 
 __all__ = ["HANDLERS", "handle_engine_control"]
 

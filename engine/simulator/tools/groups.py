@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import Answer, ToolContext, engine_unreachable, failure
 from engine.simulator.tools._km import (
     KMProblem,
     caught,
@@ -19,6 +18,7 @@ from engine.simulator.tools._km import (
     list_groups,
     run_guarded,
 )
+from engine.simulator.tools.context import Answer, ToolContext, engine_unreachable, failure
 
 __all__ = ["HANDLERS", "handle_group_manager"]
 

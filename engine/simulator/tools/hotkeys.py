@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import SERVER_VERSION, Answer, ToolContext, failure
 from engine.simulator.tools._km import KMProblem, run_guarded
+from engine.simulator.tools.context import SERVER_VERSION, Answer, ToolContext, failure
 from engine.simulator.tools.triggers import attach_trigger
 
 __all__ = ["HANDLERS", "HotKey"]

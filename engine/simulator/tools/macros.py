@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from engine.simulator.km import engine as km_engine
-from engine.simulator.tools._context import (
+from engine.simulator.tools._km import KMProblem, in_try, is_uuid, list_macros, uuid_of_name
+from engine.simulator.tools.context import (
     KME,
     SERVER_VERSION,
     Answer,
@@ -22,7 +23,6 @@ from engine.simulator.tools._context import (
     failure,
     invalid,
 )
-from engine.simulator.tools._km import KMProblem, in_try, is_uuid, list_macros, uuid_of_name
 
 __all__ = ["HANDLERS", "handle_execute_macro", "handle_list_macros"]
 

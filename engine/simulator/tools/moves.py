@@ -27,7 +27,6 @@ from contextlib import suppress
 from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import Answer, ToolContext, failure
 from engine.simulator.tools._km import (
     KMError,
     KMProblem,
@@ -38,6 +37,7 @@ from engine.simulator.tools._km import (
     macro_selector,
     run_guarded,
 )
+from engine.simulator.tools.context import Answer, ToolContext, failure
 
 __all__ = ["HANDLERS"]
 

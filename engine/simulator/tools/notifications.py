@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.simulator._state import MAX_ACTIVE_NOTIFICATIONS
 from engine.simulator.km import system
-from engine.simulator.tools._context import (
+from engine.simulator.tools.context import (
     Answer,
     AppleEventError,
     ScriptFailure,

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.simulator.km import files
-from engine.simulator.tools._context import Answer, ServerCrash, ToolContext, failure
+from engine.simulator.tools.context import Answer, ServerCrash, ToolContext, failure
 
 __all__ = ["HANDLERS", "folder_name", "installed_plugins", "parameter"]
 

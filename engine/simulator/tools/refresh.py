@@ -15,7 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import (
+from engine.simulator.tools._km import is_uuid, uuid_of_name
+from engine.simulator.tools.catalog import catalog
+from engine.simulator.tools.context import (
     KM,
     Answer,
     ScriptFailure,
@@ -24,8 +26,6 @@ from engine.simulator.tools._context import (
     cant_get,
     failure,
 )
-from engine.simulator.tools._km import is_uuid, uuid_of_name
-from engine.simulator.tools.catalog import catalog
 
 __all__ = ["HANDLERS", "handle_refresh_templates"]
 

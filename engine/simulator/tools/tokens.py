@@ -15,7 +15,8 @@ from typing import Any
 
 from engine.simulator.km import engine as km_engine
 from engine.simulator.km import system
-from engine.simulator.tools._context import (
+from engine.simulator.tools._km import escape
+from engine.simulator.tools.context import (
     KME,
     SE,
     Answer,
@@ -24,7 +25,6 @@ from engine.simulator.tools._context import (
     ToolContext,
     Via,
 )
-from engine.simulator.tools._km import escape
 
 __all__ = ["HANDLERS", "handle_token_processor", "handle_token_stats", "parse_tokens"]
 

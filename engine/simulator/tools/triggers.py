@@ -32,16 +32,6 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.simulator.km import library
-from engine.simulator.tools._context import (
-    KM,
-    Answer,
-    ServerCrash,
-    ToolContext,
-    cant_get,
-    engine_unreachable,
-    failure,
-    quoted,
-)
 from engine.simulator.tools._imports import fetch_snapshot, rebuild, rotated
 from engine.simulator.tools._km import (
     KMError,
@@ -51,6 +41,16 @@ from engine.simulator.tools._km import (
     find_macro,
     macro_selector,
     run_guarded,
+)
+from engine.simulator.tools.context import (
+    KM,
+    Answer,
+    ServerCrash,
+    ToolContext,
+    cant_get,
+    engine_unreachable,
+    failure,
+    quoted,
 )
 
 __all__ = ["HANDLERS", "attach_trigger", "trigger_config_xml"]

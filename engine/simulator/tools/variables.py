@@ -4,7 +4,7 @@ The server checks its arguments (``operation`` is free text), then sends one App
 command to the Engine: ``getvariable``, ``setvariable`` or ``delete variable``. ``scope``
 is only echoed: Keyboard Maestro decides a variable's kind by its name.
 
->>> from engine.simulator.tools._context import ToolContext
+>>> from engine.simulator.tools.context import ToolContext
 >>> from engine.simulator._state import SimulatorState
 >>> from datetime import UTC, datetime
 >>> state, now = SimulatorState.seeded(), datetime(2026, 5, 4, tzinfo=UTC)
@@ -25,7 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from engine.simulator.km import engine as km_engine
-from engine.simulator.tools._context import (
+from engine.simulator.tools._records import parse_records, record_text
+from engine.simulator.tools.context import (
     KME,
     Answer,
     AppleEventError,
@@ -38,7 +39,6 @@ from engine.simulator.tools._context import (
     invalid,
     quoted,
 )
-from engine.simulator.tools._records import parse_records, record_text
 
 __all__ = ["HANDLERS", "handle_variable_manager"]
 

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.simulator.km import system
-from engine.simulator.tools._context import (
+from engine.simulator.tools._km import in_try
+from engine.simulator.tools.context import (
     SE,
     Answer,
     ScriptFailure,
@@ -25,7 +26,6 @@ from engine.simulator.tools._context import (
     cant_get,
     quoted,
 )
-from engine.simulator.tools._km import in_try
 
 __all__ = ["HANDLERS", "handle_window_manager"]
 

@@ -8,16 +8,16 @@ import pickle
 from pathlib import Path
 
 from engine import __version__
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.limits import Profile
-from engine.loader import load_text
+from engine.lang.limits import Profile
+from engine.load.loader import load_text
+from engine.load.versions import groups_1_0
 from engine.plugins import _cache
 from engine.plugins._db import MIGRATIONS, connect, migrate
 from engine.plugins.installer import install
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
-from engine.versions import groups_1_0
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
 
 PLUGIN_1_0 = """\
 api_version: "1.0"

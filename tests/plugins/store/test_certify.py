@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import ToolCatalog, ToolClass
-from engine.loader import load_text
+from engine.load.loader import load_text
 from engine.plugins import _certify_checks
 from engine.plugins._certify_checks import Outcome, tool_uses
 from engine.plugins.certify import certify_folder
@@ -21,6 +20,7 @@ from engine.plugins.inventory import describe
 from engine.plugins.lifecycle import uninstall
 from engine.plugins.packing import create_archive
 from engine.plugins.store import Store
+from engine.tools.catalog import ToolCatalog, ToolClass
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, MakePlugin
 
 TESTED = {

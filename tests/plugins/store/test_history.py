@@ -15,10 +15,8 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.errors import EngineError
-from engine.model import RunResult, RunStatus
+from engine.diagnostics.errors import EngineError
+from engine.lang.secrets import MASK
 from engine.plugins import history as history_module
 from engine.plugins._db import MIGRATIONS, connect, migrate, schema_version, stamp
 from engine.plugins._run_record import TRACE_KEPT
@@ -28,8 +26,10 @@ from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
-from engine.runtime import FakeClock
-from engine.secrets import MASK
+from engine.run import FakeClock
+from engine.run.model import RunResult, RunStatus
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
 from tests.plugins.store.conftest import MakePlugin
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -40,7 +40,7 @@ def _at(**before: float) -> str:
 
 
 def _result(ms: float, kind: str | None = None) -> RunResult:
-    from engine.errors import ErrorKind, StepError
+    from engine.diagnostics.errors import ErrorKind, StepError
 
     if kind is None:
         return RunResult(RunStatus.SUCCEEDED, {}, duration=ms / 1000)

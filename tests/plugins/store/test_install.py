@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import ToolCatalog
-from engine.errors import EngineError, PluginError
-from engine.limits import Profile
+from engine.diagnostics.errors import EngineError, PluginError
+from engine.lang.limits import Profile
 from engine.plugins.archives import ArchiveLimits
 from engine.plugins.installer import InstallSource, SourceKind, StoreEvent, install
 from engine.plugins.inventory import describe
@@ -25,6 +24,7 @@ from engine.plugins.lock import compute_lock, lock_digest
 from engine.plugins.packing import create_archive
 from engine.plugins.permissions import PermissionRequest
 from engine.plugins.store import Store
+from engine.tools.catalog import ToolCatalog
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, SIMPLE_ACTION, MakePlugin
 
 

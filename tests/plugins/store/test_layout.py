@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.plugins.layout import Layout, file_name, inside
 from engine.plugins.lock import FileProblem, IntegrityProblem, LockEntry, check_files
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import ConfigError, EngineError, PluginError
+from engine.diagnostics.errors import ConfigError, EngineError, PluginError
 from engine.plugins.installer import StoreEvent, install
 from engine.plugins.inventory import describe, list_plugins
 from engine.plugins.lifecycle import (

@@ -10,15 +10,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.catalog import ToolCatalog
-from engine.errors import EngineError, PluginError
+from engine.diagnostics.errors import EngineError, PluginError
+from engine.load.versions import groups_1_0
 from engine.plugins.manifest import (
     PluginType,
     read_action_file,
     read_manifest,
     read_plugin,
 )
-from engine.versions import groups_1_0
+from engine.tools.catalog import ToolCatalog
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, SIMPLE_ACTION, MakePlugin, call
 
 

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.config import Settings
-from engine.errors import PluginError
-from engine.limits import Profile
-from engine.model import RunResult
+from engine.diagnostics.errors import PluginError
+from engine.lang.limits import Profile
 from engine.plugins.hooked import run_installed
 from engine.plugins.installer import install
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
+from engine.run.model import RunResult
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings
 from tests.plugins.store.conftest import MakePlugin, call
 
 LOOP = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.plugins._recovery import Journal, Operation
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure, uninstall

@@ -10,16 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.bridge.dryrun import DryRunBridge
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
 from engine.cli import main
-from engine.errors import ConfigError
+from engine.diagnostics.errors import ConfigError
 from engine.plugins.installer import install
 from engine.plugins.inventory import describe, list_plugins
 from engine.plugins.lifecycle import configure
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
+from engine.simulator.dryrun import DryRunBridge
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
 from tests.plugins.store.conftest import MakePlugin
 
 SECRET = "zq-SECRET-7731"

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.errors import EngineError, StepError
-from engine.model import RunResult
+from engine.diagnostics.errors import EngineError, StepError
 from engine.plugins import history as history_module
 from engine.plugins import serving as serving_module
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import configure, disable
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
+from engine.run.model import RunResult
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, MakePlugin, call
 
 CALC = {"success": True, "data": {"expression": "6*7", "result": "42", "result_type": "int"}}

@@ -10,20 +10,20 @@ from typing import Any
 
 import pytest
 
-from engine.bridge.mock import MockBridge
-from engine.catalog import ToolCatalog
-from engine.config import Settings
+from engine.diagnostics.errors import EngineError
 from engine.engine import Engine
-from engine.errors import EngineError
 from engine.plugins import _checks
 from engine.plugins._checks import dependency_problem
-from engine.plugins._records import delete_plugin
 from engine.plugins.installer import install
 from engine.plugins.lifecycle import disable
+from engine.plugins.records import delete_plugin
 from engine.plugins.serving import ServedPlugins, plugin_states
 from engine.plugins.status import TRANSITIONS, PluginState, PluginStatus, Step
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.mock import MockBridge
+from engine.tools.catalog import ToolCatalog
+from engine.tools.config import Settings
 from tests.plugins.store.conftest import MakePlugin, call
 
 NOTIFY = {

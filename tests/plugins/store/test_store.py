@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import PluginError
+from engine.diagnostics.errors import PluginError
 from engine.plugins._db import MIGRATIONS, connect, migrate, schema_version
 from engine.plugins._secrets import SecretChange, read_secrets, reconcile, secrets_digest
 from engine.plugins.store import Store

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import ToolSpec
-from engine.simulator.tools._arguments import ArgumentChecker, SchemaViolation, checker_for
+from engine.simulator.tools.arguments import ArgumentChecker, SchemaViolation, checker_for
+from engine.tools.catalog import ToolSpec
 
 
 def spec(properties: dict[str, Any], **schema: Any) -> ToolSpec:

@@ -1,0 +1,1 @@
+"""Compiling: a validated manifest becomes a frozen, runnable Pipeline."""

@@ -1,0 +1,460 @@
+"""The action factory: a validated manifest becomes a frozen, runnable :class:`Pipeline`.
+
+Templates are compiled once, expressions parsed once, tool argument checkers built once,
+and each step bound to the function that runs it, wrapped only by what its fields ask
+for. Handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
+
+>>> from engine.load.loader import load_text
+>>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'
+...                 '  - set: {total: "{{ 1 + 2 }}"}\\noutputs: {total: "{{ vars.total }}"}\\n')
+>>> pipeline = Compiler().compile(doc)
+>>> pipeline.name, [s.kind.value for s in pipeline.steps]
+('add', ['set'])
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from engine.diagnostics.errors import CompileError, ErrorKind, Path, StepError
+from engine.lang.expressions import ExpressionEngine
+from engine.lang.templates import TemplateEngine
+from engine.load.sourcemap import Document
+from engine.run.model import DEFAULT_RETRY_ON, Pipeline, RetryPolicy, Site, Step, StepKind
+from engine.run.parts import (
+    Body,
+    Bounds,
+    Dynamic,
+    StepNumber,
+    ToolPlan,
+    action_body,
+    choose_body,
+    compile_checker,
+    emit_body,
+    fail_body,
+    fast_types,
+    foreach_body,
+    make_block,
+    make_fields,
+    parallel_body,
+    repeat_body,
+    return_body,
+    set_body,
+    tool_plan,
+    wait_body,
+)
+from engine.tools.catalog import ToolCatalog
+from engine.validate.inputs import parse_inputs
+from engine.validate.schema import ManifestSchemas
+
+Render = Callable[[Mapping[str, Any]], Any]
+StepCompiler = Callable[["Compiler", Mapping[str, Any], Path, Document], Any]
+
+
+def content_hash(document: Document) -> str:
+    """sha256 of the manifest text (or of its canonical JSON when it has no text)."""
+    text = document.text or json.dumps(document.data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Compiler:
+    """Compiles manifests against one tool catalog with one template/expression engine."""
+
+    def __init__(
+        self,
+        *,
+        catalog: ToolCatalog | None = None,
+        templates: TemplateEngine | None = None,
+        expressions: ExpressionEngine | None = None,
+    ) -> None:
+        self.catalog = catalog or ToolCatalog.builtin()
+        self.templates = templates or TemplateEngine()
+        self.expressions = expressions or ExpressionEngine()
+
+    # -- entry point ---------------------------------------------------------------------
+
+    def compile(self, document: Document, *, plugin: str | None = None) -> Pipeline:
+        """Compile a validated manifest. Raises :class:`CompileError` on what cannot be."""
+        data = document.data
+        if not isinstance(data, Mapping) or not isinstance(data.get("steps"), list):
+            raise CompileError(
+                "only a valid action manifest can be compiled",
+                hint="run `km-actions validate` on it first",
+                file=document.file,
+            )
+        steps = self.steps(data["steps"], ("steps",), document)
+        outputs = data.get("outputs")
+        output_render = (
+            self.fields(outputs, ("outputs",), document) if isinstance(outputs, Mapping) else None
+        )
+        permissions = data.get("permissions")
+        return Pipeline(
+            name=str(data.get("name", "")),
+            description=str(data.get("description", "")),
+            version=data.get("version"),
+            file=document.file,
+            inputs=parse_inputs(data.get("inputs")),
+            steps=steps,
+            outputs=output_render,
+            output_names=tuple(outputs) if isinstance(outputs, Mapping) else (),
+            permissions=tuple(permissions) if isinstance(permissions, list) else None,
+            tools=frozenset(_walk_values(data["steps"], "tool")),
+            calls=tuple(_walk_values(data["steps"], "action")),
+            timeout=data.get("timeout"),
+            content_hash=content_hash(document),
+            block=make_block(steps, progress=True),
+            plugin=plugin,
+            manifest=data,
+        )
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def steps(self, items: Any, path: Path, document: Document) -> tuple[Step, ...]:
+        if not isinstance(items, list):
+            return ()
+        return tuple(self.step(item, (*path, index), document) for index, item in enumerate(items))
+
+    def step(self, data: Mapping[str, Any], path: Path, document: Document) -> Step:
+        kinds = [k for k in STEP_COMPILERS if k in data]
+        if len(kinds) != 1:
+            raise CompileError(
+                f"a step must have exactly one kind, found {kinds or 'none'}",
+                path=path,
+                span=document.span(path),
+                file=document.file,
+            )
+        kind = kinds[0]
+        body = STEP_COMPILERS[kind](self, data, path, document)
+        plan = body if isinstance(body, ToolPlan) else None
+        return Step(
+            kind=StepKind(kind),
+            id=data.get("id"),
+            name=data.get("name"),
+            site=Site(document.file, path, document.span(path)),
+            body=None if plan is not None else body,
+            tool=data.get("tool"),
+            plan=plan,
+            condition=self.condition(data["if"], (*path, "if"), document) if "if" in data else None,
+            timeout=self.number(data["timeout"], (*path, "timeout"), document)
+            if "timeout" in data
+            else None,
+            retry=_retry(data.get("retry")),
+            retry_numbers=self.retry_numbers(data.get("retry"), (*path, "retry"), document),
+            catch=self.steps(data["catch"], (*path, "catch"), document)
+            if "catch" in data
+            else None,
+            continue_on_error=bool(data.get("continue_on_error", False)),
+        )
+
+    def value(self, value: Any, path: Path, document: Document) -> Render:
+        """A renderer for a (possibly templated) value that locates its own errors."""
+        try:
+            renderer = self.templates.compile(value)
+        except CompileError as error:
+            raise _located(error, path, document) from None
+        if getattr(renderer, "constant", False):
+            if isinstance(value, list | dict):
+                return _FreshCopy(value)
+            return renderer
+        return _Located(renderer, Site(document.file, path, document.span(path)))
+
+    def fields(
+        self,
+        values: Mapping[str, Any],
+        path: Path,
+        document: Document,
+        subject: str = "the outputs",
+    ) -> Render:
+        """A renderer for a mapping of named values (outputs, event data), each compiled on
+        its own so that a failing value is reported at its own key; together they may hold
+        at most ``max_template_output`` characters of data (``subject`` names them then).
+
+        >>> from engine.load.loader import load_text
+        >>> doc = load_text("outputs: {a: 1, b: '{{ x + 1 }}'}\\n")
+        >>> Compiler().fields(doc.data["outputs"], ("outputs",), doc)({"x": 1})
+        {'a': 1, 'b': 2}
+        """
+        items = tuple(
+            (name, self.value(value, (*path, name), document)) for name, value in values.items()
+        )
+        return make_fields(items, subject)
+
+    def number(self, value: Any, path: Path, document: Document) -> StepNumber:
+        """One of a step's numbers (``path`` ends with its field: ``timeout``, ``wait``,
+        ``("repeat", "max")``, ``("retry", "max_attempts")``…): as written, or a template
+        checked against the schema's bounds for it each time the step runs."""
+        schema = _number_schema(path)
+        what = f"`{path[-1]}`" + (f" of `{path[-2]}`" if path[-2] in ("retry", "repeat") else "")
+        bounds = Bounds.of_schema(schema)
+        site = Site(document.file, path, document.span(path))
+        render = self.value(value, path, document) if isinstance(value, str) else None
+        if render is not None and not getattr(render, "constant", False):
+            return StepNumber(what, bounds, None, render, f"`{value.strip()}`", site)
+        number = StepNumber(what, bounds, None, site=site)
+        # A written number (or text holding one, `wait: "1.5"`), checked once: validation
+        # has refused any other, unless it was skipped.
+        try:
+            return StepNumber(what, bounds, number.check(value), site=site)
+        except StepError as error:
+            raise CompileError(
+                error.message, hint=error.hint, path=path, span=site.span, file=site.file
+            ) from None
+
+    def retry_numbers(self, spec: Any, path: Path, document: Document) -> Any:
+        """For a `retry` with a templated number: what gives its policy when the step runs
+        (None when every number is written: :func:`_retry` gives the policy then)."""
+        if not isinstance(spec, Mapping) or not any(isinstance(v, str) for v in spec.values()):
+            return None
+        numbers = {
+            name: self.number(value, (*path, name), document)
+            for name, value in spec.items()
+            if name != "on"
+        }
+        written = _retry({**spec, **{name: 1 for name in numbers}})
+        assert written is not None  # spec is a mapping
+
+        def policy(scope: Mapping[str, Any]) -> RetryPolicy:
+            given: dict[str, Any] = {name: number.value(scope) for name, number in numbers.items()}
+            return replace(written, **given)
+
+        return policy
+
+    def condition(self, value: Any, path: Path, document: Document) -> Any:
+        """A compiled expression (``if``/``when``/``until``/``while``) with ``.test``."""
+        if isinstance(value, bool):
+            return _Constant(value)
+        try:
+            return self.expressions.compile(str(value))
+        except CompileError as error:
+            raise _located(error, path, document) from None
+
+    def source(self, value: Any, path: Path, document: Document) -> Render:
+        """A `foreach` source: an expression, or a literal list (possibly templated)."""
+        if isinstance(value, list):
+            return self.value(value, path, document)
+        expression = self.condition(value, path, document)
+        return expression.evaluate  # type: ignore[no-any-return]
+
+    def arguments(
+        self, tool: str, args: Mapping[str, Any], path: Path, document: Document
+    ) -> tuple[dict[str, Any], list[Dynamic]]:
+        spec = self.catalog.get(tool)
+        constants: dict[str, Any] = {}
+        dynamic: list[Dynamic] = []
+        for name, value in args.items():
+            render = self.value(value, (*path, name), document)
+            if getattr(render, "constant", False):
+                constants[name] = value
+                continue
+            schema = spec.properties.get(name) if spec is not None else None
+            if isinstance(schema, Mapping):
+                dynamic.append(
+                    (name, render, fast_types(schema), compile_checker(tool, name, schema))
+                )
+            else:
+                dynamic.append((name, render, None, None))
+        return constants, dynamic
+
+
+class _Located:
+    """A renderer whose errors point at the value it renders (``file:line:col``)."""
+
+    __slots__ = ("renderer", "site")
+    constant = False
+
+    def __init__(self, renderer: Any, site: Site) -> None:
+        self.renderer = renderer
+        self.site = site
+
+    def __call__(self, scope: Mapping[str, Any]) -> Any:
+        try:
+            return self.renderer(scope)
+        except StepError as error:
+            raise self.site.locate(error, None) from None
+
+
+class _FreshCopy:
+    """A literal list or mapping: each run gets its own copy, so that a caller changing
+    its outputs, or an in-process tool changing its arguments, cannot change the
+    compiled pipeline (and every later run)."""
+
+    __slots__ = ("value",)
+    constant = True
+
+    def __init__(self, value: list[Any] | dict[str, Any]) -> None:
+        self.value = value
+
+    def __call__(self, scope: Mapping[str, Any]) -> Any:
+        return copy.deepcopy(self.value)
+
+
+class _Constant:
+    """A condition written as a literal true/false."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def test(self, scope: Mapping[str, Any]) -> bool:
+        return self.value
+
+    def evaluate(self, scope: Mapping[str, Any]) -> bool:
+        return self.value
+
+
+def _located(error: CompileError, path: Path, document: Document) -> CompileError:
+    return CompileError(
+        error.message,
+        code=error.code,
+        hint=error.hint,
+        path=path,
+        span=document.span(path),
+        file=document.file,
+    )
+
+
+def _number_schema(path: Path) -> Mapping[str, Any]:
+    """The schema of a step's number: ``timeout``, ``wait``, or one of `repeat`/`retry`."""
+    props = ManifestSchemas.load().step_properties
+    if path[-2] in ("retry", "repeat"):
+        schema: Mapping[str, Any] = props[str(path[-2])]["properties"][path[-1]]
+        return schema
+    return props[str(path[-1])]  # type: ignore[no-any-return]
+
+
+def _retry(spec: Any) -> RetryPolicy | None:
+    """The retry policy of a step whose retry numbers are all written (a templated one is
+    given by :meth:`Compiler.retry_numbers` when the step runs)."""
+    if not isinstance(spec, Mapping) or any(isinstance(v, str) for v in spec.values()):
+        return None
+    on = spec.get("on")
+    return RetryPolicy(
+        max_attempts=int(spec.get("max_attempts", 1)),
+        interval=float(spec.get("interval", 1.0)),
+        backoff_rate=float(spec.get("backoff_rate", 2.0)),
+        max_delay=float(spec.get("max_delay", 60.0)),
+        jitter=float(spec.get("jitter", 0.0)),
+        on=frozenset(ErrorKind(k) for k in on) if isinstance(on, list) else DEFAULT_RETRY_ON,
+    )
+
+
+def _walk_values(steps: Any, key: str) -> list[str]:
+    out: list[str] = []
+    stack = [steps]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, Mapping):
+            value = node.get(key)
+            if isinstance(value, str) and value not in out:
+                out.append(value)
+            stack.extend(
+                v
+                for k, v in node.items()
+                if k in ("steps", "catch", "otherwise", "parallel", "choose", "repeat")
+            )
+    return out
+
+
+# -- one compiler per step kind ----------------------------------------------------------
+
+
+def _compile_tool(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> ToolPlan:
+    tool = str(data["tool"])
+    args = data.get("with") or {}
+    constants, dynamic = c.arguments(tool, args, (*path, "with"), doc)
+    return tool_plan(tool, constants, dynamic)
+
+
+def _compile_action(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    args = data.get("with") or {}
+    renderers = [(name, c.value(v, (*path, "with", name), doc)) for name, v in args.items()]
+    return action_body(str(data["action"]), renderers)
+
+
+def _compile_set(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return set_body(
+        [(name, c.value(v, (*path, "set", name), doc)) for name, v in data["set"].items()]
+    )
+
+
+def _compile_foreach(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    source = c.source(data["foreach"], (*path, "foreach"), doc)
+    steps = c.steps(data.get("steps"), (*path, "steps"), doc)
+    return foreach_body(source, str(data.get("as", "item")), steps)
+
+
+def _compile_parallel(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    branches = [
+        c.steps(b.get("steps"), (*path, "parallel", i, "steps"), doc)
+        for i, b in enumerate(data["parallel"])
+    ]
+    return parallel_body(branches)
+
+
+def _compile_choose(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    cases = []
+    for i, case in enumerate(data["choose"]):
+        here = (*path, "choose", i)
+        cases.append(
+            (
+                c.condition(case["when"], (*here, "when"), doc),
+                c.steps(case.get("steps"), (*here, "steps"), doc),
+            )
+        )
+    otherwise = (
+        c.steps(data["otherwise"], (*path, "otherwise"), doc) if "otherwise" in data else None
+    )
+    return choose_body(cases, otherwise)
+
+
+def _compile_repeat(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    spec = data["repeat"]
+    here = (*path, "repeat")
+    until = c.condition(spec["until"], (*here, "until"), doc) if "until" in spec else None
+    while_ = c.condition(spec["while"], (*here, "while"), doc) if "while" in spec else None
+    steps = c.steps(spec.get("steps"), (*here, "steps"), doc)
+    rounds = c.number(spec["max"], (*here, "max"), doc) if "max" in spec else None
+    return repeat_body(steps, until, while_, rounds)
+
+
+def _compile_wait(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return wait_body(c.number(data["wait"], (*path, "wait"), doc))
+
+
+def _compile_emit(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    event = str(data["emit"])
+    subject = f"the data of the event `{event}`"
+    return emit_body(event, c.fields(data.get("with") or {}, (*path, "with"), doc, subject))
+
+
+def _compile_fail(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return fail_body(c.value(data["fail"], (*path, "fail"), doc))
+
+
+def _compile_return(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+    return return_body(
+        [(name, c.value(v, (*path, "return", name), doc)) for name, v in data["return"].items()]
+    )
+
+
+STEP_COMPILERS: dict[str, StepCompiler] = {
+    "tool": _compile_tool,
+    "action": _compile_action,
+    "set": _compile_set,
+    "foreach": _compile_foreach,
+    "parallel": _compile_parallel,
+    "choose": _compile_choose,
+    "repeat": _compile_repeat,
+    "wait": _compile_wait,
+    "emit": _compile_emit,
+    "fail": _compile_fail,
+    "return": _compile_return,
+}

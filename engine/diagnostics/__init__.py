@@ -1,0 +1,1 @@
+"""Diagnostics: the error tree, the codes, one reporter, did-you-mean and the words users read."""

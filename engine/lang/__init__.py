@@ -1,0 +1,1 @@
+"""The languages: templates and expressions, and the sandbox they share."""

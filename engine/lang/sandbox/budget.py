@@ -1,0 +1,96 @@
+"""The time budget of evaluation: templates and expressions never hold the event loop long.
+
+A run shares its event loop with other runs and with the MCP server's requests, and
+evaluating is synchronous: while a template renders, nothing else runs, not even the
+watchdog that enforces ``timeout``. Every operation's size is bounded before it is
+computed, but a template may chain thousands of them, and a step may hold many
+templates. So each thread keeps one clock: the seconds templates and expressions have
+computed since its event loop last went round (a callback queued when the count starts
+resets it as soon as the loop gets control back; the runtime lets the loop go round at
+a step start once a run has kept it for a slice of time). Allocating operations,
+operators, calls and regular expressions check it, and once it passes
+:data:`EVALUATION_TIME` the evaluation fails with ``limit-exceeded``. Outside an event
+loop, each evaluation has the whole budget to itself.
+
+>>> begin(); spend(); end()
+>>> remaining() == EVALUATION_TIME
+True
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from asyncio import AbstractEventLoop
+from asyncio.events import _get_running_loop
+from typing import Final
+
+from engine.diagnostics.errors import LimitExceeded
+
+EVALUATION_TIME: Final = 1.0  # seconds of evaluation before the event loop must go round
+
+_monotonic = time.monotonic
+
+
+class _Clock(threading.local):
+    """This thread's evaluation time: ``used`` since ``loop`` last went round (None:
+    it has since), and when the evaluation in progress (``depth`` > 0) started."""
+
+    used = 0.0
+    since = 0.0
+    depth = 0
+    loop: AbstractEventLoop | None = None
+
+
+_CLOCK: Final = _Clock()
+
+
+def _went_round() -> None:
+    _CLOCK.loop = None
+
+
+def begin() -> None:
+    """Start an evaluation; call :func:`end` when it is done (nested ones count once)."""
+    clock = _CLOCK
+    if not clock.depth:
+        loop = _get_running_loop()
+        if loop is None or loop is not clock.loop:
+            clock.used = 0.0
+            clock.loop = loop
+            if loop is not None:
+                loop.call_soon(_went_round)
+        clock.since = _monotonic()
+    clock.depth += 1
+
+
+def end() -> None:
+    """End the evaluation :func:`begin` started."""
+    clock = _CLOCK
+    clock.depth -= 1
+    if not clock.depth:
+        clock.used += _monotonic() - clock.since
+
+
+def remaining() -> float:
+    """Seconds the evaluation in progress may still compute (the whole budget outside
+    an evaluation); raises ``limit-exceeded`` once none are left."""
+    clock = _CLOCK
+    if not clock.depth:
+        return EVALUATION_TIME
+    left = EVALUATION_TIME - clock.used - (_monotonic() - clock.since)
+    if left <= 0:
+        raise LimitExceeded(
+            "evaluation_time",
+            EVALUATION_TIME,
+            f"templates and expressions computed for more than {EVALUATION_TIME:g} s "
+            "without a pause, so this one was stopped (the run shares its time with "
+            "other work)",
+            hint="make the template do less work (fewer filters on long text, smaller "
+            "lists), or spread the work over several steps",
+        )
+    return left
+
+
+def spend() -> None:
+    """Raise ``limit-exceeded`` when the evaluation in progress is out of time."""
+    remaining()

@@ -1,0 +1,197 @@
+"""Keys and methods: what a value exposes to ``.name`` and ``[key]``.
+
+:class:`Lookup` reads a chain of constant keys straight from the scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from engine.diagnostics.words import describe_value
+from engine.lang.sandbox.failures import MissingValue, SandboxFailure, listing
+from engine.lang.sandbox.references import PathPart, Scope, format_reference
+from engine.lang.sandbox.text import LIST_MAKING_METHODS
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final[Any] = _Missing()
+
+STRING_METHODS: Final = frozenset(
+    {
+        "capitalize", "casefold", "count", "endswith", "find", "index", "isalnum",
+        "isalpha", "isascii", "isdecimal", "isdigit", "islower", "isnumeric", "isspace",
+        "istitle", "isupper", "lower", "lstrip", "partition", "removeprefix",
+        "removesuffix", "rfind", "rindex", "rpartition", "rsplit", "rstrip", "split",
+        "splitlines", "startswith", "strip", "swapcase", "title", "upper",
+    }
+)  # fmt: skip
+SEQUENCE_METHODS: Final = frozenset({"count", "index"})
+MAPPING_METHODS: Final = frozenset({"get", "items", "keys", "values"})
+ALLOWED_METHODS: Final = STRING_METHODS | SEQUENCE_METHODS | MAPPING_METHODS
+
+_CHANGES_DATA = "templates and expressions cannot change data: build a new value in a `set` step"
+_PADDING = "padding methods are not available (they can build huge strings)"
+_TEXT_BUILDING = "build text with `+` in expressions or `~` in templates"
+METHOD_HINTS: Final[Mapping[str, str]] = {
+    "format": _TEXT_BUILDING,
+    "format_map": _TEXT_BUILDING,
+    "join": "use join(items, separator) in expressions, `items | join(separator)` in templates",
+    "replace": "use replace(text, old, new) in expressions, `text | replace(old, new)` in "
+    "templates",
+    "ljust": _PADDING,
+    "rjust": _PADDING,
+    "center": _PADDING,
+    "zfill": _PADDING,
+    "expandtabs": _PADDING,
+    "encode": "byte strings are not available",
+    **{
+        name: _CHANGES_DATA
+        for name in (
+            "append", "clear", "copy", "extend", "insert", "pop", "popitem", "remove",
+            "reverse", "setdefault", "sort", "update",
+        )
+    },
+}  # fmt: skip
+
+
+def method_hint(name: str) -> str:
+    """Why a method is not available, and what to use instead.
+
+    >>> method_hint("update")
+    'templates and expressions cannot change data: build a new value in a `set` step'
+    """
+    return METHOD_HINTS.get(name, f"methods you can use: {listing(ALLOWED_METHODS, 60)}")
+
+
+def forbidden(obj: Any, name: str) -> SandboxFailure:
+    """The failure for a private name or a method that is not allowed."""
+    if name.startswith("_"):
+        return SandboxFailure(
+            f"`{name}` is not allowed: names starting with `_` are private",
+            f"to read a key that starts with `_`, write `value[{name!r}]`",
+        )
+    return SandboxFailure(f"`.{name}` is not allowed on {describe_value(obj)}", method_hint(name))
+
+
+def lookup_attribute(obj: Any, name: str) -> Any:
+    """``obj.name``: a key of an object first, then an allowed method; else :data:`MISSING`.
+
+    Raises :class:`SandboxFailure` for names starting with ``_`` and for methods that
+    exist but are not allowed.
+
+    >>> lookup_attribute({"items": [1]}, "items"), lookup_attribute({}, "nope")
+    ([1], MISSING)
+    """
+    if name[:1] == "_":
+        raise forbidden(obj, name)
+    if isinstance(obj, Mapping):
+        try:
+            return obj[name]
+        except (KeyError, TypeError):
+            pass
+        return getattr(obj, name) if name in MAPPING_METHODS else MISSING
+    if isinstance(obj, str):
+        if name in STRING_METHODS:
+            bounded = LIST_MAKING_METHODS.get(name)
+            return getattr(obj, name) if bounded is None else bounded(str(obj))
+    elif isinstance(obj, list | tuple | range):
+        if name in SEQUENCE_METHODS:
+            return getattr(obj, name)
+        fields = getattr(type(obj), "_fields", ())  # named tuples, as Jinja's groupby makes
+        if name in fields:
+            return getattr(obj, name)
+    else:
+        return MISSING
+    if hasattr(type(obj), name):
+        raise forbidden(obj, name)
+    return MISSING
+
+
+def lookup_item(obj: Any, key: Any) -> Any:
+    """``obj[key]``: a key of an object, an item or slice of a list or string.
+
+    >>> lookup_item([1, 2, 3], -1), lookup_item("abc", slice(1, None)), lookup_item({}, "a")
+    (3, 'bc', MISSING)
+    """
+    if isinstance(obj, Mapping):
+        if isinstance(key, slice):
+            raise SandboxFailure("a mapping cannot be sliced", "slice lists and text only")
+        try:
+            return obj[key]
+        except (KeyError, TypeError):
+            return MISSING
+    if isinstance(obj, str | list | tuple | range):
+        if isinstance(key, int):
+            try:
+                return obj[key]
+            except IndexError:
+                return MISSING
+        if isinstance(key, slice):
+            return obj[key]
+        return MISSING
+    if isinstance(key, slice):
+        raise SandboxFailure(f"{describe_value(obj)} cannot be sliced", "slice lists and strings")
+    return MISSING
+
+
+class Lookup:
+    """A chain of constant keys read straight from the scope, without a render.
+
+    ``links`` are ``(key, is_attribute)`` pairs: ``x.a`` is an attribute link, ``x['a']``
+    and ``x[0]`` are item links. Semantics are those of :func:`lookup_attribute` and
+    :func:`lookup_item`; a missing link raises :class:`MissingValue`.
+
+    >>> Lookup("steps", (("read", True), ("items", True), (0, False)))(
+    ...     {"steps": {"read": {"items": ["a"]}}})
+    'a'
+    """
+
+    __slots__ = ("_keys", "_whole", "links", "root", "text")
+
+    def __init__(self, root: str, links: Sequence[tuple[PathPart, bool]]) -> None:
+        self.root = root
+        self.links = tuple(links)
+        self._keys = (root, *(key for key, _ in self.links))
+        self.text = format_reference(root, self._keys[1:])
+        self._whole = not self.links
+
+    @property
+    def keys(self) -> tuple[PathPart, ...]:
+        """The keys read from the scope, root first."""
+        return self._keys
+
+    def __call__(self, scope: Scope) -> Any:
+        value: Any = scope
+        try:
+            for key in self._keys:
+                value = value[key]
+        except Exception:
+            # Plain subscripts agree with the sandbox rules whenever they succeed on the
+            # values a scope holds; anything else takes the careful path.
+            return self._walk(scope)
+        if self._whole and type(value) is dict:
+            # `vars` or `steps` read whole: a copy, as later steps change them (a `set`
+            # of the object itself would make a value that holds itself).
+            return dict(value)
+        return value
+
+    def _walk(self, scope: Scope) -> Any:
+        try:
+            value = scope[self.root]
+        except KeyError:
+            raise MissingValue(None, scope, self.root) from None
+        for index, (key, is_attribute) in enumerate(self.links):
+            found = lookup_attribute(value, str(key)) if is_attribute else lookup_item(value, key)
+            if found is MISSING:
+                raise MissingValue(
+                    format_reference(self.root, self._keys[1 : index + 1]), value, key
+                )
+            value = found
+        return dict(value) if self._whole and type(value) is dict else value

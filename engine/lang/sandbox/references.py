@@ -1,0 +1,81 @@
+"""What static analysis reports (problems, references) and how a reference is written."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.diagnostics.errors import CompileError, Diagnostic
+
+PathPart = str | int
+Scope = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a template or expression, found without evaluating it.
+
+    ``code`` is stable (the validator maps it to a diagnostic); ``line`` and ``column``
+    count from 1 within the text, when known.
+
+    >>> Problem("unknown-function", "unknown function `lenght`", "did you mean `len`?", 1, 1).line
+    1
+    """
+
+    code: str
+    message: str
+    hint: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One use of a name: ``steps.read.result.data.items[0]`` is root ``steps`` and path
+    ``("read", "result", "data", "items", 0)``. The path stops at the first part that is
+    not a constant. ``guarded`` is True inside ``default(...)`` / ``defined(...)`` (and
+    their template forms), where an undefined value is expected.
+
+    >>> Reference("inputs", ("name",), False, "inputs.name").root
+    'inputs'
+    """
+
+    root: str
+    path: tuple[PathPart, ...]
+    guarded: bool
+    text: str
+
+
+def compile_error(problems: Sequence[Problem]) -> CompileError:
+    """The :class:`CompileError` for a list of problems: the first one leads.
+
+    >>> compile_error([Problem("expression-syntax", "the expression is empty")]).code
+    'expression-syntax'
+    """
+    first = problems[0]
+    diagnostics = [Diagnostic(p.code, p.message, hint=p.hint) for p in problems]
+    return CompileError(first.message, code=first.code, hint=first.hint, diagnostics=diagnostics)
+
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def format_reference(root: str, path: Iterable[PathPart]) -> str:
+    """The canonical text of a reference.
+
+    >>> format_reference("steps", ("read", "result", "items", 0))
+    'steps.read.result.items[0]'
+    >>> format_reference("vars", ("my var",))
+    "vars['my var']"
+    """
+    parts = [root]
+    for part in path:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif IDENTIFIER.match(part):
+            parts.append(f".{part}")
+        else:
+            parts.append(f"[{part!r}]")
+    return "".join(parts)

@@ -1,0 +1,222 @@
+"""The template sandbox: Jinja's immutable sandbox with the km-actions rules.
+
+Undefined values are strict (but chain), output is checked, and any failure becomes the
+StepError a user sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Final, NoReturn
+
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.runtime import ChainableUndefined, Context, StrictUndefined, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
+
+from engine.diagnostics.errors import ErrorKind, StepError
+from engine.diagnostics.words import describe_value
+from engine.lang.limits import current_limits
+from engine.lang.sandbox.budget import spend
+from engine.lang.sandbox.failures import MissingValue, SandboxFailure
+from engine.lang.sandbox.lookups import MISSING, Lookup, lookup_attribute, lookup_item
+from engine.lang.sandbox.messages import to_step_error
+from engine.lang.sandbox.operators import BINARY_OPERATORS
+from engine.lang.sandbox.references import Scope, format_reference
+from engine.lang.sandbox.sizes import (
+    check_operand,
+    check_size,
+    estimate_text_size,
+    plain_data,
+    scope_roots,
+    to_plain,
+)
+
+TEMPLATE_GUARD: Final = "if it may be missing, add a fallback: `{ref} | default('')`"
+
+
+class _UndefinedUse(Exception):
+    """An undefined value was used (printed, compared, iterated, called …)."""
+
+    def __init__(self, undefined: Undefined) -> None:
+        super().__init__()
+        self.undefined = undefined
+
+
+class _Undefined(ChainableUndefined, StrictUndefined):
+    """Strict, except that ``.key`` and ``[key]`` chain: ``x.a.b | default(1)`` works
+    when ``x.a`` is missing, as ``default(x.a.b, 1)`` does in expressions."""
+
+    __slots__ = ()
+
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise _UndefinedUse(self)
+
+    __iter__ = __str__ = __len__ = __repr__ = __reversed__ = _fail_with_undefined_error
+    __eq__ = __ne__ = __bool__ = __hash__ = __contains__ = _fail_with_undefined_error
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _fail_with_undefined_error
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _fail_with_undefined_error
+    __mod__ = __rmod__ = __pos__ = __neg__ = __call__ = _fail_with_undefined_error
+    __lt__ = __le__ = __gt__ = __ge__ = __int__ = __float__ = _fail_with_undefined_error
+    __complex__ = __pow__ = __rpow__ = __abs__ = __index__ = _fail_with_undefined_error
+
+
+def fail_if_undefined(value: Any) -> None:
+    """Raise when ``value`` is undefined, so that using it reports the missing name."""
+    if isinstance(value, Undefined):
+        raise _UndefinedUse(value)
+
+
+def json_like(value: Any, scope: Scope) -> Any:
+    """A native result as JSON-like data: tuples, ranges and generators inside it become
+    lists; an undefined value anywhere fails. Unchanged containers are returned as they
+    are (scope data is not copied; shared sub-structures are converted once), except
+    the scope's own objects (`vars`, `steps`), which later steps change: a value holds
+    copies of them, never the objects themselves (a `set` would make it hold itself)."""
+    return plain_data(value, {}, _check_native, scope_roots(scope))
+
+
+def _check_native(value: Any) -> None:
+    fail_if_undefined(value)
+    to_plain(value)  # refuses functions and methods
+
+
+def finalize_output(value: Any) -> Any:
+    """What ``{{ value }}`` prints, checked: no functions, no oversized structures, and
+    lazy sequences (``x | reverse``, ``x | map(...)``) as the lists they stand for.
+
+    >>> finalize_output([1, 2]), finalize_output(reversed([1, 2]))
+    ([1, 2], [2, 1])
+    """
+    if type(value) is str or isinstance(value, float | str | Undefined) or value is None:
+        return value
+    if isinstance(value, int):
+        check_operand(value)
+        return value
+    if callable(value):
+        raise SandboxFailure(
+            "the template shows a function or method instead of a value",
+            "call it with parentheses, e.g. `name.upper()`",
+        )
+    value = plain_data(value)
+    limit = current_limits().max_template_output
+    check_size(estimate_text_size(value, limit), "max_template_output")
+    return value
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with the km-actions rules: an allow-list of methods,
+    keys before methods on objects, size-checked operators and calls."""
+
+    # Intercepting every operator also keeps Jinja from folding `9 ** 9 ** 9` at compile.
+    intercepted_binops = frozenset(BINARY_OPERATORS)
+
+    def __init__(
+        self,
+        filters: dict[str, Callable[..., Any]],
+        tests: dict[str, Callable[..., Any]],
+        globals_: dict[str, Any],
+    ) -> None:
+        super().__init__(
+            undefined=_Undefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            finalize=finalize_output,
+            cache_size=0,
+            auto_reload=False,
+        )
+        # The engine owns these registries; the environment uses the very same dicts.
+        self.filters = filters
+        self.tests = tests  # type: ignore[assignment]  # Jinja annotates tests narrowly
+        self.globals = globals_
+        self.binop_table = dict(BINARY_OPERATORS)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        try:
+            return lookup_attribute(obj, attr) is not MISSING
+        except SandboxFailure:
+            return False
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        return not isinstance(obj, type) and super().is_safe_callable(obj)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Undefined):
+            return obj
+        value = lookup_attribute(obj, attribute)
+        return self.undefined(obj=obj, name=attribute) if value is MISSING else value
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Undefined):
+            return obj
+        value = lookup_item(obj, argument)
+        return self.undefined(obj=obj, name=argument) if value is MISSING else value
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        spend()
+        fail_if_undefined(left)
+        fail_if_undefined(right)
+        return self.binop_table[operator](left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        spend()
+        fail_if_undefined(__obj)
+        if not callable(__obj):
+            raise SandboxFailure(
+                f"{describe_value(__obj)} is not a function", "remove the parentheses"
+            )
+        if not __self.is_safe_callable(__obj):
+            raise SandboxFailure("this value cannot be called", "call functions and methods only")
+        result = __context.call(__obj, *args, **kwargs)
+        if isinstance(result, str):
+            check_size(len(result), "max_string_length")
+        elif isinstance(result, list | tuple):
+            check_size(len(result), "max_collection_size")
+        return result
+
+
+def _find_parent(scope: Scope, chains: Sequence[Lookup], parent: Any, key: Any) -> str:
+    """The text of the reference whose value is ``parent`` (to name a missing key)."""
+    fallback = ""
+    same = (lambda node: node is parent or node == parent) if callable(parent) else None
+    for chain in chains:
+        node = scope.get(chain.root, MISSING)
+        for index in range(len(chain.links) + 1):
+            if node is parent or (same is not None and same(node)):
+                text = format_reference(chain.root, [k for k, _ in chain.links[:index]])
+                if index < len(chain.links) and chain.links[index][0] == key:
+                    return text
+                fallback = fallback or text
+            if index == len(chain.links) or node is MISSING:
+                break
+            link, is_attribute = chain.links[index]
+            try:
+                node = (
+                    lookup_attribute(node, str(link)) if is_attribute else lookup_item(node, link)
+                )
+            except SandboxFailure:
+                break
+    return fallback
+
+
+def template_error(exc: BaseException, scope: Scope, chains: Sequence[Lookup]) -> StepError:
+    """The :class:`StepError` for anything a render raised, naming a missing key's parent."""
+    failure: BaseException = exc
+    if isinstance(exc, _UndefinedUse):
+        undefined = exc.undefined
+        hint, parent, key = (
+            undefined._undefined_hint,
+            undefined._undefined_obj,
+            undefined._undefined_name,
+        )
+        if hint:
+            failure = SandboxFailure(hint, "add `| default(…)` for this case")
+        elif parent is missing:
+            failure = MissingValue(None, scope, key)
+        else:
+            failure = MissingValue(_find_parent(scope, chains, parent, key), parent, key)
+    elif isinstance(exc, SecurityError):  # pragma: no cover - from paths this sandbox replaces
+        failure = SandboxFailure(f"not allowed: {exc}", "use keys, filters and allowed methods")
+    elif isinstance(exc, TemplateError):
+        failure = SandboxFailure(exc.message or type(exc).__name__)
+    return to_step_error(failure, ErrorKind.TEMPLATE_ERROR, TEMPLATE_GUARD)

@@ -1,0 +1,1 @@
+"""Loading: manifest text (YAML or JSON) into data plus a source map."""

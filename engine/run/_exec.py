@@ -1,0 +1,132 @@
+"""Invoking a pipeline: inputs checked, a frame set up, steps run, outputs projected."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from engine.diagnostics.errors import ErrorKind, StepError
+from engine.diagnostics.suggestions import did_you_mean
+from engine.lang.limits import Limits, reset_limits, set_limits
+from engine.run._state import Frame, ReturnSignal, RunState
+from engine.run.model import Pipeline
+
+_ABSENT: Any = object()
+
+
+def prepare_inputs(
+    pipeline: Pipeline, given: Mapping[str, Any] | None, state: RunState
+) -> dict[str, Any]:
+    """The inputs a run sees: given values checked, defaults applied, secrets noted."""
+    given = given or {}
+    specs = pipeline.inputs
+    for name in given:
+        if name not in specs:
+            hint = did_you_mean(str(name), specs) if specs else "this action takes no inputs"
+            raise StepError(
+                ErrorKind.INVALID_INPUT,
+                f"{pipeline.qualified_name} has no input `{name}`",
+                hint=hint,
+                details={"input": name},
+            )
+    values: dict[str, Any] = {}
+    for name, spec in specs.items():
+        value = given.get(name, _ABSENT)
+        if value is None and not spec.required:
+            # null for an optional input means "not given" (as JSON callers mean it, and
+            # as `with: {x: "{{ inputs.x }}"}` passes on an optional input left out).
+            value = _ABSENT
+        if value is not _ABSENT:
+            if spec.secret:
+                # Noted before it is checked: even a value that does not fit is secret.
+                state.secrets.note(value, f"the secret input `{name}`")
+            if type(value) in spec.plain_types:
+                values[name] = value
+                continue
+            problems = spec.problems(value)
+            if problems:
+                raise StepError(
+                    ErrorKind.INVALID_INPUT,
+                    f"input `{name}` of {pipeline.qualified_name} {problems[0]}",
+                    hint=spec.description
+                    or f"see `inputs:` in {pipeline.file or pipeline.qualified_name} "
+                    f"for what `{name}` takes",
+                    details={"input": name},
+                )
+            values[name] = spec.normalize(value)
+            continue
+        if spec.has_default:
+            value = (
+                copy.deepcopy(spec.default)
+                if isinstance(spec.default, list | dict)
+                else spec.default
+            )
+            if spec.secret:
+                state.secrets.note(value, f"the secret input `{name}`")
+        elif spec.required:
+            raise StepError(
+                ErrorKind.INVALID_INPUT,
+                f"{pipeline.qualified_name} needs the input `{name}`",
+                hint=spec.description
+                or f"give `{name}` a value (on the command line: --input {name}=…)",
+                details={"input": name},
+            )
+        else:
+            value = None
+        values[name] = value
+    return values
+
+
+async def invoke(
+    pipeline: Pipeline,
+    given: Mapping[str, Any] | None,
+    state: RunState,
+    grant: Any,
+    depth: int,
+    config: Mapping[str, Any],
+    bridge: Any = None,
+    progress: Any = None,
+    limits: Limits | None = None,
+) -> dict[str, Any]:
+    """Run ``pipeline`` as one action invocation and return its outputs (``bridge``: the
+    guarded bridge for ``grant``, when the caller already has it; ``progress``: an async
+    callback ``(done, total, message)`` after each top-level step; ``limits``: stricter
+    ones than the run's, for an action of a plugin installed under a stricter profile)."""
+    inputs = prepare_inputs(pipeline, given, state)
+    if limits is None or limits is state.limits:
+        frame = Frame(state, pipeline, bridge or state.make_bridge(pipeline, grant), depth)
+        return await _run_frame(frame, pipeline, scope_of(frame, inputs, config), progress)
+    # Its own guard (the tool classes its limits allow) and its limits inside templates
+    # and expressions too.
+    guard = state.make_bridge.with_limits(limits)(pipeline, grant)
+    frame = Frame(state, pipeline, guard, depth, limits)
+    token = set_limits(limits)
+    try:
+        return await _run_frame(frame, pipeline, scope_of(frame, inputs, config), progress)
+    finally:
+        reset_limits(token)
+
+
+def scope_of(frame: Frame, inputs: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The names an invocation's templates and expressions see."""
+    return {"inputs": inputs, "vars": frame.vars, "steps": frame.steps, "config": config}
+
+
+async def _run_frame(
+    frame: Frame, pipeline: Pipeline, scope: dict[str, Any], progress: Any
+) -> dict[str, Any]:
+    block = pipeline.block
+    assert block is not None  # every compiled pipeline has one (only hooks' anchor has not)
+    try:
+        await block(frame, scope, progress)
+    except ReturnSignal as signal:
+        return (
+            {name: signal.outputs.get(name) for name in pipeline.output_names}
+            if pipeline.output_names
+            else dict(signal.outputs)
+        )
+    if pipeline.outputs is None:
+        return {}
+    outputs: dict[str, Any] = pipeline.outputs(scope)  # measured there, as check_fields does
+    return outputs

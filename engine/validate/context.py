@@ -1,0 +1,140 @@
+"""What the validator knows beyond the manifest itself: tools, other actions, plugin."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.lang.limits import Profile
+from engine.tools.catalog import ToolCatalog
+from engine.validate.inputs import InputSpec
+
+
+class ValidationLevel(enum.Enum):
+    """How much to check: ``basic`` is the schema only; ``strict`` adds descriptions."""
+
+    NONE = "none"
+    BASIC = "basic"
+    STANDARD = "standard"
+    STRICT = "strict"
+
+
+@dataclass(frozen=True)
+class ActionSignature:
+    """What a caller needs to know of another action: its inputs, outputs and callees."""
+
+    name: str
+    plugin: str | None
+    inputs: Mapping[str, InputSpec]
+    outputs: tuple[str, ...]
+    calls: tuple[str, ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.plugin}/{self.name}" if self.plugin else self.name
+
+    @classmethod
+    def from_manifest(
+        cls, data: Mapping[str, Any], *, plugin: str | None = None
+    ) -> ActionSignature:
+        """Read a (structurally valid) manifest's signature."""
+        return cls(
+            name=str(data.get("name", "")),
+            plugin=plugin,
+            inputs=readable_inputs(data.get("inputs")),
+            outputs=tuple(data.get("outputs") or ())
+            if isinstance(data.get("outputs"), dict)
+            else (),
+            calls=tuple(_called_actions(data.get("steps"))),
+        )
+
+
+def section(data: Any, key: str) -> Mapping[str, Any]:
+    """The mapping under ``key`` of a manifest (empty when it is missing or not a mapping).
+
+    >>> section({"inputs": {"a": {}}}, "inputs"), section({"inputs": [1]}, "inputs")
+    ({'a': {}}, {})
+    """
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def readable_inputs(raw: Any) -> dict[str, InputSpec]:
+    """The input declarations that can be read, skipping broken ones (reported elsewhere).
+
+    >>> sorted(readable_inputs({"a": {"type": "integer"}, "b": "integer", "c": {"items": 1}}))
+    ['a']
+    """
+    if not isinstance(raw, Mapping):
+        return {}
+    out: dict[str, InputSpec] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("items", {}), Mapping):
+            continue
+        try:
+            out[str(name)] = InputSpec.from_manifest(str(name), entry)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _called_actions(steps: Any) -> list[str]:
+    out: list[str] = []
+    stack = [steps]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            target = node.get("action")
+            if isinstance(target, str):
+                out.append(target)
+            stack.extend(
+                v
+                for k, v in node.items()
+                if k in ("steps", "catch", "otherwise", "parallel", "choose", "repeat")
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """Everything outside the manifest that validation depends on.
+
+    ``actions`` maps the names an ``action:`` step may use ("name" for the same plugin
+    or folder, "plugin/name" for another plugin) to their signatures. ``permissions``
+    is the enclosing plugin's declared permissions (``None`` for a lone action file).
+    ``ceiling``: what the caller may grant (an MCP server's ``security.ceiling``), when
+    the manifest comes from one who may not grant everything. ``profile``: the security
+    profile a plugin manifest's ``resource_limits`` may only tighten (not compared when
+    None).
+    """
+
+    catalog: ToolCatalog = field(default_factory=ToolCatalog.builtin)
+    actions: Mapping[str, ActionSignature] = field(default_factory=dict)
+    plugin: str | None = None
+    permissions: tuple[str, ...] | None = None
+    config_schema: Mapping[str, Any] | None = None
+    level: ValidationLevel = ValidationLevel.STANDARD
+    ceiling: tuple[str, ...] | None = None
+    profile: Profile | None = None
+
+    @property
+    def in_plugin(self) -> bool:
+        return self.permissions is not None
+
+    def resolve_action(self, target: str) -> ActionSignature | None:
+        """The signature ``action: target`` refers to, if known."""
+        found = self.actions.get(target)
+        if found is None and self.plugin and "/" not in target:
+            found = self.actions.get(f"{self.plugin}/{target}")
+        return found
+
+    def config_names(self) -> list[str] | None:
+        """Declared setting names, or ``None`` when there is no configuration at all."""
+        if self.config_schema is None:
+            return None
+        props = self.config_schema.get("properties")
+        return list(props) if isinstance(props, Mapping) else []

@@ -1,0 +1,989 @@
+"""Templates: renderer kinds, native types, filters, analysis, messages, limits, fast paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from engine.diagnostics.errors import CompileError, ErrorKind, LimitExceeded, StepError
+from engine.lang.limits import Limits, active_limits
+from engine.lang.sandbox.references import Reference
+from engine.lang.templates import DEFAULT_FILTERS, TemplateEngine, is_template
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+ENGINE = TemplateEngine()
+JINJA_ONLY = TemplateEngine(fast_paths=False)
+SCOPE: dict[str, Any] = {
+    "inputs": {"name": "ada", "count": 3, "items": [3, 1, 2], "flag": True, "none": None},
+    "steps": {
+        "read": {
+            "result": {"success": True, "data": {"content": "hello world", "format": "text"}},
+            "status": "succeeded",
+        }
+    },
+    "vars": {
+        "my var": 7,
+        "people": [{"name": "Bo", "age": 30}, {"name": "Al", "age": 25}],
+        "six": "abcdef",
+        "csv": "a,b,c,d,e,f",
+    },
+    "item": "x",
+}
+SMALL = Limits().with_overrides(max_string_length=10, max_collection_size=5, max_template_output=20)
+
+
+def render(value: Any, scope: dict[str, Any] = SCOPE, engine: TemplateEngine = ENGINE) -> Any:
+    return engine.compile(value)(scope)
+
+
+def failure(text: str, scope: dict[str, Any] = SCOPE) -> tuple[str, str | None]:
+    """The error of the fast path and of a plain Jinja render, which must agree."""
+    outcomes = []
+    for engine in (ENGINE, JINJA_ONLY):
+        with pytest.raises(StepError) as info:
+            render(text, scope, engine)
+        assert info.value.kind is ErrorKind.TEMPLATE_ERROR
+        assert info.value.step is None and not info.value.first.path
+        outcomes.append((info.value.message, info.value.hint))
+    assert outcomes[0] == outcomes[1]
+    return outcomes[0]
+
+
+def problems(text: str) -> list[tuple[str, str, str | None, int | None, int | None]]:
+    return [(p.code, p.message, p.hint, p.line, p.column) for p in ENGINE.analyze(text).problems]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("{{ x }}", True, id="expression"),
+        pytest.param("{% if %}", True, id="statement"),
+        pytest.param("{# note #}", True, id="comment"),
+        pytest.param("{ x }", False, id="single-brace"),
+        pytest.param("plain text", False, id="plain"),
+    ],
+)
+def test_is_template(text: str, expected: bool) -> None:
+    assert is_template(text) is expected
+
+
+def test_constants_cost_nothing() -> None:
+    value = {"a": [1, {"b": "text"}], "c": None}
+    renderer = ENGINE.compile(value)
+    assert renderer.constant
+    assert renderer(SCOPE) is value
+    assert ENGINE.compile("no template").constant
+    assert ENGINE.compile(5)(SCOPE) == 5
+
+
+def test_nested_values_render_only_their_templates() -> None:
+    fixed = {"deep": [1, 2]}
+    renderer = ENGINE.compile(
+        {"operation": "set", "fixed": fixed, "text": "{{ inputs.name }}", "list": ["a", "{{ 1 }}"]}
+    )
+    assert not renderer.constant
+    out = renderer(SCOPE)
+    assert out == {"operation": "set", "fixed": fixed, "text": "ada", "list": ["a", 1]}
+    assert list(out) == ["operation", "fixed", "text", "list"]
+    assert out["fixed"] is fixed
+    assert renderer(SCOPE) is not out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("{{ inputs.count }}", 3, id="int-reference"),
+        pytest.param("{{ inputs.items }}", [3, 1, 2], id="list-reference"),
+        pytest.param("{{ inputs.flag }}", True, id="bool-reference"),
+        pytest.param("{{ inputs.none }}", None, id="null-reference"),
+        pytest.param(
+            "{{ steps.read.result.data }}",
+            SCOPE["steps"]["read"]["result"]["data"],
+            id="object-reference",
+        ),
+        pytest.param("{{ vars['my var'] }}", 7, id="subscript-reference"),
+        pytest.param("{{ vars.people[1].name }}", "Al", id="index-reference"),
+        pytest.param("{{ vars.people[-1]['age'] }}", 25, id="negative-index-reference"),
+        pytest.param("{{ vars.people.0.name }}", "Bo", id="dotted-index"),
+        pytest.param("{{ item }}", "x", id="root-reference"),
+        pytest.param("{{ inputs.count * 2 }}", 6, id="int-expression"),
+        pytest.param("{{ inputs.count / 2 }}", 1.5, id="float-expression"),
+        pytest.param("{{ inputs.items | sort }}", [1, 2, 3], id="list-expression"),
+        pytest.param("{{ inputs.items | map('string') }}", ["3", "1", "2"], id="generator-list"),
+        pytest.param("{{ range(3) }}", [0, 1, 2], id="range-list"),
+        pytest.param("{{ (1, 2) }}", [1, 2], id="tuple-list"),
+        pytest.param("{{ {'a': inputs.count} }}", {"a": 3}, id="dict-expression"),
+        pytest.param("{{ inputs.count > 2 }}", True, id="bool-expression"),
+        pytest.param("{{ none }}", None, id="none-literal"),
+        pytest.param("{{ '3' }}", "3", id="text-stays-text"),
+        pytest.param("{{ inputs.name ~ '!' }}", "ada!", id="tilde"),
+        pytest.param("{{- inputs.count -}}", 3, id="whitespace-control"),
+        pytest.param("{{ inputs.count }}{# note #}", 3, id="comment-ignored"),
+    ],
+)
+def test_a_single_expression_keeps_its_type(text: str, expected: Any) -> None:
+    value = render(text)
+    assert value == expected and type(value) is type(expected)
+    assert render(text, engine=JINJA_ONLY) == expected
+
+
+def test_a_plain_reference_returns_the_scope_value_itself() -> None:
+    assert render("{{ inputs.items }}") is SCOPE["inputs"]["items"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Hi {{ inputs.name }}!", "Hi ada!", id="plain-references"),
+        pytest.param("{{ inputs.count }} items", "3 items", id="number-as-text"),
+        pytest.param("{{ inputs.flag }}/{{ inputs.none }}", "True/None", id="python-text"),
+        pytest.param("{{ inputs.items }}", [3, 1, 2], id="native"),
+        pytest.param(" {{ inputs.items }}", " [3, 1, 2]", id="text-around-native"),
+        pytest.param("{{ inputs.name }}\n", "ada\n", id="trailing-newline-kept"),
+        pytest.param("Hi {{ inputs.name | title }}", "Hi Ada", id="jinja-text"),
+        pytest.param("a {{- ' b ' -}} c", "a b c", id="whitespace-control"),
+        pytest.param("{{ '{{ x }}' }}", "{{ x }}", id="literal-braces"),
+    ],
+)
+def test_text(text: str, expected: Any) -> None:
+    assert render(text) == expected
+    assert render(text, engine=JINJA_ONLY) == expected
+
+
+def test_rendered_output_is_never_rendered_again() -> None:
+    scope = {"inputs": {"text": "{{ inputs.secret }}", "secret": "no!"}}
+    assert render("{{ inputs.text }}", scope) == "{{ inputs.secret }}"
+    assert render("say {{ inputs.text | upper }}", scope) == "say {{ INPUTS.SECRET }}"
+
+
+FILTER_CASES = [
+    pytest.param("{{ -3 | abs }}", 3, id="abs"),
+    pytest.param("{{ 'ab' | capitalize }}", "Ab", id="capitalize"),
+    pytest.param("{{ inputs.items | count }}", 3, id="count"),
+    pytest.param("{{ inputs.nope | d('x') }}", "x", id="d"),
+    pytest.param("{{ inputs.nope | default('x') }}", "x", id="default"),
+    pytest.param("{{ '' | default('x', true) }}", "x", id="default-boolean"),
+    pytest.param("{{ {'b': 1, 'a': 2} | dictsort }}", [["a", 2], ["b", 1]], id="dictsort"),
+    pytest.param("{{ '<b>' | e }}", "&lt;b&gt;", id="e"),
+    pytest.param("{{ '<b>' | escape }}", "&lt;b&gt;", id="escape"),
+    pytest.param("{{ 2048 | filesizeformat }}", "2.0 kB", id="filesizeformat"),
+    pytest.param("{{ inputs.items | first }}", 3, id="first"),
+    pytest.param("{{ '2.5' | float }}", 2.5, id="float"),
+    pytest.param(
+        "{{ vars.people | groupby('age') | map('first') | list }}", [25, 30], id="groupby"
+    ),
+    pytest.param("{{ 'ab\\ncd' | indent(2) }}", "ab\n  cd", id="indent"),
+    pytest.param("{{ '42' | int }}", 42, id="int"),
+    pytest.param("{{ 'x' | int }}", 0, id="int-lenient"),
+    pytest.param("{{ {'a': 1} | items | list }}", [["a", 1]], id="items"),
+    pytest.param("{{ [1, 2] | join(', ') }}", "1, 2", id="join"),
+    pytest.param("{{ vars.people | join(', ', attribute='name') }}", "Bo, Al", id="join-attribute"),
+    pytest.param("{{ inputs.items | last }}", 2, id="last"),
+    pytest.param("{{ inputs.items | length }}", 3, id="length"),
+    pytest.param("{{ 'ab' | list }}", ["a", "b"], id="list"),
+    pytest.param("{{ 'AB' | lower }}", "ab", id="lower"),
+    pytest.param("{{ vars.people | map(attribute='name') | list }}", ["Bo", "Al"], id="map"),
+    pytest.param("{{ inputs.items | max }}", 3, id="max"),
+    pytest.param("{{ inputs.items | min }}", 1, id="min"),
+    pytest.param("{{ [7] | random }}", 7, id="random"),
+    pytest.param("{{ inputs.items | reject('odd') | list }}", [2], id="reject"),
+    pytest.param(
+        "{{ vars.people | rejectattr('age', 'gt', 26) | map(attribute='name') | list }}",
+        ["Al"],
+        id="rejectattr",
+    ),
+    pytest.param("{{ 'a-b' | replace('-', '+') }}", "a+b", id="replace"),
+    pytest.param("{{ 'abc' | reverse }}", "cba", id="reverse"),
+    pytest.param("{{ 2.567 | round(2) }}", 2.57, id="round"),
+    pytest.param("{{ 2.1 | round(0, 'ceil') }}", 3.0, id="round-ceil"),
+    pytest.param("{{ inputs.items | select('odd') | list }}", [3, 1], id="select"),
+    pytest.param(
+        "{{ vars.people | selectattr('age', 'lt', 26) | map(attribute='name') | list }}",
+        ["Al"],
+        id="selectattr",
+    ),
+    pytest.param("{{ inputs.items | sort(reverse=true) }}", [3, 2, 1], id="sort"),
+    pytest.param("{{ 3 | string }}", "3", id="string"),
+    pytest.param("{{ '<b>x</b>' | striptags }}", "x", id="striptags"),
+    pytest.param("{{ inputs.items | sum }}", 6, id="sum"),
+    pytest.param("{{ vars.people | sum(attribute='age') }}", 55, id="sum-attribute"),
+    pytest.param("{{ 'hello world' | title }}", "Hello World", id="title"),
+    pytest.param("{{ ' x ' | trim }}", "x", id="trim"),
+    pytest.param("{{ 'hello world' | truncate(9, leeway=0) }}", "hello...", id="truncate"),
+    pytest.param("{{ [1, 1, 2] | unique | list }}", [1, 2], id="unique"),
+    pytest.param("{{ 'ab' | upper }}", "AB", id="upper"),
+    pytest.param("{{ 'a b&c' | urlencode }}", "a%20b%26c", id="urlencode"),
+    pytest.param("{{ 'one two' | wordcount }}", 2, id="wordcount"),
+    pytest.param("{{ 'aaa bbb' | wordwrap(3) }}", "aaa\nbbb", id="wordwrap"),
+    pytest.param(
+        "{{ {'a': [1, none], 'é': true} | tojson }}", '{"a": [1, null], "é": true}', id="tojson"
+    ),
+    pytest.param("{{ [1] | tojson(2) }}", "[\n  1\n]", id="tojson-indent"),
+    pytest.param("{{ [1, 2, 3] | batch(2) | list }}", [[1, 2], [3]], id="batch"),
+    pytest.param("{{ [1, 2, 3] | slice(2) | list }}", [[1, 2], [3]], id="slice"),
+    pytest.param("{{ 'a,b' | split(',') }}", ["a", "b"], id="split"),
+    pytest.param("{{ '{\"a\": 1}' | from_json }}", {"a": 1}, id="from_json"),
+    pytest.param("{{ 'Invoice 42' | regex_search('\\d+') }}", "42", id="regex_search"),
+    pytest.param("{{ 'a  b' | regex_replace('\\s+', ' ') }}", "a b", id="regex_replace"),
+    pytest.param("{{ 'a1b22' | regex_findall('\\d+') }}", ["1", "22"], id="regex_findall"),
+    pytest.param("{{ 'hi' | b64encode }}", "aGk=", id="b64encode"),
+    pytest.param("{{ 'aGk=' | b64decode }}", "hi", id="b64decode"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FILTER_CASES)
+def test_filters(text: str, expected: Any) -> None:
+    assert render(text) == expected
+
+
+def test_every_filter_is_tested_and_documented() -> None:
+    tested = {case.id for case in FILTER_CASES}
+    documented = (DOCS / "templates-and-expressions.md").read_text(encoding="utf-8")
+    for name in ENGINE.public_filters():
+        assert name in tested, name
+        assert f"`{name}" in documented, name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("{{ inputs.count is number }}", True, id="number"),
+        pytest.param("{{ inputs.count is divisibleby(3) }}", True, id="divisibleby"),
+        pytest.param("{{ inputs.name is string }}", True, id="string"),
+        pytest.param("{{ inputs.nope is defined }}", False, id="defined"),
+        pytest.param("{{ inputs.nope.deeper is undefined }}", True, id="undefined-chain"),
+        pytest.param("{{ inputs.none is none }}", True, id="none"),
+        pytest.param("{{ 2 is in inputs.items }}", True, id="in"),
+        pytest.param("{{ range(3) | list }}", [0, 1, 2], id="range"),
+        pytest.param("{{ dict(a=1) }}", {"a": 1}, id="dict"),
+    ],
+)
+def test_tests_and_globals(text: str, expected: Any) -> None:
+    assert render(text) == expected
+
+
+def test_now_and_today() -> None:
+    assert dt.datetime.fromisoformat(render("{{ now() }}")).tzinfo is not None
+    assert dt.date.fromisoformat(render("{{ today() }}"))
+
+
+def test_default_works_through_a_missing_chain() -> None:
+    assert render("{{ inputs.nope.a['b'][0] | default('x') }}") == "x"
+    assert render("{{ nothing.at.all | default(1) + 1 }}") == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        pytest.param(
+            "{{ nmae }}",
+            "`nmae` is undefined",
+            "names you can use here: inputs, item, steps, vars",
+            id="unknown-root",
+        ),
+        pytest.param(
+            "{{ input.name }}",
+            "`input` is undefined",
+            "did you mean `inputs`? names you can use here: inputs, item, steps, vars",
+            id="unknown-root-close",
+        ),
+        pytest.param(
+            "{{ inputs.nmae }}",
+            "`inputs.nmae` is undefined",
+            "did you mean `inputs.name`? inputs has: count, flag, items, name, none",
+            id="missing-input",
+        ),
+        pytest.param(
+            "Hello {{ inputs.nmae }}",
+            "`inputs.nmae` is undefined",
+            "did you mean `inputs.name`? inputs has: count, flag, items, name, none",
+            id="missing-input-in-text",
+        ),
+        pytest.param(
+            "{{ steps.read.result.data.contnt }}",
+            "`steps.read.result.data` has no key 'contnt'; it has: content, format",
+            "did you mean 'content'?",
+            id="missing-deep-key",
+        ),
+        pytest.param(
+            "{{ steps.read.result.data.size }}",
+            "`steps.read.result.data` has no key 'size'; it has: content, format",
+            "if it may be missing, add a fallback: `steps.read.result.data.size | default('')`",
+            id="missing-deep-key-no-match",
+        ),
+        pytest.param(
+            "{{ steps.read.result.data.size.unit }}",
+            "`steps.read.result.data` has no key 'size'; it has: content, format",
+            "if it may be missing, add a fallback: `steps.read.result.data.size | default('')`",
+            id="first-missing-link-is-reported",
+        ),
+        pytest.param(
+            "{{ vars.people[5] }}",
+            "`vars.people` has no item 5; it has 2 item(s)",
+            "items are numbered from 0 to 1",
+            id="missing-item",
+        ),
+        pytest.param(
+            "{{ inputs.none.x }}",
+            "`inputs.none` is null, so it has no key 'x'",
+            "if it may be missing, add a fallback: `inputs.none.x | default('')`",
+            id="null-parent",
+        ),
+        pytest.param(
+            "{{ inputs.name.upper }}",
+            "the result is a function or method, not a value",
+            "call it with parentheses, e.g. `name.upper()`",
+            id="method-not-called",
+        ),
+    ],
+)
+def test_error_messages_on_both_paths(text: str, message: str, hint: str | None) -> None:
+    assert failure(text) == (message, hint)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        pytest.param(
+            "{{ inputs.nmae | upper }}",
+            "`inputs.nmae` is undefined",
+            "did you mean `inputs.name`? inputs has: count, flag, items, name, none",
+            id="undefined-through-a-filter",
+        ),
+        pytest.param(
+            "{{ inputs.count + inputs.zzz }}",
+            "`inputs.zzz` is undefined",
+            "inputs has: count, flag, items, name, none",
+            id="undefined-in-arithmetic",
+        ),
+        pytest.param(
+            "{{ [inputs.zzz] }}",
+            "`inputs.zzz` is undefined",
+            "inputs has: count, flag, items, name, none",
+            id="undefined-inside-a-list",
+        ),
+        pytest.param(
+            "{{ [] | first }}",
+            "No first item, sequence was empty.",
+            "add `| default(…)` for this case",
+            id="jinja-undefined-with-reason",
+        ),
+        pytest.param(
+            "{{ vars.people | map(attribute='height') | list }}",
+            "A mapping (key: value pairs) has no key 'height'; it has: age, name",
+            "check the key name",
+            id="missing-key-of-an-item",
+        ),
+        pytest.param(
+            "{{ 1 / 0 }}",
+            "division by zero",
+            "check the divisor first, e.g. `a / b if b else 0`",
+            id="division-by-zero",
+        ),
+        pytest.param(
+            "{{ inputs.name + 1 }}",
+            "cannot use `+` on text and a whole number",
+            "convert one side first, e.g. with int(...), float(...) or str(...)",
+            id="operand-types",
+        ),
+        pytest.param(
+            "{{ 'a' | regex_search('(') }}",
+            'invalid regular expression "(": missing ) at position 1',
+            "check its brackets and escapes; in YAML, single-quote a pattern with backslashes",
+            id="bad-regex",
+        ),
+        pytest.param(
+            "{{ 'x' | truncate(1) }}",
+            "expected length >= 3, got 1",
+            None,
+            id="filter-argument",
+        ),
+        pytest.param(
+            "{{ 'abc' | indent(1000) }}",
+            "the indent must be 0 to 100 spaces, or text of that length",
+            None,
+            id="indent-cap",
+        ),
+    ],
+)
+def test_error_messages(text: str, message: str, hint: str | None) -> None:
+    with pytest.raises(StepError) as info:
+        render(text)
+    assert info.value.kind is ErrorKind.TEMPLATE_ERROR
+    assert (info.value.message, info.value.hint) == (message, hint)
+
+
+STATEMENT_HINT = "templates are expressions only; use a `foreach`/`if`/`set` step"
+SYNTAX_HINT = "check the `{{ … }}` parts: brackets, quotes, and filters as `value | name(args)`"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "{% for x in y %}{% endfor %}",
+        "{% if x %}a{% elif y %}b{% else %}c{% endif %}",
+        "{% set x = 1 %}",
+        "{% macro m() %}{% endmacro %}",
+        "{% include 'x' %}",
+        "{% import 'x' as y %}",
+        "{% from 'x' import y %}",
+        "{% block b %}{% endblock %}",
+        "{% extends 'x' %}",
+        "{% call m() %}{% endcall %}",
+        "{% filter upper %}x{% endfilter %}",
+        "{% with a = 1 %}{% endwith %}",
+        "{% raw %}{{ x }}{% endraw %}",
+        "{% autoescape true %}{% endautoescape %}",
+    ],
+)
+def test_statements_are_refused(statement: str) -> None:
+    name = statement.split()[1]
+    assert problems("text " + statement) == [
+        ("template-statement", f"`{{% {name} %}}`: statements are not allowed in templates",
+         STATEMENT_HINT, 1, 6)
+    ]  # fmt: skip
+    with pytest.raises(CompileError) as info:
+        ENGINE.compile(statement)
+    assert (info.value.code, info.value.hint) == ("template-statement", STATEMENT_HINT)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "line one\n{{ x | lenght }}",
+            [("unknown-filter", "unknown filter `lenght`", "did you mean `length`?", 2, 8)],
+            id="unknown-filter-close",
+        ),
+        pytest.param(
+            "{{ x | center(9) }}",
+            [
+                (
+                    "unknown-filter",
+                    "unknown filter `center`",
+                    "padding filters are not available (they can build huge strings)",
+                    1,
+                    8,
+                )
+            ],
+            id="removed-filter",
+        ),
+        pytest.param(
+            "{{ x | format(1) }}",
+            [
+                (
+                    "unknown-filter",
+                    "unknown filter `format`",
+                    "join text with `~`, or format a number with `'%.2f' % value`",
+                    1,
+                    8,
+                )
+            ],
+            id="format-filter",
+        ),
+        pytest.param(
+            "{{ x | len }}",
+            [
+                (
+                    "unknown-filter",
+                    "unknown filter `len`",
+                    "in templates, write `value | length`",
+                    1,
+                    8,
+                )
+            ],
+            id="expression-function-as-filter",
+        ),
+        pytest.param(
+            "{{ len(x) }}",
+            [
+                (
+                    "unknown-function",
+                    "unknown function `len`",
+                    "in templates, write `value | length`",
+                    1,
+                    4,
+                )
+            ],
+            id="expression-function-in-template",
+        ),
+        pytest.param(
+            "{{ x is positive }}",
+            [
+                (
+                    "unknown-test",
+                    "unknown test `positive`",
+                    "tests you can use: !=, <, <=, ==, >, >=, boolean, callable, defined, "
+                    "divisibleby, eq, equalto, escaped, even, false, filter, float, ge, "
+                    "greaterthan, gt, in, integer, iterable, le, lessthan, lower, lt, mapping, ne, "
+                    "none, number, odd, sameas, sequence, string, test, true, undefined, upper",
+                    1,
+                    9,
+                )
+            ],
+            id="unknown-test",
+        ),
+        pytest.param(
+            "{{ x is numbr }}",
+            [("unknown-test", "unknown test `numbr`", "did you mean `number`?", 1, 9)],
+            id="unknown-test-close",
+        ),
+        pytest.param(
+            "{{ lipsum() }}",
+            [
+                (
+                    "unknown-function",
+                    "unknown function `lipsum`",
+                    "not available in km-actions templates",
+                    1,
+                    4,
+                )
+            ],
+            id="lipsum",
+        ),
+        pytest.param(
+            "{{ namespace(a=1) }}",
+            [
+                (
+                    "unknown-function",
+                    "unknown function `namespace`",
+                    "not available: templates cannot set variables; use a `set` step",
+                    1,
+                    4,
+                )
+            ],
+            id="namespace",
+        ),
+        pytest.param(
+            "{{ rnage(3) }}",
+            [("unknown-function", "unknown function `rnage`", "did you mean `range`?", 1, 4)],
+            id="unknown-function-close",
+        ),
+        pytest.param(
+            "{{ x._secret }}",
+            [
+                (
+                    "forbidden-name",
+                    "`._secret` is not allowed: names starting with `_` are private",
+                    "to read such a key, write `value['_secret']`",
+                    1,
+                    6,
+                )
+            ],
+            id="underscore-attribute",
+        ),
+        pytest.param(
+            "{{ _x }}",
+            [
+                (
+                    "forbidden-name",
+                    "`_x` is not available in templates",
+                    "use the names in scope: inputs, vars, steps, …",
+                    1,
+                    4,
+                )
+            ],
+            id="underscore-name",
+        ),
+        pytest.param(
+            "{{ self }}",
+            [
+                (
+                    "forbidden-name",
+                    "`self` is not available in templates",
+                    "use the names in scope: inputs, vars, steps, …",
+                    1,
+                    4,
+                )
+            ],
+            id="self",
+        ),
+        pytest.param(
+            "{{ x.ljust(10) }}",
+            [
+                (
+                    "forbidden-name",
+                    "the method `ljust` is not allowed",
+                    "padding methods are not available (they can build huge strings)",
+                    1,
+                    6,
+                )
+            ],
+            id="padding-method",
+        ),
+        pytest.param(
+            "{{ x if y }}",
+            [
+                (
+                    "template-syntax",
+                    "an inline `if` needs an `else`",
+                    "write `{{ a if condition else b }}`",
+                    1,
+                    6,
+                )
+            ],
+            id="if-without-else",
+        ),
+        pytest.param(
+            "a\n{{ x + }}",
+            [
+                (
+                    "template-syntax",
+                    "template syntax error: unexpected 'end of print statement'",
+                    SYNTAX_HINT,
+                    2,
+                    None,
+                )
+            ],
+            id="syntax",
+        ),
+        pytest.param(
+            "{{ 'unclosed }}",
+            [
+                (
+                    "template-syntax",
+                    'template syntax error: unexpected char "\'" at 3',
+                    SYNTAX_HINT,
+                    1,
+                    None,
+                )
+            ],
+            id="unclosed-string",
+        ),
+        pytest.param("{{ x | upper }} {# fine #}", [], id="fine"),
+    ],
+)
+def test_analysis_problems(
+    text: str, expected: list[tuple[str, str, str | None, int | None, int | None]]
+) -> None:
+    assert problems(text) == expected
+
+
+def test_nested_too_deeply() -> None:
+    code, message, *_ = problems("{{ " + "(" * 300 + "1" + ")" * 300 + " }}")[0]
+    assert (code, message) == ("template-syntax", "the template is nested too deeply")
+    code, message, *_ = problems("{{ x" + " | upper" * 150 + " }}")[0]
+    assert (code, message) == ("template-syntax", "the template is nested too deeply")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "{{ steps.read.result.data.items[0] }}",
+            [
+                Reference(
+                    "steps",
+                    ("read", "result", "data", "items", 0),
+                    False,
+                    "steps.read.result.data.items[0]",
+                )
+            ],
+            id="chain",
+        ),
+        pytest.param(
+            "{{ vars['my var'] }} and {{ inputs.items[vars.i].name }}",
+            [
+                Reference("vars", ("my var",), False, "vars['my var']"),
+                Reference("inputs", ("items",), False, "inputs.items"),
+                Reference("vars", ("i",), False, "vars.i"),
+            ],
+            id="stops-at-non-constant",
+        ),
+        pytest.param(
+            "{{ inputs.a.b | default(vars.c) }}",
+            [
+                Reference("inputs", ("a", "b"), True, "inputs.a.b"),
+                Reference("vars", ("c",), False, "vars.c"),
+            ],
+            id="default-guards-its-value",
+        ),
+        pytest.param(
+            "{{ inputs.a is defined and (inputs.b | upper | default('')) }}",
+            [
+                Reference("inputs", ("a",), True, "inputs.a"),
+                Reference("inputs", ("b",), False, "inputs.b"),
+            ],
+            id="only-the-direct-operand-is-guarded",
+        ),
+        pytest.param(
+            "{{ inputs.name.upper() ~ range(3) | string }}",
+            [Reference("inputs", ("name",), False, "inputs.name")],
+            id="methods-and-globals",
+        ),
+    ],
+)
+def test_references(text: str, expected: list[Reference]) -> None:
+    assert list(ENGINE.analyze(text).references) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("{{ x }}", True, id="one-expression"),
+        pytest.param("{{ x | upper }}{# c #}", True, id="with-comment"),
+        pytest.param(" {{ x }}", False, id="leading-space"),
+        pytest.param("{{ x }}{{ y }}", False, id="two"),
+        pytest.param("text", False, id="no-template"),
+    ],
+)
+def test_is_native(text: str, expected: bool) -> None:
+    assert ENGINE.analyze(text).is_native is expected
+
+
+def test_compile_error_carries_the_problem() -> None:
+    with pytest.raises(CompileError) as info:
+        ENGINE.compile({"with": ["{{ x | lenght }}"]})
+    error = info.value
+    assert (error.code, error.message, error.hint) == (
+        "unknown-filter",
+        "unknown filter `lenght`",
+        "did you mean `length`?",
+    )
+
+
+def test_registries_belong_to_an_engine() -> None:
+    engine = TemplateEngine()
+    engine.filters["shout"] = lambda value: str(value).upper() + "!"
+    assert engine.compile("{{ inputs.name | shout }}")(SCOPE) == "ADA!"
+    assert "shout" not in TemplateEngine().filters
+    assert "shout" not in DEFAULT_FILTERS
+    assert problems("{{ x | shout }}")[0][0] == "unknown-filter"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [
+        pytest.param("{{ 'abcdef' * 2 }}", "max_string_length", id="repeat"),
+        pytest.param("{{ 'abcdef' ~ 'ghijk' }}", "max_string_length", id="tilde"),
+        pytest.param("{{ 'abcdef' + 'ghijk' }}", "max_string_length", id="plus"),
+        pytest.param("{{ '%20s' % 'a' }}", "max_string_length", id="printf"),
+        pytest.param("{{ [1, 2, 3] * 2 }}", "max_collection_size", id="list-repeat"),
+        pytest.param("{{ range(6) }}", "max_collection_size", id="range"),
+        pytest.param("{{ 'aaaa' | replace('a', 'bbb') }}", "max_string_length", id="replace"),
+        pytest.param("{{ ['abcdef', 'ghijkl'] | join }}", "max_string_length", id="join"),
+        pytest.param(
+            "{{ 'a b c' | wordwrap(1, wrapstring='----') }}", "max_string_length", id="wordwrap"
+        ),
+        pytest.param("{{ 'a\\nb\\nc' | indent(5, true) }}", "max_string_length", id="indent"),
+        pytest.param("{{ {'abcdefgh': 1} | tojson }}", "max_string_length", id="tojson"),
+        pytest.param("{{ vars.six | list }}", "max_collection_size", id="list"),
+        pytest.param("{{ inputs.items | batch(6, 0) | list }}", "max_collection_size", id="batch"),
+        pytest.param("{{ inputs.items | slice(6) | list }}", "max_collection_size", id="slice"),
+        pytest.param("{{ vars.csv | split(',') }}", "max_collection_size", id="split"),
+        pytest.param("{{ 'a b c d e f'.split() }}", "max_collection_size", id="split-method"),
+        pytest.param(
+            "{{ 'a' | regex_replace('a', 'bbbbbbbbbbbb') }}",
+            "max_string_length",
+            id="regex_replace",
+        ),
+        pytest.param("{{ 'ßßßßßß' | upper }}", "max_string_length", id="upper-grows"),
+        pytest.param("{{ [[1, 2], [3, 4], [5, 6]] | string }}", "max_string_length", id="string"),
+        pytest.param("{{ dict(a=1, b=2, c=3, d=4, e=5, f=6) }}", "max_collection_size", id="dict"),
+        pytest.param("{{ 'abcdefghij' }}{{ 'abcdefghij' }}!", "max_template_output", id="output"),
+        pytest.param(
+            "{{ inputs.name }}{{ steps.read.result.data.content }}{{ steps.read."
+            "result.data.content }}",
+            "max_template_output",
+            id="plain-output",
+        ),
+        pytest.param(
+            "x{{ [[1, 2, 3], [4, 5, 6], [7, 8, 9]] }}",
+            "max_template_output",
+            id="printed-structure",
+        ),
+    ],
+)
+def test_limits(text: str, limit: str) -> None:
+    renderer = ENGINE.compile(text)
+    with active_limits(SMALL), pytest.raises(LimitExceeded) as info:
+        renderer(SCOPE)
+    assert info.value.limit == limit
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [
+        pytest.param("{{ 'abcdefghijkl' | upper }}", "max_string_length", id="text"),
+        pytest.param("{{ 'abcdef' | list }}", "max_collection_size", id="list"),
+        pytest.param(
+            "x{{ 'abcdefghijklmnopqrstuvwxyz' | upper }}", "max_template_output", id="output"
+        ),
+    ],
+)
+def test_constants_folded_at_compile_time_still_meet_run_time_limits(text: str, limit: str) -> None:
+    renderer = ENGINE.compile(text)  # Jinja runs filters on constants while compiling
+    renderer(SCOPE)
+    with active_limits(SMALL), pytest.raises(LimitExceeded) as info:
+        renderer(SCOPE)
+    assert info.value.limit == limit
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text("ab{}", max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "items", "get", "0"]), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+LINK = st.sampled_from([".a", ".b", ".items", ".get", ".0", "[0]", "[-1]", "['a']", "['items']"])
+CHAIN = st.builds(
+    lambda root, links: root + "".join(links),
+    st.sampled_from(["inputs", "vars", "missing"]),
+    st.lists(LINK, max_size=4),
+)
+TEMPLATE = st.one_of(
+    st.builds(lambda c: "{{ " + c + " }}", CHAIN),
+    st.builds(lambda a, b: "x {{ " + a + " }} y {{ " + b + " }}", CHAIN, CHAIN),
+)
+
+
+def _outcome(engine: TemplateEngine, text: str, scope: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        return "value", engine.compile(text)(scope)
+    except StepError as error:
+        return "error", (error.code, error.message, error.hint)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEMPLATE, JSON, JSON)
+def test_fast_paths_agree_with_jinja(text: str, inputs: Any, variables: Any) -> None:
+    scope = {"inputs": inputs, "vars": variables}
+    assert _outcome(ENGINE, text, scope) == _outcome(JINJA_ONLY, text, scope)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "{{ 'a' | wordwrap(0) }}",
+            "the wordwrap width must be a whole number of at least 1",
+            id="wordwrap",
+        ),
+        pytest.param(
+            "{{ [1] | batch(0) | list }}",
+            "the batch size must be a whole number of at least 1",
+            id="batch",
+        ),
+        pytest.param(
+            "{{ 1.5 | round(0, 'up') }}",
+            "the round method must be 'common', 'ceil' or 'floor'",
+            id="round-method",
+        ),
+        pytest.param("{{ 5 | list }}", "expected a list, got a whole number", id="list"),
+        pytest.param(
+            "{{ inputs.items[0]() }}", "a whole number is not a function", id="call-a-value"
+        ),
+        pytest.param(
+            "{{ [inputs.nope] | tojson }}",
+            "`inputs.nope` is undefined",
+            id="undefined-inside-tojson",
+        ),
+        pytest.param(
+            "{{ inputs.nope | items | list }}", "`inputs.nope` is undefined", id="undefined-items"
+        ),
+        pytest.param("{{ inputs.nope | abs }}", "`inputs.nope` is undefined", id="undefined-abs"),
+        pytest.param(
+            "{{ 'a' | b64decode }}", "the text is not valid base64 of UTF-8 text", id="b64-padding"
+        ),
+        pytest.param(
+            "{{ '/w==' | b64decode }}",
+            "the text is not valid base64 of UTF-8 text",
+            id="b64-not-utf8",
+        ),
+        pytest.param(
+            "{{ (vars.six.zfill if false else '') ~ inputs.zzz }}",
+            "`inputs.zzz` is undefined",
+            id="parent-found-past-a-forbidden-link",
+        ),
+    ],
+)
+def test_more_error_messages(text: str, message: str) -> None:
+    with pytest.raises(StepError) as info:
+        render(text)
+    assert info.value.message == message
+
+
+def test_named_tuple_fields_of_groupby_are_readable() -> None:
+    assert render("{{ (vars.people | groupby('age'))[0].grouper }}") == 25
+    assert render("{{ (vars.people | groupby('age'))[0].list[0].name }}") == "Al"
+
+
+def test_the_sandbox_rules_hold_on_direct_use() -> None:
+    environment = ENGINE.environment
+    assert environment.is_safe_attribute("x", "upper", None)
+    assert not environment.is_safe_attribute("x", "format", None)
+    assert not environment.is_safe_attribute({}, "_x", None)
+    assert not environment.is_safe_attribute({}, "nope", None)
+    context = environment.from_string("x").new_context({})
+    with pytest.raises(Exception, match="this value cannot be called"):
+        environment.call(context, dict)
+
+
+def test_a_plain_text_structure_meets_the_output_limit() -> None:
+    renderer = ENGINE.compile("people: {{ vars.people }}")
+    assert renderer(SCOPE).startswith("people: [{'name': 'Bo'")
+    with active_limits(SMALL), pytest.raises(LimitExceeded) as info:
+        renderer(SCOPE)
+    assert info.value.limit == "max_template_output"
+
+
+def test_the_analysis_cache_is_bounded() -> None:
+    engine = TemplateEngine()
+    for index in range(4100):
+        engine.analyze(f"{{{{ x{index} }}}}")
+    assert engine.analyze("{{ x1 }}").references[0].root == "x1"
+
+
+def test_non_constant_subscripts_render_through_jinja() -> None:
+    scope = {**SCOPE, "k": "name"}
+    assert render("{{ vars.people[0][k] }}", scope) == "Bo"
+    assert render("x {{ vars.people[0][k] }}", scope) == "x Bo"
+
+
+def test_a_deep_expression_is_refused_by_analysis() -> None:
+    code, message, *_ = problems("{{ " + " + ".join(["1"] * 150) + " }}")[0]
+    assert (code, message) == ("template-syntax", "the template is nested too deeply")
+
+
+def test_a_chain_too_long_for_python_to_compile_is_a_compile_error() -> None:
+    with pytest.raises(CompileError) as info:
+        JINJA_ONLY.compile("{{ a" + ".b" * 3000 + " }}")
+    assert info.value.code == "template-syntax"
+    assert info.value.message.startswith("the template cannot be compiled: ")
+    # The fast path reads such a chain directly.
+    with pytest.raises(StepError, match=r"`a\.b` is undefined"):
+        ENGINE.compile("{{ a" + ".b" * 3000 + " }}")({"a": {}})
+
+
+PLAIN_LINK = st.sampled_from(
+    [".a", ".b_2", ".if", ".true", ".0", ".12", "[0]", "[-1]", "[ 3 ]", "['a b']", '["x"]',
+     "['']", ".01", "[01]", "[- 1]", "._x", "['}}']", ". a"]
+)  # fmt: skip
+PLAIN_PIECE = st.one_of(
+    st.builds(
+        lambda root, links, left, right: "{{" + left + root + "".join(links) + right + "}}",
+        st.sampled_from(["x", "inputs", "true", "range", "self", "_x", "if", "loop"]),
+        st.lists(PLAIN_LINK, max_size=3),
+        st.sampled_from(["", " ", "  ", "- ", "\n"]),
+        st.sampled_from(["", " ", " -", "\t"]),
+    ),
+    st.sampled_from(["text", " ", "}}", "{", "}", "\n", "\r\n", "{#c#}", "{%"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PLAIN_PIECE, min_size=1, max_size=4).map("".join))
+@example("{{{x}}")  # Jinja's block starts at the first brace pair
+@example("a }} {{ x['}}'] }}")
+def test_plain_references_render_as_jinja_renders_them(text: str) -> None:
+    if ENGINE.analyze(text).problems:
+        return
+    scope = {"x": {"a": {"b_2": [1, 2]}, "if": "kw"}, "inputs": ["p", "q"], "loop": {}}
+    assert _outcome(ENGINE, text, scope) == _outcome(JINJA_ONLY, text, scope)

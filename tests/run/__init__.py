@@ -1,0 +1,1 @@
+"""Tests of engine.run: compiled pipelines running on in-process tools."""

@@ -1,1 +1,0 @@
-"""Tests of engine.runtime: compiled pipelines running on in-process tools."""
