@@ -1,9 +1,11 @@
 """The layout of engine/ is checked, not hoped for: each import-linter contract in
 pyproject.toml holds (the core never imports plugins, the server or the CLI; the layers;
-nobody imports another package's private module; no import cycles at any depth)."""
+nobody imports another package's private module; no import cycles at any depth), and no
+module grows past 400 lines without saying why."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -44,3 +46,18 @@ def test_contract_is_kept(contract: str, graph_cache: str) -> None:
         check=False,
     )
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+LONG = 400
+REASON = "Longer than 400 lines: "
+
+
+def test_a_module_past_400_lines_says_why_in_its_docstring() -> None:
+    """A long module is kept long on purpose: its docstring gives the reason."""
+    unexplained = []
+    for path in sorted((ROOT / "engine").rglob("*.py")):
+        text = path.read_text("utf-8")
+        if text.count("\n") > LONG and REASON not in (ast.get_docstring(ast.parse(text)) or ""):
+            unexplained.append(str(path.relative_to(ROOT)))
+    assert unexplained == [], f"past {LONG} lines, and the docstring says not why (add a line "
+    f"starting {REASON!r}, or split the module): {unexplained}"

@@ -1,5 +1,8 @@
 """``km-actions install, uninstall, list, describe, configure, enable, disable, verify, pack``.
 
+Longer than 400 lines: nine commands of one family that share their options,
+confirmations and printing; each command is a few short functions.
+
 Exit status: 0 success, 1 a refusal or failure the command reports (invalid plugin,
 permission not granted, tampered files, …), 2 a usage error (no such file, bad option).
 """

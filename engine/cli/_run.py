@@ -1,4 +1,8 @@
-"""``km-actions run`` and ``km-actions test``."""
+"""``km-actions run`` and ``km-actions test``.
+
+Longer than 400 lines: two commands (run, test) that share how an action is found (a
+file, a plugin folder, an installed plugin) and its backend opened.
+"""
 
 from __future__ import annotations
 

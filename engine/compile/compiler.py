@@ -1,5 +1,8 @@
 """The action factory: a validated manifest becomes a frozen, runnable :class:`Pipeline`.
 
+Longer than 400 lines: one short compiler per step kind, kept by keyword in
+:data:`STEP_COMPILERS` beside the :class:`Compiler` they share.
+
 Templates are compiled once, expressions parsed once, tool argument checkers built once,
 and each step bound to the function that runs it, wrapped only by what its fields ask
 for. Handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.

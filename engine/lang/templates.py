@@ -1,5 +1,8 @@
 """Templates: Jinja2 interpolation in an immutable sandbox, compiled once into fast renderers.
 
+Longer than 400 lines: the template engine and each renderer it compiles to (constant,
+reference, text, Jinja, list, mapping) share one sandbox.
+
 Templates are expressions, not programs: ``{{ … }}`` with filters, no ``{% %}``
 statements. :meth:`TemplateEngine.compile` turns any JSON value holding template
 strings into a :class:`Renderer`. Plain references such as ``{{ inputs.name }}`` (and

@@ -1,5 +1,8 @@
 """Load manifest text (YAML or JSON) into data plus a source map, refusing hazards.
 
+Longer than 400 lines: the YAML builder is one class walking libyaml's events, and every
+hazard it refuses reads its state (path, depth, node count, anchors).
+
 The YAML side reads libyaml's event stream (iterative, so deep nesting cannot crash the
 interpreter) and builds the data itself, which lets it record every span, refuse
 duplicate keys, merge keys, non-string keys, unknown tags, alias bombs and multiple

@@ -1,5 +1,7 @@
 """The checks of a certification (see :mod:`engine.plugins.certify`), one function each.
 
+Longer than 400 lines: one short function per check of a certification.
+
 Every check takes the plugin (its manifest, actions loaded) and gives a :class:`Check`:
 an outcome, a one-line summary, the problems found (located diagnostics, errors and
 warnings) and details for ``--json``.

@@ -1,5 +1,8 @@
 """Downloads for the marketplace: streamed, bounded in size and time, HTTPS verified.
 
+Longer than 400 lines: every network rule of a download (scheme, host, redirects, size,
+time, hash) is kept in one place, where it can be checked whole.
+
 Only ``https`` is fetched from the network; plain ``http`` only from this machine
 (``localhost``, ``127.0.0.0/8``, ``::1``) unless the user allows it, and every
 redirect is held to the same rule. A download is streamed into a file (or memory, for

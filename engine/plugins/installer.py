@@ -1,5 +1,8 @@
 """Installing and upgrading plugins: stage, check everything, then commit atomically.
 
+Longer than 400 lines: one install is one transaction: staging, the checks, the commit
+and its journal share the staged state; each is its own function.
+
 Seams (for the marketplace and hooks):
 
 - **Source**: :func:`install` takes an :class:`InstallSource`. For a marketplace,

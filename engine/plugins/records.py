@@ -1,5 +1,8 @@
 """Rows of the store as frozen records, and the SQL that reads and writes them.
 
+Longer than 400 lines: every table's record and its SQL, kept together so that only this
+module and ``_db`` know the tables.
+
 Only this module and :mod:`engine.plugins._db` know the tables; everything else works
 with :class:`InstalledPlugin` and friends.
 """

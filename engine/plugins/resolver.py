@@ -1,5 +1,8 @@
 """Dependency resolution: pick one version of every plugin so that every range holds.
 
+Longer than 400 lines: the search and the explanations of a conflict read the same state
+of the search (its frames, constraints and their origins).
+
 The resolver is a depth-first search with backtracking. For each plugin it tries the
 versions inside every range known so far, best first (an installed version that fits
 comes first, so upgrading one plugin does not silently upgrade others; then the

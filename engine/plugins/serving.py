@@ -1,5 +1,8 @@
 """Running installed actions: every enabled plugin's actions, loaded, checked, compiled.
 
+Longer than 400 lines: loading, checking, compiling and running the served plugins share
+one cache of their manifests and one lifecycle.
+
 :meth:`ServedPlugins.load` reads what the store recorded and moves every plugin through
 its lifecycle (:mod:`engine.plugins.status`): it checks every file of every enabled
 plugin against its lock, takes the parsed manifests from the cache (no YAML is parsed at

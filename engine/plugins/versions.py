@@ -1,5 +1,8 @@
 """Plugin versions (semver) and the version ranges users write for dependencies.
 
+Longer than 400 lines: each way of writing a range (caret, tilde, comparisons, prefixes)
+has its translation and its own message when written wrong.
+
 A plugin version is semver: ``MAJOR.MINOR.PATCH`` with an optional pre-release tag
 (``-alpha``, ``-beta``, ``-rc``, each optionally numbered: ``1.2.3-beta.1``). It is
 parsed into a :class:`packaging.version.Version` so that it compares the way people

@@ -1,5 +1,8 @@
 """Step lists compiled to Python functions: the only way steps run.
 
+Longer than 400 lines: it writes out every step's bookkeeping around its body, and that
+generated code reads best in one place.
+
 Interpreting a step costs a dozen Python calls (the step, its renderers, checkers, the
 guard, the bridge); a 10-step action then costs many times the same calls written by
 hand. So, like Jinja compiling a template, the action factory turns each list of steps

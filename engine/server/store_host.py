@@ -1,5 +1,8 @@
 """The server's host over the plugin store: installed actions as tools, runs, operations.
 
+Longer than 400 lines: the host is the server's whole view of the store, and its one
+worker thread owns every change; each method is short.
+
 Everything that touches the store's database (installs, settings, reloading) runs on
 one worker thread, so a long install never blocks the server's other requests and the
 database is never used from two threads at once. Runs stay on the event loop, and so do

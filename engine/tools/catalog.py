@@ -1,5 +1,8 @@
 """The catalog of ``km_*`` tools: names, input schemas, classes and permission groups.
 
+Longer than 400 lines: the tools and the permission vocabulary over them (entries,
+groups, operations, coverage, their problems) are one lookup.
+
 The shipped catalog (``engine/data/km_tools.json``, a copy of the current Keyboard Maestro
 MCP server's tool list) is used for validation, the simulator and dry runs when no upstream
 server is connected; a connected server's own ``tools/list`` replaces it

@@ -1,4 +1,8 @@
-"""Sizes: every allocation is checked against the run's limits before it happens."""
+"""Sizes: every allocation is checked against the run's limits before it happens.
+
+Longer than 400 lines: one short size check per allocating operation, sharing their
+limits and messages.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """km_action_builder, and the action XML the server writes for an action type and its settings.
 
+Longer than 400 lines: the XML the server writes for each of its action types, one short
+function each.
+
 The server turns an ``action_type`` and its ``action_config`` into one action ``<dict>``
 (pause, type_text, paste, set_variable, run_applescript, activate_application,
 manipulate_window, execute_shell_script, plug_in, paste_xml, or a catalog identifier) and

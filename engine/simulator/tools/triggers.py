@@ -1,5 +1,8 @@
 """Macro triggers: four tools that list, add, change and remove a macro's triggers.
 
+Longer than 400 lines: four tools over one model of a trigger (the XML of each trigger
+type and the guarded scripts that change it).
+
 The tools are km_trigger_crud, km_trigger_manager, km_set_macro_triggers and
 km_add_system_trigger.
 km_trigger_crud and km_trigger_manager talk to Keyboard Maestro through guarded scripts

@@ -1,5 +1,8 @@
 """UpstreamBridge: the ``km_*`` tools of a Keyboard Maestro MCP server, over stdio or HTTP.
 
+Longer than 400 lines: the only module that imports ``mcp`` on the bridge side (below),
+so the connection's task and the calls over it stay in it.
+
 The only module that imports ``mcp`` on the bridge side (it costs about a second), so
 ``validate``, ``run`` and ``test`` never pay for it unless an upstream is configured.
 
