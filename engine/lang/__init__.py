@@ -1,1 +1,2 @@
-"""The languages: templates and expressions, and the sandbox they share."""
+"""The languages: templates and expressions, the sandbox they share, and what bounds it
+(the run's limits and the secrets it must not show)."""
