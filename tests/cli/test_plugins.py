@@ -785,7 +785,12 @@ def test_enable_and_disable(cli: Cli) -> None:
     assert cli("disable", "demo").out == "demo is disabled.\n"
     assert cli("disable", "demo").out == "demo is disabled (it already was).\n"
     run = cli("run", "demo/hello", "-i", "who=x")
-    assert run.code == 1
+    assert (run.code, run.out, run.err) == (
+        1,
+        "",
+        "km-actions run: the plugin 'demo' is disabled\n"
+        "     = hint: enable it with `km-actions enable demo`\n",
+    )
     assert cli("enable", "demo").out == "demo is enabled.\n"
 
 
@@ -829,7 +834,13 @@ def test_verify(cli: Cli) -> None:
 
 
 def test_verify_what_is_not_installed(cli: Cli) -> None:
-    assert cli("verify", "ghost").code == 1
+    outcome = cli("verify", "ghost")
+    assert (outcome.code, outcome.out, outcome.err) == (
+        1,
+        "",
+        "error[not-found]: no plugin 'ghost' is installed\n"
+        "     = hint: see what is installed with `km-actions list`\n",
+    )
 
 
 # -- pack ----------------------------------------------------------------------------------
@@ -878,7 +889,12 @@ def test_pack_checks_calls_into_installed_plugins(cli: Cli) -> None:
     assert "error[unknown-action]" in refused.err
     _demo(cli)
     cli("install", "demo", "--yes")
-    assert cli("pack", "app").code == 0
+    packed = cli("pack", "app")
+    assert (packed.code, packed.out.splitlines()[0]) == (
+        0,
+        "Packed app 1.0.0 (1 actions) into app-1.0.0.zip",
+    )
+    assert zipfile.is_zipfile(cli.folder / "app-1.0.0.zip")
 
 
 def test_pack_refuses_an_invalid_plugin(cli: Cli) -> None:
