@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import tomllib
+from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +15,10 @@ from tests.cli.conftest import Cli
 
 
 def test_version(cli: Cli) -> None:
+    """The version shown is the project's, as pyproject.toml and the installed metadata
+    have it (engine/__init__.py holds a copy that must not drift)."""
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text("utf-8"))
+    assert __version__ == pyproject["project"]["version"] == metadata.version("km-actions")
     outcome = cli.usage_error("--version")
     assert (outcome.code, outcome.out) == (0, f"km-actions {__version__}\n")
 

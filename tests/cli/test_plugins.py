@@ -304,6 +304,67 @@ def test_install_declined_without_a_terminal_as_json(cli: Cli) -> None:
     )
 
 
+def test_install_on_a_terminal_asks_then_says_what_is_left_to_set(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _demo(cli)
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    outcome = cli("install", "demo")
+    assert (outcome.code, outcome.out) == (0, "Installed demo 1.0.0.\n")
+    assert outcome.err == (
+        "'demo' 1.0.0 asks to call:\n"
+        "  km_variable_manager (get: read-only, set: write, delete: destructive, list: "
+        "read-only)\n"
+        "Grant these permissions? [y/N] "
+        "  demo needs settings before some actions work: token "
+        "(km-actions configure demo token=…)\n"
+    )
+
+
+def test_install_refused_at_the_prompt(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    _demo(cli)
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    outcome = cli("install", "demo")
+    assert (outcome.code, outcome.out) == (1, "")
+    assert outcome.err.endswith(
+        "Grant these permissions? [y/N] error[install-declined]: the permissions of 'demo' "
+        "1.0.0 were not granted; nothing was installed\n"
+        "     = hint: install it again and grant what it asks for, or leave it out\n"
+    )
+    assert _installed(cli) == {}
+
+
+def test_install_without_a_terminal_says_how_to_grant(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _demo(cli)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    outcome = cli("install", "demo")
+    assert (outcome.code, outcome.out) == (1, "")
+    assert outcome.err == (
+        "error[install-declined]: 'demo' 1.0.0 asks for: km_variable_manager (get: read-only, "
+        "set: write, delete: destructive, list: read-only); nothing was installed\n"
+        "     = hint: grant them with --yes (or name them with --grant), since there is no "
+        "terminal to ask\n"
+    )
+
+
+def test_a_lone_surrogate_in_a_json_action_is_refused_before_install(cli: Cli) -> None:
+    """It passed validation and crashed the install when the database could not store it."""
+    cli.write(
+        "half.json",
+        '{"api_version": "1.1", "kind": "action", "name": "half", "description": "a\\ud800",'
+        ' "steps": [{"set": {"a": 1}}]}',
+    )
+    outcome = cli("install", "half.json", "--yes")
+    assert (outcome.code, outcome.out) == (1, "")
+    assert outcome.err.splitlines()[0] == (
+        "half.json:1:73: error[encoding]: the text holds \\ud800, half of a surrogate pair, "
+        "which is not a character"
+    )
+    assert _installed(cli) == {}
+
+
 # -- uninstall -----------------------------------------------------------------------------
 
 
@@ -646,6 +707,37 @@ def test_configure_refusals(cli: Cli, assignment: str, err: str) -> None:
     assert cli("configure", "demo", "--json").json()["size"] == 3
 
 
+@pytest.mark.parametrize(
+    ("value", "message", "hint"),
+    [
+        pytest.param(
+            "1" * 5000,
+            "`size`: the whole number has 5,000 digits; at most 1,000 are allowed",
+            "write a smaller number, or put it in quotes to keep it as text",
+            id="long-whole-number",
+        ),
+        pytest.param(
+            "\udcff",  # a byte of argv that is not UTF-8
+            "the value of `size` is not UTF-8 text",
+            "type the value again, as UTF-8 text",
+            id="not-utf8",
+        ),
+    ],
+)
+def test_configure_refuses_values_it_cannot_keep(
+    cli: Cli, value: str, message: str, hint: str
+) -> None:
+    _demo(cli)
+    cli("install", "demo", "--yes")
+    outcome = cli("configure", "demo", f"size={value}")
+    assert (outcome.code, outcome.out, outcome.err) == (
+        1,
+        "",
+        f"error[invalid-config]: {message}\n     = hint: {hint}\n",
+    )
+    assert cli("configure", "demo", "--json").json()["size"] == 3
+
+
 ONE_OF = """\
 configuration_schema:
   type: object
@@ -693,7 +785,12 @@ def test_enable_and_disable(cli: Cli) -> None:
     assert cli("disable", "demo").out == "demo is disabled.\n"
     assert cli("disable", "demo").out == "demo is disabled (it already was).\n"
     run = cli("run", "demo/hello", "-i", "who=x")
-    assert run.code == 1
+    assert (run.code, run.out, run.err) == (
+        1,
+        "",
+        "km-actions run: the plugin 'demo' is disabled\n"
+        "     = hint: enable it with `km-actions enable demo`\n",
+    )
     assert cli("enable", "demo").out == "demo is enabled.\n"
 
 
@@ -718,6 +815,12 @@ def test_verify(cli: Cli) -> None:
         1,
         "demo 1.0.0: actions/hello.yaml: changed since it was installed\n",
     )
+    refused = cli("run", "demo/hello", "-i", "who=x")
+    assert (refused.code, refused.err.splitlines()[0]) == (
+        1,
+        "km-actions run: 'demo' 1.0.0 is refused: actions/hello.yaml: changed since it was "
+        "installed",
+    )
     (folder / "actions/hello.yaml").unlink()
     data = cli("verify", "--json").json()
     assert data == [
@@ -731,7 +834,13 @@ def test_verify(cli: Cli) -> None:
 
 
 def test_verify_what_is_not_installed(cli: Cli) -> None:
-    assert cli("verify", "ghost").code == 1
+    outcome = cli("verify", "ghost")
+    assert (outcome.code, outcome.out, outcome.err) == (
+        1,
+        "",
+        "error[not-found]: no plugin 'ghost' is installed\n"
+        "     = hint: see what is installed with `km-actions list`\n",
+    )
 
 
 # -- pack ----------------------------------------------------------------------------------
@@ -780,7 +889,12 @@ def test_pack_checks_calls_into_installed_plugins(cli: Cli) -> None:
     assert "error[unknown-action]" in refused.err
     _demo(cli)
     cli("install", "demo", "--yes")
-    assert cli("pack", "app").code == 0
+    packed = cli("pack", "app")
+    assert (packed.code, packed.out.splitlines()[0]) == (
+        0,
+        "Packed app 1.0.0 (1 actions) into app-1.0.0.zip",
+    )
+    assert zipfile.is_zipfile(cli.folder / "app-1.0.0.zip")
 
 
 def test_pack_refuses_an_invalid_plugin(cli: Cli) -> None:

@@ -63,7 +63,9 @@ def test_an_invalid_configuration_is_a_usage_error(cli: Cli, server: FakeServer)
 
 def test_ctrl_c_over_http_is_a_normal_stop(cli: Cli, server: FakeServer) -> None:
     server.then = KeyboardInterrupt()
-    assert cli("serve", "--http", "8080").code == 0
+    outcome = cli("serve", "--http", "8080")
+    assert (outcome.code, outcome.out, outcome.err) == (0, "", "")
+    assert [port for _, port in server.calls] == [8080]
 
 
 @pytest.mark.parametrize(

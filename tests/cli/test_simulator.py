@@ -55,7 +55,9 @@ def test_serves_over_http_with_a_state_file(cli: Cli, server: FakeServer) -> Non
 
 def test_ctrl_c_is_a_normal_stop(cli: Cli, server: FakeServer) -> None:
     server.then = KeyboardInterrupt()
-    assert cli("simulator", "--http", "8080").code == 0
+    outcome = cli("simulator", "--http", "8080")
+    assert (outcome.code, outcome.out, outcome.err) == (0, "", "")
+    assert [port for _, port in server.calls] == [8080]
 
 
 @pytest.mark.parametrize(

@@ -303,22 +303,6 @@ def test_stdio_mode_writes_nothing_but_protocol_to_stdout(tmp_path: Path) -> Non
 # -- the CLI's own errors (in-process) ---------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("port", "message"),
-    [
-        pytest.param("70000", "70000 is not a port number (0 to 65535)", id="too-big"),
-        pytest.param("http", "'http' is not a port number", id="not-a-number"),
-    ],
-)
-def test_a_bad_port_is_a_usage_error(
-    port: str, message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(["simulator", "--http", port])
-    assert caught.value.code == 2
-    assert f"argument --http: {message}" in capsys.readouterr().err
-
-
 def test_a_port_in_use_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -328,16 +312,3 @@ def test_a_port_in_use_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert f"km-actions simulator: error: cannot serve on 127.0.0.1:{port}: " in err
     assert "     = hint: choose another port, or --http 0 for a free one" in err
-
-
-def test_a_state_file_from_a_newer_version_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    state = tmp_path / "state.json"
-    state.write_text('{"format": "km-actions-simulator-state", "version": 999}', "utf-8")
-    assert main(["simulator", "--state", str(state)]) == 1
-    assert capsys.readouterr().err.splitlines() == [
-        f"km-actions simulator: error: the simulator state file {state} was written by a "
-        "newer km-actions (state version 999; this one reads up to 2)",
-        "     = hint: upgrade km-actions, or use another state file",
-    ]
