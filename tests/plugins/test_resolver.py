@@ -388,6 +388,22 @@ def test_search_gives_up_after_a_bounded_number_of_steps(max_steps: int | None, 
     )
 
 
+def test_search_that_runs_out_of_steps_before_any_conflict_says_so() -> None:
+    catalogue: Catalogue = {
+        "a": {"1.0.0": {"b": "*"}},
+        "b": {"1.0.0": {"c": "*"}},
+        "c": {"1.0.0": {}},
+    }
+    error = refusal(catalogue, {"a": "*"}, max_steps=2)
+    assert error.code == "dependency-too-complex"
+    assert error.message == (
+        "cannot install 'a': gave up after trying 2 versions without finding a combination "
+        "that works"
+    )
+    assert [d.code for d in error.diagnostics] == ["dependency-too-complex"]
+    assert run(catalogue, {"a": "*"}, max_steps=3).steps == 3
+
+
 # -- random graphs ----------------------------------------------------------------------------
 
 IDS = ["a", "b", "c", "d"]
