@@ -34,7 +34,7 @@ from engine.errors import Diagnostic, PluginError, sort_diagnostics
 from engine.plugins._records import InstalledPlugin
 from engine.plugins.layout import Layout
 from engine.plugins.status import PluginState, PluginStatus
-from engine.plugins.versions import parse_range, parse_version
+from engine.plugins.versions import dependency_range, parse_version
 from engine.sourcemap import Document
 from engine.validate import ActionSignature, ValidationContext, validate
 
@@ -160,7 +160,9 @@ def dependency_problem(
             hint=f"install it (`km-actions install {dependency}`), or uninstall "
             f"'{plugin.identifier}'",
         )
-    if not parse_range(wanted).contains(parse_version(found.version), prereleases=True):
+    if not dependency_range(wanted, plugin.api_version).contains(
+        parse_version(found.version), prereleases=True
+    ):
         return PluginError(
             f"{ident} needs '{dependency}' {wanted}, and {found.version} is installed",
             code="dependency-conflict",

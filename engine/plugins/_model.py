@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from engine.errors import Diagnostic, ManifestError, PluginError, sort_diagnostics
 from engine.loader import load_bytes
-from engine.plugins.versions import parse_range, parse_version
+from engine.plugins.versions import dependency_range, parse_version
 from engine.sourcemap import Document
 from engine.validate import ActionSignature
 
@@ -91,7 +91,9 @@ class PluginManifest:
     @property
     def ranges(self) -> dict[str, SpecifierSet]:
         """The dependency ranges, parsed (they were checked when the manifest was read)."""
-        return {dep: parse_range(text) for dep, text in self.dependencies.items()}
+        return {
+            dep: dependency_range(text, self.api_version) for dep, text in self.dependencies.items()
+        }
 
     @property
     def is_lone_action(self) -> bool:

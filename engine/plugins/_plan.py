@@ -34,7 +34,7 @@ from engine.plugins.manifest import (
 from engine.plugins.progress import Progress
 from engine.plugins.resolver import Candidate, CandidateProvider, resolve
 from engine.plugins.store import Staging, Store
-from engine.plugins.versions import format_version, parse_range, parse_version
+from engine.plugins.versions import dependency_range, format_version, parse_version
 from engine.validate import ActionSignature
 from engine.validate._context import readable_inputs
 
@@ -144,7 +144,10 @@ class CandidatePool:
             out.append(Candidate(id, m.semver, m.ranges, m.api_version, staged))
         installed = self.installed.get(id)
         if installed is not None:
-            ranges = {dep: parse_range(text) for dep, text in installed.dependencies.items()}
+            ranges = {
+                dep: dependency_range(text, installed.api_version)
+                for dep, text in installed.dependencies.items()
+            }
             version = parse_version(installed.version)
             out.append(Candidate(id, version, ranges, installed.api_version, installed))
         if self.extra is not None:

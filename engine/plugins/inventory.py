@@ -35,7 +35,7 @@ from engine.plugins.manifest import PluginType
 from engine.plugins.settings import effective, masked, missing, properties
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
-from engine.plugins.versions import parse_range, parse_version
+from engine.plugins.versions import dependency_range, parse_version
 from engine.secrets import MASK
 from engine.suggest import did_you_mean
 from engine.validate._context import readable_inputs
@@ -176,7 +176,7 @@ def _dependencies_view(store: Store, plugin: InstalledPlugin) -> dict[str, Any]:
     out = {}
     for dep, text in sorted(plugin.dependencies.items()):
         found = store.get(dep)
-        satisfied = found is not None and parse_range(text).contains(
+        satisfied = found is not None and dependency_range(text, plugin.api_version).contains(
             parse_version(found.version), prereleases=True
         )
         out[dep] = {

@@ -49,7 +49,7 @@ from engine.plugins._model import (
     invalid_plugin,
     load_file,
 )
-from engine.plugins.versions import VersionError, parse_range, parse_version
+from engine.plugins.versions import VersionError, dependency_range, parse_version
 from engine.sourcemap import Document
 from engine.validate import (
     ActionSignature,
@@ -189,7 +189,7 @@ def _check_versions(document: Document, data: Mapping[str, Any]) -> Iterator[Dia
     if isinstance(deps, Mapping):
         for dep, text in deps.items():
             try:
-                parse_range(text)
+                dependency_range(text, str(data.get("api_version")))
             except VersionError as exc:
                 yield document.diagnostic(
                     exc.code, exc.message, ("dependencies", dep), hint=exc.hint

@@ -360,13 +360,13 @@ def test_the_index_is_a_candidate_provider_for_the_resolver(tmp_path: Path) -> N
     app = plugin(
         "app",
         [
-            version("1.0.0", ARCHIVE, dependencies={"lib": "^1.0"}),
-            version("2.0.0", ARCHIVE, dependencies={"lib": "^2.0"}),
+            version("1.0.0", ARCHIVE, dependencies={"lib": ">=1.0,<2"}),
+            version("2.0.0", ARCHIVE, dependencies={"lib": ">=2.0,<3"}),
         ],
     )
     lib = plugin("lib", [version(v, ARCHIVE) for v in ("1.0.0", "1.4.0", "2.0.0", "3.0.0-beta.1")])
     index = MarketplaceIndex.load(write_index(tmp_path, app, lib))
-    result = resolve({"app": parse_range("^1")}, index, api_versions=("1.0",))
+    result = resolve({"app": parse_range(">=1,<2")}, index, api_versions=("1.0",))
     assert result.order == ["lib", "app"]
     chosen = {id: c.source for id, c in result.selected.items()}
     assert all(isinstance(r, Release) for r in chosen.values())
