@@ -11,6 +11,7 @@ from packaging.version import Version
 from engine.plugins.versions import (
     RangeError,
     VersionError,
+    dependency_range,
     format_range,
     format_version,
     matching_versions,
@@ -37,6 +38,14 @@ from engine.plugins.versions import (
 )
 def test_parse_version_accepts_semver(text: str, expected: str) -> None:
     assert format_version(parse_version(text)) == expected
+
+
+def test_dependency_ranges_of_1_0_plugins_are_read_as_their_pep_440_spelling() -> None:
+    assert str(dependency_range("^1.2", "1.0")) == str(SpecifierSet(">=1.2,<2"))
+    assert str(dependency_range("~=1.2", "1.0")) == "~=1.2"
+    with pytest.raises(RangeError) as caught:
+        dependency_range("^1.2", "1.1")  # the language after 1.0 reads PEP 440 only
+    assert caught.value.hint == "write '>=1.2,<2'"
 
 
 @pytest.mark.parametrize(
