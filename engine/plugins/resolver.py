@@ -37,7 +37,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
-from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
+from resolvelib import (
+    AbstractProvider,
+    BaseReporter,
+    ResolutionImpossible,
+    ResolutionTooDeep,
+    Resolver,
+)
 
 if TYPE_CHECKING:
     from resolvelib.resolvers.criterion import Criterion
@@ -163,9 +169,10 @@ def resolve(
     ]
     requests = [_Constraint(r.target, r.spec, r.origin) for r in wanted]
     try:
-        # Every round tries at least one version, so the step bound is met first.
+        # Nearly every round tries a version, so the step bound is normally met first;
+        # resolvelib's own bound on rounds is the same limit, met another way.
         result = Resolver(_Provider(pool), explainer).resolve(wanted, max_rounds=max_steps + 1)
-    except _TooComplexError:
+    except (_TooComplexError, ResolutionTooDeep):
         raise explainer.too_complex(requests) from None
     except ResolutionImpossible as impossible:
         if not explainer.explanations:  # a request no version fits: no version was tried
