@@ -47,7 +47,7 @@ from bench_plugins import make_plugin
 KM_ACTIONS = str(Path(sys.executable).with_name("km-actions"))
 EXPRESSION = {"expression": "6 * 7"}
 EMBEDDED_APP = str(Path(__file__).resolve().with_name("_keyboard_maestro_app.py"))
-ONE_STEP = """api_version: "1.0"
+ONE_STEP = """api_version: "1.1"
 kind: action
 name: one-step
 description: One call to the calculator.

@@ -27,7 +27,7 @@ from pathlib import Path
 from engine.plugins.installer import install
 from engine.plugins.store import Store
 
-ACTION = """api_version: "1.0"
+ACTION = """api_version: "1.1"
 kind: action
 name: step-{n}
 description: Generated action {n} of {plugin}; reads the clipboard, reshapes it, stores it.
@@ -62,7 +62,7 @@ outputs:
   size: "{{{{ vars.size }}}}"
 """
 
-PLUGIN = """api_version: "1.0"
+PLUGIN = """api_version: "1.1"
 identifier: {plugin}
 name: Generated {plugin}
 version: 1.0.0

@@ -25,7 +25,7 @@ from engine.loader import load_text
 from engine.runtime import run
 
 TEN_STEPS = """
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: ten-steps
 inputs:
@@ -116,7 +116,7 @@ async def hand_written_via_bridge(bridge: Any, inputs: dict[str, Any]) -> dict[s
 def one_step(with_text: str, condition: str | None = None) -> str:
     cond = f"\n    if: {condition}" if condition else ""
     return f"""
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: one
 inputs:

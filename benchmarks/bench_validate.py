@@ -39,7 +39,7 @@ STEP = """  - id: read{n}
 """
 
 HEAD = """# yaml-language-server: $schema=../schemas/action.schema.json
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: typical-{count}
 description: A typical action of about {count} steps.

@@ -5,22 +5,25 @@ schema and semantic rules, compiled into frozen pipelines, and run against a too
 bridge (an upstream MCP server, in-process tools, or the built-in simulator).
 """
 
-from engine.errors import (
-    BridgeError,
-    CompileError,
-    ConfigError,
-    Diagnostic,
-    EngineError,
-    ErrorKind,
-    LimitExceeded,
-    ManifestError,
-    ManifestSyntaxError,
-    ManifestValidationError,
-    PluginError,
-    Severity,
-    Span,
-    StepError,
-)
+# Not typing.TYPE_CHECKING: importing typing is a tenth of `km-actions --version`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from engine.errors import (
+        BridgeError,
+        CompileError,
+        ConfigError,
+        Diagnostic,
+        EngineError,
+        ErrorKind,
+        LimitExceeded,
+        ManifestError,
+        ManifestSyntaxError,
+        ManifestValidationError,
+        PluginError,
+        Severity,
+        Span,
+        StepError,
+    )
 
 __version__ = "0.1.0"
 
@@ -41,3 +44,13 @@ __all__ = [
     "StepError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The error classes, imported when first asked for: ``km-actions --version``
+    needs none of them (see engine.cli)."""
+    if name in __all__:
+        from engine import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
+from engine.versions import CURRENT
 
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -177,7 +178,7 @@ class _Parser:
                 "empty-document",
                 "the file is empty",
                 0,
-                'start with {"api_version": "1.0", "kind": "action", ...}',
+                f'start with {{"api_version": "{CURRENT}", "kind": "action", ...}}',
             )
         root: Any = None
         while True:

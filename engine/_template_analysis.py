@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from jinja2 import nodes
 from jinja2.environment import Environment
@@ -101,124 +100,6 @@ class Analysis:
     chains: tuple[Lookup, ...]  # every constant chain, to name the parent of a missing key
 
 
-_INTEGER = r"-?(?:0|[1-9][0-9]*)"
-_LINK = (
-    r"\.([A-Za-z][A-Za-z0-9_]*)|\.(0|[1-9][0-9]*)|\[ *(" + _INTEGER + r") *\]"
-    r"|\[ *'([^'\\\r\n]*)' *\]|\[ *\"([^\"\\\r\n]*)\" *\]"
-)
-_LINKS = re.compile(_LINK)
-# `{{ root.key['key'][0] }}` in the plain form whose Jinja parse is known in advance.
-_PLAIN_REFERENCE = re.compile(r"\{\{ *([A-Za-z][A-Za-z0-9_]*)((?:" + _LINK + r")*) *\}\}")
-_NOT_ROOTS: Final = frozenset(
-    {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
-     "else"}
-) | _JINJA_SPECIAL  # fmt: skip
-
-
-def quick_analysis(text: str, globals_: Mapping[str, Any]) -> Analysis | None:
-    """The analysis of text whose every ``{{ }}`` is a plain reference, without Jinja's
-    parser (which costs ~100 µs a string); None for anything else."""
-    if "{%" in text or "{#" in text or "\r" in text:
-        return None
-    parts: list[str | Lookup] = []
-    references: list[Reference] = []
-    last = 0
-    for match in _PLAIN_REFERENCE.finditer(text):
-        root = match.group(1)
-        if root in _NOT_ROOTS or root in globals_:
-            return None
-        lookup = _lookup(root, match.group(2))
-        if match.start() > last:
-            if text[match.start() - 1] == "{":  # `{{{x}}`: Jinja's block starts one earlier
-                return None
-            parts.append(text[last : match.start()])
-        parts.append(lookup)
-        references.append(_reference(lookup))
-        last = match.end()
-    if last < len(text):
-        parts.append(text[last:])
-    if any(isinstance(part, str) and "{{" in part for part in parts):
-        return None
-    native = len(parts) == 1 and isinstance(parts[0], Lookup)
-    chains = tuple(part for part in parts if isinstance(part, Lookup))
-    return Analysis(TemplateInfo((), tuple(references), native), tuple(parts), chains)
-
-
-_ARG = r"(?:-?[0-9]+(?:\.[0-9]+)?|'[^'\\\r\n{}%#]*'|\"[^\"\\\r\n{}%#]*\"|true|false|none)"
-_FILTER = r" *\| *([A-Za-z][A-Za-z0-9_]*)(?:\( *(?:" + _ARG + r"(?: *, *" + _ARG + r")*)? *\))?"
-# `{{ root.key | name(literal, …) | … }}`: a reference, through filters with literal
-# arguments or none.
-_FILTERED_REFERENCE = re.compile(
-    r"\{\{ *(?P<root>[A-Za-z][A-Za-z0-9_]*)(?P<chain>(?:" + _LINK + r")*)"
-    r"(?P<filters>(?:" + _FILTER + r")*) *\}\}"
-)
-_FILTER_NAMES = re.compile(_FILTER)
-_GUARDING_FILTERS: Final = frozenset({"default", "d"})
-_QUICK_FILTERS: Final = 8
-
-
-def quick_info(
-    text: str, globals_: Mapping[str, Any], filters: Mapping[str, Any]
-) -> TemplateInfo | None:
-    """What :class:`TemplateAnalyzer` finds in text whose every ``{{ }}`` is a reference,
-    plain or through known filters with literal arguments (``{{ vars.text | truncate(60)
-    }}``), without Jinja's parser; None for anything else (any problem included: the
-    full analysis words those).
-
-    >>> from engine.templates import TemplateEngine
-    >>> engine = TemplateEngine()
-    >>> info = quick_info("Set {{ vars.text | truncate(60) }}", engine.globals, engine.filters)
-    >>> [r.text for r in info.references], info.is_native
-    (['vars.text'], False)
-    """
-    if "{%" in text or "{#" in text or "\r" in text:
-        return None
-    references: list[Reference] = []
-    last = 0
-    for match in _FILTERED_REFERENCE.finditer(text):
-        root = match.group("root")
-        if root in _NOT_ROOTS or root in globals_:
-            return None
-        for count, link in enumerate(_FILTER_NAMES.finditer(match.group("filters"))):
-            name = link.group(1)
-            if name not in filters or name == CONCAT or name in _GUARDING_FILTERS:
-                return None
-            if name in _NAMED_BY_ARGUMENT and "(" in link.group(0):
-                return None  # a filter or test named by text: the full analysis checks it
-            if count >= _QUICK_FILTERS:  # deep chains: the full analysis bounds nesting
-                return None
-        if "{{" in text[last : match.start()] or (
-            match.start() > 0 and text[match.start() - 1] == "{"
-        ):
-            return None
-        references.append(_reference(_lookup(root, match.group("chain"))))
-        last = match.end()
-    if not references or "{{" in text[last:]:
-        return None
-    native = len(references) == 1 and last == len(text) and text.startswith("{{")
-    return TemplateInfo((), tuple(references), native)
-
-
-def _lookup(root: str, chain: str) -> Lookup:
-    """``root`` and the links of ``chain`` (matched by ``_LINKS``: ``.key``, ``[0]``,
-    ``['key']``) as a lookup."""
-    links: list[tuple[PathPart, bool]] = []
-    for link in _LINKS.finditer(chain):
-        name, digits, integer, single, double = link.groups()
-        if name is not None:
-            links.append((name, True))
-        elif digits is not None or integer is not None:
-            links.append((int(digits if digits is not None else integer), False))
-        else:
-            links.append((single if single is not None else double, False))
-    return Lookup(root, links)
-
-
-def _reference(lookup: Lookup) -> Reference:
-    path = tuple(key for key, _ in lookup.links)
-    return Reference(lookup.root, path, False, lookup.text)
-
-
 def _constant_key(node: nodes.Node) -> PathPart | None:
     if isinstance(node, nodes.Const) and isinstance(node.value, str | int):
         return None if isinstance(node.value, bool) else node.value
@@ -303,11 +184,9 @@ class TemplateAnalyzer:
         if self.problems or tree is None:
             return Analysis(TemplateInfo(tuple(self.problems), (), False), (), ())
         parts: list[str | nodes.Expr] = []
+        # The body holds output nodes only: statements start with `{%` and were refused.
         for node in tree.body:
-            if not isinstance(node, nodes.Output):  # pragma: no cover - statements were caught
-                self.add("template-statement", "statements are not allowed", _STATEMENT_HINT)
-                continue
-            for child in node.nodes:
+            for child in cast(nodes.Output, node).nodes:
                 if isinstance(child, nodes.TemplateData):
                     parts.append(child.data)
                 else:

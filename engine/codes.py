@@ -33,7 +33,12 @@ _LOADER = {
 
 _SCHEMA = {
     "not-a-mapping": "The document is not a mapping of keys to values.",
-    "unsupported-api-version": "The manifest needs a newer km-actions than this one.",
+    "unsupported-api-version": "The manifest is written for an api_version this km-actions "
+    "does not read: a newer one (upgrade km-actions) or one older than any it knows.",
+    "api-version-upgraded": "A manifest of an older api_version (1.0) was read as the current "
+    "one; the note says what changed (a note, not a problem).",
+    "migrate-failed": "The command `km-actions migrate` cannot rewrite a file in place so "
+    "that it means what the upgrade on load reads; nothing was written.",
     "unknown-key": "A key the manifest language does not have (often a misspelling).",
     "misplaced-key": "A key that exists, but not in this kind of step.",
     "missing-key": "A required key is missing.",
@@ -198,14 +203,17 @@ _MARKETPLACE = {
     "marketplace-unknown": "A marketplace to remove is not in the list of marketplaces.",
     "integrity-mismatch": "A downloaded archive's sha256 differs from the index's; it was "
     "deleted before anything was unpacked.",
+    "version-published": "An archive given to `km-actions index add` is of a version the "
+    "index lists already, with another archive; published versions are never changed.",
     "download-failed": "A download failed: the server could not be reached or answered an error.",
     "download-timeout": "A server did not answer in time.",
     "download-too-large": "A download was larger than the index says (or than allowed); it was "
     "stopped.",
     "download-insecure": "A download over plain http from another machine, an unverifiable "
     "certificate, or an address that is not http(s), was refused.",
-    "download-refused": "A download an MCP caller asked for would go where the user did not "
-    "allow (or cannot reach its server: the two are not told apart).",
+    "download-refused": "A download would go where the user did not allow: for an MCP caller "
+    "(who is not told a refused place from an unreachable one), or `km-actions install URL` "
+    "to this machine or the local network outside the marketplaces the user added.",
 }
 
 # Certifying a plugin (`km-actions certify`, and every install): what is missing for it

@@ -5,7 +5,7 @@ and each step bound to the function that runs it, wrapped only by what its field
 for. Handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
 
 >>> from engine.loader import load_text
->>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: add\\nsteps:\\n'
+>>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'
 ...                 '  - set: {total: "{{ 1 + 2 }}"}\\noutputs: {total: "{{ vars.total }}"}\\n')
 >>> pipeline = Compiler().compile(doc)
 >>> pipeline.name, [s.kind.value for s in pipeline.steps]
@@ -30,7 +30,7 @@ from engine.runtime import _kinds
 from engine.runtime._args import compile_checker, fast_types
 from engine.runtime._codegen import ToolPlan, make_block, make_fields
 from engine.runtime._numbers import Bounds, StepNumber
-from engine.runtime._wrap import Body, Common, wrap
+from engine.runtime._steps import Body
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.templates import TemplateEngine
@@ -90,7 +90,7 @@ class Compiler:
             calls=tuple(_walk_values(data["steps"], "action")),
             timeout=data.get("timeout"),
             content_hash=content_hash(document),
-            block=make_block(steps),
+            block=make_block(steps, progress=True),
             plugin=plugin,
             manifest=data,
         )
@@ -112,13 +112,16 @@ class Compiler:
                 file=document.file,
             )
         kind = kinds[0]
-        site = Site(document.file, path, document.span(path))
         body = STEP_COMPILERS[kind](self, data, path, document)
-        common = Common(
+        plan = body if isinstance(body, ToolPlan) else None
+        return Step(
             kind=StepKind(kind),
             id=data.get("id"),
             name=data.get("name"),
-            site=site,
+            site=Site(document.file, path, document.span(path)),
+            body=None if plan is not None else body,
+            tool=data.get("tool"),
+            plan=plan,
             condition=self.condition(data["if"], (*path, "if"), document) if "if" in data else None,
             timeout=self.number(data["timeout"], (*path, "timeout"), document)
             if "timeout" in data
@@ -129,28 +132,6 @@ class Compiler:
             if "catch" in data
             else None,
             continue_on_error=bool(data.get("continue_on_error", False)),
-            tool=data.get("tool"),
-        )
-        plan = None
-        if isinstance(body, tuple):  # a tool step: (body, plan)
-            body, tool_plan = body
-            plain = (
-                common.condition is None
-                and common.timeout is None
-                and common.retry is None
-                and common.retry_numbers is None
-                and common.catch is None
-                and not common.continue_on_error
-            )
-            plan = tool_plan if plain else None
-        return Step(
-            kind=common.kind,
-            id=common.id,
-            name=common.name,
-            site=site,
-            run=wrap(common, body),
-            tool=common.tool,
-            plan=plan,
         )
 
     def value(self, value: Any, path: Path, document: Document) -> Render:
@@ -368,13 +349,11 @@ def _walk_values(steps: Any, key: str) -> list[str]:
 # -- one compiler per step kind ----------------------------------------------------------
 
 
-def _compile_tool(
-    c: Compiler, data: Mapping[str, Any], path: Path, doc: Document
-) -> tuple[Body, ToolPlan]:
+def _compile_tool(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> ToolPlan:
     tool = str(data["tool"])
     args = data.get("with") or {}
     constants, dynamic = c.arguments(tool, args, (*path, "with"), doc)
-    return _kinds.tool_parts(tool, constants, dynamic, path)
+    return _kinds.tool_plan(tool, constants, dynamic)
 
 
 def _compile_action(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:

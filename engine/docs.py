@@ -1,8 +1,10 @@
-"""Generated documentation: Markdown for a plugin and each of its actions.
+"""Generated documentation: the Markdown of a plugin and each of its actions.
 
 Inputs, outputs, permissions, settings and dependencies come from the manifests; the
 examples come from the actions' own tests (inputs given, outputs expected), so they are
-true by construction: ``km-actions test`` checks them.
+true by construction: ``km-actions test`` checks them. The facts are gathered once by
+:mod:`engine.docs_model` (re-exported here); the Markdown here and
+the HTML catalog page (:mod:`engine.docs_html`) are both rendered from them.
 
 >>> print(action_markdown({"name": "hello", "description": "Say hello.",
 ...     "inputs": {"who": {"type": "string", "description": "Whom to greet"}},
@@ -14,24 +16,52 @@ true by construction: ``km-actions test`` checks them.
 
 from __future__ import annotations
 
-import json
-import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from engine.docs_model import (
+    ActionDoc,
+    CallDoc,
+    ExampleDoc,
+    InputDoc,
+    PermissionDoc,
+    PluginDoc,
+    SettingDoc,
+    action_doc,
+    examples,
+    plugin_doc,
+    run_command,
+)
 from engine.errors import EngineError
-from engine.inputs import InputSpec, parse_inputs
 from engine.loader import load_bytes
 from engine.suggest import did_you_mean
-from engine.words import TYPE_WORDS
 
-
-def _code(value: Any) -> str:
-    return "`" + json.dumps(value, ensure_ascii=False) + "`"
+__all__ = [
+    "ActionDoc",
+    "CallDoc",
+    "ExampleDoc",
+    "InputDoc",
+    "PermissionDoc",
+    "PluginDoc",
+    "SettingDoc",
+    "action_doc",
+    "action_markdown",
+    "examples",
+    "installed_action_markdown",
+    "installed_plugin_doc",
+    "plugin_doc",
+    "plugin_markdown",
+    "plugin_markdown_from",
+    "plugin_markdown_of",
+    "run_command",
+]
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+# -- Markdown --------------------------------------------------------------------------------
 
 
 def action_markdown(
@@ -39,107 +69,44 @@ def action_markdown(
 ) -> str:
     """One action: description, inputs, outputs, tools, how to run it (as ``run_as``:
     ``plugin/action`` or a file), and examples from its tests."""
-    name = str(manifest.get("name", "?"))
-    lines = [f"{heading} {name}", ""]
-    if manifest.get("description"):
-        lines += [str(manifest["description"]), ""]
-    raw = manifest.get("inputs")
-    inputs: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    specs = parse_inputs({k: v for k, v in inputs.items() if isinstance(v, Mapping)})
-    if specs:
+    return _action_markdown(action_doc(manifest, run_as=run_as), heading)
+
+
+def _action_markdown(doc: ActionDoc, heading: str) -> str:
+    lines = [f"{heading} {doc.name}", ""]
+    if doc.description:
+        lines += [doc.description, ""]
+    if doc.inputs:
         lines += ["| Input | Type | Required | Default | Description |", "|---|---|---|---|---|"]
-        for spec in specs.values():
-            default = _code(spec.default) if spec.has_default else ""
-            if spec.secret and spec.has_default:
-                default = "(secret)"
+        for spec in doc.inputs:
+            default = spec.default_text
+            if default and not spec.secret:
+                default = f"`{default}`"
             rules = []
-            if spec.enum is not None:
-                rules.append("one of " + ", ".join(_code(v) for v in spec.enum))
-            if spec.minimum is not None or spec.maximum is not None:
-                rules.append(
-                    f"from {spec.minimum if spec.minimum is not None else '…'} to "
-                    f"{spec.maximum if spec.maximum is not None else '…'}"
-                )
-            described = (
-                "; ".join([spec.description, *rules]) if spec.description else "; ".join(rules)
-            )
+            if spec.choices is not None:
+                rules.append("one of " + ", ".join(f"`{v}`" for v in spec.choices))
+            if spec.bounds is not None:
+                rules.append(f"from {spec.bounds[0]} to {spec.bounds[1]}")
+            described = "; ".join([spec.description, *rules] if spec.description else rules)
             lines.append(
-                f"| `{spec.name}` | {TYPE_WORDS.get(spec.type, spec.type)} | "
-                f"{'yes' if spec.required else 'no'} | {default} | "
-                f"{_cell(described)} |"
+                f"| `{spec.name}` | {spec.type} | {'yes' if spec.required else 'no'} | "
+                f"{default} | {_cell(described)} |"
             )
         lines.append("")
     else:
         lines += ["Takes no inputs.", ""]
-    outputs = manifest.get("outputs")
-    if isinstance(outputs, Mapping) and outputs:
-        lines += ["Outputs: " + ", ".join(f"`{o}`" for o in outputs), ""]
-    tools = sorted(_tools(manifest.get("steps")))
-    if tools:
-        lines += ["Calls: " + ", ".join(f"`{t}`" for t in tools), ""]
-    if run_as is not None and manifest.get("steps"):  # an unreadable file's has none
-        lines += [f"Run it: `{run_command(run_as, specs, manifest.get('tests'))}`", ""]
-    shown = examples(manifest)
-    if shown:
+    if doc.outputs:
+        lines += ["Outputs: " + ", ".join(f"`{o}`" for o in doc.outputs), ""]
+    if doc.tools:
+        lines += ["Calls: " + ", ".join(f"`{t}`" for t in doc.tools), ""]
+    if doc.run is not None:
+        lines += [f"Run it: `{doc.run}`", ""]
+    if doc.examples:
         lines += ["Examples (from its tests):", ""]
-        for test in shown[:3]:
-            given = test.get("inputs") or {}
-            expected = test["expect"]["outputs"]
-            lines.append(f"- {test.get('name', '')}: inputs {_code(given)} give {_code(expected)}")
+        for example in doc.examples:
+            lines.append(f"- {example.name}: inputs `{example.inputs}` give `{example.outputs}`")
         lines.append("")
     return "\n".join(lines)
-
-
-def examples(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The tests of an action that make examples: those that expect outputs."""
-    return [
-        t
-        for t in manifest.get("tests") or []
-        if isinstance(t, Mapping) and isinstance((t.get("expect") or {}).get("outputs"), Mapping)
-    ]
-
-
-def run_command(run_as: str, specs: Mapping[str, InputSpec], tests: Any) -> str:
-    """``km-actions run`` with the inputs of the action's first test that gives some (a
-    secret one as ``…``), and ``…`` for each other input it needs.
-
-    >>> specs = parse_inputs({"who": {"type": "string"}, "times": {"type": "integer"}})
-    >>> run_command("demo/greet", specs, [{"inputs": {"who": "Ann Lee", "times": 2}}])
-    "km-actions run demo/greet --input 'who=Ann Lee' --input times=2"
-    >>> run_command("greet.yaml", specs, None)
-    'km-actions run greet.yaml --input who=… --input times=…'
-    """
-    given: Mapping[str, Any] = next(
-        (
-            t["inputs"]
-            for t in tests or ()
-            if isinstance(t, Mapping) and isinstance(t.get("inputs"), Mapping) and t["inputs"]
-        ),
-        {},
-    )
-    words = ["km-actions", "run", shlex.quote(run_as)]
-    for name, spec in specs.items():
-        if name in given and not spec.secret:
-            value = given[name]
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            words += ["--input", shlex.quote(f"{name}={text}")]
-        elif spec.required:
-            words += ["--input", f"{name}=…"]  # to fill in
-    return " ".join(words)
-
-
-def _tools(steps: Any) -> set[str]:
-    out: set[str] = set()
-    stack = [steps]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, Mapping):
-            if isinstance(node.get("tool"), str):
-                out.add(node["tool"])
-            stack.extend(node.values())
-    return out
 
 
 def plugin_markdown_from(
@@ -150,53 +117,50 @@ def plugin_markdown_from(
     settings: Mapping[str, Any] | None = None,
 ) -> str:
     """A whole plugin: metadata, permissions, settings, dependencies, every action."""
-    ident = metadata.get("identifier", "?")
-    title = metadata.get("name") or ident
-    lines = [f"# {title}", "", f"`{ident}` version {version or metadata.get('version', '?')}"]
-    kind = str(metadata.get("plugin_type") or "")
-    if kind:
-        article = "an" if kind[0] in "aeio" else "a"  # not u: "a utility plugin"
-        lines[-1] += f", {article} {kind} plugin"
+    return plugin_markdown_of(plugin_doc(metadata, actions, version=version, settings=settings))
+
+
+def plugin_markdown_of(doc: PluginDoc) -> str:
+    """The Markdown of a plugin's documentation model."""
+    lines = [f"# {doc.title}", "", f"`{doc.identifier}` version {doc.version}"]
+    if doc.kind:
+        article = "an" if doc.kind[0] in "aeio" else "a"  # not u: "a utility plugin"
+        lines[-1] += f", {article} {doc.kind} plugin"
     lines.append("")
-    if metadata.get("description"):
-        lines += [str(metadata["description"]), ""]
-    permissions = metadata.get("permissions") or []
+    if doc.description:
+        lines += [doc.description, ""]
     lines += [
         "## Permissions",
         "",
-        ", ".join(f"`{p}`" for p in permissions) if permissions else "None.",
+        ", ".join(f"`{p.entry}`" for p in doc.permissions) if doc.permissions else "None.",
         "",
     ]
-    schema = metadata.get("configuration_schema")
-    if isinstance(schema, Mapping) and schema.get("properties"):
+    if doc.settings:
         lines += [
             "## Settings",
             "",
             "| Setting | Type | Default | Description |",
             "|---|---|---|---|",
         ]
-        for name, prop in schema["properties"].items():
-            prop = prop if isinstance(prop, Mapping) else {}
-            secret = bool(prop.get("secret"))
-            default = (
-                "(secret)" if secret else (_code(prop["default"]) if "default" in prop else "")
-            )
+        for setting in doc.settings:
+            default = setting.default_text
+            if setting.default is not None:
+                default = f"`{default}`"
             current = ""
-            if settings is not None and name in settings:
-                current = " (set)" if secret else f" (now {_code(settings[name])})"
+            if setting.current is not None:
+                current = " (set)" if setting.secret else f" (now `{setting.current}`)"
             lines.append(
-                f"| `{name}` | {prop.get('type', 'any')} | {default}{current} | "
-                f"{_cell(str(prop.get('description', '')))} |"
+                f"| `{setting.name}` | {setting.type} | {default}{current} | "
+                f"{_cell(setting.description)} |"
             )
         lines.append("")
-    dependencies = metadata.get("dependencies") or {}
-    if dependencies:
+    if doc.dependencies:
         lines += ["## Dependencies", ""]
-        lines += [f"- `{dep}` {rng}" for dep, rng in dependencies.items()]
+        lines += [f"- `{dep}` {rng}" for dep, rng in doc.dependencies]
         lines.append("")
     lines += ["## Actions", ""]
-    for manifest in actions:
-        lines.append(action_markdown(manifest, run_as=f"{ident}/{manifest.get('name', '?')}"))
+    for action in doc.actions:
+        lines.append(_action_markdown(action, "###"))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -218,6 +182,12 @@ def installed_action_markdown(store: Any, qualified: str) -> str:
 
 def plugin_markdown(store: Any, identifier: str) -> str:
     """The generated documentation of an installed plugin (settings' secrets masked)."""
+    return plugin_markdown_of(installed_plugin_doc(store, identifier, settings=True))
+
+
+def installed_plugin_doc(store: Any, identifier: str, *, settings: bool) -> PluginDoc:
+    """The documentation model of an installed plugin; ``settings``: say which settings
+    are set (a secret only as set, never its value)."""
     plugin = store.require(identifier)
     manifests = []
     for action in store.actions(plugin):
@@ -225,8 +195,8 @@ def plugin_markdown(store: Any, identifier: str) -> str:
             manifests.append(load_bytes(store.file(plugin, action.path).read_bytes()).data)
         except (OSError, EngineError) as error:
             manifests.append({"name": action.name, "description": f"(unreadable: {error})"})
-    # Secrets live apart from the other settings: pass which are set, never their values.
-    settings = {**store.settings(identifier), **dict.fromkeys(store.secrets(identifier), "")}
-    return plugin_markdown_from(
-        plugin.metadata, manifests, version=plugin.version, settings=settings
-    )
+    current = None
+    if settings:
+        # Secrets live apart from the other settings: pass which are set, never their values.
+        current = {**store.settings(identifier), **dict.fromkeys(store.secrets(identifier), "")}
+    return plugin_doc(plugin.metadata, manifests, version=plugin.version, settings=current)

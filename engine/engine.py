@@ -3,7 +3,7 @@
 >>> import asyncio
 >>> from engine.simulator import Simulator
 >>> engine = Engine()
->>> doc = engine.load('api_version: "1.0"\\nkind: action\\nname: sum\\nsteps:\\n'
+>>> doc = engine.load('api_version: "1.1"\\nkind: action\\nname: sum\\nsteps:\\n'
 ...                   '  - id: calc\\n    tool: km_calculator\\n    with: {expression: "6 * 7"}\\n'
 ...                   'outputs: {answer: "{{ steps.calc.result.data.result }}"}\\n')
 >>> pipeline = engine.compile(doc)

@@ -50,10 +50,14 @@ class Severity(enum.Enum):
 
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"  # says what km-actions did (an older file upgraded); nothing to fix
 
     @property
     def rank(self) -> int:
-        return 0 if self is Severity.ERROR else 1
+        return _SEVERITY_RANKS[self]
+
+
+_SEVERITY_RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTE: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +100,6 @@ class Diagnostic:
         if self.span is not None:
             where += f":{self.span.line}:{self.span.column}"
         return where
-
-    def with_context(self, *, file: str | None = None, span: Span | None = None) -> Diagnostic:
-        """The same diagnostic, with a file or span filled in where it had none."""
-        return replace(self, file=self.file or file, span=self.span or span)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form shared by ``--json`` and the MCP server."""

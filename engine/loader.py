@@ -34,6 +34,7 @@ from engine._jsonparse import (
 )
 from engine.errors import Diagnostic, ManifestSyntaxError, Path, Span
 from engine.sourcemap import Document, SourceMap
+from engine.versions import CURRENT, upgraded
 from engine.words import type_word
 
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -140,8 +141,13 @@ def load_text(
     file: str | None = None,
     format: str | None = None,
     limits: LoaderLimits = DEFAULT_LIMITS,
+    upgrade: bool = True,
 ) -> Document:
     """Parse YAML or JSON text into a :class:`Document`.
+
+    A manifest of an older api_version is upgraded to the current one (its data as the
+    current language reads it, with a note: :func:`engine.versions.upgraded`), unless
+    ``upgrade`` is false (``km-actions migrate`` reads the file as written).
 
     ``format`` is ``"yaml"`` or ``"json"``; by default it comes from the file name
     (``.json``), else YAML (JSON text parses as YAML too, but with JSON's own rules
@@ -165,13 +171,15 @@ def load_text(
         data, values, keys, to_span = parse_json(
             text, file=file, max_depth=limits.max_depth, max_int_digits=limits.max_int_digits
         )
-        return Document(data, SourceMap(values, keys, {}, to_span), text, file, "json")
-    builder = _YamlBuilder(text, file, limits)
-    data = builder.build()
-    source_map = SourceMap(
-        builder.values, builder.keys, builder.plain, _mark_span, tuple(builder.stray_quotes)
-    )
-    return Document(data, source_map, text, file, "yaml")
+        document = Document(data, SourceMap(values, keys, {}, to_span), text, file, "json")
+    else:
+        builder = _YamlBuilder(text, file, limits)
+        data = builder.build()
+        source_map = SourceMap(
+            builder.values, builder.keys, builder.plain, _mark_span, tuple(builder.stray_quotes)
+        )
+        document = Document(data, source_map, text, file, "yaml")
+    return upgraded(document) if upgrade else document
 
 
 def load_bytes(
@@ -180,6 +188,7 @@ def load_bytes(
     file: str | None = None,
     format: str | None = None,
     limits: LoaderLimits = DEFAULT_LIMITS,
+    upgrade: bool = True,
 ) -> Document:
     """Decode UTF-8 (a BOM is allowed) and :func:`load_text` it."""
     if len(raw) > limits.max_bytes:
@@ -203,7 +212,7 @@ def load_bytes(
             file,
             "save the file as UTF-8 (most editors have this in 'Save As…')",
         ) from None
-    return load_text(text, file=file, format=format, limits=limits)
+    return load_text(text, file=file, format=format, limits=limits, upgrade=upgrade)
 
 
 def _check_surrogates(text: str, file: str | None) -> None:
@@ -363,7 +372,7 @@ class _YamlBuilder:
                 "the file is empty",
                 Span(1, 1, 1, 1),
                 self.file,
-                'start with `api_version: "1.0"`, `kind: action` and a `name:`',
+                f'start with `api_version: "{CURRENT}"`, `kind: action` and a `name:`',
             )
         return self.root
 

@@ -95,25 +95,30 @@ class RetryPolicy:
         return max(min(base, self.max_delay), 0.0)
 
 
-StepRunner = Callable[["Frame", dict[str, Any]], Awaitable[None]]
-
-
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One compiled step. ``run`` executes it, wrappers (if, retry, catch…) included.
+    """One compiled step: its body and the common fields around it.
 
-    A plain tool step (no if, timeout, retry, catch or continue_on_error) also has a
-    ``plan``: what it does, as data the code generator (:mod:`engine.runtime._codegen`)
-    writes out inline, which is most of the engine's speed.
+    Lists of steps run as generated code (:mod:`engine.runtime._codegen`), the only way
+    steps run: a tool step (``plan``) is written out inline, any other kind calls its
+    ``body``; ``if``, ``timeout``, ``retry``, ``catch``, ``continue_on_error`` and the
+    records (timeline, trace) are written around it.
     """
 
     kind: StepKind
     id: str | None
     name: str | None
     site: Site
-    run: StepRunner
+    body: Callable[[Frame, dict[str, Any]], Awaitable[Any]] | None = None
     tool: str | None = None
-    plan: Any = None
+    plan: Any = None  # a tool step: its ToolPlan (engine.runtime._codegen)
+    condition: Any = None  # an Expression with .test(scope)
+    timeout: Any = None  # a StepNumber (engine.runtime._numbers)
+    retry: RetryPolicy | None = None
+    # A retry with a templated number: its policy, given the scope, when the step runs.
+    retry_numbers: Callable[[dict[str, Any]], RetryPolicy] | None = None
+    catch: tuple[Step, ...] | None = None
+    continue_on_error: bool = False
 
     @property
     def label(self) -> str:
@@ -147,15 +152,12 @@ class Pipeline:
     content_hash: str
     plugin: str | None = None
     manifest: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    block: StepRunner | None = field(default=None, repr=False, compare=False)
+    # Runs the steps (engine.runtime._codegen.make_block): every compiled pipeline has one.
+    block: Callable[..., Awaitable[None]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def qualified_name(self) -> str:
         return f"{self.plugin}/{self.name}" if self.plugin else self.name
-
-    @property
-    def secret_inputs(self) -> tuple[str, ...]:
-        return tuple(name for name, spec in self.inputs.items() if spec.secret)
 
 
 @dataclass(frozen=True)

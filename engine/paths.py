@@ -29,14 +29,19 @@ def saved_tools_path() -> Path:
     return home() / "upstream-tools.json"
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write ``text`` to ``path`` (its folder created) so that readers see the old file or
-    the new one, never a part: a private temporary file, then a rename. Raises OSError."""
+    the new one, never a part: a private temporary file, then a rename. ``mode``: the
+    file's permissions (default: readable by its owner only). Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -20,7 +20,11 @@ from engine.errors import Diagnostic, Severity
 
 SourceLookup = Mapping[str, str] | Callable[[str], str | None] | None
 
-_COLORS = {Severity.ERROR: "\x1b[1;31m", Severity.WARNING: "\x1b[1;33m"}
+_COLORS = {
+    Severity.ERROR: "\x1b[1;31m",
+    Severity.WARNING: "\x1b[1;33m",
+    Severity.NOTE: "\x1b[1;36m",
+}
 _RESET = "\x1b[0m"
 _DIM = "\x1b[2m"
 _BOLD = "\x1b[1m"
@@ -93,15 +97,14 @@ def format_json(diagnostics: Iterable[Diagnostic]) -> str:
 
 
 def summary(diagnostics: Iterable[Diagnostic], *, files: int | None = None) -> str:
-    """``2 errors, 1 warning in 3 files`` (or ``no problems``)."""
+    """``2 errors, 1 warning in 3 files`` (or ``no problems``; notes are not problems,
+    but are counted when there are some)."""
     items = list(diagnostics)
-    errors = sum(1 for d in items if d.is_error)
-    warnings = len(items) - errors
     parts = []
-    if errors:
-        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    if warnings:
-        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    for severity in Severity:
+        count = sum(1 for d in items if d.severity is severity)
+        if count:
+            parts.append(f"{count} {severity.value}{'s' if count != 1 else ''}")
     text = ", ".join(parts) or "no problems"
     if files is not None:
         text += f" in {files} file{'s' if files != 1 else ''}"

@@ -10,7 +10,7 @@ Texts go into YAML as values that read back as they were written (:func:`yaml_te
 
 >>> text = action_text("greet", "Greets.", Template.NOTIFY, "schemas/action.schema.json")
 >>> text.splitlines()[:4]
-['# yaml-language-server: $schema=schemas/action.schema.json', 'api_version: "1.0"', \
+['# yaml-language-server: $schema=schemas/action.schema.json', 'api_version: "1.1"', \
 'kind: action', 'name: greet']
 """
 
@@ -46,7 +46,7 @@ class _Shape:
 
 _HEAD = """\
 # yaml-language-server: $$schema=$schema
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: $name
 description: $description
@@ -245,7 +245,7 @@ def action_text(name: str, description: str, template: Template, schema: str) ->
 
 _PLUGIN = """\
 # yaml-language-server: $$schema=$schema
-api_version: "1.0"
+api_version: "1.1"
 kind: plugin
 identifier: $identifier
 name: $title

@@ -1,4 +1,4 @@
-"""The manifest schemas, and fast validators derived from them.
+"""The manifest schemas, and the jsonschema validators derived from them.
 
 ``schemas/action.schema.json`` is the contract (editors, AI callers and docs read it).
 Validating it as published costs ~7 ms per manifest with jsonschema (``$ref`` lookups
@@ -23,7 +23,6 @@ from typing import Any
 
 import jsonschema
 
-from engine._fastschema import Check, Unsupported, compile_schema
 from engine._resources import load_schema
 
 Validator = jsonschema.Draft202012Validator
@@ -84,7 +83,7 @@ def is_manifest_name(name: str) -> bool:
 
 @dataclass(frozen=True)
 class ManifestSchemas:
-    """Published schemas plus the fast validators derived from them."""
+    """Published schemas plus the validators derived from them (built once)."""
 
     action: Mapping[str, Any]
     plugin: Mapping[str, Any]
@@ -93,13 +92,6 @@ class ManifestSchemas:
     step_kinds: Mapping[str, tuple[str, ...]]
     step_properties: Mapping[str, Any]
     plugin_validator: Validator
-    input_validator: Validator
-    fast: Mapping[int, Check]
-
-    def quick_check(self, validator: Validator, instance: Any) -> bool:
-        """True when ``instance`` is certainly valid (no need to collect errors)."""
-        check = self.fast.get(id(validator))
-        return check is not None and check(instance)
 
     @classmethod
     def load(cls) -> ManifestSchemas:
@@ -140,22 +132,12 @@ def _load() -> ManifestSchemas:
         }
         step_validators[kind] = Validator(schema)
     plugin_schema = _inline({k: v for k, v in plugin.items() if k != "$defs"}, plugin["$defs"], {})
-    top = Validator(top_schema)
-    plugin_validator = Validator(plugin_schema)
-    fast: dict[int, Check] = {}
-    for validator in (top, plugin_validator, *step_validators.values()):
-        try:
-            fast[id(validator)] = compile_schema(validator.schema)
-        except Unsupported:
-            continue
     return ManifestSchemas(
         action=action,
         plugin=plugin,
-        top=top,
+        top=Validator(top_schema),
         steps=step_validators,
         step_kinds=kinds,
         step_properties=props,
-        plugin_validator=plugin_validator,
-        input_validator=Validator(_inline(defs["input"], defs, opaque)),
-        fast=fast,
+        plugin_validator=Validator(plugin_schema),
     )

@@ -73,6 +73,9 @@ class Document:
     text: str
     file: str | None = None
     format: str = "yaml"
+    # What loading did to the text as written (an older api_version upgraded): notes
+    # that validation reports with its diagnostics.
+    notes: tuple[Diagnostic, ...] = ()
 
     @classmethod
     def from_data(cls, data: Any, *, file: str | None = None) -> Document:

@@ -46,8 +46,6 @@ from engine._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo, chain
 
 # Private here as before the split (tests compare the quick analysis with the full one).
 from engine._template_analysis import TemplateAnalyzer as _TemplateAnalyzer
-from engine._template_analysis import quick_analysis as _quick_analysis
-from engine._template_analysis import quick_info as _quick_info
 from engine._template_filters import (
     CONCAT,
     DEFAULT_FILTERS,
@@ -67,12 +65,8 @@ from engine.limits import current_limits
 
 __all__ = [
     "DEFAULT_FILTERS",
-    "DEFAULT_GLOBALS",
-    "DEFAULT_TESTS",
     "Renderer",
     "TemplateEngine",
-    "TemplateInfo",
-    "finalize_output",
     "is_template",
 ]
 
@@ -329,7 +323,7 @@ class TemplateEngine:
     def _analysis(self, text: str) -> Analysis:
         analysis = self._analyses.get(text)
         if analysis is None:
-            analysis = _quick_analysis(text, self.globals) or _TemplateAnalyzer(self, text).run()
+            analysis = _TemplateAnalyzer(self, text).run()
             if len(self._analyses) >= _CACHE_SIZE:
                 self._analyses.clear()
             self._analyses[text] = analysis
@@ -337,15 +331,6 @@ class TemplateEngine:
 
     def analyze(self, text: str) -> TemplateInfo:
         """Every problem and every name use in ``text``, without rendering it."""
-        analysis = self._analyses.get(text)
-        if analysis is not None:
-            return analysis.info
-        if self.fast_paths and "|" in text:
-            # References through filters (`{{ x | title }}`) need no Jinja parse to be
-            # checked; compiling one still parses it.
-            info = _quick_info(text, self.globals, self.filters)
-            if info is not None:
-                return info
         return self._analysis(text).info
 
     def compile(self, value: Any) -> Renderer:

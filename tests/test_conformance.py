@@ -5,7 +5,7 @@ A case file is a list of cases::
     - name: misspelt key in a tool step
       file: demo.yaml            # optional: the file name (".json" makes it JSON)
       manifest: |
-        api_version: "1.0"
+        api_version: "1.1"
         ...
       errors:                    # every error, in order: code, JSON path, line, column
         - {code: unknown-key, path: "$.steps[0].wiht", line: 6, column: 5}

@@ -21,7 +21,7 @@ from engine.sourcemap import Document
 
 def _action(name: str, body: str) -> str:
     return (
-        f'api_version: "1.0"\nkind: action\nname: {name}\ndescription: The {name} action.\n' + body
+        f'api_version: "1.1"\nkind: action\nname: {name}\ndescription: The {name} action.\n' + body
     )
 
 
@@ -77,9 +77,9 @@ def test_add_names_actions_by_plugin(engine: Engine) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param('api_version: "1.0"\nkind: plugin\nname: Demo\n', id="plugin-manifest"),
-        pytest.param('api_version: "1.0"\nkind: action\nsteps: []\n', id="no-name"),
-        pytest.param('api_version: "1.0"\nkind: action\nname: 5\n', id="name-not-text"),
+        pytest.param('api_version: "1.1"\nkind: plugin\nname: Demo\n', id="plugin-manifest"),
+        pytest.param('api_version: "1.1"\nkind: action\nsteps: []\n', id="no-name"),
+        pytest.param('api_version: "1.1"\nkind: action\nname: 5\n', id="name-not-text"),
         pytest.param("- a\n- b\n", id="not-a-mapping"),
     ],
 )
@@ -95,7 +95,7 @@ def test_add_folder_adds_the_manifests_in_it_and_returns_load_errors(
     (tmp_path / "double.yaml").write_text(DOUBLE)
     (tmp_path / "quad.YML").write_text(QUAD)
     (tmp_path / "notify.json").write_text(
-        '{"api_version": "1.0", "kind": "action", "name": "notify", "steps": []}'
+        '{"api_version": "1.1", "kind": "action", "name": "notify", "steps": []}'
     )
     (tmp_path / "broken.yaml").write_text("a: [1,\n")
     (tmp_path / "notes.txt").write_text("name: not-an-action\n")

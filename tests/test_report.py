@@ -11,7 +11,7 @@ from engine.codes import CODES, describe, tier
 from engine.errors import Diagnostic, Severity, Span
 from engine.report import format_diagnostic, format_json, format_text, summary, to_json_list
 
-SOURCE = "api_version: '1.0'\nsteps:\n  - wiht: {}\n\tx: 1\n"
+SOURCE = "api_version: '1.1'\nsteps:\n  - wiht: {}\n\tx: 1\n"
 RED, YELLOW, RESET, DIM, BOLD = "\x1b[1;31m", "\x1b[1;33m", "\x1b[0m", "\x1b[2m", "\x1b[1m"
 
 
@@ -51,7 +51,7 @@ def test_plain_text_with_the_source_line_a_caret_and_the_hint() -> None:
         pytest.param(Span(3, 40, 3, 45), ["   3 |   - wiht: {}", "     |" + " " * 40 + "^"],
                      id="past-the-end"),
         pytest.param(Span(4, 2, 4, 3), ["   4 |  x: 1", "     |  ^"], id="tab-expanded"),
-        pytest.param(Span(1, 0, 1, 0), ["   1 | api_version: '1.0'", "     | " + "^" * 18],
+        pytest.param(Span(1, 0, 1, 0), ["   1 | api_version: '1.1'", "     | " + "^" * 18],
                      id="column-zero"),
         pytest.param(Span(9, 1, 9, 2), [], id="line-past-the-end"),
         pytest.param(Span(0, 1, 0, 2), [], id="line-zero"),
@@ -124,7 +124,7 @@ def test_format_text_separates_diagnostics_with_a_blank_line() -> None:
         "     |     ^^^^\n"
         "\n"
         "a.yaml:1:1: warning[unknown-key]: unknown key `wiht`\n"
-        "   1 | api_version: '1.0'\n"
+        "   1 | api_version: '1.1'\n"
         "     | ^^^^^^^^^^^"
     )
     assert format_text([]) == ""

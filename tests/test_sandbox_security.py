@@ -18,10 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine._sandbox.failures import SandboxFailure
+from engine._sandbox.printf import format_text
 from engine.bridge.inprocess import InProcessBridge
 from engine.engine import Engine
 from engine.errors import CompileError, EngineError, ErrorKind, LimitExceeded, StepError
-from engine.expressions import ExpressionEngine, SandboxFailure, format_text
+from engine.expressions import ExpressionEngine
 from engine.limits import Limits, Profile, active_limits
 from engine.runtime import run
 from engine.templates import TemplateEngine
@@ -485,7 +487,7 @@ def test_lazy_sequences_from_a_tool_show_their_items_on_both_paths() -> None:
     bridge.register("km_take", lambda **kw: {"success": True, "data": kw}, {"type": "object"})
     engine = Engine(catalog=bridge.catalog())
     manifest = """
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: lazy
 steps:
@@ -715,7 +717,7 @@ def test_functions_are_never_shown_as_text(text: str) -> None:
 # -- the same payloads inside a running action, on both of the runtime's paths -----------
 
 ACTION = """
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: payload
 inputs:

@@ -125,7 +125,7 @@ def test_the_bundled_actions_fit_the_published_schema(path: Path) -> None:
 
 
 NOTIFY = """\
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: notify
 inputs:

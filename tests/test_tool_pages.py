@@ -17,7 +17,7 @@ CATALOG = ToolCatalog.builtin()
 
 def _manifest(tool: str, steps: str, step_id: str) -> str:
     return (
-        f'api_version: "1.0"\nkind: action\nname: example\ndescription: An example.\n'
+        f'api_version: "1.1"\nkind: action\nname: example\ndescription: An example.\n'
         f"permissions: [{tool}]\n"
         f'steps:\n{steps}\noutputs:\n  answer: "{{{{ steps.{step_id}.result }}}}"\n'
     )

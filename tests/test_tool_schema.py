@@ -19,7 +19,7 @@ def test_an_optional_argument_has_the_types_of_its_options() -> None:
 
 def test_a_wrong_type_for_an_optional_argument_says_what_it_takes() -> None:
     document = load_text(
-        'api_version: "1.0"\nkind: action\nname: demo\ndescription: A demo.\n'
+        'api_version: "1.1"\nkind: action\nname: demo\ndescription: A demo.\n'
         "permissions: [km_variable_manager]\n"
         "steps:\n  - tool: km_variable_manager\n    with: {operation: get, name: [Greeting]}\n",
         file="demo.yaml",

@@ -11,7 +11,7 @@ import pytest
 from engine.loader import load_text
 from engine.validate import ValidationContext, validate
 
-HEAD = 'api_version: "1.0"\nkind: action\nname: demo\n'
+HEAD = 'api_version: "1.1"\nkind: action\nname: demo\n'
 
 
 def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:

@@ -38,7 +38,7 @@ STEPS = """steps:
 
 def _found(output: str, catalog: ToolCatalog = CATALOG) -> list[tuple[str, str | None]]:
     text = (
-        'api_version: "1.0"\nkind: action\nname: demo\ndescription: A demo.\n'
+        'api_version: "1.1"\nkind: action\nname: demo\ndescription: A demo.\n'
         "permissions: [km_variable_manager, km_window_manager, km_token_processor]\n"
         f'{STEPS}outputs:\n  x: "{output}"\n'
     )

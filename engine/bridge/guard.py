@@ -19,7 +19,7 @@ from engine.limits import Limits
 from engine.secrets import show
 from engine.suggest import did_you_mean
 
-__all__ = ["Grant", "GuardedBridge"]
+__all__ = ["GuardedBridge"]
 
 
 class GuardedBridge:
@@ -49,7 +49,7 @@ class GuardedBridge:
         self._passed: set[tuple[str, str]] = set()
         self.call_tool_unchecked = inner.call_tool
         # Tools that passed the check and that the backend lets callers reach directly
-        # (in-process async functions): the runtime's fast path calls these itself.
+        # (in-process async functions): the runtime's generated code calls these itself.
         self.direct: dict[str, Callable[..., Awaitable[Any]]] = {}
 
     @property

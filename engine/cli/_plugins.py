@@ -247,14 +247,22 @@ def cmd_install(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"km-actions install: no such file or folder: {args.source}", file=sys.stderr)
         return 2
-    bar = ProgressBar(f"checking {path.name}", unit="actions")
+    return install_from(args, InstallSource.of(path), sources=_sources(path))
+
+
+def install_from(
+    args: argparse.Namespace, source: InstallSource, *, sources: Callable[[str], str | None] | None
+) -> int:
+    """Install ``source`` as `install` does, printing what happened (``sources``: the text
+    of a file named in a diagnostic)."""
+    bar = ProgressBar(f"checking {source.label}", unit="actions")
     try:
         with Store.open() as store:
             hooks = CommandHooks(store, args.profile, simulator=args.simulator)
             try:
                 result = install(
                     store,
-                    InstallSource.of(path),
+                    source,
                     grant=args.grant,
                     confirm=_confirm(args),
                     profile=Profile(args.profile),
@@ -265,7 +273,7 @@ def cmd_install(args: argparse.Namespace) -> int:
                 bar.finish()
                 hooks.finish()
     except EngineError as error:
-        return report_error(error, as_json=args.json, sources=_sources(path))
+        return report_error(error, as_json=args.json, sources=sources)
     if args.json:
         _print_json(_install_json(result))
     else:

@@ -106,6 +106,11 @@ def add_parsers(sub: Any) -> None:
         help="action files, folders (plugin folders too), or installed plugin/action names",
     )
     t.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    t.add_argument(
+        "--allow-no-tests",
+        action="store_true",
+        help="exit 0 when the files hold no tests (for hooks given whatever files changed)",
+    )
     t.set_defaults(handler=cmd_test)
 
 
@@ -512,7 +517,8 @@ def cmd_test(args: argparse.Namespace) -> int:
             broken.append(Broken.of(error, sources={loaded.display: loaded.text}))
             continue
         outcomes.extend(asyncio.run(run_tests(pipeline, catalog=engine.catalog, resolver=library)))
-    return _report_tests(outcomes, broken, as_json=args.json)
+    code = _report_tests(outcomes, broken, as_json=args.json)
+    return 0 if code == 2 and args.allow_no_tests else code
 
 
 def _test_installed(

@@ -86,7 +86,7 @@ def load_actions(
     files = files or load_action_files(manifest)
     loaded, problems, own = files.loaded, list(files.problems), files.signatures
     context = plugin_context(manifest, own, catalog=catalog, others=others)
-    warnings: list[Diagnostic] = []
+    warnings: list[Diagnostic] = list(manifest.warnings)  # plugin.yaml's own notes
     result: list[PluginAction] = []
     for index, (relative, document) in enumerate(loaded, start=1):
         found = validate(document, context)

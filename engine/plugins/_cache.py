@@ -28,7 +28,9 @@ from engine import __version__
 from engine.errors import Span
 from engine.sourcemap import Document, SourceMap
 
-FORMAT = 1
+# 2: documents as the current api_version reads them (a 1.0 file upgraded as it loads);
+# a cache of format 1 may hold a 1.0 file's data as written, so it is read again.
+FORMAT = 2
 # Parts of a manifest that running it never points into (a test's mocks can be long).
 _NOT_RUN = frozenset({"tests", "description", "author"})
 _HEADER = ("km-actions manifest cache", FORMAT, __version__)

@@ -8,9 +8,9 @@ rather than misread. Migrations never change once released.
 >>> import sqlite3
 >>> conn = connect(":memory:")
 >>> migrate(conn)
-5
+6
 >>> schema_version(conn)
-5
+6
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.errors import PluginError
+from engine.versions import RENAMED_KINDS_1_0, SUPPORTED, groups_1_0, upgraded_permissions
 
 BUSY_TIMEOUT_MS = 30_000
 _LOCKED_RETRIES = 50
@@ -268,17 +269,7 @@ def _v4_certifications(conn: sqlite3.Connection) -> None:
 
 
 # The error kinds spelt with underscores before km-actions wrote every code one way.
-_SNAKE_KINDS = (
-    "tool_failed",
-    "invalid_arguments",
-    "permission_denied",
-    "limit_exceeded",
-    "tool_unavailable",
-    "template_error",
-    "expression_error",
-    "invalid_input",
-    "not_found",
-)
+_SNAKE_KINDS = tuple(RENAMED_KINDS_1_0)
 
 
 def _v5_kebab_kinds(conn: sqlite3.Connection) -> None:
@@ -293,6 +284,37 @@ def _v5_kebab_kinds(conn: sqlite3.Connection) -> None:
         )
 
 
+def _v6_grants_of_1_0(conn: sqlite3.Connection) -> None:
+    # The grant of a plugin written for api_version 1.0 was given in 1.0's words: a class
+    # group (write) meant every tool of that whole-tool class. 1.1 groups cover
+    # operations, so it becomes the tools the group covered, as its manifest now reads.
+    from engine.catalog import ToolCatalog
+
+    catalog = ToolCatalog.builtin()
+    plugins = conn.execute(
+        "SELECT p.identifier FROM plugins p JOIN versions v "
+        "ON v.identifier = p.identifier AND v.version = p.version WHERE v.api_version = ?",
+        (SUPPORTED[0],),
+    ).fetchall()
+    for (identifier,) in plugins:
+        rows = conn.execute(
+            "SELECT entry, explicit FROM permissions WHERE identifier = ? ORDER BY rowid",
+            (identifier,),
+        ).fetchall()
+        entries = [entry for entry, _ in rows]
+        if not any(entry in groups_1_0() for entry in entries):
+            continue
+        explicit = dict(rows)
+        conn.execute("DELETE FROM permissions WHERE identifier = ?", (identifier,))
+        conn.executemany(
+            "INSERT INTO permissions (identifier, entry, explicit) VALUES (?, ?, ?)",
+            [
+                (identifier, entry, explicit.get(entry, 1))
+                for entry in upgraded_permissions(entries, catalog)
+            ],
+        )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only: the position (from 1) is the schema version a migration brings a store to.
@@ -302,6 +324,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("run traces, time per step, retention by outcome", _v3_run_traces),
     ("certification of each installed version", _v4_certifications),
     ("error kinds spelt as codes are (tool-failed)", _v5_kebab_kinds),
+    (
+        "grants of api_version 1.0 plugins: class groups as the tools they covered",
+        _v6_grants_of_1_0,
+    ),
 )
 
 

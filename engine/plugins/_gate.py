@@ -91,11 +91,14 @@ class Gate:
 
     ``hosts``: the host names a URL may name, on every hop (None: any name, as for the
     archives a marketplace the user added lists); ``trusted``: the places of the
-    marketplaces the user added, reached at whatever address they have.
+    marketplaces the user added, reached at whatever address they have. ``stranger``:
+    the download is an MCP caller's, so a refusal must look like an unreachable server;
+    False when the user asked (on the command line), who is told why.
     """
 
     hosts: frozenset[str] | None = None
     trusted: frozenset[Place] = frozenset()
+    stranger: bool = True
 
     def check_name(self, url: str) -> None:
         """Raise :class:`Refused` unless ``url`` names a host the caller may name."""

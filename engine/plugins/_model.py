@@ -23,9 +23,10 @@ from engine.loader import load_bytes
 from engine.plugins.versions import dependency_range, parse_version
 from engine.sourcemap import Document
 from engine.validate import ActionSignature
+from engine.versions import SUPPORTED
 
-# api_version → the first km-actions that reads it. Newer ones are refused, naming this.
-API_VERSIONS: Mapping[str, str] = {"1.0": "0.1.0"}
+# The api_versions this km-actions reads (older ones upgraded as they load).
+API_VERSIONS = SUPPORTED
 PLUGIN_FILES = ("plugin.yaml", "plugin.yml", "plugin.json")
 DEFAULT_ACTIONS = ("actions/*.yaml", "actions/*.yml", "actions/*.json")
 LONE_VERSION = "0.0.0"

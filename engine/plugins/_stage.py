@@ -15,9 +15,10 @@ from __future__ import annotations
 import enum
 import os
 import stat
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.errors import PluginError
@@ -38,6 +39,7 @@ class SourceKind(enum.Enum):
     ARCHIVE = "archive"
     FILE = "file"
     MARKETPLACE = "marketplace"
+    URL = "url"
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,16 @@ class InstallSource:
             dict(detail or {}),
         )
 
+    @classmethod
+    def downloaded(cls, archive: Path, url: str, *, origin: str = "file") -> InstallSource:
+        """An archive downloaded from ``url`` (recorded as where it came from)."""
+        return cls(SourceKind.URL, archive, url, origin)
+
     @property
     def label(self) -> str:
         """How files of this source are named in messages."""
+        if self.kind is SourceKind.URL:  # the download's own name says nothing
+            return PurePosixPath(urllib.parse.urlsplit(self.ref).path).name or self.ref
         return self.path.name or str(self.path)
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, BinaryIO, Self
 
-from engine.plugins._archive_checks import MB, ArchiveError, ArchiveLimits, Checker, Kind
+from engine.plugins._archive_checks import ArchiveError, ArchiveLimits, Checker, Kind
 from engine.plugins._archive_pack import create_archive
 from engine.plugins._archive_read import (
     CHUNK,
@@ -49,7 +49,6 @@ from engine.plugins._archive_read import (
 from engine.plugins._archive_write import Writer
 
 __all__ = [
-    "MB",
     "ArchiveError",
     "ArchiveLimits",
     "create_archive",

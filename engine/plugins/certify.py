@@ -52,7 +52,7 @@ from engine.plugins._model import PluginManifest
 from engine.plugins.manifest import load_actions, read_manifest
 from engine.validate import ActionSignature
 
-__all__ = ["Certification", "Check", "Outcome", "certify_folder", "certify_manifest"]
+__all__ = ["Certification", "certify_folder", "certify_manifest"]
 
 CHECKS = ("validation", "tests", "permissions", "docs", "package")
 

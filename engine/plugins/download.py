@@ -215,9 +215,13 @@ def _stream(
             check_url(url, policy)
             policy.gate.check_name(url)
             return _fetch(url, policy, sink, limit=limit, what=what, progress=progress)
-        except Refused:
+        except Refused as refused:
+            if not policy.gate.stranger:
+                raise _refused(url, what, str(refused)) from None
             raise unreachable(url, what) from None
         except DownloadError as error:
+            if not policy.gate.stranger:
+                raise
             answered = isinstance(error, _StatusError)  # by a place the gate let through
             if not answered and error.code in _UNREACHABLE:
                 raise unreachable(url, what) from None
@@ -237,6 +241,16 @@ def unreachable(url: str, what: str) -> DownloadError:
         "(`km-actions marketplace add URL`) and from the hosts in security.allowed_hosts "
         "(`km-actions config set security.allowed_hosts '[\"plugins.example.org\"]'`), "
         "never from this machine or the local network",
+    )
+
+
+def _refused(url: str, what: str, reason: str) -> DownloadError:
+    """The user's own download refused by the gate: why, and what to do instead."""
+    return DownloadError(
+        f"refusing to download {what} from {url}: {reason}",
+        code="download-refused",
+        hint="install over https from a public host; this machine and the local network "
+        "are reached only at a marketplace you added (`km-actions marketplace add URL`)",
     )
 
 

@@ -24,10 +24,10 @@ run, and returned as a warning by :meth:`HookBus.run_action`.
 >>> from engine.library import ActionLibrary
 >>> engine, bridge = Engine(), InProcessBridge()
 >>> library = ActionLibrary(engine, catalog=bridge.catalog())
->>> _ = library.add(engine.load('api_version: "1.0"\\nkind: action\\nname: note\\n'
+>>> _ = library.add(engine.load('api_version: "1.1"\\nkind: action\\nname: note\\n'
 ...     'inputs: {text: {type: string}}\\nsteps:\\n  - set: {said: "{{ inputs.text }}"}\\n'
 ...     'outputs: {said: "{{ vars.said }}"}\\n'), plugin="notes")
->>> plugin = engine.load('api_version: "1.0"\\nidentifier: notes\\nname: Notes\\n'
+>>> plugin = engine.load('api_version: "1.1"\\nidentifier: notes\\nname: Notes\\n'
 ...     'version: 1.0.0\\nhooks:\\n  - on: installed\\n    action: note\\n'
 ...     '    with: {text: "hello {{ event.plugin }}"}\\n')
 >>> bus = HookBus([HookedPlugin("notes", compile_hooks("notes", plugin),
@@ -68,7 +68,6 @@ from engine.secrets import Secrets
 __all__ = [
     "BuiltinEvent",
     "Event",
-    "Hook",
     "HookBus",
     "HookOutcome",
     "HookStatus",

@@ -82,7 +82,6 @@ from engine.plugins.settings import DroppedSetting, carry_over, effective, missi
 from engine.plugins.store import FOLDER_MODE, Store
 
 __all__ = [
-    "Fetch",
     "InstallResult",
     "InstallSource",
     "MayReplace",
@@ -491,7 +490,7 @@ def _write_rows(
 
 
 def _ref(source: InstallSource) -> str:
-    if source.kind is SourceKind.MARKETPLACE:
+    if source.kind in (SourceKind.MARKETPLACE, SourceKind.URL):
         return source.ref
     try:
         return str(Path(source.ref).resolve())

@@ -11,11 +11,11 @@ dependency resolution decides: :func:`read_manifest` reads the metadata,
 >>> import tempfile
 >>> root = Path(tempfile.mkdtemp())
 >>> _ = (root / "plugin.yaml").write_text(
-...     'api_version: "1.0"\\nidentifier: demo\\nname: Demo\\nversion: 1.2.0\\n'
+...     'api_version: "1.1"\\nidentifier: demo\\nname: Demo\\nversion: 1.2.0\\n'
 ...     'permissions: [km_calculator]\\n')
 >>> (root / "actions").mkdir()
 >>> _ = (root / "actions" / "add.yaml").write_text(
-...     'api_version: "1.0"\\nkind: action\\nname: add\\nsteps:\\n'
+...     'api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'
 ...     '  - tool: km_calculator\\n    with: {expression: "1 + 1"}\\n')
 >>> plugin = read_plugin(root, label="demo")
 >>> plugin.identifier, plugin.version, [a.name for a in plugin.actions]
@@ -28,7 +28,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine import __version__
 from engine.catalog import ToolCatalog
 from engine.errors import Diagnostic, PluginError
 from engine.plugins._action_files import (
@@ -42,7 +41,6 @@ from engine.plugins._model import (
     DEFAULT_ACTIONS,
     LONE_VERSION,
     PLUGIN_FILES,
-    PluginAction,
     PluginManifest,
     PluginType,
     display_name,
@@ -59,13 +57,12 @@ from engine.validate import (
     validate_plugin,
 )
 from engine.validate._tree import iter_steps
+from engine.versions import version_problem
 
 __all__ = [
     "API_VERSIONS",
-    "DEFAULT_ACTIONS",
     "PLUGIN_FILES",
     "ActionFiles",
-    "PluginAction",
     "PluginManifest",
     "PluginType",
     "check_api_version",
@@ -86,32 +83,11 @@ def check_api_version(value: Any, document: Document, what: str) -> Diagnostic |
     >>> print(check_api_version("2.0", Document.from_data({}), "'demo'").message[:63])
     'demo' is written for api_version 2.0, which needs a km-actions
     """
-    if not isinstance(value, str) or value in API_VERSIONS:
+    problem = version_problem(value, what)
+    if problem is None:
         return None
-    known = ", ".join(API_VERSIONS)
-    newest = max(API_VERSIONS, key=_api_key)
-    if _api_key(value) > _api_key(newest):
-        return document.diagnostic(
-            "unsupported-api-version",
-            f"{what} is written for api_version {value}, which needs a km-actions newer "
-            f"than {__version__} (this one reads api_version {known})",
-            ("api_version",),
-            hint=f"upgrade km-actions (pip install -U km-actions), or use a version of it "
-            f'written for api_version "{newest}"',
-        )
-    return document.diagnostic(
-        "unsupported-api-version",
-        f"api_version {value!r} is not one this km-actions knows (it reads {known})",
-        ("api_version",),
-        hint=f'write api_version: "{newest}"',
-    )
-
-
-def _api_key(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split("."))
-    except ValueError:
-        return (-1,)
+    message, hint = problem
+    return document.diagnostic("unsupported-api-version", message, ("api_version",), hint=hint)
 
 
 def find_manifest_file(root: Path) -> Path | None:
@@ -174,6 +150,7 @@ def read_manifest(
         action_patterns=tuple(data.get("actions") or DEFAULT_ACTIONS),
         manifest_file=found.name,
         data=data,
+        warnings=document.notes,  # plugin.yaml of an older api_version, upgraded
         document=document,
     )
 

@@ -11,7 +11,7 @@ release and checks its sha256 before anyone unpacks it.
 >>> import json, tempfile
 >>> from pathlib import Path
 >>> folder = Path(tempfile.mkdtemp())
->>> release = {"version": "1.0.0", "api_version": "1.0", "archive": "demo-1.0.0.zip",
+>>> release = {"version": "1.0.0", "api_version": "1.1", "archive": "demo-1.0.0.zip",
 ...            "sha256": "0" * 64, "size": 10}
 >>> _ = (folder / "index.json").write_text(json.dumps({"format_version": 1, "plugins": [
 ...     {"id": "demo", "name": "Demo", "description": "Says hello.", "plugin_type": "utility",
@@ -38,7 +38,6 @@ from typing import IO
 
 from engine.errors import PluginError
 from engine.plugins._index import (
-    FORMAT_VERSION,
     MAX_INDEX_BYTES,
     Listing,
     MarketplaceError,
@@ -60,11 +59,7 @@ from engine.plugins.resolver import Candidate
 from engine.suggest import did_you_mean
 
 __all__ = [
-    "FORMAT_VERSION",
     "PLUGIN_TYPES",
-    "DownloadError",
-    "DownloadPolicy",
-    "Listing",
     "MarketplaceError",
     "MarketplaceIndex",
     "Release",
@@ -185,7 +180,7 @@ def fetch(
     >>> import hashlib, json, tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "demo.zip").write_bytes(b"archive")
-    >>> entry = {"version": "1.0.0", "api_version": "1.0", "archive": "demo.zip", "size": 7,
+    >>> entry = {"version": "1.0.0", "api_version": "1.1", "archive": "demo.zip", "size": 7,
     ...          "sha256": hashlib.sha256(b"archive").hexdigest()}
     >>> _ = (folder / "index.json").write_text(json.dumps({"format_version": 1, "plugins": [
     ...     {"id": "demo", "name": "Demo", "description": "", "plugin_type": "utility",

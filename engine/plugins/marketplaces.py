@@ -168,17 +168,18 @@ class Marketplaces:
             raise problems[0]
         return Loaded(MarketplaceIndex.combine(indexes), problems)
 
-    def gate(self, hosts: Iterable[str] | None = None) -> Gate:
-        """Where downloads for an MCP caller may go: with ``hosts`` (the user's
-        ``security.allowed_hosts``), URLs on those hosts or these marketplaces' hosts;
-        without, any host. Only these marketplaces' own places (scheme, host, port) are
-        reached at a loopback or private address."""
+    def gate(self, hosts: Iterable[str] | None = None, *, stranger: bool = True) -> Gate:
+        """Where downloads for an MCP caller (or, ``stranger`` False, the user) may go:
+        with ``hosts`` (the user's ``security.allowed_hosts``), URLs on those hosts or
+        these marketplaces' hosts; without, any host. Only these marketplaces' own places
+        (scheme, host, port) are reached at a loopback or private address."""
         trusted = frozenset(
             place for entry in self.entries() if (place := place_of(entry.location)) is not None
         )
         if hosts is None:
-            return Gate(trusted=trusted)
-        return Gate(hosts=frozenset(hosts) | {place[1] for place in trusted}, trusted=trusted)
+            return Gate(trusted=trusted, stranger=stranger)
+        named = frozenset(hosts) | {place[1] for place in trusted}
+        return Gate(hosts=named, trusted=trusted, stranger=stranger)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -7,7 +7,7 @@
 >>> bridge = InProcessBridge()
 >>> bridge.register("km_echo", lambda text: {"success": True, "data": {"text": text}},
 ...                 {"type": "object", "properties": {"text": {"type": "string"}}})
->>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: echo\\n'
+>>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: echo\\n'
 ...                 'inputs: {name: {type: string}}\\nsteps:\\n  - id: e\\n    tool: km_echo\\n'
 ...                 '    with: {text: "hi {{ inputs.name }}"}\\n'
 ...                 'outputs: {said: "{{ steps.e.result.data.text }}"}\\n')
@@ -45,10 +45,8 @@ from engine.secrets import Secrets, reset_secrets, set_secrets
 __all__ = [
     "ActionResolver",
     "Clock",
-    "DryRunClock",
     "EventSink",
     "FakeClock",
-    "SystemClock",
     "default_grant",
     "run",
 ]
@@ -77,8 +75,9 @@ async def run(
     """Run a pipeline once and return its outputs (or its error) and, if asked, a trace.
 
     ``timeline`` also gives back each step's timing and status, without values
-    (:class:`~engine.model.Timeline`, for the history); unlike a trace, it keeps the
-    generated fast path and costs two clock readings per step.
+    (:class:`~engine.model.Timeline`, for the history); unlike a trace, it keeps no
+    values and costs two clock readings per step. Both are recorded by the same generated
+    code every run takes.
 
     A dry run (``dry_run``) does not wait: its waits pass at once (:class:`DryRunClock`)
     unless ``clock`` says otherwise.

@@ -1,21 +1,24 @@
-"""Step lists compiled to Python functions: the engine's fast path.
+"""Step lists compiled to Python functions: the only way steps run.
 
 Interpreting a step costs a dozen Python calls (the step, its renderers, checkers, the
 guard, the bridge); a 10-step action then costs many times the same calls written by
 hand. So, like Jinja compiling a template, the action factory turns each list of steps
-into one generated ``async def``: plain tool steps (no if/retry/catch/timeout) are
-written out inline (plain ``{{ inputs.x }}`` references become subscripts, argument
-type checks become ``type(v) in T``), and every other step is a call to its runner.
+into one generated ``async def``, and keeps no interpreter beside it. Every step's
+bookkeeping (the step count, the pause for other tasks, ``if``, ``timeout``, ``retry``,
+``catch``, ``continue_on_error``, the history's timeline and the trace) is written out
+around its body; a tool step is written out whole (plain ``{{ inputs.x }}`` references
+become subscripts, argument type checks become ``type(v) in T``), any other kind calls
+its body (:mod:`engine.runtime._kinds`). A trace is recorded by the same code: it checks
+``recording``, as it does for the timeline.
 
 Nothing from a manifest is ever written into the generated source: names, keys, tool
 names and values are passed in the function's namespace (``K3``, ``T0``, …) and the
-source only refers to them. The generated code does exactly what the interpreter
-(:func:`engine.runtime._exec.run_steps`) does; while a trace is recorded, the block
-falls back to it.
+source only refers to them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import time
@@ -23,14 +26,16 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, NamedTuple
 
 from engine._sandbox.sizes import PLAIN_TYPES, estimate_text_size, to_plain
-from engine.errors import StepError
+from engine.errors import ErrorKind, StepError
 from engine.limits import UNLIMITED, current_limits
 from engine.model import Step
-from engine.runtime._exec import bridge_failure, run_steps
 from engine.runtime._sizes import SCALARS, combines_values, data_size, too_big
-from engine.runtime._state import Frame, ReturnSignal, pause
+from engine.runtime._state import pause
+from engine.runtime._steps import recover, trace_entry
 
-Block = Callable[[Frame, dict[str, Any]], Coroutine[Any, Any, None]]
+# A block runs its steps in order; the pipeline's also reports progress after each step
+# (``progress``: an async callback ``(done, total, message)``).
+Block = Callable[..., Coroutine[Any, Any, None]]
 _COUNTER = itertools.count()
 
 
@@ -77,13 +82,15 @@ class _Source:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {
             "StepError": StepError,
-            "ReturnSignal": ReturnSignal,
             "_PLAIN": PLAIN_TYPES,
             "_to_plain": to_plain,
             "_mono": time.monotonic,
             "_bridge_failure": bridge_failure,
             "_deepcopy": copy.deepcopy,
-            "_run_steps": run_steps,
+            "_trace": trace_entry,
+            "_recover": recover,
+            "_timeout": asyncio.timeout,
+            "_timed_out": _timed_out,
             "_show": _show,
             "_pause": pause,
             "_SCALARS": SCALARS,
@@ -125,52 +132,45 @@ class _Lazy:
         return function(*args)
 
 
-def make_block(steps: Sequence[Step]) -> Block:
+def make_block(steps: Sequence[Step], *, progress: bool = False) -> Block:
     """One function that runs ``steps`` in order (see the module docstring), generated
-    when it first runs."""
-    steps = tuple(steps)
-    if not any(step.plan is not None for step in steps):
-        return _interpreted(steps)
-    return _Lazy(_generate_block, steps)
+    when it first runs; with ``progress``, it reports after each step to the callback it
+    is given."""
+    return _Lazy(_generate_block, (tuple(steps), progress))
 
 
-def _generate_block(steps: tuple[Step, ...]) -> Block:
+def _generate_block(spec: tuple[tuple[Step, ...], bool]) -> Block:
+    steps, progress = spec
     src = _Source()
-    all_steps = src.name("STEPS", steps)
-    src.add(0, "async def block(frame, scope):")
+    src.add(0, "async def block(frame, scope, progress=None):")
     src.add(1, "state = frame.state")
-    src.add(1, "if state.trace is not None:")
-    src.add(2, f"return await _run_steps(frame, {all_steps}, scope)")
-    src.add(1, "direct = frame.bridge.direct")
     src.add(1, "limits = frame.limits")
     src.add(1, "floor = frame.floor")
     src.add(1, "max_calls = limits.max_tool_calls")
     src.add(1, "max_text = limits.max_template_output")  # also the bound of arguments' data
-    # The history's timeline (engine.model.StepTime): one clock reading before and after
-    # each inline step, only when kept.
+    # The history's timeline (engine.model.StepTime) and the trace: one clock reading
+    # before and after each step, only when one of them is kept.
     src.add(1, "timeline = state.timeline")
-    src.add(1, "if timeline is not None:")
-    src.add(2, "tick = state.clock.monotonic")
-    for step in steps:
-        if step.plan is None:
-            src.add(1, f"await {src.name('RUN', step.run)}(frame, scope)")
-        else:
-            _tool_step(src, step, step.plan)
+    src.add(1, "trace = state.trace")
+    src.add(1, "recording = trace is not None or timeline is not None")
+    src.add(1, "tick = state.clock.monotonic")
+    if any(step.plan is not None for step in steps):
+        src.add(1, "direct = frame.bridge.direct")
+    for index, step in enumerate(steps):
+        _step(src, step)
+        if progress:
+            done = f"step {index + 1} of {len(steps)} done ({step.label})"
+            src.add(1, "if progress is not None:")
+            src.add(2, f"await progress({index + 1}, {len(steps)}, {src.name('M', done)})")
     block: Block = _build(src, "block")
     return block
 
 
-def _interpreted(steps: tuple[Step, ...]) -> Block:
-    async def block(frame: Frame, scope: dict[str, Any]) -> None:
-        await run_steps(frame, steps, scope)
-
-    return block
-
-
-def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
+def _step(src: _Source, step: Step) -> None:
+    """The code of one step: its bookkeeping, its ``if``, and its attempts."""
     site = src.name("SITE", step.site)
     sid = src.name("ID", step.id)
-    tool = src.name("T", plan.tool)
+    this = src.name("STEP", step)
     src.add(1, "state.steps_left -= 1")
     src.add(1, "state.step_started = now = _mono()")
     src.add(1, f"state.step_site = {site}")
@@ -178,68 +178,200 @@ def _tool_step(src: _Source, step: Step, plan: ToolPlan) -> None:
     src.add(2, f"raise {site}.locate(frame.step_limit(), {sid})")
     src.add(1, "if now > state.pause_at:")
     src.add(2, "await _pause(state)")
-    src.add(1, "if timeline is not None:")
-    src.add(2, "started = tick()")
-    src.add(1, "try:")
-    _arguments(src, plan)
-    src.add(2, "state.tool_calls += 1")
-    src.add(2, "if state.tool_calls > max_calls:")
-    src.add(3, f"raise {src.name('LIMIT', _tool_limit)}(max_calls)")
-    src.add(2, f"function = direct.get({tool})")
-    src.add(2, "if function is None:")
-    src.add(3, f"result = await frame.bridge.call_tool({tool}, args)")
-    src.add(2, "else:")
-    src.add(3, "result = await function(**args)")
-    src.add(2, "if type(result) is dict and result.get('success') is False:")
-    src.add(3, f"raise {src.name('FAILED', _tool_failed)}({tool}, result)")
-    this = src.name("STEP", step)
-    ended = f"(frame.pipeline, {this}, started, tick(), '{{}}', 1, {{}})"
-    src.add(1, "except StepError as error:")
-    src.add(2, f"located = {site}.locate(error, {sid})")
-    src.add(2, "if timeline is not None:")
-    src.add(3, f"timeline.append({ended.format('failed', 'located')})")
-    src.add(2, "raise located from None")
-    src.add(1, "except ReturnSignal:")
-    src.add(2, "raise")
-    src.add(1, "except Exception as exc:")
-    src.add(2, f"located = {site}.locate(_bridge_failure({tool}, exc), {sid})")
-    src.add(2, "if timeline is not None:")
-    src.add(3, f"timeline.append({ended.format('failed', 'located')})")
-    src.add(2, "raise located from exc")
+    src.add(1, "started = tick() if recording else 0.0")
+    indent = 1
+    if step.condition is not None:
+        src.add(1, "try:")
+        src.add(2, f"go = {src.name('IF', step.condition)}.test(scope)")
+        src.add(1, "except StepError as error:")
+        src.add(2, f"raise {site}.locate(error, {sid}) from None")
+        src.add(1, "if not go:")
+        if step.id is not None:
+            src.add(
+                2, f"frame.steps[{sid}] = {{'result': None, 'status': 'skipped', 'error': None}}"
+            )
+        _record(src, 2, this, "skipped", "None", "None", "1")
+        src.add(1, "else:")
+        indent = 2
+    if step.retry is None and step.retry_numbers is None and not _recovers(step):
+        _once(src, indent, step, site, sid, this)
+    else:
+        _tries(src, indent, step, site, sid, this)
+
+
+def _recovers(step: Step) -> bool:
+    return step.catch is not None or step.continue_on_error
+
+
+def _once(src: _Source, indent: int, step: Step, site: str, sid: str, this: str) -> None:
+    """A step tried once, whose failure ends the block."""
+    src.add(indent, "try:")
+    _attempt(src, indent + 1, step)
+    src.add(indent, "except StepError as error:")
+    src.add(indent + 1, f"{site}.locate(error, {sid})")
+    _record(src, indent + 1, this, "failed", "None", "error", "1")
+    src.add(indent + 1, "raise")
+    _succeeded(src, indent, step, sid, this, "1")
+
+
+def _tries(src: _Source, indent: int, step: Step, site: str, sid: str, this: str) -> None:
+    """A step tried again as its retry says, and recovered as its catch or
+    continue_on_error says."""
+    src.add(indent, "tries = 0")
+    src.add(indent, f"policy = {src.name('RETRY', step.retry)}")
+    recovers = _recovers(step)
+    if recovers:
+        src.add(indent, "failed = False")
+    src.add(indent, "while True:")
+    src.add(indent + 1, "tries += 1")
+    src.add(indent + 1, "try:")
+    if step.retry_numbers is not None:  # a bad number fails the step, unretried
+        src.add(indent + 2, "if tries == 1:")
+        src.add(indent + 3, f"policy = {src.name('POLICY', step.retry_numbers)}(scope)")
+    _attempt(src, indent + 2, step)
+    src.add(indent + 2, "break")
+    src.add(indent + 1, "except StepError as error:")
+    at = indent + 2
+    src.add(at, f"{site}.locate(error, {sid})")
+    src.add(
+        at, "if policy is not None and tries < policy.max_attempts and error.kind in policy.on:"
+    )
+    src.add(at + 1, "if trace is not None:")  # the timeline keeps only how a step ended
+    src.add(at + 2, f"_trace(frame, {this}, 'retrying', started, None, error, tries)")
+    src.add(at + 1, "await state.clock.sleep(policy.delay(tries, state.clock.random()))")
+    src.add(at + 1, "continue")
+    src.add(at, "if tries > 1:")
+    src.add(at + 1, "error.details['attempts'] = tries")
+    _record(src, at, this, "failed", "None", "error", "tries")
+    if not recovers:
+        src.add(at, "raise")
+        _succeeded(src, indent, step, sid, this, "tries")
+        return
+    catch = make_block(step.catch) if step.catch is not None else None
+    keep_going = src.name("KEEP", step.continue_on_error)
+    src.add(
+        at, f"await _recover(frame, scope, error, {sid}, {src.name('CATCH', catch)}, {keep_going})"
+    )
+    src.add(at, "failed = True")
+    src.add(at, "break")
+    src.add(indent, "if not failed:")
+    _succeeded(src, indent + 1, step, sid, this, "tries")
+
+
+def _succeeded(src: _Source, indent: int, step: Step, sid: str, this: str, tries: str) -> None:
     if step.id is not None:
         src.add(
-            1, f"frame.steps[{sid}] = {{'result': result, 'status': 'succeeded', 'error': None}}"
+            indent,
+            f"frame.steps[{sid}] = {{'result': result, 'status': 'succeeded', 'error': None}}",
         )
-    src.add(1, "if timeline is not None:")
-    src.add(2, f"timeline.append({ended.format('succeeded', 'None')})")
+    _record(src, indent, this, "succeeded", "result", "None", tries)
 
 
-def _arguments(src: _Source, plan: ToolPlan) -> None:
+def _record(
+    src: _Source, indent: int, this: str, status: str, result: str, error: str, tries: str
+) -> None:
+    """Code that adds the step to the run's timeline (when kept) and its trace (when
+    asked for)."""
+    src.add(indent, "if timeline is not None:")
+    entry = f"(frame.pipeline, {this}, started, tick(), '{status}', {tries}, {error})"
+    src.add(indent + 1, f"timeline.append({entry})")
+    src.add(indent, "if trace is not None:")
+    src.add(indent + 1, f"_trace(frame, {this}, '{status}', started, {result}, {error}, {tries})")
+
+
+def _attempt(src: _Source, indent: int, step: Step) -> None:
+    """Code that sets ``result`` to what one attempt of the step gives, within its
+    timeout."""
+    if step.timeout is None:
+        _body(src, indent, step)
+        return
+    src.add(indent, f"seconds = {src.name('TIMEOUT', step.timeout)}.value(scope)")
+    src.add(indent, "if limits.step_timeout is not None:")
+    src.add(indent + 1, "seconds = min(seconds, limits.step_timeout)")
+    src.add(indent, "try:")
+    src.add(indent + 1, "async with _timeout(seconds):")
+    _body(src, indent + 2, step)
+    src.add(indent, "except TimeoutError:")
+    src.add(indent + 1, "raise _timed_out(seconds) from None")
+
+
+def _body(src: _Source, indent: int, step: Step) -> None:
+    if step.plan is None:
+        src.add(indent, f"result = await {src.name('BODY', step.body)}(frame, scope)")
+        return
+    plan: ToolPlan = step.plan
+    tool = src.name("T", plan.tool)
+    _arguments(src, indent, plan)
+    src.add(indent, "state.tool_calls += 1")
+    src.add(indent, "if state.tool_calls > max_calls:")
+    src.add(indent + 1, f"raise {src.name('LIMIT', _tool_limit)}(max_calls)")
+    src.add(indent, "if trace is not None:")
+    src.add(indent + 1, f"frame.traced_args[{src.name('PATH', step.site.path)}] = dict(args)")
+    src.add(indent, f"function = direct.get({tool})")
+    src.add(indent, "try:")
+    src.add(indent + 1, "if function is None:")
+    src.add(indent + 2, f"result = await frame.bridge.call_tool({tool}, args)")
+    src.add(indent + 1, "else:")
+    src.add(indent + 2, "result = await function(**args)")
+    src.add(indent, "except StepError:")
+    src.add(indent + 1, "raise")
+    src.add(indent, "except Exception as exc:")
+    src.add(indent + 1, f"raise _bridge_failure({tool}, exc) from exc")
+    src.add(indent, "if type(result) is dict and result.get('success') is False:")
+    src.add(indent + 1, f"raise {src.name('FAILED', _tool_failed)}({tool}, result)")
+
+
+def _timed_out(seconds: float) -> StepError:
+    return StepError(
+        ErrorKind.TIMEOUT,
+        f"the step took longer than its timeout of {seconds:g} s",
+        hint="raise `timeout:` on the step, or find out why the tool is slow",
+        details={"timeout": seconds},
+    )
+
+
+def bridge_failure(tool: str, exc: Exception) -> StepError:
+    """What a backend raised (a bug or a broken tool), as a step error."""
+    if isinstance(exc, TypeError):
+        return StepError(
+            ErrorKind.INVALID_ARGUMENTS,
+            f"{tool} rejected its arguments: {exc}",
+            details={"tool": tool},
+        )
+    return StepError(
+        ErrorKind.TOOL_FAILED,
+        f"{tool} raised {type(exc).__name__}: {exc}",
+        hint="this is a fault in the tool or its server, not in the action",
+        details={"tool": tool},
+    )
+
+
+def _arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
     """Code that builds ``args``, and refuses them when they hold too much data
     together (as :func:`~engine.runtime._sizes.check_fields` measures, inline)."""
     items = []
     for name, value in plan.constants.items():
         items.append(f"{src.name('N', name)}: {_literal(src, value)}")
-    src.add(2, "args = {" + ", ".join(items) + "}")
+    src.add(indent, "args = {" + ", ".join(items) + "}")
     measured = combines_values(plan.dynamic)
     if measured:
-        src.add(2, f"size = {src.name('Z', _constant_size(dict(plan.constants)))}")
+        src.add(indent, f"size = {src.name('Z', _constant_size(dict(plan.constants)))}")
     for name, render, exact, check in plan.dynamic:
-        _value(src, 2, render, "max_text")
+        _value(src, indent, render, "max_text")
         if check is not None:
             checker = src.name("C", check)
             if exact is None:
-                src.add(2, f"value = {checker}(value)")
+                src.add(indent, f"value = {checker}(value)")
             else:
-                src.add(2, f"if type(value) not in {src.name('E', exact)}:")
-                src.add(3, f"value = {checker}(value)")
+                src.add(indent, f"if type(value) not in {src.name('E', exact)}:")
+                src.add(indent + 1, f"value = {checker}(value)")
         if measured:
-            _measure(src, 2, exact if check is not None else None, "max_text")
-        src.add(2, f"args[{src.name('N', name)}] = value")
+            _measure(src, indent, exact if check is not None else None, "max_text")
+        src.add(indent, f"args[{src.name('N', name)}] = value")
     if measured:
-        src.add(2, "if size > max_text:")
+        src.add(indent, "if size > max_text:")
         what = src.name("W", f"the arguments of {plan.tool}")
-        src.add(3, f"raise _too_big({what}, size, max_text)")
+        src.add(indent + 1, f"raise _too_big({what}, size, max_text)")
 
 
 def _measure(src: _Source, indent: int, kinds: frozenset[type] | None, cap: str) -> None:

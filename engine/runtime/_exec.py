@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import ErrorKind, StepError
 from engine.limits import Limits, reset_limits, set_limits
-from engine.model import Pipeline, Step
+from engine.model import Pipeline
 from engine.runtime._state import Frame, ReturnSignal, RunState
 from engine.suggest import did_you_mean
 
@@ -78,39 +78,6 @@ def prepare_inputs(
     return values
 
 
-async def run_steps(frame: Frame, steps: Sequence[Step], scope: dict[str, Any]) -> None:
-    """Run steps in order, one runner each (the generated blocks of
-    :mod:`engine.runtime._codegen` do the same, faster; this is also their fallback
-    while a trace is recorded)."""
-    for step in steps:
-        await step.run(frame, scope)
-
-
-async def _with_progress(
-    frame: Frame, pipeline: Pipeline, scope: dict[str, Any], progress: Any
-) -> None:
-    total = len(pipeline.steps)
-    for index, step in enumerate(pipeline.steps):
-        await step.run(frame, scope)
-        await progress(index + 1, total, f"step {index + 1} of {total} done ({step.label})")
-
-
-def bridge_failure(tool: str, exc: Exception) -> StepError:
-    """What a backend raised (a bug or a broken tool), as a step error."""
-    if isinstance(exc, TypeError):
-        return StepError(
-            ErrorKind.INVALID_ARGUMENTS,
-            f"{tool} rejected its arguments: {exc}",
-            details={"tool": tool},
-        )
-    return StepError(
-        ErrorKind.TOOL_FAILED,
-        f"{tool} raised {type(exc).__name__}: {exc}",
-        hint="this is a fault in the tool or its server, not in the action",
-        details={"tool": tool},
-    )
-
-
 async def invoke(
     pipeline: Pipeline,
     given: Mapping[str, Any] | None,
@@ -149,13 +116,10 @@ def scope_of(frame: Frame, inputs: dict[str, Any], config: Mapping[str, Any]) ->
 async def _run_frame(
     frame: Frame, pipeline: Pipeline, scope: dict[str, Any], progress: Any
 ) -> dict[str, Any]:
+    block = pipeline.block
+    assert block is not None  # every compiled pipeline has one (only hooks' anchor has not)
     try:
-        if progress is not None:
-            await _with_progress(frame, pipeline, scope, progress)
-        elif pipeline.block is not None:
-            await pipeline.block(frame, scope)
-        else:
-            await run_steps(frame, pipeline.steps, scope)
+        await block(frame, scope, progress)
     except ReturnSignal as signal:
         return (
             {name: signal.outputs.get(name) for name in pipeline.output_names}

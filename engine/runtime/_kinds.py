@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,12 +10,12 @@ from engine.errors import ErrorKind, LimitExceeded, StepError
 from engine.limits import Limits, stricter
 from engine.runtime._args import Checker, coerce_to
 from engine.runtime._codegen import ToolPlan, make_block
-from engine.runtime._exec import bridge_failure, invoke
+from engine.runtime._exec import invoke
 from engine.runtime._numbers import StepNumber
-from engine.runtime._sizes import check_fields, check_value, combines_values
+from engine.runtime._sizes import check_fields, check_value
 from engine.runtime._state import Frame, ReturnSignal
+from engine.runtime._steps import Body
 from engine.runtime._watchdog import Expired, bounded
-from engine.runtime._wrap import Body
 from engine.secrets import secret_label
 
 Render = Callable[[Mapping[str, Any]], Any]
@@ -25,50 +24,10 @@ Render = Callable[[Mapping[str, Any]], Any]
 Dynamic = tuple[str, Render, "frozenset[type] | None", "Checker | None"]
 
 
-def tool_parts(
-    tool: str, constants: Mapping[str, Any], dynamic: Sequence[Dynamic], trace_key: Any
-) -> tuple[Body, ToolPlan]:
-    """A tool step's body (for wrappers and traced runs) and its plan (for the code
-    generator, which writes the same logic out inline)."""
-    base = dict(constants)
-    items = tuple(dynamic)
-    # Literal lists and mappings are copied for every call: a tool that changes its
-    # arguments must not change the compiled step.
-    mutable = tuple(name for name, value in base.items() if isinstance(value, list | dict))
-    measured = combines_values(items)
-
-    def arguments(frame: Frame, scope: dict[str, Any]) -> dict[str, Any]:
-        args = base.copy()
-        for name in mutable:
-            args[name] = copy.deepcopy(base[name])
-        for name, render, exact, check in items:
-            value = render(scope)
-            if check is not None and (exact is None or type(value) not in exact):
-                value = check(value)
-            args[name] = value
-        if measured:
-            check_fields(args, frame.limits.max_template_output, f"the arguments of {tool}")
-        return args
-
-    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        args = arguments(frame, scope)
-        state = frame.state
-        state.tool_calls += 1
-        if state.tool_calls > frame.limits.max_tool_calls:
-            raise tool_call_limit(frame.limits.max_tool_calls)
-        if state.trace is not None:
-            frame.traced_args[trace_key] = dict(args)
-        try:
-            result = await frame.bridge.call_tool(tool, args)
-        except StepError:
-            raise
-        except Exception as exc:
-            raise bridge_failure(tool, exc) from exc
-        if type(result) is dict and result.get("success") is False:
-            raise tool_failed(tool, result)
-        return result
-
-    return body, ToolPlan(tool, base, items)
+def tool_plan(tool: str, constants: Mapping[str, Any], dynamic: Sequence[Dynamic]) -> ToolPlan:
+    """What a tool step does, as the code generator writes it out (the only tool step
+    body there is: see :mod:`engine.runtime._codegen`)."""
+    return ToolPlan(tool, dict(constants), tuple(dynamic))
 
 
 def tool_call_limit(limit: int) -> LimitExceeded:

@@ -7,7 +7,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.errors import ErrorKind, LimitExceeded, StepError
+from engine.errors import LimitExceeded, StepError
 from engine.limits import Limits
 from engine.secrets import Secrets
 
@@ -252,7 +252,3 @@ def error_scope(error: StepError) -> dict[str, Any]:
         "code": details.get("code"),
         "suggestion": details.get("recovery_suggestion"),
     }
-
-
-def cancelled_error(message: str = "the run was cancelled") -> StepError:
-    return StepError(ErrorKind.CANCELLED, message)

@@ -60,7 +60,6 @@ class KmActionsServer:
         self.bus = InMemorySubscriptionBus()
         self._connections: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._tools_cache: tuple[int, list[types.Tool], dict[str, ActionEntry]] | None = None
-        self._watch_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.server: Server[Any] = Server(
             "km-actions",

@@ -9,6 +9,8 @@ apply.
 
 >>> check_arguments({"operation": "list", "timeout": 60, "auto_update": False})
 ('list', {'operation': 'list'})
+>>> check_arguments({"operation": "list", "api_version": "1.1"})
+('list', {'operation': 'list'})
 >>> check_arguments({"operation": "validate", "plugin_source": "…"})[1]["validation_level"]
 'strict'
 """
@@ -28,7 +30,7 @@ from engine.server.ecosystem import (
     SEED_DEFAULTS,
 )
 from engine.suggest import did_you_mean
-from engine.validate import SUPPORTED_API_VERSIONS
+from engine.versions import version_problem
 from engine.words import TYPE_WORDS
 
 
@@ -93,6 +95,8 @@ def _at_defaults_dropped(operation: str, given: dict[str, Any]) -> dict[str, Any
 
 
 def _is_default(name: str, value: Any) -> bool:
+    if name == "api_version" and isinstance(value, str) and version_problem(value) is None:
+        return True  # the seed's "1.0", or any other version read: as harmless to drop
     default = SEED_DEFAULTS.get(name, _NO_DEFAULT)
     # `False == 0` and `1 == 1.0` in Python: a default must match in kind too.
     return bool(value == default and isinstance(value, bool) is isinstance(default, bool))
@@ -212,10 +216,6 @@ def _unknown_hint(unknown: list[str], known: Mapping[str, Any]) -> str:
 def check_api_version(args: Mapping[str, Any]) -> None:
     """Refuse an ``api_version`` this km-actions does not read."""
     wanted = args.get("api_version")
-    if wanted is not None and wanted not in SUPPORTED_API_VERSIONS:
-        raise EngineError(
-            f"this km-actions reads api_version {', '.join(SUPPORTED_API_VERSIONS)}, not "
-            f"{wanted!r}",
-            code="unsupported-api-version",
-            hint='write the manifest for api_version "1.0", or upgrade km-actions',
-        )
+    problem = None if wanted is None else version_problem(wanted, "the manifest")
+    if problem is not None:
+        raise EngineError(problem[0], code="unsupported-api-version", hint=problem[1])

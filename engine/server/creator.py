@@ -40,6 +40,7 @@ from engine.server.store_host import StoreHost, _input_schema
 from engine.sourcemap import Document
 from engine.testing import TestOutcome, run_tests
 from engine.validate import ValidationContext, ValidationLevel, manifest_needs, validate
+from engine.versions import CURRENT, upgraded
 
 DEFAULT_PLUGIN = "mcp-created"
 ORIGIN = MCP_CREATE
@@ -54,7 +55,7 @@ def read_manifest(args: Mapping[str, Any]) -> Document:
             hint="remove one of them",
         )
     if "parameters" in args:
-        return Document.from_data(dict(args["parameters"]), file="manifest")
+        return upgraded(Document.from_data(dict(args["parameters"]), file="manifest"))
     text = str(args["plugin_source"])
     form = "json" if text.lstrip().startswith("{") else "yaml"
     return load_text(text, file=f"manifest.{form}", format=form)
@@ -352,7 +353,8 @@ def _write_plugin_yaml(
         covered = catalog.coverage(tuple(sorted(permissions)))
         permissions.update(str(n) for n in manifest_needs(data, catalog) if not covered.covers(n))
     manifest: dict[str, Any] = {
-        "api_version": previous.get("api_version") or "1.0",
+        # The permissions gathered here are read as the current language reads them.
+        "api_version": CURRENT,
         "kind": "plugin",
         "identifier": plugin,
         "name": previous.get("name") or "Actions created over MCP",

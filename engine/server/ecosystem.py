@@ -23,6 +23,7 @@ from engine.errors import EngineError
 from engine.limits import Profile
 from engine.server import hints
 from engine.validate import ValidationLevel
+from engine.versions import CURRENT
 
 TOOL_NAME = "km_plugin_ecosystem"
 
@@ -182,7 +183,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "api_version": {
         "type": "string",
         "description": "The manifest language version the caller writes "
-        '("1.0"); refused if this km-actions does not read it.',
+        f'("{CURRENT}"; "1.0" is read too); refused if this km-actions does not read it.',
     },
     "auto_update": {
         "type": "boolean",
@@ -217,7 +218,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 #: use is dropped when it is at its default, and refused otherwise.
 SEED_DEFAULTS: Mapping[str, Any] = {
     "security_profile": "standard",
-    "api_version": "1.0",
+    "api_version": "1.0",  # the seed's own default (1.0 is still read)
     "auto_update": False,
     "dependency_resolution": "auto",
     "validation_level": "strict",

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import EngineError
-from engine.plugins import lifecycle, updates
+from engine.plugins import lifecycle, remote, updates
 from engine.plugins._events import EventCallback
-from engine.plugins.download import DownloadPolicy, download_to
+from engine.plugins.download import DownloadPolicy
 from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
 from engine.plugins.marketplaces import Marketplaces
@@ -35,8 +35,6 @@ from engine.server.arguments import ParameterError, check_api_version
 from engine.server.host import ClientProgress, thread_progress
 from engine.server.ownership import Change
 from engine.server.store_host import EventLog, StoreHost
-
-_MAX_DOWNLOAD = 50 * 1024 * 1024
 
 
 def configure(
@@ -91,7 +89,7 @@ def download_policy(host: StoreHost) -> DownloadPolicy:
 def _is_request(source: str) -> bool:
     """A marketplace request (``id`` or ``id@range``), not a path or a URL."""
     return (
-        not source.startswith(("http://", "https://"))
+        not remote.is_url(source)
         and not Path(source).exists()
         and updates.looks_like_request(source)
     )
@@ -118,18 +116,15 @@ def _install_from(
         target: InstallSource | Path | str = updates.marketplace_source(archive, chosen)
         provider = None
     else:
-        if source.startswith(("http://", "https://")):
+        if remote.is_url(source):
             # A URL the caller names: only on the hosts the user allowed.
-            gate = Marketplaces(host.store.root).gate(host.settings.allowed_hosts)
-            target = scratch / "download"
-            with target.open("wb") as out:
-                download_to(
-                    source,
-                    out,
-                    DownloadPolicy(gate=gate),
-                    limit=_MAX_DOWNLOAD,
-                    what="the plugin archive",
-                )
+            target = remote.download_source(
+                source,
+                host.store.root,
+                scratch,
+                stranger=True,
+                allowed_hosts=host.settings.allowed_hosts,
+            )
         else:
             target = source
         provider = configured_index(host.store) if mode != "installed" else None

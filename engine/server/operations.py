@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from engine.errors import EngineError
-from engine.limits import Profile
 from engine.plugins import inventory, lifecycle
 from engine.plugins.history import run_not_kept
 from engine.plugins.marketplaces import Marketplaces
@@ -297,4 +296,4 @@ OPERATION_HANDLERS: dict[str, Handler] = {
     "stats": op_stats,
 }
 
-__all__ = ["OPERATION_HANDLERS", "Profile"]
+__all__ = ["OPERATION_HANDLERS"]

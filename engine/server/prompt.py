@@ -35,7 +35,7 @@ DESCRIPTION = (
 )
 
 EXAMPLE = """\
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: tidy-clipboard
 description: Trim and title-case the clipboard's text, keep it in a variable, and say so.
@@ -79,8 +79,8 @@ tests:
 """
 
 RULES = """\
-The manifest language (api_version "1.0"):
-- Top level: api_version ("1.0", quoted), kind: action, name (lower-case letters, digits,
+The manifest language (api_version "1.1"):
+- Top level: api_version ("1.1", quoted), kind: action, name (lower-case letters, digits,
   - and _), description, permissions, inputs, steps, outputs, tests.
 - permissions: every tool call's need, as tool:operation for a tool with operations
   (km_variable_manager:get), the tool's name otherwise (km_list_macros).

@@ -37,7 +37,7 @@ def list_resources(host: Any) -> list[ResourceItem]:
         ResourceItem(
             "km-actions://schemas/action",
             "action.schema.json",
-            "JSON Schema of action manifests (api_version 1.0).",
+            "JSON Schema of action manifests (api_version 1.1; 1.0 is read too).",
             "application/json",
         ),
         ResourceItem(

@@ -71,7 +71,6 @@ class Loaded:
     served: ServedPlugins
     bus: HookBus
     tools: list[ActionEntry]
-    by_qualified: dict[str, ActionEntry]
 
 
 class StoreHost:
@@ -107,7 +106,7 @@ class StoreHost:
         if self.settings.action_tools:
             tools = self._entries(served)
         self._data_version = self._current_data_version()
-        return Loaded(served, bus, tools, {t.qualified: t for t in tools})
+        return Loaded(served, bus, tools)
 
     def _entries(self, served: ServedPlugins) -> list[ActionEntry]:
         catalog = self.catalog()

@@ -18,7 +18,7 @@ from engine.simulator.km.arith import (
 from engine.simulator.km.calc import CalcError, format_number, given_first
 from engine.simulator.km.calc import calculate as km_calculate
 
-__all__ = ["calculate", "format_number", "handle_calculator", "read"]
+__all__ = ["calculate", "handle_calculator", "read"]
 
 _SYNTAX_HINT = (
     "Write arithmetic such as (2 + 3) * 4, 2 ^ 8, 10 MOD 3 or sqrt(x); "

@@ -1,7 +1,7 @@
 """Validation: every problem in a manifest, ranked, each with its location and a fix.
 
 >>> from engine.loader import load_text
->>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: demo\\nsteps:\\n'
+>>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: demo\\nsteps:\\n'
 ...                 '  - tool: km_calculator\\n    wiht: {expression: "1+1"}\\n', file="demo.yaml")
 >>> [str(d) for d in validate(doc) if d.is_error]
 ['demo.yaml:6:5: error[unknown-key]: unknown key `wiht` in a `tool` step']
@@ -38,12 +38,11 @@ from engine.validate._refs import Flow, ReferenceChecker, Scope
 from engine.validate._schema_pass import SchemaChecker, misspelt_as
 from engine.validate._steps import StepWalker
 from engine.validate._tree import collect_ids_and_vars, iter_steps, value_at
+from engine.versions import CURRENT, SUPPORTED
 
-SUPPORTED_API_VERSIONS = ("1.0",)
 PLUGIN_FILES = ("plugin.yaml", "plugin.yml", "plugin.json")
 
 __all__ = [
-    "SUPPORTED_API_VERSIONS",
     "ActionSignature",
     "ValidationContext",
     "ValidationLevel",
@@ -59,8 +58,13 @@ _ANALYSIS_CACHE: dict[tuple[str, str], Any] = {}
 
 
 def validate(document: Document, context: ValidationContext | None = None) -> list[Diagnostic]:
-    """All problems with an action manifest (or a plugin manifest), best first."""
-    context = context or ValidationContext()
+    """All problems with an action manifest (or a plugin manifest), best first, then the
+    notes loading left (an older api_version upgraded)."""
+    found = _problems(document, context or ValidationContext())
+    return [*found, *document.notes] if document.notes else found
+
+
+def _problems(document: Document, context: ValidationContext) -> list[Diagnostic]:
     if context.level is ValidationLevel.NONE:
         return []
     data = document.data
@@ -70,7 +74,7 @@ def validate(document: Document, context: ValidationContext | None = None) -> li
                 "not-a-mapping",
                 "a manifest is a mapping of keys to values (api_version, kind, name, steps, …)",
                 (),
-                hint='start the file with `api_version: "1.0"` on its own line',
+                hint=f'start the file with `api_version: "{CURRENT}"` on its own line',
             )
         ]
     if _is_plugin(document, data):
@@ -78,7 +82,7 @@ def validate(document: Document, context: ValidationContext | None = None) -> li
     api = data.get("api_version")
     schemas = ManifestSchemas.load()
     checker = SchemaChecker(document, schemas)
-    if isinstance(api, str) and api not in SUPPORTED_API_VERSIONS:
+    if isinstance(api, str) and api not in SUPPORTED:
         return [checker._api_version(api, ("api_version",))]
     found = list(checker.check_top())
     found.extend(_dates(document, data))

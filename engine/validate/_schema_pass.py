@@ -33,6 +33,7 @@ from engine.validate._words import (
     type_hint,
     type_name,
 )
+from engine.versions import CURRENT, version_problem
 from engine.words import described, fits_type
 
 _IDENTIFIER_PATTERNS = {
@@ -75,8 +76,6 @@ class SchemaChecker:
     def _run(
         self, validator: Any, instance: Any, base: Path, kind: str | None = None
     ) -> list[Diagnostic]:
-        if self.schemas.quick_check(validator, instance):
-            return []
         out: list[Diagnostic] = []
         for error in validator.iter_errors(instance):
             out.extend(self.diagnose(error, base, kind))
@@ -287,13 +286,8 @@ class SchemaChecker:
         )
 
     def _api_version(self, value: str, path: Path) -> Diagnostic:
-        return self.document.diagnostic(
-            "unsupported-api-version",
-            f'this file is written for api_version {value!r}; this km-actions reads "1.0"',
-            path,
-            hint="upgrade km-actions (pip install -U km-actions), or write the file for "
-            'api_version "1.0"',
-        )
+        message, hint = version_problem(value) or ("", None)
+        return self.document.diagnostic("unsupported-api-version", message, path, hint=hint)
 
     def _pattern(
         self,
@@ -398,7 +392,7 @@ def _holds_number(text: str) -> bool:
 
 def _missing_hint(schema: Mapping[str, Any], path: Path, key: str) -> str:
     if key == "api_version":
-        return 'add `api_version: "1.0"` at the top of the file'
+        return f'add `api_version: "{CURRENT}"` at the top of the file'
     if key == "kind" and not path:
         return "add `kind: action` near the top of the file"
     if key == "steps":

@@ -9,7 +9,6 @@ from typing import Any
 
 import jsonschema
 
-from engine._fastschema import Unsupported, compile_schema
 from engine.catalog import ToolSpec
 from engine.errors import Diagnostic, Path
 from engine.secrets import schema_message
@@ -23,29 +22,24 @@ from engine.words import TYPE_WORDS, fits_type
 
 
 @lru_cache(maxsize=2048)
-def _property_validator(schema_json: str) -> tuple[Any, Any]:
-    schema = json.loads(schema_json)
-    try:
-        fast = compile_schema(schema)
-    except Unsupported:
-        fast = None
-    return jsonschema.Draft202012Validator(schema), fast
+def _property_validator(schema_json: str) -> Any:
+    return jsonschema.Draft202012Validator(json.loads(schema_json))
 
 
-_BY_ID: dict[int, tuple[Mapping[str, Any], tuple[Any, Any]]] = {}
+_BY_ID: dict[int, tuple[Mapping[str, Any], Any]] = {}
 
 
-def _validator_for(schema: Mapping[str, Any]) -> tuple[Any, Any]:
-    """Validators for a property schema; catalogs are long-lived, so look up by identity
-    first and fall back to the schema's content."""
+def _validator_for(schema: Mapping[str, Any]) -> Any:
+    """The validator of a property schema (built once); catalogs are long-lived, so
+    look up by identity first and fall back to the schema's content."""
     found = _BY_ID.get(id(schema))
     if found is not None and found[0] is schema:
         return found[1]
-    pair = _property_validator(json.dumps(schema, sort_keys=True))
+    validator = _property_validator(json.dumps(schema, sort_keys=True))
     if len(_BY_ID) > 4096:
         _BY_ID.clear()
-    _BY_ID[id(schema)] = (schema, pair)
-    return pair
+    _BY_ID[id(schema)] = (schema, validator)
+    return validator
 
 
 def _has_template(value: Any) -> bool:
@@ -126,8 +120,8 @@ def _check_value(
     value: Any,
     path: Path,
 ) -> Iterator[Diagnostic]:
-    validator, fast = _validator_for(schema)
-    if fast(value) if fast is not None else validator.is_valid(value):
+    validator = _validator_for(schema)
+    if validator.is_valid(value):
         return
     allowed = allowed_values(schema)
     if allowed is not None and isinstance(value, str) and value not in allowed:

@@ -7,7 +7,7 @@ writes a file there (text dedented), so diagnostics show short relative names.
 ``action_text`` builds an action manifest with the standard header.
 
 >>> action_text("hi", "steps:\\n  - set: {x: 1}\\n").splitlines()[:3]
-['api_version: "1.0"', 'kind: action', 'name: hi']
+['api_version: "1.1"', 'kind: action', 'name: hi']
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Cli:
 
 def action_text(name: str, body: str, *, description: str | None = "Does a thing.") -> str:
     """An action manifest: the standard header, then ``body`` (dedented)."""
-    head = f'api_version: "1.0"\nkind: action\nname: {name}\n'
+    head = f'api_version: "1.1"\nkind: action\nname: {name}\n'
     if description is not None:
         head += f"description: {description}\n"
     return head + textwrap.dedent(body)
@@ -78,7 +78,7 @@ def action_text(name: str, body: str, *, description: str | None = "Does a thing
 def plugin_text(identifier: str, extra: str = "", *, version: str = "1.0.0") -> str:
     """A ``plugin.yaml``: the required fields, then ``extra`` (dedented)."""
     return (
-        f'api_version: "1.0"\nkind: plugin\nidentifier: {identifier}\n'
+        f'api_version: "1.1"\nkind: plugin\nidentifier: {identifier}\n'
         f"name: {identifier.title()}\nversion: {version}\n"
         f"description: The {identifier} plugin.\n" + textwrap.dedent(extra)
     )

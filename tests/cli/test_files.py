@@ -11,7 +11,7 @@ def _touch(root: Path, *names: str) -> None:
     for name in names:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("api_version: '1.0'\n", "utf-8")
+        path.write_text("api_version: '1.1'\n", "utf-8")
 
 
 def test_manifests_in_a_folder_are_found_sorted_without_tool_folders(tmp_path: Path) -> None:

@@ -35,12 +35,13 @@ def test_every_command_is_offered() -> None:
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     assert sorted(sub.choices) == sorted(
         [
-            "validate", "schema", "run", "tools", "test", "serve", "config", "new", "certify",
+            "validate", "migrate", "schema", "run", "tools", "test", "serve", "config", "new",
+            "certify",
             "docs", "stats",
             "history", "trace",
             "simulator", "install",
             "pack", "uninstall", "configure", "enable", "disable", "list", "describe",
-            "verify", "search", "update", "marketplace",
+            "verify", "search", "update", "marketplace", "index",
         ]
     )  # fmt: skip
 

@@ -58,7 +58,7 @@ class Market:
         if tags is not None:
             entry["tags"] = tags
         entry["versions"].append(
-            {"version": version, "api_version": "1.0", "archive": archive.name,
+            {"version": version, "api_version": "1.1", "archive": archive.name,
              "sha256": "0" * 64 if tamper else digest, "size": archive.stat().st_size,
              "dependencies": depends or {}}
         )  # fmt: skip

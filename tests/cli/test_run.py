@@ -229,7 +229,7 @@ def test_one_bad_file_does_not_break_its_neighbours(cli: Cli) -> None:
     cli.write("huge.yaml", action_text("huge", f"steps:\n  - set: {{n: {'1' * 5000}}}\n"))
     cli.write(
         "half.json",
-        '{"api_version": "1.0", "kind": "action", "name": "half", "description": "\\ud800",'
+        '{"api_version": "1.1", "kind": "action", "name": "half", "description": "\\ud800",'
         ' "steps": [{"set": {"a": 1}}]}',
     )
     assert cli("validate", "greet.yaml").code == 0
@@ -710,7 +710,7 @@ def test_an_installed_action_runs_under_the_profile_its_plugin_was_installed_und
     sandbox allows 100): the profile only capped what it was granted."""
     cli.write(
         "busy/plugin.yaml",
-        'api_version: "1.0"\nkind: plugin\nidentifier: busy\nname: Busy\nversion: 1.0.0\n'
+        'api_version: "1.1"\nkind: plugin\nidentifier: busy\nname: Busy\nversion: 1.0.0\n'
         "description: Busy.\npermissions: [km_list_macros]\n",
     )
     cli.write(

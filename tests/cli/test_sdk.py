@@ -18,7 +18,7 @@ DOCS_SCHEMA = "# yaml-language-server: $schema=./action.schema.json"
 SAVE_SCHEMA = "for your editor: km-actions schema > {}action.schema.json\n"
 NEW_HELLO = f"""\
 {DOCS_SCHEMA}
-api_version: "1.0"
+api_version: "1.1"
 kind: action
 name: hello
 description: Describe what the action does, in one sentence.
@@ -332,7 +332,7 @@ def test_new_plugin_validates_passes_its_tests_and_is_certified(cli: Cli) -> Non
     root = cli.folder / "text-tools"
     plugin = yaml.safe_load((root / "plugin.yaml").read_text("utf-8"))
     assert plugin == {
-        "api_version": "1.0",
+        "api_version": "1.1",
         "kind": "plugin",
         "identifier": "text-tools",
         "name": "Text Tools",
@@ -545,7 +545,7 @@ def test_the_report_as_json(cli: Cli) -> None:
 
 
 def test_a_plugin_that_is_not_valid_skips_the_other_checks(cli: Cli) -> None:
-    cli.write("bad/plugin.yaml", 'api_version: "1.0"\nidentifier: bad\nname: Bad\n')
+    cli.write("bad/plugin.yaml", 'api_version: "1.1"\nidentifier: bad\nname: Bad\n')
     outcome = cli("certify", "bad")
     assert outcome.code == 1
     lines = outcome.out.splitlines()

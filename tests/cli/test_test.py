@@ -274,3 +274,14 @@ RELAY = action_text(
           calls: [{tool: km_clipboard_manager}, {tool: km_variable_manager, with: {value: x}}]
     """,
 )
+
+
+def test_a_hook_given_files_without_tests_passes(cli: Cli) -> None:
+    """pre-commit's km-actions-test hook gets whatever changed: a plugin.yaml, an action
+    with no tests yet. That is no failure; a failing test or a missing file still is."""
+    cli.write("plain.yaml", NO_TESTS)
+    cli.write("double.yaml", DOUBLE)
+    outcome = cli("test", "--allow-no-tests", "plain.yaml")
+    assert (outcome.code, outcome.out, outcome.err) == (0, "", NO_TESTS_MESSAGE)
+    assert cli("test", "--allow-no-tests", "plain.yaml", "double.yaml").code == 1
+    assert cli("test", "--allow-no-tests", "gone.yaml").code == 2

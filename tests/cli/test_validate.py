@@ -374,7 +374,7 @@ def test_an_invalid_plugin_manifest(cli: Cli) -> None:
 def test_a_plugin_without_identifier_or_permissions_list(cli: Cli) -> None:
     cli.write(
         "odd/plugin.json",
-        '{"api_version": "1.0", "kind": "plugin", "name": "Odd", "version": "1.0.0",'
+        '{"api_version": "1.1", "kind": "plugin", "name": "Odd", "version": "1.0.0",'
         ' "permissions": "km_notifications"}',
     )
     cli.write(

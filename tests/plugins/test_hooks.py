@@ -101,12 +101,12 @@ ACTIONS = {
 
 def action_text(name: str, body: str) -> str:
     lines = [line[12:] if line.startswith(" " * 12) else line for line in body.splitlines()]
-    return f'api_version: "1.0"\nkind: action\nname: {name}\n' + "\n".join(lines).strip() + "\n"
+    return f'api_version: "1.1"\nkind: action\nname: {name}\n' + "\n".join(lines).strip() + "\n"
 
 
 def plugin_document(identifier: str, hooks: str) -> Any:
     text = (
-        f'api_version: "1.0"\nidentifier: {identifier}\nname: {identifier.title()}\n'
+        f'api_version: "1.1"\nidentifier: {identifier}\nname: {identifier.title()}\n'
         f"version: 1.0.0\nhooks:\n{hooks}"
     )
     return load_text(text, file=f"{identifier}/plugin.yaml")
@@ -618,7 +618,7 @@ def write_installable(folder: Path, identifier: str, hooks: str = "", **extra: s
     root = folder / identifier
     (root / "actions").mkdir(parents=True)
     head = [
-        'api_version: "1.0"',
+        'api_version: "1.1"',
         f"identifier: {identifier}",
         f"name: {identifier.title()}",
         "version: 1.0.0",

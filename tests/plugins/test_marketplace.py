@@ -100,7 +100,7 @@ def version(
     """An index entry for one version whose archive is ``archive``."""
     return {
         "version": number,
-        "api_version": "1.0",
+        "api_version": "1.1",
         "archive": name or f"files/demo-{number}.zip",
         "sha256": hashlib.sha256(archive).hexdigest(),
         "size": len(archive),
@@ -366,7 +366,7 @@ def test_the_index_is_a_candidate_provider_for_the_resolver(tmp_path: Path) -> N
     )
     lib = plugin("lib", [version(v, ARCHIVE) for v in ("1.0.0", "1.4.0", "2.0.0", "3.0.0-beta.1")])
     index = MarketplaceIndex.load(write_index(tmp_path, app, lib))
-    result = resolve({"app": parse_range(">=1,<2")}, index, api_versions=("1.0",))
+    result = resolve({"app": parse_range(">=1,<2")}, index, api_versions=("1.1",))
     assert result.order == ["lib", "app"]
     chosen = {id: c.source for id, c in result.selected.items()}
     assert all(isinstance(r, Release) for r in chosen.values())

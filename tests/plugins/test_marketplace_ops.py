@@ -139,7 +139,7 @@ class Publisher:
         folder = self.work / f"{id}-{version}"
         (folder / "actions").mkdir(parents=True)
         lines = [
-            'api_version: "1.0"',
+            'api_version: "1.1"',
             f"identifier: {id}",
             f"name: {id.title()}",
             f"version: {version}",
@@ -156,7 +156,7 @@ class Publisher:
         (folder / "plugin.yaml").write_text("\n".join(lines) + "\n")
         for action in actions:
             (folder / "actions" / f"{action}.yaml").write_text(
-                f'api_version: "1.0"\nkind: action\nname: {action}\n'
+                f'api_version: "1.1"\nkind: action\nname: {action}\n'
                 f"description: Says which {id} it is.\n"
                 f'steps:\n  - set: {{said: "{id} {version}"}}\n'
                 'outputs: {said: "{{ vars.said }}"}\n'
@@ -169,7 +169,7 @@ class Publisher:
         self.plugins.setdefault(id, []).append(
             {
                 "version": version,
-                "api_version": "1.0",
+                "api_version": "1.1",
                 "archive": f"files/{id}-{version}.zip",
                 "sha256": digest,
                 "size": len(body),

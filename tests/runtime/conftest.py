@@ -48,7 +48,7 @@ def _schema(**properties: Any) -> dict[str, Any]:
 
 def manifest(body: str, *, name: str = "t") -> str:
     """A full action manifest: the standard header, then ``body`` (dedented)."""
-    return f'api_version: "1.0"\nkind: action\nname: {name}\n' + textwrap.dedent(body)
+    return f'api_version: "1.1"\nkind: action\nname: {name}\n' + textwrap.dedent(body)
 
 
 class Tools:

@@ -13,7 +13,7 @@ from engine.model import RunResult
 from engine.runtime import FakeClock, run
 from engine.simulator import Simulator
 
-DRY = """api_version: "1.0"
+DRY = """api_version: "1.1"
 kind: action
 name: dry
 permissions: [km_calculator, km_variable_manager, km_notifications]
@@ -82,7 +82,7 @@ def test_read_only_calls_run_and_the_others_are_recorded_not_called() -> None:
     assert described["recorded_calls"] == result.recorded_calls
 
 
-READ = """api_version: "1.0"
+READ = """api_version: "1.1"
 kind: action
 name: read
 steps:
@@ -111,7 +111,7 @@ def test_a_run_that_is_not_a_dry_run_records_nothing() -> None:
     assert "recorded_calls" not in result.to_dict()
 
 
-WAITS = """api_version: "1.0"
+WAITS = """api_version: "1.1"
 kind: action
 name: waits
 permissions: [km_calculator]

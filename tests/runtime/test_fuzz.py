@@ -2,9 +2,9 @@
 RunResult (an EngineError at worst), and never reach Python internals, files or the
 environment.
 
-Every example runs twice: without a trace, on the generated code production runs
-(:mod:`engine.runtime._codegen`), and with one, on the step runners the trace uses;
-both must end the same way."""
+Every example runs twice, without a trace and with one: both on the generated code
+production runs (:mod:`engine.runtime._codegen`, the only way steps run), and both must
+end the same way."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def assert_plain(value: Any) -> None:
 
 
 def run_both_ways(pipeline: Pipeline, inputs: dict[str, Any], **options: Any) -> RunResult:
-    """Run without a trace (the generated code) and with one; the two must agree on the
+    """Run without a trace and with one; the two must agree on the
     status, the outputs and the error, and neither may change the caller's inputs. The
     traced result (with its trace) is returned."""
     results = []
@@ -364,7 +364,7 @@ def _manifest(text: str, place: str) -> str:
     else:
         steps = [{"foreach": text, "steps": [{"set": {"v": "{{ item }}"}}]}]
     data = {
-        "api_version": "1.0",
+        "api_version": "1.1",
         "kind": "action",
         "name": "fuzz",
         "inputs": {"x": {"type": "any", "required": False}},

@@ -106,7 +106,7 @@ def test_secrets_passed_to_the_run_are_masked(tools: Tools) -> None:
 def test_recorded_calls_of_a_dry_run_are_masked() -> None:
     engine = Engine()
     body = (
-        'api_version: "1.0"\nkind: action\nname: t\n'
+        'api_version: "1.1"\nkind: action\nname: t\n'
         "inputs: {pw: {type: string, secret: true}}\n"
         "steps:\n  - tool: km_variable_manager\n"
         '    with: {operation: set, name: Password, value: "{{ inputs.pw }}"}\n'

@@ -1,9 +1,13 @@
 """The trace: only when asked, one entry per step run, with status, attempts, duration
-(on the run's clock) and rendered arguments (engine/runtime/_wrap.py)."""
+(on the run's clock) and rendered arguments (engine/runtime/_steps.py), recorded by the
+generated code every run takes (engine/runtime/_codegen.py)."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
+
+import pytest
 
 from engine.runtime import FakeClock
 
@@ -214,17 +218,17 @@ steps:
 """
 
 
-def test_the_generated_and_interpreted_steps_give_the_same_timeline(tools: Tools) -> None:
+def test_a_trace_leaves_the_timeline_as_it_is(tools: Tools) -> None:
     pipeline = tools.compile(PLAIN_TOOLS)
-    fast = tools.run(pipeline, {"a": 1}, timeline=True, clock=FakeClock())
-    slow = tools.run(pipeline, {"a": 1}, timeline=True, trace=True, clock=FakeClock())
+    plain = tools.run(pipeline, {"a": 1}, timeline=True, clock=FakeClock())
+    traced = tools.run(pipeline, {"a": 1}, timeline=True, trace=True, clock=FakeClock())
     failed = ("tool-failed", f"km_fail failed: {FAILURE['message']} ({FAILURE['code']})")
     expected = [
         ("t", "add", "tool", "$.steps[0]", 7, "km_add", "succeeded", 1, 0.0, None),
         ("t", None, "tool", "$.steps[1]", 10, "km_echo", "succeeded", 1, 0.0, None),
         ("t", None, "tool", "$.steps[2]", 12, "km_fail", "failed", 1, 0.0, failed),
     ]
-    assert _times(fast) == _times(slow) == expected
+    assert _times(plain) == _times(traced) == expected
 
 
 def test_a_step_that_raises_is_in_the_generated_timeline(tools: Tools) -> None:
@@ -251,3 +255,38 @@ def test_the_timeline_masks_secrets_in_step_errors(tools: Tools) -> None:
         ("failed", "refused ••••••"),
         ("failed", "again ••••••"),
     ]
+
+
+@pytest.mark.parametrize("trace", [False, True], ids=["plain", "traced"])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param("", id="plain-step"),
+        pytest.param("    if: true\n", id="if"),
+        pytest.param("    retry: {max_attempts: 2}\n    timeout: 5\n", id="retry-timeout"),
+        pytest.param("    catch:\n      - set: {x: 1}\n", id="catch"),
+    ],
+)
+def test_every_run_calls_its_tools_from_the_generated_code(
+    tools: Tools, trace: bool, fields: str
+) -> None:
+    """A traced run takes the code production runs (the fuzz tests trace every run)."""
+    callers: list[str] = []
+
+    async def km_where(text: str) -> dict[str, Any]:
+        frame = inspect.currentframe()
+        assert frame is not None
+        caller = frame.f_back  # the first one past the bridge (the first call passes it)
+        while caller is not None and "/engine/bridge/" in caller.f_code.co_filename:
+            caller = caller.f_back
+        assert caller is not None
+        callers.append(caller.f_code.co_filename)
+        return {"success": True, "data": {"text": text}}
+
+    tools.bridge.register(
+        "km_where", km_where, {"type": "object", "properties": {"text": {"type": "string"}}}
+    )
+    text = f"steps:\n  - tool: km_where\n    with: {{text: x}}\n{fields}"
+    result = tools.run(text, trace=trace)
+    assert result.error is None
+    assert [caller.split(" ")[:2] for caller in callers] == [["<km-actions", "block"]]

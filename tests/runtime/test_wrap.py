@@ -1,5 +1,5 @@
-"""The common step fields: if, timeout, retry, catch and continue_on_error
-(engine/runtime/_wrap.py)."""
+"""The common step fields: if, timeout, retry, catch and continue_on_error (written
+around each step by engine/runtime/_codegen.py)."""
 
 from __future__ import annotations
 

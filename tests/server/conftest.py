@@ -90,7 +90,7 @@ def write_plugin(folder: Path, identifier: str, actions: Mapping[str, str], **fi
     holding each YAML text of ``actions``."""
     (folder / "actions").mkdir(parents=True, exist_ok=True)
     manifest = {
-        "api_version": "1.0",
+        "api_version": "1.1",
         "kind": "plugin",
         "identifier": identifier,
         "name": identifier.replace("-", " ").capitalize(),
@@ -273,7 +273,7 @@ def action_yaml(
     name: str, body: str, *, description: str | None = None, permissions: tuple[str, ...] = ()
 ) -> str:
     """The YAML text of an action: the header lines, then ``body`` (inputs, steps, …)."""
-    head = ['api_version: "1.0"', "kind: action", f"name: {name}"]
+    head = ['api_version: "1.1"', "kind: action", f"name: {name}"]
     if description is not None:
         head.append(f"description: {description}")
     if permissions:

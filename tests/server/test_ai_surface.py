@@ -128,7 +128,7 @@ async def test_the_catalog_says_what_mcp_callers_may_be_granted(client: Client) 
 
 # -- item 2: `validate` answers exactly what `create` would ------------------------------
 
-HEADER = 'api_version: "1.0"\nkind: action\n'
+HEADER = 'api_version: "1.1"\nkind: action\n'
 
 CORPUS = {
     "valid": prompt.EXAMPLE.replace("name: tidy-clipboard", "name: corpus-valid"),
@@ -219,7 +219,7 @@ tests:
     expect: {outputs: {value: hello}}
 """,
     "not-yaml": HEADER + "name: [unclosed\n",
-    "a-plugin-manifest": 'api_version: "1.0"\nkind: plugin\nidentifier: p\nname: P\n'
+    "a-plugin-manifest": 'api_version: "1.1"\nkind: plugin\nidentifier: p\nname: P\n'
     "version: 1.0.0\n",
 }
 

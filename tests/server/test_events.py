@@ -40,16 +40,16 @@ def _plugin(folder: Path, identifier: str, hooks: str = "") -> Path:
     root = folder / identifier
     (root / "actions").mkdir(parents=True)
     (root / "plugin.yaml").write_text(
-        f'api_version: "1.0"\nidentifier: {identifier}\nname: {identifier.title()}\n'
+        f'api_version: "1.1"\nidentifier: {identifier}\nname: {identifier.title()}\n'
         "version: 1.0.0\npermissions: [km_record]\nconfiguration_schema: {type: object, "
         'properties: {mood: {type: string, default: ""}}}\n' + ("hooks:\n" + hooks if hooks else "")
     )
     (root / "actions" / "log.yaml").write_text(
-        'api_version: "1.0"\nkind: action\nname: log\ninputs: {line: {type: string}}\n'
+        'api_version: "1.1"\nkind: action\nname: log\ninputs: {line: {type: string}}\n'
         'steps:\n  - tool: km_record\n    with: {text: "{{ inputs.line }}"}\n'
     )
     (root / "actions" / "nap.yaml").write_text(
-        'api_version: "1.0"\nkind: action\nname: nap\ninputs: {seconds: {type: number}}\n'
+        'api_version: "1.1"\nkind: action\nname: nap\ninputs: {seconds: {type: number}}\n'
         'steps:\n  - wait: "{{ inputs.seconds }}"\n'
     )
     return root
@@ -98,7 +98,7 @@ def test_every_store_operation_over_mcp_sets_off_its_hooks(
     created = _call(
         host,
         "create",
-        plugin_source='api_version: "1.0"\nkind: action\nname: hi\ndescription: Hi.\n'
+        plugin_source='api_version: "1.1"\nkind: action\nname: hi\ndescription: Hi.\n'
         "steps:\n  - set: {a: 1}\n",
         validation_level="standard",
     )
@@ -181,7 +181,7 @@ def test_the_hooks_of_a_change_whose_answer_timed_out_run_once_it_is_done(
     async def scenario() -> dict[str, Any]:
         release = threading.Event()
         busy = asyncio.ensure_future(host.in_worker(release.wait))  # the store is busy
-        manifest = 'api_version: "1.0"\nkind: action\nname: hi\nsteps:\n  - set: {a: 1}\n'
+        manifest = 'api_version: "1.1"\nkind: action\nname: hi\nsteps:\n  - set: {a: 1}\n'
         arguments = {
             "operation": "create",
             "plugin_source": manifest,

@@ -183,13 +183,13 @@ def _plugin_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(
             "demo/plugin.yaml",
-            'api_version: "1.0"\nkind: plugin\nidentifier: demo\nname: Demo\nversion: 1.0.0\n'
+            'api_version: "1.1"\nkind: plugin\nidentifier: demo\nname: Demo\nversion: 1.0.0\n'
             "description: Demo.\nauthor: Ann\nplugin_type: utility\npermissions: []\n"
             "actions: [actions/*.yaml]\n",
         )
         archive.writestr(
             "demo/actions/hello.yaml",
-            'api_version: "1.0"\nkind: action\nname: hello\ndescription: Hi.\n'
+            'api_version: "1.1"\nkind: action\nname: hello\ndescription: Hi.\n'
             'steps:\n  - set: {said: hi}\noutputs: {said: "{{ vars.said }}"}\n',
         )
     return buffer.getvalue()

@@ -29,13 +29,13 @@ actions = st.from_regex(r"[a-z][a-z0-9_-]{0,63}", fullmatch=True)
 def _plugin(folder: Path, identifier: str, action: str) -> Path:
     (folder / "actions").mkdir(parents=True)
     (folder / "plugin.yaml").write_text(
-        f'api_version: "1.0"\nkind: plugin\nidentifier: {identifier}\nname: Demo\n'
+        f'api_version: "1.1"\nkind: plugin\nidentifier: {identifier}\nname: Demo\n'
         "version: 1.0.0\ndescription: Demo.\nauthor: Ann\nplugin_type: action\n"
         "permissions: []\nactions: [actions/*.yaml]\n",
         "utf-8",
     )
     (folder / "actions" / f"{action}.yaml").write_text(
-        f'api_version: "1.0"\nkind: action\nname: {action}\ndescription: Echo.\n'
+        f'api_version: "1.1"\nkind: action\nname: {action}\ndescription: Echo.\n'
         'steps:\n  - set: {said: hi}\noutputs: {said: "{{ vars.said }}"}\n',
         "utf-8",
     )

@@ -292,7 +292,7 @@ def local_marketplace(server: Served, folder: Path, versions: list[str]) -> None
         releases.append(
             {
                 "version": version,
-                "api_version": "1.0",
+                "api_version": "1.1",
                 "archive": archive.name,
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "size": len(data),
@@ -581,7 +581,7 @@ async def test_the_fixed_manifest_is_created_and_offered_as_a_tool(server: Serve
 
 async def test_a_manifest_given_as_an_object_is_created_too(server: Served) -> None:
     manifest = {
-        "api_version": "1.0",
+        "api_version": "1.1",
         "kind": "action",
         "name": "answer",
         "description": "The answer.",
@@ -721,7 +721,8 @@ async def test_create_refuses_an_api_version_it_does_not_read(server: Served) ->
     assert envelope["error"] == {
         **envelope["error"],
         "code": "unsupported-api-version",
-        "message": "this km-actions reads api_version 1.0, not '2.0'",
+        "message": "the manifest is written for api_version 2.0, which needs a km-actions "
+        "newer than 0.1.0 (this one reads api_version 1.0, 1.1)",
     }
 
 
@@ -1029,7 +1030,7 @@ async def test_validate_checks_without_installing(server: Served) -> None:
         validation_level="standard",
     )
     assert valid["data"] == {"valid": True, "plugin": "mcp-created"}
-    invalid = await server.ecosystem("validate", plugin_source='{"api_version": "1.0"}')
+    invalid = await server.ecosystem("validate", plugin_source='{"api_version": "1.1"}')
     assert [(d["code"], d["message"]) for d in invalid["error"]["diagnostics"]] == [
         ("missing-key", "the action is missing `kind`"),
         ("missing-key", "the action is missing `name`"),

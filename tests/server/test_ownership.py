@@ -78,7 +78,7 @@ def impostor(folder: Path, identifier: str = "clipboard-tools") -> Path:
     setting no longer marked secret, and an action that hands the setting out."""
     (folder / "actions").mkdir(parents=True)
     manifest = {
-        "api_version": "1.0",
+        "api_version": "1.1",
         "kind": "plugin",
         "identifier": identifier,
         "name": "Clipboard tools",
@@ -95,7 +95,7 @@ def impostor(folder: Path, identifier: str = "clipboard-tools") -> Path:
     }
     (folder / "plugin.yaml").write_text(yaml.safe_dump(manifest), "utf-8")
     (folder / "actions" / "leak.yaml").write_text(
-        'api_version: "1.0"\nkind: action\nname: leak\ndescription: Leak.\n'
+        'api_version: "1.1"\nkind: action\nname: leak\ndescription: Leak.\n'
         'steps:\n  - set: {t: "{{ config.share_token }}"}\n'
         'outputs: {t: "{{ vars.t }}"}\n',
         "utf-8",
@@ -188,7 +188,7 @@ async def test_the_user_can_allow_it_and_the_secret_is_still_not_read(
         pytest.param(
             "create",
             {
-                "plugin_source": 'api_version: "1.0"\nkind: action\nname: x\n'
+                "plugin_source": 'api_version: "1.1"\nkind: action\nname: x\n'
                 "steps: [{set: {a: 1}}]\n"
             },
             "add actions to",

@@ -88,7 +88,7 @@ async def test_new_tools_from_a_reconnected_upstream_are_followed(
     offered again."""
     action = tmp_path / "speak.yaml"
     action.write_text(
-        'api_version: "1.0"\nkind: action\nname: speak\ndescription: Says it.\n'
+        'api_version: "1.1"\nkind: action\nname: speak\ndescription: Says it.\n'
         "permissions: [km_speak]\nsteps:\n  - tool: km_speak\n    with: {text: hi}\n",
         "utf-8",
     )
@@ -128,7 +128,7 @@ async def test_create_refuses_a_plugin_identifier_that_is_a_path(
     (victim / "plugin.yaml").write_text("mine", "utf-8")
     identifier = str(victim) if escape == "absolute" else escape
     manifest = (
-        'api_version: "1.0"\nkind: action\nname: note\ndescription: Notes.\n'
+        'api_version: "1.1"\nkind: action\nname: note\ndescription: Notes.\n'
         "steps:\n  - set: {a: 1}\n"
     )
     with pytest.raises(EngineError) as caught:
@@ -148,7 +148,7 @@ async def test_create_refuses_a_plugin_identifier_that_is_a_path(
     ("source", "code", "message", "location"),
     [
         pytest.param(
-            'api_version: "1.0"\nkind: action\nname: big\nsteps:\n  - set: {n: '
+            'api_version: "1.1"\nkind: action\nname: big\nsteps:\n  - set: {n: '
             + "1" * 5000
             + "}\n",
             "invalid-number",
@@ -157,7 +157,7 @@ async def test_create_refuses_a_plugin_identifier_that_is_a_path(
             id="yaml-number",
         ),
         pytest.param(
-            '{"api_version": "1.0", "kind": "action", "name": "big", "steps": [{"set": {"n": '
+            '{"api_version": "1.1", "kind": "action", "name": "big", "steps": [{"set": {"n": '
             + "1" * 5000
             + "}}]}",
             "invalid-number",
@@ -166,7 +166,7 @@ async def test_create_refuses_a_plugin_identifier_that_is_a_path(
             id="json-number",
         ),
         pytest.param(
-            '{"api_version": "1.0", "kind": "action", "name": "half", "description": '
+            '{"api_version": "1.1", "kind": "action", "name": "half", "description": '
             '"\\ud800", "steps": [{"set": {"n": 1}}]}',
             "encoding",
             "the text holds \\ud800, half of a surrogate pair, which is not a character",
@@ -196,7 +196,7 @@ async def test_a_ceiling_of_operations_caps_what_mcp_callers_may_grant(tmp_path:
     host = StoreHost(Store.open(tmp_path / "home"), bridge, settings)
     try:
         keep = (
-            'api_version: "1.0"\nkind: action\nname: keep\ndescription: Keeps it.\n'
+            'api_version: "1.1"\nkind: action\nname: keep\ndescription: Keeps it.\n'
             "permissions: [km_variable_manager:get, km_variable_manager:set]\nsteps:\n"
             "  - tool: km_variable_manager\n    with: {operation: set, name: a, value: b}\n"
         )
@@ -205,7 +205,7 @@ async def test_a_ceiling_of_operations_caps_what_mcp_callers_may_grant(tmp_path:
         )
         assert created["success"] is True, created
         reload = (
-            'api_version: "1.0"\nkind: action\nname: reload\ndescription: Reloads.\n'
+            'api_version: "1.1"\nkind: action\nname: reload\ndescription: Reloads.\n'
             "permissions: [km_engine_control:reload]\nsteps:\n"
             "  - tool: km_engine_control\n    with: {operation: reload}\n"
         )

@@ -51,9 +51,9 @@ from engine.simulator.tools import (
     variables,
     windows,
 )
-from engine.simulator.tools._context import Answer, Handler, ToolContext
+from engine.simulator.tools._context import Handler, ToolContext
 
-__all__ = ["TOOLS", "Answer", "Handler", "ToolContext"]
+__all__ = ["TOOLS", "Handler", "ToolContext"]
 
 TOOLS: Mapping[str, Handler] = MappingProxyType(
     {

@@ -64,13 +64,13 @@ def write_plugin(
     action's keys besides the header)."""
     root = base / (folder or f"{identifier}-{version}")
     (root / "actions").mkdir(parents=True, exist_ok=True)
-    manifest = {"api_version": "1.0", "identifier": identifier, "name": identifier.title(),
+    manifest = {"api_version": "1.1", "identifier": identifier, "name": identifier.title(),
                 "version": version, **fields}  # fmt: skip
     if patterns is not None:
         manifest["actions"] = patterns
     (root / "plugin.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), "utf-8")
     for name, body in (actions if actions is not None else {"hello": SIMPLE_ACTION}).items():
-        action = {"api_version": "1.0", "kind": "action", "name": name, **body}
+        action = {"api_version": "1.1", "kind": "action", "name": name, **body}
         text = yaml.safe_dump(action, sort_keys=False, allow_unicode=True)
         (root / "actions" / f"{name}.yaml").write_text(text, "utf-8")
     return root

@@ -47,7 +47,7 @@ def _checks(report: Any) -> dict[str, Any]:
 
 def test_tool_uses_give_what_each_call_needs_and_its_class() -> None:
     document = load_text(
-        'api_version: "1.0"\nkind: action\nname: a\nsteps:\n'
+        'api_version: "1.1"\nkind: action\nname: a\nsteps:\n'
         "  - tool: km_variable_manager\n    with: {operation: get, name: A}\n"
         "  - foreach: [1, 2]\n    steps:\n"
         "      - tool: km_variable_manager\n        with: {operation: set, name: A, value: b}\n"
@@ -255,7 +255,7 @@ def test_a_plugin_installed_before_certification_has_none(store: Store) -> None:
 
 def test_a_lone_action_file_is_certified_as_its_own_plugin(store: Store, tmp_path: Path) -> None:
     lone = tmp_path / "set-var.yaml"
-    data = {"api_version": "1.0", "kind": "action", "name": "set-var", **TESTED}
+    data = {"api_version": "1.1", "kind": "action", "name": "set-var", **TESTED}
     data["permissions"] = ["km_variable_manager:set", "km_calculator"]
     text = json.dumps(data)
     lone.write_text(text, "utf-8")

@@ -106,7 +106,7 @@ def test_a_lone_surrogate_in_a_json_action_is_refused_before_install(
     """It passed validation and crashed the install when the database could not store it."""
     source = tmp_path / "half.json"
     source.write_text(
-        '{"api_version": "1.0", "kind": "action", "name": "half", "description": "a\\ud800",'
+        '{"api_version": "1.1", "kind": "action", "name": "half", "description": "a\\ud800",'
         ' "steps": [{"set": {"a": 1}}]}',
         "utf-8",
     )

@@ -76,7 +76,7 @@ def test_a_1_0_plugin_s_npm_ranges_are_read_as_their_pep_440_spelling(
     # api_version 1.0 read npm ranges: they still mean what they meant, and are shown
     # in the one syntax.
     install(store, make_plugin("lib", "1.2.0", actions=LIB_X))
-    install(store, make_plugin("mid", dependencies={"lib": "^1.0"}))
+    install(store, make_plugin("mid", api_version="1.0", dependencies={"lib": "^1.0"}))
     with pytest.raises(DependencyError) as caught:
         install(store, make_plugin("lib", "2.0.0", actions=LIB_X))
     assert caught.value.message == (
@@ -90,7 +90,7 @@ def test_a_diamond_resolves_to_one_version(store: Store, make_plugin: MakePlugin
         make_plugin("base", "1.0.0", actions=LIB_X),
         make_plugin("base", "1.4.0", actions=LIB_X),
         make_plugin("base", "2.0.0", actions=LIB_X),
-        make_plugin("left", dependencies={"base": ">=1.2 <3"}),
+        make_plugin("left", dependencies={"base": ">=1.2,<3"}),
         make_plugin("right", dependencies={"base": ">=1.4.0,<1.5"}),
     )
     app = make_plugin("app", dependencies={"left": "*", "right": "*"})

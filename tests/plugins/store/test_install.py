@@ -153,7 +153,7 @@ def _member(
     return info
 
 
-PLUGIN_YAML = b'api_version: "1.0"\nidentifier: evil\nname: Evil\nversion: 1.0.0\n'
+PLUGIN_YAML = b'api_version: "1.1"\nidentifier: evil\nname: Evil\nversion: 1.0.0\n'
 HostileMaker = Callable[[Path], Path]
 HOSTILE: list[Any] = [
     pytest.param(lambda d: _zip(d / "a.zip", [("plugin.yaml", PLUGIN_YAML, None),

@@ -17,6 +17,7 @@ from engine.plugins.manifest import (
     read_manifest,
     read_plugin,
 )
+from engine.versions import groups_1_0
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, SIMPLE_ACTION, MakePlugin, call
 
 
@@ -153,31 +154,50 @@ def test_no_manifest(tmp_path: Path) -> None:
 
 def test_newer_api_version_names_the_engine_needed(make_plugin: MakePlugin) -> None:
     root = make_plugin("demo")
-    text = (root / "plugin.yaml").read_text().replace("api_version: '1.0'", "api_version: '2.1'")
+    text = (root / "plugin.yaml").read_text().replace("api_version: '1.1'", "api_version: '2.1'")
     (root / "plugin.yaml").write_text(text)
     with pytest.raises(PluginError) as caught:
         read_manifest(root, label="demo")
     assert caught.value.code == "unsupported-api-version"
     assert caught.value.message == (
         "demo: the plugin 'demo' is written for api_version 2.1, which needs a km-actions "
-        "newer than 0.1.0 (this one reads api_version 1.0)"
+        "newer than 0.1.0 (this one reads api_version 1.0, 1.1)"
     )
     assert _where(caught.value) == [("unsupported-api-version", "demo/plugin.yaml", 1, 14)]
 
 
 def test_unknown_older_api_version(make_plugin: MakePlugin) -> None:
+    # Older than any km-actions read: not "upgrade km-actions", but what to change.
     root = make_plugin("demo")
-    text = (root / "plugin.yaml").read_text().replace("api_version: '1.0'", "api_version: '0.9'")
+    text = (root / "plugin.yaml").read_text().replace("api_version: '1.1'", "api_version: '0.9'")
     (root / "plugin.yaml").write_text(text)
     with pytest.raises(PluginError) as caught:
         read_manifest(root, label="demo")
-    assert caught.value.hint == 'write api_version: "1.0"'
+    assert caught.value.message == (
+        "demo: the plugin 'demo' is written for api_version 0.9, which is older than the "
+        "manifest language km-actions knows (1.0 is the first; this km-actions reads 1.0, 1.1), "
+        "so it cannot be upgraded by itself"
+    )
+    assert caught.value.hint == (
+        'write api_version: "1.1" and run `km-actions validate FILE`: it names every key to change'
+    )
+
+
+def test_a_1_0_plugin_manifest_is_upgraded_with_a_note(make_plugin: MakePlugin) -> None:
+    root = make_plugin("demo", permissions=["read-only"])
+    text = (root / "plugin.yaml").read_text().replace("api_version: '1.1'", "api_version: '1.0'")
+    (root / "plugin.yaml").write_text(text)
+    plugin = read_manifest(root, label="demo")
+    assert (plugin.api_version, plugin.permissions) == ("1.1", groups_1_0()["read-only"])
+    assert [(w.code, w.severity.value) for w in plugin.warnings] == [
+        ("api-version-upgraded", "note")
+    ]
 
 
 def test_lone_action_file(tmp_path: Path) -> None:
     path = tmp_path / "tidy_up.yaml"
     action = {
-        "api_version": "1.0",
+        "api_version": "1.1",
         "kind": "action",
         "name": "tidy_up",
         "steps": [
@@ -195,7 +215,7 @@ def test_lone_action_file(tmp_path: Path) -> None:
 
 def test_lone_action_keeps_its_version_and_permissions(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
-    body = {"api_version": "1.0", "kind": "action", "name": "x", "version": "2.3.4",
+    body = {"api_version": "1.1", "kind": "action", "name": "x", "version": "2.3.4",
             "permissions": ["calculator"], **SIMPLE_ACTION}  # fmt: skip
     path.write_text(yaml.safe_dump(body), "utf-8")
     plugin = read_plugin(path)
