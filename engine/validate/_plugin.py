@@ -16,6 +16,7 @@ import jsonschema
 from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
 from engine.expressions import ExpressionEngine
 from engine.limits import NUMERIC_LIMITS, SECONDS, Profile, looser
+from engine.plugins.versions import VersionError, dependency_range, parse_version
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.suggest import closest, did_you_mean
@@ -48,11 +49,31 @@ def validate_plugin(
     found.extend(_permissions(document, data, context))
     found.extend(_configuration(document, data))
     found.extend(_hooks(document, data, context))
+    found.extend(_versions(document, data))
     if context.level is ValidationLevel.STRICT:
         found.extend(_descriptions(document, data))
     if context.profile is not None:
         found.extend(limit_problems(document, context.profile))
     return sort_diagnostics(found)
+
+
+def _versions(document: Document, data: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """The plugin's own version is semver; each dependency range is one it may write."""
+    version = data.get("version")
+    if isinstance(version, str):
+        try:
+            parse_version(version)
+        except VersionError as exc:
+            yield document.diagnostic(exc.code, exc.message, ("version",), hint=exc.hint)
+    deps = data.get("dependencies")
+    if isinstance(deps, Mapping):
+        for dep, text in deps.items():
+            try:
+                dependency_range(text, str(data.get("api_version")))
+            except VersionError as exc:
+                yield document.diagnostic(
+                    exc.code, exc.message, ("dependencies", dep), hint=exc.hint
+                )
 
 
 def _descriptions(document: Document, data: Mapping[str, Any]) -> Iterator[Diagnostic]:
