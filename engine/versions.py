@@ -46,7 +46,6 @@ from engine import __version__
 from engine._resources import data_text
 from engine.catalog import ToolCatalog
 from engine.errors import Path, Severity
-from engine.plugins.versions import RangeError, upgrade_range
 from engine.sourcemap import Document, SourceMap
 
 __all__ = [
@@ -213,6 +212,9 @@ def _ranges(data: Mapping[str, Any]) -> Iterator[Respelling]:
     deps = data.get("dependencies")
     if not isinstance(deps, Mapping):
         return
+    # Imported here: loading an action file does not load engine.plugins at all.
+    from engine.plugins.versions import RangeError, upgrade_range
+
     for dep, text in deps.items():
         if not isinstance(text, str):
             continue

@@ -16,7 +16,6 @@ import jsonschema
 from engine.errors import Diagnostic, Path, Severity, sort_diagnostics
 from engine.expressions import ExpressionEngine
 from engine.limits import NUMERIC_LIMITS, SECONDS, Profile, looser
-from engine.plugins.versions import VersionError, dependency_range, parse_version
 from engine.schema import ManifestSchemas
 from engine.sourcemap import Document
 from engine.suggest import closest, did_you_mean
@@ -59,6 +58,9 @@ def validate_plugin(
 
 def _versions(document: Document, data: Mapping[str, Any]) -> Iterator[Diagnostic]:
     """The plugin's own version is semver; each dependency range is one it may write."""
+    # Imported here: validating an action file does not load engine.plugins at all.
+    from engine.plugins.versions import VersionError, dependency_range, parse_version
+
     version = data.get("version")
     if isinstance(version, str):
         try:
