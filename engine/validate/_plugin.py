@@ -48,7 +48,7 @@ def validate_plugin(
     found.extend(_permissions(document, data, context))
     found.extend(_configuration(document, data))
     found.extend(_hooks(document, data, context))
-    found.extend(_versions(document, data))
+    found.extend(_versions(document, data, said=found))
     if context.level is ValidationLevel.STRICT:
         found.extend(_descriptions(document, data))
     if context.profile is not None:
@@ -56,13 +56,16 @@ def validate_plugin(
     return sort_diagnostics(found)
 
 
-def _versions(document: Document, data: Mapping[str, Any]) -> Iterator[Diagnostic]:
-    """The plugin's own version is semver; each dependency range is one it may write."""
+def _versions(
+    document: Document, data: Mapping[str, Any], said: list[Diagnostic]
+) -> Iterator[Diagnostic]:
+    """The plugin's own version is semver (unless the schema ``said`` it is not a version
+    at all); each dependency range is one it may write."""
     # Imported here: validating an action file does not load engine.plugins at all.
     from engine.plugins.versions import VersionError, dependency_range, parse_version
 
     version = data.get("version")
-    if isinstance(version, str):
+    if isinstance(version, str) and all(d.code != "invalid-version" for d in said):
         try:
             parse_version(version)
         except VersionError as exc:
