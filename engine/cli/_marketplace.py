@@ -86,8 +86,9 @@ def add_parsers(sub: Any) -> None:
 
     install = sub.choices["install"]
     install.description += (
-        " A SOURCE that is a plugin id, or id@range (e.g. clipboard-tools@^1.2), is "
-        "installed from the marketplaces, with its dependencies."
+        " A SOURCE that is a plugin id, or id@range (e.g. 'clipboard-tools@>=1.2,<2'; "
+        "clipboard-tools@1.2.0 for one version), is installed from the marketplaces, with "
+        "its dependencies."
     )
     install.add_argument(
         "--auto-update",

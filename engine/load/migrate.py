@@ -18,6 +18,7 @@ permissions:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -32,6 +33,10 @@ from engine.load.sourcemap import Document
 from engine.load.versions import CURRENT, Change, Expansion, changes, upgraded, version_problem
 
 __all__ = ["Edit", "migrate_file", "migrated_text", "text_edits"]
+
+
+# What may stay an unquoted YAML scalar after a respelling (e.g. `tool-failed`).
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -109,6 +114,8 @@ def text_edits(document: Document, found: Sequence[Change]) -> list[Edit]:
             source = document.text[start:end]
             for old, new in change.fragments:
                 source = re.sub(rf"(?<![A-Za-z0-9_.]){re.escape(old)}(?![A-Za-z0-9_])", new, source)
+            if source == change.value and not _PLAIN.fullmatch(source):
+                source = json.dumps(source)  # an unquoted YAML scalar that now needs quotes
             edits.append(Edit(start, end, source))
     return edits
 

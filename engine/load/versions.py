@@ -18,6 +18,9 @@ What 1.1 changed in the meaning of a 1.0 file, and how a 1.0 file is upgraded:
   (``tool_failed``). ``retry.on``, a test's ``expect.error.kind`` and the quoted kinds
   in expressions and templates that read a kind (``error.kind == 'not_found'``) are
   respelt.
+- Dependency ranges are PEP 440 specifiers only; 1.0 also read npm ranges. A 1.0
+  ``plugin.yaml``'s npm range is respelt as the PEP 440 range that means the same
+  (:func:`engine.load.ranges.upgrade_range`: ``^1.2`` → ``>=1.2,<2``).
 
 >>> from engine.load.loader import load_text
 >>> doc = load_text('api_version: "1.0"\\nkind: action\\nname: a\\npermissions: [write]\\n'
@@ -200,7 +203,27 @@ def changes(data: Any, known: Mapping[str, Any] | None = None) -> list[Change]:
             if entry in groups_1_0():
                 found.append(Expansion(("permissions", index), entry, tools))
     found.extend(_kinds(data, ()))
+    found.extend(_ranges(data))
     return found
+
+
+def _ranges(data: Mapping[str, Any]) -> Iterator[Respelling]:
+    """The npm ranges of plugin.yaml's ``dependencies`` (1.0 read them), in PEP 440."""
+    deps = data.get("dependencies")
+    if not isinstance(deps, Mapping):
+        return
+    # Imported here: loading an action file does not load engine.plugins at all.
+    from engine.load.ranges import RangeError, upgrade_range
+
+    for dep, text in deps.items():
+        if not isinstance(text, str):
+            continue
+        try:
+            new = upgrade_range(text)
+        except RangeError:
+            continue  # neither syntax: validation reports it, with the 1.1 hint
+        if new != text.strip():
+            yield Respelling(("dependencies", dep), new, ((text.strip(), new),))
 
 
 def _kinds(value: Any, path: Path) -> Iterator[Respelling]:
@@ -314,6 +337,9 @@ def _shifted(source_map: SourceMap, found: Sequence[Change], count: int) -> Sour
     return replace(source_map, values=moved(source_map.values), keys=moved(source_map.keys))
 
 
+_NOT_KINDS = frozenset({"api_version", "dependencies"})
+
+
 def _summary(found: Sequence[Change]) -> str:
     parts: list[str] = []
     for change in found:
@@ -327,11 +353,19 @@ def _summary(found: Sequence[Change]) -> str:
         {
             f"{old} → {new}"
             for change in found
-            if isinstance(change, Respelling) and change.path != ("api_version",)
+            if isinstance(change, Respelling) and change.path[0] not in _NOT_KINDS
             for old, new in change.fragments
         }
     )
     if kinds:
         parts.append("error kinds are spelt as codes are: " + ", ".join(kinds))
+    ranges = [
+        f"{change.path[1]}: {old} → {new}"
+        for change in found
+        if isinstance(change, Respelling) and change.path[0] == "dependencies"
+        for old, new in change.fragments
+    ]
+    if ranges:
+        parts.append("dependency ranges are PEP 440 specifiers: " + ", ".join(ranges))
     said = "; ".join(parts) if parts else "nothing else changes its meaning"
     return f"this file is written for api_version {SUPPORTED[0]} and was read as {CURRENT}: {said}"

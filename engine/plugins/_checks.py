@@ -30,11 +30,11 @@ from collections.abc import Callable, Mapping
 
 from engine import __version__
 from engine.diagnostics.errors import Diagnostic, PluginError, sort_diagnostics
+from engine.load.ranges import dependency_range, parse_version
 from engine.load.sourcemap import Document
 from engine.plugins.layout import Layout
 from engine.plugins.records import InstalledPlugin
 from engine.plugins.status import PluginState, PluginStatus
-from engine.plugins.versions import parse_range, parse_version
 from engine.tools.catalog import ToolCatalog
 from engine.validate import ActionSignature, ValidationContext, validate
 
@@ -160,7 +160,9 @@ def dependency_problem(
             hint=f"install it (`km-actions install {dependency}`), or uninstall "
             f"'{plugin.identifier}'",
         )
-    if not parse_range(wanted).contains(parse_version(found.version), prereleases=True):
+    if not dependency_range(wanted, plugin.api_version).contains(
+        parse_version(found.version), prereleases=True
+    ):
         return PluginError(
             f"{ident} needs '{dependency}' {wanted}, and {found.version} is installed",
             code="dependency-conflict",

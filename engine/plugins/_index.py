@@ -22,9 +22,9 @@ from packaging.version import Version
 from engine.diagnostics.errors import Diagnostic, EngineError, Path, PluginError, sort_diagnostics
 from engine.load.jsonparse import checked_int, escapes_surrogate
 from engine.load.loader import LoaderLimits, load_bytes
+from engine.load.ranges import VersionError, dependency_range, parse_version
 from engine.load.sourcemap import Document
 from engine.plugins.layout import file_name
-from engine.plugins.versions import VersionError, parse_range, parse_version
 from engine.resources import load_schema
 from engine.validate.names import NameKind, check_name
 from engine.validate.schema import ManifestSchemas
@@ -259,7 +259,7 @@ class _Reader:
         self.remote = remote
         self.location = location
         self.problems: list[Diagnostic] = []
-        self._ranges: dict[str, SpecifierSet] = {}  # indexes repeat the same few ranges
+        self._ranges: dict[tuple[str, str], SpecifierSet] = {}  # indexes repeat the same few ranges
 
     def listings(self, plugins: list[Mapping[str, Any]]) -> dict[str, Listing]:
         out: dict[str, Listing] = {}
@@ -306,7 +306,9 @@ class _Reader:
                 continue
             seen.add(version)
             url = self._url(item["archive"], (*where, "archive"))
-            dependencies = self._dependencies(item.get("dependencies", {}), where)
+            dependencies = self._dependencies(
+                item.get("dependencies", {}), item["api_version"], where
+            )
             if url is None or dependencies is None:
                 continue
             yield Release(
@@ -339,14 +341,16 @@ class _Reader:
         )
         return None
 
-    def _dependencies(self, raw: Mapping[str, str], where: Path) -> dict[str, SpecifierSet] | None:
+    def _dependencies(
+        self, raw: Mapping[str, str], api_version: str, where: Path
+    ) -> dict[str, SpecifierSet] | None:
         out: dict[str, SpecifierSet] = {}
         ok = True
         for dep, text in raw.items():
             try:
-                spec = self._ranges.get(text)
+                spec = self._ranges.get((text, api_version))
                 if spec is None:
-                    spec = self._ranges[text] = parse_range(text)
+                    spec = self._ranges[text, api_version] = dependency_range(text, api_version)
                 out[dep] = spec
             except VersionError as error:
                 self._problem(error.code, error.message, (*where, "dependencies", dep), error.hint)

@@ -20,9 +20,9 @@ from packaging.version import Version
 
 from engine.diagnostics.errors import Diagnostic, ManifestError, PluginError, sort_diagnostics
 from engine.load.loader import load_bytes
+from engine.load.ranges import dependency_range, parse_version
 from engine.load.sourcemap import Document
 from engine.load.versions import SUPPORTED
-from engine.plugins.versions import parse_range, parse_version
 from engine.validate import ActionSignature
 
 # The api_versions this km-actions reads (older ones upgraded as they load).
@@ -92,7 +92,9 @@ class PluginManifest:
     @property
     def ranges(self) -> dict[str, SpecifierSet]:
         """The dependency ranges, parsed (they were checked when the manifest was read)."""
-        return {dep: parse_range(text) for dep, text in self.dependencies.items()}
+        return {
+            dep: dependency_range(text, self.api_version) for dep, text in self.dependencies.items()
+        }
 
     @property
     def is_lone_action(self) -> bool:

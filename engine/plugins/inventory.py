@@ -25,6 +25,7 @@ from typing import Any
 from engine.diagnostics.errors import PluginError
 from engine.diagnostics.suggestions import did_you_mean
 from engine.lang.secrets import MASK
+from engine.load.ranges import dependency_range, parse_version
 from engine.plugins.lock import check_files
 from engine.plugins.manifest import PluginType
 from engine.plugins.records import (
@@ -36,7 +37,6 @@ from engine.plugins.records import (
 from engine.plugins.settings import effective, masked, missing, properties
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
-from engine.plugins.versions import parse_range, parse_version
 from engine.tools.catalog import Coverage, ToolCatalog
 from engine.validate.context import readable_inputs
 
@@ -176,7 +176,7 @@ def _dependencies_view(store: Store, plugin: InstalledPlugin) -> dict[str, Any]:
     out = {}
     for dep, text in sorted(plugin.dependencies.items()):
         found = store.get(dep)
-        satisfied = found is not None and parse_range(text).contains(
+        satisfied = found is not None and dependency_range(text, plugin.api_version).contains(
             parse_version(found.version), prereleases=True
         )
         out[dep] = {

@@ -24,7 +24,7 @@ dependency resolution decides: :func:`read_manifest` reads the metadata,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ from engine.plugins.action_files import (
     load_actions,
     undeclared_dependencies,
 )
-from engine.plugins.versions import VersionError, parse_range, parse_version
 from engine.tools.catalog import ToolCatalog
 from engine.validate import (
     ActionSignature,
@@ -129,7 +128,6 @@ def read_manifest(
         )
     context = ValidationContext(catalog=catalog or ToolCatalog.builtin())
     problems = [d for d in validate_plugin(document, context) if d.is_error]
-    problems.extend(_check_versions(document, data))
     if problems:
         raise invalid_plugin(label, problems, what)
     schema = data.get("configuration_schema")
@@ -153,24 +151,6 @@ def read_manifest(
         warnings=document.notes,  # plugin.yaml of an older api_version, upgraded
         document=document,
     )
-
-
-def _check_versions(document: Document, data: Mapping[str, Any]) -> Iterator[Diagnostic]:
-    version = data.get("version")
-    if isinstance(version, str):
-        try:
-            parse_version(version)
-        except VersionError as exc:
-            yield document.diagnostic(exc.code, exc.message, ("version",), hint=exc.hint)
-    deps = data.get("dependencies")
-    if isinstance(deps, Mapping):
-        for dep, text in deps.items():
-            try:
-                parse_range(text)
-            except VersionError as exc:
-                yield document.diagnostic(
-                    exc.code, exc.message, ("dependencies", dep), hint=exc.hint
-                )
 
 
 def read_action_file(

@@ -16,6 +16,7 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 
 from engine.diagnostics.errors import Diagnostic, PluginError
+from engine.load.ranges import dependency_range, format_version, parse_version
 from engine.plugins._stage import InstallSource, stage
 from engine.plugins.archives import ArchiveLimits
 from engine.plugins.layout import version_folder
@@ -33,7 +34,6 @@ from engine.plugins.progress import Progress
 from engine.plugins.records import ActionRecord, InstalledPlugin, read_all_actions
 from engine.plugins.resolver import Candidate, CandidateProvider, resolve
 from engine.plugins.store import Staging, Store
-from engine.plugins.versions import format_version, parse_range, parse_version
 from engine.tools.catalog import ToolCatalog
 from engine.validate import ActionSignature
 from engine.validate.context import readable_inputs
@@ -144,7 +144,10 @@ class CandidatePool:
             out.append(Candidate(id, m.semver, m.ranges, m.api_version, staged))
         installed = self.installed.get(id)
         if installed is not None:
-            ranges = {dep: parse_range(text) for dep, text in installed.dependencies.items()}
+            ranges = {
+                dep: dependency_range(text, installed.api_version)
+                for dep, text in installed.dependencies.items()
+            }
             version = parse_version(installed.version)
             out.append(Candidate(id, version, ranges, installed.api_version, installed))
         if self.extra is not None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics.errors import PluginError
+from engine.load.ranges import parse_version
 from engine.paths import write_atomically
 from engine.plugins._index import FORMAT_VERSION, parse_index
 from engine.plugins._model import PluginManifest
@@ -47,7 +48,6 @@ from engine.plugins.docs import PluginDoc, plugin_doc
 from engine.plugins.download import DownloadPolicy
 from engine.plugins.manifest import read_action_file, read_manifest
 from engine.plugins.marketplace import MarketplaceIndex, fetch
-from engine.plugins.versions import parse_version
 
 INDEX_NAME = "index.json"
 

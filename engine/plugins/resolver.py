@@ -1,18 +1,19 @@
 """Dependency resolution: pick one version of every plugin so that every range holds.
 
-Longer than 400 lines: the search and the explanations of a conflict read the same state
-of the search (its frames, constraints and their origins).
+Longer than 400 lines: the provider and the explanations of a conflict read the same
+state of the search (the ranges known so far and who asked for them).
 
-The resolver is a depth-first search with backtracking. For each plugin it tries the
-versions inside every range known so far, best first (an installed version that fits
-comes first, so upgrading one plugin does not silently upgrade others; then the
-highest version; pre-releases only as :func:`~engine.plugins.versions.matching_versions`
-allows). Before taking a version it checks that each of that version's dependencies
-can still be satisfied (forward checking); when none can, the reason is recorded and
-the search backs up to the last choice. The work is bounded by a number of steps (one
-step = one version tried), so adversarial dependency graphs end in a clear error, not
-a hang. When no combination works, :class:`DependencyError` shows the first conflict
-met on the path of the highest versions, as chains of who needs what.
+The search is resolvelib's (the resolver pip uses, with backjumping): :class:`_Provider`
+tells it which versions of a plugin fit the ranges known so far, best first (an
+installed version that fits comes first, so upgrading one plugin does not silently
+upgrade others; then the highest version; pre-releases only as
+:func:`~engine.load.ranges.matching_versions` allows), and what each version needs.
+Plugins are pinned in the order they are first met, so answers are deterministic. The
+explanations are ours: resolvelib reports every version it rejects with the ranges that
+clashed (:class:`_Explainer` is its reporter), and :class:`DependencyError` shows the
+first conflict met on the path of the highest versions, as chains of who needs what. The
+work is bounded by a number of steps (one step = one version tried), so adversarial
+dependency graphs end in a clear error, not a hang.
 
 >>> from packaging.specifiers import SpecifierSet as R
 >>> from packaging.version import Version as V
@@ -32,16 +33,27 @@ met on the path of the highest versions, as chains of who needs what.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+from resolvelib import (
+    AbstractProvider,
+    BaseReporter,
+    ResolutionImpossible,
+    ResolutionTooDeep,
+    Resolver,
+)
+
+if TYPE_CHECKING:
+    from resolvelib.resolvers.criterion import Criterion
+    from resolvelib.structs import RequirementInformation, State
 
 from engine.diagnostics.errors import Diagnostic, PluginError
-from engine.plugins.versions import format_range, format_version, matching_versions
+from engine.load.ranges import format_range, format_version, matching_versions
 
 DEFAULT_MAX_STEPS = 10_000
 MAX_EXPLANATIONS = 5
@@ -153,8 +165,24 @@ def resolve(
     ...     .selected["a"].version)
     '1.0.0'
     """
-    search = _Search(provider, installed, locked, api_versions, max_steps)
-    return search.run(requirements)
+    pool = _Pool(provider, installed, locked, api_versions)
+    explainer = _Explainer(pool, max_steps)
+    wanted = [
+        _Requirement(id, spec, _Origin.REQUESTED) for id, spec in sorted(requirements.items())
+    ]
+    requests = [_Constraint(r.target, r.spec, r.origin) for r in wanted]
+    try:
+        # Nearly every round tries a version, so the step bound is normally met first;
+        # resolvelib's own bound on rounds is the same limit, met another way.
+        result = Resolver(_Provider(pool), explainer).resolve(wanted, max_rounds=max_steps + 1)
+    except (_TooComplexError, ResolutionTooDeep):
+        raise explainer.too_complex(requests) from None
+    except ResolutionImpossible as impossible:
+        if not explainer.explanations:  # a request no version fits: no version was tried
+            explainer.explain(impossible.causes)
+        raise explainer.failure() from None
+    selected = dict(sorted(result.mapping.items()))
+    return Resolution(selected, _install_order(selected), explainer.steps)
 
 
 class _Origin(enum.Enum):
@@ -166,21 +194,27 @@ class _Origin(enum.Enum):
 
 
 @dataclass(frozen=True, eq=False)
+class _Requirement:
+    """A range on one plugin, as resolvelib carries it (who asked is its parent)."""
+
+    target: str
+    spec: SpecifierSet
+    origin: _Origin
+
+
+@dataclass(frozen=True, eq=False)
 class _Constraint:
+    """A range on one plugin and who asked for it (``None``: the user, or the lock)."""
+
     target: str
     spec: SpecifierSet
     origin: _Origin
     parent: Candidate | None = None
 
 
-@dataclass(eq=False)
-class _Frame:
-    """One decision: which version of ``target`` to take."""
-
-    target: str
-    options: list[Candidate]
-    index: int = 0
-    added: list[str] = field(default_factory=list)
+if TYPE_CHECKING:
+    _Info = RequirementInformation[_Requirement, Candidate]
+    _State = State[_Requirement, Candidate, str]
 
 
 @dataclass(frozen=True)
@@ -190,8 +224,12 @@ class _Explanation:
     hint: str
 
 
-class _Search:
-    """The state of one :func:`resolve` call."""
+class _TooComplexError(Exception):
+    """Raised from the reporter to stop resolvelib after ``max_steps`` versions."""
+
+
+class _Pool:
+    """The candidates of each plugin (asked once) and the rules on which may be chosen."""
 
     def __init__(
         self,
@@ -199,41 +237,32 @@ class _Search:
         installed: Mapping[str, Version],
         locked: bool,
         api_versions: Collection[str] | None,
-        max_steps: int,
     ) -> None:
         self.provider = provider
         self.installed = installed
         self.locked = locked
         self.api_versions = None if api_versions is None else frozenset(api_versions)
-        self.max_steps = max_steps
-        self.steps = 0
-        self.constraints: dict[str, list[_Constraint]] = {}
-        self.selected: dict[str, Candidate] = {}
-        self.explanations: list[_Explanation] = []
-        self._pool: dict[str, list[Candidate]] = {}
-        self._locks: dict[str, _Constraint] = {}
+        self._all: dict[str, list[Candidate]] = {}
         self._usable: dict[str, list[Candidate]] = {}
         self._inside: dict[tuple[int, int], bool] = {}
-        self._explain_attempts = MAX_EXPLAIN_ATTEMPTS
+        self._locks: dict[str, _Constraint] = {}
 
-    # -- candidates ------------------------------------------------------------------
-
-    def pool(self, id: str) -> list[Candidate]:
-        """Every candidate of ``id``, one per version, highest first (asked once)."""
-        found = self._pool.get(id)
+    def all(self, id: str) -> list[Candidate]:
+        """Every candidate of ``id``, one per version, highest first."""
+        found = self._all.get(id)
         if found is None:
             by_version: dict[Version, Candidate] = {}
             for candidate in self.provider.candidates(id):
                 if candidate.id == id:
                     by_version.setdefault(candidate.version, candidate)
             found = sorted(by_version.values(), key=lambda c: c.version, reverse=True)
-            self._pool[id] = found
+            self._all[id] = found
         return found
 
     def usable(self, id: str) -> list[Candidate]:
         found = self._usable.get(id)
         if found is None:
-            found = self._usable[id] = [c for c in self.pool(id) if self.api_ok(c)]
+            found = self._usable[id] = [c for c in self.all(id) if self.api_ok(c)]
         return found
 
     def api_ok(self, candidate: Candidate) -> bool:
@@ -248,122 +277,154 @@ class _Search:
             hit = self._inside[key] = spec.contains(version, prereleases=True)
         return hit
 
-    def constraints_on(self, id: str) -> list[_Constraint]:
-        """Every range on ``id`` now, the lock (if any) first."""
-        found = list(self.constraints.get(id, ()))
+    def lock(self, id: str) -> _Constraint | None:
+        """The range that ``locked`` puts on ``id`` (its installed version), if any."""
         pinned = self.installed.get(id) if self.locked else None
-        if pinned is not None:
-            lock = self._locks.get(id)
-            if lock is None:
-                lock = _Constraint(id, SpecifierSet(f"=={pinned}"), _Origin.LOCKED)
-                self._locks[id] = lock
-            found.insert(0, lock)
-        return found
+        if pinned is None:
+            return None
+        lock = self._locks.get(id)
+        if lock is None:
+            lock = self._locks[id] = _Constraint(id, SpecifierSet(f"=={pinned}"), _Origin.LOCKED)
+        return lock
 
-    def satisfiable(self, id: str, constraints: list[_Constraint]) -> bool:
-        return any(
-            all(self.inside(c.version, k.spec) for k in constraints) for c in self.usable(id)
-        )
+    def satisfiable(self, id: str, constraints: Iterable[_Constraint]) -> bool:
+        specs = [k.spec for k in constraints]
+        return any(all(self.inside(c.version, s) for s in specs) for c in self.usable(id))
 
-    def options(self, id: str) -> list[Candidate]:
-        """The versions of ``id`` to try, in order."""
-        constraints = self.constraints_on(id)
-        usable = {c.version: c for c in self.usable(id)}
-        chosen = matching_versions(usable, [k.spec for k in constraints])
+    def options(
+        self, id: str, specs: list[SpecifierSet], excluded: Collection[Version]
+    ) -> list[Candidate]:
+        """The versions of ``id`` inside ``specs`` (and the lock), in the order to try."""
+        lock = self.lock(id)
+        if lock is not None:
+            specs = [lock.spec, *specs]
+        usable = {c.version: c for c in self.usable(id) if c.version not in excluded}
+        chosen = matching_versions(usable, specs)
         kept = self.installed.get(id)
-        if kept in usable and all(self.inside(kept, k.spec) for k in constraints):
+        if kept in usable and all(self.inside(kept, s) for s in specs):
             # Kept even when it is a pre-release the policy would not offer.
             chosen = [kept, *(v for v in chosen if v != kept)]
         return [usable[v] for v in chosen]
 
-    # -- the search ------------------------------------------------------------------
 
-    def run(self, requirements: Mapping[str, SpecifierSet]) -> Resolution:
-        for id, spec in sorted(requirements.items()):
-            self.constraints[id] = [_Constraint(id, spec, _Origin.REQUESTED)]
-        for id in sorted(requirements):
-            if not self.options(id):
-                self.explain_unsatisfiable(id, self.constraints_on(id))
-                raise self.failure()
-        frames: list[_Frame] = []
-        while True:
-            target = next((i for i in self.constraints if i not in self.selected), None)
-            if target is None:
-                return self.resolution()
-            frames.append(_Frame(target, self.options(target)))
-            while not self.advance(frames[-1]):
-                frames.pop()
-                if not frames:
-                    raise self.failure()
-                self.unselect(frames[-1])
+class _Provider(AbstractProvider[_Requirement, Candidate, str]):
+    """What resolvelib asks about plugins, answered from a :class:`_Pool`.
 
-    def advance(self, frame: _Frame) -> bool:
-        """Take the next version of the frame's plugin that fits; False when none is left."""
-        while frame.index < len(frame.options):
-            candidate = frame.options[frame.index]
-            frame.index += 1
-            self.steps += 1
-            if self.steps > self.max_steps:
-                raise self.too_complex()
-            if self.fits(candidate):
-                self.select(candidate, frame)
-                return True
-        return False
+    Plugins are pinned in the order they are first met (the requests in sorted order,
+    then each version's dependencies in sorted order), so that the same question
+    always gets the same answer and the same explanation.
+    """
 
-    def fits(self, candidate: Candidate) -> bool:
-        """Whether every dependency of ``candidate`` can still be satisfied."""
-        for dep, spec in sorted(candidate.dependencies.items()):
-            new = _Constraint(dep, spec, _Origin.DEPENDENCY, candidate)
-            if dep == candidate.id:
-                if self.inside(candidate.version, spec):
-                    continue
-                self.explain_self(candidate, new)
-                return False
-            if not self.pool(dep):
-                self.explain_missing(candidate, dep)
-                return False
-            chosen = self.selected.get(dep)
-            if chosen is not None and self.inside(chosen.version, spec):
-                continue
-            existing = self.constraints_on(dep)
-            if not self.satisfiable(dep, [*existing, new]):
-                self.explain_unsatisfiable(dep, [*existing, new])
-                return False
-            if chosen is not None:
-                return False  # another version of dep would fit: back up to it
-        return True
+    def __init__(self, pool: _Pool) -> None:
+        self.pool = pool
+        self.met: dict[str, int] = {}
 
-    def select(self, candidate: Candidate, frame: _Frame) -> None:
-        self.selected[candidate.id] = candidate
-        for dep, spec in sorted(candidate.dependencies.items()):
-            self.constraints.setdefault(dep, []).append(
-                _Constraint(dep, spec, _Origin.DEPENDENCY, candidate)
-            )
-            frame.added.append(dep)
+    def identify(self, requirement_or_candidate: _Requirement | Candidate) -> str:
+        if isinstance(requirement_or_candidate, Candidate):
+            return requirement_or_candidate.id
+        return requirement_or_candidate.target
 
-    def unselect(self, frame: _Frame) -> None:
-        del self.selected[frame.target]
-        for dep in reversed(frame.added):
-            remaining = self.constraints[dep]
-            remaining.pop()
-            if not remaining:
-                del self.constraints[dep]
-        frame.added.clear()
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[_Info]],
+        backtrack_causes: Sequence[_Info],
+    ) -> int:
+        return self.met[identifier]
 
-    def resolution(self) -> Resolution:
-        selected = dict(sorted(self.selected.items()))
-        return Resolution(selected, _install_order(selected), self.steps)
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[_Requirement]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
+        self.met.setdefault(identifier, len(self.met))
+        specs = [r.spec for r in requirements[identifier]]
+        excluded = {c.version for c in incompatibilities[identifier]}
+        return self.pool.options(identifier, specs, excluded)
+
+    def is_satisfied_by(self, requirement: _Requirement, candidate: Candidate) -> bool:
+        return self.pool.inside(candidate.version, requirement.spec)
+
+    def get_dependencies(self, candidate: Candidate) -> list[_Requirement]:
+        return [
+            _Requirement(dep, spec, _Origin.DEPENDENCY)
+            for dep, spec in sorted(candidate.dependencies.items())
+            # A plugin that accepts its own version needs nothing more of itself.
+            if dep != candidate.id or not self.pool.inside(candidate.version, spec)
+        ]
+
+
+class _Explainer(BaseReporter[_Requirement, Candidate, str]):
+    """Counts the versions resolvelib tries and explains its dead ends.
+
+    resolvelib reports each version it rejects with the ranges that clashed on one of
+    that version's dependencies (the rejected version's own range last); the first
+    :data:`MAX_EXPLANATIONS` distinct ones become sentences of who needs what. Who
+    needs a plugin is read from the resolver's state of the round (its first requester,
+    that one's, … up to a request).
+    """
+
+    def __init__(self, pool: _Pool, max_steps: int) -> None:
+        self.pool = pool
+        self.max_steps = max_steps
+        self.steps = 0
+        self.state: _State | None = None
+        self.explanations: list[_Explanation] = []
+        self._explain_attempts = MAX_EXPLAIN_ATTEMPTS
+
+    # -- what resolvelib reports -------------------------------------------------------
+
+    def ending_round(self, index: int, state: _State) -> None:
+        self.state = state  # the state the next round starts from
+
+    def pinning(self, candidate: Candidate) -> None:
+        self.tried()
+
+    def rejecting_candidate(
+        self, criterion: Criterion[_Requirement, Candidate], candidate: Candidate
+    ) -> None:
+        self.tried()
+        self.explain(criterion.information)
+
+    def tried(self) -> None:
+        self.steps += 1
+        if self.steps > self.max_steps:
+            raise _TooComplexError
 
     # -- explanations ----------------------------------------------------------------
+
+    def explain(self, information: Iterable[_Info]) -> None:
+        """Record why no version fits these ranges on one plugin (the last one is new)."""
+        if not self.wants_explanation():
+            return
+        found = [
+            _Constraint(i.requirement.target, i.requirement.spec, i.requirement.origin, i.parent)
+            for i in information
+        ]
+        new = found[-1]  # resolvelib never reports a clash without the range that made it
+        id, parent = new.target, new.parent
+        if parent is not None and parent.id == id:
+            self.explain_self(parent, new)
+        elif not self.pool.all(id):
+            self.explain_missing(id, parent)
+        else:
+            lock = self.pool.lock(id)
+            existing = found[:-1] if lock is None else [lock, *found[:-1]]
+            self.explain_unsatisfiable(id, existing, new)
 
     def chain(self, candidate: Candidate) -> list[Candidate]:
         """Who needs ``candidate``: its first requester, that one's, … up to a root."""
         links: list[Candidate] = []
         seen = {candidate.id}
         current = candidate
+        criteria = {} if self.state is None else self.state.criteria
         while True:
-            requesters = self.constraints.get(current.id)
-            parent = requesters[0].parent if requesters else None
+            criterion = criteria.get(current.id)
+            first = next(iter(criterion.information), None) if criterion is not None else None
+            parent = None if first is None else first.parent
             if parent is None or parent.id in seen:
                 return links
             current = parent
@@ -412,37 +473,25 @@ class _Search:
         self._explain_attempts -= 1
         return self._explain_attempts >= 0 and len(self.explanations) < MAX_EXPLANATIONS
 
-    def explain_missing(self, candidate: Candidate, dep: str) -> None:
-        if not self.wants_explanation():
-            return
-        need = _Constraint(dep, SpecifierSet(), _Origin.DEPENDENCY, candidate)
-        message = (
-            f"{self.prefix([need])}{self.who(candidate)} needs '{dep}', which is not "
-            "available from any source"
-        )
+    def explain_missing(self, id: str, parent: Candidate | None) -> None:
+        if parent is None:
+            message = f"'{id}' is not available from any source"
+        else:
+            need = _Constraint(id, SpecifierSet(), _Origin.DEPENDENCY, parent)
+            message = (
+                f"{self.prefix([need])}{self.who(parent)} needs '{id}', which is not "
+                "available from any source"
+            )
         self.record("dependency-missing", message, _HINTS["dependency-missing"])
 
     def explain_self(self, candidate: Candidate, need: _Constraint) -> None:
-        if not self.wants_explanation():
-            return
         message = (
             f"{self.prefix([need])}{self.who(candidate)} needs '{candidate.id}' "
             f"{format_range(need.spec)}, which excludes itself"
         )
         self.record("dependency-conflict", message, "fix the plugin's own dependency range")
 
-    def explain_unsatisfiable(self, id: str, constraints: list[_Constraint]) -> None:
-        """Record why no version of ``id`` fits ``constraints`` (the last one is new)."""
-        if not self.wants_explanation():
-            return
-        if not self.pool(id):
-            self.record(
-                "dependency-missing",
-                f"'{id}' is not available from any source",
-                _HINTS["dependency-missing"],
-            )
-            return
-        *existing, new = constraints
+    def explain_unsatisfiable(self, id: str, existing: list[_Constraint], new: _Constraint) -> None:
         needed = self.minimal(id, existing, new)
         api_note = self.api_note(id, [*needed, new])
         if needed:
@@ -466,12 +515,12 @@ class _Search:
         kept = list(existing)
         for constraint in reversed(existing):
             trial = [k for k in kept if k is not constraint]
-            if not self.satisfiable(id, [*trial, new]):
+            if not self.pool.satisfiable(id, [*trial, new]):
                 kept = trial
         return kept
 
     def no_version(self, id: str, new: _Constraint) -> str:
-        versions = [format_version(c.version) for c in self.usable(id)]
+        versions = [format_version(c.version) for c in self.pool.usable(id)]
         shown = ", ".join(versions[:_SHOWN_VERSIONS]) + (
             ", …" if len(versions) > _SHOWN_VERSIONS else ""
         )
@@ -482,38 +531,32 @@ class _Search:
 
     def api_note(self, id: str, constraints: list[_Constraint]) -> str:
         """Mention versions that would fit but are written for another api_version."""
+        reads = self.pool.api_versions
         skipped = [
             c
-            for c in self.pool(id)
-            if not self.api_ok(c) and all(self.inside(c.version, k.spec) for k in constraints)
+            for c in self.pool.all(id)
+            if not self.pool.api_ok(c)
+            and all(self.pool.inside(c.version, k.spec) for k in constraints)
         ]
-        if not skipped or self.api_versions is None:
+        if not skipped or reads is None:
             return ""
         first = skipped[0]
-        reads = ", ".join(f"'{a}'" for a in sorted(self.api_versions))
         more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        engine_reads = ", ".join(f"'{a}'" for a in sorted(reads))
         return (
             f"; {first}{more} would fit but is written for api_version "
-            f"'{first.api_version}', and this engine reads {reads}"
+            f"'{first.api_version}', and this engine reads {engine_reads}"
         )
 
     def failure(self) -> DependencyError:
-        if not self.explanations:
-            requested = [k for id in sorted(self.constraints) for k in self.constraints[id]]
-            self.record(
-                "dependency-conflict",
-                f"{self.prefix(k for k in requested if k.parent is None)}no combination of "
-                "versions satisfies every dependency range",
-                _HINTS["dependency-conflict"],
-            )
+        # Never empty: the first dead end resolvelib reports is always explained.
         return _error(self.explanations)
 
-    def too_complex(self) -> DependencyError:
+    def too_complex(self, requests: list[_Constraint]) -> DependencyError:
         first = self.explanations[:1]
-        roots = [k for id in sorted(self.constraints) for k in self.constraints[id]]
         message = (
-            f"{self.prefix(k for k in roots if k.parent is None)}gave up after trying "
-            f"{self.max_steps} versions without finding a combination that works"
+            f"{self.prefix(requests)}gave up after trying {self.max_steps} versions "
+            "without finding a combination that works"
         )
         if first:
             message += f"; the first conflict found: {first[0].message}"

@@ -8,9 +8,9 @@ against the index's sha256 before the installer sees it, and the installer resol
 downloads (through :func:`fetch_candidate`) and installs its dependencies first,
 keeping settings the new version still accepts and reporting those it does not.
 
->>> parse_request("clipboard-tools@^1.2")
-Request(id='clipboard-tools', range='^1.2')
->>> looks_like_request("./plugins/demo"), looks_like_request("demo@1.x")
+>>> parse_request("clipboard-tools@>=1.2,<2")
+Request(id='clipboard-tools', range='>=1.2,<2')
+>>> looks_like_request("./plugins/demo"), looks_like_request("demo@==1.*")
 (False, True)
 >>> looks_like_request("demo.zip")
 False
@@ -30,6 +30,7 @@ from packaging.specifiers import SpecifierSet
 
 from engine.diagnostics.errors import EngineError, PluginError
 from engine.lang.limits import Profile
+from engine.load.ranges import dependency_range, format_range, parse_range, parse_version
 from engine.plugins.download import DownloadPolicy
 from engine.plugins.events import EventCallback
 from engine.plugins.installer import Confirm, InstallResult, InstallSource, MayReplace, install
@@ -41,10 +42,10 @@ from engine.plugins.progress import Progress
 from engine.plugins.records import InstalledPlugin
 from engine.plugins.resolver import Candidate, DependencyError, resolve
 from engine.plugins.store import Store
-from engine.plugins.versions import format_range, parse_range, parse_version
 from engine.tools.catalog import ToolCatalog
 
 _FILE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".yaml", ".yml", ".json")
+_VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?")
 _REQUEST = re.compile(r"(?P<id>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*)(?:@(?P<range>.+))?")
 
 
@@ -57,6 +58,13 @@ class Request:
 
     @property
     def spec(self) -> SpecifierSet:
+        """The range asked for; a bare version (``id@1.2.0``) asks for exactly it.
+
+        >>> str(Request("lib", "1.2.0").spec), str(Request("lib", "~=1.2").spec)
+        ('==1.2.0', '~=1.2')
+        """
+        if _VERSION.fullmatch(self.range.strip()):
+            return SpecifierSet(f"=={parse_version(self.range)}")
         return parse_range(self.range)
 
 
@@ -75,7 +83,8 @@ def parse_request(text: str) -> Request:
         raise PluginError(
             f"{text!r} is not a plugin id, or an id with a version range",
             code="invalid-value",
-            hint="write the id as the index lists it, e.g. clipboard-tools or clipboard-tools@^1.2",
+            hint="write the id as the index lists it, e.g. clipboard-tools or "
+            "'clipboard-tools@>=1.2,<2'",
         )
     request = Request(match["id"], match["range"] or "*")
     request.spec  # noqa: B018 - parsing reports a bad range now, with its own hint
@@ -336,7 +345,7 @@ def _dependents(
 ) -> list[tuple[InstalledPlugin, SpecifierSet]]:
     """The installed plugins that depend on ``id``, with their ranges on it."""
     return [
-        (plugin, parse_range(plugin.dependencies[id]))
+        (plugin, dependency_range(plugin.dependencies[id], plugin.api_version))
         for other, plugin in sorted(installed.items())
         if other != id and id in plugin.dependencies
     ]
@@ -353,8 +362,7 @@ def _refused_by_dependents(
     id: str, spec: SpecifierSet, dependents: list[tuple[InstalledPlugin, SpecifierSet]]
 ) -> DependencyError:
     needs = "; ".join(
-        f"the installed '{p.identifier}' {p.version} needs '{id}' "
-        f"{p.dependencies[id]} ({format_range(r)})"
+        f"the installed '{p.identifier}' {p.version} needs '{id}' {format_range(r)}"
         for p, r in dependents
     )
     return DependencyError(

@@ -48,11 +48,37 @@ def validate_plugin(
     found.extend(_permissions(document, data, context))
     found.extend(_configuration(document, data))
     found.extend(_hooks(document, data, context))
+    found.extend(_versions(document, data, said=found))
     if context.level is ValidationLevel.STRICT:
         found.extend(_descriptions(document, data))
     if context.profile is not None:
         found.extend(limit_problems(document, context.profile))
     return sort_diagnostics(found)
+
+
+def _versions(
+    document: Document, data: Mapping[str, Any], said: list[Diagnostic]
+) -> Iterator[Diagnostic]:
+    """The plugin's own version is semver (unless the schema ``said`` it is not a version
+    at all); each dependency range is one it may write."""
+    # Imported here: validating an action file does not load engine.plugins at all.
+    from engine.load.ranges import VersionError, dependency_range, parse_version
+
+    version = data.get("version")
+    if isinstance(version, str) and all(d.code != "invalid-version" for d in said):
+        try:
+            parse_version(version)
+        except VersionError as exc:
+            yield document.diagnostic(exc.code, exc.message, ("version",), hint=exc.hint)
+    deps = data.get("dependencies")
+    if isinstance(deps, Mapping):
+        for dep, text in deps.items():
+            try:
+                dependency_range(text, str(data.get("api_version")))
+            except VersionError as exc:
+                yield document.diagnostic(
+                    exc.code, exc.message, ("dependencies", dep), hint=exc.hint
+                )
 
 
 def _descriptions(document: Document, data: Mapping[str, Any]) -> Iterator[Diagnostic]:

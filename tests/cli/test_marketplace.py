@@ -77,7 +77,7 @@ def market(tmp_path: Path) -> Market:
     market = Market(tmp_path / "market")
     market.publish("lib", "1.0.0", tags=["text", "tools"])
     market.publish("lib", "2.0.0", tags=["text", "tools"])
-    market.publish("app", "1.0.0", depends={"lib": "^1.0"})
+    market.publish("app", "1.0.0", depends={"lib": ">=1.0,<2"})
     return market
 
 
@@ -171,7 +171,7 @@ def test_a_broken_configured_index_is_skipped_with_a_warning(
 
 
 def test_install_from_the_marketplace_with_dependencies(cli: Cli, market: Market) -> None:
-    outcome = cli("install", "app@^1", "--index", str(market.index), "--yes")
+    outcome = cli("install", "app@>=1,<2", "--index", str(market.index), "--yes")
     assert (outcome.code, outcome.out) == (
         0,
         "Installed lib 1.0.0 (a dependency).\nInstalled app 1.0.0.\n",

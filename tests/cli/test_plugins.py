@@ -78,7 +78,7 @@ def _demo(cli: Cli, version: str = "1.0.0", *, extra: str = "", folder: str = "d
 
 
 def _app(cli: Cli) -> Path:
-    cli.write("app/plugin.yaml", plugin_text("app", 'dependencies: {demo: "^1.0"}\n'))
+    cli.write("app/plugin.yaml", plugin_text("app", 'dependencies: {demo: ">=1.0,<2"}\n'))
     cli.write("app/actions/use.yaml", USE)
     return cli.folder / "app"
 
@@ -542,7 +542,7 @@ def test_describe(cli: Cli) -> None:
         "    app/use: Does a thing.",
         "      outputs: msg",
         "  permissions granted: none",
-        "  needs demo ^1.0 (installed: 1.0.0)",
+        "  needs demo >=1.0,<2 (installed: 1.0.0)",
         "  files: 2, all match the lock",
         *_certification(app[9], certified=False),
         "    tests: no tests; 1 action without tests",

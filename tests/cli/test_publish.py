@@ -94,7 +94,7 @@ def site(cli: Cli) -> Iterator[Folder]:
 
 
 def test_index_add_writes_the_entry_from_the_archive(cli: Cli) -> None:
-    archive = pack(cli, "1.0.0", extra="author: Ann\ndependencies: {text-basics: ^1.0}\n")
+    archive = pack(cli, "1.0.0", extra="author: Ann\ndependencies: {text-basics: '>=1.0,<2'}\n")
     done = cli("index", "add", str(archive), "--index", "site/index.json")
     assert (done.code, done.err) == (0, "")
     assert done.out == "Added greeter 1.0.0 (greeter-1.0.0.zip) to site/index.json.\n"
@@ -117,7 +117,7 @@ def test_index_add_writes_the_entry_from_the_archive(cli: Cli) -> None:
                         "archive": "greeter-1.0.0.zip",
                         "sha256": _sha256(archive),
                         "size": archive.stat().st_size,
-                        "dependencies": {"text-basics": "^1.0"},
+                        "dependencies": {"text-basics": ">=1.0,<2"},
                     }
                 ],
             }

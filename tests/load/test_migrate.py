@@ -61,6 +61,26 @@ def test_only_what_changed_meaning_is_edited(before: str, after: str) -> None:
     assert migrated_text(head + before, known=KNOWN) == new_head + after
 
 
+def test_npm_ranges_of_a_plugin_yaml_are_written_in_pep_440_quoted_as_yaml_needs() -> None:
+    before = (
+        'api_version: "1.0"\nidentifier: demo\nname: Demo\nversion: 1.0.0\n'
+        "dependencies:\n  lib: ^1.2   # the stable line\n  text: '~1.2.3'\n"
+        '  fine: ">=1,<2"\n'
+    )
+    assert migrated_text(before, file="plugin.yaml") == (
+        'api_version: "1.1"\nidentifier: demo\nname: Demo\nversion: 1.0.0\n'
+        "dependencies:\n  lib: \">=1.2,<2\"   # the stable line\n  text: '>=1.2.3,<1.3'\n"
+        '  fine: ">=1,<2"\n'
+    )
+    flow = (
+        'api_version: "1.0"\nidentifier: d\nname: D\nversion: 1.0.0\n'
+        "dependencies: {a: ^1, b: 1.x}\n"
+    )
+    assert migrated_text(flow, file="plugin.yaml") == flow.replace('"1.0"', '"1.1"').replace(
+        "{a: ^1, b: 1.x}", '{a: ">=1,<2", b: ">=1,<2"}'
+    )
+
+
 def test_a_json_file_stays_json_with_its_layout() -> None:
     text = '{\n  "api_version": "1.0",\n  "permissions": ["read-only"],\n  "steps": []\n}\n'
     assert migrated_text(text, file="a.json", known=KNOWN) == (

@@ -106,6 +106,19 @@ def test_error_kinds_spelt_as_in_1_0_are_respelt_where_they_name_a_kind() -> Non
     )
 
 
+def test_npm_ranges_of_a_1_0_plugin_yaml_are_read_as_their_pep_440_spelling() -> None:
+    doc = load_text(
+        'api_version: "1.0"\nidentifier: demo\nname: Demo\nversion: 1.0.0\n'
+        'dependencies:\n  lib: ^1.2\n  text: "~1.2.3"\n  fine: ">=1,<2"\n',
+        file="plugin.yaml",
+    )
+    assert doc.data["dependencies"] == {"lib": ">=1.2,<2", "text": ">=1.2.3,<1.3", "fine": ">=1,<2"}
+    assert doc.notes[0].message == (
+        "this file is written for api_version 1.0 and was read as 1.1: dependency ranges are "
+        "PEP 440 specifiers: lib: ^1.2 → >=1.2,<2, text: ~1.2.3 → >=1.2.3,<1.3"
+    )
+
+
 def test_a_1_0_file_that_means_the_same_says_so() -> None:
     doc = load_text(HEAD_1_0 + "steps:\n  - set: {a: 1}\n", file="demo.yaml")
     assert doc.notes[0].message == (

@@ -315,7 +315,7 @@ METADATA: dict[str, Any] = {
             "loose": "not a mapping",
         },
     },
-    "dependencies": {"base": "^1.0", "extra": ">=2.1"},
+    "dependencies": {"base": ">=1.0,<2", "extra": ">=2.1"},
 }
 HELLO = {"name": "hello", "description": "Says hello.", "outputs": {"text": "hi"}}
 
@@ -345,7 +345,7 @@ def test_a_whole_plugin() -> None:
             "",
             "## Dependencies",
             "",
-            "- `base` ^1.0",
+            "- `base` >=1.0,<2",
             "- `extra` >=2.1",
             "",
             "## Actions",

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.diagnostics.errors import EngineError, PluginError
+from engine.load.ranges import parse_range
 from engine.plugins.download import (
     DownloadError,
     DownloadPolicy,
@@ -31,7 +32,6 @@ from engine.plugins.download import (
 from engine.plugins.marketplace import MarketplaceError, MarketplaceIndex, Release, fetch
 from engine.plugins.progress import ProgressBar, format_size
 from engine.plugins.resolver import resolve
-from engine.plugins.versions import parse_range
 
 FAST = DownloadPolicy(timeout=0.5)
 Behaviour = Callable[[http.server.BaseHTTPRequestHandler], None]
@@ -360,13 +360,13 @@ def test_the_index_is_a_candidate_provider_for_the_resolver(tmp_path: Path) -> N
     app = plugin(
         "app",
         [
-            version("1.0.0", ARCHIVE, dependencies={"lib": "^1.0"}),
-            version("2.0.0", ARCHIVE, dependencies={"lib": "^2.0"}),
+            version("1.0.0", ARCHIVE, dependencies={"lib": ">=1.0,<2"}),
+            version("2.0.0", ARCHIVE, dependencies={"lib": ">=2.0,<3"}),
         ],
     )
     lib = plugin("lib", [version(v, ARCHIVE) for v in ("1.0.0", "1.4.0", "2.0.0", "3.0.0-beta.1")])
     index = MarketplaceIndex.load(write_index(tmp_path, app, lib))
-    result = resolve({"app": parse_range("^1")}, index, api_versions=("1.1",))
+    result = resolve({"app": parse_range(">=1,<2")}, index, api_versions=("1.1",))
     assert result.order == ["lib", "app"]
     chosen = {id: c.source for id, c in result.selected.items()}
     assert all(isinstance(r, Release) for r in chosen.values())

@@ -20,6 +20,7 @@ import pytest
 
 from engine.cli import main
 from engine.diagnostics.errors import EngineError
+from engine.load.ranges import RangeError
 from engine.plugins.download import DownloadError, DownloadPolicy
 from engine.plugins.hooked import StoreHooks
 from engine.plugins.marketplace import MarketplaceError, MarketplaceIndex
@@ -206,8 +207,8 @@ def publisher(market: Market, tmp_path: Path) -> Publisher:
     pub = Publisher(market, tmp_path / "work")
     for version in ("1.0.0", "1.5.0", "2.0.0"):
         pub.publish("lib", version)
-    pub.publish("app", "1.0.0", depends={"lib": "^1.0"})
-    pub.publish("app", "2.0.0", depends={"lib": "^2.0"})
+    pub.publish("app", "1.0.0", depends={"lib": ">=1.0,<2"})
+    pub.publish("app", "2.0.0", depends={"lib": ">=2.0,<3"})
     return pub
 
 
@@ -225,7 +226,7 @@ def staging_is_empty(store: Store) -> bool:
 def test_install_resolves_the_highest_fit_and_installs_dependencies_first(
     store: Store, publisher: Publisher
 ) -> None:
-    result = install_request(store, publisher.index(), "app@^1", options=FAST)
+    result = install_request(store, publisher.index(), "app@>=1,<2", options=FAST)
     assert [(p.identifier, p.version) for p in result.installed] == [
         ("lib", "1.5.0"),
         ("app", "1.0.0"),
@@ -248,11 +249,10 @@ def test_install_without_a_range_takes_the_highest(store: Store, publisher: Publ
 def test_install_keeps_what_installed_plugins_need(store: Store, publisher: Publisher) -> None:
     install_request(store, publisher.index(), "app@1.0.0", options=FAST)
     with pytest.raises(DependencyError) as caught:
-        install_request(store, publisher.index(), "lib@^2", options=FAST)
+        install_request(store, publisher.index(), "lib@>=2,<3", options=FAST)
     assert caught.value.code == "dependency-conflict"
     assert caught.value.message == (
-        "'lib' >=2.0.0,<3.0.0 cannot be installed: the installed 'app' 1.0.0 needs "
-        "'lib' ^1.0 (>=1.0.0,<2.0.0)"
+        "'lib' >=2,<3 cannot be installed: the installed 'app' 1.0.0 needs 'lib' >=1.0,<2"
     )
     assert versions(store) == {"app": "1.0.0", "lib": "1.5.0"}
 
@@ -261,7 +261,7 @@ def test_install_keeps_what_installed_plugins_need(store: Store, publisher: Publ
     ("request_text", "code"),
     [
         pytest.param("ap", "not-in-index", id="unknown-id"),
-        pytest.param("app@^9", "dependency-no-version", id="no-version"),
+        pytest.param("app@>=9,<10", "dependency-no-version", id="no-version"),
         pytest.param("app@^^1", "invalid-range", id="bad-range"),
         pytest.param("App", "invalid-value", id="not-an-id"),
     ],
@@ -400,7 +400,11 @@ def test_marketplaces_are_checked_when_added_and_combined(
 
 def test_requests_are_ids_with_ranges() -> None:
     assert parse_request("lib").range == "*"
-    assert str(parse_request("lib@>=1.0 <2").spec) == "<2.0.0,>=1.0.0"
+    assert str(parse_request("lib@>=1.0,<2").spec) == "<2,>=1.0"
+    assert str(parse_request("lib@1.2.0").spec) == "==1.2.0"
+    with pytest.raises(RangeError) as caught:
+        parse_request("lib@^1.2")
+    assert caught.value.hint == "write '>=1.2,<2'"
 
 
 # -- hooks set off by marketplace installs ---------------------------------------------
@@ -449,7 +453,7 @@ def test_cli_search_install_update(
     assert main(["search", "lib", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert [(p["id"], p["latest"], p["installed"]) for p in found] == [("lib", "2.0.0", None)]
-    assert main(["install", "app@^1", "--yes"]) == 0
+    assert main(["install", "app@>=1,<2", "--yes"]) == 0
     assert capsys.readouterr().out == (
         "Installed lib 1.5.0 (a dependency).\nInstalled app 1.0.0.\n"
     )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from engine.load.ranges import parse_range, satisfies
 from engine.plugins.resolver import (
     DEFAULT_MAX_STEPS,
     Candidate,
@@ -19,7 +20,6 @@ from engine.plugins.resolver import (
     Resolution,
     resolve,
 )
-from engine.plugins.versions import parse_range, satisfies
 
 # A catalogue written as {id: {version: {dependency: range}}}; "@api" sets api_version.
 Catalogue = Mapping[str, Mapping[str, Mapping[str, str]]]
@@ -65,14 +65,14 @@ def refusal(
 
 
 def test_highest_compatible_version_wins() -> None:
-    result = run({"a": {"1.0.0": {}, "1.4.0": {}, "2.0.0": {}}}, {"a": "^1"})
+    result = run({"a": {"1.0.0": {}, "1.4.0": {}, "2.0.0": {}}}, {"a": ">=1,<2"})
     assert chosen(result) == {"a": "1.4.0"}
     assert result.order == ["a"]
 
 
 def test_transitive_dependencies_come_before_dependents() -> None:
     catalogue: Catalogue = {
-        "app": {"1.0.0": {"mid": "^1"}},
+        "app": {"1.0.0": {"mid": ">=1,<2"}},
         "mid": {"1.0.0": {"base": ">=2"}, "1.2.0": {"base": ">=2"}},
         "base": {"1.0.0": {}, "2.0.0": {}, "2.1.0": {}},
     }
@@ -162,18 +162,18 @@ def test_pre_releases_are_chosen_only_when_named_or_nothing_else_fits(
 # -- installed and locked versions -----------------------------------------------------------
 
 INSTALLED: Catalogue = {
-    "app": {"1.0.0": {"lib": "^1"}, "2.0.0": {"lib": "^1.2"}},
+    "app": {"1.0.0": {"lib": ">=1,<2"}, "2.0.0": {"lib": ">=1.2,<2"}},
     "lib": {"1.0.0": {}, "1.2.0": {}, "1.5.0": {}},
 }
 
 
 def test_installed_version_is_kept_when_every_range_allows_it() -> None:
-    result = run(INSTALLED, {"app": "^1"}, installed={"lib": Version("1.0.0")})
+    result = run(INSTALLED, {"app": ">=1,<2"}, installed={"lib": Version("1.0.0")})
     assert chosen(result) == {"app": "1.0.0", "lib": "1.0.0"}
 
 
 def test_installed_version_is_upgraded_when_a_range_excludes_it() -> None:
-    result = run(INSTALLED, {"app": "^2"}, installed={"lib": Version("1.0.0")})
+    result = run(INSTALLED, {"app": ">=2,<3"}, installed={"lib": Version("1.0.0")})
     assert chosen(result) == {"app": "2.0.0", "lib": "1.5.0"}
 
 
@@ -189,11 +189,10 @@ def test_locked_versions_hold_when_they_fit() -> None:
 
 
 def test_locked_version_that_does_not_fit_is_a_conflict() -> None:
-    error = refusal(INSTALLED, {"app": "^2"}, installed={"lib": Version("1.0.0")}, locked=True)
+    error = refusal(INSTALLED, {"app": ">=2,<3"}, installed={"lib": Version("1.0.0")}, locked=True)
     assert error.code == "dependency-conflict"
     assert error.message == (
-        "cannot install 'app' 2.0.0: 'lib' is locked at 1.0.0, but 'app' 2.0.0 needs "
-        "'lib' >=1.2.0,<2.0.0"
+        "cannot install 'app' 2.0.0: 'lib' is locked at 1.0.0, but 'app' 2.0.0 needs 'lib' >=1.2,<2"
     )
     assert (
         error.hint == "resolve without the lock to allow upgrades, or ask for the locked versions"
@@ -203,7 +202,7 @@ def test_locked_version_that_does_not_fit_is_a_conflict() -> None:
 def test_locked_version_outside_the_requested_range_is_a_conflict() -> None:
     error = refusal(INSTALLED, {"lib": ">=1.2"}, installed={"lib": Version("1.0.0")}, locked=True)
     assert error.message == (
-        "cannot install 'lib' >=1.2.0: 'lib' is locked at 1.0.0, but you asked for 'lib' >=1.2.0"
+        "cannot install 'lib' >=1.2: 'lib' is locked at 1.0.0, but you asked for 'lib' >=1.2"
     )
 
 
@@ -232,7 +231,7 @@ def test_api_version_is_named_when_it_is_why_nothing_fits() -> None:
     error = refusal(API, {"lib": ">=3"}, api_versions=["1.0"])
     assert error.code == "dependency-no-version"
     assert error.message == (
-        "no version of 'lib' matches >=3.0.0 (available: 2.0.0, 1.0.0); 'lib' 3.0.0 would fit "
+        "no version of 'lib' matches >=3 (available: 2.0.0, 1.0.0); 'lib' 3.0.0 would fit "
         "but is written for api_version '2.0', and this engine reads '1.0'"
     )
     assert (
@@ -243,7 +242,7 @@ def test_api_version_is_named_when_it_is_why_nothing_fits() -> None:
 # -- failures --------------------------------------------------------------------------------
 
 CONFLICT: Catalogue = {
-    "app": {"2.0.0": {"lib": ">=2,<3", "tools": "^1"}},
+    "app": {"2.0.0": {"lib": ">=2,<3", "tools": ">=1,<2"}},
     "tools": {"1.4.0": {"lib": "<2"}},
     "lib": {"1.0.0": {}, "2.0.0": {}},
 }
@@ -254,16 +253,16 @@ FAILURES = [
         CONFLICT,
         {"app": "*"},
         "dependency-conflict",
-        "cannot install 'app' 2.0.0: 'app' 2.0.0 needs 'lib' >=2.0.0,<3.0.0, but 'tools' 1.4.0 "
-        "(needed by 'app' 2.0.0) needs 'lib' <2.0.0",
+        "cannot install 'app' 2.0.0: 'app' 2.0.0 needs 'lib' >=2,<3, but 'tools' 1.4.0 "
+        "(needed by 'app' 2.0.0) needs 'lib' <2",
         id="conflict-in-a-chain",
     ),
     pytest.param(
         {"app": {"2.0.0": {"lib": ">=2"}}, "lib": {"1.0.0": {}, "2.0.0": {}}},
         {"app": "*", "lib": "<2"},
         "dependency-conflict",
-        "cannot install 'lib' <2.0.0 together with 'app' 2.0.0: you asked for 'lib' <2.0.0, "
-        "but 'app' 2.0.0 needs 'lib' >=2.0.0",
+        "cannot install 'lib' <2 together with 'app' 2.0.0: you asked for 'lib' <2, "
+        "but 'app' 2.0.0 needs 'lib' >=2",
         id="conflict-with-the-request",
     ),
     pytest.param(
@@ -276,11 +275,11 @@ FAILURES = [
         {"app": "*"},
         "dependency-no-version",
         "cannot install 'app' 1.0.0: 'b' 1.0.0 (needed by 'a' 1.0.0, needed by 'app' 1.0.0) "
-        "needs 'c' >=5.0.0, but no version of 'c' matches (available: 1.0.0)",
+        "needs 'c' >=5, but no version of 'c' matches (available: 1.0.0)",
         id="no-version-deep-in-a-chain",
     ),
     pytest.param(
-        {"app": {"1.0.0": {"ghost": "^1"}}},
+        {"app": {"1.0.0": {"ghost": ">=1,<2"}}},
         {"app": "*"},
         "dependency-missing",
         "cannot install 'app' 1.0.0: 'app' 1.0.0 needs 'ghost', which is not available from "
@@ -298,14 +297,14 @@ FAILURES = [
         {"lib": {f"1.{i}.0": {} for i in range(7)}},
         {"lib": ">=2"},
         "dependency-no-version",
-        "no version of 'lib' matches >=2.0.0 (available: 1.6.0, 1.5.0, 1.4.0, 1.3.0, 1.2.0, …)",
+        "no version of 'lib' matches >=2 (available: 1.6.0, 1.5.0, 1.4.0, 1.3.0, 1.2.0, …)",
         id="no-version-requested",
     ),
     pytest.param(
         {"a": {"1.0.0": {"a": ">=2"}}},
         {"a": "*"},
         "dependency-conflict",
-        "cannot install 'a' 1.0.0: 'a' 1.0.0 needs 'a' >=2.0.0, which excludes itself",
+        "cannot install 'a' 1.0.0: 'a' 1.0.0 needs 'a' >=2, which excludes itself",
         id="self-dependency",
     ),
 ]
@@ -324,7 +323,7 @@ def test_failures_show_who_needs_what(
 
 def test_conflict_hint_and_every_failed_path_are_reported() -> None:
     catalogue: Catalogue = {
-        "app": {"1.0.0": {"lib": "<1"}, "2.0.0": {"lib": ">=2,<3", "tools": "^1"}},
+        "app": {"1.0.0": {"lib": "<1"}, "2.0.0": {"lib": ">=2,<3", "tools": ">=1,<2"}},
         "tools": {"1.4.0": {"lib": "<2"}},
         "lib": {"1.0.0": {}, "2.0.0": {}},
     }
@@ -334,9 +333,9 @@ def test_conflict_hint_and_every_failed_path_are_reported() -> None:
         "ranges they need"
     )
     assert [d.message for d in error.diagnostics] == [
-        "cannot install 'app' 2.0.0: 'app' 2.0.0 needs 'lib' >=2.0.0,<3.0.0, but 'tools' 1.4.0 "
-        "(needed by 'app' 2.0.0) needs 'lib' <2.0.0",
-        "cannot install 'app' 1.0.0: 'app' 1.0.0 needs 'lib' <1.0.0, but no version of 'lib' "
+        "cannot install 'app' 2.0.0: 'app' 2.0.0 needs 'lib' >=2,<3, but 'tools' 1.4.0 "
+        "(needed by 'app' 2.0.0) needs 'lib' <2",
+        "cannot install 'app' 1.0.0: 'app' 1.0.0 needs 'lib' <1, but no version of 'lib' "
         "matches (available: 2.0.0, 1.0.0)",
     ]
     assert [d.code for d in error.diagnostics] == ["dependency-conflict", "dependency-no-version"]
@@ -388,11 +387,27 @@ def test_search_gives_up_after_a_bounded_number_of_steps(max_steps: int | None, 
     )
 
 
+def test_search_that_runs_out_of_steps_before_any_conflict_says_so() -> None:
+    catalogue: Catalogue = {
+        "a": {"1.0.0": {"b": "*"}},
+        "b": {"1.0.0": {"c": "*"}},
+        "c": {"1.0.0": {}},
+    }
+    error = refusal(catalogue, {"a": "*"}, max_steps=2)
+    assert error.code == "dependency-too-complex"
+    assert error.message == (
+        "cannot install 'a': gave up after trying 2 versions without finding a combination "
+        "that works"
+    )
+    assert [d.code for d in error.diagnostics] == ["dependency-too-complex"]
+    assert run(catalogue, {"a": "*"}, max_steps=3).steps == 3
+
+
 # -- random graphs ----------------------------------------------------------------------------
 
 IDS = ["a", "b", "c", "d"]
 VERSIONS = ["1.0.0", "1.1.0", "2.0.0"]
-RANGES = ["*", ">=1.1", "<2", "^1", "==2.0.0", ">=2", "~1.0.0"]
+RANGES = ["*", ">=1.1", "<2", ">=1,<2", "==2.0.0", ">=2", "~=1.0.0"]
 
 graphs = st.fixed_dictionaries(
     {

@@ -56,7 +56,7 @@ def publisher(market: Market, tmp_path: Path) -> Publisher:
     pub = Publisher(market, tmp_path / "work")
     for version in ("1.0.0", "1.5.0", "2.0.0"):
         pub.publish("lib", version)
-    pub.publish("app", "1.0.0", depends={"lib": "^1.0"})
+    pub.publish("app", "1.0.0", depends={"lib": ">=1.0,<2"})
     return pub
 
 
@@ -87,7 +87,7 @@ def test_plugins_with_auto_update_on_are_updated_as_far_as_the_ranges_allow(
     install_request(store, publisher.index(), "greeter", auto_update=True, options=FAST)
     configure(store, "greeter", {"greeting": "Hi"})
     publisher.publish("greeter", "1.1.0", settings=SETTINGS_V1, hooks=UPGRADED_HOOK)
-    publisher.publish("app", "1.1.0", depends={"lib": "^1.0"})
+    publisher.publish("app", "1.1.0", depends={"lib": ">=1.0,<2"})
     asyncio.run(host.reload())
     report = _check(host)
     # lib goes no higher than app's ^1.0 allows; app is not updated (auto_update off).
@@ -154,7 +154,7 @@ def test_a_plugin_an_mcp_caller_installed_keeps_its_origin_and_profile(
             call(host, "install", plugin_source=source, auto_update=True, security_profile="strict")
         )
     publisher.publish("solo", "1.1.0")
-    publisher.publish("app", "2.0.0", depends={"lib": "^2.0"})
+    publisher.publish("app", "2.0.0", depends={"lib": ">=2.0,<3"})
     report = _check(host)
     solo = host.store.require("solo")
     assert (solo.version, solo.origin, solo.profile) == ("1.1.0", "mcp-install", "strict")

@@ -327,7 +327,7 @@ async def test_dependency_resolution_does_what_it_says(server: Served, tmp_path:
         tmp_path / "dep-app",
         "dep-app",
         {"app": action_yaml("app", "steps:\n  - set: {x: 1}\n", description="The app.")},
-        dependencies={"dep-base": "^1.0"},
+        dependencies={"dep-base": ">=1.0,<2"},
     )
 
     refused = await server.ecosystem(

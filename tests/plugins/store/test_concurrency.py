@@ -51,7 +51,7 @@ def test_two_processes_installing_at_once(home: Path, make_plugin: MakePlugin) -
         install(store, make_plugin("lib", actions=LIB))
     first = [make_plugin(f"a{i}", dependencies={"lib": "*"},
                          actions={"y": {"steps": [call("lib/x")]}}) for i in range(4)]  # fmt: skip
-    second = [make_plugin(f"b{i}", dependencies={"lib": "^1"}) for i in range(4)]
+    second = [make_plugin(f"b{i}", dependencies={"lib": ">=1,<2"}) for i in range(4)]
     assert _in_children(home, [first, second]) == [0, 0]
     with Store.open(home) as store:
         names = [p.identifier for p in store.plugins()]

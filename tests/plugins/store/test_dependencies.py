@@ -38,7 +38,7 @@ class Folders:
 
 def test_a_missing_dependency_is_named(store: Store, make_plugin: MakePlugin) -> None:
     with pytest.raises(DependencyError) as caught:
-        install(store, make_plugin("app", dependencies={"lib": "^1.0"}))
+        install(store, make_plugin("app", dependencies={"lib": ">=1.0,<2"}))
     assert caught.value.code == "dependency-missing"
     assert caught.value.message == (
         "cannot install 'app' 1.0.0: 'app' 1.0.0 needs 'lib', which is not available from "
@@ -50,7 +50,7 @@ def test_a_missing_dependency_is_named(store: Store, make_plugin: MakePlugin) ->
 def test_an_installed_dependency_is_used(store: Store, make_plugin: MakePlugin) -> None:
     install(store, make_plugin("lib", "1.2.0", actions=LIB_X))
     app = make_plugin(
-        "app", dependencies={"lib": "^1.0"}, actions={"y": {"steps": [call("lib/x")]}}
+        "app", dependencies={"lib": ">=1.0,<2"}, actions={"y": {"steps": [call("lib/x")]}}
     )
     assert [p.identifier for p in install(store, app).installed] == ["app"]
     assert store.dependents("lib") == ["app"]
@@ -58,16 +58,31 @@ def test_an_installed_dependency_is_used(store: Store, make_plugin: MakePlugin) 
 
 def test_a_conflict_shows_the_chain(store: Store, make_plugin: MakePlugin) -> None:
     install(store, make_plugin("lib", "1.2.0", actions=LIB_X))
-    install(store, make_plugin("mid", dependencies={"lib": "^1.0"}))
+    install(store, make_plugin("mid", dependencies={"lib": ">=1.0,<2"}))
     install(store, make_plugin("top", dependencies={"mid": "*"}))
     with pytest.raises(DependencyError) as caught:
         install(store, make_plugin("lib", "2.0.0", actions=LIB_X))
     assert caught.value.code == "dependency-conflict"
     assert caught.value.message == (
         "cannot install 'lib' ==2.0.0 together with 'top' 1.0.0: you asked for 'lib' "
-        "==2.0.0, but 'mid' 1.0.0 (needed by 'top' 1.0.0) needs 'lib' >=1.0.0,<2.0.0"
+        "==2.0.0, but 'mid' 1.0.0 (needed by 'top' 1.0.0) needs 'lib' >=1.0,<2"
     )
     assert store.require("lib").version == "1.2.0"
+
+
+def test_a_1_0_plugin_s_npm_ranges_are_read_as_their_pep_440_spelling(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    # api_version 1.0 read npm ranges: they still mean what they meant, and are shown
+    # in the one syntax.
+    install(store, make_plugin("lib", "1.2.0", actions=LIB_X))
+    install(store, make_plugin("mid", api_version="1.0", dependencies={"lib": "^1.0"}))
+    with pytest.raises(DependencyError) as caught:
+        install(store, make_plugin("lib", "2.0.0", actions=LIB_X))
+    assert caught.value.message == (
+        "cannot install 'lib' ==2.0.0 together with 'mid' 1.0.0: you asked for 'lib' "
+        "==2.0.0, but 'mid' 1.0.0 needs 'lib' >=1.0,<2"
+    )
 
 
 def test_a_diamond_resolves_to_one_version(store: Store, make_plugin: MakePlugin) -> None:
@@ -75,8 +90,8 @@ def test_a_diamond_resolves_to_one_version(store: Store, make_plugin: MakePlugin
         make_plugin("base", "1.0.0", actions=LIB_X),
         make_plugin("base", "1.4.0", actions=LIB_X),
         make_plugin("base", "2.0.0", actions=LIB_X),
-        make_plugin("left", dependencies={"base": ">=1.2 <3"}),
-        make_plugin("right", dependencies={"base": "~1.4.0"}),
+        make_plugin("left", dependencies={"base": ">=1.2,<3"}),
+        make_plugin("right", dependencies={"base": ">=1.4.0,<1.5"}),
     )
     app = make_plugin("app", dependencies={"left": "*", "right": "*"})
     result = install(store, app, provider=offered, fetch=offered.fetch)
@@ -123,7 +138,9 @@ def test_an_upgrade_may_not_drop_an_action_a_dependent_calls(
     install(store, make_plugin("lib", actions=LIB_X))
     install(
         store,
-        make_plugin("app", dependencies={"lib": "^1"}, actions={"y": {"steps": [call("lib/x")]}}),
+        make_plugin(
+            "app", dependencies={"lib": ">=1,<2"}, actions={"y": {"steps": [call("lib/x")]}}
+        ),
     )
     with pytest.raises(Exception) as caught:
         install(store, make_plugin("lib", "1.1.0", actions={"z": {"steps": [{"set": {"z": 1}}]}}))

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.diagnostics.errors import EngineError, PluginError
+from engine.load.loader import load_text
 from engine.load.versions import groups_1_0
 from engine.plugins.manifest import (
     PluginType,
@@ -19,6 +20,7 @@ from engine.plugins.manifest import (
     read_plugin,
 )
 from engine.tools.catalog import ToolCatalog
+from engine.validate import validate
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, SIMPLE_ACTION, MakePlugin, call
 
 
@@ -248,3 +250,18 @@ def test_any_plugin_yaml_gives_a_clear_error_or_a_plugin(tmp_path: Path, text: s
         read_manifest(root, label="fuzz")
     except EngineError as error:
         assert error.code and error.message
+
+
+def test_validate_reports_a_range_as_install_would_with_the_fix() -> None:
+    doc = load_text(
+        'api_version: "1.1"\nidentifier: demo\nname: Demo\nversion: 1.0.0\n'
+        "dependencies:\n  lib: ^1.2\n",
+        file="plugin.yaml",
+    )
+    [found] = [d for d in validate(doc) if d.is_error]
+    assert (found.code, found.message, found.hint) == (
+        "invalid-range",
+        "the range '^1.2' is written the npm way; ranges are PEP 440 version specifiers",
+        "write '>=1.2,<2'",
+    )
+    assert (found.span.line, found.span.column) == (6, 8)

@@ -138,7 +138,7 @@ def test_a_plugin_whose_dependency_is_not_served_is_in_error(
     store: Store, make_plugin: MakePlugin
 ) -> None:
     install(store, make_plugin("lib"))
-    install(store, make_plugin("app", dependencies={"lib": "^1.0"}, actions={"use": {
+    install(store, make_plugin("app", dependencies={"lib": ">=1.0,<2"}, actions={"use": {
         "steps": [call("lib/hello")]}}))  # fmt: skip
     install(store, make_plugin("top", dependencies={"app": "*"}))
     assert _statuses(plugin_states(store)) == {"app": "active", "lib": "active", "top": "active"}
@@ -160,7 +160,7 @@ def test_a_plugin_whose_dependency_is_not_served_is_in_error(
         delete_plugin(conn, "lib")
     assert plugin_states(store)["app"].to_dict()["problem"] == {
         "code": "dependency-missing",
-        "message": "'app' 1.0.0 needs 'lib' ^1.0, which is not installed",
+        "message": "'app' 1.0.0 needs 'lib' >=1.0,<2, which is not installed",
         "hint": "install it (`km-actions install lib`), or uninstall 'app'",
     }
 
@@ -170,11 +170,11 @@ def test_a_dependency_outside_the_range_is_a_conflict(
 ) -> None:
     app = install(store, make_plugin("app")).plugin
     lib = install(store, make_plugin("lib", "2.1.0")).plugin
-    problem = dependency_problem(app, "lib", "^1.0", lib, PluginState("lib"))
+    problem = dependency_problem(app, "lib", ">=1.0,<2", lib, PluginState("lib"))
     assert problem is not None
     assert (problem.code, problem.message, problem.hint) == (
         "dependency-conflict",
-        "'app' 1.0.0 needs 'lib' ^1.0, and 2.1.0 is installed",
+        "'app' 1.0.0 needs 'lib' >=1.0,<2, and 2.1.0 is installed",
         "install a version of 'lib' it accepts, or update 'app' (`km-actions update app`)",
     )
 

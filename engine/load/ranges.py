@@ -1,33 +1,32 @@
 """Plugin versions (semver) and the version ranges users write for dependencies.
 
-Longer than 400 lines: each way of writing a range (caret, tilde, comparisons, prefixes)
-has its translation and its own message when written wrong.
+Longer than 400 lines: each way of writing a range (PEP 440, and the npm forms of 1.0
+files: caret, tilde, x-ranges) has its translation and its own message when written wrong.
 
 A plugin version is semver: ``MAJOR.MINOR.PATCH`` with an optional pre-release tag
 (``-alpha``, ``-beta``, ``-rc``, each optionally numbered: ``1.2.3-beta.1``). It is
 parsed into a :class:`packaging.version.Version` so that it compares the way people
 expect (``1.2.3-beta.1 < 1.2.3 < 1.10.0``).
 
-A range is what a plugin writes next to a dependency. Both the PEP 440 forms that
-Python users know and the npm forms that everyone else knows are accepted, and
-every range becomes a :class:`packaging.specifiers.SpecifierSet`:
+A range is what a plugin writes next to a dependency: a PEP 440 version specifier, as
+:class:`packaging.specifiers.SpecifierSet` reads it (``>=1.2,<2``, ``~=1.2``,
+``==1.4.*``, ``==1.2.3``, ``!=1.3.0``), or ``*`` for any version. :func:`parse_range`
+reads the ranges of the current manifest language (api_version 1.1). Api_version 1.0
+also accepted the npm forms; :func:`upgrade_range` rewrites one into PEP 440 (used to
+upgrade a 1.0 file, and as the fix when such a range is written in a 1.1 one):
 
 ======================  ===============================  ==========================
-written                 means                            becomes
+npm form (1.0)          means                            PEP 440
 ======================  ===============================  ==========================
-``*``, ``x``, empty     any version                      (no constraint)
+``x``, ``*``           any version                      ``*``
 ``1.2.3``, ``=1.2.3``   exactly 1.2.3                    ``==1.2.3``
-``1``, ``1.x``          any 1.y.z                        ``>=1.0.0,<2.0.0``
-``1.2``, ``1.2.*``      any 1.2.z                        ``>=1.2.0,<1.3.0``
-``^1.2.3``              compatible (same major)          ``>=1.2.3,<2.0.0``
-``^0.2.3``              compatible (same 0.minor)        ``>=0.2.3,<0.3.0``
-``~1.2.3``              same minor                       ``>=1.2.3,<1.3.0``
-``>=1.0,<2``            PEP 440, comma-separated         unchanged
-``>=1.0 <2.0``          npm, space-separated             ``>=1.0,<2.0``
+``1``, ``1.x``          any 1.y.z                        ``>=1,<2``
+``1.2``, ``1.2.x``      any 1.2.z                        ``>=1.2,<1.3``
+``^1.2.3``              compatible (same major)          ``>=1.2.3,<2``
+``^0.2.3``              compatible (same 0.minor)        ``>=0.2.3,<0.3``
+``~1.2.3``              same minor                       ``>=1.2.3,<1.3``
+``>=1.0 <2.0``          space-separated                  ``>=1.0,<2.0``
 ======================  ===============================  ==========================
-
-Comparisons with a partial version follow PEP 440 (``<=1.2`` means ``<=1.2.0``);
-with an explicit wildcard they follow npm (``<=1.2.x`` means ``<1.3.0``).
 
 **Pre-releases** are chosen only when a range on that plugin names one
 (``>=2.0.0-beta.1``), or when no final release satisfies the ranges at all; a
@@ -36,8 +35,10 @@ admits ``2.0.0-beta.1``. :func:`matching_versions` applies this policy.
 
 >>> format_version(parse_version("1.2.3-beta.1"))
 '1.2.3-beta.1'
->>> format_range(parse_range("^1.2.3"))
-'>=1.2.3,<2.0.0'
+>>> format_range(parse_range("<2,>=1.2"))
+'>=1.2,<2'
+>>> upgrade_range("^1.2")
+'>=1.2,<2'
 >>> [str(v) for v in matching_versions(
 ...     [parse_version(t) for t in ("1.0.0", "1.5.0", "2.0.0-beta.1")], [parse_range("*")])]
 ['1.5.0', '1.0.0']
@@ -56,6 +57,8 @@ from engine.diagnostics.errors import PluginError
 
 MAX_VERSION_LENGTH = 64
 MAX_RANGE_LENGTH = 256
+#: The api_versions whose plugins may write npm ranges (read as their PEP 440 spelling).
+NPM_RANGE_API_VERSIONS = frozenset({"1.0"})
 _MAX_DIGITS = 15
 
 _SEMVER = re.compile(
@@ -75,8 +78,7 @@ _OP_ORDER = {"===": 0, "==": 1, "~=": 2, ">=": 3, ">": 4, "<=": 5, "<": 6, "!=":
 
 _VERSION_HINT = "write three numbers MAJOR.MINOR.PATCH, e.g. '1.2.0' or '2.0.0-beta.1'"
 _RANGE_HINT = (
-    "write a version range such as '^1.2.0', '~1.2.0', '1.x', '>=1.0 <2.0', "
-    "'>=1.0,<2' or '*' for any version"
+    "write a PEP 440 range such as '>=1.2,<2', '~=1.2', '==1.4.*', '==1.2.3' or '*' for any version"
 )
 
 
@@ -102,7 +104,7 @@ def parse_version(text: str) -> Version:
     >>> parse_version("1.2")
     Traceback (most recent call last):
     ...
-    engine.plugins.versions.VersionError: '1.2' is not a valid version: ...
+    engine.load.ranges.VersionError: '1.2' is not a valid version: ...
     """
     if not isinstance(text, str):
         raise VersionError(
@@ -209,7 +211,7 @@ def satisfies(version: Version, spec: SpecifierSet) -> bool:
 def names_prerelease(spec: SpecifierSet) -> bool:
     """Whether a range mentions a pre-release, which lets it choose pre-releases.
 
-    >>> names_prerelease(parse_range(">=2.0.0-beta.1")), names_prerelease(parse_range("^2"))
+    >>> names_prerelease(parse_range(">=2.0.0-beta.1")), names_prerelease(parse_range(">=2"))
     (True, False)
     """
     for part in spec:
@@ -249,36 +251,91 @@ class _Partial:
 
     numbers: tuple[int, ...]  # the concrete leading numbers (0 to 3 of them)
     wildcard: bool  # an explicit x / X / * was written
-    pre: str  # PEP 440 pre-release suffix ("b1") or ""
+    pre: str  # the pre-release suffix in semver spelling ("-beta.1") or ""
 
     @property
     def any(self) -> bool:
         return not self.numbers
 
     def text(self, numbers: tuple[int, ...] | None = None, *, pre: bool = True) -> str:
+        """The numbers as written (PEP 440 pads the missing ones with zeros)."""
         nums = self.numbers if numbers is None else numbers
-        padded = (*nums, 0, 0, 0)[:3]
-        return ".".join(str(n) for n in padded) + (self.pre if pre else "")
+        return ".".join(str(n) for n in nums) + (self.pre if pre else "")
+
+    def prefix(self) -> str:
+        """The block of versions starting with these numbers (``1.2.*``)."""
+        return ".".join(str(n) for n in self.numbers) + ".*"
 
 
 def parse_range(text: str) -> SpecifierSet:
-    """Parse a version range written in PEP 440 or npm style (see the module table).
+    """Parse a version range: a PEP 440 specifier set, or ``*`` for any version.
 
-    >>> format_range(parse_range(">=1.0 <2.0"))
-    '>=1.0.0,<2.0.0'
-    >>> format_range(parse_range("1.x"))
-    '>=1.0.0,<2.0.0'
-    >>> format_range(parse_range("~1.2.3"))
-    '>=1.2.3,<1.3.0'
-    >>> parse_range(">=2 <1")
+    A range written the npm way (api_version 1.0 read those too) is refused with its
+    PEP 440 spelling as the fix.
+
+    >>> format_range(parse_range(">=1.2, <2"))
+    '>=1.2,<2'
+    >>> parse_range("^1.2")
     Traceback (most recent call last):
     ...
-    engine.plugins.versions.RangeError: the range '>=2 <1' matches no version: ...
+    engine.load.ranges.RangeError: the range '^1.2' is written the npm way; ...
+    >>> parse_range(">=2,<1")
+    Traceback (most recent call last):
+    ...
+    engine.load.ranges.RangeError: the range '>=2,<1' matches no version: ...
     """
+    raw = _checked_text(text)
+    if raw == "*":
+        return SpecifierSet()
+    try:
+        spec = SpecifierSet(raw)
+    except InvalidSpecifier:
+        fix = _rewrite(raw)
+        raise RangeError(
+            f"the range {raw!r} is written the npm way; ranges are PEP 440 version specifiers",
+            hint=f"write {fix!r}",
+        ) from None
+    if any(part.operator == "===" for part in spec):
+        raise RangeError(
+            f"in the range {raw!r}, '===' (arbitrary equality) is not supported",
+            hint="write '==' for an exact version",
+        )
+    _check_not_empty(spec, raw)
+    return spec
+
+
+def upgrade_range(text: str) -> str:
+    """A range as api_version 1.0 read it, written in PEP 440 (unchanged if it is one).
+
+    >>> [upgrade_range(t) for t in ("^0.2.3", "~1.2", "1.x", ">=1.0 <2.0", "~=1.2")]
+    ['>=0.2.3,<0.3', '>=1.2,<1.3', '>=1,<2', '>=1.0,<2.0', '~=1.2']
+    """
+    raw = _checked_text(text)
+    if raw == "*":
+        return raw
+    try:
+        SpecifierSet(raw)
+    except InvalidSpecifier:
+        return _rewrite(raw)
+    return raw
+
+
+def dependency_range(text: str, api_version: str) -> SpecifierSet:
+    """A dependency range as a plugin written for ``api_version`` means it: in a 1.0
+    one, an npm range is read as its PEP 440 spelling (:func:`upgrade_range`).
+
+    >>> format_range(dependency_range("^1.2", "1.0"))
+    '>=1.2,<2'
+    """
+    return parse_range(upgrade_range(text) if api_version in NPM_RANGE_API_VERSIONS else text)
+
+
+def _checked_text(text: object) -> str:
+    """The range's text, stripped; refused when it is not text, empty or too long."""
     if not isinstance(text, str):
         raise RangeError(
             f"a version range must be text, not {type(text).__name__} ({text!r})",
-            hint='quote it in YAML, e.g. lib: "^1.2.0"',
+            hint='quote it in YAML, e.g. lib: ">=1.2,<2"',
         )
     raw = text.strip()
     if len(raw) > MAX_RANGE_LENGTH:
@@ -289,20 +346,22 @@ def parse_range(text: str) -> SpecifierSet:
         )
     if not raw:
         raise RangeError("the version range is empty", hint="write '*' to accept any version")
+    return raw
+
+
+def _rewrite(raw: str) -> str:
+    """An npm-style range (space-separated, ``^``, ``~``, x-ranges) in PEP 440."""
     if "||" in raw:
         raise RangeError(
             f"the range {raw!r} uses '||' (either-or), which is not supported",
-            hint="choose one range, e.g. '^1.2.0', or widen it: '>=1.2 <3'",
+            hint="choose one range, e.g. '>=1.2,<2', or widen it: '>=1.2,<3'",
         )
     parts: list[str] = []
     for token in _tokens(raw):
         parts.extend(_translate(token, raw))
-    try:
-        spec = SpecifierSet(",".join(parts))
-    except InvalidSpecifier as exc:  # the translation only builds valid specifiers
-        raise RangeError(f"{raw!r} is not a version range ({exc})", hint=_RANGE_HINT) from exc
-    _check_not_empty(spec, raw)
-    return spec
+    fixed = ",".join(parts) or "*"
+    _check_not_empty(SpecifierSet("" if fixed == "*" else fixed), raw)
+    return fixed
 
 
 def _tokens(raw: str) -> list[str]:
@@ -315,7 +374,7 @@ def _tokens(raw: str) -> list[str]:
         if word == "-":
             raise RangeError(
                 f"the range {raw!r} uses a hyphen range, which is not supported",
-                hint="write both bounds, e.g. '>=1.2.0 <=2.3.0'",
+                hint="write both bounds, e.g. '>=1.2.0,<=2.3.0'",
             )
         if word in _OPERATORS:
             if index + 1 == len(words):
@@ -363,7 +422,7 @@ def _parse_partial(written: str, token: str, raw: str) -> _Partial:
         elif wildcard:
             raise RangeError(
                 f"in the range {raw!r}, {token!r} has a number after a wildcard",
-                hint="put wildcards last, e.g. '1.x' or '1.2.*'",
+                hint="put wildcards last, e.g. '==1.2.*'",
             )
         elif len(component) > _MAX_DIGITS:
             raise RangeError(
@@ -379,7 +438,7 @@ def _parse_partial(written: str, token: str, raw: str) -> _Partial:
                 f"in the range {raw!r}, {token!r} has a pre-release tag without all three numbers",
                 hint="write the full version, e.g. '>=2.0.0-beta.1'",
             )
-        pre = _PEP440_PRE[match["pre"]] + str(int(match["pre_n"] or 0))
+        pre = f"-{_PRE_WORDS[_PEP440_PRE[match['pre']]]}.{int(match['pre_n'] or 0)}"
     return _Partial(tuple(numbers), wildcard, pre)
 
 
@@ -395,6 +454,7 @@ def _translate_equal(op: str, v: _Partial, token: str, raw: str) -> list[str]:
         return [f"=={v.text()}"]
     if op == "==" and not v.wildcard:
         return [f"=={v.text()}"]  # PEP 440: ==1.2 means 1.2.0
+    # Bounds rather than ==1.2.*, which would also admit 1.2.0's pre-releases.
     return [f">={v.text()}", f"<{v.text(_upper_of_prefix(v.numbers), pre=False)}"]
 
 
@@ -405,7 +465,7 @@ def _translate_not_equal(op: str, v: _Partial, token: str, raw: str) -> list[str
             hint="remove it, or exclude one version: '!=1.2.3'",
         )
     if v.wildcard:
-        return [f"!={'.'.join(str(n) for n in v.numbers)}.*"]
+        return [f"!={v.prefix()}"]
     return [f"!={v.text()}"]
 
 
@@ -435,8 +495,7 @@ def _translate_compatible(op: str, v: _Partial, token: str, raw: str) -> list[st
             f"in the range {raw!r}, {token!r} needs at least two numbers and no wildcard",
             hint="write e.g. '~=1.2' (any 1.x from 1.2) or '~=1.2.3' (any 1.2.x from 1.2.3)",
         )
-    nums = ".".join(str(n) for n in v.numbers)
-    return [f"~={nums}{v.pre}"]
+    return [f"~={v.text()}"]
 
 
 def _translate_comparison(op: str, v: _Partial, token: str, raw: str) -> list[str]:
@@ -495,7 +554,7 @@ def _check_not_empty(spec: SpecifierSet, raw: str) -> None:
     if empty:
         raise RangeError(
             f"the range {raw!r} matches no version: no version is {format_range(spec)}",
-            hint="check the bounds: the lower one must be below the upper one, e.g. '>=1.0 <2.0'",
+            hint="check the bounds: the lower one must be below the upper one, e.g. '>=1.0,<2.0'",
         )
 
 

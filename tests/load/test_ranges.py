@@ -1,4 +1,4 @@
-"""Tests for engine.plugins.versions: semver versions, PEP 440 and npm ranges, pre-releases."""
+"""Tests for engine.load.ranges: semver versions, PEP 440 ranges, npm ones upgraded."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from engine.plugins.versions import (
+from engine.load.ranges import (
     RangeError,
     VersionError,
+    dependency_range,
     format_range,
     format_version,
     matching_versions,
@@ -18,6 +19,7 @@ from engine.plugins.versions import (
     parse_range,
     parse_version,
     satisfies,
+    upgrade_range,
 )
 
 
@@ -36,6 +38,14 @@ from engine.plugins.versions import (
 )
 def test_parse_version_accepts_semver(text: str, expected: str) -> None:
     assert format_version(parse_version(text)) == expected
+
+
+def test_dependency_ranges_of_1_0_plugins_are_read_as_their_pep_440_spelling() -> None:
+    assert str(dependency_range("^1.2", "1.0")) == str(SpecifierSet(">=1.2,<2"))
+    assert str(dependency_range("~=1.2", "1.0")) == "~=1.2"
+    with pytest.raises(RangeError) as caught:
+        dependency_range("^1.2", "1.1")  # the language after 1.0 reads PEP 440 only
+    assert caught.value.hint == "write '>=1.2,<2'"
 
 
 @pytest.mark.parametrize(
@@ -109,42 +119,65 @@ def test_versions_compare_as_semver() -> None:
     assert versions == sorted(versions)
 
 
-RANGES = [
+PEP440_RANGES = [
     pytest.param("*", "*", id="any"),
-    pytest.param("x", "*", id="any-x"),
-    pytest.param("1.2.3", "==1.2.3", id="bare-exact"),
-    pytest.param("=1.2.3", "==1.2.3", id="npm-exact"),
-    pytest.param("==1.2", "==1.2.0", id="pep440-exact-short"),
-    pytest.param("1", ">=1.0.0,<2.0.0", id="bare-major"),
-    pytest.param("1.x", ">=1.0.0,<2.0.0", id="x-range-major"),
-    pytest.param("1.2", ">=1.2.0,<1.3.0", id="bare-minor"),
-    pytest.param("1.2.*", ">=1.2.0,<1.3.0", id="star-minor"),
-    pytest.param("==1.2.*", ">=1.2.0,<1.3.0", id="pep440-wildcard"),
-    pytest.param("1.2.X", ">=1.2.0,<1.3.0", id="capital-x"),
-    pytest.param("^1.2.3", ">=1.2.3,<2.0.0", id="caret"),
-    pytest.param("^1.2", ">=1.2.0,<2.0.0", id="caret-short"),
-    pytest.param("^0.2.3", ">=0.2.3,<0.3.0", id="caret-zero-major"),
-    pytest.param("^0.0.3", ">=0.0.3,<0.0.4", id="caret-zero-minor"),
-    pytest.param("^0", ">=0.0.0,<1.0.0", id="caret-zero"),
-    pytest.param("^1.x", ">=1.0.0,<2.0.0", id="caret-x"),
-    pytest.param("~1.2.3", ">=1.2.3,<1.3.0", id="tilde"),
-    pytest.param("~1", ">=1.0.0,<2.0.0", id="tilde-major"),
-    pytest.param("~=1.2", "~=1.2", id="pep440-compatible"),
-    pytest.param(">=1.0,<2", ">=1.0.0,<2.0.0", id="pep440-comma"),
-    pytest.param(">=1.0 <2.0", ">=1.0.0,<2.0.0", id="npm-space"),
-    pytest.param(">= 1.0 , < 2", ">=1.0.0,<2.0.0", id="spaces-after-operators"),
-    pytest.param(">=1.0 <2 !=1.5.0", ">=1.0.0,<2.0.0,!=1.5.0", id="exclusion"),
+    pytest.param("==1.2.3", "==1.2.3", id="exact"),
+    pytest.param("==1.2", "==1.2", id="exact-short"),
+    pytest.param("==1.2.*", "==1.2.*", id="wildcard"),
+    pytest.param("~=1.2", "~=1.2", id="compatible"),
+    pytest.param(">=1.0,<2", ">=1.0,<2", id="both-bounds"),
+    pytest.param("<2, >=1.0", ">=1.0,<2", id="reading-order"),
+    pytest.param(">= 1.0 , < 2", ">=1.0,<2", id="spaces-after-operators"),
+    pytest.param(">=1.0,<2,!=1.5.0", ">=1.0,<2,!=1.5.0", id="exclusion"),
     pytest.param("!=1.2.*", "!=1.2.*", id="exclude-wildcard"),
-    pytest.param(">1.x", ">=2.0.0", id="greater-than-x-range"),
-    pytest.param("<=1.2.x", "<1.3.0", id="at-most-x-range"),
-    pytest.param("^2.0.0-beta.1", ">=2.0.0b1,<3.0.0", id="caret-pre-release"),
-    pytest.param(">=2.0.0-rc.1", ">=2.0.0rc1", id="pre-release-bound"),
+    pytest.param(">=2.0.0-rc.1", ">=2.0.0-rc.1", id="pre-release-bound"),
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), RANGES)
-def test_parse_range_forms(text: str, expected: str) -> None:
+@pytest.mark.parametrize(("text", "expected"), PEP440_RANGES)
+def test_parse_range_reads_pep_440(text: str, expected: str) -> None:
     assert format_range(parse_range(text)) == expected
+
+
+# The ranges api_version 1.0 also read, and their PEP 440 spelling.
+NPM_RANGES = [
+    pytest.param("x", "*", id="any-x"),
+    pytest.param("1.2.3", "==1.2.3", id="bare-exact"),
+    pytest.param("=1.2.3", "==1.2.3", id="npm-exact"),
+    pytest.param("1", ">=1,<2", id="bare-major"),
+    pytest.param("1.x", ">=1,<2", id="x-range-major"),
+    pytest.param("1.2", ">=1.2,<1.3", id="bare-minor"),
+    pytest.param("1.2.*", ">=1.2,<1.3", id="star-minor"),
+    pytest.param("1.2.X", ">=1.2,<1.3", id="capital-x"),
+    pytest.param("^1.2.3", ">=1.2.3,<2", id="caret"),
+    pytest.param("^1.2", ">=1.2,<2", id="caret-short"),
+    pytest.param("^0.2.3", ">=0.2.3,<0.3", id="caret-zero-major"),
+    pytest.param("^0.0.3", ">=0.0.3,<0.0.4", id="caret-zero-minor"),
+    pytest.param("^0", ">=0,<1", id="caret-zero"),
+    pytest.param("^1.x", ">=1,<2", id="caret-x"),
+    pytest.param("~1.2.3", ">=1.2.3,<1.3", id="tilde"),
+    pytest.param("~1", ">=1,<2", id="tilde-major"),
+    pytest.param(">=1.0 <2.0", ">=1.0,<2.0", id="npm-space"),
+    pytest.param(">=1.0 <2 !=1.5.0", ">=1.0,<2,!=1.5.0", id="exclusion"),
+    pytest.param("!=1.2.x", "!=1.2.*", id="exclude-x-range"),
+    pytest.param(">1.x", ">=2", id="greater-than-x-range"),
+    pytest.param("<=1.2.x", "<1.3", id="at-most-x-range"),
+    pytest.param("^2.0.0-beta.1", ">=2.0.0-beta.1,<3", id="caret-pre-release"),
+    pytest.param("~=1.2 <1.8", "~=1.2,<1.8", id="pep-440-space-separated"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NPM_RANGES)
+def test_npm_ranges_are_refused_with_their_pep_440_spelling(text: str, expected: str) -> None:
+    assert upgrade_range(text) == expected
+    assert upgrade_range(expected) == expected
+    with pytest.raises(RangeError) as caught:
+        parse_range(text)
+    assert caught.value.code == "invalid-range"
+    assert caught.value.message == (
+        f"the range {text!r} is written the npm way; ranges are PEP 440 version specifiers"
+    )
+    assert caught.value.hint == f"write {expected!r}"
 
 
 @pytest.mark.parametrize(
@@ -156,38 +189,44 @@ def test_parse_range_forms(text: str, expected: str) -> None:
         pytest.param(
             "^1 || ^2",
             "the range '^1 || ^2' uses '||' (either-or), which is not supported",
-            "choose one range, e.g. '^1.2.0', or widen it: '>=1.2 <3'",
+            "choose one range, e.g. '>=1.2,<2', or widen it: '>=1.2,<3'",
             id="either-or",
         ),
         pytest.param(
             "1.2.3 - 2.0.0",
             "the range '1.2.3 - 2.0.0' uses a hyphen range, which is not supported",
-            "write both bounds, e.g. '>=1.2.0 <=2.3.0'",
+            "write both bounds, e.g. '>=1.2.0,<=2.3.0'",
             id="hyphen",
         ),
         pytest.param(
-            ">=2 <1",
-            "the range '>=2 <1' matches no version: no version is >=2.0.0,<1.0.0",
-            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0 <2.0'",
+            ">=2,<1",
+            "the range '>=2,<1' matches no version: no version is >=2,<1",
+            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0,<2.0'",
             id="swapped-bounds",
         ),
         pytest.param(
-            ">2 <=2",
-            "the range '>2 <=2' matches no version: no version is >2.0.0,<=2.0.0",
-            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0 <2.0'",
+            ">2,<=2",
+            "the range '>2,<=2' matches no version: no version is >2,<=2",
+            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0,<2.0'",
             id="touching-bounds",
         ),
         pytest.param(
-            "1.0.0 2.0.0",
-            "the range '1.0.0 2.0.0' matches no version: no version is ==1.0.0,==2.0.0",
-            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0 <2.0'",
+            "==1.0.0,==2.0.0",
+            "the range '==1.0.0,==2.0.0' matches no version: no version is ==1.0.0,==2.0.0",
+            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0,<2.0'",
             id="two-exact-versions",
+        ),
+        pytest.param(
+            ">=2 <1",
+            "the range '>=2 <1' matches no version: no version is >=2,<1",
+            "check the bounds: the lower one must be below the upper one, e.g. '>=1.0,<2.0'",
+            id="swapped-bounds-npm",
         ),
         pytest.param(
             "latest",
             "in the range 'latest', 'latest' is not a version constraint",
-            "write a version range such as '^1.2.0', '~1.2.0', '1.x', '>=1.0 <2.0', "
-            "'>=1.0,<2' or '*' for any version",
+            "write a PEP 440 range such as '>=1.2,<2', '~=1.2', '==1.4.*', '==1.2.3' or '*' "
+            "for any version",
             id="word",
         ),
         pytest.param(
@@ -199,14 +238,14 @@ def test_parse_range_forms(text: str, expected: str) -> None:
         pytest.param(
             ">=",
             "in the range '>=', the operator '>=' has no version after it",
-            "write a version range such as '^1.2.0', '~1.2.0', '1.x', '>=1.0 <2.0', "
-            "'>=1.0,<2' or '*' for any version",
+            "write a PEP 440 range such as '>=1.2,<2', '~=1.2', '==1.4.*', '==1.2.3' or '*' "
+            "for any version",
             id="dangling-operator",
         ),
         pytest.param(
             "1.x.3",
             "in the range '1.x.3', '1.x.3' has a number after a wildcard",
-            "put wildcards last, e.g. '1.x' or '1.2.*'",
+            "put wildcards last, e.g. '==1.2.*'",
             id="number-after-wildcard",
         ),
         pytest.param(
@@ -239,6 +278,12 @@ def test_parse_range_forms(text: str, expected: str) -> None:
             "write '==' for an exact version",
             id="arbitrary-equality",
         ),
+        pytest.param(
+            "===1.0 <2",
+            "in the range '===1.0 <2', '===' (arbitrary equality) is not supported",
+            "write '==' for an exact version",
+            id="arbitrary-equality-npm",
+        ),
     ],
 )
 def test_parse_range_explains_nonsense(text: str, message: str, hint: str) -> None:
@@ -251,11 +296,29 @@ def test_parse_range_explains_nonsense(text: str, message: str, hint: str) -> No
 
 def test_parse_range_bounds_its_input() -> None:
     with pytest.raises(RangeError) as caught:
-        parse_range(">=1.0 " * 100)
+        parse_range(">=1.0," * 100)
     assert "characters long (at most 256)" in caught.value.message
     with pytest.raises(RangeError) as caught:
-        parse_range("9" * 20)
+        upgrade_range("9" * 20)
     assert "more than 15 digits" in caught.value.message
+    with pytest.raises(RangeError) as caught:
+        upgrade_range(1.0)  # type: ignore[arg-type]  # YAML `lib: 1.0` is a float
+    assert caught.value.message == "a version range must be text, not float (1.0)"
+
+
+@pytest.mark.parametrize(
+    ("text", "inside", "outside"),
+    [
+        pytest.param(">=1.2.3,<2", ["1.2.3", "1.9.0"], ["1.2.2", "2.0.0", "2.0.0-beta.1"]),
+        pytest.param("~=1.2.3", ["1.2.3", "1.2.9"], ["1.3.0", "1.2.2"]),
+        pytest.param("==1.*", ["1.0.0", "1.99.0"], ["0.9.0", "2.0.0"]),
+        pytest.param(">=1.0,<2.0", ["1.0.0", "1.5.0"], ["2.0.0", "0.1.0"]),
+    ],
+)
+def test_ranges_match_what_they_say(text: str, inside: list[str], outside: list[str]) -> None:
+    spec = parse_range(text)
+    assert all(satisfies(parse_version(v), spec) for v in inside)
+    assert not any(satisfies(parse_version(v), spec) for v in outside)
 
 
 @pytest.mark.parametrize(
@@ -263,12 +326,14 @@ def test_parse_range_bounds_its_input() -> None:
     [
         pytest.param("^1.2.3", ["1.2.3", "1.9.0"], ["1.2.2", "2.0.0", "2.0.0-beta.1"], id="caret"),
         pytest.param("~1.2.3", ["1.2.3", "1.2.9"], ["1.3.0", "1.2.2"], id="tilde"),
-        pytest.param("1.x", ["1.0.0", "1.99.0"], ["0.9.0", "2.0.0"], id="x-range"),
+        pytest.param("1.x", ["1.0.0", "1.99.0"], ["0.9.0", "2.0.0", "1.0.0-beta.1"], id="x-range"),
         pytest.param(">=1.0 <2.0", ["1.0.0", "1.5.0"], ["2.0.0", "0.1.0"], id="space-separated"),
     ],
 )
-def test_ranges_match_what_they_say(text: str, inside: list[str], outside: list[str]) -> None:
-    spec = parse_range(text)
+def test_upgraded_npm_ranges_mean_what_1_0_read(
+    text: str, inside: list[str], outside: list[str]
+) -> None:
+    spec = parse_range(upgrade_range(text))
     assert all(satisfies(parse_version(v), spec) for v in inside)
     assert not any(satisfies(parse_version(v), spec) for v in outside)
 
@@ -280,7 +345,7 @@ PRE_RELEASE_POLICY = [
     pytest.param([">=2.0.0-beta.1"], ["3.0.0a1", "2.0.0b2", "2.0.0b1"], id="range-names-one"),
     pytest.param([">=1.6"], ["3.0.0a1", "2.0.0b2", "2.0.0b1"], id="nothing-else-fits"),
     pytest.param(["<2"], ["1.5.0", "1.0.0"], id="upper-bound-excludes-its-pre-releases"),
-    pytest.param(["^1", ">=1.2"], ["1.5.0"], id="several-ranges"),
+    pytest.param([">=1,<2", ">=1.2"], ["1.5.0"], id="several-ranges"),
     pytest.param([">=4"], [], id="nothing-fits"),
 ]
 
@@ -294,8 +359,8 @@ def test_pre_releases_only_when_named_or_nothing_else_fits(
 
 
 def test_names_prerelease() -> None:
-    assert names_prerelease(parse_range("^2.0.0-rc.1"))
-    assert not names_prerelease(parse_range("^2.0.0"))
+    assert names_prerelease(parse_range(">=2.0.0-rc.1,<3"))
+    assert not names_prerelease(parse_range(">=2.0.0,<3"))
     assert not names_prerelease(SpecifierSet("!=1.2.*"))
 
 
@@ -317,7 +382,7 @@ SEMVER = st.builds(
 def test_semver_text_round_trips(text: str) -> None:
     version = parse_version(text)
     assert parse_version(format_version(version)) == version
-    assert satisfies(version, parse_range(format_version(version)))
+    assert satisfies(version, parse_range("==" + format_version(version)))
 
 
 @given(st.text(max_size=40))
@@ -328,6 +393,12 @@ def test_any_text_parses_or_raises_range_error(text: str) -> None:
         assert error.hint
     else:
         assert isinstance(spec, SpecifierSet)
+    try:
+        upgraded = upgrade_range(text)
+    except RangeError as error:
+        assert error.hint
+    else:
+        assert isinstance(parse_range(upgraded), SpecifierSet)
 
 
 @given(st.text(max_size=40))
