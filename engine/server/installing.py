@@ -97,6 +97,25 @@ def _is_request(source: str) -> bool:
     )
 
 
+def _local_source(host: StoreHost, source: str) -> str:
+    """A path an MCP caller names, refused when it is inside km-actions' own store: the
+    user's installed plugins, their settings and secrets are never read as a plugin to
+    install (an error about a secrets file would tell a caller something of it)."""
+    root = host.store.root.resolve()
+    try:
+        resolved = Path(source).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return source  # the installer reports a path it cannot read
+    if resolved == root or root in resolved.parents:
+        raise EngineError(
+            "`plugin_source` is a file of km-actions' own store, which an MCP caller cannot "
+            "install from",
+            code="source-refused",
+            hint="name a plugin folder, archive or action file outside the store",
+        )
+    return source
+
+
 def _install_from(
     host: StoreHost, source: str, args: Mapping[str, Any], options: updates.Options, scratch: Path
 ) -> InstallResult:
@@ -128,7 +147,7 @@ def _install_from(
                 allowed_hosts=host.settings.allowed_hosts,
             )
         else:
-            target = source
+            target = _local_source(host, source)
         provider = configured_index(host.store) if mode != "installed" else None
     fetch_dependency = (
         functools.partial(updates.fetch_candidate, policy=options.download)

@@ -276,3 +276,39 @@ async def test_what_an_mcp_caller_installed_it_may_change(host: StoreHost, tmp_p
     assert upgraded["data"]["upgraded"] == {"mine": "9.0.0"}
     removed = await call(host, "uninstall", plugin_identifier="mine")
     assert removed["data"] == {"removed": ["mine"]}
+
+
+# -- found in the second attack: the store's own files as a plugin source ---------------
+
+
+@pytest.mark.parametrize(
+    "inside",
+    ["secrets/clipboard-tools.json", "secrets", "state.db", "plugins", "."],
+)
+async def test_install_never_reads_a_file_of_the_store(host: StoreHost, inside: str) -> None:
+    # Installing the secrets file as an "action file" answered a diagnostic whose
+    # end_column gave the secret's length away; nothing of the store is read now.
+    envelope = await call(host, "install", plugin_source=str(host.store.root / inside))
+    assert _error(envelope) == {
+        "code": "source-refused",
+        "message": "`plugin_source` is a file of km-actions' own store, which an MCP caller "
+        "cannot install from",
+        "hint": "name a plugin folder, archive or action file outside the store",
+    }
+    (only,) = envelope["error"]["diagnostics"]  # the refusal itself, placed nowhere
+    assert (only["code"], only.get("line"), only.get("end_column")) == (
+        "source-refused",
+        None,
+        None,
+    )
+    assert TOKEN not in json.dumps(envelope)
+    _untouched(host)
+
+
+async def test_install_refuses_the_store_through_a_link_too(
+    host: StoreHost, tmp_path: Path
+) -> None:
+    link = tmp_path / "innocent.json"
+    link.symlink_to(host.store.root / "secrets" / "clipboard-tools.json")
+    envelope = await call(host, "install", plugin_source=str(link))
+    assert _error(envelope)["code"] == "source-refused"
