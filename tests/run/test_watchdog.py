@@ -113,7 +113,7 @@ def test_one_run_timing_out_does_not_stop_another(tools: Tools) -> None:
 
     timed_out, finished = asyncio.run(scenario())
     assert timed_out.error is not None and timed_out.error.kind.value == "timeout"
-    assert (finished.ok, finished.outputs) == (True, {"ok": True})
+    assert (finished.ok, finished.outputs) == (True, {"ok": True}), finished.error
 
 
 def test_a_run_that_ends_in_time_is_not_stopped_later(tools: Tools) -> None:
