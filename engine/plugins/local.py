@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from engine.diagnostics.errors import ErrorKind, StepError
-from engine.diagnostics.suggestions import did_you_mean
 from engine.engine import Engine
 from engine.plugins.manifest import PLUGIN_FILES, PluginManifest, read_plugin
 from engine.plugins.settings import plugin_settings
-from engine.run.model import Pipeline, PluginSettings
+from engine.run.library import ActionLibrary
+from engine.run.model import Pipeline
 from engine.run.testing import TestOutcome, run_tests
 from engine.tools.grants import Grant
 from engine.validate import ActionSignature
@@ -48,7 +47,17 @@ class LocalPlugin:
         self.engine = engine
         self.grant = Grant.from_permissions(manifest.permissions, engine.catalog)
         self.settings = plugin_settings(manifest.configuration_schema)  # the defaults
-        self._pipelines: dict[str, Pipeline] = {}
+        # Its actions were validated when the plugin was read; calls into other plugins
+        # are refused here (they are not read).
+        self.library = ActionLibrary(engine, plugin=manifest.identifier)
+        for action in manifest.actions:
+            self.library.add(
+                action.document,
+                plugin=manifest.identifier,
+                grant=self.grant,
+                config=self.settings,
+                checked=True,
+            )
 
     @classmethod
     def read(
@@ -80,22 +89,11 @@ class LocalPlugin:
 
     def pipeline(self, name: str) -> Pipeline:
         """The compiled action ``name`` of this plugin (validated when the plugin was read)."""
-        found = self._pipelines.get(name)
-        if found is None:
-            action = next((a for a in self.manifest.actions if a.name == name), None)
-            if action is None:
-                raise StepError(
-                    ErrorKind.NOT_FOUND,
-                    f"the plugin '{self.identifier}' has no action `{name}`",
-                    hint=did_you_mean(name, self.names()),
-                )
-            found = self.engine.compile(action.document, plugin=self.identifier, check=False)
-            self._pipelines[name] = found
-        return found
+        return self.library.pipeline(f"{self.identifier}/{name}")
 
-    def resolver(self) -> _Resolver:
+    def resolver(self) -> ActionLibrary:
         """Resolves `action:` steps to this plugin's actions, run with its defaults."""
-        return _Resolver(self)
+        return self.library
 
     async def run_tests(self, name: str) -> list[TestOutcome]:
         """Run the ``tests:`` of one action, each with the defaults plus its ``config:``."""
@@ -105,22 +103,3 @@ class LocalPlugin:
             resolver=self.resolver(),
             settings=self.settings,
         )
-
-
-class _Resolver:
-    """An ``ActionResolver`` over one local plugin's actions (and nothing else)."""
-
-    def __init__(self, plugin: LocalPlugin) -> None:
-        self.plugin = plugin
-
-    def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]:
-        owner, _, name = target.rpartition("/")
-        if owner and owner != self.plugin.identifier:
-            raise StepError(
-                ErrorKind.NOT_FOUND,
-                f"`{target}` belongs to another plugin, which is not available here",
-                hint="install both plugins, then run the installed action "
-                f"(km-actions run {self.plugin.identifier}/{caller.name})",
-                details={"action": target},
-            )
-        return self.plugin.pipeline(name), self.plugin.grant, self.plugin.settings

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.diagnostics.errors import EngineError, ErrorKind, StepError
-from engine.diagnostics.suggestions import did_you_mean
 from engine.engine import Engine
 from engine.lang.limits import Limits, Profile, tightened
 from engine.load.loader import load_bytes
@@ -64,6 +63,7 @@ from engine.plugins.settings import effective, missing, plugin_settings
 from engine.plugins.status import PluginState, PluginStatus, Step
 from engine.plugins.store import Store
 from engine.run import Clock, EventSink, run
+from engine.run.library import ActionLibrary
 from engine.run.model import Pipeline, PluginSettings, RunResult, RunStatus
 from engine.run.testing import TestOutcome, run_tests
 from engine.tools.bridge import ToolBridge
@@ -84,7 +84,7 @@ class _Plugin:
     grant: Grant
     settings: PluginSettings
     missing: tuple[str, ...]
-    actions: dict[str, Pipeline | Document] = field(default_factory=dict)
+    actions: dict[str, Document] = field(default_factory=dict)
 
 
 class ServedPlugins:
@@ -106,6 +106,8 @@ class ServedPlugins:
         self.states: dict[str, PluginState] = {}  # every installed plugin's
         self.runs = runs if runs is not None else RunHistory(store)
         self._signatures: dict[str, ActionSignature] | None = None
+        # The active plugins' actions: what runs, and what `action:` steps call.
+        self.library = ActionLibrary(self.engine, installed=self._unavailable)
 
     @property
     def refused(self) -> dict[str, EngineError]:
@@ -168,7 +170,15 @@ class ServedPlugins:
                 self.states[identifier] = state.advance(Step.FAIL, problem)
                 continue
             self.states[identifier] = state.advance(Step.ACTIVATE)
-            self.plugins[identifier] = loaded[identifier]
+            plugin = self.plugins[identifier] = loaded[identifier]
+            for document in plugin.actions.values():
+                self.library.add(
+                    document,
+                    plugin=identifier,
+                    grant=plugin.grant,
+                    config=plugin.settings,
+                    checked=True,  # against its lock and the tools in use, when loaded
+                )
 
     def _load_plugin(
         self,
@@ -255,57 +265,37 @@ class ServedPlugins:
 
     def names(self) -> list[str]:
         """Every runnable action, as ``plugin/action``."""
-        return [f"{p}/{a}" for p, loaded in self.plugins.items() for a in loaded.actions]
+        return self.library.names()
 
-    def _split(self, name: str) -> tuple[_Plugin, str]:
-        plugin, _, action = name.partition("/")
-        loaded = self.plugins.get(plugin)
-        if loaded is not None and action in loaded.actions:
-            return loaded, action
+    def _unavailable(self, name: str) -> EngineError | None:
+        """Why the installed action ``name`` cannot run, if its plugin is installed but
+        not served (refused, or disabled)."""
+        plugin = name.partition("/")[0]
         refused = self.refused.get(plugin)
         if refused is not None:
-            raise refused
+            return refused
         installed = self.store.get(plugin)
         if installed is not None and not installed.enabled:
-            raise StepError(
+            return StepError(
                 ErrorKind.NOT_FOUND,
                 f"the plugin '{plugin}' is disabled",
                 hint=f"enable it with `km-actions enable {plugin}`",
                 details={"action": name},
             )
-        raise StepError(
-            ErrorKind.NOT_FOUND,
-            f"no installed action is named `{name}`",
-            hint=did_you_mean(name, self.names(), listing=False)
-            or "see the installed actions with `km-actions list`",
-            details={"action": name},
-        )
+        return None
 
     def pipeline(self, name: str) -> Pipeline:
         """The compiled action ``plugin/action`` (compiled on first use)."""
-        loaded, action = self._split(name)
-        found = loaded.actions[action]
-        if isinstance(found, Pipeline):
-            return found
-        pipeline = self.engine.compile(
-            found, plugin=loaded.record.identifier, catalog=self.catalog, check=False
-        )
-        loaded.actions[action] = pipeline
-        return pipeline
+        return self.library.pipeline(name)
 
     def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]:
         """What an `action:` step runs: its pipeline, its plugin's grant and settings."""
-        name = target if "/" in target or caller.plugin is None else f"{caller.plugin}/{target}"
-        try:
-            pipeline = self.pipeline(name)
-        except EngineError as error:
-            if isinstance(error, StepError):
-                raise
-            raise StepError(
-                ErrorKind.NOT_FOUND, f"`{target}` cannot run: {error.message}", hint=error.hint
-            ) from error
-        loaded = self.plugins[name.partition("/")[0]]
-        return pipeline, loaded.grant, loaded.settings
+        return self.library.resolve(target, caller)
+
+    def _served(self, name: str) -> tuple[_Plugin, str]:
+        """The served plugin of the action ``name`` (that :meth:`pipeline` found)."""
+        plugin, _, action = name.partition("/")
+        return self.plugins[plugin], action
 
     # -- running -------------------------------------------------------------------------
 
@@ -328,7 +318,7 @@ class ServedPlugins:
         run still going then is stopped and comes back failed with ``timeout`` (its
         ``details``: ``{"limit": "timeout", "value": seconds}``), recorded like any."""
         pipeline = self.pipeline(name)
-        loaded, action = self._split(name)
+        loaded, action = self._served(name)
         started, clock_started = now(), time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
@@ -371,7 +361,7 @@ class ServedPlugins:
         :func:`engine.run.testing.run_tests`: the settings' defaults and the test's own
         ``config:``, never the user's settings); nothing is recorded."""
         pipeline = self.pipeline(name)
-        loaded, _ = self._split(name)
+        loaded, _ = self._served(name)
         return await run_tests(
             pipeline, catalog=self.catalog, resolver=self, settings=loaded.settings
         )

@@ -455,10 +455,5 @@ def _retrieve(job: asyncio.Future[Any]) -> None:
 
 def _needs_of(served: ServedPlugins, qualified: str, catalog: ToolCatalog) -> list[Need]:
     """What an installed action's tool steps need, from its manifest (no compile)."""
-    plugin, _, action = qualified.partition("/")
-    loaded = served.plugins.get(plugin)
-    if loaded is None:
-        return []
-    found = loaded.actions.get(action)
-    data = getattr(found, "manifest", None) or getattr(found, "data", None) or {}
-    return manifest_needs(data, catalog)
+    document = served.library.document(qualified)
+    return manifest_needs(document.data if document is not None else {}, catalog)

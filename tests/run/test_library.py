@@ -159,8 +159,12 @@ def test_pipeline_is_compiled_once(engine: Engine) -> None:
     library.add(_doc(engine, DOUBLE))
     first = library.pipeline("double")
     assert (first.name, library.pipeline("double")) == ("double", first)
-    with pytest.raises(KeyError):
+    with pytest.raises(StepError) as missing:
         library.pipeline("triple")
+    assert (missing.value.message, missing.value.hint) == (
+        "no action named `triple` is available",
+        "put the action's file in the same folder (or install its plugin), and check its `name:`",
+    )
 
 
 def test_resolve_runs_the_called_actions(engine: Engine) -> None:

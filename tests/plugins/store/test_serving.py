@@ -112,6 +112,26 @@ def test_a_tampered_plugin_is_refused_and_the_others_load(
     assert caught.value is refused
 
 
+def test_a_call_into_a_refused_plugin_says_why(store: Store, make_plugin: MakePlugin) -> None:
+    """An `action:` step into a refused plugin is worded as every action that cannot
+    run is (it said "`bad/hello` cannot run: …" here, "the action `…` cannot run: …"
+    in a folder)."""
+    install(store, make_plugin("good"))
+    install(store, make_plugin("bad"))
+    edited = store.folder(store.require("bad")) / "actions" / "hello.yaml"
+    edited.chmod(0o644)
+    edited.write_text(edited.read_text().replace("x: 1", "x: 2"))
+    runtime = ServedPlugins.load(store)
+    with pytest.raises(StepError) as caught:
+        runtime.resolve("bad/hello", runtime.pipeline("good/hello"))
+    assert (caught.value.message, caught.value.hint) == (
+        "the action `bad/hello` cannot run: 'bad' 1.0.0 is refused: actions/hello.yaml: "
+        "changed since it was installed",
+        runtime.refused["bad"].hint,
+    )
+    assert caught.value.__cause__ is runtime.refused["bad"]
+
+
 def test_unknown_and_disabled_actions(store: Store, make_plugin: MakePlugin) -> None:
     install(store, make_plugin("demo"))
     install(store, make_plugin("off"))
