@@ -1,7 +1,9 @@
 """Did-you-mean: the closest known names to a misspelt one (the only implementation).
 
-Every hint that guesses what was meant asks :func:`closest`; :func:`did_you_mean` words
-it as the hint sentence, or lists what is allowed when nothing is close.
+Every hint that guesses what was meant asks :func:`closest`, and words the guess with
+:func:`you_mean` (the one sentence); :func:`did_you_mean` does both, or lists what is
+allowed when nothing is close. A name (a key, an input, a tool, a value) is quoted as
+'name'; code (a reference such as `inputs.name`, a filter, a function) as `code`.
 """
 
 from __future__ import annotations
@@ -30,18 +32,38 @@ def closest(word: object, candidates: Iterable[object], *, cutoff: float = 0.6) 
     return matches[0] if matches else None
 
 
-def did_you_mean(word: str, candidates: Iterable[str], *, listing: bool = True) -> str | None:
-    """A hint sentence: "did you mean 'with'?", else the list of what is allowed.
+def you_mean(guess: str, *, code: bool = False) -> str:
+    """The did-you-mean sentence for a guess: a name in quotes, ``code`` in backticks.
+
+    >>> you_mean("with")
+    "did you mean 'with'?"
+    >>> you_mean("inputs.name", code=True)
+    'did you mean `inputs.name`?'
+    """
+    return f"did you mean `{guess}`?" if code else f"did you mean '{guess}'?"
+
+
+def did_you_mean(
+    word: str,
+    candidates: Iterable[str],
+    *,
+    listing: bool = True,
+    code: bool = False,
+) -> str | None:
+    """A hint sentence: "did you mean 'with'?", else the list of what is allowed (with
+    ``listing``); ``code``: the candidates are code, quoted as such (see :func:`you_mean`).
 
     >>> did_you_mean("wiht", ["with", "tool"])
     "did you mean 'with'?"
+    >>> did_you_mean("lenght", ["length", "lower"], code=True)
+    'did you mean `length`?'
     >>> did_you_mean("zzz", ["with", "tool"])
     'expected one of: tool, with'
     """
     pool = sorted(set(candidates))
     match = closest(word, pool)
     if match is not None:
-        return f"did you mean '{match}'?"
+        return you_mean(match, code=code)
     if listing and pool:
         shown = ", ".join(pool[:20]) + (", …" if len(pool) > 20 else "")
         return f"expected one of: {shown}"

@@ -8,7 +8,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from engine.diagnostics.suggestions import closest
+from engine.diagnostics.suggestions import did_you_mean, you_mean
 from engine.lang._expression_hints import (
     FILTER_FORMS,
     TEST_NAMES,
@@ -233,13 +233,10 @@ class ExpressionAnalyzer:
         known = sorted({*self.functions, *SPECIAL_FORMS})
         form = FILTER_FORMS.get(name)
         if form is not None and "(" in form:
-            hint = f"did you mean `{form.split('(')[0]}`?"
+            hint = you_mean(form.split("(")[0], code=True)
         else:
-            match = closest(name, known)
-            hint = (
-                f"did you mean `{match}`?"
-                if match
-                else f"functions you can use: {', '.join(known)}"
+            hint = did_you_mean(name, known, listing=False, code=True) or (
+                f"functions you can use: {', '.join(known)}"
             )
         self.problem("unknown-function", f"unknown function `{name}`", hint, node)
 

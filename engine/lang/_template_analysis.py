@@ -15,7 +15,7 @@ from jinja2 import nodes
 from jinja2.environment import Environment
 from jinja2.exceptions import TemplateSyntaxError
 
-from engine.diagnostics.suggestions import closest
+from engine.diagnostics.suggestions import did_you_mean
 from engine.lang._template_filters import CONCAT
 from engine.lang.sandbox.lookups import ALLOWED_METHODS, Lookup, method_hint
 from engine.lang.sandbox.references import PathPart, Problem, Reference, format_reference
@@ -402,6 +402,6 @@ class TemplateAnalyzer:
 
 
 def _suggest(name: str, known: Mapping[str, Any] | Sequence[str], what: str) -> str:
-    candidates = sorted(known)
-    match = closest(name, candidates)
-    return f"did you mean `{match}`?" if match else f"{what} you can use: {', '.join(candidates)}"
+    return did_you_mean(name, known, listing=False, code=True) or (
+        f"{what} you can use: {', '.join(sorted(known))}"
+    )

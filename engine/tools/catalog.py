@@ -34,7 +34,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.diagnostics.suggestions import closest, did_you_mean, you_mean
 from engine.lang.limits import ToolClass
 from engine.resources import data_text
 from engine.tools.needs import Coverage, Need, Operations
@@ -377,7 +377,7 @@ class ToolCatalog(Mapping[str, ToolSpec]):
             guess = closest(tool, self._tools)
             return (
                 f"`{entry}` names an operation of `{tool}`, which is not a tool",
-                f"did you mean '{guess}:{operation}'?"
+                you_mean(f"{guess}:{operation}")
                 if guess
                 else "run `km-actions schema --tools` to list the tools",
             )
@@ -392,7 +392,7 @@ class ToolCatalog(Mapping[str, ToolSpec]):
         guess = closest(operation, known)
         return (
             f"`{entry}` is not an operation of {tool}",
-            f"did you mean '{tool}:{guess}'?"
+            you_mean(f"{tool}:{guess}")
             if guess
             else f"the operations of {tool} are: {', '.join(known)}",
         )

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 
 from engine.diagnostics.errors import Diagnostic, Path, Severity, sort_diagnostics
-from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.diagnostics.suggestions import closest, did_you_mean, you_mean
 from engine.lang.expressions import ExpressionEngine
 from engine.lang.limits import NUMERIC_LIMITS, SECONDS, Profile, looser
 from engine.lang.templates import TemplateEngine, is_template
@@ -217,7 +217,7 @@ def _hook_event(document: Document, name: Any, path: Path) -> Iterator[Diagnosti
             f"`{name}` is not an event km-actions sends, and looks like `{guess}`",
             path,
             severity=Severity.WARNING,
-            hint=f"did you mean '{guess}'? (custom events are the names `emit` steps send)",
+            hint=f"{you_mean(guess)} (custom events are the names `emit` steps send)",
         )
 
 

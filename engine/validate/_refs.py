@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.diagnostics.errors import Diagnostic, Path, Severity
-from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.diagnostics.suggestions import closest, did_you_mean, you_mean
 from engine.lang.expressions import ExpressionEngine
 from engine.lang.templates import TemplateEngine, is_template
 from engine.load.sourcemap import Document
@@ -290,9 +290,9 @@ class ReferenceChecker:
             f"Maestro variable is read with km_variable_manager (operation: get, name: {name})"
         )
         if str(name)[:1].isupper():
-            hint = km + (f"; or did you mean '{match}'?" if match else "")
+            hint = km + (f"; or {you_mean(match)}" if match else "")
         elif match is not None:
-            hint = f"did you mean '{match}'?"
+            hint = you_mean(match)
         else:
             hint = f"set it first with a step like `set: {{{name}: …}}`"
         yield self._diag("unknown-variable", f"`vars.{name}` is never set", path, hint=hint)

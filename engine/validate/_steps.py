@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from engine.diagnostics.errors import Diagnostic, Path, Severity
-from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.diagnostics.suggestions import closest, did_you_mean, you_mean
 from engine.lang.templates import is_template
 from engine.load.sourcemap import Document
 from engine.tools.answers import AnswerBook
@@ -138,7 +138,7 @@ class StepWalker:
             if k not in self.schemas.step_properties
         ]
         guess = next((g for g in guesses if g), None)
-        hint = f"did you mean `{guess}`?" if guess else "add one of: " + ", ".join(all_kinds)
+        hint = you_mean(guess) if guess else "add one of: " + ", ".join(all_kinds)
         if guess is None and "with" in step:
             hint = "add the tool it calls above `with:` (`tool: km_…`), or the action (`action: …`)"
         return self.document.diagnostic(

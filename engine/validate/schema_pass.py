@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 
 from engine.diagnostics.errors import Diagnostic, Path
-from engine.diagnostics.suggestions import closest, did_you_mean
+from engine.diagnostics.suggestions import closest, did_you_mean, you_mean
 from engine.diagnostics.words import described, fits_type
 from engine.lang.secrets import schema_message
 from engine.load.sourcemap import Document
@@ -149,8 +149,8 @@ class SchemaChecker:
                 f"unknown key `{key}` in {where}",
                 key_path,
                 at_key=True,
-                hint=f"did you mean '{synonym}'?"
-                if synonym in allowed
+                hint=you_mean(synonym)
+                if synonym is not None and synonym in allowed
                 else did_you_mean(str(key), allowed),
             )
 
@@ -277,7 +277,7 @@ class SchemaChecker:
             return
         hint: str | None
         if isinstance(value, str) and VALUE_SYNONYMS.get(value) in allowed:
-            hint = f"did you mean '{VALUE_SYNONYMS[value]}'?"
+            hint = you_mean(VALUE_SYNONYMS[value])
         elif isinstance(value, str):
             hint = did_you_mean(value, [str(a) for a in allowed])
         else:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from engine.diagnostics.errors import ErrorKind, StepError
-from engine.diagnostics.suggestions import closest
+from engine.diagnostics.suggestions import closest, you_mean
 from engine.diagnostics.words import PYTHON_TYPE_NAMES, TYPE_WORDS, describe_value
 from engine.lang.sandbox.failures import MissingValue, SandboxFailure, division_by_zero, listing
 from engine.lang.sandbox.lookups import STRING_METHODS
@@ -41,14 +41,14 @@ def describe_missing(error: MissingValue, guard: str) -> tuple[str, str]:
         match = closest(key, names)
         hint = f"names you can use here: {listing(names)}" if names else "no names are set here"
         if match is not None:
-            hint = f"did you mean `{match}`? {hint}"
+            hint = f"{you_mean(match, code=True)} {hint}"
         return f"`{key}` is undefined", hint
     if isinstance(parent, Mapping) and IDENTIFIER.match(parent_text):
         keys = list(parent)
         match = closest(key, keys) if isinstance(key, str) else None
         hint = f"{parent_text} has: {listing(keys)}" if keys else f"{parent_text} is empty"
         if match is not None:
-            hint = f"did you mean `{_child_text(parent_text, match)}`? {hint}"
+            hint = f"{you_mean(_child_text(parent_text, match), code=True)} {hint}"
         return f"`{_child_text(parent_text, key)}` is undefined", hint
     step = _STEP_RESULT.fullmatch(parent_text or "")
     if parent is None and step is not None:
@@ -90,7 +90,7 @@ def _describe_missing_key(parent: Any, key: Any, subject: str) -> tuple[str, str
         keys = list(parent)
         has = f"it has: {listing(keys)}" if keys else "it is empty"
         match = closest(key, keys) if isinstance(key, str) else None
-        hint = f"did you mean {match!r}?" if match is not None else None
+        hint = you_mean(match) if match is not None else None
         return f"{subject or kind} has no key {key!r}; {has}", hint
     if isinstance(parent, list | tuple | range | str) and isinstance(key, int):
         count = len(parent)
