@@ -192,18 +192,17 @@ class ActionLibrary:
             why = self.installed(qualified)
             if why is not None:
                 return why
-            return StepError(
-                ErrorKind.NOT_FOUND,
-                f"no installed action is named `{qualified}`",
-                hint=did_you_mean(qualified, self._entries, listing=False)
-                or "see the installed actions with `km-actions list`",
-                details={"action": qualified},
+            shown, message = qualified, f"no installed action is named `{qualified}`"
+            fallback = "see the installed actions with `km-actions list`"
+        else:
+            shown, message = target, f"no action named `{target}` is available"
+            fallback = (
+                "put the action's file in the same folder (or install its plugin), "
+                "and check its `name:`"
             )
         return StepError(
             ErrorKind.NOT_FOUND,
-            f"no action named `{target}` is available",
-            hint=did_you_mean(target, self._entries, listing=False)
-            or "put the action's file in the same folder (or install its plugin), "
-            "and check its `name:`",
-            details={"action": target},
+            message,
+            hint=did_you_mean(shown, self._entries, listing=False) or fallback,
+            details={"action": shown},
         )

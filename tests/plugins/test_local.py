@@ -11,46 +11,14 @@ from engine.diagnostics.errors import ErrorKind, StepError
 from engine.engine import Engine
 from engine.plugins.local import LocalPlugin
 from engine.validate import ActionSignature
+from tests.cli.conftest import DEMO_PLUGIN, HELLO, action_text
 
-PLUGIN = """\
-api_version: "1.1"
-kind: plugin
-identifier: demo
-name: Demo
-version: 1.0.0
-description: The demo plugin.
-permissions: [km_variable_manager]
-dependencies: {other: "*"}
-configuration_schema:
-  type: object
-  properties:
-    greeting: {type: string, default: Hello, description: How to greet.}
-"""
-HELLO = """\
-api_version: "1.1"
-kind: action
-name: hello
-description: Greets.
-inputs:
-  who: {type: string, description: Who.}
-steps:
-  - set: {msg: "{{ config.greeting }} {{ inputs.who }}"}
-outputs:
-  msg: "{{ vars.msg }}"
-"""
-CALLS_OTHER = """\
-api_version: "1.1"
-kind: action
-name: borrow
-description: Calls another plugin's action.
-steps:
-  - action: other/x
-"""
+CALLS_OTHER = action_text("borrow", "steps:\n  - action: other/x\n")
 
 
 @pytest.fixture
 def plugin(tmp_path: Path) -> LocalPlugin:
-    (tmp_path / "plugin.yaml").write_text(PLUGIN)
+    (tmp_path / "plugin.yaml").write_text(DEMO_PLUGIN + 'dependencies: {other: "*"}\n')
     (tmp_path / "actions").mkdir()
     (tmp_path / "actions" / "hello.yaml").write_text(HELLO)
     (tmp_path / "actions" / "borrow.yaml").write_text(CALLS_OTHER)

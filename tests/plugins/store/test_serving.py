@@ -90,14 +90,19 @@ def test_a_call_outside_the_grant_is_refused(store: Store, make_plugin: MakePlug
     )
 
 
-def test_a_tampered_plugin_is_refused_and_the_others_load(
-    store: Store, make_plugin: MakePlugin
-) -> None:
+def _install_with_bad_tampered(store: Store, make_plugin: MakePlugin) -> None:
+    """Install 'good' and 'bad', then change a file of 'bad' behind the store's back."""
     install(store, make_plugin("good"))
     install(store, make_plugin("bad"))
     edited = store.folder(store.require("bad")) / "actions" / "hello.yaml"
     edited.chmod(0o644)
     edited.write_text(edited.read_text().replace("x: 1", "x: 2"))
+
+
+def test_a_tampered_plugin_is_refused_and_the_others_load(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    _install_with_bad_tampered(store, make_plugin)
     runtime = ServedPlugins.load(store)
     assert runtime.names() == ["good/hello"]
     refused = runtime.refused["bad"]
@@ -116,11 +121,7 @@ def test_a_call_into_a_refused_plugin_says_why(store: Store, make_plugin: MakePl
     """An `action:` step into a refused plugin is worded as every action that cannot
     run is (it said "`bad/hello` cannot run: …" here, "the action `…` cannot run: …"
     in a folder)."""
-    install(store, make_plugin("good"))
-    install(store, make_plugin("bad"))
-    edited = store.folder(store.require("bad")) / "actions" / "hello.yaml"
-    edited.chmod(0o644)
-    edited.write_text(edited.read_text().replace("x: 1", "x: 2"))
+    _install_with_bad_tampered(store, make_plugin)
     runtime = ServedPlugins.load(store)
     with pytest.raises(StepError) as caught:
         runtime.resolve("bad/hello", runtime.pipeline("good/hello"))
