@@ -23,6 +23,7 @@ from engine.run.model import Pipeline, PluginSettings
 from engine.tools.catalog import ToolCatalog
 from engine.tools.grants import Grant
 from engine.validate import ActionSignature, ValidationContext
+from engine.validate.context import action_names, find_action
 from engine.validate.schema import is_manifest_name
 
 #: Why an installed action cannot run although its name is known (its plugin disabled or
@@ -149,14 +150,11 @@ class ActionLibrary:
 
     def resolve(self, target: str, caller: Pipeline) -> tuple[Pipeline, Grant, PluginSettings]:
         """What an `action:` step in ``caller`` runs: pipeline, grant and settings."""
-        qualified = target
-        if "/" not in target and caller.plugin:
-            qualified = f"{caller.plugin}/{target}"
-        key = qualified if qualified in self._entries else target
-        entry = self._entries.get(key)
+        found = find_action(self._entries, target, caller.plugin)
         try:
-            if entry is None:
-                raise self._missing(target, qualified, caller)
+            if found is None:
+                raise self._missing(target, action_names(target, caller.plugin)[0], caller)
+            key, entry = found
             pipeline = self.pipeline(key)
         except StepError:
             raise

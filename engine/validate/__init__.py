@@ -33,6 +33,7 @@ from engine.validate.context import (
     ActionSignature,
     ValidationContext,
     ValidationLevel,
+    find_action,
     readable_inputs,
     section,
 )
@@ -225,10 +226,8 @@ def _resolve(
 ) -> ActionSignature | None:
     if target in (me.name, me.qualified) and (caller.plugin == me.plugin or "/" in target):
         return me
-    found = context.actions.get(target)
-    if found is None and caller.plugin and "/" not in target:
-        found = context.actions.get(f"{caller.plugin}/{target}")
-    return found
+    found = find_action(context.actions, target, caller.plugin)
+    return found[1] if found is not None else None
 
 
 def _dates(document: Document, data: Any) -> Iterator[Diagnostic]:

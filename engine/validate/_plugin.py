@@ -21,7 +21,7 @@ from engine.lang.templates import TemplateEngine, is_template
 from engine.load.sourcemap import Document
 from engine.validate._permissions import check_entries
 from engine.validate._refs import Flow, ReferenceChecker, Scope
-from engine.validate.context import ValidationContext, ValidationLevel
+from engine.validate.context import ValidationContext, ValidationLevel, find_action
 from engine.validate.schema import ManifestSchemas
 from engine.validate.schema_pass import SchemaChecker
 
@@ -229,9 +229,8 @@ def _hook_action(
     path: Path,
     context: ValidationContext,
 ) -> Iterator[Diagnostic]:
-    qualified = target if "/" in target or plugin is None else f"{plugin}/{target}"
-    signature = context.actions.get(qualified) or context.actions.get(target)
-    if signature is None:
+    found = find_action(context.actions, target, plugin)
+    if found is None:
         yield document.diagnostic(
             "unknown-action",
             f"the hook runs `{target}`, which is not an action of this plugin or of an "
@@ -241,6 +240,7 @@ def _hook_action(
             or "name an action of this plugin, or `plugin/action` of an installed plugin",
         )
         return
+    signature = found[1]
     given = hook.get("with")
     args: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     for name, value in args.items():

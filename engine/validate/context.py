@@ -5,11 +5,41 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.lang.limits import Profile
 from engine.tools.catalog import ToolCatalog
 from engine.validate.inputs import InputSpec
+
+Found = TypeVar("Found")
+
+
+def action_names(target: str, plugin: str | None) -> tuple[str, ...]:
+    """The names ``action: target`` in an action of ``plugin`` may be known by, best
+    first: the caller's own plugin's action, then the name as written (the one rule, for
+    validating a call and for running it).
+
+    >>> action_names("double", "math"), action_names("math/double", "app")
+    (('math/double', 'double'), ('math/double',))
+    """
+    return (f"{plugin}/{target}", target) if plugin and "/" not in target else (target,)
+
+
+def find_action(
+    actions: Mapping[str, Found], target: str, plugin: str | None
+) -> tuple[str, Found] | None:
+    """What ``action: target`` in an action of ``plugin`` calls, as its key in
+    ``actions`` and its value, by :func:`action_names`.
+
+    >>> known = {"double": 1, "math/double": 2, "triple": 3}
+    >>> find_action(known, "double", "math"), find_action(known, "triple", "math")
+    (('math/double', 2), ('triple', 3))
+    >>> find_action(known, "double", None), find_action(known, "app/x", "app")
+    (('double', 1), None)
+    """
+    return next(
+        ((key, actions[key]) for key in action_names(target, plugin) if key in actions), None
+    )
 
 
 class ValidationLevel(enum.Enum):
@@ -127,10 +157,8 @@ class ValidationContext:
 
     def resolve_action(self, target: str) -> ActionSignature | None:
         """The signature ``action: target`` refers to, if known."""
-        found = self.actions.get(target)
-        if found is None and self.plugin and "/" not in target:
-            found = self.actions.get(f"{self.plugin}/{target}")
-        return found
+        found = find_action(self.actions, target, self.plugin)
+        return found[1] if found is not None else None
 
     def config_names(self) -> list[str] | None:
         """Declared setting names, or ``None`` when there is no configuration at all."""

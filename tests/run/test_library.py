@@ -187,6 +187,19 @@ def test_resolve_prefers_the_caller_plugin(engine: Engine) -> None:
     assert library.resolve("p/double", lone)[0].plugin == "p"
 
 
+def test_validation_prefers_the_caller_plugin_as_the_run_does(engine: Engine) -> None:
+    """A call is checked against the action it will run: the caller's own plugin's one
+    before a lone file of the same name (the validator took the lone file's signature)."""
+    library = ActionLibrary(engine)
+    lone = DOUBLE.replace("  d: '{{ vars.d }}'", "  e: '{{ vars.d }}'")
+    library.add(_doc(engine, lone, "outside.yaml"))
+    library.add(_doc(engine, DOUBLE), plugin="p")
+    assert engine.validate(_doc(engine, QUAD), library.context(plugin="p")) == []
+    caller = _pipeline(engine, library, QUAD, plugin="p")
+    result = asyncio.run(engine.run(caller, {"n": 3}, bridge=Simulator(), resolver=library))
+    assert (result.ok, result.outputs) == (True, {"q": 12})
+
+
 def test_resolve_falls_back_to_the_bare_name(engine: Engine) -> None:
     library = ActionLibrary(engine)
     library.add(_doc(engine, DOUBLE))
