@@ -134,9 +134,10 @@ async def examine(host: StoreHost, args: Mapping[str, Any], plugin: str) -> Verd
 
 
 #: What is a warning for the user and, at `strict`, an error for an MCP caller: reading a
-#: key the tool's recorded answers never have. The action cannot work as written, and its
-#: tests may still pass, on mocks shaped the same wrong way.
-STRICT_ERRORS = frozenset({"unknown-result-field"})
+#: key the tool's recorded answers never have (the action cannot work as written, and its
+#: tests may still pass, on mocks shaped the same wrong way), and a mock shaped as the
+#: real server never answers (a test passing on it proves nothing).
+STRICT_ERRORS = frozenset({"unknown-result-field", "mock-answer-shape"})
 
 
 def _strict(diagnostic: Diagnostic) -> Diagnostic:
