@@ -485,12 +485,12 @@ class Broken:
 
 def cmd_test(args: argparse.Namespace) -> int:
     names = [p for p in args.paths if not Path(p).exists() and is_installed_name(p)]
-    found = collect([p for p in args.paths if p not in names])
+    engine = Engine()
+    found = collect([p for p in args.paths if p not in names], catalog=engine.catalog)
     if found.missing:
         for name in found.missing:
             print(f"km-actions test: no such file or folder: {name}", file=sys.stderr)
         return 2
-    engine = Engine()
     outcomes: list[TestOutcome] = []
     broken: list[Broken] = []
     warnings: list[Diagnostic] = []
