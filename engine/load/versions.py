@@ -133,8 +133,8 @@ def version_problem(value: object, what: str = "this file") -> tuple[str, str] |
         return (
             f"{what} is written for api_version {shown}, which needs a km-actions newer "
             f"than {__version__} (this one reads api_version {known})",
-            f"upgrade km-actions (pip install -U km-actions), or write the file for "
-            f'api_version "{CURRENT}"',
+            "upgrade km-actions (`pip install .` in a newer checkout of it), or write the "
+            f'file for api_version "{CURRENT}"',
         )
     if order is not None:
         return (

@@ -383,7 +383,7 @@ def migrate(
                 f"the plugin store was written by a newer km-actions (store schema "
                 f"{current}; this km-actions knows up to {len(migrations)})",
                 code="store-too-new",
-                hint="upgrade km-actions (pip install -U km-actions), or point "
+                hint="upgrade km-actions (`pip install .` in a newer checkout of it), or point "
                 "KM_ACTIONS_HOME at another folder",
             )
         for version, (description, apply) in enumerate(migrations, start=1):

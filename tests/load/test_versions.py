@@ -174,8 +174,8 @@ def test_upgrading_can_be_turned_off_to_read_the_file_as_written() -> None:
             "1.2",
             "this file is written for api_version 1.2, which needs a km-actions newer than "
             "0.1.0 (this one reads api_version 1.0, 1.1)",
-            "upgrade km-actions (pip install -U km-actions), or write the file for api_version "
-            '"1.1"',
+            "upgrade km-actions (`pip install .` in a newer checkout of it), or write the file "
+            'for api_version "1.1"',
             id="newer",
         ),
         pytest.param(
