@@ -124,9 +124,8 @@ def _candidates(answers: ToolAnswers, arguments: Any, *, failed: bool) -> list[_
     if answers.selector is not None and isinstance(arguments, Mapping):
         value = arguments.get(answers.selector)
         if value is not None and not (isinstance(value, str) and is_template(value)):
-            key = (
-                value if isinstance(value, str) else json.dumps(value)
-            )  # a mode's value, as recorded: `true`
+            # a mode's value is recorded as its JSON text (`true`), as ToolAnswers.pick reads it
+            key = value if isinstance(value, str) else json.dumps(value)
             one = answers.answers.get(key)
             if one is None:
                 return []
