@@ -44,13 +44,14 @@ class Engine:
     # -- stages ----------------------------------------------------------------------------
 
     def load(self, text: str, *, file: str | None = None, format: str | None = None) -> Document:
-        """Parse manifest text (YAML or JSON) with its source map."""
-        return load_text(text, file=file, format=format)
+        """Parse manifest text (YAML or JSON) with its source map (a 1.0 file upgraded
+        against this engine's catalog)."""
+        return load_text(text, file=file, format=format, catalog=self.catalog)
 
     def load_file(self, path: str | Path) -> Document:
         """Read and parse a manifest file."""
         path = Path(path)
-        return load_bytes(path.read_bytes(), file=str(path))
+        return load_bytes(path.read_bytes(), file=str(path), catalog=self.catalog)
 
     def validate(
         self, document: Document, context: ValidationContext | None = None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -27,6 +30,24 @@ def simulator_state_path() -> Path:
 def saved_tools_path() -> Path:
     """Where the tool list of the Keyboard Maestro MCP server last connected to is kept."""
     return home() / "upstream-tools.json"
+
+
+@contextlib.contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock`` for the block: a folder, or else a lock file
+    (created, readable by its owner only). Processes that take the same lock run their
+    blocks one after another, so a read-modify-write in one never loses what another
+    wrote; the lock goes with the process (``flock``), so a crash leaves none behind.
+    Raises OSError."""
+    if lock.is_dir():
+        fd = os.open(lock, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    else:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
 
 
 def write_atomically(path: Path, text: str, *, mode: int | None = None) -> None:

@@ -208,3 +208,32 @@ def test_example_tests_pass(doc: str, line: int, block: str) -> None:
     outcomes = asyncio.run(run_tests(pipeline, catalog=engine.catalog))
     failures = [f"{o.name}: {f}" for o in outcomes for f in o.failures]
     assert failures == []
+
+
+# Where a page tells users to get km-actions from: a pre-commit `repo:`, a pip command.
+_REPO_LINE = re.compile(r"^\s*-?\s*repo:\s*(\S+)", re.MULTILINE)
+_FROM_A_REGISTRY = re.compile(r"pip install (-U |--upgrade )?km-actions\b")
+
+
+def _user_pages() -> list[Path]:
+    return [*sorted(DOCS.glob("*.md")), DOCS.parent / "README.md"]
+
+
+def test_the_docs_send_users_to_no_made_up_address_of_km_actions() -> None:
+    """km-actions has no public address: a page tells users to use their checkout of it
+    (its path) or the installed package (`repo: local`), never a placeholder URL to copy
+    or a registry that does not have it (as an engine hint, quoted in diagnostics.md)."""
+    found = []
+    for page in _user_pages():
+        text = page.read_text("utf-8")
+        for block in _FENCE.findall(text):
+            for repo in _REPO_LINE.findall(block):
+                if repo != "local" and not repo.startswith("/"):
+                    found.append(f"{page.name}: repo: {repo}")
+        found.extend(f"{page.name}: {m.group()}" for m in _FROM_A_REGISTRY.finditer(text))
+    for path in sorted(ENGINE.rglob("*.py")):
+        text = path.read_text("utf-8")
+        found.extend(f"{path.name}: {m.group()}" for m in _FROM_A_REGISTRY.finditer(text))
+    assert found == []
+    pre_commit = (DOCS / "testing-actions.md").read_text("utf-8")
+    assert "repo: /path/to/km-actions" in pre_commit and "repo: local" in pre_commit

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.diagnostics.errors import EngineError
 from engine.load.loader import load_bytes
@@ -44,8 +45,11 @@ def iter_manifest_paths(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def load_file(path: Path, display: str | None = None) -> LoadedFile:
-    """Read and load one manifest file, keeping the error instead of raising it."""
+def load_file(
+    path: Path, display: str | None = None, *, catalog: Mapping[str, Any] | None = None
+) -> LoadedFile:
+    """Read and load one manifest file, keeping the error instead of raising it
+    (``catalog``: the tools it is checked against, which a 1.0 file is upgraded to)."""
     shown = display or str(path)
     try:
         raw = path.read_bytes()
@@ -56,14 +60,15 @@ def load_file(path: Path, display: str | None = None) -> LoadedFile:
             error=EngineError(f"cannot read {shown}: {exc.strerror}", code="io-error", file=shown),
         )
     try:
-        document = load_bytes(raw, file=shown)
+        document = load_bytes(raw, file=shown, catalog=catalog)
     except EngineError as exc:
         return LoadedFile(path, shown, error=exc, text=raw.decode("utf-8", "replace"))
     return LoadedFile(path, shown, document=document, text=document.text)
 
 
-def collect(arguments: list[str]) -> FileSet:
-    """Load every manifest named by ``arguments`` (files or folders)."""
+def collect(arguments: list[str], *, catalog: Mapping[str, Any] | None = None) -> FileSet:
+    """Load every manifest named by ``arguments`` (files or folders), upgrading a 1.0
+    file against ``catalog`` (the tools it is checked against)."""
     found = FileSet()
     seen: set[Path] = set()
     for argument in arguments:
@@ -80,5 +85,5 @@ def collect(arguments: list[str]) -> FileSet:
             if resolved in seen:
                 continue
             seen.add(resolved)
-            found.files.append(load_file(item))
+            found.files.append(load_file(item, catalog=catalog))
     return found

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli._files import iter_manifest_paths
+from engine.cli._offline import offline_tools
 from engine.cli._say import say
 from engine.diagnostics.errors import EngineError
 from engine.load.migrate import migrate_file
 from engine.load.versions import CURRENT
+from engine.tools.catalog import ToolCatalog
 
 
 def add_parsers(sub: Any) -> None:
@@ -31,6 +33,7 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     status = 0
+    known = offline_tools()  # a 1.0 group becomes its tools that `validate` checks against
     for argument in args.paths:
         path = Path(argument)
         if path.is_dir():
@@ -41,7 +44,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             say("migrate", f"{argument}: no such file or folder")
             return 2
         for item in paths:
-            status = max(status, _migrate_one(item, check=args.check, found=path.is_dir()))
+            found = path.is_dir()
+            status = max(status, _migrate_one(item, known, check=args.check, found=found))
     return status
 
 
@@ -50,9 +54,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 _NOT_A_MANIFEST = ("missing-key", "not-a-mapping")
 
 
-def _migrate_one(path: Path, *, check: bool, found: bool) -> int:
+def _migrate_one(path: Path, known: ToolCatalog, *, check: bool, found: bool) -> int:
     try:
-        needed = migrate_file(path, check=check)
+        needed = migrate_file(path, check=check, known=known)
     except EngineError as error:
         if found and error.code in _NOT_A_MANIFEST:
             return 0

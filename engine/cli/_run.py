@@ -38,6 +38,7 @@ from engine.simulator import SimulatorStateError
 from engine.tools.backend import Backend, BackendKind, choose_backend
 from engine.tools.catalog import ToolCatalog
 from engine.tools.config import load_settings
+from engine.validate import mock_problems
 
 
 def add_parsers(sub: Any) -> None:
@@ -484,14 +485,16 @@ class Broken:
 
 def cmd_test(args: argparse.Namespace) -> int:
     names = [p for p in args.paths if not Path(p).exists() and is_installed_name(p)]
-    found = collect([p for p in args.paths if p not in names])
+    engine = Engine()
+    found = collect([p for p in args.paths if p not in names], catalog=engine.catalog)
     if found.missing:
         for name in found.missing:
             print(f"km-actions test: no such file or folder: {name}", file=sys.stderr)
         return 2
-    engine = Engine()
     outcomes: list[TestOutcome] = []
     broken: list[Broken] = []
+    warnings: list[Diagnostic] = []
+    sources: dict[str, str] = {}
     if names:
         _test_installed(engine, names, outcomes, broken)
     libraries: dict[Path, ActionLibrary] = {}
@@ -505,6 +508,10 @@ def cmd_test(args: argparse.Namespace) -> int:
         data = loaded.document.data
         if not isinstance(data, Mapping) or data.get("kind") != "action":
             continue
+        found_here = mock_problems(loaded.document, engine.catalog)
+        if found_here:
+            warnings.extend(found_here)
+            sources[loaded.display] = loaded.text
         folder = enclosing_plugin(loaded.path)
         if folder is not None:
             _test_in_plugin(engine, folder, loaded.path, plugins, outcomes, broken)
@@ -519,7 +526,10 @@ def cmd_test(args: argparse.Namespace) -> int:
             broken.append(Broken.of(error, sources={loaded.display: loaded.text}))
             continue
         outcomes.extend(asyncio.run(run_tests(pipeline, catalog=engine.catalog, resolver=library)))
-    code = _report_tests(outcomes, broken, as_json=args.json)
+    if warnings and not args.json:
+        # what may make a test pass here and the action fail on the Mac, said first
+        print(format_text(warnings, sources=sources) + "\n")
+    code = _report_tests(outcomes, broken, warnings, as_json=args.json)
     return 0 if code == 2 and args.allow_no_tests else code
 
 
@@ -561,7 +571,13 @@ def _test_in_plugin(
         outcomes.extend(asyncio.run(plugin.run_tests(name)))
 
 
-def _report_tests(outcomes: list[TestOutcome], broken: list[Broken], *, as_json: bool) -> int:
+def _report_tests(
+    outcomes: list[TestOutcome],
+    broken: list[Broken],
+    warnings: list[Diagnostic],
+    *,
+    as_json: bool,
+) -> int:
     passed = sum(1 for o in outcomes if o.passed)
     failed = len(outcomes) - passed
     if not outcomes and not broken:
@@ -579,6 +595,7 @@ def _report_tests(outcomes: list[TestOutcome], broken: list[Broken], *, as_json:
                     "errors": len(broken),
                     "tests": [o.to_dict() for o in outcomes],
                     "problems": [b.error.to_dict() for b in broken],
+                    "warnings": [w.to_dict() for w in warnings],
                 },
                 indent=2,
             )
@@ -597,6 +614,8 @@ def _report_tests(outcomes: list[TestOutcome], broken: list[Broken], *, as_json:
         parts = [f"{passed} passed", f"{failed} failed"]
         if broken:
             parts.append(f"{len(broken)} error{'s' if len(broken) != 1 else ''}")
+        if warnings:
+            parts.append(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
         if outcomes or broken:
             print("\n" + ", ".join(parts))
     return 0 if failed == 0 and not broken and outcomes else (1 if outcomes or broken else 2)

@@ -69,7 +69,9 @@ def is_plugin_file(loaded: LoadedFile) -> bool:
     return isinstance(data, Mapping) and data.get("kind") == "plugin"
 
 
-def _enclosing_plugin(path: Path, plugins: dict[Path, LoadedFile]) -> LoadedFile | None:
+def _enclosing_plugin(
+    path: Path, plugins: dict[Path, LoadedFile], catalog: ToolCatalog
+) -> LoadedFile | None:
     folder = path.resolve().parent
     for _ in range(4):
         for name in PLUGIN_FILENAMES:
@@ -77,7 +79,7 @@ def _enclosing_plugin(path: Path, plugins: dict[Path, LoadedFile]) -> LoadedFile
             if candidate in plugins:
                 return plugins[candidate]
             if candidate.is_file():
-                plugins[candidate] = load_file(candidate)
+                plugins[candidate] = load_file(candidate, catalog=catalog)
                 return plugins[candidate]
         if folder.parent == folder:
             break
@@ -98,7 +100,7 @@ def validate_files(
     for loaded in found.files:
         if loaded.document is None or is_plugin_file(loaded):
             continue
-        owner = _enclosing_plugin(loaded.path, plugins)
+        owner = _enclosing_plugin(loaded.path, plugins, catalog)
         owners[loaded.path] = owner
         _add_signature(signatures, _identifier(owner), loaded)
     _add_neighbours(found, owners, signatures)
@@ -211,7 +213,9 @@ def _config_schema(owner: LoadedFile | None) -> Mapping[str, Any] | None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    found = collect(args.paths)
+    # the tools checked against are those a 1.0 file's permission groups become
+    catalog = _offline_catalog()
+    found = collect(args.paths, catalog=catalog)
     if found.missing:
         for name in found.missing:
             print(f"km-actions validate: no such file or folder: {name}", file=sys.stderr)
@@ -219,7 +223,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not found.files:
         print("km-actions validate: no manifests (.yaml, .yml, .json) found", file=sys.stderr)
         return 2
-    catalog = _offline_catalog()
     diagnostics = sort_diagnostics(
         validate_files(found, level=ValidationLevel(args.level), catalog=catalog)
     )

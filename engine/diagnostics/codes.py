@@ -82,6 +82,8 @@ _SEMANTIC = {
     "unknown-step-field": "A reference to `steps.x.y` where y is not result, status or error.",
     "unknown-result-field": "A reference into `steps.x.result` reads a key the tool's answer "
     "never has, as recorded from the real server (warning).",
+    "mock-answer-shape": "A test mocks a tool with an answer shaped as the real server never "
+    "answers: a key it never has, a value of another type, or no `success` (warning).",
     "unknown-config": "A reference to `config.x` where the plugin declares no setting x.",
     "unknown-event-field": "A hook reads `event.x` where x is not name, plugin, action or data.",
     "unknown-event": "A hook's `on:` looks like a misspelt built-in event (warning).",

@@ -21,6 +21,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,12 +145,15 @@ def load_text(
     format: str | None = None,
     limits: LoaderLimits = DEFAULT_LIMITS,
     upgrade: bool = True,
+    catalog: Mapping[str, Any] | None = None,
 ) -> Document:
     """Parse YAML or JSON text into a :class:`Document`.
 
     A manifest of an older api_version is upgraded to the current one (its data as the
     current language reads it, with a note: :func:`engine.load.versions.upgraded`), unless
-    ``upgrade`` is false (``km-actions migrate`` reads the file as written).
+    ``upgrade`` is false (``km-actions migrate`` reads the file as written). ``catalog``:
+    the tools the file will be checked and run against (a 1.0 permission group becomes
+    those of its tools this catalog has; default: the catalog km-actions ships).
 
     ``format`` is ``"yaml"`` or ``"json"``; by default it comes from the file name
     (``.json``), else YAML (JSON text parses as YAML too, but with JSON's own rules
@@ -181,7 +185,7 @@ def load_text(
             builder.values, builder.keys, builder.plain, _mark_span, tuple(builder.stray_quotes)
         )
         document = Document(data, source_map, text, file, "yaml")
-    return upgraded(document) if upgrade else document
+    return upgraded(document, catalog) if upgrade else document
 
 
 def load_bytes(
@@ -191,6 +195,7 @@ def load_bytes(
     format: str | None = None,
     limits: LoaderLimits = DEFAULT_LIMITS,
     upgrade: bool = True,
+    catalog: Mapping[str, Any] | None = None,
 ) -> Document:
     """Decode UTF-8 (a BOM is allowed) and :func:`load_text` it."""
     if len(raw) > limits.max_bytes:
@@ -214,7 +219,9 @@ def load_bytes(
             file,
             "save the file as UTF-8 (most editors have this in 'Save As…')",
         ) from None
-    return load_text(text, file=file, format=format, limits=limits, upgrade=upgrade)
+    return load_text(
+        text, file=file, format=format, limits=limits, upgrade=upgrade, catalog=catalog
+    )
 
 
 def _check_surrogates(text: str, file: str | None) -> None:

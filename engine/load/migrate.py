@@ -156,13 +156,16 @@ def _apply(text: str, edits: Sequence[Edit]) -> str:
     return out
 
 
-def migrate_file(path: Path, *, check: bool = False) -> bool:
+def migrate_file(
+    path: Path, *, check: bool = False, known: Mapping[str, Any] | None = None
+) -> bool:
     """Upgrade the manifest at ``path`` on disk (atomically: a temporary file renamed
-    over it, its permissions kept); True if it needed it. With ``check``, only say so."""
+    over it, its permissions kept); True if it needed it. With ``check``, only say so.
+    ``known``: the tools a 1.0 group becomes those of (default: the shipped catalog)."""
     raw = path.read_bytes()
     bom = raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
-    new_text = migrated_text(text, file=str(path))
+    new_text = migrated_text(text, file=str(path), known=known)
     if new_text is None or check:
         return new_text is not None
     data = (b"\xef\xbb\xbf" if bom else b"") + new_text.encode("utf-8")

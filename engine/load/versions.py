@@ -13,7 +13,12 @@ What 1.1 changed in the meaning of a 1.0 file, and how a 1.0 file is upgraded:
   *operations* of that class (``km_variable_manager:get`` is read-only, ``:delete``
   destructive); in 1.0 they covered every tool whose whole-tool class was that one. A
   1.0 group becomes the tools it covered in 1.0 (``engine/data/api_1_0_groups.json``,
-  the 1.0 catalog's classes kept as history) that the catalog still has.
+  the 1.0 catalog's classes kept as history) that the catalog the file is loaded for
+  still has: the current server's tools, or also the 2025 server's for a user who opted
+  into them (``[catalog] tools = "2025"``) or a connected server that lists them. Whoever
+  loads a file to check or run it against a catalog passes that catalog down
+  (``load_text(..., catalog=)``, ``Engine.load``); :func:`upgrade_key` says which tools
+  an upgrade depended on, for what keeps an upgraded document (the manifest cache).
 - Error kinds are kebab-case (``tool-failed``); 1.0 spelt them with underscores
   (``tool_failed``). ``retry.on``, a test's ``expect.error.kind`` and the quoted kinds
   in expressions and templates that read a kind (``error.kind == 'not_found'``) are
@@ -55,6 +60,7 @@ __all__ = [
     "Respelling",
     "changes",
     "groups_1_0",
+    "upgrade_key",
     "upgraded",
     "upgraded_permissions",
     "version_problem",
@@ -127,8 +133,8 @@ def version_problem(value: object, what: str = "this file") -> tuple[str, str] |
         return (
             f"{what} is written for api_version {shown}, which needs a km-actions newer "
             f"than {__version__} (this one reads api_version {known})",
-            f"upgrade km-actions (pip install -U km-actions), or write the file for "
-            f'api_version "{CURRENT}"',
+            "upgrade km-actions (`pip install .` in a newer checkout of it), or write the "
+            f'file for api_version "{CURRENT}"',
         )
     if order is not None:
         return (
@@ -160,6 +166,20 @@ def groups_1_0() -> Mapping[str, tuple[str, ...]]:
     """The tools each class group covered in api_version 1.0 (history, as data)."""
     data = json.loads(data_text("api_1_0_groups.json"))
     return MappingProxyType({name: tuple(tools) for name, tools in data["groups"].items()})
+
+
+def upgrade_key(known: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    """The tools of 1.0's groups that ``known`` (default: the shipped catalog) has: all
+    an upgrade of a 1.0 file depends on, so two catalogs with the same key upgrade a file
+    the same way.
+
+    >>> from engine.tools.older_tools import CatalogTools
+    >>> len(upgrade_key()), len(upgrade_key(ToolCatalog.builtin(CatalogTools.WITH_2025)))
+    (29, 47)
+    """
+    if known is None:
+        known = ToolCatalog.builtin()
+    return tuple(sorted({t for tools in groups_1_0().values() for t in tools if t in known}))
 
 
 def upgraded_permissions(entries: Sequence[str], known: Mapping[str, Any]) -> list[str]:

@@ -27,10 +27,13 @@ from typing import Any
 from engine import __version__
 from engine.diagnostics.errors import Span
 from engine.load.sourcemap import Document, SourceMap
+from engine.load.versions import upgrade_key
 
 # 2: documents as the current api_version reads them (a 1.0 file upgraded as it loads);
 # a cache of format 1 may hold a 1.0 file's data as written, so it is read again.
-FORMAT = 2
+# 3: with the tools a 1.0 file's upgrade depended on (versions.upgrade_key), so that a
+# cache written for one catalog is not read for another.
+FORMAT = 3
 # Parts of a manifest that running it never points into (a test's mocks can be long).
 _NOT_RUN = frozenset({"tests", "description", "author"})
 _HEADER = ("km-actions manifest cache", FORMAT, __version__)
@@ -57,10 +60,23 @@ def _restore(item: tuple[Any, ...]) -> Document:
     return Document(data, SourceMap(values, {}, {}, _tuple_span), text, file, fmt)
 
 
-def dump_documents(documents: Mapping[str, Document]) -> bytes:
-    """The cache file's bytes for a version's documents (by relative path)."""
+def dump_documents(
+    documents: Mapping[str, Document], catalog: Mapping[str, Any] | None = None
+) -> bytes:
+    """The cache file's bytes for a version's documents (by relative path), loaded for
+    ``catalog`` (default: the shipped one)."""
     body = {path: _compact(doc) for path, doc in documents.items()}
-    return pickle.dumps((_HEADER, body), protocol=pickle.HIGHEST_PROTOCOL)
+    header = (*_HEADER, _upgraded_with(documents, catalog))
+    return pickle.dumps((header, body), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _upgraded_with(
+    documents: Mapping[str, Document], catalog: Mapping[str, Any] | None
+) -> tuple[str, ...] | None:
+    """What the documents' meaning depends on beyond their text: for a version with a
+    file of an older api_version, the tools its upgrade expanded groups against."""
+    older = any(n.code == "api-version-upgraded" for d in documents.values() for n in d.notes)
+    return upgrade_key(catalog) if older else None
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -68,8 +84,11 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"the manifest cache may not hold {module}.{name}")
 
 
-def load_documents(blob: bytes) -> dict[str, Document] | None:
-    """The documents of a cache file; None when it is from another format or damaged.
+def load_documents(
+    blob: bytes, catalog: Mapping[str, Any] | None = None
+) -> dict[str, Document] | None:
+    """The documents of a cache file; None when it is from another format, damaged, or
+    holds a file of an older api_version upgraded for other tools than ``catalog``'s.
 
     Key spans, the original text of plain scalars and the spans inside ``tests`` are
     not kept: they only serve validation messages, and installed documents were
@@ -79,8 +98,10 @@ def load_documents(blob: bytes) -> dict[str, Document] | None:
         header, body = _PlainUnpickler(io.BytesIO(blob)).load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
         return None
-    if header != _HEADER or not isinstance(body, dict):
+    if not isinstance(header, tuple) or header[:-1] != _HEADER or not isinstance(body, dict):
         return None
+    if header[-1] is not None and header[-1] != upgrade_key(catalog):
+        return None  # upgraded for other tools: read again, for these
     try:
         return {path: _restore(item) for path, item in body.items()}
     except (TypeError, ValueError):

@@ -106,7 +106,7 @@ def check_validation(
     found: list[Diagnostic] = []
     if manifest.manifest_file is not None:
         name = manifest.manifest_file
-        document = load_file(manifest.root / name, display_name(manifest.label, name))
+        document = load_file(manifest.root / name, display_name(manifest.label, name), catalog)
         found.extend(validate_plugin(document, context))
     for action in manifest.actions:
         found.extend(validate(action.document, context))
@@ -354,7 +354,8 @@ def _permission_site(manifest: PluginManifest) -> Callable[[str, str, int, str],
     lone action file that is the plugin)."""
     if manifest.manifest_file is not None:
         name = manifest.manifest_file
-        document = load_file(manifest.root / name, display_name(manifest.label, name))
+        label = display_name(manifest.label, name)
+        document = load_file(manifest.root / name, label, manifest.tools)
     else:
         document = manifest.actions[0].document
 

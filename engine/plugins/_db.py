@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from engine.diagnostics.errors import PluginError
+from engine.diagnostics.errors import ConfigError, PluginError
 from engine.load.versions import RENAMED_KINDS_1_0, SUPPORTED, groups_1_0, upgraded_permissions
+
+#: Gives the tools a migration reads (the catalog in use), when one needs them.
+Tools = Callable[[], Mapping[str, Any]]
 
 BUSY_TIMEOUT_MS = 30_000
 _LOCKED_RETRIES = 50
@@ -100,7 +104,7 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-def _v1_plugins(conn: sqlite3.Connection) -> None:
+def _v1_plugins(conn: sqlite3.Connection, _tools: Tools) -> None:
     _run_script(
         conn,
         """
@@ -179,7 +183,7 @@ def _v1_plugins(conn: sqlite3.Connection) -> None:
     )
 
 
-def _v2_history(conn: sqlite3.Connection) -> None:
+def _v2_history(conn: sqlite3.Connection, _tools: Tools) -> None:
     _run_script(
         conn,
         """
@@ -208,7 +212,7 @@ def _v2_history(conn: sqlite3.Connection) -> None:
     )
 
 
-def _v3_run_traces(conn: sqlite3.Connection) -> None:
+def _v3_run_traces(conn: sqlite3.Connection, _tools: Tools) -> None:
     # Each run keeps how it ended (the error's message, masked), its counts, a bounded
     # trace without values (`detail`, JSON) and its time per step (`history_steps`);
     # failures are kept longer than successes (`failed`), and `history_trimmed` says from
@@ -248,7 +252,7 @@ def _v3_run_traces(conn: sqlite3.Connection) -> None:
     )
 
 
-def _v4_certifications(conn: sqlite3.Connection) -> None:
+def _v4_certifications(conn: sqlite3.Connection, _tools: Tools) -> None:
     # What certifying each installed version found (engine.plugins.certify), kept at
     # install: the outcome, the package's sha256 and a summary (JSON) for `describe`.
     _run_script(
@@ -272,7 +276,7 @@ def _v4_certifications(conn: sqlite3.Connection) -> None:
 _SNAKE_KINDS = tuple(RENAMED_KINDS_1_0)
 
 
-def _v5_kebab_kinds(conn: sqlite3.Connection) -> None:
+def _v5_kebab_kinds(conn: sqlite3.Connection, _tools: Tools) -> None:
     # Error kinds are codes, and codes are kebab-case (tool-failed): the runs recorded
     # before say so too, so that `stats` counts each kind under one name.
     for old in _SNAKE_KINDS:
@@ -284,13 +288,11 @@ def _v5_kebab_kinds(conn: sqlite3.Connection) -> None:
         )
 
 
-def _v6_grants_of_1_0(conn: sqlite3.Connection) -> None:
+def _v6_grants_of_1_0(conn: sqlite3.Connection, tools: Tools) -> None:
     # The grant of a plugin written for api_version 1.0 was given in 1.0's words: a class
     # group (write) meant every tool of that whole-tool class. 1.1 groups cover
-    # operations, so it becomes the tools the group covered, as its manifest now reads.
-    from engine.tools.catalog import ToolCatalog
-
-    catalog = ToolCatalog.builtin()
+    # operations, so it becomes the tools the group covered that the catalog in use has
+    # (with the 2025 server's tools for a user who chose them), as its manifest now reads.
     plugins = conn.execute(
         "SELECT p.identifier FROM plugins p JOIN versions v "
         "ON v.identifier = p.identifier AND v.version = p.version WHERE v.api_version = ?",
@@ -304,6 +306,7 @@ def _v6_grants_of_1_0(conn: sqlite3.Connection) -> None:
         entries = [entry for entry, _ in rows]
         if not any(entry in groups_1_0() for entry in entries):
             continue
+        catalog = tools()
         explicit = dict(rows)
         conn.execute("DELETE FROM permissions WHERE identifier = ?", (identifier,))
         conn.executemany(
@@ -315,7 +318,23 @@ def _v6_grants_of_1_0(conn: sqlite3.Connection) -> None:
         )
 
 
-Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+Migration = tuple[str, Callable[[sqlite3.Connection, Tools], None]]
+
+
+def configured_tools() -> Mapping[str, Any]:
+    """The tools the store is used with unless told: those offline checks use (the saved
+    tool list of the server last connected to, else the catalog km-actions ships with
+    the tools ``[catalog] tools`` chooses); the current server's when the configuration
+    cannot be read (the command that reads it next says why)."""
+    from engine.tools.config import load_settings
+    from engine.tools.saved_tools import offline_catalog
+
+    try:
+        shipped = load_settings().shipped_catalog()
+    except ConfigError:
+        shipped = None
+    return offline_catalog(shipped=shipped)[0]
+
 
 # Append only: the position (from 1) is the schema version a migration brings a store to.
 MIGRATIONS: tuple[Migration, ...] = (
@@ -342,8 +361,14 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
-def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+def migrate(
+    conn: sqlite3.Connection,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+    *,
+    tools: Tools = configured_tools,
+) -> int:
     """Apply every migration the database has not had, in one transaction; the version.
+    ``tools`` gives the catalog a migration that needs one reads (only then is it called).
 
     Raises :class:`PluginError` (``store-too-new``) for a database from a newer km-actions.
     """
@@ -358,12 +383,12 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
                 f"the plugin store was written by a newer km-actions (store schema "
                 f"{current}; this km-actions knows up to {len(migrations)})",
                 code="store-too-new",
-                hint="upgrade km-actions (pip install -U km-actions), or point "
+                hint="upgrade km-actions (`pip install .` in a newer checkout of it), or point "
                 "KM_ACTIONS_HOME at another folder",
             )
         for version, (description, apply) in enumerate(migrations, start=1):
             if version > current:
-                apply(conn)
+                apply(conn, tools)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, description, applied_at) "
                     "VALUES (?, ?, ?)",

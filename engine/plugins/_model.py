@@ -78,6 +78,9 @@ class PluginManifest:
     warnings: tuple[Diagnostic, ...] = ()
     lone_document: Document | None = field(default=None, repr=False)
     document: Document | None = field(default=None, repr=False)  # plugin.yaml, as read
+    # The tools it was read against: its action files are loaded for them too (a 1.0
+    # permission group becomes those of its tools they have).
+    tools: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def resource_limits(self) -> dict[str, float]:
@@ -142,8 +145,9 @@ def display_name(label: str | None, relative: str) -> str:
     return f"{label}/{relative}" if label else relative
 
 
-def load_file(path: Path, display: str) -> Document:
-    """Read and parse one file of a plugin; problems become :class:`PluginError`."""
+def load_file(path: Path, display: str, tools: Mapping[str, Any] | None = None) -> Document:
+    """Read and parse one file of a plugin; problems become :class:`PluginError`
+    (``tools``: the catalog it is checked against, which a 1.0 file is upgraded to)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -154,7 +158,7 @@ def load_file(path: Path, display: str) -> Document:
             file=display,
         ) from exc
     try:
-        return load_bytes(raw, file=display)
+        return load_bytes(raw, file=display, catalog=tools)
     except ManifestError as exc:
         raise PluginError(
             f"{display}: {exc.message}",

@@ -148,7 +148,7 @@ def _hook_problems(manifest: PluginManifest, context: ValidationContext) -> list
     if manifest.manifest_file is None or not manifest.hooks:
         return []
     name = manifest.manifest_file
-    document = load_file(manifest.root / name, display_name(manifest.label, name))
+    document = load_file(manifest.root / name, display_name(manifest.label, name), context.catalog)
     return [d for d in validate_plugin(document, context) if d.is_error]
 
 
@@ -189,7 +189,7 @@ def _load_action_files(
                 continue
             display = display_name(manifest.label, relative)
             try:
-                document = load_file(manifest.root / relative, display)
+                document = load_file(manifest.root / relative, display, manifest.tools)
             except EngineError as error:
                 problems.extend(error.diagnostics)
                 continue

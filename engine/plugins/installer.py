@@ -323,7 +323,7 @@ def _prepare(
         a.path: dataclasses.replace(a.document, file=f"{item.identifier}/{a.path}")
         for a in manifest.actions
     }
-    blob = dump_documents(documents)
+    blob = dump_documents(documents, catalog)
     cache = item.staging.scratch("manifests.pickle")
     cache.write_bytes(blob)
     return _Prepared(

@@ -114,7 +114,7 @@ def read_manifest(
             code="plugin-manifest-missing",
             hint="add a plugin.yaml (see docs/plugins.md), or install a single action file",
         )
-    document = load_file(found, display_name(label, found.name))
+    document = load_file(found, display_name(label, found.name), catalog)
     data = document.data if isinstance(document.data, Mapping) else {}
     ident = data.get("identifier")
     what = f"the plugin '{ident}'" if isinstance(ident, str) else "the plugin"
@@ -150,6 +150,7 @@ def read_manifest(
         data=data,
         warnings=document.notes,  # plugin.yaml of an older api_version, upgraded
         document=document,
+        tools=catalog,
     )
 
 
@@ -164,7 +165,7 @@ def read_action_file(
     (``plugin/action``) become dependencies on any version.
     """
     label = label if label is not None else path.name
-    document = load_file(path, label)
+    document = load_file(path, label, catalog)
     data = document.data
     if not isinstance(data, Mapping) or data.get("kind") != "action":
         diagnostic = document.diagnostic(
@@ -212,6 +213,7 @@ def read_action_file(
         action_patterns=(path.name,),
         data={},
         lone_document=document,
+        tools=catalog,
     )
 
 

@@ -20,13 +20,10 @@ engine.plugins._index.MarketplaceError: no marketplace is configured
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
-import os
-import tempfile
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,26 +178,10 @@ class Marketplaces:
         named = frozenset(hosts) | {place[1] for place in trusted}
         return Gate(hosts=named, trusted=trusted, stranger=stranger)
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> AbstractContextManager[None]:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.root / _LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return paths.exclusive(self.root / _LOCK_NAME)
 
     def _write(self, entries: list[MarketplaceEntry]) -> None:
         text = json.dumps({"marketplaces": [e.to_dict() for e in entries]}, indent=2) + "\n"
-        fd, temporary = tempfile.mkstemp(dir=self.root, prefix=".marketplaces-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        paths.write_atomically(self.path, text)

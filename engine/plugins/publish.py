@@ -7,7 +7,9 @@ the plugin's name, description, type and author from its newest version. A versi
 index lists already is never changed: the same archive again is left as it is, another
 one is refused (``version-published``), since people may have installed it. The new index
 is read back with the reader every install uses before it replaces the old file, in one
-rename, so a reader sees the old index or the new one.
+rename, so a reader sees the old index or the new one. The index's folder is locked from
+reading the index to writing it (:func:`engine.paths.exclusive`, as the store locks its
+own files), so two ``index add`` at once add both versions.
 
 >>> import tempfile
 >>> folder = Path(tempfile.mkdtemp())
@@ -38,7 +40,7 @@ from typing import Any
 
 from engine.diagnostics.errors import PluginError
 from engine.load.ranges import parse_version
-from engine.paths import write_atomically
+from engine.paths import exclusive, write_atomically
 from engine.plugins._index import FORMAT_VERSION, parse_index
 from engine.plugins._model import PluginManifest
 from engine.plugins._stage import ARCHIVE_SUFFIXES, InstallSource, SourceKind, stage
@@ -106,9 +108,16 @@ def add_archives(
     works wherever the folder is served). ``now``: the ``published`` date (default: the
     current time, UTC).
     """
+    index.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(index.parent):  # read, change and write as one: another add waits
+        return _add(index, archives, base_url, now or _now())
+
+
+def _add(
+    index: Path, archives: Iterable[Path], base_url: str | None, published: str
+) -> PublishReport:
     data = _read(index)
     report = PublishReport(index)
-    published = now or _now()
     for path in archives:
         archive = _inspect(path, index.parent, base_url)
         entry = _entry(data, archive.manifest)

@@ -219,7 +219,7 @@ class ServedPlugins:
         except OSError:
             blob = b""
         if blob and cache_digest(blob) == plugin.cache:
-            found = load_documents(blob)
+            found = load_documents(blob, self.catalog)
             if found is not None and all(path in found for path in paths):
                 return found
         return self._rebuild(plugin, paths)
@@ -229,11 +229,13 @@ class ServedPlugins:
         km-actions), then write a new cache (the documents are validated next)."""
         documents = {
             path: load_bytes(
-                self.store.file(plugin, path).read_bytes(), file=f"{plugin.identifier}/{path}"
+                self.store.file(plugin, path).read_bytes(),
+                file=f"{plugin.identifier}/{path}",
+                catalog=self.catalog,
             )
             for path in paths
         }
-        self._write_cache(plugin, dump_documents(documents))
+        self._write_cache(plugin, dump_documents(documents, self.catalog))
         return documents
 
     def _installed_signatures(self) -> dict[str, ActionSignature]:

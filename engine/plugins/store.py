@@ -32,7 +32,7 @@ import fcntl
 import os
 import secrets as random_tokens
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -42,7 +42,7 @@ from engine import paths
 from engine.diagnostics.errors import ErrorKind, PluginError, StepError
 from engine.diagnostics.suggestions import did_you_mean
 from engine.plugins import records
-from engine.plugins._db import connect, migrate, write_transaction
+from engine.plugins._db import configured_tools, connect, migrate, write_transaction
 from engine.plugins._recovery import Journal, recover
 from engine.plugins._secrets import read_secrets
 from engine.plugins.layout import Layout, inside, is_real_folder, remove_tree
@@ -115,10 +115,18 @@ class Store:
         self.recovered: list[str] = []
 
     @classmethod
-    def open(cls, root: Path | None = None, *, recover: bool = True) -> Store:
+    def open(
+        cls,
+        root: Path | None = None,
+        *,
+        recover: bool = True,
+        catalog: Mapping[str, Any] | None = None,
+    ) -> Store:
         """Open (creating if needed) the store at ``root`` (default :func:`paths.home`),
         bring its database up to date, check it against the folders and recover from any
-        interrupted operation (``recover=False``: neither, for repairs and tests)."""
+        interrupted operation (``recover=False``: neither, for repairs and tests).
+        ``catalog``: the tools the store is used with, should bringing it up to date need
+        them (default: those the configuration chooses, :func:`configured_tools`)."""
         root = Path(root) if root is not None else paths.home()
         try:
             _private_folder(root, may_be_link=True)  # the user chose it
@@ -132,7 +140,7 @@ class Store:
         except OSError as exc:
             raise _unavailable(root, exc) from exc
         try:
-            migrate(conn)
+            migrate(conn, tools=configured_tools if catalog is None else lambda: catalog)
             store = cls(root, conn)
             if recover:
                 store.recovered = store.recover()

@@ -49,8 +49,9 @@ DEFAULT_PLUGIN = "mcp-created"
 ORIGIN = MCP_CREATE
 
 
-def read_manifest(args: Mapping[str, Any]) -> Document:
-    """The manifest given as an object (``parameters``) or as text (``plugin_source``)."""
+def read_manifest(args: Mapping[str, Any], catalog: ToolCatalog | None = None) -> Document:
+    """The manifest given as an object (``parameters``) or as text (``plugin_source``),
+    a 1.0 one upgraded for ``catalog`` (the tools it is checked against)."""
     if "parameters" in args and "plugin_source" in args:
         raise EngineError(
             "give the manifest once: as `parameters` or as `plugin_source`",
@@ -58,10 +59,10 @@ def read_manifest(args: Mapping[str, Any]) -> Document:
             hint="remove one of them",
         )
     if "parameters" in args:
-        return upgraded(Document.from_data(dict(args["parameters"]), file="manifest"))
+        return upgraded(Document.from_data(dict(args["parameters"]), file="manifest"), catalog)
     text = str(args["plugin_source"])
     form = "json" if text.lstrip().startswith("{") else "yaml"
-    return load_text(text, file=f"manifest.{form}", format=form)
+    return load_text(text, file=f"manifest.{form}", format=form, catalog=catalog)
 
 
 def _context(host: StoreHost, plugin: str, level: ValidationLevel, data: Any) -> ValidationContext:
@@ -109,7 +110,7 @@ async def examine(host: StoreHost, args: Mapping[str, Any], plugin: str) -> Verd
     one check behind both `create` and `validate`."""
     level = ValidationLevel(args.get("validation_level", APPLIED_DEFAULTS["validation_level"]))
     try:
-        document = read_manifest(args)
+        document = read_manifest(args, host.catalog())
     except EngineError as error:
         return Verdict(None, list(error.diagnostics))
     data = document.data
@@ -134,9 +135,10 @@ async def examine(host: StoreHost, args: Mapping[str, Any], plugin: str) -> Verd
 
 
 #: What is a warning for the user and, at `strict`, an error for an MCP caller: reading a
-#: key the tool's recorded answers never have. The action cannot work as written, and its
-#: tests may still pass, on mocks shaped the same wrong way.
-STRICT_ERRORS = frozenset({"unknown-result-field"})
+#: key the tool's recorded answers never have (the action cannot work as written, and its
+#: tests may still pass, on mocks shaped the same wrong way), and a mock shaped as the
+#: real server never answers (a test passing on it proves nothing).
+STRICT_ERRORS = frozenset({"unknown-result-field", "mock-answer-shape"})
 
 
 def _strict(diagnostic: Diagnostic) -> Diagnostic:
@@ -348,7 +350,7 @@ def _write_plugin_yaml(
         patterns.append(written.relative_to(folder).as_posix())
     permissions = set(previous.get("permissions") or ())
     for path in sorted({path for pattern in patterns for path in _matches(folder, pattern)}):
-        data = load_text(path.read_text("utf-8"), file=str(path)).data
+        data = load_text(path.read_text("utf-8"), file=str(path), catalog=catalog).data
         declared = data.get("permissions") if isinstance(data, Mapping) else None
         if declared:
             permissions.update(declared)

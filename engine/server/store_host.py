@@ -291,8 +291,8 @@ class StoreHost:
         plugin = self.store.require(identifier)
         record = next(a for a in self.store.actions(plugin) if a.name == name)
         path = inside(self.store.folder(plugin), record.path)
-        data = load_text(path.read_text("utf-8"), file=record.path).data
         catalog = self.catalog()
+        data = load_text(path.read_text("utf-8"), file=record.path, catalog=catalog).data
         declared = data.get("permissions") if isinstance(data, Mapping) else None
         return {
             "tools": [

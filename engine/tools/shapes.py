@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.diagnostics.words import json_type
 
 __all__ = [
+    "Misfit",
     "Miss",
     "PathPart",
     "Schema",
     "compact",
+    "find_misfit",
     "find_miss",
     "merge",
     "node_at",
@@ -178,6 +180,82 @@ def find_miss(schema: Schema, path: Sequence[PathPart]) -> Miss | None:
         if isinstance(part, int) and "string" in types:
             return None  # a character of the text
         return Miss(index, keys, types)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Misfit:
+    """Where a value departs from a shape, at ``path`` in the value: a key the shape never
+    has (``extra``), a key it always has that the value lacks (``missing``: the mapping at
+    ``path`` lacks ``key``), or a value of another type (``type``). ``keys`` are those of
+    the shape's mapping there, ``types`` what the shape allows there."""
+
+    kind: str
+    path: tuple[PathPart, ...]
+    key: str | None
+    keys: tuple[str, ...]
+    types: tuple[str, ...]
+
+
+def find_misfit(schema: Schema, value: Any, *, must_have: Collection[str] = ()) -> Misfit | None:
+    """The first place where ``value`` is not shaped as ``schema`` says (None: it fits,
+    or the shape does not say). A value may leave out keys (it says less), except the
+    top-level keys in ``must_have`` that the shape always has; a key the shape never has
+    is one that is never there.
+
+    >>> shape = schema_of({"success": True, "data": {"name": "a", "n": 1}})
+    >>> find_misfit(shape, {"success": True, "data": {"name": "b"}}) is None
+    True
+    >>> find_misfit(shape, {"data": {"nme": "b"}}, must_have={"success"})
+    Misfit(kind='missing', path=(), key='success', keys=('success', 'data'), types=('object',))
+    >>> find_misfit(shape, {"success": True, "data": {"n": "1"}}).path
+    ('data', 'n')
+    """
+    return _misfit(schema, value, (), must_have)
+
+
+def _misfit(
+    node: Schema, value: Any, path: tuple[PathPart, ...], must_have: Collection[str]
+) -> Misfit | None:
+    types = types_of(node)
+    if not types or types == ("null",):
+        return None  # any value, or one only ever seen as null: the shape does not say
+    found = json_type(value)
+    if found not in types and not (found == "integer" and "number" in types):
+        return Misfit("type", path, None, (), types)
+    if isinstance(value, Mapping):
+        return _object_misfit(node, value, path, must_have)
+    items = node.get("items")
+    if isinstance(value, list) and isinstance(items, Mapping):
+        for index, item in enumerate(value):
+            miss = _misfit(items, item, (*path, index), ())
+            if miss is not None:
+                return miss
+    return None
+
+
+def _object_misfit(
+    node: Schema, value: Mapping[str, Any], path: tuple[PathPart, ...], must_have: Collection[str]
+) -> Misfit | None:
+    properties = node.get("properties")
+    extra = node.get("additionalProperties")
+    keys = tuple(properties) if isinstance(properties, Mapping) else ()
+    if isinstance(properties, Mapping):
+        for key in node.get("required", ()):
+            if key in must_have and key not in value:
+                return Misfit("missing", path, str(key), keys, types_of(node))
+    for key, item in value.items():
+        if isinstance(properties, Mapping) and key in properties:
+            inner: Schema = properties[key]
+        elif isinstance(extra, Mapping):
+            inner = extra
+        elif isinstance(properties, Mapping):
+            return Misfit("extra", (*path, str(key)), str(key), keys, types_of(node))
+        else:
+            continue  # a mapping whose keys were never seen: the shape does not say
+        miss = _misfit(inner, item, (*path, str(key)), ())
+        if miss is not None:
+            return miss
     return None
 
 

@@ -252,7 +252,9 @@ def tools_markdown(pages: Iterable[ToolPage], commit: str) -> str:
         "In an action, `steps.<id>.result` is the tool's answer exactly as shown here: "
         "most tools put what they give under `data`, some answer flat (km_window_manager) "
         "or under another key (km_token_processor, km_token_stats). A key an answer never "
-        "has is reported by `km-actions validate` (warning `unknown-result-field`). "
+        "has is reported by `km-actions validate` (warning `unknown-result-field`), and so "
+        "is a mock in an action's `tests:` that answers a key, or a type, the tool never "
+        "does, or no `success` (warning `mock-answer-shape`). "
         "An answer with `success: false` fails the step (kind `tool-failed`) with the "
         "tool's code, message and suggestion; with `continue_on_error: true` or `catch:`, "
         "the step's `result` is null and `steps.<id>.error` holds kind, message and code.",

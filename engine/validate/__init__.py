@@ -20,6 +20,7 @@ from engine.lang.templates import TemplateEngine
 from engine.load.sourcemap import Document
 from engine.load.versions import CURRENT, SUPPORTED
 from engine.validate._extra import check_inputs, check_tests, unused_warnings
+from engine.validate._mocks import mock_problems
 from engine.validate._permissions import (
     check_calls,
     check_ceiling,
@@ -49,6 +50,7 @@ __all__ = [
     "ValidationLevel",
     "limit_problems",
     "manifest_needs",
+    "mock_problems",
     "validate",
     "validate_plugin",
 ]

@@ -10,6 +10,7 @@ from engine.diagnostics.suggestions import did_you_mean
 from engine.load.sourcemap import Document
 from engine.tools.catalog import ToolCatalog
 from engine.tools.older_tools import OLDER_TOOLS, older_tool_hint
+from engine.validate._mocks import check_mocks
 from engine.validate._refs import ReferenceChecker
 from engine.validate.context import ValidationContext, readable_inputs, section
 from engine.validate.schema_pass import SchemaChecker
@@ -51,7 +52,8 @@ def check_inputs(
 def check_tests(
     document: Document, data: Mapping[str, Any], context: ValidationContext
 ) -> Iterator[Diagnostic]:
-    """Tests name real tools, declared inputs and declared outputs."""
+    """Tests name real tools, declared inputs and declared outputs, and mock tools with
+    answers shaped as the real server's."""
     tests = data.get("tests")
     if not isinstance(tests, list):
         return
@@ -88,6 +90,7 @@ def check_tests(
                         or did_you_mean(str(tool), catalog, listing=False)
                         or "mock tools by their km_* names (`km-actions schema --tools`)",
                     )
+            yield from check_mocks(document, base, mocks, catalog)
         expect = test.get("expect")
         if not isinstance(expect, Mapping):
             continue

@@ -73,3 +73,28 @@ def test_a_missing_file_is_a_usage_error(cli: Cli) -> None:
         2,
         "km-actions migrate: nope.yaml: no such file or folder\n",
     )
+
+
+CALCULATOR_1_0 = """\
+    api_version: "1.0"
+    kind: action
+    name: add
+    description: Adds.
+    permissions: [read-only]
+    steps:
+      - tool: km_calculator
+        with: {expression: "1+1"}
+    """
+
+
+def test_a_1_0_group_keeps_the_2025_tools_of_a_user_who_chose_them(cli: Cli) -> None:
+    """With `catalog.tools = 2025`, `read-only` of a 1.0 file still covers km_calculator:
+    validate passes, and migrate writes it into the file."""
+    path = cli.write("add.yaml", CALCULATOR_1_0)
+    assert cli("config", "set", "catalog.tools", "2025").code == 0
+    outcome = cli("validate", "add.yaml", "--json")
+    assert [d["code"] for d in outcome.json()] == ["api-version-upgraded"]
+    assert "km_calculator" in outcome.json()[0]["message"]
+    assert cli("migrate", "add.yaml").code == 0
+    assert "km_calculator" in path.read_text()
+    assert cli("validate", "add.yaml").code == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -180,3 +181,38 @@ def test_a_failing_test_is_refused_with_what_differed(
     assert code == 1
     assert _status(output) == {"km-actions validate": "Passed", "km-actions test": "Failed"}
     assert "___ double: doubles ___\n  output `d` is 4, expected 5\n" in output
+
+
+def _documented_local_config() -> str:
+    """The `repo: local` configuration docs/testing-actions.md gives."""
+    text = (ROOT / "docs" / "testing-actions.md").read_text("utf-8")
+    blocks = re.findall(r"^```yaml\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+    (block,) = [b for b in blocks if "repo: local" in b]
+    return block
+
+
+def test_the_documented_local_hooks_run_the_installed_km_actions(tmp_path: Path) -> None:
+    """The docs' `repo: local` configuration, as written, runs the km-actions on the PATH:
+    a good action under actions/ is committed, a broken one refused."""
+    user = tmp_path / "user"
+    user.mkdir()
+    _git(user, "init", "-q")
+    _git(user, "config", "user.name", "Ann")
+    _git(user, "config", "user.email", "ann@example.com")
+    (user / ".pre-commit-config.yaml").write_text(_documented_local_config(), "utf-8")
+    (user / "actions").mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "PRE_COMMIT_COLOR": "never",
+    }
+    done = _run([str(BIN / "pre-commit"), "install"], user, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    code, output = _commit(user, env, "actions/double.yaml", GOOD)
+    assert code == 0, output
+    assert _status(output) == {"km-actions validate": "Passed", "km-actions test": "Passed"}
+    code, output = _commit(user, env, "actions/broken.yaml", BROKEN)
+    assert code == 1
+    assert _status(output) == {"km-actions validate": "Failed", "km-actions test": "Failed"}
+    assert "actions/broken.yaml:8:5: error[step-kind-missing]" in output

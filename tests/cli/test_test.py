@@ -79,7 +79,7 @@ def test_no_tests_found(cli: Cli) -> None:
     as_json = cli("test", "plain.yaml", "--json")
     assert (as_json.code, as_json.json(), as_json.err) == (
         2,
-        {"passed": 0, "failed": 0, "errors": 0, "tests": [], "problems": []},
+        {"passed": 0, "failed": 0, "errors": 0, "tests": [], "problems": [], "warnings": []},
         NO_TESTS_MESSAGE,
     )
 
@@ -285,3 +285,43 @@ def test_a_hook_given_files_without_tests_passes(cli: Cli) -> None:
     assert (outcome.code, outcome.out, outcome.err) == (0, "", NO_TESTS_MESSAGE)
     assert cli("test", "--allow-no-tests", "plain.yaml", "double.yaml").code == 1
     assert cli("test", "--allow-no-tests", "gone.yaml").code == 2
+
+
+MISSHAPEN_MOCK = action_text(
+    "greeting",
+    """\
+    permissions: [km_variable_manager]
+    steps:
+      - id: get
+        tool: km_variable_manager
+        with: {operation: get, name: Greeting}
+    outputs:
+      text: "{{ steps.get.result.data.value }}"
+    tests:
+      - name: reads the greeting
+        mocks: {km_variable_manager: [{data: {value: Hi}}]}
+        expect: {outputs: {text: Hi}}
+    """,
+)
+
+
+def test_a_mock_the_real_server_never_answers_is_a_warning(cli: Cli) -> None:
+    """The test passes on a mock without `success`, so `km-actions test` says, where the
+    mock is, that the real server answers otherwise (the run and exit code unchanged)."""
+    cli.write("greeting.yaml", MISSHAPEN_MOCK)
+    outcome = cli("test", "greeting.yaml")
+    assert (outcome.code, outcome.err) == (0, "")
+    first, rest = outcome.out.split("\n", 1)
+    assert first == (
+        "greeting.yaml:14:35: warning[mock-answer-shape]: the test's mock of "
+        "km_variable_manager is not shaped as the real server answers: an answer of "
+        "km_variable_manager get always has `success`, and the mock has none"
+    )
+    assert "= hint: add `success: true`" in rest
+    assert rest.endswith(
+        "greeting.yaml::greeting::reads the greeting PASSED\n\n1 passed, 0 failed, 1 warning\n"
+    )
+    data = cli("test", "greeting.yaml", "--json").json()
+    assert [(w["code"], w["severity"], w["line"]) for w in data["warnings"]] == [
+        ("mock-answer-shape", "warning", 14)
+    ]

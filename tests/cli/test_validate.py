@@ -488,4 +488,6 @@ def test_the_files_given_win_over_their_neighbours(cli: Cli) -> None:
 
 
 def test_no_enclosing_plugin_up_to_the_root() -> None:
-    assert _enclosing_plugin(Path("/km-actions-test-no-such.yaml"), {}) is None
+    assert (
+        _enclosing_plugin(Path("/km-actions-test-no-such.yaml"), {}, ToolCatalog.builtin()) is None
+    )

@@ -8,10 +8,12 @@ import json
 import pytest
 
 from engine.diagnostics.errors import Severity
+from engine.engine import Engine
 from engine.load.loader import load_text
 from engine.load.versions import CURRENT, SUPPORTED, groups_1_0, version_problem
 from engine.tools.catalog import ToolCatalog
-from engine.validate import validate
+from engine.tools.older_tools import CatalogTools
+from engine.validate import ValidationContext, validate
 
 HEAD_1_0 = 'api_version: "1.0"\nkind: action\nname: demo\ndescription: A demo.\n'
 
@@ -172,8 +174,8 @@ def test_upgrading_can_be_turned_off_to_read_the_file_as_written() -> None:
             "1.2",
             "this file is written for api_version 1.2, which needs a km-actions newer than "
             "0.1.0 (this one reads api_version 1.0, 1.1)",
-            "upgrade km-actions (pip install -U km-actions), or write the file for api_version "
-            '"1.1"',
+            "upgrade km-actions (`pip install .` in a newer checkout of it), or write the file "
+            'for api_version "1.1"',
             id="newer",
         ),
         pytest.param(
@@ -210,3 +212,35 @@ def test_what_km_actions_writes_is_the_current_version() -> None:
     written = plugin_files("demo", "A demo.", Template.LOOP, schemas=("p", "a"))
     assert header in written["plugin.yaml"].splitlines()
     assert header in written["actions/notify-each.yaml"].splitlines()
+
+
+CALCULATOR_1_0 = (
+    HEAD_1_0 + "permissions: [read-only]\n"
+    "steps:\n  - tool: km_calculator\n    with: {expression: '1+1'}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("tools", "has_calculator"),
+    [
+        pytest.param(CatalogTools.CURRENT, False, id="current"),
+        pytest.param(CatalogTools.WITH_2025, True, id="2025"),
+    ],
+)
+def test_a_1_0_group_becomes_the_tools_the_catalog_in_use_has(
+    tools: CatalogTools, has_calculator: bool
+) -> None:
+    """A user who chose the 2025 server's tools keeps those of them a 1.0 group covered."""
+    catalog = ToolCatalog.builtin(tools)
+    covered = [t for t in groups_1_0()["read-only"] if t in catalog]
+    for document in (
+        load_text(CALCULATOR_1_0, file="demo.yaml", catalog=catalog),
+        Engine(catalog=catalog).load(CALCULATOR_1_0, file="demo.yaml"),
+    ):
+        assert document.data["permissions"] == covered
+        assert ("km_calculator" in document.data["permissions"]) is has_calculator
+        problems = [
+            d.code for d in validate(document, ValidationContext(catalog=catalog)) if d.is_error
+        ]
+        assert problems == ([] if has_calculator else ["unknown-tool"])
+    assert len(covered) == (14 if has_calculator else 8)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.diagnostics.errors import PluginError
+from engine.plugins import publish
 from engine.plugins._index import MarketplaceError
 from engine.plugins.packing import create_archive
 from engine.plugins.publish import add_archives
@@ -82,3 +87,33 @@ def test_only_archives_are_published(tmp_path: Path) -> None:
         f"{action} is not a plugin archive",
         "give a .zip or .tar.gz made by `km-actions pack`",
     )
+
+
+def test_two_adds_at_once_both_land_in_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `index add` at once: each reads the index, adds its version and writes it. Each
+    waits, after reading, for the other to have read too (up to a second): without a
+    lock both read the same index and the second write drops the first version; with it,
+    the second waits for the first to finish, and reads the index with its version."""
+    index = tmp_path / "site" / "index.json"
+    archives = [archive(tmp_path, "1.0.0"), archive(tmp_path, "2.0.0")]
+    both_read = threading.Barrier(2, timeout=1.0)
+    events: list[str] = []
+    real_read = publish._read
+
+    def read_then_wait(path: Path) -> dict[str, Any]:
+        data = real_read(path)
+        events.append(f"read {len(data['plugins'])}")
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()  # only one gets here while the other holds the lock
+        return data
+
+    monkeypatch.setattr(publish, "_read", read_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        done = [pool.submit(add_archives, index, [a], now="2026-05-01") for a in archives]
+        reports = [future.result(timeout=30) for future in done]
+    assert [len(r.added) for r in reports] == [1, 1]
+    (entry,) = json.loads(index.read_text())["plugins"]
+    assert sorted(v["version"] for v in entry["versions"]) == ["1.0.0", "2.0.0"]
+    assert sorted(events) == ["read 0", "read 1"]  # the second read the first's version

@@ -299,7 +299,7 @@ async def test_at_strict_reading_a_key_the_tool_never_answers_is_an_error(
 ) -> None:
     text = CORPUS["reads-a-key-the-tool-never-answers"]
     refused = await call(client, "validate", plugin_source=text)
-    (problem,) = refused["error"]["diagnostics"]
+    problem, mock = refused["error"]["diagnostics"]
     assert (problem["severity"], problem["code"], problem["path"], problem["message"]) == (
         "error",
         "unknown-result-field",
@@ -310,8 +310,24 @@ async def test_at_strict_reading_a_key_the_tool_never_answers_is_an_error(
         "the answer holds success, data; km-actions://catalog (its `km_variable_manager` "
         "entry) shows the whole answer"
     )
+    # the mock the test passes on is shaped as wrongly: an error at strict too
+    assert (mock["severity"], mock["code"], mock["path"], mock["message"]) == (
+        "error",
+        "mock-answer-shape",
+        "$.tests[0].mocks.km_variable_manager[0].value",
+        "the test's mock of km_variable_manager is not shaped as the real server answers: "
+        "an answer of km_variable_manager get never has `value`",
+    )
+    assert mock["hint"].startswith("the answer holds success, data; the real server answers")
+    assert (
+        "km-actions://catalog (its `km_variable_manager` entry) shows a recorded example"
+        in (mock["hint"])
+    )
     standard = await call(client, "validate", plugin_source=text, validation_level="standard")
-    assert [w["code"] for w in standard["warnings"]] == ["unknown-result-field"]
+    assert [w["code"] for w in standard["warnings"]] == [
+        "unknown-result-field",
+        "mock-answer-shape",
+    ]
 
 
 async def test_at_strict_a_failing_test_is_a_problem_located_at_the_test(client: Client) -> None:

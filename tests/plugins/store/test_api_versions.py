@@ -7,6 +7,8 @@ import asyncio
 import pickle
 from pathlib import Path
 
+import pytest
+
 from engine import __version__
 from engine.lang.limits import Profile
 from engine.load.loader import load_text
@@ -18,6 +20,7 @@ from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.tools.bridge.mock import MockBridge
 from engine.tools.catalog import ToolCatalog
+from engine.tools.older_tools import CatalogTools
 
 PLUGIN_1_0 = """\
 api_version: "1.0"
@@ -99,6 +102,61 @@ def test_a_store_s_1_0_grants_become_the_tools_their_groups_covered(home: Path) 
         new = {g.entry: g.explicit for g in store.grant("new")}
     assert old == {"km_notifications": True} | {t: True for t in still_there("read-only")}
     assert new == {"km_notifications": True, "read-only": False}
+
+
+def _store_of_1_0_grants(home: Path) -> None:
+    """A store at schema 5 with one 1.0 plugin granted `read-only`."""
+    home.mkdir()
+    conn = connect(home / "state.db")
+    migrate(conn, MIGRATIONS[:5])
+    conn.execute(
+        "INSERT INTO versions VALUES ('old', '1.0.0', 'plugins/old', 'd', '1.0', 'action', "
+        "'X', '', '{}', NULL, 'then')"
+    )
+    conn.execute(
+        "INSERT INTO plugins VALUES ('old', '1.0.0', 1, 'folder', '/x', '{}', 'file', 0, "
+        "'standard', 'then', 'then')"
+    )
+    conn.execute("INSERT INTO permissions VALUES ('old', 'read-only', 1)")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("tools", "configured"),
+    [
+        pytest.param(CatalogTools.CURRENT, False, id="current"),
+        pytest.param(CatalogTools.WITH_2025, False, id="2025-given"),
+        pytest.param(CatalogTools.WITH_2025, True, id="2025-configured"),
+    ],
+)
+def test_a_store_s_1_0_grants_become_the_tools_of_the_catalog_in_use(
+    home: Path, tools: CatalogTools, configured: bool
+) -> None:
+    """A user who chose the 2025 server's tools (given to Store.open, or in config.toml,
+    which a store opened by any command reads) keeps those of them a 1.0 grant covered."""
+    _store_of_1_0_grants(home)
+    catalog = ToolCatalog.builtin(tools)
+    if configured:
+        (home / "config.toml").write_text('[catalog]\ntools = "2025"\n', "utf-8")
+    given = {} if configured else {"catalog": catalog}  # configured: as any command opens it
+    with Store.open(home, recover=False, **given) as store:
+        granted = [g.entry for g in store.grant("old")]
+    assert granted == [t for t in groups_1_0()["read-only"] if t in catalog]
+    assert ("km_calculator" in granted) is (tools is CatalogTools.WITH_2025)
+
+
+def test_a_cache_of_a_1_0_file_is_read_for_the_tools_it_was_upgraded_for() -> None:
+    """Cached documents of a 1.0 file hold its groups expanded for one catalog: read for
+    another, the cache is not used (the files are read again, for that one)."""
+    current, older = ToolCatalog.builtin(), ToolCatalog.builtin(CatalogTools.WITH_2025)
+    text = ACTION_1_0.replace("[destructive]", "[read-only]")
+    blob = _cache.dump_documents({"a.yaml": load_text(text, catalog=older)}, older)
+    cached = _cache.load_documents(blob, older)
+    assert cached is not None and "km_calculator" in cached["a.yaml"].data["permissions"]
+    assert _cache.load_documents(blob, current) is None
+    plain = _cache.dump_documents({"b.yaml": load_text(text.replace('"1.0"', '"1.1"'))})
+    assert _cache.load_documents(plain, older) is not None  # nothing upgraded: any tools
 
 
 def test_a_cache_written_before_1_1_is_read_again(store: Store, tmp_path: Path) -> None:

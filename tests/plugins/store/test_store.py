@@ -111,7 +111,7 @@ def test_a_failing_migration_leaves_the_old_schema(home: Path) -> None:
     conn = connect(home / "state.db")
     migrate(conn, MIGRATIONS[:1])
 
-    def broken(conn: sqlite3.Connection) -> None:
+    def broken(conn: sqlite3.Connection, _tools: object) -> None:
         conn.execute("CREATE TABLE half (x)")
         conn.execute("THIS IS NOT SQL")
 
