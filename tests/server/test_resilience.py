@@ -196,15 +196,15 @@ HEAVY = action_yaml(
     "heavy",
     """
 steps:
-  - foreach: range(60)
+  - foreach: range(1000)
     steps:
-      - set: {words: "{{ ('a b' * 300000) | title | length }}"}
+      - set: {words: "{{ ('a b' * 30000) | title | length }}"}
 """,
     description="Compute for a long time.",
 )
 
 
-ONE_STEP = HEAVY.replace("name: heavy", "name: heavy-step", 1).replace("range(60)", "range(1)")
+ONE_STEP = HEAVY.replace("name: heavy", "name: heavy-step", 1).replace("range(1000)", "range(1)")
 
 
 async def _timed(server: Served, operation: str, **given: Any) -> tuple[Any, float]:
