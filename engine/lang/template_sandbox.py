@@ -19,10 +19,10 @@ from engine.diagnostics.words import describe_value
 from engine.lang.limits import current_limits
 from engine.lang.sandbox.budget import spend
 from engine.lang.sandbox.failures import MissingValue, SandboxFailure
-from engine.lang.sandbox.lookups import MISSING, Lookup, lookup_attribute, lookup_item
+from engine.lang.sandbox.lookups import MISSING, lookup_attribute, lookup_item
 from engine.lang.sandbox.messages import to_step_error
 from engine.lang.sandbox.operators import BINARY_OPERATORS
-from engine.lang.sandbox.references import Scope, format_reference
+from engine.lang.sandbox.references import Chain, Scope, format_reference
 from engine.lang.sandbox.sizes import (
     check_operand,
     check_size,
@@ -175,7 +175,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return result
 
 
-def _find_parent(scope: Scope, chains: Sequence[Lookup], parent: Any, key: Any) -> str:
+def _find_parent(scope: Scope, chains: Sequence[Chain], parent: Any, key: Any) -> str:
     """The text of the reference whose value is ``parent`` (to name a missing key)."""
     fallback = ""
     same = (lambda node: node is parent or node == parent) if callable(parent) else None
@@ -199,7 +199,7 @@ def _find_parent(scope: Scope, chains: Sequence[Lookup], parent: Any, key: Any) 
     return fallback
 
 
-def template_error(exc: BaseException, scope: Scope, chains: Sequence[Lookup]) -> StepError:
+def template_error(exc: BaseException, scope: Scope, chains: Sequence[Chain]) -> StepError:
     """The :class:`StepError` for anything a render raised, naming a missing key's parent."""
     failure: BaseException = exc
     if isinstance(exc, _UndefinedUse):

@@ -33,7 +33,7 @@ from jinja2.environment import Template
 from jinja2.runtime import Context
 
 from engine.diagnostics.errors import CompileError, ErrorKind, StepError
-from engine.lang._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo, chain_links
+from engine.lang._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo
 
 # Private here as before the split (tests compare the quick analysis with the full one).
 from engine.lang._template_analysis import TemplateAnalyzer as _TemplateAnalyzer
@@ -46,22 +46,15 @@ from engine.lang._template_filters import (
 )
 from engine.lang.limits import current_limits
 from engine.lang.sandbox import budget
-from engine.lang.sandbox.failures import MissingValue, SandboxFailure
-from engine.lang.sandbox.lookups import Lookup
-from engine.lang.sandbox.messages import to_step_error
-from engine.lang.sandbox.references import PathPart, Problem, Scope, compile_error
+from engine.lang.sandbox.references import Chain, Problem, Scope, compile_error
 from engine.lang.sandbox.sizes import (
     PLAIN_SCALARS,
-    PLAIN_TYPES,
     check_data_size,
     check_operand,
     check_size,
-    to_plain,
 )
 from engine.lang.template_sandbox import (
-    TEMPLATE_GUARD,
     Sandbox,
-    finalize_output,
     json_like,
     template_error,
 )
@@ -115,56 +108,6 @@ class _Constant:
         return self.value
 
 
-class _ReferenceRenderer:
-    """``{{ inputs.name }}``: a direct lookup, no Jinja render."""
-
-    __slots__ = ("lookup",)
-    constant = False
-
-    def __init__(self, lookup: Lookup) -> None:
-        self.lookup = lookup
-
-    @property
-    def keys(self) -> tuple[PathPart, ...]:
-        """The key path read from the scope (root first): lets the runtime's code
-        generator inline the lookup as subscripts, with this renderer as fallback."""
-        return (self.lookup.root, *(key for key, _ in self.lookup.links))
-
-    def __call__(self, scope: Scope) -> Any:
-        try:
-            value = self.lookup(scope)
-            return value if type(value) in PLAIN_TYPES else to_plain(value)
-        except (MissingValue, SandboxFailure) as exc:
-            raise to_step_error(exc, ErrorKind.TEMPLATE_ERROR, TEMPLATE_GUARD) from None
-
-
-class _PlainText:
-    """Text whose every ``{{ }}`` is a plain reference: joined lookups, no Jinja render."""
-
-    __slots__ = ("parts",)
-    constant = False
-
-    def __init__(self, parts: Sequence[str | Lookup]) -> None:
-        self.parts = tuple(parts)
-
-    def __call__(self, scope: Scope) -> str:
-        pieces: list[str] = []
-        try:
-            for part in self.parts:
-                if isinstance(part, str):
-                    pieces.append(part)
-                else:
-                    value = part(scope)
-                    pieces.append(value if type(value) is str else str(finalize_output(value)))
-        except StepError:
-            raise
-        except Exception as exc:
-            raise template_error(exc, scope, ()) from None
-        text = "".join(pieces)
-        check_size(len(text), "max_template_output")
-        return text
-
-
 class _CompiledTemplate:
     """A Jinja template and what is needed to run it cheaply. Jinja's code generation
     costs about a millisecond per template, so it happens on the first render (once):
@@ -175,7 +118,7 @@ class _CompiledTemplate:
     constant = False
 
     def __init__(
-        self, engine: TemplateEngine, text: str, native: bool, chains: Sequence[Lookup]
+        self, engine: TemplateEngine, text: str, native: bool, chains: Sequence[Chain]
     ) -> None:
         self.engine = engine
         self.text = text
@@ -300,8 +243,7 @@ _T = TypeVar("_T", bound="_CompiledTemplate")
 class TemplateEngine:
     """Analyzes and compiles templates; owns the sandbox and its filters, tests, globals.
 
-    Register extra filters on ``engine.filters`` before compiling. ``fast_paths=False``
-    renders plain references through Jinja too (tests compare the two).
+    Register extra filters on ``engine.filters`` before compiling.
 
     >>> engine = TemplateEngine()
     >>> engine.analyze("{% for x in y %}{% endfor %}").problems[0].code
@@ -310,11 +252,10 @@ class TemplateEngine:
     [1]
     """
 
-    def __init__(self, *, fast_paths: bool = True) -> None:
+    def __init__(self) -> None:
         self.filters: dict[str, Callable[..., Any]] = dict(DEFAULT_FILTERS)
         self.tests: dict[str, Callable[..., Any]] = dict(DEFAULT_TESTS)
         self.globals: dict[str, Any] = dict(DEFAULT_GLOBALS)
-        self.fast_paths = fast_paths
         self.environment = Sandbox(self.filters, self.tests, self.globals)
         self._analyses: dict[str, Analysis] = {}
         self._templates: dict[tuple[str, bool], Template] = {}  # compiled Jinja, shared
@@ -360,15 +301,8 @@ class TemplateEngine:
         analysis = self._analysis(text)
         if analysis.info.problems:
             raise compile_error(analysis.info.problems)
-        parts = analysis.parts
         if analysis.info.is_native:
-            lookup = self._plain(parts[0])
-            if lookup is not None:
-                return _ReferenceRenderer(lookup)
             return self._eager_if_large(_NativeRenderer(self, text, True, analysis.chains))
-        plain = [part if isinstance(part, str) else self._plain(part) for part in parts]
-        if all(part is not None for part in plain):
-            return _PlainText([part for part in plain if part is not None])
         return self._eager_if_large(_JinjaText(self, text, False, analysis.chains))
 
     def _eager_if_large(self, renderer: _T) -> _T:
@@ -377,19 +311,6 @@ class TemplateEngine:
         if len(renderer.text) > _EAGER_LENGTH:
             renderer._compile()
         return renderer
-
-    def _plain(self, node: str | nodes.Expr | Lookup) -> Lookup | None:
-        if not self.fast_paths or isinstance(node, str):
-            return None
-        if isinstance(node, Lookup):
-            return node
-        base, links = chain_links(node)
-        if not isinstance(base, nodes.Name) or base.name in self.globals:
-            return None
-        constant = [(key, is_attribute) for key, is_attribute, _ in links if key is not None]
-        if len(constant) != len(links):
-            return None
-        return Lookup(base.name, constant)
 
     def _jinja(self, text: str, *, native: bool) -> Template:
         template = self._templates.get((text, native))
