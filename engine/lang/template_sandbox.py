@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn
 
 from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.nodes import EvalContext
 from jinja2.runtime import ChainableUndefined, Context, StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
@@ -130,6 +131,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self.tests = tests  # type: ignore[assignment]  # Jinja annotates tests narrowly
         self.globals = globals_
         self.binop_table = dict(BINARY_OPERATORS)
+        # Shared by every render: only `{% autoescape %}` statements would change it.
+        self.eval_context = EvalContext(self)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         try:
@@ -141,13 +144,23 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return not isinstance(obj, type) and super().is_safe_callable(obj)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, Undefined):
+        if type(obj) is dict:  # most reads: a key of an object, as lookup_attribute reads it
+            value = obj.get(attribute, MISSING)
+            if value is not MISSING and attribute[:1] != "_":
+                return value
+        elif isinstance(obj, Undefined):
             return obj
         value = lookup_attribute(obj, attribute)
         return self.undefined(obj=obj, name=attribute) if value is MISSING else value
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        if isinstance(obj, Undefined):
+        kind = type(obj)
+        if kind is dict or (kind is list and type(argument) is int):
+            try:  # most reads, as lookup_item reads them; anything else takes its path
+                return obj[argument]
+            except (LookupError, TypeError):
+                pass
+        elif isinstance(obj, Undefined):
             return obj
         value = lookup_item(obj, argument)
         return self.undefined(obj=obj, name=argument) if value is MISSING else value
@@ -173,6 +186,33 @@ class Sandbox(ImmutableSandboxedEnvironment):
         elif isinstance(result, list | tuple):
             check_size(len(result), "max_collection_size")
         return result
+
+
+class RenderContext(Context):
+    """The context of one render, made with a few attribute stores: names are read from
+    the scope, then from the engine's globals, never merged into a new mapping (Jinja's
+    own context copies both for every render). Templates hold no statements, so what
+    only statements use (blocks, exports to import, a template's name) is left out."""
+
+    name = None
+
+    def __init__(self, environment: Sandbox, scope: Scope) -> None:
+        # Context.__init__ is not called: it builds all that this context leaves out.
+        self.environment = environment
+        self.eval_ctx = environment.eval_context
+        self.scope = scope
+        self.vars = {}
+        self.exported_vars = set()  # the native renderer's assignment adds to it
+
+    def resolve_or_missing(self, key: str) -> Any:
+        value = self.scope.get(key, missing)
+        return self.environment.globals.get(key, missing) if value is missing else value
+
+    def get_all(self) -> dict[str, Any]:
+        return {**self.environment.globals, **self.scope, **self.vars}
+
+    def __contains__(self, name: str) -> bool:
+        return self.resolve_or_missing(name) is not missing or name in self.vars
 
 
 def _find_parent(scope: Scope, chains: Sequence[Chain], parent: Any, key: Any) -> str:

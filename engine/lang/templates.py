@@ -24,13 +24,11 @@ The sandbox environment, the filters and the static analysis live in
 from __future__ import annotations
 
 import warnings
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from jinja2 import nodes
 from jinja2.environment import Template
-from jinja2.runtime import Context
 
 from engine.diagnostics.errors import CompileError, ErrorKind, StepError
 from engine.lang._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo
@@ -45,7 +43,7 @@ from engine.lang._template_filters import (
     ConcatToFilter,
 )
 from engine.lang.limits import current_limits
-from engine.lang.sandbox import budget
+from engine.lang.sandbox.budget import begin, end
 from engine.lang.sandbox.references import Chain, Problem, Scope, compile_error
 from engine.lang.sandbox.sizes import (
     PLAIN_SCALARS,
@@ -54,6 +52,7 @@ from engine.lang.sandbox.sizes import (
     check_size,
 )
 from engine.lang.template_sandbox import (
+    RenderContext,
     Sandbox,
     json_like,
     template_error,
@@ -109,42 +108,33 @@ class _Constant:
 
 
 class _CompiledTemplate:
-    """A Jinja template and what is needed to run it cheaply. Jinja's code generation
-    costs about a millisecond per template, so it happens on the first render (once):
-    compiling many installed actions at start-up stays fast. The text was analysed when
-    the renderer was made, so it is known to compile."""
+    """A template's compiled Jinja code and what is needed to run it cheaply. Jinja's
+    code generation costs about a millisecond per template, so it happens on the first
+    render (once): compiling many installed actions at start-up stays fast. The text was
+    analysed when the renderer was made, so it is known to compile."""
 
-    __slots__ = ("_globals", "chains", "engine", "native", "render_function", "template", "text")
+    __slots__ = ("chains", "engine", "environment", "native", "render_function", "text")
     constant = False
 
     def __init__(
         self, engine: TemplateEngine, text: str, native: bool, chains: Sequence[Chain]
     ) -> None:
         self.engine = engine
+        self.environment = engine.environment
         self.text = text
         self.native = native
         self.chains = chains
-        self.template: Template | None = None
+        self.render_function: Callable[[RenderContext], Iterator[Any]] = self._first_render
 
     def _compile(self) -> None:
-        template = self.template = self.engine._jinja(self.text, native=self.native)
-        self.render_function = template.root_render_func
-        # Flattened once: Jinja's new_context re-reads a ChainMap of globals per render.
-        self._globals = dict(template.globals)
+        self.render_function = self.engine._jinja(self.text, native=self.native).root_render_func
 
-    def new_context(self, scope: Scope) -> Context:
-        if self.template is None:
-            try:
-                self._compile()
-            except CompileError as error:  # analysed fine, yet Python could not compile it
-                raise StepError(ErrorKind.TEMPLATE_ERROR, error.message, hint=error.hint) from error
-        template = self.template
-        assert template is not None  # set by _compile (not user input)
-        parent = dict(self._globals)
-        parent.update(scope)
-        return template.environment.context_class(
-            template.environment, parent, template.name, template.blocks
-        )
+    def _first_render(self, context: RenderContext) -> Iterator[Any]:
+        try:
+            self._compile()
+        except CompileError as error:  # analysed fine, yet Python could not compile it
+            raise StepError(ErrorKind.TEMPLATE_ERROR, error.message, hint=error.hint) from error
+        return self.render_function(context)
 
 
 class _NativeRenderer(_CompiledTemplate):
@@ -153,14 +143,15 @@ class _NativeRenderer(_CompiledTemplate):
     __slots__ = ()
 
     def __call__(self, scope: Scope) -> Any:
-        budget.begin()
+        begin()
         try:
-            context = self.new_context(scope)
-            deque(self.render_function(context), maxlen=0)  # runs the assignment
+            context = RenderContext(self.environment, scope)
+            next(self.render_function(context), None)  # runs the assignment (no output)
             value = context.vars["result"]
             kind = type(value)
             if kind is str:
-                check_size(len(value), "max_string_length")
+                if len(value) > current_limits().max_string_length:
+                    check_size(len(value), "max_string_length")
                 return value
             if kind in PLAIN_SCALARS:
                 check_operand(value)  # a number too large to show (a literal 0xfff…)
@@ -175,7 +166,7 @@ class _NativeRenderer(_CompiledTemplate):
         except Exception as exc:
             raise template_error(exc, scope, self.chains) from exc
         finally:
-            budget.end()
+            end()
 
 
 class _JinjaText(_CompiledTemplate):
@@ -185,12 +176,11 @@ class _JinjaText(_CompiledTemplate):
 
     def __call__(self, scope: Scope) -> str:
         pieces: list[str] = []
-        budget.begin()
+        begin()
         try:
-            context = self.new_context(scope)
             limit = current_limits().max_template_output
             size = 0
-            for piece in self.render_function(context):
+            for piece in self.render_function(RenderContext(self.environment, scope)):
                 size += len(piece)
                 if size > limit:
                     check_size(size, "max_template_output")
@@ -200,7 +190,7 @@ class _JinjaText(_CompiledTemplate):
         except Exception as exc:
             raise template_error(exc, scope, self.chains) from exc
         finally:
-            budget.end()
+            end()
         return "".join(pieces)
 
 
