@@ -7,8 +7,11 @@ StepError a user sees.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import ChainableUndefined, Context, StrictUndefined, Undefined
@@ -105,12 +108,30 @@ def finalize_output(value: Any) -> Any:
     return value
 
 
+def native_output(expression: nodes.Expr) -> nodes.Template:
+    """The tree of a template that is exactly one ``{{ expr }}``: its one output is the
+    value itself, not text (Jinja's own native mode joins text and parses it back)."""
+    return nodes.Template([nodes.ExprStmt(expression, lineno=1)], lineno=1)
+
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator, writing :func:`native_output`'s statement as the output
+    of the value. Jinja creates an ExprStmt for ``{% do %}`` only, an extension the
+    sandbox does not enable (and templates hold no statements)."""
+
+    # The NodeVisitor protocol names this method.
+    def visit_ExprStmt(self, node: nodes.ExprStmt, frame: Frame) -> None:
+        self.writeline("yield ", node)
+        self.visit(node.node, frame)
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox with the km-actions rules: an allow-list of methods,
     keys before methods on objects, size-checked operators and calls."""
 
     # Intercepting every operator also keeps Jinja from folding `9 ** 9 ** 9` at compile.
     intercepted_binops = frozenset(BINARY_OPERATORS)
+    code_generator_class = _CodeGenerator
 
     def __init__(
         self,
@@ -131,8 +152,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self.tests = tests  # type: ignore[assignment]  # Jinja annotates tests narrowly
         self.globals = globals_
         self.binop_table = dict(BINARY_OPERATORS)
-        # Shared by every render: only `{% autoescape %}` statements would change it.
-        self.eval_context = EvalContext(self)
+        environment = self
+
+        class _Context(RenderContext):
+            # Shared by every render: only `{% autoescape %}` statements would change it.
+            eval_ctx = EvalContext(environment)
+
+        _Context.environment = environment
+        self.render_context: type[RenderContext] = _Context
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         try:
@@ -189,30 +216,29 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
 
 class RenderContext(Context):
-    """The context of one render, made with a few attribute stores: names are read from
-    the scope, then from the engine's globals, never merged into a new mapping (Jinja's
-    own context copies both for every render). Templates hold no statements, so what
-    only statements use (blocks, exports to import, a template's name) is left out."""
+    """The context of one render, made with one attribute store: names are read from the
+    scope, then from the engine's globals, never merged into a new mapping (Jinja's own
+    context copies both for every render). Templates hold no statements, so what only
+    statements use (variables they set, blocks, exports, a template's name) stays
+    empty; each :class:`Sandbox` makes its own subclass, holding it and its EvalContext."""
 
     name = None
+    vars: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]  # never set
+    exported_vars: set[str] = frozenset()  # type: ignore[assignment]  # never set
 
-    def __init__(self, environment: Sandbox, scope: Scope) -> None:
+    def __init__(self, scope: Scope) -> None:
         # Context.__init__ is not called: it builds all that this context leaves out.
-        self.environment = environment
-        self.eval_ctx = environment.eval_context
         self.scope = scope
-        self.vars = {}
-        self.exported_vars = set()  # the native renderer's assignment adds to it
 
     def resolve_or_missing(self, key: str) -> Any:
         value = self.scope.get(key, missing)
         return self.environment.globals.get(key, missing) if value is missing else value
 
     def get_all(self) -> dict[str, Any]:
-        return {**self.environment.globals, **self.scope, **self.vars}
+        return {**self.environment.globals, **self.scope}
 
     def __contains__(self, name: str) -> bool:
-        return self.resolve_or_missing(name) is not missing or name in self.vars
+        return self.resolve_or_missing(name) is not missing
 
 
 def _find_parent(scope: Scope, chains: Sequence[Chain], parent: Any, key: Any) -> str:

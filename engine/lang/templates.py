@@ -55,6 +55,7 @@ from engine.lang.template_sandbox import (
     RenderContext,
     Sandbox,
     json_like,
+    native_output,
     template_error,
 )
 
@@ -113,14 +114,14 @@ class _CompiledTemplate:
     render (once): compiling many installed actions at start-up stays fast. The text was
     analysed when the renderer was made, so it is known to compile."""
 
-    __slots__ = ("chains", "engine", "environment", "native", "render_function", "text")
+    __slots__ = ("chains", "context", "engine", "native", "render_function", "text")
     constant = False
 
     def __init__(
         self, engine: TemplateEngine, text: str, native: bool, chains: Sequence[Chain]
     ) -> None:
         self.engine = engine
-        self.environment = engine.environment
+        self.context = engine.environment.render_context
         self.text = text
         self.native = native
         self.chains = chains
@@ -143,11 +144,9 @@ class _NativeRenderer(_CompiledTemplate):
     __slots__ = ()
 
     def __call__(self, scope: Scope) -> Any:
-        begin()
+        clock = begin()
         try:
-            context = RenderContext(self.environment, scope)
-            next(self.render_function(context), None)  # runs the assignment (no output)
-            value = context.vars["result"]
+            (value,) = self.render_function(self.context(scope))  # its one output
             kind = type(value)
             if kind is str:
                 if len(value) > current_limits().max_string_length:
@@ -166,7 +165,7 @@ class _NativeRenderer(_CompiledTemplate):
         except Exception as exc:
             raise template_error(exc, scope, self.chains) from exc
         finally:
-            end()
+            end(clock)
 
 
 class _JinjaText(_CompiledTemplate):
@@ -176,11 +175,11 @@ class _JinjaText(_CompiledTemplate):
 
     def __call__(self, scope: Scope) -> str:
         pieces: list[str] = []
-        begin()
+        clock = begin()
         try:
             limit = current_limits().max_template_output
             size = 0
-            for piece in self.render_function(RenderContext(self.environment, scope)):
+            for piece in self.render_function(self.context(scope)):
                 size += len(piece)
                 if size > limit:
                     check_size(size, "max_template_output")
@@ -190,7 +189,7 @@ class _JinjaText(_CompiledTemplate):
         except Exception as exc:
             raise template_error(exc, scope, self.chains) from exc
         finally:
-            end()
+            end(clock)
         return "".join(pieces)
 
 
@@ -320,8 +319,7 @@ class TemplateEngine:
             tree = ConcatToFilter().visit(tree)
             output = tree.body[0] if native else None
             if isinstance(output, nodes.Output):  # exactly one `{{ expr }}`: keep its value
-                target = nodes.Name("result", "store", lineno=1)
-                tree = nodes.Template([nodes.Assign(target, output.nodes[0], lineno=1)], lineno=1)
+                tree = native_output(output.nodes[0])
             tree.set_environment(environment)
             return environment.from_string(tree)
         except Exception as exc:  # Python's compiler on pathological input, say

@@ -34,7 +34,7 @@ from engine.lang.sandbox.sizes import estimate_text_size
 from engine.run._sizes import SCALARS, combines_values, data_size, too_big
 from engine.run._state import pause
 from engine.run._steps import recover, tool_call_limit, tool_failed, trace_entry
-from engine.run.model import Step
+from engine.run.model import Located, Step
 
 # A block runs its steps in order; the pipeline's also reports progress after each step
 # (``progress``: an async callback ``(done, total, message)``).
@@ -371,8 +371,15 @@ def _literal(src: _Source, value: Any) -> str:
 
 def _value(src: _Source, indent: int, render: Any) -> None:
     """Code that sets ``value`` to what ``render`` gives (each template renders through
-    its compiled Jinja code, the only path there is)."""
-    src.add(indent, f"value = {src.name('R', render)}(scope)")
+    its compiled Jinja code, the only path there is); a located renderer's errors are
+    located here, saving a call per render."""
+    if type(render) is not Located:
+        src.add(indent, f"value = {src.name('R', render)}(scope)")
+        return
+    src.add(indent, "try:")
+    src.add(indent + 1, f"value = {src.name('R', render.renderer)}(scope)")
+    src.add(indent, "except StepError as error:")
+    src.add(indent + 1, f"raise {src.name('S', render.site)}.locate(error, None) from None")
 
 
 def make_fields(

@@ -12,7 +12,7 @@ operators, calls and regular expressions check it, and once it passes
 :data:`EVALUATION_TIME` the evaluation fails with ``limit-exceeded``. Outside an event
 loop, each evaluation has the whole budget to itself.
 
->>> begin(); spend(); end()
+>>> clock = begin(); spend(); end(clock)
 >>> remaining() == EVALUATION_TIME
 True
 """
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from asyncio import AbstractEventLoop
 
 
-class _Clock:
+class Clock:
     """A thread's evaluation time: ``used`` since ``loop`` last went round (None: it has
     since), and when the evaluation in progress (``depth`` > 0) started."""
 
@@ -52,19 +52,20 @@ class _Clocks(threading.local):
     and evaluation starts and ends one)."""
 
     def __init__(self) -> None:
-        self.clock = _Clock()
+        self.clock = Clock()
 
 
 _CLOCKS: Final = _Clocks()
 _modules = sys.modules
 
 
-def _went_round(clock: _Clock) -> None:
+def _went_round(clock: Clock) -> None:
     clock.loop = None
 
 
-def begin() -> None:
-    """Start an evaluation; call :func:`end` when it is done (nested ones count once)."""
+def begin() -> Clock:
+    """Start an evaluation; pass what it returns (this thread's clock) to :func:`end`
+    when it is done (nested ones count once)."""
     clock = _CLOCKS.clock
     if not clock.depth:
         # The running event loop, read through ``sys.modules`` so that loading the
@@ -79,11 +80,11 @@ def begin() -> None:
                 loop.call_soon(_went_round, clock)
         clock.since = _monotonic()
     clock.depth += 1
+    return clock
 
 
-def end() -> None:
-    """End the evaluation :func:`begin` started."""
-    clock = _CLOCKS.clock
+def end(clock: Clock) -> None:
+    """End the evaluation :func:`begin` started (and returned ``clock`` for)."""
     clock.depth -= 1
     if not clock.depth:
         clock.used += _monotonic() - clock.since
