@@ -1,7 +1,9 @@
 """The template sandbox: Jinja's immutable sandbox with the km-actions rules.
 
 Undefined values are strict (but chain), output is checked, and any failure becomes the
-StepError a user sees.
+StepError a user sees. Renders are cheap where Jinja's are not: a render's context
+reads the scope in place, a plain object's key is read first, and a template that is
+one ``{{ expr }}`` compiles to the output of its value (see :func:`native_output`).
 """
 
 from __future__ import annotations

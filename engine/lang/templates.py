@@ -1,15 +1,13 @@
-"""Templates: Jinja2 interpolation in an immutable sandbox, compiled once into fast renderers.
-
-Longer than 400 lines: the template engine and each renderer it compiles to (constant,
-reference, text, Jinja, list, mapping) share one sandbox.
+"""Templates: Jinja2 interpolation in an immutable sandbox, each compiled to Python once.
 
 Templates are expressions, not programs: ``{{ … }}`` with filters, no ``{% %}``
 statements. :meth:`TemplateEngine.compile` turns any JSON value holding template
-strings into a :class:`Renderer`. Plain references such as ``{{ inputs.name }}`` (and
-text made only of them) are read straight from the scope with no Jinja render; a value
-that is exactly one ``{{ expr }}`` keeps its native type; everything else is a
-pre-compiled Jinja template. Every filter, operator and method that allocates checks
-the run's limits first (see :mod:`engine.lang.expressions` for the shared rules).
+strings into a :class:`Renderer`. Every template string renders through its Jinja
+compiled code, the one path there is (as in Jinja, no interpreter beside it): a value
+that is exactly one ``{{ expr }}`` yields that value and keeps its native type; any
+other text is joined from the template's output, measured as it is produced. Every
+filter, operator and method that allocates checks the run's limits first (see
+:mod:`engine.lang.expressions` for the shared rules).
 
 The sandbox environment, the filters and the static analysis live in
 ``engine.lang.template_sandbox``, ``engine.lang._template_filters`` and
