@@ -3,7 +3,7 @@
 Undefined values are strict (but chain), output is checked, and any failure becomes the
 StepError a user sees. Renders are cheap where Jinja's are not: a render's context
 reads the scope in place, a plain object's key is read first, and a template that is
-one ``{{ expr }}`` compiles to the output of its value (see :func:`native_output`).
+one ``{{ expr }}`` compiles to a function returning its value (see :func:`native_output`).
 """
 
 from __future__ import annotations
@@ -111,20 +111,37 @@ def finalize_output(value: Any) -> Any:
 
 
 def native_output(expression: nodes.Expr) -> nodes.Template:
-    """The tree of a template that is exactly one ``{{ expr }}``: its one output is the
-    value itself, not text (Jinja's own native mode joins text and parses it back)."""
+    """The tree of a template that is exactly one ``{{ expr }}``: it compiles to a plain
+    function returning that value (not a generator of text: Jinja's own native mode
+    joins text and parses it back)."""
     return nodes.Template([nodes.ExprStmt(expression, lineno=1)], lineno=1)
 
 
 class _CodeGenerator(CodeGenerator):
-    """Jinja's code generator, writing :func:`native_output`'s statement as the output
-    of the value. Jinja creates an ExprStmt for ``{% do %}`` only, an extension the
-    sandbox does not enable (and templates hold no statements)."""
+    """Jinja's code generator, writing :func:`native_output`'s tree as a function that
+    returns the value. Jinja creates an ExprStmt for ``{% do %}`` only, an extension
+    the sandbox does not enable (and templates hold no statements)."""
 
-    # The NodeVisitor protocol names this method.
+    returns = False  # the template is native_output's: its root function returns
+
+    # The NodeVisitor protocol names these methods.
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        self.returns = len(node.body) == 1 and isinstance(node.body[0], nodes.ExprStmt)
+        super().visit_Template(node, frame)
+
     def visit_ExprStmt(self, node: nodes.ExprStmt, frame: Frame) -> None:
-        self.writeline("yield ", node)
+        self.writeline("return ", node)
         self.visit(node.node, frame)
+
+    def write_commons(self) -> None:
+        if not self.returns:
+            super().write_commons()
+            return
+        # Jinja's preamble without `if 0: yield None`, which makes every root a generator.
+        self.writeline("resolve = context.resolve_or_missing")
+        self.writeline("undefined = environment.undefined")
+        self.writeline("concat = environment.concat")
+        self.writeline("cond_expr_undefined = Undefined")
 
 
 class Sandbox(ImmutableSandboxedEnvironment):

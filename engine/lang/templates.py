@@ -22,7 +22,7 @@ The sandbox environment, the filters and the static analysis live in
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from jinja2 import nodes
@@ -123,12 +123,13 @@ class _CompiledTemplate:
         self.text = text
         self.native = native
         self.chains = chains
-        self.render_function: Callable[[RenderContext], Iterator[Any]] = self._first_render
+        # Native: a function returning the value; text: a generator of its pieces.
+        self.render_function: Callable[[RenderContext], Any] = self._first_render
 
     def _compile(self) -> None:
         self.render_function = self.engine._jinja(self.text, native=self.native).root_render_func
 
-    def _first_render(self, context: RenderContext) -> Iterator[Any]:
+    def _first_render(self, context: RenderContext) -> Any:
         try:
             self._compile()
         except CompileError as error:  # analysed fine, yet Python could not compile it
@@ -144,7 +145,7 @@ class _NativeRenderer(_CompiledTemplate):
     def __call__(self, scope: Scope) -> Any:
         clock = begin()
         try:
-            (value,) = self.render_function(self.context(scope))  # its one output
+            value = self.render_function(self.context(scope))
             kind = type(value)
             if kind is str:
                 if len(value) > current_limits().max_string_length:

@@ -866,10 +866,9 @@ def _read(chain: tuple[str, list[str]], scope: dict[str, Any]) -> Any:
 
 def _expected(chains: list[tuple[str, list[str]]], scope: dict[str, Any]) -> tuple[str, Any]:
     try:
-        values = [_read(chain, scope) for chain in chains]
-        if len(values) == 1:
-            return "value", to_plain(values[0])
-        shown = [str(finalize_output(value)) for value in values]
+        if len(chains) == 1:
+            return "value", to_plain(_read(chains[0], scope))
+        shown = [str(finalize_output(_read(chain, scope))) for chain in chains]  # in order
     except StepError as error:
         return "error", (error.code, error.message, error.hint)
     except SandboxFailure:  # a method shown as a value
