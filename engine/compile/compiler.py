@@ -28,7 +28,15 @@ from engine.diagnostics.errors import CompileError, ErrorKind, Path, StepError
 from engine.lang.expressions import ExpressionEngine
 from engine.lang.templates import TemplateEngine
 from engine.load.sourcemap import Document
-from engine.run.model import DEFAULT_RETRY_ON, Pipeline, RetryPolicy, Site, Step, StepKind
+from engine.run.model import (
+    DEFAULT_RETRY_ON,
+    Located,
+    Pipeline,
+    RetryPolicy,
+    Site,
+    Step,
+    StepKind,
+)
 from engine.run.parts import (
     Body,
     Bounds,
@@ -164,7 +172,7 @@ class Compiler:
             if isinstance(value, list | dict):
                 return _FreshCopy(value)
             return renderer
-        return _Located(renderer, Site(document.file, path, document.span(path)))
+        return Located(renderer, Site(document.file, path, document.span(path)))
 
     def fields(
         self,
@@ -262,23 +270,6 @@ class Compiler:
             else:
                 dynamic.append((name, render, None, None))
         return constants, dynamic
-
-
-class _Located:
-    """A renderer whose errors point at the value it renders (``file:line:col``)."""
-
-    __slots__ = ("renderer", "site")
-    constant = False
-
-    def __init__(self, renderer: Any, site: Site) -> None:
-        self.renderer = renderer
-        self.site = site
-
-    def __call__(self, scope: Mapping[str, Any]) -> Any:
-        try:
-            return self.renderer(scope)
-        except StepError as error:
-            raise self.site.locate(error, None) from None
 
 
 class _FreshCopy:

@@ -1,4 +1,4 @@
-"""Static analysis of a template: its problems, the names it reads, its output parts.
+"""Static analysis of a template: its problems, the names it reads, whether it is one value.
 
 Longer than 400 lines: one visitor over Jinja's node tree, a method per kind of node,
 and the results it gathers.
@@ -17,8 +17,14 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from engine.diagnostics.suggestions import did_you_mean
 from engine.lang._template_filters import CONCAT
-from engine.lang.sandbox.lookups import ALLOWED_METHODS, Lookup, method_hint
-from engine.lang.sandbox.references import PathPart, Problem, Reference, format_reference
+from engine.lang.sandbox.lookups import ALLOWED_METHODS, method_hint
+from engine.lang.sandbox.references import (
+    Chain,
+    PathPart,
+    Problem,
+    Reference,
+    format_reference,
+)
 from engine.lang.sandbox.sizes import MAX_INT_BITS, number_too_long
 
 if TYPE_CHECKING:
@@ -100,8 +106,7 @@ class Analysis:
     """A template's analysis, cached per text by the engine."""
 
     info: TemplateInfo
-    parts: tuple[str | nodes.Expr | Lookup, ...]  # the output in order (shared: never mutated)
-    chains: tuple[Lookup, ...]  # every constant chain, to name the parent of a missing key
+    chains: tuple[Chain, ...]  # every constant chain, to name the parent of a missing key
 
 
 def _constant_key(node: nodes.Node) -> PathPart | None:
@@ -164,7 +169,7 @@ class TemplateAnalyzer:
         self.tokens: list[tuple[int, int, str, str]] = []
         self.problems: list[Problem] = []
         self.references: list[Reference] = []
-        self.chains: list[Lookup] = []
+        self.chains: list[Chain] = []
         self.too_deep = False
 
     def run(self) -> Analysis:
@@ -186,7 +191,7 @@ class TemplateAnalyzer:
         except Exception as exc:  # pragma: no cover - Jinja failing in a way it does not document
             self.add("template-syntax", f"template syntax error: {exc}", SYNTAX_HINT)
         if self.problems or tree is None:
-            return Analysis(TemplateInfo(tuple(self.problems), (), False), (), ())
+            return Analysis(TemplateInfo(tuple(self.problems), (), False), ())
         parts: list[str | nodes.Expr] = []
         # The body holds output nodes only: statements start with `{%` and were refused.
         for node in tree.body:
@@ -198,7 +203,7 @@ class TemplateAnalyzer:
                     self.visit(child, False, 0)
         native = len(parts) == 1 and not isinstance(parts[0], str)
         info = TemplateInfo(tuple(self.problems), tuple(self.references), native)
-        return Analysis(info, tuple(parts), tuple(self.chains))
+        return Analysis(info, tuple(self.chains))
 
     def add(
         self,
@@ -316,7 +321,7 @@ class TemplateAnalyzer:
                 path = tuple(key for key, _ in constant)
                 text = format_reference(name, path)
                 self.references.append(Reference(name, path, guarded, text))
-                self.chains.append(Lookup(name, constant))
+                self.chains.append(Chain(name, tuple(constant)))
         else:
             self.visit(base, False, depth)
         for key, is_attribute, link in links:

@@ -63,7 +63,7 @@ def _constant_reader(value: Any) -> _Fast:
 
 def _evaluator_runner(engine: ExpressionEngine, tree: ast.expr, source: Source) -> _Fast:
     def run(scope: Scope) -> Any:
-        budget.begin()
+        clock = budget.begin()
         try:
             value = engine.evaluator().run(tree, scope, source)
             if isinstance(value, list | tuple | dict):
@@ -71,7 +71,7 @@ def _evaluator_runner(engine: ExpressionEngine, tree: ast.expr, source: Source) 
                 value = plain_data(value, None, None, scope_roots(scope))
             return value
         finally:
-            budget.end()
+            budget.end(clock)
 
     return run
 

@@ -1,15 +1,21 @@
 """The template sandbox: Jinja's immutable sandbox with the km-actions rules.
 
 Undefined values are strict (but chain), output is checked, and any failure becomes the
-StepError a user sees.
+StepError a user sees. Renders are cheap where Jinja's are not: a render's context
+reads the scope in place, a plain object's key is read first, and a template that is
+one ``{{ expr }}`` compiles to a function returning its value (see :func:`native_output`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.nodes import EvalContext
 from jinja2.runtime import ChainableUndefined, Context, StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
@@ -19,10 +25,10 @@ from engine.diagnostics.words import describe_value
 from engine.lang.limits import current_limits
 from engine.lang.sandbox.budget import spend
 from engine.lang.sandbox.failures import MissingValue, SandboxFailure
-from engine.lang.sandbox.lookups import MISSING, Lookup, lookup_attribute, lookup_item
+from engine.lang.sandbox.lookups import MISSING, lookup_attribute, lookup_item
 from engine.lang.sandbox.messages import to_step_error
 from engine.lang.sandbox.operators import BINARY_OPERATORS
-from engine.lang.sandbox.references import Scope, format_reference
+from engine.lang.sandbox.references import Chain, Scope, format_reference
 from engine.lang.sandbox.sizes import (
     check_operand,
     check_size,
@@ -104,12 +110,47 @@ def finalize_output(value: Any) -> Any:
     return value
 
 
+def native_output(expression: nodes.Expr) -> nodes.Template:
+    """The tree of a template that is exactly one ``{{ expr }}``: it compiles to a plain
+    function returning that value (not a generator of text: Jinja's own native mode
+    joins text and parses it back)."""
+    return nodes.Template([nodes.ExprStmt(expression, lineno=1)], lineno=1)
+
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator, writing :func:`native_output`'s tree as a function that
+    returns the value. Jinja creates an ExprStmt for ``{% do %}`` only, an extension
+    the sandbox does not enable (and templates hold no statements)."""
+
+    returns = False  # the template is native_output's: its root function returns
+
+    # The NodeVisitor protocol names these methods.
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        self.returns = len(node.body) == 1 and isinstance(node.body[0], nodes.ExprStmt)
+        super().visit_Template(node, frame)
+
+    def visit_ExprStmt(self, node: nodes.ExprStmt, frame: Frame) -> None:
+        self.writeline("return ", node)
+        self.visit(node.node, frame)
+
+    def write_commons(self) -> None:
+        if not self.returns:
+            super().write_commons()
+            return
+        # Jinja's preamble without `if 0: yield None`, which makes every root a generator.
+        self.writeline("resolve = context.resolve_or_missing")
+        self.writeline("undefined = environment.undefined")
+        self.writeline("concat = environment.concat")
+        self.writeline("cond_expr_undefined = Undefined")
+
+
 class Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox with the km-actions rules: an allow-list of methods,
     keys before methods on objects, size-checked operators and calls."""
 
     # Intercepting every operator also keeps Jinja from folding `9 ** 9 ** 9` at compile.
     intercepted_binops = frozenset(BINARY_OPERATORS)
+    code_generator_class = _CodeGenerator
 
     def __init__(
         self,
@@ -130,6 +171,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self.tests = tests  # type: ignore[assignment]  # Jinja annotates tests narrowly
         self.globals = globals_
         self.binop_table = dict(BINARY_OPERATORS)
+        environment = self
+
+        class _Context(RenderContext):
+            # Shared by every render: only `{% autoescape %}` statements would change it.
+            eval_ctx = EvalContext(environment)
+
+        _Context.environment = environment
+        self.render_context: type[RenderContext] = _Context
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         try:
@@ -141,13 +190,23 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return not isinstance(obj, type) and super().is_safe_callable(obj)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, Undefined):
+        if type(obj) is dict:  # most reads: a key of an object, as lookup_attribute reads it
+            value = obj.get(attribute, MISSING)
+            if value is not MISSING and attribute[:1] != "_":
+                return value
+        elif isinstance(obj, Undefined):
             return obj
         value = lookup_attribute(obj, attribute)
         return self.undefined(obj=obj, name=attribute) if value is MISSING else value
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        if isinstance(obj, Undefined):
+        kind = type(obj)
+        if kind is dict or (kind is list and type(argument) is int):
+            try:  # most reads, as lookup_item reads them; anything else takes its path
+                return obj[argument]
+            except (LookupError, TypeError):
+                pass
+        elif isinstance(obj, Undefined):
             return obj
         value = lookup_item(obj, argument)
         return self.undefined(obj=obj, name=argument) if value is MISSING else value
@@ -175,7 +234,33 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return result
 
 
-def _find_parent(scope: Scope, chains: Sequence[Lookup], parent: Any, key: Any) -> str:
+class RenderContext(Context):
+    """The context of one render, made with one attribute store: names are read from the
+    scope, then from the engine's globals, never merged into a new mapping (Jinja's own
+    context copies both for every render). Templates hold no statements, so what only
+    statements use (variables they set, blocks, exports, a template's name) stays
+    empty; each :class:`Sandbox` makes its own subclass, holding it and its EvalContext."""
+
+    name = None
+    vars: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]  # never set
+    exported_vars: set[str] = frozenset()  # type: ignore[assignment]  # never set
+
+    def __init__(self, scope: Scope) -> None:
+        # Context.__init__ is not called: it builds all that this context leaves out.
+        self.scope = scope
+
+    def resolve_or_missing(self, key: str) -> Any:
+        value = self.scope.get(key, missing)
+        return self.environment.globals.get(key, missing) if value is missing else value
+
+    def get_all(self) -> dict[str, Any]:
+        return {**self.environment.globals, **self.scope}
+
+    def __contains__(self, name: str) -> bool:
+        return self.resolve_or_missing(name) is not missing
+
+
+def _find_parent(scope: Scope, chains: Sequence[Chain], parent: Any, key: Any) -> str:
     """The text of the reference whose value is ``parent`` (to name a missing key)."""
     fallback = ""
     same = (lambda node: node is parent or node == parent) if callable(parent) else None
@@ -199,7 +284,7 @@ def _find_parent(scope: Scope, chains: Sequence[Lookup], parent: Any, key: Any) 
     return fallback
 
 
-def template_error(exc: BaseException, scope: Scope, chains: Sequence[Lookup]) -> StepError:
+def template_error(exc: BaseException, scope: Scope, chains: Sequence[Chain]) -> StepError:
     """The :class:`StepError` for anything a render raised, naming a missing key's parent."""
     failure: BaseException = exc
     if isinstance(exc, _UndefinedUse):

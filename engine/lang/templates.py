@@ -1,15 +1,13 @@
-"""Templates: Jinja2 interpolation in an immutable sandbox, compiled once into fast renderers.
-
-Longer than 400 lines: the template engine and each renderer it compiles to (constant,
-reference, text, Jinja, list, mapping) share one sandbox.
+"""Templates: Jinja2 interpolation in an immutable sandbox, each compiled to Python once.
 
 Templates are expressions, not programs: ``{{ … }}`` with filters, no ``{% %}``
 statements. :meth:`TemplateEngine.compile` turns any JSON value holding template
-strings into a :class:`Renderer`. Plain references such as ``{{ inputs.name }}`` (and
-text made only of them) are read straight from the scope with no Jinja render; a value
-that is exactly one ``{{ expr }}`` keeps its native type; everything else is a
-pre-compiled Jinja template. Every filter, operator and method that allocates checks
-the run's limits first (see :mod:`engine.lang.expressions` for the shared rules).
+strings into a :class:`Renderer`. Every template string renders through its Jinja
+compiled code, the one path there is (as in Jinja, no interpreter beside it): a value
+that is exactly one ``{{ expr }}`` yields that value and keeps its native type; any
+other text is joined from the template's output, measured as it is produced. Every
+filter, operator and method that allocates checks the run's limits first (see
+:mod:`engine.lang.expressions` for the shared rules).
 
 The sandbox environment, the filters and the static analysis live in
 ``engine.lang.template_sandbox``, ``engine.lang._template_filters`` and
@@ -24,16 +22,14 @@ The sandbox environment, the filters and the static analysis live in
 from __future__ import annotations
 
 import warnings
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol, TypeVar
 
 from jinja2 import nodes
 from jinja2.environment import Template
-from jinja2.runtime import Context
 
 from engine.diagnostics.errors import CompileError, ErrorKind, StepError
-from engine.lang._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo, chain_links
+from engine.lang._template_analysis import SYNTAX_HINT, Analysis, TemplateInfo
 
 # Private here as before the split (tests compare the quick analysis with the full one).
 from engine.lang._template_analysis import TemplateAnalyzer as _TemplateAnalyzer
@@ -45,24 +41,19 @@ from engine.lang._template_filters import (
     ConcatToFilter,
 )
 from engine.lang.limits import current_limits
-from engine.lang.sandbox import budget
-from engine.lang.sandbox.failures import MissingValue, SandboxFailure
-from engine.lang.sandbox.lookups import Lookup
-from engine.lang.sandbox.messages import to_step_error
-from engine.lang.sandbox.references import PathPart, Problem, Scope, compile_error
+from engine.lang.sandbox.budget import begin, end
+from engine.lang.sandbox.references import Chain, Problem, Scope, compile_error
 from engine.lang.sandbox.sizes import (
     PLAIN_SCALARS,
-    PLAIN_TYPES,
     check_data_size,
     check_operand,
     check_size,
-    to_plain,
 )
 from engine.lang.template_sandbox import (
-    TEMPLATE_GUARD,
+    RenderContext,
     Sandbox,
-    finalize_output,
     json_like,
+    native_output,
     template_error,
 )
 
@@ -115,93 +106,35 @@ class _Constant:
         return self.value
 
 
-class _ReferenceRenderer:
-    """``{{ inputs.name }}``: a direct lookup, no Jinja render."""
-
-    __slots__ = ("lookup",)
-    constant = False
-
-    def __init__(self, lookup: Lookup) -> None:
-        self.lookup = lookup
-
-    @property
-    def keys(self) -> tuple[PathPart, ...]:
-        """The key path read from the scope (root first): lets the runtime's code
-        generator inline the lookup as subscripts, with this renderer as fallback."""
-        return (self.lookup.root, *(key for key, _ in self.lookup.links))
-
-    def __call__(self, scope: Scope) -> Any:
-        try:
-            value = self.lookup(scope)
-            return value if type(value) in PLAIN_TYPES else to_plain(value)
-        except (MissingValue, SandboxFailure) as exc:
-            raise to_step_error(exc, ErrorKind.TEMPLATE_ERROR, TEMPLATE_GUARD) from None
-
-
-class _PlainText:
-    """Text whose every ``{{ }}`` is a plain reference: joined lookups, no Jinja render."""
-
-    __slots__ = ("parts",)
-    constant = False
-
-    def __init__(self, parts: Sequence[str | Lookup]) -> None:
-        self.parts = tuple(parts)
-
-    def __call__(self, scope: Scope) -> str:
-        pieces: list[str] = []
-        try:
-            for part in self.parts:
-                if isinstance(part, str):
-                    pieces.append(part)
-                else:
-                    value = part(scope)
-                    pieces.append(value if type(value) is str else str(finalize_output(value)))
-        except StepError:
-            raise
-        except Exception as exc:
-            raise template_error(exc, scope, ()) from None
-        text = "".join(pieces)
-        check_size(len(text), "max_template_output")
-        return text
-
-
 class _CompiledTemplate:
-    """A Jinja template and what is needed to run it cheaply. Jinja's code generation
-    costs about a millisecond per template, so it happens on the first render (once):
-    compiling many installed actions at start-up stays fast. The text was analysed when
-    the renderer was made, so it is known to compile."""
+    """A template's compiled Jinja code and what is needed to run it cheaply. Jinja's
+    code generation costs about a millisecond per template, so it happens on the first
+    render (once): compiling many installed actions at start-up stays fast. The text was
+    analysed when the renderer was made, so it is known to compile."""
 
-    __slots__ = ("_globals", "chains", "engine", "native", "render_function", "template", "text")
+    __slots__ = ("chains", "context", "engine", "native", "render_function", "text")
     constant = False
 
     def __init__(
-        self, engine: TemplateEngine, text: str, native: bool, chains: Sequence[Lookup]
+        self, engine: TemplateEngine, text: str, native: bool, chains: Sequence[Chain]
     ) -> None:
         self.engine = engine
+        self.context = engine.environment.render_context
         self.text = text
         self.native = native
         self.chains = chains
-        self.template: Template | None = None
+        # Native: a function returning the value; text: a generator of its pieces.
+        self.render_function: Callable[[RenderContext], Any] = self._first_render
 
     def _compile(self) -> None:
-        template = self.template = self.engine._jinja(self.text, native=self.native)
-        self.render_function = template.root_render_func
-        # Flattened once: Jinja's new_context re-reads a ChainMap of globals per render.
-        self._globals = dict(template.globals)
+        self.render_function = self.engine._jinja(self.text, native=self.native).root_render_func
 
-    def new_context(self, scope: Scope) -> Context:
-        if self.template is None:
-            try:
-                self._compile()
-            except CompileError as error:  # analysed fine, yet Python could not compile it
-                raise StepError(ErrorKind.TEMPLATE_ERROR, error.message, hint=error.hint) from error
-        template = self.template
-        assert template is not None  # set by _compile (not user input)
-        parent = dict(self._globals)
-        parent.update(scope)
-        return template.environment.context_class(
-            template.environment, parent, template.name, template.blocks
-        )
+    def _first_render(self, context: RenderContext) -> Any:
+        try:
+            self._compile()
+        except CompileError as error:  # analysed fine, yet Python could not compile it
+            raise StepError(ErrorKind.TEMPLATE_ERROR, error.message, hint=error.hint) from error
+        return self.render_function(context)
 
 
 class _NativeRenderer(_CompiledTemplate):
@@ -210,14 +143,13 @@ class _NativeRenderer(_CompiledTemplate):
     __slots__ = ()
 
     def __call__(self, scope: Scope) -> Any:
-        budget.begin()
+        clock = begin()
         try:
-            context = self.new_context(scope)
-            deque(self.render_function(context), maxlen=0)  # runs the assignment
-            value = context.vars["result"]
+            value = self.render_function(self.context(scope))
             kind = type(value)
             if kind is str:
-                check_size(len(value), "max_string_length")
+                if len(value) > current_limits().max_string_length:
+                    check_size(len(value), "max_string_length")
                 return value
             if kind in PLAIN_SCALARS:
                 check_operand(value)  # a number too large to show (a literal 0xfff…)
@@ -232,7 +164,7 @@ class _NativeRenderer(_CompiledTemplate):
         except Exception as exc:
             raise template_error(exc, scope, self.chains) from exc
         finally:
-            budget.end()
+            end(clock)
 
 
 class _JinjaText(_CompiledTemplate):
@@ -242,12 +174,11 @@ class _JinjaText(_CompiledTemplate):
 
     def __call__(self, scope: Scope) -> str:
         pieces: list[str] = []
-        budget.begin()
+        clock = begin()
         try:
-            context = self.new_context(scope)
             limit = current_limits().max_template_output
             size = 0
-            for piece in self.render_function(context):
+            for piece in self.render_function(self.context(scope)):
                 size += len(piece)
                 if size > limit:
                     check_size(size, "max_template_output")
@@ -257,7 +188,7 @@ class _JinjaText(_CompiledTemplate):
         except Exception as exc:
             raise template_error(exc, scope, self.chains) from exc
         finally:
-            budget.end()
+            end(clock)
         return "".join(pieces)
 
 
@@ -300,8 +231,7 @@ _T = TypeVar("_T", bound="_CompiledTemplate")
 class TemplateEngine:
     """Analyzes and compiles templates; owns the sandbox and its filters, tests, globals.
 
-    Register extra filters on ``engine.filters`` before compiling. ``fast_paths=False``
-    renders plain references through Jinja too (tests compare the two).
+    Register extra filters on ``engine.filters`` before compiling.
 
     >>> engine = TemplateEngine()
     >>> engine.analyze("{% for x in y %}{% endfor %}").problems[0].code
@@ -310,11 +240,10 @@ class TemplateEngine:
     [1]
     """
 
-    def __init__(self, *, fast_paths: bool = True) -> None:
+    def __init__(self) -> None:
         self.filters: dict[str, Callable[..., Any]] = dict(DEFAULT_FILTERS)
         self.tests: dict[str, Callable[..., Any]] = dict(DEFAULT_TESTS)
         self.globals: dict[str, Any] = dict(DEFAULT_GLOBALS)
-        self.fast_paths = fast_paths
         self.environment = Sandbox(self.filters, self.tests, self.globals)
         self._analyses: dict[str, Analysis] = {}
         self._templates: dict[tuple[str, bool], Template] = {}  # compiled Jinja, shared
@@ -360,15 +289,8 @@ class TemplateEngine:
         analysis = self._analysis(text)
         if analysis.info.problems:
             raise compile_error(analysis.info.problems)
-        parts = analysis.parts
         if analysis.info.is_native:
-            lookup = self._plain(parts[0])
-            if lookup is not None:
-                return _ReferenceRenderer(lookup)
             return self._eager_if_large(_NativeRenderer(self, text, True, analysis.chains))
-        plain = [part if isinstance(part, str) else self._plain(part) for part in parts]
-        if all(part is not None for part in plain):
-            return _PlainText([part for part in plain if part is not None])
         return self._eager_if_large(_JinjaText(self, text, False, analysis.chains))
 
     def _eager_if_large(self, renderer: _T) -> _T:
@@ -377,19 +299,6 @@ class TemplateEngine:
         if len(renderer.text) > _EAGER_LENGTH:
             renderer._compile()
         return renderer
-
-    def _plain(self, node: str | nodes.Expr | Lookup) -> Lookup | None:
-        if not self.fast_paths or isinstance(node, str):
-            return None
-        if isinstance(node, Lookup):
-            return node
-        base, links = chain_links(node)
-        if not isinstance(base, nodes.Name) or base.name in self.globals:
-            return None
-        constant = [(key, is_attribute) for key, is_attribute, _ in links if key is not None]
-        if len(constant) != len(links):
-            return None
-        return Lookup(base.name, constant)
 
     def _jinja(self, text: str, *, native: bool) -> Template:
         template = self._templates.get((text, native))
@@ -409,8 +318,7 @@ class TemplateEngine:
             tree = ConcatToFilter().visit(tree)
             output = tree.body[0] if native else None
             if isinstance(output, nodes.Output):  # exactly one `{{ expr }}`: keep its value
-                target = nodes.Name("result", "store", lineno=1)
-                tree = nodes.Template([nodes.Assign(target, output.nodes[0], lineno=1)], lineno=1)
+                tree = native_output(output.nodes[0])
             tree.set_environment(environment)
             return environment.from_string(tree)
         except Exception as exc:  # Python's compiler on pathological input, say

@@ -9,9 +9,9 @@ hand. So, like Jinja compiling a template, the action factory turns each list of
 into one generated ``async def``, and keeps no interpreter beside it. Every step's
 bookkeeping (the step count, the pause for other tasks, ``if``, ``timeout``, ``retry``,
 ``catch``, ``continue_on_error``, the history's timeline and the trace) is written out
-around its body; a tool step is written out whole (plain ``{{ inputs.x }}`` references
-become subscripts, argument type checks become ``type(v) in T``), any other kind calls
-its body (:mod:`engine.run._kinds`). A trace is recorded by the same code: it checks
+around its body; a tool step is written out whole (each template a call of its
+compiled renderer, argument type checks ``type(v) in T``), any other kind calls its
+body (:mod:`engine.run._kinds`). A trace is recorded by the same code: it checks
 ``recording``, as it does for the timeline.
 
 Nothing from a manifest is ever written into the generated source: names, keys, tool
@@ -30,11 +30,11 @@ from typing import Any, NamedTuple
 
 from engine.diagnostics.errors import ErrorKind, StepError
 from engine.lang.limits import UNLIMITED, current_limits
-from engine.lang.sandbox.sizes import PLAIN_TYPES, estimate_text_size, to_plain
+from engine.lang.sandbox.sizes import estimate_text_size
 from engine.run._sizes import SCALARS, combines_values, data_size, too_big
 from engine.run._state import pause
 from engine.run._steps import recover, tool_call_limit, tool_failed, trace_entry
-from engine.run.model import Step
+from engine.run.model import Located, Step
 
 # A block runs its steps in order; the pipeline's also reports progress after each step
 # (``progress``: an async callback ``(done, total, message)``).
@@ -50,34 +50,6 @@ class ToolPlan(NamedTuple):
     dynamic: tuple[tuple[str, Any, frozenset[type] | None, Any], ...]
 
 
-def plain_path(render: Any) -> tuple[Any, ...] | None:
-    """The key path of a renderer that is a plain reference (``{{ inputs.name }}``).
-    A name alone (``{{ vars }}``) is left to its renderer, which copies what later steps
-    change."""
-    inner = getattr(render, "renderer", render)
-    keys = getattr(inner, "keys", None)
-    return tuple(keys) if isinstance(keys, tuple) and len(keys) > 1 else None
-
-
-def plain_text_parts(render: Any) -> tuple[Any, ...] | None:
-    """Literal text and key paths of a renderer that joins plain references
-    (``Hello {{ inputs.name }}!``), or None for any other renderer."""
-    inner = getattr(render, "renderer", render)
-    parts = getattr(inner, "parts", None)
-    if not isinstance(parts, tuple) or type(inner).__name__ != "_PlainText":
-        return None
-    out: list[Any] = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-        else:
-            keys = getattr(part, "keys", None)
-            if not isinstance(keys, tuple):
-                return None
-            out.append(keys)
-    return tuple(out)
-
-
 class _Source:
     """Generated lines plus the namespace they refer to."""
 
@@ -85,8 +57,6 @@ class _Source:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {
             "StepError": StepError,
-            "_PLAIN": PLAIN_TYPES,
-            "_to_plain": to_plain,
             "_mono": time.monotonic,
             "_bridge_failure": bridge_failure,
             "_deepcopy": copy.deepcopy,
@@ -94,7 +64,6 @@ class _Source:
             "_recover": recover,
             "_timeout": asyncio.timeout,
             "_timed_out": _timed_out,
-            "_show": _show,
             "_pause": pause,
             "_SCALARS": SCALARS,
             "_data_size": data_size,
@@ -108,13 +77,6 @@ class _Source:
 
     def add(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
-
-
-def _show(value: Any) -> str:
-    """How a non-text value appears in text (as the template renderer shows it)."""
-    from engine.lang.template_sandbox import finalize_output
-
-    return str(finalize_output(value))
 
 
 class _Lazy:
@@ -360,7 +322,7 @@ def _arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
     if measured:
         src.add(indent, f"size = {src.name('Z', _constant_size(dict(plan.constants)))}")
     for name, render, exact, check in plan.dynamic:
-        _value(src, indent, render, "max_text")
+        _value(src, indent, render)
         if check is not None:
             checker = src.name("C", check)
             if exact is None:
@@ -407,43 +369,17 @@ def _literal(src: _Source, value: Any) -> str:
     return f"_deepcopy({literal})" if isinstance(value, list | dict) else literal
 
 
-def _value(src: _Source, indent: int, render: Any, cap: str) -> None:
-    """Code that sets ``value`` to what ``render`` gives: a subscript chain for a plain
-    reference, a join for text of plain references, else a call of the renderer. Any
-    surprise on the fast paths re-renders with the renderer, which raises the proper,
-    located error; ``cap`` is the expression of the template output limit."""
-    renderer = src.name("R", render)
-    path = plain_path(render)
-    text = plain_text_parts(render) if path is None else None
-    if path is not None:
-        src.add(indent, "try:")
-        src.add(indent + 1, f"value = {_lookup(src, path)}")
-        src.add(indent, "except Exception:")
-        src.add(indent + 1, f"value = {renderer}(scope)")
-        src.add(indent, "else:")
-        src.add(indent + 1, "if type(value) not in _PLAIN:")
-        src.add(indent + 2, "value = _to_plain(value)")
-    elif text is not None:
-        pieces = []
-        src.add(indent, "try:")
-        for index, part in enumerate(text):
-            if isinstance(part, str):
-                pieces.append(src.name("L", part))
-                continue
-            src.add(indent + 1, f"v{index} = {_lookup(src, part)}")
-            pieces.append(f"(v{index} if type(v{index}) is str else _show(v{index}))")
-        src.add(indent + 1, "value = ''.join((" + ", ".join(pieces) + ",))")
-        src.add(indent, "except Exception:")
-        src.add(indent + 1, f"value = {renderer}(scope)")
-        src.add(indent, "else:")
-        src.add(indent + 1, f"if len(value) > {cap}:")
-        src.add(indent + 2, f"value = {renderer}(scope)")
-    else:
-        src.add(indent, f"value = {renderer}(scope)")
-
-
-def _lookup(src: _Source, path: tuple[Any, ...]) -> str:
-    return "scope" + "".join(f"[{src.name('P', key)}]" for key in path)
+def _value(src: _Source, indent: int, render: Any) -> None:
+    """Code that sets ``value`` to what ``render`` gives (each template renders through
+    its compiled Jinja code, the only path there is); a located renderer's errors are
+    located here, saving a call per render."""
+    if type(render) is not Located:
+        src.add(indent, f"value = {src.name('R', render)}(scope)")
+        return
+    src.add(indent, "try:")
+    src.add(indent + 1, f"value = {src.name('R', render.renderer)}(scope)")
+    src.add(indent, "except StepError as error:")
+    src.add(indent + 1, f"raise {src.name('S', render.site)}.locate(error, None) from None")
 
 
 def make_fields(
@@ -467,7 +403,7 @@ def _generate_fields(
         src.add(1, "cap = _template_cap()")
         src.add(1, "size = 0")
     for name, render in items:
-        _value(src, 1, render, "cap" if measured else "_template_cap()")
+        _value(src, 1, render)
         if measured:
             _measure(src, 1, None, "cap")
         src.add(1, f"out[{src.name('N', name)}] = value")

@@ -65,6 +65,24 @@ class Site:
         return error.at(step=step, path=self.path, span=self.span, file=self.file)
 
 
+class Located:
+    """A renderer whose errors point at the value it renders (``file:line:col``). The
+    runtime's generated code calls ``renderer`` itself and locates its errors inline."""
+
+    __slots__ = ("renderer", "site")
+    constant = False
+
+    def __init__(self, renderer: Callable[[Mapping[str, Any]], Any], site: Site) -> None:
+        self.renderer = renderer
+        self.site = site
+
+    def __call__(self, scope: Mapping[str, Any]) -> Any:
+        try:
+            return self.renderer(scope)
+        except StepError as error:
+            raise self.site.locate(error, None) from None
+
+
 DEFAULT_RETRY_ON = frozenset({ErrorKind.TOOL_FAILED, ErrorKind.TIMEOUT, ErrorKind.TOOL_UNAVAILABLE})
 
 

@@ -226,7 +226,8 @@ def test_set_refuses_values_past_the_size_limits(
 ) -> None:
     body = 'inputs: {v: {type: any}}\nsteps:\n  - id: big\n    set: {v: "{{ inputs.v }}"}\n'
     error = failure(tools.run(body, {"v": value}, limits=SMALL))
-    assert where(error) == ("limit-exceeded", "big", "t.yaml:6:5", "$.steps[0]")
+    # Every template's value is measured as it renders, a plain reference too.
+    assert where(error) == ("limit-exceeded", "big", "t.yaml:7:14", "$.steps[0].set.v")
     assert error.message == message
     assert error.details == {"limit": limit[0], "value": limit[1]}
 

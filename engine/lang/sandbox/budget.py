@@ -12,7 +12,7 @@ operators, calls and regular expressions check it, and once it passes
 :data:`EVALUATION_TIME` the evaluation fails with ``limit-exceeded``. Outside an event
 loop, each evaluation has the whole budget to itself.
 
->>> begin(); spend(); end()
+>>> clock = begin(); spend(); end(clock)
 >>> remaining() == EVALUATION_TIME
 True
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from engine.diagnostics.errors import LimitExceeded
 
@@ -34,48 +34,57 @@ if TYPE_CHECKING:
     from asyncio import AbstractEventLoop
 
 
-def _get_running_loop() -> Any:
-    """The running event loop, if any. Read through ``sys.modules`` so that loading the
-    sandbox does not import asyncio (a tenth of ``km-actions validate``'s start): where
-    asyncio was never imported, no loop can be running."""
-    events = sys.modules.get("asyncio.events")
-    return None if events is None else events._get_running_loop()
+class Clock:
+    """A thread's evaluation time: ``used`` since ``loop`` last went round (None: it has
+    since), and when the evaluation in progress (``depth`` > 0) started."""
+
+    __slots__ = ("depth", "loop", "since", "used")
+
+    def __init__(self) -> None:
+        self.used = 0.0
+        self.since = 0.0
+        self.depth = 0
+        self.loop: AbstractEventLoop | None = None
 
 
-class _Clock(threading.local):
-    """This thread's evaluation time: ``used`` since ``loop`` last went round (None:
-    it has since), and when the evaluation in progress (``depth`` > 0) started."""
+class _Clocks(threading.local):
+    """Each thread's clock, read with one thread-local lookup per call (every render
+    and evaluation starts and ends one)."""
 
-    used = 0.0
-    since = 0.0
-    depth = 0
-    loop: AbstractEventLoop | None = None
+    def __init__(self) -> None:
+        self.clock = Clock()
 
 
-_CLOCK: Final = _Clock()
+_CLOCKS: Final = _Clocks()
+_modules = sys.modules
 
 
-def _went_round() -> None:
-    _CLOCK.loop = None
+def _went_round(clock: Clock) -> None:
+    clock.loop = None
 
 
-def begin() -> None:
-    """Start an evaluation; call :func:`end` when it is done (nested ones count once)."""
-    clock = _CLOCK
+def begin() -> Clock:
+    """Start an evaluation; pass what it returns (this thread's clock) to :func:`end`
+    when it is done (nested ones count once)."""
+    clock = _CLOCKS.clock
     if not clock.depth:
-        loop = _get_running_loop()
+        # The running event loop, read through ``sys.modules`` so that loading the
+        # sandbox does not import asyncio (a tenth of ``km-actions validate``'s start):
+        # where asyncio was never imported, no loop can be running.
+        events = _modules.get("asyncio.events")
+        loop = None if events is None else events._get_running_loop()
         if loop is None or loop is not clock.loop:
             clock.used = 0.0
             clock.loop = loop
             if loop is not None:
-                loop.call_soon(_went_round)
+                loop.call_soon(_went_round, clock)
         clock.since = _monotonic()
     clock.depth += 1
+    return clock
 
 
-def end() -> None:
-    """End the evaluation :func:`begin` started."""
-    clock = _CLOCK
+def end(clock: Clock) -> None:
+    """End the evaluation :func:`begin` started (and returned ``clock`` for)."""
     clock.depth -= 1
     if not clock.depth:
         clock.used += _monotonic() - clock.since
@@ -84,7 +93,7 @@ def end() -> None:
 def remaining() -> float:
     """Seconds the evaluation in progress may still compute (the whole budget outside
     an evaluation); raises ``limit-exceeded`` once none are left."""
-    clock = _CLOCK
+    clock = _CLOCKS.clock
     if not clock.depth:
         return EVALUATION_TIME
     left = EVALUATION_TIME - clock.used - (_monotonic() - clock.since)

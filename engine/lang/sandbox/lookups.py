@@ -1,16 +1,12 @@
-"""Keys and methods: what a value exposes to ``.name`` and ``[key]``.
-
-:class:`Lookup` reads a chain of constant keys straight from the scope.
-"""
+"""Keys and methods: what a value exposes to ``.name`` and ``[key]``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
 from engine.diagnostics.words import describe_value
-from engine.lang.sandbox.failures import MissingValue, SandboxFailure, listing
-from engine.lang.sandbox.references import PathPart, Scope, format_reference
+from engine.lang.sandbox.failures import SandboxFailure, listing
 from engine.lang.sandbox.text import LIST_MAKING_METHODS
 
 
@@ -139,59 +135,3 @@ def lookup_item(obj: Any, key: Any) -> Any:
     if isinstance(key, slice):
         raise SandboxFailure(f"{describe_value(obj)} cannot be sliced", "slice lists and strings")
     return MISSING
-
-
-class Lookup:
-    """A chain of constant keys read straight from the scope, without a render.
-
-    ``links`` are ``(key, is_attribute)`` pairs: ``x.a`` is an attribute link, ``x['a']``
-    and ``x[0]`` are item links. Semantics are those of :func:`lookup_attribute` and
-    :func:`lookup_item`; a missing link raises :class:`MissingValue`.
-
-    >>> Lookup("steps", (("read", True), ("items", True), (0, False)))(
-    ...     {"steps": {"read": {"items": ["a"]}}})
-    'a'
-    """
-
-    __slots__ = ("_keys", "_whole", "links", "root", "text")
-
-    def __init__(self, root: str, links: Sequence[tuple[PathPart, bool]]) -> None:
-        self.root = root
-        self.links = tuple(links)
-        self._keys = (root, *(key for key, _ in self.links))
-        self.text = format_reference(root, self._keys[1:])
-        self._whole = not self.links
-
-    @property
-    def keys(self) -> tuple[PathPart, ...]:
-        """The keys read from the scope, root first."""
-        return self._keys
-
-    def __call__(self, scope: Scope) -> Any:
-        value: Any = scope
-        try:
-            for key in self._keys:
-                value = value[key]
-        except Exception:
-            # Plain subscripts agree with the sandbox rules whenever they succeed on the
-            # values a scope holds; anything else takes the careful path.
-            return self._walk(scope)
-        if self._whole and type(value) is dict:
-            # `vars` or `steps` read whole: a copy, as later steps change them (a `set`
-            # of the object itself would make a value that holds itself).
-            return dict(value)
-        return value
-
-    def _walk(self, scope: Scope) -> Any:
-        try:
-            value = scope[self.root]
-        except KeyError:
-            raise MissingValue(None, scope, self.root) from None
-        for index, (key, is_attribute) in enumerate(self.links):
-            found = lookup_attribute(value, str(key)) if is_attribute else lookup_item(value, key)
-            if found is MISSING:
-                raise MissingValue(
-                    format_reference(self.root, self._keys[1 : index + 1]), value, key
-                )
-            value = found
-        return dict(value) if self._whole and type(value) is dict else value

@@ -48,6 +48,20 @@ class Reference:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A chain of constant keys in a template, as written: ``links`` are ``(key,
+    is_attribute)`` pairs (``x.a`` is an attribute link, ``x['a']`` and ``x[0]`` item
+    links). A failed render walks them to name the parent of a missing key.
+
+    >>> Chain("steps", (("read", True), (0, False))).links[1]
+    (0, False)
+    """
+
+    root: str
+    links: tuple[tuple[PathPart, bool], ...]
+
+
 def compile_error(problems: Sequence[Problem]) -> CompileError:
     """The :class:`CompileError` for a list of problems: the first one leads.
 

@@ -186,10 +186,7 @@ def estimate_text_size(value: Any, budget: int, indent: int = 0) -> int:
         if known is not None:
             size = known[1]
         elif key in walking:
-            raise SandboxFailure(
-                "the value contains itself, so it has no end as text",
-                "build a new value instead of nesting one inside itself",
-            )
+            raise _contains_itself()
         else:
             parts = _parts(item)
             size = 2 + len(parts) * (4 + (indent * (depth + 1) + 1 if indent else 0))
@@ -230,6 +227,13 @@ def estimate_text_size(value: Any, budget: int, indent: int = 0) -> int:
 _SMALL_LEAVES: Final = frozenset({bool, float, type(None)})  # 24 characters at most
 
 
+def _contains_itself() -> SandboxFailure:
+    return SandboxFailure(
+        "the value contains itself, so it has no end as text",
+        "build a new value instead of nesting one inside itself",
+    )
+
+
 def _parts(item: Any) -> Sequence[Any]:
     """The keys and values of an object, or the items of a list, in order."""
     kind = type(item)
@@ -261,11 +265,14 @@ def plain_data(
     seen = {} if seen is None else seen
     known = seen.get(id(value), _UNSEEN)
     if known is not _UNSEEN:
+        if known is _WALKING:  # met again inside itself (a tool may return such a list)
+            raise _contains_itself()
         return known
     result: Any
     if isinstance(value, str):
         return str(value)
     if isinstance(value, Mapping):
+        seen[id(value)] = _WALKING
         pairs = [(key, plain_data(item, seen, check, detach)) for key, item in value.items()]
         unchanged = (
             type(value) is dict
@@ -274,6 +281,7 @@ def plain_data(
         )
         result = value if unchanged else dict(pairs)
     elif isinstance(value, list):
+        seen[id(value)] = _WALKING
         items = [plain_data(item, seen, check, detach) for item in value]
         result = value if all(new is old for new, old in zip(items, value, strict=True)) else items
     elif isinstance(value, _LAZY):
@@ -287,6 +295,7 @@ def plain_data(
 
 
 _UNSEEN: Final[Any] = object()
+_WALKING: Final[Any] = object()
 
 
 def scope_roots(scope: Mapping[str, Any]) -> frozenset[int]:
