@@ -30,6 +30,7 @@ from .conftest import (
     ProgressLog,
     Served,
     action_yaml,
+    install_paths,
     km_actions,
     serve,
     upstream_simulator,
@@ -93,11 +94,11 @@ outputs:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server's data folder, with config.toml: the simulator upstream, ceiling all."""
+    """The server's data folder, with config.toml: the simulator upstream, ceiling all,
+    MCP callers may install the tests' plugin folders."""
     path = tmp_path_factory.mktemp("operations-home")
-    write_config(
-        path / "config.toml", {"upstream": upstream_simulator(), "security": {"ceiling": ["all"]}}
-    )
+    security = {"ceiling": ["all"], "install_paths": install_paths(path.parent)}
+    write_config(path / "config.toml", {"upstream": upstream_simulator(), "security": security})
     return path
 
 

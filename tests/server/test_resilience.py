@@ -30,6 +30,7 @@ from .conftest import (
     Served,
     action_yaml,
     children,
+    install_paths,
     serve,
     upstream_simulator,
     write_config,
@@ -49,7 +50,7 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Serv
         home.parent / "resilience.toml",
         {
             "upstream": {**upstream_simulator(), "timeout": CALL_TIMEOUT},
-            "security": {"ceiling": ["read-only"]},
+            "security": {"ceiling": ["read-only"], "install_paths": install_paths(home.parent)},
         },
     )
     async with serve(home, config=config) as served:
