@@ -30,6 +30,7 @@ from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
 from engine.plugins.hooks import Event, HookBus
 from engine.plugins.layout import inside
+from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.records import InstalledPlugin
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.status import PluginState, state_of
@@ -39,6 +40,7 @@ from engine.server.host import ActionEntry, ClientProgress
 from engine.server.naming import action_tool_name
 from engine.server.operations import OPERATION_HANDLERS
 from engine.server.ownership import Change
+from engine.server.shown import LOCAL_KINDS, HostPaths
 from engine.tools.bridge import ToolBridge
 from engine.tools.catalog import Need, ToolCatalog, ToolClass
 from engine.tools.config import Settings
@@ -76,6 +78,7 @@ class Loaded:
     served: ServedPlugins
     bus: HookBus
     tools: list[ActionEntry]
+    sources: tuple[str, ...]  # the local paths plugins were installed from
 
 
 class StoreHost:
@@ -111,7 +114,19 @@ class StoreHost:
         if self.settings.action_tools:
             tools = self._entries(served)
         self._data_version = self._current_data_version()
-        return Loaded(served, bus, tools)
+        sources = tuple(p.source_ref for p in self.store.plugins() if p.source_kind in LOCAL_KINDS)
+        return Loaded(served, bus, tools, sources)
+
+    def host_paths(self) -> HostPaths:
+        """The paths of this machine the store and settings know: the store, where each
+        plugin was installed from, the folders MCP callers may install from (those of
+        the marketplaces as they are now: adding one does not reload the store)."""
+        try:
+            market = Marketplaces(self.store.root).local_folders()
+        except EngineError:  # an unreadable list of marketplaces: said where it is used
+            market = []
+        folders = [*self.settings.install_paths, *market]
+        return HostPaths.of(self.store.root, self.loaded.sources, folders)
 
     def _entries(self, served: ServedPlugins) -> list[ActionEntry]:
         catalog = self.catalog()
@@ -404,7 +419,7 @@ class StoreHost:
 
             outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
         except EngineError as error:
-            return ecosystem.failure("execute", error)
+            return self.shown(ecosystem.failure("execute", error))
         result = outcome.result
         extra = {"backend": result.bridge, "simulated": result.simulated}
         warnings = list(getattr(outcome, "warnings", []) or [])
@@ -430,7 +445,21 @@ class StoreHost:
     ) -> dict[str, Any]:
         """Run one checked `km_plugin_ecosystem` operation; its envelope."""
         await self.follow_catalog()
-        return await OPERATION_HANDLERS[operation](self, args, progress)
+        try:
+            envelope = await OPERATION_HANDLERS[operation](self, args, progress)
+        except EngineError as error:
+            envelope = ecosystem.failure(operation, error)
+        return self.shown(envelope, data=operation != "execute")
+
+    def shown(self, envelope: dict[str, Any], *, data: bool = True) -> dict[str, Any]:
+        """``envelope`` as an MCP caller sees it: no path of this machine in its error,
+        warnings and (``data``: not an action's outputs, which are the tools' own) data
+        (see :mod:`engine.server.shown`)."""
+        paths = self.host_paths()
+        return {
+            key: paths.answer(value) if data or key in ("error", "warnings") else value
+            for key, value in envelope.items()
+        }
 
     async def follow_catalog(self) -> None:
         """If the bridge's tools changed (an upstream that reconnected lists its tools
