@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.diagnostics.errors import EngineError, ErrorKind, PluginError, StepError
@@ -97,6 +99,8 @@ class StoreHost:
         self._data_version: int | None = None
         self._unpublished: list[EventLog] = []
         self.auto_updates: AutoUpdates | None = None  # what `serve` updated by itself
+        # The paths answers must not show, with what they were gathered from.
+        self._paths: tuple[Loaded, Settings, int | None, HostPaths] | None = None
         self.loaded = self._load()
 
     # -- loading ---------------------------------------------------------------------
@@ -120,13 +124,28 @@ class StoreHost:
     def host_paths(self) -> HostPaths:
         """The paths of this machine the store and settings know: the store, where each
         plugin was installed from, the folders MCP callers may install from (those of
-        the marketplaces as they are now: adding one does not reload the store)."""
+        the marketplaces as they are now: adding one does not reload the store), the
+        upstream server's command and folder. Kept until one of them changes."""
+        marketplaces = Marketplaces(self.store.root)
         try:
-            market = Marketplaces(self.store.root).local_folders()
-        except EngineError:  # an unreadable list of marketplaces: said where it is used
-            market = []
-        folders = [*self.settings.install_paths, *market]
-        return HostPaths.of(self.store.root, self.loaded.sources, folders)
+            changed = marketplaces.path.stat().st_mtime_ns
+        except OSError:
+            changed = None
+        cached = self._paths
+        if (
+            cached is None
+            or cached[0] is not self.loaded
+            or cached[1] is not self.settings
+            or cached[2] != changed
+        ):
+            try:
+                market = marketplaces.local_folders()
+            except EngineError:  # an unreadable list of marketplaces: said where it is used
+                market = []
+            folders = [*self.settings.install_paths, *market, *_upstream_paths(self.settings)]
+            paths = HostPaths.of(self.store.root, self.loaded.sources, folders)
+            self._paths = cached = (self.loaded, self.settings, changed, paths)
+        return cached[3]
 
     def _entries(self, served: ServedPlugins) -> list[ActionEntry]:
         catalog = self.catalog()
@@ -397,7 +416,22 @@ class StoreHost:
         profile: str | None,
         progress: ClientProgress | None,
     ) -> dict[str, Any]:
-        """Run an installed action (with its plugin's grant, settings and hooks)."""
+        """Run an installed action (with its plugin's grant, settings and hooks); its
+        envelope as an MCP caller sees it (see :meth:`shown`)."""
+        envelope = await self._execute(
+            qualified, inputs, timeout=timeout, profile=profile, progress=progress
+        )
+        return self.shown(envelope)
+
+    async def _execute(
+        self,
+        qualified: str,
+        inputs: Mapping[str, Any],
+        *,
+        timeout: float | None,
+        profile: str | None,
+        progress: ClientProgress | None,
+    ) -> dict[str, Any]:
         await self.follow_catalog()
         try:
             limits = self.limits(profile)
@@ -419,7 +453,7 @@ class StoreHost:
 
             outcome = await loaded.bus.run_with(pipeline, runner, limits=limits)
         except EngineError as error:
-            return self.shown(ecosystem.failure("execute", error))
+            return ecosystem.failure("execute", error)
         result = outcome.result
         extra = {"backend": result.bridge, "simulated": result.simulated}
         warnings = list(getattr(outcome, "warnings", []) or [])
@@ -449,17 +483,19 @@ class StoreHost:
             envelope = await OPERATION_HANDLERS[operation](self, args, progress)
         except EngineError as error:
             envelope = ecosystem.failure(operation, error)
-        return self.shown(envelope, data=operation != "execute")
+        return envelope if operation == "execute" else self.shown(envelope)
 
-    def shown(self, envelope: dict[str, Any], *, data: bool = True) -> dict[str, Any]:
-        """``envelope`` as an MCP caller sees it: no path of this machine in its error,
-        warnings and (``data``: not an action's outputs, which are the tools' own) data
-        (see :mod:`engine.server.shown`)."""
-        paths = self.host_paths()
-        return {
-            key: paths.answer(value) if data or key in ("error", "warnings") else value
-            for key, value in envelope.items()
-        }
+    def shown(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """``envelope`` as an MCP caller sees it: no path of this machine anywhere in it
+        (see :mod:`engine.server.shown`) but in what an action gives back (its
+        ``outputs`` and ``trace``: its tools' answers, the caller's to have)."""
+        shown: dict[str, Any] = self.host_paths().answer(envelope)
+        data = envelope.get("data")
+        if isinstance(data, dict):
+            for kept in ("outputs", "trace"):
+                if kept in data:
+                    shown["data"][kept] = data[kept]
+        return shown
 
     async def follow_catalog(self) -> None:
         """If the bridge's tools changed (an upstream that reconnected lists its tools
@@ -473,6 +509,15 @@ class StoreHost:
             await self.reload()
         except EngineError as error:
             logger.warning("reloading the installed plugins failed: %s", error)
+
+
+def _upstream_paths(settings: Settings) -> list[Path]:
+    """The paths in the upstream server's command (its program, a script) and its folder."""
+    upstream = settings.upstream
+    if upstream is None:
+        return []
+    words = [*(upstream.command or ()), *([upstream.cwd] if upstream.cwd else [])]
+    return [Path(word) for word in words if os.path.isabs(word)]
 
 
 def _retrieve(job: asyncio.Future[Any]) -> None:

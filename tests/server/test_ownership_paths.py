@@ -10,6 +10,7 @@ folder (see :mod:`tests.server.test_ownership`).
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from engine.plugins.inventory import describe
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
+from engine.tools.bridge.inprocess import InProcessBridge
+from engine.tools.config import Settings, UpstreamConfig
 from tests.server.test_ownership import CLIPBOARD_TOOLS, ROOT, _error, _host, call
 from tests.server.test_published_marketplace import publish
 
@@ -131,3 +134,31 @@ async def test_an_install_error_names_the_file_without_its_folders(
     envelope = await call(host, "install", plugin_source=str(tmp_path / "allowed" / name))
     assert _error(envelope)["message"] == message
     _no_host_path(envelope, tmp_path)
+
+
+async def test_the_upstream_server_is_named_without_its_folders(tmp_path: Path) -> None:
+    # Before: every `execute` answered "backend": "Keyboard Maestro MCP server at
+    # /opt/km-mcp/.venv/bin/python -m src.main_dynamic", the user's command as written.
+    command = ("/opt/km-mcp/.venv/bin/python", "-m", "src.main_dynamic")
+    settings = Settings(upstream=UpstreamConfig(command=command, cwd="/opt/km-mcp"))
+    bridge = InProcessBridge(label=f"Keyboard Maestro MCP server at {shlex.join(command)}")
+    host = StoreHost(Store.open(tmp_path / "home"), bridge, settings)
+    try:
+        created = await call(
+            host,
+            "create",
+            plugin_source='api_version: "1.1"\nkind: action\nname: where\ndescription: Where.'
+            '\nsteps:\n  - set: {at: /opt/km-mcp/notes}\noutputs: {at: "{{ vars.at }}"}\n',
+            validation_level="standard",
+        )
+        assert created["success"] is True, created
+        for answer in (
+            await call(host, "execute", action_name="where"),
+            await host.execute("mcp-created/where", {}, timeout=None, profile=None, progress=None),
+        ):
+            assert answer["backend"] == "Keyboard Maestro MCP server at python -m src.main_dynamic"
+            # What the action gives back is its own: not changed.
+            assert answer["data"]["outputs"] == {"at": "/opt/km-mcp/notes"}
+    finally:
+        host.close()
+        host.store.close()
