@@ -20,6 +20,7 @@ engine.diagnostics.errors.PluginError: `plugin_source` is a path outside the fol
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from pathlib import Path, PurePath
@@ -58,14 +59,31 @@ def allowed_path(source: str, allowed: Iterable[Path], store_root: Path) -> Path
     real = _real(spelt)
     if real is None or not any(_within(real, f) for _, f in folders if f is not None):
         raise _outside()  # a link in an allowed folder that points elsewhere, say
-    store = _real(store_root)
-    if store is not None and _within(real, store):
+    if _in_store(real, store_root):
         raise _refused(
             "`plugin_source` is a file of km-actions' own store, which an MCP caller cannot "
             "install from",
             "name a plugin folder, archive or action file outside the store",
         )
     return real
+
+
+def _in_store(real: Path, store_root: Path) -> bool:
+    """True when ``real`` is the store or lies in it, by its spelling or as the same folder
+    on the disk: a case-insensitive disk (macOS), a firmlink or a bind mount reach one
+    folder by several paths that no link resolution makes the same."""
+    store = _real(store_root)
+    if store is not None and _within(real, store):
+        return True
+    try:
+        mark = os.stat(store_root)
+    except OSError:
+        return False
+    for folder in (real, *real.parents):
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.stat(folder), mark):
+                return True
+    return False
 
 
 def _real(path: str | Path) -> Path | None:

@@ -19,6 +19,7 @@ import pytest
 from engine.plugins.installer import install
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.store import Store
+from engine.server import sources
 from engine.server.store_host import StoreHost
 from tests.server.test_ownership import CLIPBOARD_TOOLS, _error, _host, call
 from tests.server.test_published_marketplace import publish
@@ -202,3 +203,28 @@ async def test_a_fifo_in_an_allowed_folder_is_refused_without_blocking(
     os.mkfifo(machine / "allowed" / name)
     envelope = await call(host, "install", plugin_source=f"{machine}/allowed/{name}")
     assert _error(envelope)["code"] == code
+
+
+async def test_the_store_reached_by_another_spelling_is_refused_too(
+    machine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a case-insensitive disk (macOS), `/users/ann/…/km-actions` is the store that
+    `/Users/ann/…` names, and following links does not make the two spellings the same:
+    the store is recognised as the folder it is. Here the other spelling is a link that
+    link resolution is made to keep, as macOS keeps a spelling's case."""
+    (machine / "allowed" / "Home").symlink_to(machine / "home")
+    with Store.open(machine / "home") as store:
+        install(store, CLIPBOARD_TOOLS)
+    host = _host(machine / "home", install_paths=(machine / "allowed",))
+    monkeypatch.setattr(sources.os.path, "realpath", lambda path: os.path.normpath(path))
+    try:
+        envelope = await call(host, "install", plugin_source=f"{machine}/allowed/Home/plugins")
+        assert _error(envelope) == {
+            "code": "source-refused",
+            "message": "`plugin_source` is a file of km-actions' own store, which an MCP "
+            "caller cannot install from",
+            "hint": "name a plugin folder, archive or action file outside the store",
+        }
+    finally:
+        host.close()
+        host.store.close()
