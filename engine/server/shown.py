@@ -39,16 +39,18 @@ from engine.tools.config import shown_url
 STORE_MARK = "$KM_ACTIONS_HOME"
 #: The kinds of source recorded as a path on this machine (the others are URLs).
 LOCAL_KINDS = frozenset({"folder", "archive", "file"})
-# A known path ends where a path part ends: "/srv/km" is not the start of "/srv/kms".
-_END = r"(?![^\s/'\"`),;:.\]}>])"
+# A run of text that may be an absolute path (or a file:// URL), not inside a word: each
+# is looked up part by part, so the cost grows with the text, not with how many paths are
+# known (one alternation of a thousand sources took seconds on a long text).
+_TOKEN = re.compile(r"(?<![\w.~$-])(?:file://)?(/[^\s'\"`),;:\]}>]*)")
 
 
 @dataclass(frozen=True)
 class HostPaths:
-    """The paths an answer over MCP must not show, and one pattern that finds them."""
+    """The paths an answer over MCP must not show, each with what it shows instead."""
 
     shorter: Mapping[str, str]
-    pattern: re.Pattern[str] | None
+    longest: int = 0  # the length of the longest path in ``shorter``
 
     @classmethod
     def of(cls, store_root: Path, sources: Iterable[str], folders: Iterable[Path]) -> HostPaths:
@@ -67,18 +69,30 @@ class HostPaths:
         if len(home.parts) > 2:  # not "/" or "/root"-like short homes that match too much
             for form in _spellings(home):
                 shorter.setdefault(form, "~")
-        shorter = {k: v for k, v in shorter.items() if len(PurePosixPath(k).parts) > 1}
-        if not shorter:
-            return cls({}, None)
-        longest_first = sorted(shorter, key=len, reverse=True)
-        alternatives = "|".join(re.escape(p) for p in longest_first)
-        return cls(shorter, re.compile(f"(?:file://)?({alternatives}){_END}"))
+        known = {k: v for k, v in shorter.items() if len(PurePosixPath(k).parts) > 1}
+        return cls(known, max(map(len, known), default=0))
 
     def text(self, text: str) -> str:
         """``text`` with every known path spelt shorter."""
-        if self.pattern is None or "/" not in text:
+        if not self.shorter or "/" not in text:
             return text
-        return self.pattern.sub(lambda m: self.shorter[m.group(1)], text)
+        return _TOKEN.sub(self._shorter_path, text)
+
+    def _shorter_path(self, match: re.Match[str]) -> str:
+        """The path ``match`` holds, its longest known beginning (a whole part: "/srv/km"
+        does not begin "/srv/kms") spelt shorter; as it was when none is known. Only
+        beginnings as long as the longest known path are looked up, so a long path costs
+        no more than a short one."""
+        path = match.group(1)
+        whole = path.rstrip(".")  # the end of a sentence: "… from /srv/km."
+        longest = self.longest
+        end = len(whole) if len(whole) <= longest else whole.rfind("/", 0, longest + 1)
+        while end > 0:
+            known = self.shorter.get(whole[:end])
+            if known is not None:
+                return known + path[end:]
+            end = whole.rfind("/", 0, end)
+        return match.group(0)
 
     def answer(self, value: Any) -> Any:
         """A copy of ``value`` (an answer: dicts, lists, text) with every text shortened."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from engine.plugins.installer import install
 from engine.plugins.inventory import describe
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.store import Store
+from engine.server.shown import HostPaths
 from engine.server.store_host import StoreHost
 from engine.tools.bridge.inprocess import InProcessBridge
 from engine.tools.config import Settings, UpstreamConfig
@@ -162,3 +164,16 @@ async def test_the_upstream_server_is_named_without_its_folders(tmp_path: Path) 
     finally:
         host.close()
         host.store.close()
+
+
+def test_paths_are_shortened_in_time_whatever_the_text() -> None:
+    """A thousand known sources and a megabyte of paths: the cost follows the text (one
+    alternation of every known path took seconds, and a long path minutes)."""
+    sources = [f"/Users/ann/src/plugin-{i}/folder" for i in range(1000)]
+    paths = HostPaths.of(Path("/Users/ann/Library/km"), sources, [Path("/srv/market")])
+    assert paths.text("at /Users/ann/src/plugin-3/folder.") == "at folder."
+    assert paths.text("file:///srv/market/x.zip, /srv/marketx/y") == "market/x.zip, /srv/marketx/y"
+    for text in (" /a" * 300_000, "/a" * 500_000, " /Users/ann/src/plugin-3/folder/x" * 30_000):
+        started = time.process_time()
+        paths.text(text)
+        assert time.process_time() - started < 3
