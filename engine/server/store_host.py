@@ -125,7 +125,8 @@ class StoreHost:
         """The paths of this machine the store and settings know: the store, where each
         plugin was installed from, the folders MCP callers may install from (those of
         the marketplaces as they are now: adding one does not reload the store), the
-        upstream server's command and folder. Kept until one of them changes."""
+        configuration file, the upstream server's command and folder. Kept until one of
+        them changes."""
         marketplaces = Marketplaces(self.store.root)
         try:
             changed = marketplaces.path.stat().st_mtime_ns
@@ -142,7 +143,7 @@ class StoreHost:
                 market = marketplaces.local_folders()
             except EngineError:  # an unreadable list of marketplaces: said where it is used
                 market = []
-            folders = [*self.settings.install_paths, *market, *_upstream_paths(self.settings)]
+            folders = [*self.settings.install_paths, *market, *_settings_paths(self.settings)]
             paths = HostPaths.of(self.store.root, self.loaded.sources, folders)
             self._paths = cached = (self.loaded, self.settings, changed, paths)
         return cached[3]
@@ -511,12 +512,13 @@ class StoreHost:
             logger.warning("reloading the installed plugins failed: %s", error)
 
 
-def _upstream_paths(settings: Settings) -> list[Path]:
-    """The paths in the upstream server's command (its program, a script) and its folder."""
+def _settings_paths(settings: Settings) -> list[Path]:
+    """The configuration file, and the paths in the upstream server's command (its
+    program, a script) and its folder."""
     upstream = settings.upstream
-    if upstream is None:
-        return []
-    words = [*(upstream.command or ()), *([upstream.cwd] if upstream.cwd else [])]
+    words = [str(settings.path)] if settings.path is not None else []
+    if upstream is not None:
+        words += [*(upstream.command or ()), *([upstream.cwd] if upstream.cwd else [])]
     return [Path(word) for word in words if os.path.isabs(word)]
 
 
