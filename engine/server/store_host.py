@@ -490,13 +490,15 @@ class StoreHost:
         """``envelope`` as an MCP caller sees it: no path of this machine anywhere in it
         (see :mod:`engine.server.shown`) but in what an action gives back (its
         ``outputs`` and ``trace``: its tools' answers, the caller's to have)."""
-        shown: dict[str, Any] = self.host_paths().answer(envelope)
+        paths = self.host_paths()
         data = envelope.get("data")
-        if isinstance(data, dict):
-            for kept in ("outputs", "trace"):
-                if kept in data:
-                    shown["data"][kept] = data[kept]
-        return shown
+        if not isinstance(data, dict):
+            return dict(paths.answer(envelope))
+        # What the action gave back is not even read: it may be large.
+        kept = {k: data[k] for k in ("outputs", "trace") if k in data}
+        rest = paths.answer({k: v for k, v in data.items() if k not in kept})
+        shown_data = {k: kept[k] if k in kept else rest[k] for k in data}
+        return {k: shown_data if k == "data" else paths.answer(v) for k, v in envelope.items()}
 
     async def follow_catalog(self) -> None:
         """If the bridge's tools changed (an upstream that reconnected lists its tools
