@@ -99,6 +99,7 @@ def _describe(settings: Any) -> dict[str, Any]:
             "ceiling": list(settings.ceiling),
             "allow_mcp_overwrite": settings.allow_mcp_overwrite,
             "allowed_hosts": sorted(settings.allowed_hosts),
+            "install_paths": [str(folder) for folder in settings.install_paths],
         },
         "tools": {
             "per_action": settings.action_tools,

@@ -151,7 +151,8 @@ _PLUGINS = {
     "dependency-unavailable": "A needed plugin is not installed and cannot be downloaded here.",
     "dependent-broken": "An upgrade would remove an action that an installed plugin calls.",
     "source-not-found": "The folder, archive or file to install does not exist.",
-    "source-refused": "An MCP caller named a file of km-actions' own store to install.",
+    "source-refused": "An MCP caller named a local path outside the folders the user allows, "
+    "or in km-actions' own store, to install.",
     "source-mismatch": "A downloaded archive holds another plugin or version than promised.",
     "archive-unsupported": "The file is not a .zip, .tar or .tar.gz archive.",
     "archive-corrupt": "The archive is damaged or truncated.",

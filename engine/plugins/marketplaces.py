@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+import urllib.request
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -177,6 +178,22 @@ class Marketplaces:
             return Gate(trusted=trusted, stranger=stranger)
         named = frozenset(hosts) | {place[1] for place in trusted}
         return Gate(hosts=named, trusted=trusted, stranger=stranger)
+
+    def local_folders(self) -> list[Path]:
+        """The folders of the indexes added from this machine (a path or a ``file://``
+        URL): where their archives usually sit, so MCP callers may install from them."""
+        folders: list[Path] = []
+        for entry in self.entries():
+            parts = urllib.parse.urlsplit(entry.location)
+            if parts.scheme.lower() == "file":
+                path = Path(urllib.request.url2pathname(parts.path))
+            elif parts.scheme.lower() in ("http", "https"):
+                continue
+            else:
+                path = Path(entry.location)
+            if path.is_absolute():
+                folders.append(path.parent)
+        return folders
 
     def _locked(self) -> AbstractContextManager[None]:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)

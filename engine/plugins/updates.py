@@ -71,9 +71,17 @@ class Request:
 def looks_like_request(text: str) -> bool:
     """True for ``id`` or ``id@range`` (a marketplace request), not a path (an existing
     one, or a name ending like an archive or an action file)."""
-    if text.lower().endswith(_FILE_SUFFIXES) or Path(text).exists():
-        return False
-    return _REQUEST.fullmatch(text) is not None
+    return is_request_text(text) and not Path(text).exists()
+
+
+def is_request_text(text: str) -> bool:
+    """True for text that reads as ``id`` or ``id@range``, not as a file name (one ending
+    like an archive or an action file); no file is looked at.
+
+    >>> is_request_text("notes@>=1.2"), is_request_text("notes.zip"), is_request_text("a/b")
+    (True, False, False)
+    """
+    return not text.lower().endswith(_FILE_SUFFIXES) and _REQUEST.fullmatch(text) is not None
 
 
 def parse_request(text: str) -> Request:

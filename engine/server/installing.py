@@ -30,7 +30,7 @@ from engine.plugins.marketplace import MarketplaceIndex, Release, fetch
 from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.origins import MCP_INSTALL
 from engine.plugins.store import Store
-from engine.server import ecosystem, ownership
+from engine.server import ecosystem, ownership, sources
 from engine.server.arguments import ParameterError, check_api_version
 from engine.server.host import ClientProgress, thread_progress
 from engine.server.ownership import Change
@@ -89,31 +89,22 @@ def download_policy(host: StoreHost) -> DownloadPolicy:
 
 
 def _is_request(source: str) -> bool:
-    """A marketplace request (``id`` or ``id@range``), not a path or a URL."""
+    """A marketplace request (``id`` or ``id@range``), not a path or a URL: told from the
+    text alone (whether a file of that name exists is not a caller's to learn)."""
     return (
         not remote.is_url(source)
-        and not Path(source).exists()
-        and updates.looks_like_request(source)
+        and not sources.names_a_path(source)
+        and updates.is_request_text(source)
     )
 
 
-def _local_source(host: StoreHost, source: str) -> str:
-    """A path an MCP caller names, refused when it is inside km-actions' own store: the
-    user's installed plugins, their settings and secrets are never read as a plugin to
-    install (an error about a secrets file would tell a caller something of it)."""
-    root = host.store.root.resolve()
-    try:
-        resolved = Path(source).expanduser().resolve()
-    except (OSError, RuntimeError, ValueError):
-        return source  # the installer reports a path it cannot read
-    if resolved == root or root in resolved.parents:
-        raise EngineError(
-            "`plugin_source` is a file of km-actions' own store, which an MCP caller cannot "
-            "install from",
-            code="source-refused",
-            hint="name a plugin folder, archive or action file outside the store",
-        )
-    return source
+def _local_source(host: StoreHost, source: str) -> Path:
+    """The real path of a local source an MCP caller names, when it lies in a folder the
+    user allowed (``security.install_paths``, or a marketplace index's folder) and outside
+    km-actions' own store; refused before the path is looked at otherwise (see
+    :mod:`engine.server.sources`)."""
+    allowed = [*host.settings.install_paths, *Marketplaces(host.store.root).local_folders()]
+    return sources.allowed_path(source, allowed, host.store.root)
 
 
 def _install_from(

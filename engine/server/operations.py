@@ -20,6 +20,7 @@ from engine.server.arguments import check_api_version
 from engine.server.host import ClientProgress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
+from engine.server.shown import shown_source
 
 if TYPE_CHECKING:  # the host runs these handlers: it imports this module
     from engine.server.store_host import StoreHost
@@ -122,7 +123,14 @@ async def op_describe(
     def work() -> dict[str, Any]:
         described = inventory.describe(host.store, identifier, catalog=host.catalog())
         status = host.plugin_state(identifier).to_dict(diagnostics=True)
-        return {**described, "status": hints.rewrite(status)}
+        # No path of this machine: the source by its name, the folder within the store.
+        folder = host.store.folder(host.store.require(identifier))
+        return {
+            **described,
+            "source": shown_source(described["source"]),
+            "folder": str(folder.relative_to(host.store.root)),
+            "status": hints.rewrite(status),
+        }
 
     described = await host.in_worker(work)
     if action:

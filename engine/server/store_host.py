@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.diagnostics.errors import EngineError, ErrorKind, PluginError, StepError
@@ -30,6 +32,7 @@ from engine.plugins.history import RunHistory
 from engine.plugins.hooked import bus_for
 from engine.plugins.hooks import Event, HookBus
 from engine.plugins.layout import inside
+from engine.plugins.marketplaces import Marketplaces
 from engine.plugins.records import InstalledPlugin
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.status import PluginState, state_of
@@ -39,6 +42,7 @@ from engine.server.host import ActionEntry, ClientProgress
 from engine.server.naming import action_tool_name
 from engine.server.operations import OPERATION_HANDLERS
 from engine.server.ownership import Change
+from engine.server.shown import LOCAL_KINDS, HostPaths
 from engine.tools.bridge import ToolBridge
 from engine.tools.catalog import Need, ToolCatalog, ToolClass
 from engine.tools.config import Settings
@@ -76,6 +80,7 @@ class Loaded:
     served: ServedPlugins
     bus: HookBus
     tools: list[ActionEntry]
+    sources: tuple[str, ...]  # the local paths plugins were installed from
 
 
 class StoreHost:
@@ -94,6 +99,8 @@ class StoreHost:
         self._data_version: int | None = None
         self._unpublished: list[EventLog] = []
         self.auto_updates: AutoUpdates | None = None  # what `serve` updated by itself
+        # The paths answers must not show, with what they were gathered from.
+        self._paths: tuple[Loaded, Settings, int | None, HostPaths] | None = None
         self.loaded = self._load()
 
     # -- loading ---------------------------------------------------------------------
@@ -111,7 +118,35 @@ class StoreHost:
         if self.settings.action_tools:
             tools = self._entries(served)
         self._data_version = self._current_data_version()
-        return Loaded(served, bus, tools)
+        sources = tuple(p.source_ref for p in self.store.plugins() if p.source_kind in LOCAL_KINDS)
+        return Loaded(served, bus, tools, sources)
+
+    def host_paths(self) -> HostPaths:
+        """The paths of this machine the store and settings know: the store, where each
+        plugin was installed from, the folders MCP callers may install from (those of
+        the marketplaces as they are now: adding one does not reload the store), the
+        configuration file, the upstream server's command and folder. Kept until one of
+        them changes."""
+        marketplaces = Marketplaces(self.store.root)
+        try:
+            changed = marketplaces.path.stat().st_mtime_ns
+        except OSError:
+            changed = None
+        cached = self._paths
+        if (
+            cached is None
+            or cached[0] is not self.loaded
+            or cached[1] is not self.settings
+            or cached[2] != changed
+        ):
+            try:
+                market = marketplaces.local_folders()
+            except EngineError:  # an unreadable list of marketplaces: said where it is used
+                market = []
+            folders = [*self.settings.install_paths, *market, *_settings_paths(self.settings)]
+            paths = HostPaths.of(self.store.root, self.loaded.sources, folders)
+            self._paths = cached = (self.loaded, self.settings, changed, paths)
+        return cached[3]
 
     def _entries(self, served: ServedPlugins) -> list[ActionEntry]:
         catalog = self.catalog()
@@ -382,7 +417,22 @@ class StoreHost:
         profile: str | None,
         progress: ClientProgress | None,
     ) -> dict[str, Any]:
-        """Run an installed action (with its plugin's grant, settings and hooks)."""
+        """Run an installed action (with its plugin's grant, settings and hooks); its
+        envelope as an MCP caller sees it (see :meth:`shown`)."""
+        envelope = await self._execute(
+            qualified, inputs, timeout=timeout, profile=profile, progress=progress
+        )
+        return self.shown(envelope)
+
+    async def _execute(
+        self,
+        qualified: str,
+        inputs: Mapping[str, Any],
+        *,
+        timeout: float | None,
+        profile: str | None,
+        progress: ClientProgress | None,
+    ) -> dict[str, Any]:
         await self.follow_catalog()
         try:
             limits = self.limits(profile)
@@ -430,7 +480,25 @@ class StoreHost:
     ) -> dict[str, Any]:
         """Run one checked `km_plugin_ecosystem` operation; its envelope."""
         await self.follow_catalog()
-        return await OPERATION_HANDLERS[operation](self, args, progress)
+        try:
+            envelope = await OPERATION_HANDLERS[operation](self, args, progress)
+        except EngineError as error:
+            envelope = ecosystem.failure(operation, error)
+        return envelope if operation == "execute" else self.shown(envelope)
+
+    def shown(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """``envelope`` as an MCP caller sees it: no path of this machine anywhere in it
+        (see :mod:`engine.server.shown`) but in what an action gives back (its
+        ``outputs`` and ``trace``: its tools' answers, the caller's to have)."""
+        paths = self.host_paths()
+        data = envelope.get("data")
+        if not isinstance(data, dict):
+            return dict(paths.answer(envelope))
+        # What the action gave back is not even read: it may be large.
+        kept = {k: data[k] for k in ("outputs", "trace") if k in data}
+        rest = paths.answer({k: v for k, v in data.items() if k not in kept})
+        shown_data = {k: kept[k] if k in kept else rest[k] for k in data}
+        return {k: shown_data if k == "data" else paths.answer(v) for k, v in envelope.items()}
 
     async def follow_catalog(self) -> None:
         """If the bridge's tools changed (an upstream that reconnected lists its tools
@@ -444,6 +512,16 @@ class StoreHost:
             await self.reload()
         except EngineError as error:
             logger.warning("reloading the installed plugins failed: %s", error)
+
+
+def _settings_paths(settings: Settings) -> list[Path]:
+    """The configuration file, and the paths in the upstream server's command (its
+    program, a script) and its folder."""
+    upstream = settings.upstream
+    words = [str(settings.path)] if settings.path is not None else []
+    if upstream is not None:
+        words += [*(upstream.command or ()), *([upstream.cwd] if upstream.cwd else [])]
+    return [Path(word) for word in words if os.path.isabs(word)]
 
 
 def _retrieve(job: asyncio.Future[Any]) -> None:

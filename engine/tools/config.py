@@ -40,7 +40,9 @@ _LIMIT_NAMES = frozenset(NUMERIC_LIMITS)
 
 _SECTIONS: dict[str, frozenset[str]] = {
     "upstream": frozenset({"command", "url", "env", "cwd", "timeout", "connect_timeout"}),
-    "security": frozenset({"default_profile", "ceiling", "allow_mcp_overwrite", "allowed_hosts"}),
+    "security": frozenset(
+        {"default_profile", "ceiling", "allow_mcp_overwrite", "allowed_hosts", "install_paths"}
+    ),
     "tools": frozenset({"per_action", "disabled"}),
     "limits": frozenset(p.value for p in Profile),
     "updates": frozenset({"automatic", "interval"}),
@@ -89,6 +91,9 @@ class Settings:
     ceiling: tuple[str, ...] = DEFAULT_CEILING
     allow_mcp_overwrite: bool = False
     allowed_hosts: frozenset[str] = frozenset()
+    # The folders MCP callers may install local plugin sources from (besides those of the
+    # marketplace indexes the user added on this machine): absolute, ``~`` expanded.
+    install_paths: tuple[Path, ...] = ()
     action_tools: bool = True
     disabled_action_tools: frozenset[str] = frozenset()
     limit_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -132,6 +137,7 @@ class Settings:
                 security.get("allow_mcp_overwrite", False), where, "security.allow_mcp_overwrite"
             ),
             allowed_hosts=_hosts(security.get("allowed_hosts", []), where),
+            install_paths=_folders(security.get("install_paths", []), where),
             action_tools=_bool(tools.get("per_action", True), where, "tools.per_action"),
             disabled_action_tools=frozenset(
                 _strings(tools.get("disabled", []), where, "tools.disabled")
@@ -336,6 +342,23 @@ def _hosts(value: Any, where: str) -> frozenset[str]:
             )
         out.add(host)
     return frozenset(out)
+
+
+def _folders(value: Any, where: str) -> tuple[Path, ...]:
+    """Folders MCP callers may install local sources from: absolute once ``~`` is
+    expanded (relative to what would a server's folder be?), ``..`` folded away."""
+    out: list[Path] = []
+    for entry in _strings(value, where, "security.install_paths"):
+        folder = os.path.expanduser(entry)
+        if "\0" in folder or not os.path.isabs(folder):
+            raise _error(
+                where,
+                "security.install_paths",
+                f"security.install_paths: {entry!r} is not an absolute folder path",
+                'write whole paths, e.g. "~/km-plugins" or "/Users/ann/km-plugins"',
+            )
+        out.append(Path(os.path.normpath(folder)))
+    return tuple(dict.fromkeys(out))
 
 
 def _bool(value: Any, where: str, key: str) -> bool:

@@ -15,7 +15,9 @@ what is installed uses plugin and action names of its own.
 - :class:`Changes` counts the tool-list changes a client hears: notifications/
   tools/list_changed on the legacy protocol, ToolsListChanged events on 2026-07-28.
 - :func:`km_actions` runs the CLI in another process; :func:`write_config` and
-  :func:`write_plugin` write a configuration file and a plugin folder.
+  :func:`write_plugin` write a configuration file and a plugin folder;
+  :func:`install_paths` is the ``security.install_paths`` of a server whose callers
+  install the tests' plugin folders.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ def write_config(path: Path, data: Mapping[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(tomli_w.dumps(dict(data)), "utf-8")
     return path
+
+
+def install_paths(base: Path) -> list[str]:
+    """``security.install_paths`` for a server under test: MCP callers install local
+    sources only from the folders the user allows, here the shipped plugins' folder and
+    ``base``, where the tests write their plugins (``tmp_path_factory.getbasetemp()``)."""
+    return [str(CLIPBOARD_TOOLS.parent), str(base)]
 
 
 def upstream_simulator() -> dict[str, Any]:

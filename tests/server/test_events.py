@@ -9,6 +9,7 @@ hooks' action records (the server's own tests drive a real `km-actions serve`)."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,7 +67,8 @@ def host(tmp_path: Path, recorded: list[str]) -> Iterator[StoreHost]:
     bridge = InProcessBridge()
     bridge.register("km_record", lambda text: recorded.append(text) or {"success": True},
                     RECORD_SCHEMA)  # fmt: skip
-    opened = StoreHost(Store.open(tmp_path / "home"), bridge, Settings(ceiling=("all",)))
+    settings = Settings(ceiling=("all",), install_paths=(tmp_path,))
+    opened = StoreHost(Store.open(tmp_path / "home"), bridge, settings)
     yield opened
     opened.close()
     opened.store.close()
@@ -161,7 +163,7 @@ def test_the_user_s_plugins_are_not_an_mcp_caller_s_to_switch(
             f"the user can do it with `km-actions {operation} mine`, or let MCP callers"
         )
     assert host.store.require("mine").enabled
-    host.settings = Settings(ceiling=("all",), allow_mcp_overwrite=True)
+    host.settings = dataclasses.replace(host.settings, allow_mcp_overwrite=True)
     assert _call(host, "disable", plugin_identifier="mine")["data"] == {
         "identifier": "mine",
         "enabled": False,

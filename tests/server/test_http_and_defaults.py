@@ -32,6 +32,7 @@ from .conftest import (
     Served,
     action_yaml,
     envelope_of,
+    install_paths,
     km_actions,
     serve,
     write_config,
@@ -80,8 +81,12 @@ outputs:
 
 @pytest.fixture(scope="module")
 async def defaults(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
-    """A server whose data folder has no configuration file."""
-    async with serve(tmp_path_factory.mktemp("defaults-home")) as served:
+    """A server with the default settings (no upstream, the default ceiling), but for
+    the folders MCP callers may install from (every local install needs them)."""
+    home = tmp_path_factory.mktemp("defaults-home")
+    security = {"install_paths": install_paths(home.parent)}
+    write_config(home / "config.toml", {"security": security})
+    async with serve(home) as served:
         yield served
 
 
@@ -244,7 +249,11 @@ def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
     config = write_config(
         home.parent / "http.toml",
         {
-            "security": {"ceiling": ["all"], "allow_mcp_overwrite": True},
+            "security": {
+                "ceiling": ["all"],
+                "allow_mcp_overwrite": True,
+                "install_paths": install_paths(home.parent),
+            },
             "tools": {"per_action": False},
             "limits": {"standard": {"max_wait": 1}},
         },

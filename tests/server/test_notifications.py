@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from .conftest import Served, action_yaml, km_actions, serve, write_plugin
+from .conftest import (
+    Served,
+    action_yaml,
+    install_paths,
+    km_actions,
+    serve,
+    write_config,
+    write_plugin,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -25,6 +33,7 @@ pytestmark = pytest.mark.anyio
 async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Served, Served]]:
     """(legacy, modern): two servers on one data folder, each with its client."""
     home = tmp_path_factory.mktemp("notifications-home")
+    write_config(home / "config.toml", {"security": {"install_paths": install_paths(home.parent)}})
     async with serve(home, mode="legacy") as legacy, serve(home) as modern:
         assert legacy.client.protocol_version < "2026-07-28"
         assert modern.client.protocol_version == "2026-07-28"

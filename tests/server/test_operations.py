@@ -30,6 +30,7 @@ from .conftest import (
     ProgressLog,
     Served,
     action_yaml,
+    install_paths,
     km_actions,
     serve,
     upstream_simulator,
@@ -93,11 +94,11 @@ outputs:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server's data folder, with config.toml: the simulator upstream, ceiling all."""
+    """The server's data folder, with config.toml: the simulator upstream, ceiling all,
+    MCP callers may install the tests' plugin folders."""
     path = tmp_path_factory.mktemp("operations-home")
-    write_config(
-        path / "config.toml", {"upstream": upstream_simulator(), "security": {"ceiling": ["all"]}}
-    )
+    security = {"ceiling": ["all"], "install_paths": install_paths(path.parent)}
+    write_config(path / "config.toml", {"upstream": upstream_simulator(), "security": security})
     return path
 
 
@@ -436,6 +437,15 @@ async def test_list_refuses_filters_it_does_not_know(
     assert (envelope["error"]["message"], envelope["error"]["hint"]) == (message, hint)
 
 
+async def test_a_path_outside_the_allowed_folders_is_refused_over_stdio(server: Served) -> None:
+    for source in ("/etc/passwd", "/etc/no-such-file", "./passwd", "file:///etc/passwd"):
+        envelope = await server.ecosystem("install", plugin_source=source)
+        assert envelope["error"]["code"] == "source-refused", envelope
+    outside = await server.ecosystem("install", plugin_source="/etc/passwd")
+    missing = await server.ecosystem("install", plugin_source="/etc/no-such-file")
+    assert outside == missing
+
+
 async def test_describe_a_plugin_and_one_of_its_actions(
     server: Served, clipboard_tools: dict[str, Any]
 ) -> None:
@@ -445,6 +455,10 @@ async def test_describe_a_plugin_and_one_of_its_actions(
         "transformation",
         "folder",
     )
+    # No path of this machine: the source by its name, the folder within the store.
+    assert plugin["source"]["ref"] == "clipboard-tools"
+    assert plugin["folder"].startswith("plugins/clipboard-tools/1.0.0-")
+    assert str(server.home) not in json.dumps(plugin)
     assert [a["name"] for a in plugin["actions"]] == [
         "clean-clipboard",
         "preview-clipboard",

@@ -42,6 +42,9 @@ def anyio_backend() -> str:
 
 
 def _host(home: Path, **security: Any) -> StoreHost:
+    """A host on the store at ``home``; MCP callers may install from the test's folder
+    (which holds the store too) and from the shipped plugins' folder."""
+    security.setdefault("install_paths", (home.parent, CLIPBOARD_TOOLS.parent))
     store = Store.open(home)
     return StoreHost(store, MockBridge({}, ToolCatalog.builtin()), Settings(**security))
 

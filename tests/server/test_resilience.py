@@ -30,6 +30,7 @@ from .conftest import (
     Served,
     action_yaml,
     children,
+    install_paths,
     serve,
     upstream_simulator,
     write_config,
@@ -37,6 +38,8 @@ from .conftest import (
 
 pytestmark = pytest.mark.anyio
 
+#: The command of the server's upstream: ``km-actions simulator``.
+SIMULATOR = upstream_simulator()["command"]
 #: Seconds the upstream may take to answer one call (the configuration's upstream.timeout).
 CALL_TIMEOUT = 2
 
@@ -49,7 +52,7 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Serv
         home.parent / "resilience.toml",
         {
             "upstream": {**upstream_simulator(), "timeout": CALL_TIMEOUT},
-            "security": {"ceiling": ["read-only"]},
+            "security": {"ceiling": ["read-only"], "install_paths": install_paths(home.parent)},
         },
     )
     async with serve(home, config=config) as served:
@@ -154,9 +157,11 @@ async def test_an_upstream_that_stalls_fails_the_call_after_the_configured_timeo
         os.kill(stalled, signal.SIGCONT)
     error = envelope["error"]
     assert (error["code"], error["path"]) == ("timeout", "$.steps[2]")
+    # The command as an MCP caller is shown it: its programs by name, not where they are.
+    shown = [Path(word).name if os.path.isabs(word) else word for word in SIMULATOR]
     assert error["message"] == (
         f"km_engine_control did not answer within {CALL_TIMEOUT} s (the km-actions simulator over "
-        f"MCP at {' '.join(upstream_simulator()['command'])} is slow or stuck)"
+        f"MCP at {' '.join(shown)} is slow or stuck)"
     )
     answer = await server.ecosystem("execute", action_name="mcp-created/slow-sum")
     assert answer["data"]["outputs"] == {"sum": 42}

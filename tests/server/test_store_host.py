@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.diagnostics.errors import EngineError, PluginError
+from engine.diagnostics.errors import PluginError
 from engine.plugins.permissions import PermissionRequest
 from engine.plugins.store import Store
 from engine.server.store_host import StoreHost
@@ -131,13 +131,12 @@ async def test_create_refuses_a_plugin_identifier_that_is_a_path(
         'api_version: "1.1"\nkind: action\nname: note\ndescription: Notes.\n'
         "steps:\n  - set: {a: 1}\n"
     )
-    with pytest.raises(EngineError) as caught:
-        await host.operation(
-            "create", {"plugin_source": manifest, "plugin_identifier": identifier}, None
-        )
-    assert caught.value.code == "invalid-name"
+    envelope = await host.operation(
+        "create", {"plugin_source": manifest, "plugin_identifier": identifier}, None
+    )
+    assert envelope["error"]["code"] == "invalid-name"
     shown = f'"{identifier}"' if len(identifier) < 58 else f'"{identifier[:56]}…'
-    assert caught.value.message == f"{shown} is not a valid plugin identifier"
+    assert envelope["error"]["message"] == f"{shown} is not a valid plugin identifier"
     assert (victim / "plugin.yaml").read_text("utf-8") == "mine"
     assert (victim / "actions" / "note.yaml").read_text("utf-8") == "keep me"
     assert host.store.plugins() == []
