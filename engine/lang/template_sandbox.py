@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
 from jinja2 import nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import ChainableUndefined, Context, StrictUndefined, Undefined
@@ -132,6 +132,34 @@ class _CodeGenerator(CodeGenerator):
     def visit_ExprStmt(self, node: nodes.ExprStmt, frame: Frame) -> None:
         self.writeline("return ", node)
         self.visit(node.node, frame)
+
+    @optimizeconst
+    def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
+        """``x.key``: a plain object's key is read by the compiled code itself, as
+        :meth:`Sandbox.getattr` reads it first; anything else (another type, a missing
+        key) calls that method. Most of a template's work is such reads."""
+        if node.attr[:1] == "_":  # never a key read: the sandbox decides
+            super().visit_Getattr(node, frame)
+            return
+        self._key_read(node.node, repr(node.attr), "getattr", frame)
+
+    @optimizeconst
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        """``x['key']`` and ``x[0]`` with a constant key: as :meth:`visit_Getattr`."""
+        key = node.arg
+        if not isinstance(key, nodes.Const) or type(key.value) not in (str, int):
+            super().visit_Getitem(node, frame)
+            return
+        self._key_read(node.node, repr(key.value), "getitem", frame)
+
+    def _key_read(self, target: nodes.Node, key: str, method: str, frame: Frame) -> None:
+        """``(v[key] if type(v := target) is dict and key in v else environment.method(v,
+        key))``: the value is named once (``v`` is a fresh identifier), so the target is
+        computed once; a dict's key never raises here (``in`` was checked first)."""
+        value = self.temporary_identifier()
+        self.write(f"({value}[{key}] if type({value} := ")
+        self.visit(target, frame)
+        self.write(f") is dict and {key} in {value} else environment.{method}({value}, {key}))")
 
     def write_commons(self) -> None:
         if not self.returns:
