@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from engine.diagnostics.errors import ErrorKind, StepError
 from engine.lang.limits import UNLIMITED, current_limits
+from engine.lang.sandbox.budget import begin, end
 from engine.lang.sandbox.sizes import estimate_text_size
 from engine.run._sizes import SCALARS, combines_values, data_size, too_big
 from engine.run._state import pause
@@ -68,6 +69,8 @@ class _Source:
             "_SCALARS": SCALARS,
             "_data_size": data_size,
             "_too_big": too_big,
+            "_begin": begin,
+            "_end": end,
         }
 
     def name(self, prefix: str, value: Any) -> str:
@@ -318,6 +321,18 @@ def _arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
     for name, value in plan.constants.items():
         items.append(f"{src.name('N', name)}: {_literal(src, value)}")
     src.add(indent, "args = {" + ", ".join(items) + "}")
+    if not plan.dynamic:
+        return
+    # One evaluation clock for all the step's templates (each render's own is then a
+    # nested count): the time they compute together is what the budget bounds.
+    src.add(indent, "clock = _begin()")
+    src.add(indent, "try:")
+    _dynamic_arguments(src, indent + 1, plan)
+    src.add(indent, "finally:")
+    src.add(indent + 1, "_end(clock)")
+
+
+def _dynamic_arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
     measured = combines_values(plan.dynamic)
     if measured:
         src.add(indent, f"size = {src.name('Z', _constant_size(dict(plan.constants)))}")
@@ -402,11 +417,15 @@ def _generate_fields(
     if measured:
         src.add(1, "cap = _template_cap()")
         src.add(1, "size = 0")
+    src.add(1, "clock = _begin()")  # one evaluation clock for all the values, as for a step
+    src.add(1, "try:")
     for name, render in items:
-        _value(src, 1, render)
+        _value(src, 2, render)
         if measured:
-            _measure(src, 1, None, "cap")
-        src.add(1, f"out[{src.name('N', name)}] = value")
+            _measure(src, 2, None, "cap")
+        src.add(2, f"out[{src.name('N', name)}] = value")
+    src.add(1, "finally:")
+    src.add(2, "_end(clock)")
     if measured:
         src.add(1, "if size > cap:")
         src.add(2, f"raise _too_big({src.name('W', subject)}, size, cap)")
