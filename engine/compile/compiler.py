@@ -5,7 +5,8 @@ Longer than 400 lines: one short compiler per step kind, kept by keyword in
 
 Templates are compiled once, expressions parsed once, tool argument checkers built once,
 and each step bound to the function that runs it, wrapped only by what its fields ask
-for. Handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
+for. The compiler walks the step nodes (:mod:`engine.steps`) that validation built for
+the same document; handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
 
 >>> from engine.load.loader import load_text
 >>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'

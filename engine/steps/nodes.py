@@ -18,7 +18,7 @@ with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -45,9 +45,6 @@ class Block:
     path: Path
     items: tuple[StepNode, ...] = ()
     is_list: bool = False
-
-    def __iter__(self) -> Iterator[StepNode]:
-        return iter(self.items)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

@@ -1,7 +1,10 @@
 """The step walker: each step's kind, schema, names, tools, actions and data flow.
 
+It walks the step nodes (:mod:`engine.steps`), built once per manifest; the schema check
+of a step still reads the mapping the node was built from.
+
 Longer than 400 lines: one walker checks every step kind in one pass, a short method per
-kind.
+kind, kept by manifest keyword in :data:`_KIND_CHECKS`.
 """
 
 from __future__ import annotations

@@ -34,10 +34,13 @@ steps:
 
 def test_every_table_of_step_kinds_has_the_schemas_kinds_in_its_order() -> None:
     kinds = list(ManifestSchemas.load().step_kinds)
-    assert list(STEP_NODES) == kinds
-    assert [kind.value for kind in StepKind] == kinds
-    assert list(STEP_COMPILERS) == kinds
-    assert list(_steps._KIND_CHECKS) == kinds
+    tables = {
+        "engine/steps/nodes.py STEP_NODES": list(STEP_NODES),
+        "engine/run/model.py StepKind": [kind.value for kind in StepKind],
+        "engine/compile/compiler.py STEP_COMPILERS": list(STEP_COMPILERS),
+        "engine/validate/_steps.py _KIND_CHECKS": list(_steps._KIND_CHECKS),
+    }
+    assert tables == dict.fromkeys(tables, kinds)
 
 
 def test_nested_steps_are_nodes_with_their_paths_and_spans() -> None:
