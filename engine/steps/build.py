@@ -27,7 +27,7 @@ from typing import Any
 
 from engine.diagnostics.errors import Path
 from engine.load.sourcemap import Document
-from engine.steps.nodes import STEP_NODES, Block, StepNode
+from engine.steps.nodes import STEP_NODES, Block, NotAStep, StepNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +74,9 @@ def build_block(steps: Any, path: Path, document: Document) -> Block:
 
 def build_node(step: Any, path: Path, document: Document) -> StepNode:
     """The node of one step, of its kind's class (a plain :class:`StepNode` when it has no
-    single kind)."""
-    if not isinstance(step, Mapping):
-        return StepNode(path=path, data=step, document=document)
+    single kind; a :class:`NotAStep` when it is not a mapping)."""
+    if type(step) is not dict and not isinstance(step, Mapping):  # the loaders give dicts
+        return NotAStep(path=path, data=step, document=document)
     kinds = [key for key in step if key in STEP_NODES]
     if len(kinds) > 1:
         kinds.sort(key=_ORDER.__getitem__)

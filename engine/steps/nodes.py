@@ -54,10 +54,12 @@ class StepNode:
     What a node stores is its structure, worked out once: its kind, path and the step
     lists nested in it. Its single values (``id``, ``if``, ``tool``…) are read from the
     mapping when asked, typed. This class itself is a step of no single kind: not a
-    mapping, a mapping with no kind key, or one with several (``kinds`` lists them then).
+    mapping (a :class:`NotAStep`), a mapping with no kind key, or one with several
+    (``kinds`` lists them then).
     """
 
     kind: ClassVar[str | None] = None
+    is_mapping: ClassVar[bool] = True  # False for a :class:`NotAStep`
 
     path: Path
     data: Any = field(repr=False)  # the mapping as written (anything, for no kind)
@@ -68,10 +70,6 @@ class StepNode:
     # none (the schema reports those; ids and variables set there still count, as they
     # would once the step is fixed).
     blocks: Mapping[Path, Block] = field(default_factory=dict, repr=False)
-
-    @property
-    def is_mapping(self) -> bool:
-        return isinstance(self.data, Mapping)
 
     @property
     def id(self) -> str | None:
@@ -110,8 +108,7 @@ class StepNode:
         under an `if` and whose failure is not caught)."""
         data = self.data
         return (
-            isinstance(data, Mapping)
-            and ("return" in data or "fail" in data)
+            ("return" in data or "fail" in data)
             and "if" not in data
             and not data.get("continue_on_error")
             and "catch" not in data
@@ -134,6 +131,17 @@ class StepNode:
     def span(self, *keys: str | int, at_key: bool = False) -> Span | None:
         """Where the step (or one of its fields) is in the file, from the source map."""
         return self.document.span((*self.path, *keys), at_key=at_key)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class NotAStep(StepNode):
+    """An entry of a list of steps that is not a mapping (the schema reports it)."""
+
+    is_mapping: ClassVar[bool] = False
+
+    @property
+    def stops(self) -> bool:
+        return False
 
 
 class _Args:

@@ -8,7 +8,7 @@ from engine.engine import Engine
 from engine.load.loader import load_text
 from engine.run.model import StepKind
 from engine.steps.build import iter_nodes, setter_path, step_tree
-from engine.steps.nodes import STEP_NODES, ChooseStep, RepeatStep, StepNode, ToolStep
+from engine.steps.nodes import STEP_NODES, ChooseStep, NotAStep, RepeatStep, StepNode, ToolStep
 from engine.validate import _steps
 from engine.validate.schema import ManifestSchemas
 
@@ -72,7 +72,7 @@ def test_a_step_of_no_single_kind_is_a_plain_node_listing_its_kinds() -> None:
     assert [(type(n), n.kind, n.kinds, n.is_mapping) for n in nodes] == [
         (StepNode, None, ("tool", "set"), True),
         (StepNode, None, (), True),
-        (StepNode, None, (), False),
+        (NotAStep, None, (), False),
     ]
 
 
