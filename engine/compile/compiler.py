@@ -376,29 +376,43 @@ def _named(block: Block, key: str) -> list[str]:
     return list(out)
 
 
+def _mapping(node: StepNode, value: Any, key: str) -> Mapping[Any, Any]:
+    """A step's field that must be a mapping. Validation says so, but does not check the
+    steps after one that always stops the action (it warns that they never run)."""
+    if isinstance(value, Mapping):
+        return value
+    path = node.at(key)
+    raise CompileError(
+        "only a valid action manifest can be compiled",
+        hint="run `km-actions validate` on it first",
+        path=path,
+        span=node.document.span(path),
+        file=node.document.file,
+    )
+
+
 # -- one compiler per step kind ----------------------------------------------------------
 
 
 def _compile_tool(c: Compiler, node: StepNode) -> ToolPlan:
     assert isinstance(node, ToolStep)
     tool = str(node.tool)
-    constants, dynamic = c.arguments(tool, node.args or {}, node.at("with"), node.document)
+    args = _mapping(node, node.args or {}, "with")
+    constants, dynamic = c.arguments(tool, args, node.at("with"), node.document)
     return tool_plan(tool, constants, dynamic)
 
 
 def _compile_action(c: Compiler, node: StepNode) -> Body:
     assert isinstance(node, ActionStep)
-    doc, args = node.document, node.args or {}
+    doc, args = node.document, _mapping(node, node.args or {}, "with")
     renderers = [(name, c.value(v, node.at("with", name), doc)) for name, v in args.items()]
     return action_body(str(node.target), renderers)
 
 
 def _compile_set(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, SetStep) and node.values is not None
-    doc = node.document
-    return set_body(
-        [(name, c.value(v, node.at("set", name), doc)) for name, v in node.values.items()]
-    )
+    assert isinstance(node, SetStep)
+    doc, values = node.document, _mapping(node, node.values, "set")
+    return set_body([(name, c.value(v, node.at("set", name), doc)) for name, v in values.items()])
 
 
 def _compile_foreach(c: Compiler, node: StepNode) -> Body:
@@ -443,7 +457,8 @@ def _compile_emit(c: Compiler, node: StepNode) -> Body:
     assert isinstance(node, EmitStep)
     event = str(node.event)
     subject = f"the data of the event `{event}`"
-    return emit_body(event, c.fields(node.args or {}, node.at("with"), node.document, subject))
+    args = _mapping(node, node.args or {}, "with")
+    return emit_body(event, c.fields(args, node.at("with"), node.document, subject))
 
 
 def _compile_fail(c: Compiler, node: StepNode) -> Body:
@@ -452,10 +467,10 @@ def _compile_fail(c: Compiler, node: StepNode) -> Body:
 
 
 def _compile_return(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, ReturnStep) and node.values is not None
-    doc = node.document
+    assert isinstance(node, ReturnStep)
+    doc, values = node.document, _mapping(node, node.values, "return")
     return return_body(
-        [(name, c.value(v, node.at("return", name), doc)) for name, v in node.values.items()]
+        [(name, c.value(v, node.at("return", name), doc)) for name, v in values.items()]
     )
 
 
