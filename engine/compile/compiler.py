@@ -377,12 +377,17 @@ def _named(block: Block, key: str) -> list[str]:
 
 
 def _mapping(node: StepNode, value: Any, key: str) -> Mapping[Any, Any]:
-    """A step's field that must be a mapping. Validation says so, but does not check the
-    steps after one that always stops the action (it warns that they never run)."""
+    """A step's field that must be a mapping (see :func:`_refused`)."""
     if isinstance(value, Mapping):
         return value
+    raise _refused(node, key)
+
+
+def _refused(node: StepNode, key: str) -> CompileError:
+    """A step's field is not of its form. Validation says so, but does not check the steps
+    after one that always stops the action (it warns that they never run)."""
     path = node.at(key)
-    raise CompileError(
+    return CompileError(
         "only a valid action manifest can be compiled",
         hint="run `km-actions validate` on it first",
         path=path,
@@ -423,11 +428,15 @@ def _compile_foreach(c: Compiler, node: StepNode) -> Body:
 
 def _compile_parallel(c: Compiler, node: StepNode) -> Body:
     assert isinstance(node, ParallelStep)
-    return parallel_body([c.steps(branch.body) for branch in node.branches or ()])
+    if node.branches is None:
+        raise _refused(node, "parallel")
+    return parallel_body([c.steps(branch.body) for branch in node.branches])
 
 
 def _compile_choose(c: Compiler, node: StepNode) -> Body:
     assert isinstance(node, ChooseStep)
+    if not isinstance(node.data.get("choose"), list):
+        raise _refused(node, "choose")
     doc = node.document
     cases = [
         (c.condition(case.when, (*case.path, "when"), doc), c.steps(case.body))
@@ -439,6 +448,8 @@ def _compile_choose(c: Compiler, node: StepNode) -> Body:
 
 def _compile_repeat(c: Compiler, node: StepNode) -> Body:
     assert isinstance(node, RepeatStep)
+    if node.spec is None:
+        raise _refused(node, "repeat")
     doc, until, while_, rounds = node.document, node.until, node.while_, node.max
     return repeat_body(
         c.steps(node.body),

@@ -133,9 +133,10 @@ class StepNode:
         return self.document.span((*self.path, *keys), at_key=at_key)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class NotAStep(StepNode):
     """An entry of a list of steps that is not a mapping (the schema reports it)."""
+
+    __slots__ = ()
 
     is_mapping: ClassVar[bool] = False
 
@@ -160,9 +161,10 @@ class _Args:
         return "with" in self.data
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ToolStep(_Args, StepNode):
     """``tool: km_…`` with its arguments under ``with:``."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "tool"
 
@@ -172,9 +174,10 @@ class ToolStep(_Args, StepNode):
         return self.data.get("tool")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ActionStep(_Args, StepNode):
     """``action: name`` (another action) with its inputs under ``with:``."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "action"
 
@@ -183,9 +186,10 @@ class ActionStep(_Args, StepNode):
         return self.data.get("action")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class SetStep(StepNode):
     """``set: {name: value}``: variables."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "set"
 
@@ -196,9 +200,10 @@ class SetStep(StepNode):
         return values if isinstance(values, Mapping) else None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ForeachStep(StepNode):
     """``foreach:`` a list (an expression or written out), ``as:`` a name, ``steps:``."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "foreach"
 
@@ -224,9 +229,10 @@ class Branch:
     body: Block
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ParallelStep(StepNode):
     """``parallel:`` a list of branches, each with its ``steps:``."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "parallel"
 
@@ -253,9 +259,10 @@ class Case:
     body: Block
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ChooseStep(StepNode):
     """``choose:`` cases, the first whose ``when`` holds runs; else ``otherwise:``."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "choose"
 
@@ -280,9 +287,10 @@ class ChooseStep(StepNode):
         return self.block("otherwise") if "otherwise" in self.data else None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class RepeatStep(StepNode):
     """``repeat: {steps, until | while, max}``."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "repeat"
 
@@ -313,9 +321,10 @@ class RepeatStep(StepNode):
         return self.block("repeat", "steps")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class WaitStep(StepNode):
     """``wait: seconds``."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "wait"
 
@@ -324,9 +333,10 @@ class WaitStep(StepNode):
         return self.data.get("wait")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class EmitStep(_Args, StepNode):
     """``emit: event`` with its data under ``with:``."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "emit"
 
@@ -335,9 +345,10 @@ class EmitStep(_Args, StepNode):
         return self.data.get("emit")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class FailStep(StepNode):
     """``fail: message``: the action fails."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "fail"
 
@@ -346,9 +357,10 @@ class FailStep(StepNode):
         return self.data.get("fail")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class ReturnStep(StepNode):
     """``return: {output: value}``: the action ends with these outputs."""
+
+    __slots__ = ()
 
     kind: ClassVar[str | None] = "return"
 
