@@ -1,5 +1,5 @@
-"""The typed step nodes: one frozen class per step kind, each with its fields and where
-they are in the file.
+"""The typed step nodes: one class per step kind (subclasses of the frozen
+:class:`StepNode`), each with its fields and where they are in the file.
 
 A node keeps its JSON path, the document it came from (so :meth:`StepNode.span` gives
 any of its fields' ``line:col`` when a message needs it, and only then), the mapping it
@@ -40,7 +40,7 @@ class Field:
 class Block:
     """A list of steps (``steps``, ``catch``, a branch's ``steps``…) where a list of steps
     goes; ``is_list`` is false when something else is written there (``items`` is empty
-    then). An entry that is not a mapping is a :class:`StepNode` of no kind."""
+    then). An entry that is not a mapping is a :class:`NotAStep`."""
 
     path: Path
     items: tuple[StepNode, ...] = ()
