@@ -5,7 +5,8 @@ Longer than 400 lines: one short compiler per step kind, kept by keyword in
 
 Templates are compiled once, expressions parsed once, tool argument checkers built once,
 and each step bound to the function that runs it, wrapped only by what its fields ask
-for. Handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
+for. The compiler walks the step nodes (:mod:`engine.steps`) that validation built for
+the same document; handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
 
 >>> from engine.load.loader import load_text
 >>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'
@@ -59,12 +60,28 @@ from engine.run.parts import (
     tool_plan,
     wait_body,
 )
+from engine.steps.build import iter_nodes, step_tree
+from engine.steps.nodes import (
+    ActionStep,
+    Block,
+    ChooseStep,
+    EmitStep,
+    FailStep,
+    ForeachStep,
+    ParallelStep,
+    RepeatStep,
+    ReturnStep,
+    SetStep,
+    StepNode,
+    ToolStep,
+    WaitStep,
+)
 from engine.tools.catalog import ToolCatalog
 from engine.validate.inputs import parse_inputs
 from engine.validate.schema import ManifestSchemas
 
 Render = Callable[[Mapping[str, Any]], Any]
-StepCompiler = Callable[["Compiler", Mapping[str, Any], Path, Document], Any]
+StepCompiler = Callable[["Compiler", StepNode], Any]
 
 
 def content_hash(document: Document) -> str:
@@ -98,7 +115,8 @@ class Compiler:
                 hint="run `km-actions validate` on it first",
                 file=document.file,
             )
-        steps = self.steps(data["steps"], ("steps",), document)
+        tree = step_tree(document)
+        steps = self.steps(tree.steps)
         outputs = data.get("outputs")
         output_render = (
             self.fields(outputs, ("outputs",), document) if isinstance(outputs, Mapping) else None
@@ -114,8 +132,8 @@ class Compiler:
             outputs=output_render,
             output_names=tuple(outputs) if isinstance(outputs, Mapping) else (),
             permissions=tuple(permissions) if isinstance(permissions, list) else None,
-            tools=frozenset(_walk_values(data["steps"], "tool")),
-            calls=tuple(_walk_values(data["steps"], "action")),
+            tools=frozenset(_named(tree.steps, "tool")),
+            calls=tuple(_named(tree.steps, "action")),
             timeout=data.get("timeout"),
             content_hash=content_hash(document),
             block=make_block(steps, progress=True),
@@ -125,41 +143,42 @@ class Compiler:
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def steps(self, items: Any, path: Path, document: Document) -> tuple[Step, ...]:
-        if not isinstance(items, list):
+    def steps(self, block: Block | None) -> tuple[Step, ...]:
+        if block is None:
             return ()
-        return tuple(self.step(item, (*path, index), document) for index, item in enumerate(items))
+        return tuple(self.step(node) for node in block.items)
 
-    def step(self, data: Mapping[str, Any], path: Path, document: Document) -> Step:
-        kinds = [k for k in STEP_COMPILERS if k in data]
-        if len(kinds) != 1:
+    def step(self, node: StepNode) -> Step:
+        kind, path, document = node.kind, node.path, node.document
+        if kind is None:
             raise CompileError(
-                f"a step must have exactly one kind, found {kinds or 'none'}",
+                f"a step must have exactly one kind, found {list(node.kinds) or 'none'}",
                 path=path,
-                span=document.span(path),
+                span=node.span(),
                 file=document.file,
             )
-        kind = kinds[0]
-        body = STEP_COMPILERS[kind](self, data, path, document)
+        body = STEP_COMPILERS[kind](self, node)
         plan = body if isinstance(body, ToolPlan) else None
+        condition, timeout, retry = node.condition, node.timeout, node.retry
+        spec = retry.value if retry is not None else None
         return Step(
             kind=StepKind(kind),
-            id=data.get("id"),
-            name=data.get("name"),
-            site=Site(document.file, path, document.span(path)),
+            id=node.id,
+            name=node.name,
+            site=Site(document.file, path, node.span()),
             body=None if plan is not None else body,
-            tool=data.get("tool"),
+            tool=node.tool if isinstance(node, ToolStep) else None,
             plan=plan,
-            condition=self.condition(data["if"], (*path, "if"), document) if "if" in data else None,
-            timeout=self.number(data["timeout"], (*path, "timeout"), document)
-            if "timeout" in data
+            condition=self.condition(condition.value, condition.path, document)
+            if condition is not None
             else None,
-            retry=_retry(data.get("retry")),
-            retry_numbers=self.retry_numbers(data.get("retry"), (*path, "retry"), document),
-            catch=self.steps(data["catch"], (*path, "catch"), document)
-            if "catch" in data
+            timeout=self.number(timeout.value, timeout.path, document)
+            if timeout is not None
             else None,
-            continue_on_error=bool(data.get("continue_on_error", False)),
+            retry=_retry(spec),
+            retry_numbers=self.retry_numbers(spec, node.at("retry"), document),
+            catch=self.steps(node.catch) if node.catch is not None else None,
+            continue_on_error=node.continue_on_error,
         )
 
     def value(self, value: Any, path: Path, document: Document) -> Render:
@@ -338,104 +357,122 @@ def _retry(spec: Any) -> RetryPolicy | None:
     )
 
 
-def _walk_values(steps: Any, key: str) -> list[str]:
-    out: list[str] = []
-    stack = [steps]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(reversed(node))
-        elif isinstance(node, Mapping):
-            value = node.get(key)
-            if isinstance(value, str) and value not in out:
-                out.append(value)
-            stack.extend(
-                v
-                for k, v in node.items()
-                if k in ("steps", "catch", "otherwise", "parallel", "choose", "repeat")
-            )
-    return out
+def _named(block: Block, key: str) -> list[str]:
+    """Each tool (``key`` "tool") or action ("action") the steps name, once, in order."""
+    out: dict[str, None] = {}
+    for node in iter_nodes(block):
+        value = node.data.get(key)
+        if isinstance(value, str):
+            out[value] = None
+    return list(out)
+
+
+def _mapping(node: StepNode, value: Any, key: str) -> Mapping[Any, Any]:
+    """A step's field that must be a mapping (see :func:`_refused`)."""
+    if isinstance(value, Mapping):
+        return value
+    raise _refused(node, key)
+
+
+def _refused(node: StepNode, key: str) -> CompileError:
+    """A step's field is not of its form. Validation says so, but does not check the steps
+    after one that always stops the action (it warns that they never run)."""
+    path = node.at(key)
+    return CompileError(
+        "only a valid action manifest can be compiled",
+        hint="run `km-actions validate` on it first",
+        path=path,
+        span=node.document.span(path),
+        file=node.document.file,
+    )
 
 
 # -- one compiler per step kind ----------------------------------------------------------
 
 
-def _compile_tool(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> ToolPlan:
-    tool = str(data["tool"])
-    args = data.get("with") or {}
-    constants, dynamic = c.arguments(tool, args, (*path, "with"), doc)
+def _compile_tool(c: Compiler, node: StepNode) -> ToolPlan:
+    assert isinstance(node, ToolStep)
+    tool = str(node.tool)
+    args = _mapping(node, node.args or {}, "with")
+    constants, dynamic = c.arguments(tool, args, node.at("with"), node.document)
     return tool_plan(tool, constants, dynamic)
 
 
-def _compile_action(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    args = data.get("with") or {}
-    renderers = [(name, c.value(v, (*path, "with", name), doc)) for name, v in args.items()]
-    return action_body(str(data["action"]), renderers)
+def _compile_action(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, ActionStep)
+    doc, args = node.document, _mapping(node, node.args or {}, "with")
+    renderers = [(name, c.value(v, node.at("with", name), doc)) for name, v in args.items()]
+    return action_body(str(node.target), renderers)
 
 
-def _compile_set(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return set_body(
-        [(name, c.value(v, (*path, "set", name), doc)) for name, v in data["set"].items()]
-    )
+def _compile_set(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, SetStep)
+    doc, values = node.document, _mapping(node, node.values, "set")
+    return set_body([(name, c.value(v, node.at("set", name), doc)) for name, v in values.items()])
 
 
-def _compile_foreach(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    source = c.source(data["foreach"], (*path, "foreach"), doc)
-    steps = c.steps(data.get("steps"), (*path, "steps"), doc)
-    return foreach_body(source, str(data.get("as", "item")), steps)
+def _compile_foreach(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, ForeachStep)
+    source = c.source(node.source, node.at("foreach"), node.document)
+    return foreach_body(source, str(node.item_name), c.steps(node.body))
 
 
-def _compile_parallel(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    branches = [
-        c.steps(b.get("steps"), (*path, "parallel", i, "steps"), doc)
-        for i, b in enumerate(data["parallel"])
+def _compile_parallel(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, ParallelStep)
+    if node.branches is None:
+        raise _refused(node, "parallel")
+    return parallel_body([c.steps(branch.body) for branch in node.branches])
+
+
+def _compile_choose(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, ChooseStep)
+    if not isinstance(node.data.get("choose"), list):
+        raise _refused(node, "choose")
+    doc = node.document
+    cases = [
+        (c.condition(case.when, (*case.path, "when"), doc), c.steps(case.body))
+        for case in node.cases
     ]
-    return parallel_body(branches)
-
-
-def _compile_choose(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    cases = []
-    for i, case in enumerate(data["choose"]):
-        here = (*path, "choose", i)
-        cases.append(
-            (
-                c.condition(case["when"], (*here, "when"), doc),
-                c.steps(case.get("steps"), (*here, "steps"), doc),
-            )
-        )
-    otherwise = (
-        c.steps(data["otherwise"], (*path, "otherwise"), doc) if "otherwise" in data else None
-    )
+    otherwise = c.steps(node.otherwise) if node.otherwise is not None else None
     return choose_body(cases, otherwise)
 
 
-def _compile_repeat(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    spec = data["repeat"]
-    here = (*path, "repeat")
-    until = c.condition(spec["until"], (*here, "until"), doc) if "until" in spec else None
-    while_ = c.condition(spec["while"], (*here, "while"), doc) if "while" in spec else None
-    steps = c.steps(spec.get("steps"), (*here, "steps"), doc)
-    rounds = c.number(spec["max"], (*here, "max"), doc) if "max" in spec else None
-    return repeat_body(steps, until, while_, rounds)
+def _compile_repeat(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, RepeatStep)
+    if node.spec is None:
+        raise _refused(node, "repeat")
+    doc, until, while_, rounds = node.document, node.until, node.while_, node.max
+    return repeat_body(
+        c.steps(node.body),
+        c.condition(until.value, until.path, doc) if until is not None else None,
+        c.condition(while_.value, while_.path, doc) if while_ is not None else None,
+        c.number(rounds.value, rounds.path, doc) if rounds is not None else None,
+    )
 
 
-def _compile_wait(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return wait_body(c.number(data["wait"], (*path, "wait"), doc))
+def _compile_wait(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, WaitStep)
+    return wait_body(c.number(node.seconds, node.at("wait"), node.document))
 
 
-def _compile_emit(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    event = str(data["emit"])
+def _compile_emit(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, EmitStep)
+    event = str(node.event)
     subject = f"the data of the event `{event}`"
-    return emit_body(event, c.fields(data.get("with") or {}, (*path, "with"), doc, subject))
+    args = _mapping(node, node.args or {}, "with")
+    return emit_body(event, c.fields(args, node.at("with"), node.document, subject))
 
 
-def _compile_fail(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
-    return fail_body(c.value(data["fail"], (*path, "fail"), doc))
+def _compile_fail(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, FailStep)
+    return fail_body(c.value(node.message, node.at("fail"), node.document))
 
 
-def _compile_return(c: Compiler, data: Mapping[str, Any], path: Path, doc: Document) -> Body:
+def _compile_return(c: Compiler, node: StepNode) -> Body:
+    assert isinstance(node, ReturnStep)
+    doc, values = node.document, _mapping(node, node.values, "return")
     return return_body(
-        [(name, c.value(v, (*path, "return", name), doc)) for name, v in data["return"].items()]
+        [(name, c.value(v, node.at("return", name), doc)) for name, v in values.items()]
     )
 
 

@@ -31,10 +31,10 @@ from engine.plugins.docs import examples, plugin_markdown_from
 from engine.plugins.local import LocalPlugin
 from engine.plugins.packing import create_archive
 from engine.run.testing import TestOutcome
+from engine.steps.build import iter_nodes, step_tree
 from engine.tools.catalog import Coverage, Need, ToolCatalog, ToolClass
 from engine.tools.grants import Grant, Reason, Refusal, class_of
 from engine.validate import ActionSignature, ValidationLevel, validate, validate_plugin
-from engine.validate.tree import iter_steps
 
 T = TypeVar("T")
 
@@ -217,13 +217,14 @@ def tool_uses(document: Document, catalog: ToolCatalog) -> tuple[list[ToolUse], 
     """What an action calls: what each tool call needs (with its class) and other actions."""
     found: dict[Need, JsonPath] = {}
     actions: list[str] = []
-    for step, path in iter_steps((document.data or {}).get("steps"), ("steps",)):
+    for node in iter_nodes(step_tree(document).steps):
+        step = node.data
         tool = step.get("tool")
         if isinstance(tool, str):
             spec = catalog.get(tool)
             arguments = step.get("with")
             given = arguments if isinstance(arguments, Mapping) else {}
-            found.setdefault(spec.need(given) if spec is not None else Need(tool), (*path, "tool"))
+            found.setdefault(spec.need(given) if spec is not None else Need(tool), node.at("tool"))
         target = step.get("action")
         if isinstance(target, str) and target not in actions:
             actions.append(target)

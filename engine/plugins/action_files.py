@@ -23,6 +23,7 @@ from engine.plugins._model import (
     invalid_plugin,
     load_file,
 )
+from engine.steps.build import iter_nodes, step_tree
 from engine.tools.catalog import ToolCatalog
 from engine.validate import (
     ActionSignature,
@@ -32,7 +33,6 @@ from engine.validate import (
     validate_plugin,
 )
 from engine.validate.schema import is_manifest_name
-from engine.validate.tree import iter_steps
 
 
 @dataclass(frozen=True)
@@ -247,9 +247,8 @@ def undeclared_dependencies(
 ) -> Iterator[Diagnostic]:
     """``dependency-undeclared`` for each `action:` step of ``document`` that calls an
     action of another plugin than ``plugin`` and its ``dependencies``."""
-    data = document.data
-    for step, path in iter_steps(data.get("steps"), ("steps",)):
-        target = step.get("action")
+    for node in iter_nodes(step_tree(document).steps):
+        target = node.data.get("action")
         if not isinstance(target, str) or "/" not in target:
             continue
         other = target.split("/")[0]
@@ -258,7 +257,7 @@ def undeclared_dependencies(
                 "dependency-undeclared",
                 f"`{target}` belongs to the plugin '{other}', which is not among the "
                 "plugin's dependencies",
-                (*path, "action"),
+                node.at("action"),
                 hint=f'add it to plugin.yaml: `dependencies: {{{other}: "*"}}` (or a '
                 "narrower range)",
             )

@@ -19,6 +19,8 @@ from engine.lang.expressions import ExpressionEngine
 from engine.lang.templates import TemplateEngine
 from engine.load.sourcemap import Document
 from engine.load.versions import CURRENT, SUPPORTED
+from engine.steps.build import iter_nodes, step_tree
+from engine.steps.nodes import Block
 from engine.validate._extra import check_inputs, check_tests, unused_warnings
 from engine.validate._mocks import mock_problems
 from engine.validate._permissions import (
@@ -40,7 +42,7 @@ from engine.validate.context import (
 )
 from engine.validate.schema import ManifestSchemas
 from engine.validate.schema_pass import SchemaChecker, misspelt_as
-from engine.validate.tree import collect_ids_and_vars, iter_steps, value_at
+from engine.validate.tree import collect_ids_and_vars, value_at
 
 PLUGIN_FILES = ("plugin.yaml", "plugin.yml", "plugin.json")
 
@@ -91,7 +93,7 @@ def _problems(document: Document, context: ValidationContext) -> list[Diagnostic
     found.extend(_dates(document, data))
     found.extend(_stray_quotes(document, data))
     if context.level is ValidationLevel.BASIC:
-        found.extend(_step_schemas(checker, schemas, data.get("steps")))
+        found.extend(_step_schemas(checker, step_tree(document).steps))
     else:
         broken = {d.path[1] for d in found if len(d.path) > 1 and d.path[0] == "inputs"}
         found.extend(_semantic(document, data, context, schemas, checker, broken))
@@ -118,7 +120,7 @@ def _semantic(
 ) -> Iterator[Diagnostic]:
     """Everything beyond the schema; ``broken`` inputs (with schema errors) are not used
     to check their own defaults."""
-    steps = data.get("steps")
+    steps = step_tree(document).steps
     inputs = section(data, "inputs")
     outputs = section(data, "outputs")
     ids, all_vars, duplicates = collect_ids_and_vars(document, steps)
@@ -137,7 +139,7 @@ def _semantic(
     declared = _declared_permissions(own, context)
     walker = StepWalker(document, context, schemas, checker, refs, list(outputs), declared)
     flow = Flow()
-    yield from walker.walk(steps, ("steps",), flow, Scope())
+    yield from walker.walk(steps, flow, Scope())
     yield from refs.value(outputs, ("outputs",), flow, Scope())
     yield from _permissions(document, context, own, walker)
     yield from _cycles(document, data, context, walker.calls)
@@ -149,13 +151,10 @@ def _semantic(
         yield from _descriptions(document, data, inputs, strict=strict)
 
 
-def _step_schemas(
-    checker: SchemaChecker, schemas: ManifestSchemas, steps: Any
-) -> Iterator[Diagnostic]:
-    for step, path in iter_steps(steps, ("steps",)):
-        kinds = schemas.kinds_of(step)
-        if len(kinds) == 1:
-            yield from checker.check_step(kinds[0], step, path)
+def _step_schemas(checker: SchemaChecker, steps: Block) -> Iterator[Diagnostic]:
+    for node in iter_nodes(steps):
+        if node.kind is not None:
+            yield from checker.check_step(node.kind, node.data, node.path)
 
 
 def _declared_permissions(own: Any, context: ValidationContext) -> tuple[str, ...] | None:

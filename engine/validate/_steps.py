@@ -1,7 +1,10 @@
 """The step walker: each step's kind, schema, names, tools, actions and data flow.
 
+It walks the step nodes (:mod:`engine.steps`), built once per manifest; the schema check
+of a step still reads the mapping the node was built from.
+
 Longer than 400 lines: one walker checks every step kind in one pass, a short method per
-kind.
+kind, kept by manifest keyword in :data:`_KIND_CHECKS`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,22 @@ from engine.diagnostics.errors import Diagnostic, Path, Severity
 from engine.diagnostics.suggestions import closest, did_you_mean, you_mean
 from engine.lang.templates import is_template
 from engine.load.sourcemap import Document
+from engine.steps.build import setter_path
+from engine.steps.nodes import (
+    ActionStep,
+    Block,
+    ChooseStep,
+    EmitStep,
+    FailStep,
+    ForeachStep,
+    ParallelStep,
+    RepeatStep,
+    ReturnStep,
+    SetStep,
+    StepNode,
+    ToolStep,
+    WaitStep,
+)
 from engine.tools.answers import AnswerBook
 from engine.tools.catalog import Need, ToolSpec
 from engine.validate._refs import ROOT_NAMES, Flow, ReferenceChecker, Scope
@@ -22,7 +41,6 @@ from engine.validate._words import SYNONYMS
 from engine.validate.context import ValidationContext
 from engine.validate.schema import ManifestSchemas
 from engine.validate.schema_pass import SchemaChecker
-from engine.validate.tree import setter_path
 
 RESERVED_NAMES = frozenset(
     {*ROOT_NAMES, "item", "loop", "error", "event", "true", "false", "null", "none"}
@@ -31,7 +49,7 @@ RESERVED_NAMES = frozenset(
 # Step kinds whose own `steps:` holds the steps they run.
 _HOLDS_STEPS = frozenset({"foreach"})
 
-StepHandler = Callable[["StepWalker", Mapping[str, Any], Path, Flow, Scope], Iterator[Diagnostic]]
+StepHandler = Callable[["StepWalker", StepNode, Flow, Scope], Iterator[Diagnostic]]
 
 
 class StepWalker:
@@ -59,58 +77,49 @@ class StepWalker:
         self.needs: list[tuple[Need, Path]] = []
         self.calls: list[tuple[str, Path]] = []  # every `action:` target, where it is
 
-    def walk(self, steps: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+    def walk(self, block: Block | None, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
         """Check a list of steps; ``flow`` is updated in place to what holds after it."""
-        if not isinstance(steps, list):
+        if block is None or not block.is_list:
             return
         stopped_at: Path | None = None
-        for index, step in enumerate(steps):
-            here = (*path, index)
+        for node in block.items:
             if stopped_at is not None:
                 yield self.document.diagnostic(
                     "unreachable-step",
                     "this step never runs: the step before it always stops the action",
-                    here,
+                    node.path,
                     severity=Severity.WARNING,
                     hint="remove it, or put the `return`/`fail` under an `if`",
                 )
                 break
-            if not isinstance(step, Mapping):
+            if not node.is_mapping:
                 continue
-            yield from self.step(step, here, flow, scope)
-            if (
-                ("return" in step or "fail" in step)
-                and "if" not in step
-                and not step.get("continue_on_error")
-                and "catch" not in step
-            ):
-                stopped_at = here
+            yield from self.step(node, flow, scope)
+            if node.stops:
+                stopped_at = node.path
 
-    def step(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        kinds = self.schemas.kinds_of(step)
-        if len(kinds) != 1:
-            yield self._kind_problem(step, path, kinds)
+    def step(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        kind = node.kind
+        if kind is None:
+            yield self._kind_problem(node.data, node.path, list(node.kinds))
             return
-        kind = kinds[0]
-        yield from self.checker.check_step(kind, step, path)
-        if "if" in step:
-            yield from self.refs.expression(step["if"], (*path, "if"), flow, scope)
+        path = node.path
+        yield from self.checker.check_step(kind, node.data, path)
+        if node.condition is not None:
+            yield from self.refs.expression(node.condition.value, node.condition.path, flow, scope)
         # A templated timeout or retry number is rendered before the step's body runs.
-        yield from self.refs.value(step.get("timeout"), (*path, "timeout"), flow, scope)
-        retry = step.get("retry")
+        if node.timeout is not None:
+            yield from self.refs.value(node.timeout.value, node.timeout.path, flow, scope)
+        retry = node.retry.value if node.retry is not None else None
         if isinstance(retry, Mapping):
             numbers = {k: v for k, v in retry.items() if k != "on"}
             yield from self.refs.value(numbers, (*path, "retry"), flow, scope)
-        yield from _KIND_CHECKS[kind](self, step, path, flow, scope)
-        step_id = step.get("id")
-        if isinstance(step_id, str):
-            flow.ran.add(step_id)
-        catch = step.get("catch")
-        if isinstance(catch, list):
+        yield from _KIND_CHECKS[kind](self, node, flow, scope)
+        if node.id is not None:
+            flow.ran.add(node.id)
+        if node.catch is not None and node.catch.is_list:
             inner = flow.copy()
-            yield from self.walk(catch, (*path, "catch"), inner, scope.with_names("error"))
+            yield from self.walk(node.catch, inner, scope.with_names("error"))
             merged = flow.merge(inner)
             flow.ran, flow.vars = merged.ran, merged.vars
 
@@ -150,11 +159,9 @@ class StepWalker:
 
     # -- kinds -----------------------------------------------------------------------
 
-    def _tool(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        name = step.get("tool")
-        args = step.get("with", {})
+    def _tool(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, ToolStep)
+        path, name, args = node.path, node.tool, node.args
         yield from self.refs.value(args, (*path, "with"), flow, scope)
         if not isinstance(name, str):
             return
@@ -165,17 +172,17 @@ class StepWalker:
             yield self.document.diagnostic("unknown-tool", message, (*path, "tool"), hint=hint)
             return
         self.needs.append(_need(tool, args, path))
-        self._answer(step.get("id"), tool, args)
+        self._answer(node.id, tool, args)
         if not isinstance(args, Mapping) or (
-            "with" not in step and any(k not in self.schemas.step_properties for k in step)
+            not node.has_args and any(k not in self.schemas.step_properties for k in node.data)
         ):
             return  # a misspelt or mistyped `with:` is already reported
         yield from check_tool_arguments(self.document, self.checker, tool, args, (*path, "with"))
 
-    def _answer(self, step_id: Any, tool: ToolSpec, args: Any) -> None:
+    def _answer(self, step_id: str | None, tool: ToolSpec, args: Any) -> None:
         """Note what a tool step with an id answers, when the recordings tell (the
         answer of its operation; a tool of another server version is not known)."""
-        if not isinstance(step_id, str):
+        if step_id is None:
             return
         answers = AnswerBook.builtin().for_tool(tool.name, tool.input_schema)
         answer = answers.pick(args, tool.input_schema) if answers is not None else None
@@ -184,11 +191,9 @@ class StepWalker:
         else:
             self.refs.results.pop(step_id, None)
 
-    def _action(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        target = step.get("action")
-        args = step.get("with", {})
+    def _action(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, ActionStep)
+        path, target, args = node.path, node.target, node.args
         yield from self.refs.value(args, (*path, "with"), flow, scope)
         if not isinstance(target, str):
             return
@@ -196,11 +201,11 @@ class StepWalker:
         if self._is_self(target):
             return  # calling itself is reported as a cycle
         signature = self.context.resolve_action(target)
-        if isinstance(step.get("id"), str):
+        if node.id is not None:
             if signature is not None:
-                self.refs.results[step["id"]] = ActionResult(target, signature.outputs)
+                self.refs.results[node.id] = ActionResult(target, signature.outputs)
             else:
-                self.refs.results.pop(step["id"], None)
+                self.refs.results.pop(node.id, None)
         if signature is None:
             known = list(self.context.actions)
             yield self.document.diagnostic(
@@ -227,7 +232,7 @@ class StepWalker:
                 yield self.document.diagnostic(
                     "missing-argument",
                     f"the action `{target}` needs the input `{name}`",
-                    (*path, "with") if "with" in step else path,
+                    (*path, "with") if node.has_args else path,
                     at_key=True,
                     hint=f"add `{name}: …` under `with:`",
                 )
@@ -238,146 +243,126 @@ class StepWalker:
         plugin = self.context.plugin
         return isinstance(name, str) and target in (name, f"{plugin}/{name}" if plugin else name)
 
-    def _set(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        assigned = step.get("set")
-        if not isinstance(assigned, Mapping):
+    def _set(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, SetStep)
+        if node.values is None:
             return
-        for name, value in assigned.items():
-            yield from self.refs.value(value, (*path, "set", name), flow, scope)
+        for name, value in node.values.items():
+            yield from self.refs.value(value, node.at("set", name), flow, scope)
             if isinstance(name, str):
                 flow.vars.add(name)
 
-    def _foreach(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        source = step.get("foreach")
+    def _foreach(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, ForeachStep)
+        source, where = node.source, node.at("foreach")
         if isinstance(source, list):
-            yield from self.refs.value(source, (*path, "foreach"), flow, scope)
+            yield from self.refs.value(source, where, flow, scope)
         else:
-            yield from self.refs.expression(source, (*path, "foreach"), flow, scope)
-        name = step.get("as", "item")
+            yield from self.refs.expression(source, where, flow, scope)
+        name = node.item_name
         if isinstance(name, str) and name in RESERVED_NAMES - {"item"}:
             yield self.document.diagnostic(
                 "reserved-name",
                 f"`{name}` is a reserved name and cannot name the loop item",
-                (*path, "as"),
+                node.at("as"),
                 hint="choose another name, e.g. `as: entry`",
             )
         inner = flow.copy()
         items = self.refs.item_shape(source, scope)
         inner_scope = scope.with_item(str(name), items)
-        yield from self.walk(step.get("steps"), (*path, "steps"), inner, inner_scope)
+        yield from self.walk(node.body, inner, inner_scope)
         self._merge(flow, inner)
 
-    def _parallel(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        branches = step.get("parallel")
-        if not isinstance(branches, list):
+    def _parallel(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, ParallelStep)
+        if node.branches is None:
             return
         results: list[Flow] = []
         setters: dict[str, int] = {}
-        for index, branch in enumerate(branches):
-            if not isinstance(branch, Mapping):
-                continue
+        for branch in node.branches:
             inner = flow.copy()
-            bpath = (*path, "parallel", index, "steps")
-            yield from self.walk(branch.get("steps"), bpath, inner, scope)
+            yield from self.walk(branch.body, inner, scope)
             for name in sorted(inner.vars - flow.vars):
                 if name in setters:
                     yield self.document.diagnostic(
                         "parallel-conflict",
-                        f"branches {setters[name] + 1} and {index + 1} both set `vars.{name}`, "
-                        "so which value wins would depend on timing",
-                        setter_path(branch.get("steps"), bpath, name),
+                        f"branches {setters[name] + 1} and {branch.index + 1} both set "
+                        f"`vars.{name}`, so which value wins would depend on timing",
+                        setter_path(branch.body, name),
                         at_key=True,
                         hint="give each branch its own variable name",
                     )
                 else:
-                    setters[name] = index
+                    setters[name] = branch.index
             results.append(inner)
         self._merge(flow, *results)
 
-    def _choose(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        cases = step.get("choose")
+    def _choose(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, ChooseStep)
         results: list[Flow] = []
-        if isinstance(cases, list):
-            for index, case in enumerate(cases):
-                if not isinstance(case, Mapping):
-                    continue
-                cpath = (*path, "choose", index)
-                yield from self.refs.expression(case.get("when"), (*cpath, "when"), flow, scope)
-                inner = flow.copy()
-                yield from self.walk(case.get("steps"), (*cpath, "steps"), inner, scope)
-                results.append(inner)
-        if "otherwise" in step:
+        for case in node.cases:
+            yield from self.refs.expression(case.when, (*case.path, "when"), flow, scope)
             inner = flow.copy()
-            yield from self.walk(step.get("otherwise"), (*path, "otherwise"), inner, scope)
+            yield from self.walk(case.body, inner, scope)
+            results.append(inner)
+        if node.otherwise is not None:
+            inner = flow.copy()
+            yield from self.walk(node.otherwise, inner, scope)
             results.append(inner)
         self._merge(flow, *results)
 
-    def _repeat(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        spec = step.get("repeat")
-        if not isinstance(spec, Mapping):
+    def _repeat(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, RepeatStep)
+        if node.spec is None:
             return
-        rpath = (*path, "repeat")
-        if "until" in spec and "while" in spec:
+        until, while_ = node.until, node.while_
+        if until is not None and while_ is not None:
             yield self.document.diagnostic(
                 "step-kind-conflict",
                 "a repeat has either `until` or `while`, not both",
-                (*rpath, "while"),
+                while_.path,
                 at_key=True,
                 hint="keep one of them",
             )
-        yield from self.refs.value(spec.get("max"), (*rpath, "max"), flow, scope)
+        if node.max is not None:
+            yield from self.refs.value(node.max.value, node.max.path, flow, scope)
         inner_scope = scope.with_names("loop")
-        if "while" in spec:
-            yield from self.refs.expression(spec["while"], (*rpath, "while"), flow, inner_scope)
+        if while_ is not None:
+            yield from self.refs.expression(while_.value, while_.path, flow, inner_scope)
         inner = flow.copy()
-        yield from self.walk(spec.get("steps"), (*rpath, "steps"), inner, inner_scope)
-        if "until" in spec:
-            yield from self.refs.expression(spec["until"], (*rpath, "until"), inner, inner_scope)
+        yield from self.walk(node.body, inner, inner_scope)
+        if until is not None:
+            yield from self.refs.expression(until.value, until.path, inner, inner_scope)
         self._merge(flow, inner)
 
-    def _wait(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
+    def _wait(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, WaitStep)
         # The schema checks numbers and the form of text; text holding a number (as in
         # `wait: "0.5"`) is checked here.
-        seconds = step.get("wait")
+        seconds = node.seconds
         if isinstance(seconds, str) and is_template(seconds):
-            yield from self.refs.value(seconds, (*path, "wait"), flow, scope)
+            yield from self.refs.value(seconds, node.at("wait"), flow, scope)
         elif isinstance(seconds, str) and _is_number(seconds) and not float(seconds) > 0:
             yield self.document.diagnostic(
                 "out-of-range",
                 f"`wait` must be more than 0 seconds, not {seconds}",
-                (*path, "wait"),
+                node.at("wait"),
                 hint="write the number of seconds to pause, e.g. `wait: 0.5`",
             )
 
-    def _emit(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        yield from self.refs.value(step.get("with", {}), (*path, "with"), flow, scope)
+    def _emit(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, EmitStep)
+        yield from self.refs.value(node.args, node.at("with"), flow, scope)
 
-    def _fail(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        yield from self.refs.value(step.get("fail"), (*path, "fail"), flow, scope)
+    def _fail(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, FailStep)
+        yield from self.refs.value(node.message, node.at("fail"), flow, scope)
 
-    def _return(
-        self, step: Mapping[str, Any], path: Path, flow: Flow, scope: Scope
-    ) -> Iterator[Diagnostic]:
-        values = step.get("return")
-        if not isinstance(values, Mapping):
+    def _return(self, node: StepNode, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
+        assert isinstance(node, ReturnStep)
+        if node.values is None:
             return
-        for name, value in values.items():
+        for name, value in node.values.items():
             if name not in self.outputs:
                 hint = (
                     did_you_mean(str(name), self.outputs)
@@ -387,11 +372,11 @@ class StepWalker:
                 yield self.document.diagnostic(
                     "unknown-output",
                     f"`return` gives `{name}`, which is not a declared output",
-                    (*path, "return", name),
+                    node.at("return", name),
                     at_key=True,
                     hint=hint,
                 )
-            yield from self.refs.value(value, (*path, "return", name), flow, scope)
+            yield from self.refs.value(value, node.at("return", name), flow, scope)
 
     @staticmethod
     def _merge(flow: Flow, *others: Flow) -> None:

@@ -98,10 +98,6 @@ class ManifestSchemas:
         """The shipped schemas (built once per process)."""
         return _load()
 
-    def kinds_of(self, step: Mapping[str, Any]) -> list[str]:
-        """The kind keys present in a step (exactly one in a valid step)."""
-        return [kind for kind in self.step_kinds if kind in step]
-
 
 @cache
 def _load() -> ManifestSchemas:

@@ -1,4 +1,8 @@
-"""Walking the step tree without checking it: every step, every id, every variable."""
+"""Walking the steps without checking them: every step, every id, every variable.
+
+:func:`iter_steps` reads the step mappings themselves, for callers that have no step
+nodes (the store describing an action); validation walks the nodes
+(:mod:`engine.steps`)."""
 
 from __future__ import annotations
 
@@ -7,18 +11,20 @@ from typing import Any
 
 from engine.diagnostics.errors import Diagnostic, Path
 from engine.load.sourcemap import Document
+from engine.steps.build import iter_nodes
+from engine.steps.nodes import Block
 
 
 def collect_ids_and_vars(
-    document: Document, steps: Any
+    document: Document, steps: Block
 ) -> tuple[dict[str, Path], set[str], list[Diagnostic]]:
     """Every step id (first occurrence) and every variable name set anywhere."""
     ids: dict[str, Path] = {}
     names: set[str] = set()
     problems: list[Diagnostic] = []
-    for step, path in iter_steps(steps, ("steps",)):
-        step_id = step.get("id")
-        if isinstance(step_id, str):
+    for node in iter_nodes(steps):
+        step_id = node.id
+        if step_id is not None:
             if step_id in ids:
                 first = document.span(ids[step_id])
                 where = f" (first at line {first.line})" if first else ""
@@ -26,13 +32,13 @@ def collect_ids_and_vars(
                     document.diagnostic(
                         "duplicate-step-id",
                         f"two steps have the id `{step_id}`{where}",
-                        (*path, "id"),
+                        node.at("id"),
                         hint="give each step its own id",
                     )
                 )
             else:
-                ids[step_id] = (*path, "id")
-        assigned = step.get("set")
+                ids[step_id] = node.at("id")
+        assigned = node.data.get("set")
         if isinstance(assigned, Mapping):
             names.update(k for k in assigned if isinstance(k, str))
     return ids, names, problems
@@ -58,15 +64,6 @@ def iter_steps(steps: Any, path: Path) -> Iterator[tuple[Mapping[str, Any], Path
                 for b, branch in enumerate(branches):
                     if isinstance(branch, Mapping):
                         yield from iter_steps(branch.get("steps"), (*here, group, b, "steps"))
-
-
-def setter_path(steps: Any, path: Path, name: str) -> Path:
-    """Where the first `set` of ``name`` in ``steps`` is (``path`` if none is found)."""
-    for step, here in iter_steps(steps, path):
-        assigned = step.get("set")
-        if isinstance(assigned, Mapping) and name in assigned:
-            return (*here, "set", name)
-    return path
 
 
 def value_at(data: Any, path: Path) -> Any:

@@ -188,6 +188,31 @@ def test_a_written_number_that_validation_would_refuse_does_not_compile(
     )
 
 
+@pytest.mark.parametrize(
+    ("step", "where", "column"),
+    [
+        pytest.param("set: oops", ("set",), 10, id="set"),
+        pytest.param("return: oops", ("return",), 13, id="return"),
+        pytest.param("{tool: km_list_macros, with: oops}", ("with",), 34, id="tool-with"),
+        pytest.param("{emit: done, with: oops}", ("with",), 24, id="emit-with"),
+        pytest.param("parallel: oops", ("parallel",), 15, id="parallel"),
+        pytest.param("choose: oops", ("choose",), 13, id="choose"),
+        pytest.param("repeat: oops", ("repeat",), 13, id="repeat"),
+    ],
+)
+def test_a_malformed_step_after_one_that_stops_the_action_does_not_compile(
+    tools: Tools, step: str, where: tuple[str, ...], column: int
+) -> None:
+    """Validation warns that such a step never runs and does not check it further; the
+    compiler refuses it where it is (it raised AttributeError or TypeError before)."""
+    with pytest.raises(CompileError) as refused:
+        tools.compile(f"steps:\n  - return: {{}}\n  - {step}\n")
+    assert (str(refused.value.first), refused.value.first.path) == (
+        f"t.yaml:6:{column}: error[compile-error]: only a valid action manifest can be compiled",
+        ("steps", 1, *where),
+    )
+
+
 # -- a step's numbers may be templates (docs/reference.md, "Numbers from templates") -----
 
 
