@@ -417,15 +417,16 @@ def _generate_fields(
     if measured:
         src.add(1, "cap = _template_cap()")
         src.add(1, "size = 0")
-    src.add(1, "clock = _begin()")  # one evaluation clock for all the values, as for a step
-    src.add(1, "try:")
-    for name, render in items:
-        _value(src, 2, render)
-        if measured:
-            _measure(src, 2, None, "cap")
-        src.add(2, f"out[{src.name('N', name)}] = value")
-    src.add(1, "finally:")
-    src.add(2, "_end(clock)")
+    if items:
+        src.add(1, "clock = _begin()")  # one evaluation clock for all values, as for a step
+        src.add(1, "try:")
+        for name, render in items:
+            _value(src, 2, render)
+            if measured:
+                _measure(src, 2, None, "cap")
+            src.add(2, f"out[{src.name('N', name)}] = value")
+        src.add(1, "finally:")
+        src.add(2, "_end(clock)")
     if measured:
         src.add(1, "if size > cap:")
         src.add(2, f"raise _too_big({src.name('W', subject)}, size, cap)")

@@ -369,3 +369,28 @@ def test_continue_on_error_also_covers_a_failing_catch(tools: Tools) -> None:
         """
     )
     assert result.outputs == {"after": True, "code": FAILURE["code"]}
+
+
+# -- the evaluation clock ---------------------------------------------------------------
+
+
+def test_named_values_are_rendered_under_one_clock_and_none_is_no_code() -> None:
+    """make_fields holds one evaluation clock around all its values (each render's own
+    is a nested count) and releases it; with no values it generates no clock at all
+    (an empty `try:` once made the generated code not compile)."""
+    from engine.lang.sandbox import budget
+    from engine.lang.templates import TemplateEngine
+    from engine.run._codegen import make_fields
+
+    engine = TemplateEngine()
+    depths: list[int] = []
+
+    def render(scope: Any) -> Any:
+        depths.append(budget._CLOCKS.clock.depth)
+        return engine.compile("{{ inputs.n + 1 }}")(scope)
+
+    fields = make_fields([("a", render), ("b", render)])
+    assert fields({"inputs": {"n": 1}}) == {"a": 2, "b": 2}
+    assert depths == [1, 1]  # inside the clock the fields function holds
+    assert budget._CLOCKS.clock.depth == 0
+    assert make_fields([])({}) == {}
