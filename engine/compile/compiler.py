@@ -36,7 +36,6 @@ from engine.run.model import (
     RetryPolicy,
     Site,
     Step,
-    StepKind,
 )
 from engine.run.parts import (
     Body,
@@ -162,7 +161,7 @@ class Compiler:
         condition, timeout, retry = node.condition, node.timeout, node.retry
         spec = retry.value if retry is not None else None
         return Step(
-            kind=StepKind(kind),
+            kind=kind,
             id=node.id,
             name=node.name,
             site=Site(document.file, path, node.span()),

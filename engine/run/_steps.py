@@ -9,11 +9,13 @@ from typing import Any
 
 from engine.diagnostics.errors import ErrorKind, LimitExceeded, StepError, format_path
 from engine.run._state import Frame, error_scope
-from engine.run.model import Step, StepKind, StepStatus
+from engine.run.model import Step, StepStatus
+from engine.steps.nodes import ActionStep, ToolStep
 
 Body = Callable[[Frame, dict[str, Any]], Awaitable[Any]]
 
 _SUCCEEDED = StepStatus.SUCCEEDED.value
+_CALLS = frozenset({ToolStep.kind, ActionStep.kind})  # the steps whose result a trace shows
 _FAILED = StepStatus.FAILED.value
 
 
@@ -34,7 +36,7 @@ def trace_entry(
         "action": frame.pipeline.qualified_name,
         "step": step.id,
         "name": step.name,
-        "kind": step.kind.value,
+        "kind": step.kind,
         "path": format_path(step.site.path),
         "line": step.site.span.line if step.site.span else None,
         "status": status,
@@ -46,7 +48,7 @@ def trace_entry(
     arguments = frame.traced_args.pop(step.site.path, None)
     if arguments is not None:
         entry["arguments"] = arguments
-    if status == _SUCCEEDED and step.kind in (StepKind.TOOL, StepKind.ACTION):
+    if status == _SUCCEEDED and step.kind in _CALLS:
         entry["result"] = result
     if error is not None:
         entry["error"] = {"kind": error.kind.value, "message": error.message}

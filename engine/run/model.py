@@ -21,22 +21,6 @@ if TYPE_CHECKING:
     from engine.run._state import Frame
 
 
-class StepKind(enum.Enum):
-    """What a step does (exactly one per step)."""
-
-    TOOL = "tool"
-    ACTION = "action"
-    SET = "set"
-    FOREACH = "foreach"
-    PARALLEL = "parallel"
-    CHOOSE = "choose"
-    REPEAT = "repeat"
-    WAIT = "wait"
-    EMIT = "emit"
-    FAIL = "fail"
-    RETURN = "return"
-
-
 class StepStatus(enum.Enum):
     """How a step ended; ``steps.<id>.status`` holds the value."""
 
@@ -123,7 +107,7 @@ class Step:
     records (timeline, trace) are written around it.
     """
 
-    kind: StepKind
+    kind: str  # the step node's kind (engine.steps.nodes.STEP_NODES)
     id: str | None
     name: str | None
     site: Site
@@ -145,7 +129,7 @@ class Step:
             return self.id
         if self.name:
             return self.name
-        return f"{self.kind.value} step at {self.site.span or self.site.path}"
+        return f"{self.kind} step at {self.site.span or self.site.path}"
 
 
 @dataclass(frozen=True)
@@ -246,7 +230,7 @@ class Timeline:
             out.append(
                 StepTime(
                     pipeline.qualified_name,
-                    step.kind.value,
+                    step.kind,
                     step.id,
                     step.name,
                     format_path(site.path),

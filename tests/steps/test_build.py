@@ -6,7 +6,6 @@ from __future__ import annotations
 from engine.compile.compiler import STEP_COMPILERS, Compiler
 from engine.engine import Engine
 from engine.load.loader import load_text
-from engine.run.model import StepKind
 from engine.steps.build import iter_nodes, setter_path, step_tree
 from engine.steps.nodes import STEP_NODES, ChooseStep, NotAStep, RepeatStep, StepNode, ToolStep
 from engine.validate import _steps
@@ -36,7 +35,6 @@ def test_every_table_of_step_kinds_has_the_schemas_kinds_in_its_order() -> None:
     kinds = list(ManifestSchemas.load().step_kinds)
     tables = {
         "engine/steps/nodes.py STEP_NODES": list(STEP_NODES),
-        "engine/run/model.py StepKind": [kind.value for kind in StepKind],
         "engine/compile/compiler.py STEP_COMPILERS": list(STEP_COMPILERS),
         "engine/validate/_steps.py _KIND_CHECKS": list(_steps._KIND_CHECKS),
     }
