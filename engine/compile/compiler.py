@@ -12,7 +12,7 @@ the same document; handlers are kept by manifest keyword in :data:`STEP_COMPILER
 >>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'
 ...                 '  - set: {total: "{{ 1 + 2 }}"}\\noutputs: {total: "{{ vars.total }}"}\\n')
 >>> pipeline = Compiler().compile(doc)
->>> pipeline.name, [s.kind.value for s in pipeline.steps]
+>>> pipeline.name, [s.kind for s in pipeline.steps]
 ('add', ['set'])
 """
 
