@@ -114,6 +114,16 @@ async def examine(host: StoreHost, args: Mapping[str, Any], plugin: str) -> Verd
     except EngineError as error:
         return Verdict(None, list(error.diagnostics))
     data = document.data
+    if isinstance(data, str) and _names_a_file(data):
+        problem = document.diagnostic(
+            "not-a-mapping",
+            "`plugin_source` holds the action itself (its YAML or JSON text), not the name "
+            "of a file",
+            (),
+            hint="send the file's contents as `plugin_source` (or the manifest as an object "
+            "in `parameters`); a plugin the user allowed is installed with `install`",
+        )
+        return Verdict(document, [problem])
     if isinstance(data, Mapping) and data.get("kind") == "plugin":
         problem = document.diagnostic(
             "invalid-value",
@@ -132,6 +142,13 @@ async def examine(host: StoreHost, args: Mapping[str, Any], plugin: str) -> Verd
     if not verdict.valid:
         return verdict  # its tests run once the manifest is valid
     return await _with_tests(host, verdict, document, plugin)
+
+
+def _names_a_file(text: str) -> bool:
+    """True when a manifest's text is one line naming a file (``~/a.yaml``,
+    ``actions/x.json``): a caller sent a path where the action belongs."""
+    line = text.strip()
+    return "\n" not in line and line.lower().endswith((".yaml", ".yml", ".json"))
 
 
 #: What is a warning for the user and, at `strict`, an error for an MCP caller: reading a

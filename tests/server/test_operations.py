@@ -1056,6 +1056,23 @@ async def test_validate_checks_without_installing(server: Served) -> None:
     assert not [name for name in await server.tools() if "only-checked" in name]
 
 
+@pytest.mark.parametrize("operation", ["validate", "create"])
+@pytest.mark.parametrize("source", ["/Users/ann/actions/shout.yaml", "  actions/x.json\n"])
+async def test_a_path_sent_as_the_manifest_is_told_to_send_the_text(
+    server: Served, operation: str, source: str
+) -> None:
+    answer = await server.ecosystem(operation, plugin_source=source)
+    assert [(d["code"], d["message"], d["hint"]) for d in answer["error"]["diagnostics"]] == [
+        (
+            "not-a-mapping",
+            "`plugin_source` holds the action itself (its YAML or JSON text), not the name "
+            "of a file",
+            "send the file's contents as `plugin_source` (or the manifest as an object in "
+            "`parameters`); a plugin the user allowed is installed with `install`",
+        )
+    ]
+
+
 async def test_uninstall_removes_a_plugin_and_its_tools(server: Served, tmp_path: Path) -> None:
     folder = write_plugin(
         tmp_path / "short-lived",
