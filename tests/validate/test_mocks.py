@@ -141,7 +141,8 @@ def _found_in(steps: str, mocks: str) -> list[tuple[str, str, str | None]]:
     YAML line each."""
     text = (
         'api_version: "1.1"\nkind: action\nname: demo\ndescription: A demo.\n'
-        "permissions: [km_variable_manager, km_engine_control, km_token_processor]\n"
+        "permissions: [km_variable_manager, km_engine_control, km_token_processor, "
+        "km_list_macros]\n"
         f"steps:\n{steps}tests:\n  - name: t\n    mocks:\n{mocks}"
     )
     found = validate(load_text(text, file="demo.yaml"), ValidationContext(catalog=CATALOG))
@@ -341,4 +342,41 @@ def test_an_answer_past_an_action_step_may_be_of_any_operation() -> None:
     """The action it calls may call the tool: its answer may be a delete's."""
     steps = "  - {action: other}\n" + GET_SET
     mocks = "      km_variable_manager: [{success: true, data: {name: A, existed: true}}]\n"
+    assert _found_in(steps, mocks) == []
+
+
+def test_a_rule_of_a_tool_with_one_answer_is_compared_with_it() -> None:
+    steps = "  - {tool: km_list_macros, with: {limit: 5}}\n"
+    mocks = (
+        "      km_list_macros:\n        match:\n          - with: {limit: 5}\n"
+        "            result: {success: true, data: {macros: [], count: 0}}\n"
+    )
+    assert [m for _, m, _ in _found_in(steps, mocks)] == [
+        "the test's mock of km_list_macros is not shaped as the real server answers: "
+        "an answer of km_list_macros never has `data.count`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "mocks"),
+    [
+        pytest.param(
+            '  - {tool: km_variable_manager, with: {operation: "{{ inputs.op }}", name: A}}\n',
+            "      km_variable_manager:\n"
+            "        otherwise: {success: true, data: {name: A, existed: true}}\n",
+            id="otherwise-of-a-templated-operation-may-be-any",
+        ),
+        pytest.param(
+            "  - {tool: km_engine_control, with: {operation: reload}}\n",
+            "      km_engine_control: [{success: false, error: {anything: 1}}]\n",
+            id="failure-of-an-operation-never-seen-failing",
+        ),
+        pytest.param(
+            "  - {tool: km_variable_manager, with: {operation: get, name: A}}\n",
+            "      km_variable_manager: 3\n",
+            id="not-a-mock",
+        ),
+    ],
+)
+def test_what_cannot_be_compared_is_not_reported(steps: str, mocks: str) -> None:
     assert _found_in(steps, mocks) == []
