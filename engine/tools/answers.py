@@ -123,8 +123,21 @@ class ToolAnswers:
         >>> tools.pick({"operation": "{{ inputs.op }}"}, schema).label
         'km_variable_manager (any operation)'
         """
+        key = self.key_of(arguments, input_schema)
+        return self.any_answer() if key is None else self.answers.get(key)
+
+    def key_of(self, arguments: Any, input_schema: Mapping[str, Any]) -> str | None:
+        """The key in :attr:`answers` of what a call with these (literal) arguments
+        answers: the operation or mode they select (the schema's default when left out),
+        as its JSON text for a value that is not text (``true``); ``""`` for a tool with
+        one answer; None when a template gives it, or nothing does (any of them).
+
+        >>> tools = AnswerBook.builtin()["km_token_processor"]
+        >>> tools.key_of({"preview_only": True}, {}), tools.key_of({}, {})
+        ('true', None)
+        """
         if self.selector is None:
-            return self.answers.get("")
+            return ""
         given: Mapping[str, Any] = arguments if isinstance(arguments, Mapping) else {}
         value = given.get(self.selector, _MISSING)
         if value is _MISSING:
@@ -132,9 +145,8 @@ class ToolAnswers:
             spec = properties.get(self.selector) if isinstance(properties, Mapping) else None
             value = spec.get("default", _MISSING) if isinstance(spec, Mapping) else _MISSING
         if value is _MISSING or (isinstance(value, str) and is_template(value)):
-            return self.any_answer()
-        key = value if isinstance(value, str) else json.dumps(value)
-        return self.answers.get(key)
+            return None
+        return value if isinstance(value, str) else json.dumps(value)
 
     def any_answer(self) -> Answer | None:
         """What the tool answers whatever the operation or mode, when each one's answer

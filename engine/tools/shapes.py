@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ __all__ = [
     "PathPart",
     "Schema",
     "compact",
-    "find_misfit",
+    "find_misfits",
     "find_miss",
     "merge",
     "node_at",
@@ -197,66 +197,62 @@ class Misfit:
     types: tuple[str, ...]
 
 
-def find_misfit(schema: Schema, value: Any, *, must_have: Collection[str] = ()) -> Misfit | None:
-    """The first place where ``value`` is not shaped as ``schema`` says (None: it fits,
-    or the shape does not say). A value may leave out keys (it says less), except the
-    top-level keys in ``must_have`` that the shape always has; a key the shape never has
-    is one that is never there.
+def find_misfits(
+    schema: Schema, value: Any, *, must_have: Collection[str] = ()
+) -> tuple[Misfit, ...]:
+    """Every place where ``value`` is not shaped as ``schema`` says, in the value's order
+    (none: it fits, or the shape does not say). A value may leave out keys (it says
+    less), except the top-level keys in ``must_have`` that the shape always has; a key
+    the shape never has is one that is never there (what is under it is not looked at),
+    and so is a value of another type.
 
     >>> shape = schema_of({"success": True, "data": {"name": "a", "n": 1}})
-    >>> find_misfit(shape, {"success": True, "data": {"name": "b"}}) is None
-    True
-    >>> find_misfit(shape, {"data": {"nme": "b"}}, must_have={"success"})
-    Misfit(kind='missing', path=(), key='success', keys=('success', 'data'), types=('object',))
-    >>> find_misfit(shape, {"success": True, "data": {"n": "1"}}).path
-    ('data', 'n')
+    >>> find_misfits(shape, {"success": True, "data": {"name": "b"}})
+    ()
+    >>> [(m.kind, m.path, m.key) for m in find_misfits(
+    ...     shape, {"data": {"nme": "b", "n": "1"}}, must_have={"success"})]
+    [('missing', (), 'success'), ('extra', ('data', 'nme'), 'nme'), ('type', ('data', 'n'), None)]
     """
-    return _misfit(schema, value, (), must_have)
+    return tuple(_misfits(schema, value, (), must_have))
 
 
-def _misfit(
+def _misfits(
     node: Schema, value: Any, path: tuple[PathPart, ...], must_have: Collection[str]
-) -> Misfit | None:
+) -> Iterator[Misfit]:
     types = types_of(node)
     if not types or types == ("null",):
-        return None  # any value, or one only ever seen as null: the shape does not say
+        return  # any value, or one only ever seen as null: the shape does not say
     found = json_type(value)
     if found not in types and not (found == "integer" and "number" in types):
-        return Misfit("type", path, None, (), types)
-    if isinstance(value, Mapping):
-        return _object_misfit(node, value, path, must_have)
-    items = node.get("items")
-    if isinstance(value, list) and isinstance(items, Mapping):
+        yield Misfit("type", path, None, (), types)
+    elif isinstance(value, Mapping):
+        yield from _object_misfits(node, value, path, must_have)
+    elif isinstance(value, list) and isinstance(items := node.get("items"), Mapping):
         for index, item in enumerate(value):
-            miss = _misfit(items, item, (*path, index), ())
-            if miss is not None:
-                return miss
-    return None
+            yield from _misfits(items, item, (*path, index), ())
 
 
-def _object_misfit(
+def _object_misfits(
     node: Schema, value: Mapping[str, Any], path: tuple[PathPart, ...], must_have: Collection[str]
-) -> Misfit | None:
+) -> Iterator[Misfit]:
     properties = node.get("properties")
     extra = node.get("additionalProperties")
     keys = tuple(properties) if isinstance(properties, Mapping) else ()
     if isinstance(properties, Mapping):
         for key in node.get("required", ()):
             if key in must_have and key not in value:
-                return Misfit("missing", path, str(key), keys, types_of(node))
+                yield Misfit("missing", path, str(key), keys, types_of(node))
     for key, item in value.items():
         if isinstance(properties, Mapping) and key in properties:
             inner: Schema = properties[key]
         elif isinstance(extra, Mapping):
             inner = extra
         elif isinstance(properties, Mapping):
-            return Misfit("extra", (*path, str(key)), str(key), keys, types_of(node))
+            yield Misfit("extra", (*path, str(key)), str(key), keys, types_of(node))
+            continue
         else:
             continue  # a mapping whose keys were never seen: the shape does not say
-        miss = _misfit(inner, item, (*path, str(key)), ())
-        if miss is not None:
-            return miss
-    return None
+        yield from _misfits(inner, item, (*path, str(key)), ())
 
 
 def node_at(schema: Schema, path: Sequence[PathPart]) -> Schema | None:

@@ -4,18 +4,19 @@ A test passes on the answers its ``mocks:`` give. A mock shaped otherwise than t
 server's answers (:mod:`engine.tools.answers`) makes a test pass here for an action that
 fails on the Mac: it reads ``data.value`` where the server answers ``data.variable``.
 Each mocked answer is compared with the recorded shape of a successful answer (or, for
-``success: false``, of a failure) of the operation a ``match`` rule names, else of any
-operation of the tool: a key the server never answers, a value of another type, or a key
-of the envelope every answer has (``success``, ``data``) left out is a warning
-(``mock-answer-shape``), as reading a key the server never answers is
-(:mod:`engine.validate._results`): recorded from one version of the server, so a probable
-mistake rather than a certain one. Keys left out inside ``data`` are not: a mock may say
-only what the test needs. A tool without recorded answers is not checked.
+``success: false``, of a failure) of the operation of the call it answers
+(:mod:`engine.validate._mock_calls`: in call order for a list, the one a ``match`` rule
+names); when that cannot be known, with each operation's, and the closest one (the
+fewest places departed from) is named. Every key the server never answers, value of
+another type, and key of the envelope every answer has (``success``) left out is a
+warning of its own (``mock-answer-shape``), as reading a key the server never answers is
+(:mod:`engine.validate._results`): recorded from one version of the server, so a
+probable mistake rather than a certain one. Keys left out inside ``data`` are not: a
+mock may say only what the test needs. A tool without recorded answers is not checked.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +25,12 @@ from engine.diagnostics.errors import Diagnostic, Path, Severity
 from engine.diagnostics.suggestions import closest, did_you_mean
 from engine.diagnostics.words import TYPE_WORDS, type_word
 from engine.lang.sandbox.references import PathPart
-from engine.lang.templates import is_template
 from engine.load.sourcemap import Document
+from engine.steps.build import step_tree
 from engine.tools.answers import Answer, AnswerBook, ToolAnswers
 from engine.tools.catalog import ToolCatalog
-from engine.tools.shapes import Misfit, Schema, compact, find_misfit
+from engine.tools.shapes import Misfit, Schema, compact, find_misfits
+from engine.validate._mock_calls import Keys, ToolCalls, tool_calls
 from engine.validate._results import relative
 
 #: The key of the envelope a mock must not leave out: the engine reads it to tell a
@@ -42,6 +44,18 @@ class _Candidate:
 
     answer: Answer
     schema: Schema
+
+
+@dataclass(frozen=True, slots=True)
+class _Finding:
+    """Where a mocked answer departs from ``candidate``, the shape it is compared with;
+    ``tried``: whether it was chosen among several, ``as_close`` the others it departs
+    from as often."""
+
+    candidate: _Candidate
+    misfits: tuple[Misfit, ...]
+    tried: bool
+    as_close: tuple[_Candidate, ...]
 
 
 def mock_problems(document: Document, catalog: ToolCatalog) -> list[Diagnostic]:
@@ -61,26 +75,32 @@ def mock_problems(document: Document, catalog: ToolCatalog) -> list[Diagnostic]:
 def check_mocks(
     document: Document, test_path: Path, mocks: Mapping[str, Any], catalog: ToolCatalog
 ) -> Iterator[Diagnostic]:
-    """A warning for each mocked answer of a test shaped as the real server never answers
-    (``test_path``: where the test is, as ``("tests", 0)``)."""
+    """A warning for each place a mocked answer of a test is shaped as the real server
+    never answers (``test_path``: where the test is, as ``("tests", 0)``)."""
     book = AnswerBook.builtin()
     for name, spec in mocks.items():
         tool = catalog.get(name) if isinstance(name, str) else None
         answers = book.for_tool(tool.name, tool.input_schema) if tool is not None else None
-        if answers is None:
+        if tool is None or answers is None:
             continue  # no recorded answers (or another server's tool): nothing to compare
+        calls = tool_calls(step_tree(document).steps, tool.name, answers, tool.input_schema)
         base = (*test_path, "mocks", name)
-        for where, arguments, answer in _mocked_answers(spec, base):
-            found = _finding(answers, arguments, answer)
-            if found is not None:
-                yield _diagnostic(document, where, str(name), answer, *found)
+        for where, keys, answer in _mocked_answers(spec, base, calls, answers):
+            found = _finding(answers, keys, answer)
+            if found is None:
+                continue
+            for misfit in found.misfits:
+                yield _diagnostic(document, where, tool.name, answer, found, misfit)
 
 
-def _mocked_answers(spec: Any, base: Path) -> Iterator[tuple[Path, Any, Any]]:
-    """Each answer of a tool's mock, where it is, and the arguments its rule names."""
+def _mocked_answers(
+    spec: Any, base: Path, calls: ToolCalls, answers: ToolAnswers
+) -> Iterator[tuple[Path, Keys, Any]]:
+    """Each answer of a tool's mock, where it is, and the operations of the calls it
+    answers (as the mock bridge gives them: a list's in call order)."""
     if isinstance(spec, list):
         for index, answer in enumerate(spec):
-            yield (*base, index), None, answer
+            yield (*base, index), calls.of_answer(index), answer
         return
     if not isinstance(spec, Mapping):
         return  # reported as `invalid-mock`
@@ -88,50 +108,40 @@ def _mocked_answers(spec: Any, base: Path) -> Iterator[tuple[Path, Any, Any]]:
     if isinstance(rules, list):
         for index, rule in enumerate(rules):
             if isinstance(rule, Mapping) and "result" in rule:
-                yield (*base, "match", index, "result"), rule.get("with"), rule["result"]
+                keys = calls.of_rule(answers, rule.get("with"))
+                yield (*base, "match", index, "result"), keys, rule["result"]
     if "otherwise" in spec:
-        yield (*base, "otherwise"), None, spec["otherwise"]
+        yield (*base, "otherwise"), calls.of_rule(answers, None), spec["otherwise"]
 
 
-def _finding(
-    answers: ToolAnswers, arguments: Any, answer: Any
-) -> tuple[_Candidate, Misfit, bool] | None:
-    """The closest shape the answer misses and where (None: it has one of the shapes the
-    tool answers, or they are not all known); the flag says whether others were tried."""
-    candidates = _candidates(answers, arguments, failed=_is_failure(answer))
-    if not candidates:
+def _finding(answers: ToolAnswers, keys: Keys, answer: Any) -> _Finding | None:
+    """Where the answer departs from the closest of the shapes it may have: the one it
+    departs from in the fewest places (None: it has one of them, or they are not all
+    known)."""
+    candidates = _candidates(answers, keys, failed=_is_failure(answer))
+    misses = [(c, find_misfits(c.schema, answer, must_have=_ENVELOPE)) for c in candidates]
+    if not misses or not all(misfits for _, misfits in misses):
         return None
-    misses = []
-    for candidate in candidates:
-        misfit = find_misfit(candidate.schema, answer, must_have=_ENVELOPE)
-        if misfit is None:
-            return None
-        misses.append((candidate, misfit))
-    # the answer it comes closest to: the one it follows deepest before it departs
-    candidate, misfit = max(misses, key=lambda miss: _depth(miss[1]))
-    return candidate, misfit, len(candidates) > 1
+    fewest = min(len(misfits) for _, misfits in misses)
+    closest_ones = [(c, misfits) for c, misfits in misses if len(misfits) == fewest]
+    candidate, misfits = closest_ones[0]
+    others = tuple(c for c, _ in closest_ones[1:])
+    return _Finding(candidate, misfits, len(candidates) > 1, others)
 
 
 def _is_failure(answer: Any) -> bool:
     return isinstance(answer, Mapping) and answer.get("success") is False
 
 
-def _candidates(answers: ToolAnswers, arguments: Any, *, failed: bool) -> list[_Candidate]:
-    """The shapes this answer may have: those of the operation (or mode) the rule's
-    arguments name, else of every one of the tool's; none when one of them is unknown
-    (the answer may be shaped as that one)."""
-    chosen = list(answers.entries())
-    if answers.selector is not None and isinstance(arguments, Mapping):
-        value = arguments.get(answers.selector)
-        if value is not None and not (isinstance(value, str) and is_template(value)):
-            # a mode's value is recorded as its JSON text (`true`), as ToolAnswers.pick reads it
-            key = value if isinstance(value, str) else json.dumps(value)
-            one = answers.answers.get(key)
-            if one is None:
-                return []
-            chosen = [one]
+def _candidates(answers: ToolAnswers, keys: Keys, *, failed: bool) -> list[_Candidate]:
+    """The shapes of the operations ``keys`` (None: every one of the tool's) answer
+    with; none when one of them is unknown (the answer may be shaped as that one)."""
+    if keys is not None and not keys <= answers.answers.keys():
+        return []  # an operation never recorded (or one the tool has not)
     out = []
-    for entry in chosen:
+    for key, entry in answers.answers.items():
+        if keys is not None and key not in keys:
+            continue
         schema = entry.failure if failed else entry.schema
         if schema is None:
             return []
@@ -139,29 +149,19 @@ def _candidates(answers: ToolAnswers, arguments: Any, *, failed: bool) -> list[_
     return out
 
 
-def _depth(misfit: Misfit) -> int:
-    return len(misfit.path) + (1 if misfit.kind == "missing" else 0)
-
-
 def _diagnostic(
-    document: Document,
-    where: Path,
-    tool: str,
-    answer: Any,
-    candidate: _Candidate,
-    misfit: Misfit,
-    several: bool,
+    document: Document, where: Path, tool: str, answer: Any, found: _Finding, misfit: Misfit
 ) -> Diagnostic:
-    label = candidate.answer.label
+    candidate = found.candidate
     what = "a failure" if _is_failure(answer) else "an answer"
-    says = f"{what} of {label}"
+    says = f"{what} of {candidate.answer.label}"
     whole = (
         f"the real server answers {compact(candidate.schema, depth=2)}; "
         f"`km-actions tools {tool}` shows a recorded example"
     )
     message, hint, path, at_key = _words(misfit, says, whole, answer)
-    if several:
-        hint += f"; of what {tool} answers, {label}'s is the closest to this mock"
+    if found.tried:
+        hint += _compared(tool, found)
     return document.diagnostic(
         "mock-answer-shape",
         f"the test's mock of {tool} is not shaped as the real server answers: {message}",
@@ -170,6 +170,22 @@ def _diagnostic(
         severity=Severity.WARNING,
         at_key=at_key,
     )
+
+
+def _compared(tool: str, found: _Finding) -> str:
+    """What the hint says of a shape chosen among several: which, and any as close."""
+    said = f"; compared with what `{tool}` answers {_case(found.candidate.answer)}"
+    if not found.as_close:
+        return f"{said}, the closest of its answers to this mock"
+    others = " and ".join(_case(c.answer) for c in found.as_close)
+    return f"{said}: its answers {others} are as close to this mock"
+
+
+def _case(answer: Answer) -> str:
+    """Which of a tool's answers: "for operation `get`", "with `preview_only: true`"."""
+    if answer.selector == "operation":
+        return f"for operation `{answer.value}`"
+    return f"with `{answer.selector}: {answer.value}`"
 
 
 def _words(
