@@ -136,8 +136,9 @@ def _list_has_no_keys(items: Sequence[Any], key: Any, text: str) -> str:
     >>> _list_has_no_keys([1, 2], "0", "inputs.lst")
     'list positions are numbers, not text: write `inputs.lst[0]`'
     """
-    if isinstance(key, str) and _POSITION.fullmatch(key):
-        return f"list positions are numbers, not text: write `{_child_text(text, int(key))}`"
+    position = position_hint(text, key)
+    if position is not None:
+        return position
     count = len(items)
     if not count:
         return "a list has no keys, and this one is empty"
@@ -148,6 +149,18 @@ def _list_has_no_keys(items: Sequence[Any], key: Any, text: str) -> str:
     if isinstance(first, Mapping) and key in first:
         shown += f" (e.g. `{_child_text(_child_text(text, 0), key)}`)"
     return f"a list has no keys: it has {count} item(s), read by position: {shown}"
+
+
+def position_hint(text: str, key: Any) -> str | None:
+    """For a list's "key" that is a position written as text (``lst['0']``), the hint to
+    write it as a number; None for any other key.
+
+    >>> position_hint("inputs.lst", "-1"), position_hint("inputs.lst", "name")
+    ('list positions are numbers, not text: write `inputs.lst[-1]`', None)
+    """
+    if not (isinstance(key, str) and _POSITION.fullmatch(key)):
+        return None
+    return f"list positions are numbers, not text: write `{_child_text(text, int(key))}`"
 
 
 _POSITION: Final = re.compile(r"-?[0-9]+")
