@@ -380,6 +380,12 @@ TESTER: dict[str, Any] = {
             id="method-name-read-as-a-root-key",
         ),
         pytest.param(
+            "{{ dict(a=1).values }}",
+            "A mapping (key: value pairs) has no key 'values'; it has: a",
+            "if you meant the method `values()`, add the parentheses",
+            id="method-name-read-as-a-key-of-a-computed-object",
+        ),
+        pytest.param(
             "{{ inputs.lst['0'] }}",
             "`inputs.lst` is a list, so it has no key '0'",
             "list positions are numbers, not text: write `inputs.lst[0]`",

@@ -70,8 +70,10 @@ def _method_meant(error: MissingValue) -> str | None:
         return None
     if error.key not in MAPPING_METHODS:
         return None
-    call = f"{_child_text(error.parent_text, error.key)}()" if error.parent_text else "…()"
-    return f"if you meant the method `{error.key}()`, call it: `{call}`"
+    meant = f"if you meant the method `{error.key}()`"
+    if not error.parent_text:  # a computed object: no reference to show the call on
+        return f"{meant}, add the parentheses"
+    return f"{meant}, call it: `{_child_text(error.parent_text, error.key)}()`"
 
 
 _NO_GUARD: Final = "check the key name"
