@@ -406,6 +406,13 @@ TESTER: dict[str, Any] = {
             id="key-of-a-list-of-objects",
         ),
         pytest.param(
+            "{{ vars.people[[0]] }}",
+            "`vars.people` is a list, so it has no key [0]",
+            "a list has no keys: it has 2 item(s), read by position: "
+            "`vars.people[0]` to `vars.people[1]`",
+            id="list-as-a-key-of-a-list-of-objects",
+        ),
+        pytest.param(
             "{{ vars.one.x }}",
             "`vars.one` is a list, so it has no key 'x'",
             "a list has no keys: it has 1 item(s), read by position: `vars.one[0]`",

@@ -148,7 +148,7 @@ def _list_has_no_keys(items: Sequence[Any], key: Any, text: str) -> str:
     if count > 1:
         shown += f" to `{_child_text(text, count - 1)}`"
     first = items[0]
-    if isinstance(first, Mapping) and key in first:
+    if isinstance(first, Mapping) and isinstance(key, str) and key in first:
         shown += f" (e.g. `{_child_text(_child_text(text, 0), key)}`)"
     return f"a list has no keys: it has {count} item(s), read by position: {shown}"
 
