@@ -27,7 +27,13 @@ from engine.lang._expression_syntax import (
 )
 from engine.lang.sandbox.functions import SPECIAL_FORMS
 from engine.lang.sandbox.lookups import ALLOWED_METHODS, method_hint
-from engine.lang.sandbox.references import PathPart, Problem, Reference, format_reference
+from engine.lang.sandbox.references import (
+    PathPart,
+    Problem,
+    Reference,
+    format_reference,
+    private_key_hint,
+)
 from engine.lang.sandbox.sizes import MAX_INT_BITS, number_too_long
 
 _MAX_DEPTH: Final = 100
@@ -137,12 +143,13 @@ class ExpressionAnalyzer:
 
     def visit_chain(self, node: ast.expr, guarded: bool, depth: int) -> None:
         base, links = chain_links(node)
-        for key, is_attribute, link in links:
+        root = base.id if isinstance(base, ast.Name) else None
+        for index, (key, is_attribute, link) in enumerate(links):
             if is_attribute and str(key).startswith("_"):
                 self.problem(
                     "forbidden-name",
                     f"`.{key}` is not allowed: names starting with `_` are private",
-                    f"to read such a key, write `value[{key!r}]`",
+                    private_key_hint(root, [k for k, _, _ in links[: index + 1]]),
                     link,
                 )
         if isinstance(base, ast.Name):

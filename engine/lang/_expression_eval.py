@@ -125,7 +125,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no type i
         owner = self._eval(node.value)
         value = lookup_attribute(owner, node.attr)
         if value is MISSING:
-            raise MissingValue(self._text(node.value), owner, node.attr)
+            raise MissingValue(self._text(node.value), owner, node.attr, attribute=True)
         return value
 
     def _eval_subscript(self, node: ast.Subscript) -> Any:
@@ -170,7 +170,7 @@ class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no type i
         elif isinstance(func, ast.Attribute):
             owner = self._eval(func.value)
             name = func.attr
-            function = lookup_attribute(owner, name)
+            function = lookup_attribute(owner, name, called=True)
             if function is MISSING:
                 raise MissingValue(self._text(func.value), owner, name)
             if not callable(function):

@@ -24,6 +24,7 @@ from engine.lang.sandbox.references import (
     Problem,
     Reference,
     format_reference,
+    private_key_hint,
 )
 from engine.lang.sandbox.sizes import MAX_INT_BITS, number_too_long
 
@@ -293,12 +294,13 @@ class TemplateAnalyzer:
 
     def visit_chain(self, node: nodes.Node, guarded: bool, depth: int) -> None:
         base, links = chain_links(node)
-        for key, is_attribute, link in links:
+        root = base.name if isinstance(base, nodes.Name) else None
+        for index, (key, is_attribute, link) in enumerate(links):
             if is_attribute and str(key).startswith("_"):
                 self.add(
                     "forbidden-name",
                     f"`.{key}` is not allowed: names starting with `_` are private",
-                    f"to read such a key, write `value[{key!r}]`",
+                    private_key_hint(root, [k for k, _, _ in links[: index + 1]]),
                     link.lineno,
                     str(key),
                 )

@@ -67,6 +67,13 @@ class _Undefined(ChainableUndefined, StrictUndefined):
     __complex__ = __pow__ = __rpow__ = __abs__ = __index__ = _fail_with_undefined_error
 
 
+class _MissingAttribute(_Undefined):
+    """A key read with a dot and missing (``x.items``): the method ``items()`` may be what
+    was meant, which the error says."""
+
+    __slots__ = ()
+
+
 def fail_if_undefined(value: Any) -> None:
     """Raise when ``value`` is undefined, so that using it reports the missing name."""
     if isinstance(value, Undefined):
@@ -133,15 +140,25 @@ class _CodeGenerator(CodeGenerator):
         self.writeline("return ", node)
         self.visit(node.node, frame)
 
+    callee: nodes.Node | None = None  # the `x.name` of the call being written
+
+    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
+        """A call: Jinja writes its callee first, which :meth:`visit_Getattr` then looks
+        up as a method (an object's methods are found only when called)."""
+        self.callee = node.node
+        super().visit_Call(node, frame, forward_caller=forward_caller)
+
     @optimizeconst
     def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
         """``x.key``: a plain object's key is read by the compiled code itself, as
         :meth:`Sandbox.getattr` reads it first; anything else (another type, a missing
-        key) calls that method. Most of a template's work is such reads."""
+        key) calls that method (:meth:`Sandbox.getmethod` for ``x.name(…)``). Most of a
+        template's work is such reads."""
         if node.attr[:1] == "_":  # never a key read: the sandbox decides
             super().visit_Getattr(node, frame)
             return
-        self._key_read(node.node, repr(node.attr), "getattr", frame)
+        method = "getmethod" if node is self.callee else "getattr"
+        self._key_read(node.node, repr(node.attr), method, frame)
 
     @optimizeconst
     def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
@@ -210,7 +227,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         try:
-            return lookup_attribute(obj, attr) is not MISSING
+            return lookup_attribute(obj, attr, called=True) is not MISSING
         except SandboxFailure:
             return False
 
@@ -225,7 +242,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
         elif isinstance(obj, Undefined):
             return obj
         value = lookup_attribute(obj, attribute)
-        return self.undefined(obj=obj, name=attribute) if value is MISSING else value
+        return _MissingAttribute(obj=obj, name=attribute) if value is MISSING else value
+
+    def getmethod(self, obj: Any, attribute: str) -> Any:
+        """``obj.name(…)``: as :meth:`getattr`, an object's allowed methods included."""
+        if isinstance(obj, Undefined):
+            return obj
+        value = lookup_attribute(obj, attribute, called=True)
+        return _MissingAttribute(obj=obj, name=attribute) if value is MISSING else value
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         kind = type(obj)
@@ -327,7 +351,12 @@ def template_error(exc: BaseException, scope: Scope, chains: Sequence[Chain]) ->
         elif parent is missing:
             failure = MissingValue(None, scope, key)
         else:
-            failure = MissingValue(_find_parent(scope, chains, parent, key), parent, key)
+            failure = MissingValue(
+                _find_parent(scope, chains, parent, key),
+                parent,
+                key,
+                attribute=isinstance(undefined, _MissingAttribute),
+            )
     elif isinstance(exc, SecurityError):  # pragma: no cover - from paths this sandbox replaces
         failure = SandboxFailure(f"not allowed: {exc}", "use keys, filters and allowed methods")
     elif isinstance(exc, TemplateError):

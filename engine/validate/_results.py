@@ -17,6 +17,7 @@ from typing import Any
 from engine.diagnostics.errors import Severity
 from engine.diagnostics.suggestions import closest, did_you_mean
 from engine.diagnostics.words import TYPE_WORDS
+from engine.lang.sandbox.messages import position_hint
 from engine.lang.sandbox.references import PathPart, Reference, format_reference
 from engine.tools.answers import Answer
 from engine.tools.shapes import Schema, find_miss, node_at, types_of
@@ -198,7 +199,7 @@ def _shape_finding(context: _Context, schema: Schema, path: Sequence[PathPart]) 
             hint = f"{holds}; {whole}"
     elif isinstance(part, str) and "array" in miss.types:
         message = f"in {context.where}, {named} is a list, so it has no `{part}`"
-        hint = (
+        hint = position_hint(context.full(parent), part) or (
             f"read one item, as in `{context.full((*parent, 0, part))}`, or go through them "
             f"with `foreach: {context.full(parent)}`"
         )

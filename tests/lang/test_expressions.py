@@ -292,7 +292,8 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
         pytest.param(
             "inputs.items.first",
             "`inputs.items` is a list, so it has no key 'first'",
-            "pick an item first, e.g. `items[0].name`",
+            "a list has no keys: it has 3 item(s), read by position: "
+            "`inputs.items[0]` to `inputs.items[2]`",
             id="list-parent",
         ),
         pytest.param(
@@ -412,6 +413,75 @@ def test_default_fallback_is_evaluated_only_when_needed() -> None:
 )
 def test_error_messages(text: str, message: str, hint: str | None) -> None:
     assert failure(text) == (message, hint)
+
+
+# The tester's object and list (see tests/lang/test_templates.py): the same mistakes
+# get the same messages, with the hints in the expression forms.
+TESTER: dict[str, Any] = {
+    "inputs": {"obj": {"a": 1, "b": 2}, "lst": [1, 2, 3]},
+    "vars": {"people": [{"name": "Bo"}, {"name": "Al"}]},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        pytest.param(
+            "inputs.obj['_y']",
+            "`inputs.obj` has no key '_y'; it has: a, b",
+            "if it may be missing, write `default(inputs.obj['_y'], fallback)`",
+            id="private-key-fallback-in-brackets",
+        ),
+        pytest.param(
+            "inputs.obj['if']",
+            "`inputs.obj` has no key 'if'; it has: a, b",
+            "if it may be missing, write `default(inputs.obj['if'], fallback)`",
+            id="reserved-word-key-fallback-in-brackets",
+        ),
+        pytest.param(
+            "inputs.obj.items",
+            "`inputs.obj` has no key 'items'; it has: a, b",
+            "if you meant the method `items()`, call it: `inputs.obj.items()`",
+            id="method-name-read-as-a-key",
+        ),
+        pytest.param(
+            "inputs.lst['0']",
+            "`inputs.lst` is a list, so it has no key '0'",
+            "list positions are numbers, not text: write `inputs.lst[0]`",
+            id="list-position-as-text",
+        ),
+        pytest.param(
+            "inputs.lst.items",
+            "`inputs.lst` is a list, so it has no key 'items'",
+            "a list has no keys: it has 3 item(s), read by position: "
+            "`inputs.lst[0]` to `inputs.lst[2]`",
+            id="key-of-a-list",
+        ),
+        pytest.param(
+            "vars.people.name",
+            "`vars.people` is a list, so it has no key 'name'",
+            "a list has no keys: it has 2 item(s), read by position: "
+            "`vars.people[0]` to `vars.people[1]` (e.g. `vars.people[0].name`)",
+            id="key-of-a-list-of-objects",
+        ),
+        pytest.param(
+            "inputs.lst[-4]",
+            "`inputs.lst` has no item -4; it has 3 item(s)",
+            "items are numbered from 0 to 2, or from -1 to -3 counting from the end",
+            id="negative-position",
+        ),
+    ],
+)
+def test_hints_name_what_the_user_can_write(text: str, message: str, hint: str) -> None:
+    assert failure(text, TESTER) == (message, hint)
+
+
+def test_a_method_name_is_a_key_unless_called() -> None:
+    """`.items` reads a key (missing: a fallback applies); `.items()` calls the method."""
+    assert evaluate("default(inputs.obj.items, 'none')", TESTER) == "none"
+    assert evaluate("defined(inputs.obj.keys)", TESTER) is False
+    assert evaluate("inputs.obj.get('a')", TESTER) == 1
+    assert evaluate("{'items': 5}.items", TESTER) == 5
 
 
 @pytest.mark.parametrize(
@@ -724,7 +794,7 @@ def test_error_messages(text: str, message: str, hint: str | None) -> None:
                 (
                     "forbidden-name",
                     "`._secret` is not allowed: names starting with `_` are private",
-                    "to read such a key, write `value['_secret']`",
+                    "to read such a key, write `y['_secret']`",
                     2,
                     3,
                 )

@@ -344,6 +344,107 @@ def test_error_messages_on_both_paths(text: str, message: str, hint: str | None)
     assert failure(text) == (message, hint)
 
 
+# An object and a list as a tester's action declares them (`inputs: {obj: {type:
+# object}, lst: {type: array}}`): each hint names a form the user can write as shown.
+TESTER: dict[str, Any] = {
+    "inputs": {"obj": {"a": 1, "b": 2}, "lst": [1, 2, 3]},
+    "vars": {"people": [{"name": "Bo"}, {"name": "Al"}], "one": [1], "none": []},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        pytest.param(
+            "{{ inputs.obj['_y'] }}",
+            "`inputs.obj` has no key '_y'; it has: a, b",
+            "if it may be missing, add a fallback: `inputs.obj['_y'] | default('')`",
+            id="private-key-fallback-in-brackets",
+        ),
+        pytest.param(
+            "{{ inputs.obj.items }}",
+            "`inputs.obj` has no key 'items'; it has: a, b",
+            "if you meant the method `items()`, call it: `inputs.obj.items()`",
+            id="method-name-read-as-a-key",
+        ),
+        pytest.param(
+            "x {{ inputs.obj.keys }}",
+            "`inputs.obj` has no key 'keys'; it has: a, b",
+            "if you meant the method `keys()`, call it: `inputs.obj.keys()`",
+            id="method-name-read-as-a-key-in-text",
+        ),
+        pytest.param(
+            "{{ inputs.get }}",
+            "`inputs.get` is undefined",
+            "inputs has: lst, obj; if you meant the method `get()`, call it: `inputs.get()`",
+            id="method-name-read-as-a-root-key",
+        ),
+        pytest.param(
+            "{{ dict(a=1).values }}",
+            "A mapping (key: value pairs) has no key 'values'; it has: a",
+            "if you meant the method `values()`, add the parentheses",
+            id="method-name-read-as-a-key-of-a-computed-object",
+        ),
+        pytest.param(
+            "{{ inputs.lst['0'] }}",
+            "`inputs.lst` is a list, so it has no key '0'",
+            "list positions are numbers, not text: write `inputs.lst[0]`",
+            id="list-position-as-text",
+        ),
+        pytest.param(
+            "{{ inputs.lst.items }}",
+            "`inputs.lst` is a list, so it has no key 'items'",
+            "a list has no keys: it has 3 item(s), read by position: "
+            "`inputs.lst[0]` to `inputs.lst[2]`",
+            id="key-of-a-list",
+        ),
+        pytest.param(
+            "{{ vars.people.name }}",
+            "`vars.people` is a list, so it has no key 'name'",
+            "a list has no keys: it has 2 item(s), read by position: "
+            "`vars.people[0]` to `vars.people[1]` (e.g. `vars.people[0].name`)",
+            id="key-of-a-list-of-objects",
+        ),
+        pytest.param(
+            "{{ vars.people[[0]] }}",
+            "`vars.people` is a list, so it has no key [0]",
+            "a list has no keys: it has 2 item(s), read by position: "
+            "`vars.people[0]` to `vars.people[1]`",
+            id="list-as-a-key-of-a-list-of-objects",
+        ),
+        pytest.param(
+            "{{ vars.one.x }}",
+            "`vars.one` is a list, so it has no key 'x'",
+            "a list has no keys: it has 1 item(s), read by position: `vars.one[0]`",
+            id="key-of-a-list-of-one",
+        ),
+        pytest.param(
+            "{{ vars.none.x }}",
+            "`vars.none` is a list, so it has no key 'x'",
+            "a list has no keys, and this one is empty",
+            id="key-of-an-empty-list",
+        ),
+        pytest.param(
+            "{{ inputs.lst[-4] }}",
+            "`inputs.lst` has no item -4; it has 3 item(s)",
+            "items are numbered from 0 to 2, or from -1 to -3 counting from the end",
+            id="negative-position",
+        ),
+    ],
+)
+def test_hints_name_what_the_user_can_write(text: str, message: str, hint: str) -> None:
+    assert failure(text, TESTER) == (message, hint)
+
+
+def test_a_method_name_is_a_key_unless_called() -> None:
+    """`.items` reads a key (missing: a fallback applies); `.items()` calls the method."""
+    assert render("{{ inputs.obj.items | default('none') }}", TESTER) == "none"
+    assert render("{{ inputs.obj.keys is defined }}", TESTER) is False
+    assert render("{{ inputs.obj.items() | list }}", TESTER) == [["a", 1], ["b", 2]]
+    assert render("{{ inputs.obj.get('a') }}", TESTER) == 1
+    assert render("{{ {'items': 5}.items }}", TESTER) == 5
+
+
 @pytest.mark.parametrize(
     ("text", "message", "hint"),
     [
@@ -568,12 +669,38 @@ def test_statements_are_refused(statement: str) -> None:
                 (
                     "forbidden-name",
                     "`._secret` is not allowed: names starting with `_` are private",
-                    "to read such a key, write `value['_secret']`",
+                    "to read such a key, write `x['_secret']`",
                     1,
                     6,
                 )
             ],
             id="underscore-attribute",
+        ),
+        pytest.param(
+            "{{ inputs.obj._x }}",
+            [
+                (
+                    "forbidden-name",
+                    "`._x` is not allowed: names starting with `_` are private",
+                    "to read such a key, write `inputs.obj['_x']`",
+                    1,
+                    15,
+                )
+            ],
+            id="underscore-attribute-names-the-reference",
+        ),
+        pytest.param(
+            "{{ inputs[k]._x }}",
+            [
+                (
+                    "forbidden-name",
+                    "`._x` is not allowed: names starting with `_` are private",
+                    "to read such a key, write `value['_x']`",
+                    1,
+                    14,
+                )
+            ],
+            id="underscore-attribute-after-a-computed-key",
         ),
         pytest.param(
             "{{ _x }}",
@@ -858,7 +985,7 @@ def _read(chain: tuple[str, list[str]], scope: dict[str, Any]) -> Any:
         found = lookup_attribute(value, str(key)) if is_attribute else lookup_item(value, key)
         if found is MISSING:
             parent = format_reference(root, path)
-            failure = MissingValue(parent, value, key)
+            failure = MissingValue(parent, value, key, attribute=is_attribute)
             raise to_step_error(failure, ErrorKind.TEMPLATE_ERROR, TEMPLATE_GUARD)
         value, path = found, [*path, key]
     return value

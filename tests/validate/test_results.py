@@ -79,6 +79,13 @@ def _found(output: str, catalog: ToolCatalog = CATALOG) -> list[tuple[str, str |
             id="key-of-a-list",
         ),
         pytest.param(
+            "{{ steps.all.result.data.variables['0'] }}",
+            "in what km_variable_manager list answers, `data.variables` is a list, so it has "
+            "no `0`",
+            "list positions are numbers, not text: write `steps.all.result.data.variables[0]`",
+            id="position-as-text",
+        ),
+        pytest.param(
             "{{ steps.all.result.data[0] }}",
             "in what km_variable_manager list answers, `data` is a mapping, not a list: it "
             "has no item [0]",

@@ -29,16 +29,21 @@ class MissingValue(Exception):
 
     ``parent_text`` is None for a root name (then ``parent`` is the scope), and ``""``
     when the parent has no name the user wrote (the item of a filtered list, say).
+    ``attribute`` is True when the key was read with a dot (``x.items``, where the
+    method ``items()`` may be what was meant).
 
     >>> MissingValue("inputs", {"a": 1}, "b").key
     'b'
     """
 
-    def __init__(self, parent_text: str | None, parent: Any, key: Any) -> None:
+    def __init__(
+        self, parent_text: str | None, parent: Any, key: Any, *, attribute: bool = False
+    ) -> None:
         super().__init__(key)
         self.parent_text = parent_text
         self.parent = parent
         self.key = key
+        self.attribute = attribute
 
 
 def listing(names: Iterable[Any], limit: int = 20) -> str:

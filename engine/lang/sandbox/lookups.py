@@ -76,14 +76,20 @@ def forbidden(obj: Any, name: str) -> SandboxFailure:
     return SandboxFailure(f"`.{name}` is not allowed on {describe_value(obj)}", method_hint(name))
 
 
-def lookup_attribute(obj: Any, name: str) -> Any:
+def lookup_attribute(obj: Any, name: str, *, called: bool = False) -> Any:
     """``obj.name``: a key of an object first, then an allowed method; else :data:`MISSING`.
+
+    An object's methods are found only when ``called`` (``data.items()``): read as a
+    value, ``data.items`` is the key "items", missing (so a fallback applies, and the
+    error names the keys there are) when the object has none.
 
     Raises :class:`SandboxFailure` for names starting with ``_`` and for methods that
     exist but are not allowed.
 
-    >>> lookup_attribute({"items": [1]}, "items"), lookup_attribute({}, "nope")
+    >>> lookup_attribute({"items": [1]}, "items"), lookup_attribute({}, "items")
     ([1], MISSING)
+    >>> callable(lookup_attribute({}, "items", called=True))
+    True
     """
     if name[:1] == "_":
         raise forbidden(obj, name)
@@ -92,7 +98,7 @@ def lookup_attribute(obj: Any, name: str) -> Any:
             return obj[name]
         except (KeyError, TypeError):
             pass
-        return getattr(obj, name) if name in MAPPING_METHODS else MISSING
+        return getattr(obj, name) if called and name in MAPPING_METHODS else MISSING
     if isinstance(obj, str):
         if name in STRING_METHODS:
             bounded = LIST_MAKING_METHODS.get(name)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from engine.diagnostics.errors import ErrorKind, StepError
 from engine.diagnostics.suggestions import closest, you_mean
 from engine.diagnostics.words import PYTHON_TYPE_NAMES, TYPE_WORDS, describe_value
 from engine.lang.sandbox.failures import MissingValue, SandboxFailure, division_by_zero, listing
-from engine.lang.sandbox.lookups import STRING_METHODS
+from engine.lang.sandbox.lookups import MAPPING_METHODS, STRING_METHODS
 from engine.lang.sandbox.references import IDENTIFIER, PathPart, format_reference
 from engine.lang.secrets import secret_label
 
@@ -43,20 +43,37 @@ def describe_missing(error: MissingValue, guard: str) -> tuple[str, str]:
         if match is not None:
             hint = f"{you_mean(match, code=True)} {hint}"
         return f"`{key}` is undefined", hint
+    method = _method_meant(error)
     if isinstance(parent, Mapping) and IDENTIFIER.match(parent_text):
         keys = list(parent)
         match = closest(key, keys) if isinstance(key, str) else None
         hint = f"{parent_text} has: {listing(keys)}" if keys else f"{parent_text} is empty"
         if match is not None:
             hint = f"{you_mean(_child_text(parent_text, match), code=True)} {hint}"
+        if method is not None:
+            hint = f"{hint}; {method}"
         return f"`{_child_text(parent_text, key)}` is undefined", hint
     step = _STEP_RESULT.fullmatch(parent_text or "")
     if parent is None and step is not None:
         return _no_result(step.group(1), key, guard)
-    message, better = _describe_missing_key(parent, key, f"`{parent_text}`" if parent_text else "")
+    message, better = _describe_missing_key(parent, key, parent_text or "")
+    if method is not None:
+        better = method if better is None else f"{better} {method}"
     if better is None:
         better = guard.format(ref=_child_text(parent_text, key)) if parent_text else _NO_GUARD
     return message[0].upper() + message[1:], better
+
+
+def _method_meant(error: MissingValue) -> str | None:
+    """For ``x.items`` on an object without that key: how to call the method instead."""
+    if not (error.attribute and isinstance(error.parent, Mapping)):
+        return None
+    if error.key not in MAPPING_METHODS:
+        return None
+    meant = f"if you meant the method `{error.key}()`"
+    if not error.parent_text:  # a computed object: no reference to show the call on
+        return f"{meant}, add the parentheses"
+    return f"{meant}, call it: `{_child_text(error.parent_text, error.key)}()`"
 
 
 _NO_GUARD: Final = "check the key name"
@@ -83,9 +100,11 @@ def _no_result(step: str, key: Any, guard: str) -> tuple[str, str]:
     )
 
 
-def _describe_missing_key(parent: Any, key: Any, subject: str) -> tuple[str, str | None]:
-    """Message (and a hint, when there is a better one than the guard) for ``parent[key]``."""
+def _describe_missing_key(parent: Any, key: Any, text: str) -> tuple[str, str | None]:
+    """Message (and a hint, when there is a better one than the guard) for ``parent[key]``;
+    ``text`` is the parent's reference ("" when it has none)."""
     kind = describe_value(parent)
+    subject = f"`{text}`" if text else ""
     if isinstance(parent, Mapping):
         keys = list(parent)
         has = f"it has: {listing(keys)}" if keys else "it is empty"
@@ -96,10 +115,12 @@ def _describe_missing_key(parent: Any, key: Any, subject: str) -> tuple[str, str
         count = len(parent)
         noun = "character" if isinstance(parent, str) else "item"
         numbered = f"{noun}s are numbered from 0 to {count - 1}" if count else "it is empty"
+        if count and key < 0:  # -1 is the last: negative positions count from the end
+            numbered += f", or from -1 to {-count} counting from the end"
         return f"{subject or kind} has no {noun} {key}; it has {count} {noun}(s)", numbered
     what = f"{subject} is {kind}, so it" if subject else kind
     if isinstance(parent, list | tuple | range):
-        return f"{what} has no key {key!r}", "pick an item first, e.g. `items[0].name`"
+        return f"{what} has no key {key!r}", _list_has_no_keys(parent, key, text)
     if isinstance(parent, str):
         hint = f"string methods you can use: {listing(STRING_METHODS, 40)}"
         return f"{what} has no key or method {key!r}", hint
@@ -110,6 +131,41 @@ def _describe_missing_key(parent: Any, key: Any, subject: str) -> tuple[str, str
     return f"{what} has no key {key!r}", None
 
 
+def _list_has_no_keys(items: Sequence[Any], key: Any, text: str) -> str:
+    """The hint for reading a key of a list: positions are numbers (``lst['0']``), and a
+    list has no keys, only items by position (an item's key, when the items have it).
+
+    >>> _list_has_no_keys([1, 2], "0", "inputs.lst")
+    'list positions are numbers, not text: write `inputs.lst[0]`'
+    """
+    position = position_hint(text, key)
+    if position is not None:
+        return position
+    count = len(items)
+    if not count:
+        return "a list has no keys, and this one is empty"
+    shown = f"`{_child_text(text, 0)}`"
+    if count > 1:
+        shown += f" to `{_child_text(text, count - 1)}`"
+    first = items[0]
+    if isinstance(first, Mapping) and isinstance(key, str) and key in first:
+        shown += f" (e.g. `{_child_text(_child_text(text, 0), key)}`)"
+    return f"a list has no keys: it has {count} item(s), read by position: {shown}"
+
+
+def position_hint(text: str, key: Any) -> str | None:
+    """For a list's "key" that is a position written as text (``lst['0']``), the hint to
+    write it as a number; None for any other key.
+
+    >>> position_hint("inputs.lst", "-1"), position_hint("inputs.lst", "name")
+    ('list positions are numbers, not text: write `inputs.lst[-1]`', None)
+    """
+    if not (isinstance(key, str) and _POSITION.fullmatch(key)):
+        return None
+    return f"list positions are numbers, not text: write `{_child_text(text, int(key))}`"
+
+
+_POSITION: Final = re.compile(r"-?[0-9]+")
 _TYPE_NAMES = re.compile(r"""(['"]?)\b(str|int|float|bool|NoneType|None|dict|list|tuple)\b\1""")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from engine.diagnostics.errors import CompileError, Diagnostic
 
@@ -76,20 +77,44 @@ def compile_error(problems: Sequence[Problem]) -> CompileError:
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+def is_dot_name(key: str) -> bool:
+    """True when ``.key`` reads ``key`` in both templates and expressions: a plain name
+    that is not private (``._x`` is refused) nor a word Python's syntax reserves
+    (``x.if`` does not parse as an expression).
+
+    >>> is_dot_name("name"), is_dot_name("_id"), is_dot_name("my var"), is_dot_name("if")
+    (True, False, False, False)
+    """
+    return key[:1] != "_" and IDENTIFIER.match(key) is not None and not keyword.iskeyword(key)
+
+
 def format_reference(root: str, path: Iterable[PathPart]) -> str:
-    """The canonical text of a reference.
+    """The canonical text of a reference, as a user can write it: a key after a dot when
+    :func:`is_dot_name` allows it, else in brackets.
 
     >>> format_reference("steps", ("read", "result", "items", 0))
     'steps.read.result.items[0]'
-    >>> format_reference("vars", ("my var",))
-    "vars['my var']"
+    >>> format_reference("vars", ("my var",)), format_reference("inputs", ("_id",))
+    ("vars['my var']", "inputs['_id']")
     """
     parts = [root]
     for part in path:
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif IDENTIFIER.match(part):
+        elif is_dot_name(part):
             parts.append(f".{part}")
         else:
             parts.append(f"[{part!r}]")
     return "".join(parts)
+
+
+def private_key_hint(root: str | None, keys: Sequence[PathPart | None]) -> str:
+    """The hint for ``._key`` (refused: private), naming the reference to write instead
+    when it is all constant (``root``: None when the chain starts from a computed value).
+
+    >>> private_key_hint("inputs", ("obj", "_x")), private_key_hint(None, ("_x",))
+    ("to read such a key, write `inputs.obj['_x']`", "to read such a key, write `value['_x']`")
+    """
+    if root is None or any(key is None for key in keys):
+        return f"to read such a key, write `value[{keys[-1]!r}]`"
+    return f"to read such a key, write `{format_reference(root, cast(Sequence[PathPart], keys))}`"
