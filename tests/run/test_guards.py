@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.lang.limits import Profile
+from engine.lang.limits import Limits, Profile
 from engine.tools.bridge.guard import GuardedBridge
 from engine.tools.catalog import Operations, ToolClass
 from engine.tools.grants import Grant
@@ -34,6 +34,24 @@ def test_a_tool_outside_the_declared_permissions_is_denied(tools: Tools) -> None
         "the action is not allowed to call km_add: it is not in its granted permissions"
     )
     assert error.hint == "add km_add to `permissions:` and grant it when installing"
+    assert tools.calls == [("km_echo", {"text": "a"})]
+
+
+def test_a_call_the_guard_refuses_is_not_counted(tools: Tools) -> None:
+    # The count is of the calls a run makes: the refused km_add is not one, so it neither
+    # counts nor goes past max_tool_calls (the run fails for what the guard said).
+    pipeline = tools.compile(
+        "permissions: [km_echo]\nsteps:\n  - tool: km_echo\n    with: {text: a}\n"
+        "  - id: sneaky\n    tool: km_add\n    with: {a: 1, b: 2}\n",
+        check=False,
+    )
+    result = tools.run(pipeline, limits=Limits(max_tool_calls=1))
+    assert (result.tool_calls, result.to_dict()["tool_calls"]) == (1, 1)
+    error = failure(result)
+    assert (error.kind.value, error.message) == (
+        "permission-denied",
+        "the action is not allowed to call km_add: it is not in its granted permissions",
+    )
     assert tools.calls == [("km_echo", {"text": "a"})]
 
 

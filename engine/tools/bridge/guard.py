@@ -79,9 +79,15 @@ class GuardedBridge:
         if refusal is not None:
             raise _refused(refusal, self._limits)
 
-    def call_tool(self, name: str, arguments: dict[str, Any]) -> Awaitable[Any]:
+    def admit(self, name: str, arguments: dict[str, Any]) -> None:
+        """The gate in front of a call: raise ``permission-denied`` (or
+        ``tool-unavailable``) unless it may be made. A call it refuses is not made, so the
+        runtime counts a call only once it is admitted."""
         if name not in self._allowed:
             self._check_call(name, arguments)
+
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> Awaitable[Any]:
+        self.admit(name, arguments)
         return self.call_tool_unchecked(name, arguments)
 
     def _check_call(self, name: str, arguments: dict[str, Any]) -> None:
