@@ -276,7 +276,7 @@ def _body(src: _Source, indent: int, step: Step) -> None:
     # count, and max_tool_calls, are of the calls a run makes). A tool in `direct` passed it.
     src.add(indent, f"function = direct.get({tool})")
     src.add(indent, "if function is None:")
-    src.add(indent + 1, f"frame.bridge.admit({tool}, args)")
+    src.add(indent + 1, f"frame.bridge.admit({tool}, args, frame.pipeline)")
     src.add(indent, "state.tool_calls += 1")
     src.add(indent, "if state.tool_calls > max_calls:")
     src.add(indent + 1, f"raise {src.name('LIMIT', tool_call_limit)}(max_calls)")

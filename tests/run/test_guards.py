@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -61,6 +62,43 @@ def test_a_grant_given_to_the_run_wins_over_the_declared_permissions(tools: Tool
     error = failure(tools.run(pipeline, grant=grant))
     assert (error.kind.value, error.details) == ("permission-denied", {"tool": "km_add"})
     assert tools.calls == []
+
+
+@pytest.mark.parametrize(
+    ("permissions", "hint"),
+    [
+        pytest.param(
+            "[km_echo, km_add]",
+            "add km_add to `permissions:` in the plugin's plugin.yaml and grant it when "
+            "installing; the action's own `permissions:` list it, but an action of a plugin "
+            "is granted only what its plugin asks for",
+            id="listed-by-the-action-only",
+        ),
+        pytest.param(
+            "[km_echo]",
+            "add km_add to the plugin's `permissions:` and grant it when installing",
+            id="listed-by-neither",
+        ),
+    ],
+)
+def test_in_a_plugin_the_hint_says_the_plugin_s_grant_lacks_the_call(
+    tools: Tools, permissions: str, hint: str
+) -> None:
+    # A plugin installed before validation said so: the action lists km_add, its plugin
+    # (granted km_echo) does not, and the plugin's grant is what the guard enforces.
+    body = f"permissions: {permissions}\nsteps:\n  - id: add\n    tool: km_add\n"
+    pipeline = replace(
+        tools.compile(body + "    with: {a: 1, b: 2}\n", check=False), plugin="notes"
+    )
+    error = failure(tools.run(pipeline, grant=Grant.of_tools({"km_echo"})))
+    assert (error.message, error.hint) == (
+        "the action is not allowed to call km_add: it is not in its granted permissions",
+        hint,
+    )
+    assert (tools.calls, tools.run(pipeline, grant=Grant.of_tools({"km_echo"})).tool_calls) == (
+        [],
+        0,
+    )
 
 
 @pytest.mark.parametrize(
