@@ -127,6 +127,7 @@ def validate_files(
             permissions=_plugin_permissions(owner),
             config_schema=_config_schema(owner),
             level=level,
+            plugin_file=owner.path.name if owner is not None else "plugin.yaml",
         )
         if is_plugin_file(loaded):
             ident = _identifier(loaded)

@@ -33,8 +33,16 @@ from engine.plugins.packing import create_archive
 from engine.run.testing import TestOutcome
 from engine.steps.build import iter_nodes, step_tree
 from engine.tools.catalog import Coverage, Need, ToolCatalog, ToolClass
-from engine.tools.grants import Grant, Reason, Refusal, class_of
-from engine.validate import ActionSignature, ValidationLevel, validate, validate_plugin
+from engine.tools.grants import Grant, Refusal, class_of
+from engine.validate import (
+    ActionSignature,
+    Granter,
+    ValidationLevel,
+    call_need,
+    permission_missing,
+    validate,
+    validate_plugin,
+)
 
 T = TypeVar("T")
 
@@ -214,7 +222,8 @@ class ToolUse:
 
 
 def tool_uses(document: Document, catalog: ToolCatalog) -> tuple[list[ToolUse], list[str]]:
-    """What an action calls: what each tool call needs (with its class) and other actions."""
+    """What an action calls: what each tool call needs (with its class, where validation
+    says it is) and other actions."""
     found: dict[Need, JsonPath] = {}
     actions: list[str] = []
     for node in iter_nodes(step_tree(document).steps):
@@ -223,8 +232,11 @@ def tool_uses(document: Document, catalog: ToolCatalog) -> tuple[list[ToolUse], 
         if isinstance(tool, str):
             spec = catalog.get(tool)
             arguments = step.get("with")
-            given = arguments if isinstance(arguments, Mapping) else {}
-            found.setdefault(spec.need(given) if spec is not None else Need(tool), node.at("tool"))
+            if spec is None:
+                found.setdefault(Need(tool), node.at("tool"))
+            else:
+                need, path = call_need(spec, arguments, node.path)
+                found.setdefault(need, path)
         target = step.get("action")
         if isinstance(target, str) and target not in actions:
             actions.append(target)
@@ -251,7 +263,10 @@ def check_permissions(manifest: PluginManifest, catalog: ToolCatalog) -> Check:
     declared = list(manifest.permissions)
     grant = Grant.from_permissions(declared, catalog)
     refused = {need: grant.refusal(need, _RULES, catalog) for need in used}
-    found = [*_undeclared(used, refused), *_unneeded(manifest, declared, used, catalog)]
+    found = [
+        *_undeclared(manifest, used, refused, catalog),
+        *_unneeded(manifest, declared, used, catalog),
+    ]
     details = {
         "declared": declared,
         "used": sorted(str(n) for n in used),
@@ -280,23 +295,21 @@ def _by_tool(uses: list[ToolUse]) -> list[dict[str, Any]]:
 
 
 def _undeclared(
+    manifest: PluginManifest,
     used: Mapping[Need, tuple[PluginAction, ToolUse]],
     refused: Mapping[Need, Refusal | None],
+    catalog: ToolCatalog,
 ) -> Iterable[Diagnostic]:
+    """A call the plugin's permissions do not cover, as validation reports it in the
+    plugin (the same diagnostic: certifying a plugin read without validation says it too)."""
+    plugin_file = manifest.manifest_file or "plugin.yaml"
     for need, (action, use) in used.items():
         refusal = refused[need]
         if refusal is None:
             continue
-        if refusal.reason is Reason.NOT_GRANTED:
-            message = f"`{action.name}` calls {need}, which the plugin's permissions do not include"
-            hint = f"add {need} to `permissions:`"
-        else:
-            message = (
-                f"`{action.name}` calls {need}, which can change or delete things, so the "
-                "plugin's permissions must name it; a group is not enough"
-            )
-            hint = f"add {need} itself to `permissions:`"
-        yield action.document.diagnostic("permission-missing", message, use.path, hint=hint)
+        own = action.document.data.get("permissions") if action.document.data else None
+        granter = Granter.plugin(plugin_file, own)
+        yield permission_missing(action.document, refusal, use.path, catalog, granter)
 
 
 def _unneeded(

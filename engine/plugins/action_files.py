@@ -140,6 +140,7 @@ def plugin_context(
         permissions=manifest.permissions,
         config_schema=manifest.configuration_schema,
         level=level,
+        plugin_file=manifest.manifest_file or "plugin.yaml",
     )
 
 

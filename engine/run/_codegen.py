@@ -270,15 +270,19 @@ def _body(src: _Source, indent: int, step: Step) -> None:
     plan: ToolPlan = step.plan
     tool = src.name("T", plan.tool)
     _arguments(src, indent, plan)
+    src.add(indent, "if trace is not None:")
+    src.add(indent + 1, f"frame.traced_args[{src.name('PATH', step.site.path)}] = dict(args)")
+    # The permission gate first: a call it refuses is not made, so it is not counted (the
+    # count, and max_tool_calls, are of the calls a run makes). A tool in `direct` passed it.
+    src.add(indent, f"function = direct.get({tool})")
+    src.add(indent, "if function is None:")
+    src.add(indent + 1, f"frame.bridge.admit({tool}, args, frame.pipeline)")
     src.add(indent, "state.tool_calls += 1")
     src.add(indent, "if state.tool_calls > max_calls:")
     src.add(indent + 1, f"raise {src.name('LIMIT', tool_call_limit)}(max_calls)")
-    src.add(indent, "if trace is not None:")
-    src.add(indent + 1, f"frame.traced_args[{src.name('PATH', step.site.path)}] = dict(args)")
-    src.add(indent, f"function = direct.get({tool})")
     src.add(indent, "try:")
     src.add(indent + 1, "if function is None:")
-    src.add(indent + 2, f"result = await frame.bridge.call_tool({tool}, args)")
+    src.add(indent + 2, f"result = await frame.bridge.call_tool_unchecked({tool}, args)")
     src.add(indent + 1, "else:")
     src.add(indent + 2, "result = await function(**args)")
     src.add(indent, "except StepError:")

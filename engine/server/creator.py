@@ -75,6 +75,7 @@ def _context(host: StoreHost, plugin: str, level: ValidationLevel, data: Any) ->
         actions=installed_signatures(host.store),
         plugin=plugin,
         permissions=_plugin_grant(host, plugin, data),
+        own_granted=True,  # _write_plugin_yaml adds the action's permissions to the plugin's
         level=level,
         ceiling=host.ceiling(),
     )

@@ -24,10 +24,13 @@ from engine.steps.nodes import Block
 from engine.validate._extra import check_inputs, check_tests, unused_warnings
 from engine.validate._mocks import mock_problems
 from engine.validate._permissions import (
+    Granter,
+    call_need,
     check_calls,
     check_ceiling,
     check_entries,
     manifest_needs,
+    permission_missing,
 )
 from engine.validate._plugin import limit_problems, validate_plugin
 from engine.validate._refs import Flow, ReferenceChecker, Scope
@@ -48,11 +51,14 @@ PLUGIN_FILES = ("plugin.yaml", "plugin.yml", "plugin.json")
 
 __all__ = [
     "ActionSignature",
+    "Granter",
     "ValidationContext",
     "ValidationLevel",
+    "call_need",
     "limit_problems",
     "manifest_needs",
     "mock_problems",
+    "permission_missing",
     "validate",
     "validate_plugin",
 ]
@@ -136,8 +142,7 @@ def _semantic(
         cache=_ANALYSIS_CACHE,
     )
     own = data.get("permissions")
-    declared = _declared_permissions(own, context)
-    walker = StepWalker(document, context, schemas, checker, refs, list(outputs), declared)
+    walker = StepWalker(document, context, schemas, checker, refs, list(outputs))
     flow = Flow()
     yield from walker.walk(steps, flow, Scope())
     yield from refs.value(outputs, ("outputs",), flow, Scope())
@@ -157,16 +162,6 @@ def _step_schemas(checker: SchemaChecker, steps: Block) -> Iterator[Diagnostic]:
             yield from checker.check_step(node.kind, node.data, node.path)
 
 
-def _declared_permissions(own: Any, context: ValidationContext) -> tuple[str, ...] | None:
-    entries: list[str] = []
-    if isinstance(own, list):
-        entries.extend(p for p in own if isinstance(p, str))
-    if context.permissions is not None:
-        entries.extend(context.permissions)
-        return tuple(entries)
-    return tuple(entries) if isinstance(own, list) else None
-
-
 def _permissions(
     document: Document, context: ValidationContext, own: Any, walker: StepWalker
 ) -> Iterator[Diagnostic]:
@@ -175,7 +170,7 @@ def _permissions(
     # A call beyond what MCP callers may grant is not also said to be missing from the
     # permissions: adding it there would not help.
     refused = {d.path for d in beyond}
-    for found in check_calls(document, context, walker.permissions, walker.needs):
+    for found in check_calls(document, context, own, walker.needs):
         if found.path not in refused:
             yield found
     yield from beyond

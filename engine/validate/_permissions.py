@@ -10,14 +10,15 @@ the guard makes at run time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from engine.diagnostics.errors import Diagnostic, Path, Severity
 from engine.lang.limits import Limits
 from engine.lang.templates import is_template
 from engine.load.sourcemap import Document
-from engine.tools.catalog import Coverage, Need, ToolCatalog
-from engine.tools.grants import Grant, Reason, class_of
+from engine.tools.catalog import Coverage, Need, ToolCatalog, ToolSpec
+from engine.tools.grants import Grant, Reason, Refusal, class_of
 from engine.validate.context import ValidationContext
 from engine.validate.tree import iter_steps, value_at
 
@@ -48,6 +49,23 @@ def manifest_needs(data: Any, catalog: ToolCatalog) -> list[Need]:
     return list(out)
 
 
+def call_need(tool: ToolSpec, args: Any, path: Path) -> tuple[Need, Path]:
+    """What a call of ``tool`` with ``args`` at step ``path`` needs, and where that is said:
+    its ``operation:`` value, or its ``tool:`` line for a tool without operations (or a
+    call naming none).
+
+    >>> spec = ToolCatalog.builtin()["km_variable_manager"]
+    >>> need, at = call_need(spec, {"operation": "get"}, ("steps", 0))
+    >>> str(need), at
+    ('km_variable_manager:get', ('steps', 0, 'with', 'operation'))
+    """
+    given: Mapping[str, Any] = args if isinstance(args, Mapping) else {}
+    operations = tool.operations
+    if operations is not None and operations.parameter in given:
+        return tool.need(given), (*path, "with", operations.parameter)
+    return tool.need(given), (*path, "tool")
+
+
 def check_entries(document: Document, entries: Any, catalog: ToolCatalog) -> Iterator[Diagnostic]:
     """Each entry of a ``permissions:`` list names a tool, an operation or a group."""
     if not isinstance(entries, list):
@@ -60,54 +78,117 @@ def check_entries(document: Document, entries: Any, catalog: ToolCatalog) -> Ite
             )
 
 
+@dataclass(frozen=True)
+class Granter:
+    """Whose ``permissions:`` a call must be covered by, as the messages name them:
+    the action's own (``plugin_file`` None), or its plugin's, written in ``plugin_file``;
+    ``own``: then, the action's own entries, which grant nothing (said when they list the
+    call, since the author thinks they do)."""
+
+    plugin_file: str | None = None
+    own: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, context: ValidationContext, own: Any) -> Granter:
+        """The granter of an action (``own``: its ``permissions:``) checked in ``context``."""
+        if not context.in_plugin or context.own_granted:
+            return cls()
+        return cls.plugin(context.plugin_file, own)
+
+    @classmethod
+    def plugin(cls, plugin_file: str, own: Any) -> Granter:
+        """The plugin whose manifest is ``plugin_file``, granting an action whose
+        ``permissions:`` are ``own``."""
+        entries = tuple(p for p in own if isinstance(p, str)) if isinstance(own, list) else ()
+        return cls(plugin_file, entries)
+
+
+def granted(own: Any, context: ValidationContext) -> tuple[str, ...] | None:
+    """The permissions an action's calls are granted (None: it declares none, outside a
+    plugin). In a plugin, the plugin's: the guard enforces what install recorded of them,
+    whatever the action lists; the action's own add to them only when they are written
+    into the plugin's manifest (``own_granted``)."""
+    entries = tuple(p for p in own if isinstance(p, str)) if isinstance(own, list) else ()
+    if context.permissions is None:
+        return entries if isinstance(own, list) else None
+    if context.own_granted:
+        return (*entries, *context.permissions)
+    return context.permissions
+
+
 def check_calls(
     document: Document,
     context: ValidationContext,
-    declared: Sequence[str] | None,
+    own: Any,
     needs: Sequence[tuple[Need, Path]],
 ) -> Iterator[Diagnostic]:
-    """Every call covered by the ``declared`` permissions (None: the action declares
-    none), destructive operations by name."""
+    """Every call covered by the permissions the action is :func:`granted` (``own``: its
+    ``permissions:``), destructive operations by name."""
+    declared = granted(own, context)
     if declared is None:
         yield from _undeclared(document, needs)
         return
     catalog = context.catalog
     grant = Grant.from_permissions(declared, catalog)
-    # Declared permissions are enforced: a call outside them is refused at run time, so it
-    # is an error (what a run refuses, validation reports as an error). A call whose
-    # operation is a template is refused only when it gives an operation the permissions
-    # do not cover: an error in a plugin, a warning in a lone action file.
-    where = "the plugin's" if context.in_plugin else "the action's"
-    refused = "" if context.in_plugin else "; until then a run refuses the call"
+    granter = Granter.of(context, own)
     for need, path in needs:
         refusal = grant.refusal(need, _RULES, catalog)
-        if refusal is None:
-            continue
-        spec = catalog[need.tool]
-        severity = Severity.ERROR
-        if refusal.reason is Reason.NOT_GRANTED and _is_open(need, spec.operations):
-            operations = spec.operations.classes if spec.operations else {}
-            message = (
-                f"{_open_call(document, need, path)}, so it may be any operation of "
-                f"{need.tool}, and {where} permissions do not cover them all"
+        if refusal is not None:
+            yield permission_missing(
+                document, refusal, path, catalog, granter, in_plugin=context.in_plugin
             )
-            hint = (
-                f"write the operation itself ({', '.join(operations)}), or add {need.tool} "
-                "to `permissions:`"
-            )
-            if not context.in_plugin:
-                severity = Severity.WARNING
-                hint += "; a run refuses the call when the operation is one they do not cover"
-        elif refusal.reason is Reason.NOT_GRANTED:
-            message = f"`{need}` is used, but {where} permissions do not include it"
-            hint = f"add {need} ({_or_whole(need)}) to `permissions:`{refused}"
-        else:
-            message = (
-                f"`{need}` can change or delete things, so {where} permissions must name it; "
-                "a group is not enough"
-            )
-            hint = f"add {need} itself to `permissions:`{refused}"
-        yield document.diagnostic("permission-missing", message, path, severity=severity, hint=hint)
+
+
+def permission_missing(
+    document: Document,
+    refusal: Refusal,
+    path: Path,
+    catalog: ToolCatalog,
+    granter: Granter,
+    *,
+    in_plugin: bool = True,
+) -> Diagnostic:
+    """``permission-missing`` for a call at ``path`` the permissions of ``granter`` do
+    not cover (as ``refusal`` says), for validation and for certification alike.
+
+    Declared permissions are enforced: a call outside them is refused at run time, so it
+    is an error (what a run refuses, validation reports as an error). A call whose
+    operation is a template is refused only when it gives an operation the permissions
+    do not cover: an error in a plugin, a warning in a lone action file.
+    """
+    need = refusal.need
+    whose = "the action's" if granter.plugin_file is None else "the plugin's"
+    where = "`permissions:`" + (f" in {granter.plugin_file}" if granter.plugin_file else "")
+    refused = "" if in_plugin else "; until then a run refuses the call"
+    spec = catalog[need.tool]
+    severity = Severity.ERROR
+    if refusal.reason is Reason.NOT_GRANTED and _is_open(need, spec.operations):
+        operations = spec.operations.classes if spec.operations else {}
+        message = (
+            f"{_open_call(document, need, path)}, so it may be any operation of "
+            f"{need.tool}, and {whose} permissions do not cover them all"
+        )
+        hint = (
+            f"write the operation itself ({', '.join(operations)}), or add {need.tool} to {where}"
+        )
+        if not in_plugin:
+            severity = Severity.WARNING
+            hint += "; a run refuses the call when the operation is one they do not cover"
+    elif refusal.reason is Reason.NOT_GRANTED:
+        message = f"`{need}` is used, but {whose} permissions do not include it"
+        hint = f"add {need} ({_or_whole(need)}) to {where}{refused}"
+    else:
+        message = (
+            f"`{need}` can change or delete things, so {whose} permissions must name it; "
+            "a group is not enough"
+        )
+        hint = f"add {need} itself to {where}{refused}"
+    if granter.plugin_file is not None and catalog.coverage(granter.own).covers(need):
+        message += (
+            f": the action's own `permissions:` list it, but an action of a plugin is granted "
+            f"only what {granter.plugin_file} asks for"
+        )
+    return document.diagnostic("permission-missing", message, path, severity=severity, hint=hint)
 
 
 def check_ceiling(

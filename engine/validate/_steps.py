@@ -34,6 +34,7 @@ from engine.steps.nodes import (
 )
 from engine.tools.answers import AnswerBook
 from engine.tools.catalog import Need, ToolSpec
+from engine.validate._permissions import call_need
 from engine.validate._refs import ROOT_NAMES, Flow, ReferenceChecker, Scope
 from engine.validate._results import ActionResult, ToolResult
 from engine.validate._tool_args import check_tool_arguments
@@ -63,7 +64,6 @@ class StepWalker:
         checker: SchemaChecker,
         refs: ReferenceChecker,
         outputs: list[str],
-        permissions: tuple[str, ...] | None,
     ) -> None:
         self.document = document
         self.context = context
@@ -71,7 +71,6 @@ class StepWalker:
         self.checker = checker
         self.refs = refs
         self.outputs = outputs
-        self.permissions = permissions
         # What each tool step needs (its tool's operation, if literal), where it is said:
         # the `operation:` value, or the `tool:` line of a tool without operations.
         self.needs: list[tuple[Need, Path]] = []
@@ -171,7 +170,7 @@ class StepWalker:
             message, hint = catalog.missing_tool(name)
             yield self.document.diagnostic("unknown-tool", message, (*path, "tool"), hint=hint)
             return
-        self.needs.append(_need(tool, args, path))
+        self.needs.append(call_need(tool, args, path))
         self._answer(node.id, tool, args)
         if not isinstance(args, Mapping) or (
             not node.has_args and any(k not in self.schemas.step_properties for k in node.data)
@@ -382,15 +381,6 @@ class StepWalker:
     def _merge(flow: Flow, *others: Flow) -> None:
         merged = flow.merge(*others)
         flow.ran, flow.vars = merged.ran, merged.vars
-
-
-def _need(tool: ToolSpec, args: Any, path: Path) -> tuple[Need, Path]:
-    """What a tool step needs, and where that is said (see :attr:`StepWalker.needs`)."""
-    given: Mapping[str, Any] = args if isinstance(args, Mapping) else {}
-    operations = tool.operations
-    if operations is not None and operations.parameter in given:
-        return tool.need(given), (*path, "with", operations.parameter)
-    return tool.need(given), (*path, "tool")
 
 
 def _is_number(text: str) -> bool:

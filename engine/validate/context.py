@@ -139,7 +139,11 @@ class ValidationContext:
     ``ceiling``: what the caller may grant (an MCP server's ``security.ceiling``), when
     the manifest comes from one who may not grant everything. ``profile``: the security
     profile a plugin manifest's ``resource_limits`` may only tighten (not compared when
-    None).
+    None). In a plugin an action's calls are granted the plugin's ``permissions`` only
+    (what install asks for and records; the action's own list grants nothing), named in
+    messages by ``plugin_file``; ``own_granted``: the action's own ``permissions:`` are
+    added to the plugin's (an action created over MCP, whose plugin.yaml is written with
+    them).
     """
 
     catalog: ToolCatalog = field(default_factory=ToolCatalog.builtin)
@@ -150,6 +154,8 @@ class ValidationContext:
     level: ValidationLevel = ValidationLevel.STANDARD
     ceiling: tuple[str, ...] | None = None
     profile: Profile | None = None
+    plugin_file: str = "plugin.yaml"
+    own_granted: bool = False
 
     @property
     def in_plugin(self) -> bool:

@@ -463,14 +463,16 @@ def _broken_plugin(cli: Cli) -> Path:
     plugin = cli.folder / "broken/plugin.yaml"
     plugin.write_text(
         plugin.read_text("utf-8").replace(
-            "permissions: [km_notifications]", "permissions: [km_list_macros]"
+            "permissions: [km_notifications]", "permissions: [km_notifications, km_list_macros]"
         ),
         "utf-8",
     )
     return cli.folder / "broken"
 
 
-def test_a_failing_test_and_an_undeclared_permission_fail_and_say_why(cli: Cli) -> None:
+def test_a_failing_test_fails_and_an_unused_permission_warns(cli: Cli) -> None:
+    # (A call the plugin's permissions do not cover fails validation: see
+    # tests/cli/test_validate.py; the permissions check then is not run.)
     _broken_plugin(cli)
     outcome = cli("certify", "broken")
     assert (outcome.code, outcome.err) == (1, "")
@@ -479,7 +481,7 @@ def test_a_failing_test_and_an_undeclared_permission_fail_and_say_why(cli: Cli) 
         "certifying broken 0.1.0 (broken)",
         "  validation   passed   2 files valid at the strict level",
         "  tests        failed   2 tests passed, 1 failed",
-        "  permissions  failed   1 tool used, 1 permission asked for",
+        "  permissions  warned   1 tool used, 2 permissions asked for",
         "                        pick: km_notifications (write)",
         lines[5],
         lines[6],
@@ -493,17 +495,10 @@ def test_a_failing_test_and_an_undeclared_permission_fail_and_say_why(cli: Cli) 
         'of `pick` failed: output `style` is "alert", expected "hud"'
     ) in text
     assert (
-        "broken/actions/pick.yaml:30:11: error[permission-missing]: `pick` calls "
-        "km_notifications, which the plugin's permissions do not include"
-    ) in text
-    assert (
-        "broken/plugin.yaml:12:15: warning[permission-unused]: `km_list_macros` is asked for, "
+        "broken/plugin.yaml:12:33: warning[permission-unused]: `km_list_macros` is asked for, "
         "but no action calls it"
     ) in text
-    assert lines[-1] == (
-        "not certified: tests: 2 tests passed, 1 failed; permissions: 1 tool used, "
-        "1 permission asked for"
-    )
+    assert lines[-1] == "not certified: tests: 2 tests passed, 1 failed"
 
 
 def test_the_report_as_json(cli: Cli) -> None:
@@ -518,18 +513,17 @@ def test_the_report_as_json(cli: Cli) -> None:
     assert [c["outcome"] for c in report["checks"]] == [
         "passed",
         "failed",
-        "failed",
+        "warned",
         "passed",
         "passed",
     ]
     assert [(p["code"], p["severity"], p["line"]) for p in checks["permissions"]["problems"]] == [
-        ("permission-missing", "error", 30),
         ("permission-unused", "warning", 12),
     ]
     assert checks["permissions"]["details"] == {
-        "declared": ["km_list_macros"],
+        "declared": ["km_notifications", "km_list_macros"],
         "used": ["km_notifications"],
-        "undeclared": ["km_notifications"],
+        "undeclared": [],
         "actions": {
             "pick": {
                 "tools": [{"tool": "km_notifications", "operations": [None], "class": "write"}],

@@ -275,7 +275,8 @@ TWICE_PROBLEMS = (
     "used, but the plugin's permissions do not include it\n"
     "  10 |     with: {operation: status}\n"
     "     |                       ^^^^^^\n"
-    "     = hint: add km_engine_control:status (or km_engine_control) to `permissions:`\n"
+    "     = hint: add km_engine_control:status (or km_engine_control) to `permissions:` in "
+    "plugin.yaml\n"
     "\n"
     "demo/actions/twice.yaml:11:18: error[unknown-config]: `config.nope` is not a setting of "
     "this plugin\n"
@@ -369,6 +370,47 @@ def test_an_invalid_plugin_manifest(cli: Cli) -> None:
         "$.version",
         "demo/plugin.yaml",
     )
+
+
+READ_VAR = """\
+    api_version: "1.1"
+    kind: action
+    name: read-var
+    description: Reads a variable.
+    permissions: [km_variable_manager:get]
+    steps:
+      - id: get
+        tool: km_variable_manager
+        with: {operation: get, name: Foo}
+    outputs:
+      value: "{{ steps.get.result }}"
+    """
+READ_VAR_PROBLEM = (
+    "notes/actions/read-var.yaml:9:23: error[permission-missing]: `km_variable_manager:get` "
+    "is used, but the plugin's permissions do not include it: the action's own "
+    "`permissions:` list it, but an action of a plugin is granted only what plugin.yaml "
+    "asks for\n"
+    "   9 |     with: {operation: get, name: Foo}\n"
+    "     |                       ^^^\n"
+    "     = hint: add km_variable_manager:get (or km_variable_manager) to `permissions:` in "
+    "plugin.yaml\n"
+)
+
+
+def test_an_action_of_a_plugin_is_granted_only_what_plugin_yaml_asks_for(cli: Cli) -> None:
+    # The scaffold's plugin.yaml asks for km_notifications; an action listing another tool
+    # under its own `permissions:` is not granted it (the guard enforces the plugin's grant),
+    # so validate and install refuse it instead of every run failing.
+    assert cli("new", "plugin", "notes").code == 0
+    cli.write("notes/actions/read-var.yaml", READ_VAR)
+    outcome = cli("validate", "notes")
+    assert (outcome.code, outcome.out) == (
+        1,
+        READ_VAR_PROBLEM + "\n1 error in 3 files; 2 valid\n",
+    )
+    installed = cli("install", "--yes", "notes")
+    assert installed.code == 1
+    assert READ_VAR_PROBLEM.splitlines()[0].split(": ", 1)[1] in installed.err
 
 
 def test_a_plugin_without_identifier_or_permissions_list(cli: Cli) -> None:

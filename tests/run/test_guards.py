@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from engine.lang.limits import Profile
+from engine.lang.limits import Limits, Profile
 from engine.tools.bridge.guard import GuardedBridge
 from engine.tools.catalog import Operations, ToolClass
 from engine.tools.grants import Grant
@@ -37,12 +38,67 @@ def test_a_tool_outside_the_declared_permissions_is_denied(tools: Tools) -> None
     assert tools.calls == [("km_echo", {"text": "a"})]
 
 
+def test_a_call_the_guard_refuses_is_not_counted(tools: Tools) -> None:
+    # The count is of the calls a run makes: the refused km_add is not one, so it neither
+    # counts nor goes past max_tool_calls (the run fails for what the guard said).
+    pipeline = tools.compile(
+        "permissions: [km_echo]\nsteps:\n  - tool: km_echo\n    with: {text: a}\n"
+        "  - id: sneaky\n    tool: km_add\n    with: {a: 1, b: 2}\n",
+        check=False,
+    )
+    result = tools.run(pipeline, limits=Limits(max_tool_calls=1))
+    assert (result.tool_calls, result.to_dict()["tool_calls"]) == (1, 1)
+    error = failure(result)
+    assert (error.kind.value, error.message) == (
+        "permission-denied",
+        "the action is not allowed to call km_add: it is not in its granted permissions",
+    )
+    assert tools.calls == [("km_echo", {"text": "a"})]
+
+
 def test_a_grant_given_to_the_run_wins_over_the_declared_permissions(tools: Tools) -> None:
     pipeline = tools.compile(_call("km_add", "[km_add]"))
     grant = Grant.of_tools({"km_echo"})
     error = failure(tools.run(pipeline, grant=grant))
     assert (error.kind.value, error.details) == ("permission-denied", {"tool": "km_add"})
     assert tools.calls == []
+
+
+@pytest.mark.parametrize(
+    ("permissions", "hint"),
+    [
+        pytest.param(
+            "[km_echo, km_add]",
+            "add km_add to `permissions:` in the plugin's plugin.yaml and grant it when "
+            "installing; the action's own `permissions:` list it, but an action of a plugin "
+            "is granted only what its plugin asks for",
+            id="listed-by-the-action-only",
+        ),
+        pytest.param(
+            "[km_echo]",
+            "add km_add to the plugin's `permissions:` and grant it when installing",
+            id="listed-by-neither",
+        ),
+    ],
+)
+def test_in_a_plugin_the_hint_says_the_plugin_s_grant_lacks_the_call(
+    tools: Tools, permissions: str, hint: str
+) -> None:
+    # A plugin installed before validation said so: the action lists km_add, its plugin
+    # (granted km_echo) does not, and the plugin's grant is what the guard enforces.
+    body = f"permissions: {permissions}\nsteps:\n  - id: add\n    tool: km_add\n"
+    pipeline = replace(
+        tools.compile(body + "    with: {a: 1, b: 2}\n", check=False), plugin="notes"
+    )
+    error = failure(tools.run(pipeline, grant=Grant.of_tools({"km_echo"})))
+    assert (error.message, error.hint) == (
+        "the action is not allowed to call km_add: it is not in its granted permissions",
+        hint,
+    )
+    assert (tools.calls, tools.run(pipeline, grant=Grant.of_tools({"km_echo"})).tool_calls) == (
+        [],
+        0,
+    )
 
 
 @pytest.mark.parametrize(

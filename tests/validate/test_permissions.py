@@ -48,10 +48,34 @@ def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:
                 (
                     "demo.yaml:7:23: error[permission-missing]: `km_variable_manager:set` is "
                     "used, but the plugin's permissions do not include it",
-                    "add km_variable_manager:set (or km_variable_manager) to `permissions:`",
+                    "add km_variable_manager:set (or km_variable_manager) to `permissions:` in "
+                    "plugin.yaml",
                 )
             ],
             id="an-operation-outside-the-plugin-s-permissions",
+        ),
+        pytest.param(  # the action's own list grants nothing: the guard enforces the plugin's
+            "permissions: [km_variable_manager:get]\nsteps:\n  - tool: km_variable_manager\n"
+            "    with: {operation: get, name: Draft}\n",
+            {"permissions": ("km_notifications",)},
+            [
+                (
+                    "demo.yaml:7:23: error[permission-missing]: `km_variable_manager:get` is "
+                    "used, but the plugin's permissions do not include it: the action's own "
+                    "`permissions:` list it, but an action of a plugin is granted only what "
+                    "plugin.yaml asks for",
+                    "add km_variable_manager:get (or km_variable_manager) to `permissions:` in "
+                    "plugin.yaml",
+                )
+            ],
+            id="an-operation-only-the-action-lists",
+        ),
+        pytest.param(  # over MCP, `create` writes the action's list into plugin.yaml
+            "permissions: [km_variable_manager:get]\nsteps:\n  - tool: km_variable_manager\n"
+            "    with: {operation: get, name: Draft}\n",
+            {"permissions": ("km_notifications",), "own_granted": True},
+            [],
+            id="an-operation-the-action-lists-as-it-is-created",
         ),
         pytest.param(
             "permissions: [km_variable_manager:get]\ninputs:\n  op: {type: string}\nsteps:\n"
@@ -95,7 +119,8 @@ def _found(body: str, **context: Any) -> list[tuple[str, str | None]]:
                 (
                     "demo.yaml:7:23: error[permission-missing]: `km_variable_manager:get` is "
                     "used, but the plugin's permissions do not include it",
-                    "add km_variable_manager:get (or km_variable_manager) to `permissions:`",
+                    "add km_variable_manager:get (or km_variable_manager) to `permissions:` in "
+                    "plugin.yaml",
                 ),
             ],
             id="a-misspelt-operation",

@@ -9,7 +9,7 @@ others each (tool, operation) is checked once, then remembered.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from engine.diagnostics.errors import ErrorKind, StepError
 from engine.diagnostics.suggestions import did_you_mean
@@ -19,7 +19,18 @@ from engine.tools.bridge import ToolBridge
 from engine.tools.catalog import Need, ToolCatalog
 from engine.tools.grants import Grant, Reason, Refusal, allowed_classes
 
-__all__ = ["GuardedBridge"]
+__all__ = ["Caller", "GuardedBridge"]
+
+
+class Caller(Protocol):
+    """The action making a call, as a refusal's hint needs it: its plugin (None: run from
+    its file) and its own ``permissions:`` (which, in a plugin, grant nothing)."""
+
+    @property
+    def plugin(self) -> str | None: ...
+
+    @property
+    def permissions(self) -> tuple[str, ...] | None: ...
 
 
 class GuardedBridge:
@@ -60,14 +71,17 @@ class GuardedBridge:
     def grant(self) -> Grant:
         return self._grant
 
-    def check(self, name: str, arguments: Mapping[str, Any] | None = None) -> None:
+    def check(
+        self, name: str, arguments: Mapping[str, Any] | None = None, caller: Caller | None = None
+    ) -> None:
         """Raise ``permission-denied`` unless a call of ``name`` with ``arguments`` (which
-        tell its operation) may be made."""
+        tell its operation) may be made (``caller``: the action making it, for the hint)."""
         spec = self._catalog.get(name)
         need = spec.need(arguments or {}) if spec is not None else Need(name)
         refusal = self._grant.refusal(need, self._limits, self._catalog)
         if refusal is not None and refusal.reason is Reason.NOT_GRANTED:
-            raise _not_granted(need, arguments, spec.operations if spec else None)
+            granter = _granter(need, caller, self._catalog)
+            raise _not_granted(need, arguments, spec.operations if spec else None, granter)
         if spec is None:
             raise StepError(
                 ErrorKind.TOOL_UNAVAILABLE,
@@ -79,12 +93,21 @@ class GuardedBridge:
         if refusal is not None:
             raise _refused(refusal, self._limits)
 
-    def call_tool(self, name: str, arguments: dict[str, Any]) -> Awaitable[Any]:
+    def admit(self, name: str, arguments: dict[str, Any], caller: Caller | None = None) -> None:
+        """The gate in front of a call: raise ``permission-denied`` (or
+        ``tool-unavailable``) unless it may be made (``caller``: the action making it, for
+        the hint). A call it refuses is not made, so the runtime counts a call only once
+        it is admitted."""
         if name not in self._allowed:
-            self._check_call(name, arguments)
+            self._check_call(name, arguments, caller)
+
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> Awaitable[Any]:
+        self.admit(name, arguments)
         return self.call_tool_unchecked(name, arguments)
 
-    def _check_call(self, name: str, arguments: dict[str, Any]) -> None:
+    def _check_call(
+        self, name: str, arguments: dict[str, Any], caller: Caller | None = None
+    ) -> None:
         spec = self._catalog.get(name)
         operations = spec.operations if spec is not None else None
         if operations is not None:
@@ -93,11 +116,11 @@ class GuardedBridge:
             if key in self._passed:
                 return
             if self._grant.refusal(Need(name), self._limits, self._catalog) is not None:
-                self.check(name, arguments)  # raises, or passes this operation only
+                self.check(name, arguments, caller)  # raises, or passes this operation only
                 if key is not None and value in operations.classes:
                     self._passed.add(key)  # known operations only: the set stays small
                 return
-        self.check(name, arguments)
+        self.check(name, arguments, caller)
         self._allowed.add(name)
         reach = getattr(self._inner, "direct", None)
         function = reach(name) if reach is not None else None
@@ -105,7 +128,26 @@ class GuardedBridge:
             self.direct[name] = function
 
 
-def _not_granted(need: Need, arguments: Mapping[str, Any] | None, operations: Any) -> StepError:
+def _granter(need: Need, caller: Caller | None, catalog: ToolCatalog) -> tuple[str, str]:
+    """Where a grant of ``need`` is missing, as the hint says it, and why there. An action
+    of a plugin is granted only what its plugin asks for (validation says so too:
+    ``permission-missing``), so when the action lists the call itself, the plugin's
+    plugin.yaml is what lacks it (a plugin of one action file asks for what its action
+    lists, so it is not one of these)."""
+    if caller is None or caller.plugin is None:
+        return "`permissions:`", ""
+    if not catalog.coverage(caller.permissions or ()).covers(need):
+        return "the plugin's `permissions:`", ""
+    return "`permissions:` in the plugin's plugin.yaml", (
+        "; the action's own `permissions:` list it, but an action of a plugin is granted "
+        "only what its plugin asks for"
+    )
+
+
+def _not_granted(
+    need: Need, arguments: Mapping[str, Any] | None, operations: Any, granter: tuple[str, str]
+) -> StepError:
+    where, why = granter
     details: dict[str, Any] = {"tool": need.tool}
     if need.operation is not None:
         details["operation"] = need.operation
@@ -119,13 +161,13 @@ def _not_granted(need: Need, arguments: Mapping[str, Any] | None, operations: An
             f"{show(value)}: that is no operation km-actions knows, so only a grant of the "
             f"whole {need.tool} allows it",
             hint=f"use one of its operations ({', '.join(operations.classes)}), or add "
-            f"{need.tool} to `permissions:`",
+            f"{need.tool} to {where}{why}",
             details={**details, operations.parameter: value},
         )
     return StepError(
         ErrorKind.PERMISSION_DENIED,
         f"the action is not allowed to call {need}: it is not in its granted permissions",
-        hint=f"add {need} to `permissions:` and grant it when installing",
+        hint=f"add {need} to {where} and grant it when installing{why}",
         details=details,
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,16 @@ import pytest
 from engine.load.loader import load_text
 from engine.plugins import _certify_checks
 from engine.plugins._certify_checks import Outcome, tool_uses
+from engine.plugins._model import PluginAction
 from engine.plugins.certify import certify_folder
 from engine.plugins.installer import install
 from engine.plugins.inventory import describe
 from engine.plugins.lifecycle import uninstall
+from engine.plugins.manifest import read_manifest
 from engine.plugins.packing import create_archive
 from engine.plugins.store import Store
 from engine.tools.catalog import ToolCatalog, ToolClass
+from engine.validate import ActionSignature
 from tests.plugins.store.conftest import CLIPBOARD_TOOLS, MakePlugin
 
 TESTED = {
@@ -59,19 +63,24 @@ def test_tool_uses_give_what_each_call_needs_and_its_class() -> None:
     )
     uses, calls = tool_uses(document, ToolCatalog.builtin())
     assert [(str(u.need), u.tool_class, u.path) for u in uses] == [
-        ("km_variable_manager:get", ToolClass.READ_ONLY, ("steps", 0, "tool")),
-        ("km_variable_manager:set", ToolClass.WRITE, ("steps", 1, "steps", 0, "tool")),
-        ("km_variable_manager", ToolClass.DESTRUCTIVE, ("steps", 1, "steps", 1, "tool")),
+        ("km_variable_manager:get", ToolClass.READ_ONLY, ("steps", 0, "with", "operation")),
+        ("km_variable_manager:set", ToolClass.WRITE, ("steps", 1, "steps", 0, "with", "operation")),
+        (
+            "km_variable_manager",
+            ToolClass.DESTRUCTIVE,
+            ("steps", 1, "steps", 1, "with", "operation"),
+        ),
         ("km_notifications", ToolClass.WRITE, ("steps", 2, "tool")),
     ]
     assert calls == ["other/thing"]
 
 
-def test_an_action_granting_itself_more_than_its_plugin_is_not_certified(
+def test_an_action_granting_itself_more_than_its_plugin_is_not_valid(
     make_plugin: MakePlugin,
 ) -> None:
-    # Validation accepts the action's own `permissions:`; the plugin's grant, which the
-    # bridge enforces, does not include them.
+    # The action's own `permissions:` grant nothing: the bridge enforces the plugin's grant.
+    # Validation says so (so install refuses the plugin), and certification's permissions
+    # check says it the same way, from the same function.
     deleting = {
         **TESTED,
         "permissions": ["km_variable_manager:delete"],
@@ -82,21 +91,27 @@ def test_an_action_granting_itself_more_than_its_plugin_is_not_certified(
     )
     report = certify_folder(root)
     checks = _checks(report)
-    assert checks["validation"].outcome is Outcome.PASSED
-    assert checks["permissions"].outcome is Outcome.FAILED
-    problem, broad = checks["permissions"].problems
-    assert (broad.code, broad.message) == (
-        "permission-too-broad",
-        "`variables` also grants km_variable_manager:get, km_variable_manager:list, "
-        "km_variable_manager:set, which no action calls",
+    assert checks["validation"].outcome is Outcome.FAILED
+    [problem] = checks["validation"].problems
+    assert (str(problem).replace(str(root.parent), "."), problem.hint) == (
+        "./wide-1.0.0/actions/set.yaml:15:16: error[permission-missing]: "
+        "`km_variable_manager:delete` can change or delete "
+        "things, so the plugin's permissions must name it; a group is not enough: the "
+        "action's own `permissions:` list it, but an action of a plugin is granted only what "
+        "plugin.yaml asks for",
+        "add km_variable_manager:delete itself to `permissions:` in plugin.yaml",
     )
-    assert (problem.code, problem.message, problem.hint) == (
-        "permission-missing",
-        "`set` calls km_variable_manager:delete, which can change or delete things, so the "
-        "plugin's permissions must name it; a group is not enough",
-        "add km_variable_manager:delete itself to `permissions:`",
-    )
-    assert report.reasons() == ["permissions: 1 tool used, 1 permission asked for"]
+    # Certifying a plugin whose actions were read without validation says it the same way.
+    path = root / "actions" / "set.yaml"
+    document = load_text(path.read_text("utf-8"), file=str(problem.file))
+    signature = ActionSignature.from_manifest(document.data, plugin="wide")
+    action = PluginAction("set", "actions/set.yaml", document, signature)
+    unchecked = replace(read_manifest(root), actions=(action,))
+    found = _certify_checks.check_permissions(unchecked, ToolCatalog.builtin())
+    assert found.outcome is Outcome.FAILED
+    assert [(str(p), p.hint) for p in found.problems if p.code == "permission-missing"] == [
+        (str(problem), problem.hint)
+    ]
 
 
 def test_unused_and_too_broad_permissions_are_warnings(make_plugin: MakePlugin) -> None:
@@ -140,7 +155,12 @@ def test_unused_and_too_broad_permissions_are_warnings(make_plugin: MakePlugin) 
 def test_a_folder_that_cannot_be_packed_fails_the_package_check(
     make_plugin: MakePlugin,
 ) -> None:
-    root = make_plugin("linked", description="Linked.", actions={"set": TESTED})
+    root = make_plugin(
+        "linked",
+        description="Linked.",
+        permissions=["km_variable_manager"],
+        actions={"set": TESTED},
+    )
     os.symlink(root / "plugin.yaml", root / "link.yaml")
     package = _checks(certify_folder(root))["package"]
     assert (package.outcome, package.summary) == (Outcome.FAILED, "cannot be packed")
@@ -150,7 +170,12 @@ def test_a_folder_that_cannot_be_packed_fails_the_package_check(
 def test_packing_that_gives_two_archives_fails(
     make_plugin: MakePlugin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = make_plugin("moving", description="Moving.", actions={"set": TESTED})
+    root = make_plugin(
+        "moving",
+        description="Moving.",
+        permissions=["km_variable_manager"],
+        actions={"set": TESTED},
+    )
     packed: list[str] = []
 
     def changing(folder: Path, out: Path, *, fmt: str) -> str:
@@ -216,13 +241,15 @@ def test_install_keeps_the_certification_and_describe_shows_it(store: Store) -> 
 def test_an_upgrade_replaces_the_certification_and_uninstall_removes_it(
     store: Store, make_plugin: MakePlugin
 ) -> None:
-    install(store, make_plugin("up", actions={"set": {**TESTED, "tests": []}}))
+    untested = {**TESTED, "tests": []}
+    install(
+        store, make_plugin("up", permissions=["km_variable_manager"], actions={"set": untested})
+    )
     first = describe(store, "up")["certification"]
     assert first["certified"] is False
     assert first["reasons"] == [
         "validation: 1 error in 2 files",  # the plugin has no description
         "tests: no tests; 1 action without tests",
-        "permissions: 1 tool used, 0 permissions asked for",
     ]
     fixed = make_plugin(
         "up",
