@@ -229,3 +229,43 @@ def test_the_command_line_shows_the_status(
         "      actions/hello.yaml: error[plugin-tampered]: 'bad' 1.0.0: actions/hello.yaml: "
         "changed since it was installed"
     )
+
+
+def test_a_call_an_older_install_let_past_its_grant_fails_alone_when_made(
+    store: Store, make_plugin: MakePlugin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An action granting itself a tool plugin.yaml lacks was installed by km-actions
+    before it checked that (simulated: install without that check). Checked again on
+    load, the plugin is not refused as a whole: its other actions are served, and the
+    call fails when made, saying where the grant is missing."""
+    from engine.plugins import action_files
+
+    real = action_files.validate
+    monkeypatch.setattr(
+        action_files,
+        "validate",
+        lambda *a, **k: [d for d in real(*a, **k) if d.code != "permission-missing"],
+    )
+    reads = {
+        "permissions": ["km_variable_manager:get"],
+        "steps": [{"tool": "km_variable_manager", "with": {"operation": "get", "name": "X"}}],
+    }
+    install(
+        store,
+        make_plugin(
+            "notes", actions={"notify": NOTIFY, "read": reads}, permissions=["notifications"]
+        ),
+    )
+    monkeypatch.setattr(action_files, "validate", real)
+    runtime = ServedPlugins.load(store, engine=Engine(catalog=_without("km_action_builder")))
+    runtime.close()
+    assert runtime.states["notes"].status is PluginStatus.ACTIVE
+    assert sorted(runtime.names()) == ["notes/notify", "notes/read"]
+    result = asyncio.run(runtime.run("notes/read", bridge=MockBridge({}, ToolCatalog.builtin())))
+    assert result.error is not None
+    assert (result.error.kind.value, result.error.hint) == (
+        "permission-denied",
+        "add km_variable_manager:get to `permissions:` in the plugin's plugin.yaml and grant it "
+        "when installing; the action's own `permissions:` list it, but an action of a plugin "
+        "is granted only what its plugin asks for",
+    )
