@@ -18,6 +18,7 @@ from typing import Any
 from engine.cli._say import failed, say
 from engine.cli._scaffold import Template, action_text, plugin_files
 from engine.diagnostics.errors import EngineError
+from engine.load.files import Found, look
 from engine.validate.names import NameKind, is_valid_name, name_hint
 
 DEFAULT_DESCRIPTION = "Describe what the action does, in one sentence."
@@ -174,7 +175,11 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from engine.plugins.store import Store
 
     folder: Path = args.folder
-    if not folder.is_dir():
+    try:
+        found = look(folder, str(folder))
+    except EngineError as error:
+        return failed("certify", error, 2)
+    if found is not Found.FOLDER:
         say("certify", f"no such folder: {folder}", "certify checks a plugin folder")
         return 2
     try:

@@ -28,7 +28,8 @@ _LOADER = {
     "too-large": "The document is larger than the loader accepts.",
     "too-deep": "The document nests deeper than the loader accepts.",
     "too-many-aliases": "The document uses more YAML aliases (*name) than allowed.",
-    "io-error": "A file cannot be read (it went away, or is not readable).",
+    "io-error": "A file cannot be read (it went away, is not readable, or its path cannot "
+    "be looked at: a name too long, a loop of links).",
 }
 
 _SCHEMA = {

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.diagnostics.errors import PluginError
+from engine.load.files import Found, look
 from engine.plugins.archives import ArchiveLimits, extract_archive
 from engine.plugins.manifest import PLUGIN_FILES
 
@@ -66,13 +67,14 @@ class InstallSource:
         """A folder, archive or action file path; the kind comes from what it is."""
         path = Path(source)
         name = path.name.lower()
-        if path.is_dir():
+        found = look(path, str(source))  # io-error when it cannot be looked at
+        if found is Found.FOLDER:
             kind = SourceKind.FOLDER
         elif name.endswith(ARCHIVE_SUFFIXES):
             kind = SourceKind.ARCHIVE
         elif name.endswith(ACTION_SUFFIXES):
             kind = SourceKind.FILE
-        elif path.is_file():
+        elif found is Found.FILE:
             kind = SourceKind.ARCHIVE  # told apart by content when extracted
         else:
             raise PluginError(
