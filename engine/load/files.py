@@ -32,7 +32,8 @@ class Found(enum.Enum):
     """What a path names."""
 
     FOLDER = "folder"
-    FILE = "file"  # anything that is not a folder (a device or a pipe fails when read)
+    FILE = "file"  # a regular file
+    OTHER = "other"  # a device, a pipe or a socket: never read as a file
     NOTHING = "nothing"
 
 
@@ -45,7 +46,9 @@ def look(path: Path, shown: str | None = None) -> Found:
         return Found.NOTHING
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise unreadable(shown if shown is not None else str(path), exc) from None
-    return Found.FOLDER if stat.S_ISDIR(mode) else Found.FILE
+    if stat.S_ISDIR(mode):
+        return Found.FOLDER
+    return Found.FILE if stat.S_ISREG(mode) else Found.OTHER
 
 
 def unreadable(shown: str, exc: OSError | ValueError) -> EngineError:
