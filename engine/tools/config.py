@@ -220,9 +220,28 @@ def set_value(path: str | Path | None, key: str, value: Any) -> Path:
             f"{key!r} is not a setting name", hint="write section.key, e.g. security.ceiling"
         )
     data.setdefault(section, {})[name] = value
-    Settings.from_data(data, path=target)  # refuse anything invalid before writing
+    settings = Settings.from_data(data, path=target)  # refuse anything invalid before writing
+    if key == "security.install_paths":
+        _refuse_the_store(settings.install_paths, home())
     write_atomically(target, tomli_w.dumps(data))
     return target
+
+
+def _refuse_the_store(folders: tuple[Path, ...], store: Path) -> None:
+    """Refuse a folder for MCP installs that holds km-actions' own store (the installed
+    plugins, their settings and secrets): MCP callers may never install from the store,
+    and the server refuses it in any folder; allowing it would only mislead."""
+    stores = (Path(os.path.normpath(store)), Path(os.path.realpath(store)))
+    for folder in folders:
+        spellings = (folder, Path(os.path.realpath(folder)))
+        if any(s == f or f in s.parents for s in stores for f in spellings):
+            raise ConfigError(
+                f"security.install_paths: {str(folder)!r} holds km-actions' own store "
+                f"({store}), which MCP callers may never install from",
+                hint="allow a folder that holds plugins only, beside the store (e.g. "
+                f"{str(folder / 'km-plugins')!r}), or move the store out of it "
+                "(KM_ACTIONS_HOME)",
+            )
 
 
 def _error(where: str, key: str, message: str, hint: str | None = None) -> ConfigError:

@@ -186,3 +186,21 @@ def test_an_action_that_does_not_exist(cli: Cli) -> None:
     outcome = cli.usage_error("config", "get", "security.ceiling")
     assert outcome.code == 2
     assert "argument action: invalid choice: 'get' (choose from" in outcome.err
+
+
+@pytest.mark.parametrize("allowed", [".", "home", "link"])
+def test_a_folder_that_holds_the_store_is_refused(cli: Cli, allowed: str) -> None:
+    # Before: accepted; MCP callers then got the store's path from its own refusal.
+    (cli.folder / "link").symlink_to(cli.folder)
+    folder = cli.folder / allowed
+    outcome = cli("config", "set", "security.install_paths", f'["{folder}"]')
+    assert (outcome.code, outcome.out) == (1, "")
+    assert outcome.err == (
+        f"km-actions config: security.install_paths: '{folder}' holds km-actions' own store "
+        f"({cli.home}), which MCP callers may never install from\n"
+        "     = hint: allow a folder that holds plugins only, beside the store (e.g. "
+        f"'{folder / 'km-plugins'}'), or move the store out of it (KM_ACTIONS_HOME)\n"
+    )
+    assert not (cli.home / "config.toml").exists()
+    beside = cli("config", "set", "security.install_paths", f'["{cli.folder / "plugins"}"]')
+    assert beside.code == 0, beside.err

@@ -219,12 +219,30 @@ async def test_the_store_reached_by_another_spelling_is_refused_too(
     monkeypatch.setattr(sources.os.path, "realpath", lambda path: os.path.normpath(path))
     try:
         envelope = await call(host, "install", plugin_source=f"{machine}/allowed/Home/plugins")
-        assert _error(envelope) == {
-            "code": "source-refused",
-            "message": "`plugin_source` is a file of km-actions' own store, which an MCP "
-            "caller cannot install from",
-            "hint": "name a plugin folder, archive or action file outside the store",
-        }
+        assert _error(envelope) == OUTSIDE
     finally:
         host.close()
         host.store.close()
+
+
+@pytest.mark.parametrize("inside", ["nonexistent", "state.db", "plugins", ""])
+async def test_the_store_in_an_allowed_folder_answers_as_a_path_outside(
+    machine: Path, inside: str
+) -> None:
+    """The store at ``allowed/store``, ``allowed/`` allowed: a path in the store, there or
+    not, answers exactly as a path outside the allowed folders does (before: "is a file of
+    km-actions' own store" for it, `source-not-found` for a missing sibling, so a caller
+    could find the store's absolute path, which every other answer hides)."""
+    home = machine / "allowed" / "store"
+    with Store.open(home) as store:
+        install(store, CLIPBOARD_TOOLS)
+    host = _host(home, install_paths=(machine / "allowed",))
+    try:
+        in_store = await call(host, "install", plugin_source=f"{home}/{inside}".rstrip("/"))
+        outside = await call(host, "install", plugin_source=f"{machine}/private/{inside}")
+        sibling = await call(host, "install", plugin_source=f"{machine}/allowed/nonexistent")
+    finally:
+        host.close()
+        host.store.close()
+    assert _error(in_store) == _error(outside) == OUTSIDE
+    assert _error(sibling)["code"] == "source-not-found"  # the allowed folder itself: read
