@@ -138,7 +138,8 @@ _PLUGINS = {
     "installed (every problem is listed).",
     "plugin-manifest-missing": "A folder or archive has no plugin.yaml at its top.",
     "plugin-unreadable": "A file of a plugin cannot be read.",
-    "plugin-unsafe-file": "A plugin folder holds a link or a special file.",
+    "plugin-unsafe-file": "A plugin holds a link or a special file (over MCP: or a file "
+    "with other hard links).",
     "plugin-no-actions": "A plugin's `actions:` match no action file.",
     "duplicate-action": "Two action files of one plugin have the same name.",
     "dependency-undeclared": "An action calls another plugin's action, but the plugin does not "
