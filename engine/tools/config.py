@@ -368,6 +368,16 @@ def _folders(value: Any, where: str) -> tuple[Path, ...]:
     expanded (relative to what would a server's folder be?), ``..`` folded away."""
     out: list[Path] = []
     for entry in _strings(value, where, "security.install_paths"):
+        if entry.startswith("~") and entry != "~" and not entry.startswith("~/"):
+            # ``~user`` is not looked up, here as for MCP callers' paths (sources.py)
+            raise _error(
+                where,
+                "security.install_paths",
+                f"security.install_paths: {entry!r} names another user's home; only `~` "
+                "(your home) and `~/…` are expanded",
+                'write the whole path, e.g. "/Users/ann/km-plugins", or "~/km-plugins" for '
+                "a folder in your home",
+            )
         folder = os.path.expanduser(entry)
         if "\0" in folder or not os.path.isabs(folder):
             raise _error(

@@ -145,6 +145,14 @@ def test_set_needs_a_key_and_a_value(cli: Cli, argv: list[str]) -> None:
             id="lone-surrogate",
         ),
         pytest.param(
+            "security.install_paths", '["~root/x"]',
+            "km-actions config: {file}: security.install_paths: '~root/x' names another "
+            "user's home; only `~` (your home) and `~/…` are expanded\n"
+            '     = hint: write the whole path, e.g. "/Users/ann/km-plugins", or '
+            '"~/km-plugins" for a folder in your home\n',
+            id="tilde-user",
+        ),
+        pytest.param(
             "upstream.command", "\udcff",  # a byte of argv that is not UTF-8
             "km-actions config: the value for upstream.command is not UTF-8 text\n",
             id="not-utf8",
