@@ -31,6 +31,7 @@ from engine.diagnostics.suggestions import did_you_mean
 from engine.diagnostics.words import INT_HINT
 from engine.lang.limits import NUMERIC_LIMITS, Limits, Profile
 from engine.paths import home, write_atomically
+from engine.tools import install_folders
 from engine.tools.catalog import ALL_GROUP, DOMAIN_GROUPS, CatalogTools, ToolCatalog, ToolClass
 from engine.tools.older_tools import OLDER_GROUPS
 
@@ -222,26 +223,11 @@ def set_value(path: str | Path | None, key: str, value: Any) -> Path:
     data.setdefault(section, {})[name] = value
     settings = Settings.from_data(data, path=target)  # refuse anything invalid before writing
     if key == "security.install_paths":
-        _refuse_the_store(settings.install_paths, home())
+        problem = install_folders.holding_the_store(settings.install_paths, home())
+        if problem is not None:
+            raise ConfigError(problem.message, hint=problem.hint)
     write_atomically(target, tomli_w.dumps(data))
     return target
-
-
-def _refuse_the_store(folders: tuple[Path, ...], store: Path) -> None:
-    """Refuse a folder for MCP installs that holds km-actions' own store (the installed
-    plugins, their settings and secrets): MCP callers may never install from the store,
-    and the server refuses it in any folder; allowing it would only mislead."""
-    stores = (Path(os.path.normpath(store)), Path(os.path.realpath(store)))
-    for folder in folders:
-        spellings = (folder, Path(os.path.realpath(folder)))
-        if any(s == f or f in s.parents for s in stores for f in spellings):
-            raise ConfigError(
-                f"security.install_paths: {str(folder)!r} holds km-actions' own store "
-                f"({store}), which MCP callers may never install from",
-                hint="allow a folder that holds plugins only, beside the store (e.g. "
-                f"{str(folder / 'km-plugins')!r}), or move the store out of it "
-                "(KM_ACTIONS_HOME)",
-            )
 
 
 def _error(where: str, key: str, message: str, hint: str | None = None) -> ConfigError:
@@ -364,29 +350,13 @@ def _hosts(value: Any, where: str) -> frozenset[str]:
 
 
 def _folders(value: Any, where: str) -> tuple[Path, ...]:
-    """Folders MCP callers may install local sources from: absolute once ``~`` is
-    expanded (relative to what would a server's folder be?), ``..`` folded away."""
+    """Folders MCP callers may install local sources from (see :mod:`install_folders`)."""
     out: list[Path] = []
     for entry in _strings(value, where, "security.install_paths"):
-        if entry.startswith("~") and entry != "~" and not entry.startswith("~/"):
-            # ``~user`` is not looked up, here as for MCP callers' paths (sources.py)
-            raise _error(
-                where,
-                "security.install_paths",
-                f"security.install_paths: {entry!r} names another user's home; only `~` "
-                "(your home) and `~/…` are expanded",
-                'write the whole path, e.g. "/Users/ann/km-plugins", or "~/km-plugins" for '
-                "a folder in your home",
-            )
-        folder = os.path.expanduser(entry)
-        if "\0" in folder or not os.path.isabs(folder):
-            raise _error(
-                where,
-                "security.install_paths",
-                f"security.install_paths: {entry!r} is not an absolute folder path",
-                'write whole paths, e.g. "~/km-plugins" or "/Users/ann/km-plugins"',
-            )
-        out.append(Path(os.path.normpath(folder)))
+        folder = install_folders.folder(entry)
+        if isinstance(folder, install_folders.Problem):
+            raise _error(where, "security.install_paths", folder.message, folder.hint)
+        out.append(folder)
     return tuple(dict.fromkeys(out))
 
 
