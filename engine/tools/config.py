@@ -212,9 +212,12 @@ def _read_toml(text: str, target: Path) -> dict[str, Any]:
 def set_value(path: str | Path | None, key: str, value: Any) -> Path:
     """Set ``section.key`` (validated with the rest of the file) and write the file."""
     target = config_path(path)
-    data: dict[str, Any] = {}
-    if target.exists():
+    try:
         data = _read_toml(target.read_text("utf-8"), target)
+    except FileNotFoundError:
+        data = {}
+    except OSError as exc:  # a name too long, a loop of links: said, as load_settings does
+        raise ConfigError(f"cannot read {target}: {exc.strerror}", file=str(target)) from None
     section, _, name = key.partition(".")
     if not name:
         raise ConfigError(

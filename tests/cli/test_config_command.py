@@ -212,3 +212,14 @@ def test_a_folder_that_holds_the_store_is_refused(cli: Cli, allowed: str) -> Non
     assert not (cli.home / "config.toml").exists()
     beside = cli("config", "set", "security.install_paths", f'["{cli.folder / "plugins"}"]')
     assert beside.code == 0, beside.err
+
+
+def test_set_in_a_file_that_cannot_be_read_says_why(cli: Cli) -> None:
+    # Before: OSError (ELOOP, ENAMETOOLONG, EISDIR) escaped as a traceback.
+    (cli.folder / "loop").symlink_to(cli.folder / "loop")
+    outcome = cli("config", "--config", "loop/config.toml", "set", "security.ceiling", "[]")
+    assert (outcome.code, outcome.out, outcome.err) == (
+        1,
+        "",
+        "km-actions config: cannot read loop/config.toml: Too many levels of symbolic links\n",
+    )
