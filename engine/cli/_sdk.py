@@ -90,7 +90,11 @@ def _new_action(args: argparse.Namespace, name: str) -> int:
     if _invalid(name, NameKind.ACTION):  # it names the file written
         return 2
     target = args.folder / f"{name}.yaml"
-    if target.exists():
+    try:
+        taken = look(target, str(target)) is not Found.NOTHING
+    except EngineError as error:
+        return failed("new", error, 2)
+    if taken:
         say("new", f"{target} already exists; choose another name")
         return 1
     description = args.description if args.description is not None else DEFAULT_DESCRIPTION
@@ -116,7 +120,11 @@ def _new_plugin(args: argparse.Namespace, name: str) -> int:
     if _invalid(name, NameKind.PLUGIN) or (args.action and _invalid(args.action, NameKind.ACTION)):
         return 2
     root = args.folder / name
-    if root.exists():
+    try:
+        taken = look(root, str(root)) is not Found.NOTHING
+    except EngineError as error:
+        return failed("new", error, 2)
+    if taken:
         say("new", f"{root} already exists; choose another name or --folder")
         return 1
     description = args.description if args.description is not None else DEFAULT_PLUGIN_DESCRIPTION

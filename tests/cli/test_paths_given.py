@@ -69,3 +69,15 @@ def test_a_loop_of_links_is_refused_with_why(cli: Cli, tmp_path: Path, command: 
     outcome = cli(*command.split(), "loop/x.yaml")
     assert (outcome.code, outcome.out) == (_status(command), "")
     assert outcome.err.splitlines() == [f"km-actions {command}: {LOOP}", LOOP_HINT]
+
+
+@pytest.mark.parametrize("kind", ["action", "plugin"])
+def test_new_in_a_folder_whose_name_is_too_long_says_why(cli: Cli, kind: str) -> None:
+    outcome = cli("new", kind, "hello", "--folder", LONG)
+    written = "hello.yaml" if kind == "action" else "hello"
+    assert (outcome.code, outcome.out) == (2, "")
+    assert outcome.err.splitlines() == [
+        f"km-actions new: cannot read {SHOWN}/{written}: the name '{SHOWN}' is 305 bytes "
+        "long, longer than a file or folder name can be (255 bytes)",
+        TOO_LONG_HINT,
+    ]
