@@ -237,3 +237,20 @@ def test_the_docs_send_users_to_no_made_up_address_of_km_actions() -> None:
     assert found == []
     pre_commit = (DOCS / "testing-actions.md").read_text("utf-8")
     assert "repo: /path/to/km-actions" in pre_commit and "repo: local" in pre_commit
+
+
+#: A path of the machine the docs were written on (its checkout, its temporary files, a
+#: Linux home): the user guide, also served over MCP (``km-actions://docs/…``), shows
+#: neutral example paths instead (``/Users/ann/…``, ``~/km-plugins``).
+_MACHINE_PATH = re.compile(r"(?<![\w.~/-])/(?:work|tmp|home|root|private/tmp)/[^\s`'\")\]]*")
+
+
+def test_the_docs_show_no_path_of_the_machine_they_were_written_on() -> None:
+    # Before: keyboard-maestro.md showed `/work/kmserver/venv/bin/python`.
+    found = [
+        f"{page.name}:{number}: {match.group()}"
+        for page in _user_pages()
+        for number, line in enumerate(page.read_text("utf-8").splitlines(), 1)
+        for match in _MACHINE_PATH.finditer(line)
+    ]
+    assert found == []

@@ -11,6 +11,7 @@ from typing import Any
 from engine.cli import _catalog
 from engine.cli._say import failed
 from engine.diagnostics.errors import EngineError
+from engine.load.files import Found, look
 from engine.load.loader import load_bytes
 from engine.plugins.docs import (
     action_markdown,
@@ -60,12 +61,13 @@ def cmd_docs(args: argparse.Namespace) -> int:
         return 2
     folder = Path(args.plugin)
     try:
-        if folder.is_file():
+        found = look(folder, args.plugin)
+        if found is Found.FILE:
             document = load_bytes(folder.read_bytes(), file=args.plugin)
             data = document.data if isinstance(document.data, Mapping) else {}
             print(action_markdown(data, heading="#", run_as=args.plugin).rstrip())
             return 0
-        if folder.is_dir():
+        if found is Found.FOLDER:
             from engine.plugins.manifest import read_plugin
 
             plugin = read_plugin(folder)

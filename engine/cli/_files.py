@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics.errors import EngineError
+from engine.load.files import Found, look, unreadable
 from engine.load.loader import load_bytes
 from engine.load.sourcemap import Document
 from engine.validate.schema import is_manifest_name
@@ -54,11 +55,7 @@ def load_file(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return LoadedFile(
-            path,
-            shown,
-            error=EngineError(f"cannot read {shown}: {exc.strerror}", code="io-error", file=shown),
-        )
+        return LoadedFile(path, shown, error=unreadable(shown, exc))
     try:
         document = load_bytes(raw, file=shown, catalog=catalog)
     except EngineError as exc:
@@ -73,9 +70,14 @@ def collect(arguments: list[str], *, catalog: Mapping[str, Any] | None = None) -
     seen: set[Path] = set()
     for argument in arguments:
         path = Path(argument)
-        if path.is_dir():
+        try:
+            kind = look(path, argument)
+        except EngineError as exc:  # it cannot be looked at: reported as the file's error
+            found.files.append(LoadedFile(path, argument, error=exc))
+            continue
+        if kind is Found.FOLDER:
             paths = list(iter_manifest_paths(path))
-        elif path.is_file():
+        elif kind is Found.FILE:
             paths = [path]
         else:
             found.missing.append(argument)

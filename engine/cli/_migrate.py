@@ -8,8 +8,9 @@ from typing import Any
 
 from engine.cli._files import iter_manifest_paths
 from engine.cli._offline import offline_tools
-from engine.cli._say import say
+from engine.cli._say import failed, say
 from engine.diagnostics.errors import EngineError
+from engine.load.files import Found, look
 from engine.load.migrate import migrate_file
 from engine.load.versions import CURRENT
 from engine.tools.catalog import ToolCatalog
@@ -36,15 +37,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     known = offline_tools()  # a 1.0 group becomes its tools that `validate` checks against
     for argument in args.paths:
         path = Path(argument)
-        if path.is_dir():
+        try:
+            kind = look(path, argument)
+        except EngineError as error:
+            return failed("migrate", error, 2)
+        if kind is Found.FOLDER:
             paths = list(iter_manifest_paths(path))
-        elif path.is_file():
+        elif kind is Found.FILE:
             paths = [path]
         else:
             say("migrate", f"{argument}: no such file or folder")
             return 2
         for item in paths:
-            found = path.is_dir()
+            found = kind is Found.FOLDER
             status = max(status, _migrate_one(item, known, check=args.check, found=found))
     return status
 

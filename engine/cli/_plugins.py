@@ -20,10 +20,11 @@ from typing import Any
 from engine.cli._backend import add_simulator_option
 from engine.cli._hooks import CommandHooks
 from engine.cli._offline import offline_tools
-from engine.cli._say import HINT
+from engine.cli._say import HINT, failed
 from engine.diagnostics.errors import EngineError
 from engine.diagnostics.report import format_text
 from engine.lang.limits import Profile
+from engine.load.files import Found, look
 from engine.plugins.history import RunHistory
 from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.inventory import describe, list_plugins
@@ -247,7 +248,11 @@ def _confirm(args: argparse.Namespace) -> Callable[[PermissionRequest], bool] | 
 
 def cmd_install(args: argparse.Namespace) -> int:
     path = Path(args.source)
-    if not path.exists():
+    try:
+        found = look(path, args.source)
+    except EngineError as exc:
+        return failed("install", exc, 2)
+    if found is Found.NOTHING:
         print(f"km-actions install: no such file or folder: {args.source}", file=sys.stderr)
         return 2
     return install_from(args, InstallSource.of(path), sources=_sources(path))
@@ -622,7 +627,11 @@ def _print_repair(report: RepairReport) -> None:
 
 def cmd_pack(args: argparse.Namespace) -> int:
     folder: Path = args.folder
-    if not folder.is_dir():
+    try:
+        found = look(folder, str(folder))
+    except EngineError as exc:
+        return failed("pack", exc, 2)
+    if found is not Found.FOLDER:
         print(f"km-actions pack: no such folder: {folder}", file=sys.stderr)
         return 2
     try:

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli import _plugins
+from engine.cli._say import failed
+from engine.diagnostics.errors import EngineError
+from engine.load.files import Found, look
 
 
 def add_parsers(sub: Any) -> None:
@@ -64,7 +67,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
-    if not args.archive.is_file():
+    try:
+        found = look(args.archive, str(args.archive))
+    except EngineError as error:
+        return failed("index add", error, 2)
+    if found is not Found.FILE:
         print(f"km-actions index add: no such file: {args.archive}", file=sys.stderr)
         return 2
     return _publish(args, args.index, [args.archive])
@@ -73,7 +80,11 @@ def cmd_index_add(args: argparse.Namespace) -> int:
 def cmd_index_build(args: argparse.Namespace) -> int:
     from engine.plugins.publish import INDEX_NAME, find_archives
 
-    if not args.folder.is_dir():
+    try:
+        found = look(args.folder, str(args.folder))
+    except EngineError as error:
+        return failed("index build", error, 2)
+    if found is not Found.FOLDER:
         print(f"km-actions index build: no such folder: {args.folder}", file=sys.stderr)
         return 2
     archives = find_archives(args.folder)

@@ -25,6 +25,7 @@ from engine.diagnostics.report import SourceLookup, format_text
 from engine.engine import Engine
 from engine.lang.limits import Profile
 from engine.lang.secrets import show
+from engine.load.files import Found, look, unreadable
 from engine.load.jsonparse import LONE_SURROGATE, JSONValueError, loads_value
 from engine.load.sourcemap import Document
 from engine.plugins.hooked import run_installed
@@ -277,7 +278,14 @@ class _Ready:
 
 def _run(args: argparse.Namespace) -> int:
     path = Path(args.action)
-    if not path.is_file():
+    try:
+        found = look(path, args.action)
+        text = path.read_text("utf-8", "replace") if found is Found.FILE else ""
+    except EngineError as exc:
+        return failed("run", exc, 2)
+    except OSError as exc:
+        return failed("run", unreadable(args.action, exc), 2)
+    if found is not Found.FILE:
         if is_installed_name(args.action):
             return _run_installed(args)
         print(f"km-actions run: no such file: {args.action}", file=sys.stderr)
@@ -287,7 +295,7 @@ def _run(args: argparse.Namespace) -> int:
         return _run_on_backend(
             args, _folder_sources(folder), lambda engine: _in_plugin(engine, folder, path)
         )
-    sources = {str(path): path.read_text("utf-8", "replace")}
+    sources = {str(path): text}
     return _run_on_backend(args, sources, lambda engine: _from_file(engine, path))
 
 
@@ -483,8 +491,17 @@ class Broken:
         return cls(format_text(error.diagnostics, sources=sources), error)
 
 
+def _is_absent(name: str) -> bool:
+    """True when nothing is at the path ``name`` (one that cannot be looked at is there:
+    reading it reports why)."""
+    try:
+        return look(Path(name), name) is Found.NOTHING
+    except EngineError:
+        return False
+
+
 def cmd_test(args: argparse.Namespace) -> int:
-    names = [p for p in args.paths if not Path(p).exists() and is_installed_name(p)]
+    names = [p for p in args.paths if is_installed_name(p) and _is_absent(p)]
     engine = Engine()
     found = collect([p for p in args.paths if p not in names], catalog=engine.catalog)
     if found.missing:

@@ -18,6 +18,7 @@ from typing import Any
 from engine.cli._say import failed, say
 from engine.cli._scaffold import Template, action_text, plugin_files
 from engine.diagnostics.errors import EngineError
+from engine.load.files import Found, look
 from engine.validate.names import NameKind, is_valid_name, name_hint
 
 DEFAULT_DESCRIPTION = "Describe what the action does, in one sentence."
@@ -89,7 +90,11 @@ def _new_action(args: argparse.Namespace, name: str) -> int:
     if _invalid(name, NameKind.ACTION):  # it names the file written
         return 2
     target = args.folder / f"{name}.yaml"
-    if target.exists():
+    try:
+        taken = look(target, str(target)) is not Found.NOTHING
+    except EngineError as error:
+        return failed("new", error, 2)
+    if taken:
         say("new", f"{target} already exists; choose another name")
         return 1
     description = args.description if args.description is not None else DEFAULT_DESCRIPTION
@@ -115,7 +120,11 @@ def _new_plugin(args: argparse.Namespace, name: str) -> int:
     if _invalid(name, NameKind.PLUGIN) or (args.action and _invalid(args.action, NameKind.ACTION)):
         return 2
     root = args.folder / name
-    if root.exists():
+    try:
+        taken = look(root, str(root)) is not Found.NOTHING
+    except EngineError as error:
+        return failed("new", error, 2)
+    if taken:
         say("new", f"{root} already exists; choose another name or --folder")
         return 1
     description = args.description if args.description is not None else DEFAULT_PLUGIN_DESCRIPTION
@@ -174,7 +183,11 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from engine.plugins.store import Store
 
     folder: Path = args.folder
-    if not folder.is_dir():
+    try:
+        found = look(folder, str(folder))
+    except EngineError as error:
+        return failed("certify", error, 2)
+    if found is not Found.FOLDER:
         say("certify", f"no such folder: {folder}", "certify checks a plugin folder")
         return 2
     try:

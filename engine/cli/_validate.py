@@ -166,7 +166,8 @@ def _add_neighbours(
     """The actions a checked file may call without being checked themselves: those next
     to a lone action file (as `km-actions run` finds them), and every action of the plugin
     a checked file belongs to."""
-    given = {f.path.resolve() for f in found.files}
+    # a file that could not be looked at (a loop of links, say) cannot be resolved
+    given = {f.path.resolve() for f in found.files if f.error is None or f.text}
     folders: dict[Path, LoadedFile | None] = {}
     for loaded in found.files:
         if is_plugin_file(loaded):

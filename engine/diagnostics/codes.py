@@ -28,7 +28,8 @@ _LOADER = {
     "too-large": "The document is larger than the loader accepts.",
     "too-deep": "The document nests deeper than the loader accepts.",
     "too-many-aliases": "The document uses more YAML aliases (*name) than allowed.",
-    "io-error": "A file cannot be read (it went away, or is not readable).",
+    "io-error": "A file cannot be read (it went away, is not readable, or its path cannot "
+    "be looked at: a name too long, a loop of links).",
 }
 
 _SCHEMA = {
@@ -137,7 +138,8 @@ _PLUGINS = {
     "installed (every problem is listed).",
     "plugin-manifest-missing": "A folder or archive has no plugin.yaml at its top.",
     "plugin-unreadable": "A file of a plugin cannot be read.",
-    "plugin-unsafe-file": "A plugin folder holds a link or a special file.",
+    "plugin-unsafe-file": "A plugin holds a link or a special file (over MCP: or a file "
+    "with other hard links).",
     "plugin-no-actions": "A plugin's `actions:` match no action file.",
     "duplicate-action": "Two action files of one plugin have the same name.",
     "dependency-undeclared": "An action calls another plugin's action, but the plugin does not "

@@ -60,6 +60,20 @@ class Kind(enum.Enum):
     SPECIAL = "special file"
 
 
+def hard_link_error(shown: str, links: int) -> PluginError:
+    """The refusal of a file an MCP caller named that has other names on the disk (a hard
+    link): one of them may lie outside the folders the user allowed, which a hard link,
+    unlike a symbolic one, does not tell."""
+    others = f"{links - 1} other name{'s' if links > 2 else ''}"
+    return PluginError(
+        f"cannot install: {shown!r} is a hard link (the same file as {others} on the disk, "
+        "perhaps outside the folders MCP callers may install from)",
+        code="plugin-unsafe-file",
+        hint="copy the file into the folder instead of linking it (`cp`, not `ln`); or the "
+        "user can install it from the command line, with `km-actions install PATH`",
+    )
+
+
 def _safe_path(raw: str, limits: ArchiveLimits, where: str) -> PurePosixPath | None:
     """The relative path a member name stands for (None for the archive root, "./")."""
 

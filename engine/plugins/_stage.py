@@ -22,6 +22,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.diagnostics.errors import PluginError
+from engine.load.files import Found, look
+from engine.plugins._archive_checks import hard_link_error
 from engine.plugins.archives import ArchiveLimits, extract_archive
 from engine.plugins.manifest import PLUGIN_FILES
 
@@ -60,19 +62,26 @@ class InstallSource:
     origin: str = "file"
     expected: tuple[str, str] | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    one_name: bool = False
+    """Named by an MCP caller: a file with other hard links is refused when staged (one of
+    its names may lie outside the folders the user allowed); checked on the opened file."""
 
     @classmethod
-    def of(cls, source: str | Path, *, origin: str = "file") -> InstallSource:
-        """A folder, archive or action file path; the kind comes from what it is."""
+    def of(
+        cls, source: str | Path, *, origin: str = "file", one_name: bool = False
+    ) -> InstallSource:
+        """A folder, archive or action file path; the kind comes from what it is
+        (``one_name``: see the field)."""
         path = Path(source)
         name = path.name.lower()
-        if path.is_dir():
+        found = look(path, str(source))  # io-error when it cannot be looked at
+        if found is Found.FOLDER:
             kind = SourceKind.FOLDER
         elif name.endswith(ARCHIVE_SUFFIXES):
             kind = SourceKind.ARCHIVE
         elif name.endswith(ACTION_SUFFIXES):
             kind = SourceKind.FILE
-        elif path.is_file():
+        elif found is Found.FILE:
             kind = SourceKind.ARCHIVE  # told apart by content when extracted
         else:
             raise PluginError(
@@ -80,7 +89,7 @@ class InstallSource:
                 code="source-not-found",
                 hint="give a plugin folder, a .zip or .tar.gz archive, or an action file",
             )
-        return cls(kind, path, str(source), origin)
+        return cls(kind, path, str(source), origin, one_name=one_name)
 
     @classmethod
     def marketplace(
@@ -127,15 +136,16 @@ def stage(
     that holds the plugin manifest (archives made by zipping a folder), or the action
     file for a single file.
     """
+    one_name = source.one_name
     if source.kind is SourceKind.FOLDER:
-        _copy_folder(source.path, package, limits)
+        _copy_folder(source.path, package, limits, one_name)
     elif source.kind is SourceKind.FILE:
         package.mkdir()
         target = package / source.path.name
-        _copy_file(source.path, target, source.path.name, limits)
+        _copy_file(source.path, target, source.path.name, limits, one_name)
         return target
     else:
-        extract_archive(source.path, package, limits=limits)
+        extract_archive(source.path, package, limits=limits, one_name=one_name)
     return _plugin_root(package)
 
 
@@ -160,7 +170,7 @@ def _refuse(relative: str, what: str) -> PluginError:
     )
 
 
-def _copy_folder(folder: Path, package: Path, limits: ArchiveLimits) -> None:
+def _copy_folder(folder: Path, package: Path, limits: ArchiveLimits, one_name: bool) -> None:
     package.mkdir()
     count = total = 0
     pending: list[tuple[Path, Path, str]] = [(folder, package, "")]
@@ -187,7 +197,7 @@ def _copy_folder(folder: Path, package: Path, limits: ArchiveLimits) -> None:
                 (dest / entry.name).mkdir()
                 pending.append((Path(entry.path), dest / entry.name, relative + "/"))
             elif stat.S_ISREG(mode):
-                total += _copy_file(Path(entry.path), dest / entry.name, relative, limits)
+                total += _copy_file(Path(entry.path), dest / entry.name, relative, limits, one_name)
                 if total > limits.max_total_size:
                     raise PluginError(
                         f"cannot install: the folder holds more than "
@@ -199,7 +209,9 @@ def _copy_folder(folder: Path, package: Path, limits: ArchiveLimits) -> None:
                 raise _refuse(relative, "a special file (device, pipe or socket)")
 
 
-def _copy_file(source: Path, target: Path, relative: str, limits: ArchiveLimits) -> int:
+def _copy_file(
+    source: Path, target: Path, relative: str, limits: ArchiveLimits, one_name: bool
+) -> int:
     try:
         fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -212,8 +224,11 @@ def _copy_file(source: Path, target: Path, relative: str, limits: ArchiveLimits)
         ) from exc
     written = 0
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)  # the file opened, not what the name meant a moment before
+        if not stat.S_ISREG(info.st_mode):
             raise _refuse(relative, "a special file (device, pipe or socket)")
+        if one_name and info.st_nlink > 1:
+            raise hard_link_error(relative, info.st_nlink)
         out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         with os.fdopen(out, "wb") as sink:
             while chunk := handle.read(_CHUNK):

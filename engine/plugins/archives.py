@@ -33,7 +33,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, BinaryIO, Self
 
-from engine.plugins._archive_checks import ArchiveError, ArchiveLimits, Checker, Kind
+from engine.plugins._archive_checks import (
+    ArchiveError,
+    ArchiveLimits,
+    Checker,
+    Kind,
+    hard_link_error,
+)
 from engine.plugins._archive_read import (
     CHUNK,
     END_OF_ARCHIVE,
@@ -62,8 +68,12 @@ def extract_archive(
     dest: Path,
     *,
     limits: ArchiveLimits = ArchiveLimits(),  # noqa: B008 (frozen, so safe to share)
+    one_name: bool = False,
 ) -> list[PurePosixPath]:
     """Extract a zip, tar or tar.gz archive (told apart by content) into ``dest``.
+
+    ``one_name``: refuse an archive that is a hard link (has other names on the disk),
+    checked on the opened file: an MCP caller named it (see :func:`hard_link_error`).
 
     ``dest`` must be missing or an empty folder. Returns the relative paths created
     (files and folders), in the order they were written. Raises :class:`ArchiveError`
@@ -97,6 +107,8 @@ def extract_archive(
                 code="archive-unreadable",
                 hint="give the path of a .zip or .tar.gz file",
             )
+        if one_name and info.st_nlink > 1:
+            raise hard_link_error(archive.name, info.st_nlink)
         fmt = detect(handle.read(512))
         handle.seek(0)
         writer = Writer(dest)

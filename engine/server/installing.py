@@ -138,7 +138,8 @@ def _install_from(
                 allowed_hosts=host.settings.allowed_hosts,
             )
         else:
-            target = _local_source(host, source)
+            # one_name: a hard link in an allowed folder may be a file outside it
+            target = InstallSource.of(_local_source(host, source), one_name=True)
         provider = configured_index(host.store) if mode != "installed" else None
     fetch_dependency = (
         functools.partial(updates.fetch_candidate, policy=options.download)

@@ -6,8 +6,10 @@ absolute path (``~/`` is this user's home) whose spelling, ``..`` folded away, l
 folder the user allowed: ``security.install_paths``, or the folder of a marketplace index
 the user added from this machine. Only then is it resolved (links followed, which reads
 the allowed folder only), and the real path must lie in an allowed folder too, and
-outside km-actions' own store. A refusal reads the same whether the path exists or not,
-so the answers tell nothing about the rest of the machine.
+outside km-actions' own store (never part of an allowed folder, even one that holds it). A
+refusal reads the same whether the path exists or not, and whether it is in the store or
+merely outside the allowed folders, so the answers tell nothing about the rest of the
+machine, nor where the store is.
 
 >>> allowed = (Path("/srv/plugins"),)
 >>> allowed_path("/srv/plugins/../../etc/passwd", allowed, Path("/srv/km"))  # doctest: +ELLIPSIS
@@ -60,11 +62,9 @@ def allowed_path(source: str, allowed: Iterable[Path], store_root: Path) -> Path
     if real is None or not any(_within(real, f) for _, f in folders if f is not None):
         raise _outside()  # a link in an allowed folder that points elsewhere, say
     if _in_store(real, store_root):
-        raise _refused(
-            "`plugin_source` is a file of km-actions' own store, which an MCP caller cannot "
-            "install from",
-            "name a plugin folder, archive or action file outside the store",
-        )
+        # The store is never part of an allowed folder, and is refused as any path outside
+        # them is: an answer of its own would tell where the store is.
+        raise _outside()
     return real
 
 

@@ -31,6 +31,7 @@ from engine.diagnostics.suggestions import did_you_mean
 from engine.diagnostics.words import INT_HINT
 from engine.lang.limits import NUMERIC_LIMITS, Limits, Profile
 from engine.paths import home, write_atomically
+from engine.tools import install_folders
 from engine.tools.catalog import ALL_GROUP, DOMAIN_GROUPS, CatalogTools, ToolCatalog, ToolClass
 from engine.tools.older_tools import OLDER_GROUPS
 
@@ -211,16 +212,23 @@ def _read_toml(text: str, target: Path) -> dict[str, Any]:
 def set_value(path: str | Path | None, key: str, value: Any) -> Path:
     """Set ``section.key`` (validated with the rest of the file) and write the file."""
     target = config_path(path)
-    data: dict[str, Any] = {}
-    if target.exists():
+    try:
         data = _read_toml(target.read_text("utf-8"), target)
+    except FileNotFoundError:
+        data = {}
+    except OSError as exc:  # a name too long, a loop of links: said, as load_settings does
+        raise ConfigError(f"cannot read {target}: {exc.strerror}", file=str(target)) from None
     section, _, name = key.partition(".")
     if not name:
         raise ConfigError(
             f"{key!r} is not a setting name", hint="write section.key, e.g. security.ceiling"
         )
     data.setdefault(section, {})[name] = value
-    Settings.from_data(data, path=target)  # refuse anything invalid before writing
+    settings = Settings.from_data(data, path=target)  # refuse anything invalid before writing
+    if key == "security.install_paths":
+        problem = install_folders.holding_the_store(settings.install_paths, home())
+        if problem is not None:
+            raise ConfigError(problem.message, hint=problem.hint)
     write_atomically(target, tomli_w.dumps(data))
     return target
 
@@ -345,19 +353,13 @@ def _hosts(value: Any, where: str) -> frozenset[str]:
 
 
 def _folders(value: Any, where: str) -> tuple[Path, ...]:
-    """Folders MCP callers may install local sources from: absolute once ``~`` is
-    expanded (relative to what would a server's folder be?), ``..`` folded away."""
+    """Folders MCP callers may install local sources from (see :mod:`install_folders`)."""
     out: list[Path] = []
     for entry in _strings(value, where, "security.install_paths"):
-        folder = os.path.expanduser(entry)
-        if "\0" in folder or not os.path.isabs(folder):
-            raise _error(
-                where,
-                "security.install_paths",
-                f"security.install_paths: {entry!r} is not an absolute folder path",
-                'write whole paths, e.g. "~/km-plugins" or "/Users/ann/km-plugins"',
-            )
-        out.append(Path(os.path.normpath(folder)))
+        folder = install_folders.folder(entry)
+        if isinstance(folder, install_folders.Problem):
+            raise _error(where, "security.install_paths", folder.message, folder.hint)
+        out.append(folder)
     return tuple(dict.fromkeys(out))
 
 

@@ -145,6 +145,14 @@ def test_set_needs_a_key_and_a_value(cli: Cli, argv: list[str]) -> None:
             id="lone-surrogate",
         ),
         pytest.param(
+            "security.install_paths", '["~root/x"]',
+            "km-actions config: {file}: security.install_paths: '~root/x' names another "
+            "user's home; only `~` (your home) and `~/…` are expanded\n"
+            '     = hint: write the whole path, e.g. "/Users/ann/km-plugins", or '
+            '"~/km-plugins" for a folder in your home\n',
+            id="tilde-user",
+        ),
+        pytest.param(
             "upstream.command", "\udcff",  # a byte of argv that is not UTF-8
             "km-actions config: the value for upstream.command is not UTF-8 text\n",
             id="not-utf8",
@@ -186,3 +194,32 @@ def test_an_action_that_does_not_exist(cli: Cli) -> None:
     outcome = cli.usage_error("config", "get", "security.ceiling")
     assert outcome.code == 2
     assert "argument action: invalid choice: 'get' (choose from" in outcome.err
+
+
+@pytest.mark.parametrize("allowed", [".", "home", "link"])
+def test_a_folder_that_holds_the_store_is_refused(cli: Cli, allowed: str) -> None:
+    # Before: accepted; MCP callers then got the store's path from its own refusal.
+    (cli.folder / "link").symlink_to(cli.folder)
+    folder = cli.folder / allowed
+    outcome = cli("config", "set", "security.install_paths", f'["{folder}"]')
+    assert (outcome.code, outcome.out) == (1, "")
+    assert outcome.err == (
+        f"km-actions config: security.install_paths: '{folder}' holds km-actions' own store "
+        f"({cli.home}), which MCP callers may never install from\n"
+        "     = hint: allow a folder that holds plugins only, beside the store (e.g. "
+        f"'{folder / 'km-plugins'}'), or move the store out of it (KM_ACTIONS_HOME)\n"
+    )
+    assert not (cli.home / "config.toml").exists()
+    beside = cli("config", "set", "security.install_paths", f'["{cli.folder / "plugins"}"]')
+    assert beside.code == 0, beside.err
+
+
+def test_set_in_a_file_that_cannot_be_read_says_why(cli: Cli) -> None:
+    # Before: OSError (ELOOP, ENAMETOOLONG, EISDIR) escaped as a traceback.
+    (cli.folder / "loop").symlink_to(cli.folder / "loop")
+    outcome = cli("config", "--config", "loop/config.toml", "set", "security.ceiling", "[]")
+    assert (outcome.code, outcome.out, outcome.err) == (
+        1,
+        "",
+        "km-actions config: cannot read loop/config.toml: Too many levels of symbolic links\n",
+    )

@@ -292,11 +292,13 @@ async def test_install_never_reads_a_file_of_the_store(host: StoreHost, inside: 
     # Installing the secrets file as an "action file" answered a diagnostic whose
     # end_column gave the secret's length away; nothing of the store is read now.
     envelope = await call(host, "install", plugin_source=str(host.store.root / inside))
-    assert _error(envelope) == {
+    assert _error(envelope) == {  # as any path outside the allowed folders
         "code": "source-refused",
-        "message": "`plugin_source` is a file of km-actions' own store, which an MCP caller "
-        "cannot install from",
-        "hint": "name a plugin folder, archive or action file outside the store",
+        "message": "`plugin_source` is a path outside the folders the user lets MCP callers "
+        "install from",
+        "hint": "only the user can let MCP callers install from a folder, with `km-actions "
+        "config set security.install_paths '[\"/path/to/folder\"]'`; or the user can "
+        "install it from the command line, with `km-actions install PATH`",
     }
     (only,) = envelope["error"]["diagnostics"]  # the refusal itself, placed nowhere
     assert (only["code"], only.get("line"), only.get("end_column")) == (

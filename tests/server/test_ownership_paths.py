@@ -177,3 +177,18 @@ def test_paths_are_shortened_in_time_whatever_the_text() -> None:
         started = time.process_time()
         paths.text(text)
         assert time.process_time() - started < 3
+
+
+async def test_a_name_too_long_in_an_allowed_folder_is_an_io_error(
+    host: StoreHost, tmp_path: Path
+) -> None:
+    # Before: OSError [Errno 36] escaped `InstallSource.of`: "Internal server error".
+    envelope = await call(host, "install", plugin_source=str(tmp_path / "allowed" / ("a" * 300)))
+    shown = "a" * 24 + "…" + "a" * 16
+    assert _error(envelope) == {
+        "code": "io-error",
+        "message": f"cannot read allowed/{shown}: the name '{shown}' is 300 bytes long, "
+        "longer than a file or folder name can be (255 bytes)",
+        "hint": "check the path: no file or folder name can be longer than 255 bytes",
+    }
+    _no_host_path(envelope, tmp_path)

@@ -219,12 +219,75 @@ async def test_the_store_reached_by_another_spelling_is_refused_too(
     monkeypatch.setattr(sources.os.path, "realpath", lambda path: os.path.normpath(path))
     try:
         envelope = await call(host, "install", plugin_source=f"{machine}/allowed/Home/plugins")
-        assert _error(envelope) == {
-            "code": "source-refused",
-            "message": "`plugin_source` is a file of km-actions' own store, which an MCP "
-            "caller cannot install from",
-            "hint": "name a plugin folder, archive or action file outside the store",
-        }
+        assert _error(envelope) == OUTSIDE
     finally:
         host.close()
         host.store.close()
+
+
+@pytest.mark.parametrize("inside", ["nonexistent", "state.db", "plugins", ""])
+async def test_the_store_in_an_allowed_folder_answers_as_a_path_outside(
+    machine: Path, inside: str
+) -> None:
+    """The store at ``allowed/store``, ``allowed/`` allowed: a path in the store, there or
+    not, answers exactly as a path outside the allowed folders does (before: "is a file of
+    km-actions' own store" for it, `source-not-found` for a missing sibling, so a caller
+    could find the store's absolute path, which every other answer hides)."""
+    home = machine / "allowed" / "store"
+    with Store.open(home) as store:
+        install(store, CLIPBOARD_TOOLS)
+    host = _host(home, install_paths=(machine / "allowed",))
+    try:
+        in_store = await call(host, "install", plugin_source=f"{home}/{inside}".rstrip("/"))
+        outside = await call(host, "install", plugin_source=f"{machine}/private/{inside}")
+        sibling = await call(host, "install", plugin_source=f"{machine}/allowed/nonexistent")
+    finally:
+        host.close()
+        host.store.close()
+    assert _error(in_store) == _error(outside) == OUTSIDE
+    assert _error(sibling)["code"] == "source-not-found"  # the allowed folder itself: read
+
+
+HARD_LINK_HINT = (
+    "copy the file into the folder instead of linking it (`cp`, not `ln`); or the user can "
+    "install it from the command line, with `km-actions install PATH`"
+)
+
+
+@pytest.mark.parametrize(
+    ("named", "shown"),
+    [
+        pytest.param("hard.yaml", "hard.yaml", id="an-action-file"),
+        pytest.param("hard.zip", "hard.zip", id="an-archive"),
+        pytest.param("plugin", "actions/hard.yaml", id="a-file-in-a-plugin-folder"),
+    ],
+)
+async def test_a_hard_link_in_an_allowed_folder_is_not_read(
+    host: StoreHost, machine: Path, named: str, shown: str
+) -> None:
+    """A hard link names the file outside as much as its first name does, and no link
+    resolution tells: before, `allowed/hard.yaml` linked to `private/notes.yaml` was read,
+    and its `name:` quoted in an invalid-name error."""
+    (machine / "private" / "notes.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    (machine / "allowed" / "plugin" / "actions").mkdir(parents=True)
+    outside = machine / "private" / ("notes.zip" if named.endswith(".zip") else "notes.yaml")
+    os.link(
+        outside, machine / "allowed" / ("plugin/actions/hard.yaml" if named == "plugin" else named)
+    )
+    envelope = await call(host, "install", plugin_source=f"{machine}/allowed/{named}")
+    assert _error(envelope) == {
+        "code": "plugin-unsafe-file",
+        "message": f"cannot install: '{shown}' is a hard link (the same file as 1 other name "
+        "on the disk, perhaps outside the folders MCP callers may install from)",
+        "hint": HARD_LINK_HINT,
+    }
+    assert PRIVATE not in json.dumps(envelope)
+    assert {p.identifier for p in host.store.plugins()} == {"clipboard-tools"}
+
+
+def test_the_user_installs_a_hard_link_from_the_command_line(machine: Path) -> None:
+    # The refusal is the MCP caller's: `km-actions install PATH` installs from anywhere.
+    os.link(machine / "allowed" / "hello.yaml", machine / "hard-hello.yaml")
+    with Store.open(machine / "home") as store:
+        result = install(store, machine / "hard-hello.yaml")
+    assert result.identifier == "hello"
