@@ -20,8 +20,8 @@ from typing import Any
 
 from engine.compile.compiler import Compiler, content_hash
 from engine.diagnostics.errors import Diagnostic, ManifestValidationError
-from engine.lang.expressions import ExpressionEngine
-from engine.lang.templates import TemplateEngine
+from engine.lang.expressions import shared_expressions
+from engine.lang.templates import shared_templates
 from engine.load.loader import load_bytes, load_text
 from engine.load.sourcemap import Document
 from engine.run import run
@@ -36,8 +36,8 @@ class Engine:
 
     def __init__(self, *, catalog: ToolCatalog | None = None) -> None:
         self.catalog = catalog or ToolCatalog.builtin()
-        self.templates = TemplateEngine()
-        self.expressions = ExpressionEngine()
+        self.templates = shared_templates()
+        self.expressions = shared_expressions()
         self._compilers: dict[int, tuple[ToolCatalog, Compiler]] = {}
         self._cache: dict[tuple[str, str | None, int], Pipeline] = {}
 

@@ -26,8 +26,8 @@ from dataclasses import replace
 from typing import Any
 
 from engine.diagnostics.errors import CompileError, ErrorKind, Path, StepError
-from engine.lang.expressions import ExpressionEngine
-from engine.lang.templates import TemplateEngine
+from engine.lang.expressions import ExpressionEngine, shared_expressions
+from engine.lang.templates import TemplateEngine, shared_templates
 from engine.load.sourcemap import Document
 from engine.run.model import (
     DEFAULT_RETRY_ON,
@@ -100,8 +100,8 @@ class Compiler:
         expressions: ExpressionEngine | None = None,
     ) -> None:
         self.catalog = catalog or ToolCatalog.builtin()
-        self.templates = templates or TemplateEngine()
-        self.expressions = expressions or ExpressionEngine()
+        self.templates = templates or shared_templates()
+        self.expressions = expressions or shared_expressions()
 
     # -- entry point ---------------------------------------------------------------------
 

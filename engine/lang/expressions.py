@@ -36,7 +36,7 @@ from engine.lang.sandbox.messages import to_step_error
 from engine.lang.sandbox.references import Problem, Reference, Scope, compile_error
 from engine.lang.sandbox.sizes import check_data_size, plain_data, scope_roots, to_plain
 
-__all__ = ["Expression", "ExpressionEngine", "ExpressionInfo"]
+__all__ = ["Expression", "ExpressionEngine", "ExpressionInfo", "shared_expressions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +173,14 @@ class ExpressionEngine:
             self._compiled.clear()
         self._compiled[text] = compiled
         return compiled
+
+
+_SHARED: list[ExpressionEngine] = []
+
+
+def shared_expressions() -> ExpressionEngine:
+    """The process's expression engine with the default functions: validation, the
+    compiler and the engine facade use it, so an expression is parsed and analysed once."""
+    if not _SHARED:
+        _SHARED.append(ExpressionEngine())
+    return _SHARED[0]

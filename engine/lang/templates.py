@@ -62,6 +62,7 @@ __all__ = [
     "Renderer",
     "TemplateEngine",
     "is_template",
+    "shared_templates",
 ]
 
 
@@ -326,3 +327,15 @@ class TemplateEngine:
                 "template-syntax", f"the template cannot be compiled: {exc}", SYNTAX_HINT
             )
             raise compile_error([problem]) from exc
+
+
+_SHARED: list[TemplateEngine] = []
+
+
+def shared_templates() -> TemplateEngine:
+    """The process's template engine with the default filters: validation, the compiler
+    and the engine facade use it, so a template's text is parsed and analysed once (its
+    analysis and its compiled Jinja code are kept by text), not once per stage."""
+    if not _SHARED:
+        _SHARED.append(TemplateEngine())
+    return _SHARED[0]

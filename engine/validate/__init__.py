@@ -15,8 +15,8 @@ from typing import Any
 
 from engine.diagnostics.codes import tier
 from engine.diagnostics.errors import Diagnostic, Path, Severity, sort_diagnostics
-from engine.lang.expressions import ExpressionEngine
-from engine.lang.templates import TemplateEngine
+from engine.lang.expressions import shared_expressions
+from engine.lang.templates import shared_templates
 from engine.load.sourcemap import Document
 from engine.load.versions import CURRENT, SUPPORTED
 from engine.steps.build import iter_nodes, step_tree
@@ -63,8 +63,8 @@ __all__ = [
     "validate_plugin",
 ]
 
-_TEMPLATES = TemplateEngine()
-_EXPRESSIONS = ExpressionEngine()
+_TEMPLATES = shared_templates()
+_EXPRESSIONS = shared_expressions()
 _ANALYSIS_CACHE: dict[tuple[str, str], Any] = {}
 
 
