@@ -211,8 +211,7 @@ class StepWalker:
                 "unknown-action",
                 f"no action named `{target}` is available here",
                 (*path, "action"),
-                hint=did_you_mean(target, known, listing=False)
-                or "install the plugin that has it, or put its file in the same folder",
+                hint=did_you_mean(target, known, listing=False) or self._no_such_action_hint(),
             )
             return
         if not isinstance(args, Mapping):
@@ -235,6 +234,14 @@ class StepWalker:
                     at_key=True,
                     hint=f"add `{name}: …` under `with:`",
                 )
+
+    def _no_such_action_hint(self) -> str:
+        """What makes a missing action available: for an MCP caller (whose manifest is
+        held to a ceiling), creating it or installing its plugin; for a file, also a file
+        of it beside this one."""
+        if self.context.ceiling is not None:
+            return "`create` that action first, or `install` the plugin that has it"
+        return "install the plugin that has it, or put its file in the same folder"
 
     def _is_self(self, target: str) -> bool:
         data = self.document.data

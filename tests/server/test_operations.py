@@ -1330,3 +1330,18 @@ async def test_the_write_action_prompt_teaches_the_language(server: Served) -> N
     assert unknown.value.message == (
         "no prompt named 'write-macro'; the prompt is 'write-action'; list them with prompts/list"
     )
+
+
+async def test_a_call_of_a_missing_action_says_what_an_mcp_caller_can_do(server: Served) -> None:
+    """Over MCP there is no folder to put a file in: the hint names `create` and
+    `install` (a file's validation keeps its own hint, tests/cases)."""
+    source = action_yaml(
+        "caller", "steps:\n  - action: nowhere-to-be-found\n", description="Calls another."
+    )
+    answer = await server.ecosystem("validate", plugin_source=source, validation_level="standard")
+    assert [(d["code"], d["hint"]) for d in answer["error"]["diagnostics"]] == [
+        (
+            "unknown-action",
+            "`create` that action first, or `install` the plugin that has it",
+        )
+    ]
