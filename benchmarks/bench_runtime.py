@@ -8,10 +8,12 @@ Python functions directly (the floor). Also prints the per-step overhead of a pl
 reference, a mixed template, a filtered template and an expression condition.
 
 Every template renders through the code Jinja compiled it to, the one path there is
-(issue 12: no reader of plain references beside it). The action's 16 templates then
-cost about 1.5 µs each on the shared 2-core machine, and the ratio is about 8x
-(7.98-8.41x in three runs; 44-51 µs against 5.5-6.1 µs), missing the 3x target, which
-was met (2.90-2.99x) only while plain references were read and inlined by a second path.
+(issue 12: no reader of plain references beside it). With a plain object's key read
+inline by that compiled code and one evaluation clock per step, the ratio is about 7x
+(6.89-7.12x in three runs on a quiet machine; 39.7-40.2 µs against 5.7-5.8 µs),
+missing the 3x target, which was met (2.90-2.99x) only while plain references were read
+and inlined by a second path. The way to meet it with the one path: one compiled Jinja
+function for all of a step's arguments (one call, one context, one clock per step).
 
     python benchmarks/bench_runtime.py [--rounds N]
 """
