@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.cli import _plugins
 from engine.cli._hooks import CommandHooks
+from engine.cli._offline import offline_tools
 from engine.cli._say import HINT
 from engine.lang.limits import Profile
 from engine.plugins.download import DownloadPolicy
@@ -129,9 +130,11 @@ def _indexes(args: argparse.Namespace, store: Store) -> MarketplaceIndex:
 
 
 def _options(args: argparse.Namespace, events: CommandHooks) -> Options:
+    catalog = offline_tools()  # the tools `validate` checks against
     return Options(
+        catalog=catalog,
         grant=args.grant,
-        confirm=_plugins._confirm(args),
+        confirm=_plugins._confirm(args, catalog),
         profile=Profile(args.profile),
         events=events,
         progress=ProgressBar("installing", unit="files"),

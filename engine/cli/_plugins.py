@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli._backend import add_simulator_option
 from engine.cli._hooks import CommandHooks
@@ -47,6 +47,9 @@ from engine.plugins.serving import plugin_states
 from engine.plugins.settings import masked, parse_assignment
 from engine.plugins.status import PluginState, state_of
 from engine.plugins.store import Store
+
+if TYPE_CHECKING:  # annotations only: the catalog is loaded by offline_tools
+    from engine.tools.catalog import ToolCatalog
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -220,14 +223,14 @@ def _sources(source: Path) -> Callable[[str], str | None]:
     return lookup
 
 
-def _confirm(args: argparse.Namespace) -> Callable[[PermissionRequest], bool] | None:
+def _confirm(
+    args: argparse.Namespace, catalog: ToolCatalog
+) -> Callable[[PermissionRequest], bool] | None:
     if args.yes or args.grant:
         return None
 
     def ask(request: PermissionRequest) -> bool:
-        from engine.tools.catalog import ToolCatalog
-
-        lines = request.describe(ToolCatalog.builtin())
+        lines = request.describe(catalog)
         if not sys.stdin.isatty():
             raise EngineError(
                 f"'{request.plugin}' {request.version} asks for: {'; '.join(lines)}; "
@@ -266,13 +269,15 @@ def install_from(
     bar = ProgressBar(f"checking {source.label}", unit="actions")
     try:
         with Store.open() as store:
+            catalog = offline_tools()  # the tools `validate` checks against
             hooks = CommandHooks(store, args.profile, simulator=args.simulator)
             try:
                 result = install(
                     store,
                     source,
+                    catalog=catalog,
                     grant=args.grant,
-                    confirm=_confirm(args),
+                    confirm=_confirm(args, catalog),
                     profile=Profile(args.profile),
                     progress=bar,
                     events=hooks,

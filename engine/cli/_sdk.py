@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.cli._offline import offline_tools
 from engine.cli._say import failed, say
 from engine.cli._scaffold import Template, action_text, plugin_files
 from engine.diagnostics.errors import EngineError
@@ -193,7 +194,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
     try:
         with Store.open() as store:
             others = installed_signatures(store)
-        report = certify_folder(folder, others=others, output=args.output)
+        catalog = offline_tools()  # the tools `validate` checks against
+        report = certify_folder(folder, catalog=catalog, others=others, output=args.output)
     except EngineError as error:
         status = 2 if error.code == "plugin-manifest-missing" else 1
         if status == 2:

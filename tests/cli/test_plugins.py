@@ -1104,3 +1104,39 @@ def test_describe_a_long_certification_and_none(cli: Cli) -> None:
     assert cli("describe", "many").out.splitlines()[-1] == (
         "  certification: none (installed by a km-actions that did not certify)"
     )
+
+
+CALCULATE = action_text(
+    "add",
+    """\
+    steps:
+      - id: sum
+        tool: km_calculator
+        with: {expression: "1 + 2"}
+    outputs:
+      total: "{{ steps.sum.result }}"
+    """,
+)
+
+
+def test_install_checks_against_the_tools_validate_checks_against(cli: Cli) -> None:
+    """A user who chose the 2025 server's tools (`catalog.tools = 2025`) validates an
+    action calling km_calculator, and installs it: the install checks against the same
+    tools (it used to check against the current server's only, and refuse it)."""
+    cli.write("calc/plugin.yaml", plugin_text("calc", "permissions: [km_calculator]\n"))
+    cli.write("calc/actions/add.yaml", CALCULATE)
+    assert cli("config", "set", "catalog.tools", "2025").code == 0
+    assert cli("validate", "calc").code == 0
+    installed = cli("install", "calc", "--yes")
+    assert installed.code == 0, installed.err
+    assert cli("list", "--json").json()[0]["identifier"] == "calc"
+
+
+def test_certify_checks_against_the_tools_validate_checks_against(cli: Cli) -> None:
+    """As install: with `catalog.tools = 2025`, certify accepts km_calculator."""
+    cli.write("calc/plugin.yaml", plugin_text("calc", "permissions: [km_calculator]\n"))
+    cli.write("calc/actions/add.yaml", CALCULATE)
+    assert cli("config", "set", "catalog.tools", "2025").code == 0
+    certified = cli("certify", "calc")
+    assert "  validation   passed   2 files valid at the strict level" in certified.out
+    assert "  permissions  passed   1 tool used, 1 permission asked for" in certified.out

@@ -384,7 +384,9 @@ def test_hooks_that_cannot_reach_the_server_are_skipped_with_a_warning(cli: Cli)
     cli.write("hk/plugin.yaml", HOOKED.replace("version: 1.0.0", "version: 1.0.1"))
     broken = cli("install", "hk", "--yes")
     assert (broken.code, broken.out) == (0, "Upgraded hk 1.0.0 → 1.0.1.\n")
-    assert broken.err == (
+    assert broken.err == (  # install checks against the configured tools: it says it cannot
+        f"warning: {config}: upstream.command must be a list of text values; checking "
+        "against the current server's tools\n"
         f"  warning: the hooks on `upgraded` of 'hk' did not run: {config}: "
         "upstream.command must be a list of text values\n"
         "     = hint: see docs/mcp.md for every setting\n"
