@@ -45,8 +45,8 @@ from resolvelib import (
     BaseReporter,
     ResolutionImpossible,
     ResolutionTooDeep,
-    Resolver,
 )
+from resolvelib.resolvers import Resolution as Search
 
 if TYPE_CHECKING:
     from resolvelib.resolvers.criterion import Criterion
@@ -174,15 +174,36 @@ def resolve(
     try:
         # Nearly every round tries a version, so the step bound is normally met first;
         # resolvelib's own bound on rounds is the same limit, met another way.
-        result = Resolver(_Provider(pool), explainer).resolve(wanted, max_rounds=max_steps + 1)
+        state = Search(_Provider(pool), explainer).resolve(wanted, max_rounds=max_steps + 1)
     except (_TooComplexError, ResolutionTooDeep):
         raise explainer.too_complex(requests) from None
     except ResolutionImpossible as impossible:
         if not explainer.explanations:  # a request no version fits: no version was tried
             explainer.explain(impossible.causes)
         raise explainer.failure() from None
-    selected = dict(sorted(result.mapping.items()))
+    selected = dict(sorted(_still_wanted(state).items()))
     return Resolution(selected, _install_order(selected), explainer.steps)
+
+
+def _still_wanted(state: State[_Requirement, Candidate, str]) -> dict[str, Candidate]:
+    """The versions the search settled on that a request still leads to (through the
+    plugins asking for them); versions pinned, then left behind while backjumping, are
+    dropped. resolvelib's own ``Resolver.resolve`` computes this by a recursion that never
+    ends when left-behind versions ask for each other in a cycle (resolvelib 1.2.1:
+    RecursionError after a solution was found); this walk stops at its fixed point."""
+    key_of: dict[int, str] = {id(candidate): key for key, candidate in state.mapping.items()}
+    reached: set[str | None] = {None}  # None: the requests themselves
+    grew = True
+    while grew:
+        grew = False
+        for key, criterion in state.criteria.items():
+            if key not in reached and any(
+                (None if parent is None else key_of.get(id(parent), "")) in reached
+                for parent in criterion.iter_parent()
+            ):
+                reached.add(key)
+                grew = True
+    return {key: version for key, version in state.mapping.items() if key in reached}
 
 
 class _Origin(enum.Enum):

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -440,6 +440,23 @@ def _solvable(catalogue: Catalogue, wanted: Mapping[str, str]) -> bool:
 
 @settings(max_examples=300, deadline=None)
 @given(catalogue=graphs, wanted=requests)
+@example(  # versions left behind while backjumping ask for each other in a cycle: resolvelib
+    # 1.2.1's Resolver.resolve recursed for ever building its result (RecursionError)
+    catalogue={
+        "a": {"1.1.0": {"b": ">=2", "c": "*"}, "2.0.0": {"b": ">=2", "c": "*"}},
+        "b": {
+            "2.0.0": {"c": "<2", "a": ">=1,<2", "d": ">=1,<2"},
+            "1.0.0": {"c": "*", "a": "*", "d": "<2"},
+        },
+        "c": {
+            "2.0.0": {"a": "<2", "b": ">=2", "d": "~=1.0.0"},
+            "1.1.0": {"a": "<2", "b": ">=1.1", "d": "*"},
+            "1.0.0": {"a": "==2.0.0"},
+        },
+        "d": {"1.1.0": {"a": ">=2", "b": ">=2"}, "1.0.0": {"c": "*"}},
+    },
+    wanted={"c": ">=1.1", "d": "*"},
+)
 def test_random_graphs_resolve_exactly_when_a_solution_exists(
     catalogue: Catalogue, wanted: Mapping[str, str]
 ) -> None:
