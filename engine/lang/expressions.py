@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import ast
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -175,12 +176,8 @@ class ExpressionEngine:
         return compiled
 
 
-_SHARED: list[ExpressionEngine] = []
-
-
+@functools.cache
 def shared_expressions() -> ExpressionEngine:
     """The process's expression engine with the default functions: validation, the
     compiler and the engine facade use it, so an expression is parsed and analysed once."""
-    if not _SHARED:
-        _SHARED.append(ExpressionEngine())
-    return _SHARED[0]
+    return ExpressionEngine()

@@ -21,6 +21,7 @@ The sandbox environment, the filters and the static analysis live in
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol, TypeVar
@@ -329,13 +330,9 @@ class TemplateEngine:
             raise compile_error([problem]) from exc
 
 
-_SHARED: list[TemplateEngine] = []
-
-
+@functools.cache
 def shared_templates() -> TemplateEngine:
     """The process's template engine with the default filters: validation, the compiler
     and the engine facade use it, so a template's text is parsed and analysed once (its
     analysis and its compiled Jinja code are kept by text), not once per stage."""
-    if not _SHARED:
-        _SHARED.append(TemplateEngine())
-    return _SHARED[0]
+    return TemplateEngine()

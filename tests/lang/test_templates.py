@@ -1129,3 +1129,34 @@ def test_a_chain_too_long_for_python_to_compile_is_a_compile_error() -> None:
             ENGINE.compile(text)
         assert info.value.code == "template-syntax"
         assert info.value.message.startswith("the template cannot be compiled: ")
+
+
+def test_validating_then_compiling_analyses_each_template_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Validation, the compiler and the facade share one template engine: a template is
+    parsed and analysed once, not once to validate and again to compile."""
+    from engine.compile.compiler import Compiler
+    from engine.engine import Engine
+    from engine.lang import templates
+    from engine.load.loader import load_text
+    from engine.validate import validate
+
+    analysed: list[str] = []
+    real = templates._TemplateAnalyzer
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def run(self) -> Any:
+            analysed.append(self.text)
+            return super().run()
+
+    monkeypatch.setattr(templates, "_TemplateAnalyzer", Counting)
+    text = "{{ inputs.x ~ '" + str(id(analysed)) + "' }}"  # a text no other test analyses
+    document = load_text(
+        'api_version: "1.1"\nkind: action\nname: once\ninputs: {x: {type: string}}\n'
+        f"steps:\n  - set: {{v: \"{text}\"}}\noutputs: {{v: \"{{{{ vars.v }}}}\"}}\n"
+    )
+    validate(document)
+    Compiler().compile(document)
+    Engine().compile(document)
+    assert analysed.count(text) == 1
