@@ -1154,7 +1154,7 @@ def test_validating_then_compiling_analyses_each_template_once(
     text = "{{ inputs.x ~ '" + str(id(analysed)) + "' }}"  # a text no other test analyses
     document = load_text(
         'api_version: "1.1"\nkind: action\nname: once\ninputs: {x: {type: string}}\n'
-        f"steps:\n  - set: {{v: \"{text}\"}}\noutputs: {{v: \"{{{{ vars.v }}}}\"}}\n"
+        f'steps:\n  - set: {{v: "{text}"}}\noutputs: {{v: "{{{{ vars.v }}}}"}}\n'
     )
     validate(document)
     Compiler().compile(document)
