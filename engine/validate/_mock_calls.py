@@ -10,7 +10,9 @@ first step that may call the tool other than exactly once: a step under ``if:`` 
 ``action:`` step (the action it calls may call the tool too). Up to there the n-th answer
 answers the n-th step calling the tool (a ``return`` or a failure before it only ends the
 run sooner, leaving the answer unused); past there, any of the steps from there on. An
-operation a template gives (or that nothing gives, without a default) may be any.
+operation a template gives (or that nothing gives, without a default) may be any. A
+``match`` rule naming no operation answers the steps whose arguments may contain its
+``with:`` (as the mock bridge compares them; a template may give anything).
 
 >>> from engine.load.loader import load_text
 >>> from engine.steps.build import step_tree
@@ -32,9 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.lang.templates import is_template
 from engine.steps.build import iter_nodes
 from engine.steps.nodes import ActionStep, Block, StepNode, ToolStep
 from engine.tools.answers import ToolAnswers
+from engine.tools.bridge.mock import contains
 
 #: Operations: keys of :attr:`ToolAnswers.answers`; None stands for any of them.
 Keys = frozenset[str] | None
@@ -44,10 +48,12 @@ Keys = frozenset[str] | None
 class ToolCalls:
     """The operations of the calls an action makes to one tool: ``first`` those of its
     first calls, in the order they are made (None: any operation); ``rest`` those any
-    later call may have."""
+    later call may have; ``steps`` each calling step's operation and arguments (None:
+    not known, as for an `action:` step)."""
 
     first: tuple[str | None, ...]
     rest: Keys
+    steps: tuple[tuple[str | None, Any], ...] = ()
 
     def of_answer(self, index: int) -> Keys:
         """The operations of the call the answer at ``index`` of a list of answers
@@ -59,16 +65,21 @@ class ToolCalls:
 
     def of_rule(self, answers: ToolAnswers, arguments: Any) -> Keys:
         """The operations of the calls a ``match`` rule with these arguments (None: the
-        ``otherwise`` answer) answers: the one it names, else any call's."""
+        ``otherwise`` answer) answers: the one it names, else those of the steps whose
+        arguments may contain the rule's (any step's, for ``otherwise``)."""
         if answers.selector is None:
             return frozenset({""})
         if isinstance(arguments, Mapping) and answers.selector in arguments:
             # the operation the rule names (its default is no rule: it matches any)
             key = answers.key_of(arguments, {})
             return None if key is None else frozenset({key})
-        if self.rest is None or None in self.first:
+        every = [key for key, _ in self.steps]
+        if isinstance(arguments, Mapping):  # a rule: the steps whose calls it may answer
+            keys = [k for k, given in self.steps if given is None or _may_hold(given, arguments)]
+            every = keys or every  # a rule no call can match answers none: compare with all
+        if not every or None in every:
             return None
-        return self.rest.union(key for key in self.first if key is not None)
+        return frozenset(k for k in every if k is not None)
 
 
 def tool_calls(
@@ -78,11 +89,14 @@ def tool_calls(
     are ``answers`` and arguments ``input_schema``)."""
     first: list[str | None] = []
     later: list[str | None] = []
+    made: list[tuple[str | None, Any]] = []
     for node in iter_nodes(steps):
         if isinstance(node, ActionStep):
             key: str | None = None  # what the action it calls calls is not known here
+            made.append((None, None))
         elif isinstance(node, ToolStep) and node.tool == tool:
             key = answers.key_of(node.args, input_schema)
+            made.append((key, node.args))
         else:
             continue
         if not later and _runs_once(node):
@@ -94,8 +108,35 @@ def tool_calls(
     # an answer past the calls made is never used: compared with any call's operation
     rest = later or first
     return ToolCalls(
-        tuple(first), None if None in rest else frozenset(k for k in rest if k is not None)
+        tuple(first),
+        None if None in rest else frozenset(k for k in rest if k is not None),
+        tuple(made),
     )
+
+
+def _may_hold(given: Any, expected: Any) -> bool:
+    """Whether a step's arguments as written (``given``) may hold everything a rule's
+    ``with:`` (``expected``) has when the call is made: as the mock bridge's
+    :func:`~engine.tools.bridge.mock.contains`, a template standing for any value.
+
+    >>> _may_hold({"name": "{{ inputs.n }}", "scope": "global"}, {"name": "A"})
+    True
+    >>> _may_hold({"name": "B"}, {"name": "A"}), _may_hold({}, {"name": "A"})
+    (False, False)
+    """
+    if isinstance(given, str) and is_template(given):
+        return True
+    if isinstance(expected, Mapping):
+        return isinstance(given, Mapping) and all(
+            key in given and _may_hold(given[key], value) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(given, list)
+            and len(given) == len(expected)
+            and all(_may_hold(g, e) for g, e in zip(given, expected, strict=True))
+        )
+    return contains(given, expected)
 
 
 def _runs_once(node: StepNode) -> bool:

@@ -300,7 +300,8 @@ def test_a_templated_operation_is_compared_with_the_closest_operation(
 
 
 def test_a_rule_naming_no_operation_answers_the_calls_the_action_makes() -> None:
-    """A delete answer fits no call of an action that only gets and sets."""
+    """A delete answer fits no call of an action that only gets and sets: `{name: B}`
+    answers the set of B."""
     mocks = (
         "      km_variable_manager:\n        match:\n          - with: {name: B}\n"
         "            result: {success: true, data: {name: B, operation: delete, existed: true}}\n"
@@ -313,11 +314,29 @@ def test_a_rule_naming_no_operation_answers_the_calls_the_action_makes() -> None
             "`data` holds name, scope, operation, value_length, is_password; the real server "
             "answers {success: boolean, data: {name: string, scope: string, operation: string, "
             "value_length: integer, is_password: boolean}}; `km-actions tools "
-            "km_variable_manager` shows a recorded example; compared with what "
-            "`km_variable_manager` answers for operation `set`, the closest of its answers to "
-            "this mock",
+            "km_variable_manager` shows a recorded example",
         )
     ]
+
+
+def test_a_rule_naming_no_operation_answers_the_steps_its_arguments_match() -> None:
+    """`{name: A}` answers the get (of A), not the set (of B): a set's answer does not fit."""
+    mocks = (
+        "      km_variable_manager:\n        match:\n          - with: {name: A}\n"
+        "            result: {success: true, data: {name: A, scope: global, operation: set, "
+        "value_length: 1, is_password: false}}\n"
+    )
+    found = _found_in(GET_SET, mocks)
+    assert [m for _, m, _ in found] == [
+        PREFIX + "an answer of km_variable_manager get never has `data.operation`",
+        PREFIX + "an answer of km_variable_manager get never has `data.value_length`",
+        PREFIX + "an answer of km_variable_manager get never has `data.is_password`",
+    ]
+    assert found[0][2] == (
+        "`data` holds name, value, scope, exists, type; the real server answers {success: "
+        "boolean, data: {name: string, value: string, scope: string, exists: boolean, type: "
+        "string}}; `km-actions tools km_variable_manager` shows a recorded example"
+    )
 
 
 def test_a_mode_is_named_as_the_argument_that_selects_it() -> None:
