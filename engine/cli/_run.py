@@ -513,7 +513,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     warnings: list[Diagnostic] = []
     sources: dict[str, str] = {}
     if names:
-        _test_installed(engine, names, outcomes, broken)
+        _test_installed(engine, names, outcomes, broken, warnings, sources)
     libraries: dict[Path, ActionLibrary] = {}
     plugins: dict[Path, LocalPlugin | None] = {}
     for loaded in found.files:
@@ -551,9 +551,15 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def _test_installed(
-    engine: Engine, names: list[str], outcomes: list[TestOutcome], broken: list[Broken]
+    engine: Engine,
+    names: list[str],
+    outcomes: list[TestOutcome],
+    broken: list[Broken],
+    warnings: list[Diagnostic],
+    sources: dict[str, str],
 ) -> None:
-    """The ``tests:`` of installed actions (mocked tools; the user's settings unused)."""
+    """The ``tests:`` of installed actions (mocked tools; the user's settings unused),
+    and the warnings about their mocks."""
     try:
         store = Store.open()
     except EngineError as error:
@@ -563,6 +569,10 @@ def _test_installed(
         served = ServedPlugins.load(store, engine=engine, compile=False)
         for name in names:
             try:
+                found, document = served.mock_warnings(name)
+                if found and document.file is not None:
+                    warnings.extend(found)
+                    sources[document.file] = document.text
                 outcomes.extend(asyncio.run(served.run_tests(name)))
             except EngineError as error:
                 broken.append(Broken(f"{name}: {error.message}", error))

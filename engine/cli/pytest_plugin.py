@@ -12,7 +12,9 @@ one item, ``FILE::ACTION::TEST``, so ``-k``, ``-x`` and the rest work as usual. 
 runs as ``km-actions test`` runs it (:mod:`engine.run.testing`: mocked tools, the plugin's
 default settings); a failure reads as that command's does (expected vs got, the call
 that differed), and an action that does not compile is a collection error showing its
-diagnostics.
+diagnostics. A test whose mocks answer as the real server never does gets a
+:class:`MockAnswerWarning` (``km-actions test``'s ``mock-answer-shape`` warning), shown in
+pytest's warnings summary.
 
 Only pytest is imported at pytest's start: the engine is imported when an action file
 is collected, so projects (and km-actions' own suite) that do not ask pay nothing.
@@ -87,6 +89,12 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ActionFile
     return found
 
 
+class MockAnswerWarning(pytest.PytestWarning):
+    """A test's mocked answer is shaped as the real server never answers (the
+    ``mock-answer-shape`` warning of ``km-actions validate`` and ``km-actions test``): the
+    test may pass here and the action fail on the Mac."""
+
+
 class ActionTestFailed(Exception):
     """A test of an action found differences (what ``km-actions test`` reports)."""
 
@@ -154,6 +162,7 @@ class ActionFile(pytest.File):
             compiled=compiled,
             cases=cases,
             lines=lines,
+            warnings=self._mock_warnings(loaded.document, loaded.text, compiled.catalog),
         )
 
     def _display(self) -> str:
@@ -163,6 +172,20 @@ class ActionFile(pytest.File):
         from engine.diagnostics.report import format_text
 
         return format_text(error.diagnostics, sources={self._display(): text})
+
+    def _mock_warnings(
+        self, document: Document, text: str, catalog: ToolCatalog
+    ) -> dict[Any, list[str]]:
+        """What ``km-actions test`` prints as ``mock-answer-shape`` warnings, by the
+        index of the test they are in."""
+        from engine.diagnostics.report import format_text
+        from engine.validate import mock_problems
+
+        found: dict[Any, list[str]] = {}
+        for problem in mock_problems(document, catalog):
+            shown = format_text([problem], sources={self._display(): text})
+            found.setdefault(problem.path[1], []).append(shown)
+        return found
 
     def _compile(self, document: Document, text: str) -> _Compiled | None:
         from engine.diagnostics.errors import EngineError
@@ -210,17 +233,22 @@ class ActionTests(pytest.Collector):
         compiled: _Compiled,
         cases: list[Mapping[str, Any]],
         lines: list[int | None],
+        warnings: dict[Any, list[str]],
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.compiled = compiled
         self.cases = cases
         self.lines = lines
+        self.warnings = warnings
 
     def collect(self) -> Iterator[ActionTest]:
         for index, case in enumerate(self.cases):
             name = str(case.get("name") or f"test {index + 1}")
-            yield ActionTest.from_parent(self, name=name, case=case, line=self.lines[index])
+            item = ActionTest.from_parent(self, name=name, case=case, line=self.lines[index])
+            for text in self.warnings.get(index, ()):
+                item.warn(MockAnswerWarning(text))
+            yield item
 
 
 class ActionTest(pytest.Item):

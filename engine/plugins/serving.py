@@ -44,10 +44,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.diagnostics.errors import EngineError, ErrorKind, StepError
+from engine.diagnostics.errors import Diagnostic, EngineError, ErrorKind, StepError
 from engine.engine import Engine
 from engine.lang.limits import Limits, Profile, tightened
-from engine.load.loader import load_bytes
+from engine.load.loader import load_bytes, load_text
 from engine.load.sourcemap import Document
 from engine.plugins import records
 from engine.plugins._cache import digest as cache_digest
@@ -69,7 +69,7 @@ from engine.run.testing import TestOutcome, run_tests
 from engine.tools.bridge import ToolBridge
 from engine.tools.catalog import ToolCatalog
 from engine.tools.grants import Grant
-from engine.validate import ActionSignature
+from engine.validate import ActionSignature, mock_problems
 
 ProfileLimits = Callable[[Profile], Limits]
 
@@ -367,6 +367,21 @@ class ServedPlugins:
         return await run_tests(
             pipeline, catalog=self.catalog, resolver=self, settings=loaded.settings
         )
+
+    def mock_warnings(self, name: str) -> tuple[list[Diagnostic], Document]:
+        """The ``mock-answer-shape`` warnings of an installed action's tests (what
+        ``km-actions test`` says before running them), and the document they are in."""
+        self.pipeline(name)  # an unknown name fails as running its tests does
+        loaded, action = self._served(name)
+        served = loaded.actions[action]
+        # The manifest cache keeps no spans inside `tests:` (running never points
+        # there): the warnings point into the file, so its text (cached) is read again.
+        document = (
+            load_text(served.text, file=served.file, format=served.format, catalog=self.catalog)
+            if served.format in ("yaml", "json")
+            else served
+        )
+        return mock_problems(document, self.catalog), document
 
     def settings_of(self, plugin: str) -> PluginSettings:
         """The settings of an installed, enabled plugin (none for any other)."""

@@ -94,6 +94,43 @@ def test_a_failure_says_what_differed(project: pytest.Pytester) -> None:
     )
 
 
+READS = action_text(
+    "reads",
+    """\
+    steps:
+      - id: read
+        tool: km_variable_manager
+        with: {operation: get, name: Greeting}
+    outputs:
+      text: "{{ steps.read.result.data.value }}"
+    tests:
+      - name: reads Hi
+        mocks:
+          km_variable_manager: [{data: {value: Hi}}]
+        expect:
+          outputs: {text: Hi}
+    """,
+)
+
+
+def test_a_mock_the_real_server_would_not_answer_is_a_warning(project: pytest.Pytester) -> None:
+    """As `km-actions test` says it first: the test passes here, the action may not."""
+    (project.path / "actions" / "reads.yaml").write_text(READS, "utf-8")
+    # (-W default: this suite's own `error` filter would reach the run pytester makes)
+    result = project.runpytest("-W", "default", "actions/reads.yaml")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*warnings summary*",
+            "actions/reads.yaml:12",
+            "  actions/reads.yaml:12: MockAnswerWarning: actions/reads.yaml:14:29: "
+            "warning[mock-answer-shape]: the test's "
+            "mock of km_variable_manager is not shaped as the real server answers: an answer of "
+            "km_variable_manager get always has `success`, and the mock has none",
+        ]
+    )
+
+
 def test_k_and_x_work_as_usual(project: pytest.Pytester) -> None:
     project.runpytest("-k", "Ann or Cy").assert_outcomes(passed=2, deselected=1)
     project.runpytest("-x").assert_outcomes(passed=1, failed=1)

@@ -325,3 +325,22 @@ def test_a_mock_the_real_server_never_answers_is_a_warning(cli: Cli) -> None:
     assert [(w["code"], w["severity"], w["line"]) for w in data["warnings"]] == [
         ("mock-answer-shape", "warning", 14)
     ]
+
+
+def test_a_mock_of_an_installed_action_is_checked_too(cli: Cli) -> None:
+    """By name, the installed action's tests get the same warning, shown in its file."""
+    cli.write("greet/plugin.yaml", plugin_text("greet", "permissions: [km_variable_manager]\n"))
+    cli.write("greet/actions/greeting.yaml", MISSHAPEN_MOCK)
+    assert cli("install", "greet", "--yes").code == 0
+    outcome = cli("test", "greet/greeting")
+    assert (outcome.code, outcome.err) == (0, "")
+    first, rest = outcome.out.split("\n", 1)
+    assert first == (
+        "greet/actions/greeting.yaml:14:35: warning[mock-answer-shape]: the test's mock of "
+        "km_variable_manager is not shaped as the real server answers: an answer of "
+        "km_variable_manager get always has `success`, and the mock has none"
+    )
+    assert "  14 |     mocks: {km_variable_manager: [{data: {value: Hi}}]}" in rest
+    assert rest.endswith(
+        "::greet/greeting::reads the greeting PASSED\n\n1 passed, 0 failed, 1 warning\n"
+    )
