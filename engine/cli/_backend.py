@@ -46,6 +46,15 @@ def add_simulator_option(parser: argparse.ArgumentParser, what: str = "run") -> 
     )
 
 
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE``: the configuration file a command reads."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: config.toml in the data folder, or KM_ACTIONS_CONFIG)",
+    )
+
+
 def open_simulator(state: Path | None) -> Simulator:
     """The simulator CLI commands run on; a corrupt state file (moved aside, the simulator
     starting afresh) is one ``warning:`` line, not a Python warning. A state file it cannot

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.cli._backend import CommandBackend, add_simulator_option
+from engine.cli._backend import CommandBackend, add_config_option, add_simulator_option
 from engine.cli._files import collect
 from engine.cli._hooks import print_hook_warnings
 from engine.cli._offline import offline_tools
@@ -80,11 +80,7 @@ def add_parsers(sub: Any) -> None:
         default="standard",
         help="security profile (default: standard)",
     )
-    r.add_argument(
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: config.toml in the data folder, or KM_ACTIONS_CONFIG)",
-    )
+    add_config_option(r)
     r.add_argument(
         "--state",
         metavar="FILE",

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from engine.cli._backend import add_config_option
 from engine.cli._say import failed
 from engine.diagnostics.errors import ConfigError, EngineError
 from engine.load.jsonparse import LONE_SURROGATE, JSONValueError, loads_value
@@ -23,11 +24,7 @@ def add_parsers(sub: Any) -> None:
         "on the built-in simulator.",
     )
     s.add_argument("--http", type=int, metavar="PORT", help="serve HTTP on 127.0.0.1:PORT")
-    s.add_argument(
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: config.toml in the data folder, or KM_ACTIONS_CONFIG)",
-    )
+    add_config_option(s)
     s.set_defaults(handler=cmd_serve)
 
     c = sub.add_parser(
@@ -39,7 +36,7 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("action", choices=["show", "path", "set"])
     c.add_argument("key", nargs="?", help="section.key, e.g. security.ceiling")
     c.add_argument("value", nargs="?", help='e.g. \'["read-only", "write"]\' or true')
-    c.add_argument("--config", metavar="FILE", help="configuration file to use")
+    add_config_option(c)
     c.set_defaults(handler=cmd_config)
 
 

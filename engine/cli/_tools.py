@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from engine.cli._backend import CommandBackend
+from engine.cli._backend import CommandBackend, add_config_option
 from engine.cli._say import failed, say
 from engine.diagnostics.errors import BridgeError, EngineError
 from engine.diagnostics.suggestions import did_you_mean
@@ -59,11 +59,7 @@ def add_parsers(sub: Any) -> None:
         help="delete the saved tool list (checks use the shipped catalog again)",
     )
     p.add_argument("--json", action="store_true", help="print the tools as JSON")
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="configuration file (default: config.toml in the data folder, or KM_ACTIONS_CONFIG)",
-    )
+    add_config_option(p)
     p.set_defaults(handler=cmd_tools)
 
 
