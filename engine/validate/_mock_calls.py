@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.steps.build import iter_nodes
-from engine.steps.nodes import ActionStep, Block, StepNode, ToolStep
+from engine.steps.kinds import ActionStep, ToolStep
+from engine.steps.nodes import Block, StepNode
 from engine.tools.answers import ToolAnswers
 
 #: Operations: keys of :attr:`ToolAnswers.answers`; None stands for any of them.
