@@ -1,7 +1,7 @@
 """Adding a step kind is its rule in the schema and one module of engine/steps/kinds/
 (with its line in KINDS): each kind's module holds its node class, its check, its compile
 and the body its steps run, and every table of kinds is derived from the one registry
-(TESTING.md, "Adding a step kind")."""
+(TESTING.md, "Adding a case": "A step kind")."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ small Protocols of :mod:`engine.steps.kinds.base`: the validator's step walker
 (:class:`~engine.steps.kinds.base.Walker`), the compiler
 (:class:`~engine.steps.kinds.base.KindCompiler`) and, through it, the runtime
 (:class:`~engine.steps.kinds.base.Runtime`: running nested steps, size checks, calling
-another action, delivering an event). The import-linter layers (pyproject.toml) keep it
-so, with no function-level imports.
+another action, delivering an event). The import-linter contracts `kinds` and `layers`
+(pyproject.toml) keep it so, with no function-level imports.
 
 :data:`STEP_NODES` is the one table of kinds: the step builder, the validator and the
 compiler all dispatch through it (to the node's class, then its methods). Adding a kind

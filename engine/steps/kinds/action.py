@@ -11,6 +11,7 @@ from engine.diagnostics.suggestions import did_you_mean
 from engine.steps.kinds.base import (
     Body,
     F,
+    Frame,
     KindCompiler,
     KindStep,
     Render,
@@ -88,7 +89,7 @@ def action_body(runtime: Runtime, target: str, renderers: Sequence[tuple[str, Re
     items = tuple(renderers)
     call = runtime.call_action
 
-    async def body(frame: Any, scope: dict[str, Any]) -> Any:
+    async def body(frame: Frame, scope: dict[str, Any]) -> Any:
         return await call(frame, target, items, scope)
 
     return body

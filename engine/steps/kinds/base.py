@@ -191,9 +191,9 @@ class Frame(Protocol):
     def state(self) -> RunState: ...
 
 
-Body = Callable[[Any, dict[str, Any]], Awaitable[Any]]
+Body = Callable[[Frame, dict[str, Any]], Awaitable[Any]]
 """What a step of a kind other than `tool` runs: ``await body(frame, scope)`` gives its
-result (the generated code calls it; ``frame`` is a :class:`Frame`)."""
+result (the generated code calls it)."""
 
 RunSteps = Callable[[Any, dict[str, Any]], Coroutine[Any, Any, None]]
 """A list of steps made runnable: ``await steps(frame, scope)``."""
