@@ -1,7 +1,8 @@
 """The layout of engine/ is checked, not hoped for: each import-linter contract in
 pyproject.toml holds (the core never imports plugins, the server or the CLI; the layers;
-nobody imports another package's private module; no import cycles at any depth), and no
-module grows past 400 lines without saying why."""
+a step kind's module imports none of the stages it serves; nobody imports another
+package's private module; no import cycles at any depth), and no module grows past 400
+lines without saying why."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
-CONTRACTS = ["core", "layers", "private", "acyclic"]
+CONTRACTS = ["core", "layers", "kinds", "private", "acyclic"]
 # In a child process: import-linter configures logging with dictConfig, which would
 # disable every logger this process already has (and the tests that read their records).
 LINT = (

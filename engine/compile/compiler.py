@@ -1,12 +1,12 @@
 """The action factory: a validated manifest becomes a frozen, runnable :class:`Pipeline`.
 
-Longer than 400 lines: one short compiler per step kind, kept by keyword in
-:data:`STEP_COMPILERS` beside the :class:`Compiler` they share.
-
 Templates are compiled once, expressions parsed once, tool argument checkers built once,
 and each step bound to the function that runs it, wrapped only by what its fields ask
 for. The compiler walks the step nodes (:mod:`engine.steps`) that validation built for
-the same document; handlers are kept by manifest keyword in :data:`STEP_COMPILERS`.
+the same document; what a step of each kind runs is its node's ``compile``, in its kind's
+module (:mod:`engine.steps.kinds`), handed this compiler (what
+:class:`engine.steps.kinds.base.KindCompiler` says a compiler offers) and, through it,
+the runtime (:data:`engine.run.parts.RUNTIME`).
 
 >>> from engine.load.loader import load_text
 >>> doc = load_text('api_version: "1.1"\\nkind: action\\nname: add\\nsteps:\\n'
@@ -38,49 +38,25 @@ from engine.run.model import (
     Step,
 )
 from engine.run.parts import (
-    Body,
+    RUNTIME,
     Bounds,
     Dynamic,
+    KindRuntime,
     StepNumber,
     ToolPlan,
-    action_body,
-    choose_body,
     compile_checker,
-    emit_body,
-    fail_body,
     fast_types,
-    foreach_body,
     make_block,
     make_fields,
-    parallel_body,
-    repeat_body,
-    return_body,
-    set_body,
-    tool_plan,
-    wait_body,
 )
 from engine.steps.build import iter_nodes, step_tree
-from engine.steps.nodes import (
-    ActionStep,
-    Block,
-    ChooseStep,
-    EmitStep,
-    FailStep,
-    ForeachStep,
-    ParallelStep,
-    RepeatStep,
-    ReturnStep,
-    SetStep,
-    StepNode,
-    ToolStep,
-    WaitStep,
-)
+from engine.steps.kinds import KindStep, ToolStep
+from engine.steps.nodes import Block, StepNode
 from engine.tools.catalog import ToolCatalog
 from engine.validate.inputs import parse_inputs
 from engine.validate.schema import ManifestSchemas
 
 Render = Callable[[Mapping[str, Any]], Any]
-StepCompiler = Callable[["Compiler", StepNode], Any]
 
 
 def content_hash(document: Document) -> str:
@@ -102,6 +78,7 @@ class Compiler:
         self.catalog = catalog or ToolCatalog.builtin()
         self.templates = templates or shared_templates()
         self.expressions = expressions or shared_expressions()
+        self.runtime: KindRuntime = RUNTIME
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -149,14 +126,14 @@ class Compiler:
 
     def step(self, node: StepNode) -> Step:
         kind, path, document = node.kind, node.path, node.document
-        if kind is None:
+        if kind is None or not isinstance(node, KindStep):
             raise CompileError(
                 f"a step must have exactly one kind, found {list(node.kinds) or 'none'}",
                 path=path,
                 span=node.span(),
                 file=document.file,
             )
-        body = STEP_COMPILERS[kind](self, node)
+        body = node.compile(self)
         plan = body if isinstance(body, ToolPlan) else None
         condition, timeout, retry = node.condition, node.timeout, node.retry
         spec = retry.value if retry is not None else None
@@ -364,127 +341,3 @@ def _named(block: Block, key: str) -> list[str]:
         if isinstance(value, str):
             out[value] = None
     return list(out)
-
-
-def _mapping(node: StepNode, value: Any, key: str) -> Mapping[Any, Any]:
-    """A step's field that must be a mapping (see :func:`_refused`)."""
-    if isinstance(value, Mapping):
-        return value
-    raise _refused(node, key)
-
-
-def _refused(node: StepNode, key: str) -> CompileError:
-    """A step's field is not of its form. Validation says so, but does not check the steps
-    after one that always stops the action (it warns that they never run)."""
-    path = node.at(key)
-    return CompileError(
-        "only a valid action manifest can be compiled",
-        hint="run `km-actions validate` on it first",
-        path=path,
-        span=node.document.span(path),
-        file=node.document.file,
-    )
-
-
-# -- one compiler per step kind ----------------------------------------------------------
-
-
-def _compile_tool(c: Compiler, node: StepNode) -> ToolPlan:
-    assert isinstance(node, ToolStep)
-    tool = str(node.tool)
-    args = _mapping(node, node.args or {}, "with")
-    constants, dynamic = c.arguments(tool, args, node.at("with"), node.document)
-    return tool_plan(tool, constants, dynamic)
-
-
-def _compile_action(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, ActionStep)
-    doc, args = node.document, _mapping(node, node.args or {}, "with")
-    renderers = [(name, c.value(v, node.at("with", name), doc)) for name, v in args.items()]
-    return action_body(str(node.target), renderers)
-
-
-def _compile_set(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, SetStep)
-    doc, values = node.document, _mapping(node, node.values, "set")
-    return set_body([(name, c.value(v, node.at("set", name), doc)) for name, v in values.items()])
-
-
-def _compile_foreach(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, ForeachStep)
-    source = c.source(node.source, node.at("foreach"), node.document)
-    return foreach_body(source, str(node.item_name), c.steps(node.body))
-
-
-def _compile_parallel(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, ParallelStep)
-    if node.branches is None:
-        raise _refused(node, "parallel")
-    return parallel_body([c.steps(branch.body) for branch in node.branches])
-
-
-def _compile_choose(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, ChooseStep)
-    if not isinstance(node.data.get("choose"), list):
-        raise _refused(node, "choose")
-    doc = node.document
-    cases = [
-        (c.condition(case.when, (*case.path, "when"), doc), c.steps(case.body))
-        for case in node.cases
-    ]
-    otherwise = c.steps(node.otherwise) if node.otherwise is not None else None
-    return choose_body(cases, otherwise)
-
-
-def _compile_repeat(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, RepeatStep)
-    if node.spec is None:
-        raise _refused(node, "repeat")
-    doc, until, while_, rounds = node.document, node.until, node.while_, node.max
-    return repeat_body(
-        c.steps(node.body),
-        c.condition(until.value, until.path, doc) if until is not None else None,
-        c.condition(while_.value, while_.path, doc) if while_ is not None else None,
-        c.number(rounds.value, rounds.path, doc) if rounds is not None else None,
-    )
-
-
-def _compile_wait(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, WaitStep)
-    return wait_body(c.number(node.seconds, node.at("wait"), node.document))
-
-
-def _compile_emit(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, EmitStep)
-    event = str(node.event)
-    subject = f"the data of the event `{event}`"
-    args = _mapping(node, node.args or {}, "with")
-    return emit_body(event, c.fields(args, node.at("with"), node.document, subject))
-
-
-def _compile_fail(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, FailStep)
-    return fail_body(c.value(node.message, node.at("fail"), node.document))
-
-
-def _compile_return(c: Compiler, node: StepNode) -> Body:
-    assert isinstance(node, ReturnStep)
-    doc, values = node.document, _mapping(node, node.values, "return")
-    return return_body(
-        [(name, c.value(v, node.at("return", name), doc)) for name, v in values.items()]
-    )
-
-
-STEP_COMPILERS: dict[str, StepCompiler] = {
-    "tool": _compile_tool,
-    "action": _compile_action,
-    "set": _compile_set,
-    "foreach": _compile_foreach,
-    "parallel": _compile_parallel,
-    "choose": _compile_choose,
-    "repeat": _compile_repeat,
-    "wait": _compile_wait,
-    "emit": _compile_emit,
-    "fail": _compile_fail,
-    "return": _compile_return,
-}

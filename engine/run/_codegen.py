@@ -11,7 +11,7 @@ bookkeeping (the step count, the pause for other tasks, ``if``, ``timeout``, ``r
 ``catch``, ``continue_on_error``, the history's timeline and the trace) is written out
 around its body; a tool step is written out whole (each template a call of its
 compiled renderer, argument type checks ``type(v) in T``), any other kind calls its
-body (:mod:`engine.run._kinds`). A trace is recorded by the same code: it checks
+body (its kind's, :mod:`engine.steps.kinds`). A trace is recorded by the same code: it checks
 ``recording``, as it does for the timeline.
 
 Nothing from a manifest is ever written into the generated source: names, keys, tool

@@ -10,7 +10,7 @@ from typing import Any
 from engine.diagnostics.errors import ErrorKind, LimitExceeded, StepError, format_path
 from engine.run._state import Frame, error_scope
 from engine.run.model import Step, StepStatus
-from engine.steps.nodes import ActionStep, ToolStep
+from engine.steps.kinds import ActionStep, ToolStep
 
 Body = Callable[[Frame, dict[str, Any]], Awaitable[Any]]
 

@@ -107,7 +107,7 @@ class Step:
     records (timeline, trace) are written around it.
     """
 
-    kind: str  # the step node's kind (engine.steps.nodes.STEP_NODES)
+    kind: str  # the step node's kind (engine.steps.kinds.STEP_NODES)
     id: str | None
     name: str | None
     site: Site

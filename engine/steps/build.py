@@ -6,7 +6,7 @@ Building checks nothing and never fails: a step of no kind, or of several, is a 
 :class:`StepNode`, and a field of the wrong type is kept as written for the validator to
 report.
 
-:data:`engine.steps.nodes.STEP_NODES` is the table of step kinds, by manifest keyword,
+:data:`engine.steps.kinds.STEP_NODES` is the table of step kinds, by manifest keyword,
 in the order of the schema's step rules (a test keeps them the same).
 
 >>> from engine.load.loader import load_text
@@ -21,13 +21,16 @@ in the order of the schema's step rules (a test keeps them the same).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from engine.diagnostics.errors import Path
 from engine.load.sourcemap import Document
-from engine.steps.nodes import STEP_NODES, Block, NotAStep, StepNode
+from engine.steps.kinds import STEP_NODES
+from engine.steps.nodes import Block, NotAStep, StepNode, iter_nodes, setter_path
+
+__all__ = ["StepTree", "build_block", "build_node", "iter_nodes", "setter_path", "step_tree"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,25 +86,6 @@ def build_node(step: Any, path: Path, document: Document) -> StepNode:
     cls = STEP_NODES[kinds[0]] if len(kinds) == 1 else StepNode
     blocks = _blocks(step, path, document) if not _NESTING.isdisjoint(step) else _NONE
     return cls(path=path, data=step, document=document, kinds=tuple(kinds), blocks=blocks)
-
-
-def iter_nodes(block: Block) -> Iterator[StepNode]:
-    """Every step (mapping) in a block, nested ones included: each step, then the steps
-    in its `steps`, `catch`, `otherwise`, `repeat`, `parallel` and `choose`."""
-    for node in block.items:
-        if node.is_mapping:
-            yield node
-            for inner in node.blocks.values():
-                yield from iter_nodes(inner)
-
-
-def setter_path(block: Block, name: str) -> Path:
-    """Where the first `set` of ``name`` in ``block`` is (the block's path if none is)."""
-    for node in iter_nodes(block):
-        assigned = node.data.get("set")
-        if isinstance(assigned, Mapping) and name in assigned:
-            return node.at("set", name)
-    return block.path
 
 
 def _blocks(step: Mapping[str, Any], path: Path, document: Document) -> dict[Path, Block]:

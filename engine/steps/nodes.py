@@ -1,5 +1,6 @@
-"""The typed step nodes: one class per step kind (subclasses of the frozen
-:class:`StepNode`), each with its fields and where they are in the file.
+"""The typed step nodes: the frozen :class:`StepNode` every kind's class derives from
+(each kind's own is in its module, :mod:`engine.steps.kinds`), with its fields and where
+they are in the file.
 
 A node keeps its JSON path, the document it came from (so :meth:`StepNode.span` gives
 any of its fields' ``line:col`` when a message needs it, and only then), the mapping it
@@ -18,7 +19,7 @@ with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -145,7 +146,7 @@ class NotAStep(StepNode):
         return False
 
 
-class _Args:
+class WithArgs:
     """The ``with:`` of a step that has one (`tool`, `action`, `emit`)."""
 
     __slots__ = ()
@@ -161,232 +162,20 @@ class _Args:
         return "with" in self.data
 
 
-class ToolStep(_Args, StepNode):
-    """``tool: km_…`` with its arguments under ``with:``."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "tool"
-
-    @property
-    def tool(self) -> Any:
-        """The tool's name, if text (anything else is a schema error)."""
-        return self.data.get("tool")
-
-
-class ActionStep(_Args, StepNode):
-    """``action: name`` (another action) with its inputs under ``with:``."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "action"
-
-    @property
-    def target(self) -> Any:
-        return self.data.get("action")
-
-
-class SetStep(StepNode):
-    """``set: {name: value}``: variables."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "set"
-
-    @property
-    def values(self) -> Mapping[Any, Any] | None:
-        """None when `set:` is not a mapping."""
-        values = self.data.get("set")
-        return values if isinstance(values, Mapping) else None
-
-
-class ForeachStep(StepNode):
-    """``foreach:`` a list (an expression or written out), ``as:`` a name, ``steps:``."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "foreach"
-
-    @property
-    def source(self) -> Any:
-        return self.data.get("foreach")
-
-    @property
-    def item_name(self) -> Any:
-        return self.data.get("as", "item")
-
-    @property
-    def body(self) -> Block:
-        return self.block("steps")
-
-
-@dataclass(frozen=True, slots=True)
-class Branch:
-    """One of a `parallel` step's branches (a mapping in its list)."""
-
-    index: int
-    path: Path
-    body: Block
-
-
-class ParallelStep(StepNode):
-    """``parallel:`` a list of branches, each with its ``steps:``."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "parallel"
-
-    @property
-    def branches(self) -> tuple[Branch, ...] | None:
-        """None when `parallel:` is not a list."""
-        listed = self.data.get("parallel")
-        if not isinstance(listed, list):
-            return None
-        return tuple(
-            Branch(index, self.at("parallel", index), self.block("parallel", index, "steps"))
-            for index, branch in enumerate(listed)
-            if isinstance(branch, Mapping)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    """One case of a `choose` step: ``when:`` and its ``steps:``."""
-
-    index: int
-    path: Path
-    when: Any
-    body: Block
-
-
-class ChooseStep(StepNode):
-    """``choose:`` cases, the first whose ``when`` holds runs; else ``otherwise:``."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "choose"
-
-    @property
-    def cases(self) -> tuple[Case, ...]:
-        listed = self.data.get("choose")
-        if not isinstance(listed, list):
-            return ()
-        return tuple(
-            Case(
-                index,
-                self.at("choose", index),
-                case.get("when"),
-                self.block("choose", index, "steps"),
-            )
-            for index, case in enumerate(listed)
-            if isinstance(case, Mapping)
-        )
-
-    @property
-    def otherwise(self) -> Block | None:
-        return self.block("otherwise") if "otherwise" in self.data else None
-
-
-class RepeatStep(StepNode):
-    """``repeat: {steps, until | while, max}``."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "repeat"
-
-    @property
-    def spec(self) -> Mapping[str, Any] | None:
-        """The `repeat:` mapping; None when it is not one."""
-        spec = self.data.get("repeat")
-        return spec if isinstance(spec, Mapping) else None
-
-    def _part(self, key: str) -> Field | None:
-        spec = self.spec
-        return Field(spec[key], self.at("repeat", key)) if spec and key in spec else None
-
-    @property
-    def max(self) -> Field | None:
-        return self._part("max")
-
-    @property
-    def until(self) -> Field | None:
-        return self._part("until")
-
-    @property
-    def while_(self) -> Field | None:
-        return self._part("while")
-
-    @property
-    def body(self) -> Block:
-        return self.block("repeat", "steps")
-
-
-class WaitStep(StepNode):
-    """``wait: seconds``."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "wait"
-
-    @property
-    def seconds(self) -> Any:
-        return self.data.get("wait")
-
-
-class EmitStep(_Args, StepNode):
-    """``emit: event`` with its data under ``with:``."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "emit"
-
-    @property
-    def event(self) -> Any:
-        return self.data.get("emit")
-
-
-class FailStep(StepNode):
-    """``fail: message``: the action fails."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "fail"
-
-    @property
-    def message(self) -> Any:
-        return self.data.get("fail")
-
-
-class ReturnStep(StepNode):
-    """``return: {output: value}``: the action ends with these outputs."""
-
-    __slots__ = ()
-
-    kind: ClassVar[str | None] = "return"
-
-    @property
-    def values(self) -> Mapping[Any, Any] | None:
-        """None when `return:` is not a mapping."""
-        values = self.data.get("return")
-        return values if isinstance(values, Mapping) else None
-
-
-# Each kind's node class, by manifest keyword, in the order of the schema's step rules (a
-# test keeps them the same).
-STEP_NODES: dict[str, type[StepNode]] = {
-    cls.kind: cls
-    for cls in (
-        ToolStep,
-        ActionStep,
-        SetStep,
-        ForeachStep,
-        ParallelStep,
-        ChooseStep,
-        RepeatStep,
-        WaitStep,
-        EmitStep,
-        FailStep,
-        ReturnStep,
-    )
-    if cls.kind is not None
-}
+def iter_nodes(block: Block) -> Iterator[StepNode]:
+    """Every step (mapping) in a block, nested ones included: each step, then the steps
+    in its `steps`, `catch`, `otherwise`, `repeat`, `parallel` and `choose`."""
+    for node in block.items:
+        if node.is_mapping:
+            yield node
+            for inner in node.blocks.values():
+                yield from iter_nodes(inner)
+
+
+def setter_path(block: Block, name: str) -> Path:
+    """Where the first `set` of ``name`` in ``block`` is (the block's path if none is)."""
+    for node in iter_nodes(block):
+        assigned = node.data.get("set")
+        if isinstance(assigned, Mapping) and name in assigned:
+            return node.at("set", name)
+    return block.path

@@ -36,7 +36,8 @@ from typing import Any
 
 from engine.lang.templates import is_template
 from engine.steps.build import iter_nodes
-from engine.steps.nodes import ActionStep, Block, StepNode, ToolStep
+from engine.steps.kinds import ActionStep, ToolStep
+from engine.steps.nodes import Block, StepNode
 from engine.tools.answers import ToolAnswers
 from engine.tools.bridge.mock import contains
 

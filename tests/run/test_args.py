@@ -1,5 +1,5 @@
 """Tool arguments checked and coerced against the tool's inputSchema, and what tool answers
-and tool failures become (engine/run/_args.py, the tool step of _kinds.py)."""
+and tool failures become (engine/run/_args.py, the tool step of _codegen.py)."""
 
 from __future__ import annotations
 

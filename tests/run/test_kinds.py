@@ -1,5 +1,5 @@
 """Step kinds that call things or hold data: tool, action, set, foreach and parallel
-(engine/run/_kinds.py)."""
+(each in its module of engine/steps/kinds/)."""
 
 from __future__ import annotations
 

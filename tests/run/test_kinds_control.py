@@ -1,5 +1,5 @@
 """Step kinds that steer a run: choose, repeat, wait, emit, fail and return
-(engine/run/_kinds.py)."""
+(each in its module of engine/steps/kinds/)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,14 @@
-"""The step nodes: one table of kinds that the schema, the validator, the compiler and
-the runtime agree on, the nodes of malformed steps, and one build per document."""
+"""The step nodes: their paths and spans, the nodes of malformed steps, and one build per
+document (the table of kinds: tests/steps/test_kinds.py)."""
 
 from __future__ import annotations
 
-from engine.compile.compiler import STEP_COMPILERS, Compiler
+from engine.compile.compiler import Compiler
 from engine.engine import Engine
 from engine.load.loader import load_text
 from engine.steps.build import iter_nodes, setter_path, step_tree
-from engine.steps.nodes import STEP_NODES, ChooseStep, NotAStep, RepeatStep, StepNode, ToolStep
-from engine.validate import _steps
-from engine.validate.schema import ManifestSchemas
+from engine.steps.kinds import ChooseStep, RepeatStep, ToolStep
+from engine.steps.nodes import NotAStep, StepNode
 
 MANIFEST = """api_version: "1.1"
 kind: action
@@ -29,16 +28,6 @@ steps:
     catch:
       - fail: no
 """
-
-
-def test_every_table_of_step_kinds_has_the_schemas_kinds_in_its_order() -> None:
-    kinds = list(ManifestSchemas.load().step_kinds)
-    tables = {
-        "engine/steps/nodes.py STEP_NODES": list(STEP_NODES),
-        "engine/compile/compiler.py STEP_COMPILERS": list(STEP_COMPILERS),
-        "engine/validate/_steps.py _KIND_CHECKS": list(_steps._KIND_CHECKS),
-    }
-    assert tables == dict.fromkeys(tables, kinds)
 
 
 def test_nested_steps_are_nodes_with_their_paths_and_spans() -> None:
