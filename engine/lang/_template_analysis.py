@@ -7,13 +7,15 @@ and the results it gathers.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from jinja2 import nodes
 from jinja2.environment import Environment
 from jinja2.exceptions import TemplateSyntaxError
+from jinja2.parser import Parser
 
 from engine.diagnostics.suggestions import did_you_mean
 from engine.lang._template_filters import CONCAT
@@ -146,6 +148,13 @@ _NAMED_BY_ARGUMENT: Final = {
 }
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def _tokens(environment: Environment, text: str) -> list[tuple[int, int, str, str]]:
     """Jinja's tokens with exact 1-based line and column."""
     found: list[tuple[int, int, str, str]] = []
@@ -176,13 +185,16 @@ class TemplateAnalyzer:
     def run(self) -> Analysis:
         environment = self.engine.environment
         try:
-            with warnings.catch_warnings():
-                # "invalid escape sequence": '\d' in a pattern means what users expect.
-                warnings.simplefilter("ignore")
+            # "invalid escape sequence": '\d' in a pattern means what users expect. Only a
+            # backslash in a quoted string can warn (Jinja decodes its escapes), so the
+            # filters are swapped only then.
+            with _quiet() if "\\" in self.text else nullcontext():
                 if "{%" in self.text:  # a statement or raw block: only ever after `{%`
                     self.tokens = _tokens(environment, self.text)
                     self.check_statements()
-                tree = None if self.problems else environment.parse(self.text)
+                # Jinja's parser itself: ``environment.parse`` would also wrap the body in a
+                # Template node and walk it to set the environment, which analysis never reads.
+                body = None if self.problems else Parser(environment, self.text).subparse()
         except TemplateSyntaxError as exc:
             self.add(
                 "template-syntax", f"template syntax error: {exc.message}", SYNTAX_HINT, exc.lineno
@@ -191,11 +203,11 @@ class TemplateAnalyzer:
             self.add("template-syntax", "the template is nested too deeply", SYNTAX_HINT)
         except Exception as exc:  # pragma: no cover - Jinja failing in a way it does not document
             self.add("template-syntax", f"template syntax error: {exc}", SYNTAX_HINT)
-        if self.problems or tree is None:
+        if self.problems or body is None:
             return Analysis(TemplateInfo(tuple(self.problems), (), False), ())
         parts: list[str | nodes.Expr] = []
         # The body holds output nodes only: statements start with `{%` and were refused.
-        for node in tree.body:
+        for node in body:
             for child in cast(nodes.Output, node).nodes:
                 if isinstance(child, nodes.TemplateData):
                     parts.append(child.data)
@@ -228,8 +240,7 @@ class TemplateAnalyzer:
         """The tokens with their positions, read when first needed (to place a problem)."""
         if not self.tokens:
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                with _quiet():
                     self.tokens = _tokens(self.engine.environment, self.text)
             except TemplateSyntaxError:
                 return []

@@ -6,7 +6,7 @@ the scope and data flow it is checked against.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -94,6 +94,46 @@ _ONLY_IN = {
 EVENT_FIELDS = ("name", "plugin", "action", "data")
 
 
+def _templates_in(value: Any, path: Path) -> Iterator[tuple[str, Path]]:
+    """Every template string inside a (possibly nested) value, and where it is."""
+    stack: list[tuple[Any, Path]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            if is_template(node):
+                yield node, where
+        elif isinstance(node, dict):
+            stack.extend((v, (*where, k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(node))
+
+
+def prepare_templates(
+    values: Iterable[Any], templates: TemplateEngine, cache: dict[tuple[str, str], Any]
+) -> None:
+    """Analyse now every template string inside ``values``, into the ``cache`` a
+    :class:`ReferenceChecker` then reads."""
+    for value in values:
+        for text, _ in _templates_in(value, ()):
+            _analysed(cache, templates, text, False)
+
+
+def _analysed(
+    cache: dict[tuple[str, str], Any],
+    engine: TemplateEngine | ExpressionEngine,
+    text: str,
+    expression: bool,
+) -> Any:
+    key = ("e" if expression else "t", text)
+    info = cache.get(key)
+    if info is None:
+        info = engine.analyze(text)
+        if len(cache) > 20_000:
+            cache.clear()
+        cache[key] = info
+    return info
+
+
 class ReferenceChecker:
     """Analyzes template/expression text (cached) and checks every reference in it."""
 
@@ -130,16 +170,8 @@ class ReferenceChecker:
 
     def value(self, value: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
         """Check every template string inside a (possibly nested) value."""
-        stack: list[tuple[Any, Path]] = [(value, path)]
-        while stack:
-            node, where = stack.pop()
-            if isinstance(node, str):
-                if is_template(node):
-                    yield from self.text(node, where, flow, scope, expression=False)
-            elif isinstance(node, dict):
-                stack.extend((v, (*where, k)) for k, v in node.items())
-            elif isinstance(node, list):
-                stack.extend((v, (*where, i)) for i, v in enumerate(node))
+        for text, where in _templates_in(value, path):
+            yield from self.text(text, where, flow, scope, expression=False)
 
     def expression(self, value: Any, path: Path, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
         """Check an expression field (``if``, ``when``, ``until``, ``while``, ``foreach``)."""
@@ -173,15 +205,8 @@ class ReferenceChecker:
     # -- analysis ----------------------------------------------------------------------
 
     def _analyze(self, text: str, expression: bool) -> Any:
-        key = ("e" if expression else "t", text)
-        info = self.cache.get(key)
-        if info is None:
-            engine = self.expressions if expression else self.templates
-            info = engine.analyze(text)
-            if len(self.cache) > 20_000:
-                self.cache.clear()
-            self.cache[key] = info
-        return info
+        engine = self.expressions if expression else self.templates
+        return _analysed(self.cache, engine, text, expression)
 
     # -- references --------------------------------------------------------------------
 
