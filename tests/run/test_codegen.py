@@ -381,7 +381,7 @@ def test_named_values_are_rendered_under_one_clock_and_none_is_no_code(
     generator wrote: one evaluation clock around all of them, released after; with no
     values it generates no clock at all (an empty `try:` once made the generated code
     not compile)."""
-    from engine.lang import templates
+    from engine.lang import _template_values, templates
     from engine.lang.sandbox import budget
     from engine.run._codegen import make_fields
 
@@ -391,7 +391,7 @@ def test_named_values_are_rendered_under_one_clock_and_none_is_no_code(
         begun.append(budget._CLOCKS.clock.depth)
         return budget.begin()
 
-    monkeypatch.setattr(templates, "begin", begin)
+    monkeypatch.setattr(_template_values, "begin", begin)
     engine = templates.TemplateEngine()  # its generated code calls the counting begin
     render = engine.compile("{{ inputs.n + 1 }}")
     fields = make_fields([("a", render), ("b", render), ("c", lambda scope: 3)])
