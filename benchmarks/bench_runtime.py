@@ -137,12 +137,15 @@ steps:
 
 
 async def timed(function: Any, rounds: int) -> list[float]:
+    """Microseconds of each of ``rounds`` × 100 calls, timed one by one: on a shared
+    machine a batch's mean takes in every time the process was preempted, which the
+    median of single calls leaves out (the clock reading costs ~0.1 µs, on both sides)."""
     samples = []
-    for _ in range(rounds):
-        started = time.perf_counter_ns()
-        for _ in range(100):
-            await function()
-        samples.append((time.perf_counter_ns() - started) / 100 / 1000)
+    clock = time.perf_counter_ns
+    for _ in range(rounds * 100):
+        started = clock()
+        await function()
+        samples.append((clock() - started) / 1000)
     return samples
 
 

@@ -122,6 +122,23 @@ class ValuesCodeGenerator(CodeGenerator):
             self.writeline("context = _Context(scope)")
         self.stream.write(body)
 
+    piece = ""  # the name of the text piece being written (see _output_child_pre)
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        """A piece of text: a string is itself (as ``environment.finalize`` and ``str``
+        would leave it), anything else goes through both."""
+        if self.values is None:  # pragma: no cover - every template is a values tree
+            super()._output_child_pre(node, frame, finalize)
+            return
+        self.piece = self.temporary_identifier()
+        self.write(f"({self.piece} if type({self.piece} := ")
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if self.values is None:  # pragma: no cover - every template is a values tree
+            super()._output_child_post(node, frame, finalize)
+            return
+        self.write(f") is str else str(environment.finalize({self.piece})))")
+
     def _text(self, node: nodes.Output, target: str, frame: Frame) -> None:
         """A text template's pieces, grouped and finalized as Jinja's ``visit_Output``
         groups them, each measured against ``max_template_output`` as it is made."""
