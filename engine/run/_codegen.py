@@ -9,9 +9,10 @@ hand. So, like Jinja compiling a template, the action factory turns each list of
 into one generated ``async def``, and keeps no interpreter beside it. Every step's
 bookkeeping (the step count, the pause for other tasks, ``if``, ``timeout``, ``retry``,
 ``catch``, ``continue_on_error``, the history's timeline and the trace) is written out
-around its body; a tool step is written out whole (each template a call of its
-compiled renderer, argument type checks ``type(v) in T``), any other kind calls its
-body (:mod:`engine.run._kinds`). A trace is recorded by the same code: it checks
+around its body; a tool step is written out whole (one call of the function Jinja's
+code generator wrote for all its templated arguments, see
+:func:`engine.lang.templates.together`; argument type checks ``type(v) in T``), any
+other kind calls its body (:mod:`engine.run._kinds`). A trace is recorded by the same code: it checks
 ``recording``, as it does for the timeline.
 
 Nothing from a manifest is ever written into the generated source: names, keys, tool
