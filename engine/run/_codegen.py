@@ -12,8 +12,8 @@ bookkeeping (the step count, the pause for other tasks, ``if``, ``timeout``, ``r
 around its body; a tool step is written out whole (one call of the function Jinja's
 code generator wrote for all its templated arguments, see
 :func:`engine.lang.templates.together`; argument type checks ``type(v) in T``), any
-other kind calls its body (:mod:`engine.run._kinds`). A trace is recorded by the same code: it checks
-``recording``, as it does for the timeline.
+other kind calls its body (:mod:`engine.run._kinds`). A trace is recorded by the same
+code: it checks ``recording``, as it does for the timeline.
 
 Nothing from a manifest is ever written into the generated source: names, keys, tool
 names and values are passed in the function's namespace (``K3``, ``T0``, …) and the
