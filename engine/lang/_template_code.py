@@ -36,6 +36,18 @@ def values_tree(leaves: Sequence[nodes.Node], result: str) -> nodes.Template:
     return template
 
 
+# What a values function may use, set up when its code names it (see leave_frame).
+_PREAMBLE = (
+    ("scope_get", "scope_get = scope.get"),
+    ("context", "context = _Context(scope)"),
+    ("limits", "limits = _limits()"),
+    ("max_string", "max_string = limits.max_string_length"),
+    ("limit", "limit = limits.max_template_output"),
+    ("undefined", "undefined = environment.undefined"),
+    ("cond_expr_undefined", "cond_expr_undefined = Undefined"),
+)
+
+
 class ValuesCodeGenerator(CodeGenerator):
     """Jinja's code generator, writing a :func:`values_tree` as one function that
     computes every value from a scope and returns them (any other tree as Jinja writes
@@ -45,13 +57,11 @@ class ValuesCodeGenerator(CodeGenerator):
     values: str | None = None  # values_tree's result: the root computes values from a scope
     outer: Any = None  # the stream write_commons set aside, and the one it wrote to
     aside: StringIO
-    texts = False  # values_tree's leaves include text templates
     leaf = 0  # the index of the value being written
 
     # The NodeVisitor protocol names these methods.
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         self.values = getattr(node, "values_result", None)
-        self.texts = any(isinstance(leaf, nodes.Output) for leaf in node.body)
         super().visit_Template(node, frame)
 
     def enter_frame(self, frame: Frame) -> None:
@@ -118,8 +128,16 @@ class ValuesCodeGenerator(CodeGenerator):
         self.writeline("_end(clock)")
         self.outdent()
         body, self.stream = self.aside.getvalue(), self.outer
-        if "context" in body:  # (or a constant's text holds the word: made for nothing)
-            self.writeline("context = _Context(scope)")
+        # Jinja's preamble, as far as the code uses it (a constant's text holding a name
+        # sets it up for nothing), without `resolve` (names are read in enter_frame) and
+        # `if 0: yield None`, which makes every root a generator.
+        used, lines = body, []
+        for name, line in reversed(_PREAMBLE):  # a line may use one set up before it
+            if name in used:
+                lines.append(line)
+                used += line
+        for line in reversed(lines):
+            self.writeline(line)
         self.stream.write(body)
 
     piece = ""  # the name of the text piece being written (see _output_child_pre)
@@ -224,22 +242,14 @@ class ValuesCodeGenerator(CodeGenerator):
             super().write_commons()
             return
         # Called with the scope. Each value is checked as it is made (see visit_ExprStmt
-        # and _text); one evaluation clock for all of them. The render context (reading
-        # the scope in place) is made only when the code uses it (calls, operators):
-        # what follows is written aside until that is known (see leave_frame).
+        # and _text); one evaluation clock for all of them. What the code may use (the
+        # render context, reading the scope in place; the limits; Jinja's names for
+        # undefined values) is set up only when it does: the code is written aside until
+        # that is known (see leave_frame).
         self.writeline("scope = context")
-        self.writeline("scope_get = scope.get")
         self.outer = self.stream
         self.aside = self.stream = StringIO()
         self.writeline("at = 0")
         self.writeline("clock = _begin()")
         self.writeline("try:")
         self.indent()
-        self.writeline("limits = _limits()")
-        self.writeline("max_string = limits.max_string_length")
-        if self.texts:
-            self.writeline("limit = limits.max_template_output")
-        # Jinja's preamble without `resolve` (names are read in enter_frame) and `if 0:
-        # yield None`, which makes every root a generator.
-        self.writeline("undefined = environment.undefined")
-        self.writeline("cond_expr_undefined = Undefined")
