@@ -794,18 +794,22 @@ def test_the_evaluation_clock_counts_until_the_event_loop_goes_round() -> None:
 
 
 def test_the_evaluation_clock_starts_again_after_its_event_loop_has_ended() -> None:
-    """A loop that ended before going round (its callback never ran) leaves no count
+    """A loop that stopped before going round (its callback never ran) leaves no count
     behind: evaluations outside a loop, or in the next loop, have the whole budget."""
     from engine.lang.sandbox import budget
 
-    async def spend_and_end() -> None:
-        _spent(0.6)
+    loop = asyncio.new_event_loop()
 
-    asyncio.run(spend_and_end())
+    def evaluate_and_stop() -> None:
+        _spent(0.6)
+        loop.stop()  # the loop ends with this turn: the clock's callback is left pending
+
+    loop.call_soon(evaluate_and_stop)
+    loop.run_forever()
+    loop.close()
     assert budget._CLOCKS.clock.used == pytest.approx(0.6, abs=0.05)
     _spent(0.1)  # outside any loop
     assert budget._CLOCKS.clock.used == pytest.approx(0.1, abs=0.05)
-    asyncio.run(spend_and_end())
 
     async def next_loop() -> float:
         _spent(0.1)
