@@ -7,13 +7,25 @@ program using the tools would; the target compares against this), and calling th
 Python functions directly (the floor). Also prints the per-step overhead of a plain
 reference, a mixed template, a filtered template and an expression condition.
 
-Every template renders through the code Jinja compiled it to, the one path there is
-(issue 12: no reader of plain references beside it). With a plain object's key read
-inline by that compiled code and one evaluation clock per step, the ratio is about 7x
-(6.89-7.12x in three runs on a quiet machine; 39.7-40.2 µs against 5.7-5.8 µs),
-missing the 3x target, which was met (2.90-2.99x) only while plain references were read
-and inlined by a second path. The way to meet it with the one path: one compiled Jinja
-function for all of a step's arguments (one call, one context, one clock per step).
+Every template renders through the code Jinja's code generator wrote, the one path there
+is (issue 12: no reader of plain references beside it). All the templated values of a
+step (its arguments; an action's outputs) are one generated function: one call, one
+evaluation clock, a render context only where the code uses one. Calls are timed one by
+one and the median taken (a batch's mean took in every preemption of the shared
+machine). Measured in one session on the shared 2-core machine, three runs each, same
+method, this benchmark's before/after:
+
+    before (one render call per template):                38.7-38.9 µs against
+        5.8 µs through the bridge, 6.68-6.72x (7.1x with the older batch timing)
+    after (one function per step's values):               24.9-25.5 µs against
+        5.6-5.8 µs, 4.40-4.50x
+
+The 3x target is still missed. Where the 25 µs go: a fixed ~5.8 µs per run
+(`engine.run.run`: state, inputs, limits and secrets context, the watchdog, the result),
+~0.75 µs per step of bookkeeping and the tool call itself (~0.55 µs of it is the call
+the hand-written code makes too), and ~1.1 µs per set of templated values (11 per run),
+a third of which is the evaluation clock (begin/end). An `if:` expression is evaluated
+by simpleeval's interpreter, not compiled code: ~5 µs.
 
     python benchmarks/bench_runtime.py [--rounds N]
 """
@@ -137,12 +149,15 @@ steps:
 
 
 async def timed(function: Any, rounds: int) -> list[float]:
+    """Microseconds of each of ``rounds`` × 100 calls, timed one by one: on a shared
+    machine a batch's mean takes in every time the process was preempted, which the
+    median of single calls leaves out (the clock reading costs ~0.1 µs, on both sides)."""
     samples = []
-    for _ in range(rounds):
-        started = time.perf_counter_ns()
-        for _ in range(100):
-            await function()
-        samples.append((time.perf_counter_ns() - started) / 100 / 1000)
+    clock = time.perf_counter_ns
+    for _ in range(rounds * 100):
+        started = clock()
+        await function()
+        samples.append((clock() - started) / 1000)
     return samples
 
 

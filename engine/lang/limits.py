@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, Final
 
 UNLIMITED = sys.maxsize
 
@@ -259,6 +259,10 @@ _current: ContextVar[Limits] = ContextVar(
 def current_limits() -> Limits:
     """The limits of the run this code is part of (the standard profile outside a run)."""
     return _current.get()
+
+
+# current_limits without a Python call, for generated code that reads them on every call.
+read_limits: Final[Callable[[], Limits]] = _current.get
 
 
 def set_limits(limits: Limits) -> Token[Limits]:

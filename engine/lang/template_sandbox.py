@@ -1,9 +1,11 @@
 """The template sandbox: Jinja's immutable sandbox with the km-actions rules.
 
 Undefined values are strict (but chain), output is checked, and any failure becomes the
-StepError a user sees. Renders are cheap where Jinja's are not: a render's context
-reads the scope in place, a plain object's key is read first, and a template that is
-one ``{{ expr }}`` compiles to a function returning its value (see :func:`native_output`).
+StepError a user sees. Renders are cheap where Jinja's are not: Jinja's code generator
+writes all the templates of a set of values (a step's arguments, an action's outputs;
+one template is the one-value case) as one function returning their values (see
+:func:`values_tree`), whose render context reads the scope in place, and a plain
+object's key is read by the generated code itself.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
-from jinja2 import nodes
-from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import ChainableUndefined, Context, StrictUndefined, Undefined
@@ -22,6 +22,7 @@ from jinja2.utils import missing
 
 from engine.diagnostics.errors import ErrorKind, StepError
 from engine.diagnostics.words import describe_value
+from engine.lang._template_code import ValuesCodeGenerator
 from engine.lang.limits import current_limits
 from engine.lang.sandbox.budget import spend
 from engine.lang.sandbox.failures import MissingValue, SandboxFailure
@@ -117,85 +118,13 @@ def finalize_output(value: Any) -> Any:
     return value
 
 
-def native_output(expression: nodes.Expr) -> nodes.Template:
-    """The tree of a template that is exactly one ``{{ expr }}``: it compiles to a plain
-    function returning that value (not a generator of text: Jinja's own native mode
-    joins text and parses it back)."""
-    return nodes.Template([nodes.ExprStmt(expression, lineno=1)], lineno=1)
-
-
-class _CodeGenerator(CodeGenerator):
-    """Jinja's code generator, writing :func:`native_output`'s tree as a function that
-    returns the value. Jinja creates an ExprStmt for ``{% do %}`` only, an extension
-    the sandbox does not enable (and templates hold no statements)."""
-
-    returns = False  # the template is native_output's: its root function returns
-
-    # The NodeVisitor protocol names these methods.
-    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
-        self.returns = len(node.body) == 1 and isinstance(node.body[0], nodes.ExprStmt)
-        super().visit_Template(node, frame)
-
-    def visit_ExprStmt(self, node: nodes.ExprStmt, frame: Frame) -> None:
-        self.writeline("return ", node)
-        self.visit(node.node, frame)
-
-    callee: nodes.Node | None = None  # the `x.name` of the call being written
-
-    def visit_Call(self, node: nodes.Call, frame: Frame, forward_caller: bool = False) -> None:
-        """A call: Jinja writes its callee first, which :meth:`visit_Getattr` then looks
-        up as a method (an object's methods are found only when called)."""
-        self.callee = node.node
-        super().visit_Call(node, frame, forward_caller=forward_caller)
-
-    @optimizeconst
-    def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
-        """``x.key``: a plain object's key is read by the compiled code itself, as
-        :meth:`Sandbox.getattr` reads it first; anything else (another type, a missing
-        key) calls that method (:meth:`Sandbox.getmethod` for ``x.name(…)``). Most of a
-        template's work is such reads."""
-        if node.attr[:1] == "_":  # never a key read: the sandbox decides
-            super().visit_Getattr(node, frame)
-            return
-        method = "getmethod" if node is self.callee else "getattr"
-        self._key_read(node.node, repr(node.attr), method, frame)
-
-    @optimizeconst
-    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
-        """``x['key']`` and ``x[0]`` with a constant key: as :meth:`visit_Getattr`."""
-        key = node.arg
-        if not isinstance(key, nodes.Const) or type(key.value) not in (str, int):
-            super().visit_Getitem(node, frame)
-            return
-        self._key_read(node.node, repr(key.value), "getitem", frame)
-
-    def _key_read(self, target: nodes.Node, key: str, method: str, frame: Frame) -> None:
-        """``(v[key] if type(v := target) is dict and key in v else environment.method(v,
-        key))``: the value is named once (``v`` is a fresh identifier), so the target is
-        computed once; a dict's key never raises here (``in`` was checked first)."""
-        value = self.temporary_identifier()
-        self.write(f"({value}[{key}] if type({value} := ")
-        self.visit(target, frame)
-        self.write(f") is dict and {key} in {value} else environment.{method}({value}, {key}))")
-
-    def write_commons(self) -> None:
-        if not self.returns:
-            super().write_commons()
-            return
-        # Jinja's preamble without `if 0: yield None`, which makes every root a generator.
-        self.writeline("resolve = context.resolve_or_missing")
-        self.writeline("undefined = environment.undefined")
-        self.writeline("concat = environment.concat")
-        self.writeline("cond_expr_undefined = Undefined")
-
-
 class Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox with the km-actions rules: an allow-list of methods,
     keys before methods on objects, size-checked operators and calls."""
 
     # Intercepting every operator also keeps Jinja from folding `9 ** 9 ** 9` at compile.
     intercepted_binops = frozenset(BINARY_OPERATORS)
-    code_generator_class = _CodeGenerator
+    code_generator_class = ValuesCodeGenerator
 
     def __init__(
         self,

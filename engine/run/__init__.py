@@ -186,10 +186,11 @@ def _mask(result: RunResult, secrets: Secrets) -> None:
 def _watch(
     timeout: float | None, backstop: float | None, state: RunState
 ) -> tuple[Watchdog, int] | None:
-    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()  # read once: each read costs a system call (getpid)
+    task = asyncio.current_task(loop)
     if task is None:
         return None
-    dog = Watchdog.for_running_loop()
+    dog = Watchdog.for_running_loop(loop)
     return dog, dog.watch(task, timeout, state, backstop)
 
 

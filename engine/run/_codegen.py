@@ -9,10 +9,11 @@ hand. So, like Jinja compiling a template, the action factory turns each list of
 into one generated ``async def``, and keeps no interpreter beside it. Every step's
 bookkeeping (the step count, the pause for other tasks, ``if``, ``timeout``, ``retry``,
 ``catch``, ``continue_on_error``, the history's timeline and the trace) is written out
-around its body; a tool step is written out whole (each template a call of its
-compiled renderer, argument type checks ``type(v) in T``), any other kind calls its
-body (its kind's, :mod:`engine.steps.kinds`). A trace is recorded by the same code: it checks
-``recording``, as it does for the timeline.
+around its body; a tool step is written out whole (one call of the function Jinja's
+code generator wrote for all its templated arguments, see
+:func:`engine.lang.templates.together`; argument type checks ``type(v) in T``), any
+other kind calls its body (its kind's, :mod:`engine.steps.kinds`). A trace is recorded
+by the same code: it checks ``recording``, as it does for the timeline.
 
 Nothing from a manifest is ever written into the generated source: names, keys, tool
 names and values are passed in the function's namespace (``K3``, ``T0``, …) and the
@@ -30,12 +31,12 @@ from typing import Any, NamedTuple
 
 from engine.diagnostics.errors import ErrorKind, StepError
 from engine.lang.limits import UNLIMITED, current_limits
-from engine.lang.sandbox.budget import begin, end
 from engine.lang.sandbox.sizes import estimate_text_size
+from engine.lang.templates import Values, together
 from engine.run._sizes import SCALARS, combines_values, data_size, too_big
 from engine.run._state import pause
 from engine.run._steps import recover, tool_call_limit, tool_failed, trace_entry
-from engine.run.model import Located, Step
+from engine.run.model import Located, Site, Step
 
 # A block runs its steps in order; the pipeline's also reports progress after each step
 # (``progress``: an async callback ``(done, total, message)``).
@@ -69,8 +70,6 @@ class _Source:
             "_SCALARS": SCALARS,
             "_data_size": data_size,
             "_too_big": too_big,
-            "_begin": begin,
-            "_end": end,
         }
 
     def name(self, prefix: str, value: Any) -> str:
@@ -327,21 +326,17 @@ def _arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
     src.add(indent, "args = {" + ", ".join(items) + "}")
     if not plan.dynamic:
         return
-    # One evaluation clock for all the step's templates (each render's own is then a
-    # nested count): the time they compute together is what the budget bounds.
-    src.add(indent, "clock = _begin()")
-    src.add(indent, "try:")
-    _dynamic_arguments(src, indent + 1, plan)
-    src.add(indent, "finally:")
-    src.add(indent + 1, "_end(clock)")
-
-
-def _dynamic_arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
+    # One function Jinja's code generator wrote computes all the templated values (one
+    # call, one render context, one evaluation clock: the time they compute together is
+    # what the budget bounds), each failure located at its own value.
+    values = together([_located(render) for _name, render, _exact, _check in plan.dynamic])
+    names = [f"a{index}" for index in range(len(plan.dynamic))]
+    src.add(indent, f"{', '.join(names)}, = {src.name('V', values.compiled())}(scope)")
     measured = combines_values(plan.dynamic)
     if measured:
         src.add(indent, f"size = {src.name('Z', _constant_size(dict(plan.constants)))}")
-    for name, render, exact, check in plan.dynamic:
-        _value(src, indent, render)
+    for local, (name, _render, exact, check) in zip(names, plan.dynamic, strict=True):
+        src.add(indent, f"value = {local}")
         if check is not None:
             checker = src.name("C", check)
             if exact is None:
@@ -356,6 +351,13 @@ def _dynamic_arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
         src.add(indent, "if size > max_text:")
         what = src.name("W", f"the arguments of {plan.tool}")
         src.add(indent + 1, f"raise _too_big({what}, size, max_text)")
+
+
+def _located(render: Any) -> tuple[Any, Site | None]:
+    """A compiled template value and where it was written (None: not known)."""
+    if type(render) is Located:
+        return render.renderer, render.site
+    return render, None
 
 
 def _measure(src: _Source, indent: int, kinds: frozenset[type] | None, cap: str) -> None:
@@ -388,19 +390,6 @@ def _literal(src: _Source, value: Any) -> str:
     return f"_deepcopy({literal})" if isinstance(value, list | dict) else literal
 
 
-def _value(src: _Source, indent: int, render: Any) -> None:
-    """Code that sets ``value`` to what ``render`` gives (each template renders through
-    its compiled Jinja code, the only path there is); a located renderer's errors are
-    located here, saving a call per render."""
-    if type(render) is not Located:
-        src.add(indent, f"value = {src.name('R', render)}(scope)")
-        return
-    src.add(indent, "try:")
-    src.add(indent + 1, f"value = {src.name('R', render.renderer)}(scope)")
-    src.add(indent, "except StepError as error:")
-    src.add(indent + 1, f"raise {src.name('S', render.site)}.locate(error, None) from None")
-
-
 def make_fields(
     items: Sequence[tuple[str, Any]], subject: str = "the outputs"
 ) -> Callable[[Any], dict[str, Any]]:
@@ -416,27 +405,37 @@ def _generate_fields(
     items, subject = spec
     src = _Source()
     src.add(0, "def fields(scope):")
+    # The templated values are computed together, by one function Jinja's code
+    # generator wrote (see _arguments); constant ones are copied as they were written.
+    templated = {index for index, (_name, render) in enumerate(items) if _templated(render)}
+    if templated:
+        values = together([_located(items[index][1]) for index in sorted(templated)])
+        locals_ = ", ".join(f"a{index}" for index in sorted(templated))
+        src.add(1, f"{locals_}, = {src.name('V', values.compiled())}(scope)")
     src.add(1, "out = {}")
     measured = len(items) > 1  # one value is passed on as it was measured when made
     if measured:
         src.add(1, "cap = _template_cap()")
         src.add(1, "size = 0")
-    if items:
-        src.add(1, "clock = _begin()")  # one evaluation clock for all values, as for a step
-        src.add(1, "try:")
-        for name, render in items:
-            _value(src, 2, render)
-            if measured:
-                _measure(src, 2, None, "cap")
-            src.add(2, f"out[{src.name('N', name)}] = value")
-        src.add(1, "finally:")
-        src.add(2, "_end(clock)")
+    for index, (name, render) in enumerate(items):
+        if index in templated:
+            src.add(1, f"value = a{index}")
+        else:
+            src.add(1, f"value = {src.name('R', render)}(scope)")
+        if measured:
+            _measure(src, 1, None, "cap")
+        src.add(1, f"out[{src.name('N', name)}] = value")
     if measured:
         src.add(1, "if size > cap:")
         src.add(2, f"raise _too_big({src.name('W', subject)}, size, cap)")
     src.add(1, "return out")
     src.namespace["_template_cap"] = _template_cap
     return _build(src, "fields")  # type: ignore[no-any-return]
+
+
+def _templated(render: Any) -> bool:
+    """True for a compiled value holding templates (one :class:`Values`), located or not."""
+    return isinstance(_located(render)[0], Values)
 
 
 def _template_cap() -> int:

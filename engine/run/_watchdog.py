@@ -39,9 +39,11 @@ class Watchdog:
         self._armed_for = float("inf")
 
     @classmethod
-    def for_running_loop(cls) -> Watchdog:
+    def for_running_loop(cls, loop: asyncio.AbstractEventLoop | None = None) -> Watchdog:
+        """The watchdog of the running event loop (``loop``, when the caller has read
+        it: reading it costs a system call)."""
         global _LAST
-        loop = asyncio.get_running_loop()
+        loop = loop or asyncio.get_running_loop()
         last = _LAST
         if last is not None and last._loop is loop:
             return last

@@ -51,7 +51,9 @@ class Site:
 
 class Located:
     """A renderer whose errors point at the value it renders (``file:line:col``). The
-    runtime's generated code calls ``renderer`` itself and locates its errors inline."""
+    runtime computes a step's values (or an action's outputs) together, giving each
+    ``renderer`` and its ``site`` to one function that locates its errors itself (see
+    :func:`engine.lang.templates.together`)."""
 
     __slots__ = ("renderer", "site")
     constant = False

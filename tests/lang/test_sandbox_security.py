@@ -761,3 +761,58 @@ def test_payloads_fail_the_same_way_in_a_running_action(text: str, code: str, tr
     error = _action_error(text, trace)
     assert error.code == code, error
     assert "<" not in error.message
+
+
+# -- the evaluation clock ---------------------------------------------------------------
+
+
+def _spent(seconds: float) -> None:
+    """One evaluation that computed for ``seconds`` (as the clock sees it)."""
+    from engine.lang.sandbox import budget
+
+    clock = budget.begin()
+    clock.since -= seconds
+    budget.end(clock)
+
+
+def test_the_evaluation_clock_counts_until_the_event_loop_goes_round() -> None:
+    """Evaluations in one turn of the event loop share the budget; once the loop has gone
+    round, the count starts again."""
+    from engine.lang.sandbox import budget
+
+    async def main() -> tuple[float, float]:
+        _spent(0.3)
+        _spent(0.3)
+        together = budget._CLOCKS.clock.used
+        await asyncio.sleep(0)  # the loop goes round
+        _spent(0.1)
+        return together, budget._CLOCKS.clock.used
+
+    together, after = asyncio.run(main())
+    assert together == pytest.approx(0.6, abs=0.05)
+    assert after == pytest.approx(0.1, abs=0.05)
+
+
+def test_the_evaluation_clock_starts_again_after_its_event_loop_has_ended() -> None:
+    """A loop that stopped before going round (its callback never ran) leaves no count
+    behind: evaluations outside a loop, or in the next loop, have the whole budget."""
+    from engine.lang.sandbox import budget
+
+    loop = asyncio.new_event_loop()
+
+    def evaluate_and_stop() -> None:
+        _spent(0.6)
+        loop.stop()  # the loop ends with this turn: the clock's callback is left pending
+
+    loop.call_soon(evaluate_and_stop)
+    loop.run_forever()
+    loop.close()
+    assert budget._CLOCKS.clock.used == pytest.approx(0.6, abs=0.05)
+    _spent(0.1)  # outside any loop
+    assert budget._CLOCKS.clock.used == pytest.approx(0.1, abs=0.05)
+
+    async def next_loop() -> float:
+        _spent(0.1)
+        return budget._CLOCKS.clock.used
+
+    assert asyncio.run(next_loop()) == pytest.approx(0.1, abs=0.05)

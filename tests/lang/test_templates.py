@@ -1160,3 +1160,94 @@ def test_validating_then_compiling_analyses_each_template_once(
     Compiler().compile(document)
     Engine().compile(document)
     assert analysed.count(text) == 1
+
+
+# -- values computed together (one generated function) -----------------------------------
+
+
+class _Site:
+    """A value's site, as engine.run.model.Site locates errors."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def locate(self, error: StepError, step: str | None) -> StepError:
+        error.details["at"] = self.path
+        return error
+
+
+def test_values_computed_together_each_keep_their_kind_and_structure() -> None:
+    from engine.lang.templates import together
+
+    parts = [
+        (ENGINE.compile("{{ inputs.count }}"), None),
+        (ENGINE.compile("Hi {{ inputs.name }}!"), None),
+        (ENGINE.compile({"a": ["{{ inputs.flag }}", 1], "b": "x"}), None),
+    ]
+    assert together(parts)(SCOPE) == (3, "Hi ada!", {"a": [True, 1], "b": "x"})
+
+
+def test_a_failure_among_values_computed_together_is_the_failing_values() -> None:
+    """The function reports the value it was computing: its message, and its site."""
+    from engine.lang.templates import together
+
+    values = together(
+        [
+            (ENGINE.compile("{{ inputs.name }}"), _Site("with.a")),
+            (ENGINE.compile("x {{ inputs.nope }}"), _Site("with.b")),
+            (ENGINE.compile("{{ inputs.count }}"), _Site("with.c")),
+        ]
+    )
+    with pytest.raises(StepError) as info:
+        values(SCOPE)
+    assert (info.value.message, info.value.details["at"]) == (
+        "`inputs.nope` is undefined",
+        "with.b",
+    )
+    with active_limits(SMALL), pytest.raises(LimitExceeded) as limit:
+        together([(ENGINE.compile("{{ vars.six * 2 }}"), _Site("with.d"))])(SCOPE)
+    assert (limit.value.limit, limit.value.details["at"]) == ("max_string_length", "with.d")
+
+
+def test_together_takes_compiled_template_values_of_one_engine() -> None:
+    from engine.lang.templates import together
+
+    with pytest.raises(TypeError, match="not a compiled template value"):
+        together([(ENGINE.compile("constant"), None)])
+    with pytest.raises(ValueError, match="different template engines"):
+        together([(ENGINE.compile("{{ x }}"), None), (TemplateEngine().compile("{{ x }}"), None)])
+    with pytest.raises(ValueError, match="no values"):
+        together([])
+
+
+def test_a_value_python_cannot_compile_fails_when_it_runs_at_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Analysed fine, yet refused by Python's compiler (as a template of thousands of
+    links is): when the values are computed, the error names that value."""
+    from engine.lang.templates import together
+
+    engine = TemplateEngine()
+    compile_code = engine.environment.compile
+
+    def refuse_deep(source: Any, *args: Any, **kwargs: Any) -> Any:
+        if "'deep'" in compile_code(source, raw=True):
+            raise RecursionError("maximum recursion depth exceeded during compilation")
+        return compile_code(source, *args, **kwargs)
+
+    monkeypatch.setattr(engine.environment, "compile", refuse_deep)
+    values = together(
+        [
+            (engine.compile("{{ inputs.name }}"), _Site("with.a")),
+            (engine.compile("{{ inputs.deep }}"), _Site("with.b")),
+        ]
+    )
+    for _ in range(2):  # each call fails alike
+        with pytest.raises(StepError) as info:
+            values(SCOPE)
+        assert info.value.kind is ErrorKind.TEMPLATE_ERROR
+        assert info.value.message == (
+            "the template cannot be compiled: maximum recursion depth exceeded during compilation"
+        )
+        assert info.value.details["at"] == "with.b"
+    assert engine.compile("{{ inputs.name }}")(SCOPE) == "ada"

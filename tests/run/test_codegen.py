@@ -374,23 +374,28 @@ def test_continue_on_error_also_covers_a_failing_catch(tools: Tools) -> None:
 # -- the evaluation clock ---------------------------------------------------------------
 
 
-def test_named_values_are_rendered_under_one_clock_and_none_is_no_code() -> None:
-    """make_fields holds one evaluation clock around all its values (each render's own
-    is a nested count) and releases it; with no values it generates no clock at all
-    (an empty `try:` once made the generated code not compile)."""
+def test_named_values_are_rendered_under_one_clock_and_none_is_no_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """make_fields computes its templated values with one function Jinja's code
+    generator wrote: one evaluation clock around all of them, released after; with no
+    values it generates no clock at all (an empty `try:` once made the generated code
+    not compile)."""
+    from engine.lang import _template_values, templates
     from engine.lang.sandbox import budget
-    from engine.lang.templates import TemplateEngine
     from engine.run._codegen import make_fields
 
-    engine = TemplateEngine()
-    depths: list[int] = []
+    begun: list[int] = []
 
-    def render(scope: Any) -> Any:
-        depths.append(budget._CLOCKS.clock.depth)
-        return engine.compile("{{ inputs.n + 1 }}")(scope)
+    def begin() -> budget.Clock:
+        begun.append(budget._CLOCKS.clock.depth)
+        return budget.begin()
 
-    fields = make_fields([("a", render), ("b", render)])
-    assert fields({"inputs": {"n": 1}}) == {"a": 2, "b": 2}
-    assert depths == [1, 1]  # inside the clock the fields function holds
+    monkeypatch.setattr(_template_values, "begin", begin)
+    engine = templates.TemplateEngine()  # its generated code calls the counting begin
+    render = engine.compile("{{ inputs.n + 1 }}")
+    fields = make_fields([("a", render), ("b", render), ("c", lambda scope: 3)])
+    assert fields({"inputs": {"n": 1}}) == {"a": 2, "b": 2, "c": 3}
+    assert begun == [0]  # one clock, not nested in another, for both values
     assert budget._CLOCKS.clock.depth == 0
     assert make_fields([])({}) == {}

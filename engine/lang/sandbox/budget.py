@@ -68,12 +68,16 @@ def begin() -> Clock:
     when it is done (nested ones count once)."""
     clock = _CLOCKS.clock
     if not clock.depth:
-        # The running event loop, read through ``sys.modules`` so that loading the
-        # sandbox does not import asyncio (a tenth of ``km-actions validate``'s start):
-        # where asyncio was never imported, no loop can be running.
-        events = _modules.get("asyncio.events")
-        loop = None if events is None else events._get_running_loop()
-        if loop is None or loop is not clock.loop:
+        loop = clock.loop
+        # While the loop the count started in runs (in this thread: the clock is the
+        # thread's), it has not gone round since (its callback resets ``loop``); reading
+        # the running loop costs a system call (getpid), so it is read only otherwise.
+        if loop is None or not loop.is_running():
+            # Read through ``sys.modules`` so that loading the sandbox does not import
+            # asyncio (a tenth of ``km-actions validate``'s start): where asyncio was
+            # never imported, no loop can be running.
+            events = _modules.get("asyncio.events")
+            loop = None if events is None else events._get_running_loop()
             clock.used = 0.0
             clock.loop = loop
             if loop is not None:
