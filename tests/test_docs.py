@@ -148,11 +148,11 @@ def _raised_codes() -> dict[str, str]:
         kind.value: "engine/diagnostics/errors.py (ErrorKind)" for kind in ErrorKind
     }
     for path in sorted(ENGINE.rglob("*.py")):
+        file = path.relative_to(ENGINE.parent)
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            where = f"{path.relative_to(ENGINE.parent)}:{getattr(node, 'lineno', 0)}"
             for code in _codes_of(node, classes):
                 if isinstance(code, str) and _CODE.match(code):
-                    found.setdefault(code, where)
+                    found.setdefault(code, f"{file}:{getattr(node, 'lineno', 0)}")
     return found
 
 

@@ -4,7 +4,7 @@ environment (no site packages of the suite's), and run from there.
 What the editable install of the suite cannot show: that the wheel carries the package
 data (engine/data/*.json, the catalog template, the schemas) and the console script, and
 that its declared dependencies are enough to run an action. Slow (a virtualenv and its
-~40 packages, about half a minute) hence the ``slow`` mark; the third-party wheels come
+~40 packages, ten seconds or more) hence the ``slow`` mark; the third-party wheels come
 from the wheelhouse tests/cli/test_pre_commit.py keeps in the user's cache folder.
 """
 
@@ -60,10 +60,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     [wheel] = (work / "dist").glob("km_actions-*.whl")
     assert wheel.name == f"km_actions-{VERSION}-py3-none-any.whl"
     venv = work / "venv"
-    made = _run([sys.executable, "-m", "venv", str(venv)], work, env)
+    # Without a pip of its own (seeding one costs seconds): the suite's pip installs into
+    # it (--python), as the venv's own would.
+    made = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], work, env)
     assert made.returncode == 0, made.stderr
     bin_folder = venv / "bin"
-    added = _run([str(bin_folder / "python"), "-m", "pip", "install", "-q", str(wheel)], work, env)
+    added = _run(
+        [sys.executable, "-m", "pip", "--python", str(bin_folder / "python"), "install", "-q",
+         str(wheel)],
+        work, env,
+    )  # fmt: skip
     assert added.returncode == 0, added.stderr
     home = work / "home"
     return bin_folder, home.parent, env | {"KM_ACTIONS_HOME": str(home)}

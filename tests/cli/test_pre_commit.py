@@ -80,7 +80,14 @@ def _wheelhouse() -> Path:
         os.environ.copy(),
     )
     assert done.returncode == 0, f"could not build the wheelhouse:\n{done.stderr}"
-    building.replace(house)
+    try:
+        building.replace(house)
+    except OSError:
+        # Another process of the suite (an xdist worker running tests/test_wheel.py)
+        # built it meanwhile: keep theirs, which holds the same wheels.
+        if not house.is_dir():
+            raise
+        shutil.rmtree(building)
     return house
 
 
