@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from engine.cli._say import failed, say
 from engine.diagnostics.errors import EngineError
+from engine.diagnostics.words import counted
 
 if TYPE_CHECKING:
     from engine.plugins.docs import PluginDoc
@@ -41,7 +42,7 @@ def cmd_html(args: argparse.Namespace) -> int:
         say("docs", f"cannot write {args.html}: {error.strerror or error}", "check the folder")
         return 1
     count = len(docs)
-    print(f"Wrote the catalog of {count} plugin{'s' if count != 1 else ''} to {page}.")
+    print(f"Wrote the catalog of {counted(count, 'plugin')} to {page}.")
     return 0
 
 

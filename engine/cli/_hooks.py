@@ -24,6 +24,7 @@ import sys
 from engine.cli._backend import CommandBackend
 from engine.cli._say import HINT
 from engine.diagnostics.errors import EngineError
+from engine.diagnostics.words import counted
 from engine.lang.limits import Profile
 from engine.plugins.events import StoreEvent
 from engine.plugins.hooked import StoreHooks, listens
@@ -94,7 +95,7 @@ class CommandHooks:
             except EngineError as problem:
                 self.skipped.append(problem)
         if backend is not None and ran:
-            count = f"{len(ran)} hook{'s' if len(ran) != 1 else ''}"
+            count = counted(len(ran), "hook")
             print(f"  {count} ran on {backend.describe()}", file=sys.stderr)
         for text in self._hooks.warnings if self._hooks is not None else ():
             print(f"  warning: {text}", file=sys.stderr)

@@ -17,6 +17,7 @@ from engine.cli import _plugins
 from engine.cli._hooks import CommandHooks
 from engine.cli._offline import offline_tools
 from engine.cli._say import HINT
+from engine.diagnostics.words import counted
 from engine.lang.limits import Profile
 from engine.plugins.download import DownloadPolicy
 from engine.plugins.marketplace import PLUGIN_TYPES, MarketplaceIndex
@@ -245,7 +246,7 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
         )
     title = f" ({index.name})" if index.name else ""
     count = len(index.plugins)
-    print(f"Added {index.location}{title}: {count} plugin{'s' if count != 1 else ''}.")
+    print(f"Added {index.location}{title}: {counted(count, 'plugin')}.")
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.cli._say import failed
 from engine.diagnostics.errors import EngineError
+from engine.diagnostics.words import counted
 
 
 def add_parsers(sub: Any) -> None:
@@ -216,7 +217,7 @@ def _print_run(run: Mapping[str, Any]) -> None:
         f"run {run['id']}: {run['plugin']}/{run['action']}, {run['status']} after "
         f"{run['duration_ms']:.2f} ms"
     )
-    counts = f"{_count(run['steps_run'], 'step')}, {_count(run['tool_calls'], 'tool call')}"
+    counts = f"{counted(run['steps_run'], 'step')}, {counted(run['tool_calls'], 'tool call')}"
     if run["steps_run"] is None:
         counts = "steps not recorded"
     backend = (
@@ -258,7 +259,3 @@ def _print_step(step: Mapping[str, Any], run: Mapping[str, Any]) -> None:
     error = step.get("error")
     if error:
         print(f"  {'':>9} {'':>9}  {'':<9}    {error['kind']}: {error['message']}")
-
-
-def _count(number: int, word: str) -> str:
-    return f"{number} {word}{'' if number == 1 else 's'}"

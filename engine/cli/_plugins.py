@@ -23,6 +23,7 @@ from engine.cli._offline import offline_tools
 from engine.cli._say import HINT, failed
 from engine.diagnostics.errors import EngineError
 from engine.diagnostics.report import format_text
+from engine.diagnostics.words import counted
 from engine.lang.limits import Profile
 from engine.load.files import Found, look
 from engine.plugins.history import RunHistory
@@ -406,7 +407,7 @@ def _uninstall_agreed(args: argparse.Namespace, store: Store) -> bool:
 
 
 def _counted(count: int, noun: str, before: str = "") -> str:
-    return f"{before}{count} {noun}{'s' if count != 1 else ''}" if count else ""
+    return f"{before}{counted(count, noun)}" if count else ""
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from engine.cli._offline import offline_tools
 from engine.cli._say import failed, say
 from engine.diagnostics.errors import BridgeError, Diagnostic, EngineError, ErrorKind, StepError
 from engine.diagnostics.report import SourceLookup, format_text
+from engine.diagnostics.words import counted
 from engine.engine import Engine
 from engine.lang.limits import Profile
 from engine.lang.secrets import show
@@ -465,11 +466,15 @@ def _print_result(result: RunResult, sources: SourceLookup) -> None:
             print(f"  {call['tool']}: {call['note']}", file=sys.stderr)
     if result.error is not None:
         print(format_text(result.error.diagnostics, sources=sources), file=sys.stderr)
-        print(f"failed ({result.error.kind.value}) after {result.steps_run} steps", file=sys.stderr)
+        print(
+            f"failed ({result.error.kind.value}) after {counted(result.steps_run, 'step')}",
+            file=sys.stderr,
+        )
         return
     print(json.dumps(result.outputs, indent=2, ensure_ascii=False, default=str))
     print(
-        f"succeeded: {result.steps_run} steps, {result.tool_calls} tool calls, "
+        f"succeeded: {counted(result.steps_run, 'step')}, "
+        f"{counted(result.tool_calls, 'tool call')}, "
         f"{result.duration * 1000:.1f} ms ({result.bridge})",
         file=sys.stderr,
     )
@@ -636,9 +641,9 @@ def _report_tests(
             print(f"\n{item.text}")
         parts = [f"{passed} passed", f"{failed} failed"]
         if broken:
-            parts.append(f"{len(broken)} error{'s' if len(broken) != 1 else ''}")
+            parts.append(counted(len(broken), "error"))
         if warnings:
-            parts.append(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
+            parts.append(counted(len(warnings), "warning"))
         if outcomes or broken:
             print("\n" + ", ".join(parts))
     return 0 if failed == 0 and not broken and outcomes else (1 if outcomes or broken else 2)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engine.diagnostics.errors import Diagnostic, Severity
+from engine.diagnostics.words import counted
 
 SourceLookup = Mapping[str, str] | Callable[[str], str | None] | None
 
@@ -104,8 +105,8 @@ def summary(diagnostics: Iterable[Diagnostic], *, files: int | None = None) -> s
     for severity in Severity:
         count = sum(1 for d in items if d.severity is severity)
         if count:
-            parts.append(f"{count} {severity.value}{'s' if count != 1 else ''}")
+            parts.append(counted(count, severity.value))
     text = ", ".join(parts) or "no problems"
     if files is not None:
-        text += f" in {files} file{'s' if files != 1 else ''}"
+        text += f" in {counted(files, 'file')}"
     return text

@@ -9,12 +9,20 @@ string" in one message and "text" in the next.
 ('text', 'a whole number', 'null', 'true')
 >>> " or ".join(TYPE_WORDS[t] for t in ("string", "null"))
 'text or null'
+>>> counted(1, "tool call"), counted(3, "step")
+('1 tool call', '3 steps')
 """
 
 from __future__ import annotations
 
 from collections.abc import ItemsView, KeysView, Mapping, ValuesView
 from typing import Any, Final
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless there is one."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
 
 #: The hint for a whole number too long to read, wherever one is read (a manifest's JSON
 #: or YAML, a config file's TOML).

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from engine.diagnostics.errors import PluginError
+from engine.diagnostics.words import counted
 
 MB = 1024 * 1024
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -64,7 +65,7 @@ def hard_link_error(shown: str, links: int) -> PluginError:
     """The refusal of a file an MCP caller named that has other names on the disk (a hard
     link): one of them may lie outside the folders the user allowed, which a hard link,
     unlike a symbolic one, does not tell."""
-    others = f"{links - 1} other name{'s' if links > 2 else ''}"
+    others = counted(links - 1, "other name")
     return PluginError(
         f"cannot install: {shown!r} is a hard link (the same file as {others} on the disk, "
         "perhaps outside the folders MCP callers may install from)",

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from engine.diagnostics.errors import Diagnostic, EngineError, Severity
 from engine.diagnostics.errors import Path as JsonPath
+from engine.diagnostics.words import counted
 from engine.engine import Engine
 from engine.lang.limits import Limits
 from engine.load.sourcemap import Document
@@ -94,10 +95,6 @@ class Check:
         }
 
 
-def _count(number: int, word: str) -> str:
-    return f"{number} {word}{'' if number == 1 else 's'}"
-
-
 # -- validation ----------------------------------------------------------------------------
 
 
@@ -122,8 +119,8 @@ def check_validation(
             undeclared_dependencies(action.document, manifest.identifier, manifest.dependencies)
         )
     errors = sum(1 for d in found if d.is_error)
-    files = _count(len(manifest.actions) + (manifest.manifest_file is not None), "file")
-    counts = [_count(n, word) for n, word in ((errors, "error"), (len(found) - errors, "warning"))]
+    files = counted(len(manifest.actions) + (manifest.manifest_file is not None), "file")
+    counts = [counted(n, word) for n, word in ((errors, "error"), (len(found) - errors, "warning"))]
     summary = (
         f"{', '.join(c for c in counts if not c.startswith('0 '))} in {files}"
         if found
@@ -169,11 +166,11 @@ def check_tests(manifest: PluginManifest, engine: Engine) -> Check:
         found.extend(_test_problems(action, tested))
     failed = sum(1 for o in outcomes if not o.passed)
     untested = sum(1 for d in found if d.code == "untested-action")
-    summary = f"{_count(len(outcomes) - failed, 'test')} passed, {failed} failed"
+    summary = f"{counted(len(outcomes) - failed, 'test')} passed, {failed} failed"
     if not outcomes:
         summary = "no tests"
     if untested:
-        summary += f"; {_count(untested, 'action')} without tests"
+        summary += f"; {counted(untested, 'action')} without tests"
     details = {
         "passed": len(outcomes) - failed,
         "failed": failed,
@@ -274,7 +271,8 @@ def check_permissions(manifest: PluginManifest, catalog: ToolCatalog) -> Check:
         "actions": per_action,
     }
     tools = {need.tool for need in used}
-    summary = f"{_count(len(tools), 'tool')} used, {_count(len(declared), 'permission')} asked for"
+    used_tools, asked = counted(len(tools), "tool"), counted(len(declared), "permission")
+    summary = f"{used_tools} used, {asked} asked for"
     return Check.judged("permissions", found, summary, details)
 
 
@@ -406,7 +404,7 @@ def check_docs(manifest: PluginManifest) -> Check:
         "sha256": hashlib.sha256(markdown.encode()).hexdigest(),
         "actions": len(actions),
     }
-    summary = f"{len(markdown):,} characters for {_count(len(actions), 'action')}"
+    summary = f"{len(markdown):,} characters for {counted(len(actions), 'action')}"
     return Check.judged("docs", found, summary, details)
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from engine import __version__
 from engine.diagnostics.errors import PluginError
+from engine.diagnostics.words import counted
 from engine.engine import Engine
 from engine.plugins._certify_checks import (
     Check,
@@ -172,8 +173,7 @@ def _not_valid(manifest: PluginManifest | None, error: PluginError) -> Certifica
     failed = Check(
         "validation",
         Outcome.FAILED,
-        f"not valid: {len(problems)} problem{'s' if len(problems) != 1 else ''} "
-        "(the plugin cannot be installed as it is)",
+        f"not valid: {counted(len(problems), 'problem')} (the plugin cannot be installed as it is)",
         problems,
     )
     skipped = tuple(

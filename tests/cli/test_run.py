@@ -53,7 +53,7 @@ BOOM = action_text(
       - fail: "boom {{ vars.x }}"
     """,
 )
-SUCCEEDED = re.compile(r"succeeded: (\d+) steps, (\d+) tool calls, [0-9.]+ ms \((.*)\)\n\Z")
+SUCCEEDED = re.compile(r"succeeded: (\d+) steps?, (\d+) tool calls?, [0-9.]+ ms \((.*)\)\n\Z")
 
 
 def _note(cli: Cli) -> str:
@@ -407,7 +407,7 @@ def test_profiles_decide_which_operations_may_run(cli: Cli, profile: str, code: 
             "     |     ^^^^^^^^^^^^^^^^^^^^^^^^^",
             "     = hint: run with a less strict profile (--profile standard) if you trust "
             "this action",
-            "failed (permission-denied) after 1 steps",
+            "failed (permission-denied) after 1 step",
         ]
 
 

@@ -155,7 +155,7 @@ def test_a_server_answering_keyboard_maestro_is_down_fails_the_step_with_its_wor
         "     |     ^^^^^^^^^^^^^^^^^^^^^^^^^",
         "     = hint: Start Keyboard Maestro and ensure the Engine is running. Check "
         "accessibility permissions if needed.",
-        "failed (tool-failed) after 1 steps",
+        "failed (tool-failed) after 1 step",
     ]
     error = cli("run", "set.yaml", "--json").json()["error"]
     assert (error["kind"], error["details"]["code"], error["details"]["result"]) == (
@@ -185,7 +185,7 @@ def test_an_error_result_of_the_server_fails_the_step_with_its_message(cli: Cli)
         "     |     ^^^^^^^^^^^^^^^^^^",
         "     = hint: The Keyboard Maestro MCP server reported this error; check the "
         "arguments, and that Keyboard Maestro is running.",
-        "failed (tool-failed) after 1 steps",
+        "failed (tool-failed) after 1 step",
     ]
 
 
@@ -201,7 +201,7 @@ def test_a_tool_call_past_the_timeout_fails_the_run(cli: Cli) -> None:
         "     |     ^^^^^^^^^^^^^^^^^^^",
         "     = hint: check that Keyboard Maestro is running and responsive, or allow more "
         "time with `timeout` under [upstream] in the configuration file",
-        "failed (timeout) after 1 steps",
+        "failed (timeout) after 1 step",
     ]
 
 
