@@ -130,10 +130,25 @@ def _command_in(argv: Sequence[str]) -> str:
     return next((word for word in argv if not word.startswith("-")), "")
 
 
+def _inputs_hint(command: str, extra: Sequence[str]) -> str:
+    """For `run` given ``NAME=VALUE`` words: how inputs are given.
+
+    >>> _inputs_hint("run", ["who=Ann", "n=2"])
+    ' (inputs are given with --input: `--input who=Ann --input n=2`, or -i)'
+    """
+    if command != "run" or not all("=" in w and not w.startswith("-") for w in extra):
+        return ""
+    given = " ".join(f"--input {word}" for word in extra)
+    return f" (inputs are given with --input: `{given}`, or -i)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_in(words))
-    args = parser.parse_args(words)
+    command = _command_in(words)
+    parser = build_parser(command)
+    args, extra = parser.parse_known_args(words)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}{_inputs_hint(command, extra)}")
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

@@ -37,6 +37,18 @@ def test_an_unknown_command_is_a_usage_error(cli: Cli) -> None:
     assert "km-actions: error: argument COMMAND: invalid choice: 'valdate'" in outcome.err
 
 
+def test_inputs_written_as_words_say_how_inputs_are_given(cli: Cli) -> None:
+    """A beginner's `km-actions run a.yaml who=Ann`: the error shows the command to type."""
+    outcome = cli.usage_error("run", "a.yaml", "who=Ann", "n=2")
+    assert outcome.code == 2
+    assert outcome.err.endswith(
+        "km-actions: error: unrecognized arguments: who=Ann n=2 (inputs are given with "
+        "--input: `--input who=Ann --input n=2`, or -i)\n"
+    )
+    other = cli.usage_error("validate", "a.yaml", "--bogus")
+    assert other.err.endswith("km-actions: error: unrecognized arguments: --bogus\n")
+
+
 def test_every_command_is_offered() -> None:
     parser = build_parser()
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
