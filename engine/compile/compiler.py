@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine.diagnostics.errors import CompileError, ErrorKind, Path, StepError
-from engine.lang.expressions import ExpressionEngine, shared_expressions
+from engine.lang.expressions import Expression, ExpressionEngine, shared_expressions
 from engine.lang.templates import TemplateEngine, shared_templates
 from engine.load.sourcemap import Document
 from engine.run.model import (
@@ -235,9 +235,10 @@ class Compiler:
         if isinstance(value, bool):
             return _Constant(value)
         try:
-            return self.expressions.compile(str(value))
+            expression = self.expressions.compile(str(value))
         except CompileError as error:
             raise _located(error, path, document) from None
+        return _LocatedExpression(expression, Site(document.file, path, document.span(path)))
 
     def source(self, value: Any, path: Path, document: Document) -> Render:
         """A `foreach` source: an expression, or a literal list (possibly templated)."""
@@ -280,6 +281,29 @@ class _FreshCopy:
 
     def __call__(self, scope: Mapping[str, Any]) -> Any:
         return copy.deepcopy(self.value)
+
+
+class _LocatedExpression:
+    """An expression (``if``, ``when``, ``until``, ``while``, a `foreach` source) whose
+    errors point at where it is written, not at its step."""
+
+    __slots__ = ("expression", "site")
+
+    def __init__(self, expression: Expression, site: Site) -> None:
+        self.expression = expression
+        self.site = site
+
+    def test(self, scope: Mapping[str, Any]) -> bool:
+        try:
+            return self.expression.test(scope)
+        except StepError as error:
+            raise self.site.locate(error, None) from None
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        try:
+            return self.expression.evaluate(scope)
+        except StepError as error:
+            raise self.site.locate(error, None) from None
 
 
 class _Constant:

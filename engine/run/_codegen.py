@@ -148,11 +148,10 @@ def _step(src: _Source, step: Step) -> None:
     src.add(1, "started = tick() if recording else 0.0")
     indent = 1
     if step.condition is not None:
-        src.add(1, "try:")
-        src.add(2, f"go = {src.name('IF', step.condition)}.test(scope)")
-        src.add(1, "except StepError as error:")
-        src.add(2, f"raise {site}.locate(error, {sid}) from None")
-        src.add(1, "if not go:")
+        _condition(src, step, site, sid, this)
+        src.add(1, "if go is None:")  # its `if:` failed, and the step recovered
+        src.add(2, "pass")
+        src.add(1, "elif not go:")
         if step.id is not None:
             src.add(
                 2, f"frame.steps[{sid}] = {{'result': None, 'status': 'skipped', 'error': None}}"
@@ -164,6 +163,26 @@ def _step(src: _Source, step: Step) -> None:
         _once(src, indent, step, site, sid, this)
     else:
         _tries(src, indent, step, site, sid, this)
+
+
+def _condition(src: _Source, step: Step, site: str, sid: str, this: str) -> None:
+    """Code that sets ``go`` to the step's ``if:`` (None: it failed). Its failure is the
+    step's: recorded, and recovered as its ``catch`` or ``continue_on_error`` says (never
+    retried: the condition would fail again)."""
+    src.add(1, "try:")
+    src.add(2, f"go = {src.name('IF', step.condition)}.test(scope)")
+    src.add(1, "except StepError as error:")
+    src.add(2, f"{site}.locate(error, {sid})")
+    _record(src, 2, this, "failed", "None", "error", "1")
+    if not _recovers(step):
+        src.add(2, "raise")
+        return
+    catch = make_block(step.catch) if step.catch is not None else None
+    keep_going = src.name("KEEP", step.continue_on_error)
+    src.add(
+        2, f"await _recover(frame, scope, error, {sid}, {src.name('CATCH', catch)}, {keep_going})"
+    )
+    src.add(2, "go = None")
 
 
 def _recovers(step: Step) -> bool:

@@ -68,13 +68,35 @@ def test_a_skipped_step_does_not_count_its_inner_steps(tools: Tools) -> None:
     assert (result.ok, result.steps_run, tools.calls) == (True, 2, [])
 
 
-def test_an_if_that_cannot_be_evaluated_fails_at_its_step(tools: Tools) -> None:
+def test_an_if_that_cannot_be_evaluated_fails_its_step_pointing_at_the_if(tools: Tools) -> None:
     body = (
         "inputs: {v: {type: any}}\nsteps:\n  - id: check\n    if: inputs.v > 1\n    set: {x: 1}\n"
     )
     error = failure(tools.run(body, {"v": "text"}))
-    assert where(error) == ("expression-error", "check", "t.yaml:6:5", "$.steps[0]")
+    assert where(error) == ("expression-error", "check", "t.yaml:7:9", "$.steps[0].if")
     assert error.message == "cannot compare text with a whole number using `>`"
+
+
+@pytest.mark.parametrize(
+    "recovery",
+    [
+        pytest.param("    catch:\n      - set: {why: '{{ error.message }}'}\n", id="catch"),
+        pytest.param("    continue_on_error: true\n", id="continue-on-error"),
+    ],
+)
+def test_a_failing_if_is_a_failure_the_step_recovers_from(tools: Tools, recovery: str) -> None:
+    """The reference: with `catch` or `continue_on_error`, a failure of any kind is
+    recorded and the action goes on (an `if:` that fails too; it is not retried)."""
+    body = (
+        "inputs: {v: {type: any}}\nsteps:\n  - id: check\n    if: inputs.v > 1\n"
+        "    set: {x: 1}\n    retry: {max_attempts: 3, on: [expression-error]}\n"
+        + recovery
+        + "outputs:\n  status: '{{ steps.check.status }}'\n  kind: '{{ steps.check.error.kind }}'\n"
+    )
+    result = tools.run(body, {"v": "text"})
+    assert result.error is None
+    assert result.outputs == {"status": "failed", "kind": "expression-error"}
+    assert result.steps_run == (2 if "catch" in recovery else 1)
 
 
 # -- timeout ----------------------------------------------------------------------------
