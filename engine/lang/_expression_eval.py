@@ -206,8 +206,8 @@ class Evaluator(SimpleEval):  # type: ignore[misc]  # simpleeval ships no type i
             value = self._eval(arguments[0])
         except MissingValue:
             return self._eval(arguments[1]) if len(arguments) > 1 else ""
-        if len(arguments) == 3 and not value and self._eval(arguments[2]):
-            return self._eval(arguments[1])
+        if value is None or (len(arguments) == 3 and not value and self._eval(arguments[2])):
+            return self._eval(arguments[1]) if len(arguments) > 1 else ""
         return value
 
     def _defined(self, node: ast.Call) -> bool:

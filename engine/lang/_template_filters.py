@@ -237,15 +237,25 @@ def _filter_abs(value: Any) -> Any:
     return fn_abs(value)
 
 
+def _filter_default(value: Any, fallback: Any = "", boolean: bool = False) -> Any:
+    """Jinja's ``default``, for null too: an optional input not given is null, and
+    ``inputs.title | default('Untitled')`` means "when there is none"."""
+    if value is None:
+        return fallback
+    return jinja_filters.do_default(value, fallback, boolean)
+
+
 CONCAT: Final = "~"  # internal filter `a ~ b` is rewritten to (no user can type this name)
 _KEPT_JINJA_FILTERS: Final = (
-    "count", "d", "default", "dictsort", "filesizeformat", "first", "groupby",
+    "count", "dictsort", "filesizeformat", "first", "groupby",
     "last", "length", "map", "max", "min", "random", "reject", "rejectattr",
     "reverse", "select", "selectattr", "sort", "unique",
 )  # fmt: skip
 
 DEFAULT_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
     **{name: jinja_filters.FILTERS[name] for name in _KEPT_JINJA_FILTERS},
+    "default": _filter_default,
+    "d": _filter_default,
     "abs": _filter_abs,
     "items": _filter_items,
     "int": _filter_int,
