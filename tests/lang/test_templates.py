@@ -1253,3 +1253,25 @@ def test_a_value_python_cannot_compile_fails_when_it_runs_at_its_value(
         )
         assert info.value.details["at"] == "with.b"
     assert engine.compile("{{ inputs.name }}")(SCOPE) == "ada"
+
+
+NULL_HINT = (
+    "a value is null (an optional input not given, a step that was skipped or failed): give a "
+    "fallback, `x | default(…)` in a template or `default(x, …)` in an expression"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "{{ inputs.o | length }}", "wrong kind of value: null has no length", id="length"
+        ),
+        pytest.param(
+            "{{ inputs.o | round }}", "wrong kind of value: null cannot be rounded", id="round"
+        ),
+    ],
+)
+def test_a_filter_given_null_says_so_in_words_and_how_to_fall_back(text: str, message: str) -> None:
+    """Not Python's "object of type null has no len()" and "convert with int(...)"."""
+    assert failure(text, {"inputs": {"o": None}}) == (message, NULL_HINT)

@@ -368,9 +368,9 @@ def test_foreach_over_a_literal_templated_list(tools: Tools) -> None:
 @pytest.mark.parametrize(
     ("value", "type_name"),
     [
-        pytest.param(3, "int", id="number"),
-        pytest.param("a,b", "str", id="text"),
-        pytest.param(None, "NoneType", id="null"),
+        pytest.param(3, "a whole number", id="number"),
+        pytest.param("a,b", "text", id="text"),
+        pytest.param(None, "null", id="null"),
     ],
 )
 def test_foreach_needs_a_list(tools: Tools, value: Any, type_name: str) -> None:
@@ -390,7 +390,8 @@ def test_foreach_needs_a_list(tools: Tools, value: Any, type_name: str) -> None:
     assert where(error) == ("expression-error", "loop", "t.yaml:7:5", "$.steps[0]")
     assert error.message == f"`foreach` needs a list, but got {type_name}"
     assert error.hint == (
-        "give a list (e.g. inputs.files), or split text first: split(inputs.text, ',')"
+        "give a list (e.g. inputs.files), or split text first: split(inputs.text, ','); for "
+        "a value that may be null: default(x, [])"
     )
 
 

@@ -169,8 +169,33 @@ _POSITION: Final = re.compile(r"-?[0-9]+")
 _TYPE_NAMES = re.compile(r"""(['"]?)\b(str|int|float|bool|NoneType|None|dict|list|tuple)\b\1""")
 
 
+#: For a value that is null where another was needed.
+NULL_HINT: Final = (
+    "a value is null (an optional input not given, a step that was skipped or failed): "
+    "give a fallback, `x | default(…)` in a template or `default(x, …)` in an expression"
+)
+
+# Python's phrasings of a value that cannot be used so, in a manifest author's words.
+_PHRASES: Final = (
+    (re.compile(r"object of type '?(\w+)'? has no len\(\)"), "{} has no length"),
+    (re.compile(r"'?(\w+)'? object is not iterable"), "{} is not a list of items"),
+    (re.compile(r"type '?(\w+)'? doesn't define __round__ method"), "{} cannot be rounded"),
+    (re.compile(r"'?(\w+)'? object is not subscriptable"), "{} has no items or keys"),
+)
+
+
 def friendly_type_error(text: str) -> str:
-    """A TypeError's text with Python's type names in a manifest author's words."""
+    """A TypeError's text with Python's type names in a manifest author's words.
+
+    >>> friendly_type_error("object of type 'NoneType' has no len()")
+    'null has no length'
+    >>> friendly_type_error("'int' object is not iterable")
+    'a whole number is not a list of items'
+    """
+    for pattern, words in _PHRASES:
+        found = pattern.fullmatch(text)
+        if found is not None and found.group(1) in PYTHON_TYPE_NAMES:
+            return words.format(TYPE_WORDS[PYTHON_TYPE_NAMES[found.group(1)]])
     return _TYPE_NAMES.sub(lambda m: TYPE_WORDS[PYTHON_TYPE_NAMES[m.group(2)]], text)
 
 
@@ -197,7 +222,11 @@ def to_step_error(exc: BaseException, kind: ErrorKind, guard: str) -> StepError:
         message, hint = "out of memory", "make the action work on less data"
     elif isinstance(exc, TypeError):
         message = f"wrong kind of value: {friendly_type_error(str(exc))}"
-        hint = "convert values first, e.g. with int(...), float(...) or str(...)"
+        hint = (
+            NULL_HINT
+            if re.search(r"\b(None|NoneType)\b", str(exc))
+            else "convert values first, e.g. with int(...), float(...) or str(...)"
+        )
     elif isinstance(exc, ValueError):
         message = f"invalid value: {exc}"
     else:

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.diagnostics.errors import Diagnostic, ErrorKind, LimitExceeded, StepError
+from engine.diagnostics.words import describe_value
 from engine.steps.kinds.base import (
     Body,
     F,
@@ -77,9 +78,9 @@ def foreach_body(runtime: Runtime, source: Render, name: str, steps: Sequence[An
         elif not isinstance(items, list | tuple):
             raise StepError(
                 ErrorKind.EXPRESSION_ERROR,
-                f"`foreach` needs a list, but got {type(items).__name__}",
+                f"`foreach` needs a list, but got {describe_value(items)}",
                 hint="give a list (e.g. inputs.files), or split text first: "
-                "split(inputs.text, ',')",
+                "split(inputs.text, ','); for a value that may be null: default(x, [])",
             )
         count = len(items)
         limit = frame.limits.max_loop_iterations
