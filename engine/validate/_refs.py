@@ -335,12 +335,15 @@ class ReferenceChecker:
             yield from self._result(step_id, rest, path, flow, guarded=True)
             return
         if step_id not in self.step_ids:
-            known = list(self.step_ids)
+            # only the steps that have run here can be read (not this one, nor later ones)
+            known = [s for s in self.step_ids if s in flow.ran]
             yield self._diag(
                 "unknown-step",
                 f"no step has the id `{step_id}` (in `{ref.text}`)",
                 path,
-                hint=did_you_mean(str(step_id), known) if known else "give the step an `id:`",
+                hint=did_you_mean(str(step_id), known)
+                if known
+                else "a step is read by its `id:`, and only after it has run",
             )
             return
         if step_id not in flow.ran:

@@ -125,6 +125,19 @@ def type_name(value: Any) -> str:
     return type_word(value)
 
 
+def holds_number(text: str) -> bool:
+    """Whether text is a number in quotes (``"3"``, ``"0.5"``).
+
+    >>> holds_number("0.5"), holds_number("fast")
+    (True, False)
+    """
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def type_hint(expected: str, value: Any, path: Path, about: str | None = None) -> str:
     """How to write a value of the expected type, given what was written instead
     (``about``, the field's own description, when there is nothing more specific)."""
@@ -141,9 +154,9 @@ def type_hint(expected: str, value: Any, path: Path, about: str | None = None) -
         return "write a list with one '- ' line per item, or [a, b] on one line"
     if expected.startswith("a mapping"):
         return "write `key: value` lines indented under this key, or {key: value} on one line"
-    if "number" in expected and isinstance(value, str):
+    if "number" in expected and isinstance(value, str) and holds_number(value):
         return "write the number without quotes"
-    if expected == "true or false" and isinstance(value, str):
+    if expected == "true or false" and isinstance(value, str) and value in ("true", "false"):
         return "write true or false without quotes"
     return about or f"write {expected} here"
 

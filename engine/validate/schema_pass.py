@@ -32,6 +32,7 @@ from engine.validate._words import (
     context_words,
     expected_words,
     field_name,
+    holds_number,
     read_as,
     show,
     type_hint,
@@ -327,7 +328,7 @@ class SchemaChecker:
         """A step's number (which may be a template giving it) written as something else."""
         kind = "a whole number" if "integer" in schema["type"] else "a number"
         example = f'"{{{{ inputs.{_EXAMPLE_INPUTS.get(str(path[-1]), path[-1])} }}}}"'
-        if isinstance(value, str) and _holds_number(value):
+        if isinstance(value, str) and holds_number(value):
             message = f"{field_name(path)} must be {kind}, not text ({show(value)})"
             hint = f"write the number without quotes, or a template that gives it: {example}"
         else:
@@ -384,14 +385,6 @@ def misspelt_as(key: str, instance: Mapping[str, Any], allowed: list[str]) -> bo
         for other in instance
         if other not in allowed
     )
-
-
-def _holds_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _missing_hint(schema: Mapping[str, Any], path: Path, key: str) -> str:

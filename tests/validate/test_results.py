@@ -168,3 +168,28 @@ def test_reading_the_outputs_of_an_action_that_declares_none() -> None:
         "`notify` declares no outputs; add them under its `outputs:`",
     )
     assert result_finding(ActionResult("notify", ()), "n", ("text",), guarded=True) is None
+
+
+@pytest.mark.parametrize(
+    ("title", "hint"),
+    [
+        pytest.param("{{ steps.earlyer.result }}", "did you mean 'earlier'?", id="ran-before"),
+        pytest.param("{{ steps.notee.result }}", "expected one of: earlier", id="not-itself"),
+        pytest.param("{{ steps.latter.result }}", "expected one of: earlier", id="not-later"),
+    ],
+)
+def test_a_misspelt_step_is_matched_only_with_the_steps_that_ran_before(
+    title: str, hint: str
+) -> None:
+    """Within step `note`, `note` (itself) and `later` cannot be read: never suggested."""
+    text = (
+        'api_version: "1.1"\nkind: action\nname: demo\ndescription: A demo.\n'
+        "permissions: [km_variable_manager]\nsteps:\n"
+        "  - {id: earlier, tool: km_variable_manager, with: {operation: get, name: A}}\n"
+        "  - {id: note, tool: km_variable_manager, with: "
+        f'{{operation: set, name: B, value: "{title}"}}}}\n'
+        "  - {id: later, tool: km_variable_manager, with: {operation: get, name: A}}\n"
+    )
+    found = validate(load_text(text, file="demo.yaml"), ValidationContext(catalog=CATALOG))
+    [problem] = [d for d in found if d.code == "unknown-step"]
+    assert problem.hint == hint
