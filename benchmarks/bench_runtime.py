@@ -20,12 +20,33 @@ method, this benchmark's before/after:
     after (one function per step's values):               24.9-25.5 µs against
         5.6-5.8 µs, 4.40-4.50x
 
-The 3x target is still missed. Where the 25 µs go: a fixed ~5.8 µs per run
-(`engine.run.run`: state, inputs, limits and secrets context, the watchdog, the result),
+The fixed cost per run, next (issue 12, runtime target; same method, this benchmark
+run alternately against a copy of the tree before and after, three times each):
+
+    before:                                               25.0-25.4 µs against
+        5.7-5.8 µs, 4.32-4.48x; given a grant (with limits): 25.7-26.7 µs
+    after:                                                24.2-24.3 µs against
+        5.7 µs, 4.22-4.28x; given a grant: 24.2-24.4 µs
+
+What changed: a grant's hash is computed once (a run given a grant hashed its two
+coverages and its limits field by field to find its guard: ~0.5 µs); the watchdog keys a
+run by its state (no token); the limits and secrets context variables are set and
+reset by their own methods (no Python call around them); the frame's block is awaited
+in `invoke` itself (one coroutine less); the result has slots.
+
+The 3x target is still missed. Where the 24 µs go: a fixed ~4.5 µs per run, spread
+thin: reading the running loop and the current task for the watchdog (~0.4 µs; the loop
+read costs a system call, getpid, that no public API avoids), building the state, the
+frame, the scope, the secrets and the result (~1.2 µs together), the inputs (~0.5 µs
+for three), the prepared-run lookup (~0.3 µs), two context variables (~0.2 µs), the
+lazily generated block and outputs called through their wrapper (~0.1 µs each);
 ~0.75 µs per step of bookkeeping and the tool call itself (~0.55 µs of it is the call
 the hand-written code makes too), and ~1.1 µs per set of templated values (11 per run),
-a third of which is the evaluation clock (begin/end). An `if:` expression is evaluated
-by simpleeval's interpreter, not compiled code: ~5 µs.
+of which the evaluation clock (begin/end) is ~0.29 µs: two clock readings, which the
+budget needs (it counts only evaluation time, not tools' or the runtime's), and two
+Python calls, which only writing the clock's code into each generated function would
+save (a second copy of it; not done). An `if:` expression is evaluated by simpleeval's
+interpreter, not compiled code: ~5 µs.
 
     python benchmarks/bench_runtime.py [--rounds N]
 """

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -239,14 +239,11 @@ class Secrets:
 _CURRENT: ContextVar[Secrets | None] = ContextVar("km_actions_secrets", default=None)
 
 
-def set_secrets(secrets: Secrets) -> Token[Secrets | None]:
-    """Make ``secrets`` those of the current run (for :func:`show`); undo with
-    :func:`reset_secrets`."""
-    return _CURRENT.set(secrets)
-
-
-def reset_secrets(token: Token[Secrets | None]) -> None:
-    _CURRENT.reset(token)
+# Make a run's secrets those of the current context (for :func:`show`), and undo it
+# with the token: the context variable's own methods, without a Python call around them
+# (every run sets and resets them).
+set_secrets: Final[Callable[[Secrets | None], Token[Secrets | None]]] = _CURRENT.set
+reset_secrets: Final[Callable[[Token[Secrets | None]], None]] = _CURRENT.reset
 
 
 def secret_label(value: Any) -> str | None:

@@ -54,6 +54,11 @@ __all__ = [
 
 _SYSTEM_CLOCK = SystemClock()
 _STANDARD = Profile.STANDARD.limits
+# Read once here rather than through their modules on every run.
+_SUCCEEDED, _FAILED = RunStatus.SUCCEEDED, RunStatus.FAILED
+_perf_counter = time.perf_counter
+_running_loop = asyncio.get_running_loop
+_current_task = asyncio.current_task
 
 
 async def run(
@@ -101,7 +106,8 @@ async def run(
     if grant is not None and grant.limits is not None:
         limits = stricter(limits, grant.limits)
     ready = _prepare(pipeline, bridge, limits)
-    secrets = Secrets() if secrets is None else secrets
+    if secrets is None:
+        secrets = Secrets()
     if isinstance(config, PluginSettings):
         values: Mapping[str, Any] = config.values
         secrets.note_settings(values, config.secret, pipeline.plugin)
@@ -121,13 +127,13 @@ async def run(
         timeline,
     )
     origin = state.clock.monotonic() if timeline else 0.0
-    started = time.perf_counter()
+    started = _perf_counter()
     error: StepError | None = None
     outputs: dict[str, Any] = {}
     token = set_limits(limits)
     quoting = set_secrets(secrets)
     timeout, step_timeout = ready.timeout, limits.step_timeout
-    watch = _watch(timeout, ready.backstop, state) if timeout or step_timeout else None
+    dog = _watch(timeout, ready.backstop, state) if timeout or step_timeout else None
     try:
         if grant is None:
             outputs = await invoke(
@@ -148,17 +154,17 @@ async def run(
     finally:
         reset_secrets(quoting)
         reset_limits(token)
-        if watch is not None:
-            watch[0].unwatch(watch[1])
+        if dog is not None:
+            dog.unwatch(state)
     result = RunResult(
-        RunStatus.SUCCEEDED if error is None else RunStatus.FAILED,
+        _SUCCEEDED if error is None else _FAILED,
         outputs,
         error,
         state.trace,
-        time.perf_counter() - started,
-        state.steps_used(),
+        _perf_counter() - started,
+        limits.max_steps - state.steps_left,
         state.tool_calls,
-        state.backend,
+        ready.label,
         ready.simulated,
         dry_run,
     )
@@ -183,15 +189,15 @@ def _mask(result: RunResult, secrets: Secrets) -> None:
         result.recorded_calls = secrets.mask(result.recorded_calls)
 
 
-def _watch(
-    timeout: float | None, backstop: float | None, state: RunState
-) -> tuple[Watchdog, int] | None:
-    loop = asyncio.get_running_loop()  # read once: each read costs a system call (getpid)
-    task = asyncio.current_task(loop)
+def _watch(timeout: float | None, backstop: float | None, state: RunState) -> Watchdog | None:
+    """The watchdog now watching this run's task (``unwatch(state)`` when it ends)."""
+    loop = _running_loop()  # read once: each read costs a system call (getpid)
+    task = _current_task(loop)
     if task is None:
         return None
     dog = Watchdog.for_running_loop(loop)
-    return dog, dog.watch(task, timeout, state, backstop)
+    dog.watch(task, timeout, state, backstop)
+    return dog
 
 
 class _Ready:

@@ -94,39 +94,31 @@ async def invoke(
     callback ``(done, total, message)`` after each top-level step; ``limits``: stricter
     ones than the run's, for an action of a plugin installed under a stricter profile)."""
     inputs = prepare_inputs(pipeline, given, state)
+    token = None
     if limits is None or limits is state.limits:
         frame = Frame(state, pipeline, bridge or state.make_bridge(pipeline, grant), depth)
-        return await _run_frame(frame, pipeline, scope_of(frame, inputs, config), progress)
-    # Its own guard (the tool classes its limits allow) and its limits inside templates
-    # and expressions too.
-    guard = state.make_bridge.with_limits(limits)(pipeline, grant)
-    frame = Frame(state, pipeline, guard, depth, limits)
-    token = set_limits(limits)
-    try:
-        return await _run_frame(frame, pipeline, scope_of(frame, inputs, config), progress)
-    finally:
-        reset_limits(token)
-
-
-def scope_of(frame: Frame, inputs: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """The names an invocation's templates and expressions see."""
-    return {"inputs": inputs, "vars": frame.vars, "steps": frame.steps, "config": config}
-
-
-async def _run_frame(
-    frame: Frame, pipeline: Pipeline, scope: dict[str, Any], progress: Any
-) -> dict[str, Any]:
+    else:
+        # Its own guard (the tool classes its limits allow) and its limits inside
+        # templates and expressions too (its outputs' included).
+        guard = state.make_bridge.with_limits(limits)(pipeline, grant)
+        frame = Frame(state, pipeline, guard, depth, limits)
+        token = set_limits(limits)
+    # The names its templates and expressions see.
+    scope = {"inputs": inputs, "vars": frame.vars, "steps": frame.steps, "config": config}
     block = pipeline.block
     assert block is not None  # every compiled pipeline has one (only hooks' anchor has not)
     try:
         await block(frame, scope, progress)
+        if pipeline.outputs is None:
+            return {}
+        outputs: dict[str, Any] = pipeline.outputs(scope)  # measured there, as check_fields does
+        return outputs
     except ReturnSignal as signal:
         return (
             {name: signal.outputs.get(name) for name in pipeline.output_names}
             if pipeline.output_names
             else dict(signal.outputs)
         )
-    if pipeline.outputs is None:
-        return {}
-    outputs: dict[str, Any] = pipeline.outputs(scope)  # measured there, as check_fields does
-    return outputs
+    finally:
+        if token is not None:
+            reset_limits(token)

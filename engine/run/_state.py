@@ -153,7 +153,7 @@ class RunState:
         self.steps_left = limits.max_steps
         self.tool_calls = 0
         self.timed_out: str | None = None  # "run" or "step" once the watchdog stopped it
-        self.step_started = time.monotonic()  # when the latest step began (step_timeout)
+        self.step_started = _monotonic()  # when the latest step began (step_timeout)
         self.step_site: Any = None  # where that step is, for the timeout message
         self.trace: list[dict[str, Any]] | None = [] if trace else None
         # Each step as it ends, for the history: (pipeline, step, started, ended, status,
@@ -168,9 +168,6 @@ class RunState:
         self.backend = backend
         self.pause_at = self.step_started + SLICE
         self.busy_mark: float | None = None  # the thread's CPU time at the last check
-
-    def steps_used(self) -> int:
-        return self.limits.max_steps - self.steps_left
 
 
 async def pause(state: RunState) -> None:

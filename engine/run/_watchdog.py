@@ -11,11 +11,10 @@ run then reports why (``state.timed_out`` is ``"run"`` or ``"step"``).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 import weakref
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 T = TypeVar("T")
 
@@ -25,6 +24,7 @@ _WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = (
 
 
 _monotonic = time.monotonic
+_INF: Final = float("inf")
 _LAST: Watchdog | None = None  # the last loop's watchdog: one loop is the common case
 
 
@@ -33,10 +33,11 @@ class Watchdog:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._runs: dict[int, tuple[asyncio.Task[Any], float, float | None, Any]] = {}
-        self._tokens = itertools.count()
+        # By what the watched run writes (``state``: each run, each bounded call has its
+        # own), so that registering takes no token of its own.
+        self._runs: dict[Any, tuple[asyncio.Task[Any], float, float | None]] = {}
         self._handle: asyncio.TimerHandle | None = None
-        self._armed_for = float("inf")
+        self._armed_for = _INF
 
     @classmethod
     def for_running_loop(cls, loop: asyncio.AbstractEventLoop | None = None) -> Watchdog:
@@ -59,22 +60,22 @@ class Watchdog:
         seconds: float | None,
         state: Any,
         step_seconds: float | None = None,
-    ) -> int:
+    ) -> None:
         """Cancel ``task`` in ``seconds`` (run timeout), or when ``state.step_started``
-        is older than ``step_seconds``; ``state.timed_out`` then says which."""
+        is older than ``step_seconds``; ``state.timed_out`` then says which. Until
+        :meth:`unwatch` is given the same ``state``."""
         now = _monotonic()  # the event loop's clock, without a method call
-        deadline = now + seconds if seconds is not None else float("inf")
-        token = next(self._tokens)
-        self._runs[token] = (task, deadline, step_seconds, state)
-        first = min(deadline, now + step_seconds if step_seconds is not None else deadline)
+        first = deadline = now + seconds if seconds is not None else _INF
+        self._runs[state] = (task, deadline, step_seconds)
+        if step_seconds is not None and now + step_seconds < first:
+            first = now + step_seconds
         if first < self._armed_for:
             self._arm(first)
-        return token
 
-    def unwatch(self, token: int) -> None:
+    def unwatch(self, state: Any) -> None:
         # The timer stays armed: when it fires with nothing due it re-arms for the next
         # deadline or stops. Cancelling and re-arming per run would cost what this saves.
-        self._runs.pop(token, None)
+        self._runs.pop(state, None)
 
     def _arm(self, deadline: float) -> None:
         if self._handle is not None:
@@ -84,20 +85,18 @@ class Watchdog:
 
     def _tick(self) -> None:
         self._handle = None
-        self._armed_for = float("inf")
+        self._armed_for = _INF
         now = self._loop.time()
-        earliest = float("inf")
-        for token, (task, deadline, step_seconds, state) in list(self._runs.items()):
-            step_deadline = (
-                state.step_started + step_seconds if step_seconds is not None else float("inf")
-            )
+        earliest = _INF
+        for state, (task, deadline, step_seconds) in list(self._runs.items()):
+            step_deadline = state.step_started + step_seconds if step_seconds is not None else _INF
             if deadline <= now or step_deadline <= now:
-                del self._runs[token]
+                del self._runs[state]
                 state.timed_out = "run" if deadline <= now else "step"
                 task.cancel("km-actions timeout")
             else:
                 earliest = min(earliest, deadline, step_deadline)
-        if earliest != float("inf"):
+        if earliest != _INF:
             self._arm(earliest)
 
 
@@ -135,7 +134,7 @@ async def bounded(
     watched = _Watched(state)
     dog = Watchdog.for_running_loop()
     backstop = step_seconds * 1.05 + 0.05 if step_seconds is not None else None
-    token = dog.watch(task, seconds, watched, backstop)
+    dog.watch(task, seconds, watched, backstop)
     try:
         return await task
     except asyncio.CancelledError:
@@ -144,4 +143,4 @@ async def bounded(
             raise
         raise Expired(watched.timed_out) from None
     finally:
-        dog.unwatch(token)
+        dog.unwatch(watched)

@@ -249,7 +249,7 @@ class Timeline:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class RunResult:
     """What a run gives back: outputs (a projection), or the error; the trace if asked."""
 

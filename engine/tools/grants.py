@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.lang.limits import Limits
 from engine.tools.catalog import Coverage, Need, ToolCatalog, ToolClass
@@ -68,6 +68,16 @@ class Grant:
     covered: Coverage
     named: Coverage
     limits: Limits | None = None
+    # A run given a grant looks its guarded bridge up by it: hashing the two coverages
+    # and the limits field by field every run costs more than the lookup (the fields
+    # are immutable, so the hash is computed once).
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.covered, self.named, self.limits)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def from_permissions(

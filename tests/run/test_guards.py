@@ -332,3 +332,15 @@ def test_only_a_tool_every_call_of_which_is_allowed_is_reached_directly(tools: T
     )
     asyncio.run(whole.call_tool("km_store", {"operation": "get", "name": "x"}))
     assert "km_store" in whole.direct
+
+
+def test_a_grant_s_hash_computed_once_follows_its_value() -> None:
+    # Runs look their guard up by the grant (its hash is kept, not recomputed per run):
+    # grants alike in value are one key, a grant made from another by replace() its own.
+    first, second = Grant.of_tools(["km_echo"]), Grant.of_tools(["km_echo"])
+    stricter = replace(first, limits=Profile.SANDBOX.limits)
+    assert first == second and hash(first) == hash(second)
+    assert stricter != first
+    assert hash(stricter) == hash(Grant(first.covered, first.named, Profile.SANDBOX.limits))
+    assert len({first, second, stricter}) == 2
+    assert "_hash" not in repr(first)
