@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.diagnostics.errors import StepError
+from engine.diagnostics.words import counted
 from engine.lang.limits import Limits, Profile
 from engine.lang.secrets import Secrets, show
 from engine.run import ActionResolver, FakeClock, run
@@ -198,7 +199,7 @@ def _check_calls(
         if index >= len(calls):
             out.append(
                 f"call {index + 1} to {want.get('tool')} was never made "
-                f"(only {len(calls)} call{'s' if len(calls) != 1 else ''})"
+                f"(only {counted(len(calls), 'call')})"
             )
             break
         got = calls[index]

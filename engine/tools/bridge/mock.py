@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.diagnostics.errors import ErrorKind, StepError
+from engine.diagnostics.words import counted
 from engine.lang.secrets import show
 from engine.tools.catalog import ToolCatalog
 
@@ -72,8 +73,8 @@ class MockBridge:
             if index >= len(spec):
                 raise StepError(
                     ErrorKind.TOOL_UNAVAILABLE,
-                    f"{name} was called {index + 1} times, but the test mocks {len(spec)} "
-                    f"answer{'s' if len(spec) != 1 else ''}",
+                    f"{name} was called {index + 1} times, but the test mocks "
+                    + counted(len(spec), "answer"),
                     hint="add one more answer to the list, in call order",
                     details={"tool": name},
                 )
