@@ -259,9 +259,12 @@ class Compiler:
                 continue
             schema = spec.properties.get(name) if spec is not None else None
             if isinstance(schema, Mapping):
-                dynamic.append(
-                    (name, render, fast_types(schema), compile_checker(tool, name, schema))
-                )
+                # A value the tool refuses is reported where it was written, naming the
+                # template that gave it (a whole-value one: `{{ inputs.n }}`).
+                source = value.strip() if isinstance(value, str) else ""
+                site = render.site if isinstance(render, Located) else None
+                check = compile_checker(tool, name, schema, source=source, site=site)
+                dynamic.append((name, render, fast_types(schema), check))
             else:
                 dynamic.append((name, render, None, None))
         return constants, dynamic
