@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from engine.diagnostics.errors import CompileError, ErrorKind, Path, StepError
+from engine.diagnostics.errors import CompileError, ErrorKind, Path, Span, StepError
 from engine.lang.expressions import ExpressionEngine, shared_expressions
-from engine.lang.templates import TemplateEngine, shared_templates
+from engine.lang.templates import TemplateEngine, Values, shared_templates
 from engine.load.sourcemap import Document
 from engine.run.model import (
     DEFAULT_RETRY_ON,
@@ -167,7 +167,11 @@ class Compiler:
             if isinstance(value, list | dict):
                 return _FreshCopy(value)
             return renderer
-        return Located(renderer, Site(document.file, path, document.span(path)))
+        inner = _item_spans(value, path, document) if isinstance(value, list | dict) else None
+        site = Site(document.file, path, document.span(path), inner)
+        if isinstance(renderer, Values):
+            renderer = renderer.located(site)  # a failing item is located at the item
+        return Located(renderer, site)
 
     def fields(
         self,
@@ -298,6 +302,18 @@ class _Constant:
 
     def evaluate(self, scope: Mapping[str, Any]) -> bool:
         return self.value
+
+
+def _item_spans(value: Any, path: Path, document: Document) -> dict[Path, Span | None]:
+    """Where each item of a list or mapping value (at any depth) was written, by path."""
+    out: dict[Path, Span | None] = {}
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        inner = (*path, key)
+        out[inner] = document.span(inner)
+        if isinstance(item, list | dict):
+            out.update(_item_spans(item, inner, document))
+    return out
 
 
 def _located(error: CompileError, path: Path, document: Document) -> CompileError:

@@ -40,3 +40,58 @@ def test_an_argument_the_tool_refuses_is_reported_at_the_argument(cli: Cli) -> N
         "$.steps[0].with.duration",
         "show",
     )
+
+
+NESTED = action_text(
+    "nested",
+    """\
+    permissions: [km_notifications]
+    inputs:
+      k: {type: string}
+      o: {type: object, default: {}}
+    steps:
+      - tool: km_notifications
+        with:
+          notification_type: alert
+          title: T
+          message: M
+          buttons: ["{{ inputs.k }}", "{{ inputs.o.name }}"]
+      - emit: ev
+        with: {b: {deep: [x, "{{ inputs.o.name }}"]}}
+    """,
+)
+
+
+def test_a_template_failing_inside_a_list_argument_is_reported_at_its_item(cli: Cli) -> None:
+    """It underlined the whole list (`validate` underlines the item)."""
+    cli.write("nested.yaml", NESTED)
+    outcome = cli("run", "nested.yaml", "--dry-run", "-i", "k=a")
+    assert outcome.code == 1
+    assert outcome.err.splitlines()[1:4] == [
+        "nested.yaml:15:35: error[template-error]: `inputs.o` has no key 'name'; it is empty",
+        '  15 |       buttons: ["{{ inputs.k }}", "{{ inputs.o.name }}"]',
+        "     |                                   ^^^^^^^^^^^^^^^^^^^^^",
+    ]
+    error = cli("run", "nested.yaml", "--dry-run", "-i", "k=a", "--json").json()["error"]
+    assert (error["location"], error["path"]) == (
+        "nested.yaml:15:35",
+        "$.steps[0].with.buttons[1]",
+    )
+
+
+def test_a_template_failing_deep_in_emitted_data_is_reported_at_its_item(cli: Cli) -> None:
+    cli.write(
+        "nested.yaml", NESTED.replace('"{{ inputs.o.name }}"]\n  -', '"{{ inputs.k }}"]\n  -')
+    )
+    outcome = cli("run", "nested.yaml", "--dry-run", "-i", "k=a")
+    assert outcome.code == 1
+    assert outcome.err.splitlines()[-5:-2] == [
+        "nested.yaml:17:26: error[template-error]: `inputs.o` has no key 'name'; it is empty",
+        '  17 |     with: {b: {deep: [x, "{{ inputs.o.name }}"]}}',
+        "     |                          ^^^^^^^^^^^^^^^^^^^^^",
+    ]
+    error = cli("run", "nested.yaml", "--dry-run", "-i", "k=a", "--json").json()["error"]
+    assert (error["location"], error["path"]) == (
+        "nested.yaml:17:26",
+        "$.steps[1].with.b.deep[1]",
+    )
