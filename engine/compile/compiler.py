@@ -192,7 +192,9 @@ class Compiler:
         items = tuple(
             (name, self.value(value, (*path, name), document)) for name, value in values.items()
         )
-        return make_fields(items, subject)
+        return make_fields(
+            items, subject, Site(document.file, path, document.span(path, at_key=True))
+        )
 
     def number(self, value: Any, path: Path, document: Document) -> StepNumber:
         """One of a step's numbers (``path`` ends with its field: ``timeout``, ``wait``,

@@ -95,3 +95,31 @@ def test_a_template_failing_deep_in_emitted_data_is_reported_at_its_item(cli: Cl
         "nested.yaml:17:26",
         "$.steps[1].with.b.deep[1]",
     )
+
+
+BIG_OUTPUTS = action_text(
+    "big",
+    """\
+    steps:
+      - set:
+          a: "{{ 'x' * 600000 }}"
+    outputs:
+      one: "{{ vars.a }}"
+      two: "{{ vars.a }}"
+    """,
+)
+
+
+def test_outputs_too_large_together_are_reported_at_the_outputs_key(cli: Cli) -> None:
+    """No single output is at fault; it was reported with no location (`<input>`)."""
+    cli.write("big.yaml", BIG_OUTPUTS)
+    outcome = cli("run", "big.yaml", "--dry-run")
+    assert outcome.code == 1
+    assert outcome.err.splitlines()[1:4] == [
+        "big.yaml:8:1: error[limit-exceeded]: the outputs would hold about 1,200,000 characters "
+        "of data (limit max_template_output: 1,000,000)",
+        "   8 | outputs:",
+        "     | ^^^^^^^",
+    ]
+    error = cli("run", "big.yaml", "--dry-run", "--json").json()["error"]
+    assert (error["location"], error["path"]) == ("big.yaml:8:1", "$.outputs")
