@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from engine.diagnostics.errors import CompileError, ErrorKind, Path, StepError
+from engine.diagnostics.errors import CompileError, ErrorKind, Path, Span, StepError
 from engine.lang.expressions import Expression, ExpressionEngine, shared_expressions
-from engine.lang.templates import TemplateEngine, shared_templates
+from engine.lang.templates import TemplateEngine, Values, shared_templates
 from engine.load.sourcemap import Document
 from engine.run.model import (
     DEFAULT_RETRY_ON,
@@ -167,7 +167,11 @@ class Compiler:
             if isinstance(value, list | dict):
                 return _FreshCopy(value)
             return renderer
-        return Located(renderer, Site(document.file, path, document.span(path)))
+        inner = _item_spans(value, path, document) if isinstance(value, list | dict) else None
+        site = Site(document.file, path, document.span(path), inner)
+        if isinstance(renderer, Values):
+            renderer = renderer.located(site)  # a failing item is located at the item
+        return Located(renderer, site)
 
     def fields(
         self,
@@ -188,7 +192,9 @@ class Compiler:
         items = tuple(
             (name, self.value(value, (*path, name), document)) for name, value in values.items()
         )
-        return make_fields(items, subject)
+        return make_fields(
+            items, subject, Site(document.file, path, document.span(path, at_key=True))
+        )
 
     def number(self, value: Any, path: Path, document: Document) -> StepNumber:
         """One of a step's numbers (``path`` ends with its field: ``timeout``, ``wait``,
@@ -260,9 +266,12 @@ class Compiler:
                 continue
             schema = spec.properties.get(name) if spec is not None else None
             if isinstance(schema, Mapping):
-                dynamic.append(
-                    (name, render, fast_types(schema), compile_checker(tool, name, schema))
-                )
+                # A value the tool refuses is reported where it was written, naming the
+                # template that gave it (a whole-value one: `{{ inputs.n }}`).
+                source = value.strip() if isinstance(value, str) else ""
+                site = render.site if isinstance(render, Located) else None
+                check = compile_checker(tool, name, schema, source=source, site=site)
+                dynamic.append((name, render, fast_types(schema), check))
             else:
                 dynamic.append((name, render, None, None))
         return constants, dynamic
@@ -319,6 +328,18 @@ class _Constant:
 
     def evaluate(self, scope: Mapping[str, Any]) -> bool:
         return self.value
+
+
+def _item_spans(value: Any, path: Path, document: Document) -> dict[Path, Span | None]:
+    """Where each item of a list or mapping value (at any depth) was written, by path."""
+    out: dict[Path, Span | None] = {}
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        inner = (*path, key)
+        out[inner] = document.span(inner)
+        if isinstance(item, list | dict):
+            out.update(_item_spans(item, inner, document))
+    return out
 
 
 def _located(error: CompileError, path: Path, document: Document) -> CompileError:

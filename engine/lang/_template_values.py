@@ -56,6 +56,10 @@ class Locator(Protocol):
 
     def locate(self, error: StepError, step: str | None) -> StepError: ...
 
+    def within(self, key: Any) -> Locator:
+        """Where the item ``key`` (a key or an index) of the value was written."""
+        ...
+
 
 class Leaf:
     """One template string of a value: its text, whether it is exactly one ``{{ expr }}``
@@ -117,6 +121,10 @@ class Values:
 
     def _first_call(self, scope: Scope) -> Any:
         return self.compiled()(scope)
+
+    def located(self, site: Locator) -> Values:
+        """The same value (a single one), its failures located at ``site``."""
+        return Values(self.writer, self.shapes, (site,), single=self.single)
 
     def compiled(self, *, eager: bool = False) -> Callable[[Scope], Any]:
         """The function computing the values from a scope (written now if it was not).
@@ -224,7 +232,13 @@ class ValuesWriter:
                 return f"v{len(where) - 1}"
             if isinstance(shape, Constant):
                 return constant(shape.value)
-            items = [expression(item, site) for item in shape.items]
+            # Each item is located at its own site: a failing template in a list or a
+            # mapping is reported at the item, not at the whole value.
+            keys_ = range(len(shape.items)) if shape.keys is None else shape.keys
+            items = [
+                expression(item, None if site is None else site.within(key))
+                for key, item in zip(keys_, shape.items, strict=True)
+            ]
             if shape.keys is None:
                 return "[" + ", ".join(items) + "]"
             keys = [constant(key) for key in shape.keys]

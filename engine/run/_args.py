@@ -26,6 +26,7 @@ import jsonschema
 from engine.diagnostics.errors import ErrorKind, StepError
 from engine.diagnostics.words import EXACT_TYPES, TYPE_WORDS, described
 from engine.lang.secrets import schema_message, show
+from engine.run.model import Site
 
 Checker = Callable[[Any], Any]
 # isinstance wants a tuple of types.
@@ -135,8 +136,25 @@ def _needs_full(schema: Mapping[str, Any]) -> bool:
     return bool(extra) or any(k in schema for k in ("enum", "const", "not", "allOf"))
 
 
-def compile_checker(tool: str, name: str, schema: Mapping[str, Any]) -> Checker:
-    """A function that returns the value checked (and coerced) or raises StepError."""
+def compile_checker(
+    tool: str,
+    name: str,
+    schema: Mapping[str, Any],
+    *,
+    source: str = "",
+    site: Site | None = None,
+) -> Checker:
+    """A function that returns the value checked (and coerced) or raises StepError,
+    located at ``site`` (where the argument was written) when given; ``source`` is the
+    template that gave the value (``{{ inputs.n }}``), named in the message.
+
+    >>> check = compile_checker("km_x", "n", {"type": "integer"}, source="{{ inputs.n }}")
+    >>> try:
+    ...     check("four")
+    ... except StepError as error:
+    ...     print(error.message)
+    argument `n` of km_x must be a whole number, but `{{ inputs.n }}` gave text ("four")
+    """
     options = _options(schema)
     allowed = [t for o in options for t in _types(o)]
     needs_full = _needs_full(schema)
@@ -144,12 +162,13 @@ def compile_checker(tool: str, name: str, schema: Mapping[str, Any]) -> Checker:
     words = " or ".join(dict.fromkeys(TYPE_WORDS.get(t, t) for t in allowed if t != "null"))
 
     def fail(value: Any, detail: str) -> StepError:
-        return StepError(
+        error = StepError(
             ErrorKind.INVALID_ARGUMENTS,
-            f"argument `{name}` of {tool} {detail}",
+            f"argument `{name}` of {tool}{detail}",
             hint=str(schema.get("description") or "") or None,
             details={"tool": tool, "argument": name},
         )
+        return site.locate(error, None) if site is not None else error
 
     def check(value: Any) -> Any:
         if "any" not in allowed and not any(_has_type(value, t) for t in allowed):
@@ -160,16 +179,21 @@ def compile_checker(tool: str, name: str, schema: Mapping[str, Any]) -> Checker:
                 except (ValueError, TypeError):
                     continue
             else:
-                raise fail(
-                    value,
-                    f"must be {words or 'a different value'}, not {described(value, show(value))}",
-                )
+                raise fail(value, f" must be {words or 'a different value'}{_gave(value, source)}")
         if full is not None and not full.is_valid(value):
             error = jsonschema.exceptions.best_match(full.iter_errors(value))
             message = (
                 schema_message(error) if error is not None else "does not fit the tool's schema"
             )
-            raise fail(value, f"is not valid: {message}")
+            # The message shows the value; say where it came from.
+            given = f", given by `{source}`," if source else ""
+            raise fail(value, f"{given} is not valid: {message}")
         return value
 
     return check
+
+
+def _gave(value: Any, source: str) -> str:
+    """``, but `{{ x }}` gave text ("a")`` (a template), or ``, not text ("a")``."""
+    shown = described(value, show(value))
+    return f", but `{source}` gave {shown}" if source else f", not {shown}"

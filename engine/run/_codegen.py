@@ -410,18 +410,18 @@ def _literal(src: _Source, value: Any) -> str:
 
 
 def make_fields(
-    items: Sequence[tuple[str, Any]], subject: str = "the outputs"
+    items: Sequence[tuple[str, Any]], subject: str = "the outputs", site: Site | None = None
 ) -> Callable[[Any], dict[str, Any]]:
     """One function rendering named values (an action's outputs, an event's data) into a
     new mapping, generated when it first runs; ``subject`` names them when together they
-    hold too much data."""
-    return _Lazy(_generate_fields, (tuple(items), subject))
+    hold too much data, an error located at ``site`` (their key: ``outputs:``) if given."""
+    return _Lazy(_generate_fields, (tuple(items), subject, site))
 
 
 def _generate_fields(
-    spec: tuple[tuple[tuple[str, Any], ...], str],
+    spec: tuple[tuple[tuple[str, Any], ...], str, Site | None],
 ) -> Callable[[Any], dict[str, Any]]:
-    items, subject = spec
+    items, subject, site = spec
     src = _Source()
     src.add(0, "def fields(scope):")
     # The templated values are computed together, by one function Jinja's code
@@ -446,7 +446,10 @@ def _generate_fields(
         src.add(1, f"out[{src.name('N', name)}] = value")
     if measured:
         src.add(1, "if size > cap:")
-        src.add(2, f"raise _too_big({src.name('W', subject)}, size, cap)")
+        too_big_ = f"_too_big({src.name('W', subject)}, size, cap)"
+        if site is not None:  # no single value is at fault: the error is at their key
+            too_big_ = f"{src.name('SITE', site)}.locate({too_big_}, None)"
+        src.add(2, f"raise {too_big_}")
     src.add(1, "return out")
     src.namespace["_template_cap"] = _template_cap
     return _build(src, "fields")  # type: ignore[no-any-return]

@@ -44,9 +44,19 @@ class Site:
     file: str | None
     path: Path
     span: Span | None
+    # The spans of the items of a list or mapping value, by path (see :meth:`within`).
+    inner: Mapping[Path, Span | None] | None = field(default=None, compare=False, repr=False)
 
     def locate(self, error: StepError, step: str | None) -> StepError:
         return error.at(step=step, path=self.path, span=self.span, file=self.file)
+
+    def within(self, key: Any) -> Site:
+        """Where the item ``key`` (a key or an index) of this value was written: this
+        site when that is not known."""
+        path = (*self.path, key)
+        if self.inner is None or path not in self.inner:
+            return self
+        return Site(self.file, path, self.inner[path], self.inner)
 
 
 class Located:

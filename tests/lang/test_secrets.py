@@ -301,8 +301,8 @@ def test_the_property_sees_every_failure() -> None:
     assert [error["message"] for error in failing["outputs"]["errors"]] == [
         "cannot turn the secret input `pw` into a whole number",
         "`vars.m` has no key given by the secret input `pw`",
-        "argument `mode` of km_pick is not valid: the secret input `pw` is not one of "
-        '"fast", "slow"',
+        "argument `mode` of km_pick, given by `{{ inputs.pw }}`, is not valid: the secret "
+        'input `pw` is not one of "fast", "slow"',
         "`wait` must be a number, but `{{ inputs.pw }} s` gave a value containing the secret "
         "input `pw`",
     ]

@@ -214,56 +214,57 @@ def test_arguments_are_coerced_only_where_the_schema_says(
             "km_add",
             "a",
             "'x'",
-            'argument `a` of km_add must be a whole number, not text ("x")',
+            "argument `a` of km_add must be a whole number, but `{{ 'x' }}` gave text (\"x\")",
             id="word-for-integer",
         ),
         pytest.param(
             "km_add",
             "a",
             "2.5",
-            "argument `a` of km_add must be a whole number, not a number (2.5)",
+            "argument `a` of km_add must be a whole number, but `{{ 2.5 }}` gave a number (2.5)",
             id="fraction-for-integer",
         ),
         pytest.param(
             "km_add",
             "a",
             "true",
-            "argument `a` of km_add must be a whole number, not true",
+            "argument `a` of km_add must be a whole number, but `{{ true }}` gave true",
             id="boolean-for-integer",
         ),
         pytest.param(
             "km_flag",
             "on",
             "'yes'",
-            'argument `on` of km_flag must be true or false, not text ("yes")',
+            "argument `on` of km_flag must be true or false, but `{{ 'yes' }}` gave text (\"yes\")",
             id="yes-for-boolean",
         ),
         pytest.param(
             "km_flag",
             "on",
             "1",
-            "argument `on` of km_flag must be true or false, not a whole number (1)",
+            "argument `on` of km_flag must be true or false, but `{{ 1 }}` gave a whole number (1)",
             id="number-for-boolean",
         ),
         pytest.param(
             "km_echo",
             "text",
             "[1]",
-            "argument `text` of km_echo must be text, not a list ([1])",
+            "argument `text` of km_echo must be text, but `{{ [1] }}` gave a list ([1])",
             id="list-for-text",
         ),
         pytest.param(
             "km_echo",
             "text",
             "true",
-            "argument `text` of km_echo must be text, not true",
+            "argument `text` of km_echo must be text, but `{{ true }}` gave true",
             id="boolean-for-text",
         ),
         pytest.param(
             "km_note",
             "text",
             "{'a': 1}",
-            'argument `text` of km_note must be text, not a mapping (key: value pairs) ({"a": 1})',
+            "argument `text` of km_note must be text, but `{{ {'a': 1} }}` gave a mapping "
+            '(key: value pairs) ({"a": 1})',
             id="mapping-for-text-or-null",
         ),
     ],
@@ -277,7 +278,9 @@ def test_arguments_that_cannot_be_coerced_name_step_argument_and_type(
         f'    with: {{{argument}: "{{{{ {template} }}}}"{others}}}\n'
     )
     error = failure(tools.run(body))
-    assert where(error) == ("invalid-arguments", "call", "t.yaml:5:5", "$.steps[0]")
+    # At the argument, where the template that gave the value is written.
+    location = (f"t.yaml:7:{14 + len(argument)}", f"$.steps[0].with.{argument}")
+    assert where(error) == ("invalid-arguments", "call", *location)
     assert error.message == message
     assert error.details == {"tool": tool, "argument": argument}
     assert tools.calls == []
@@ -302,7 +305,8 @@ def test_schema_keywords_beyond_type_are_checked(tools: Tools) -> None:
     error = failure(tools.run(body, {"m": "quick"}))
     assert (error.kind.value, error.message, error.hint) == (
         "invalid-arguments",
-        'argument `mode` of km_mode is not valid: "quick" is not one of "fast", "safe"',
+        "argument `mode` of km_mode, given by `{{ inputs.m }}`, is not valid: "
+        '"quick" is not one of "fast", "safe"',
         "How.",
     )
 
@@ -337,7 +341,8 @@ def test_number_arguments_refuse_what_is_not_a_finite_number(tools: Tools, templ
         tools.run(f'steps:\n  - tool: km_num\n    with: {{x: "{{{{ {template} }}}}"}}\n')
     )
     assert error.kind.value == "invalid-arguments"
-    assert error.message.startswith("argument `x` of km_num must be a number, not text (")
+    given = f"argument `x` of km_num must be a number, but `{{{{ {template} }}}}` gave text ("
+    assert error.message.startswith(given)
 
 
 @pytest.mark.parametrize(

@@ -306,7 +306,7 @@ BIG = "  - set: {big: \"{{ 'x' * 600000 }}\"}\n"
         ),
         pytest.param(
             'outputs: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\n',
-            "$",
+            "$.outputs",  # at the key: no single output is at fault
             "the outputs",
             id="outputs",
         ),
@@ -468,6 +468,6 @@ def test_the_data_of_an_event_is_measured(tools: Tools) -> None:
     assert (error.message, error.first.json_path) == (
         "the data of the event `seen` would hold about 1,200,000 characters of data "
         "(limit max_template_output: 1,000,000)",
-        "$.steps[1]",
+        "$.steps[1].with",
     )
     assert tools.run("steps:\n" + BIG + "  - emit: seen\n    with: {a: 1}\n").ok

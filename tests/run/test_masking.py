@@ -181,8 +181,8 @@ def test_tool_argument_errors_name_the_secret(tools: Tools) -> None:
     )
     error = failure(tools.run(body, {"pw": "s3cr3t-mode"}))
     assert error.message == (
-        "argument `mode` of km_pick is not valid: the secret input `pw` is not one of "
-        '"fast", "slow"'
+        "argument `mode` of km_pick, given by `{{ inputs.pw }}`, is not valid: the secret "
+        'input `pw` is not one of "fast", "slow"'
     )
 
 
