@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from engine.diagnostics.errors import Path
 from engine.diagnostics.words import TYPE_WORDS, type_word
@@ -125,6 +125,10 @@ def type_name(value: Any) -> str:
     return type_word(value)
 
 
+# Words a beginner writes in quotes for true or false.
+_BOOLEANS: Final = frozenset({"true", "false", "yes", "no", "on", "off"})
+
+
 def holds_number(text: str) -> bool:
     """Whether text is a number in quotes (``"3"``, ``"0.5"``).
 
@@ -156,7 +160,7 @@ def type_hint(expected: str, value: Any, path: Path, about: str | None = None) -
         return "write `key: value` lines indented under this key, or {key: value} on one line"
     if "number" in expected and isinstance(value, str) and holds_number(value):
         return "write the number without quotes"
-    if expected == "true or false" and isinstance(value, str) and value in ("true", "false"):
+    if expected == "true or false" and isinstance(value, str) and value.lower() in _BOOLEANS:
         return "write true or false without quotes"
     return about or f"write {expected} here"
 

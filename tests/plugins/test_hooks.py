@@ -342,7 +342,7 @@ def test_a_condition_that_fails_is_a_failed_hook_not_a_failed_action(world: Worl
     [outcome] = done.hooks
     assert outcome.error is not None and outcome.error.kind is ErrorKind.EXPRESSION_ERROR
     assert outcome.error.first.file == "audit/plugin.yaml"
-    assert outcome.error.first.path == ("hooks", 0)
+    assert outcome.error.first.path == ("hooks", 0, "if")
 
 
 # -- cascades --------------------------------------------------------------------------
