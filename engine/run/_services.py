@@ -7,6 +7,7 @@ plan is made here for the code generator to write out whole.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -121,6 +122,7 @@ class KindRuntime:
     call_action = staticmethod(call_action)
     emit = staticmethod(emit)
     tool_plan = staticmethod(tool_plan)
+    task_group = asyncio.TaskGroup
 
 
 RUNTIME = KindRuntime()

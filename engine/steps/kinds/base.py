@@ -28,13 +28,16 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 from engine.diagnostics.errors import CompileError, Diagnostic, Path
 from engine.lang.limits import Limits
 from engine.load.sourcemap import Document
 from engine.steps.nodes import Block, StepNode
 from engine.tools.catalog import ToolCatalog, ToolSpec
+
+if TYPE_CHECKING:
+    from asyncio import TaskGroup
 
 Render = Callable[[Mapping[str, Any]], Any]
 """A compiled value: what it gives in a scope."""
@@ -230,6 +233,10 @@ class Runtime(Protocol):
 
     def tool_plan(self, tool: str, constants: Mapping[str, Any], dynamic: Sequence[Any]) -> Any:
         """What a tool step does, in the form the code generator writes out whole."""
+
+    def task_group(self) -> TaskGroup:
+        """A new ``asyncio.TaskGroup`` (handed over: checking a manifest, which imports
+        the kinds, never loads asyncio)."""
 
 
 class KindCompiler(Protocol):

@@ -3,7 +3,6 @@ cancels the others."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -96,7 +95,7 @@ def parallel_body(runtime: Runtime, branches: Sequence[Sequence[Any]]) -> Body:
                 f"(limit max_parallel_branches: {limit})",
             )
         try:
-            async with asyncio.TaskGroup() as group:
+            async with runtime.task_group() as group:
                 for branch in groups:
                     group.create_task(branch(frame, scope))
         except BaseExceptionGroup as failures:
