@@ -20,8 +20,8 @@ from engine.cli import COMMANDS, build_parser
 ROOT = Path(__file__).resolve().parents[2]
 
 #: What a quick command must not load: the MCP SDK, jsonschema, the plugin store, the
-#: simulator, the runtime.
-HEAVY = ("mcp", "jsonschema", "engine.plugins", "engine.simulator", "engine.run")
+#: simulator, the runtime, asyncio (~20 ms).
+HEAVY = ("mcp", "jsonschema", "engine.plugins", "engine.simulator", "engine.run", "asyncio")
 
 _PROBE = """
 import json, sys
