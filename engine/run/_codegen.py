@@ -57,6 +57,7 @@ class _Source:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.recoveries: dict[int, str] = {}  # a step's _recovery, by id(step)
         self.namespace: dict[str, Any] = {
             "StepError": StepError,
             "_mono": time.monotonic,
@@ -177,12 +178,20 @@ def _condition(src: _Source, step: Step, site: str, sid: str, this: str) -> None
     if not _recovers(step):
         src.add(2, "raise")
         return
-    catch = make_block(step.catch) if step.catch is not None else None
-    keep_going = src.name("KEEP", step.continue_on_error)
-    src.add(
-        2, f"await _recover(frame, scope, error, {sid}, {src.name('CATCH', catch)}, {keep_going})"
-    )
+    src.add(2, _recovery(src, step, sid))
     src.add(2, "go = None")
+
+
+def _recovery(src: _Source, step: Step, sid: str) -> str:
+    """The statement recording the step's failure and running its ``catch``: one block
+    per step, shared by its ``if:`` and its attempts."""
+    call = src.recoveries.get(id(step))
+    if call is None:
+        catch = src.name("CATCH", make_block(step.catch) if step.catch is not None else None)
+        keep_going = src.name("KEEP", step.continue_on_error)
+        call = f"await _recover(frame, scope, error, {sid}, {catch}, {keep_going})"
+        src.recoveries[id(step)] = call
+    return call
 
 
 def _recovers(step: Step) -> bool:
@@ -233,11 +242,7 @@ def _tries(src: _Source, indent: int, step: Step, site: str, sid: str, this: str
         src.add(at, "raise")
         _succeeded(src, indent, step, sid, this, "tries")
         return
-    catch = make_block(step.catch) if step.catch is not None else None
-    keep_going = src.name("KEEP", step.continue_on_error)
-    src.add(
-        at, f"await _recover(frame, scope, error, {sid}, {src.name('CATCH', catch)}, {keep_going})"
-    )
+    src.add(at, _recovery(src, step, sid))
     src.add(at, "failed = True")
     src.add(at, "break")
     src.add(indent, "if not failed:")
