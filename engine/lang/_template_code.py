@@ -71,8 +71,9 @@ class ValuesCodeGenerator(CodeGenerator):
             super().enter_frame(frame)
             return
         for target, (action, name) in frame.symbols.loads.items():
-            if action != VAR_LOAD_RESOLVE:  # pragma: no cover - expressions only resolve
-                raise NotImplementedError(f"unexpected load {action} in a values function")
+            # A values template holds expressions only (no `set`, `for`, macro): Jinja's
+            # symbol tracking can only have resolved each name it reads.
+            assert action == VAR_LOAD_RESOLVE, f"load {action} in a values function"
             self.writeline(f"{target} = scope_get({name!r}, missing)")
             self.writeline(f"if {target} is missing:")
             self.indent()
