@@ -36,6 +36,20 @@ def values_tree(leaves: Sequence[nodes.Node], result: str) -> nodes.Template:
     return template
 
 
+# The nodes of code that only reads and joins: it calls nothing that checks the evaluation
+# clock (filters, calls, operators, tests do), and its cost is bounded by the size
+# limits, so a set of values made of these alone is not timed (see ``timed``).
+_READS: tuple[type[nodes.Node], ...] = (
+    nodes.Template,
+    nodes.Output,
+    nodes.ExprStmt,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.Getattr,
+    nodes.Getitem,
+)
+
 # What a values function may use, set up when its code names it (see leave_frame).
 _PREAMBLE = (
     ("scope_get", "scope_get = scope.get"),
@@ -58,10 +72,15 @@ class ValuesCodeGenerator(CodeGenerator):
     outer: Any = None  # the stream write_commons set aside, and the one it wrote to
     aside: StringIO
     leaf = 0  # the index of the value being written
+    # Whether the values function runs under the evaluation clock: only code that can
+    # check it (engine.lang.sandbox.budget) starts it; two clock readings and two calls
+    # are a third of what computing a plain reference costs.
+    timed = True
 
     # The NodeVisitor protocol names these methods.
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         self.values = getattr(node, "values_result", None)
+        self.timed = not all(isinstance(child, _READS) for child in node.find_all(nodes.Node))
         super().visit_Template(node, frame)
 
     def enter_frame(self, frame: Frame) -> None:
@@ -124,10 +143,11 @@ class ValuesCodeGenerator(CodeGenerator):
         self.indent()
         self.writeline("_fail(exc, at, scope)")
         self.outdent()
-        self.writeline("finally:")
-        self.indent()
-        self.writeline("_end(clock)")
-        self.outdent()
+        if self.timed:
+            self.writeline("finally:")
+            self.indent()
+            self.writeline("_end(clock)")
+            self.outdent()
         body, self.stream = self.aside.getvalue(), self.outer
         # Jinja's preamble, as far as the code uses it (a constant's text holding a name
         # sets it up for nothing), without `resolve` (names are read in enter_frame) and
@@ -251,6 +271,7 @@ class ValuesCodeGenerator(CodeGenerator):
         self.outer = self.stream
         self.aside = self.stream = StringIO()
         self.writeline("at = 0")
-        self.writeline("clock = _begin()")
+        if self.timed:
+            self.writeline("clock = _begin()")
         self.writeline("try:")
         self.indent()

@@ -421,3 +421,40 @@ def test_named_values_are_rendered_under_one_clock_and_none_is_no_code(
     assert begun == [0]  # one clock, not nested in another, for both values
     assert budget._CLOCKS.clock.depth == 0
     assert make_fields([])({}) == {}
+
+
+@pytest.mark.parametrize(
+    ("texts", "timed"),
+    [
+        pytest.param(["{{ inputs.name }}", "{{ inputs['n'] }}"], False, id="plain-references"),
+        pytest.param(["Hello {{ inputs.name }}!", "{{ inputs.items[0] }}"], False, id="text"),
+        pytest.param(["{{ inputs.name }}", "{{ inputs.name | upper }}"], True, id="a-filter"),
+        pytest.param(["{{ inputs.n * 2 }}"], True, id="an-operator"),
+        pytest.param(["{{ inputs.name.upper() }}"], True, id="a-call"),
+        pytest.param(["{{ inputs.n is number }}"], True, id="a-test"),
+        pytest.param(["{{ inputs.n if inputs.n else 0 }}"], True, id="a-condition"),
+    ],
+)
+def test_only_values_that_can_check_the_evaluation_clock_start_it(
+    monkeypatch: pytest.MonkeyPatch, texts: list[str], timed: bool
+) -> None:
+    """A set of values that only reads and joins calls nothing that checks the clock
+    (filters, calls, operators, tests do), and its cost is bounded by the size limits:
+    its code starts no clock (two clock readings and two calls were a third of a plain
+    reference's cost); any other set runs under one."""
+    from engine.lang import _template_values, templates
+    from engine.lang.sandbox import budget
+
+    begun: list[int] = []
+
+    def begin() -> budget.Clock:
+        begun.append(budget._CLOCKS.clock.depth)
+        return budget.begin()
+
+    monkeypatch.setattr(_template_values, "begin", begin)
+    engine = templates.TemplateEngine()  # its generated code calls the counting begin
+    values = templates.together([(engine.compile(text), None) for text in texts])
+    scope = {"inputs": {"name": "Ann", "n": 2, "items": ["a"]}}
+    assert len(values(scope)) == len(texts)
+    assert begun == ([0] if timed else [])
+    assert budget._CLOCKS.clock.depth == 0

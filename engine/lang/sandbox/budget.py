@@ -10,7 +10,9 @@ resets it as soon as the loop gets control back; the runtime lets the loop go ro
 a step start once a run has kept it for a slice of time). Allocating operations,
 operators, calls and regular expressions check it, and once it passes
 :data:`EVALUATION_TIME` the evaluation fails with ``limit-exceeded``. Outside an event
-loop, each evaluation has the whole budget to itself.
+loop, each evaluation has the whole budget to itself. Code that checks nothing (a set of
+values that only reads and joins, bounded by the size limits) starts no count: see
+``timed`` in :mod:`engine.lang._template_code`.
 
 >>> clock = begin(); spend(); end(clock)
 >>> remaining() == EVALUATION_TIME
