@@ -28,7 +28,15 @@ from typing import Any
 from engine.diagnostics.errors import Path
 from engine.load.sourcemap import Document
 from engine.steps.kinds import STEP_NODES
-from engine.steps.nodes import Block, NotAStep, StepNode, iter_nodes, setter_path
+from engine.steps.nodes import (
+    NESTING_KEYS,
+    Block,
+    NotAStep,
+    StepNode,
+    iter_nodes,
+    nested_lists,
+    setter_path,
+)
 
 __all__ = ["StepTree", "build_block", "build_node", "iter_nodes", "setter_path", "step_tree"]
 
@@ -84,32 +92,17 @@ def build_node(step: Any, path: Path, document: Document) -> StepNode:
     if len(kinds) > 1:
         kinds.sort(key=_ORDER.__getitem__)
     cls = STEP_NODES[kinds[0]] if len(kinds) == 1 else StepNode
-    blocks = _blocks(step, path, document) if not _NESTING.isdisjoint(step) else _NONE
+    blocks = _blocks(step, path, document) if not NESTING_KEYS.isdisjoint(step) else _NONE
     return cls(path=path, data=step, document=document, kinds=tuple(kinds), blocks=blocks)
 
 
 def _blocks(step: Mapping[str, Any], path: Path, document: Document) -> dict[Path, Block]:
     """Every list of steps in a step, by where it is in the step, whatever its kind."""
-    found: dict[Path, Block] = {}
-    for key in ("steps", "catch", "otherwise"):
-        inner = step.get(key)
-        if isinstance(inner, list):
-            found[(key,)] = build_block(inner, (*path, key), document)
-    repeat = step.get("repeat")
-    if isinstance(repeat, Mapping) and isinstance(repeat.get("steps"), list):
-        where: Path = ("repeat", "steps")
-        found[where] = build_block(repeat["steps"], (*path, *where), document)
-    for group in ("parallel", "choose"):
-        branches = step.get(group)
-        if isinstance(branches, list):
-            for index, branch in enumerate(branches):
-                if isinstance(branch, Mapping) and isinstance(branch.get("steps"), list):
-                    where = (group, index, "steps")
-                    found[where] = build_block(branch["steps"], (*path, *where), document)
-    return found
+    return {
+        where: build_block(inner, (*path, *where), document) for where, inner in nested_lists(step)
+    }
 
 
-# The keys under which a step may hold lists of steps, and the order of the kinds.
-_NESTING = frozenset({"steps", "catch", "otherwise", "repeat", "parallel", "choose"})
+# The order of the kinds.
 _ORDER = {kind: rank for rank, kind in enumerate(STEP_NODES)}
 _NONE: Mapping[Path, Block] = {}

@@ -162,6 +162,32 @@ class WithArgs:
         return "with" in self.data
 
 
+# The keys of a step under which nested_lists finds lists of steps.
+NESTING_KEYS = frozenset({"steps", "catch", "otherwise", "repeat", "parallel", "choose"})
+
+
+def nested_lists(step: Mapping[str, Any]) -> Iterator[tuple[Path, list[Any]]]:
+    """Every list of steps written in ``step`` (a mapping as written, whatever its kind),
+    with where it is in the step: its `steps`, `catch` and `otherwise`, its
+    `repeat.steps`, then each `parallel` and `choose` branch's `steps`. The one place that
+    knows where steps nest: the step builder, the validator's walks and the list of
+    actions a manifest calls all read it, in this order (the order users see, e.g. which
+    of two steps with one id is reported)."""
+    for key in ("steps", "catch", "otherwise"):
+        inner = step.get(key)
+        if isinstance(inner, list):
+            yield (key,), inner
+    repeat = step.get("repeat")
+    if isinstance(repeat, Mapping) and isinstance(repeat.get("steps"), list):
+        yield ("repeat", "steps"), repeat["steps"]
+    for group in ("parallel", "choose"):
+        branches = step.get(group)
+        if isinstance(branches, list):
+            for index, branch in enumerate(branches):
+                if isinstance(branch, Mapping) and isinstance(branch.get("steps"), list):
+                    yield (group, index, "steps"), branch["steps"]
+
+
 def iter_nodes(block: Block) -> Iterator[StepNode]:
     """Every step (mapping) in a block, nested ones included: each step, then the steps
     in its `steps`, `catch`, `otherwise`, `repeat`, `parallel` and `choose`."""

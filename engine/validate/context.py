@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from engine.lang.limits import Profile
 from engine.tools.catalog import ToolCatalog
 from engine.validate.inputs import InputSpec
+from engine.validate.tree import iter_steps
 
 Found = TypeVar("Found")
 
@@ -111,22 +112,10 @@ def readable_inputs(raw: Any) -> dict[str, InputSpec]:
 
 
 def _called_actions(steps: Any) -> list[str]:
-    out: list[str] = []
-    stack = [steps]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            target = node.get("action")
-            if isinstance(target, str):
-                out.append(target)
-            stack.extend(
-                v
-                for k, v in node.items()
-                if k in ("steps", "catch", "otherwise", "parallel", "choose", "repeat")
-            )
-    return out
+    """The actions the steps call (each `action:` target), in document order."""
+    return [
+        step["action"] for step, _ in iter_steps(steps, ()) if isinstance(step.get("action"), str)
+    ]
 
 
 @dataclass(frozen=True)

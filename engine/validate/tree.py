@@ -12,7 +12,7 @@ from typing import Any
 from engine.diagnostics.errors import Diagnostic, Path
 from engine.load.sourcemap import Document
 from engine.steps.build import iter_nodes
-from engine.steps.nodes import Block
+from engine.steps.nodes import Block, nested_lists
 
 
 def collect_ids_and_vars(
@@ -53,17 +53,8 @@ def iter_steps(steps: Any, path: Path) -> Iterator[tuple[Mapping[str, Any], Path
             continue
         here = (*path, index)
         yield step, here
-        for key in ("steps", "catch", "otherwise"):
-            yield from iter_steps(step.get(key), (*here, key))
-        repeat = step.get("repeat")
-        if isinstance(repeat, Mapping):
-            yield from iter_steps(repeat.get("steps"), (*here, "repeat", "steps"))
-        for group in ("parallel", "choose"):
-            branches = step.get(group)
-            if isinstance(branches, list):
-                for b, branch in enumerate(branches):
-                    if isinstance(branch, Mapping):
-                        yield from iter_steps(branch.get("steps"), (*here, group, b, "steps"))
+        for where, inner in nested_lists(step):
+            yield from iter_steps(inner, (*here, *where))
 
 
 def value_at(data: Any, path: Path) -> Any:

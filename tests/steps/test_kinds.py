@@ -90,3 +90,58 @@ def test_what_a_step_runs_is_its_kinds_module() -> None:
     assert [(step.kind, step.body.__module__ if step.body else None) for step in others] == [
         (step.kind, _module_of(step.kind)) for step in others
     ]
+
+
+NESTED_EVERYWHERE = """
+steps:
+  - id: outer
+    foreach: "{{ [1] }}"
+    as: n
+    steps:
+      - {id: in-foreach, action: a1}
+    catch:
+      - {id: in-catch, action: a2}
+  - id: branch
+    choose:
+      - when: "true"
+        steps:
+          - {id: in-when, action: a3}
+    otherwise:
+      - {id: in-otherwise, action: a4}
+  - id: loop
+    repeat: {until: "true", max: 2, steps: [{id: in-repeat, action: a5}]}
+  - id: both
+    parallel:
+      - steps: [{id: in-branch, action: a6}]
+"""
+
+
+def test_the_builder_the_validator_and_the_calls_find_nested_steps_in_one_order() -> None:
+    """Where steps nest is written once (engine.steps.nodes.nested_lists): the step
+    builder's nodes, the validator's walk of the mappings and the actions a manifest
+    calls see every nested list, in the same (document) order."""
+    from engine.steps.build import step_tree
+    from engine.steps.nodes import iter_nodes
+    from engine.validate.context import ActionSignature
+    from engine.validate.tree import iter_steps
+
+    document = load_text(NESTED_EVERYWHERE)
+    data = document.data
+    walked = [path for _, path in iter_steps(data["steps"], ("steps",))]
+    built = [node.path for node in iter_nodes(step_tree(document).steps)]
+    assert walked == built
+    ids = [step.get("id") for step, _ in iter_steps(data["steps"], ("steps",))]
+    assert ids == [
+        "outer",
+        "in-foreach",
+        "in-catch",
+        "branch",
+        "in-otherwise",
+        "in-when",
+        "loop",
+        "in-repeat",
+        "both",
+        "in-branch",
+    ]
+    calls = ActionSignature.from_manifest(data).calls
+    assert calls == ("a1", "a2", "a4", "a3", "a5", "a6")
