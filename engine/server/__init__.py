@@ -99,13 +99,15 @@ def _start_updates(host: Any, settings: Settings) -> asyncio.Task[None] | None:
 async def _serve_stdio(app: Any) -> None:
     from mcp.server.stdio import stdio_server
 
-    from engine.server._stdio import StdinLines, StdoutWire
+    from engine.server._stdio import Answered, StdinLines, StdoutWire
 
     stdin = StdinLines()
     stdout = await StdoutWire.open()
     try:
         async with stdio_server(stdin=cast(Any, stdin), stdout=cast(Any, stdout)) as streams:
-            await app.server.run(*streams, app.initialization_options())
+            read, write = streams
+            reading = Answered(read, stdin, write)
+            await app.server.run(cast(Any, reading), write, app.initialization_options())
     finally:
         if stdout is not None:
             stdout.close()

@@ -12,17 +12,26 @@ thread hops per message, a good part of what the server adds to a call. When std
 pipe or a socket (as it is under an MCP client), :class:`StdoutWire` writes on the event
 loop instead, with the transport's flow control; fd 1 points at stderr meanwhile, so
 stray output cannot corrupt the wire.
+
+The SDK's reader drops a line that is not a JSON-RPC message (not JSON, JSON nested past
+its parser's depth, a lone surrogate, ``"jsonrpc": "1.0"``…) with a debug log: the
+client never hears back and waits for ever. :class:`Answered` gives such a line the
+answer JSON-RPC 2.0 prescribes (``-32700`` parse error or ``-32600`` invalid request,
+with the request's id when the line has one) and goes on reading.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import json
 import os
 import stat
 import sys
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 
@@ -38,6 +47,9 @@ class StdinLines:
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._lines: asyncio.Queue[str] = asyncio.Queue(_BACKLOG)
+        # The lines handed to the SDK's reader and not yet received from it: it makes one
+        # item of each line, in order (see Answered).
+        self.handed: collections.deque[str] = collections.deque()
         self._wire = os.dup(0)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -66,6 +78,7 @@ class StdinLines:
 
     async def _iterate(self) -> AsyncIterator[str]:
         while line := await self._lines.get():
+            self.handed.append(line)
             yield line
 
     def close(self) -> None:
@@ -155,3 +168,88 @@ class _Flow(asyncio.Protocol):
             await asyncio.shield(self._resumed)
         if self.lost is not None:
             raise anyio.ClosedResourceError from self.lost
+
+
+class Answered:
+    """The read stream of the SDK's stdio transport, as the server reads it, with every
+    line the SDK could not read answered (see the module docstring). The SDK's reader
+    makes exactly one item of each line :class:`StdinLines` hands it (a message, or the
+    exception that refused the line), in order, so the line of each item is the oldest
+    one ``lines.handed`` holds."""
+
+    def __init__(self, stream: Any, lines: StdinLines, answers: Any) -> None:
+        self._stream = stream
+        self._lines = lines.handed
+        self._answers = answers
+
+    @property
+    def last_context(self) -> Any:  # the SDK's dispatcher reads the sender's context here
+        return getattr(self._stream, "last_context", None)
+
+    async def __aenter__(self) -> Answered:
+        await self._stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self._stream.__aexit__(*exc_info)
+
+    def __aiter__(self) -> Answered:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def receive(self) -> Any:
+        """The next message (a refused line is answered, and the next one read)."""
+        while True:
+            item = await self._stream.receive()
+            line = self._lines.popleft() if self._lines else ""
+            if not isinstance(item, Exception):
+                return item
+            await self._answers.send(refusal(line, item))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+def refusal(line: str, problem: Exception) -> Any:
+    """The JSON-RPC error answering ``line``, which the SDK refused with ``problem``."""
+    from mcp.shared.message import SessionMessage
+    from mcp_types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+
+    errors = getattr(problem, "errors", None)
+    first = errors(include_url=False, include_input=False)[0] if callable(errors) else {}
+    if first.get("type") == "json_invalid":
+        code, message = PARSE_ERROR, f"Parse error: the line is not JSON ({first['msg']})"
+    else:
+        code = INVALID_REQUEST
+        message = (
+            'Invalid Request: not a JSON-RPC 2.0 message (it needs "jsonrpc": "2.0" and a '
+            '"method", or a "result" or "error" answering an "id")'
+        )
+    error = JSONRPCError(
+        jsonrpc="2.0", id=_request_id(line), error=ErrorData(code=code, message=message)
+    )
+    return SessionMessage(error)
+
+
+def _request_id(line: str) -> str | int | None:
+    """The id of the request ``line`` holds, when it can be read (JSON-RPC answers null
+    otherwise)."""
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    request_id = data.get("id") if isinstance(data, dict) else None
+    if type(request_id) is int:
+        return request_id
+    if type(request_id) is str and request_id.isprintable():
+        try:
+            request_id.encode("utf-8")  # a lone surrogate cannot be written back
+        except UnicodeEncodeError:
+            return None
+        return request_id
+    return None

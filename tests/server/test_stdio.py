@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -111,3 +112,90 @@ def test_a_client_that_went_away_ends_the_writing() -> None:
         os.dup2(null, read)  # the client's end of the pipe: gone
         os.close(null)
         asyncio.run(serve())
+
+
+# -- lines that are not JSON-RPC messages --------------------------------------------------
+
+DEEP = '{"a":' * 300 + "1" + "}" * 300
+PARSE = -32700
+INVALID = -32600
+
+#: A line the SDK's reader cannot read, and the code and id of the answer it gets.
+REFUSED = [
+    ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{', PARSE, None),  # cut short
+    ("not json at all", PARSE, None),
+    (
+        '{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"_meta":' + DEEP + "}}",
+        PARSE,
+        "deep",
+    ),
+    ('{"jsonrpc":"2.0","id":4,"method":"ping","params":{"_meta":{"x":"\\ud800"}}}', PARSE, 4),
+    ('{"jsonrpc":"1.0","id":5,"method":"tools/list"}', INVALID, 5),
+    ('["a", "batch"]', INVALID, None),
+]
+
+
+def test_a_line_that_is_not_a_json_rpc_message_is_answered_and_the_next_one_served(
+    tmp_path: Path,
+) -> None:
+    """The SDK's reader drops such a line (the client would wait for ever): the server
+    answers it as JSON-RPC 2.0 says (the request's id when the line has one, else null)
+    and serves the next request as usual. One server for all the lines: each is followed
+    by a ping that must be answered."""
+    import json
+    import subprocess
+
+    from tests.server.conftest import KM_ACTIONS, PATIENCE
+
+    hello = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    lines = [
+        json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    ]
+    for index, (line, _, _) in enumerate(REFUSED):
+        lines += [line, json.dumps({"jsonrpc": "2.0", "id": 100 + index, "method": "ping"})]
+    expected = 1 + 2 * len(REFUSED)
+    answers: list[Any] = []
+    with subprocess.Popen(
+        [*KM_ACTIONS, "serve"],
+        env={**os.environ, "KM_ACTIONS_HOME": str(tmp_path)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        stdout = process.stdout
+        reader = threading.Thread(
+            target=lambda: answers.extend(json.loads(stdout.readline()) for _ in range(expected))
+        )
+        try:
+            reader.start()
+            process.stdin.write("".join(f"{text}\n" for text in lines))
+            process.stdin.flush()
+            reader.join(PATIENCE)  # an unanswered line would leave it waiting
+            process.stdin.close()
+            assert process.wait(timeout=PATIENCE) == 0
+        finally:
+            process.kill()
+            reader.join()
+    assert len(answers) == expected, answers
+    pings = {answer["id"]: answer for answer in answers if answer.get("result") == {}}
+    refusals = [answer for answer in answers if "error" in answer]
+    assert answers[0]["id"] == 0 and "serverInfo" in answers[0]["result"]
+    assert sorted(pings) == list(range(100, 100 + len(REFUSED)))
+    assert [(r["error"]["code"], r["id"]) for r in refusals] == [(c, i) for _, c, i in REFUSED]
+    for refusal in refusals:
+        start = (
+            "Parse error: the line is not JSON ("
+            if refusal["error"]["code"] == PARSE
+            else (
+                'Invalid Request: not a JSON-RPC 2.0 message (it needs "jsonrpc": "2.0" and a '
+                '"method", or a "result" or "error" answering an "id")'
+            )
+        )
+        assert refusal["error"]["message"].startswith(start)
