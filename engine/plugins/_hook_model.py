@@ -48,6 +48,7 @@ class Event:
     plugin: str | None = None
     action: str | None = None
     data: Any = None
+    origin: str | None = None  # the plugin's recorded origin, when it is no longer installed
 
     def scope(self) -> dict[str, Any]:
         """What hook templates and conditions see: ``event`` and nothing else."""

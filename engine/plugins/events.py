@@ -23,6 +23,9 @@ class StoreEvent:
     plugin: str
     version: str | None = None
     previous_version: str | None = None
+    # The recorded origin of a plugin the change removed: once its record is gone, who
+    # installed it can no longer be looked up (see engine.plugins.hooks, strangers).
+    origin: str | None = None
 
     @property
     def data(self) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from engine.plugins.hooks import (
     HookOutcome,
     compile_hooks,
 )
+from engine.plugins.origins import is_from_mcp
 from engine.plugins.serving import ServedPlugins
 from engine.plugins.store import Store
 from engine.run import Clock, EventSink
@@ -78,8 +79,15 @@ def bus_for(
             )
         )
     recorder = _Recorder(runtime) if record else None
+    strangers = [p.identifier for p in runtime.store.plugins() if is_from_mcp(p.origin)]
     return HookBus(
-        plugins, bridge=bridge, resolver=runtime, limits=limits, recorder=recorder, clock=clock
+        plugins,
+        bridge=bridge,
+        resolver=runtime,
+        limits=limits,
+        recorder=recorder,
+        clock=clock,
+        strangers=strangers,
     )
 
 
@@ -141,7 +149,7 @@ class StoreHooks:
         runtime = ServedPlugins.load(self.store, engine=engine, compile=False)
         try:
             bus = bus_for(runtime, bridge=self.bridge, limits=self.limits)
-            happened = Event(event.name, plugin=event.plugin, data=event.data)
+            happened = Event(event.name, plugin=event.plugin, data=event.data, origin=event.origin)
             self.outcomes.extend(asyncio.run(bus.publish(happened)))
         finally:
             runtime.close()

@@ -107,7 +107,11 @@ def uninstall(
             remove_secrets(store.secrets_dir, name)
             remove_empty(store.layout.plugin_folder(name))
     warnings = notify(
-        events, *(StoreEvent("uninstalled", n, records_of[n].version) for n in doomed)
+        events,
+        *(
+            StoreEvent("uninstalled", n, records_of[n].version, origin=records_of[n].origin)
+            for n in doomed
+        ),
     )
     return UninstallResult(tuple(doomed), tuple(warnings))
 

@@ -264,7 +264,7 @@ class StoreHost:
         warnings: list[str] = []
         bus = self.loaded.bus
         for event in log.events:
-            happened = Event(event.name, plugin=event.plugin, data=event.data)
+            happened = Event(event.name, plugin=event.plugin, data=event.data, origin=event.origin)
             outcomes = await bus.publish(happened, limits=log.limits)
             warnings.extend(o.message for o in outcomes if not o.ok)
         return warnings

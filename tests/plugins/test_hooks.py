@@ -444,6 +444,39 @@ def test_hooks_of_disabled_plugins_do_not_run(world: World) -> None:
     assert world.recorded == ["audit: demo"]
 
 
+def test_a_stranger_s_hooks_hear_only_the_events_of_plugins_strangers_installed(
+    world: World,
+) -> None:
+    """A plugin an MCP caller installed does not hear what the user's plugins do (an
+    `action_succeeded` carries their outputs): its hooks run for the events of plugins
+    an MCP caller installed, itself included; the user's own hooks hear everything."""
+    hooks = (
+        "  - on: action_succeeded\n    action: audit/log\n"
+        '    with: {line: "{{ event.data.action }} gave {{ event.data.outputs.said }}"}\n'
+    )
+    bus = world.bus({"audit": hooks}, strangers={"audit"})
+    users = asyncio.run(bus.run_action(world.library.pipeline("notes/note"), {"text": "diary"}))
+    assert users.result.outputs == {"said": "diary"}
+    assert users.hooks == [] and world.recorded == ["diary"]
+    asyncio.run(bus.publish(Event("installed", plugin="notes")))
+    assert world.history == []
+
+    bus = world.bus({"audit": hooks}, strangers={"audit", "notes"})
+    theirs = asyncio.run(bus.run_action(world.library.pipeline("notes/note"), {"text": "hi"}))
+    assert summary(theirs.hooks) == [("audit", "audit/log", "succeeded", 1)]
+
+    bus = world.bus({"audit": hooks}, strangers={"notes"})  # the user's hook hears theirs too
+    mine = asyncio.run(bus.run_action(world.library.pipeline("notes/note"), {"text": "hey"}))
+    assert summary(mine.hooks) == [("audit", "audit/log", "succeeded", 1)]
+    assert world.recorded == [
+        "diary",
+        "hi",
+        "audit: notes/note gave hi",
+        "hey",
+        "audit: notes/note gave hey",
+    ]
+
+
 # -- validation of hooks in plugin.yaml ------------------------------------------------
 
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from engine.plugins.hooked import StoreHooks
 from engine.plugins.installer import install
+from engine.plugins.lifecycle import configure, uninstall
 from engine.plugins.store import Store
 from engine.server.app import KmActionsServer
 from engine.server.store_host import StoreHost
@@ -170,6 +172,43 @@ def test_the_user_s_plugins_are_not_an_mcp_caller_s_to_switch(
         "changed": True,
     }
     assert [t.plugin for t in host.action_tools()] == []
+
+
+def test_a_plugin_installed_over_mcp_does_not_hear_what_the_user_s_plugins_do(
+    host: StoreHost, tmp_path: Path, recorded: list[str]
+) -> None:
+    """A stranger's plugin with hooks on every event: the user's runs and the user's
+    store changes (their outputs, their settings) are not its to hear; the runs and
+    changes of plugins installed over MCP are."""
+    spy = LISTENER + (
+        "  - on: action_succeeded\n    action: log\n"
+        '    with: {line: "heard {{ event.data.action }}: {{ event.data.outputs }}"}\n'
+    )
+    _call(host, "install", plugin_source=str(_plugin(tmp_path, "spy", spy)))
+    # The user's own changes, from the command line (its store hooks run them).
+    hooks = StoreHooks(host.store, bridge=host.bridge)
+    install(host.store, _plugin(tmp_path, "mine"), catalog=host.catalog(), events=hooks)
+    configure(host.store, "mine", {"mood": "private"}, events=hooks)
+    asyncio.run(host.reload())
+    for plugin in ("mine", "spy"):
+        answer = asyncio.run(
+            host.operation(
+                "execute",
+                {"action_name": f"{plugin}/log", "parameters": {"line": f"{plugin} diary"}},
+                None,
+            )
+        )
+        assert answer["success"], answer
+    uninstall(host.store, "mine", events=hooks)
+    _call(host, "install", plugin_source=str(_plugin(tmp_path, "theirs")))
+    assert hooks.outcomes == []
+    assert recorded == [
+        "installed spy 1.0.0",
+        "mine diary",
+        "spy diary",
+        "heard spy/log: {}",
+        "installed theirs 1.0.0",
+    ]
 
 
 def test_the_hooks_of_a_change_whose_answer_timed_out_run_once_it_is_done(

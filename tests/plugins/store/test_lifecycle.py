@@ -53,7 +53,7 @@ def test_uninstall_removes_everything(store: Store) -> None:
     assert list(store.cache_dir.iterdir()) == []
     assert list(store.secrets_dir.iterdir()) == []
     assert store.conn.execute("SELECT COUNT(*) FROM files").fetchone() == (0,)
-    assert events == [StoreEvent("uninstalled", "clipboard-tools", "1.0.0")]
+    assert events == [StoreEvent("uninstalled", "clipboard-tools", "1.0.0", origin="file")]
 
 
 def test_uninstall_refuses_while_others_depend(chain: Store) -> None:
