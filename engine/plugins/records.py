@@ -306,9 +306,10 @@ def write_version(conn: sqlite3.Connection, row: VersionRow) -> None:
                 a.name,
                 a.path,
                 a.description,
+                # Not sorted: the inputs stay in the order the manifest declares them
+                # (describe lists them so, as the action's tool schema does).
                 json.dumps(
-                    {"inputs": a.inputs, "outputs": list(a.outputs), "calls": list(a.calls)},
-                    sort_keys=True,
+                    {"inputs": a.inputs, "outputs": list(a.outputs), "calls": list(a.calls)}
                 ),
             )
             for a in row.actions

@@ -5,6 +5,7 @@ callers grant."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,73 @@ async def test_new_tools_from_a_reconnected_upstream_are_followed(
     assert after["success"] is True, after
     assert host.catalog() is upgraded
     assert host.loaded.served.catalog is upgraded  # installed actions: loaded again
+
+
+ORDERED_YAML = """\
+api_version: "1.1"
+kind: action
+name: ordered
+description: Inputs declared out of alphabetical order.
+inputs:
+  zeta: {type: string, default: z, description: Last letter.}
+  alpha: {type: integer, default: 1, description: First letter.}
+  mid: {type: boolean, default: true, description: In between.}
+steps:
+  - set: {all: "{{ [inputs.zeta, inputs.alpha, inputs.mid] }}"}
+outputs:
+  all: "{{ vars.all }}"
+tests:
+  - name: the defaults
+    expect: {outputs: {all: [z, 1, true]}}
+"""
+ORDERED_JSON = json.dumps(
+    {
+        "api_version": "1.1",
+        "kind": "action",
+        "name": "ordered",
+        "description": "Inputs declared out of alphabetical order.",
+        "inputs": {
+            "zeta": {"type": "string", "default": "z", "description": "Last letter."},
+            "alpha": {"type": "integer", "default": 1, "description": "First letter."},
+            "mid": {"type": "boolean", "default": True, "description": "In between."},
+        },
+        "steps": [{"set": {"all": "{{ [inputs.zeta, inputs.alpha, inputs.mid] }}"}}],
+        "outputs": {"all": "{{ vars.all }}"},
+        "tests": [{"name": "the defaults", "expect": {"outputs": {"all": ["z", 1, True]}}}],
+    }
+)
+
+
+async def test_describe_lists_inputs_in_the_order_declared(tmp_path: Path) -> None:
+    """`describe` (the MCP operation) lists an action's inputs as its manifest declares
+    them, YAML or JSON, also once the store is opened again (its actions then come from
+    the store's manifest cache), and as the action's own tool schema does."""
+    home = tmp_path / "home"
+    bridge = MockBridge({}, ToolCatalog.builtin())
+    host = StoreHost(Store.open(home), bridge, Settings())
+    try:
+        for identifier, source in (("from-yaml", ORDERED_YAML), ("from-json", ORDERED_JSON)):
+            created = await host.operation(
+                "create", {"plugin_source": source, "plugin_identifier": identifier}, None
+            )
+            assert created["success"] is True, created
+    finally:
+        host.close()
+        host.store.close()
+    again = StoreHost(Store.open(home), bridge, Settings())
+    try:
+        for identifier in ("from-yaml", "from-json"):
+            described = await again.operation(
+                "describe", {"action_name": f"{identifier}/ordered"}, None
+            )
+            assert list(described["data"]["inputs"]) == ["zeta", "alpha", "mid"], identifier
+            plugin = await again.operation("describe", {"plugin_identifier": identifier}, None)
+            assert list(plugin["data"]["actions"][0]["inputs"]) == ["zeta", "alpha", "mid"]
+            schema = again.loaded.served.pipeline(f"{identifier}/ordered").inputs
+            assert list(schema) == ["zeta", "alpha", "mid"]
+    finally:
+        again.close()
+        again.store.close()
 
 
 SPEAK = {
