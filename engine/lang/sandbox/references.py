@@ -22,8 +22,8 @@ class Problem:
     count from 1 within the text, when known; ``width``: how many characters from there
     are at fault (a name's length: what the excerpt underlines).
 
-    >>> Problem("unknown-function", "unknown function `lenght`", "did you mean `len`?", 1, 4, 6).width
-    6
+    >>> Problem("unknown-filter", "unknown filter `uper`", "did you mean `upper`?", 1, 8, 4).width
+    4
     """
 
     code: str
