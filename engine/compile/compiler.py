@@ -48,6 +48,7 @@ from engine.run.parts import (
     fast_types,
     make_block,
     make_fields,
+    tool_plan,
 )
 from engine.steps.build import iter_nodes, step_tree
 from engine.steps.kinds import KindStep, ToolStep
@@ -253,9 +254,11 @@ class Compiler:
         expression = self.condition(value, path, document)
         return expression.evaluate  # type: ignore[no-any-return]
 
-    def arguments(
+    def tool_call(
         self, tool: str, args: Mapping[str, Any], path: Path, document: Document
-    ) -> tuple[dict[str, Any], list[Dynamic]]:
+    ) -> ToolPlan:
+        """A tool step's plan: its constant arguments, how to render the others, their
+        order as written, and where `with:` (``path``) is written."""
         spec = self.catalog.get(tool)
         constants: dict[str, Any] = {}
         dynamic: list[Dynamic] = []
@@ -274,7 +277,8 @@ class Compiler:
                 dynamic.append((name, render, fast_types(schema), check))
             else:
                 dynamic.append((name, render, None, None))
-        return constants, dynamic
+        site = Site(document.file, path, document.span(path, at_key=True))
+        return tool_plan(tool, constants, dynamic, tuple(args), site)
 
 
 class _FreshCopy:
