@@ -54,6 +54,7 @@ def _entry(step: str | None, kind: str, path: str, line: int, **more: Any) -> di
         "name": None,
         "kind": kind,
         "path": path,
+        "file": "t.yaml",
         "line": line,
         "status": "succeeded",
         "attempts": 1,
@@ -124,6 +125,7 @@ def test_the_trace_has_an_entry_for_every_step_run(tools: Tools, clock: FakeCloc
             "$.steps[0]",
             6,
             action="inner",
+            file="inner.yaml",  # the called action's steps name its file
             tool="km_echo",
             arguments={"text": "inner"},
             result=inner_result,
