@@ -116,6 +116,7 @@ class Compiler:
             block=make_block(steps, progress=True),
             plugin=plugin,
             manifest=data,
+            inputs_site=_inputs_site(data.get("inputs"), document),
         )
 
     # -- pieces ----------------------------------------------------------------------------
@@ -344,6 +345,17 @@ def _item_spans(value: Any, path: Path, document: Document) -> dict[Path, Span |
         if isinstance(item, list | dict):
             out.update(_item_spans(item, inner, document))
     return out
+
+
+def _inputs_site(inputs: Any, document: Document) -> Site | None:
+    """Where `inputs:` and each input's declaration (its key) are written."""
+    span = document.span(("inputs",), at_key=True)
+    if not isinstance(inputs, Mapping) or span is None:
+        return None
+    inner: dict[Path, Span | None] = {
+        ("inputs", n): document.span(("inputs", n), at_key=True) for n in inputs
+    }
+    return Site(document.file, ("inputs",), span, inner)
 
 
 def _located(error: CompileError, path: Path, document: Document) -> CompileError:

@@ -88,9 +88,11 @@ PIN = action_text(
         ),
         pytest.param(
             ["--inputs-json", '{"pin": "pa\\"ss\\\\word-77"}'],
-            "<input>: error[invalid-input]: input `pin` of pin must be a whole number, not text "
-            "(the secret input `pin`)\n     = hint: The PIN.\nfailed (invalid-input) after 0 "
-            "steps\n",
+            "pin.yaml:6:3: error[invalid-input]: input `pin` of pin must be a whole number, not "
+            "text (the secret input `pin`)\n"
+            "   6 |   pin: {type: integer, secret: true, description: The PIN.}\n"
+            "     |   ^^^\n"
+            "     = hint: The PIN.\nfailed (invalid-input) after 0 steps\n",
             id="json-input-of-the-wrong-type",
         ),
         pytest.param(
@@ -251,8 +253,11 @@ def test_an_input_the_action_does_not_have(cli: Cli) -> None:
     cli.write("greet.yaml", GREET)
     outcome = cli("run", "greet.yaml", "-i", "who=A", "-i", "tims=2", "--fresh")
     assert (outcome.code, outcome.out) == (1, "")
+    # At `inputs:`, where the inputs it has are declared.
     assert outcome.err.splitlines()[1:] == [
-        "<input>: error[invalid-input]: greet has no input `tims`",
+        "greet.yaml:5:1: error[invalid-input]: greet has no input `tims`",
+        "   5 | inputs:",
+        "     | ^^^^^^",
         "     = hint: did you mean 'times'?",
         "failed (invalid-input) after 0 steps",
     ]

@@ -175,6 +175,69 @@ async def test_describe_lists_inputs_in_the_order_declared(tmp_path: Path) -> No
         again.store.close()
 
 
+COUNTED = """\
+api_version: "1.1"
+kind: action
+name: counted
+description: Counts to a number.
+inputs:
+  label: {type: string, default: n, description: What to call it.}
+  count: {type: integer, description: How far to count.}
+steps:
+  - set: {said: "{{ inputs.label }} {{ inputs.count }}"}
+outputs:
+  said: "{{ vars.said }}"
+tests:
+  - name: says it
+    inputs: {count: 2}
+    expect: {outputs: {said: n 2}}
+"""
+
+
+async def test_an_input_that_does_not_fit_is_located_over_mcp(tmp_path: Path) -> None:
+    """`execute` refuses an input of the wrong type, a missing one and an unknown one
+    with where: its path (`$.inputs.count`) and its declaration in the action's file
+    (`inputs:` for an input it does not have), as `km-actions run` does; also once the
+    store is opened again (the action then comes from the store's manifest cache)."""
+    home = tmp_path / "home"
+    bridge = MockBridge({}, ToolCatalog.builtin())
+    host = StoreHost(Store.open(home), bridge, Settings())
+    cases = [
+        ({"count": "many"}, "$.inputs.count", 7, 3, 8),
+        ({}, "$.inputs.count", 7, 3, 8),
+        ({"count": 2, "lable": "x"}, "$.inputs.lable", 5, 1, 7),
+    ]
+    try:
+        created = await host.operation("create", {"plugin_source": COUNTED}, None)
+        assert created["success"] is True, created
+        for reopened in (False, True):
+            if reopened:
+                host.close()
+                host.store.close()
+                host = StoreHost(Store.open(home), bridge, Settings())
+            for given, path, line, column, end in cases:
+                envelope = await host.operation(
+                    "execute", {"action_name": "counted", "parameters": given}, None
+                )
+                error = envelope["error"]
+                file = "mcp-created/actions/counted.yaml"
+                assert (error["code"], error["path"], error["location"]) == (
+                    "invalid-input",
+                    path,
+                    f"{file}:{line}:{column}",
+                ), (reopened, given)
+                where = error["diagnostics"][0]
+                assert (where["file"], where["line"], where["column"], where["end_column"]) == (
+                    file,
+                    line,
+                    column,
+                    end,
+                )
+    finally:
+        host.close()
+        host.store.close()
+
+
 SPEAK = {
     "type": "object",
     "properties": {"text": {"type": "string"}},
