@@ -175,6 +175,42 @@ async def test_describe_lists_inputs_in_the_order_declared(tmp_path: Path) -> No
         again.store.close()
 
 
+async def test_inputs_recorded_sorted_by_an_older_km_actions_are_put_in_order(
+    tmp_path: Path,
+) -> None:
+    """A store written by a km-actions that recorded inputs sorted by name (and its
+    manifest cache in an older format): the first load rebuilds the cache from the
+    files, and records the inputs in the order declared."""
+    home = tmp_path / "home"
+    bridge = MockBridge({}, ToolCatalog.builtin())
+    host = StoreHost(Store.open(home), bridge, Settings())
+    try:
+        created = await host.operation(
+            "create", {"plugin_source": ORDERED_YAML, "plugin_identifier": "old"}, None
+        )
+        assert created["success"] is True, created
+        store = host.store
+        with store.transaction() as conn:
+            (text,) = conn.execute(
+                "SELECT signature FROM actions WHERE identifier = 'old'"
+            ).fetchone()
+            conn.execute(
+                "UPDATE actions SET signature = ? WHERE identifier = 'old'",
+                (json.dumps(json.loads(text), sort_keys=True),),
+            )
+        store.cache_file(store.require("old")).write_bytes(b"an older format")
+    finally:
+        host.close()
+        host.store.close()
+    again = StoreHost(Store.open(home), bridge, Settings())
+    try:
+        described = await again.operation("describe", {"action_name": "old/ordered"}, None)
+        assert list(described["data"]["inputs"]) == ["zeta", "alpha", "mid"]
+    finally:
+        again.close()
+        again.store.close()
+
+
 COUNTED = """\
 api_version: "1.1"
 kind: action
