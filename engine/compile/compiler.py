@@ -1,5 +1,8 @@
 """The action factory: a validated manifest becomes a frozen, runnable :class:`Pipeline`.
 
+Longer than 400 lines: one compiler offers every piece the step kinds' ``compile`` asks
+for (values, fields, numbers, conditions, sources, tool calls), each located in the file.
+
 Templates are compiled once, expressions parsed once, tool argument checkers built once,
 and each step bound to the function that runs it, wrapped only by what its fields ask
 for. The compiler walks the step nodes (:mod:`engine.steps`) that validation built for
@@ -258,8 +261,7 @@ class Compiler:
     def tool_call(
         self, tool: str, args: Mapping[str, Any], path: Path, document: Document
     ) -> ToolPlan:
-        """A tool step's plan: its constant arguments, how to render the others, their
-        order as written, and where `with:` (``path``) is written."""
+        """A tool step's plan: its arguments (constant or not) as written at ``path``."""
         spec = self.catalog.get(tool)
         constants: dict[str, Any] = {}
         dynamic: list[Dynamic] = []
@@ -352,10 +354,8 @@ def _inputs_site(inputs: Any, document: Document) -> Site | None:
     span = document.span(("inputs",), at_key=True)
     if not isinstance(inputs, Mapping) or span is None:
         return None
-    inner: dict[Path, Span | None] = {
-        ("inputs", n): document.span(("inputs", n), at_key=True) for n in inputs
-    }
-    return Site(document.file, ("inputs",), span, inner)
+    keys: list[Path] = [("inputs", name) for name in inputs]
+    return Site(document.file, ("inputs",), span, {k: document.span(k, at_key=True) for k in keys})
 
 
 def _located(error: CompileError, path: Path, document: Document) -> CompileError:
