@@ -162,6 +162,7 @@ def test_text(text: str, expected: Any) -> None:
         pytest.param("a{{ none }}b", "ab", id="constant-folded"),
         pytest.param("{{ inputs.none }}{{ inputs.none }}", "", id="only-nulls"),
         pytest.param("{{ [inputs.none] }} ", "[None] ", id="inside-a-list-as-python-shows-it"),
+        pytest.param("{{ 'Hello ' ~ inputs.none ~ '!' }}", "Hello !", id="joined-with-tilde"),
     ],
 )
 def test_null_inside_text_is_no_text(text: str, expected: str) -> None:
