@@ -290,9 +290,10 @@ def _run(args: argparse.Namespace) -> int:
     folder = enclosing_plugin(path)
     if folder is not None:
         return _run_on_backend(
-            args, _folder_sources(folder), lambda engine: _in_plugin(engine, folder, path)
+            args, _file_sources(), lambda engine: _in_plugin(engine, folder, path)
         )
-    sources = {str(path): text}
+    # An error in an action it calls (a file next to it) is shown with that file's lines.
+    sources = _file_sources({str(path): text})
     return _run_on_backend(args, sources, lambda engine: _from_file(engine, path))
 
 
@@ -330,7 +331,7 @@ def _run_on_backend(
             "dry_run": args.dry_run,
         }
         result = asyncio.run(ready.start(inputs, options))
-        return _finish_run(args, result, tools, sources)
+        return _finish_run(args, result, tools, sources, ready.pipeline.file)
 
 
 def _from_file(engine: Engine, path: Path) -> _Ready:
@@ -378,14 +379,20 @@ def is_installed_name(text: str) -> bool:
 
 
 def _finish_run(
-    args: argparse.Namespace, result: RunResult, tools: CommandBackend, sources: SourceLookup
+    args: argparse.Namespace,
+    result: RunResult,
+    tools: CommandBackend,
+    sources: SourceLookup,
+    file: str | None,
 ) -> int:
+    """Print what the run gave (``file``: the action's file, which the trace's steps of
+    called actions are not in)."""
     tools.close()
     if args.json:
         data = {**result.to_dict(), "ran_on": tools.to_dict()}
         print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
-        _print_result(result, sources)
+        _print_result(result, sources, file)
     return 0 if result.ok else 1
 
 
@@ -440,8 +447,14 @@ def _installed_sources(store: Store) -> Callable[[str], str | None]:
     return lookup
 
 
-def _folder_sources(folder: Path) -> Callable[[str], str | None]:
+def _file_sources(read: Mapping[str, str] | None = None) -> Callable[[str], str | None]:
+    """Source text of a file named in a diagnostic: one of those ``read`` already (by
+    name), else the file itself (an action of the plugin folder, or one the action run
+    calls)."""
+
     def lookup(name: str) -> str | None:
+        if read and name in read:
+            return read[name]
         try:
             return Path(name).read_text("utf-8", "replace")
         except OSError:
@@ -450,13 +463,15 @@ def _folder_sources(folder: Path) -> Callable[[str], str | None]:
     return lookup
 
 
-def _print_result(result: RunResult, sources: SourceLookup) -> None:
+def _print_result(result: RunResult, sources: SourceLookup, file: str | None) -> None:
     if result.trace is not None:
         for entry in result.trace:
             label = entry.get("step") or entry.get("tool") or entry["kind"]
+            place = f"line {entry.get('line')}"
+            if entry.get("file") not in (None, file):  # a step of an action it called
+                place += f" of {entry['file']}"
             print(
-                f"  {entry['status']:<9} {label:<28} line {entry.get('line')}  "
-                f"{entry['duration_ms']:.2f} ms",
+                f"  {entry['status']:<9} {label:<28} {place}  {entry['duration_ms']:.2f} ms",
                 file=sys.stderr,
             )
             if "arguments" in entry:  # masked by the run: secrets are named, never shown
@@ -592,7 +607,7 @@ def _test_in_plugin(
             plugins[folder] = LocalPlugin.read(folder, engine=engine)
         except EngineError as error:
             plugins[folder] = None
-            broken.append(Broken.of(error, sources=_folder_sources(folder)))
+            broken.append(Broken.of(error, sources=_file_sources()))
     plugin = plugins[folder]
     name = plugin.name_of(path) if plugin is not None else None
     if plugin is not None and name is not None:

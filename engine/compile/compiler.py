@@ -1,5 +1,8 @@
 """The action factory: a validated manifest becomes a frozen, runnable :class:`Pipeline`.
 
+Longer than 400 lines: one compiler offers every piece the step kinds' ``compile`` asks
+for (values, fields, numbers, conditions, sources, tool calls), each located in the file.
+
 Templates are compiled once, expressions parsed once, tool argument checkers built once,
 and each step bound to the function that runs it, wrapped only by what its fields ask
 for. The compiler walks the step nodes (:mod:`engine.steps`) that validation built for
@@ -48,6 +51,7 @@ from engine.run.parts import (
     fast_types,
     make_block,
     make_fields,
+    tool_plan,
 )
 from engine.steps.build import iter_nodes, step_tree
 from engine.steps.kinds import KindStep, ToolStep
@@ -115,6 +119,7 @@ class Compiler:
             block=make_block(steps, progress=True),
             plugin=plugin,
             manifest=data,
+            inputs_site=_inputs_site(data.get("inputs"), document),
         )
 
     # -- pieces ----------------------------------------------------------------------------
@@ -253,9 +258,10 @@ class Compiler:
         expression = self.condition(value, path, document)
         return expression.evaluate  # type: ignore[no-any-return]
 
-    def arguments(
+    def tool_call(
         self, tool: str, args: Mapping[str, Any], path: Path, document: Document
-    ) -> tuple[dict[str, Any], list[Dynamic]]:
+    ) -> ToolPlan:
+        """A tool step's plan: its arguments (constant or not) as written at ``path``."""
         spec = self.catalog.get(tool)
         constants: dict[str, Any] = {}
         dynamic: list[Dynamic] = []
@@ -274,7 +280,8 @@ class Compiler:
                 dynamic.append((name, render, fast_types(schema), check))
             else:
                 dynamic.append((name, render, None, None))
-        return constants, dynamic
+        site = Site(document.file, path, document.span(path, at_key=True))
+        return tool_plan(tool, constants, dynamic, tuple(args), site)
 
 
 class _FreshCopy:
@@ -340,6 +347,15 @@ def _item_spans(value: Any, path: Path, document: Document) -> dict[Path, Span |
         if isinstance(item, list | dict):
             out.update(_item_spans(item, inner, document))
     return out
+
+
+def _inputs_site(inputs: Any, document: Document) -> Site | None:
+    """Where `inputs:` and each input's declaration (its key) are written."""
+    span = document.span(("inputs",), at_key=True)
+    if not isinstance(inputs, Mapping) or span is None:
+        return None
+    keys: list[Path] = [("inputs", name) for name in inputs]
+    return Site(document.file, ("inputs",), span, {k: document.span(k, at_key=True) for k in keys})
 
 
 def _located(error: CompileError, path: Path, document: Document) -> CompileError:

@@ -227,14 +227,17 @@ class TemplateAnalyzer:
         value: str | None = None,
         offset: int = 0,
     ) -> None:
-        """A problem at the token ``value`` on ``line`` (``offset`` characters into it)."""
+        """A problem at the token ``value`` on ``line``, the part of it ``offset``
+        characters from either end (a name inside its quotes) at fault."""
         column = None
+        width = 1
         if line is not None and value is not None:
             column = next(
                 (c + offset for at, c, _, v in self._all_tokens() if at == line and v == value),
                 None,
             )
-        self.problems.append(Problem(code, message, hint, line, column))
+            width = max(len(value) - 2 * offset, 1)
+        self.problems.append(Problem(code, message, hint, line, column, width))
 
     def _all_tokens(self) -> list[tuple[int, int, str, str]]:
         """The tokens with their positions, read when first needed (to place a problem)."""

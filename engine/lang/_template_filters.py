@@ -252,6 +252,16 @@ _KEPT_JINJA_FILTERS: Final = (
     "reverse", "select", "selectattr", "sort", "unique",
 )  # fmt: skip
 
+
+def _concat(values: list[Any]) -> str:
+    """``a ~ b``: the values as one text, null as no text (as inside text).
+
+    >>> _concat(["Hello ", None, 3])
+    'Hello 3'
+    """
+    return join_text(["" if value is None else value for value in values])
+
+
 DEFAULT_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
     **{name: jinja_filters.FILTERS[name] for name in _KEPT_JINJA_FILTERS},
     "default": _filter_default,
@@ -289,7 +299,7 @@ DEFAULT_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
     "regex_findall": regex_findall,
     "b64encode": b64encode_text,
     "b64decode": b64decode_text,
-    CONCAT: join_text,
+    CONCAT: _concat,
 }
 """Filters a template may use (an engine copies them; register more on the copy)."""
 
@@ -323,7 +333,8 @@ DEFAULT_GLOBALS: Final[Mapping[str, Any]] = {
 
 
 class ConcatToFilter(NodeTransformer):
-    """``a ~ b`` becomes the size-checked internal concatenation filter."""
+    """``a ~ b`` becomes the size-checked internal concatenation filter, which joins the
+    values as text shows them: null as no text."""
 
     # The NodeTransformer protocol names this method.
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:

@@ -96,13 +96,18 @@ def _check_native(value: Any) -> None:
 
 
 def finalize_output(value: Any) -> Any:
-    """What ``{{ value }}`` prints, checked: no functions, no oversized structures, and
-    lazy sequences (``x | reverse``, ``x | map(...)``) as the lists they stand for.
+    """What ``{{ value }}`` prints inside text, checked: null as no text (as GitHub
+    Actions expressions print it: ``Hello {{ inputs.title }}`` with an optional input not
+    given is ``Hello ``, not ``Hello None``), no functions, no oversized structures, and
+    lazy sequences (``x | reverse``, ``x | map(...)``) as the lists they stand for. A
+    value that is exactly one ``{{ expr }}`` is not printed: it keeps its null.
 
-    >>> finalize_output([1, 2]), finalize_output(reversed([1, 2]))
-    ([1, 2], [2, 1])
+    >>> finalize_output([1, 2]), finalize_output(reversed([1, 2])), finalize_output(None)
+    ([1, 2], [2, 1], '')
     """
-    if type(value) is str or isinstance(value, float | str | Undefined) or value is None:
+    if value is None:
+        return ""
+    if type(value) is str or isinstance(value, float | str | Undefined):
         return value
     if isinstance(value, int):
         check_operand(value)

@@ -33,9 +33,14 @@ from engine.load.versions import upgrade_key
 # a cache of format 1 may hold a 1.0 file's data as written, so it is read again.
 # 3: with the tools a 1.0 file's upgrade depended on (versions.upgrade_key), so that a
 # cache written for one catalog is not read for another.
-FORMAT = 3
+# 4: with the spans of the keys run-time errors point at (see _RUN_KEYS).
+FORMAT = 4
 # Parts of a manifest that running it never points into (a test's mocks can be long).
 _NOT_RUN = frozenset({"tests", "description", "author"})
+# Keys a run's errors are located at, when no one value is at fault: `inputs:` and each
+# input's name (a value a caller gives that does not fit), a step's `with:` and
+# `outputs:` (values too large together).
+_RUN_KEYS = frozenset({"with", "outputs"})
 _HEADER = ("km-actions manifest cache", FORMAT, __version__)
 
 
@@ -52,12 +57,24 @@ def _compact(document: Document) -> tuple[Any, ...]:
             continue
         span = to_span(raw)
         values[path] = (span.line, span.column, span.end_line, span.end_column)
-    return (document.data, values, document.text, document.file, document.format)
+    keys = {}
+    for path, raw in source_map.keys.items():
+        if _is_run_key(path):
+            span = to_span(raw)
+            keys[path] = (span.line, span.column, span.end_line, span.end_column)
+    return (document.data, values, keys, document.text, document.file, document.format)
+
+
+def _is_run_key(path: tuple[Any, ...]) -> bool:
+    """True for the key of ``path`` when a run's errors may be located at it."""
+    if not path or path[0] in _NOT_RUN:
+        return False
+    return path[-1] in _RUN_KEYS or (path[0] == "inputs" and len(path) <= 2)
 
 
 def _restore(item: tuple[Any, ...]) -> Document:
-    data, values, text, file, fmt = item
-    return Document(data, SourceMap(values, {}, {}, _tuple_span), text, file, fmt)
+    data, values, keys, text, file, fmt = item
+    return Document(data, SourceMap(values, keys, {}, _tuple_span), text, file, fmt)
 
 
 def dump_documents(
@@ -90,9 +107,9 @@ def load_documents(
     """The documents of a cache file; None when it is from another format, damaged, or
     holds a file of an older api_version upgraded for other tools than ``catalog``'s.
 
-    Key spans, the original text of plain scalars and the spans inside ``tests`` are
-    not kept: they only serve validation messages, and installed documents were
-    validated at install.
+    The original text of plain scalars, the spans inside ``tests`` and the keys' spans
+    but those a run's errors point at are not kept: they only serve validation
+    messages, and installed documents were validated at install.
     """
     try:
         header, body = _PlainUnpickler(io.BytesIO(blob)).load()

@@ -169,6 +169,29 @@ def read_actions(conn: sqlite3.Connection, identifier: str, version: str) -> lis
     return [_action(row) for row in rows]
 
 
+def order_inputs(
+    conn: sqlite3.Connection, identifier: str, version: str, declared: Mapping[str, Any]
+) -> None:
+    """Record each action's inputs in the order its manifest declares them (``declared``:
+    the ``inputs:`` of each manifest, by path): an older km-actions recorded them sorted
+    by name, and describe lists them as recorded."""
+    rows = conn.execute(
+        "SELECT name, path, signature FROM actions WHERE identifier = ? AND version = ?",
+        (identifier, version),
+    ).fetchall()
+    for name, path, text in rows:
+        signature = json.loads(text)
+        inputs = signature.get("inputs") or {}
+        order = [n for n in declared.get(path) or () if n in inputs]
+        if list(inputs) == order or len(order) != len(inputs):
+            continue
+        signature["inputs"] = {n: inputs[n] for n in order}
+        conn.execute(
+            "UPDATE actions SET signature = ? WHERE identifier = ? AND version = ? AND name = ?",
+            (json.dumps(signature), identifier, version, name),
+        )
+
+
 def read_all_actions(conn: sqlite3.Connection) -> dict[str, list[ActionRecord]]:
     """The actions of every installed plugin's current version, by identifier."""
     out: dict[str, list[ActionRecord]] = {}
@@ -306,9 +329,10 @@ def write_version(conn: sqlite3.Connection, row: VersionRow) -> None:
                 a.name,
                 a.path,
                 a.description,
+                # Not sorted: the inputs stay in the order the manifest declares them
+                # (describe lists them so, as the action's tool schema does).
                 json.dumps(
-                    {"inputs": a.inputs, "outputs": list(a.outputs), "calls": list(a.calls)},
-                    sort_keys=True,
+                    {"inputs": a.inputs, "outputs": list(a.outputs), "calls": list(a.calls)}
                 ),
             )
             for a in row.actions

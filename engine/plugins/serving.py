@@ -235,7 +235,7 @@ class ServedPlugins:
             )
             for path in paths
         }
-        self._write_cache(plugin, dump_documents(documents, self.catalog))
+        self._write_cache(plugin, dump_documents(documents, self.catalog), documents)
         return documents
 
     def _installed_signatures(self) -> dict[str, ActionSignature]:
@@ -248,7 +248,9 @@ class ServedPlugins:
                     self._signatures[sig.qualified] = sig
         return self._signatures
 
-    def _write_cache(self, plugin: InstalledPlugin, blob: bytes) -> None:
+    def _write_cache(
+        self, plugin: InstalledPlugin, blob: bytes, documents: Mapping[str, Document]
+    ) -> None:
         target = self.store.cache_file(plugin)
         partial = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
@@ -262,6 +264,14 @@ class ServedPlugins:
                 "UPDATE versions SET cache = ? WHERE identifier = ? AND version = ?",
                 (cache_digest(blob), plugin.identifier, plugin.version),
             )
+            # Written by an older km-actions (which is why the cache was rebuilt), its
+            # record may list the inputs sorted by name.
+            declared = {
+                path: doc.data.get("inputs")
+                for path, doc in documents.items()
+                if isinstance(doc.data, Mapping) and isinstance(doc.data.get("inputs"), Mapping)
+            }
+            records.order_inputs(conn, plugin.identifier, plugin.version, declared)
 
     # -- names and pipelines -------------------------------------------------------------
 

@@ -45,11 +45,15 @@ _COUNTER = itertools.count()
 
 
 class ToolPlan(NamedTuple):
-    """What a plain tool step does, in a form code can be generated from."""
+    """What a plain tool step does, in a form code can be generated from: its constant
+    arguments, its templated ones (name, renderer, the types its checker lets through,
+    checker), the names of all as `with:` writes them, and where `with:` is."""
 
     tool: str
     constants: dict[str, Any]
     dynamic: tuple[tuple[str, Any, frozenset[type] | None, Any], ...]
+    order: tuple[str, ...]
+    site: Site | None
 
 
 class _Source:
@@ -342,14 +346,21 @@ def bridge_failure(tool: str, exc: Exception) -> StepError:
 
 
 def _arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
-    """Code that builds ``args``, and refuses them when they hold too much data
-    together (as :func:`~engine.run._sizes.check_fields` measures, inline)."""
-    items = []
-    for name, value in plan.constants.items():
-        items.append(f"{src.name('N', name)}: {_literal(src, value)}")
+    """Code that builds ``args`` in the order `with:` writes them (the order the tool
+    and the trace see), and refuses them when they hold too much data together (as
+    :func:`~engine.run._sizes.check_fields` measures, inline), at `with:`."""
+    written = {name: _literal(src, value) for name, value in plan.constants.items()}
+    if plan.dynamic:
+        _templated_arguments(src, indent, plan, written)
+    items = [f"{src.name('N', name)}: {written[name]}" for name in plan.order]
     src.add(indent, "args = {" + ", ".join(items) + "}")
-    if not plan.dynamic:
-        return
+
+
+def _templated_arguments(
+    src: _Source, indent: int, plan: ToolPlan, written: dict[str, str]
+) -> None:
+    """Code that computes the templated arguments into locals (``written``: the Python
+    expression of each argument, by name, gets theirs), checked and measured."""
     # One function Jinja's code generator wrote computes all the templated values (one
     # call, one render context, one evaluation clock: the time they compute together is
     # what the budget bounds), each failure located at its own value.
@@ -360,21 +371,25 @@ def _arguments(src: _Source, indent: int, plan: ToolPlan) -> None:
     if measured:
         src.add(indent, f"size = {src.name('Z', _constant_size(dict(plan.constants)))}")
     for local, (name, _render, exact, check) in zip(names, plan.dynamic, strict=True):
+        written[name] = local
+        if check is None and not measured:
+            continue  # passed on as computed
         src.add(indent, f"value = {local}")
         if check is not None:
             checker = src.name("C", check)
             if exact is None:
-                src.add(indent, f"value = {checker}(value)")
+                src.add(indent, f"{local} = value = {checker}(value)")
             else:
                 src.add(indent, f"if type(value) not in {src.name('E', exact)}:")
-                src.add(indent + 1, f"value = {checker}(value)")
+                src.add(indent + 1, f"{local} = value = {checker}(value)")
         if measured:
             _measure(src, indent, exact if check is not None else None, "max_text")
-        src.add(indent, f"args[{src.name('N', name)}] = value")
     if measured:
         src.add(indent, "if size > max_text:")
-        what = src.name("W", f"the arguments of {plan.tool}")
-        src.add(indent + 1, f"raise _too_big({what}, size, max_text)")
+        too_big_ = f"_too_big({src.name('W', f'the arguments of {plan.tool}')}, size, max_text)"
+        if plan.site is not None:  # no single argument is at fault: the error is at `with:`
+            too_big_ = f"{src.name('SITE', plan.site)}.locate({too_big_}, None)"
+        src.add(indent + 1, f"raise {too_big_}")
 
 
 def _located(render: Any) -> tuple[Any, Site | None]:

@@ -16,19 +16,24 @@ _ABSENT: Any = object()
 
 
 def prepare_inputs(
-    pipeline: Pipeline, given: Mapping[str, Any] | None, state: RunState
+    pipeline: Pipeline, given: Mapping[str, Any] | None, state: RunState, *, located: bool = True
 ) -> dict[str, Any]:
-    """The inputs a run sees: given values checked, defaults applied, secrets noted."""
+    """The inputs a run sees: given values checked, defaults applied, secrets noted.
+
+    A value that does not fit is reported at ``$.inputs.<name>``, the input's declaration
+    in the action's file (``located``; an action called by an `action` step is not: its
+    caller's step is where the value was given)."""
     given = given or {}
     specs = pipeline.inputs
     for name in given:
         if name not in specs:
             hint = did_you_mean(str(name), specs) if specs else "this action takes no inputs"
-            raise StepError(
-                ErrorKind.INVALID_INPUT,
+            raise _refused(
+                pipeline,
+                str(name),
                 f"{pipeline.qualified_name} has no input `{name}`",
-                hint=hint,
-                details={"input": name},
+                hint,
+                located,
             )
     values: dict[str, Any] = {}
     for name, spec in specs.items():
@@ -46,13 +51,14 @@ def prepare_inputs(
                 continue
             problems = spec.problems(value)
             if problems:
-                raise StepError(
-                    ErrorKind.INVALID_INPUT,
+                raise _refused(
+                    pipeline,
+                    name,
                     f"input `{name}` of {pipeline.qualified_name} {problems[0]}",
-                    hint=spec.description
+                    spec.description
                     or f"see `inputs:` in {pipeline.file or pipeline.qualified_name} "
                     f"for what `{name}` takes",
-                    details={"input": name},
+                    located,
                 )
             values[name] = spec.normalize(value)
             continue
@@ -65,17 +71,26 @@ def prepare_inputs(
             if spec.secret:
                 state.secrets.note(value, f"the secret input `{name}`")
         elif spec.required:
-            raise StepError(
-                ErrorKind.INVALID_INPUT,
+            raise _refused(
+                pipeline,
+                name,
                 f"{pipeline.qualified_name} needs the input `{name}`",
-                hint=spec.description
+                spec.description
                 or f"give `{name}` a value (on the command line: --input {name}=…)",
-                details={"input": name},
+                located,
             )
         else:
             value = None
         values[name] = value
     return values
+
+
+def _refused(
+    pipeline: Pipeline, name: str, message: str, hint: str | None, located: bool
+) -> StepError:
+    """The error for the input ``name``, at its site when ``located``."""
+    error = StepError(ErrorKind.INVALID_INPUT, message, hint=hint, details={"input": name})
+    return pipeline.input_site(name).locate(error, None) if located else error
 
 
 async def invoke(
@@ -93,7 +108,7 @@ async def invoke(
     guarded bridge for ``grant``, when the caller already has it; ``progress``: an async
     callback ``(done, total, message)`` after each top-level step; ``limits``: stricter
     ones than the run's, for an action of a plugin installed under a stricter profile)."""
-    inputs = prepare_inputs(pipeline, given, state)
+    inputs = prepare_inputs(pipeline, given, state, located=depth == 0)
     token = None
     if limits is None or limits is state.limits:
         frame = Frame(state, pipeline, bridge or state.make_bridge(pipeline, grant), depth)

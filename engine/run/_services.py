@@ -19,6 +19,7 @@ from engine.run._exec import invoke
 from engine.run._sizes import check_fields, check_value
 from engine.run._state import Frame, ReturnSignal
 from engine.run._watchdog import Expired, bounded
+from engine.run.model import Site
 
 Render = Callable[[Mapping[str, Any]], Any]
 
@@ -26,10 +27,18 @@ Render = Callable[[Mapping[str, Any]], Any]
 Dynamic = tuple[str, Render, "frozenset[type] | None", "Checker | None"]
 
 
-def tool_plan(tool: str, constants: Mapping[str, Any], dynamic: Sequence[Dynamic]) -> ToolPlan:
+def tool_plan(
+    tool: str,
+    constants: Mapping[str, Any],
+    dynamic: Sequence[Dynamic],
+    order: Sequence[str],
+    site: Site | None = None,
+) -> ToolPlan:
     """What a tool step does, as the code generator writes it out (the only tool step
-    body there is: see :mod:`engine.run._codegen`)."""
-    return ToolPlan(tool, dict(constants), tuple(dynamic))
+    body there is: see :mod:`engine.run._codegen`): ``order`` is the arguments' names as
+    `with:` writes them, ``site`` where `with:` is (its arguments too big together are
+    reported there)."""
+    return ToolPlan(tool, dict(constants), tuple(dynamic), tuple(order), site)
 
 
 async def call_action(
@@ -121,7 +130,6 @@ class KindRuntime:
     check_fields = staticmethod(check_fields)
     call_action = staticmethod(call_action)
     emit = staticmethod(emit)
-    tool_plan = staticmethod(tool_plan)
     task_group = asyncio.TaskGroup
 
 

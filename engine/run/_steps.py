@@ -38,6 +38,7 @@ def trace_entry(
         "name": step.name,
         "kind": step.kind,
         "path": format_path(step.site.path),
+        "file": step.site.file,  # a called action's own file, for its steps
         "line": step.site.span.line if step.site.span else None,
         "status": status,
         "attempts": attempts,

@@ -166,12 +166,24 @@ class Pipeline:
     content_hash: str
     plugin: str | None = None
     manifest: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Where `inputs:` is written, each input's declaration by its path (``("inputs",
+    # name)``) in ``inner``: a value a caller gives that does not fit is reported there.
+    inputs_site: Site | None = field(default=None, repr=False, compare=False)
     # Runs the steps (engine.run._codegen.make_block): every compiled pipeline has one.
     block: Callable[..., Awaitable[None]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def qualified_name(self) -> str:
         return f"{self.plugin}/{self.name}" if self.plugin else self.name
+
+    def input_site(self, name: str) -> Site:
+        """Where the input ``name`` is (``$.inputs.<name>``): at its declaration, else
+        (an input the action does not have) at `inputs:`, when the file is known."""
+        path = ("inputs", name)
+        site = self.inputs_site
+        if site is None:
+            return Site(self.file, path, None)
+        return Site(self.file, path, site.within(name).span)
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,9 @@ class ReferenceChecker:
                 problem.code,
                 problem.message,
                 path=path,
-                span=span_within(self.document, path, text, problem.line, problem.column),
+                span=span_within(
+                    self.document, path, text, problem.line, problem.column, problem.width
+                ),
                 file=self.document.file,
                 hint=problem.hint,
             )

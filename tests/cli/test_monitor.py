@@ -279,7 +279,8 @@ def test_trace_of_a_long_run_of_a_nested_call_and_of_an_old_run(cli: Cli) -> Non
     assert cli("run", "clipboard-tools/preview-clipboard", "-i", "titel=x", "--fresh").code == 1
     refused = cli("trace", "6").out.splitlines()
     assert refused[2:] == [
-        "  error[invalid-input]: clipboard-tools/preview-clipboard has no input `titel`",
+        "  error[invalid-input] at clipboard-tools/actions/preview-clipboard.yaml:7:1: "
+        "clipboard-tools/preview-clipboard has no input `titel`",
         "     = hint: did you mean 'title'?",
     ]
     # A run recorded by a km-actions older than traces.

@@ -511,8 +511,9 @@ def test_describe(cli: Cli) -> None:
     assert lines[3:] == [
         "  actions:",
         "    demo/hello: Does a thing.",
-        "      - loud (boolean, default false)",
+        # In the order hello.yaml declares them.
         "      - who (string, required) Who.",
+        "      - loud (boolean, default false)",
         "      outputs: msg",
         "  permissions granted:",
         "    km_variable_manager: km_variable_manager (destructive)",

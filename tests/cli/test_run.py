@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from engine.cli._run import _folder_sources, _installed_sources, is_installed_name
+from engine.cli._run import _file_sources, _installed_sources, is_installed_name
 from engine.plugins.store import Store
 from tests.cli.conftest import DEMO_PLUGIN, HELLO, Cli, action_text
 
@@ -88,9 +88,11 @@ PIN = action_text(
         ),
         pytest.param(
             ["--inputs-json", '{"pin": "pa\\"ss\\\\word-77"}'],
-            "<input>: error[invalid-input]: input `pin` of pin must be a whole number, not text "
-            "(the secret input `pin`)\n     = hint: The PIN.\nfailed (invalid-input) after 0 "
-            "steps\n",
+            "pin.yaml:6:3: error[invalid-input]: input `pin` of pin must be a whole number, not "
+            "text (the secret input `pin`)\n"
+            "   6 |   pin: {type: integer, secret: true, description: The PIN.}\n"
+            "     |   ^^^\n"
+            "     = hint: The PIN.\nfailed (invalid-input) after 0 steps\n",
             id="json-input-of-the-wrong-type",
         ),
         pytest.param(
@@ -251,8 +253,11 @@ def test_an_input_the_action_does_not_have(cli: Cli) -> None:
     cli.write("greet.yaml", GREET)
     outcome = cli("run", "greet.yaml", "-i", "who=A", "-i", "tims=2", "--fresh")
     assert (outcome.code, outcome.out) == (1, "")
+    # At `inputs:`, where the inputs it has are declared.
     assert outcome.err.splitlines()[1:] == [
-        "<input>: error[invalid-input]: greet has no input `tims`",
+        "greet.yaml:5:1: error[invalid-input]: greet has no input `tims`",
+        "   5 | inputs:",
+        "     | ^^^^^^",
         "     = hint: did you mean 'times'?",
         "failed (invalid-input) after 0 steps",
     ]
@@ -292,6 +297,54 @@ def test_a_failed_run_shows_where_and_why(cli: Cli) -> None:
         '   9 |   - fail: "boom {{ vars.x }}"',
         "     |     ^^^^^^^^^^^^^^^^^^^^^^^^^",
         "failed (failed) after 2 steps",
+    ]
+
+
+CALLS_BOOM = action_text(
+    "caller",
+    """\
+    permissions: [km_variable_manager:get]
+    steps:
+      - id: read
+        tool: km_variable_manager
+        with: {operation: get, name: Note}
+      - id: call
+        action: boom
+        with: {n: 7}
+    """,
+)
+
+
+@pytest.mark.parametrize("where", ["", "sub/"])
+def test_an_error_in_a_called_action_shows_its_own_file_and_lines(cli: Cli, where: str) -> None:
+    """The error of a step of the action called (a file next to the caller) is located
+    in that file, with its line shown; the trace names the file of the called action's
+    steps."""
+    cli.write(f"{where}caller.yaml", CALLS_BOOM)
+    cli.write(f"{where}boom.yaml", BOOM)
+    outcome = cli("run", f"{where}caller.yaml", "--trace", "--fresh")
+    assert (outcome.code, outcome.out) == (1, "")
+    lines = outcome.err.splitlines()
+    steps = [re.sub(r"  [0-9.]+ ms$", "", line) for line in lines[1:6]]
+    assert steps == [
+        "  succeeded read                         line 7",
+        '            with {"operation": "get", "name": "Note"}',
+        f"  succeeded set                          line 8 of {where}boom.yaml",
+        f"  failed    fail                         line 9 of {where}boom.yaml",
+        "  failed    call                         line 10",
+    ]
+    assert lines[6:] == [
+        f"{where}boom.yaml:9:5: error[failed]: boom 7",
+        '   9 |   - fail: "boom {{ vars.x }}"',
+        "     |     ^^^^^^^^^^^^^^^^^^^^^^^^^",
+        "failed (failed) after 4 steps",
+    ]
+    traced = cli("run", f"{where}caller.yaml", "--trace", "--json", "--fresh").json()["trace"]
+    assert [(t["action"], t["kind"], t["file"], t["line"]) for t in traced] == [
+        ("caller", "tool", f"{where}caller.yaml", 7),
+        ("boom", "set", f"{where}boom.yaml", 8),
+        ("boom", "fail", f"{where}boom.yaml", 9),
+        ("caller", "action", f"{where}caller.yaml", 10),
     ]
 
 
@@ -696,10 +749,11 @@ def test_installed_sources_find_installed_files_only(cli: Cli) -> None:
         assert lookup("ghost/actions/hello.yaml") is None
 
 
-def test_folder_sources_read_what_exists(cli: Cli) -> None:
+def test_file_sources_read_what_exists(cli: Cli) -> None:
     _plugin(cli)
-    lookup = _folder_sources(cli.folder / "demo")
+    lookup = _file_sources({"given.yaml": "as read"})
     assert lookup(str(cli.folder / "demo/actions/hello.yaml")) == HELLO
+    assert lookup("given.yaml") == "as read"
     assert lookup("<input>") is None
 
 

@@ -102,6 +102,48 @@ def test_errors_fail_with_status_1(cli: Cli) -> None:
     assert outcome.out == MISSPELT_TEXT + "\n1 error in 2 files; 1 valid\n"
 
 
+UNKNOWN_FILTERS = action_text(
+    "shout",
+    """\
+    inputs:
+      who: {type: string, description: Who to greet.}
+      words: {type: array, description: Words.}
+    steps:
+      - set: {msg: "Hello {{ inputs.who | uppercase }}"}
+      - set: {titled: "{{ inputs.words | map('titlecase') | list }}"}
+    outputs:
+      msg: "{{ vars.msg }} {{ vars.titled }}"
+    """,
+)
+
+
+def test_an_unknown_filter_is_underlined_whole(cli: Cli) -> None:
+    """The excerpt underlines the filter's whole name (given by name in quotes, too),
+    not its first character."""
+    cli.write("shout.yaml", UNKNOWN_FILTERS)
+    outcome = cli("validate", "shout.yaml")
+    assert outcome.code == 1
+    assert outcome.out == (
+        "shout.yaml:9:39: error[unknown-filter]: unknown filter `uppercase`\n"
+        '   9 |   - set: {msg: "Hello {{ inputs.who | uppercase }}"}\n'
+        "     |                                       ^^^^^^^^^\n"
+        "     = hint: did you mean `upper`?\n"
+        "\n"
+        "shout.yaml:10:43: error[unknown-filter]: unknown filter `titlecase` (given to `map` by "
+        "name)\n"
+        "  10 |   - set: {titled: \"{{ inputs.words | map('titlecase') | list }}\"}\n"
+        "     |                                           ^^^^^^^^^\n"
+        "     = hint: did you mean `title`?\n"
+        "\n"
+        "2 errors in 1 file; 0 valid\n"
+    )
+    shown = cli("validate", "shout.yaml", "--json").json()
+    assert [(d["line"], d["column"], d["end_line"], d["end_column"]) for d in shown] == [
+        (9, 39, 9, 48),
+        (10, 43, 10, 52),
+    ]
+
+
 def test_json_lists_every_diagnostic(cli: Cli) -> None:
     cli.write("bad.yaml", MISSPELT)
     outcome = cli("validate", "bad.yaml", "--json")

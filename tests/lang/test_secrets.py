@@ -318,7 +318,7 @@ def test_the_property_sees_every_failure() -> None:
         "`token`: the secret value is shorter than 500 characters",
     ]
     assert report["failures"] == [
-        'call 1 to km_free had arguments {"n": 1, "token": (the secret input `pw`)}, which '
+        'call 1 to km_free had arguments {"token": (the secret input `pw`), "n": 1}, which '
         'do not contain {"token": "WRONG"}'
     ]
 

@@ -140,7 +140,7 @@ def test_a_plain_reference_returns_the_scope_value_itself() -> None:
     [
         pytest.param("Hi {{ inputs.name }}!", "Hi ada!", id="plain-references"),
         pytest.param("{{ inputs.count }} items", "3 items", id="number-as-text"),
-        pytest.param("{{ inputs.flag }}/{{ inputs.none }}", "True/None", id="python-text"),
+        pytest.param("{{ inputs.flag }}/{{ inputs.count }}", "True/3", id="python-text"),
         pytest.param("{{ inputs.items }}", [3, 1, 2], id="native"),
         pytest.param(" {{ inputs.items }}", " [3, 1, 2]", id="text-around-native"),
         pytest.param("{{ inputs.name }}\n", "ada\n", id="trailing-newline-kept"),
@@ -151,6 +151,25 @@ def test_a_plain_reference_returns_the_scope_value_itself() -> None:
 )
 def test_text(text: str, expected: Any) -> None:
     assert render(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Hello {{ inputs.none }}", "Hello ", id="reference"),
+        pytest.param("{{ inputs.none }}!", "!", id="first-piece"),
+        pytest.param("[{{ inputs.none | upper if inputs.none else none }}]", "[]", id="expression"),
+        pytest.param("a{{ none }}b", "ab", id="constant-folded"),
+        pytest.param("{{ inputs.none }}{{ inputs.none }}", "", id="only-nulls"),
+        pytest.param("{{ [inputs.none] }} ", "[None] ", id="inside-a-list-as-python-shows-it"),
+        pytest.param("{{ 'Hello ' ~ inputs.none ~ '!' }}", "Hello !", id="joined-with-tilde"),
+    ],
+)
+def test_null_inside_text_is_no_text(text: str, expected: str) -> None:
+    """As GitHub Actions expressions print null: an optional input not given leaves no
+    trace in a message; a value that is exactly one ``{{ }}`` keeps its null."""
+    assert render(text) == expected
+    assert render("{{ inputs.none }}") is None
 
 
 def test_rendered_output_is_never_rendered_again() -> None:

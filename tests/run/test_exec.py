@@ -81,6 +81,28 @@ def test_bad_inputs_fail_with_invalid_input(
     assert tools.calls == []
 
 
+@pytest.mark.parametrize(
+    ("given", "path", "location"),
+    [
+        pytest.param({}, "$.inputs.name", "t.yaml:6:3", id="missing"),
+        pytest.param({"name": "Ann", "count": "2"}, "$.inputs.count", "t.yaml:7:3", id="type"),
+        pytest.param({"name": "Ann", "cuont": 2}, "$.inputs.cuont", "t.yaml:5:1", id="unknown"),
+    ],
+)
+def test_an_input_that_does_not_fit_is_located_at_its_declaration(
+    tools: Tools, given: dict[str, Any], path: str, location: str
+) -> None:
+    """A run's caller (an MCP client, the command line) is told where the input is: its
+    path, and its declaration in the file (`inputs:` for one the action does not have)."""
+    error = failure(tools.run(INPUTS, given))
+    assert (error.kind.value, error.first.json_path, error.first.location) == (
+        "invalid-input",
+        path,
+        location,
+    )
+    assert error.to_dict()["path"] == path
+
+
 def test_an_action_without_inputs_says_so_for_an_unknown_input(tools: Tools) -> None:
     error = failure(tools.run("steps:\n  - set: {x: 1}\n", {"who": 1}))
     assert (error.message, error.hint) == (

@@ -296,30 +296,41 @@ BIG = "  - set: {big: \"{{ 'x' * 600000 }}\"}\n"
 
 @pytest.mark.parametrize("trace", TRACED)
 @pytest.mark.parametrize(
-    ("body", "path", "subject"),
+    ("body", "path", "place", "subject"),
     [
         pytest.param(
             '  - tool: km_free\n    with: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\n',
-            "$.steps[1]",
+            "$.steps[1].with",  # at the key: no single argument is at fault
+            "t.yaml:7:5",
             "the arguments of km_free",
             id="tool-arguments",
         ),
         pytest.param(
+            '  - tool: km_free\n    with:\n      a: 1\n      b: "{{ vars.big }}"\n'
+            '      c: "{{ vars.big }}"\n',
+            "$.steps[1].with",
+            "t.yaml:7:5",
+            "the arguments of km_free",
+            id="tool-arguments-block",
+        ),
+        pytest.param(
             'outputs: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\n',
             "$.outputs",  # at the key: no single output is at fault
+            "t.yaml:6:1",
             "the outputs",
             id="outputs",
         ),
         pytest.param(
             '  - return: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\noutputs: {a: x, b: y}\n',
             "$.steps[1]",
+            "t.yaml:6:5",
             "the outputs",
             id="return",
         ),
     ],
 )
 def test_values_passed_on_together_are_measured_together(
-    tools: Tools, trace: bool, body: str, path: str, subject: str
+    tools: Tools, trace: bool, body: str, path: str, place: str, subject: str
 ) -> None:
     error = failure(tools.run("steps:\n" + BIG + body, trace=trace))
     assert (error.kind.value, error.details, error.message) == (
@@ -328,7 +339,7 @@ def test_values_passed_on_together_are_measured_together(
         f"{subject} would hold about 1,200,000 characters of data "
         "(limit max_template_output: 1,000,000)",
     )
-    assert error.first.json_path == path
+    assert (error.first.json_path, error.first.location) == (path, place)
     assert tools.calls == []
 
 

@@ -54,6 +54,7 @@ def _entry(step: str | None, kind: str, path: str, line: int, **more: Any) -> di
         "name": None,
         "kind": kind,
         "path": path,
+        "file": "t.yaml",
         "line": line,
         "status": "succeeded",
         "attempts": 1,
@@ -124,6 +125,7 @@ def test_the_trace_has_an_entry_for_every_step_run(tools: Tools, clock: FakeCloc
             "$.steps[0]",
             6,
             action="inner",
+            file="inner.yaml",  # the called action's steps name its file
             tool="km_echo",
             arguments={"text": "inner"},
             result=inner_result,
@@ -155,6 +157,40 @@ def test_a_failing_plain_tool_step_is_traced_with_its_arguments(tools: Tools) ->
         "kind": "tool-failed",
         "message": f"km_fail failed: {FAILURE['message']} ({FAILURE['code']})",
     }
+
+
+MIXED_ARGUMENTS = """
+inputs: {who: {type: string}, n: {type: integer}}
+steps:
+  - id: add
+    tool: km_add
+    with: {a: "{{ inputs.n }}", b: 2}
+  - id: free
+    tool: km_free
+    with:
+      first: "{{ inputs.who }}"
+      second: fixed
+      third: [1, 2]
+      fourth: "{{ inputs.n + 1 }}"
+      fifth: 5
+"""
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_a_tool_step_s_arguments_keep_the_order_written(tools: Tools, trace: bool) -> None:
+    """Templated and constant arguments, interleaved: the trace (and the tool) gets them
+    in the order `with:` writes them, not the constant ones first."""
+    result = tools.run(MIXED_ARGUMENTS, {"who": "Ann", "n": 1}, trace=trace)
+    assert result.error is None
+    written = [["a", "b"], ["first", "second", "third", "fourth", "fifth"]]
+    assert [list(arguments) for _tool, arguments in tools.calls] == written
+    if trace:
+        assert result.trace is not None
+        assert [e["arguments"] for e in result.trace] == [
+            {"a": 1, "b": 2},
+            {"first": "Ann", "second": "fixed", "third": [1, 2], "fourth": 2, "fifth": 5},
+        ]
+        assert [list(e["arguments"]) for e in result.trace] == written
 
 
 # -- the timeline (what the history keeps of each step: no values) --------------------------

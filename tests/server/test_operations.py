@@ -799,6 +799,19 @@ async def test_a_failing_action_answers_with_where_it_failed(
     refused = await server.call("mcp-created__divide", {"a": 6})
     assert refused["error"]["code"] == "invalid-input"
     assert refused["error"]["message"] == "mcp-created/divide needs the input `b`"
+    # Where: the input's path, and its declaration in the action's file.
+    assert (refused["error"]["path"], refused["error"]["location"]) == (
+        "$.inputs.b",
+        "mcp-created/actions/divide.yaml:8:3",
+    )
+    typed = await server.ecosystem(
+        "execute", action_name="mcp-created/divide", parameters={"a": 6, "b": "two"}
+    )
+    assert (typed["error"]["code"], typed["error"]["path"], typed["error"]["location"]) == (
+        "invalid-input",
+        "$.inputs.b",
+        "mcp-created/actions/divide.yaml:8:3",
+    )
 
     divided = await server.call("mcp-created__divide", {"a": 6, "b": 4})
     assert divided["data"]["outputs"] == {"quotient": 1.5}

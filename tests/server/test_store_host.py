@@ -5,6 +5,7 @@ callers grant."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,172 @@ async def test_new_tools_from_a_reconnected_upstream_are_followed(
     assert after["success"] is True, after
     assert host.catalog() is upgraded
     assert host.loaded.served.catalog is upgraded  # installed actions: loaded again
+
+
+ORDERED_YAML = """\
+api_version: "1.1"
+kind: action
+name: ordered
+description: Inputs declared out of alphabetical order.
+inputs:
+  zeta: {type: string, default: z, description: Last letter.}
+  alpha: {type: integer, default: 1, description: First letter.}
+  mid: {type: boolean, default: true, description: In between.}
+steps:
+  - set: {all: "{{ [inputs.zeta, inputs.alpha, inputs.mid] }}"}
+outputs:
+  all: "{{ vars.all }}"
+tests:
+  - name: the defaults
+    expect: {outputs: {all: [z, 1, true]}}
+"""
+ORDERED_JSON = json.dumps(
+    {
+        "api_version": "1.1",
+        "kind": "action",
+        "name": "ordered",
+        "description": "Inputs declared out of alphabetical order.",
+        "inputs": {
+            "zeta": {"type": "string", "default": "z", "description": "Last letter."},
+            "alpha": {"type": "integer", "default": 1, "description": "First letter."},
+            "mid": {"type": "boolean", "default": True, "description": "In between."},
+        },
+        "steps": [{"set": {"all": "{{ [inputs.zeta, inputs.alpha, inputs.mid] }}"}}],
+        "outputs": {"all": "{{ vars.all }}"},
+        "tests": [{"name": "the defaults", "expect": {"outputs": {"all": ["z", 1, True]}}}],
+    }
+)
+
+
+async def test_describe_lists_inputs_in_the_order_declared(tmp_path: Path) -> None:
+    """`describe` (the MCP operation) lists an action's inputs as its manifest declares
+    them, YAML or JSON, also once the store is opened again (its actions then come from
+    the store's manifest cache), and as the action's own tool schema does."""
+    home = tmp_path / "home"
+    bridge = MockBridge({}, ToolCatalog.builtin())
+    host = StoreHost(Store.open(home), bridge, Settings())
+    try:
+        for identifier, source in (("from-yaml", ORDERED_YAML), ("from-json", ORDERED_JSON)):
+            created = await host.operation(
+                "create", {"plugin_source": source, "plugin_identifier": identifier}, None
+            )
+            assert created["success"] is True, created
+    finally:
+        host.close()
+        host.store.close()
+    again = StoreHost(Store.open(home), bridge, Settings())
+    try:
+        for identifier in ("from-yaml", "from-json"):
+            described = await again.operation(
+                "describe", {"action_name": f"{identifier}/ordered"}, None
+            )
+            assert list(described["data"]["inputs"]) == ["zeta", "alpha", "mid"], identifier
+            plugin = await again.operation("describe", {"plugin_identifier": identifier}, None)
+            assert list(plugin["data"]["actions"][0]["inputs"]) == ["zeta", "alpha", "mid"]
+            schema = again.loaded.served.pipeline(f"{identifier}/ordered").inputs
+            assert list(schema) == ["zeta", "alpha", "mid"]
+    finally:
+        again.close()
+        again.store.close()
+
+
+async def test_inputs_recorded_sorted_by_an_older_km_actions_are_put_in_order(
+    tmp_path: Path,
+) -> None:
+    """A store written by a km-actions that recorded inputs sorted by name (and its
+    manifest cache in an older format): the first load rebuilds the cache from the
+    files, and records the inputs in the order declared."""
+    home = tmp_path / "home"
+    bridge = MockBridge({}, ToolCatalog.builtin())
+    host = StoreHost(Store.open(home), bridge, Settings())
+    try:
+        created = await host.operation(
+            "create", {"plugin_source": ORDERED_YAML, "plugin_identifier": "old"}, None
+        )
+        assert created["success"] is True, created
+        store = host.store
+        with store.transaction() as conn:
+            (text,) = conn.execute(
+                "SELECT signature FROM actions WHERE identifier = 'old'"
+            ).fetchone()
+            conn.execute(
+                "UPDATE actions SET signature = ? WHERE identifier = 'old'",
+                (json.dumps(json.loads(text), sort_keys=True),),
+            )
+        store.cache_file(store.require("old")).write_bytes(b"an older format")
+    finally:
+        host.close()
+        host.store.close()
+    again = StoreHost(Store.open(home), bridge, Settings())
+    try:
+        described = await again.operation("describe", {"action_name": "old/ordered"}, None)
+        assert list(described["data"]["inputs"]) == ["zeta", "alpha", "mid"]
+    finally:
+        again.close()
+        again.store.close()
+
+
+COUNTED = """\
+api_version: "1.1"
+kind: action
+name: counted
+description: Counts to a number.
+inputs:
+  label: {type: string, default: n, description: What to call it.}
+  count: {type: integer, description: How far to count.}
+steps:
+  - set: {said: "{{ inputs.label }} {{ inputs.count }}"}
+outputs:
+  said: "{{ vars.said }}"
+tests:
+  - name: says it
+    inputs: {count: 2}
+    expect: {outputs: {said: n 2}}
+"""
+
+
+async def test_an_input_that_does_not_fit_is_located_over_mcp(tmp_path: Path) -> None:
+    """`execute` refuses an input of the wrong type, a missing one and an unknown one
+    with where: its path (`$.inputs.count`) and its declaration in the action's file
+    (`inputs:` for an input it does not have), as `km-actions run` does; also once the
+    store is opened again (the action then comes from the store's manifest cache)."""
+    home = tmp_path / "home"
+    bridge = MockBridge({}, ToolCatalog.builtin())
+    host = StoreHost(Store.open(home), bridge, Settings())
+    cases = [
+        ({"count": "many"}, "$.inputs.count", 7, 3, 8),
+        ({}, "$.inputs.count", 7, 3, 8),
+        ({"count": 2, "lable": "x"}, "$.inputs.lable", 5, 1, 7),
+    ]
+    try:
+        created = await host.operation("create", {"plugin_source": COUNTED}, None)
+        assert created["success"] is True, created
+        for reopened in (False, True):
+            if reopened:
+                host.close()
+                host.store.close()
+                host = StoreHost(Store.open(home), bridge, Settings())
+            for given, path, line, column, end in cases:
+                envelope = await host.operation(
+                    "execute", {"action_name": "counted", "parameters": given}, None
+                )
+                error = envelope["error"]
+                file = "mcp-created/actions/counted.yaml"
+                assert (error["code"], error["path"], error["location"]) == (
+                    "invalid-input",
+                    path,
+                    f"{file}:{line}:{column}",
+                ), (reopened, given)
+                where = error["diagnostics"][0]
+                assert (where["file"], where["line"], where["column"], where["end_column"]) == (
+                    file,
+                    line,
+                    column,
+                    end,
+                )
+    finally:
+        host.close()
+        host.store.close()
 
 
 SPEAK = {

@@ -19,10 +19,11 @@ class Problem:
     """One thing wrong with a template or expression, found without evaluating it.
 
     ``code`` is stable (the validator maps it to a diagnostic); ``line`` and ``column``
-    count from 1 within the text, when known.
+    count from 1 within the text, when known; ``width``: how many characters from there
+    are at fault (a name's length: what the excerpt underlines).
 
-    >>> Problem("unknown-function", "unknown function `lenght`", "did you mean `len`?", 1, 1).line
-    1
+    >>> Problem("unknown-filter", "unknown filter `uper`", "did you mean `upper`?", 1, 8, 4).width
+    4
     """
 
     code: str
@@ -30,6 +31,7 @@ class Problem:
     hint: str | None = None
     line: int | None = None
     column: int | None = None
+    width: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,9 +231,6 @@ class Runtime(Protocol):
     async def emit(self, frame: Any, event: str, data: Any) -> None:
         """Send an event to the hooks listening for it, if any."""
 
-    def tool_plan(self, tool: str, constants: Mapping[str, Any], dynamic: Sequence[Any]) -> Any:
-        """What a tool step does, in the form the code generator writes out whole."""
-
     def task_group(self) -> TaskGroup:
         """A new ``asyncio.TaskGroup`` (handed over: checking a manifest, which imports
         the kinds, never loads asyncio)."""
@@ -260,10 +257,10 @@ class KindCompiler(Protocol):
 
     def steps(self, block: Block | None) -> tuple[Any, ...]: ...
 
-    def arguments(
-        self, tool: str, args: Mapping[str, Any], path: Path, document: Document
-    ) -> tuple[dict[str, Any], list[Any]]:
-        """A tool call's arguments: the constant ones, and how to render the others."""
+    def tool_call(self, tool: str, args: Mapping[str, Any], path: Path, document: Document) -> Any:
+        """What a tool step does (its arguments ``args``, written at ``path``: the
+        constant ones, how to render the others, in the order written), in the form the
+        code generator writes out whole."""
 
 
 # -- the node of a kind ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """`tool: km_…` with its arguments under ``with:``: a call of one tool.
 
 Its body is the one the code generator writes out whole (:mod:`engine.run._codegen`):
-``compile`` gives the plan it is written from.
+``compile`` gives the plan it is written from (made by the compiler's ``tool_call``).
 """
 
 from __future__ import annotations
@@ -55,5 +55,4 @@ class ToolStep(WithArgs, KindStep):
         c = compiler
         tool = str(self.tool)
         args = field_mapping(self, self.args or {}, "with")
-        constants, dynamic = c.arguments(tool, args, self.at("with"), self.document)
-        return c.runtime.tool_plan(tool, constants, dynamic)
+        return c.tool_call(tool, args, self.at("with"), self.document)
