@@ -105,13 +105,18 @@ def _problems(document: Document, context: ValidationContext) -> list[Diagnostic
         # walk reaches its step). The walk finds each analysis in the cache.
         prepare_templates(_template_values(document, data), _TEMPLATES, _ANALYSIS_CACHE)
     found = list(checker.check_top())
+    # Every step's schema check right after the top's, in one pass: jsonschema stays in
+    # the processor's caches, as Jinja does above (measured: a cold typical validation
+    # ~1 % faster). The walk reports a step's problems when it reaches the step, so they
+    # come in the same order as when each step was checked there.
+    steps = _step_schemas(checker, step_tree(document).steps)
     found.extend(_dates(document, data))
     found.extend(_stray_quotes(document, data))
     if context.level is ValidationLevel.BASIC:
-        found.extend(_step_schemas(checker, step_tree(document).steps))
+        found.extend(d for problems in steps.values() for d in problems)
     else:
         broken = {d.path[1] for d in found if len(d.path) > 1 and d.path[0] == "inputs"}
-        found.extend(_semantic(document, data, context, schemas, checker, broken))
+        found.extend(_semantic(document, data, context, schemas, checker, broken, steps))
     return _rank(found)
 
 
@@ -132,9 +137,11 @@ def _semantic(
     schemas: ManifestSchemas,
     checker: SchemaChecker,
     broken: set[Any],
+    step_schemas: dict[Path, list[Diagnostic]],
 ) -> Iterator[Diagnostic]:
     """Everything beyond the schema; ``broken`` inputs (with schema errors) are not used
-    to check their own defaults."""
+    to check their own defaults; ``step_schemas``: each step's schema problems, by its
+    path (the walk reports them where it reaches the step)."""
     steps = step_tree(document).steps
     inputs = section(data, "inputs")
     outputs = section(data, "outputs")
@@ -151,7 +158,7 @@ def _semantic(
         cache=_ANALYSIS_CACHE,
     )
     own = data.get("permissions")
-    walker = StepWalker(document, context, schemas, checker, refs, list(outputs))
+    walker = StepWalker(document, context, schemas, checker, refs, list(outputs), step_schemas)
     flow = Flow()
     yield from walker.walk(steps, flow, Scope())
     yield from refs.value(outputs, ("outputs",), flow, Scope())
@@ -175,10 +182,14 @@ def _template_values(document: Document, data: Mapping[str, Any]) -> Iterator[An
     yield data.get("outputs")
 
 
-def _step_schemas(checker: SchemaChecker, steps: Block) -> Iterator[Diagnostic]:
-    for node in iter_nodes(steps):
-        if node.kind is not None:
-            yield from checker.check_step(node.kind, node.data, node.path)
+def _step_schemas(checker: SchemaChecker, steps: Block) -> dict[Path, list[Diagnostic]]:
+    """The schema problems of every step of a kind, by its path, in the order of the
+    steps (each step, then the steps in it)."""
+    return {
+        node.path: checker.check_step(node.kind, node.data, node.path)
+        for node in iter_nodes(steps)
+        if node.kind is not None
+    }
 
 
 def _permissions(

@@ -47,6 +47,7 @@ class StepWalker:
         checker: SchemaChecker,
         refs: ReferenceChecker,
         outputs: list[str],
+        step_schemas: Mapping[Path, list[Diagnostic]],
     ) -> None:
         self.document = document
         self.context = context
@@ -58,6 +59,9 @@ class StepWalker:
         # the `operation:` value, or the `tool:` line of a tool without operations.
         self.needs: list[tuple[Need, Path]] = []
         self.calls: list[tuple[str, Path]] = []  # every `action:` target, where it is
+        # Each step's schema problems, checked before the walk (a step of a kind always has
+        # an entry: its kind's validator ran on it).
+        self.step_schemas = step_schemas
 
     def walk(self, block: Block | None, flow: Flow, scope: Scope) -> Iterator[Diagnostic]:
         """Check a list of steps; ``flow`` is updated in place to what holds after it."""
@@ -86,7 +90,7 @@ class StepWalker:
             yield self._kind_problem(node.data, node.path, list(node.kinds))
             return
         path = node.path
-        yield from self.checker.check_step(kind, node.data, path)
+        yield from self.step_schemas[path]
         if node.condition is not None:
             yield from self.refs.expression(node.condition.value, node.condition.path, flow, scope)
         # A templated timeout or retry number is rendered before the step's body runs.
