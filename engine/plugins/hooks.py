@@ -13,9 +13,8 @@ it (``with:`` templates) and a condition (``if:``), with ``event`` in scope:
 A hook's action runs as a run of its own: with the hooking plugin's grant and
 settings, the security profile of what triggered it, and on the same tools. Hooks
 whose actions emit events that trigger hooks cascade at most ``max_hook_depth`` deep.
-A plugin an MCP caller installed (``strangers``) is a stranger's: its hooks hear only
-the events of plugins an MCP caller installed, never what the user's own plugins and
-actions do (an `action_succeeded` carries their outputs). A hook that fails never fails
+A stranger's plugin (installed over MCP) hears only strangers' events, never the
+user's (an `action_succeeded` carries outputs). A hook that fails never fails
 what triggered it: it becomes a :class:`HookOutcome`,
 given to the bus's ``recorder`` (the store's history), added to the trace of a traced
 run, and returned as a warning by :meth:`HookBus.run_action`.
@@ -97,8 +96,7 @@ class HookBus:
     ``bridge`` is where hook actions call tools for events from the store and from
     :meth:`run_action`; hooks triggered by an `emit` step use the tools of the run
     that emitted. ``limits`` is the profile for store events (runs bring their own).
-    ``strangers``: the installed plugins an MCP caller installed (see the module
-    docstring).
+    ``strangers``: the plugins installed over MCP (see the module docstring).
     """
 
     def __init__(
@@ -208,10 +206,8 @@ class HookBus:
         """Run every hook listening for ``event``, one after the other, in plugin order
         (``secrets``: those of the run that sent it, which its data may hold)."""
         strangers = self.strangers
-        if event.origin is not None:
-            from_stranger = is_from_mcp(event.origin)
-        else:
-            from_stranger = event.plugin in strangers
+        origin = event.origin  # a removed plugin's, else looked up
+        from_stranger = event.plugin in strangers if origin is None else is_from_mcp(origin)
         for plugin, hook in self._by_event.get(event.name, ()):
             if plugin.id in strangers and not from_stranger:
                 continue  # a stranger's hook does not hear what the user's plugins do
