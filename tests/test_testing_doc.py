@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unmeasured_env
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "TESTING.md").read_text("utf-8")
 CODE = re.findall(r"`([^`\n]+)`", DOC)
@@ -53,6 +55,7 @@ def test_every_selection_selects_tests(command: str) -> None:
     found = subprocess.run(
         [sys.executable, *argv, "--collect-only", "-p", "no:cacheprovider"],
         cwd=ROOT,
+        env=unmeasured_env(),  # collecting runs no engine code other tests do not
         capture_output=True,
         text=True,
         timeout=300,

@@ -207,7 +207,11 @@ def test_a_tool_call_past_the_timeout_fails_the_run(cli: Cli) -> None:
 
 NOT_THERE = ["km-actions-no-such-command-anywhere"]
 EXITS = [sys.executable, "-c", "import sys; sys.exit('Keyboard Maestro is not installed')"]
-SILENT = [sys.executable, "-c", "import time; time.sleep(60)"]
+# Never answers, and leaves once its input is closed, as an MCP server does: the command
+# stops at the connect timeout, not the MCP client's grace period (2 s, then a kill)
+# later. One that outstays its input is the bridge's own test
+# (tests/tools/bridge/test_upstream.py, never-answers).
+SILENT = [sys.executable, "-c", "import sys; sys.stdin.read()"]
 STDIO_HINT = (
     "run the command yourself to see why it does not answer; it must be an MCP server "
     "speaking stdio"

@@ -16,6 +16,7 @@ from engine.lang.expressions import ExpressionEngine
 from engine.lang.limits import Limits, active_limits
 from engine.lang.sandbox.functions import DEFAULT_FUNCTIONS
 from engine.lang.sandbox.references import Problem, Reference
+from tests.lang.mistakes import SAME_IN_BOTH, TESTER
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ENGINE = ExpressionEngine()
@@ -416,14 +417,9 @@ def test_error_messages(text: str, message: str, hint: str | None) -> None:
     assert failure(text) == (message, hint)
 
 
-# The tester's object and list (see tests/lang/test_templates.py): the same mistakes
-# get the same messages, with the hints in the expression forms.
-TESTER: dict[str, Any] = {
-    "inputs": {"obj": {"a": 1, "b": 2}, "lst": [1, 2, 3]},
-    "vars": {"people": [{"name": "Bo"}, {"name": "Al"}]},
-}
-
-
+# The tester's mistakes (tests/lang/mistakes.py): those with the same message and hint in
+# both languages, and here those whose hint is written in the expression form or that only
+# an expression makes.
 @pytest.mark.parametrize(
     ("text", "message", "hint"),
     [
@@ -439,38 +435,7 @@ TESTER: dict[str, Any] = {
             "if it may be missing, write `default(inputs.obj['if'], fallback)`",
             id="reserved-word-key-fallback-in-brackets",
         ),
-        pytest.param(
-            "inputs.obj.items",
-            "`inputs.obj` has no key 'items'; it has: a, b",
-            "if you meant the method `items()`, call it: `inputs.obj.items()`",
-            id="method-name-read-as-a-key",
-        ),
-        pytest.param(
-            "inputs.lst['0']",
-            "`inputs.lst` is a list, so it has no key '0'",
-            "list positions are numbers, not text: write `inputs.lst[0]`",
-            id="list-position-as-text",
-        ),
-        pytest.param(
-            "inputs.lst.items",
-            "`inputs.lst` is a list, so it has no key 'items'",
-            "a list has no keys: it has 3 item(s), read by position: "
-            "`inputs.lst[0]` to `inputs.lst[2]`",
-            id="key-of-a-list",
-        ),
-        pytest.param(
-            "vars.people.name",
-            "`vars.people` is a list, so it has no key 'name'",
-            "a list has no keys: it has 2 item(s), read by position: "
-            "`vars.people[0]` to `vars.people[1]` (e.g. `vars.people[0].name`)",
-            id="key-of-a-list-of-objects",
-        ),
-        pytest.param(
-            "inputs.lst[-4]",
-            "`inputs.lst` has no item -4; it has 3 item(s)",
-            "items are numbered from 0 to 2, or from -1 to -3 counting from the end",
-            id="negative-position",
-        ),
+        *(pytest.param(*case, id=name) for name, case in SAME_IN_BOTH.items()),
     ],
 )
 def test_hints_name_what_the_user_can_write(text: str, message: str, hint: str) -> None:

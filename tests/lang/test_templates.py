@@ -19,6 +19,7 @@ from engine.lang.sandbox.references import Reference, format_reference
 from engine.lang.sandbox.sizes import to_plain
 from engine.lang.template_sandbox import TEMPLATE_GUARD, finalize_output
 from engine.lang.templates import DEFAULT_FILTERS, TemplateEngine, is_template
+from tests.lang.mistakes import SAME_IN_BOTH, TESTER
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ENGINE = TemplateEngine()
@@ -365,14 +366,9 @@ def test_error_messages_on_both_paths(text: str, message: str, hint: str | None)
     assert failure(text) == (message, hint)
 
 
-# An object and a list as a tester's action declares them (`inputs: {obj: {type:
-# object}, lst: {type: array}}`): each hint names a form the user can write as shown.
-TESTER: dict[str, Any] = {
-    "inputs": {"obj": {"a": 1, "b": 2}, "lst": [1, 2, 3]},
-    "vars": {"people": [{"name": "Bo"}, {"name": "Al"}], "one": [1], "none": []},
-}
-
-
+# The tester's mistakes (tests/lang/mistakes.py): those with the same message and hint in
+# both languages, and here those whose hint is written in the template form or that only
+# a template makes.
 @pytest.mark.parametrize(
     ("text", "message", "hint"),
     [
@@ -381,12 +377,6 @@ TESTER: dict[str, Any] = {
             "`inputs.obj` has no key '_y'; it has: a, b",
             "if it may be missing, add a fallback: `inputs.obj['_y'] | default('')`",
             id="private-key-fallback-in-brackets",
-        ),
-        pytest.param(
-            "{{ inputs.obj.items }}",
-            "`inputs.obj` has no key 'items'; it has: a, b",
-            "if you meant the method `items()`, call it: `inputs.obj.items()`",
-            id="method-name-read-as-a-key",
         ),
         pytest.param(
             "x {{ inputs.obj.keys }}",
@@ -407,26 +397,6 @@ TESTER: dict[str, Any] = {
             id="method-name-read-as-a-key-of-a-computed-object",
         ),
         pytest.param(
-            "{{ inputs.lst['0'] }}",
-            "`inputs.lst` is a list, so it has no key '0'",
-            "list positions are numbers, not text: write `inputs.lst[0]`",
-            id="list-position-as-text",
-        ),
-        pytest.param(
-            "{{ inputs.lst.items }}",
-            "`inputs.lst` is a list, so it has no key 'items'",
-            "a list has no keys: it has 3 item(s), read by position: "
-            "`inputs.lst[0]` to `inputs.lst[2]`",
-            id="key-of-a-list",
-        ),
-        pytest.param(
-            "{{ vars.people.name }}",
-            "`vars.people` is a list, so it has no key 'name'",
-            "a list has no keys: it has 2 item(s), read by position: "
-            "`vars.people[0]` to `vars.people[1]` (e.g. `vars.people[0].name`)",
-            id="key-of-a-list-of-objects",
-        ),
-        pytest.param(
             "{{ vars.people[[0]] }}",
             "`vars.people` is a list, so it has no key [0]",
             "a list has no keys: it has 2 item(s), read by position: "
@@ -445,11 +415,9 @@ TESTER: dict[str, Any] = {
             "a list has no keys, and this one is empty",
             id="key-of-an-empty-list",
         ),
-        pytest.param(
-            "{{ inputs.lst[-4] }}",
-            "`inputs.lst` has no item -4; it has 3 item(s)",
-            "items are numbered from 0 to 2, or from -1 to -3 counting from the end",
-            id="negative-position",
+        *(
+            pytest.param(f"{{{{ {text} }}}}", message, hint, id=name)
+            for name, (text, message, hint) in SAME_IN_BOTH.items()
         ),
     ],
 )

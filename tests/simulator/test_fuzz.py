@@ -54,6 +54,19 @@ json_values = st.recursive(
 
 def plausible(schema: Any) -> st.SearchStrategy[Any]:
     """Values a schema's author had in mind (enums, pattern alternatives), plus anything."""
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _PLAUSIBLE:
+        _PLAUSIBLE[key] = _plausible(schema)
+    return _PLAUSIBLE[key]
+
+
+# One strategy a schema, made once: Hypothesis works out what a strategy can draw the
+# first time it draws from it, which for a fresh one on every draw was most of the time
+# this module took. The same strategies, the same examples.
+_PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {}
+
+
+def _plausible(schema: Any) -> st.SearchStrategy[Any]:
     choices: list[Any] = []
     for branch in [schema, *schema.get("anyOf", [])] if isinstance(schema, dict) else []:
         choices.extend(branch.get("enum", []))

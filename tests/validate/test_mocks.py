@@ -19,22 +19,53 @@ HEAD = (
     'outputs:\n  x: "{{ steps.get.result.data.value }}"\n'
     "tests:\n  - name: t\n    expect: {outputs: {x: x}}\n    mocks:\n"
 )
-WHOLE_GET = (
-    "the real server answers {success: boolean, data: {name: string, value: string, "
-    "scope: string, exists: boolean, type: string}}; `km-actions tools km_variable_manager` "
-    "shows a recorded example"
+
+
+def _prefix(tool: str) -> str:
+    """How every mock-answer-shape warning of a mock of ``tool`` begins."""
+    return f"the test's mock of {tool} is not shaped as the real server answers: "
+
+
+def _answers(tool: str, shape: str) -> str:
+    """How every mock-answer-shape hint ends: the shape the real server answers."""
+    return f"the real server answers {shape}; `km-actions tools {tool}` shows a recorded example"
+
+
+def _closest(operation: str) -> str:
+    """What a hint adds when the operation is not known before the run."""
+    return (
+        f"compared with what `km_variable_manager` answers for operation `{operation}`, the "
+        "closest of its answers to this mock"
+    )
+
+
+PREFIX = _prefix("km_variable_manager")
+WHOLE_GET = _answers(
+    "km_variable_manager",
+    "{success: boolean, data: {name: string, value: string, scope: string, exists: boolean, "
+    "type: string}}",
 )
-PREFIX = "the test's mock of km_variable_manager is not shaped as the real server answers: "
+#: The hints of a key a get's or a set's answer never has.
+GET_DATA = f"`data` holds name, value, scope, exists, type; {WHOLE_GET}"
+SET_DATA = "`data` holds name, scope, operation, value_length, is_password; " + _answers(
+    "km_variable_manager",
+    "{success: boolean, data: {name: string, scope: string, operation: string, "
+    "value_length: integer, is_password: boolean}}",
+)
 
 
-def _found(mocks: str, catalog: ToolCatalog = CATALOG) -> list[tuple[str, str, str | None]]:
-    document = load_text(HEAD + mocks, file="demo.yaml")
-    found = validate(document, ValidationContext(catalog=catalog))
+def _warnings(text: str) -> list[tuple[str, str, str | None]]:
+    """Where, what and the hint of each mock-answer-shape warning of the action ``text``."""
+    found = validate(load_text(text, file="demo.yaml"), ValidationContext(catalog=CATALOG))
     return [
         (f"{d.location}: {d.severity.value}[{d.code}]", d.message, d.hint)
         for d in found
         if d.code == "mock-answer-shape"
     ]
+
+
+def _found(mocks: str) -> list[tuple[str, str, str | None]]:
+    return _warnings(HEAD + mocks)
 
 
 @pytest.mark.parametrize(
@@ -68,9 +99,12 @@ def _found(mocks: str, catalog: ToolCatalog = CATALOG) -> list[tuple[str, str, s
             "        otherwise: {success: false, error: {code: X, message: m, hint: h}}\n",
             "demo.yaml:18:66",
             "a failure of km_variable_manager get never has `error.hint`",
-            "`error` holds code, message, recovery_suggestion; the real server answers "
-            "{success: boolean, error: {code: string, message: string, recovery_suggestion: "
-            "string}}; `km-actions tools km_variable_manager` shows a recorded example",
+            "`error` holds code, message, recovery_suggestion; "
+            + _answers(
+                "km_variable_manager",
+                "{success: boolean, error: {code: string, message: string, "
+                "recovery_suggestion: string}}",
+            ),
             id="failure-shape",
         ),
     ],
@@ -86,8 +120,7 @@ def test_flat_answer_with_data() -> None:
     assert [(w, m) for w, m, _ in found] == [
         (
             "demo.yaml:16:43: warning[mock-answer-shape]",
-            "the test's mock of km_window_manager is not shaped as the real server answers: "
-            "an answer of km_window_manager move never has `data`",
+            _prefix("km_window_manager") + "an answer of km_window_manager move never has `data`",
         )
     ]
 
@@ -145,15 +178,9 @@ def _found_in(steps: str, mocks: str) -> list[tuple[str, str, str | None]]:
         "km_list_macros]\n"
         f"steps:\n{steps}tests:\n  - name: t\n    mocks:\n{mocks}"
     )
-    found = validate(load_text(text, file="demo.yaml"), ValidationContext(catalog=CATALOG))
-    return [
-        (f"{d.location}: {d.severity.value}[{d.code}]", d.message, d.hint)
-        for d in found
-        if d.code == "mock-answer-shape"
-    ]
+    return _warnings(text)
 
 
-ENGINE = "the test's mock of km_engine_control is not shaped as the real server answers: "
 GET_SET = (
     "  - {id: read, tool: km_variable_manager, with: {operation: get, name: A}}\n"
     '  - tool: km_variable_manager\n    with: {operation: set, name: B, value: "{{ '
@@ -167,11 +194,14 @@ def test_a_mock_is_compared_with_the_operation_its_step_writes_out() -> None:
     assert _found_in(steps, mocks) == [
         (
             "demo.yaml:12:77: warning[mock-answer-shape]",
-            ENGINE + "`data.result` is a whole number, but in an answer of km_engine_control "
-            "calculate it is text",
-            "write text there; the real server answers {success: boolean, data: {expression: "
-            "string, result: string, result_type: string, timestamp: string}}; "
-            "`km-actions tools km_engine_control` shows a recorded example",
+            _prefix("km_engine_control") + "`data.result` is a whole number, but in an answer "
+            "of km_engine_control calculate it is text",
+            "write text there; "
+            + _answers(
+                "km_engine_control",
+                "{success: boolean, data: {expression: string, result: string, "
+                "result_type: string, timestamp: string}}",
+            ),
         )
     ]
 
@@ -185,64 +215,46 @@ def test_a_list_of_answers_is_compared_with_the_calls_in_the_order_they_are_made
         (
             "demo.yaml:13:96: warning[mock-answer-shape]",
             PREFIX + "an answer of km_variable_manager set never has `data.valeu`",
-            "`data` holds name, scope, operation, value_length, is_password; the real server "
-            "answers {success: boolean, data: {name: string, scope: string, operation: string, "
-            "value_length: integer, is_password: boolean}}; `km-actions tools "
-            "km_variable_manager` shows a recorded example",
+            SET_DATA,
         )
     ]
 
 
 @pytest.mark.parametrize(
-    ("step", "mocks", "message", "hint"),
+    "step",
     [
         pytest.param(
             "  - {tool: km_variable_manager, with: {operation: get, name: A}, if: true}\n",
-            "      km_variable_manager: [{success: true, data: {name: A, value_length: 1}}, "
-            "{success: true, data: {name: A, value: x, exists: true, is_password: false}}]\n",
-            "an answer of km_variable_manager get never has `data.is_password`",
-            "`data` holds name, value, scope, exists, type; the real server answers {success: "
-            "boolean, data: {name: string, value: string, scope: string, exists: boolean, "
-            "type: string}}; `km-actions tools km_variable_manager` shows a recorded example; "
-            "compared with what `km_variable_manager` answers for operation `get`, the closest "
-            "of its answers to this mock",
             id="after-a-step-under-if-any-step-from-there-on",
         ),
         pytest.param(
             "  - {tool: km_variable_manager, with: {operation: get, name: A}, "
             "retry: {max_attempts: 2}}\n",
-            "      km_variable_manager: [{success: true, data: {name: A, value_length: 1}}, "
-            "{success: true, data: {name: A, value: x, exists: true, is_password: false}}]\n",
-            "an answer of km_variable_manager get never has `data.is_password`",
-            "`data` holds name, value, scope, exists, type; the real server answers {success: "
-            "boolean, data: {name: string, value: string, scope: string, exists: boolean, "
-            "type: string}}; `km-actions tools km_variable_manager` shows a recorded example; "
-            "compared with what `km_variable_manager` answers for operation `get`, the closest "
-            "of its answers to this mock",
             id="after-a-step-with-retry",
         ),
         pytest.param(
             "  - foreach: [1]\n    steps:\n"
             "      - {tool: km_variable_manager, with: {operation: get, name: A}}\n",
-            "      km_variable_manager: [{success: true, data: {name: A, value_length: 1}}, "
-            "{success: true, data: {name: A, value: x, exists: true, is_password: false}}]\n",
-            "an answer of km_variable_manager get never has `data.is_password`",
-            "`data` holds name, value, scope, exists, type; the real server answers {success: "
-            "boolean, data: {name: string, value: string, scope: string, exists: boolean, "
-            "type: string}}; `km-actions tools km_variable_manager` shows a recorded example; "
-            "compared with what `km_variable_manager` answers for operation `get`, the closest "
-            "of its answers to this mock",
             id="after-a-step-in-a-loop",
         ),
     ],
 )
 def test_past_a_step_that_may_not_run_once_an_answer_may_answer_any_later_call(
-    step: str, mocks: str, message: str, hint: str
+    step: str,
 ) -> None:
     """The get under `if:` may be skipped: the first answer may be set's (it is), the
     second get's or set's, and it is closer to get's."""
+    mocks = (
+        "      km_variable_manager: [{success: true, data: {name: A, value_length: 1}}, "
+        "{success: true, data: {name: A, value: x, exists: true, is_password: false}}]\n"
+    )
     found = _found_in(step + GET_SET, mocks)
-    assert [(m, h) for _, m, h in found] == [(PREFIX + message, hint)]
+    assert [(m, h) for _, m, h in found] == [
+        (
+            PREFIX + "an answer of km_variable_manager get never has `data.is_password`",
+            f"{GET_DATA}; {_closest('get')}",
+        )
+    ]
 
 
 def test_every_misfit_of_one_answer_is_reported_at_once() -> None:
@@ -277,8 +289,7 @@ def test_every_misfit_of_one_answer_is_reported_at_once() -> None:
             "operation: set, is_password: true}}]\n",
             "`data.value_length` is text, but in an answer of km_variable_manager set it is "
             "a whole number",
-            "compared with what `km_variable_manager` answers for operation `set`, the "
-            "closest of its answers to this mock",
+            _closest("set"),
             id="fewest-misfits",
         ),
         pytest.param(
@@ -311,10 +322,7 @@ def test_a_rule_naming_no_operation_answers_the_calls_the_action_makes() -> None
         (
             "demo.yaml:16:72: warning[mock-answer-shape]",
             PREFIX + "an answer of km_variable_manager set never has `data.existed`",
-            "`data` holds name, scope, operation, value_length, is_password; the real server "
-            "answers {success: boolean, data: {name: string, scope: string, operation: string, "
-            "value_length: integer, is_password: boolean}}; `km-actions tools "
-            "km_variable_manager` shows a recorded example",
+            SET_DATA,
         )
     ]
 
@@ -332,11 +340,7 @@ def test_a_rule_naming_no_operation_answers_the_steps_its_arguments_match() -> N
         PREFIX + "an answer of km_variable_manager get never has `data.value_length`",
         PREFIX + "an answer of km_variable_manager get never has `data.is_password`",
     ]
-    assert found[0][2] == (
-        "`data` holds name, value, scope, exists, type; the real server answers {success: "
-        "boolean, data: {name: string, value: string, scope: string, exists: boolean, type: "
-        "string}}; `km-actions tools km_variable_manager` shows a recorded example"
-    )
+    assert found[0][2] == GET_DATA
 
 
 def test_a_mode_is_named_as_the_argument_that_selects_it() -> None:
@@ -348,9 +352,8 @@ def test_a_mode_is_named_as_the_argument_that_selects_it() -> None:
     found = _found_in(steps, mocks)
     assert [(m, str(h).rsplit("; ", 1)[-1]) for _, m, h in found] == [
         (
-            "the test's mock of km_token_processor is not shaped as the real server answers: "
-            "an answer of km_token_processor with preview_only: true never has "
-            "`preview.count`",
+            _prefix("km_token_processor") + "an answer of km_token_processor with "
+            "preview_only: true never has `preview.count`",
             "compared with what `km_token_processor` answers with `preview_only: true`, the "
             "closest of its answers to this mock",
         )
@@ -371,8 +374,7 @@ def test_a_rule_of_a_tool_with_one_answer_is_compared_with_it() -> None:
         "            result: {success: true, data: {macros: [], count: 0}}\n"
     )
     assert [m for _, m, _ in _found_in(steps, mocks)] == [
-        "the test's mock of km_list_macros is not shaped as the real server answers: "
-        "an answer of km_list_macros never has `data.count`"
+        _prefix("km_list_macros") + "an answer of km_list_macros never has `data.count`"
     ]
 
 
