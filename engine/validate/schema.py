@@ -16,6 +16,7 @@ kind-specific messages ("a `tool` step has no key `steps`").
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -25,7 +26,30 @@ import jsonschema
 
 from engine.resources import load_schema
 
+_additional_properties = jsonschema.Draft202012Validator.VALIDATORS["additionalProperties"]
+
+
+def _additional_in_order(validator: Any, extra: Any, instance: Any, schema: Any) -> Any:
+    """``additionalProperties`` with a schema, checked in the instance's key order:
+    jsonschema collects the extra keys in a set, so their errors came in an order that
+    changed from one process to the next (Python's string hashes are seeded per
+    process), and so did the order of their diagnostics (a manifest given as data has
+    no lines to sort them by)."""
+    if not (validator.is_type(extra, "object") and validator.is_type(instance, "object")):
+        yield from _additional_properties(validator, extra, instance, schema)
+        return
+    known = schema.get("properties", {})
+    patterns = schema.get("patternProperties", {})
+    for key in instance:
+        if key not in known and not any(re.search(pattern, key) for pattern in patterns):
+            yield from validator.descend(instance[key], extra, path=key)
+
+
 Validator = jsonschema.Draft202012Validator
+# The class the manifest validators are made of (typed as the one it extends).
+_Ordered: type[Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    Validator, {"additionalProperties": _additional_in_order}
+)
 
 # Keys whose value is a list of steps, wherever they appear in a step.
 NESTED_STEP_KEYS = ("steps", "catch", "otherwise")
@@ -129,14 +153,14 @@ def _load() -> ManifestSchemas:
         }
         if required.get(kind):
             schema["required"] = required[kind]
-        step_validators[kind] = Validator(schema)
+        step_validators[kind] = _Ordered(schema)
     plugin_schema = _inline({k: v for k, v in plugin.items() if k != "$defs"}, plugin["$defs"], {})
     return ManifestSchemas(
         action=action,
         plugin=plugin,
-        top=Validator(top_schema),
+        top=_Ordered(top_schema),
         steps=step_validators,
         step_kinds=kinds,
         step_properties=props,
-        plugin_validator=Validator(plugin_schema),
+        plugin_validator=_Ordered(plugin_schema),
     )

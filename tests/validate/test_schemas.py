@@ -232,3 +232,44 @@ def test_the_operations_of_a_tool_are_listed(operation: str, valid: bool) -> Non
     step = {"tool": "km_variable_manager", "with": {"operation": operation, "name": "x"}}
     data = {**load_text(NOTIFY).data, "steps": [step]}
     assert _published().is_valid(data) is valid
+
+
+ORDER_PROBE = """
+import json, sys
+from engine.engine import Engine
+from engine.load.sourcemap import Document
+data = {
+    "api_version": "1.1", "kind": "action", "name": "x", "description": "X.",
+    "inputs": {"a": {"type": "string", "colour": 1, "size": 2}, "b": {"tpye": "string"}},
+    "steps": [{"set": {"x": "{{ inputs.a }}{{ inputs.b }}"}}],
+}
+document = Document.from_data(data, file="x.json")
+print(json.dumps([[d.code, list(d.path)] for d in Engine().validate(document)]))
+"""
+
+
+def test_problems_of_a_manifest_given_as_data_come_in_one_order_in_every_process() -> None:
+    """A manifest given as data (MCP `create`) has no lines to sort its problems by: they
+    come in the order of its keys, whatever the process's string hash seed (jsonschema
+    collects extra keys in a set, whose order changes with the seed)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    orders = set()
+    for seed in ("1", "2", "3"):
+        said = subprocess.run(
+            [sys.executable, "-c", ORDER_PROBE],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        orders.add(said)
+    assert len(orders) == 1
+    assert json.loads(orders.pop()) == [
+        ["unknown-key", ["inputs", "a", "colour"]],
+        ["unknown-key", ["inputs", "a", "size"]],
+        ["unknown-key", ["inputs", "b", "tpye"]],
+    ]
