@@ -171,12 +171,14 @@ SLOW = "steps:\n  - tool: km_slow\n    with: {seconds: 30}\n"
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_profile_run_timeout_stops_the_run(tools: Tools, profile: Profile) -> None:
-    limits = profile.limits.with_overrides(run_timeout=0.05)
+    # Long enough for the run to reach its tool call on a loaded machine (its code is
+    # generated on the first run): the call in progress is what must be cancelled.
+    limits = profile.limits.with_overrides(run_timeout=0.5)
     error = failure(tools.run(SLOW, limits=limits))
     assert (error.kind.value, error.message, error.details) == (
         "timeout",
-        "the action took longer than 0.05 s and was stopped",
-        {"limit": "run_timeout", "value": 0.05},
+        "the action took longer than 0.5 s and was stopped",
+        {"limit": "run_timeout", "value": 0.5},
     )
     assert error.hint == (
         "raise the action's `timeout:`, or use a profile with a longer run timeout"
