@@ -42,10 +42,10 @@ def tool_plan(
 
 
 async def call_action(
-    frame: Frame, target: str, items: Sequence[tuple[str, Render]], scope: dict[str, Any]
+    frame: Frame, target: str, inputs: Render | None, scope: dict[str, Any]
 ) -> Any:
-    """Run another action, its inputs rendered from ``items`` in ``scope``; its outputs
-    (what an `action` step gives)."""
+    """Run another action, its inputs computed by ``inputs`` in ``scope`` (together, and
+    measured together: see ``make_fields``); its outputs (what an `action` step gives)."""
     state = frame.state
     if state.resolver is None:
         raise StepError(
@@ -69,14 +69,14 @@ async def call_action(
             f"actions call each other more than "
             f"{limits.max_call_depth} deep (limit max_call_depth)",
         )
-    given = {}
+    given: dict[str, Any] = inputs(scope) if inputs is not None else {}
     specs = callee.inputs
-    for name, render in items:
-        value = render(scope)
+    for name, value in given.items():
         spec = specs.get(name)
-        # Coerced as tool arguments are: "3" → 3 only where the input is an integer.
-        given[name] = coerce_to(spec.type, value) if spec is not None else value
-    if len(given) > 1:  # one value is passed on as it was measured when made
+        if spec is not None:  # coerced as tool arguments are: "3" → 3 where it is an integer
+            given[name] = coerce_to(spec.type, value)
+    if len(given) > 1 and limits.max_template_output < frame.limits.max_template_output:
+        # Measured against the caller's limits as they were made; the callee's are stricter.
         check_fields(given, limits.max_template_output, f"the inputs given to {target}")
     work = invoke(callee, given, state, grant, depth, settings.values, limits=limits)
     outer = frame.limits

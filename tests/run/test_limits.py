@@ -316,6 +316,13 @@ BIG = "  - set: {big: \"{{ 'x' * 600000 }}\"}\n"
             id="tool-arguments-block",
         ),
         pytest.param(
+            '  - action: other\n    with: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\n',
+            "$.steps[1].with",
+            "t.yaml:7:5",
+            "the inputs given to other",
+            id="action-inputs",
+        ),
+        pytest.param(
             'outputs: {a: "{{ vars.big }}", b: "{{ vars.big }}"}\n',
             "$.outputs",  # at the key: no single output is at fault
             "t.yaml:6:1",
@@ -334,7 +341,11 @@ BIG = "  - set: {big: \"{{ 'x' * 600000 }}\"}\n"
 def test_values_passed_on_together_are_measured_together(
     tools: Tools, trace: bool, body: str, path: str, place: str, subject: str
 ) -> None:
-    error = failure(tools.run("steps:\n" + BIG + body, trace=trace))
+    library = tools.library(
+        other="inputs: {a: {type: string}, b: {type: string}}\nsteps: [{set: {x: 1}}]\n"
+    )
+    pipeline = tools.compile("steps:\n" + BIG + body, library=library)
+    error = failure(tools.run(pipeline, trace=trace, resolver=library))
     assert (error.kind.value, error.details, error.message) == (
         "limit-exceeded",
         {"limit": "max_template_output", "value": 1_000_000},

@@ -3,7 +3,7 @@ outputs are the step's result."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from engine.diagnostics.errors import Diagnostic
@@ -77,19 +77,21 @@ class ActionStep(WithArgs, KindStep):
 
     def compile(self, compiler: KindCompiler) -> Body:
         c = compiler
-        doc, args = self.document, field_mapping(self, self.args or {}, "with")
-        renderers = [(name, c.value(v, self.at("with", name), doc)) for name, v in args.items()]
-        return action_body(c.runtime, str(self.target), renderers)
+        target, args = str(self.target), field_mapping(self, self.args or {}, "with")
+        # Computed together (one function), measured together, and reported at `with:`
+        # when together they hold too much, as a tool step's arguments are.
+        subject = f"the inputs given to {target}"
+        inputs = c.fields(args, self.at("with"), self.document, subject) if args else None
+        return action_body(c.runtime, target, inputs)
 
 
-def action_body(runtime: Runtime, target: str, renderers: Sequence[tuple[str, Render]]) -> Body:
+def action_body(runtime: Runtime, target: str, inputs: Render | None) -> Body:
     """Run another action; its outputs are this step's result. Calling it is the
-    runtime's (resolving it, holding it to its plugin's limits, then rendering and
-    coercing its inputs: see ``engine.run._calls``)."""
-    items = tuple(renderers)
+    runtime's (resolving it, holding it to its plugin's limits, then computing and
+    coercing its inputs: see ``engine.run._services``)."""
     call = runtime.call_action
 
     async def body(frame: Frame, scope: dict[str, Any]) -> Any:
-        return await call(frame, target, items, scope)
+        return await call(frame, target, inputs, scope)
 
     return body

@@ -223,10 +223,11 @@ class Runtime(Protocol):
         self,
         frame: Any,
         target: str,
-        inputs: Sequence[tuple[str, Render]],
+        inputs: Render | None,
         scope: dict[str, Any],
     ) -> Any:
-        """Run the action ``target`` with ``inputs`` rendered in ``scope``; its outputs."""
+        """Run the action ``target`` with ``inputs`` (a mapping's renderer, None for no
+        inputs) computed in ``scope``; its outputs."""
 
     async def emit(self, frame: Any, event: str, data: Any) -> None:
         """Send an event to the hooks listening for it, if any."""
