@@ -396,25 +396,35 @@ def test_continue_on_error_also_covers_a_failing_catch(tools: Tools) -> None:
 # -- the evaluation clock ---------------------------------------------------------------
 
 
+@pytest.fixture
+def begun(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The depth of the evaluation clock each time generated values code starts it (for
+    the template engines made after this: their code refers to the counting begin)."""
+    from engine.lang import _template_values
+    from engine.lang.sandbox import budget
+
+    starts: list[int] = []
+
+    def begin() -> budget.Clock:
+        starts.append(budget._CLOCKS.clock.depth)
+        return budget.begin()
+
+    monkeypatch.setattr(_template_values, "begin", begin)
+    return starts
+
+
 def test_named_values_are_rendered_under_one_clock_and_none_is_no_code(
-    monkeypatch: pytest.MonkeyPatch,
+    begun: list[int],
 ) -> None:
     """make_fields computes its templated values with one function Jinja's code
     generator wrote: one evaluation clock around all of them, released after; with no
     values it generates no clock at all (an empty `try:` once made the generated code
     not compile)."""
-    from engine.lang import _template_values, templates
+    from engine.lang import templates
     from engine.lang.sandbox import budget
     from engine.run._codegen import make_fields
 
-    begun: list[int] = []
-
-    def begin() -> budget.Clock:
-        begun.append(budget._CLOCKS.clock.depth)
-        return budget.begin()
-
-    monkeypatch.setattr(_template_values, "begin", begin)
-    engine = templates.TemplateEngine()  # its generated code calls the counting begin
+    engine = templates.TemplateEngine()
     render = engine.compile("{{ inputs.n + 1 }}")
     fields = make_fields([("a", render), ("b", render), ("c", lambda scope: 3)])
     assert fields({"inputs": {"n": 1}}) == {"a": 2, "b": 2, "c": 3}
@@ -436,23 +446,16 @@ def test_named_values_are_rendered_under_one_clock_and_none_is_no_code(
     ],
 )
 def test_only_values_that_can_check_the_evaluation_clock_start_it(
-    monkeypatch: pytest.MonkeyPatch, texts: list[str], timed: bool
+    begun: list[int], texts: list[str], timed: bool
 ) -> None:
     """A set of values that only reads and joins calls nothing that checks the clock
     (filters, calls, operators, tests do), and its cost is bounded by the size limits:
     its code starts no clock (two clock readings and two calls were a third of a plain
     reference's cost); any other set runs under one."""
-    from engine.lang import _template_values, templates
+    from engine.lang import templates
     from engine.lang.sandbox import budget
 
-    begun: list[int] = []
-
-    def begin() -> budget.Clock:
-        begun.append(budget._CLOCKS.clock.depth)
-        return budget.begin()
-
-    monkeypatch.setattr(_template_values, "begin", begin)
-    engine = templates.TemplateEngine()  # its generated code calls the counting begin
+    engine = templates.TemplateEngine()
     values = templates.together([(engine.compile(text), None) for text in texts])
     scope = {"inputs": {"name": "Ann", "n": 2, "items": ["a"]}}
     assert len(values(scope)) == len(texts)
