@@ -466,6 +466,43 @@ async def test_execute_finds_an_action_by_its_short_name(client: Client) -> None
     )
 
 
+async def test_creating_an_action_again_says_it_replaced_it_and_how_its_inputs_changed(
+    client: Client,
+) -> None:
+    """A second `create` of the same name replaces the action: the answer says so (found
+    by a tester: it answered "created `shout`…" while the first one's inputs vanished)."""
+    await call(client, "create", plugin_source=SUM)
+    other = SUM.replace("name: sum", "name: other")
+    added = await call(client, "create", plugin_source=other)
+    assert (added["data"]["message"], added["data"]["upgraded"], added["data"]["replaced"]) == (
+        "created `other` in the plugin `mcp-created` (version 0.0.1 → 0.0.2); run it with "
+        '`execute` (action_name "mcp-created/other") or its own tool `mcp-created__other`',
+        {"mcp-created": "0.0.1"},
+        None,
+    )
+    fewer = (
+        SUM.replace(
+            "  b: {type: number, description: The second number}\n",
+            "  c: {type: string, description: A note}\n",
+        )
+        .replace("{a: 1, b: 2}", "{a: 1, c: x}")
+        .replace("inputs.b", "2")
+    )
+    fewer = fewer.replace("a: {type: number,", "a: {type: integer,")
+    replaced = await call(client, "create", plugin_source=fewer)
+    assert (replaced["data"]["message"], replaced["data"]["replaced"]) == (
+        "replaced the existing action `sum` in the plugin `mcp-created` (version 0.0.2 → "
+        "0.0.3; inputs removed: `b`; added: `c`; changed: `a`); run it with `execute` "
+        '(action_name "mcp-created/sum") or its own tool `mcp-created__sum`',
+        {"inputs_added": ["c"], "inputs_removed": ["b"], "inputs_changed": ["a"]},
+    )
+    again = await call(client, "create", plugin_source=fewer)
+    assert again["data"]["message"].startswith(
+        "replaced the existing action `sum` in the plugin `mcp-created` (version 0.0.3 → "
+        "0.0.4; same inputs); run it"
+    )
+
+
 async def test_describe_an_action_lists_the_tools_it_calls_and_its_permissions(
     client: Client,
 ) -> None:
