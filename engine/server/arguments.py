@@ -56,15 +56,16 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     missing = sorted(k for k in spec.required if k not in given)
     if missing:
         raise ParameterError(
-            f"`{operation}` needs `{missing[0]}`", hint=PARAMETERS[missing[0]]["description"]
+            f"`{operation}` needs `{missing[0]}`", hint=example(missing[0], operation)
         )
     if spec.one_of and not any(k in given for k in spec.one_of):
         names = " or ".join(f"`{k}`" for k in sorted(spec.one_of))
         raise ParameterError(
-            f"`{operation}` needs {names}", hint=PARAMETERS[sorted(spec.one_of)[0]]["description"]
+            f"`{operation}` needs {names}",
+            hint="; or ".join(example(k, operation) for k in sorted(spec.one_of)),
         )
     for name, value in given.items():
-        _check_type(name, value)
+        _check_type(name, value, operation)
     if "plugin_identifier" in given:
         _check_identifier(given["plugin_identifier"])
     if operation in OPTIONS and "parameters" in given:
@@ -137,7 +138,47 @@ _PYTHON: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def _check_type(name: str, value: Any) -> None:
+#: A value of each parameter, as a caller writes it (``parameters``: by operation).
+_SHAPES: Mapping[str, str] = {
+    "plugin_identifier": '"clipboard-tools"',
+    "plugin_source": '"/Users/me/km-plugins/clipboard-tools"',
+    "action_name": '"mcp-created/shout"',
+    "plugin_config": '{"share_token": "…"}',
+    "security_profile": '"strict"',
+    "api_version": '"1.1"',
+    "auto_update": "true",
+    "dependency_resolution": '"installed"',
+    "validation_level": '"standard"',
+    "timeout": "120",
+}
+_PARAMETERS_SHAPES: Mapping[str, str] = {
+    "execute": '{"text": "hi"}}: the action\'s inputs, by name',
+    "create": '{"api_version": "1.1", "kind": "action", "name": "…", …}}: the manifest',
+    "validate": '{"api_version": "1.1", "kind": "action", "name": "…", …}}: the manifest',
+    "list": '{"enabled": true}}',
+    "search": '{"query": "clipboard"}}',
+    "uninstall": '{"remove_dependents": true}}',
+    "stats": '{"recent": 10}}',
+}
+
+
+def example(name: str, operation: str) -> str:
+    """A short example of the parameter ``name`` for ``operation``, as the hint of an
+    error about it.
+
+    >>> print(example("parameters", "execute"))
+    e.g. {"parameters": {"text": "hi"}}: the action's inputs, by name
+    >>> print(example("action_name", "execute"))
+    e.g. {"action_name": "mcp-created/shout"}
+    """
+    if name == "parameters":
+        return f'e.g. {{"parameters": {_PARAMETERS_SHAPES.get(operation, "{…}}")}'
+    if name == "plugin_source" and operation in ("create", "validate"):
+        return 'e.g. {"plugin_source": "api_version: \'1.1\'\\nkind: action\\n…"}: the manifest'
+    return f'e.g. {{"{name}": {_SHAPES[name]}}}'
+
+
+def _check_type(name: str, value: Any, operation: str) -> None:
     schema = PARAMETERS[name]
     expected = schema["type"]
     if isinstance(expected, list):  # dependency_resolution: its booleans are modes by now
@@ -145,13 +186,16 @@ def _check_type(name: str, value: Any) -> None:
     if not isinstance(value, _PYTHON[expected]) or (
         expected == "number" and isinstance(value, bool)
     ):
-        raise ParameterError(f"`{name}` must be {TYPE_WORDS[expected]}", hint=schema["description"])
+        raise ParameterError(
+            f"`{name}` must be {TYPE_WORDS[expected]}", hint=example(name, operation)
+        )
     if "enum" in schema and value not in schema["enum"]:
         words = [str(v) for v in schema["enum"] if isinstance(v, str)]
         raise ParameterError(f"`{name}` cannot be {value!r}", hint=did_you_mean(str(value), words))
     if expected == "number" and isinstance(value, int | float) and not 0 < value <= 3600:
         raise ParameterError(
-            "`timeout` must be more than 0 and at most 3600 seconds", hint=schema["description"]
+            "`timeout` must be more than 0 and at most 3600 seconds",
+            hint=example(name, operation),
         )
 
 

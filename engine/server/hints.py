@@ -11,6 +11,8 @@ user can act (granting tools, allowing plain HTTP), the hint says that the user 
 'uninstall those first, or remove them too (`parameters`: {"remove_dependents": true})'
 >>> for_mcp("see the installed actions with `km-actions list` (docs/plugins.md)")
 'see the installed actions with the `list` operation (km-actions://docs/plugins)'
+>>> for_mcp("`n` takes text: give it as --input n=…")
+'`n` takes text: give it as `"n": …` in `parameters` (or in the arguments of the action tool)'
 >>> for_mcp("`km-actions tools km_list_macros` shows the whole answer")
 'km-actions://catalog (its `km_list_macros` entry) shows the whole answer'
 """
@@ -27,6 +29,10 @@ _REWRITES: tuple[_Rewrite, ...] = (
     (re.compile(r"--profile (\w+)"), r'`security_profile` "\1"'),
     (re.compile(r"\(--with-dependents\)"), '(`parameters`: {"remove_dependents": true})'),
     (re.compile(r"raise --timeout"), "raise `timeout`"),
+    (
+        re.compile(r"give it as --input ([\w-]+)=…"),
+        r'give it as `"\1": …` in `parameters` (or in the arguments of the action tool)',
+    ),
     (
         re.compile(r"`km-actions configure ([\w.-]+)`"),
         r'`configure` (`plugin_identifier` "\1", the values in `plugin_config`)',

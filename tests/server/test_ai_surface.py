@@ -503,6 +503,43 @@ async def test_creating_an_action_again_says_it_replaced_it_and_how_its_inputs_c
     )
 
 
+async def test_hints_say_what_to_give_not_only_what_it_is(client: Client) -> None:
+    """Found by a tester: an input of the wrong type got its description ("The first
+    number") as the hint, a parameter of the wrong type the parameter's whole
+    description."""
+    await call(client, "create", plugin_source=SUM)
+    to_give = (
+        '`a` takes a number (The first number): give it as `"a": …` in `parameters` (or in '
+        "the arguments of the action tool)"
+    )
+    for given in ({"a": "one", "b": 2}, {"a": None, "b": 2}, {"b": 2}):
+        refused = await call(client, "execute", action_name="sum", parameters=given)
+        assert refused["error"]["hint"] == to_give, given
+    tool = await client.call_tool("mcp-created__sum", {"a": [1], "b": 2})
+    assert envelope_of(tool)["error"]["hint"] == to_give
+    shapes = [
+        (
+            {"action_name": 7},
+            "`action_name` must be text",
+            'e.g. {"action_name": "mcp-created/shout"}',
+        ),
+        (
+            {"action_name": "sum", "parameters": "a=1"},
+            "`parameters` must be a mapping (key: value pairs)",
+            'e.g. {"parameters": {"text": "hi"}}: the action\'s inputs, by name',
+        ),
+    ]
+    for arguments, message, hint in shapes:
+        refused = await call(client, "execute", **arguments)
+        assert (refused["error"]["message"], refused["error"]["hint"]) == (message, hint)
+    neither = await call(client, "create")
+    assert neither["error"]["hint"] == (
+        'e.g. {"parameters": {"api_version": "1.1", "kind": "action", "name": "…", …}}: the '
+        'manifest; or e.g. {"plugin_source": "api_version: \'1.1\'\\nkind: action\\n…"}: the '
+        "manifest"
+    )
+
+
 async def test_describe_an_action_lists_the_tools_it_calls_and_its_permissions(
     client: Client,
 ) -> None:
