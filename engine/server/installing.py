@@ -275,6 +275,7 @@ async def op_update(
             "`dependency_resolution` cannot be `installed` for `update`: a newer version "
             "gets the dependencies it needs",
             hint="use auto (the default), or upgrade to update the dependencies too",
+            path=("dependency_resolution",),
         )
     profile = args.get("security_profile")
     given = updates.Options(

@@ -540,6 +540,101 @@ async def test_hints_say_what_to_give_not_only_what_it_is(client: Client) -> Non
     )
 
 
+@pytest.mark.parametrize(
+    ("arguments", "code", "message", "hint", "path"),
+    [
+        pytest.param(
+            {"operation": "describe", "action_name": "../../etc/passwd"},
+            "invalid-name",
+            '`action_name` "../../etc/passwd" is not a valid action name',
+            "write plugin/action, or the action's name alone: use lower-case letters, digits "
+            "and -, starting with a letter (dots allowed), e.g. 'etc'",
+            "$.action_name",
+            id="action-name-with-dots",
+        ),
+        pytest.param(
+            {"operation": 5},
+            "invalid-parameter",
+            "`operation` must be one of: install, uninstall, list, create, execute, configure, "
+            "enable, disable, validate, describe, test, search, update, stats",
+            'pass operation, e.g. {"operation": "list"}',
+            "$.operation",
+            id="operation-not-text",
+        ),
+        pytest.param(
+            {"operation": "list", "parameters": {"enabled": "yes"}},
+            "invalid-parameter",
+            "`parameters.enabled` must be true or false",
+            'e.g. {"enabled": true}',
+            "$.parameters.enabled",
+            id="option-of-the-wrong-kind",
+        ),
+        pytest.param(
+            {"operation": "list", "parameters": {"serch": "x"}},
+            "invalid-parameter",
+            "`parameters` of `list` cannot hold `serch`",
+            "did you mean 'search'?",
+            "$.parameters.serch",
+            id="unknown-option",
+        ),
+        pytest.param(
+            {"operation": "execute", "action_name": "sum", "timeout": -1},
+            "invalid-parameter",
+            "`timeout` must be more than 0 and at most 3600 seconds",
+            'e.g. {"timeout": 120}',
+            "$.timeout",
+            id="timeout-out-of-range",
+        ),
+        pytest.param(
+            {"operation": "execute", "action_name": "sum", "timeot": 5},
+            "invalid-parameter",
+            "unknown parameter `timeot`",
+            "did you mean 'timeout'?",
+            "$.timeot",
+            id="unknown-parameter",
+        ),
+        pytest.param(
+            {"operation": "execute"},
+            "invalid-parameter",
+            "`execute` needs `action_name`",
+            'e.g. {"action_name": "mcp-created/shout"}',
+            "$.action_name",
+            id="missing",
+        ),
+        pytest.param(
+            {"operation": "stats", "parameters": {"since": "forever"}},
+            "invalid-parameter",
+            "cannot read 'forever' as a window",
+            "give how far back (30m, 1h, 7d, 2w) or since when (2026-05-04 or 2026-05-04T09:30)",
+            "$.parameters.since",
+            id="since",
+        ),
+        pytest.param(
+            {"operation": "install", "plugin_source": "/nowhere", "security_profile": "none"},
+            "permission-denied",
+            "the security profile `none` is looser than this server allows (`standard`)",
+            "choose the server's profile or a stricter one; the server's own is set with "
+            "`km-actions config set security.default_profile …`",
+            "$.security_profile",
+            id="looser-profile",
+        ),
+    ],
+)
+async def test_every_parameter_error_is_at_its_parameter(
+    client: Client, arguments: dict[str, Any], code: str, message: str, hint: str, path: str
+) -> None:
+    """Found by a tester: these answered `path: "$"` (and `action_name` with dots "no
+    plugin '..' is installed"), `operation: 5` listed the operations in two orders."""
+    result = await client.call_tool(ECOSYSTEM, arguments)
+    error = envelope_of(result)["error"]
+    assert (error["code"], error["message"], error["hint"], error["path"]) == (
+        code,
+        message,
+        hint,
+        path,
+    )
+
+
 async def test_describe_an_action_lists_the_tools_it_calls_and_its_permissions(
     client: Client,
 ) -> None:
