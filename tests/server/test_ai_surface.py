@@ -635,6 +635,25 @@ async def test_every_parameter_error_is_at_its_parameter(
     )
 
 
+async def test_without_a_marketplace_the_hint_says_what_the_user_can_do(client: Client) -> None:
+    """Found by a tester: the hint told an MCP caller to "pass --index URL", a flag of
+    the command line."""
+    hint = (
+        "the user can add one with `km-actions marketplace add URL` (MCP callers cannot add "
+        "marketplaces); or give `plugin_source` a folder, archive or URL the user allowed"
+    )
+    for arguments in (
+        {"operation": "install", "plugin_source": "clipboard-tools"},
+        {"operation": "search", "parameters": {"query": "clip"}},
+    ):
+        error = envelope_of(await client.call_tool(ECOSYSTEM, arguments))["error"]
+        assert (error["code"], error["message"], error["hint"]) == (
+            "no-marketplace",
+            "no marketplace is configured",
+            hint,
+        )
+
+
 async def test_describe_an_action_lists_the_tools_it_calls_and_its_permissions(
     client: Client,
 ) -> None:
