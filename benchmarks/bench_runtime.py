@@ -49,16 +49,16 @@ checks the clock, and the size limits bound its cost (its two clock readings and
 calls were ~0.3 µs of a plain reference's ~0.7 µs). A plain reference now adds ~0.4 µs
 over a constant argument (it was ~0.8).
 
-The 3x target is still missed. Where the 24 µs went before that change: a fixed ~4.5 µs per run, spread
-thin: reading the running loop and the current task for the watchdog (~0.4 µs; the loop
-read costs a system call, getpid, that no public API avoids), building the state, the
-frame, the scope, the secrets and the result (~1.2 µs together), the inputs (~0.5 µs
-for three), the prepared-run lookup (~0.3 µs), two context variables (~0.2 µs), the
-lazily generated block and outputs called through their wrapper (~0.1 µs each);
-~0.75 µs per step of bookkeeping and the tool call itself (~0.55 µs of it is the call
-the hand-written code makes too), and ~1.1 µs per set of templated values (11 per run),
-of which the evaluation clock (begin/end) is ~0.29 µs: two clock readings, which the
-budget needs (it counts only evaluation time, not tools' or the runtime's), and two
+The 3x target is still missed. Where the 24 µs went before that change: a fixed ~4.5 µs
+per run, spread thin: reading the running loop and the current task for the watchdog
+(~0.4 µs; the loop read costs a system call, getpid, that no public API avoids),
+building the state, the frame, the scope, the secrets and the result (~1.2 µs together),
+the inputs (~0.5 µs for three), the prepared-run lookup (~0.3 µs), two context variables
+(~0.2 µs), the lazily generated block and outputs called through their wrapper (~0.1 µs
+each); ~0.75 µs per step of bookkeeping and the tool call itself (~0.55 µs of it is the
+call the hand-written code makes too), and ~1.1 µs per set of templated values (11 per
+run), of which the evaluation clock (begin/end) is ~0.29 µs: two clock readings, which
+the budget needs (it counts only evaluation time, not tools' or the runtime's), and two
 Python calls, which only writing the clock's code into each generated function would
 save (a second copy of it; not done). An `if:` expression is evaluated by simpleeval's
 interpreter, not compiled code: ~5 µs.
