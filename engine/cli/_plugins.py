@@ -231,6 +231,13 @@ def _confirm(
         return None
 
     def ask(request: PermissionRequest) -> bool:
+        if not request.entries:  # the prompt is for permissions: none, nothing to consent to
+            print(
+                f"'{request.plugin}' {request.version} asks for no permissions (it calls no "
+                "tools): nothing to grant.",
+                file=sys.stderr,
+            )
+            return True
         lines = request.describe(catalog)
         if not sys.stdin.isatty():
             raise EngineError(

@@ -649,9 +649,10 @@ def _report_tests(
             print(f"{outcome.file}::{outcome.action}::{outcome.name} {mark}")
         for outcome in outcomes:
             if not outcome.passed:
-                print(f"\n___ {outcome.action}: {outcome.name} ___")
-                for failure in outcome.failures:
-                    print(f"  {failure}")
+                where = f" ({outcome.location})" if outcome.location else ""
+                print(f"\n___ {outcome.action}: {outcome.name}{where} ___")
+                for line in outcome.report():
+                    print(line)
         for item in broken:
             print(f"\n{item.text}")
         parts = [f"{passed} passed", f"{failed} failed"]

@@ -290,7 +290,7 @@ class ActionTest(pytest.Item):
         if isinstance(excinfo.value, ActionTestFailed):
             outcome = excinfo.value.outcome
             lines = [f"test `{outcome.name}` of {outcome.action} failed ({self._location()}):"]
-            lines.extend(f"  {failure}" for failure in outcome.failures)
+            lines.extend(outcome.report())
             return "\n".join(lines)
         return super().repr_failure(excinfo, style=style)
 

@@ -120,6 +120,7 @@ class Compiler:
             plugin=plugin,
             manifest=data,
             inputs_site=_inputs_site(data.get("inputs"), document),
+            tests_site=_tests_site(data.get("tests"), document),
         )
 
     # -- pieces ----------------------------------------------------------------------------
@@ -356,6 +357,15 @@ def _inputs_site(inputs: Any, document: Document) -> Site | None:
         return None
     keys: list[Path] = [("inputs", name) for name in inputs]
     return Site(document.file, ("inputs",), span, {k: document.span(k, at_key=True) for k in keys})
+
+
+def _tests_site(tests: Any, document: Document) -> Site | None:
+    """Where `tests:` and each of its tests are written."""
+    span = document.span(("tests",), at_key=True)
+    if not isinstance(tests, list) or span is None:
+        return None
+    items: list[Path] = [("tests", index) for index in range(len(tests))]
+    return Site(document.file, ("tests",), span, {k: document.span(k) for k in items})
 
 
 def _located(error: CompileError, path: Path, document: Document) -> CompileError:

@@ -290,3 +290,18 @@ class ConfigError(EngineError):
     """A configuration file or plugin setting is not valid."""
 
     code = "invalid-config"
+
+
+class SettingsError(ConfigError):
+    """A plugin's settings do not fit its ``configuration_schema``: each diagnostic's
+    path is that of its setting within the settings (``$.token``)."""
+
+    def under(self, *prefix: PathPart) -> SettingsError:
+        """The same error with every path inside ``prefix`` (the settings as a caller
+        gave them: ``under("plugin_config")`` gives ``$.plugin_config.token``)."""
+        return SettingsError(
+            self.message,
+            code=self.code,
+            hint=self.hint,
+            diagnostics=[replace(d, path=(*prefix, *d.path)) for d in self.diagnostics],
+        )

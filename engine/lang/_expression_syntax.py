@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import io
+import itertools
 import re
 import tokenize
 import warnings
@@ -154,6 +155,33 @@ def _jinja_syntax_problem(source: Source) -> Problem | None:
     )
 
 
+def _strict_equality(source: Source) -> Problem | None:
+    """JavaScript's `===` or `!==` (read as `==` or `!=` then `=`), at the operator.
+
+    >>> _strict_equality(Source("inputs.n === 3")).hint
+    'use `==`'
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source.inner).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    for first, second in itertools.pairwise(tokens):
+        if first.string in ("==", "!=") and second.string == "=" and first.end == second.start:
+            wrote = f"{first.string}="
+            (row, column) = first.start
+            line = source.line + row - 1
+            column = source.column + column if row == 1 else column + 1
+            return Problem(
+                SYNTAX,
+                f"expression syntax error: `{wrote}` is not an operator of expressions",
+                f"use `{first.string}`",
+                line,
+                column,
+                3,
+            )
+    return None
+
+
 def parse_expression(text: str) -> tuple[Source, ast.expr | None, list[Problem]]:
     """The source, its parsed tree (None when it cannot be parsed) and the problems found."""
     source = Source(text)
@@ -173,9 +201,9 @@ def parse_expression(text: str) -> tuple[Source, ast.expr | None, list[Problem]]
             warnings.simplefilter("ignore")
             tree = ast.parse(source.parsed, mode="eval")
     except SyntaxError as exc:
-        jinja = _jinja_syntax_problem(source)
-        if jinja is not None:
-            return source, None, [jinja]
+        other = _jinja_syntax_problem(source) or _strict_equality(source)
+        if other is not None:
+            return source, None, [other]
         line, column = source.position(exc.lineno, None)
         closing = exc.lineno == len(source.lines)  # at our closing parenthesis: the end
         if line is not None and exc.offset is not None and not closing:

@@ -101,6 +101,9 @@ _STATEMENT_HINT: Final = "templates are expressions only; use a `foreach`/`if`/`
 SYNTAX_HINT: Final = (
     "check the `{{ … }}` parts: brackets, quotes, and filters as `value | name(args)`"
 )
+_STRAY_BRACE_HINT: Final = (
+    "`{{ … }}` closes with two braces, `}}`: add the missing `}`, or remove this one"
+)
 _MAX_DEPTH: Final = 100
 
 
@@ -170,6 +173,27 @@ def _tokens(environment: Environment, text: str) -> list[tuple[int, int, str, st
     return found
 
 
+def _lexer_stop(environment: Environment, text: str) -> tuple[int, int, str] | None:
+    """Where Jinja's lexer refused ``text`` (1-based line and column, and the character
+    there), or None when it reads the whole text."""
+    cursor, line = 0, 1
+    try:
+        with _quiet():
+            for _, _, value in environment.lex(text):
+                index = text.find(value, cursor) if value else cursor
+                index = cursor if index < 0 else index
+                line += text.count("\n", cursor, index + len(value))
+                cursor = index + len(value)
+    except TemplateSyntaxError:
+        while cursor < len(text) and text[cursor].isspace():
+            line += text[cursor] == "\n"
+            cursor += 1
+        if cursor >= len(text):
+            return None
+        return line, cursor - (text.rfind("\n", 0, cursor) + 1) + 1, text[cursor]
+    return None
+
+
 class TemplateAnalyzer:
     """Parses a template with Jinja and walks it, collecting problems and references."""
 
@@ -196,9 +220,7 @@ class TemplateAnalyzer:
                 # Template node and walk it to set the environment, which analysis never reads.
                 body = None if self.problems else Parser(environment, self.text).subparse()
         except TemplateSyntaxError as exc:
-            self.add(
-                "template-syntax", f"template syntax error: {exc.message}", SYNTAX_HINT, exc.lineno
-            )
+            self.syntax_error(exc)
         except (RecursionError, MemoryError):
             self.add("template-syntax", "the template is nested too deeply", SYNTAX_HINT)
         except Exception as exc:  # pragma: no cover - Jinja failing in a way it does not document
@@ -238,6 +260,18 @@ class TemplateAnalyzer:
             )
             width = max(len(value) - 2 * offset, 1)
         self.problems.append(Problem(code, message, hint, line, column, width))
+
+    def syntax_error(self, exc: TemplateSyntaxError) -> None:
+        """Jinja's syntax error, at the character its lexer stopped at when it was the
+        lexer that refused the text (a stray `}`): the parser says only which line."""
+        message = f"template syntax error: {exc.message}"
+        stopped = _lexer_stop(self.engine.environment, self.text)
+        if stopped is None:
+            self.add("template-syntax", message, SYNTAX_HINT, exc.lineno)
+            return
+        line, column, char = stopped
+        hint = _STRAY_BRACE_HINT if char == "}" else SYNTAX_HINT
+        self.problems.append(Problem("template-syntax", message, hint, line, column, 1))
 
     def _all_tokens(self) -> list[tuple[int, int, str, str]]:
         """The tokens with their positions, read when first needed (to place a problem)."""

@@ -19,6 +19,10 @@ what triggered it: it becomes a :class:`HookOutcome`,
 given to the bus's ``recorder`` (the store's history), added to the trace of a traced
 run, and returned as a warning by :meth:`HookBus.run_action`.
 
+Longer than 400 lines: the bus is one class whose dispatch, hook runs and cascade
+levels share its state (hooks, strangers, limits); its helpers are the small functions
+after it.
+
 >>> import asyncio
 >>> from engine.tools.grants import Grant
 >>> from engine.tools.bridge.inprocess import InProcessBridge

@@ -24,7 +24,8 @@ validate every action in the plugin's context (any invalid action refuses the pl
 certify it (:mod:`engine.plugins.certify`: what it finds is kept, it refuses nothing),
 compute the lock (sha256 of every file), check the permissions against the security
 profile and the caller's grant, carry settings over from the version it replaces
-(reporting those the new schema no longer accepts), and commit: ``BEGIN IMMEDIATE``,
+(reporting those the new schema no longer accepts) and set those given (checked first,
+before the permissions are asked for), and commit: ``BEGIN IMMEDIATE``,
 rename the staged folder into ``plugins/``, write the rows, ``COMMIT``; the old
 version's folder is removed only after that. A crash at any point leaves the old state
 or the new one (see :mod:`engine.plugins.faults` for how the tests prove it).
@@ -49,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics.errors import Diagnostic, PluginError
+from engine.diagnostics.errors import Diagnostic, PluginError, SettingsError
 from engine.lang.limits import Profile
 from engine.plugins import records
 from engine.plugins._cache import digest as cache_digest
@@ -80,7 +81,14 @@ from engine.plugins.plan import (
 from engine.plugins.progress import Progress
 from engine.plugins.records import ActionRecord, GrantEntry, InstalledPlugin
 from engine.plugins.resolver import CandidateProvider
-from engine.plugins.settings import DroppedSetting, carry_over, effective, missing
+from engine.plugins.settings import (
+    DroppedSetting,
+    carry_over,
+    changed_settings,
+    effective,
+    missing,
+    split,
+)
 from engine.plugins.store import FOLDER_MODE, Store
 from engine.tools.catalog import ToolCatalog
 
@@ -155,6 +163,7 @@ def install(
     limits: ArchiveLimits | None = None,
     origin: str | None = None,
     may_replace: MayReplace | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> InstallResult:
     """Install (or upgrade to) the plugin at ``source``; see the module docs for the steps.
 
@@ -167,6 +176,10 @@ def install(
     ``origin`` (see :mod:`engine.plugins.origins`), when given, is recorded for every
     plugin the install writes, dependencies included, instead of the source's own.
     ``may_replace`` is asked about every installed plugin the install would replace.
+    ``settings`` are set on the plugin asked for (on those the version it replaces had),
+    in the same commit: settings its schema refuses refuse the install
+    (:class:`~engine.diagnostics.errors.SettingsError`). An install that finds the same
+    version installed (``unchanged``) does not look at them.
     """
     if not isinstance(source, InstallSource):
         source = InstallSource.of(source)
@@ -177,7 +190,7 @@ def install(
         try:
             return _install_once(
                 store, source, given, confirm, profile, provider, fetch, events,
-                auto_update, progress, catalog, limits, origin, may_replace,
+                auto_update, progress, catalog, limits, origin, may_replace, settings,
             )  # fmt: skip
         except _StoreChanged:
             if attempt == _ATTEMPTS - 1:
@@ -204,6 +217,7 @@ def _install_once(
     limits: ArchiveLimits,
     origin: str | None,
     may_replace: MayReplace | None,
+    settings: Mapping[str, Any] | None,
 ) -> InstallResult:
     target = stage_source(store, source, catalog=catalog, limits=limits)
     ordered = [target]
@@ -227,7 +241,11 @@ def _install_once(
                 may_replace(item.previous)
         warnings = validate_staged(store, ordered, catalog, progress)
         _certify(store, ordered, catalog)
-        prepared = [_prepare(store, item, catalog, profile, grant, confirm) for item in ordered]
+        given = {target.identifier: settings} if settings else {}
+        prepared = [
+            _prepare(store, item, catalog, profile, grant, confirm, given.get(item.identifier))
+            for item in ordered
+        ]
         _commit(store, prepared, snapshot, source, profile, auto_update, origin)
         key = check_key(catalog)  # validated against these tools: no need to check again
         for p in prepared:
@@ -285,8 +303,11 @@ def _prepare(
     profile: Profile,
     grant: list[str] | None,
     confirm: Confirm | None,
+    settings: Mapping[str, Any] | None,
 ) -> _Prepared:
     manifest = item.manifest
+    # Settings first: a caller who gave wrong ones is not asked to grant permissions.
+    plain, secrets, dropped, needed, seen = _new_settings(store, item, settings)
     granted = [g.entry for g in store.grant(item.identifier)] if item.previous else None
     request = PermissionRequest.of(
         item.identifier, item.version, manifest.permissions, catalog, granted=granted
@@ -303,22 +324,6 @@ def _prepare(
             code="install-declined",
             hint="install it again and grant what it asks for, or leave it out",
         )
-    schema = manifest.configuration_schema
-    plain: dict[str, Any] = {}
-    secrets: dict[str, Any] | None = None
-    dropped: tuple[DroppedSetting, ...] = ()
-    seen = _settings_state(store.conn, item.identifier)
-    if item.previous is not None:
-        old_plain, old_secrets = store.settings(item.identifier), store.secrets(item.identifier)
-        plain, new_secrets, lost = carry_over(schema, old_plain, old_secrets)
-        secrets = new_secrets if new_secrets != old_secrets else None
-        dropped = tuple(lost)
-    current_secrets = (
-        secrets
-        if secrets is not None
-        else (store.secrets(item.identifier) if item.previous else {})
-    )
-    needed = tuple(missing(schema, effective(schema, plain, current_secrets)))
     documents = {
         a.path: dataclasses.replace(a.document, file=f"{item.identifier}/{a.path}")
         for a in manifest.actions
@@ -337,6 +342,53 @@ def _prepare(
         cache,
         cache_digest(blob),
         seen,
+    )
+
+
+def _new_settings(
+    store: Store, item: Staged, given: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None, tuple[DroppedSetting, ...], tuple[str, ...], Any]:
+    """The settings the new version gets: those of the version it replaces that its
+    schema still accepts, with ``given`` set on them, checked against the schema
+    (:class:`SettingsError`, before anything is written). Returns (plain values, secret
+    values or None to keep the secrets file, those dropped, required ones still unset,
+    the stored state they started from)."""
+    schema = item.manifest.configuration_schema
+    seen = _settings_state(store.conn, item.identifier)
+    plain: dict[str, Any] = {}
+    old_secrets: dict[str, Any] = {}
+    kept_secrets: dict[str, Any] = {}
+    dropped: tuple[DroppedSetting, ...] = ()
+    if item.previous is not None:
+        old_plain, old_secrets = store.settings(item.identifier), store.secrets(item.identifier)
+        plain, kept_secrets, lost = carry_over(schema, old_plain, old_secrets)
+        dropped = tuple(lost)
+    if given:
+        current = {**plain, **kept_secrets}
+        try:
+            plain, kept_secrets = split(
+                schema, changed_settings(item.identifier, schema, current, given)
+            )
+        except SettingsError as refused:
+            raise _not_installed(item, refused) from None
+    secrets = kept_secrets if kept_secrets != old_secrets else None
+    needed = tuple(missing(schema, effective(schema, plain, kept_secrets)))
+    return plain, secrets, dropped, needed, seen
+
+
+def _not_installed(item: Staged, refused: SettingsError) -> SettingsError:
+    """``refused`` as an install says it: nothing was installed, and how to go on."""
+    hint = (
+        f"give values its configuration_schema accepts, or install '{item.identifier}' "
+        f"without them and set them afterwards (`km-actions configure {item.identifier}`)"
+    )
+    if refused.code != "invalid-config":  # unknown-setting: its did-you-mean says more
+        hint = refused.hint or hint
+    return SettingsError(
+        f"{refused.message}; nothing was installed",
+        code=refused.code,
+        hint=hint,
+        diagnostics=[dataclasses.replace(d, hint=hint) for d in refused.diagnostics],
     )
 
 

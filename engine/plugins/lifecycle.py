@@ -34,15 +34,7 @@ from engine.plugins.faults import crash_point
 from engine.plugins.layout import remove_empty, remove_tree
 from engine.plugins.lock import IntegrityProblem, check_files
 from engine.plugins.records import InstalledPlugin
-from engine.plugins.settings import (
-    check_names,
-    config_error,
-    effective,
-    masked,
-    missing,
-    problems,
-    split,
-)
+from engine.plugins.settings import changed_settings, effective, masked, missing, split
 from engine.plugins.store import Store
 
 
@@ -212,16 +204,10 @@ def configure(
     schema = plugin.configuration_schema
     values = dict(values or {})
     cleared = list(unset)
-    check_names(identifier, schema, [*values, *cleared])
     with store.transaction() as conn:
         plain, digest = records.read_settings(conn, identifier)
         old_secrets = store.secrets(identifier)
-        merged = {**plain, **old_secrets, **values}
-        for name in cleared:
-            merged.pop(name, None)
-        found = problems(schema, effective(schema, {}, merged))
-        if found:
-            raise config_error(identifier, found)
+        merged = changed_settings(identifier, schema, {**plain, **old_secrets}, values, cleared)
         new_plain, new_secrets = split(schema, merged)
         changed = new_plain != plain or new_secrets != old_secrets
         change = None

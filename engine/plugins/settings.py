@@ -24,7 +24,7 @@ from typing import Any
 
 import jsonschema
 
-from engine.diagnostics.errors import ConfigError, Diagnostic
+from engine.diagnostics.errors import ConfigError, Diagnostic, SettingsError
 from engine.diagnostics.suggestions import did_you_mean
 from engine.lang.secrets import MASK, Secrets, schema_message
 from engine.load.jsonparse import LONE_SURROGATE, JSONValueError, loads_value
@@ -107,6 +107,17 @@ def problems(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> l
     >>> problems(schema, {"token": "s3cr3t"})
     ['the settings object has a form it may not take: one with `token`']
     """
+    return [_said(name, why) for name, why in _problems(schema, settings)]
+
+
+def _said(name: str, why: str) -> str:
+    return f"`{name}`: {why}" if name else why
+
+
+def _problems(
+    schema: Mapping[str, Any] | None, settings: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """(the setting, or "" for the whole settings object; why it does not fit)."""
     if not schema:
         return []
     hidden = secret_names(schema)
@@ -118,9 +129,39 @@ def problems(schema: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> l
         if error.validator == "required" and not error.path:
             continue
         name = str(error.path[0]) if error.path else ""
-        message = _message(error, name, hidden, secrets)
-        out.append(f"`{name}`: {message}" if name else message)
+        out.append((name, _message(error, name, hidden, secrets)))
     return out
+
+
+def changed_settings(
+    identifier: str,
+    schema: Mapping[str, Any] | None,
+    current: Mapping[str, Any],
+    values: Mapping[str, Any],
+    unset: Iterable[str] = (),
+) -> dict[str, Any]:
+    """``current`` (plain and secret) with ``values`` set and ``unset`` cleared, when the
+    result fits the schema; :class:`SettingsError` (``unknown-setting`` or
+    ``invalid-config``, each problem at its setting) otherwise.
+
+    >>> schema = {"properties": {"n": {"type": "integer", "maximum": 9}}}
+    >>> changed_settings("demo", schema, {"n": 1}, {"n": 2})
+    {'n': 2}
+    >>> try:
+    ...     changed_settings("demo", schema, {}, {"n": 12})
+    ... except SettingsError as refused:
+    ...     print(refused.message, refused.first.json_path)
+    the settings of 'demo' are not valid: `n`: 12 is above the maximum of 9 $.n
+    """
+    cleared = list(unset)
+    check_names(identifier, schema, [*values, *cleared])
+    merged = {**current, **values}
+    for name in cleared:
+        merged.pop(name, None)
+    found = _problems(schema, effective(schema, {}, merged))
+    if found:
+        raise config_error(identifier, found)
+    return merged
 
 
 def _message(
@@ -220,15 +261,17 @@ def check_names(identifier: str, schema: Mapping[str, Any] | None, names: Iterab
     for name in names:
         if name not in props:
             if not props:
-                raise ConfigError(
+                raise SettingsError(
                     f"'{identifier}' has no settings",
                     code="unknown-setting",
                     hint="only plugins with a configuration_schema can be configured",
+                    path=(name,),
                 )
-            raise ConfigError(
+            raise SettingsError(
                 f"'{identifier}' has no setting `{name}`",
                 code="unknown-setting",
                 hint=did_you_mean(name, props) or f"its settings: {', '.join(sorted(props))}",
+                path=(name,),
             )
 
 
@@ -269,13 +312,17 @@ def parse_assignment(schema: Mapping[str, Any] | None, text: str) -> tuple[str, 
         return name, raw
 
 
-def config_error(identifier: str, found: list[str]) -> ConfigError:
-    """The error for settings that do not fit (every problem as a diagnostic)."""
+def config_error(identifier: str, found: list[tuple[str, str]]) -> SettingsError:
+    """The error for settings that do not fit (every problem as a diagnostic, at its
+    setting)."""
     hint = "change the value to fit (see `km-actions describe " + identifier + "`)"
-    return ConfigError(
-        f"the settings of '{identifier}' are not valid: {found[0]}"
+    return SettingsError(
+        f"the settings of '{identifier}' are not valid: {_said(*found[0])}"
         + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""),
         code="invalid-config",
         hint=hint,
-        diagnostics=[Diagnostic("invalid-config", p, hint=hint) for p in found],
+        diagnostics=[
+            Diagnostic("invalid-config", _said(name, why), path=(name,) if name else (), hint=hint)
+            for name, why in found
+        ],
     )

@@ -180,18 +180,22 @@ def install_request(
     *,
     auto_update: bool | None = None,
     options: Options | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> InstallResult:
     """Install the highest version of ``request`` the index has that fits (see the
-    module docs), dependencies first. Raises :class:`MarketplaceError`
-    (``not-in-index``), :class:`~engine.plugins.resolver.DependencyError`, download and
-    install errors; nothing changes when anything fails."""
+    module docs), dependencies first, with ``settings`` (as :func:`install` sets them).
+    Raises :class:`MarketplaceError` (``not-in-index``),
+    :class:`~engine.plugins.resolver.DependencyError`, download and install errors;
+    nothing changes when anything fails."""
     if isinstance(request, str):
         request = parse_request(request)
     index.listing(request.id)  # not-in-index, with a did-you-mean
     chosen = choose(store, index, request.id, request.spec)
     if isinstance(chosen, InstalledPlugin):
         return InstallResult(request.id, (chosen,), {}, unchanged=True)
-    return install_release(store, index, chosen, auto_update=auto_update, options=options)
+    return install_release(
+        store, index, chosen, auto_update=auto_update, options=options, settings=settings
+    )
 
 
 def choose(
@@ -227,9 +231,10 @@ def install_release(
     *,
     auto_update: bool | None = None,
     options: Options | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> InstallResult:
-    """Download ``release`` (checked against the index) and install it, fetching the
-    dependencies the installer needs from the same index."""
+    """Download ``release`` (checked against the index) and install it (with
+    ``settings``), fetching the dependencies the installer needs from the same index."""
     options = options or Options()
     with store.stage() as staging:
         archive = fetch(release, staging.scratch("download"), policy=options.download)
@@ -247,6 +252,7 @@ def install_release(
             catalog=options.catalog,
             origin=options.origin,
             may_replace=options.may_replace,
+            settings=settings,
         )
 
 

@@ -161,11 +161,13 @@ def compile_checker(
     full = _validator(json.dumps(dict(schema), sort_keys=True)) if needs_full else None
     words = " or ".join(dict.fromkeys(TYPE_WORDS.get(t, t) for t in allowed if t != "null"))
 
-    def fail(value: Any, detail: str) -> StepError:
+    description = str(schema.get("description") or "") or None
+
+    def fail(value: Any, detail: str, hint: str | None = description) -> StepError:
         error = StepError(
             ErrorKind.INVALID_ARGUMENTS,
             f"argument `{name}` of {tool}{detail}",
-            hint=str(schema.get("description") or "") or None,
+            hint=hint,
             details={"tool": tool, "argument": name},
         )
         return site.locate(error, None) if site is not None else error
@@ -179,7 +181,11 @@ def compile_checker(
                 except (ValueError, TypeError):
                     continue
             else:
-                raise fail(value, f" must be {words or 'a different value'}{_gave(value, source)}")
+                raise fail(
+                    value,
+                    f" must be {words or 'a different value'}{_gave(value, source)}",
+                    _filter_hint(value, schema, source, name, description) or description,
+                )
         if full is not None and not full.is_valid(value):
             error = jsonschema.exceptions.best_match(full.iter_errors(value))
             message = (
@@ -197,3 +203,38 @@ def _gave(value: Any, source: str) -> str:
     """``, but `{{ x }}` gave text ("a")`` (a template), or ``, not text ("a")``."""
     shown = described(value, show(value))
     return f", but `{source}` gave {shown}" if source else f", not {shown}"
+
+
+#: What `| default(…)` gives in place of null, for an argument of each type.
+_FALLBACKS = {"string": "''", "integer": "0", "number": "0", "boolean": "false", "array": "[]"}
+
+
+def _filter_hint(
+    value: Any, schema: Mapping[str, Any], source: str, name: str, description: str | None
+) -> str | None:
+    """How to fix a template that gave null or a list where the tool wants something else:
+    the template with a filter added (``| default('')``, ``| join(', ')``); None when
+    there is no template, or no filter to suggest.
+
+    >>> _filter_hint(None, {"type": "string"}, "{{ inputs.who }}", "message", "The text")
+    "give a value for when it is null: `{{ inputs.who | default('') }}` (`message`: The text)"
+    """
+    body = source.strip()
+    if not (body.startswith("{{") and body.endswith("}}")):
+        return None
+    expression = body[2:-2].strip()
+    allowed = [t for o in _options(schema) for t in _types(o)]
+    fallback = next((_FALLBACKS[t] for t in allowed if t in _FALLBACKS), None)
+    if value is None and fallback is not None:
+        need = ""
+        if fallback == "''" and any(o.get("minLength", 0) for o in _options(schema)):
+            fallback, need = "'…'", " (a text the tool accepts: it cannot be empty)"
+        fix = (
+            f"give a value for when it is null{need}: "
+            f"`{{{{ {expression} | default({fallback}) }}}}`"
+        )
+    elif isinstance(value, list) and "string" in allowed:
+        fix = f"join the items into one text: `{{{{ {expression} | join(', ') }}}}`"
+    else:
+        return None
+    return f"{fix} (`{name}`: {description})" if description else fix

@@ -11,6 +11,7 @@ from engine.diagnostics.suggestions import did_you_mean
 from engine.lang.limits import Limits, reset_limits, set_limits
 from engine.run._state import Frame, ReturnSignal, RunState
 from engine.run.model import Pipeline
+from engine.validate.inputs import InputSpec
 
 _ABSENT: Any = object()
 
@@ -55,9 +56,7 @@ def prepare_inputs(
                     pipeline,
                     name,
                     f"input `{name}` of {pipeline.qualified_name} {problems[0]}",
-                    spec.description
-                    or f"see `inputs:` in {pipeline.file or pipeline.qualified_name} "
-                    f"for what `{name}` takes",
+                    _how_to_give(pipeline, spec, located),
                     located,
                 )
             values[name] = spec.normalize(value)
@@ -75,14 +74,28 @@ def prepare_inputs(
                 pipeline,
                 name,
                 f"{pipeline.qualified_name} needs the input `{name}`",
-                spec.description
-                or f"give `{name}` a value (on the command line: --input {name}=…)",
+                _how_to_give(pipeline, spec, located),
                 located,
             )
         else:
             value = None
         values[name] = value
     return values
+
+
+def _how_to_give(pipeline: Pipeline, spec: InputSpec, located: bool) -> str:
+    """The hint for an input not given, or given a value that does not fit: what it
+    takes (its description too), and where to give it (``located``: by whoever runs the
+    action; else in the `action:` step calling it)."""
+    about = f" ({spec.description.rstrip('.')})" if spec.description else ""
+    if not about and not located:  # the error is at the call: say where it is declared
+        about = f" (see `inputs:` in {pipeline.file or pipeline.qualified_name})"
+    where = (
+        f"give it as --input {spec.name}=…"
+        if located
+        else f"give it under `with:` in the step that calls {pipeline.qualified_name}"
+    )
+    return f"`{spec.name}` takes {spec.takes()}{about}: {where}"
 
 
 def _refused(

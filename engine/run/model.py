@@ -169,6 +169,8 @@ class Pipeline:
     # Where `inputs:` is written, each input's declaration by its path (``("inputs",
     # name)``) in ``inner``: a value a caller gives that does not fit is reported there.
     inputs_site: Site | None = field(default=None, repr=False, compare=False)
+    # Where `tests:` is written, each test by its path (``("tests", index)``) in ``inner``.
+    tests_site: Site | None = field(default=None, repr=False, compare=False)
     # Runs the steps (engine.run._codegen.make_block): every compiled pipeline has one.
     block: Callable[..., Awaitable[None]] | None = field(default=None, repr=False, compare=False)
 
@@ -184,6 +186,14 @@ class Pipeline:
         if site is None:
             return Site(self.file, path, None)
         return Site(self.file, path, site.within(name).span)
+
+    def test_site(self, index: int) -> Site:
+        """Where the test ``index`` of `tests:` is written (``$.tests[index]``)."""
+        path = ("tests", index)
+        site = self.tests_site
+        if site is None:
+            return Site(self.file, path, None)
+        return Site(self.file, path, site.within(index).span)
 
 
 @dataclass(frozen=True)

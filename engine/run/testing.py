@@ -39,18 +39,39 @@ class TestOutcome:
     file: str | None
     failures: list[str] = field(default_factory=list)
     duration: float = 0.0
+    line: int | None = None  # where the test is written in ``file``
+    column: int | None = None
+    hint: str | None = None  # how to fix the error the action failed with, if it did
 
     @property
     def passed(self) -> bool:
         return not self.failures
+
+    @property
+    def location(self) -> str | None:
+        """``file:line:col`` of the test, as much of it as is known."""
+        if self.file is None:
+            return None
+        return self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
+
+    def report(self) -> list[str]:
+        """The lines that say what differed, then the hint (``km-actions test`` and pytest
+        print them under the test's header)."""
+        lines = [f"  {failure}" for failure in self.failures]
+        if self.hint:
+            lines.append(f"  = hint: {self.hint}".replace("\n", "\n          "))
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "name": self.name,
             "file": self.file,
+            "line": self.line,
+            "column": self.column,
             "passed": self.passed,
             "failures": self.failures,
+            "hint": self.hint,
             "duration_ms": round(self.duration * 1000, 3),
         }
 
@@ -68,9 +89,15 @@ async def run_tests(
     tests = pipeline.manifest.get("tests") or []
     return [
         await run_test(
-            pipeline, case, catalog=catalog, resolver=resolver, limits=limits, settings=settings
+            pipeline,
+            case,
+            catalog=catalog,
+            resolver=resolver,
+            limits=limits,
+            settings=settings,
+            index=index,
         )
-        for case in tests
+        for index, case in enumerate(tests)
         if isinstance(case, Mapping)
     ]
 
@@ -83,10 +110,15 @@ async def run_test(
     resolver: ActionResolver | None = None,
     limits: Limits | None = None,
     settings: PluginSettings | None = None,
+    index: int | None = None,
 ) -> TestOutcome:
     """Run one test case against mocked tools, with the defaults of ``settings`` (its
-    plugin's) and the test's ``config:`` over them."""
+    plugin's) and the test's ``config:`` over them; ``index``: its place in `tests:`
+    (the outcome then says where it is written)."""
     outcome = TestOutcome(pipeline.qualified_name, str(case.get("name", "")), pipeline.file)
+    span = pipeline.test_site(index).span if index is not None else None
+    if span is not None:
+        outcome.line, outcome.column = span.line, span.column
     bridge = MockBridge(case.get("mocks") or {}, catalog)
     own = (settings or PluginSettings()).for_tests(case.get("config"))
     secrets = Secrets()
@@ -104,6 +136,8 @@ async def run_test(
     outcome.duration = time.perf_counter() - started
     expect = case.get("expect") or {}
     outcome.failures = check_expectations(expect, result, bridge.calls, secrets=secrets)
+    if result.error is not None and expect.get("error") is None:
+        outcome.hint = result.error.hint
     return outcome
 
 

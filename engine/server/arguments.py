@@ -31,7 +31,7 @@ from engine.server.ecosystem import (
     PARAMETERS,
     SEED_DEFAULTS,
 )
-from engine.validate.names import NameKind, check_name
+from engine.validate.names import NameKind, check_action_reference, check_name
 
 
 class ParameterError(EngineError):
@@ -44,11 +44,13 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The operation and its arguments, or :class:`ParameterError` saying what is wrong."""
     operation = arguments.get("operation")
     if not isinstance(operation, str) or operation not in OPERATIONS:
+        # The list is in the message (in the order the tool's description gives):
+        # the hint is a close name, or an example, never the list again in another order.
+        close = did_you_mean(str(operation), OPERATIONS, listing=False) if operation else None
         raise ParameterError(
             f"`operation` must be one of: {', '.join(OPERATIONS)}",
-            hint=did_you_mean(str(operation), OPERATIONS)
-            if operation
-            else 'pass operation, e.g. {"operation": "list"}',
+            hint=close or 'pass operation, e.g. {"operation": "list"}',
+            path=("operation",),
         )
     spec = OPERATIONS[operation]
     given = _at_defaults_dropped(operation, _seed_booleans(arguments))
@@ -56,17 +58,23 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     missing = sorted(k for k in spec.required if k not in given)
     if missing:
         raise ParameterError(
-            f"`{operation}` needs `{missing[0]}`", hint=PARAMETERS[missing[0]]["description"]
+            f"`{operation}` needs `{missing[0]}`",
+            hint=example(missing[0], operation),
+            path=(missing[0],),
         )
     if spec.one_of and not any(k in given for k in spec.one_of):
         names = " or ".join(f"`{k}`" for k in sorted(spec.one_of))
         raise ParameterError(
-            f"`{operation}` needs {names}", hint=PARAMETERS[sorted(spec.one_of)[0]]["description"]
+            f"`{operation}` needs {names}",
+            hint="; or ".join(example(k, operation) for k in sorted(spec.one_of)),
+            path=(sorted(spec.one_of)[0],),
         )
     for name, value in given.items():
-        _check_type(name, value)
+        _check_type(name, value, operation)
     if "plugin_identifier" in given:
         _check_identifier(given["plugin_identifier"])
+    if "action_name" in given:
+        _check_action_name(given["action_name"])
     if operation in OPTIONS and "parameters" in given:
         _check_options(operation, given["parameters"])
     for name, value in APPLIED_DEFAULTS.items():
@@ -125,7 +133,9 @@ def _check_names(operation: str, given: Mapping[str, Any]) -> None:
         accepted = ", ".join(sorted(OPERATIONS[operation].allowed - {"operation"}))
         hints.append(f"`{operation}` takes: {accepted or 'no other parameters'}")
     if messages:
-        raise ParameterError("; ".join(messages), hint="; ".join(hints))
+        raise ParameterError(
+            "; ".join(messages), hint="; ".join(hints), path=((unknown or extra)[0],)
+        )
 
 
 _PYTHON: dict[str, type | tuple[type, ...]] = {
@@ -137,7 +147,47 @@ _PYTHON: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def _check_type(name: str, value: Any) -> None:
+#: A value of each parameter, as a caller writes it (``parameters``: by operation).
+_SHAPES: Mapping[str, str] = {
+    "plugin_identifier": '"clipboard-tools"',
+    "plugin_source": '"/Users/me/km-plugins/clipboard-tools"',
+    "action_name": '"mcp-created/shout"',
+    "plugin_config": '{"share_token": "…"}',
+    "security_profile": '"strict"',
+    "api_version": '"1.1"',
+    "auto_update": "true",
+    "dependency_resolution": '"installed"',
+    "validation_level": '"standard"',
+    "timeout": "120",
+}
+_PARAMETERS_SHAPES: Mapping[str, str] = {
+    "execute": '{"text": "hi"}}: the action\'s inputs, by name',
+    "create": '{"api_version": "1.1", "kind": "action", "name": "…", …}}: the manifest',
+    "validate": '{"api_version": "1.1", "kind": "action", "name": "…", …}}: the manifest',
+    "list": '{"enabled": true}}',
+    "search": '{"query": "clipboard"}}',
+    "uninstall": '{"remove_dependents": true}}',
+    "stats": '{"recent": 10}}',
+}
+
+
+def example(name: str, operation: str) -> str:
+    """A short example of the parameter ``name`` for ``operation``, as the hint of an
+    error about it.
+
+    >>> print(example("parameters", "execute"))
+    e.g. {"parameters": {"text": "hi"}}: the action's inputs, by name
+    >>> print(example("action_name", "execute"))
+    e.g. {"action_name": "mcp-created/shout"}
+    """
+    if name == "parameters":
+        return f'e.g. {{"parameters": {_PARAMETERS_SHAPES.get(operation, "{…}}")}'
+    if name == "plugin_source" and operation in ("create", "validate"):
+        return 'e.g. {"plugin_source": "api_version: \'1.1\'\\nkind: action\\n…"}: the manifest'
+    return f'e.g. {{"{name}": {_SHAPES[name]}}}'
+
+
+def _check_type(name: str, value: Any, operation: str) -> None:
     schema = PARAMETERS[name]
     expected = schema["type"]
     if isinstance(expected, list):  # dependency_resolution: its booleans are modes by now
@@ -145,13 +195,21 @@ def _check_type(name: str, value: Any) -> None:
     if not isinstance(value, _PYTHON[expected]) or (
         expected == "number" and isinstance(value, bool)
     ):
-        raise ParameterError(f"`{name}` must be {TYPE_WORDS[expected]}", hint=schema["description"])
+        raise ParameterError(
+            f"`{name}` must be {TYPE_WORDS[expected]}",
+            hint=example(name, operation),
+            path=(name,),
+        )
     if "enum" in schema and value not in schema["enum"]:
         words = [str(v) for v in schema["enum"] if isinstance(v, str)]
-        raise ParameterError(f"`{name}` cannot be {value!r}", hint=did_you_mean(str(value), words))
+        raise ParameterError(
+            f"`{name}` cannot be {value!r}", hint=did_you_mean(str(value), words), path=(name,)
+        )
     if expected == "number" and isinstance(value, int | float) and not 0 < value <= 3600:
         raise ParameterError(
-            "`timeout` must be more than 0 and at most 3600 seconds", hint=schema["description"]
+            "`timeout` must be more than 0 and at most 3600 seconds",
+            hint=example(name, operation),
+            path=(name,),
         )
 
 
@@ -166,6 +224,20 @@ def _check_identifier(value: str) -> None:
             code=error.code,
             hint=error.hint,
             path=("plugin_identifier",),
+        ) from None
+
+
+def _check_action_name(value: str) -> None:
+    """An action's name may become a path too (a plugin's folder, an action's file):
+    checked as the plugin identifier is."""
+    try:
+        check_action_reference(value)
+    except EngineError as error:
+        raise ParameterError(
+            f"`action_name` {error.message}",
+            code=error.code,
+            hint=error.hint,
+            path=("action_name",),
         ) from None
 
 
@@ -190,6 +262,7 @@ def _check_options(operation: str, options: Mapping[str, Any]) -> None:
         raise ParameterError(
             f"`parameters` of `{operation}` cannot hold " + ", ".join(f"`{k}`" for k in unknown),
             hint=_unknown_hint(unknown, known),
+            path=("parameters", unknown[0]),
         )
     for key, value in options.items():
         expected = known[key]
@@ -200,6 +273,7 @@ def _check_options(operation: str, options: Mapping[str, Any]) -> None:
             raise ParameterError(
                 f"`parameters.{key}` must be {TYPE_WORDS[expected]}",
                 hint=f'e.g. {{"{key}": ' + _EXAMPLES.get(expected, '"…"}'),
+                path=("parameters", key),
             )
 
 
@@ -218,4 +292,6 @@ def check_api_version(args: Mapping[str, Any]) -> None:
     wanted = args.get("api_version")
     problem = None if wanted is None else version_problem(wanted, "the manifest")
     if problem is not None:
-        raise EngineError(problem[0], code="unsupported-api-version", hint=problem[1])
+        raise EngineError(
+            problem[0], code="unsupported-api-version", hint=problem[1], path=("api_version",)
+        )

@@ -25,7 +25,7 @@ from engine.load.loader import load_text
 from engine.load.sourcemap import Document
 from engine.load.versions import CURRENT
 from engine.plugins.events import EventCallback
-from engine.plugins.installer import InstallSource, install
+from engine.plugins.installer import InstallResult, InstallSource, install
 from engine.plugins.layout import inside
 from engine.plugins.origins import MCP_CREATE
 from engine.server import ecosystem
@@ -102,7 +102,7 @@ async def create(
         if progress is not None:
             await progress(2, 3, "installed")
 
-    result, warnings = await host.change(
+    (result, previous), warnings = await host.change(
         lambda log: _install(host, plugin, name, document, profile, confirm, log),
         profile=args.get("security_profile"),
         worked=installed,
@@ -111,6 +111,16 @@ async def create(
         await progress(3, 3, "offered as a tool")
     inputs = data.get("inputs") if isinstance(data.get("inputs"), Mapping) else {}
     tool = action_tool_name(plugin, name)
+    before = result.upgraded.get(plugin)
+    version = f"{before} → {result.plugin.version}" if before else result.plugin.version
+    replaced = _replaced(previous, inputs)
+    if replaced is None:
+        done = f"created `{name}` in the plugin `{plugin}` (version {version})"
+    else:
+        done = (
+            f"replaced the existing action `{name}` in the plugin `{plugin}` (version "
+            f"{version}; {_inputs_news(replaced)})"
+        )
     return ecosystem.success(
         "create",
         {
@@ -119,13 +129,51 @@ async def create(
             "input_schema": declared_inputs_schema(inputs),
             "plugin": plugin,
             "version": result.plugin.version,
+            "upgraded": dict(result.upgraded),
+            "replaced": replaced,
             "created_over_mcp": True,
-            "message": f"created `{name}` in the plugin `{plugin}` (version "
-            f'{result.plugin.version}); run it with `execute` (action_name "{plugin}/{name}") or '
+            "message": f'{done}; run it with `execute` (action_name "{plugin}/{name}") or '
             f"its own tool `{tool}`",
         },
         warnings=[d.to_dict() for d in verdict.diagnostics] + warnings,
     )
+
+
+def _replaced(
+    previous: Mapping[str, Any] | None, inputs: Mapping[str, Any]
+) -> dict[str, list[str]] | None:
+    """How the inputs of the action a `create` replaced (``previous``: its declared
+    inputs) differ from the new ones; None when no action of that name was there."""
+    if previous is None:
+        return None
+    # Compared as callers see them (the tool's input schema), not as each was spelt.
+    old, new = _as_called(previous), _as_called(inputs)
+    return {
+        "inputs_added": [k for k in new if k not in old],
+        "inputs_removed": [k for k in old if k not in new],
+        "inputs_changed": [k for k in new if k in old and new[k] != old[k]],
+    }
+
+
+def _as_called(inputs: Mapping[str, Any]) -> dict[str, tuple[Any, bool]]:
+    """Each input's schema, and whether it is required."""
+    schema = declared_inputs_schema(inputs)
+    required = set(schema.get("required") or ())
+    return {k: (v, k in required) for k, v in schema["properties"].items()}
+
+
+def _inputs_news(replaced: Mapping[str, list[str]]) -> str:
+    """``replaced`` in words: "inputs removed: `text`; added: `n`", or "same inputs"."""
+    parts = [
+        f"{word}: {', '.join(f'`{k}`' for k in replaced[key])}"
+        for word, key in (
+            ("removed", "inputs_removed"),
+            ("added", "inputs_added"),
+            ("changed", "inputs_changed"),
+        )
+        if replaced[key]
+    ]
+    return f"inputs {'; '.join(parts)}" if parts else "same inputs"
 
 
 def _check_overwrite(host: StoreHost, plugin: str) -> None:
@@ -143,8 +191,15 @@ def _install(
     profile: Any,
     confirm: Any,
     events: EventCallback,
-) -> Any:
+) -> tuple[InstallResult, Mapping[str, Any] | None]:
+    """Install the plugin with the action added or replaced; with it, the declared inputs
+    of the action it replaced (None when there was none of that name)."""
     installed = host.store.get(plugin)
+    previous = None
+    if installed is not None:
+        previous = next(
+            (dict(a.inputs) for a in host.store.actions(installed) if a.name == name), None
+        )
     with tempfile.TemporaryDirectory() as scratch:
         folder = inside(Path(scratch), check_name(plugin, NameKind.PLUGIN))
         if installed is not None:
@@ -162,7 +217,7 @@ def _install(
         written = inside(actions, f"{name}{suffix}")
         written.write_text(text, "utf-8")
         _write_plugin_yaml(folder, plugin, installed, written, host.catalog())
-        return install(
+        result = install(
             host.store,
             InstallSource.of(folder, origin=ORIGIN),
             confirm=confirm,
@@ -172,6 +227,7 @@ def _install(
             may_replace=host.may(Change.CREATE),
             events=events,
         )
+    return result, previous
 
 
 def _write_plugin_yaml(

@@ -11,6 +11,12 @@ user can act (granting tools, allowing plain HTTP), the hint says that the user 
 'uninstall those first, or remove them too (`parameters`: {"remove_dependents": true})'
 >>> for_mcp("see the installed actions with `km-actions list` (docs/plugins.md)")
 'see the installed actions with the `list` operation (km-actions://docs/plugins)'
+>>> for_mcp("`n` takes text: give it as --input n=…")
+'`n` takes text: give it as `"n": …` in `parameters` (or in the arguments of the action tool)'
+>>> for_mcp("add one with `km-actions marketplace add URL`, or pass --index URL")
+... # doctest: +NORMALIZE_WHITESPACE
+'the user can add one with `km-actions marketplace add URL` (MCP callers cannot add
+marketplaces); or give `plugin_source` a folder, archive or URL the user allowed'
 >>> for_mcp("`km-actions tools km_list_macros` shows the whole answer")
 'km-actions://catalog (its `km_list_macros` entry) shows the whole answer'
 """
@@ -28,6 +34,10 @@ _REWRITES: tuple[_Rewrite, ...] = (
     (re.compile(r"\(--with-dependents\)"), '(`parameters`: {"remove_dependents": true})'),
     (re.compile(r"raise --timeout"), "raise `timeout`"),
     (
+        re.compile(r"give it as --input ([\w-]+)=…"),
+        r'give it as `"\1": …` in `parameters` (or in the arguments of the action tool)',
+    ),
+    (
         re.compile(r"`km-actions configure ([\w.-]+)`"),
         r'`configure` (`plugin_identifier` "\1", the values in `plugin_config`)',
     ),
@@ -42,6 +52,11 @@ _REWRITES: tuple[_Rewrite, ...] = (
     (re.compile(r"`km-actions test`"), "the `test` operation"),
     (re.compile(r"`km-actions tools ([\w-]+)`"), r"km-actions://catalog (its `\1` entry)"),
     (re.compile(r"\bdocs/([\w-]+)\.md"), r"km-actions://docs/\1"),
+    (
+        re.compile(r"add one with (`km-actions marketplace add URL`), or pass --index URL"),
+        r"the user can add one with \1 (MCP callers cannot add marketplaces); or give "
+        r"`plugin_source` a folder, archive or URL the user allowed",
+    ),
     (
         re.compile(r"pass --allow-http"),
         "the user can pass --allow-http to `km-actions install`",

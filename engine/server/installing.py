@@ -14,14 +14,15 @@ it takes ``auto`` and ``upgrade`` only.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.diagnostics.errors import EngineError
+from engine.diagnostics.errors import SettingsError
 from engine.plugins import lifecycle, remote, updates
 from engine.plugins.download import DownloadPolicy
 from engine.plugins.events import EventCallback
@@ -47,9 +48,21 @@ def configure(
     events: EventCallback | None = None,
 ) -> lifecycle.ConfigureResult:
     """Change a plugin's settings for an MCP caller: only a plugin MCP callers installed
-    (see :mod:`engine.server.ownership`). Runs on the store's thread."""
+    (see :mod:`engine.server.ownership`). Runs on the store's thread. A refusal is at
+    the setting, in `plugin_config`."""
     host.may_change(identifier, Change.CONFIGURE)
-    return lifecycle.configure(host.store, identifier, dict(values), events=events)
+    with given_settings():
+        return lifecycle.configure(host.store, identifier, dict(values), events=events)
+
+
+@contextlib.contextmanager
+def given_settings() -> Iterator[None]:
+    """Settings refused while this runs are located where the caller gave them:
+    ``$.plugin_config.token``."""
+    try:
+        yield
+    except SettingsError as refused:
+        raise refused.under("plugin_config") from None
 
 
 def install_result(result: InstallResult) -> dict[str, Any]:
@@ -113,11 +126,17 @@ def _install_from(
     """Install ``source`` (a URL, a path, or a marketplace ``id[@range]``)."""
     mode = args.get("dependency_resolution", "auto")
     auto_update = args.get("auto_update")
+    settings = args.get("plugin_config") or None
     if _is_request(source):
         index = required_index(host.store)
         if mode != "installed":
             return updates.install_request(
-                host.store, index, source, auto_update=auto_update, options=options
+                host.store,
+                index,
+                source,
+                auto_update=auto_update,
+                options=options,
+                settings=settings,
             )
         request = updates.parse_request(source)
         index.listing(request.id)  # not-in-index, with a did-you-mean
@@ -159,6 +178,7 @@ def _install_from(
         origin=options.origin,
         may_replace=options.may_replace,
         events=options.events,
+        settings=settings,
     )
 
 
@@ -211,23 +231,20 @@ async def op_install(
         may_replace=host.may(Change.REPLACE),
     )
 
-    def work(log: EventLog) -> tuple[InstallResult, dict[str, Any], EngineError | None]:
+    def work(log: EventLog) -> tuple[InstallResult, dict[str, Any]]:
         chosen = dataclasses.replace(options, events=log)
-        with tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory() as scratch, given_settings():
             result = _install_from(host, source, args, chosen, Path(scratch))
         data = install_result(result)
         if args.get("dependency_resolution") == "upgrade":
             data["dependencies_updated"] = _upgrade_dependencies(host, result.identifier, chosen)
-        refused = _configure(host, result.identifier, args, data, log)
-        return result, data, refused
+        if result.unchanged:
+            _configure(host, result.identifier, args, data, log)
+        return result, data
 
     # Whatever was installed before a failure is announced too.
-    (result, data, refused), hooks = await host.change(work, profile=profile)
+    (result, data), hooks = await host.change(work, profile=profile)
     warnings = [d.to_dict() for d in result.warnings] + hooks
-    if refused is not None:
-        envelope = ecosystem.failure("install", refused, warnings=warnings)
-        envelope["data"] = data
-        return envelope
     return ecosystem.success("install", data, warnings=warnings)
 
 
@@ -237,25 +254,16 @@ def _configure(
     args: Mapping[str, Any],
     data: dict[str, Any],
     events: EventCallback,
-) -> EngineError | None:
-    """Apply `plugin_config` to the installed plugin; the error when it is refused (the
-    plugin stays installed)."""
+) -> None:
+    """Apply `plugin_config` to a plugin the install found installed already (a new
+    version gets it in the install itself)."""
     if not args.get("plugin_config"):
-        return None
-    try:
-        configured = configure(host, identifier, args["plugin_config"], events=events)
-    except EngineError as refused:
-        return EngineError(
-            f"{identifier} was installed, but its settings were refused: {refused.message}",
-            code=refused.code,
-            hint=f"{refused.hint or 'fix the values'}; then call `configure` with "
-            "plugin_config (the plugin is installed already)",
-        )
+        return
+    configured = configure(host, identifier, args["plugin_config"], events=events)
     needs = data["needs_configuration"]
     needs.pop(identifier, None)
     if configured.missing:
         needs[identifier] = list(configured.missing)
-    return None
 
 
 async def op_update(
@@ -267,6 +275,7 @@ async def op_update(
             "`dependency_resolution` cannot be `installed` for `update`: a newer version "
             "gets the dependencies it needs",
             hint="use auto (the default), or upgrade to update the dependencies too",
+            path=("dependency_resolution",),
         )
     profile = args.get("security_profile")
     given = updates.Options(

@@ -16,7 +16,7 @@ from engine.plugins import inventory, lifecycle
 from engine.plugins.history import run_not_kept
 from engine.plugins.marketplaces import Marketplaces
 from engine.server import creator, ecosystem, hints
-from engine.server.arguments import check_api_version
+from engine.server.arguments import ParameterError, check_api_version
 from engine.server.host import ClientProgress
 from engine.server.installing import configure, op_install, op_update
 from engine.server.ownership import Change
@@ -261,7 +261,12 @@ async def op_stats(
     which = {"plugin": plugin, "action": action or None}
     if params.get("run") is not None:
         return ecosystem.success("stats", {"run": await host.in_worker(_one_run, host, params)})
-    stats = await host.in_worker(lambda: runtime.stats(since=params.get("since"), **which))
+    try:
+        stats = await host.in_worker(lambda: runtime.stats(since=params.get("since"), **which))
+    except EngineError as error:
+        if error.code != "invalid-parameter":  # only `since` is read as it goes
+            raise
+        raise ParameterError(error.message, hint=error.hint, path=("parameters", "since")) from None
     recent = await host.in_worker(lambda: runtime.history(params.get("recent", 50), **which))
     data: dict[str, Any] = {**stats, "recent": recent}
     if host.auto_updates is not None:

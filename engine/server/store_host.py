@@ -364,6 +364,7 @@ class StoreHost:
                 f"(`{default.value}`)",
                 hint="choose the server's profile or a stricter one; the server's own is "
                 "set with `km-actions config set security.default_profile …`",
+                path=("security_profile",),
             )
         return chosen
 

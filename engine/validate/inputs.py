@@ -128,6 +128,16 @@ class InputSpec:
             schema["writeOnly"] = True
         return schema
 
+    def takes(self) -> str:
+        """What this input takes, in words.
+
+        >>> InputSpec.from_manifest("mode", {"enum": ["a", "b"]}).takes()
+        'one of "a", "b"'
+        """
+        if self.enum is not None:
+            return "one of " + ", ".join(show(v) for v in self.enum)
+        return TYPE_WORDS.get(self.type, self.type)
+
     def _shown(self, value: Any) -> str:
         """``value`` as a message quotes it: a secret input's value is never shown."""
         return show(value, secret=f"the secret input `{self.name}`" if self.secret else None)

@@ -70,14 +70,34 @@ def check_name(value: object, kind: NameKind) -> str:
     (``invalid-name``), before anything is done with it."""
     if is_valid_name(value, kind):
         return str(value)
+    raise _invalid(value, kind, name_hint(value, kind))
+
+
+def check_action_reference(value: str) -> str:
+    """``value`` itself when it names an action as ``plugin/action`` or by its name alone
+    (each part valid); else :class:`EngineError` (``invalid-name``).
+
+    >>> check_action_reference("clipboard-tools/preview")
+    'clipboard-tools/preview'
+    >>> check_action_reference("../../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    engine.diagnostics.errors.EngineError: "../../etc/passwd" is not a valid action name
+    """
+    plugin, slash, action = value.rpartition("/")
+    parts = [(plugin, NameKind.PLUGIN)] if slash else []
+    for part, kind in [*parts, (action, NameKind.ACTION)]:
+        if not is_valid_name(part, kind):
+            hint = f"write plugin/action, or the action's name alone: {name_hint(part, kind)}"
+            raise _invalid(value, NameKind.ACTION, hint)
+    return value
+
+
+def _invalid(value: object, kind: NameKind, hint: str) -> EngineError:
     shown = json.dumps(value, ensure_ascii=True, default=str)
     if len(shown) > 60:
         shown = shown[:57] + "…"
-    raise EngineError(
-        f"{shown} is not a valid {kind.value}",
-        code="invalid-name",
-        hint=name_hint(value, kind),
-    )
+    return EngineError(f"{shown} is not a valid {kind.value}", code="invalid-name", hint=hint)
 
 
 def slug(text: str) -> str:

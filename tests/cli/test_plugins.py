@@ -349,6 +349,30 @@ def test_install_without_a_terminal_says_how_to_grant(
     )
 
 
+@pytest.mark.parametrize(
+    "stdin", [pytest.param("", id="no-terminal"), pytest.param("y", id="terminal")]
+)
+def test_a_plugin_that_asks_for_no_permissions_installs_without_asking(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, stdin: str
+) -> None:
+    """Found by a tester: "'clean-text' 0.0.0 asks for: ; nothing was installed", and
+    --yes needed to grant nothing."""
+    cli.write(
+        "clean-text.yaml",
+        'api_version: "1.1"\nkind: action\nname: clean-text\ndescription: Tidy a text.\n'
+        "inputs:\n  text: {type: string, description: The text}\n"
+        'steps:\n  - set: {cleaned: "{{ inputs.text | trim }}"}\n',
+    )
+    monkeypatch.setattr("sys.stdin", _Terminal(stdin) if stdin else io.StringIO(""))
+    outcome = cli("install", "clean-text.yaml")
+    assert (outcome.code, outcome.out, outcome.err) == (
+        0,
+        "Installed clean-text 0.0.0.\n",
+        "'clean-text' 0.0.0 asks for no permissions (it calls no tools): nothing to grant.\n",
+    )
+    assert _installed(cli) == {"clean-text": "0.0.0"}
+
+
 def test_a_lone_surrogate_in_a_json_action_is_refused_before_install(cli: Cli) -> None:
     """It passed validation and crashed the install when the database could not store it."""
     cli.write(

@@ -187,7 +187,7 @@ def test_a_failing_test_is_refused_with_what_differed(
     code, output = _commit(user, env, "double.yaml", FAILING_TEST)
     assert code == 1
     assert _status(output) == {"km-actions validate": "Passed", "km-actions test": "Failed"}
-    assert "___ double: doubles ___\n  output `d` is 4, expected 5\n" in output
+    assert "___ double: doubles (double.yaml:12:5) ___\n  output `d` is 4, expected 5\n" in output
 
 
 def _documented_local_config() -> str:

@@ -92,7 +92,8 @@ PIN = action_text(
             "text (the secret input `pin`)\n"
             "   6 |   pin: {type: integer, secret: true, description: The PIN.}\n"
             "     |   ^^^\n"
-            "     = hint: The PIN.\nfailed (invalid-input) after 0 steps\n",
+            "     = hint: `pin` takes a whole number (The PIN): give it as --input pin=…\n"
+            "failed (invalid-input) after 0 steps\n",
             id="json-input-of-the-wrong-type",
         ),
         pytest.param(

@@ -42,10 +42,45 @@ def test_passing_and_failing_tests(cli: Cli) -> None:
         "double.yaml::double::doubles PASSED\n"
         "double.yaml::double::wrong on purpose FAILED\n"
         "\n"
-        "___ double: wrong on purpose ___\n"
+        "___ double: wrong on purpose (double.yaml:15:5) ___\n"
         "  output `d` is 6, expected 7\n"
         "\n"
         "1 passed, 1 failed\n"
+    )
+
+
+def test_a_test_without_the_mock_it_needs_shows_how_to_add_one(cli: Cli) -> None:
+    """Found by a tester: the header gave no file:line, and the missing mock no hint."""
+    cli.write(
+        "notify.yaml",
+        action_text(
+            "notify",
+            """\
+            permissions: [km_notifications]
+            steps:
+              - tool: km_notifications
+                with: {notification_type: hud, title: A, message: B}
+            tests:
+              - name: missing mock
+                expect: {outputs: {}}
+            """,
+        ),
+    )
+    outcome = cli("test", "notify.yaml")
+    assert (outcome.code, outcome.out) == (
+        1,
+        "notify.yaml::notify::missing mock FAILED\n"
+        "\n"
+        "___ notify: missing mock (notify.yaml:10:5) ___\n"
+        "  the action failed: [tool-unavailable] the test has no mock for km_notifications at "
+        "notify.yaml:7:5\n"
+        "  = hint: add its answers under the test's `mocks:`, one per call, in call order "
+        "(`km-actions tools km_notifications` shows what it answers):\n"
+        "          mocks:\n"
+        "            km_notifications:\n"
+        "              - {success: true, data: …}\n"
+        "\n"
+        "0 passed, 1 failed\n",
     )
 
 
@@ -58,10 +93,10 @@ def test_json_outcomes(cli: Cli) -> None:
     assert [
         {k: v for k, v in t.items() if k != "duration_ms"} for t in data["tests"]
     ] == [
-        {"action": "double", "name": "doubles", "file": "double.yaml", "passed": True,
-         "failures": []},
-        {"action": "double", "name": "wrong on purpose", "file": "double.yaml", "passed": False,
-         "failures": ["output `d` is 6, expected 7"]},
+        {"action": "double", "name": "doubles", "file": "double.yaml", "line": 12, "column": 5,
+         "passed": True, "failures": [], "hint": None},
+        {"action": "double", "name": "wrong on purpose", "file": "double.yaml", "line": 15,
+         "column": 5, "passed": False, "failures": ["output `d` is 6, expected 7"], "hint": None},
     ]  # fmt: skip
     assert all(isinstance(t["duration_ms"], float) for t in data["tests"])
 

@@ -846,6 +846,33 @@ def test_a_method_name_is_a_key_unless_called() -> None:
             ],
             id="assignment",
         ),
+        # Found by a tester: `===` got "invalid syntax" and the generic hint.
+        pytest.param(
+            "inputs.n === 3",
+            [
+                (
+                    "expression-syntax",
+                    "expression syntax error: `===` is not an operator of expressions",
+                    "use `==`",
+                    1,
+                    10,
+                )
+            ],
+            id="strict-equality",
+        ),
+        pytest.param(
+            "{{ inputs.a and\n  inputs.b !== 'x' }}",
+            [
+                (
+                    "expression-syntax",
+                    "expression syntax error: `!==` is not an operator of expressions",
+                    "use `!=`",
+                    2,
+                    12,
+                )
+            ],
+            id="strict-inequality-on-a-second-line",
+        ),
         pytest.param(
             "lambda: 1",
             [

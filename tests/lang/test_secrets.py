@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.diagnostics.errors import SettingsError
 from engine.lang.secrets import ALONE, ANYWHERE, MASK, Secrets, schema_message, secret_label, show
-from engine.plugins.settings import config_error, problems
+from engine.plugins.settings import changed_settings
 from engine.run import FakeClock
 from engine.run.model import Pipeline, PluginSettings
 from engine.run.testing import run_test
@@ -221,8 +222,9 @@ def answers(secret: Any) -> str:
             InputSpec.from_manifest(name, spec).from_text(str(secret))
         except ValueError as refused:
             shown.append(str(refused))
-    settings_problems = problems(SETTINGS_SCHEMA, {"token": secret, "n": 1})
-    shown.append(config_error("demo", settings_problems).to_dict())
+    with pytest.raises(SettingsError) as refused:  # fits both forms the oneOf allows
+        changed_settings("demo", SETTINGS_SCHEMA, {}, {"token": secret, "n": 1})
+    shown.append(refused.value.to_dict())
     case = {
         "name": "t",
         "inputs": {"pw": secret},

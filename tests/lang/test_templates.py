@@ -21,6 +21,8 @@ from engine.lang.template_sandbox import TEMPLATE_GUARD, finalize_output
 from engine.lang.templates import DEFAULT_FILTERS, TemplateEngine, is_template
 from tests.lang.mistakes import SAME_IN_BOTH, TESTER
 
+STRAY = "`{{ … }}` closes with two braces, `}}`: add the missing `}`, or remove this one"
+
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ENGINE = TemplateEngine()
 SCOPE: dict[str, Any] = {
@@ -764,10 +766,21 @@ def test_statements_are_refused(statement: str) -> None:
                     'template syntax error: unexpected char "\'" at 3',
                     SYNTAX_HINT,
                     1,
-                    None,
+                    4,
                 )
             ],
             id="unclosed-string",
+        ),
+        # Found by a tester: the caret was at the template's start, not at the brace.
+        pytest.param(
+            "x {{ vars.a } y",
+            [("template-syntax", "template syntax error: unexpected '}'", STRAY, 1, 13)],
+            id="stray-brace",
+        ),
+        pytest.param(
+            "a\n{{ {'k': 1} }\n}",
+            [("template-syntax", "template syntax error: unexpected '}'", STRAY, 2, 13)],
+            id="stray-brace-after-a-mapping-on-a-later-line",
         ),
         pytest.param("{{ x | upper }} {# fine #}", [], id="fine"),
     ],

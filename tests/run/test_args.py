@@ -286,6 +286,61 @@ def test_arguments_that_cannot_be_coerced_name_step_argument_and_type(
     assert tools.calls == []
 
 
+@pytest.mark.parametrize(
+    ("schema", "template", "hint"),
+    [
+        pytest.param(
+            {"type": "string", "description": "What to say."},
+            "inputs.who",
+            "give a value for when it is null: `{{ inputs.who | default('') }}` (`text`: What "
+            "to say.)",
+            id="null-for-text",
+        ),
+        pytest.param(
+            {"type": "string", "minLength": 1, "description": "What to say."},
+            "inputs.who",
+            "give a value for when it is null (a text the tool accepts: it cannot be empty): "
+            "`{{ inputs.who | default('…') }}` (`text`: What to say.)",
+            id="null-for-text-that-cannot-be-empty",
+        ),
+        pytest.param(
+            {"type": "integer"},
+            "inputs.who",
+            "give a value for when it is null: `{{ inputs.who | default(0) }}`",
+            id="null-for-a-number",
+        ),
+        pytest.param(
+            {"type": "string", "description": "What to say."},
+            "inputs.tags",
+            "join the items into one text: `{{ inputs.tags | join(', ') }}` (`text`: What to say.)",
+            id="list-for-text",
+        ),
+        pytest.param(
+            {"type": "string", "description": "What to say."},
+            "inputs.flag",
+            "What to say.",
+            id="no-filter-to-suggest",
+        ),
+    ],
+)
+def test_a_template_that_gave_null_or_a_list_gets_a_hint_with_the_filter_to_add(
+    tools: Tools, schema: dict[str, Any], template: str, hint: str
+) -> None:
+    """Found by a tester: the hint only repeated the argument's description."""
+    tools.register(
+        "km_say",
+        lambda text: {"success": True, "data": {"text": text}},
+        {"type": "object", "properties": {"text": schema}},
+    )
+    body = (
+        "inputs:\n  who: {type: string, required: false}\n  tags: {type: array, default: [a]}\n"
+        "  flag: {type: boolean, default: true}\n"
+        f'steps:\n  - id: call\n    tool: km_say\n    with: {{text: "{{{{ {template} }}}}"}}\n'
+    )
+    error = failure(tools.run(body))
+    assert (error.kind.value, error.hint) == ("invalid-arguments", hint)
+
+
 def test_schema_keywords_beyond_type_are_checked(tools: Tools) -> None:
     tools.register(
         "km_mode",

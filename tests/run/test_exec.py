@@ -40,11 +40,16 @@ def test_defaults_fill_in_and_optional_inputs_are_null(tools: Tools) -> None:
 @pytest.mark.parametrize(
     ("given", "message", "hint"),
     [
-        pytest.param({}, "t needs the input `name`", "Who to greet", id="missing"),
+        pytest.param(
+            {},
+            "t needs the input `name`",
+            "`name` takes text (Who to greet): give it as --input name=…",
+            id="missing",
+        ),
         pytest.param(
             {"name": "Ann", "tags": "a"},
             'input `tags` of t must be a list, not text ("a")',
-            "see `inputs:` in t.yaml for what `tags` takes",
+            "`tags` takes a list: give it as --input tags=…",
             id="text-for-list",
         ),
         pytest.param(
@@ -56,13 +61,13 @@ def test_defaults_fill_in_and_optional_inputs_are_null(tools: Tools) -> None:
         pytest.param(
             {"name": "Ann", "count": 0},
             "input `count` of t must be at least 1 (got 0)",
-            "see `inputs:` in t.yaml for what `count` takes",
+            "`count` takes a whole number: give it as --input count=…",
             id="below-minimum",
         ),
         pytest.param(
             {"name": 5},
             "input `name` of t must be text, not a whole number (5)",
-            "Who to greet",
+            "`name` takes text (Who to greet): give it as --input name=…",
             id="wrong-type",
         ),
     ],
@@ -308,7 +313,8 @@ def test_an_action_input_that_cannot_be_coerced_fails_at_the_calling_step(tools:
         "call",
         "t.yaml:5:5",
         'input `count` of callee must be a whole number, not text ("many")',
-        "see `inputs:` in callee.yaml for what `count` takes",
+        "`count` takes a whole number (see `inputs:` in callee.yaml): give it under `with:` "
+        "in the step that calls callee",
     )
 
 
@@ -320,5 +326,6 @@ def test_a_required_input_left_out_by_the_caller(tools: Tools) -> None:
         "invalid-input",
         "call",
         "callee needs the input `count`",
-        "give `count` a value (on the command line: --input count=…)",
+        "`count` takes a whole number (see `inputs:` in callee.yaml): give it under `with:` "
+        "in the step that calls callee",
     )

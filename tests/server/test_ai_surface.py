@@ -466,6 +466,194 @@ async def test_execute_finds_an_action_by_its_short_name(client: Client) -> None
     )
 
 
+async def test_creating_an_action_again_says_it_replaced_it_and_how_its_inputs_changed(
+    client: Client,
+) -> None:
+    """A second `create` of the same name replaces the action: the answer says so (found
+    by a tester: it answered "created `shout`…" while the first one's inputs vanished)."""
+    await call(client, "create", plugin_source=SUM)
+    other = SUM.replace("name: sum", "name: other")
+    added = await call(client, "create", plugin_source=other)
+    assert (added["data"]["message"], added["data"]["upgraded"], added["data"]["replaced"]) == (
+        "created `other` in the plugin `mcp-created` (version 0.0.1 → 0.0.2); run it with "
+        '`execute` (action_name "mcp-created/other") or its own tool `mcp-created__other`',
+        {"mcp-created": "0.0.1"},
+        None,
+    )
+    fewer = (
+        SUM.replace(
+            "  b: {type: number, description: The second number}\n",
+            "  c: {type: string, description: A note}\n",
+        )
+        .replace("{a: 1, b: 2}", "{a: 1, c: x}")
+        .replace("inputs.b", "2")
+    )
+    fewer = fewer.replace("a: {type: number,", "a: {type: integer,")
+    replaced = await call(client, "create", plugin_source=fewer)
+    assert (replaced["data"]["message"], replaced["data"]["replaced"]) == (
+        "replaced the existing action `sum` in the plugin `mcp-created` (version 0.0.2 → "
+        "0.0.3; inputs removed: `b`; added: `c`; changed: `a`); run it with `execute` "
+        '(action_name "mcp-created/sum") or its own tool `mcp-created__sum`',
+        {"inputs_added": ["c"], "inputs_removed": ["b"], "inputs_changed": ["a"]},
+    )
+    again = await call(client, "create", plugin_source=fewer)
+    assert again["data"]["message"].startswith(
+        "replaced the existing action `sum` in the plugin `mcp-created` (version 0.0.3 → "
+        "0.0.4; same inputs); run it"
+    )
+
+
+async def test_hints_say_what_to_give_not_only_what_it_is(client: Client) -> None:
+    """Found by a tester: an input of the wrong type got its description ("The first
+    number") as the hint, a parameter of the wrong type the parameter's whole
+    description."""
+    await call(client, "create", plugin_source=SUM)
+    to_give = (
+        '`a` takes a number (The first number): give it as `"a": …` in `parameters` (or in '
+        "the arguments of the action tool)"
+    )
+    for given in ({"a": "one", "b": 2}, {"a": None, "b": 2}, {"b": 2}):
+        refused = await call(client, "execute", action_name="sum", parameters=given)
+        assert refused["error"]["hint"] == to_give, given
+    tool = await client.call_tool("mcp-created__sum", {"a": [1], "b": 2})
+    assert envelope_of(tool)["error"]["hint"] == to_give
+    shapes = [
+        (
+            {"action_name": 7},
+            "`action_name` must be text",
+            'e.g. {"action_name": "mcp-created/shout"}',
+        ),
+        (
+            {"action_name": "sum", "parameters": "a=1"},
+            "`parameters` must be a mapping (key: value pairs)",
+            'e.g. {"parameters": {"text": "hi"}}: the action\'s inputs, by name',
+        ),
+    ]
+    for arguments, message, hint in shapes:
+        refused = await call(client, "execute", **arguments)
+        assert (refused["error"]["message"], refused["error"]["hint"]) == (message, hint)
+    neither = await call(client, "create")
+    assert neither["error"]["hint"] == (
+        'e.g. {"parameters": {"api_version": "1.1", "kind": "action", "name": "…", …}}: the '
+        'manifest; or e.g. {"plugin_source": "api_version: \'1.1\'\\nkind: action\\n…"}: the '
+        "manifest"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "message", "hint", "path"),
+    [
+        pytest.param(
+            {"operation": "describe", "action_name": "../../etc/passwd"},
+            "invalid-name",
+            '`action_name` "../../etc/passwd" is not a valid action name',
+            "write plugin/action, or the action's name alone: use lower-case letters, digits "
+            "and -, starting with a letter (dots allowed), e.g. 'etc'",
+            "$.action_name",
+            id="action-name-with-dots",
+        ),
+        pytest.param(
+            {"operation": 5},
+            "invalid-parameter",
+            "`operation` must be one of: install, uninstall, list, create, execute, configure, "
+            "enable, disable, validate, describe, test, search, update, stats",
+            'pass operation, e.g. {"operation": "list"}',
+            "$.operation",
+            id="operation-not-text",
+        ),
+        pytest.param(
+            {"operation": "list", "parameters": {"enabled": "yes"}},
+            "invalid-parameter",
+            "`parameters.enabled` must be true or false",
+            'e.g. {"enabled": true}',
+            "$.parameters.enabled",
+            id="option-of-the-wrong-kind",
+        ),
+        pytest.param(
+            {"operation": "list", "parameters": {"serch": "x"}},
+            "invalid-parameter",
+            "`parameters` of `list` cannot hold `serch`",
+            "did you mean 'search'?",
+            "$.parameters.serch",
+            id="unknown-option",
+        ),
+        pytest.param(
+            {"operation": "execute", "action_name": "sum", "timeout": -1},
+            "invalid-parameter",
+            "`timeout` must be more than 0 and at most 3600 seconds",
+            'e.g. {"timeout": 120}',
+            "$.timeout",
+            id="timeout-out-of-range",
+        ),
+        pytest.param(
+            {"operation": "execute", "action_name": "sum", "timeot": 5},
+            "invalid-parameter",
+            "unknown parameter `timeot`",
+            "did you mean 'timeout'?",
+            "$.timeot",
+            id="unknown-parameter",
+        ),
+        pytest.param(
+            {"operation": "execute"},
+            "invalid-parameter",
+            "`execute` needs `action_name`",
+            'e.g. {"action_name": "mcp-created/shout"}',
+            "$.action_name",
+            id="missing",
+        ),
+        pytest.param(
+            {"operation": "stats", "parameters": {"since": "forever"}},
+            "invalid-parameter",
+            "cannot read 'forever' as a window",
+            "give how far back (30m, 1h, 7d, 2w) or since when (2026-05-04 or 2026-05-04T09:30)",
+            "$.parameters.since",
+            id="since",
+        ),
+        pytest.param(
+            {"operation": "install", "plugin_source": "/nowhere", "security_profile": "none"},
+            "permission-denied",
+            "the security profile `none` is looser than this server allows (`standard`)",
+            "choose the server's profile or a stricter one; the server's own is set with "
+            "`km-actions config set security.default_profile …`",
+            "$.security_profile",
+            id="looser-profile",
+        ),
+    ],
+)
+async def test_every_parameter_error_is_at_its_parameter(
+    client: Client, arguments: dict[str, Any], code: str, message: str, hint: str, path: str
+) -> None:
+    """Found by a tester: these answered `path: "$"` (and `action_name` with dots "no
+    plugin '..' is installed"), `operation: 5` listed the operations in two orders."""
+    result = await client.call_tool(ECOSYSTEM, arguments)
+    error = envelope_of(result)["error"]
+    assert (error["code"], error["message"], error["hint"], error["path"]) == (
+        code,
+        message,
+        hint,
+        path,
+    )
+
+
+async def test_without_a_marketplace_the_hint_says_what_the_user_can_do(client: Client) -> None:
+    """Found by a tester: the hint told an MCP caller to "pass --index URL", a flag of
+    the command line."""
+    hint = (
+        "the user can add one with `km-actions marketplace add URL` (MCP callers cannot add "
+        "marketplaces); or give `plugin_source` a folder, archive or URL the user allowed"
+    )
+    for arguments in (
+        {"operation": "install", "plugin_source": "clipboard-tools"},
+        {"operation": "search", "parameters": {"query": "clip"}},
+    ):
+        error = envelope_of(await client.call_tool(ECOSYSTEM, arguments))["error"]
+        assert (error["code"], error["message"], error["hint"]) == (
+            "no-marketplace",
+            "no marketplace is configured",
+            hint,
+        )
+
+
 async def test_describe_an_action_lists_the_tools_it_calls_and_its_permissions(
     client: Client,
 ) -> None:

@@ -235,9 +235,11 @@ outputs:
     assert answer["data"]["outputs"] == {"doubled": 42}
 
 
-async def test_install_with_invalid_settings_installs_and_says_what_to_fix(
+async def test_install_with_invalid_settings_installs_nothing_and_says_where(
     server: Served, tmp_path: Path
 ) -> None:
+    """Settings the plugin's schema refuses refuse the whole install (found by a tester:
+    it answered `success: false` yet the plugin was installed)."""
     folder = write_plugin(
         tmp_path / "needs-token",
         "needs-token",
@@ -258,21 +260,47 @@ async def test_install_with_invalid_settings_installs_and_says_what_to_fix(
     refused = await server.ecosystem(
         "install", plugin_source=str(folder), plugin_config={"token": "tiny-7"}
     )
-    assert refused["success"] is False
-    assert refused["error"]["code"] == "invalid-config"
-    assert refused["error"]["message"].startswith(
-        "needs-token was installed, but its settings were refused:"
+    hint = (
+        "give values its configuration_schema accepts, or install 'needs-token' without them "
+        'and set them afterwards (`configure` (`plugin_identifier` "needs-token", the values '
+        "in `plugin_config`))"
     )
-    assert "call `configure`" in refused["error"]["hint"]
+    assert {k: refused["error"][k] for k in ("code", "message", "hint", "path")} == {
+        "code": "invalid-config",
+        "message": "the settings of 'needs-token' are not valid: `token`: the secret value "
+        "is shorter than 8 characters; nothing was installed",
+        "hint": hint,
+        "path": "$.plugin_config.token",
+    }
+    assert "data" not in refused
     assert "tiny-7" not in json.dumps(refused)
-    assert "needs-token__echo" in await server.tools()  # installed, and announced
+    assert "needs-token__echo" not in await server.tools()
+    listed = await server.ecosystem("list")
+    assert "needs-token" not in [p["identifier"] for p in listed["data"]["plugins"]]
+    misspelt = await server.ecosystem(
+        "install", plugin_source=str(folder), plugin_config={"tokn": "long-enough"}
+    )
+    assert {k: misspelt["error"][k] for k in ("code", "message", "hint", "path")} == {
+        "code": "unknown-setting",
+        "message": "'needs-token' has no setting `tokn`; nothing was installed",
+        "hint": "did you mean 'token'?",
+        "path": "$.plugin_config.tokn",
+    }
 
     fixed = await server.ecosystem(
         "install", plugin_source=str(folder), plugin_config={"token": "long-enough"}
     )
     assert fixed["success"] is True
-    assert fixed["data"]["unchanged"] is True
+    assert fixed["data"]["unchanged"] is False
     assert fixed["data"]["needs_configuration"] == {}
+    again = await server.ecosystem(
+        "install", plugin_source=str(folder), plugin_config={"token": "tiny-7"}
+    )
+    assert (again["error"]["message"], again["error"]["path"]) == (
+        "the settings of 'needs-token' are not valid: `token`: the secret value is shorter "
+        "than 8 characters",
+        "$.plugin_config.token",
+    )
 
 
 def local_marketplace(server: Served, folder: Path, versions: list[str]) -> None:
@@ -948,15 +976,18 @@ tests:
         "install", plugin_source=str(folder), plugin_config={"token": SECRET, "user": "ann"}
     )
     assert installed["error"]["message"] == (
-        "either was installed, but its settings were refused: the settings of 'either' are "
-        "not valid: the settings object fits more than one of the forms it may take: one with "
-        "`token`, one with `user`"
+        "the settings of 'either' are not valid: the settings object fits more than one of "
+        "the forms it may take: one with `token`, one with `user`; nothing was installed"
     )
+    assert installed["error"]["path"] == "$.plugin_config"
+    await server.ecosystem("install", plugin_source=str(folder))
     await server.ecosystem("configure", plugin_identifier="either", plugin_config={"token": SECRET})
     both = await server.ecosystem(
         "configure", plugin_identifier="either", plugin_config={"user": "ann"}
     )
-    assert both["error"]["message"] == installed["error"]["message"].split(": ", 1)[1]
+    assert both["error"]["message"] == installed["error"]["message"].removesuffix(
+        "; nothing was installed"
+    )
     for answer in (created, installed, both):
         text = json.dumps(answer)
         assert SECRET not in text and SECRET[:6] not in text

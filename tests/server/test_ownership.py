@@ -228,11 +228,9 @@ async def test_installing_the_user_s_own_plugin_again_cannot_configure_it(
     )
     assert _error(envelope) == {
         **refusal("clipboard-tools", "change the settings of", ""),
-        "message": "clipboard-tools was installed, but its settings were refused: the plugin "
-        "`clipboard-tools` was installed by the user (file); MCP callers may not change the "
-        "settings of it",
-        "hint": f"the user can do it with `km-actions configure clipboard-tools KEY=VALUE`, "
-        f"{HINT}; then call `configure` with plugin_config (the plugin is installed already)",
+        "message": "the plugin `clipboard-tools` was installed by the user (file); MCP "
+        "callers may not change the settings of it",
+        "hint": f"the user can do it with `km-actions configure clipboard-tools KEY=VALUE`, {HINT}",
     }
     assert host.store.settings("clipboard-tools") == {}
 

@@ -64,7 +64,9 @@ class MockBridge:
             raise StepError(
                 ErrorKind.TOOL_UNAVAILABLE,
                 f"the test has no mock for {name}",
-                hint=f"add `{name}: [ {{success: true, data: …}} ]` under the test's `mocks:`",
+                hint=f"add its answers under the test's `mocks:`, one per call, in call "
+                f"order (`km-actions tools {name}` shows what it answers):\n"
+                f"mocks:\n  {name}:\n    - {{success: true, data: …}}",
                 details={"tool": name},
             )
         if isinstance(spec, list):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.diagnostics.errors import ConfigError, EngineError, PluginError
+from engine.diagnostics.errors import ConfigError, EngineError, PluginError, SettingsError
 from engine.plugins.installer import StoreEvent, install
 from engine.plugins.inventory import describe, list_plugins
 from engine.plugins.lifecycle import (
@@ -178,6 +178,29 @@ def test_configure_checks_and_applies_defaults(store: Store, make_plugin: MakePl
     result = configure(store, "demo", unset=["count"])
     assert dict(result.settings) == {"greeting": "Hello", "token": "••••••"}
     assert configure(store, "demo", {"token": "abcd"}).changed is False
+
+
+def test_install_sets_the_settings_given_in_the_same_commit(
+    store: Store, make_plugin: MakePlugin
+) -> None:
+    """Settings given to `install` are checked before anything is written: refused, the
+    plugin is not installed; accepted, they are set on those the old version had."""
+    with pytest.raises(SettingsError) as caught:
+        install(store, make_plugin("demo", configuration_schema=SCHEMA), settings={"count": 0})
+    assert (caught.value.message, caught.value.first.json_path) == (
+        "the settings of 'demo' are not valid: `count`: 0 is below the minimum of 1; nothing "
+        "was installed",
+        "$.count",
+    )
+    assert store.plugins() == [] and store.settings("demo") == {}
+    first = install(store, make_plugin("demo", configuration_schema=SCHEMA), settings={"count": 3})
+    assert first.needs_configuration == {"demo": ("token",)}
+    upgraded = install(
+        store, make_plugin("demo", "1.1.0", configuration_schema=SCHEMA), settings={"token": "abcd"}
+    )
+    assert upgraded.needs_configuration == {}
+    assert current_settings(store, "demo") == {"greeting": "Hello", "count": 3, "token": "abcd"}
+    assert store.secrets("demo") == {"token": "abcd"}
 
 
 @pytest.mark.parametrize(
