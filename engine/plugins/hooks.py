@@ -13,15 +13,11 @@ it (``with:`` templates) and a condition (``if:``), with ``event`` in scope:
 A hook's action runs as a run of its own: with the hooking plugin's grant and
 settings, the security profile of what triggered it, and on the same tools. Hooks
 whose actions emit events that trigger hooks cascade at most ``max_hook_depth`` deep.
-A stranger's plugin (installed over MCP) hears only strangers' events, never the
-user's (an `action_succeeded` carries outputs). A hook that fails never fails
-what triggered it: it becomes a :class:`HookOutcome`,
-given to the bus's ``recorder`` (the store's history), added to the trace of a traced
-run, and returned as a warning by :meth:`HookBus.run_action`.
-
-Longer than 400 lines: the bus is one class whose dispatch, hook runs and cascade
-levels share its state (hooks, strangers, limits); its helpers are the small functions
-after it.
+A plugin installed over MCP (a stranger's) hears only the events of plugins installed
+over MCP, never the user's (an `action_succeeded` carries the run's outputs). A hook
+that fails never fails what triggered it: it becomes a :class:`HookOutcome`, given to
+the bus's ``recorder`` (the store's history), added to the trace of a traced run, and
+returned as a warning by :meth:`HookBus.run_action`.
 
 >>> import asyncio
 >>> from engine.tools.grants import Grant
