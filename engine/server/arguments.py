@@ -17,7 +17,7 @@ apply.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.diagnostics.errors import EngineError
@@ -72,9 +72,9 @@ def check_arguments(arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     for name, value in given.items():
         _check_type(name, value, operation)
     if "plugin_identifier" in given:
-        _check_identifier(given["plugin_identifier"])
+        _check_name("plugin_identifier", _plugin_identifier, given["plugin_identifier"])
     if "action_name" in given:
-        _check_action_name(given["action_name"])
+        _check_name("action_name", check_action_reference, given["action_name"])
     if operation in OPTIONS and "parameters" in given:
         _check_options(operation, given["parameters"])
     for name, value in APPLIED_DEFAULTS.items():
@@ -213,32 +213,23 @@ def _check_type(name: str, value: Any, operation: str) -> None:
         )
 
 
-def _check_identifier(value: str) -> None:
-    """A plugin identifier names folders and files of the store: checked here, before
-    any operation sees it (and again where paths are built)."""
+def _check_name(parameter: str, check: Callable[[str], object], value: str) -> None:
+    """A plugin identifier or an action's name names folders and files of the store:
+    checked here (``check``), before any operation sees it (and again where paths are
+    built), and refused at the parameter."""
     try:
-        check_name(value, NameKind.PLUGIN)
+        check(value)
     except EngineError as error:
         raise ParameterError(
-            f"`plugin_identifier` {error.message}",
+            f"`{parameter}` {error.message}",
             code=error.code,
             hint=error.hint,
-            path=("plugin_identifier",),
+            path=(parameter,),
         ) from None
 
 
-def _check_action_name(value: str) -> None:
-    """An action's name may become a path too (a plugin's folder, an action's file):
-    checked as the plugin identifier is."""
-    try:
-        check_action_reference(value)
-    except EngineError as error:
-        raise ParameterError(
-            f"`action_name` {error.message}",
-            code=error.code,
-            hint=error.hint,
-            path=("action_name",),
-        ) from None
+def _plugin_identifier(value: str) -> None:
+    check_name(value, NameKind.PLUGIN)
 
 
 #: The keys `parameters` holds for the operations that take options (not a manifest or
