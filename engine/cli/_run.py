@@ -153,12 +153,12 @@ def check_given(
     pipeline: Pipeline, inputs: Mapping[str, Any], document: Document | None = None
 ) -> None:
     """Every required input given: one error for each that is not, at its declaration
-    (when the file is at hand), saying how to give it on the command line."""
+    (when the file is at hand), saying what it takes and how to give it (as the run
+    itself says it of an input that does not fit)."""
     problems = []
     for name, spec in pipeline.inputs.items():
         if name in inputs or not spec.required or spec.has_default:
             continue
-        about = f" ({spec.description.rstrip('.')})" if spec.description else ""
         path = ("inputs", name)
         problems.append(
             Diagnostic(
@@ -167,7 +167,7 @@ def check_given(
                 path=path,
                 span=document.span(path, at_key=True) if document else None,
                 file=document.file if document else pipeline.file,
-                hint=f"give it on the command line: --input {name}=…{about}",
+                hint=spec.how_to_give(f"give it as --input {name}=…"),
             )
         )
     if problems:

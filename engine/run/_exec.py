@@ -87,15 +87,13 @@ def _how_to_give(pipeline: Pipeline, spec: InputSpec, located: bool) -> str:
     """The hint for an input not given, or given a value that does not fit: what it
     takes (its description too), and where to give it (``located``: by whoever runs the
     action; else in the `action:` step calling it)."""
-    about = f" ({spec.description.rstrip('.')})" if spec.description else ""
-    if not about and not located:  # the error is at the call: say where it is declared
-        about = f" (see `inputs:` in {pipeline.file or pipeline.qualified_name})"
-    where = (
-        f"give it as --input {spec.name}=…"
-        if located
-        else f"give it under `with:` in the step that calls {pipeline.qualified_name}"
+    if located:
+        return spec.how_to_give(f"give it as --input {spec.name}=…")
+    # The error is at the call: say where the input is declared when nothing describes it.
+    return spec.how_to_give(
+        f"give it under `with:` in the step that calls {pipeline.qualified_name}",
+        about=f" (see `inputs:` in {pipeline.file or pipeline.qualified_name})",
     )
-    return f"`{spec.name}` takes {spec.takes()}{about}: {where}"
 
 
 def _refused(

@@ -138,6 +138,17 @@ class InputSpec:
             return "one of " + ", ".join(show(v) for v in self.enum)
         return TYPE_WORDS.get(self.type, self.type)
 
+    def how_to_give(self, where: str, *, about: str = "") -> str:
+        """The hint for this input not given, or given a value that does not fit: what it
+        takes (and its description, else ``about``), and ``where`` to give it.
+
+        >>> InputSpec.from_manifest("who", {"type": "string", "description": "Who."}).how_to_give(
+        ...     "give it as --input who=…")
+        '`who` takes text (Who): give it as --input who=…'
+        """
+        said = f" ({self.description.rstrip('.')})" if self.description else about
+        return f"`{self.name}` takes {self.takes()}{said}: {where}"
+
     def _shown(self, value: Any) -> str:
         """``value`` as a message quotes it: a secret input's value is never shown."""
         return show(value, secret=f"the secret input `{self.name}`" if self.secret else None)

@@ -186,13 +186,13 @@ def test_a_missing_input_says_how_to_give_it(cli: Cli) -> None:
         "greet.yaml:6:3: error[invalid-input]: greet needs the input `who`\n"
         "   6 |   who: {type: string, description: Who to greet.}\n"
         "     |   ^^^\n"
-        "     = hint: give it on the command line: --input who=… (Who to greet)\n"
+        "     = hint: `who` takes text (Who to greet): give it as --input who=…\n"
     )
     as_json = cli("run", "greet.yaml", "--json")
     assert (as_json.code, as_json.json()["status"], as_json.json()["error"]["hint"]) == (
         1,
         "failed",
-        "give it on the command line: --input who=… (Who to greet)",
+        "`who` takes text (Who to greet): give it as --input who=…",
     )
 
 
