@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from jinja2 import nodes
 from jinja2.environment import Environment
 from jinja2.exceptions import TemplateSyntaxError
+from jinja2.lexer import Token
 from jinja2.parser import Parser
 
 from engine.diagnostics.suggestions import did_you_mean
@@ -208,6 +209,7 @@ class TemplateAnalyzer:
 
     def run(self) -> Analysis:
         environment = self.engine.environment
+        parser: Parser | None = None
         try:
             # "invalid escape sequence": '\d' in a pattern means what users expect. Only a
             # backslash in a quoted string can warn (Jinja decodes its escapes), so the
@@ -218,9 +220,12 @@ class TemplateAnalyzer:
                     self.check_statements()
                 # Jinja's parser itself: ``environment.parse`` would also wrap the body in a
                 # Template node and walk it to set the environment, which analysis never reads.
-                body = None if self.problems else Parser(environment, self.text).subparse()
+                body = None
+                if not self.problems:
+                    parser = Parser(environment, self.text)
+                    body = parser.subparse()
         except TemplateSyntaxError as exc:
-            self.syntax_error(exc)
+            self.syntax_error(exc, parser.stream.current if parser is not None else None)
         except (RecursionError, MemoryError):
             self.add("template-syntax", "the template is nested too deeply", SYNTAX_HINT)
         except Exception as exc:  # pragma: no cover - Jinja failing in a way it does not document
@@ -261,13 +266,21 @@ class TemplateAnalyzer:
             width = max(len(value) - 2 * offset, 1)
         self.problems.append(Problem(code, message, hint, line, column, width))
 
-    def syntax_error(self, exc: TemplateSyntaxError) -> None:
+    def syntax_error(self, exc: TemplateSyntaxError, current: Token | None) -> None:
         """Jinja's syntax error, at the character its lexer stopped at when it was the
-        lexer that refused the text (a stray `}`): the parser says only which line."""
+        lexer that refused the text (a stray `}`), else at the token its parser stopped
+        at (``current``) when that token stands once on its line (Jinja's tokens carry
+        only a line: a second `,` on the line could be either)."""
         message = f"template syntax error: {exc.message}"
         stopped = _lexer_stop(self.engine.environment, self.text)
         if stopped is None:
-            self.add("template-syntax", message, SYNTAX_HINT, exc.lineno)
+            at = None
+            if current is not None and current.lineno == exc.lineno:
+                same = [
+                    t for t in self._all_tokens() if t[0] == exc.lineno and t[3] == current.value
+                ]
+                at = current.value if len(same) == 1 else None
+            self.add("template-syntax", message, SYNTAX_HINT, exc.lineno, at)
             return
         line, column, char = stopped
         hint = _STRAY_BRACE_HINT if char == "}" else SYNTAX_HINT

@@ -753,10 +753,28 @@ def test_statements_are_refused(statement: str) -> None:
                     "template syntax error: unexpected 'end of print statement'",
                     SYNTAX_HINT,
                     2,
-                    None,
+                    8,  # at the `}}` the parser stopped at
                 )
             ],
             id="syntax",
+        ),
+        pytest.param(
+            "{{ a b }}",
+            [
+                (
+                    "template-syntax",
+                    "template syntax error: expected token 'end of print statement', got 'b'",
+                    SYNTAX_HINT,
+                    1,
+                    6,
+                )
+            ],
+            id="syntax-at-the-token",
+        ),
+        pytest.param(
+            "{{ f(1,,2) }}",  # the parser stopped at a `,`: which of the two, it does not say
+            [("template-syntax", "template syntax error: unexpected ','", SYNTAX_HINT, 1, None)],
+            id="syntax-at-a-token-twice-on-its-line",
         ),
         pytest.param(
             "{{ 'unclosed }}",
