@@ -274,13 +274,23 @@ class TemplateAnalyzer:
         message = f"template syntax error: {exc.message}"
         stopped = _lexer_stop(self.engine.environment, self.text)
         if stopped is None:
-            at = None
-            if current is not None and current.lineno == exc.lineno:
-                same = [
-                    t for t in self._all_tokens() if t[0] == exc.lineno and t[3] == current.value
-                ]
-                at = current.value if len(same) == 1 else None
-            self.add("template-syntax", message, SYNTAX_HINT, exc.lineno, at)
+            tokens = self._all_tokens()
+            same = [
+                index
+                for index, (line, _, _, value) in enumerate(tokens)
+                if current is not None and line == exc.lineno and value == current.value
+            ]
+            if len(same) != 1:
+                self.add("template-syntax", message, SYNTAX_HINT, exc.lineno)
+                return
+            line, column, _, value = tokens[same[0]]
+            before = tokens[same[0] - 1] if same[0] else None
+            if value == "=" and before is not None and before[3] in ("==", "!="):
+                # JavaScript's `===` / `!==`, read as `==` then `=`: as in expressions.
+                hint, column, width = f"use `{before[3]}`", before[1], 3
+            else:
+                hint, width = SYNTAX_HINT, len(value)
+            self.problems.append(Problem("template-syntax", message, hint, line, column, width))
             return
         line, column, char = stopped
         hint = _STRAY_BRACE_HINT if char == "}" else SYNTAX_HINT

@@ -772,6 +772,11 @@ def test_statements_are_refused(statement: str) -> None:
             id="syntax-at-the-token",
         ),
         pytest.param(
+            "{{ inputs.n === 3 }}",  # JavaScript's, as in expressions
+            [("template-syntax", "template syntax error: unexpected '='", "use `==`", 1, 13)],
+            id="strict-equality",
+        ),
+        pytest.param(
             "{{ f(1,,2) }}",  # the parser stopped at a `,`: which of the two, it does not say
             [("template-syntax", "template syntax error: unexpected ','", SYNTAX_HINT, 1, None)],
             id="syntax-at-a-token-twice-on-its-line",
