@@ -372,18 +372,15 @@ def _templated_arguments(
         src.add(indent, f"size = {src.name('Z', _constant_size(dict(plan.constants)))}")
     for local, (name, _render, exact, check) in zip(names, plan.dynamic, strict=True):
         written[name] = local
-        if check is None and not measured:
-            continue  # passed on as computed
-        src.add(indent, f"value = {local}")
         if check is not None:
             checker = src.name("C", check)
             if exact is None:
-                src.add(indent, f"{local} = value = {checker}(value)")
+                src.add(indent, f"{local} = {checker}({local})")
             else:
-                src.add(indent, f"if type(value) not in {src.name('E', exact)}:")
-                src.add(indent + 1, f"{local} = value = {checker}(value)")
+                src.add(indent, f"if type({local}) not in {src.name('E', exact)}:")
+                src.add(indent + 1, f"{local} = {checker}({local})")
         if measured:
-            _measure(src, indent, exact if check is not None else None, "max_text")
+            _measure(src, indent, exact if check is not None else None, "max_text", local)
     if measured:
         src.add(indent, "if size > max_text:")
         too_big_ = f"_too_big({src.name('W', f'the arguments of {plan.tool}')}, size, max_text)"
@@ -399,18 +396,20 @@ def _located(render: Any) -> tuple[Any, Site | None]:
     return render, None
 
 
-def _measure(src: _Source, indent: int, kinds: frozenset[type] | None, cap: str) -> None:
-    """Code that adds the data ``value`` holds to ``size`` (as check_fields counts it);
-    ``kinds``: the types the argument's checker lets through, when known."""
+def _measure(
+    src: _Source, indent: int, kinds: frozenset[type] | None, cap: str, value: str = "value"
+) -> None:
+    """Code that adds the data the local ``value`` holds to ``size`` (as check_fields
+    counts it); ``kinds``: the types the argument's checker lets through, when known."""
     if kinds is not None and kinds <= SCALARS:
         return
     if kinds == frozenset({str}):
-        src.add(indent, "size += len(value)")
+        src.add(indent, f"size += len({value})")
         return
-    src.add(indent, "if type(value) is str:")
-    src.add(indent + 1, "size += len(value)")
-    src.add(indent, "elif type(value) not in _SCALARS:")
-    src.add(indent + 1, f"size += _data_size(value, {cap})")
+    src.add(indent, f"if type({value}) is str:")
+    src.add(indent + 1, f"size += len({value})")
+    src.add(indent, f"elif type({value}) not in _SCALARS:")
+    src.add(indent + 1, f"size += _data_size({value}, {cap})")
 
 
 def _constant_size(constants: dict[str, Any]) -> int:
