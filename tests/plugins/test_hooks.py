@@ -453,13 +453,17 @@ def test_a_stranger_s_hooks_hear_only_the_events_of_plugins_strangers_installed(
     hooks = (
         "  - on: action_succeeded\n    action: audit/log\n"
         '    with: {line: "{{ event.data.action }} gave {{ event.data.outputs.said }}"}\n'
+        '  - on: installed\n    action: audit/log\n    with: {line: "{{ event.plugin }}"}\n'
     )
     bus = world.bus({"audit": hooks}, strangers={"audit"})
     users = asyncio.run(bus.run_action(world.library.pipeline("notes/note"), {"text": "diary"}))
     assert users.result.outputs == {"said": "diary"}
     assert users.hooks == [] and world.recorded == ["diary"]
-    asyncio.run(bus.publish(Event("installed", plugin="notes")))
-    assert world.history == []
+    assert asyncio.run(bus.publish(Event("installed", plugin="notes"))) == []
+    # A removed plugin's origin comes with its event (its record is gone).
+    removed = Event("installed", plugin="gone", origin="mcp-install")
+    assert summary(asyncio.run(bus.publish(removed))) == [("audit", "audit/log", "succeeded", 1)]
+    assert asyncio.run(bus.publish(Event("installed", plugin="gone", origin="file"))) == []
 
     bus = world.bus({"audit": hooks}, strangers={"audit", "notes"})
     theirs = asyncio.run(bus.run_action(world.library.pipeline("notes/note"), {"text": "hi"}))
@@ -470,6 +474,7 @@ def test_a_stranger_s_hooks_hear_only_the_events_of_plugins_strangers_installed(
     assert summary(mine.hooks) == [("audit", "audit/log", "succeeded", 1)]
     assert world.recorded == [
         "diary",
+        "audit: gone",
         "hi",
         "audit: notes/note gave hi",
         "hey",
