@@ -86,6 +86,8 @@ _SEMANTIC = {
     "mock-answer-shape": "A test mocks a tool with an answer shaped as the real server never "
     "answers: a key it never has, a value of another type, or no `success` (warning).",
     "unknown-config": "A reference to `config.x` where the plugin declares no setting x.",
+    "secret-changed": "A template changes a secret setting or input before it is shown "
+    "(a filter, a slice, a method): masking cannot find it there (warning).",
     "unknown-event-field": "A hook reads `event.x` where x is not name, plugin, action or data.",
     "unknown-event": "A hook's `on:` looks like a misspelt built-in event (warning).",
     "unknown-output": "An output name that `outputs:` does not declare (given by `return`, "

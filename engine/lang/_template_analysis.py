@@ -106,6 +106,9 @@ _STRAY_BRACE_HINT: Final = (
     "`{{ … }}` closes with two braces, `}}`: add the missing `}`, or remove this one"
 )
 _MAX_DEPTH: Final = 100
+# Filters whose result holds their value's text as it is (``~`` joins it, ``default``
+# passes it on): a secret in it is still found there, and masked.
+_KEEP_TEXT: Final = frozenset({CONCAT, "default", "d", "string", "trim"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,7 @@ class TemplateAnalyzer:
         self.references: list[Reference] = []
         self.chains: list[Chain] = []
         self.too_deep = False
+        self.changing = False  # inside the value of a filter that changes text
 
     def run(self) -> Analysis:
         environment = self.engine.environment
@@ -360,8 +364,14 @@ class TemplateAnalyzer:
             )
         guard_first = isinstance(node, nodes.Filter) and node.name in ("default", "d")
         guard_first |= isinstance(node, nodes.Test) and node.name in ("defined", "undefined")
+        changes = isinstance(node, nodes.Filter) and node.name not in _KEEP_TEXT
         for index, child in enumerate(node.iter_child_nodes()):
-            self.visit(child, guard_first and index == 0, depth)
+            if changes and index == 0:  # the value the filter changes
+                outer, self.changing = self.changing, True
+                self.visit(child, guard_first, depth)
+                self.changing = outer
+            else:
+                self.visit(child, guard_first and index == 0, depth)
 
     def visit_chain(self, node: nodes.Node, guarded: bool, depth: int) -> None:
         base, links = chain_links(node)
@@ -393,7 +403,8 @@ class TemplateAnalyzer:
                     constant.append((key, is_attribute))
                 path = tuple(key for key, _ in constant)
                 text = format_reference(name, path)
-                self.references.append(Reference(name, path, guarded, text))
+                changed = self.changing or len(constant) < len(links)  # a computed key
+                self.references.append(Reference(name, path, guarded, text, changed))
                 self.chains.append(Chain(name, tuple(constant)))
         else:
             self.visit(base, False, depth)
@@ -471,7 +482,9 @@ class TemplateAnalyzer:
                     node.lineno,
                     func.attr,
                 )
+            outer, self.changing = self.changing, True  # a method makes another value
             self.visit(func.node, False, depth)
+            self.changing = outer
         else:
             self.visit(func, False, depth)
         for child in (*node.args, *node.kwargs, node.dyn_args, node.dyn_kwargs):

@@ -29,6 +29,7 @@ from engine.diagnostics.suggestions import did_you_mean
 from engine.lang.secrets import MASK, Secrets, schema_message
 from engine.load.jsonparse import LONE_SURROGATE, JSONValueError, loads_value
 from engine.run.model import PluginSettings
+from engine.validate.context import secret_settings
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def secret_names(schema: Mapping[str, Any] | None) -> frozenset[str]:
     >>> sorted(secret_names({"properties": {"a": {"secret": True}, "b": {}}}))
     ['a']
     """
-    return frozenset(k for k, v in properties(schema).items() if v.get("secret") is True)
+    return frozenset(secret_settings(schema))
 
 
 def defaults(schema: Mapping[str, Any] | None) -> dict[str, Any]:

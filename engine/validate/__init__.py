@@ -153,6 +153,7 @@ def _semantic(
         step_ids=ids,
         all_vars=all_vars,
         config_names=context.config_names(),
+        secret_settings=context.secret_settings(),
         templates=_TEMPLATES,
         expressions=_EXPRESSIONS,
         cache=_ANALYSIS_CACHE,

@@ -146,6 +146,7 @@ class ReferenceChecker:
         all_vars: set[str],
         config_names: list[str] | None,
         templates: TemplateEngine,
+        secret_settings: Mapping[str, Mapping[str, Any]] | None = None,
         expressions: ExpressionEngine,
         cache: dict[tuple[str, str], Any],
         roots: tuple[str, ...] = ROOT_NAMES,
@@ -156,6 +157,7 @@ class ReferenceChecker:
         self.step_ids = step_ids
         self.all_vars = all_vars
         self.config_names = config_names
+        self.secret_settings = secret_settings or {}
         self.templates = templates
         self.expressions = expressions
         self.cache = cache
@@ -282,6 +284,9 @@ class ReferenceChecker:
         name = rest[0]
         if name in self.inputs:
             self.used_inputs.add(name)
+            spec = self.inputs[name]
+            if isinstance(spec, Mapping) and spec.get("secret") is True:
+                yield from self._secret_changed("input", spec, ref, rest, path)
             return
         if ref.guarded:
             return
@@ -420,6 +425,26 @@ class ReferenceChecker:
                 if names
                 else "declare it in the plugin's configuration_schema",
             )
+        elif name in self.secret_settings:
+            yield from self._secret_changed("setting", self.secret_settings[name], ref, rest, path)
+
+    def _secret_changed(
+        self, what: str, schema: Mapping[str, Any], ref: Any, rest: tuple[Any, ...], path: Path
+    ) -> Iterator[Diagnostic]:
+        """A secret changed before it is shown (a filter, a slice, a method; a character of
+        secret text): masking finds a secret's own text, never what was made of it."""
+        if not (ref.changed or (len(rest) > 1 and schema.get("type") == "string")):
+            return
+        whole = f"{ref.root}.{rest[0]}"
+        yield self._diag(
+            "secret-changed",
+            f"the secret {what} `{whole}` is changed here (a filter, a slice, a method): what "
+            "that makes is not the secret's text, so it is not masked where it is shown",
+            path,
+            hint=f"pass the secret on whole (`{{{{ {whole} }}}}`) to the tool that needs it; "
+            "keep anything made from it out of outputs, messages and `fail:`",
+            severity=Severity.WARNING,
+        )
 
     def _diag(
         self,

@@ -118,6 +118,20 @@ def _called_actions(steps: Any) -> list[str]:
     ]
 
 
+def secret_settings(schema: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """The settings of a configuration schema marked ``secret: true``, with their schemas.
+
+    >>> list(secret_settings({"properties": {"a": {"secret": True}, "b": {}}}))
+    ['a']
+    """
+    props = (schema or {}).get("properties")
+    if not isinstance(props, Mapping):
+        return {}
+    return {
+        str(k): v for k, v in props.items() if isinstance(v, Mapping) and v.get("secret") is True
+    }
+
+
 @dataclass(frozen=True)
 class ValidationContext:
     """Everything outside the manifest that validation depends on.
@@ -154,6 +168,10 @@ class ValidationContext:
         """The signature ``action: target`` refers to, if known."""
         found = find_action(self.actions, target, self.plugin)
         return found[1] if found is not None else None
+
+    def secret_settings(self) -> dict[str, Mapping[str, Any]]:
+        """The settings marked ``secret: true``, with their schemas."""
+        return secret_settings(self.config_schema)
 
     def config_names(self) -> list[str] | None:
         """Declared setting names, or ``None`` when there is no configuration at all."""

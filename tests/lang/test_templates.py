@@ -840,7 +840,7 @@ def test_nested_too_deeply() -> None:
             "{{ vars['my var'] }} and {{ inputs.items[vars.i].name }}",
             [
                 Reference("vars", ("my var",), False, "vars['my var']"),
-                Reference("inputs", ("items",), False, "inputs.items"),
+                Reference("inputs", ("items",), False, "inputs.items", changed=True),
                 Reference("vars", ("i",), False, "vars.i"),
             ],
             id="stops-at-non-constant",
@@ -857,13 +857,13 @@ def test_nested_too_deeply() -> None:
             "{{ inputs.a is defined and (inputs.b | upper | default('')) }}",
             [
                 Reference("inputs", ("a",), True, "inputs.a"),
-                Reference("inputs", ("b",), False, "inputs.b"),
+                Reference("inputs", ("b",), False, "inputs.b", changed=True),  # | upper
             ],
             id="only-the-direct-operand-is-guarded",
         ),
         pytest.param(
             "{{ inputs.name.upper() ~ range(3) | string }}",
-            [Reference("inputs", ("name",), False, "inputs.name")],
+            [Reference("inputs", ("name",), False, "inputs.name", changed=True)],  # .upper()
             id="methods-and-globals",
         ),
     ],

@@ -39,7 +39,9 @@ class Reference:
     """One use of a name: ``steps.read.result.data.items[0]`` is root ``steps`` and path
     ``("read", "result", "data", "items", 0)``. The path stops at the first part that is
     not a constant. ``guarded`` is True inside ``default(...)`` / ``defined(...)`` (and
-    their template forms), where an undefined value is expected.
+    their template forms), where an undefined value is expected. ``changed`` is True
+    where a template changes the value before showing it (a filter, a computed key or
+    slice, under a filter that changes text): its text is then no longer the value's.
 
     >>> Reference("inputs", ("name",), False, "inputs.name").root
     'inputs'
@@ -49,6 +51,7 @@ class Reference:
     path: tuple[PathPart, ...]
     guarded: bool
     text: str
+    changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
