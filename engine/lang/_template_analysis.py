@@ -106,9 +106,10 @@ _STRAY_BRACE_HINT: Final = (
     "`{{ … }}` closes with two braces, `}}`: add the missing `}`, or remove this one"
 )
 _MAX_DEPTH: Final = 100
-# Filters whose result holds their value's text as it is (``~`` joins it, ``default``
-# passes it on): a secret in it is still found there, and masked.
-_KEEP_TEXT: Final = frozenset({CONCAT, "default", "d", "string", "trim"})
+# Filters that do not change their value's text: those whose result holds it as it is
+# (``~`` joins it, ``default`` passes it on: a secret in it is still found, and masked),
+# and those whose result is not made of it (a length).
+_KEEP_TEXT: Final = frozenset({CONCAT, "default", "d", "string", "trim", "length", "count"})
 
 
 @dataclass(frozen=True, slots=True)

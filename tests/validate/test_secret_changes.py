@@ -70,6 +70,7 @@ def test_a_secret_changed_before_it_is_shown_is_a_warning(
         pytest.param("{{ config.token | default('') }}", id="a-default"),
         pytest.param("{{ 'x' | replace('x', config.token) }}", id="put-in-whole"),
         pytest.param("{{ config.keys[0] }}", id="an-item-of-a-secret-list"),
+        pytest.param("{{ config.token | length > 0 }}", id="its-length"),
         pytest.param("{{ config.plain | upper }}", id="not-a-secret"),
     ],
 )
