@@ -107,9 +107,12 @@ _STRAY_BRACE_HINT: Final = (
 )
 _MAX_DEPTH: Final = 100
 # Filters that do not change their value's text: those whose result holds it as it is
-# (``~`` joins it, ``default`` passes it on: a secret in it is still found, and masked),
-# and those whose result is not made of it (a length).
-_KEEP_TEXT: Final = frozenset({CONCAT, "default", "d", "string", "trim", "length", "count"})
+# (``~`` and ``join`` join it, ``default`` passes it on, ``tojson`` escapes it as masking
+# finds it: a secret in it is still found, and masked), and those whose result is not
+# made of it (a length).
+_KEEP_TEXT: Final = frozenset(
+    {CONCAT, "default", "d", "string", "trim", "join", "tojson", "length", "count"}
+)
 
 
 @dataclass(frozen=True, slots=True)

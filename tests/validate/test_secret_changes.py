@@ -71,6 +71,8 @@ def test_a_secret_changed_before_it_is_shown_is_a_warning(
         pytest.param("{{ 'x' | replace('x', config.token) }}", id="put-in-whole"),
         pytest.param("{{ config.keys[0] }}", id="an-item-of-a-secret-list"),
         pytest.param("{{ config.token | length > 0 }}", id="its-length"),
+        pytest.param("{{ config.token | tojson }}", id="as-json"),
+        pytest.param("{{ config.keys | join(', ') }}", id="a-secret-list-joined"),
         pytest.param("{{ config.plain | upper }}", id="not-a-secret"),
     ],
 )
