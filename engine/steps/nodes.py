@@ -120,6 +120,12 @@ class StepNode:
         data = self.data
         return Field(data[key], (*self.path, key)) if key in data else None
 
+    def mapping(self, key: str) -> Mapping[Any, Any] | None:
+        """Its field ``key`` when that is a mapping (None otherwise: the validator says
+        what is wrong with it)."""
+        value = self.data.get(key)
+        return value if isinstance(value, Mapping) else None
+
     def block(self, *where: str | int) -> Block:
         """The step list at ``where`` in the step (an empty block where no list is)."""
         found = self.blocks.get(where)

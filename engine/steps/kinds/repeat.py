@@ -33,8 +33,7 @@ class RepeatStep(KindStep):
     @property
     def spec(self) -> Mapping[str, Any] | None:
         """The `repeat:` mapping; None when it is not one."""
-        spec = self.data.get("repeat")
-        return spec if isinstance(spec, Mapping) else None
+        return self.mapping("repeat")
 
     def _part(self, key: str) -> Field | None:
         spec = self.spec

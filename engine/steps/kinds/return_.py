@@ -32,8 +32,7 @@ class ReturnStep(KindStep):
     @property
     def values(self) -> Mapping[Any, Any] | None:
         """None when `return:` is not a mapping."""
-        values = self.data.get("return")
-        return values if isinstance(values, Mapping) else None
+        return self.mapping("return")
 
     def check(self, walker: Walker[F, S], flow: F, scope: S) -> Iterator[Diagnostic]:
         if self.values is None:

@@ -30,8 +30,7 @@ class SetStep(KindStep):
     @property
     def values(self) -> Mapping[Any, Any] | None:
         """None when `set:` is not a mapping."""
-        values = self.data.get("set")
-        return values if isinstance(values, Mapping) else None
+        return self.mapping("set")
 
     def check(self, walker: Walker[F, S], flow: F, scope: S) -> Iterator[Diagnostic]:
         if self.values is None:
